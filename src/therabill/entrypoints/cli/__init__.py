@@ -1,0 +1,1 @@
+"""therabill entrypoints cli."""

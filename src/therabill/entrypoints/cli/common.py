@@ -1,0 +1,53 @@
+"""Helpers every CLI command shares: reading inputs, reporting problems, exit codes.
+
+Exit codes: 0 success, 1 the input was read and something in it is wrong (scrub errors),
+2 the input could not be used (not JSON, breaks the schema, unreadable file).
+"""
+
+from __future__ import annotations
+
+import json
+import sys
+from collections.abc import Iterable
+from pathlib import Path
+from typing import Any, NoReturn
+
+import typer
+from rich.console import Console
+
+from therabill.domain.errors import Problem, TherabillError
+
+EXIT_OK = 0
+EXIT_FINDINGS = 1
+EXIT_INVALID = 2
+
+stdout = Console(highlight=False, soft_wrap=True)
+stderr = Console(stderr=True, highlight=False, soft_wrap=True)
+
+
+def read_input(path: str) -> bytes:
+    """Read a file, or standard input for ``-``; exit 2 with a clear message on failure."""
+    if path == "-":
+        return sys.stdin.buffer.read()
+    try:
+        return Path(path).read_bytes()
+    except OSError as exc:
+        fail(f"cannot read {path}: {exc.strerror}")
+
+
+def fail(message: str, problems: Iterable[Problem] = (), *, code: int = EXIT_INVALID) -> NoReturn:
+    """Print an error and its problems to stderr and exit (status 2 by default)."""
+    stderr.print(f"[bold red]error:[/] {message}", markup=True)
+    for p in problems:
+        stderr.print(f"  {p.loc}: {p.message}  [dim]({p.code})[/]", markup=True)
+    raise typer.Exit(code)
+
+
+def fail_from(exc: TherabillError) -> NoReturn:
+    """Exit 2 for a therabill error, listing its problems."""
+    fail(str(exc), exc.problems)
+
+
+def print_json(data: Any) -> None:
+    """Write JSON to stdout (plain, not syntax-coloured, so it can be piped)."""
+    sys.stdout.write(json.dumps(data, indent=2, default=str) + "\n")

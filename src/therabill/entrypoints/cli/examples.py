@@ -1,0 +1,54 @@
+"""``therabill examples`` and ``therabill run``: code the example encounters and show the results."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Annotated
+
+import typer
+
+from therabill.entrypoints.cli.common import EXIT_INVALID, read_input, stderr, stdout
+from therabill.entrypoints.cli.units import render_units
+from therabill.schemas.encounter import DocumentError, parse_encounter
+from therabill.service_layer.coding import units_of
+
+
+def example_files() -> list[Path]:
+    """The shipped example encounter documents (from the working folder or the source tree)."""
+    candidates = [Path.cwd() / "examples", Path(__file__).resolve().parents[4] / "examples"]
+    for folder in candidates:
+        if folder.is_dir():
+            return sorted(folder.glob("*.json"))
+    return []
+
+
+def examples_command(
+    files: Annotated[
+        list[str] | None, typer.Argument(help="Encounter documents; default: the shipped examples.")
+    ] = None,
+) -> None:
+    """Code the example encounters (units by the payer's method) and print the results."""
+    paths = [Path(f) for f in files] if files else example_files()
+    if not paths:
+        stderr.print("no example documents found (looked for ./examples)")
+        raise typer.Exit(EXIT_INVALID)
+    status = 0
+    for path in paths:
+        try:
+            enc = parse_encounter(read_input(str(path)))
+        except DocumentError as exc:
+            stderr.print(f"[red]{path.name}: invalid document[/]")
+            for p in exc.problems:
+                stderr.print(f"  {p}")
+            status = EXIT_INVALID
+            continue
+        stdout.rule(
+            f"{path.name} · {enc.encounter_id} · {enc.date_of_service} · {enc.payer_profile or 'no profile'}"
+        )
+        render_units(units_of(enc.services, enc.payer_profile), title="Units")
+    raise typer.Exit(status)
+
+
+def run_command() -> None:
+    """The program's main job. Until the web app lands: code the example encounters."""
+    examples_command(None)
