@@ -1,0 +1,1 @@
+"""Database adapter: SQLAlchemy 2 tables, engine setup, repositories, Alembic migrations."""
