@@ -309,8 +309,11 @@ def _allocate_cms(
         )
     remaining = n_units - full_total
     if remaining <= 0:
-        if leftovers:
-            explanation.append(f"All {_plural(n_units, 'unit')} are full units; leftover minutes earn none.")
+        for i, left in leftovers:
+            explanation.append(
+                f"{lines[i].code}: its {_plural(left, 'leftover minute')} earn no unit; "
+                f"all {_plural(n_units, 'unit')} are full 15-minute units."
+            )
         return False
     # Rank by leftover minutes, then total minutes, then input order.
     leftovers.sort(key=lambda t: (-t[1], -lines[t[0]].minutes, t[0]))

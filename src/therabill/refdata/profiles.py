@@ -12,7 +12,7 @@ from __future__ import annotations
 import os
 import tomllib
 from collections.abc import Iterable, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from functools import cache
 from importlib import resources
 from pathlib import Path
@@ -33,11 +33,14 @@ class Setting:
         value: the value (any TOML value).
         source: where it comes from.
         review: True when it is a default a practice should review.
+        params: the setting's other keys (``unit``, ``from``, ``warn_before_days`` of
+            ``filing_limit``, for example).
     """
 
     value: Any
     source: str
     review: bool = False
+    params: Mapping[str, Any] = field(default_factory=lambda: MappingProxyType({}))
 
 
 @dataclass(frozen=True, slots=True)
@@ -103,8 +106,12 @@ def _parse(data: dict[str, Any], where: str) -> PayerProfile:
             raise ReferenceDataError(f"{where}: setting {key} must be a table with value and source")
         if "source" not in val and not val.get("review"):
             raise ReferenceDataError(f"{where}: setting {key} needs a source or review = true")
+        params = {k: v for k, v in val.items() if k not in ("value", "source", "review")}
         settings[key] = Setting(
-            val["value"], str(val.get("source", "default")), bool(val.get("review", False))
+            val["value"],
+            str(val.get("source", "default")),
+            bool(val.get("review", False)),
+            MappingProxyType(params),
         )
     profile = PayerProfile(
         id=str(prof["id"]),

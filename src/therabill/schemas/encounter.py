@@ -33,8 +33,13 @@ _MONEY_RE = re.compile(r"^\d{1,10}(\.\d{1,2})?$")
 
 
 def _iso_date(value: Any) -> Any:
-    if isinstance(value, str) and not _DATE_RE.match(value):
-        raise ValueError("must be a date as YYYY-MM-DD")
+    if isinstance(value, str):
+        if not _DATE_RE.match(value):
+            raise ValueError("must be a date as YYYY-MM-DD")
+        try:
+            return date.fromisoformat(value)
+        except ValueError:
+            raise ValueError("must be a real date as YYYY-MM-DD") from None
     return value
 
 
