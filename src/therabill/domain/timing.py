@@ -18,10 +18,10 @@ A line that computes to 0 units stays in the result with its explanation.
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from enum import StrEnum
-from typing import Protocol
+from typing import NamedTuple, Protocol
 
 __all__ = [
     "AddonRole",
@@ -87,9 +87,8 @@ class UnitInput(Protocol):
     def units(self) -> int | None: ...  # noqa: D102
 
 
-@dataclass(frozen=True, slots=True)
-class LineUnits:
-    """The units of one input line.
+class LineUnits(NamedTuple):
+    """The units of one input line (an immutable record; a NamedTuple for speed).
 
     Attributes:
         code: the code.
@@ -112,9 +111,8 @@ class LineUnits:
     max_units: int = 0
 
 
-@dataclass(frozen=True, slots=True)
-class UnitsResult:
-    """The units of a visit, with the reasons.
+class UnitsResult(NamedTuple):
+    """The units of a visit, with the reasons (an immutable record).
 
     Attributes:
         method: the method used.
@@ -167,6 +165,7 @@ def minutes_range(units: int) -> str:
 
 
 _ORDINALS = ("first", "second", "third", "fourth", "fifth", "sixth", "seventh", "eighth")
+_STATUS = ("too_few", "supported", "too_many")
 
 
 def _ordinal(n: int) -> str:
@@ -177,14 +176,79 @@ def _plural(n: int, word: str) -> str:
     return f"{n} {word}" if n == 1 else f"{n} {word}s"
 
 
-_UNKNOWN = CodeUnits(UnitModel.UNTIMED)
-_STATUS = ("too_few", "supported", "too_many")
+# Explanation sentences are pure functions of small keys (code, minutes, ...): they are built
+# once and reused, in bounded memos, so explaining costs little more than computing.
+_MEMO_MAX = 20_000
 
 
-def _billed_status(billed: int | None, lo: int, hi: int) -> str | None:
-    if billed is None:
-        return None
-    return _STATUS[(billed >= lo) + (billed > hi)]
+def _memo(build: Callable[..., str]) -> Callable[..., str]:
+    """Memoise a sentence builder on its arguments, in a bounded dict."""
+    cache: dict[tuple[object, ...], str] = {}
+
+    def say(*key: object) -> str:
+        text = cache.get(key)
+        if text is None:
+            if len(cache) >= _MEMO_MAX:
+                cache.clear()
+            text = cache[key] = build(*key)
+        return text
+
+    return say
+
+
+def _s_total(total: int, n: int) -> str:
+    return f"CMS total-time method: {total} timed minutes → {_plural(n, 'unit')} ({minutes_range(n)})."
+
+
+def _s_line(code: str, m: int) -> str:
+    full, left = divmod(m, 15)
+    return f"{code}: {m} min = {_plural(full, 'full unit')}, {_plural(left, 'minute')} left."
+
+
+def _s_goes(k: int, code: str, left: int) -> str:
+    return f"The {_ordinal(k)} unit goes to {code} ({_plural(left, 'minute')} left)."
+
+
+def _s_ran_out(code: str, left: int, below_cut: bool) -> str:
+    if below_cut:
+        return (
+            f"{code}: its {_plural(left, 'leftover minute')} earn no unit; "
+            "the units ran out on larger leftovers."
+        )
+    return f"{code}: {_plural(left, 'minute')} left but the units ran out."
+
+
+def _s_all_full(code: str, left: int, n: int) -> str:
+    return (
+        f"{code}: its {_plural(left, 'leftover minute')} earn no unit; "
+        f"all {_plural(n, 'unit')} are full 15-minute units."
+    )
+
+
+def _s_per_code(code: str, m: int) -> str:
+    u = units_for_minutes(m)
+    return f"{code}: {m} min → {_plural(u, 'unit')} ({minutes_range(u)})."
+
+
+def _s_untimed(code: str, m: int) -> str:
+    return f"{code}: untimed, 1 unit; its {m} minutes are not counted."
+
+
+def _s_unknown(code: str, m: int) -> str:
+    return f"{code}: not in the code catalog; counted as 1 untimed unit (its {m} minutes are not counted)."
+
+
+_say_total = _memo(_s_total)
+_say_line = _memo(_s_line)
+_say_goes = _memo(_s_goes)
+_say_ran_out = _memo(_s_ran_out)
+_say_all_full = _memo(_s_all_full)
+_say_per_code = _memo(_s_per_code)
+_say_untimed = _memo(_s_untimed)
+_say_unknown = _memo(_s_unknown)
+
+_PER_CODE_HEAD = "Per-code method: each timed code counts on its own minutes (8-22 = 1, 23-37 = 2, ...)."
+_SUPPORTED = "The billed units are supported by the minutes."
 
 
 def compute_units(
@@ -206,75 +270,59 @@ def compute_units(
     units = [0] * n
     lo = [0] * n
     hi = [0] * n
-    models = [""] * n
+    models: list[str] = [""] * n
     notes: list[str] = []
     timed: list[int] = []
-    tie_broken = False
+    total_timed = 0
     get = catalog.get
+    timed15 = UnitModel.TIMED15
+    untimed = UnitModel.UNTIMED
 
     for i, line in enumerate(lines):
-        info = get(line.code)
+        code = line.code
+        info = get(code)
         if info is None:
             models[i] = "unknown"
             units[i] = lo[i] = hi[i] = 1
-            notes.append(
-                f"{line.code}: not in the code catalog; counted as 1 untimed unit "
-                f"(its {line.minutes} minutes are not counted)."
-            )
+            notes.append(_say_unknown(code, line.minutes))
             continue
         model = info.model
         models[i] = model
-        if model is UnitModel.TIMED15:
+        if model is timed15:
             timed.append(i)
-        elif model is UnitModel.UNTIMED:
+            total_timed += line.minutes
+        elif model is untimed:
             units[i] = lo[i] = hi[i] = 1
-            notes.append(f"{line.code}: untimed, 1 unit; its {line.minutes} minutes are not counted.")
+            notes.append(_say_untimed(code, line.minutes))
         else:
-            u = _acupuncture(line.code, line.minutes, info, notes)
-            units[i] = lo[i] = hi[i] = u
+            units[i] = lo[i] = hi[i] = _acupuncture(code, line.minutes, info, notes)
 
-    total_timed = 0
-    for i in timed:
-        total_timed += lines[i].minutes
-
-    explanation: list[str]
+    tie_broken = False
     if method is UnitMethod.PER_CODE:
-        explanation = [
-            "Per-code method: each timed code counts on its own minutes (8-22 = 1, 23-37 = 2, ...)."
-        ]
+        explanation = [_PER_CODE_HEAD]
         for i in timed:
             m = lines[i].minutes
-            u = units_for_minutes(m)
-            units[i] = lo[i] = hi[i] = u
-            explanation.append(f"{lines[i].code}: {m} min → {_plural(u, 'unit')} ({minutes_range(u)}).")
+            units[i] = lo[i] = hi[i] = 0 if m < 8 else (m + 7) // 15
+            explanation.append(_say_per_code(lines[i].code, m))
     else:
         explanation = []
-        tie_broken = _allocate_cms(lines, timed, total_timed, units, lo, hi, explanation)
+        if timed:
+            tie_broken = _allocate_cms(lines, timed, total_timed, units, lo, hi, explanation)
+    explanation += notes
 
-    explanation.extend(notes)
-
-    total_units = 0
-    out: list[LineUnits] = []
+    total_units = sum(units)
     any_billed = False
+    out: list[LineUnits] = []
     for i, line in enumerate(lines):
-        total_units += units[i]
         billed = line.units
-        if billed is not None:
+        if billed is None:
+            out.append(LineUnits(line.code, line.minutes, units[i], models[i], None, None, lo[i], hi[i]))
+        else:
             any_billed = True
-        out.append(
-            LineUnits(
-                line.code,
-                line.minutes,
-                units[i],
-                models[i],
-                billed,
-                _billed_status(billed, lo[i], hi[i]),
-                lo[i],
-                hi[i],
-            )
-        )
+            status = _STATUS[(billed >= lo[i]) + (billed > hi[i])]
+            out.append(LineUnits(line.code, line.minutes, units[i], models[i], billed, status, lo[i], hi[i]))
     if any_billed:
-        out = _check_billed_totals(out, timed, total_units, explanation)
+        out = _check_billed_totals(out, total_units, explanation)
     return UnitsResult(method, total_timed, total_units, tuple(out), tuple(explanation), tie_broken)
 
 
@@ -288,64 +336,55 @@ def _allocate_cms(
     explanation: list[str],
 ) -> bool:
     """Allocate the CMS total-time units to the timed lines; return whether a tie decided."""
-    n_units = units_for_minutes(total)
-    if not timed:
-        return False
-    explanation.append(
-        f"CMS total-time method: {total} timed minutes → {_plural(n_units, 'unit')} ({minutes_range(n_units)})."
-    )
+    n_units = 0 if total < 8 else (total + 7) // 15
+    explanation.append(_say_total(total, n_units))
     full_total = 0
-    leftovers: list[tuple[int, int]] = []
+    leftovers: list[tuple[int, int, int]] = []  # (leftover, minutes, -index): sorts best first
     for i in timed:
-        m = lines[i].minutes
+        line = lines[i]
+        m = line.minutes
         full = m // 15
         left = m - 15 * full
         units[i] = lo[i] = hi[i] = full
         full_total += full
         if left:
-            leftovers.append((i, left))
-        explanation.append(
-            f"{lines[i].code}: {m} min = {_plural(full, 'full unit')}, {_plural(left, 'minute')} left."
-        )
+            leftovers.append((left, m, -i))
+        explanation.append(_say_line(line.code, m))
     remaining = n_units - full_total
     if remaining <= 0:
-        for i, left in leftovers:
-            explanation.append(
-                f"{lines[i].code}: its {_plural(left, 'leftover minute')} earn no unit; "
-                f"all {_plural(n_units, 'unit')} are full 15-minute units."
-            )
+        for left, _, neg_i in leftovers:
+            explanation.append(_say_all_full(lines[-neg_i].code, left, n_units))
         return False
-    # Rank by leftover minutes, then total minutes, then input order.
-    leftovers.sort(key=lambda t: (-t[1], -lines[t[0]].minutes, t[0]))
-    cut = leftovers[remaining - 1][1]
-    tied = [i for i, left in leftovers if left == cut]
-    winners = leftovers[:remaining]
-    tie_broken = len(tied) > sum(1 for _, left in winners if left == cut)
-    for i, left in leftovers:
+    leftovers.sort(reverse=True)
+    cut = leftovers[remaining - 1][0]
+    k = full_total
+    at_cut_won = 0
+    for left, _, neg_i in leftovers[:remaining]:
+        i = -neg_i
+        units[i] += 1
+        k += 1
+        explanation.append(_say_goes(k, lines[i].code, left))
+        if left == cut:
+            at_cut_won += 1
+    at_cut = 0
+    for left, _, neg_i in leftovers:
+        i = -neg_i
         if left > cut:
             lo[i] += 1
             hi[i] += 1
         elif left == cut:
             hi[i] += 1
-    for k, (i, left) in enumerate(winners, start=full_total + 1):
-        units[i] += 1
-        explanation.append(
-            f"The {_ordinal(k)} unit goes to {lines[i].code} ({_plural(left, 'minute')} left)."
-        )
-    for i, left in leftovers[remaining:]:
-        explanation.append(
-            f"{lines[i].code}: its {_plural(left, 'leftover minute')} earn no unit; "
-            f"the units ran out on larger leftovers."
-            if left < cut
-            else f"{lines[i].code}: {_plural(left, 'minute')} left but the units ran out."
-        )
-    if tie_broken:
-        names = ", ".join(lines[i].code for i in tied)
+            at_cut += 1
+    for left, _, neg_i in leftovers[remaining:]:
+        explanation.append(_say_ran_out(lines[-neg_i].code, left, left < cut))
+    if at_cut > at_cut_won:
+        names = ", ".join(lines[-neg_i].code for left, _, neg_i in leftovers if left == cut)
         explanation.append(
             f"Tie: {names} each have {_plural(cut, 'minute')} left; the tie was broken by more total "
             "minutes, then the order of the lines. Either assignment is correct under CMS."
         )
-    return tie_broken
+        return True
+    return False
 
 
 def _acupuncture(code: str, minutes: int, info: CodeUnits, notes: list[str]) -> int:
@@ -367,44 +406,36 @@ def _acupuncture(code: str, minutes: int, info: CodeUnits, notes: list[str]) -> 
     return u
 
 
-def _check_billed_totals(
-    out: list[LineUnits], timed: list[int], total_units: int, explanation: list[str]
-) -> list[LineUnits]:
+def _check_billed_totals(out: list[LineUnits], total_units: int, explanation: list[str]) -> list[LineUnits]:
     """Compare billed units with the minutes, line by line and in total, and say so."""
     billed_total = 0
     for ln in out:
         billed_total += ln.billed_units if ln.billed_units is not None else ln.units
-    timed_set = set(timed)
     # Every line within its range, but a tie group over- or under-billed as a whole.
-    if billed_total != total_units and all(
-        ln.billed_status != "too_many" and ln.billed_status != "too_few" for ln in out
-    ):
+    if billed_total != total_units and all(ln.billed_status in (None, "supported") for ln in out):
         fixed: list[LineUnits] = []
-        for i, ln in enumerate(out):
-            if i in timed_set and ln.billed_units is not None and ln.min_units != ln.max_units:
+        for ln in out:
+            if ln.billed_units is not None and ln.min_units != ln.max_units:
                 if billed_total > total_units and ln.billed_units == ln.max_units:
-                    ln = _with_status(ln, "too_many")
+                    ln = ln._replace(billed_status="too_many")
                 elif billed_total < total_units and ln.billed_units == ln.min_units:
-                    ln = _with_status(ln, "too_few")
+                    ln = ln._replace(billed_status="too_few")
             fixed.append(ln)
         out = fixed
+    all_ok = True
     for ln in out:
         if ln.billed_status == "too_many":
+            all_ok = False
             explanation.append(
                 f"{ln.code}: billed {_plural(ln.billed_units or 0, 'unit')}, "
                 f"but the minutes support at most {ln.max_units}."
             )
         elif ln.billed_status == "too_few":
+            all_ok = False
             explanation.append(
                 f"{ln.code}: billed {_plural(ln.billed_units or 0, 'unit')}, "
                 f"fewer than the {ln.min_units} the minutes support."
             )
-    if all(ln.billed_status in (None, "supported") for ln in out):
-        explanation.append("The billed units are supported by the minutes.")
+    if all_ok:
+        explanation.append(_SUPPORTED)
     return out
-
-
-def _with_status(ln: LineUnits, status: str) -> LineUnits:
-    return LineUnits(
-        ln.code, ln.minutes, ln.units, ln.model, ln.billed_units, status, ln.min_units, ln.max_units
-    )
