@@ -96,3 +96,26 @@ def test_examples_command_codes_every_example() -> None:
     assert result.exit_code == 0, result.output
     for path in EXAMPLES.glob("*.json"):
         assert path.name in result.stdout
+
+
+def test_icd10_check_and_search() -> None:
+    result = runner.invoke(app, ["icd10", "check", "M54.50", "S39.012", "--date", "2026-05-01", "--json"])
+    assert result.exit_code == 1  # one code is not billable
+    data = json.loads(result.stdout)
+    assert [d["billable"] for d in data] == [True, False]
+    assert data[1]["needs_seventh_character"]
+    assert data[0]["release"] == "2026-04"
+    text = runner.invoke(app, ["icd10", "check", "M54.50", "--date", "2026-11-20"])
+    assert text.exit_code == 0
+    assert "(release 2026-04)" in text.stdout and "does not cover 2026-11-20" in text.stdout
+    found = runner.invoke(app, ["icd10", "search", "muscle spasm of back"])
+    assert "M62.830" in found.stdout
+
+
+def test_catalog_publishes_vocabularies() -> None:
+    regions = json.loads(runner.invoke(app, ["catalog", "regions", "--json"]).stdout)
+    assert {"id": "lumbar", "label": "Low back (lumbar spine)", "group": "spinal"} in regions
+    codes = json.loads(runner.invoke(app, ["catalog", "codes", "--json"]).stdout)
+    assert any(c["code"] == "97124" and "effleurage" in c["techniques"] for c in codes["codes"])
+    mods = json.loads(runner.invoke(app, ["catalog", "modifiers", "--json"]).stdout)
+    assert any(m["code"] == "XS" for m in mods)

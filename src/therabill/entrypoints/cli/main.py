@@ -11,8 +11,11 @@ from typing import Annotated
 import typer
 
 from therabill import __version__
+from therabill.entrypoints.cli.catalog import catalog_app, icd10_app
 from therabill.entrypoints.cli.examples import examples_command, run_command
 from therabill.entrypoints.cli.units import units_command
+from therabill.entrypoints.cli.era import era_app
+from therabill.entrypoints.cli.x12 import x12_app
 from therabill.schemas.encounter import UnitsDocument, encounter_json_schema
 
 app = typer.Typer(
@@ -42,6 +45,8 @@ def schema_units() -> None:
 app.command("units")(units_command)
 app.command("examples")(examples_command)
 app.command("run")(run_command)
+app.add_typer(catalog_app, name="catalog")
+app.add_typer(icd10_app, name="icd10")
 
 
 def _version(value: bool) -> None:
@@ -60,6 +65,8 @@ def _root(
 
 
 # Sub-apps of the other nouns register below, one line each.
+app.add_typer(x12_app, name="x12")
+app.add_typer(era_app, name="era")
 
 
 def main() -> None:
