@@ -46,3 +46,19 @@ def shared_path(*parts: str) -> Path:
     path = SHARED.joinpath(*parts)
     require(f"../shared/{'/'.join(parts)}", path.exists(), "the shared folder beside the checkout")
     return path
+
+
+def pytest_addoption(parser: pytest.Parser) -> None:
+    """``--update-goldens``: rewrite golden files (e.g. tests/golden/837p) instead of comparing."""
+    parser.addoption("--update-goldens", action="store_true", default=False, help="rewrite golden files")
+
+
+@pytest.hookimpl(wrapper=True)
+def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo[None]) -> pytest.TestReport:
+    """Under CI a skipped test is a failure: CI must never pass by skipping."""
+    report: pytest.TestReport = yield
+    if in_ci() and report.skipped and not hasattr(report, "wasxfail"):
+        report.outcome = "failed"
+        reason = report.longrepr[2] if isinstance(report.longrepr, tuple) else str(report.longrepr)
+        report.longrepr = f"skipped under CI (not allowed): {reason}"
+    return report
