@@ -35,7 +35,9 @@ def test_domain_imports_only_stdlib_and_domain(path: Path) -> None:
     bad = [
         f"{path.name}:{line} imports {name}"
         for line, name in _imports(path)
-        if not (name.split(".")[0] in STDLIB or name == "therabill.domain" or name.startswith("therabill.domain."))
+        if not (
+            name.split(".")[0] in STDLIB or name == "therabill.domain" or name.startswith("therabill.domain.")
+        )
     ]
     assert not bad, "the domain must stay pure: " + "; ".join(bad)
 
@@ -61,4 +63,10 @@ def test_the_rule_catches_a_violation(tmp_path: Path) -> None:
 
 
 def test_domain_modules_exist() -> None:
-    assert {p.name for p in DOMAIN_FILES} >= {"encounter.py", "money.py", "timing.py", "claim.py", "validation.py"}
+    assert {p.name for p in DOMAIN_FILES} >= {
+        "encounter.py",
+        "money.py",
+        "timing.py",
+        "claim.py",
+        "validation.py",
+    }

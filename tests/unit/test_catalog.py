@@ -80,7 +80,10 @@ def test_catalog_from_another_file(tmp_path: Path) -> None:
     ("text", "needle"),
     [
         ('[meta]\nversion = "1"\n[[code]]\ncode = "1"\n', "lacks"),
-        ('[meta]\nversion = "1"\n[[code]]\ncode = "1"\ncategory = "x"\ndescription = "y"\nunit_model = "hourly"\n', "hourly"),
+        (
+            '[meta]\nversion = "1"\n[[code]]\ncode = "1"\ncategory = "x"\ndescription = "y"\nunit_model = "hourly"\n',
+            "hourly",
+        ),
         ("not toml [", "not valid TOML"),
         ('[[code]]\ncode = "1"\ncategory = "x"\ndescription = "y"\nunit_model = "timed15"\n', "[meta]"),
     ],
@@ -94,7 +97,14 @@ def test_bad_catalog_files_say_why(tmp_path: Path, text: str, needle: str) -> No
 
 def test_shipped_profiles_name_their_method() -> None:
     names = list_profiles()
-    for required in ["medicare", "medicare_advantage", "medicaid", "commercial", "workers_comp", "auto_no_fault"]:
+    for required in [
+        "medicare",
+        "medicare_advantage",
+        "medicaid",
+        "commercial",
+        "workers_comp",
+        "auto_no_fault",
+    ]:
         assert required in names
         profile = load_profile(required)
         assert profile.unit_method is UnitMethod.CMS

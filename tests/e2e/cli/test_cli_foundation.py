@@ -60,7 +60,10 @@ def _run(*args: str, stdin: str | None = None) -> subprocess.CompletedProcess[st
     [
         ("{oops", "is not valid JSON"),
         ('{"services": [{"code": "97124", "minutes": -3}]}', "services[0].minutes: must be >= 0"),
-        ('{"services": [{"code": "97124", "minutes": "sixty"}]}', "services[0].minutes: must be a whole number"),
+        (
+            '{"services": [{"code": "97124", "minutes": "sixty"}]}',
+            "services[0].minutes: must be a whole number",
+        ),
     ],
 )
 def test_invalid_input_exits_2_with_paths_and_no_traceback(stdin: str, expected: str) -> None:

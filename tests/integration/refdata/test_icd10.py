@@ -8,7 +8,14 @@ from pathlib import Path
 import pytest
 
 from therabill.domain.errors import ReferenceDataError
-from therabill.refdata.icd10 import Icd10Release, Icd10Service, format_code, icd10, import_release, list_releases
+from therabill.refdata.icd10 import (
+    Icd10Release,
+    Icd10Service,
+    format_code,
+    icd10,
+    import_release,
+    list_releases,
+)
 
 DOS = date(2026, 5, 1)  # inside the shipped April 2026 release
 
@@ -98,7 +105,9 @@ TABULAR = """<?xml version="1.0" encoding="utf-8"?>
 CODES = "M5450   Low back pain, unspecified\nM5455   Low back pain, new code for the test release\n"
 
 
-def test_import_official_release_without_code_changes(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+def test_import_official_release_without_code_changes(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     monkeypatch.setenv("THERABILL_CACHE_DIR", str(tmp_path / "cache"))
     (tmp_path / "icd10cm-tabular-2027.xml").write_text(TABULAR)
     (tmp_path / "icd10cm-codes-2027.txt").write_text(CODES)
@@ -121,7 +130,9 @@ def test_import_official_release_without_code_changes(tmp_path: Path, monkeypatc
     assert release.tabular is not None and Path(release.tabular).is_file()
 
 
-def test_import_refuses_bad_files_and_leaves_registry(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+def test_import_refuses_bad_files_and_leaves_registry(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     monkeypatch.setenv("THERABILL_CACHE_DIR", str(tmp_path / "cache"))
     (tmp_path / "bad.xml").write_text("<not-icd/>")
     (tmp_path / "codes.txt").write_text(CODES)

@@ -272,5 +272,7 @@ def test_per_code_lines_independent_and_monotone(pairs: list[tuple[str, int]], d
 @given(lines_st)
 def test_billing_the_computed_units_is_always_supported(pairs: list[tuple[str, int]]) -> None:
     first = compute_units([L(c, m) for c, m in pairs], CMS, CATALOG)
-    again = compute_units([L(c, m, ln.units) for (c, m), ln in zip(pairs, first.lines, strict=True)], CMS, CATALOG)
+    again = compute_units(
+        [L(c, m, ln.units) for (c, m), ln in zip(pairs, first.lines, strict=True)], CMS, CATALOG
+    )
     assert all(ln.billed_status == "supported" for ln in again.lines)

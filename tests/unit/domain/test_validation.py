@@ -45,7 +45,8 @@ def test_npi_check_digit_round_trip(first_nine: str) -> None:
 
 
 @pytest.mark.parametrize(
-    ("ein", "ok"), [("123456789", True), ("12-3456789", True), ("001234567", False), ("12345678", False), (None, False)]
+    ("ein", "ok"),
+    [("123456789", True), ("12-3456789", True), ("001234567", False), ("12345678", False), (None, False)],
 )
 def test_ein(ein: str | None, ok: bool) -> None:
     assert ein_is_valid(ein) is ok

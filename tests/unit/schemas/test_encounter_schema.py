@@ -129,7 +129,9 @@ def test_list_of_documents_reports_index() -> None:
 
 
 def test_units_request_accepts_partial_document() -> None:
-    doc = parse_units_request('{"services": [{"code": "97124", "minutes": 60}], "coverage": {"payer_profile": "medicare"}}')
+    doc = parse_units_request(
+        '{"services": [{"code": "97124", "minutes": 60}], "coverage": {"payer_profile": "medicare"}}'
+    )
     assert doc.services[0].minutes == 60
     assert doc.coverage is not None and doc.coverage.payer_profile == "medicare"
     full = parse_units_request(json.dumps(example()))  # a full document works too

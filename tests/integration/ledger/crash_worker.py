@@ -1,0 +1,83 @@
+"""A worker of the crash test: posts payments and remittances until it is killed.
+
+Run as ``python -m tests.integration.ledger.crash_worker PLAN.json ACK_LOG SEED``. After
+each use case returns (its transaction committed), the worker appends a line to its ack log
+and fsyncs it: what the worker was told is done must be in the database after any crash.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import random
+import sys
+from datetime import date
+from decimal import Decimal
+
+from therabill.adapters.db.engine import make_engine
+from therabill.domain.ledger import PaymentMethod
+from therabill.domain.remittance import Adjustment, ClaimPayment, Remittance, RemittanceHeader, ServicePayment
+from therabill.service_layer import ledger as svc
+
+ACTOR = "os:crash-worker"
+
+
+def remittance(plan: dict, k: int) -> Remittance:
+    """Remittance ``k``: pays the claims ``k``, ``k+1`` and ``k+2`` (mod the claim count)."""
+    claims = []
+    n = len(plan["claims"])
+    for j in (k % n, (k + 1) % n, (k + 2) % n):
+        c = plan["claims"][j]
+        charge = Decimal(c["charge_cents"]) / 100
+        paid, co = (
+            (charge * Decimal("0.6")).quantize(Decimal("0.01")),
+            (charge * Decimal("0.2")).quantize(Decimal("0.01")),
+        )
+        pr = charge - paid - co
+        line = ServicePayment(
+            "97124",
+            "HC",
+            ("GP",),
+            charge,
+            paid,
+            line_id=c["line_ref"],
+            adjustments=(Adjustment("CO", "45", co), Adjustment("PR", "2", pr)),
+        )
+        claims.append(ClaimPayment(c["number"], "1", charge, paid, pr, lines=(line,)))
+    total = sum((cp.paid for cp in claims), Decimal("0.00"))
+    header = RemittanceHeader("I", total, "C", "ACH", date(2026, 11, 30), f"TRN{k}", payer_id="ACME")
+    return Remittance(header, tuple(claims))
+
+
+def main() -> None:
+    plan = json.loads(open(sys.argv[1]).read())
+    ack = open(sys.argv[2], "a")  # noqa: SIM115 - kept open until the process is killed
+    rng = random.Random(int(sys.argv[3]))
+    engine = make_engine(plan["url"])
+    sys.stdout.write("ready\n")
+    sys.stdout.flush()
+    while True:
+        if rng.random() < 0.5:
+            k = rng.randrange(plan["remittances"])
+            res = svc.post_remittance(engine, plan["practice_id"], ACTOR, remittance(plan, k))
+            line = f"rem {res.idempotency_key}\n"
+        else:
+            n = rng.randrange(plan["payment_keys"])
+            patient = plan["patients"][n % len(plan["patients"])]
+            svc.post_patient_payment(
+                engine,
+                plan["practice_id"],
+                ACTOR,
+                patient_id=patient,
+                amount=Decimal(1 + n % 40),
+                method=PaymentMethod.CARD,
+                key=f"pay-{n}",
+            )
+            line = f"pay pay-{n}\n"
+        ack.write(line)
+        ack.flush()
+        os.fsync(ack.fileno())
+
+
+if __name__ == "__main__":
+    main()
