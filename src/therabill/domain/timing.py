@@ -181,16 +181,18 @@ def _plural(n: int, word: str) -> str:
 _MEMO_MAX = 20_000
 
 
-def _memo(build: Callable[..., str]) -> Callable[..., str]:
-    """Memoise a sentence builder on its arguments, in a bounded dict."""
-    cache: dict[tuple[object, ...], str] = {}
+def _memo(
+    build: Callable[..., str], cache: dict[tuple[object, ...], str] | None = None
+) -> Callable[..., str]:
+    """Memoise a sentence builder on its arguments, in a bounded dict (``cache`` if given)."""
+    store: dict[tuple[object, ...], str] = {} if cache is None else cache
 
     def say(*key: object) -> str:
-        text = cache.get(key)
+        text = store.get(key)
         if text is None:
-            if len(cache) >= _MEMO_MAX:
-                cache.clear()
-            text = cache[key] = build(*key)
+            if len(store) >= _MEMO_MAX:
+                store.clear()
+            text = store[key] = build(*key)
         return text
 
     return say
@@ -238,12 +240,15 @@ def _s_unknown(code: str, m: int) -> str:
     return f"{code}: not in the code catalog; counted as 1 untimed unit (its {m} minutes are not counted)."
 
 
-_say_total = _memo(_s_total)
-_say_line = _memo(_s_line)
+_TOTAL_MEMO: dict[tuple[object, ...], str] = {}
+_LINE_MEMO: dict[tuple[object, ...], str] = {}
+_PER_CODE_MEMO: dict[tuple[object, ...], str] = {}
+_say_total = _memo(_s_total, _TOTAL_MEMO)
+_say_line = _memo(_s_line, _LINE_MEMO)
 _say_goes = _memo(_s_goes)
 _say_ran_out = _memo(_s_ran_out)
 _say_all_full = _memo(_s_all_full)
-_say_per_code = _memo(_s_per_code)
+_say_per_code = _memo(_s_per_code, _PER_CODE_MEMO)
 _say_untimed = _memo(_s_untimed)
 _say_unknown = _memo(_s_unknown)
 
@@ -278,56 +283,76 @@ def compute_units(
     timed15 = UnitModel.TIMED15
     untimed = UnitModel.UNTIMED
 
-    for i, line in enumerate(lines):
-        code = line.code
+    codes: list[str] = [""] * n
+    mins = [0] * n
+    i = 0
+    for line in lines:
+        code = codes[i] = line.code
+        m = mins[i] = line.minutes
         info = get(code)
         if info is None:
             models[i] = "unknown"
             units[i] = lo[i] = hi[i] = 1
-            notes.append(_say_unknown(code, line.minutes))
-            continue
-        model = info.model
-        models[i] = model
-        if model is timed15:
-            timed.append(i)
-            total_timed += line.minutes
-        elif model is untimed:
-            units[i] = lo[i] = hi[i] = 1
-            notes.append(_say_untimed(code, line.minutes))
+            notes.append(_say_unknown(code, m))
         else:
-            units[i] = lo[i] = hi[i] = _acupuncture(code, line.minutes, info, notes)
+            model = models[i] = info.model
+            if model is timed15:
+                timed.append(i)
+                total_timed += m
+            elif model is untimed:
+                units[i] = lo[i] = hi[i] = 1
+                notes.append(_say_untimed(code, m))
+            else:
+                units[i] = lo[i] = hi[i] = _acupuncture(code, m, info, notes)
+        i += 1
 
     tie_broken = False
     if method is UnitMethod.PER_CODE:
         explanation = [_PER_CODE_HEAD]
+        memo = _PER_CODE_MEMO
         for i in timed:
-            m = lines[i].minutes
+            m = mins[i]
             units[i] = lo[i] = hi[i] = 0 if m < 8 else (m + 7) // 15
-            explanation.append(_say_per_code(lines[i].code, m))
+            text = memo.get((codes[i], m))
+            explanation.append(text if text is not None else _say_per_code(codes[i], m))
+    elif timed:
+        explanation = []
+        tie_broken = _allocate_cms(codes, mins, timed, total_timed, units, lo, hi, explanation)
     else:
         explanation = []
-        if timed:
-            tie_broken = _allocate_cms(lines, timed, total_timed, units, lo, hi, explanation)
-    explanation += notes
+    if notes:
+        explanation += notes
 
     total_units = sum(units)
     any_billed = False
     out: list[LineUnits] = []
-    for i, line in enumerate(lines):
+    new_line = tuple.__new__
+    i = 0
+    for line in lines:
         billed = line.units
         if billed is None:
-            out.append(LineUnits(line.code, line.minutes, units[i], models[i], None, None, lo[i], hi[i]))
+            out.append(
+                new_line(LineUnits, (line.code, line.minutes, units[i], models[i], None, None, lo[i], hi[i]))
+            )
         else:
             any_billed = True
             status = _STATUS[(billed >= lo[i]) + (billed > hi[i])]
-            out.append(LineUnits(line.code, line.minutes, units[i], models[i], billed, status, lo[i], hi[i]))
+            out.append(
+                new_line(
+                    LineUnits, (line.code, line.minutes, units[i], models[i], billed, status, lo[i], hi[i])
+                )
+            )
+        i += 1
     if any_billed:
         out = _check_billed_totals(out, total_units, explanation)
-    return UnitsResult(method, total_timed, total_units, tuple(out), tuple(explanation), tie_broken)
+    return tuple.__new__(
+        UnitsResult, (method, total_timed, total_units, tuple(out), tuple(explanation), tie_broken)
+    )
 
 
 def _allocate_cms(
-    lines: Sequence[UnitInput],
+    codes: list[str],
+    mins: list[int],
     timed: list[int],
     total: int,
     units: list[int],
@@ -337,25 +362,28 @@ def _allocate_cms(
 ) -> bool:
     """Allocate the CMS total-time units to the timed lines; return whether a tie decided."""
     n_units = 0 if total < 8 else (total + 7) // 15
-    explanation.append(_say_total(total, n_units))
+    text = _TOTAL_MEMO.get((total, n_units))
+    explanation.append(text if text is not None else _say_total(total, n_units))
     full_total = 0
     leftovers: list[tuple[int, int, int]] = []  # (leftover, minutes, -index): sorts best first
+    memo = _LINE_MEMO
     for i in timed:
-        line = lines[i]
-        m = line.minutes
+        m = mins[i]
         full = m // 15
         left = m - 15 * full
         units[i] = lo[i] = hi[i] = full
         full_total += full
         if left:
             leftovers.append((left, m, -i))
-        explanation.append(_say_line(line.code, m))
+        text = memo.get((codes[i], m))
+        explanation.append(text if text is not None else _say_line(codes[i], m))
     remaining = n_units - full_total
     if remaining <= 0:
         for left, _, neg_i in leftovers:
-            explanation.append(_say_all_full(lines[-neg_i].code, left, n_units))
+            explanation.append(_say_all_full(codes[-neg_i], left, n_units))
         return False
-    leftovers.sort(reverse=True)
+    if len(leftovers) > 1:
+        leftovers.sort(reverse=True)
     cut = leftovers[remaining - 1][0]
     k = full_total
     at_cut_won = 0
@@ -363,7 +391,7 @@ def _allocate_cms(
         i = -neg_i
         units[i] += 1
         k += 1
-        explanation.append(_say_goes(k, lines[i].code, left))
+        explanation.append(_say_goes(k, codes[i], left))
         if left == cut:
             at_cut_won += 1
     at_cut = 0
@@ -375,10 +403,11 @@ def _allocate_cms(
         elif left == cut:
             hi[i] += 1
             at_cut += 1
-    for left, _, neg_i in leftovers[remaining:]:
-        explanation.append(_say_ran_out(lines[-neg_i].code, left, left < cut))
+    if remaining < len(leftovers):
+        for left, _, neg_i in leftovers[remaining:]:
+            explanation.append(_say_ran_out(codes[-neg_i], left, left < cut))
     if at_cut > at_cut_won:
-        names = ", ".join(lines[-neg_i].code for left, _, neg_i in leftovers if left == cut)
+        names = ", ".join(codes[-neg_i] for left, _, neg_i in leftovers if left == cut)
         explanation.append(
             f"Tie: {names} each have {_plural(cut, 'minute')} left; the tie was broken by more total "
             "minutes, then the order of the lines. Either assignment is correct under CMS."
