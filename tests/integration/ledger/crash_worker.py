@@ -1,6 +1,7 @@
 """A worker of the crash test: posts payments and remittances until it is killed.
 
-Run as ``python -m tests.integration.ledger.crash_worker PLAN.json ACK_LOG SEED``. After
+Run as ``python -m tests.integration.ledger.crash_worker PLAN.json``: a fork server that
+imports everything once and forks one worker per ``ACK_LOG SEED`` line it reads. After
 each use case returns (its transaction committed), the worker appends a line to its ack log
 and fsyncs it: what the worker was told is done must be in the database after any crash.
 """
@@ -10,7 +11,9 @@ from __future__ import annotations
 import json
 import os
 import random
+import signal
 import sys
+import traceback
 from datetime import date
 from decimal import Decimal
 
@@ -49,13 +52,11 @@ def remittance(plan: dict, k: int) -> Remittance:
     return Remittance(header, tuple(claims))
 
 
-def main() -> None:
-    plan = json.loads(open(sys.argv[1]).read())
-    ack = open(sys.argv[2], "a")  # noqa: SIM115 - kept open until the process is killed
-    rng = random.Random(int(sys.argv[3]))
+def work(plan: dict, ack_path: str, seed: int) -> None:
+    """Post until killed; acknowledge each committed use case in the ack log (fsynced)."""
+    ack = open(ack_path, "a")  # noqa: SIM115 - kept open until the process is killed
+    rng = random.Random(seed)
     engine = make_engine(plan["url"])
-    sys.stdout.write("ready\n")
-    sys.stdout.flush()
     while True:
         if rng.random() < 0.5:
             k = rng.randrange(plan["remittances"])
@@ -77,6 +78,24 @@ def main() -> None:
         ack.write(line)
         ack.flush()
         os.fsync(ack.fileno())
+
+
+def main() -> None:
+    """Fork server: imports once, then forks a worker per ``ACK_PATH SEED`` line on stdin."""
+    plan = json.loads(open(sys.argv[1]).read())
+    signal.signal(signal.SIGCHLD, signal.SIG_IGN)  # killed children are reaped automatically
+    for command in sys.stdin:
+        ack_path, seed = command.split()
+        pid = os.fork()
+        if pid == 0:
+            try:
+                work(plan, ack_path, int(seed))
+            except BaseException:  # noqa: BLE001 - report, then leave without cleanup
+                with open(ack_path + ".err", "a") as err:
+                    err.write(traceback.format_exc())
+            os._exit(3)
+        sys.stdout.write(f"{pid}\n")
+        sys.stdout.flush()
 
 
 if __name__ == "__main__":

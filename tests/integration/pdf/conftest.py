@@ -10,6 +10,7 @@ import pytest
 from PIL import Image
 
 from tests.conftest import require
+from tests.integration.db.conftest import engine, pg_databases  # noqa: F401 - SQLite and PostgreSQL
 
 
 def png_of_first_page(pdf: bytes, tmp_path: Path, name: str = "page") -> Path:

@@ -13,6 +13,9 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from tests.conftest import EXAMPLES, REPO
+from tests.integration.pdf.samples import AS_OF, claim_of, encounter
+from therabill.domain.claim import CLAIM_ID_MAX
 from therabill.domain.encounter import Service
 from therabill.domain.forms import (
     FormError,
@@ -21,10 +24,9 @@ from therabill.domain.forms import (
     mask_tax_id,
     money_parts,
     pointer_letters,
+    split_claim_id,
 )
 from therabill.domain.money import D
-from tests.conftest import EXAMPLES, REPO
-from tests.integration.pdf.samples import AS_OF, claim_of, encounter
 
 GOLDEN = REPO / "tests" / "golden" / "cms1500"
 EXAMPLE_NAMES = sorted(p.name for p in EXAMPLES.glob("*.json"))
@@ -118,7 +120,9 @@ def test_auto_accident_prints_state():
 
 def test_replacement_claim_prints_box_22():
     enc = dataclasses.replace(
-        encounter("clean-60-minute-massage.json"), claim_frequency="7", payer_claim_control_number="2026112000123"
+        encounter("clean-60-minute-massage.json"),
+        claim_frequency="7",
+        payer_claim_control_number="2026112000123",
     )
     f = cms1500_forms(claim_of(enc), signed_on=AS_OF)[0].fields
     assert (f["22.code"], f["22.ref"]) == ("7", "2026112000123")
@@ -138,7 +142,19 @@ def test_patient_amount_paid_in_box_29():
     assert (f["29.dollars"], f["29.cents"]) == ("20", "00")
 
 
-@pytest.mark.parametrize(("indicator", "box"), [("MB", "medicare"), ("MC", "medicaid"), ("CH", "tricare"), ("BL", "group"), ("CI", "group"), ("WC", "other"), ("AM", "other"), (None, "other")])
+@pytest.mark.parametrize(
+    ("indicator", "box"),
+    [
+        ("MB", "medicare"),
+        ("MC", "medicaid"),
+        ("CH", "tricare"),
+        ("BL", "group"),
+        ("CI", "group"),
+        ("WC", "other"),
+        ("AM", "other"),
+        (None, "other"),
+    ],
+)
 def test_box_1_by_filing_indicator(indicator, box):
     assert insurance_type_box(indicator) == box
 
@@ -152,7 +168,9 @@ def eight_line_encounter():
         Service(code="97124", minutes=15, diagnosis_pointers=(1 + i % 3,), unit_charge=D(f"{30 + i}.00"))
         for i in range(8)
     )
-    return dataclasses.replace(enc, services=services, start_time=None, end_time=None, patient_amount_paid=D("10.00"))
+    return dataclasses.replace(
+        enc, services=services, start_time=None, end_time=None, patient_amount_paid=D("10.00")
+    )
 
 
 def test_split_makes_separate_claims_of_six_lines_with_own_totals():
@@ -166,6 +184,42 @@ def test_split_makes_separate_claims_of_six_lines_with_own_totals():
     assert sum(totals) == claim.total_charge
     assert "29.dollars" in forms[0].fields and "29.dollars" not in forms[1].fields
     assert "24.1.cpt" in forms[1].fields and "24.3.cpt" not in forms[1].fields
+
+
+def test_split_ids_of_a_20_character_claim_id_stay_within_clm01():
+    long_id = "PRACTICE-2026-000123"
+    assert len(long_id) == CLAIM_ID_MAX
+    claim = dataclasses.replace(claim_of(eight_line_encounter()), claim_id=long_id)
+    forms = cms1500_forms(claim, signed_on=AS_OF, overflow="split")
+    ids = [f.fields["26"] for f in forms]
+    assert ids == [split_claim_id(long_id, 1), split_claim_id(long_id, 2)]
+    assert [len(i) for i in ids] == [CLAIM_ID_MAX, CLAIM_ID_MAX] and ids[0] != ids[1]
+    assert ids[0].startswith("PRACTICE-2-") and ids[0].endswith(".1") and ids[1].endswith(".2")
+    assert [f.claim_id for f in forms] == ids
+
+
+def test_split_id_cut_keeps_different_claims_apart():
+    assert split_claim_id("E-2026-0001", 1) == "E-2026-0001.1"  # short ids are not cut
+    assert split_claim_id("A" * 18, 1) == "A" * 18 + ".1"  # exactly 20 characters: kept
+    a, b = split_claim_id("CLAIM-2026-000000001", 1), split_claim_id("CLAIM-2026-000000002", 1)
+    assert a != b and a[:10] == b[:10] == "CLAIM-2026"
+    assert split_claim_id("ABCDEFGHIJ-KLMNOPQRS", 1).startswith("ABCDEFGHIJ-")  # no doubled hyphen
+    with pytest.raises(ValueError):
+        split_claim_id("E-1", 0)
+
+
+@settings(max_examples=100)
+@given(
+    claim_id=st.text(alphabet="ABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789.-", min_size=1, max_size=CLAIM_ID_MAX),
+    part=st.integers(min_value=1, max_value=999),
+)
+def test_split_ids_are_short_safe_and_deterministic(claim_id, part):
+    got = split_claim_id(claim_id, part)
+    assert len(got) <= CLAIM_ID_MAX
+    assert got.endswith(f".{part}") and got == split_claim_id(claim_id, part)
+    assert set(got) <= set("ABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789.-")
+    if len(claim_id) + len(f".{part}") <= CLAIM_ID_MAX:
+        assert got == f"{claim_id}.{part}"
 
 
 def test_continuation_puts_the_total_on_the_last_page():
@@ -203,7 +257,9 @@ def test_golden_field_dump(name):
 
 
 def test_signed_on_date_is_pinned_not_today():
-    f = cms1500_forms(claim_of(encounter("clean-60-minute-massage.json")), signed_on=date(2027, 1, 2))[0].fields
+    f = cms1500_forms(claim_of(encounter("clean-60-minute-massage.json")), signed_on=date(2027, 1, 2))[
+        0
+    ].fields
     assert f["31.date"] == "010227"
 
 

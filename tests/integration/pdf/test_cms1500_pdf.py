@@ -2,17 +2,18 @@
 
 from __future__ import annotations
 
+import dataclasses
 import io
 
 import pdfplumber
 import pytest
 from pypdf import PdfReader
 
-from therabill.adapters.pdf.cms1500 import default_layout, render_cms1500
-from therabill.domain.forms import cms1500_forms
 from tests.integration.pdf.conftest import ink_ratio
 from tests.integration.pdf.samples import AS_OF, claim_of, encounter
 from tests.integration.pdf.test_cms1500_fields import EXAMPLE_NAMES, eight_line_encounter
+from therabill.adapters.pdf.cms1500 import default_layout, render_cms1500
+from therabill.domain.forms import cms1500_forms
 
 TOL = 0.6  # points
 
@@ -48,7 +49,13 @@ def test_no_two_fields_overlap():
         for b in fields[i + 1 :]:
             if b.y >= a.y + a.height:
                 break
-            overlap = a.x < b.x + b.width and b.x < a.x + a.width and a.y < b.y + b.height and b.y < a.y + a.height
+            e = 0.05
+            overlap = (
+                a.x < b.x + b.width - e
+                and b.x < a.x + a.width - e
+                and a.y < b.y + b.height - e
+                and b.y < a.y + a.height - e
+            )
             assert not overlap, (a.id, b.id)
 
 
@@ -74,17 +81,36 @@ def test_full_mode_draws_the_form_labels_and_embeds_fonts():
     pdf = render_cms1500(forms, "full")
     with pdfplumber.open(io.BytesIO(pdf)) as doc:
         text = doc.pages[0].extract_text()
-    assert "HEALTH INSURANCE CLAIM FORM" in text and "PATIENT'S NAME" in text and "FEDERAL TAX I.D. NUMBER" in text
+    assert (
+        "HEALTH INSURANCE CLAIM FORM" in text
+        and "PATIENT'S NAME" in text
+        and "FEDERAL TAX I.D. NUMBER" in text
+    )
     fonts = PdfReader(io.BytesIO(pdf)).pages[0]["/Resources"]["/Font"]
     for ref in fonts.values():
         font = ref.get_object()
-        desc = font["/DescendantFonts"][0].get_object()["/FontDescriptor"] if "/DescendantFonts" in font else font.get("/FontDescriptor")
+        desc = (
+            font["/DescendantFonts"][0].get_object()["/FontDescriptor"]
+            if "/DescendantFonts" in font
+            else font.get("/FontDescriptor")
+        )
         assert desc is not None and "/FontFile2" in desc.get_object(), font["/BaseFont"]
 
 
 def test_overflow_prints_one_page_per_form():
     forms = cms1500_forms(claim_of(eight_line_encounter()), signed_on=AS_OF)
     assert len(PdfReader(io.BytesIO(render_cms1500(forms, "print"))).pages) == 2
+
+
+@pytest.mark.parametrize("mode", ["print", "full"])
+def test_a_20_character_split_id_fits_box_26(mode):
+    claim = dataclasses.replace(claim_of(eight_line_encounter()), claim_id="PRACTICE-2026-000123")
+    forms = cms1500_forms(claim, signed_on=AS_OF, overflow="split")
+    lay = default_layout()
+    with pdfplumber.open(io.BytesIO(render_cms1500(forms, mode))) as doc:
+        for page, form in zip(doc.pages, forms, strict=True):
+            got = words_in(page, lay.fields["26"].rect, data_only=True)
+            assert got.replace(" ", "") == form.fields["26"] and len(got) == 20
 
 
 def test_unknown_mode_refused():

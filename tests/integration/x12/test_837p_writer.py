@@ -30,7 +30,9 @@ def test_golden_files_byte_for_byte(golden_cases: list[Path], request: pytest.Fi
         if update:
             expected.write_bytes(text.encode("ascii"))
         assert expected.exists(), f"{case.name}: no expected.edi (run pytest --update-goldens once)"
-        assert text.encode("ascii") == expected.read_bytes(), f"{case.name}: 837P differs from the golden file"
+        assert text.encode("ascii") == expected.read_bytes(), (
+            f"{case.name}: 837P differs from the golden file"
+        )
 
 
 def test_every_example_passes_pyx12(golden_cases, pyx12_validate) -> None:
@@ -39,7 +41,9 @@ def test_every_example_passes_pyx12(golden_cases, pyx12_validate) -> None:
         ok, errors = pyx12_validate(write_837p([claim], SETTINGS, control_number=7, created=CREATED))
         assert ok and not errors, (claim.claim_id, errors)
     # all together in one batch, no line breaks, other delimiters
-    d = dataclasses.replace(SETTINGS, line_break=False, delimiters=type(SETTINGS.delimiters)("|", ">", "^", "\n"))
+    d = dataclasses.replace(
+        SETTINGS, line_break=False, delimiters=type(SETTINGS.delimiters)("|", ">", "^", "\n")
+    )
     ok, errors = pyx12_validate(write_837p(claims, d, control_number=8, created=CREATED))
     assert ok and not errors, errors
 
@@ -102,7 +106,9 @@ def _parse_with_x12sdk(x12sdk, text: str) -> dict:
                             (
                                 ln["sv1_segment"]["product_service_id_qualifier"].split(":")[1],
                                 int(ln["sv1_segment"]["service_unit_count"]),
-                                Decimal(ln["sv1_segment"]["line_item_charge_amount"]).quantize(Decimal("0.01")),
+                                Decimal(ln["sv1_segment"]["line_item_charge_amount"]).quantize(
+                                    Decimal("0.01")
+                                ),
                             )
                             for ln in claim["loop_2400"]
                         ]
@@ -116,7 +122,11 @@ def test_round_trip_with_our_tokenizer(golden_cases) -> None:
     text = write_837p(claims, SETTINGS, control_number=9, created=CREATED)
     got = _extract(text)
     want = [
-        (c.claim_id, c.total_charge, [(ln.code, ln.modifiers, ln.units, ln.charge, ln.line_id) for ln in c.lines])
+        (
+            c.claim_id,
+            c.total_charge,
+            [(ln.code, ln.modifiers, ln.units, ln.charge, ln.line_id) for ln in c.lines],
+        )
         for c in claims
     ]
     assert sorted(got) == sorted(want)
@@ -172,7 +182,9 @@ def test_own_checks_catch_what_pyx12_misses() -> None:
         npi="1234567890",
         address=Address("100 Main St", None, "Springfield", "IL", "62701"),
     )
-    line = dataclasses.replace(claim.lines[0], diagnosis_pointers=(1, 9), modifiers=("GP", "59", "XS", "KX", "GO"))
+    line = dataclasses.replace(
+        claim.lines[0], diagnosis_pointers=(1, 9), modifiers=("GP", "59", "XS", "KX", "GO")
+    )
     bad = dataclasses.replace(
         claim,
         encounter=dataclasses.replace(enc, billing_provider=bp),
@@ -199,7 +211,9 @@ def test_replacement_needs_the_payer_claim_number() -> None:
     assert "x12-837-frequency" in {p.code for p in check_claim(repl)}
     ok = dataclasses.replace(
         claim,
-        encounter=dataclasses.replace(claim.encounter, claim_frequency="7", payer_claim_control_number="PCN77"),
+        encounter=dataclasses.replace(
+            claim.encounter, claim_frequency="7", payer_claim_control_number="PCN77"
+        ),
     )
     text = write_837p([ok], SETTINGS, control_number=1, created=CREATED)
     assert "11:B:7" in text and "REF*F8*PCN77~" in text

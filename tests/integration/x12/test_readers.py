@@ -6,6 +6,7 @@ from decimal import Decimal
 
 import pytest
 
+from tests.conftest import shared_path
 from therabill.adapters.x12.acknowledgments import read_acknowledgments
 from therabill.adapters.x12.errors import X12Error
 from therabill.adapters.x12.x271_005010X279A1 import read_271
@@ -13,7 +14,6 @@ from therabill.adapters.x12.x835_005010X221A1 import iter_835, read_835
 from therabill.domain.denials import denial_worklist
 from therabill.domain.remittance import ClaimPayment, RemittanceEnd, RemittanceHeader
 from therabill.refdata.codes import denial_table
-from tests.conftest import shared_path
 
 
 def _files(folder: str) -> list:
@@ -50,7 +50,12 @@ def test_synthetic_835_amounts_and_idempotency_key() -> None:
 def test_crlf_lf_and_no_breaks_read_the_same() -> None:
     text = shared_path("x12-samples", "synthetic", "synthetic-massage-3claims.835").read_text()
     flat = text.replace("\n", "").replace("\r", "")
-    variants = [flat, flat.replace("~", "~\r\n"), flat.replace("~", "~\n"), "\n\n  " + flat.replace("~", " ~ \n\n")]
+    variants = [
+        flat,
+        flat.replace("~", "~\r\n"),
+        flat.replace("~", "~\n"),
+        "\n\n  " + flat.replace("~", " ~ \n\n"),
+    ]
     results = [[(c.claim_id, c.paid, c.lines) for c in next(read_835(v)).claims] for v in variants]
     assert all(r == results[0] for r in results)
     # newline as the terminator itself
@@ -59,7 +64,9 @@ def test_crlf_lf_and_no_breaks_read_the_same() -> None:
 
 
 def test_several_interchanges_with_their_own_delimiters() -> None:
-    text = shared_path("x12-samples", "synthetic", "synthetic-massage-3claims.835").read_text().replace("\n", "")
+    text = (
+        shared_path("x12-samples", "synthetic", "synthetic-massage-3claims.835").read_text().replace("\n", "")
+    )
     other = text.replace("*", "|").replace("~", "!")
     rems = list(read_835(text + "\n" + other))
     assert len(rems) == 2
@@ -104,7 +111,7 @@ NM1*TT*2*SUPPLEMENT PLAN*****PI*SUP1~
 CLP*E-3*4*70.00*0*0*12*PCN4*11*1~
 CAS*CO*197*70.00~
 PLB*1234567893*20261231*WO:PCN0*10.00*L6*-10.00~
-SE*20*0001~
+SE*18*0001~
 GE*1*3~
 IEA*1*000000003~
 """

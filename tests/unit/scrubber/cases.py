@@ -11,7 +11,7 @@ from pathlib import Path
 from typing import Any
 
 from therabill.refdata.fees import Fee, schedule_of
-from therabill.refdata.ncci import MueEdit, PtpEdit, starter_ncci, MemoryNcciStore
+from therabill.refdata.ncci import MemoryNcciStore, MueEdit, PtpEdit, starter_ncci
 from therabill.schemas.encounter import parse_encounter_obj
 from therabill.scrubber import Enrollment, License, ScrubContext, ScrubResult, scrub
 
@@ -50,19 +50,35 @@ def build_context(spec: dict[str, Any] | None, profile_dir: Path | None) -> Scru
             for r in spec.get("ptp", ())
         ]  # fmt: skip
         mue = [
-            MueEdit(r["code"], r["value"], r["mai"], "", date.fromisoformat(r.get("effective", "2000-01-01")), "test row")
+            MueEdit(
+                r["code"],
+                r["value"],
+                r["mai"],
+                "",
+                date.fromisoformat(r.get("effective", "2000-01-01")),
+                "test row",
+            )
             for r in spec.get("mue", ())
         ]
         ncci = MemoryNcciStore(ptp or starter.pairs_among([]), mue)
     fees = None
     if "fees" in spec:
         fees = schedule_of(
-            [Fee(r["code"], None, Decimal(r["medicare_amount"]), date(2000, 1, 1), None, "test") for r in spec["fees"]],
+            [
+                Fee(r["code"], None, Decimal(r["medicare_amount"]), date(2000, 1, 1), None, "test")
+                for r in spec["fees"]
+            ],
             "test fees",
         )
     enrollments = (
         tuple(
-            Enrollment(e["npi"], e["payer_id"], e.get("enrolled", True), _d(e.get("effective_from")), _d(e.get("effective_to")))
+            Enrollment(
+                e["npi"],
+                e["payer_id"],
+                e.get("enrolled", True),
+                _d(e.get("effective_from")),
+                _d(e.get("effective_to")),
+            )
             for e in spec["enrollments"]
         )
         if "enrollments" in spec
@@ -103,4 +119,8 @@ def run_case(case: dict[str, Any], tmp: Path, fixed: bool) -> ScrubResult:
         as_of = fix.get("as_of", as_of)
         ctx_spec = fix.get("context", ctx_spec)
     profile_dir = write_profiles(case, tmp)
-    return scrub(parse_encounter_obj(doc), as_of=date.fromisoformat(as_of), context=build_context(ctx_spec, profile_dir))
+    return scrub(
+        parse_encounter_obj(doc),
+        as_of=date.fromisoformat(as_of),
+        context=build_context(ctx_spec, profile_dir),
+    )

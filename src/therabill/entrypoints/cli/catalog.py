@@ -14,8 +14,12 @@ from therabill.entrypoints.cli.common import fail, fail_from, print_json, stdout
 from therabill.refdata.catalog import body_regions, default_catalog, modifiers
 from therabill.refdata.icd10 import icd10, import_release, list_releases
 
-catalog_app = typer.Typer(help="The code catalog, modifiers and body regions therabill knows.", no_args_is_help=True)
-icd10_app = typer.Typer(help="ICD-10-CM: check codes, search, import official releases.", no_args_is_help=True)
+catalog_app = typer.Typer(
+    help="The code catalog, modifiers and body regions therabill knows.", no_args_is_help=True
+)
+icd10_app = typer.Typer(
+    help="ICD-10-CM: check codes, search, import official releases.", no_args_is_help=True
+)
 
 
 @catalog_app.command("codes")
@@ -73,7 +77,9 @@ def regions(as_json: Annotated[bool, typer.Option("--json")] = False) -> None:
 @icd10_app.command("check")
 def check(
     codes_: Annotated[list[str], typer.Argument(metavar="CODE...", help="ICD-10-CM codes.")],
-    on: Annotated[str | None, typer.Option("--date", help="Date of service (YYYY-MM-DD); default today.")] = None,
+    on: Annotated[
+        str | None, typer.Option("--date", help="Date of service (YYYY-MM-DD); default today.")
+    ] = None,
     as_json: Annotated[bool, typer.Option("--json")] = False,
 ) -> None:
     """Check codes: valid, billable (a leaf), 7th character, and which release was used."""
@@ -99,12 +105,16 @@ def check(
         )
     else:
         for r in results:
-            state = "billable" if r.billable else ("not billable (a category)" if r.valid else "not a valid code")
+            state = (
+                "billable" if r.billable else ("not billable (a category)" if r.valid else "not a valid code")
+            )
             if r.needs_seventh_character:
                 state = "needs its 7th character"
             stdout.print(f"{r.code}: {state}. {r.description or ''}  (release {r.release})")
             if not r.release_covers_date:
-                stdout.print(f"  note: release {r.release} does not cover {day}; import the release in force.")
+                stdout.print(
+                    f"  note: release {r.release} does not cover {day}; import the release in force."
+                )
     raise typer.Exit(0 if all(r.billable for r in results) else 1)
 
 
@@ -128,7 +138,9 @@ def releases() -> None:
 @icd10_app.command("import")
 def import_(
     tabular: Annotated[Path, typer.Option(help="The official tabular XML (icd10cm-tabular-YYYY.xml).")],
-    codes_file: Annotated[Path, typer.Option("--codes", help="The official code list (icd10cm-codes-YYYY.txt).")],
+    codes_file: Annotated[
+        Path, typer.Option("--codes", help="The official code list (icd10cm-codes-YYYY.txt).")
+    ],
     name: Annotated[str, typer.Option(help="Short name of the release, e.g. 2027-10.")],
     start: Annotated[str, typer.Option("--from", help="First date of service it applies to.")],
     end: Annotated[str, typer.Option("--to", help="Last date of service it applies to.")],

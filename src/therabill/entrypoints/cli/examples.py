@@ -49,6 +49,13 @@ def examples_command(
     raise typer.Exit(status)
 
 
-def run_command() -> None:
-    """The program's main job. Until the web app lands: code the example encounters."""
-    examples_command(None)
+def run_command(
+    data_dir: Annotated[
+        str | None, typer.Option("--data-dir", help="Data folder (same as THERABILL_DATA_DIR).")
+    ] = None,
+) -> None:
+    """The program's main job: create the database, load the demo practice once, print the
+    demo logins and serve the web app on http://127.0.0.1:8000."""
+    from therabill.entrypoints.cli.serve import run_demo
+
+    run_demo(data_dir)

@@ -12,10 +12,25 @@ import typer
 
 from therabill import __version__
 from therabill.entrypoints.cli.catalog import catalog_app, icd10_app
+from therabill.entrypoints.cli.backup import backup_command, restore_command
+from therabill.entrypoints.cli.claims import claims_app
+from therabill.entrypoints.cli.db import db_app
+from therabill.entrypoints.cli.demo import demo_command
 from therabill.entrypoints.cli.examples import examples_command, run_command
+from therabill.entrypoints.cli.form import form_app
+from therabill.entrypoints.cli.patients import patients_app
+from therabill.entrypoints.cli.intake import intake_app
+from therabill.entrypoints.cli.serve import serve_command
 from therabill.entrypoints.cli.units import units_command
+from therabill.entrypoints.cli.scrub import scrub_command
+from therabill.entrypoints.cli.refdata import refdata_app
+from therabill.entrypoints.cli.ack import ack_app
+from therabill.entrypoints.cli.eligibility import eligibility_app
 from therabill.entrypoints.cli.era import era_app
+from therabill.entrypoints.cli.ledger import denials_app, ledger_app, payments_app
 from therabill.entrypoints.cli.x12 import x12_app
+from therabill.entrypoints.cli.interop import register as register_interop
+from therabill.entrypoints.cli.report import report_command
 from therabill.schemas.encounter import UnitsDocument, encounter_json_schema
 
 app = typer.Typer(
@@ -65,8 +80,26 @@ def _root(
 
 
 # Sub-apps of the other nouns register below, one line each.
+register_interop(app)
+app.command("report")(report_command)
+app.add_typer(intake_app, name="intake")
+app.add_typer(payments_app, name="payments")
+app.add_typer(ledger_app, name="ledger")
+app.add_typer(denials_app, name="denials")
+app.command("serve")(serve_command)
+app.add_typer(form_app, name="form")
+app.command("scrub")(scrub_command)
+app.add_typer(refdata_app, name="refdata")
+app.add_typer(db_app, name="db")
+app.add_typer(patients_app, name="patients")
+app.add_typer(claims_app, name="claims")
+app.command("demo")(demo_command)
+app.command("backup")(backup_command)
+app.command("restore")(restore_command)
 app.add_typer(x12_app, name="x12")
 app.add_typer(era_app, name="era")
+app.add_typer(eligibility_app, name="eligibility")
+app.add_typer(ack_app, name="ack")
 
 
 def main() -> None:

@@ -1,0 +1,325 @@
+"""Load test of the web app: 50 requests/s of a fixed mix on 2 uvicorn workers, loopback only.
+
+Setup: a fresh SQLite database in a temporary folder with the demo practice, an owner login
+(TOTP enrolled) and an API token. The server is ``therabill serve --workers 2`` on a free
+loopback port. The client is a bounded async httpx client that sends requests on an
+open-loop schedule (request *i* at ``i / RATE`` seconds), at most ``CONCURRENCY`` in flight.
+
+The mix (fixed, by weight):
+
+====  =====================================================  =========================
+ %    request                                                 who
+====  =====================================================  =========================
+ 25   GET  /  (dashboard)                                     owner, browser session
+ 15   GET  /claims  (worklist)                                owner, browser session
+ 10   GET  /patients/{id}                                     owner, browser session
+  5   POST /patients/{id}/visits/preview  (units + scrub)      owner, browser session
+ 15   POST /api/v1/units                                      API token
+ 10   GET  /api/v1/claims?limit=20                            API token
+ 10   POST /api/v1/patients/search                            API token
+ 10   GET  /api/v1/claims/{id}                                API token
+====  =====================================================  =========================
+
+The owner logs in once (password, then a TOTP code). Password log-ins of a front-desk
+user (argon2, slow on purpose) run apart, one every 5 seconds, and are reported on their own. The run stops by itself after ``DURATION`` seconds. Figures: p50,
+p95, p99 and max latency of the mix, errors (non-2xx/3xx or transport errors), achieved rate.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import random
+import re
+import socket
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from datetime import date
+from pathlib import Path
+
+import httpx
+
+RATE = 50
+DURATION = 30
+CONCURRENCY = 32
+WORKERS = 2
+PASSWORD = "bench-biller-password-2026"
+
+MIX = [
+    (25, "dashboard"),
+    (15, "claims"),
+    (10, "patient"),
+    (5, "preview"),
+    (15, "api_units"),
+    (10, "api_claims"),
+    (10, "api_search"),
+    (10, "api_claim"),
+]
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+def _prepare(folder: Path) -> dict[str, object]:
+    """Database with the demo practice, a biller with TOTP and an API token."""
+    os.environ["THERABILL_DATA_DIR"] = str(folder)
+    from sqlalchemy import select
+
+    from therabill.adapters.db import migrations
+    from therabill.adapters.db.engine import make_engine
+    from therabill.adapters.db.tables import claims, patients, providers
+    from therabill.security import totp
+    from therabill.security.clock import utcnow
+    from therabill.security.permissions import Permission
+    from therabill.service_layer import accounts
+    from therabill.service_layer.demo import load_demo
+
+    engine = make_engine()
+    migrations.upgrade(engine)
+    demo = load_demo(engine, "bench:setup", today=date.today())
+    secret = totp.new_secret()
+    with engine.begin() as conn:
+        user_id = accounts.create_user(
+            conn,
+            username="bench-biller",
+            display_name="Bench Biller",
+            password=PASSWORD,
+            practice_id=demo.practice_id,
+            role="biller",
+            now=utcnow(),
+            totp_secret=secret,
+        )
+        accounts.create_user(
+            conn,
+            username="bench-desk",
+            display_name="Bench Desk",
+            password=PASSWORD,
+            practice_id=demo.practice_id,
+            role="front_desk",
+            now=utcnow(),
+        )
+        principal = accounts.Principal(user_id, "bench-biller", "Bench Biller", demo.practice_id, "owner")
+        _, token = accounts.create_api_token(
+            conn, principal, "bench", " ".join(p.value for p in Permission), utcnow()
+        )
+        patient_ids = [
+            r.id
+            for r in conn.execute(select(patients.c.id).where(patients.c.practice_id == demo.practice_id))
+        ]
+        claim_ids = [
+            r.id for r in conn.execute(select(claims.c.id).where(claims.c.practice_id == demo.practice_id))
+        ]
+        provider = conn.execute(
+            select(providers.c.id).where(providers.c.practice_id == demo.practice_id)
+        ).first()
+    engine.dispose()
+    return {
+        "secret": secret,
+        "token": token,
+        "patients": patient_ids,
+        "claims": claim_ids,
+        "provider": provider.id if provider else "",
+    }
+
+
+async def _login(client: httpx.AsyncClient, secret: str) -> tuple[str, float]:
+    """Log the biller in (password, then TOTP); returns the CSRF token and the seconds it took."""
+    from therabill.security import totp
+    from therabill.security.clock import utcnow
+
+    started = time.perf_counter()
+    page = await client.get("/login")
+    csrf = re.search(r'name="csrf_token" value="([^"]+)"', page.text).group(1)  # type: ignore[union-attr]
+    r = await client.post(
+        "/login", data={"username": "bench-biller", "password": PASSWORD, "csrf_token": csrf}
+    )
+    if r.headers.get("location") != "/login/mfa":
+        raise RuntimeError(f"log-in failed: {r.status_code}")
+    mfa = await client.get("/login/mfa")
+    csrf = re.search(r'name="csrf_token" value="([^"]+)"', mfa.text).group(1)  # type: ignore[union-attr]
+    code = totp.code_at(secret, utcnow())
+    r = await client.post("/login/mfa", data={"code": code, "csrf_token": csrf})
+    if r.headers.get("location") != "/":
+        raise RuntimeError(f"TOTP step failed: {r.status_code}")
+    seconds = time.perf_counter() - started
+    account = await client.get("/account")
+    return re.search(r'name="csrf_token" value="([^"]+)"', account.text).group(1), seconds  # type: ignore[union-attr]
+
+
+async def _password_login(client: httpx.AsyncClient) -> float:
+    """A password-only log-in of the front-desk user (argon2 verify); returns the seconds."""
+    started = time.perf_counter()
+    page = await client.get("/login")
+    csrf = re.search(r'name="csrf_token" value="([^"]+)"', page.text).group(1)  # type: ignore[union-attr]
+    r = await client.post("/login", data={"username": "bench-desk", "password": PASSWORD, "csrf_token": csrf})
+    if r.headers.get("location") != "/":
+        raise RuntimeError(f"log-in failed: {r.status_code}")
+    return time.perf_counter() - started
+
+
+def _request(
+    kind: str, data: dict[str, object], rng: random.Random, csrf: str
+) -> tuple[str, str, dict[str, object]]:
+    patient = rng.choice(data["patients"])  # type: ignore[arg-type]
+    claim = rng.choice(data["claims"]) if data["claims"] else "none"  # type: ignore[arg-type]
+    auth = {"Authorization": f"Bearer {data['token']}"}
+    if kind == "dashboard":
+        return "GET", "/", {}
+    if kind == "claims":
+        return "GET", "/claims", {}
+    if kind == "patient":
+        return "GET", f"/patients/{patient}", {}
+    if kind == "preview":
+        form = {
+            "date_of_service": "2026-11-20",
+            "provider_id": data["provider"],
+            "diagnoses": "M54.50, M54.2",
+            "svc-0-code": "97124",
+            "svc-0-minutes": str(rng.randint(8, 75)),
+            "svc-0-pointers": "1",
+            "svc-0-regions": "lumbar",
+            "svc-1-code": "97140",
+            "svc-1-minutes": "22",
+            "svc-1-pointers": "2",
+            "svc-1-modifiers": "59",
+            "svc-1-regions": "cervical",
+        }
+        return (
+            "POST",
+            f"/patients/{patient}/visits/preview",
+            {"data": form, "headers": {"X-CSRF-Token": csrf}},
+        )
+    if kind == "api_units":
+        body = {
+            "services": [{"code": "97124", "minutes": rng.randint(0, 90)}, {"code": "97140", "minutes": 22}]
+        }
+        return "POST", "/api/v1/units", {"json": body, "headers": auth}
+    if kind == "api_claims":
+        return "GET", "/api/v1/claims?limit=20", {"headers": auth}
+    if kind == "api_search":
+        return "POST", "/api/v1/patients/search", {"json": {"name": rng.choice("aeiou")}, "headers": auth}
+    return "GET", f"/api/v1/claims/{claim}", {"headers": auth}
+
+
+async def _drive(base: str, data: dict[str, object]) -> dict[str, object]:
+    rng = random.Random(7)
+    kinds = [k for weight, k in MIX for _ in range(weight)]
+    limits = httpx.Limits(max_connections=CONCURRENCY, max_keepalive_connections=CONCURRENCY)
+    latencies: list[float] = []
+    by_kind: dict[str, list[float]] = {k: [] for _, k in MIX}
+    errors: dict[str, int] = {}
+    login_times: list[float] = []
+    async with httpx.AsyncClient(base_url=base, limits=limits, timeout=30, follow_redirects=False) as client:
+        csrf, first = await _login(client, str(data["secret"]))
+        login_times.append(first)
+        gate = asyncio.Semaphore(CONCURRENCY)
+
+        async def one(kind: str) -> None:
+            method, path, kw = _request(kind, data, rng, csrf)
+            async with gate:
+                started = time.perf_counter()
+                try:
+                    r = await client.request(method, path, **kw)  # type: ignore[arg-type]
+                    ok = r.status_code < 400
+                    label = str(r.status_code)
+                except httpx.HTTPError as exc:
+                    ok, label = False, type(exc).__name__
+                took = time.perf_counter() - started
+            latencies.append(took)
+            by_kind[kind].append(took)
+            if not ok:
+                errors[f"{kind}:{label}"] = errors.get(f"{kind}:{label}", 0) + 1
+
+        async def logins(stop: float) -> None:
+            async with httpx.AsyncClient(base_url=base, timeout=30, follow_redirects=False) as other:
+                while time.perf_counter() < stop:
+                    await asyncio.sleep(5)
+                    other.cookies.clear()
+                    try:
+                        login_times.append(await _password_login(other))
+                    except (RuntimeError, httpx.HTTPError):
+                        errors["login"] = errors.get("login", 0) + 1
+
+        start = time.perf_counter()
+        tasks = []
+        login_task = asyncio.create_task(logins(start + DURATION))
+        total = RATE * DURATION
+        for i in range(total):
+            delay = start + i / RATE - time.perf_counter()
+            if delay > 0:
+                await asyncio.sleep(delay)
+            tasks.append(asyncio.create_task(one(rng.choice(kinds))))
+        await asyncio.gather(*tasks)
+        elapsed = time.perf_counter() - start
+        await login_task
+
+    def pct(values: list[float], q: float) -> float:
+        ordered = sorted(values)
+        return round(1000 * ordered[min(len(ordered) - 1, int(q * len(ordered)))], 1)
+
+    return {
+        "rate_target_per_s": RATE,
+        "duration_s": DURATION,
+        "workers": WORKERS,
+        "requests": len(latencies),
+        "achieved_rate_per_s": round(len(latencies) / elapsed, 1),
+        "p50_ms": pct(latencies, 0.50),
+        "p95_ms": pct(latencies, 0.95),
+        "p99_ms": pct(latencies, 0.99),
+        "max_ms": round(1000 * max(latencies), 1),
+        "p95_ms_by_kind": {k: pct(v, 0.95) for k, v in by_kind.items() if v},
+        "errors": sum(errors.values()),
+        "error_kinds": errors,
+        "logins": len(login_times),
+        "login_median_ms": round(1000 * statistics.median(login_times), 1) if login_times else None,
+    }
+
+
+def run() -> dict[str, object]:
+    """Start the server, drive the mix, stop the server; return the figures."""
+    with tempfile.TemporaryDirectory(prefix="therabill-bench-") as tmp:
+        folder = Path(tmp)
+        data = _prepare(folder)
+        port = _free_port()
+        env = {**os.environ, "THERABILL_DATA_DIR": str(folder)}
+        env.pop("THERABILL_DATABASE_URL", None)
+        server = subprocess.Popen(
+            [
+                sys.executable,
+                "-m",
+                "therabill.entrypoints.cli.main",
+                "serve",
+                "--host",
+                "127.0.0.1",
+                "--port",
+                str(port),
+                "--workers",
+                str(WORKERS),
+            ],
+            env=env,
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL,
+        )
+        base = f"http://127.0.0.1:{port}"
+        try:
+            for _ in range(300):
+                try:
+                    if httpx.get(base + "/healthz", timeout=1).status_code == 200:
+                        break
+                except httpx.HTTPError:
+                    time.sleep(0.1)
+            else:
+                raise RuntimeError("the server did not start")
+            return asyncio.run(_drive(base, data))
+        finally:
+            server.terminate()
+            try:
+                server.wait(timeout=15)
+            except subprocess.TimeoutExpired:
+                server.kill()

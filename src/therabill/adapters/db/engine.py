@@ -1,0 +1,150 @@
+"""Engines and sessions: SQLite by default, PostgreSQL when ``THERABILL_DATABASE_URL`` says so.
+
+SQLite is set up for durability and for several writers: WAL journal, ``synchronous=FULL``
+(commits survive a power loss, not only a process crash), foreign keys on, a busy timeout
+of ``BUSY_TIMEOUT_MS`` and ``BEGIN IMMEDIATE`` for every write transaction, so a second
+writer waits for the first instead of failing halfway through with "database is locked".
+The driver runs in autocommit mode and SQLAlchemy's ``begin`` event issues the ``BEGIN``.
+
+Every new pooled connection is checked: when a setting did not take (a read-only file
+system, a server with ``fsync`` off), the engine refuses it with ``UnsafeDatabaseError``,
+unless ``THERABILL_ALLOW_UNSAFE_DB=1`` is set, which is meant for throw-away databases.
+"""
+
+from __future__ import annotations
+
+import os
+from typing import Any
+
+from sqlalchemy import Engine, create_engine, event
+from sqlalchemy.engine import Connection
+from sqlalchemy.engine.url import make_url
+from sqlalchemy.orm import Session, sessionmaker
+
+from therabill.config import database_url
+from therabill.domain.errors import Problem, TherabillError
+
+BUSY_TIMEOUT_MS = 15_000
+"""How long a SQLite writer waits for another writer before giving up (milliseconds)."""
+
+SQLITE_PRAGMAS = {"journal_mode": "wal", "synchronous": 2, "foreign_keys": 1}
+POSTGRES_SETTINGS = {"fsync": "on", "full_page_writes": "on", "synchronous_commit": "on"}
+
+READ_ONLY = "therabill_read_only"
+"""Execution option: ``True`` opens a deferred (read) transaction on SQLite."""
+
+
+class UnsafeDatabaseError(TherabillError):
+    """The database is not configured to keep committed data (see ``docs/storage.md``)."""
+
+    code = "db-unsafe-settings"
+
+
+class DatabaseUrlError(TherabillError):
+    """The database URL names an engine therabill does not support."""
+
+    code = "db-url-unsupported"
+
+
+def _unsafe_allowed() -> bool:
+    return os.environ.get("THERABILL_ALLOW_UNSAFE_DB", "") == "1"
+
+
+def _refuse(what: str, settings: dict[str, Any]) -> None:
+    if _unsafe_allowed():
+        return
+    problems = tuple(Problem("db-unsafe-settings", k, f"{k} is {v!r}") for k, v in settings.items())
+    raise UnsafeDatabaseError(f"{what} is not set up to keep committed data", problems)
+
+
+def _sqlite_connect(dbapi_conn: Any, _record: Any) -> None:
+    dbapi_conn.isolation_level = None  # autocommit driver; BEGIN is issued by the begin event
+    cur = dbapi_conn.cursor()
+    try:
+        cur.execute(f"PRAGMA busy_timeout = {BUSY_TIMEOUT_MS}")
+        cur.execute("PRAGMA journal_mode = WAL")
+        cur.execute("PRAGMA synchronous = FULL")
+        cur.execute("PRAGMA foreign_keys = ON")
+        found = {name: cur.execute(f"PRAGMA {name}").fetchone()[0] for name in SQLITE_PRAGMAS}
+        timeout = cur.execute("PRAGMA busy_timeout").fetchone()[0]
+    finally:
+        cur.close()
+    wrong = {k: v for k, v in found.items() if str(v).lower() != str(SQLITE_PRAGMAS[k])}
+    if timeout < 5000:
+        wrong["busy_timeout"] = timeout
+    if wrong:
+        _refuse("the SQLite database", wrong)
+
+
+def _sqlite_begin(conn: Connection) -> None:
+    mode = "DEFERRED" if conn.get_execution_options().get(READ_ONLY) else "IMMEDIATE"
+    conn.exec_driver_sql(f"BEGIN {mode}")
+
+
+def _postgres_connect(dbapi_conn: Any, _record: Any) -> None:
+    found: dict[str, Any] = {}
+    with dbapi_conn.cursor() as cur:
+        for name in POSTGRES_SETTINGS:
+            cur.execute(f"SHOW {name}")
+            found[name] = cur.fetchone()[0]
+    # psycopg opens a transaction for the SHOW statements; end it before the pool hands it out.
+    dbapi_conn.rollback()
+    wrong = {k: v for k, v in found.items() if v != POSTGRES_SETTINGS[k]}
+    if wrong:
+        _refuse("the PostgreSQL server", wrong)
+
+
+def make_engine(url: str | None = None, **kwargs: Any) -> Engine:
+    """An engine for ``url`` (default: ``therabill.config.database_url()``), set up for safety.
+
+    Args:
+        url: a SQLAlchemy URL; ``postgresql://`` is read as ``postgresql+psycopg://``.
+        **kwargs: passed to ``create_engine`` (``echo``, pool sizes).
+
+    Raises:
+        DatabaseUrlError: the URL is neither SQLite nor PostgreSQL.
+    """
+    raw = url or database_url()
+    parsed = make_url(raw)
+    backend = parsed.get_backend_name()
+    if backend == "sqlite":
+        if parsed.database in (None, "", ":memory:"):
+            raise DatabaseUrlError(
+                "an in-memory SQLite database cannot be shared by sessions; use a file",
+                (Problem("db-url-unsupported", "url", "use sqlite:///path/to/file.sqlite3"),),
+            )
+        engine = create_engine(parsed, connect_args={"timeout": BUSY_TIMEOUT_MS / 1000}, **kwargs)
+        event.listen(engine, "connect", _sqlite_connect)
+        event.listen(engine, "begin", _sqlite_begin)
+        return engine
+    if backend == "postgresql":
+        if parsed.drivername == "postgresql":
+            parsed = parsed.set(drivername="postgresql+psycopg")
+        kwargs.setdefault("pool_pre_ping", True)
+        engine = create_engine(parsed, **kwargs)
+        event.listen(engine, "connect", _postgres_connect)
+        return engine
+    raise DatabaseUrlError(
+        f"unsupported database {backend!r}",
+        (Problem("db-url-unsupported", "THERABILL_DATABASE_URL", "use sqlite:/// or postgresql://"),),
+    )
+
+
+def is_sqlite(engine: Engine) -> bool:
+    """True for a SQLite engine."""
+    return engine.dialect.name == "sqlite"
+
+
+def session_factory(engine: Engine, *, read_only: bool = False) -> sessionmaker[Session]:
+    """A session factory; ``read_only`` sessions open deferred transactions on SQLite."""
+    bind = engine.execution_options(**{READ_ONLY: True}) if read_only else engine
+    return sessionmaker(bind=bind, expire_on_commit=False, autoflush=True)
+
+
+def durability_settings(engine: Engine) -> dict[str, Any]:
+    """The durability settings a connection of ``engine`` actually has (for ``db check``)."""
+    with engine.connect() as conn:
+        if is_sqlite(engine):
+            names = [*SQLITE_PRAGMAS, "busy_timeout"]
+            return {n: conn.exec_driver_sql(f"PRAGMA {n}").scalar() for n in names}
+        return {n: conn.exec_driver_sql(f"SHOW {n}").scalar() for n in POSTGRES_SETTINGS}

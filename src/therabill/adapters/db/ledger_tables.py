@@ -1,0 +1,261 @@
+"""The ledger tables: entries, remittances, their claims, the posting worklist, keys.
+
+``ledger_entries`` is append-only: database triggers (SQLite and PostgreSQL) refuse every
+UPDATE and DELETE, so a posted entry can only be corrected by a reversal row that names it
+(``reverses_entry_id``, unique: an entry is reversed at most once). ``remittances`` and
+``remittance_claims`` are append-only the same way. Money is integer cents.
+
+Posting keys: ``idempotency_keys`` holds one row per money-moving request (a payment, a
+remittance claim, a charge), unique per practice, written in the same transaction as the
+entries, so a request posted twice finds its key and changes nothing.
+"""
+
+from __future__ import annotations
+
+from sqlalchemy import (
+    DDL,
+    JSON,
+    BigInteger,
+    Boolean,
+    CheckConstraint,
+    Column,
+    Date,
+    DateTime,
+    ForeignKey,
+    Integer,
+    String,
+    Table,
+    Text,
+    UniqueConstraint,
+    event,
+)
+
+from therabill.adapters.db.base import metadata
+
+ENTRY_KINDS = (
+    "charge",
+    "insurance-payment",
+    "adjustment",
+    "write-off",
+    "transfer",
+    "patient-payment",
+    "tip",
+    "prepaid-sale",
+    "redemption",
+    "refund",
+)
+BUCKETS = ("insurance", "patient", "prepaid", "tips")
+APPEND_ONLY_TABLES = ("ledger_entries", "remittances", "remittance_claims", "practice_ledger_entries")
+"""Tables whose rows the database refuses to update or delete."""
+
+APPEND_ONLY_MESSAGE = "ledger-append-only: posted rows cannot be changed or deleted; post a reversal"
+
+
+def _in(values: tuple[str, ...]) -> str:
+    return ", ".join(f"'{v}'" for v in values)
+
+
+def sqlite_trigger_sql(table: str) -> list[str]:
+    """The SQLite triggers that refuse UPDATE and DELETE on ``table``."""
+    return [
+        f"CREATE TRIGGER {table}_no_{op.lower()} BEFORE {op} ON {table} "
+        f"BEGIN SELECT RAISE(ABORT, '{APPEND_ONLY_MESSAGE}'); END"
+        for op in ("UPDATE", "DELETE")
+    ]
+
+
+POSTGRES_FUNCTION_SQL = (
+    "CREATE OR REPLACE FUNCTION therabill_refuse_change() RETURNS trigger LANGUAGE plpgsql AS $$ "
+    f"BEGIN RAISE EXCEPTION '{APPEND_ONLY_MESSAGE} (% on %)', TG_OP, TG_TABLE_NAME; END $$"
+)
+
+
+def postgres_trigger_sql(table: str) -> list[str]:
+    """The PostgreSQL triggers that refuse UPDATE, DELETE and TRUNCATE on ``table``."""
+    return [
+        POSTGRES_FUNCTION_SQL,
+        f"CREATE TRIGGER {table}_append_only BEFORE UPDATE OR DELETE ON {table} "
+        "FOR EACH ROW EXECUTE FUNCTION therabill_refuse_change()",
+        f"CREATE TRIGGER {table}_no_truncate BEFORE TRUNCATE ON {table} "
+        "FOR EACH STATEMENT EXECUTE FUNCTION therabill_refuse_change()",
+    ]
+
+
+def _id() -> Column[str]:
+    return Column("id", String(32), primary_key=True)
+
+
+def _practice() -> Column[str]:
+    return Column("practice_id", String(32), ForeignKey("practices.id"), nullable=False, index=True)
+
+
+prepaid_instruments = Table(
+    "prepaid_instruments",
+    metadata,
+    _id(),
+    _practice(),
+    Column("patient_id", String(32), ForeignKey("patients.id"), nullable=False, index=True),
+    Column("kind", String(20), nullable=False),
+    Column("code", String(40), nullable=False),
+    Column("description", String(200)),
+    Column("sessions", Integer),
+    Column("price_cents", BigInteger, nullable=False),
+    Column("expires_on", Date),
+    Column("sold_at", DateTime(timezone=True), nullable=False),
+    UniqueConstraint("practice_id", "code", name="uq_prepaid_instruments_practice_code"),
+    CheckConstraint("kind IN ('package', 'gift-certificate')", name="kind"),
+    CheckConstraint("price_cents > 0", name="price"),
+)
+
+remittances = Table(
+    "remittances",
+    metadata,
+    _id(),
+    _practice(),
+    Column("payer_id", String(32), ForeignKey("payers.id"), index=True),
+    Column("payer_identifier", String(80)),
+    Column("payer_name", String(120)),
+    Column("trace_number", String(80)),
+    Column("payment_cents", BigInteger, nullable=False),
+    Column("payment_date", Date),
+    Column("payment_method", String(3)),
+    Column("provider_adjustment_cents", BigInteger, nullable=False),
+    Column("claim_count", Integer, nullable=False),
+    Column("idempotency_key", String(255), nullable=False),
+    Column("file_sha256", String(64)),
+    Column("received_at", DateTime(timezone=True), nullable=False),
+    Column("received_by", String(100), nullable=False),
+    UniqueConstraint("practice_id", "idempotency_key", name="uq_remittances_practice_key"),
+)
+
+remittance_claims = Table(
+    "remittance_claims",
+    metadata,
+    _id(),
+    _practice(),
+    Column("remittance_id", String(32), ForeignKey("remittances.id"), nullable=False, index=True),
+    Column("ordinal", Integer, nullable=False),
+    Column("idempotency_key", String(255), nullable=False),
+    Column("claim_number", String(40), nullable=False),
+    Column("status", String(3), nullable=False),
+    Column("payer_claim_control_number", String(50)),
+    Column("charge_cents", BigInteger, nullable=False),
+    Column("paid_cents", BigInteger, nullable=False),
+    Column("patient_responsibility_cents", BigInteger, nullable=False),
+    Column("claim_id", String(32), ForeignKey("claims.id"), index=True),
+    Column("posted", Boolean, nullable=False),
+    Column("crossover", Boolean, nullable=False),
+    Column("entry_count", Integer, nullable=False),
+    Column("posted_at", DateTime(timezone=True), nullable=False),
+    UniqueConstraint("practice_id", "idempotency_key", name="uq_remittance_claims_practice_key"),
+    UniqueConstraint("remittance_id", "ordinal", name="uq_remittance_claims_remittance_ordinal"),
+)
+
+ledger_entries = Table(
+    "ledger_entries",
+    metadata,
+    _id(),
+    _practice(),
+    Column("patient_id", String(32), ForeignKey("patients.id"), nullable=False, index=True),
+    Column("item_id", String(32), index=True),
+    Column("claim_id", String(32), ForeignKey("claims.id"), index=True),
+    Column("claim_line_id", String(32), ForeignKey("claim_lines.id"), index=True),
+    Column("payer_id", String(32), ForeignKey("payers.id"), index=True),
+    Column("kind", String(20), nullable=False),
+    Column("bucket", String(10), nullable=False),
+    Column("amount_cents", BigInteger, nullable=False),
+    Column("group_code", String(20)),
+    Column("reason_code", String(10)),
+    Column("detail", String(40)),
+    Column("instrument_id", String(32), ForeignKey("prepaid_instruments.id"), index=True),
+    Column("journal_id", String(32), index=True),
+    Column("reverses_entry_id", String(32), ForeignKey("ledger_entries.id"), unique=True),
+    Column("idempotency_key", String(255), index=True),
+    Column("remittance_id", String(32), ForeignKey("remittances.id"), index=True),
+    Column("remittance_claim_id", String(32), ForeignKey("remittance_claims.id"), index=True),
+    Column("memo", Text),
+    Column("posted_at", DateTime(timezone=True), nullable=False),
+    Column("posted_by", String(100), nullable=False),
+    CheckConstraint(f"kind IN ({_in(ENTRY_KINDS)})", name="kind"),
+    CheckConstraint(f"bucket IN ({_in(BUCKETS)})", name="bucket"),
+    CheckConstraint("amount_cents <> 0", name="amount_not_zero"),
+)
+
+posting_worklist = Table(
+    "posting_worklist",
+    metadata,
+    _id(),
+    _practice(),
+    Column("remittance_id", String(32), ForeignKey("remittances.id"), index=True),
+    Column("remittance_claim_id", String(32), ForeignKey("remittance_claims.id"), index=True),
+    Column("claim_id", String(32), ForeignKey("claims.id"), index=True),
+    Column("kind", String(30), nullable=False),
+    Column("claim_number", String(40)),
+    Column("line", String(50)),
+    Column("amount_cents", BigInteger, nullable=False),
+    Column("reason", String(200)),
+    Column("message", Text, nullable=False),
+    Column("segment_number", Integer, nullable=False),
+    Column("created_at", DateTime(timezone=True), nullable=False),
+    Column("resolved_at", DateTime(timezone=True)),
+    Column("resolved_by", String(100)),
+)
+
+idempotency_keys = Table(
+    "idempotency_keys",
+    metadata,
+    _id(),
+    _practice(),
+    Column("key", String(255), nullable=False),
+    Column("scope", String(30), nullable=False),
+    Column("request_sha256", String(64), nullable=False),
+    Column("response", JSON),
+    Column("created_at", DateTime(timezone=True), nullable=False),
+    UniqueConstraint("practice_id", "key", name="uq_idempotency_keys_practice_key"),
+)
+
+practice_ledger_entries = Table(
+    "practice_ledger_entries",
+    metadata,
+    _id(),
+    _practice(),
+    Column("kind", String(30), nullable=False),
+    Column("payer_id", String(32), ForeignKey("payers.id"), index=True),
+    Column("remittance_id", String(32), ForeignKey("remittances.id"), index=True),
+    Column("provider_identifier", String(80)),
+    Column("fiscal_period_date", Date),
+    Column("reason", String(10), nullable=False),
+    Column("reference", String(80)),
+    Column("amount_cents", BigInteger, nullable=False),
+    Column("segment_number", Integer, nullable=False),
+    Column("reverses_entry_id", String(32), ForeignKey("practice_ledger_entries.id"), unique=True),
+    Column("idempotency_key", String(255), nullable=False),
+    Column("posted_at", DateTime(timezone=True), nullable=False),
+    Column("posted_by", String(100), nullable=False),
+    UniqueConstraint("practice_id", "idempotency_key", name="uq_practice_ledger_entries_practice_key"),
+    CheckConstraint("kind IN ('provider-adjustment')", name="kind"),
+    CheckConstraint("amount_cents <> 0", name="amount_not_zero"),
+)
+"""Practice-level ledger entries: money that belongs to the practice, not to a patient.
+
+One row per PLB provider-level adjustment of a posted remittance (recoupment of an earlier
+overpayment ``WO``, interest ``L6``, forward balance ``FB``, ...), with the payer's reason
+and reference. ``amount_cents`` is as the payer reported it: positive = withheld from this
+payment, negative = added to it. Append-only like ``ledger_entries``.
+"""
+
+LEDGER_TABLES = (
+    prepaid_instruments,
+    remittances,
+    remittance_claims,
+    ledger_entries,
+    posting_worklist,
+    idempotency_keys,
+    practice_ledger_entries,
+)
+
+for _table in (remittances, remittance_claims, ledger_entries, practice_ledger_entries):
+    for _sql in sqlite_trigger_sql(_table.name):
+        event.listen(_table, "after_create", DDL(_sql).execute_if(dialect="sqlite"))  # type: ignore[no-untyped-call]
+    for _sql in postgres_trigger_sql(_table.name):
+        event.listen(_table, "after_create", DDL(_sql).execute_if(dialect="postgresql"))  # type: ignore[no-untyped-call]

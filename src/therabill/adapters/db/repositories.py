@@ -1,0 +1,161 @@
+"""The practice-scoped repository: every query filters on the practice it was made for.
+
+``Records(session, practice_id)`` is the only way the service layer reads or writes
+practice data. A lookup of an id that belongs to another practice finds nothing, exactly
+like an id that does not exist (``NotFoundError``), so ids cannot be probed across practices.
+Inserts set ``practice_id`` themselves; callers cannot pass another practice's id.
+"""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Iterable, Sequence
+from typing import Any
+
+from sqlalchemy import Row, Select, Table, func, select
+from sqlalchemy.orm import Session
+
+from therabill.adapters.db import mappers
+from therabill.adapters.db.tables import (
+    authorizations,
+    claim_lines,
+    claim_status_events,
+    claims,
+    coverages,
+    patients,
+    visit_notes,
+)
+from therabill.domain.errors import NotFoundError, Problem
+from therabill.domain.records import ClaimSummary, PatientRecord
+
+
+def new_id() -> str:
+    """A new opaque id: 32 random hex characters."""
+    return uuid.uuid4().hex
+
+
+class Records:
+    """Reads and writes of one practice's records.
+
+    Attributes:
+        session: the unit of work's session.
+        practice_id: the practice every statement is scoped to.
+    """
+
+    def __init__(self, session: Session, practice_id: str) -> None:
+        self.session = session
+        self.practice_id = practice_id
+
+    # -- generic, always scoped ------------------------------------------------------------
+    def scoped(self, table: Table) -> Select[Any]:
+        """``SELECT * FROM table WHERE practice_id = <this practice>``."""
+        return select(table).where(table.c.practice_id == self.practice_id)
+
+    def find(self, table: Table, id_: str) -> Row[Any] | None:
+        """The row with ``id_`` in this practice, or ``None``."""
+        return self.session.execute(self.scoped(table).where(table.c.id == id_)).first()
+
+    def get(self, table: Table, id_: str, *, for_update: bool = False) -> Row[Any]:
+        """The row with ``id_`` in this practice; ``NotFoundError`` otherwise."""
+        query = self.scoped(table).where(table.c.id == id_)
+        if for_update:
+            query = query.with_for_update()
+        row = self.session.execute(query).first()
+        if row is None:
+            kind = table.name.rstrip("s")
+            raise NotFoundError(
+                f"no such {kind}", (Problem(f"{kind}-not-found", kind, f"no {kind} {id_!r}"),)
+            )
+        return row
+
+    def insert(self, table: Table, **values: Any) -> str:
+        """Insert a row of this practice; returns its new id."""
+        values.pop("practice_id", None)
+        row_id = values.pop("id", None) or new_id()
+        self.session.execute(table.insert().values(id=row_id, practice_id=self.practice_id, **values))
+        return str(row_id)
+
+    def insert_many(self, table: Table, rows: Iterable[dict[str, Any]]) -> None:
+        """Insert several rows of this practice (each needs its ``id``)."""
+        batch = [{**r, "practice_id": self.practice_id} for r in rows]
+        if batch:
+            self.session.execute(table.insert(), batch)
+
+    def update(self, table: Table, id_: str, **values: Any) -> None:
+        """Update the row ``id_`` of this practice; ``NotFoundError`` when it is not there."""
+        result = self.session.execute(
+            table.update().where(table.c.id == id_, table.c.practice_id == self.practice_id).values(**values)
+        )
+        if result.rowcount != 1:  # type: ignore[attr-defined]
+            raise NotFoundError("no such record", (Problem("not-found", table.name, f"no row {id_!r}"),))
+
+    def rows(self, table: Table, *where: Any, order_by: Sequence[Any] = ()) -> list[Row[Any]]:
+        """All rows of this practice matching ``where``."""
+        return list(self.session.execute(self.scoped(table).where(*where).order_by(*order_by)))
+
+    # -- patients --------------------------------------------------------------------------
+    def patient(self, patient_id: str) -> PatientRecord:
+        """One patient."""
+        return mappers.patient_to_domain(self.get(patients, patient_id))
+
+    def add_patient(self, record: PatientRecord, created_at: Any) -> str:
+        """Store a new patient record."""
+        row = mappers.patient_to_row(record)
+        row["created_at"] = created_at
+        return self.insert(patients, **row)
+
+    def patients(self) -> list[PatientRecord]:
+        """Every patient, by last name, first name, chart number."""
+        found = self.rows(
+            patients, order_by=(patients.c.last_name, patients.c.first_name, patients.c.chart_number)
+        )
+        return [mappers.patient_to_domain(r) for r in found]
+
+    def coverages_of(self, patient_id: str) -> list[Row[Any]]:
+        """The patient's coverages, primary first."""
+        order = {"primary": 1, "secondary": 2, "tertiary": 3}
+        found = self.rows(coverages, coverages.c.patient_id == patient_id)
+        return sorted(found, key=lambda r: (order.get(r.sequence, 9), r.created_at))
+
+    def authorizations_of(self, coverage_id: str) -> list[Row[Any]]:
+        """The coverage's authorizations."""
+        return self.rows(
+            authorizations,
+            authorizations.c.coverage_id == coverage_id,
+            order_by=[authorizations.c.start_date],
+        )
+
+    # -- visits ----------------------------------------------------------------------------
+    def latest_note_version(self, visit_id: str) -> int:
+        """The newest note version of a visit (0 when none)."""
+        found = self.session.execute(
+            select(func.max(visit_notes.c.version)).where(
+                visit_notes.c.practice_id == self.practice_id, visit_notes.c.visit_id == visit_id
+            )
+        ).scalar()
+        return int(found or 0)
+
+    # -- claims ----------------------------------------------------------------------------
+    def claims_by_status(self, statuses: Sequence[str] = ()) -> list[ClaimSummary]:
+        """Claims (all, or in ``statuses``), newest date of service first."""
+        where = [claims.c.status.in_(list(statuses))] if statuses else []
+        found = self.rows(claims, *where, order_by=(claims.c.date_of_service.desc(), claims.c.claim_number))
+        return [mappers.claim_summary_to_domain(r) for r in found]
+
+    def claim_by_number(self, claim_number: str) -> Row[Any] | None:
+        """The claim with this CLM01 in this practice."""
+        return self.session.execute(self.scoped(claims).where(claims.c.claim_number == claim_number)).first()
+
+    def lines_of(self, claim_id: str) -> list[Row[Any]]:
+        """The claim's lines in order."""
+        return self.rows(
+            claim_lines, claim_lines.c.claim_id == claim_id, order_by=[claim_lines.c.line_number]
+        )
+
+    def status_history(self, claim_id: str) -> list[Row[Any]]:
+        """The claim's status events, oldest first."""
+        return self.rows(
+            claim_status_events,
+            claim_status_events.c.claim_id == claim_id,
+            order_by=[claim_status_events.c.seq],
+        )

@@ -1,0 +1,707 @@
+# ruff: noqa: N999  (the module is named after the implementation guide it follows)
+"""837P (005010X222A1) professional claim writer, from ``domain.claim.Claim`` records.
+
+``write_837p(claims, settings, control_number=..., created=...)`` returns the whole
+interchange as text: one ISA/GS, one ST per 5,000 claims (or the settings' limit), claims
+grouped under their billing provider (2000A), one subscriber HL (2000B) per claim and a
+patient HL (2000C) only when the patient is not the subscriber. Counts (HL, LX, SE01,
+GE01, IEA01) are computed.
+
+Before a claim is written it is checked for what would make the file wrong and what
+pyx12 does not catch (``check_claim``): NPI check digits, ZIP+4 of the billing provider and
+service facility, claim total = sum of lines, at most 4 modifiers and 4 pointers per line,
+pointers within the diagnoses, at most 12 diagnoses, claim id of 1-20 characters, a
+replacement or void with the payer's claim number. A delimiter inside any value is refused
+with an error naming the field. Nothing is returned unless every claim passed.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+from datetime import date, datetime
+from decimal import Decimal
+
+from therabill.adapters.x12.envelope import (
+    EnvelopeSettings,
+    SegmentWriter,
+    check_control_number,
+    clean,
+    isa_segment,
+)
+from therabill.adapters.x12.errors import X12Error
+from therabill.domain.claim import CLAIM_ID_MAX, Claim
+from therabill.domain.encounter import Address, Coverage, Encounter
+from therabill.domain.errors import Problem
+
+__all__ = ["VERSION", "check_claim", "npi_is_valid", "write_837p"]
+
+VERSION = "005010X222A1"
+
+_SEQUENCE = {"primary": "P", "secondary": "S", "tertiary": "T"}
+_PAT01 = {"spouse": "01", "child": "19", "employee": "20", "other": "G8"}
+_SBR02_OTHER = {"spouse": "01", "child": "19", "employee": "20", "other": "G8"}
+_MAX_DX = 12
+
+
+def npi_is_valid(npi: str) -> bool:
+    """True for a 10-digit NPI whose Luhn check digit (with the 80840 prefix) is right."""
+    if len(npi) != 10 or not npi.isdigit():
+        return False
+    total = 24  # the 80840 prefix contributes 24 to the Luhn sum
+    for i, ch in enumerate(reversed(npi[:9])):
+        d = int(ch)
+        if i % 2 == 0:
+            d *= 2
+            if d > 9:
+                d -= 9
+        total += d
+    return (10 - total % 10) % 10 == int(npi[9])
+
+
+def _d8(value: date) -> str:
+    return f"{value.year:04d}{value.month:02d}{value.day:02d}"
+
+
+def _money(value: Decimal) -> str:
+    """An R amount: no trailing ``.00`` (``65`` / ``65.5``), as X12 prefers."""
+    text = f"{value:.2f}"
+    if text.endswith(".00"):
+        return text[:-3]
+    if text.endswith("0") and "." in text:
+        return text[:-1]
+    return text
+
+
+def _units(value: int) -> str:
+    return str(value)
+
+
+def check_claim(claim: Claim) -> list[Problem]:
+    """What would make the 837P of ``claim`` wrong (beyond pyx12's checks); empty when fine."""
+    e = claim.encounter
+    out: list[Problem] = []
+
+    def add(code: str, loc: str, message: str) -> None:
+        out.append(Problem(code, loc, message))
+
+    if not claim.claim_id or len(claim.claim_id) > CLAIM_ID_MAX:
+        add("x12-837-claim-id", "encounter_id", f"claim id must be 1-{CLAIM_ID_MAX} characters")
+    bp = e.billing_provider
+    if bp is None:
+        add("x12-837-missing", "billing_provider", "the billing provider is required")
+    else:
+        if not bp.npi or not npi_is_valid(bp.npi):
+            add("x12-837-npi", "billing_provider.npi", f"NPI {bp.npi!r} is not a valid NPI (check digit)")
+        if bp.address is None:
+            add("x12-837-missing", "billing_provider.address", "the billing address is required")
+        elif len(bp.address.zip) != 9:
+            add("x12-837-zip4", "billing_provider.address.zip", "the billing provider needs a 9-digit ZIP+4")
+        if not bp.tax_id or bp.tax_id_type not in ("EIN", "SSN"):
+            add("x12-837-missing", "billing_provider.tax_id", "a tax id (EIN or SSN) is required")
+        if bp.entity_type == "person" and not (bp.last_name and bp.first_name):
+            add("x12-837-missing", "billing_provider.last_name", "a person needs first and last name")
+        if bp.entity_type != "person" and not bp.organization_name:
+            add("x12-837-missing", "billing_provider.organization_name", "the organization name is required")
+    rp = e.rendering_provider
+    if rp is not None and rp.npi and not npi_is_valid(rp.npi):
+        add("x12-837-npi", "rendering_provider.npi", f"NPI {rp.npi!r} is not a valid NPI (check digit)")
+    ref = e.referring_provider
+    if ref is not None and ref.npi and not npi_is_valid(ref.npi):
+        add("x12-837-npi", "referring_provider.npi", f"NPI {ref.npi!r} is not a valid NPI (check digit)")
+    sf = e.service_facility
+    if sf is not None:
+        if sf.address is None or len(sf.address.zip) != 9:
+            add("x12-837-zip4", "service_facility.address.zip", "the service facility needs a 9-digit ZIP+4")
+        if sf.npi and not npi_is_valid(sf.npi):
+            add("x12-837-npi", "service_facility.npi", f"NPI {sf.npi!r} is not a valid NPI (check digit)")
+    if e.patient is None:
+        add("x12-837-missing", "patient", "the patient is required")
+    cov = e.coverage
+    if cov is None:
+        add("x12-837-missing", "coverage", "the coverage is required")
+    else:
+        if not cov.payer_id or not cov.payer_name:
+            add("x12-837-missing", "coverage.payer_id", "payer id and name are required")
+        if not cov.claim_filing_indicator:
+            add(
+                "x12-837-missing", "coverage.claim_filing_indicator", "the claim filing indicator is required"
+            )
+        if cov.relationship_to_subscriber != "self" and cov.subscriber is None:
+            add(
+                "x12-837-missing", "coverage.subscriber", "the subscriber is required when the patient is not"
+            )
+        if cov.relationship_to_subscriber == "self" and not cov.member_id:
+            add("x12-837-missing", "coverage.member_id", "the member id is required")
+    if not e.diagnoses:
+        add("x12-837-missing", "diagnoses", "at least one diagnosis is required")
+    if len(e.diagnoses) > _MAX_DX:
+        add("x12-837-diagnoses", "diagnoses", f"at most {_MAX_DX} diagnoses fit a claim")
+    if not e.place_of_service:
+        add("x12-837-missing", "place_of_service", "the place of service is required")
+    if e.claim_frequency in ("7", "8") and not e.payer_claim_control_number:
+        add(
+            "x12-837-frequency",
+            "payer_claim_control_number",
+            "a replacement (7) or void (8) needs the payer's claim number",
+        )
+    if e.claim_frequency not in ("1", "7", "8"):
+        add("x12-837-frequency", "claim_frequency", "claim frequency must be 1, 7 or 8")
+    total = sum((ln.charge for ln in claim.lines), Decimal("0.00"))
+    if total != claim.total_charge:
+        add("x12-837-total", "services", f"claim total {claim.total_charge} != sum of lines {total}")
+    for ln in claim.lines:
+        loc = f"services[{ln.service_index}]"
+        if len(ln.modifiers) > 4:
+            add("x12-837-modifiers", f"{loc}.modifiers", "at most 4 modifiers per line")
+        if not 1 <= len(ln.diagnosis_pointers) <= 4:
+            add("x12-837-pointers", f"{loc}.diagnosis_pointers", "1 to 4 diagnosis pointers per line")
+        for p in ln.diagnosis_pointers:
+            if not 1 <= p <= min(len(e.diagnoses), _MAX_DX):
+                add(
+                    "x12-837-pointers",
+                    f"{loc}.diagnosis_pointers",
+                    f"pointer {p} is not a diagnosis on the claim",
+                )
+        if ln.charge <= 0:
+            add("x12-837-charge", f"{loc}.unit_charge", "a line charge must be positive")
+    return out
+
+
+class _Claim837:
+    """Writes the segments of one claim (2000B onwards) with field-named cleaning."""
+
+    def __init__(self, w: SegmentWriter, settings: EnvelopeSettings) -> None:
+        self.w = w
+        self.d = settings.delimiters
+
+    def c(self, value: str | None, name: str) -> str:
+        if value is None:
+            return ""
+        return clean(value, name, self.d)
+
+    def address(self, a: Address | None, name: str) -> None:
+        if a is None:
+            return
+        self.w.seg("N3", self.c(a.line1, f"{name}.line1"), self.c(a.line2, f"{name}.line2"))
+        self.w.seg(
+            "N4",
+            self.c(a.city, f"{name}.city"),
+            self.c(a.state, f"{name}.state"),
+            self.c(a.zip, f"{name}.zip"),
+        )
+
+    def billing_provider(self, e: Encounter, hl: int) -> None:
+        w, bp = self.w, e.billing_provider
+        assert bp is not None
+        w.seg("HL", str(hl), "", "20", "1")
+        if bp.taxonomy:
+            w.seg("PRV", "BI", "PXC", self.c(bp.taxonomy, "billing_provider.taxonomy"))
+        if bp.entity_type == "person":
+            w.seg(
+                "NM1",
+                "85",
+                "1",
+                self.c(bp.last_name, "billing_provider.last_name"),
+                self.c(bp.first_name, "billing_provider.first_name"),
+                "",
+                "",
+                "",
+                "XX",
+                self.c(bp.npi, "billing_provider.npi"),
+            )
+        else:
+            w.seg(
+                "NM1",
+                "85",
+                "2",
+                self.c(bp.organization_name, "billing_provider.organization_name"),
+                "",
+                "",
+                "",
+                "",
+                "XX",
+                self.c(bp.npi, "billing_provider.npi"),
+            )
+        self.address(bp.address, "billing_provider.address")
+        w.seg("REF", "EI" if bp.tax_id_type == "EIN" else "SY", self.c(bp.tax_id, "billing_provider.tax_id"))
+        if bp.pay_to_address is not None and bp.pay_to_address != bp.address:
+            w.seg("NM1", "87", "1" if bp.entity_type == "person" else "2")
+            self.address(bp.pay_to_address, "billing_provider.pay_to_address")
+
+    def claim(self, claim: Claim, hl: int, parent: int) -> int:
+        """Write 2000B..2400 of ``claim``; return the number of HL segments written."""
+        e = claim.encounter
+        cov, pat = e.coverage, e.patient
+        assert cov is not None and pat is not None
+        w, c = self.w, self.c
+        is_self = cov.relationship_to_subscriber == "self"
+        pc = (cov.payer_profile or "") in ("workers_comp", "auto_no_fault") or cov.claim_filing_indicator in (
+            "WC",
+            "AM",
+        )
+        w.seg("HL", str(hl), str(parent), "22", "0" if is_self else "1")
+        sbr05 = ""
+        if cov.claim_filing_indicator == "MB" and cov.sequence != "primary":
+            sbr05 = c(cov.medicare_secondary_payer_type, "coverage.medicare_secondary_payer_type")
+        w.seg(
+            "SBR",
+            _SEQUENCE.get(cov.sequence, "P"),
+            "18" if is_self else "",
+            c(cov.group_number, "coverage.group_number"),
+            "" if cov.group_number else c(cov.plan_name, "coverage.plan_name"),
+            sbr05,
+            "",
+            "",
+            "",
+            c(cov.claim_filing_indicator, "coverage.claim_filing_indicator"),
+        )
+        # 2010BA subscriber
+        claim_no = e.related_causes.property_casualty_claim_number
+        if is_self:
+            w.seg(
+                "NM1",
+                "IL",
+                "1",
+                c(pat.last_name, "patient.last_name"),
+                c(pat.first_name, "patient.first_name"),
+                c(pat.middle_name, "patient.middle_name"),
+                "",
+                c(pat.suffix, "patient.suffix"),
+                "MI",
+                c(cov.member_id, "coverage.member_id"),
+            )
+            self.address(pat.address, "patient.address")
+            if pat.birth_date is not None:
+                w.seg("DMG", "D8", _d8(pat.birth_date), c(pat.sex, "patient.sex") or "U")
+            if pc and claim_no:
+                w.seg("REF", "Y4", c(claim_no, "related_causes.property_casualty_claim_number"))
+        else:
+            sub = cov.subscriber
+            assert sub is not None
+            member = sub.member_id or cov.member_id
+            if sub.entity_type == "organization":
+                w.seg(
+                    "NM1",
+                    "IL",
+                    "2",
+                    c(sub.last_name, "coverage.subscriber.last_name"),
+                    "",
+                    "",
+                    "",
+                    "",
+                    "MI" if member else "",
+                    c(member, "coverage.subscriber.member_id"),
+                )
+            else:
+                w.seg(
+                    "NM1",
+                    "IL",
+                    "1",
+                    c(sub.last_name, "coverage.subscriber.last_name"),
+                    c(sub.first_name, "coverage.subscriber.first_name"),
+                    "",
+                    "",
+                    "",
+                    "MI" if member else "",
+                    c(member, "coverage.subscriber.member_id"),
+                )
+            self.address(sub.address, "coverage.subscriber.address")
+            if sub.entity_type != "organization" and sub.birth_date is not None:
+                w.seg("DMG", "D8", _d8(sub.birth_date), c(sub.sex, "coverage.subscriber.sex") or "U")
+        # 2010BB payer
+        w.seg(
+            "NM1",
+            "PR",
+            "2",
+            c(cov.payer_name, "coverage.payer_name"),
+            "",
+            "",
+            "",
+            "",
+            "PI",
+            c(cov.payer_id, "coverage.payer_id"),
+        )
+        self.address(cov.payer_address, "coverage.payer_address")
+        hls = 1
+        if not is_self:
+            # 2000C / 2010CA patient
+            w.seg("HL", str(hl + 1), str(hl), "23", "0")
+            w.seg("PAT", _PAT01.get(cov.relationship_to_subscriber, "G8"))
+            w.seg(
+                "NM1",
+                "QC",
+                "1",
+                c(pat.last_name, "patient.last_name"),
+                c(pat.first_name, "patient.first_name"),
+                c(pat.middle_name, "patient.middle_name"),
+                "",
+                c(pat.suffix, "patient.suffix"),
+            )
+            self.address(pat.address, "patient.address")
+            if pat.birth_date is not None:
+                w.seg("DMG", "D8", _d8(pat.birth_date), c(pat.sex, "patient.sex") or "U")
+            if pc and claim_no:
+                w.seg("REF", "Y4", c(claim_no, "related_causes.property_casualty_claim_number"))
+            hls = 2
+        self.clm(claim)
+        return hls
+
+    def clm(self, claim: Claim) -> None:
+        e = claim.encounter
+        w, c = self.w, self.c
+        cov = e.coverage
+        assert cov is not None
+        rc = e.related_causes
+        causes = [
+            code
+            for flag, code in ((rc.employment, "EM"), (rc.auto_accident, "AA"), (rc.other_accident, "OA"))
+            if flag
+        ]
+        clm11: tuple[str, ...] = ()
+        if causes:
+            state = (
+                c(rc.auto_accident_state, "related_causes.auto_accident_state") if rc.auto_accident else ""
+            )
+            clm11 = (*causes, *([""] * (3 - len(causes))), state)
+        consent = e.consent
+        w.seg(
+            "CLM",
+            c(claim.claim_id, "encounter_id"),
+            _money(claim.total_charge),
+            "",
+            "",
+            (c(e.place_of_service, "place_of_service"), "B", e.claim_frequency),
+            "Y" if e.provider_signature_on_file else "N",
+            "A" if e.accept_assignment else "C",
+            "Y" if consent is not None and consent.benefits_assigned else "N",
+            "Y" if consent is not None and consent.release_of_information else "I",
+            "",
+            clm11,
+        )
+        if e.onset_date is not None:
+            w.seg("DTP", "431", "D8", _d8(e.onset_date))
+        if rc.accident_date is not None and (rc.auto_accident or rc.other_accident or rc.employment):
+            w.seg("DTP", "439", "D8", _d8(rc.accident_date))
+        if e.patient_amount_paid is not None and e.patient_amount_paid > 0:
+            w.seg("AMT", "F5", _money(e.patient_amount_paid))
+        if e.claim_frequency in ("7", "8"):
+            w.seg("REF", "F8", c(e.payer_claim_control_number, "payer_claim_control_number"))
+        if cov.authorization is not None:
+            w.seg("REF", "G1", c(cov.authorization.number, "coverage.authorization.number"))
+        if cov.referral_number:
+            w.seg("REF", "9F", c(cov.referral_number, "coverage.referral_number"))
+        hi: list[tuple[str, ...]] = []
+        for i, dx in enumerate(e.diagnoses[:_MAX_DX]):
+            hi.append(("ABK" if i == 0 else "ABF", c(dx, f"diagnoses[{i}]").replace(".", "")))
+        w.seg("HI", *hi)
+        ref = e.referring_provider
+        if ref is not None and ref.qualifier == "DN":
+            self.person("DN", ref.last_name, ref.first_name, ref.npi, "referring_provider")
+        rp = e.rendering_provider
+        bp = e.billing_provider
+        assert bp is not None
+        if rp is not None and rp.npi and rp.npi != bp.npi:
+            self.person("82", rp.last_name, rp.first_name, rp.npi, "rendering_provider")
+            if rp.taxonomy:
+                w.seg("PRV", "PE", "PXC", c(rp.taxonomy, "rendering_provider.taxonomy"))
+        sf = e.service_facility
+        if sf is not None and sf.address != bp.address:
+            w.seg(
+                "NM1",
+                "77",
+                "2",
+                c(sf.name, "service_facility.name"),
+                "",
+                "",
+                "",
+                "",
+                "XX" if sf.npi else "",
+                c(sf.npi, "service_facility.npi"),
+            )
+            self.address(sf.address, "service_facility.address")
+        if ref is not None and ref.qualifier == "DQ":
+            self.person("DQ", ref.last_name, ref.first_name, ref.npi, "referring_provider")
+        for k, other in enumerate(e.other_coverages):
+            self.other_subscriber(e, other, k)
+        for ln in claim.lines:
+            w.seg("LX", str(ln.line_number))
+            code = c(ln.code, f"services[{ln.service_index}].code")
+            mods = tuple(c(m, f"services[{ln.service_index}].modifiers") for m in ln.modifiers[:4])
+            pos = (
+                ln.place_of_service
+                if ln.place_of_service and ln.place_of_service != e.place_of_service
+                else ""
+            )
+            w.seg(
+                "SV1",
+                ("HC", code, *mods),
+                _money(ln.charge),
+                "UN",
+                _units(ln.units),
+                c(pos, f"services[{ln.service_index}].place_of_service"),
+                "",
+                tuple(str(p) for p in ln.diagnosis_pointers[:4]),
+            )
+            w.seg("DTP", "472", "D8", _d8(ln.date_of_service))
+            w.seg("REF", "6R", c(ln.line_id, f"services[{ln.service_index}].line_id"))
+            if ref is not None and ref.qualifier == "DK":
+                self.person("DK", ref.last_name, ref.first_name, ref.npi, "referring_provider")
+
+    def person(self, qualifier: str, last: str, first: str, npi: str | None, name: str) -> None:
+        c = self.c
+        self.w.seg(
+            "NM1",
+            qualifier,
+            "1",
+            c(last, f"{name}.last_name"),
+            c(first, f"{name}.first_name"),
+            "",
+            "",
+            "",
+            "XX" if npi else "",
+            c(npi, f"{name}.npi"),
+        )
+
+    def other_subscriber(self, e: Encounter, other: Coverage, k: int) -> None:
+        """2320 / 2330A / 2330B for another coverage of the patient (a secondary claim)."""
+        w, c = self.w, self.c
+        name = f"other_coverages[{k}]"
+        pat = e.patient
+        assert pat is not None
+        is_self = other.relationship_to_subscriber == "self"
+        w.seg(
+            "SBR",
+            _SEQUENCE.get(other.sequence, "P"),
+            "18" if is_self else _SBR02_OTHER.get(other.relationship_to_subscriber, "G8"),
+            c(other.group_number, f"{name}.group_number"),
+            "" if other.group_number else c(other.plan_name, f"{name}.plan_name"),
+            "",
+            "",
+            "",
+            "",
+            c(other.claim_filing_indicator, f"{name}.claim_filing_indicator"),
+        )
+        prior = other.prior_payment
+        if prior is not None:
+            by_group: dict[str, list[tuple[str, Decimal]]] = {}
+            for group, reason, amt in prior.adjustments:
+                by_group.setdefault(group, []).append((reason, amt))
+            for group, items in by_group.items():
+                for start in range(0, len(items), 6):
+                    triples: list[str] = []
+                    for reason, amt in items[start : start + 6]:
+                        triples += [c(reason, f"{name}.prior_payment.adjustments"), _money(amt), ""]
+                    w.seg("CAS", c(group, f"{name}.prior_payment.adjustments"), *triples)
+            w.seg("AMT", "D", _money(prior.paid_amount))
+        consent = e.consent
+        w.seg(
+            "OI",
+            "",
+            "",
+            "Y" if consent is not None and consent.benefits_assigned else "N",
+            "",
+            "",
+            "Y" if consent is not None and consent.release_of_information else "I",
+        )
+        sub = other.subscriber
+        if is_self or sub is None:
+            w.seg(
+                "NM1",
+                "IL",
+                "1",
+                c(pat.last_name, "patient.last_name"),
+                c(pat.first_name, "patient.first_name"),
+                "",
+                "",
+                "",
+                "MI",
+                c(other.member_id, f"{name}.member_id"),
+            )
+        else:
+            w.seg(
+                "NM1",
+                "IL",
+                "2" if sub.entity_type == "organization" else "1",
+                c(sub.last_name, f"{name}.subscriber.last_name"),
+                c(sub.first_name, f"{name}.subscriber.first_name")
+                if sub.entity_type != "organization"
+                else "",
+                "",
+                "",
+                "",
+                "MI",
+                c(sub.member_id or other.member_id, f"{name}.member_id"),
+            )
+        w.seg(
+            "NM1",
+            "PR",
+            "2",
+            c(other.payer_name, f"{name}.payer_name"),
+            "",
+            "",
+            "",
+            "",
+            "PI",
+            c(other.payer_id, f"{name}.payer_id"),
+        )
+        if prior is not None and prior.adjudication_date is not None:
+            w.seg("DTP", "573", "D8", _d8(prior.adjudication_date))
+        if prior is not None and prior.payer_claim_control_number:
+            w.seg(
+                "REF",
+                "F8",
+                c(prior.payer_claim_control_number, f"{name}.prior_payment.payer_claim_control_number"),
+            )
+
+
+def _provider_key(claim: Claim) -> tuple[object, ...]:
+    bp = claim.encounter.billing_provider
+    assert bp is not None
+    return (
+        bp.entity_type,
+        bp.organization_name,
+        bp.last_name,
+        bp.first_name,
+        bp.npi,
+        bp.tax_id,
+        bp.tax_id_type,
+        bp.taxonomy,
+        bp.address,
+        bp.pay_to_address,
+    )
+
+
+def _transaction(
+    claims: Sequence[Claim], settings: EnvelopeSettings, st_control: str, bht_ref: str, created: datetime
+) -> tuple[str, int]:
+    w = SegmentWriter(settings.delimiters, settings.line_break, check=False)
+    c = settings.delimiters
+    w.seg("ST", "837", st_control, VERSION)
+    w.seg("BHT", "0019", "00", bht_ref, created.strftime("%Y%m%d"), created.strftime("%H%M"), "CH")
+    w.seg(
+        "NM1",
+        "41",
+        "2",
+        clean(settings.submitter_name, "settings.submitter_name", c),
+        "",
+        "",
+        "",
+        "",
+        "46",
+        clean(settings.submitter_id, "settings.submitter_id", c),
+    )
+    per = [
+        "IC",
+        clean(settings.contact_name, "settings.contact_name", c),
+        "TE",
+        clean(settings.contact_phone, "settings.contact_phone", c),
+    ]
+    if settings.contact_email:
+        per += ["EM", clean(settings.contact_email, "settings.contact_email", c)]
+    w.seg("PER", *per)
+    w.seg(
+        "NM1",
+        "40",
+        "2",
+        clean(settings.receiver_name, "settings.receiver_name", c),
+        "",
+        "",
+        "",
+        "",
+        "46",
+        clean(settings.receiver_etin, "settings.receiver_etin", c),
+    )
+    groups: dict[tuple[object, ...], list[Claim]] = {}
+    for claim in claims:
+        groups.setdefault(_provider_key(claim), []).append(claim)
+    hl = 1
+    writer = _Claim837(w, settings)
+    for group in groups.values():
+        parent = hl
+        writer.billing_provider(group[0].encounter, hl)
+        hl += 1
+        for claim in group:
+            try:
+                hl += writer.claim(claim, hl, parent)
+            except X12Error as exc:
+                raise X12Error(f"claim {claim.claim_id}: {exc.detail}", code=exc.code) from None
+    w.seg("SE", str(w.count + 1), st_control)
+    return w.text(), len(claims)
+
+
+def write_837p(
+    claims: Iterable[Claim],
+    settings: EnvelopeSettings | None = None,
+    *,
+    control_number: int,
+    created: datetime,
+) -> str:
+    """Write ``claims`` as one 837P interchange.
+
+    Args:
+        claims: the claims (each must pass ``check_claim``; a scrubber gate is the caller's).
+        settings: envelope settings (defaults: ``EnvelopeSettings()``).
+        control_number: ISA13 and GS06 (1-999,999,999); ST02 counts 0001, 0002, ...
+        created: the date and time written into ISA09/10, GS04/05 and BHT04/05.
+
+    Raises:
+        X12Error: a claim fails ``check_claim`` (every problem listed), a value holds a
+            delimiter (the field is named), the settings are unusable, or there is no claim.
+    """
+    settings = settings or EnvelopeSettings()
+    settings.check()
+    check_control_number(control_number)
+    all_claims = list(claims)
+    if not all_claims:
+        raise X12Error("there is no claim to write", code="x12-837-empty")
+    problems: list[Problem] = []
+    seen: set[str] = set()
+    for claim in all_claims:
+        problems.extend(Problem(p.code, f"{claim.claim_id}: {p.loc}", p.message) for p in check_claim(claim))
+        if claim.claim_id in seen:
+            problems.append(
+                Problem("x12-837-claim-id-duplicate", claim.claim_id, "claim id used twice in one file")
+            )
+        seen.add(claim.claim_id)
+    if problems:
+        raise X12Error(
+            f"{len(problems)} problem(s) prevent writing the 837P",
+            code="x12-837-invalid",
+            problems=tuple(problems),
+        )
+    d = settings.delimiters
+    gs_sender = clean(settings.application_sender or settings.sender_id, "settings.application_sender", d)
+    gs_receiver = clean(
+        settings.application_receiver or settings.receiver_id, "settings.application_receiver", d
+    )
+    nl = "\n" if settings.line_break else ""
+    parts = [isa_segment(settings, control_number, created)]
+    parts.append(
+        d.element.join(
+            (
+                "GS",
+                "HC",
+                gs_sender,
+                gs_receiver,
+                created.strftime("%Y%m%d"),
+                created.strftime("%H%M"),
+                str(control_number),
+                "X",
+                VERSION,
+            )
+        )
+        + d.segment
+        + nl
+    )
+    size = settings.max_claims_per_transaction
+    sets = 0
+    for start in range(0, len(all_claims), size):
+        sets += 1
+        st_control = f"{sets:04d}"
+        text, _ = _transaction(
+            all_claims[start : start + size], settings, st_control, f"{control_number}{st_control}", created
+        )
+        parts.append(text)
+    parts.append(d.element.join(("GE", str(sets), str(control_number))) + d.segment + nl)
+    parts.append(d.element.join(("IEA", "1", f"{control_number:09d}")) + d.segment + nl)
+    return "".join(parts)

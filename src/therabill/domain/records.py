@@ -1,0 +1,202 @@
+"""Stored practice records beyond the encounter: statuses, their allowed transitions, records.
+
+Claims and appointments move through statuses; the allowed moves live here as data
+(``CLAIM_TRANSITIONS``, ``APPOINTMENT_TRANSITIONS``) and ``check_claim_transition`` refuses
+anything else with a stable error code. The records are frozen snapshots of stored rows;
+changes produce new records.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import date, datetime
+from enum import StrEnum
+
+from therabill.domain.errors import Problem, TherabillError
+
+
+class ClaimStatus(StrEnum):
+    """Where a claim is in its life."""
+
+    DRAFT = "draft"
+    SCRUBBED = "scrubbed"
+    READY = "ready"
+    SUBMITTED = "submitted"
+    BATCH_ACCEPTED = "batch_accepted"
+    BATCH_REJECTED = "batch_rejected"
+    CLEARINGHOUSE_ACCEPTED = "clearinghouse_accepted"
+    CLEARINGHOUSE_REJECTED = "clearinghouse_rejected"
+    PAYER_ACCEPTED = "payer_accepted"
+    PAYER_REJECTED = "payer_rejected"
+    PENDING = "pending"
+    PAID = "paid"
+    PARTLY_PAID = "partly_paid"
+    DENIED = "denied"
+    APPEALED = "appealed"
+    REPLACED = "replaced"
+    VOIDED = "voided"
+    CROSSED_OVER = "crossed_over"
+    TRANSFERRED_TO_SECONDARY = "transferred_to_secondary"
+
+
+_S = ClaimStatus
+_ADJUDICATED = frozenset({_S.PAID, _S.PARTLY_PAID, _S.DENIED})
+_ANSWERS = _ADJUDICATED | {_S.CROSSED_OVER}
+"""What a remittance may say about a claim in flight (a crossover is processed and forwarded)."""
+_IN_FLIGHT = frozenset(
+    {_S.PAYER_ACCEPTED, _S.PAYER_REJECTED, _S.PENDING, _S.CLEARINGHOUSE_ACCEPTED, _S.CLEARINGHOUSE_REJECTED}
+)
+_REWORK = frozenset({_S.SCRUBBED, _S.READY, _S.VOIDED})
+_REOPEN = frozenset({_S.PENDING})
+"""A payer's reversal (CLP02 = 22) reopens an adjudicated claim: it waits for reprocessing."""
+
+CLAIM_TRANSITIONS: dict[ClaimStatus, frozenset[ClaimStatus]] = {
+    _S.DRAFT: frozenset({_S.SCRUBBED, _S.VOIDED}),
+    _S.SCRUBBED: frozenset({_S.SCRUBBED, _S.READY, _S.DRAFT, _S.VOIDED}),
+    _S.READY: frozenset({_S.SUBMITTED, _S.SCRUBBED, _S.VOIDED}),
+    _S.SUBMITTED: frozenset({_S.BATCH_ACCEPTED, _S.BATCH_REJECTED} | _IN_FLIGHT | _ANSWERS),
+    _S.BATCH_ACCEPTED: _IN_FLIGHT | _ANSWERS,
+    _S.BATCH_REJECTED: _REWORK,
+    _S.CLEARINGHOUSE_ACCEPTED: frozenset({_S.PAYER_ACCEPTED, _S.PAYER_REJECTED, _S.PENDING}) | _ANSWERS,
+    _S.CLEARINGHOUSE_REJECTED: _REWORK,
+    _S.PAYER_ACCEPTED: frozenset({_S.PENDING}) | _ANSWERS,
+    _S.PAYER_REJECTED: _REWORK | {_S.REPLACED},
+    _S.PENDING: frozenset({_S.PENDING}) | _ANSWERS,
+    _S.PAID: frozenset({_S.REPLACED, _S.VOIDED, _S.CROSSED_OVER, _S.TRANSFERRED_TO_SECONDARY, _S.APPEALED})
+    | _REOPEN,
+    _S.PARTLY_PAID: frozenset(
+        {_S.PAID, _S.APPEALED, _S.REPLACED, _S.VOIDED, _S.CROSSED_OVER, _S.TRANSFERRED_TO_SECONDARY}
+    )
+    | _REOPEN,
+    _S.DENIED: frozenset(
+        {_S.PAID, _S.PARTLY_PAID, _S.APPEALED, _S.REPLACED, _S.VOIDED, _S.TRANSFERRED_TO_SECONDARY}
+    )
+    | _REOPEN,
+    _S.APPEALED: frozenset({_S.PENDING}) | _ANSWERS,
+    _S.REPLACED: frozenset(),
+    _S.VOIDED: frozenset(),
+    _S.CROSSED_OVER: _ADJUDICATED | _REOPEN,
+    _S.TRANSFERRED_TO_SECONDARY: _ADJUDICATED,
+}
+"""For each claim status, the statuses it may move to."""
+
+
+class AppointmentStatus(StrEnum):
+    """Where an appointment is."""
+
+    SCHEDULED = "scheduled"
+    ARRIVED = "arrived"
+    COMPLETED = "completed"
+    NO_SHOW = "no_show"
+    CANCELLED = "cancelled"
+
+
+_A = AppointmentStatus
+APPOINTMENT_TRANSITIONS: dict[AppointmentStatus, frozenset[AppointmentStatus]] = {
+    _A.SCHEDULED: frozenset({_A.ARRIVED, _A.NO_SHOW, _A.CANCELLED, _A.COMPLETED}),
+    _A.ARRIVED: frozenset({_A.COMPLETED, _A.CANCELLED}),
+    _A.COMPLETED: frozenset(),
+    _A.NO_SHOW: frozenset({_A.SCHEDULED}),
+    _A.CANCELLED: frozenset({_A.SCHEDULED}),
+}
+"""For each appointment status, the statuses it may move to."""
+
+
+class TransitionError(TherabillError):
+    """A status change that the life cycle does not allow."""
+
+    code = "status-transition-invalid"
+
+
+def check_claim_transition(current: str, new: str) -> ClaimStatus:
+    """The new claim status, or ``TransitionError`` when ``current`` cannot move to it."""
+    try:
+        cur, nxt = ClaimStatus(current), ClaimStatus(new)
+    except ValueError:
+        raise TransitionError(
+            f"unknown claim status {new!r}",
+            (Problem("claim-status-unknown", "status", f"{new!r} is not a claim status"),),
+        ) from None
+    if nxt not in CLAIM_TRANSITIONS[cur]:
+        raise TransitionError(
+            f"a {cur.value} claim cannot become {nxt.value}",
+            (Problem("claim-status-transition", "status", f"{cur.value} -> {nxt.value} is not allowed"),),
+        )
+    return nxt
+
+
+def check_appointment_transition(current: str, new: str) -> AppointmentStatus:
+    """The new appointment status, or ``TransitionError`` when the move is not allowed."""
+    try:
+        cur, nxt = AppointmentStatus(current), AppointmentStatus(new)
+    except ValueError:
+        raise TransitionError(
+            f"unknown appointment status {new!r}",
+            (Problem("appointment-status-unknown", "status", f"{new!r} is not an appointment status"),),
+        ) from None
+    if nxt not in APPOINTMENT_TRANSITIONS[cur]:
+        raise TransitionError(
+            f"a {cur.value} appointment cannot become {nxt.value}",
+            (
+                Problem(
+                    "appointment-status-transition", "status", f"{cur.value} -> {nxt.value} is not allowed"
+                ),
+            ),
+        )
+    return nxt
+
+
+@dataclass(frozen=True, slots=True)
+class PatientRecord:
+    """A stored patient of one practice.
+
+    Attributes:
+        id: opaque internal id (never shown to payers, safe in URLs).
+        practice_id: the practice the patient belongs to.
+        chart_number: the practice's chart number (data, never a key).
+        first_name: first name.
+        last_name: last name.
+        birth_date: date of birth.
+        sex: ``F``, ``M`` or ``U``.
+        middle_name: middle name.
+        address_json: the address as a JSON object text, if any.
+        phone: phone number, digits.
+        email: e-mail address.
+    """
+
+    id: str
+    practice_id: str
+    chart_number: str
+    first_name: str
+    last_name: str
+    birth_date: date | None
+    sex: str | None
+    middle_name: str | None = None
+    address_json: str | None = None
+    phone: str | None = None
+    email: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class ClaimSummary:
+    """One claim as lists show it.
+
+    Attributes:
+        id: opaque internal id.
+        claim_number: CLM01.
+        patient_id: the patient's internal id.
+        payer_id: the payer's internal id, if billed to insurance.
+        status: current status.
+        total_charge_cents: total charge in cents.
+        date_of_service: the visit date.
+        updated_at: when the status last changed.
+    """
+
+    id: str
+    claim_number: str
+    patient_id: str
+    payer_id: str | None
+    status: str
+    total_charge_cents: int
+    date_of_service: date
+    updated_at: datetime

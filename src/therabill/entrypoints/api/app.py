@@ -1,0 +1,100 @@
+"""The app factory: ``create_app(settings)`` builds the FastAPI app (pages and ``/api/v1``)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+from fastapi import FastAPI
+from fastapi.openapi.utils import get_openapi
+from fastapi.staticfiles import StaticFiles
+from fastapi.templating import Jinja2Templates
+from sqlalchemy import Engine
+
+from therabill import __version__
+from therabill.adapters.db.engine import make_engine
+from therabill.entrypoints.api import errors
+from therabill.entrypoints.api.deps import AppState
+from therabill.entrypoints.api.settings import Settings
+from therabill.schemas.encounter import EncounterDocument, UnitsDocument
+from therabill.security.clock import Clock, utcnow
+from therabill.security.headers import SecurityHeaders
+
+WEB = Path(__file__).resolve().parents[1] / "web"
+
+DESCRIPTION = """\
+The therabill REST API. Authenticate with a per-user API token (`Authorization: Bearer tb_...`),
+created on the Account page or with `POST /api/v1/tokens`; each token carries scopes, which
+are permission names, and acts within its user's practice and role. Errors always have the
+shape `{"error": {"code", "message", "problems": [{"code", "loc", "message"}]}}`.
+"""
+
+
+def _openapi(app: FastAPI) -> dict[str, Any]:
+    if app.openapi_schema:
+        return app.openapi_schema
+    schema = get_openapi(title=app.title, version=app.version, description=app.description, routes=app.routes)
+    components = schema.setdefault("components", {})
+    comps = components.setdefault("schemas", {})
+    for model in (EncounterDocument, UnitsDocument):
+        js = model.model_json_schema(ref_template="#/components/schemas/{model}", mode="validation")
+        comps.update(js.pop("$defs", {}))
+        comps[js.get("title", model.__name__)] = js
+    components["securitySchemes"] = {"bearer": {"type": "http", "scheme": "bearer"}}
+    schema["security"] = [{"bearer": []}]
+    app.openapi_schema = schema
+    return schema
+
+
+def create_app(
+    settings: Settings | None = None, *, engine: Engine | None = None, clock: Clock | None = None
+) -> FastAPI:
+    """Build the app.
+
+    Args:
+        settings: the settings (default: from ``THERABILL_*`` environment variables).
+        engine: an engine to use instead of one made from the settings' database URL.
+        clock: the clock (naive UTC); tests inject one to move time.
+    """
+    from therabill.entrypoints.api.routes import accounts_api, coding, records_api
+    from therabill.entrypoints.web import billing, pages, routes_auth
+
+    settings = settings or Settings()
+    app = FastAPI(
+        title="therabill",
+        version=__version__,
+        description=DESCRIPTION,
+        docs_url=None,
+        redoc_url=None,
+        openapi_url="/openapi.json",
+    )
+    app.state.tb = AppState(
+        engine=engine or make_engine(settings.url()),
+        clock=clock or utcnow,
+        policy=settings.policy(),
+        secure_cookies=settings.secure_cookies,
+        max_upload_bytes=settings.max_upload_bytes,
+    )
+    app.state.settings = settings
+    templates = Jinja2Templates(directory=str(WEB / "templates"))
+    app.state.templates = templates
+    errors.install(app)
+    app.add_middleware(SecurityHeaders, hsts=settings.secure_cookies)
+    app.mount("/static", StaticFiles(directory=str(WEB / "static")), name="static")
+    app.include_router(routes_auth.router)
+    app.include_router(pages.router)
+    app.include_router(billing.router)
+    app.include_router(coding.router)
+    app.include_router(accounts_api.router)
+    app.include_router(records_api.router)
+    from therabill.entrypoints.api.routes import intake_api
+
+    app.include_router(intake_api.router)
+    from therabill.entrypoints.api.routes import interop_api
+
+    app.include_router(interop_api.router)
+    from therabill.entrypoints.web import routes_reports
+
+    app.include_router(routes_reports.router)
+    app.openapi = lambda: _openapi(app)  # type: ignore[method-assign]
+    return app

@@ -1,0 +1,80 @@
+"""Audit events of the web app, written to the practice's hash-chained audit log.
+
+Every PHI read, write and export, every log-in and every denial is recorded through the
+records layer's ``therabill.service_layer.audit.append``, inside the caller's transaction.
+Details hold ids, counts and outcomes only, never names or other PHI.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import Connection
+from sqlalchemy.orm import Session
+
+from therabill.service_layer import audit as audit_log
+from therabill.service_layer.accounts import Principal
+
+
+def actor_of(principal: Principal) -> str:
+    """The actor string recorded for a user (``user:<id>``)."""
+    return f"user:{principal.user_id}"
+
+
+def record(
+    conn: Connection,
+    principal: Principal,
+    *,
+    action: str,
+    object_type: str,
+    object_id: str | None,
+    at: datetime,
+    outcome: str = "ok",
+    ip: str = "",
+    details: dict[str, Any] | None = None,
+) -> None:
+    """Append one event to the principal's practice chain, in ``conn``'s transaction."""
+    facts: dict[str, Any] = {
+        "outcome": outcome,
+        "via": "token" if principal.scopes is not None else "session",
+    }
+    if ip:
+        facts["ip"] = ip
+    if details:
+        facts.update(details)
+    session = Session(bind=conn)
+    try:
+        audit_log.append(
+            session,
+            principal.practice_id,
+            actor_of(principal),
+            [audit_log.AuditEvent(action[:60], object_type[:40], object_id, facts)],
+            at,
+        )
+    finally:
+        session.close()
+
+
+def record_for_user(
+    conn: Connection,
+    *,
+    practice_id: str,
+    user_id: str,
+    action: str,
+    at: datetime,
+    outcome: str,
+    ip: str = "",
+) -> None:
+    """Append a log-in event for a user who has no principal yet."""
+    session = Session(bind=conn)
+    try:
+        audit_log.append(
+            session,
+            practice_id,
+            f"user:{user_id}",
+            [audit_log.AuditEvent(action, "user", user_id, {"outcome": outcome, "ip": ip})],
+            at,
+        )
+    finally:
+        session.close()

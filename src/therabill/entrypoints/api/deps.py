@@ -1,0 +1,188 @@
+"""Dependencies every route uses: the database connection, the caller, permissions and CSRF.
+
+Each route declares exactly one of ``requires(Permission.X)`` or ``public()``; the marker is
+read back from the route table by ``route_permissions(app)`` (and a test fails for a route
+without one). Browser sessions must send the CSRF token on every unsafe request (form field
+``csrf_token`` or header ``X-CSRF-Token``); API tokens (``Authorization: Bearer``) need none.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Annotated, Any
+
+from fastapi import Depends, FastAPI, Request
+from fastapi.routing import APIRoute
+from sqlalchemy import Connection, Engine
+
+from therabill.entrypoints.api.errors import ApiError, LoginRequiredError
+from therabill.security.clock import Clock
+from therabill.security.permissions import Permission, allowed
+from therabill.security.tokens import same
+from therabill.service_layer import accounts
+from therabill.service_layer.accounts import Principal, SessionPolicy
+
+SESSION_COOKIE = "tb_session"
+PRE_CSRF_COOKIE = "tb_csrf"
+PUBLIC = "public"
+_UNSAFE = frozenset({"POST", "PUT", "PATCH", "DELETE"})
+
+
+@dataclass
+class AppState:
+    """What the app factory sets up once: the engine, the clock and the policy."""
+
+    engine: Engine
+    clock: Clock
+    policy: SessionPolicy
+    secure_cookies: bool
+    max_upload_bytes: int
+
+
+def state(request: Request) -> AppState:
+    """The app's shared state."""
+    value: AppState = request.app.state.tb
+    return value
+
+
+def now(request: Request) -> datetime:
+    """The current time from the app's clock (naive UTC)."""
+    return state(request).clock()
+
+
+def get_conn(request: Request) -> Iterator[Connection]:
+    """A connection in a transaction: committed when the route returns, rolled back on error."""
+    with state(request).engine.begin() as conn:
+        yield conn
+
+
+Conn = Annotated[Connection, Depends(get_conn)]
+
+
+def client_ip(request: Request) -> str:
+    """The peer address (for throttling and the audit log)."""
+    return request.client.host if request.client else "unknown"
+
+
+def _principal(request: Request) -> Principal:
+    """Resolve the caller from a Bearer token or the session cookie (own short transaction)."""
+    cached = getattr(request.state, "principal", None)
+    if cached is not None:
+        return cached  # type: ignore[no-any-return]
+    st = state(request)
+    at = st.clock()
+    auth = request.headers.get("authorization", "")
+    scheme, _, token = auth.partition(" ")
+    token = token.strip() if auth else request.cookies.get(SESSION_COOKIE, "")
+    if auth and scheme.lower() != "bearer":
+        token = ""
+
+    def lookup(conn: Connection, touch: bool) -> Principal | None:
+        if not token:
+            return None
+        if auth:
+            return accounts.token_principal(conn, token, at, touch=touch)
+        return accounts.session_principal(conn, token, at, st.policy, touch=touch)
+
+    # Most requests only read: a deferred transaction, and a write only when the last-use
+    # time is stale (SQLite has one writer at a time).
+    with st.engine.connect().execution_options(therabill_read_only=True) as conn, conn.begin():
+        principal = lookup(conn, touch=False)
+        stale = principal is not None and accounts.needs_touch(conn, token, at, api=bool(auth))
+    if stale:
+        with st.engine.begin() as conn:
+            principal = lookup(conn, touch=True)
+    if principal is None:
+        raise LoginRequiredError()
+    request.state.principal = principal
+    return principal
+
+
+async def check_csrf(request: Request, expected: str) -> None:
+    """Refuse an unsafe request whose CSRF token is missing or wrong (403)."""
+    if request.method not in _UNSAFE:
+        return
+    sent = request.headers.get("x-csrf-token", "")
+    if not sent:
+        content_type = request.headers.get("content-type", "")
+        if content_type.startswith(("application/x-www-form-urlencoded", "multipart/form-data")):
+            form = await request.form()
+            value = form.get("csrf_token", "")
+            sent = value if isinstance(value, str) else ""
+    if not expected or not sent or not same(sent, expected):
+        raise ApiError(
+            403, "csrf-failed", "the form expired or did not come from this site; reload and retry"
+        )
+
+
+def requires(permission: Permission) -> Callable[..., Any]:
+    """A dependency that admits callers whose role (and token scopes) grant ``permission``."""
+
+    async def _dependency(request: Request) -> Principal:
+        principal = _principal(request)
+        if principal.scopes is None:
+            await check_csrf(request, principal.csrf_token)
+        if not allowed(principal.role, permission, principal.scopes):
+            _audit_denial(request, principal, permission)
+            raise ApiError(403, "forbidden", f"your role may not do this ({permission.value})")
+        return principal
+
+    _dependency.__therabill_permission__ = permission.value  # type: ignore[attr-defined]
+    _dependency.__name__ = f"requires_{permission.name.lower()}"
+    return _dependency
+
+
+def public() -> Callable[..., Any]:
+    """A dependency that marks a route as open to anyone (log-in page, health, static)."""
+
+    async def _dependency() -> None:
+        return None
+
+    _dependency.__therabill_permission__ = PUBLIC  # type: ignore[attr-defined]
+    return _dependency
+
+
+def _audit_denial(request: Request, principal: Principal, permission: Permission) -> None:
+    from therabill.entrypoints.api import audit
+
+    with state(request).engine.begin() as conn:
+        audit.record(
+            conn,
+            principal,
+            action="deny",
+            object_type="route",
+            object_id=request.scope.get("route").path if request.scope.get("route") else request.url.path,
+            outcome=f"denied:{permission.value}",
+            ip=client_ip(request),
+            at=state(request).clock(),
+        )
+
+
+def _markers(dependant: Any) -> list[str]:
+    found = []
+    for dep in dependant.dependencies:
+        marker = getattr(dep.call, "__therabill_permission__", None)
+        if marker is not None:
+            found.append(marker)
+        found += _markers(dep)
+    return found
+
+
+def _api_routes(routes: Any) -> Iterator[APIRoute]:
+    for route in routes:
+        if isinstance(route, APIRoute):
+            yield route
+        included = getattr(route, "original_router", None)  # routers included lazily
+        if included is not None:
+            yield from _api_routes(included.routes)
+
+
+def route_permissions(app: FastAPI) -> dict[tuple[str, str], list[str]]:
+    """Every API route ``(method, path)`` with the permission markers it declares."""
+    out: dict[tuple[str, str], list[str]] = {}
+    for route in _api_routes(app.routes):
+        for method in sorted(route.methods or ()):
+            out[(method, route.path)] = _markers(route.dependant)
+    return out

@@ -1,0 +1,25 @@
+"""Shared CLI plumbing of the commands that act on stored records for one practice."""
+
+from __future__ import annotations
+
+import os
+from typing import Annotated
+
+import typer
+from sqlalchemy import Engine
+
+from therabill.adapters.db.engine import make_engine
+from therabill.service_layer.records import resolve_practice
+
+PracticeOption = Annotated[
+    str | None,
+    typer.Option(
+        "--practice", help="Practice slug or id (default: THERABILL_PRACTICE, or the only practice)."
+    ),
+]
+
+
+def open_practice(practice: str | None) -> tuple[Engine, str]:
+    """The engine and the practice id the command acts for."""
+    engine = make_engine()
+    return engine, resolve_practice(engine, practice or os.environ.get("THERABILL_PRACTICE"))

@@ -1,0 +1,41 @@
+"""``therabill demo``: load the demo practice once."""
+
+from __future__ import annotations
+
+from datetime import date
+from typing import Annotated
+
+import typer
+
+from therabill.adapters.db import migrations
+from therabill.adapters.db.engine import make_engine
+from therabill.domain.errors import TherabillError
+from therabill.entrypoints.cli.common import fail, fail_from
+from therabill.service_layer.demo import load_demo
+from therabill.service_layer.uow import system_actor
+
+
+def demo_command(
+    today: Annotated[
+        str | None, typer.Option("--today", help="Pin the last day (YYYY-MM-DD); default today.")
+    ] = None,
+    seed: Annotated[int, typer.Option("--seed", help="Random seed.")] = 2026,
+) -> None:
+    """Load a realistic demo practice (3 therapists, 40 patients, 3 months); once only."""
+    try:
+        day = date.fromisoformat(today) if today else date.today()
+    except ValueError:
+        fail(f"--today {today!r} is not a date as YYYY-MM-DD")
+    try:
+        engine = make_engine()
+        migrations.upgrade(engine)
+        result = load_demo(engine, system_actor(), today=day, seed=seed)
+    except TherabillError as exc:
+        fail_from(exc)
+    if not result.created:
+        typer.echo(f"the demo practice already exists (id {result.practice_id}); nothing changed")
+        return
+    typer.echo(
+        f"demo practice loaded: {result.patients} patients, {result.appointments} appointments, "
+        f"{result.claims} claims (practice slug 'demo', id {result.practice_id})"
+    )

@@ -1,0 +1,99 @@
+"""``therabill serve``: run the web app and API; ``therabill run``: the demo, ready to click."""
+
+from __future__ import annotations
+
+import os
+from datetime import date
+from typing import Annotated
+
+import typer
+from sqlalchemy import select
+
+from therabill.adapters.db import migrations
+from therabill.adapters.db.engine import make_engine
+from therabill.domain.errors import TherabillError
+from therabill.entrypoints.cli.common import fail_from
+
+DEFAULT_HOST = "127.0.0.1"
+DEFAULT_PORT = 8000
+
+
+def _serve(host: str, port: int, workers: int) -> None:
+    import uvicorn
+
+    uvicorn.run(
+        "therabill.entrypoints.cli.serve:app_from_environment",
+        factory=True,
+        host=host,
+        port=port,
+        workers=workers,
+        proxy_headers=False,
+        server_header=False,
+        log_level="info",
+        access_log=False,  # the access log would hold URLs; no PHI is in them, but keep logs lean
+    )
+
+
+def app_from_environment():  # type: ignore[no-untyped-def]
+    """The app with settings from ``THERABILL_*`` variables (what uvicorn workers import)."""
+    from therabill.entrypoints.api import create_app
+
+    return create_app()
+
+
+def _prepare(data_dir: str | None) -> None:
+    if data_dir:
+        os.environ["THERABILL_DATA_DIR"] = data_dir
+    try:
+        migrations.upgrade(make_engine())
+    except TherabillError as exc:
+        fail_from(exc)
+
+
+def serve_command(
+    host: Annotated[str, typer.Option("--host", help="Address to listen on.")] = DEFAULT_HOST,
+    port: Annotated[int, typer.Option("--port", help="Port to listen on.")] = DEFAULT_PORT,
+    data_dir: Annotated[
+        str | None, typer.Option("--data-dir", help="Data folder (same as THERABILL_DATA_DIR).")
+    ] = None,
+    workers: Annotated[int, typer.Option("--workers", min=1, max=16, help="Worker processes.")] = 1,
+) -> None:
+    """Serve the web app and the REST API (the database is brought to the newest schema first).
+
+    Serve over TLS (a reverse proxy) for anything but this machine, and then set
+    THERABILL_SECURE_COOKIES=1.
+    """
+    _prepare(data_dir)
+    typer.echo(f"therabill on http://{host}:{port}  (Ctrl-C stops)")
+    _serve(host, port, workers)
+
+
+def run_demo(data_dir: str | None = None, *, host: str = DEFAULT_HOST, port: int = DEFAULT_PORT) -> None:
+    """Create the database, load the demo practice once, create the demo logins, serve."""
+    from therabill.adapters.db.tables import providers
+    from therabill.security.clock import utcnow
+    from therabill.service_layer import accounts
+    from therabill.service_layer.demo import load_demo
+    from therabill.service_layer.uow import system_actor
+
+    _prepare(data_dir)
+    try:
+        engine = make_engine()
+        result = load_demo(engine, system_actor(), today=date.today())
+        with engine.begin() as conn:
+            therapist = conn.execute(
+                select(providers.c.id)
+                .where(providers.c.practice_id == result.practice_id)
+                .order_by(providers.c.created_at, providers.c.id)
+            ).first()
+            logins = accounts.ensure_demo_logins(
+                conn, result.practice_id, utcnow(), therapist.id if therapist else None
+            )
+    except TherabillError as exc:
+        fail_from(exc)
+    typer.echo("demo practice " + ("loaded" if result.created else "already loaded"))
+    typer.echo("demo logins (owner and biller set up two-step log-in at their first log-in):")
+    for username, role, password in logins:
+        typer.echo(f"  {username:<10} {password:<22} {role.replace('_', ' ')}")
+    typer.echo(f"therabill on http://{host}:{port}  (Ctrl-C stops)")
+    _serve(host, port, 1)

@@ -1,0 +1,385 @@
+"""Billing pages: the claims worklist, a claim (findings, mark ready, CMS-1500, history), batches
+with their 837P, remittance upload (835) with what posted, what did not match and the denials.
+
+Files are produced from database ids only, never from a path or a name given by the client;
+downloads carry fixed, sanitized file names. An upload is refused when it is larger than the
+limit (before it is read whole) or does not start with an X12 ``ISA`` header.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from datetime import UTC, datetime
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Depends, Request, UploadFile
+from fastapi.responses import HTMLResponse, RedirectResponse, Response
+from sqlalchemy import select
+
+from therabill.adapters.db.tables import claim_batches, claim_lines, claims, patients
+from therabill.domain.errors import NotFoundError, Problem, TherabillError
+from therabill.domain.money import from_cents
+from therabill.domain.records import ClaimStatus
+from therabill.entrypoints.api.deps import requires, state
+from therabill.entrypoints.api.errors import ApiError, not_found
+from therabill.entrypoints.web.pages import actor, audit_event, reader, render, today
+from therabill.security.permissions import Permission
+from therabill.service_layer.accounts import Principal
+
+router = APIRouter(include_in_schema=False)
+P = Permission
+STATUSES = tuple(s.value for s in ClaimStatus)
+ATTENTION = (
+    "scrubbed",
+    "batch_rejected",
+    "clearinghouse_rejected",
+    "payer_rejected",
+    "denied",
+    "partly_paid",
+)
+
+
+def _who(permission: Permission) -> Any:
+    return Annotated[Principal, Depends(requires(permission))]
+
+
+# --- files (thin wrappers over the X12, PDF and records services) -----------------------
+
+
+def batch_837(request: Request, principal: Principal, batch_id: str) -> tuple[str, int]:
+    """The 837P text of a stored batch (its claims rebuilt from the records) and its control number."""
+    from therabill.adapters.x12.envelope import load_settings
+    from therabill.adapters.x12.x837p_005010X222A1 import write_837p
+    from therabill.service_layer import records
+
+    with reader(request, principal) as uow:
+        batch = uow.records.find(claim_batches, batch_id)
+        if batch is None:
+            raise not_found("batch")
+        ids = [
+            r.id
+            for r in uow.session.execute(
+                uow.records.scoped(claims)
+                .where(claims.c.batch_id == batch_id)
+                .order_by(claims.c.claim_number)
+            )
+        ]
+    engine = state(request).engine
+    built = [records.claim_record(engine, principal.practice_id, actor(principal), cid) for cid in ids]
+    created = batch.created_at
+    if created.tzinfo is not None:
+        created = created.astimezone(UTC).replace(tzinfo=None)
+    text = write_837p(built, load_settings(None), control_number=batch.control_number, created=created)
+    return text, int(batch.control_number)
+
+
+def claim_cms1500(request: Request, principal: Principal, claim_id: str) -> tuple[bytes, str]:
+    """The CMS-1500 PDF (boxes drawn) of a stored claim, and its claim number."""
+    from therabill.adapters.pdf.cms1500 import render_cms1500
+    from therabill.domain.forms import cms1500_forms
+    from therabill.service_layer import records
+    from therabill.service_layer.documents import overflow_mode
+
+    with reader(request, principal) as uow:
+        row = uow.records.find(claims, claim_id)
+        if row is None:
+            raise not_found("claim")
+    claim = records.claim_record(state(request).engine, principal.practice_id, actor(principal), claim_id)
+    forms = cms1500_forms(
+        claim, signed_on=today(request), overflow=overflow_mode(claim.encounter.payer_profile), box19=None
+    )
+    return render_cms1500(forms, "full"), row.claim_number
+
+
+def _safe_name(text: str) -> str:
+    return "".join(c for c in text if c.isalnum() or c in "-_")[:40] or "file"
+
+
+# --- claims -----------------------------------------------------------------------------
+
+
+@router.get("/claims", response_class=HTMLResponse)
+def claims_page(request: Request, principal: _who(P.CLAIMS_READ), status: str = "") -> HTMLResponse:  # type: ignore[valid-type]
+    """The claims worklist, filtered by status (``attention`` for those needing work)."""
+    if status and status != "attention" and status not in STATUSES:
+        raise ApiError(422, "invalid-input", "unknown claim status")
+    wanted = ATTENTION if status == "attention" else ((status,) if status else ())
+    with reader(request, principal) as uow:
+        query = uow.records.scoped(claims).order_by(claims.c.date_of_service.desc(), claims.c.claim_number)
+        if wanted:
+            query = query.where(claims.c.status.in_(wanted))
+        rows = uow.session.execute(query.limit(500)).all()
+        names = {p.id: p for p in uow.records.patients()}
+        ready = uow.session.execute(uow.records.scoped(claims).where(claims.c.status == "ready")).all()
+        batches = uow.session.execute(
+            uow.records.scoped(claim_batches).order_by(claim_batches.c.created_at.desc()).limit(10)
+        ).all()
+    audit_event(request, principal, "claim.list", "claim", None)
+    return render(
+        request,
+        "claims.html",
+        {
+            "user": principal,
+            "claims": rows,
+            "names": names,
+            "status": status,
+            "statuses": STATUSES,
+            "ready_count": len(ready),
+            "batches": batches,
+            "money": from_cents,
+        },
+    )
+
+
+@router.get("/claims/{claim_id}", response_class=HTMLResponse)
+def claim_page(request: Request, claim_id: str, principal: _who(P.CLAIMS_READ)) -> HTMLResponse:  # type: ignore[valid-type]
+    """A claim: lines, scrub findings with fixes, status history, actions."""
+    from therabill.service_layer import records
+
+    with reader(request, principal) as uow:
+        claim = uow.records.find(claims, claim_id)
+        if claim is None:
+            raise not_found("claim")
+        patient = uow.records.get(patients, claim.patient_id)
+        lines = uow.session.execute(
+            uow.records.scoped(claim_lines)
+            .where(claim_lines.c.claim_id == claim_id)
+            .order_by(claim_lines.c.line_number)
+        ).all()
+    history = records.claim_history(state(request).engine, principal.practice_id, actor(principal), claim_id)
+    findings = claim.findings or []
+    if isinstance(findings, dict):
+        findings = findings.get("findings", [])
+    audit_event(request, principal, "claim.view", "claim", claim_id)
+    return render(
+        request,
+        "claim.html",
+        {
+            "user": principal,
+            "claim": claim,
+            "patient": patient,
+            "lines": lines,
+            "findings": findings,
+            "history": history,
+            "money": from_cents,
+            "message": request.query_params.get("m", "")[:40],
+        },
+    )
+
+
+@router.post("/claims/{claim_id}/ready")
+def claim_ready(request: Request, claim_id: str, principal: _who(P.CLAIMS_WRITE)) -> Response:  # type: ignore[valid-type]
+    """Mark a scrubbed claim without errors ready to send."""
+    from therabill.service_layer import records
+
+    try:
+        records.mark_ready(state(request).engine, principal.practice_id, actor(principal), claim_id)
+    except NotFoundError:
+        raise not_found("claim") from None
+    return RedirectResponse(f"/claims/{claim_id}", status_code=303)
+
+
+@router.post("/claims/batch")
+def claims_batch(request: Request, principal: _who(P.CLAIMS_EXPORT)) -> Response:  # type: ignore[valid-type]
+    """Put every ready claim into a new batch (they become submitted) and show it."""
+    from therabill.service_layer import ledger, records
+
+    engine = state(request).engine
+    batch = records.build_batch(engine, principal.practice_id, actor(principal))
+    for claim_id in batch.claim_ids:  # charges are posted once per claim (a keyed use case)
+        ledger.post_claim_charges(engine, principal.practice_id, actor(principal), claim_id)
+    return RedirectResponse(f"/batches/{batch.batch_id}", status_code=303)
+
+
+@router.get("/batches/{batch_id}", response_class=HTMLResponse)
+def batch_page(request: Request, batch_id: str, principal: _who(P.CLAIMS_READ)) -> HTMLResponse:  # type: ignore[valid-type]
+    """A batch: its claims and the 837P download."""
+    with reader(request, principal) as uow:
+        batch = uow.records.find(claim_batches, batch_id)
+        if batch is None:
+            raise not_found("batch")
+        rows = uow.session.execute(uow.records.scoped(claims).where(claims.c.batch_id == batch_id)).all()
+    return render(
+        request, "batch.html", {"user": principal, "batch": batch, "claims": rows, "money": from_cents}
+    )
+
+
+@router.get("/batches/{batch_id}/837")
+def batch_download(request: Request, batch_id: str, principal: _who(P.CLAIMS_EXPORT)) -> Response:  # type: ignore[valid-type]
+    """Download the batch's 837P file."""
+    text, control = batch_837(request, principal, batch_id)
+    audit_event(request, principal, "batch.export_837", "claim_batch", batch_id)
+    return Response(
+        text.encode("ascii", errors="replace"),
+        media_type="application/edi-x12",
+        headers={"Content-Disposition": f'attachment; filename="therabill-837p-{control:09d}.x12"'},
+    )
+
+
+@router.get("/claims/{claim_id}/cms1500.pdf")
+def claim_pdf(request: Request, claim_id: str, principal: _who(P.CLAIMS_EXPORT)) -> Response:  # type: ignore[valid-type]
+    """Download the claim's CMS-1500 (02/12) PDF."""
+    pdf, number = claim_cms1500(request, principal, claim_id)
+    audit_event(request, principal, "claim.export_cms1500", "claim", claim_id)
+    return Response(
+        pdf,
+        media_type="application/pdf",
+        headers={"Content-Disposition": f'attachment; filename="cms1500-{_safe_name(number)}.pdf"'},
+    )
+
+
+# --- remittances ------------------------------------------------------------------------
+
+
+def _remittance_context(request: Request, principal: Principal) -> dict[str, Any]:
+    from therabill.service_layer import ledger
+
+    engine = state(request).engine
+    return {
+        "user": principal,
+        "denials": ledger.denial_worklist(engine, principal.practice_id, actor(principal)),
+        "work": ledger.worklist(engine, principal.practice_id, actor(principal)),
+        "results": None,
+        "problems": (),
+    }
+
+
+@router.get("/remittances", response_class=HTMLResponse)
+def remittances_page(request: Request, principal: _who(P.REMITTANCES_READ)) -> HTMLResponse:  # type: ignore[valid-type]
+    """Upload an 835; the posting worklist and the denial worklist in plain words."""
+    context = _remittance_context(request, principal)
+    audit_event(request, principal, "remittance.list", "remittance", None)
+    return render(request, "remittances.html", context)
+
+
+async def read_upload(request: Request, upload: UploadFile) -> bytes:
+    """The uploaded X12 bytes: refused when too large or when not an X12 interchange."""
+    limit = state(request).max_upload_bytes
+    declared = request.headers.get("content-length", "")
+    if declared.isdigit() and int(declared) > limit + 4096:
+        raise ApiError(413, "too-large", f"the file is larger than {limit} bytes")
+    data = await upload.read(limit + 1)
+    if len(data) > limit:
+        raise ApiError(413, "too-large", f"the file is larger than {limit} bytes")
+    head = data.lstrip(b"\xef\xbb\xbf \r\n\t")[:3]
+    if head != b"ISA":
+        raise ApiError(
+            422,
+            "upload-not-x12",
+            "the file is not an X12 interchange",
+            (Problem("upload-not-x12", "file", "must start with an ISA segment"),),
+        )
+    return data
+
+
+def post_835(request: Request, principal: Principal, data: bytes) -> list[Any]:
+    """Read an 835 file and post every transaction; returns the posting results."""
+    from therabill.adapters.x12.x835_005010X221A1 import read_835
+    from therabill.service_layer import ledger
+
+    digest = hashlib.sha256(data).hexdigest()
+    text = data.decode("latin-1")
+    remittances = list(read_835(text))
+    engine = state(request).engine
+    return [
+        ledger.post_remittance(engine, principal.practice_id, actor(principal), r, file_sha256=digest)
+        for r in remittances
+    ]
+
+
+@router.post("/remittances", response_class=HTMLResponse)
+async def remittances_upload(
+    request: Request,
+    file: UploadFile,
+    principal: _who(P.REMITTANCES_POST),  # type: ignore[valid-type]
+) -> HTMLResponse:
+    """Post an uploaded 835: what posted, what went to the worklist, the denials explained."""
+    data = await read_upload(request, file)
+    try:
+        results = post_835(request, principal, data)
+        problems: tuple[Problem, ...] = ()
+    except TherabillError as exc:
+        results, problems = [], exc.problems or (Problem(exc.code, "file", str(exc)),)
+    context = _remittance_context(request, principal)
+    context.update(results=results, problems=problems)
+    return render(request, "remittances.html", context, 422 if problems else 200)
+
+
+# --- owner: audit log, settings -----------------------------------------------------------
+
+
+@router.get("/audit", response_class=HTMLResponse)
+def audit_page(request: Request, principal: _who(P.AUDIT_READ), before: int = 0) -> HTMLResponse:  # type: ignore[valid-type]
+    """The audit log, newest first, with a check of its hash chain."""
+    from therabill.adapters.db.tables import audit_log
+    from therabill.service_layer import audit as audit_service
+
+    with reader(request, principal) as uow:
+        query = select(audit_log).where(audit_log.c.practice_id == principal.practice_id)
+        if before > 0:
+            query = query.where(audit_log.c.seq < before)
+        rows = uow.session.execute(query.order_by(audit_log.c.seq.desc()).limit(200)).all()
+        report = audit_service.verify_chain(uow.session, principal.practice_id)
+    audit_event(request, principal, "audit.view", "audit_log", None)
+    return render(request, "audit.html", {"user": principal, "rows": rows, "report": report})
+
+
+@router.get("/audit/export.csv")
+def audit_export(request: Request, principal: _who(P.AUDIT_READ)) -> Response:  # type: ignore[valid-type]
+    """The whole audit log of the practice as CSV (for a review)."""
+    import csv
+    import io
+    import json
+
+    from therabill.adapters.db.tables import audit_log
+
+    out = io.StringIO()
+    writer = csv.writer(out)
+    writer.writerow(
+        ["seq", "at", "actor", "action", "object_type", "object_id", "details", "prev_hash", "hash"]
+    )
+    with reader(request, principal) as uow:
+        for r in uow.session.execute(
+            select(audit_log)
+            .where(audit_log.c.practice_id == principal.practice_id)
+            .order_by(audit_log.c.seq)
+        ):
+            writer.writerow(
+                [
+                    r.seq,
+                    r.at.isoformat(),
+                    r.actor,
+                    r.action,
+                    r.object_type,
+                    r.object_id or "",
+                    json.dumps(r.details, sort_keys=True) if r.details else "",
+                    r.prev_hash,
+                    r.hash,
+                ]
+            )
+    audit_event(request, principal, "audit.export", "audit_log", None)
+    stamp = datetime.now(UTC).strftime("%Y%m%d")
+    return Response(
+        out.getvalue(),
+        media_type="text/csv",
+        headers={"Content-Disposition": f'attachment; filename="therabill-audit-{stamp}.csv"'},
+    )
+
+
+@router.get("/settings", response_class=HTMLResponse)
+def settings_page(request: Request, principal: _who(P.SETTINGS_MANAGE)) -> HTMLResponse:  # type: ignore[valid-type]
+    """Practice, providers, payers, users and roles (read-only overview)."""
+    from therabill.adapters.db.tables import payers, practices, providers
+    from therabill.service_layer import accounts
+
+    with reader(request, principal) as uow:
+        practice = uow.session.execute(select(practices).where(practices.c.id == principal.practice_id)).one()
+        provs = uow.session.execute(uow.records.scoped(providers)).all()
+        pays = uow.session.execute(uow.records.scoped(payers)).all()
+    with state(request).engine.begin() as conn:
+        users = accounts.list_users(conn, principal.practice_id)
+    return render(
+        request,
+        "settings.html",
+        {"user": principal, "practice": practice, "providers": provs, "payers": pays, "users": users},
+    )

@@ -1,0 +1,383 @@
+"""Pages: dashboard, patients, visit documentation (live units and findings), claims.
+
+Every object is looked up within the caller's practice (``Records`` scopes each query); an id
+of another practice answers 404 like a missing one. Ids in URLs are opaque; names are
+searched through POST bodies. Each PHI page view or change is written to the audit log.
+"""
+
+from __future__ import annotations
+
+from datetime import date, datetime, timedelta
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Depends, Request
+from fastapi.responses import HTMLResponse, RedirectResponse, Response
+
+from therabill.adapters.db.tables import appointments, claims, patients, providers, visits
+from therabill.domain.errors import NotFoundError, TherabillError
+from therabill.entrypoints.api import audit
+from therabill.entrypoints.api.deps import client_ip, public, requires, state
+from therabill.entrypoints.api.errors import ApiError, not_found
+from therabill.entrypoints.web import visit_form
+from therabill.refdata.profiles import load_profile
+from therabill.security.permissions import Permission
+from therabill.service_layer.accounts import Principal
+from therabill.service_layer.uow import UnitOfWork
+
+router = APIRouter(include_in_schema=False)
+
+P = Permission
+
+
+def _who(permission: Permission) -> Any:
+    return Annotated[Principal, Depends(requires(permission))]
+
+
+def render(request: Request, name: str, context: dict[str, Any], status: int = 200) -> HTMLResponse:
+    """Render a page template with the caller in the context."""
+    response: HTMLResponse = request.app.state.templates.TemplateResponse(
+        request, name, context, status_code=status
+    )
+    return response
+
+
+def actor(principal: Principal) -> str:
+    """The audit actor of a principal."""
+    return audit.actor_of(principal)
+
+
+def audit_event(
+    request: Request, principal: Principal, action: str, object_type: str, object_id: str | None
+) -> None:
+    """Record one PHI read or write of the caller in its own transaction."""
+    st = state(request)
+    with st.engine.begin() as conn:
+        audit.record(
+            conn,
+            principal,
+            action=action,
+            object_type=object_type,
+            object_id=object_id,
+            at=st.clock(),
+            ip=client_ip(request),
+        )
+
+
+def reader(request: Request, principal: Principal) -> UnitOfWork:
+    """A read-only unit of work scoped to the caller's practice."""
+    return UnitOfWork(state(request).engine, principal.practice_id, actor(principal), read_only=True)
+
+
+def today(request: Request) -> date:
+    """Today (UTC) by the app's clock."""
+    return state(request).clock().date()
+
+
+@router.get("/healthz", include_in_schema=False)
+def health(_: None = Depends(public())) -> dict[str, str]:
+    """Liveness check (no data)."""
+    return {"status": "ok"}
+
+
+@router.get("/", response_class=HTMLResponse)
+def dashboard(request: Request, principal: _who(P.PATIENTS_READ)) -> HTMLResponse:  # type: ignore[valid-type]
+    """Today's visits, visits not documented, claims needing attention."""
+    day = today(request)
+    start = datetime.combine(day, datetime.min.time())
+    with reader(request, principal) as uow:
+        todays = uow.session.execute(
+            uow.records.scoped(appointments)
+            .where(appointments.c.start >= start, appointments.c.start < start + timedelta(days=1))
+            .order_by(appointments.c.start)
+        ).all()
+        names = {p.id: p for p in uow.records.patients()}
+        documented = {
+            r.appointment_id
+            for r in uow.session.execute(
+                uow.records.scoped(visits).where(visits.c.appointment_id.is_not(None))
+            )
+        }
+        undocumented = [
+            a
+            for a in uow.session.execute(
+                uow.records.scoped(appointments).where(
+                    appointments.c.start < start + timedelta(days=1),
+                    appointments.c.status.in_(["arrived", "completed"]),
+                )
+            )
+            if a.id not in documented
+        ]
+        attention = []
+        if principal.role in ("owner", "biller"):
+            attention = uow.session.execute(
+                uow.records.scoped(claims)
+                .where((claims.c.has_errors.is_(True)) | claims.c.status.in_(["rejected", "denied"]))
+                .order_by(claims.c.date_of_service)
+            ).all()
+    audit_event(request, principal, "dashboard.view", "practice", principal.practice_id)
+    return render(
+        request,
+        "dashboard.html",
+        {
+            "user": principal,
+            "today": day,
+            "todays": todays,
+            "undocumented": undocumented,
+            "attention": attention,
+            "names": names,
+        },
+    )
+
+
+# --- patients --------------------------------------------------------------------------
+
+
+@router.get("/patients", response_class=HTMLResponse)
+def patients_page(request: Request, principal: _who(P.PATIENTS_READ)) -> HTMLResponse:  # type: ignore[valid-type]
+    """The patient search page (the search itself is a POST)."""
+    return render(request, "patients.html", {"user": principal, "results": None, "query": ""})
+
+
+@router.post("/patients/search", response_class=HTMLResponse)
+async def patients_search(request: Request, principal: _who(P.PATIENTS_READ)) -> HTMLResponse:  # type: ignore[valid-type]
+    """Search patients by name or chart number (the text travels in the POST body)."""
+    form = await request.form()
+    query = str(form.get("q", "")).strip().lower()[:100]
+    with reader(request, principal) as uow:
+        everyone = uow.records.patients()
+    results = [
+        p
+        for p in everyone
+        if not query
+        or query in f"{p.first_name} {p.last_name}".lower()
+        or query in f"{p.last_name}, {p.first_name}".lower()
+        or query == p.chart_number.lower()
+    ][:50]
+    audit_event(request, principal, "patient.search", "patient", None)
+    template = "_patient_results.html" if request.headers.get("hx-request") else "patients.html"
+    return render(request, template, {"user": principal, "results": results, "query": query})
+
+
+@router.get("/patients/{patient_id}", response_class=HTMLResponse)
+def patient_page(request: Request, patient_id: str, principal: _who(P.PATIENTS_READ)) -> HTMLResponse:  # type: ignore[valid-type]
+    """A patient: demographics, coverages with authorizations, visits."""
+    with reader(request, principal) as uow:
+        row = uow.records.find(patients, patient_id)
+        if row is None:
+            raise not_found("patient")
+        covs = uow.records.coverages_of(patient_id)
+        auths = {c.id: uow.records.authorizations_of(c.id) for c in covs}
+        pvisits = uow.session.execute(
+            uow.records.scoped(visits)
+            .where(visits.c.patient_id == patient_id)
+            .order_by(visits.c.date_of_service.desc())
+        ).all()
+    clinical = principal.role != "front_desk"
+    audit_event(request, principal, "patient.view", "patient", patient_id)
+    return render(
+        request,
+        "patient.html",
+        {
+            "user": principal,
+            "patient": row,
+            "coverages": covs,
+            "auths": auths,
+            "visits": pvisits if clinical else [],
+            "clinical": clinical,
+        },
+    )
+
+
+# --- visit documentation ---------------------------------------------------------------
+
+
+def _visit_context(request: Request, principal: Principal, patient_id: str) -> dict[str, Any]:
+    with reader(request, principal) as uow:
+        patient = uow.records.find(patients, patient_id)
+        if patient is None:
+            raise not_found("patient")
+        covs = uow.records.coverages_of(patient_id)
+        provs = uow.session.execute(uow.records.scoped(providers).where(providers.c.active.is_(True))).all()
+    return {"patient": patient, "coverages": covs, "providers": provs}
+
+
+def _form_context(principal: Principal, base: dict[str, Any], values: dict[str, Any]) -> dict[str, Any]:
+    return {
+        "user": principal,
+        **base,
+        "values": values,
+        "rows": range(visit_form.SERVICE_ROWS),
+        "rom_rows": range(visit_form.ROM_ROWS),
+        "goal_rows": range(visit_form.GOAL_ROWS),
+        "diagram": visit_form.body_diagram(),
+        "preview": visit_form.Preview(None, [], (), False),
+        "message": "",
+    }
+
+
+@router.get("/patients/{patient_id}/visits/new", response_class=HTMLResponse)
+def visit_new(request: Request, patient_id: str, principal: _who(P.VISITS_WRITE)) -> HTMLResponse:  # type: ignore[valid-type]
+    """The SOAP form of a new visit of this patient."""
+    base = _visit_context(request, principal, patient_id)
+    values = {"date_of_service": today(request).isoformat()}
+    if principal.provider_id:
+        values["provider_id"] = principal.provider_id
+    return render(request, "visit_form.html", _form_context(principal, base, values))
+
+
+def _require_patient(request: Request, principal: Principal, patient_id: str) -> None:
+    with reader(request, principal) as uow:
+        if uow.records.find(patients, patient_id) is None:
+            raise not_found("patient")
+
+
+def _ids(form: Any, principal: Principal) -> tuple[str, str | None, date]:
+    provider_id = str(form.get("provider_id", "")) or (principal.provider_id or "")
+    if principal.role == "therapist" and principal.provider_id and provider_id != principal.provider_id:
+        raise ApiError(403, "forbidden", "therapists document their own visits")
+    coverage_id = str(form.get("coverage_id", "")) or None
+    try:
+        dos = date.fromisoformat(str(form.get("date_of_service", "")))
+    except ValueError:
+        raise ApiError(422, "invalid-input", "the date of service must be YYYY-MM-DD") from None
+    return provider_id, coverage_id, dos
+
+
+@router.post("/patients/{patient_id}/visits/preview", response_class=HTMLResponse)
+async def visit_preview(request: Request, patient_id: str, principal: _who(P.VISITS_WRITE)) -> HTMLResponse:  # type: ignore[valid-type]
+    """The live panel: units with the 8-minute explanation and the scrubber's findings."""
+    _require_patient(request, principal, patient_id)
+    form = await request.form()
+    document = visit_form.visit_document(form)
+    try:
+        provider_id, coverage_id, dos = _ids(form, principal)
+        result = visit_form.preview(
+            state(request).engine,
+            principal.practice_id,
+            actor(principal),
+            patient_id=patient_id,
+            provider_id=provider_id,
+            coverage_id=coverage_id,
+            date_of_service=dos,
+            document=document,
+            as_of=today(request),
+        )
+    except NotFoundError:
+        raise not_found("patient") from None
+    except ApiError as exc:
+        result = visit_form.Preview(None, [], (), False)
+        return render(request, "_preview.html", {"preview": result, "message": exc.message})
+    return render(request, "_preview.html", {"preview": result, "message": ""})
+
+
+@router.post("/patients/{patient_id}/visits", response_class=HTMLResponse)
+async def visit_save(request: Request, patient_id: str, principal: _who(P.VISITS_WRITE)) -> Response:  # type: ignore[valid-type]
+    """Save the visit (the note becomes version 1) and show it."""
+    from therabill.service_layer import records
+
+    _require_patient(request, principal, patient_id)
+    form = await request.form()
+    document = visit_form.visit_document(form)
+    provider_id, coverage_id, dos = _ids(form, principal)
+    try:
+        visit_id = records.record_visit(
+            state(request).engine,
+            principal.practice_id,
+            actor(principal),
+            patient_id=patient_id,
+            provider_id=provider_id,
+            date_of_service=dos,
+            document=document,
+            coverage_id=coverage_id,
+        )
+    except NotFoundError:
+        raise not_found("patient") from None
+    except TherabillError as exc:
+        base = _visit_context(request, principal, patient_id)
+        context = _form_context(principal, base, dict(form))
+        context["errors"] = exc.problems
+        return render(request, "visit_form.html", context, 422)
+    return RedirectResponse(f"/visits/{visit_id}", status_code=303)
+
+
+@router.get("/visits/{visit_id}", response_class=HTMLResponse)
+def visit_page(request: Request, visit_id: str, principal: _who(P.VISITS_READ)) -> HTMLResponse:  # type: ignore[valid-type]
+    """A documented visit: the note, units, findings, its claims."""
+    from therabill.service_layer import records
+
+    with reader(request, principal) as uow:
+        visit = uow.records.find(visits, visit_id)
+        if visit is None or (
+            principal.role == "therapist" and principal.provider_id not in (None, visit.provider_id)
+        ):
+            raise not_found("visit")
+        patient = uow.records.get(patients, visit.patient_id)
+        vclaims = uow.session.execute(uow.records.scoped(claims).where(claims.c.visit_id == visit_id)).all()
+    try:
+        encounter = records.encounter_for_visit(
+            state(request).engine, principal.practice_id, actor(principal), visit_id
+        )
+        from therabill.service_layer.coding import units_of
+
+        units = units_of(encounter.services, encounter.payer_profile)
+        findings, scrubbed = visit_form._scrub(encounter, today(request))
+        problems: tuple[Any, ...] = ()
+    except TherabillError as exc:
+        units, findings, scrubbed, problems = None, [], False, exc.problems
+    audit_event(request, principal, "visit.view", "visit", visit_id)
+    return render(
+        request,
+        "visit.html",
+        {
+            "user": principal,
+            "visit": visit,
+            "patient": patient,
+            "doc": visit.encounter_json,
+            "claims": vclaims,
+            "preview": visit_form.Preview(units, findings, tuple(problems), scrubbed),
+            "message": "",
+        },
+    )
+
+
+@router.post("/visits/{visit_id}/claim")
+def visit_claim(request: Request, visit_id: str, principal: _who(P.CLAIMS_WRITE)) -> Response:  # type: ignore[valid-type]
+    """Code the visit into a claim (units by the payer's method) and scrub it."""
+    from therabill.service_layer import ledger, records
+
+    engine = state(request).engine
+    try:
+        coded = records.code_visit(
+            engine, principal.practice_id, actor(principal), visit_id, as_of=today(request)
+        )
+    except NotFoundError:
+        raise not_found("visit") from None
+    # The claim's charges go on the ledger once (keyed by the claim), so an 835 can post to them.
+    ledger.post_claim_charges(engine, principal.practice_id, actor(principal), coded.claim_id)
+    return RedirectResponse(f"/claims/{coded.claim_id}", status_code=303)
+
+
+@router.post("/icd10/search", response_class=HTMLResponse)
+async def icd10_search(request: Request, _principal: _who(P.VISITS_WRITE)) -> HTMLResponse:  # type: ignore[valid-type]
+    """ICD-10-CM codes matching the text (code or words), for the diagnosis picker."""
+    from therabill.refdata.icd10 import icd10
+
+    form = await request.form()
+    text = str(form.get("icd-q", ""))[:80]
+    try:
+        results = icd10().search(text, today(request), limit=15) if len(text.strip()) >= 2 else []
+    except TherabillError:
+        results = []
+    return render(request, "_icd_results.html", {"results": results})
+
+
+def payer_profiles() -> list[str]:
+    """Names of the shipped payer profiles."""
+    names = []
+    for name in ("commercial", "medicare", "medicare_advantage", "medicaid", "workers_comp", "auto_no_fault"):
+        try:
+            load_profile(name)
+            names.append(name)
+        except TherabillError:
+            continue
+    return names

@@ -1,0 +1,264 @@
+"""The visit documentation form: form fields ↔ the visit part of an encounter document.
+
+Field names: ``date_of_service``, ``start_time``, ``end_time``, ``diagnoses`` (comma list),
+``svc-N-code``, ``svc-N-minutes``, ``svc-N-modifiers``, ``svc-N-regions`` (comma list, filled
+by the body diagram), ``svc-N-techniques``, ``svc-N-pointers``; the SOAP fields; ``pain_scale``;
+``rom-N-joint|motion|degrees``; ``goal-N-description|baseline|target|target_date``.
+A field that is not a number where one is needed is passed through as text, so the schema
+reports it with its path (``services[0].minutes``) instead of the form guessing.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass
+from datetime import date
+from typing import Any
+
+from sqlalchemy import Engine
+
+from therabill.domain.encounter import Encounter
+from therabill.domain.errors import Problem
+from therabill.domain.timing import UnitsResult
+from therabill.refdata.catalog import BodyRegion, body_regions
+from therabill.schemas.encounter import DocumentError, parse_encounter_obj
+from therabill.service_layer.coding import units_of
+
+SERVICE_ROWS = 4
+ROM_ROWS = 2
+GOAL_ROWS = 2
+
+SOAP_FIELDS = ("subjective", "assessment", "plan", "medical_necessity")
+
+
+def _text(form: Mapping[str, Any], name: str) -> str:
+    value = form.get(name, "")
+    return value.strip() if isinstance(value, str) else ""
+
+
+def _int_or_text(value: str) -> int | str:
+    return int(value) if value.lstrip("-").isdigit() else value
+
+
+def _list(value: str) -> list[str]:
+    return [v.strip() for v in value.replace(";", ",").replace(" ", ",").split(",") if v.strip()]
+
+
+def visit_document(form: Mapping[str, Any]) -> dict[str, Any]:
+    """The visit part of an encounter document from the form's fields."""
+    services = []
+    for i in range(SERVICE_ROWS):
+        code = _text(form, f"svc-{i}-code")
+        if not code:
+            continue
+        pointers = [_int_or_text(p) for p in _list(_text(form, f"svc-{i}-pointers"))]
+        services.append(
+            {
+                "code": code,
+                "minutes": _int_or_text(_text(form, f"svc-{i}-minutes") or "0"),
+                "modifiers": [m.upper() for m in _list(_text(form, f"svc-{i}-modifiers"))],
+                "diagnosis_pointers": pointers,
+                "body_regions": _list(_text(form, f"svc-{i}-regions")),
+                "techniques": [t.strip() for t in _text(form, f"svc-{i}-techniques").split(",") if t.strip()],
+            }
+        )
+    objective: dict[str, Any] = {"range_of_motion": []}
+    pain = _text(form, "pain_scale")
+    if pain:
+        objective["pain_scale"] = _int_or_text(pain)
+    for i in range(ROM_ROWS):
+        joint = _text(form, f"rom-{i}-joint")
+        if joint:
+            objective["range_of_motion"].append(
+                {
+                    "joint": joint,
+                    "motion": _text(form, f"rom-{i}-motion"),
+                    "degrees": _int_or_text(_text(form, f"rom-{i}-degrees") or "0"),
+                }
+            )
+    goals = []
+    for i in range(GOAL_ROWS):
+        description = _text(form, f"goal-{i}-description")
+        if description:
+            goal: dict[str, Any] = {"description": description}
+            for part in ("baseline", "target", "target_date"):
+                value = _text(form, f"goal-{i}-{part}")
+                if value:
+                    goal[part] = value
+            goals.append(goal)
+    documentation: dict[str, Any] = {"objective": objective, "goals": goals}
+    for name in SOAP_FIELDS:
+        value = _text(form, name)
+        if value:
+            documentation[name] = value
+    doc: dict[str, Any] = {
+        "diagnoses": [d.upper() for d in _list(_text(form, "diagnoses"))],
+        "services": services,
+        "documentation": documentation,
+    }
+    for name in ("start_time", "end_time"):
+        value = _text(form, name)
+        if value:
+            doc[name] = value
+    return doc
+
+
+@dataclass(frozen=True)
+class Preview:
+    """What the panel beside the form shows.
+
+    Attributes:
+        units: the units result (None when the document is not valid).
+        findings: scrubber findings as dicts (empty without a scrubber).
+        problems: schema problems of the form's document.
+        scrubbed: whether the scrubber ran.
+    """
+
+    units: UnitsResult | None
+    findings: list[dict[str, Any]]
+    problems: tuple[Problem, ...]
+    scrubbed: bool
+
+
+def _scrub(encounter: Encounter, as_of: date) -> tuple[list[dict[str, Any]], bool]:
+    try:
+        from therabill.scrubber import scrub  # type: ignore[attr-defined,unused-ignore]
+    except ImportError:
+        return [], False
+    report = scrub(encounter, as_of)
+    data = report.as_dict()
+    raw = data.get("findings", []) if isinstance(data, dict) else data
+    return [f if isinstance(f, dict) else f.as_dict() for f in raw], True
+
+
+def preview(
+    engine: Engine,
+    practice_id: str,
+    actor: str,
+    *,
+    patient_id: str,
+    provider_id: str,
+    coverage_id: str | None,
+    date_of_service: date,
+    document: dict[str, Any],
+    as_of: date,
+) -> Preview:
+    """Units and findings of an unsaved visit, built with the records' patient and coverage."""
+    from therabill.service_layer import records
+    from therabill.service_layer.uow import UnitOfWork
+
+    visit = {
+        "id": "preview",
+        "patient_id": patient_id,
+        "provider_id": provider_id,
+        "coverage_id": coverage_id,
+        "date_of_service": date_of_service,
+        "encounter_json": document,
+    }
+    try:
+        with UnitOfWork(engine, practice_id, actor, read_only=True) as uow:
+            encounter = records._build_encounter(uow.records, visit, exclude_visit=None)
+    except (DocumentError, records.RecordsError) as exc:
+        # Still show the units of whatever service lines are readable.
+        return Preview(_units_only(document), [], tuple(exc.problems), False)
+    units = units_of(encounter.services, encounter.payer_profile)
+    findings, scrubbed = _scrub(encounter, as_of)
+    return Preview(units, findings, (), scrubbed)
+
+
+def preview_document(document: dict[str, Any], payer_profile: str | None, as_of: date) -> Preview:
+    """Units and findings of a stand-alone document (no stored patient)."""
+    full = {"encounter_id": "preview", "date_of_service": as_of.isoformat(), **document}
+    if payer_profile:
+        full["coverage"] = {"payer_profile": payer_profile}
+    try:
+        encounter = parse_encounter_obj(full)
+    except DocumentError as exc:
+        return Preview(_units_only(document, payer_profile), [], exc.problems, False)
+    units = units_of(encounter.services, encounter.payer_profile)
+    findings, scrubbed = _scrub(encounter, as_of)
+    return Preview(units, findings, (), scrubbed)
+
+
+def _units_only(document: dict[str, Any], payer_profile: str | None = None) -> UnitsResult | None:
+    lines = [
+        s for s in document.get("services", []) if isinstance(s.get("minutes"), int) and s["minutes"] >= 0
+    ]
+    if not lines:
+        return None
+    try:
+        full = {
+            "encounter_id": "preview",
+            "date_of_service": "2000-01-01",
+            "services": [{"code": s["code"], "minutes": s["minutes"]} for s in lines],
+        }
+        if payer_profile:
+            full["coverage"] = {"payer_profile": payer_profile}
+        encounter = parse_encounter_obj(full)
+        return units_of(encounter.services, payer_profile)
+    except Exception:  # noqa: BLE001 - a preview never fails the page
+        return None
+
+
+# --- the body diagram ------------------------------------------------------------------
+
+# Shapes of a front-facing schematic figure (viewBox 0 0 200 360); the figure's right is the
+# viewer's left. Each region id of the vocabulary has one or more rectangles (x, y, w, h).
+_SHAPES: dict[str, list[tuple[int, int, int, int]]] = {
+    "head": [(86, 4, 28, 22)],
+    "face": [(90, 26, 20, 14)],
+    "tmj_right": [(80, 28, 9, 12)],
+    "tmj_left": [(111, 28, 9, 12)],
+    "cervical": [(92, 42, 16, 14)],
+    "shoulder_right": [(58, 58, 24, 16)],
+    "shoulder_left": [(118, 58, 24, 16)],
+    "chest": [(84, 58, 32, 22)],
+    "thoracic": [(92, 82, 16, 30)],
+    "rib_cage": [(76, 82, 15, 30), (109, 82, 15, 30)],
+    "abdomen": [(76, 114, 15, 24), (109, 114, 15, 24)],
+    "lumbar": [(92, 114, 16, 24)],
+    "sacral": [(92, 140, 16, 14)],
+    "pelvic": [(76, 140, 15, 14), (109, 140, 15, 14)],
+    "gluteal_right": [(76, 156, 23, 16)],
+    "gluteal_left": [(101, 156, 23, 16)],
+    "hip_right": [(62, 140, 12, 30)],
+    "hip_left": [(126, 140, 12, 30)],
+    "upper_arm_right": [(56, 76, 16, 40)],
+    "upper_arm_left": [(128, 76, 16, 40)],
+    "elbow_right": [(54, 118, 16, 12)],
+    "elbow_left": [(130, 118, 16, 12)],
+    "forearm_right": [(50, 132, 16, 34)],
+    "forearm_left": [(134, 132, 16, 34)],
+    "wrist_hand_right": [(46, 168, 18, 24)],
+    "wrist_hand_left": [(136, 168, 18, 24)],
+    "thigh_right": [(78, 174, 20, 60)],
+    "thigh_left": [(102, 174, 20, 60)],
+    "knee_right": [(78, 236, 20, 16)],
+    "knee_left": [(102, 236, 20, 16)],
+    "lower_leg_right": [(79, 254, 18, 60)],
+    "lower_leg_left": [(103, 254, 18, 60)],
+    "ankle_foot_right": [(74, 316, 24, 20)],
+    "ankle_foot_left": [(102, 316, 24, 20)],
+}
+
+
+@dataclass(frozen=True)
+class RegionShape:
+    """A clickable region of the body diagram.
+
+    Attributes:
+        region: the vocabulary entry.
+        rects: its rectangles (x, y, width, height).
+    """
+
+    region: BodyRegion
+    rects: list[tuple[int, int, int, int]]
+
+
+def body_diagram() -> list[RegionShape]:
+    """Every region of the vocabulary with its shapes (a region without a shape is an error)."""
+    regions = body_regions()
+    missing = sorted(set(regions) - set(_SHAPES))
+    if missing:
+        raise RuntimeError(f"the body diagram lacks regions: {', '.join(missing)}")
+    return [RegionShape(regions[rid], _SHAPES[rid]) for rid in regions]

@@ -1,0 +1,254 @@
+"""A/R aging: what payers and patients still owe, in 0-30, 31-60, 61-90, 91-120, 121+ days.
+
+Insurance and patient balances are kept apart and age from different days:
+
+* an insurance balance (per claim and payer) ages from the claim's **first submission**
+  (its first ``submitted`` status event); a claim never submitted ages from its creation;
+* a patient balance (per item: a claim line or a charge not billed to insurance) ages from
+  the **first statement** that could show it: therabill prints statements on demand and does
+  not log them yet, so the day the balance first became the patient's (the charge, or the
+  payer's patient-responsibility transfer) stands in for the first statement date.
+
+Balances are the ledger's, as of the end of the ``as_of`` day. Credits (negative balances:
+overpayments, unapplied patient payments) are not aged; they are listed apart, so
+``aged total + credits`` equals the ledger's balance.
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from dataclasses import dataclass
+from datetime import date, timedelta
+from decimal import Decimal
+
+from sqlalchemy import Engine, case, func, select
+
+from therabill.adapters.db.ledger_tables import ledger_entries as le
+from therabill.adapters.db.tables import claim_status_events, claims
+from therabill.domain.money import ZERO
+from therabill.reports import charts
+from therabill.reports.common import (
+    Progress,
+    ReportQuery,
+    Table,
+    check_payer,
+    day_of_timestamp,
+    load_names,
+    money,
+    start_of,
+)
+
+BUCKETS: tuple[tuple[str, int, int | None], ...] = (
+    ("0-30", 0, 30),
+    ("31-60", 31, 60),
+    ("61-90", 61, 90),
+    ("91-120", 91, 120),
+    ("121+", 121, None),
+)
+LABELS = tuple(b[0] for b in BUCKETS)
+REDUCING = ("insurance-payment", "patient-payment", "redemption", "adjustment", "write-off")
+
+INSURANCE_START = "Insurance balances age from the claim's first submission (a claim never submitted: from its creation)."
+PATIENT_START = (
+    "Patient balances age from the first statement date; statements are not logged yet, so the day the "
+    "balance first became the patient's (the charge or the payer's patient-responsibility transfer) stands in."
+)
+
+
+def bucket_of(age_days: int) -> str:
+    """The aging bucket of an age in days (negative ages count as 0)."""
+    age = max(age_days, 0)
+    for label, lo, hi in BUCKETS:
+        if age >= lo and (hi is None or age <= hi):
+            return label
+    return LABELS[-1]  # pragma: no cover - the last bucket is open
+
+
+@dataclass(frozen=True, slots=True)
+class AgingRow:
+    """Balances of one payer or patient by bucket.
+
+    Attributes:
+        name: payer or patient.
+        buckets: bucket label → amount owed.
+        items: how many claims (insurance) or items (patient) are open.
+    """
+
+    name: str
+    buckets: dict[str, Decimal]
+    items: int
+
+    @property
+    def total(self) -> Decimal:
+        """Sum of the buckets."""
+        return sum(self.buckets.values(), ZERO)
+
+
+@dataclass(frozen=True, slots=True)
+class AgingReport:
+    """The aging report.
+
+    Attributes:
+        query: what it covers (``as_of`` is the day ages are taken on).
+        practice: the practice's name.
+        as_of: the aging day.
+        insurance: one row per payer.
+        patients: one row per patient.
+        insurance_credits: negative insurance balances (payer overpayments), not aged.
+        patient_credits: negative patient balances and unapplied payments, not aged.
+        notes: the aging rules stated on the report.
+    """
+
+    query: ReportQuery
+    practice: str
+    as_of: date
+    insurance: tuple[AgingRow, ...]
+    patients: tuple[AgingRow, ...]
+    insurance_credits: Decimal
+    patient_credits: Decimal
+    notes: tuple[str, ...]
+    name: str = "aging"
+    title: str = "A/R aging"
+
+    def totals(self, rows: tuple[AgingRow, ...]) -> dict[str, Decimal]:
+        """Bucket totals of ``rows``."""
+        return {b: sum((r.buckets.get(b, ZERO) for r in rows), ZERO) for b in LABELS}
+
+    @property
+    def insurance_total(self) -> Decimal:
+        """All aged insurance balances."""
+        return sum(self.totals(self.insurance).values(), ZERO)
+
+    @property
+    def patient_total(self) -> Decimal:
+        """All aged patient balances."""
+        return sum(self.totals(self.patients).values(), ZERO)
+
+    def _table(self, title: str, first: str, rows: tuple[AgingRow, ...], credits: Decimal) -> Table:
+        body = [(r.name, *(r.buckets.get(b, ZERO) for b in LABELS), r.total, r.items) for r in rows]
+        totals = self.totals(rows)
+        body.append(("Total", *totals.values(), sum(totals.values(), ZERO), sum(r.items for r in rows)))
+        body.append(("Credits (not aged)", *([None] * len(LABELS)), credits, None))
+        return Table(
+            title,
+            (first, *(f"{b} days ($)" for b in LABELS), "Total ($)", "Open claims/items"),
+            tuple(body),
+            total_row=True,
+        )
+
+    def tables(self) -> list[Table]:
+        """Insurance aging by payer, patient aging by patient."""
+        return [
+            self._table("Insurance balances by payer", "Payer", self.insurance, self.insurance_credits),
+            self._table("Patient balances by patient", "Patient", self.patients, self.patient_credits),
+        ]
+
+    def charts(self) -> list[str]:
+        """Insurance and patient balances by bucket."""
+        ins, pat = self.totals(self.insurance), self.totals(self.patients)
+        return [
+            charts.bar_chart(
+                f"Accounts receivable by age on {self.as_of.isoformat()}",
+                [f"{b} days" for b in LABELS],
+                [("Insurance", list(ins.values())), ("Patient", list(pat.values()))],
+                x_label="Days since first submission (insurance) / first statement (patient)",
+                y_label="Balance",
+                unit="$",
+            )
+        ]
+
+
+def _signed() -> object:
+    return case((le.c.kind.in_(REDUCING), -le.c.amount_cents), else_=le.c.amount_cents)
+
+
+def build(engine: Engine, q: ReportQuery, progress: Progress | None = None) -> AgingReport:
+    """The aging report as of ``q.day`` (the range's start is ignored: balances are cumulative)."""
+    step = progress or (lambda _s: None)
+    as_of = q.day
+    dialect = engine.dialect.name
+    end = start_of(as_of + timedelta(days=1))
+    signed = func.sum(_signed())  # type: ignore[arg-type]
+    base = [le.c.practice_id == q.practice_id, le.c.posted_at < end]
+    first_sub = (
+        select(claim_status_events.c.claim_id, func.min(claim_status_events.c.at).label("first_at"))
+        .where(claim_status_events.c.practice_id == q.practice_id, claim_status_events.c.status == "submitted")
+        .group_by(claim_status_events.c.claim_id)
+        .subquery()
+    )
+    ins = (
+        select(le.c.payer_id, le.c.claim_id, signed.label("cents"))
+        .where(*base, le.c.bucket == "insurance", *([le.c.payer_id == q.payer_id] if q.payer_id else []))
+        .group_by(le.c.payer_id, le.c.claim_id)
+        .having(signed != 0)
+        .subquery()
+    )
+    ins_stmt = (
+        select(
+            ins.c.payer_id,
+            ins.c.cents,
+            day_of_timestamp(func.coalesce(first_sub.c.first_at, claims.c.created_at), dialect).label("start"),
+        )
+        .select_from(ins.outerjoin(claims, claims.c.id == ins.c.claim_id).outerjoin(first_sub, first_sub.c.claim_id == ins.c.claim_id))
+    )
+    pat_stmt = (
+        select(
+            le.c.patient_id,
+            le.c.item_id,
+            signed.label("cents"),
+            day_of_timestamp(func.min(le.c.posted_at), dialect).label("start"),
+        )
+        .where(*base, le.c.bucket == "patient")
+        .group_by(le.c.patient_id, le.c.item_id)
+        .having(signed != 0)
+    )
+    if q.payer_id:
+        payer_claims = select(claims.c.id).where(claims.c.practice_id == q.practice_id, claims.c.payer_id == q.payer_id)
+        pat_stmt = pat_stmt.where(le.c.claim_id.in_(payer_claims))
+    with engine.connect() as conn:
+        names = load_names(conn, q.practice_id, with_patients=True)
+        check_payer(names, q.payer_id)
+        step("insurance balances")
+        ins_rows = conn.execute(ins_stmt).all()
+        step("patient balances")
+        pat_rows = conn.execute(pat_stmt).all()
+    ins_credit = ZERO
+    by_payer: dict[str, dict[str, Decimal]] = defaultdict(dict)
+    ins_items: dict[str, int] = defaultdict(int)
+    for r in ins_rows:
+        amount = money(r.cents)
+        if amount < 0:
+            ins_credit += amount
+            continue
+        label = bucket_of((as_of - date.fromisoformat(r.start)).days) if r.start else LABELS[-1]
+        name = names.payer(r.payer_id)
+        by_payer[name][label] = by_payer[name].get(label, ZERO) + amount
+        ins_items[name] += 1
+    pat_credit = ZERO
+    by_patient: dict[str, dict[str, Decimal]] = defaultdict(dict)
+    pat_items: dict[str, int] = defaultdict(int)
+    for r in pat_rows:
+        amount = money(r.cents)
+        if amount < 0 or r.item_id is None:
+            pat_credit += amount
+            continue
+        label = bucket_of((as_of - date.fromisoformat(r.start)).days)
+        name = names.patients.get(r.patient_id, r.patient_id)
+        by_patient[name][label] = by_patient[name].get(label, ZERO) + amount
+        pat_items[name] += 1
+    notes = (
+        f"Balances as of the end of {as_of.isoformat()} (UTC), from the ledger.",
+        INSURANCE_START,
+        PATIENT_START,
+        "Credits (overpayments, unapplied patient payments) are not aged; aged total + credits = ledger balance.",
+    )
+    return AgingReport(
+        query=q,
+        practice=names.practice,
+        as_of=as_of,
+        insurance=tuple(AgingRow(n, dict(b), ins_items[n]) for n, b in sorted(by_payer.items())),
+        patients=tuple(AgingRow(n, dict(b), pat_items[n]) for n, b in sorted(by_patient.items())),
+        insurance_credits=ins_credit,
+        patient_credits=pat_credit,
+        notes=notes,
+    )

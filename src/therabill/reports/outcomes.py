@@ -1,0 +1,227 @@
+"""Outcomes: per patient, pain, range of motion and strength over visits against goals; per
+practice, the share of goals met.
+
+Measures are the ``objective_measures`` kept from each visit note: pain (0-10), range of
+motion (degrees, per joint and motion) and strength (manual muscle test grades such as
+``4/5`` or ``4+``: read as the number, ``+`` adds 0.5 and ``-`` takes 0.5 off). A goal is
+the same description for the same patient across visits; it is *met* when its latest row
+has the status ``met``.
+"""
+
+from __future__ import annotations
+
+import re
+from collections import defaultdict
+from dataclasses import dataclass
+from datetime import date
+from decimal import Decimal, InvalidOperation
+
+from sqlalchemy import Engine, select
+
+from therabill.adapters.db.tables import goals, objective_measures
+from therabill.reports import charts
+from therabill.reports.common import Progress, ReportQuery, Table, date_range, load_names, ratio
+
+_GRADE = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*([+-]?)")
+
+
+def measure_value(kind: str, text: str) -> Decimal | None:
+    """The number a measure's stored text stands for (``None`` when it is not a number)."""
+    if kind == "strength":
+        m = _GRADE.match(text)
+        if not m:
+            return None
+        base = Decimal(m.group(1))
+        return base + {"+": Decimal("0.5"), "-": Decimal("-0.5")}.get(m.group(2), Decimal(0))
+    try:
+        return Decimal(text.strip())
+    except InvalidOperation:
+        return None
+
+
+@dataclass(frozen=True, slots=True)
+class Series:
+    """One measure of one patient over visits.
+
+    Attributes:
+        kind: ``pain``, ``rom`` or ``strength``.
+        name: what was measured (``pain_scale``, ``cervical rotation right``...).
+        unit: the unit (``0-10``, ``deg``...).
+        points: (day, value) in date order.
+    """
+
+    kind: str
+    name: str
+    unit: str | None
+    points: tuple[tuple[date, Decimal], ...]
+
+    @property
+    def first(self) -> Decimal:
+        """The first value."""
+        return self.points[0][1]
+
+    @property
+    def last(self) -> Decimal:
+        """The latest value."""
+        return self.points[-1][1]
+
+    @property
+    def improved(self) -> bool:
+        """Pain went down, range of motion or strength went up."""
+        return self.last < self.first if self.kind == "pain" else self.last > self.first
+
+
+@dataclass(frozen=True, slots=True)
+class PatientOutcome:
+    """One patient's progress.
+
+    Attributes:
+        patient: the patient.
+        visits: visits with measures.
+        series: each measure over time.
+        goals: (description, target, met) of the patient's goals.
+    """
+
+    patient: str
+    visits: int
+    series: tuple[Series, ...]
+    goals: tuple[tuple[str, str | None, bool], ...]
+
+
+@dataclass(frozen=True, slots=True)
+class OutcomesReport:
+    """The outcomes report.
+
+    Attributes:
+        query: what it covers (measures by the day measured).
+        practice: the practice's name.
+        patients: per patient.
+        goals_total: goals of the patients in the report.
+        goals_met: of which met.
+        notes: definitions.
+    """
+
+    query: ReportQuery
+    practice: str
+    patients: tuple[PatientOutcome, ...]
+    goals_total: int
+    goals_met: int
+    notes: tuple[str, ...]
+    name: str = "outcomes"
+    title: str = "Patient outcomes"
+
+    @property
+    def share_met(self) -> Decimal | None:
+        """Goals met / goals, in percent."""
+        return ratio(Decimal(self.goals_met), Decimal(self.goals_total))
+
+    def tables(self) -> list[Table]:
+        """Practice summary and per-patient measures."""
+        rows = []
+        for p in self.patients:
+            for s in p.series:
+                rows.append(
+                    (p.patient, s.kind, s.name, s.unit, len(s.points), s.first, s.last, s.last - s.first,
+                     "improved" if s.improved else "not improved")
+                )
+        goal_rows = [(p.patient, d, t, "met" if met else "open") for p in self.patients for d, t, met in p.goals]
+        return [
+            Table(
+                "Practice",
+                ("Figure", "Value"),
+                (
+                    ("Patients with measures", len(self.patients)),
+                    ("Goals", self.goals_total),
+                    ("Goals met", self.goals_met),
+                    ("Share of goals met", "—" if self.share_met is None else f"{self.share_met}%"),
+                ),
+            ),
+            Table(
+                "Measures per patient",
+                ("Patient", "Kind", "Measure", "Unit", "Visits", "First", "Latest", "Change", "Trend"),
+                tuple(rows),  # type: ignore[arg-type]
+            ),
+            Table("Goals", ("Patient", "Goal", "Target", "Status"), tuple(goal_rows)),
+        ]
+
+    def charts(self) -> list[str]:
+        """Per patient (first 6): pain and range of motion over visits."""
+        out = []
+        for p in self.patients[:6]:
+            days = sorted({d for s in p.series if s.kind in ("pain", "rom") for d, _ in s.points})
+            labels = [d.isoformat() for d in days]
+            pain = [s for s in p.series if s.kind == "pain"]
+            rom = [s for s in p.series if s.kind == "rom"]
+            if pain:
+                out.append(
+                    charts.line_chart(
+                        f"Pain over visits: {p.patient}",
+                        labels,
+                        [(s.name, [dict(s.points).get(d) for d in days]) for s in pain],
+                        x_label="Visit date",
+                        y_label="Pain (0-10)",
+                    )
+                )
+            if rom:
+                out.append(
+                    charts.line_chart(
+                        f"Range of motion over visits: {p.patient}",
+                        labels,
+                        [(s.name, [dict(s.points).get(d) for d in days]) for s in rom[:4]],
+                        x_label="Visit date",
+                        y_label="Range of motion",
+                        unit="degrees",
+                    )
+                )
+        return out
+
+
+def build(engine: Engine, q: ReportQuery, progress: Progress | None = None) -> OutcomesReport:
+    """The outcomes report of ``q`` (one patient with ``q.patient_id``)."""
+    step = progress or (lambda _s: None)
+    m = objective_measures
+    conds = [m.c.practice_id == q.practice_id, *date_range(m.c.measured_on, q)]
+    gconds = [goals.c.practice_id == q.practice_id]
+    if q.patient_id:
+        conds.append(m.c.patient_id == q.patient_id)
+        gconds.append(goals.c.patient_id == q.patient_id)
+    stmt = select(m.c.patient_id, m.c.visit_id, m.c.measured_on, m.c.kind, m.c.name, m.c.value, m.c.unit).where(
+        *conds, m.c.kind.in_(("pain", "rom", "strength"))
+    )
+    gstmt = select(goals.c.patient_id, goals.c.description, goals.c.target, goals.c.status, goals.c.created_at, goals.c.id).where(*gconds)
+    with engine.connect() as conn:
+        names = load_names(conn, q.practice_id, with_patients=True)
+        step("measures")
+        rows = conn.execute(stmt).all()
+        step("goals")
+        goal_rows = conn.execute(gstmt).all()
+    points: dict[str, dict[tuple[str, str, str | None], dict[date, Decimal]]] = defaultdict(lambda: defaultdict(dict))
+    visit_ids: dict[str, set[str]] = defaultdict(set)
+    for r in rows:
+        value = measure_value(r.kind, r.value)
+        if value is None:
+            continue
+        points[r.patient_id][(r.kind, r.name, r.unit)][r.measured_on] = value
+        visit_ids[r.patient_id].add(r.visit_id)
+    latest: dict[tuple[str, str], tuple[object, str | None, str]] = {}
+    for g in sorted(goal_rows, key=lambda g: (g.created_at, g.id)):
+        latest[(g.patient_id, g.description)] = (g.created_at, g.target, g.status)
+    patient_goals: dict[str, list[tuple[str, str | None, bool]]] = defaultdict(list)
+    for (pid, desc), (_at, target, status) in sorted(latest.items()):
+        patient_goals[pid].append((desc, target, status == "met"))
+    order = {"pain": 0, "rom": 1, "strength": 2}
+    patients = []
+    for pid in sorted(set(points) | set(patient_goals), key=lambda p: names.patients.get(p, p)):
+        series = tuple(
+            Series(kind, name, unit, tuple(sorted(vals.items())))
+            for (kind, name, unit), vals in sorted(points[pid].items(), key=lambda kv: (order[kv[0][0]], kv[0][1]))
+        )
+        patients.append(PatientOutcome(names.patients.get(pid, pid), len(visit_ids[pid]), series, tuple(patient_goals[pid])))
+    total = sum(len(p.goals) for p in patients)
+    met = sum(1 for p in patients for _, _, ok in p.goals if ok)
+    notes = (
+        f"Measures taken {q.describe()}; goals of the same patient with the same description count once.",
+        "Improved: pain lower, range of motion or strength higher at the latest visit than at the first.",
+        "Strength grades are read as numbers (4+ = 4.5, 4- = 3.5).",
+    )
+    return OutcomesReport(q, names.practice, tuple(patients), total, met, notes)

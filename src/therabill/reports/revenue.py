@@ -1,0 +1,479 @@
+"""Revenue: charges, payments, adjustments and net collections, by month, payer, code,
+provider and place of service; cash services, packages and tips apart; paid per unit.
+
+Money is taken from the ledger by *posting date* (the day an entry was posted), so the
+report's totals equal the sums of the entries posted in the range. Reversals carry the
+kind of the entry they reverse with the opposite sign, so every figure is net of them.
+
+* Charges: charge entries (sales tax apart: it is owed but never revenue).
+* Insurance payments: insurance payments net of insurance refunds.
+* Patient payments: patient payments net of patient refunds; package and gift-certificate
+  redemptions are shown apart (the money came in when the package was sold).
+* Contractual adjustments: CO/PI adjustments with the CARCs of ``data/contractual.toml``;
+  other adjustments (denials, reductions) and write-offs are shown apart.
+* Net collection rate = (insurance + patient payments + redemptions)
+  / (charges − contractual adjustments).
+"""
+
+from __future__ import annotations
+
+import tomllib
+from collections import defaultdict
+from dataclasses import dataclass
+from datetime import date
+from decimal import Decimal
+from functools import lru_cache
+from importlib import resources
+
+from sqlalchemy import Engine, func, select
+
+from therabill.adapters.db.ledger_tables import ledger_entries as le
+from therabill.adapters.db.tables import claim_lines, claims, practices, visits
+from therabill.domain.money import ZERO, D
+from therabill.refdata.fees import default_fees
+from therabill.reports import charts
+from therabill.reports.common import (
+    Names,
+    Progress,
+    ReportQuery,
+    Table,
+    check_payer,
+    load_names,
+    money,
+    month_of_timestamp,
+    pct,
+    ratio,
+    timestamp_range,
+)
+
+PER_UNIT_CODES = ("97124", "97140")
+"""Codes whose average paid per unit is shown beside the fee schedule."""
+
+FIGURES = (
+    "charges",
+    "insurance_payments",
+    "patient_payments",
+    "redemptions",
+    "contractual",
+    "other_adjustments",
+    "write_offs",
+    "sales_tax",
+    "tips",
+    "prepaid_sales",
+    "prepaid_refunds",
+)
+
+
+@lru_cache(maxsize=1)
+def contractual_codes() -> tuple[frozenset[str], frozenset[str]]:
+    """The (groups, reasons) of routine contractual adjustments (``data/contractual.toml``)."""
+    text = resources.files("therabill.reports").joinpath("data", "contractual.toml").read_text("utf-8")
+    data = tomllib.loads(text)
+    return frozenset(data["groups"]), frozenset(data["reasons"])
+
+
+def figure_of(kind: str, bucket: str, detail: str | None, group: str | None, reason: str | None) -> str | None:
+    """Which revenue figure an entry counts in (``None``: transfers, which move, not earn)."""
+    groups, reasons = contractual_codes()
+    if kind == "charge":
+        return "sales_tax" if detail == "sales-tax" else "charges"
+    if kind == "insurance-payment":
+        return "insurance_payments"
+    if kind == "patient-payment":
+        return "patient_payments"
+    if kind == "redemption":
+        return "redemptions"
+    if kind == "adjustment":
+        return "contractual" if group in groups and reason in reasons else "other_adjustments"
+    if kind == "write-off":
+        return "write_offs"
+    if kind == "tip":
+        return "tips"
+    if kind == "prepaid-sale":
+        return "prepaid_sales"
+    if kind == "refund":
+        return {"insurance": "insurance_payments", "patient": "patient_payments"}.get(bucket, "prepaid_refunds")
+    return None
+
+
+def _signed(figure: str, kind: str, amount: Decimal) -> Decimal:
+    """Refunds lower the payments they count in."""
+    if kind == "refund" and figure in ("insurance_payments", "patient_payments"):
+        return -amount
+    return amount
+
+
+@dataclass(frozen=True, slots=True)
+class Figures:
+    """The revenue figures of one group (a month, a payer, a code...).
+
+    Attributes:
+        charges: charges (sales tax apart).
+        insurance_payments: insurance payments net of insurance refunds.
+        patient_payments: patient payments net of patient refunds.
+        redemptions: package and gift-certificate value applied to charges.
+        contractual: routine contractual adjustments.
+        other_adjustments: other payer adjustments (denials, reductions).
+        write_offs: the practice's write-offs.
+        sales_tax: sales tax charged on retail sales.
+        tips: tips (held for therapists; never revenue).
+        prepaid_sales: packages and gift certificates sold.
+        prepaid_refunds: prepaid money refunded.
+    """
+
+    charges: Decimal = ZERO
+    insurance_payments: Decimal = ZERO
+    patient_payments: Decimal = ZERO
+    redemptions: Decimal = ZERO
+    contractual: Decimal = ZERO
+    other_adjustments: Decimal = ZERO
+    write_offs: Decimal = ZERO
+    sales_tax: Decimal = ZERO
+    tips: Decimal = ZERO
+    prepaid_sales: Decimal = ZERO
+    prepaid_refunds: Decimal = ZERO
+
+    @property
+    def payments(self) -> Decimal:
+        """Insurance and patient payments and redemptions: money collected against charges."""
+        return self.insurance_payments + self.patient_payments + self.redemptions
+
+    @property
+    def net_collection_rate(self) -> Decimal | None:
+        """Payments / (charges − contractual adjustments), in percent."""
+        return ratio(self.payments, self.charges - self.contractual)
+
+    @property
+    def adjustments(self) -> Decimal:
+        """All adjustments and write-offs."""
+        return self.contractual + self.other_adjustments + self.write_offs
+
+
+def _add(acc: dict[str, Decimal], figure: str, amount: Decimal) -> None:
+    acc[figure] = acc.get(figure, ZERO) + amount
+
+
+def _freeze(acc: dict[str, Decimal]) -> Figures:
+    return Figures(**{k: acc.get(k, ZERO) for k in FIGURES})
+
+
+@dataclass(frozen=True, slots=True)
+class PerUnit:
+    """Average insurance payment per unit of a code from one payer.
+
+    Attributes:
+        payer: the payer's name.
+        code: the procedure code.
+        lines: claim lines of the code with a payment from the payer.
+        units: their units.
+        paid: what the payer paid on them.
+        average: paid / units.
+        practice_fee: the practice's fee for one unit.
+        medicare_amount: the Medicare amount of the imported fee schedule, if any.
+    """
+
+    payer: str
+    code: str
+    lines: int
+    units: int
+    paid: Decimal
+    average: Decimal | None
+    practice_fee: Decimal | None
+    medicare_amount: Decimal | None
+
+
+@dataclass(frozen=True, slots=True)
+class RevenueReport:
+    """The revenue report.
+
+    Attributes:
+        query: what it covers.
+        practice: the practice's name.
+        total: figures over the whole range.
+        by_month: ``YYYY-MM`` → figures.
+        by_payer: payer name → figures (money of a claim goes to the payer that paid or
+            adjusted it, else to the claim's payer; money without a claim to self-pay).
+        by_code: procedure code (or charge type for charges not on a claim) → figures.
+        by_provider: rendering provider → figures.
+        by_location: place of service → figures.
+        cash_services: charge type of charges not billed to insurance → amount.
+        per_unit: average paid per unit of 97124 and 97140 by payer.
+        notes: definitions stated on the report.
+    """
+
+    query: ReportQuery
+    practice: str
+    total: Figures
+    by_month: dict[str, Figures]
+    by_payer: dict[str, Figures]
+    by_code: dict[str, Figures]
+    by_provider: dict[str, Figures]
+    by_location: dict[str, Figures]
+    cash_services: dict[str, Decimal]
+    per_unit: tuple[PerUnit, ...]
+    notes: tuple[str, ...]
+    name: str = "revenue"
+    title: str = "Revenue"
+
+    def tables(self) -> list[Table]:
+        """Summary, the breakdowns, cash services and paid per unit."""
+        out = [
+            Table(
+                "Summary",
+                ("Figure", "Amount ($)"),
+                (
+                    ("Charges", self.total.charges),
+                    ("Insurance payments", self.total.insurance_payments),
+                    ("Patient payments", self.total.patient_payments),
+                    ("Package / gift certificate redemptions", self.total.redemptions),
+                    ("Contractual adjustments", self.total.contractual),
+                    ("Other payer adjustments (denials, reductions)", self.total.other_adjustments),
+                    ("Write-offs", self.total.write_offs),
+                    ("Net collection rate", pct(self.total.net_collection_rate)),
+                    ("Packages and gift certificates sold", self.total.prepaid_sales),
+                    ("Prepaid money refunded", self.total.prepaid_refunds),
+                    ("Tips (held for therapists, not revenue)", self.total.tips),
+                    ("Sales tax charged (not revenue)", self.total.sales_tax),
+                ),
+            )
+        ]
+        for title, groups in (
+            ("By month (posting date)", self.by_month),
+            ("By payer", self.by_payer),
+            ("By code", self.by_code),
+            ("By provider", self.by_provider),
+            ("By place of service", self.by_location),
+        ):
+            out.append(_breakdown(title, groups, self.total))
+        out.append(
+            Table(
+                "Cash services (charges not billed to insurance)",
+                ("Charge type", "Amount ($)"),
+                tuple(sorted(self.cash_services.items())),
+            )
+        )
+        out.append(
+            Table(
+                "Average paid per unit, beside the fee schedule",
+                (
+                    "Payer",
+                    "Code",
+                    "Paid lines",
+                    "Units",
+                    "Paid ($)",
+                    "Paid per unit ($)",
+                    "Practice fee per unit ($)",
+                    "Medicare amount per unit ($)",
+                ),
+                tuple(
+                    (p.payer, p.code, p.lines, p.units, p.paid, p.average, p.practice_fee, p.medicare_amount)
+                    for p in self.per_unit
+                ),
+            )
+        )
+        return out
+
+    def charts(self) -> list[str]:
+        """Charges and payments by month; net collection rate by payer."""
+        months = sorted(self.by_month)
+        out = [
+            charts.bar_chart(
+                "Charges and payments by month",
+                months,
+                [
+                    ("Charges", [self.by_month[m].charges for m in months]),
+                    ("Payments", [self.by_month[m].payments for m in months]),
+                    ("Adjustments", [self.by_month[m].adjustments for m in months]),
+                ],
+                x_label="Month posted",
+                y_label="Amount",
+                unit="$",
+            )
+        ]
+        payers = sorted(self.by_payer)
+        out.append(
+            charts.bar_chart(
+                "Net collection rate by payer",
+                payers,
+                [("Net collection rate", [self.by_payer[p].net_collection_rate or ZERO for p in payers])],
+                x_label="Payer",
+                y_label="Net collection rate",
+                unit="%",
+            )
+        )
+        return out
+
+
+def _breakdown(title: str, groups: dict[str, Figures], total: Figures) -> Table:
+    rows = [
+        (
+            k,
+            f.charges,
+            f.insurance_payments,
+            f.patient_payments + f.redemptions,
+            f.contractual,
+            f.other_adjustments + f.write_offs,
+            pct(f.net_collection_rate),
+        )
+        for k, f in sorted(groups.items())
+    ]
+    rows.append(
+        (
+            "Total",
+            total.charges,
+            total.insurance_payments,
+            total.patient_payments + total.redemptions,
+            total.contractual,
+            total.other_adjustments + total.write_offs,
+            pct(total.net_collection_rate),
+        )
+    )
+    return Table(
+        title,
+        (
+            title.removeprefix("By ").split(" (")[0].capitalize(),
+            "Charges ($)",
+            "Insurance paid ($)",
+            "Patient paid ($)",
+            "Contractual adj. ($)",
+            "Other adj. and write-offs ($)",
+            "Net collection rate",
+        ),
+        tuple(rows),
+        total_row=True,
+    )
+
+
+def build(engine: Engine, q: ReportQuery, progress: Progress | None = None) -> RevenueReport:
+    """The revenue report of ``q`` (one grouped query over the ledger, one for paid per unit)."""
+    step = progress or (lambda _s: None)
+    dialect = engine.dialect.name
+    month = month_of_timestamp(le.c.posted_at, dialect).label("month")
+    payer = func.coalesce(le.c.payer_id, claims.c.payer_id).label("payer")
+    conds = [le.c.practice_id == q.practice_id, *timestamp_range(le.c.posted_at, q)]
+    if q.payer_id:
+        conds.append(payer == q.payer_id)
+    joined = (
+        le.outerjoin(claim_lines, claim_lines.c.id == le.c.claim_line_id)
+        .outerjoin(claims, claims.c.id == le.c.claim_id)
+        .outerjoin(visits, visits.c.id == claims.c.visit_id)
+    )
+    cols = (
+        month,
+        le.c.kind,
+        le.c.bucket,
+        le.c.detail,
+        le.c.group_code,
+        le.c.reason_code,
+        payer,
+        claim_lines.c.code,
+        claim_lines.c.place_of_service,
+        visits.c.provider_id,
+    )
+    stmt = select(*cols, func.sum(le.c.amount_cents).label("cents")).select_from(joined).where(*conds)
+    stmt = stmt.group_by(*cols)
+    with engine.connect() as conn:
+        names = load_names(conn, q.practice_id)
+        check_payer(names, q.payer_id)
+        step("ledger totals")
+        rows = conn.execute(stmt).all()
+        step("paid per unit")
+        per_unit = _per_unit(conn, q, names, dialect)
+    total: dict[str, Decimal] = {}
+    dims: dict[str, dict[str, dict[str, Decimal]]] = {
+        d: defaultdict(dict) for d in ("month", "payer", "code", "provider", "location")
+    }
+    cash: dict[str, Decimal] = defaultdict(lambda: ZERO)
+    for r in rows:
+        figure = figure_of(r.kind, r.bucket, r.detail, r.group_code, r.reason_code)
+        if figure is None:
+            continue
+        amount = _signed(figure, r.kind, money(r.cents))
+        _add(total, figure, amount)
+        keys = {
+            "month": r.month,
+            "payer": names.payer(r.payer),
+            "code": r.code or (r.detail if r.kind == "charge" else "(no claim line)"),
+            "provider": names.providers.get(r.provider_id, "(no visit)") if r.provider_id else "(no visit)",
+            "location": f"POS {r.place_of_service}" if r.place_of_service else "(not on a claim)",
+        }
+        for d, key in keys.items():
+            _add(dims[d][key], figure, amount)
+        if r.kind == "charge" and r.bucket == "patient":
+            cash[r.detail or "other"] += amount
+    notes = (
+        f"Range {q.describe()}, by the date each ledger entry was posted; reversals are netted out.",
+        "Net collection rate = (insurance + patient payments + redemptions) / (charges − contractual adjustments).",
+        "Contractual adjustments: CO/PI adjustments with CARC "
+        + ", ".join(sorted(contractual_codes()[1]))
+        + "; other payer adjustments (denials, reductions) are shown apart.",
+        "Tips, packages and gift certificates sold, and sales tax are shown apart and are not charges.",
+        "Paid per unit: insurance payments on lines of the code that the payer paid, over their units.",
+    )
+    return RevenueReport(
+        query=q,
+        practice=names.practice,
+        total=_freeze(total),
+        by_month={k: _freeze(v) for k, v in dims["month"].items()},
+        by_payer={k: _freeze(v) for k, v in dims["payer"].items()},
+        by_code={k: _freeze(v) for k, v in dims["code"].items()},
+        by_provider={k: _freeze(v) for k, v in dims["provider"].items()},
+        by_location={k: _freeze(v) for k, v in dims["location"].items()},
+        cash_services=dict(cash),
+        per_unit=per_unit,
+        notes=notes,
+    )
+
+
+def _per_unit(conn: object, q: ReportQuery, names: Names, dialect: str) -> tuple[PerUnit, ...]:  # noqa: ARG001
+    paid = func.sum(le.c.amount_cents)
+    inner = (
+        select(
+            le.c.payer_id.label("payer"),
+            claim_lines.c.code.label("code"),
+            claim_lines.c.units.label("units"),
+            paid.label("paid"),
+        )
+        .select_from(le.join(claim_lines, claim_lines.c.id == le.c.claim_line_id))
+        .where(
+            le.c.practice_id == q.practice_id,
+            le.c.kind == "insurance-payment",
+            claim_lines.c.code.in_(PER_UNIT_CODES),
+            *timestamp_range(le.c.posted_at, q),
+            *([le.c.payer_id == q.payer_id] if q.payer_id else []),
+        )
+        .group_by(le.c.payer_id, claim_lines.c.code, claim_lines.c.id, claim_lines.c.units)
+        .having(paid > 0)
+        .subquery()
+    )
+    stmt = select(
+        inner.c.payer,
+        inner.c.code,
+        func.count().label("lines"),
+        func.sum(inner.c.units).label("units"),
+        func.sum(inner.c.paid).label("paid"),
+    ).group_by(inner.c.payer, inner.c.code)
+    rows = conn.execute(stmt).all()  # type: ignore[attr-defined]
+    fees_raw = conn.execute(select(practices.c.fees).where(practices.c.id == q.practice_id)).scalar()  # type: ignore[attr-defined]
+    practice_fees = {c: D(str(v)) for c, v in (fees_raw or {}).items()}
+    schedule = default_fees()
+    day: date = q.day
+    out = []
+    for r in sorted(rows, key=lambda r: (names.payer(r.payer), r.code)):
+        total = money(r.paid)
+        units = int(r.units or 0)
+        average = (total / units).quantize(Decimal("0.01")) if units else None
+        out.append(
+            PerUnit(
+                names.payer(r.payer),
+                r.code,
+                int(r.lines),
+                units,
+                total,
+                average,
+                practice_fees.get(r.code) or (schedule.practice_fee(r.code, day) if schedule else None),
+                schedule.medicare_amount(r.code, day) if schedule else None,
+            )
+        )
+    return tuple(out)
+

@@ -1,0 +1,262 @@
+"""Payer-method what-if: the units and expected revenue of stored visits under the CMS
+total-time method and under the per-code method, so a practice sees what a payer's rule
+costs it.
+
+Each visit's services (code and minutes, from the stored visit) go through
+``therabill.domain.timing.compute_units`` twice; units are priced with the practice's fee
+schedule (the practice's fees, else the imported fee schedule's practice fee on the as-of
+day). A visit belongs to the payer of its claim, else of its coverage, else of the
+patient's primary coverage, else to self-pay. Visits are chosen by date of service.
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from dataclasses import dataclass
+from decimal import Decimal
+from typing import Any
+
+from sqlalchemy import Engine, func, select
+
+from therabill.adapters.db.tables import claims, coverages, payers, practices, visits
+from therabill.domain.money import ZERO, D
+from therabill.domain.timing import UnitMethod, compute_units
+from therabill.refdata.catalog import default_catalog
+from therabill.refdata.fees import default_fees
+from therabill.refdata.profiles import load_profile
+from therabill.reports import charts
+from therabill.reports.common import Progress, ReportQuery, Table, check_payer, date_range, load_names
+
+CHUNK = 20_000
+"""Visits read per step (the CLI shows progress per chunk)."""
+
+
+@dataclass(frozen=True, slots=True)
+class _Line:
+    code: str
+    minutes: int
+    units: int | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class MethodFigures:
+    """Units and expected revenue of one payer's visits under both methods.
+
+    Attributes:
+        payer: the payer's name (or self-pay).
+        payer_method: the method the payer's profile uses (``None`` for self-pay).
+        visits: visits counted.
+        visits_differing: visits whose units differ between the methods.
+        units_cms: units under the CMS total-time method.
+        units_per_code: units under the per-code method.
+        revenue_cms: expected revenue under CMS.
+        revenue_per_code: expected revenue under per-code.
+    """
+
+    payer: str
+    payer_method: str | None
+    visits: int
+    visits_differing: int
+    units_cms: int
+    units_per_code: int
+    revenue_cms: Decimal
+    revenue_per_code: Decimal
+
+    @property
+    def difference(self) -> Decimal:
+        """Per-code minus CMS revenue."""
+        return self.revenue_per_code - self.revenue_cms
+
+    @property
+    def cost_of_rule(self) -> Decimal:
+        """What the payer's method costs against the better of the two (0 when it is the better)."""
+        best = max(self.revenue_cms, self.revenue_per_code)
+        if self.payer_method == UnitMethod.CMS.value:
+            return best - self.revenue_cms
+        if self.payer_method == UnitMethod.PER_CODE.value:
+            return best - self.revenue_per_code
+        return ZERO
+
+
+@dataclass(frozen=True, slots=True)
+class WhatIfReport:
+    """The what-if report.
+
+    Attributes:
+        query: what it covers (by date of service).
+        practice: the practice's name.
+        payers: figures per payer.
+        total: figures over all payers.
+        unpriced: codes without a fee (their units count, their revenue is 0).
+        notes: definitions.
+    """
+
+    query: ReportQuery
+    practice: str
+    payers: tuple[MethodFigures, ...]
+    total: MethodFigures
+    unpriced: tuple[str, ...]
+    notes: tuple[str, ...]
+    name: str = "what-if"
+    title: str = "Payer-method what-if"
+
+    def tables(self) -> list[Table]:
+        """Per payer, with a total."""
+        rows = [
+            (
+                f.payer, f.payer_method or "—", f.visits, f.visits_differing, f.units_cms, f.units_per_code,
+                f.revenue_cms, f.revenue_per_code, f.difference, f.cost_of_rule,
+            )
+            for f in (*self.payers, self.total)
+        ]
+        rows[-1] = ("Total", "—", *rows[-1][2:-1], sum((f.cost_of_rule for f in self.payers), ZERO))
+        return [
+            Table(
+                "Units and expected revenue by method",
+                (
+                    "Payer", "Payer's method", "Visits", "Visits that differ", "Units (CMS)", "Units (per-code)",
+                    "Revenue CMS ($)", "Revenue per-code ($)", "Per-code − CMS ($)", "Cost of payer's rule ($)",
+                ),
+                tuple(rows),
+                total_row=True,
+            )
+        ]
+
+    def charts(self) -> list[str]:
+        """Expected revenue under each method, per payer."""
+        return [
+            charts.bar_chart(
+                "Expected revenue: CMS total-time vs per-code method",
+                [f.payer for f in self.payers],
+                [
+                    ("CMS total-time", [f.revenue_cms for f in self.payers]),
+                    ("Per-code", [f.revenue_per_code for f in self.payers]),
+                ],
+                x_label="Payer",
+                y_label="Expected revenue",
+                unit="$",
+            )
+        ]
+
+
+def _lines(services: Any) -> tuple[_Line, ...]:
+    out = []
+    for s in services or ():
+        if isinstance(s, dict) and s.get("code"):
+            try:
+                out.append(_Line(str(s["code"]), int(s.get("minutes") or 0)))
+            except (TypeError, ValueError):
+                continue
+    return tuple(out)
+
+
+def build(engine: Engine, q: ReportQuery, progress: Progress | None = None) -> WhatIfReport:
+    """The what-if report of ``q``."""
+    step = progress or (lambda _s: None)
+    live_claim = (
+        select(claims.c.visit_id, func.max(claims.c.payer_id).label("payer"))
+        .where(claims.c.practice_id == q.practice_id, claims.c.status.not_in(("voided", "replaced")))
+        .group_by(claims.c.visit_id)
+        .subquery()
+    )
+    primary = (
+        select(coverages.c.patient_id, func.min(coverages.c.payer_id).label("payer"))
+        .where(coverages.c.practice_id == q.practice_id, coverages.c.sequence == "primary")
+        .group_by(coverages.c.patient_id)
+        .subquery()
+    )
+    visit_cov = coverages.alias("visit_cov")
+    payer = func.coalesce(live_claim.c.payer, visit_cov.c.payer_id, primary.c.payer).label("payer")
+    stmt = (
+        select(payer, visits.c.encounter_json["services"].label("services"))
+        .select_from(
+            visits.outerjoin(live_claim, live_claim.c.visit_id == visits.c.id)
+            .outerjoin(visit_cov, visit_cov.c.id == visits.c.coverage_id)
+            .outerjoin(primary, primary.c.patient_id == visits.c.patient_id)
+        )
+        .where(visits.c.practice_id == q.practice_id, *date_range(visits.c.date_of_service, q))
+    )
+    if q.payer_id:
+        stmt = stmt.where(payer == q.payer_id)
+    catalog = default_catalog().units
+    cache: dict[tuple[_Line, ...], tuple[dict[str, int], dict[str, int]]] = {}
+    acc: dict[str | None, list[Any]] = defaultdict(lambda: [0, 0, defaultdict(int), defaultdict(int)])
+    with engine.connect() as conn:
+        names = load_names(conn, q.practice_id)
+        check_payer(names, q.payer_id)
+        profiles = dict(conn.execute(select(payers.c.id, payers.c.profile).where(payers.c.practice_id == q.practice_id)).all())
+        fees_raw = conn.execute(select(practices.c.fees).where(practices.c.id == q.practice_id)).scalar()
+        result = conn.execution_options(yield_per=CHUNK).execute(stmt)
+        for n, (payer_id, services) in enumerate(result):
+            if n % CHUNK == 0:
+                step(f"visits {n + 1}-{n + CHUNK}")
+            key = _lines(services)
+            units = cache.get(key)
+            if units is None:
+                units = _units_by_code(key, catalog)
+                cache[key] = units
+            a = acc[payer_id]
+            a[0] += 1
+            cms, per_code = units
+            if sum(cms.values()) != sum(per_code.values()) or cms != per_code:
+                a[1] += 1
+            for code, u in cms.items():
+                a[2][code] += u
+            for code, u in per_code.items():
+                a[3][code] += u
+    fees = {c: D(str(v)) for c, v in (fees_raw or {}).items()}
+    schedule = default_fees()
+    unpriced: set[str] = set()
+
+    def fee(code: str) -> Decimal:
+        if code in fees:
+            return fees[code]
+        found = schedule.practice_fee(code, q.day) if schedule else None
+        if found is None:
+            unpriced.add(code)
+            return ZERO
+        return found
+
+    def method_of(payer_id: str | None) -> str | None:
+        profile = profiles.get(payer_id) if payer_id else None
+        if not payer_id:
+            return None
+        try:
+            return load_profile(profile).unit_method.value if profile else UnitMethod.CMS.value
+        except Exception:  # noqa: BLE001 - an unknown profile falls back to the default method
+            return UnitMethod.CMS.value
+
+    out = []
+    totals = [0, 0, 0, 0, ZERO, ZERO]
+    for payer_id, (n_visits, n_diff, cms_units, pc_units) in acc.items():
+        rev_cms = sum((fee(c) * u for c, u in cms_units.items()), ZERO)
+        rev_pc = sum((fee(c) * u for c, u in pc_units.items()), ZERO)
+        f = MethodFigures(
+            names.payer(payer_id), method_of(payer_id), n_visits, n_diff, sum(cms_units.values()),
+            sum(pc_units.values()), rev_cms, rev_pc,
+        )
+        out.append(f)
+        for i, v in enumerate((f.visits, f.visits_differing, f.units_cms, f.units_per_code, rev_cms, rev_pc)):
+            totals[i] += v
+    out.sort(key=lambda f: f.payer)
+    total = MethodFigures("Total", None, *totals)  # type: ignore[arg-type]
+    notes = (
+        f"Visits of {q.describe()} by date of service; units recomputed from each visit's minutes.",
+        "CMS total-time: the visit's timed minutes are pooled (8-minute rule over the total); per-code: each "
+        "timed code counts on its own minutes.",
+        "Expected revenue = units × the practice's fee per unit; cost of payer's rule = the better method's "
+        "revenue minus the revenue under the payer's method.",
+    )
+    return WhatIfReport(q, names.practice, tuple(out), total, tuple(sorted(unpriced)), notes)
+
+
+def _units_by_code(lines: tuple[_Line, ...], catalog: Any) -> tuple[dict[str, int], dict[str, int]]:
+    out = []
+    for method in (UnitMethod.CMS, UnitMethod.PER_CODE):
+        result = compute_units(lines, method, catalog)
+        by_code: dict[str, int] = defaultdict(int)
+        for ln in result.lines:
+            if ln.units:
+                by_code[ln.code] += ln.units
+        out.append(dict(by_code))
+    return out[0], out[1]

@@ -1,0 +1,24 @@
+"""The claim scrubber: every common billing mistake caught, explained and fixable.
+
+``scrub(encounter, as_of, context)`` runs the registered rules (``therabill.scrubber.rules``)
+that the encounter's payer profile switches on and returns a ``ScrubResult``.
+"""
+
+from therabill.scrubber.context import Enrollment, License, RuleContext, ScrubContext
+from therabill.scrubber.engine import ScrubResult, scrub
+from therabill.scrubber.finding import Finding, Severity
+from therabill.scrubber.registry import Rule, all_rules, get_rule
+
+__all__ = [
+    "Enrollment",
+    "Finding",
+    "License",
+    "Rule",
+    "RuleContext",
+    "ScrubContext",
+    "ScrubResult",
+    "Severity",
+    "all_rules",
+    "get_rule",
+    "scrub",
+]

@@ -1,0 +1,127 @@
+"""Small reference tables the rules use, read once from the dated data files."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass
+from datetime import date
+from decimal import Decimal
+from functools import cache, lru_cache
+from types import MappingProxyType
+
+from therabill.refdata.catalog import load_toml, source_of
+from therabill.refdata.icd10 import Icd10Check, icd10, normalize
+
+__all__ = ["DxRegions", "KxYear", "dx_check", "dx_regions", "exclusion_of", "kx_year"]
+
+
+@dataclass(frozen=True, slots=True)
+class KxYear:
+    """The KX thresholds of one calendar year.
+
+    Attributes:
+        year: the calendar year.
+        pt_slp: PT and SLP combined.
+        ot: OT.
+        source: where the amounts come from.
+    """
+
+    year: int
+    pt_slp: Decimal
+    ot: Decimal
+    source: str
+
+
+@cache
+def _kx_tables() -> Mapping[str, Mapping[int, KxYear]]:
+    data = load_toml(None, "kx_thresholds.toml")
+    src = str(source_of("kx_thresholds.toml"))
+    out: dict[str, Mapping[int, KxYear]] = {}
+    for name, table in data.items():
+        if name == "meta" or not isinstance(table, dict):
+            continue
+        out[name] = MappingProxyType(
+            {
+                int(y["year"]): KxYear(
+                    int(y["year"]), Decimal(y["pt_slp"]), Decimal(y["ot"]), f"{src}: {y['source']}"
+                )
+                for y in table.get("year", ())
+            }
+        )
+    return MappingProxyType(out)
+
+
+def kx_year(table: str, year: int) -> KxYear | None:
+    """The thresholds of ``year`` in ``table`` (``None`` when the year is not listed)."""
+    t = _kx_tables().get(table)
+    return None if t is None else t.get(year)
+
+
+@cache
+def _exclusions() -> tuple[tuple[str, str, str], ...]:
+    data = load_toml(None, "medical_necessity_exclusions.toml")
+    return tuple((str(r["from"]), str(r["to"]), str(r["label"])) for r in data.get("range", ()))
+
+
+@cache
+def exclusions_source() -> str:
+    """Provenance of the exclusion list."""
+    return str(source_of("medical_necessity_exclusions.toml"))
+
+
+@lru_cache(maxsize=4096)
+def exclusion_of(code: str) -> str | None:
+    """The exclusion label of ``code`` when it does not show medical necessity, else ``None``."""
+    cat = normalize(code)[:3]
+    for lo, hi, label in _exclusions():
+        if lo <= cat <= hi:
+            return f"{lo}-{hi} {label}" if lo != hi else f"{lo} {label}"
+    return None
+
+
+@dataclass(frozen=True, slots=True)
+class DxRegions:
+    """The regions a diagnosis names.
+
+    Attributes:
+        prefix: the matching code prefix.
+        title: the code title.
+        regions: the body regions.
+    """
+
+    prefix: str
+    title: str
+    regions: frozenset[str]
+
+
+@cache
+def _regions_table() -> tuple[Mapping[str, DxRegions], str]:
+    data = load_toml(None, "dx_regions.toml")
+    table = {
+        str(r["prefix"]): DxRegions(str(r["prefix"]), str(r["title"]), frozenset(r["regions"]))
+        for r in data.get("dx", ())
+    }
+    return MappingProxyType(table), str(source_of("dx_regions.toml"))
+
+
+def dx_regions_source() -> str:
+    """Provenance of the diagnosis-to-region table."""
+    return _regions_table()[1]
+
+
+@lru_cache(maxsize=4096)
+def dx_regions(code: str) -> DxRegions | None:
+    """The regions ``code`` names (longest prefix), or ``None`` when not in the table."""
+    table = _regions_table()[0]
+    key = normalize(code)
+    for n in range(len(key), 2, -1):
+        hit = table.get(key[:n])
+        if hit is not None:
+            return hit
+    return None
+
+
+@lru_cache(maxsize=65536)
+def dx_check(code: str, day: date) -> Icd10Check:
+    """The ICD-10-CM check of ``code`` on ``day`` (cached per process)."""
+    return icd10().check(code, day)

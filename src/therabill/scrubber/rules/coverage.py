@@ -1,0 +1,518 @@
+"""Coverage and payer rules: eligibility, authorization, referral, Medicare specifics (massage
+therapists, GP/GO/GN, KX, bundled and invalid codes, GY), frequency codes, filing limits,
+enrollment and licenses."""
+
+from __future__ import annotations
+
+import calendar
+from collections.abc import Iterator
+from datetime import date, timedelta
+from decimal import Decimal
+from functools import lru_cache
+
+from therabill.domain.encounter import Encounter
+from therabill.scrubber.context import RuleContext
+from therabill.scrubber.finding import Finding, Severity
+from therabill.scrubber.refs import kx_year
+from therabill.scrubber.registry import rule
+from therabill.scrubber.rules._util import DISCIPLINE, line_no, svc, words
+
+_LMT_TAXONOMY = "225700000X"
+_LMT_CREDENTIALS = frozenset({"LMT", "LMP", "LMBT", "RMT"})
+
+
+def _plural(n: int, word: str) -> str:
+    return f"{n} {word}" if n == 1 else f"{n} {word}s"
+
+
+@rule("eligibility-stale", Severity.WARNING, family="coverage",
+      title="Eligibility not verified recently enough before the date of service",
+      source="payer profile eligibility_max_age_days", enabled_by="eligibility_max_age_days", enabled_default=True, needs="eligibility-stale")  # fmt: skip
+def eligibility_stale(enc: Encounter, ctx: RuleContext) -> Iterator[Finding]:
+    cov = enc.coverage
+    if cov is None:
+        return
+    max_age = int(ctx.setting("eligibility_max_age_days", 30))
+    when = cov.eligibility_verified_on
+    if when is None:
+        yield ctx.finding(
+            "coverage.eligibility_verified_on",
+            "Eligibility was never verified for this coverage.",
+            "Run an eligibility check (270/271) and record its date before sending the claim.",
+        )
+    elif (ctx.dos - when).days > max_age:
+        yield ctx.finding(
+            "coverage.eligibility_verified_on",
+            f"Eligibility was last verified on {when}, {(ctx.dos - when).days} days before the visit; "
+            f"this payer's profile asks for a check within {max_age} days.",
+            "Re-verify eligibility for the date of service and record the date.",
+        )
+
+
+@rule("auth-missing", Severity.ERROR, family="coverage", title="No authorization where the payer requires one",
+      source="payer profile authorization_required; CARC 197", enabled_by="authorization_required", needs="auth-none")  # fmt: skip
+def auth_missing(enc: Encounter, ctx: RuleContext) -> Iterator[Finding]:
+    if enc.coverage is not None and enc.coverage.authorization is None:
+        yield ctx.finding(
+            "coverage.authorization",
+            "This payer requires a prior authorization and the claim has none (denied as CARC 197).",
+            "Obtain the authorization (or enter the one on file) with its dates, codes and limits.",
+        )
+
+
+def _auth(enc: Encounter):  # type: ignore[no-untyped-def]
+    return enc.coverage.authorization if enc.coverage else None
+
+
+@rule("auth-date-outside", Severity.ERROR, family="coverage", title="The date of service is outside the authorization",
+      source="the authorization's dates (coverage.authorization); CARC 197", needs="auth-date-outside")  # fmt: skip
+def auth_date_outside(enc: Encounter, ctx: RuleContext) -> Iterator[Finding]:
+    a = _auth(enc)
+    if a is None:
+        return
+    if (a.start_date and ctx.dos < a.start_date) or (a.end_date and ctx.dos > a.end_date):
+        yield ctx.finding(
+            "coverage.authorization",
+            f"The visit on {ctx.dos} is outside authorization {a.number} "
+            f"({a.start_date or '…'} to {a.end_date or '…'}).",
+            "Request an extension or a new authorization covering the date, then update the claim.",
+        )
+
+
+@rule("auth-code-not-covered", Severity.ERROR, family="coverage", title="A code the authorization does not cover",
+      source="the authorization's codes (coverage.authorization.codes)", needs="auth-code-outside")  # fmt: skip
+def auth_code_not_covered(enc: Encounter, ctx: RuleContext) -> Iterator[Finding]:
+    a = _auth(enc)
+    if a is None or not a.codes:
+        return
+    for i, s in enumerate(enc.services):
+        if s.code not in a.codes and ctx.billed_units(i) > 0:
+            yield ctx.finding(
+                svc(i, "code"),
+                f"{line_no(i)}: authorization {a.number} covers {words(a.codes)}, not {s.code}.",
+                f"Ask the payer to add {s.code} to the authorization, or do not bill it under this one.",
+            )
+
+
+@rule("auth-visits-exceeded", Severity.ERROR, family="coverage",
+      title="The authorization's visits are exhausted by this claim", source="coverage.authorization visits", needs="auth-visits-used-up")  # fmt: skip
+def auth_visits_exceeded(enc: Encounter, ctx: RuleContext) -> Iterator[Finding]:
+    a = _auth(enc)
+    if a is None or a.visits_allowed is None:
+        return
+    remaining = a.visits_allowed - a.visits_used
+    if remaining < 1:
+        yield ctx.finding(
+            "coverage.authorization.visits_used",
+            f"Authorization {a.number} allows {a.visits_allowed} visits and {a.visits_used} were billed "
+            f"before this one: {max(remaining, 0)} remain, this visit needs 1.",
+            "Request more visits before billing this one.",
+        )
+
+
+@rule("auth-units-exceeded", Severity.ERROR, family="coverage",
+      title="The authorization's units are exhausted by this claim (pooled or per code)",
+      source="coverage.authorization units (units_pooled)", needs="auth-units-short")  # fmt: skip
+def auth_units_exceeded(enc: Encounter, ctx: RuleContext) -> Iterator[Finding]:
+    a = _auth(enc)
+    if a is None or a.units_allowed is None:
+        return
+    per_code: dict[str, int] = {}
+    for i, s in enumerate(enc.services):
+        if not a.codes or s.code in a.codes:
+            per_code[s.code] = per_code.get(s.code, 0) + ctx.billed_units(i)
+    remaining = a.units_allowed - a.units_used
+    if a.units_pooled:
+        need = sum(per_code.values())
+        if need > remaining:
+            yield ctx.finding(
+                "coverage.authorization.units_used",
+                f"Authorization {a.number} allows {a.units_allowed} units shared by its codes; "
+                f"{a.units_used} were billed before: {max(remaining, 0)} remain, this claim needs {need}.",
+                "Request more units, or bill only the units that remain and hold the rest.",
+            )
+    else:
+        for code, need in per_code.items():
+            if need > remaining:
+                yield ctx.finding(
+                    "coverage.authorization.units_used",
+                    f"Authorization {a.number} allows {a.units_allowed} units of each code; for {code} "
+                    f"{a.units_used} were billed before: {max(remaining, 0)} remain, this claim needs {need}.",
+                    f"Request more {code} units, or bill only those that remain.",
+                )
+
+
+@rule("referral-missing", Severity.ERROR, family="coverage", title="No referral number where the payer requires one",
+      source="payer profile referral_required (REF*9F)", enabled_by="referral_required", needs="referral-none")  # fmt: skip
+def referral_missing(enc: Encounter, ctx: RuleContext) -> Iterator[Finding]:
+    if enc.coverage is not None and not enc.coverage.referral_number:
+        yield ctx.finding(
+            "coverage.referral_number",
+            "This plan requires a referral and the claim has no referral number.",
+            "Get the referral from the primary care provider and enter its number.",
+        )
+
+
+def lmt_roles(enc: Encounter) -> list[str]:
+    """Where a massage therapist appears as provider (``rendering_provider``, ``billing_provider``)."""
+    roles = []
+    r = enc.rendering_provider
+    if r is not None and (r.taxonomy == _LMT_TAXONOMY or (r.credential or "").upper() in _LMT_CREDENTIALS):
+        roles.append("rendering_provider")
+    b = enc.billing_provider
+    if b is not None and b.taxonomy == _LMT_TAXONOMY:
+        roles.append("billing_provider")
+    return roles
+
+
+@rule("medicare-lmt-not-billable", Severity.ERROR, family="coverage",
+      title="Original Medicare with a massage therapist as rendering or billing provider: not billable at all",
+      source="Pub 100-02 Ch. 15 §230.5/§220 [M]; billing-rules.md §8", enabled_by="original_medicare", needs="lmt-provider")  # fmt: skip
+def medicare_lmt(enc: Encounter, ctx: RuleContext) -> Iterator[Finding]:
+    roles = lmt_roles(enc)
+    if roles:
+        yield ctx.finding(
+            f"{roles[0]}.taxonomy",
+            "Original Medicare does not recognize massage therapists as providers: a massage "
+            "therapist's services cannot be billed to Medicare at all, and GY does not change that.",
+            "Do not send a claim to Medicare. The client pays privately (give a superbill if a "
+            "supplemental plan might pay).",
+        )
+
+
+@rule("lmt-not-recognized", Severity.ERROR, family="coverage",
+      title="A massage therapist as provider where the payer does not recognize massage therapists",
+      source="payer profile lmt_recognized (billing-rules.md §8)", needs="lmt-unrecognized")  # fmt: skip
+def lmt_not_recognized(enc: Encounter, ctx: RuleContext) -> Iterator[Finding]:
+    if ctx.setting("lmt_recognized", True) is not False or ctx.setting("original_medicare", False):
+        return
+    roles = lmt_roles(enc)
+    if roles:
+        yield ctx.finding(
+            f"{roles[0]}.taxonomy",
+            "This payer does not recognize massage therapists as providers; the claim will be denied "
+            "(CARC 170/185).",
+            "Check the payer's provider types; bill under an eligible provider who performed the "
+            "service, or bill the client.",
+            source=ctx.source_of("lmt_recognized"),
+        )
+
+
+@rule("medicare-gy-modifier", Severity.WARNING, family="coverage",
+      title="GY missing on a service Medicare excludes (98943 by a chiropractor), or GY on a covered service",
+      source="GY: statutorily excluded service (billing-rules.md §3, §5 [M])", enabled_by="original_medicare", needs="gy-relevant")  # fmt: skip
+def medicare_gy(enc: Encounter, ctx: RuleContext) -> Iterator[Finding]:
+    if lmt_roles(enc):
+        return  # medicare-lmt-not-billable says it: no claim at all
+    for i, s in enumerate(enc.services):
+        info = ctx.catalog.get(s.code)
+        if info is None:
+            continue
+        excluded = info.medicare_status == "N" or s.code == "98943"
+        if excluded and "GY" not in s.modifiers:
+            yield ctx.finding(
+                svc(i, "modifiers"),
+                f"{line_no(i)}: {s.code} is not a Medicare benefit; reported without GY it is denied as "
+                "an error rather than as excluded.",
+                f"Add GY to {s.code} (for a denial a secondary payer can use), or do not bill it to Medicare.",
+            )
+        elif not excluded and "GY" in s.modifiers:
+            yield ctx.finding(
+                svc(i, "modifiers"),
+                f"{line_no(i)}: GY marks {s.code} as excluded from Medicare, so the line is denied.",
+                f"Remove GY unless {s.code} really is excluded for this patient.",
+            )
+
+
+@rule("therapy-modifier-missing", Severity.ERROR, family="coverage",
+      title="GP/GO/GN missing on a therapy code where the payer requires it",
+      source="Noridian KX page [V3]; MCPM Ch. 5 §20.1 [M] (billing-rules.md §5); CARC 4",
+      enabled_by="therapy_modifier_required", needs="therapy-modifier-missing")  # fmt: skip
+def therapy_modifier_missing(enc: Encounter, ctx: RuleContext) -> Iterator[Finding]:
+    for i, s in enumerate(enc.services):
+        info = ctx.catalog.get(s.code)
+        if info is None:
+            continue
+        therapy = info.therapy == "always" or (info.therapy == "sometimes" and enc.plan_of_care is not None)
+        if therapy and not any(m in DISCIPLINE for m in s.modifiers):
+            yield ctx.finding(
+                svc(i, "modifiers"),
+                f"{line_no(i)}: {s.code} is a therapy code and carries no GP, GO or GN; it is denied "
+                "(CARC 4).",
+                f"Add GP (physical therapy plan of care), GO (occupational) or GN (speech) to {s.code}.",
+            )
+
+
+def _bucket(mods: tuple[str, ...]) -> str:
+    return "ot" if "GO" in mods else "pt_slp"
+
+
+@rule("kx-modifier-missing", Severity.ERROR, family="coverage",
+      title="KX missing when the year's therapy amounts pass the KX threshold",
+      source="kx_thresholds.toml; NGS CY2024 article (billing-rules.md §5)", enabled_by="kx_threshold", needs="therapy-code")  # fmt: skip
+def kx_missing(enc: Encounter, ctx: RuleContext) -> Iterator[Finding]:
+    est = _kx_estimate(enc, ctx)
+    if est is None or est[0] is None:
+        return
+    totals, threshold, notes = est
+    for bucket, total in totals.items():
+        limit = threshold.pt_slp if bucket == "pt_slp" else threshold.ot
+        if total <= limit:
+            continue
+        for i, s in enumerate(enc.services):
+            if i in notes.get(bucket, ()) and "KX" not in s.modifiers:
+                yield ctx.finding(
+                    svc(i, "modifiers"),
+                    f"{line_no(i)}: {'PT/SLP' if bucket == 'pt_slp' else 'OT'} therapy this year comes to "
+                    f"about ${total} with this claim, above the {threshold.year} KX threshold of ${limit}; "
+                    "without KX the line is denied.",
+                    "Add KX when the record documents that therapy remains medically necessary; "
+                    "otherwise issue an ABN (GA) before further visits.",
+                    source=threshold.source,
+                )
+
+
+@rule("kx-threshold-unknown", Severity.WARNING, family="coverage",
+      title="The year's therapy amounts or this claim's amounts are unknown, so the KX threshold cannot be checked",
+      source="kx_thresholds.toml (billing-rules.md §5)", enabled_by="kx_threshold", needs="therapy-code")  # fmt: skip
+def kx_unknown(enc: Encounter, ctx: RuleContext) -> Iterator[Finding]:
+    est = _kx_estimate(enc, ctx)
+    if est is None:
+        return
+    totals, threshold, notes = est
+    if totals is None:
+        lines = [i for key, ls in notes.items() if key != "reason" for i in ls]
+        if lines and all("KX" in enc.services[i].modifiers for i in lines):
+            return
+        reason = notes.get("reason", ["unknown"])
+        yield ctx.finding(
+            "coverage.therapy_amounts_used",
+            f"Cannot tell whether this claim passes the KX threshold: {reason[0]}",
+            "Enter the therapy amounts used this year (from the eligibility response) or import a "
+            "fee schedule (therabill refdata import-fees).",
+        )
+
+
+def _kx_estimate(enc: Encounter, ctx: RuleContext):  # type: ignore[no-untyped-def]
+    """(totals by bucket or None, the year's threshold, lines by bucket / reason)."""
+    memo = ctx.memo.get("kx")
+    if memo is not None:
+        return memo[0]
+    result = _compute_kx(enc, ctx)
+    ctx.memo["kx"] = (result,)
+    return result
+
+
+def _compute_kx(enc: Encounter, ctx: RuleContext):  # type: ignore[no-untyped-def]
+    table = str(ctx.setting("kx_threshold", "") or "")
+    lines: dict[str, list[int]] = {}
+    for i, s in enumerate(enc.services):
+        info = ctx.catalog.get(s.code)
+        if info is not None and info.therapy in ("always", "sometimes") and ctx.billed_units(i) > 0:
+            lines.setdefault(_bucket(s.modifiers), []).append(i)
+    if not table or not lines:
+        return None
+    threshold = kx_year(table, ctx.dos.year)
+    if threshold is None:
+        return None, None, {**lines, "reason": [f"no {table} threshold is listed for {ctx.dos.year}."]}
+    used = enc.coverage.therapy_amounts_used if enc.coverage else None
+    totals: dict[str, Decimal] = {"pt_slp": Decimal(0), "ot": Decimal(0)}
+    known = used is not None
+    if used is not None:
+        totals["pt_slp"] += used.pt_slp
+        totals["ot"] += used.ot
+    for p in enc.prior_claims:
+        if p.date_of_service.year != ctx.dos.year or p.allowed_amount is None:
+            continue
+        if used is not None and used.as_of is not None and p.date_of_service <= used.as_of:
+            continue  # already in the amounts used
+        totals[_bucket(p.modifiers)] += p.allowed_amount
+        known = True
+    if not known:
+        return None, threshold, {**lines, "reason": [
+            "the therapy amounts used this year are not on the coverage and no earlier claim has an "
+            "allowed amount."
+        ]}  # fmt: skip
+    for bucket, idx in lines.items():
+        for i in idx:
+            s = enc.services[i]
+            amount = ctx.fees.medicare_amount(s.code, ctx.dos) if ctx.fees is not None else None
+            if amount is None:
+                amount = s.unit_charge  # the charge: an upper bound of the allowed amount
+            if amount is None:
+                return None, threshold, {**lines, "reason": [
+                    f"{s.code} has no Medicare amount in a fee schedule and no charge."
+                ]}  # fmt: skip
+            totals[bucket] += amount * ctx.billed_units(i)
+    return {b: totals[b] for b in lines}, threshold, lines
+
+
+@rule("medicare-code-bundled", Severity.WARNING, family="coverage",
+      title="A code Medicare always bundles (PFS status B, e.g. 97010): never paid separately",
+      source="PFS status indicators (codes.toml medicare_status [M])", enabled_by="original_medicare", needs="medicare-status-b")  # fmt: skip
+def medicare_bundled(enc: Encounter, ctx: RuleContext) -> Iterator[Finding]:
+    for i, s in enumerate(enc.services):
+        info = ctx.catalog.get(s.code)
+        if info is not None and info.medicare_status == "B":
+            yield ctx.finding(
+                svc(i, "code"),
+                f"{line_no(i)}: Medicare bundles {s.code} into the other services and never pays it "
+                f"separately ({info.medicare_status_note or 'PFS status B'}).",
+                f"Leave {s.code} in the note; it may stay on the claim at no charge or be left off.",
+            )
+
+
+@rule("medicare-code-invalid", Severity.ERROR, family="coverage",
+      title="A code not valid for Medicare (PFS status I, e.g. 97014: use G0283)",
+      source="PFS status indicators (codes.toml medicare_status [M])", enabled_by="original_medicare", needs="medicare-status-i")  # fmt: skip
+def medicare_invalid(enc: Encounter, ctx: RuleContext) -> Iterator[Finding]:
+    for i, s in enumerate(enc.services):
+        info = ctx.catalog.get(s.code)
+        if info is not None and info.medicare_status == "I":
+            yield ctx.finding(
+                svc(i, "code"),
+                f"{line_no(i)}: {s.code} is not valid for Medicare ({info.medicare_status_note or 'PFS status I'}).",
+                f"Report the Medicare code for this service instead of {s.code} "
+                f"({info.medicare_status_note or 'see the PFS'}).",
+            )
+
+
+@rule("frequency-not-accepted", Severity.ERROR, family="coverage",
+      title="A replacement or void frequency code the payer does not accept, or one without the original claim number",
+      source="837P CLM05-3 and REF*F8 (billing-rules.md §9 [M]); payer profile frequency_codes_accepted", needs="frequency-check")  # fmt: skip
+def frequency_not_accepted(enc: Encounter, ctx: RuleContext) -> Iterator[Finding]:
+    accepted = [str(c) for c in ctx.setting("frequency_codes_accepted", ["1", "7", "8"])]
+    f = enc.claim_frequency
+    if f not in accepted:
+        yield ctx.finding(
+            "claim_frequency",
+            f"Claim frequency {f} ({'replacement' if f == '7' else 'void' if f == '8' else 'unknown'}) is "
+            f"not accepted by this payer electronically (accepted: {words(accepted)}).",
+            "Send the correction as the payer asks (often a paper corrected claim or a phone reopening).",
+            source=ctx.source_of("frequency_codes_accepted"),
+        )
+    elif f in ("7", "8") and not enc.payer_claim_control_number:
+        yield ctx.finding(
+            "payer_claim_control_number",
+            f"A {'replacement' if f == '7' else 'void'} (frequency {f}) must carry the payer's claim "
+            "number of the original claim.",
+            "Enter the payer claim control number from the remittance (835 CLP07).",
+        )
+
+
+def _add(day: date, amount: int, unit: str) -> date:
+    if unit == "days":
+        return day + timedelta(days=amount)
+    months = amount * 12 if unit == "years" else amount
+    y, m = divmod(day.month - 1 + months, 12)
+    year, month = day.year + y, m + 1
+    return date(year, month, min(day.day, calendar.monthrange(year, month)[1]))
+
+
+def filing_deadline(enc: Encounter, ctx: RuleContext) -> tuple[date, str] | None:
+    """The filing deadline and its wording (``None`` without a filing limit), once per scrub."""
+    if "filing" not in ctx.memo:
+        ctx.memo["filing"] = _compute_deadline(enc, ctx)
+    return ctx.memo["filing"]  # type: ignore[no-any-return]
+
+
+def _compute_deadline(enc: Encounter, ctx: RuleContext) -> tuple[date, str] | None:
+    amount = ctx.setting("filing_limit")
+    if not amount:
+        return None
+    params = ctx.setting_params("filing_limit")
+    unit = str(params.get("unit", "days"))
+    start, what = ctx.dos, "the date of service"
+    if params.get("from") == "primary_adjudication" and enc.coverage and enc.coverage.sequence != "primary":
+        dates = [c.prior_payment.adjudication_date for c in enc.other_coverages
+                 if c.prior_payment is not None and c.prior_payment.adjudication_date is not None]  # fmt: skip
+        if dates:
+            start, what = max(dates), "the primary payer's adjudication"
+    return _deadline(start, int(amount), unit, what)
+
+
+@lru_cache(maxsize=4096)
+def _deadline(start: date, amount: int, unit: str, what: str) -> tuple[date, str]:
+    """The filing deadline and its wording (pure; cached, the same few dates recur)."""
+    return _add(start, amount, unit), f"{_plural(amount, unit.rstrip('s'))} from {what}"
+
+
+@rule("filing-limit-passed", Severity.ERROR, family="coverage", title="The payer's filing limit has passed",
+      source="payer profile filing_limit; CARC 29", enabled_by="filing_limit", needs="filing-due")  # fmt: skip
+def filing_limit_passed(enc: Encounter, ctx: RuleContext) -> Iterator[Finding]:
+    d = filing_deadline(enc, ctx)
+    if d is not None and ctx.as_of > d[0]:
+        yield ctx.finding(
+            "date_of_service",
+            f"The filing limit ({d[1]}) ended on {d[0]}; sent on {ctx.as_of}, the claim is denied (CARC 29).",
+            "Send it only with proof of timely filing (an earlier rejection or acknowledgment) or an "
+            "exception the payer allows; otherwise write the charge off.",
+            source=ctx.source_of("filing_limit"),
+        )
+
+
+@rule("filing-limit-near", Severity.WARNING, family="coverage", title="The payer's filing limit is near",
+      source="payer profile filing_limit (warn_before_days)", enabled_by="filing_limit", needs="filing-due")  # fmt: skip
+def filing_limit_near(enc: Encounter, ctx: RuleContext) -> Iterator[Finding]:
+    d = filing_deadline(enc, ctx)
+    if d is None:
+        return
+    warn = int(ctx.setting_params("filing_limit").get("warn_before_days", 30))
+    left = (d[0] - ctx.as_of).days
+    if 0 <= left <= warn:
+        yield ctx.finding(
+            "date_of_service",
+            f"The filing limit ({d[1]}) ends on {d[0]}, in {_plural(left, 'day')}.",
+            "Send the claim now.",
+            source=ctx.source_of("filing_limit"),
+        )
+
+
+@rule("provider-not-enrolled", Severity.ERROR, family="coverage",
+      title="The rendering provider is not enrolled with the payer on the date of service (practice records)",
+      source="the practice's enrollment records; CARC B7/185", needs="enrollments")  # fmt: skip
+def provider_not_enrolled(enc: Encounter, ctx: RuleContext) -> Iterator[Finding]:
+    if ctx.enrollments is None or enc.rendering_provider is None or enc.coverage is None:
+        return
+    npi, payer = enc.rendering_provider.npi, enc.coverage.payer_id
+    recs = [e for e in ctx.enrollments if e.npi == npi and e.payer_id == payer]
+    name = f"{enc.rendering_provider.first_name} {enc.rendering_provider.last_name}"
+    if not recs:
+        if any(e.npi == npi for e in ctx.enrollments):
+            yield ctx.finding(
+                "rendering_provider.npi",
+                f"{name} ({npi}) has no enrollment with payer {payer} in the practice's records.",
+                "Check the enrollment with the payer and record it, or bill under an enrolled provider.",
+                severity=Severity.WARNING,
+            )
+        return
+    if not any(e.enrolled and e.covers(ctx.dos) for e in recs):
+        yield ctx.finding(
+            "rendering_provider.npi",
+            f"{name} ({npi}) is not enrolled with payer {payer} on {ctx.dos} per the practice's records.",
+            "Hold the claim until the enrollment is effective (or retroactive), or bill under an "
+            "enrolled provider who performed the service.",
+        )
+
+
+@rule("license-expired", Severity.ERROR, family="coverage",
+      title="The rendering provider's license expired before the date of service (practice records)",
+      source="the practice's license records; state licensing law", needs="licenses")  # fmt: skip
+def license_expired(enc: Encounter, ctx: RuleContext) -> Iterator[Finding]:
+    r = enc.rendering_provider
+    if ctx.licenses is None or r is None:
+        return
+    recs = [
+        lic
+        for lic in ctx.licenses
+        if lic.npi == r.npi and (r.license_state is None or lic.state == r.license_state)
+    ]
+    if recs and not any(lic.expires >= ctx.dos for lic in recs):
+        latest = max(lic.expires for lic in recs)
+        yield ctx.finding(
+            "rendering_provider.license_number",
+            f"{r.first_name} {r.last_name}'s license ({recs[0].state}) expired on {latest}, before the "
+            f"visit on {ctx.dos}.",
+            "Services while unlicensed cannot be billed; if the license was renewed in time, update "
+            "the practice's records.",
+        )

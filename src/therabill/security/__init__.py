@@ -1,0 +1,1 @@
+"""Security core: passwords, TOTP, sessions, CSRF, headers, throttling and permissions."""

@@ -1,0 +1,99 @@
+"""The permissions registry: every permission, what each role holds, and token scopes.
+
+Every route declares exactly one permission (or is declared public). The registry is the
+single place where a role's rights are written down; ``tests`` read it to build the
+authorization matrix and to fail when a route declares none.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from enum import StrEnum
+from types import MappingProxyType
+
+
+class Permission(StrEnum):
+    """A right to call a group of routes (also the name of an API token scope)."""
+
+    CODING_USE = "coding.use"
+    PATIENTS_READ = "patients.read"
+    PATIENTS_WRITE = "patients.write"
+    COVERAGES_READ = "coverages.read"
+    COVERAGES_WRITE = "coverages.write"
+    AUTHORIZATIONS_READ = "authorizations.read"
+    AUTHORIZATIONS_WRITE = "authorizations.write"
+    VISITS_READ = "visits.read"
+    VISITS_WRITE = "visits.write"
+    CLAIMS_READ = "claims.read"
+    CLAIMS_WRITE = "claims.write"
+    CLAIMS_EXPORT = "claims.export"
+    REMITTANCES_READ = "remittances.read"
+    REMITTANCES_POST = "remittances.post"
+    ELIGIBILITY_RUN = "eligibility.run"
+    REPORTS_READ = "reports.read"
+    AUDIT_READ = "audit.read"
+    SETTINGS_MANAGE = "settings.manage"
+    USERS_MANAGE = "users.manage"
+    ACCOUNT_SELF = "account.self"
+
+
+P = Permission
+
+ROLE_PERMISSIONS: Mapping[str, frozenset[Permission]] = MappingProxyType(
+    {
+        "owner": frozenset(Permission),
+        "biller": frozenset(Permission) - {P.AUDIT_READ, P.SETTINGS_MANAGE, P.USERS_MANAGE, P.VISITS_WRITE},
+        # Clinical notes of their own patients; no ledger, claims or remittances.
+        "therapist": frozenset(
+            {
+                P.ACCOUNT_SELF,
+                P.CODING_USE,
+                P.PATIENTS_READ,
+                P.COVERAGES_READ,
+                P.AUTHORIZATIONS_READ,
+                P.VISITS_READ,
+                P.VISITS_WRITE,
+            }
+        ),
+        # Scheduling data and demographics only: no clinical notes, no billing.
+        "front_desk": frozenset(
+            {
+                P.ACCOUNT_SELF,
+                P.PATIENTS_READ,
+                P.PATIENTS_WRITE,
+                P.COVERAGES_READ,
+                P.COVERAGES_WRITE,
+                P.AUTHORIZATIONS_READ,
+                P.ELIGIBILITY_RUN,
+            }
+        ),
+    }
+)
+
+ROLES = tuple(ROLE_PERMISSIONS)
+
+# Roles whose members must enroll TOTP before they reach any page.
+MFA_REQUIRED_ROLES = frozenset({"owner", "biller"})
+
+
+def permissions_of(role: str, scopes: frozenset[str] | None = None) -> frozenset[Permission]:
+    """The permissions a role holds, narrowed to a token's scopes when given (deny by default)."""
+    held = ROLE_PERMISSIONS.get(role, frozenset())
+    if scopes is None:
+        return held
+    return frozenset(p for p in held if p.value in scopes)
+
+
+def allowed(role: str, permission: Permission, scopes: frozenset[str] | None = None) -> bool:
+    """Whether the role (and token scopes, if any) grant the permission."""
+    return permission in permissions_of(role, scopes)
+
+
+def parse_scopes(text: str) -> frozenset[str]:
+    """Scopes from a comma- or space-separated list; unknown names are refused."""
+    names = frozenset(s for s in text.replace(",", " ").split() if s)
+    known = {p.value for p in Permission}
+    unknown = sorted(names - known)
+    if unknown:
+        raise ValueError(f"unknown scope(s): {', '.join(unknown)}")
+    return names

@@ -1,0 +1,185 @@
+"""The append-only audit log, chained by hashes.
+
+Each row stores the hash of the practice's previous row (``prev_hash``) and its own hash
+over its content and ``prev_hash``, so changing, removing or reordering any row breaks the
+chain from there on; ``verify_chain`` finds the first broken row. The database refuses
+UPDATE and DELETE on the table (triggers in migration ``0001_records``). Rows are appended
+by the unit of work at commit, inside the same transaction as the change they record, after
+the practice row is locked, so sequence numbers never collide.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import uuid
+from collections.abc import Mapping
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from typing import Any
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from therabill.adapters.db.tables import audit_log
+
+GENESIS = "0" * 64
+"""``prev_hash`` of a practice's first audit row."""
+
+
+@dataclass(frozen=True, slots=True)
+class AuditEvent:
+    """One thing to record.
+
+    Attributes:
+        action: what happened, e.g. ``patient.register`` or ``claim.status``.
+        object_type: the kind of record touched (``patient``, ``claim``...).
+        object_id: the record's opaque id.
+        details: small JSON-able facts (statuses, counts); never names or other PHI.
+    """
+
+    action: str
+    object_type: str
+    object_id: str | None
+    details: Mapping[str, Any] | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class ChainReport:
+    """The result of verifying one practice's chain.
+
+    Attributes:
+        rows: rows checked.
+        ok: True when every row's hash and link are right.
+        first_bad_seq: sequence number of the first bad row, if any.
+        reason: why that row is bad.
+    """
+
+    rows: int
+    ok: bool
+    first_bad_seq: int | None = None
+    reason: str | None = None
+
+
+def _utc_text(at: datetime) -> str:
+    if at.tzinfo is not None:
+        at = at.astimezone(UTC).replace(tzinfo=None)
+    return at.strftime("%Y-%m-%dT%H:%M:%S.%f")
+
+
+def row_hash(
+    *,
+    practice_id: str,
+    seq: int,
+    at: datetime,
+    actor: str,
+    action: str,
+    object_type: str,
+    object_id: str | None,
+    details: Mapping[str, Any] | None,
+    prev_hash: str,
+) -> str:
+    """The SHA-256 of a row's content and the previous row's hash (canonical JSON)."""
+    content = {
+        "practice_id": practice_id,
+        "seq": seq,
+        "at": _utc_text(at),
+        "actor": actor,
+        "action": action,
+        "object_type": object_type,
+        "object_id": object_id,
+        "details": details,
+        "prev_hash": prev_hash,
+    }
+    text = json.dumps(content, sort_keys=True, separators=(",", ":"), ensure_ascii=True, default=str)
+    return hashlib.sha256(text.encode("ascii")).hexdigest()
+
+
+def append(session: Session, practice_id: str, actor: str, events: list[AuditEvent], at: datetime) -> None:
+    """Append ``events`` to the practice's chain (the caller holds the practice lock)."""
+    append_many(session, [(practice_id, actor, events, at)])
+
+
+def append_many(
+    session: Session, batches: list[tuple[str, str, list[AuditEvent], datetime]]
+) -> None:
+    """Append several use cases' events ``(practice, actor, events, at)`` in order, in one insert."""
+    heads: dict[str, tuple[int, str]] = {}
+    rows = []
+    for practice_id, actor, events, at in batches:
+        if not events:
+            continue
+        if practice_id not in heads:
+            last = session.execute(
+                select(audit_log.c.seq, audit_log.c.hash)
+                .where(audit_log.c.practice_id == practice_id)
+                .order_by(audit_log.c.seq.desc())
+                .limit(1)
+            ).first()
+            heads[practice_id] = (last.seq, last.hash) if last else (0, GENESIS)
+        seq, prev = heads[practice_id]
+        for ev in events:
+            seq += 1
+            details = dict(ev.details) if ev.details is not None else None
+            digest = row_hash(
+                practice_id=practice_id,
+                seq=seq,
+                at=at,
+                actor=actor,
+                action=ev.action,
+                object_type=ev.object_type,
+                object_id=ev.object_id,
+                details=details,
+                prev_hash=prev,
+            )
+            rows.append(
+                {
+                    "id": uuid.uuid4().hex,
+                    "practice_id": practice_id,
+                    "seq": seq,
+                    "at": at,
+                    "actor": actor,
+                    "action": ev.action,
+                    "object_type": ev.object_type,
+                    "object_id": ev.object_id,
+                    "details": details,
+                    "prev_hash": prev,
+                    "hash": digest,
+                }
+            )
+            prev = digest
+        heads[practice_id] = (seq, prev)
+    if rows:
+        session.execute(audit_log.insert(), rows)
+
+
+def verify_chain(session: Session, practice_id: str) -> ChainReport:
+    """Recompute the practice's chain; report the first row whose link or hash is wrong."""
+    prev = GENESIS
+    expected_seq = 0
+    count = 0
+    result = session.execute(
+        select(audit_log).where(audit_log.c.practice_id == practice_id).order_by(audit_log.c.seq)
+    )
+    for row in result:
+        count += 1
+        expected_seq += 1
+        if row.seq != expected_seq:
+            return ChainReport(count, False, row.seq, f"sequence gap: expected {expected_seq}")
+        if row.prev_hash != prev:
+            return ChainReport(count, False, row.seq, "prev_hash does not match the previous row")
+        digest = row_hash(
+            practice_id=row.practice_id,
+            seq=row.seq,
+            at=row.at,
+            actor=row.actor,
+            action=row.action,
+            object_type=row.object_type,
+            object_id=row.object_id,
+            details=row.details,
+            prev_hash=row.prev_hash,
+        )
+        if digest != row.hash:
+            return ChainReport(count, False, row.seq, "content does not match its hash")
+        prev = row.hash
+    return ChainReport(count, True)

@@ -1,0 +1,634 @@
+"""The demo practice: realistic, deterministic (seeded), loaded once, all or nothing.
+
+Three therapists (two LMTs, one PT) with state licenses and payer enrollments, 40 patients
+across Medicare, Medicare Advantage, commercial, workers' comp and auto no-fault payers
+plus cash clients, eligibility checks on file, and three months of appointments ending at
+``today``: visits documented and coded (each claim's charges in the ledger), claims sent in
+a batch, a few no-shows (some with a no-show fee) and cancellations, and some visits with
+the common mistakes (missing diagnosis pointer, 97140 beside 97124 on one region without
+modifier 59). Claims sent more than 30 days ago come back in one remittance per payer:
+most paid (CO-45 contractual, PR-2/PR-3 to the patient), some partly paid (CO-97 bundled
+line), some denied (CO-197 no authorization, CO-50 not necessary, CO-29 filing limit),
+with a PLB interest line; patients pay part of what they owe; cash clients pay per visit
+(card, with tips), two use a prepaid package and one a gift certificate.
+
+Everything goes through the same use cases the application uses, so the demo is also an
+end-to-end exercise; the whole load is ONE transaction (``uow.one_transaction``): a
+failure leaves nothing behind. The random choices come from ``random.Random(seed)``, so
+the same seed and ``today`` give the same practice (ids differ).
+"""
+
+from __future__ import annotations
+
+import random
+from dataclasses import dataclass
+from datetime import date, datetime, timedelta
+from decimal import Decimal
+from typing import Any
+
+from sqlalchemy import Engine, select
+
+from therabill.adapters.db.engine import session_factory
+from therabill.adapters.db.tables import claim_lines, claims, payers, practices
+from therabill.domain.errors import TherabillError
+from therabill.domain.ledger import ChargeType, PaymentMethod, PrepaidType
+from therabill.domain.money import ZERO, from_cents, quantize
+from therabill.domain.remittance import (
+    Adjustment,
+    ClaimPayment,
+    ProviderAdjustment,
+    Remittance,
+    RemittanceHeader,
+    ServicePayment,
+)
+from therabill.service_layer import ledger
+from therabill.service_layer import records as rec
+from therabill.service_layer.uow import UnitOfWork, one_transaction
+
+DEMO_SLUG = "demo"
+NO_SHOW_FEE = Decimal("40.00")
+CASH_VISIT = Decimal("95.00")
+DENIALS = (("CO", "197"), ("CO", "50"), ("CO", "29"))
+"""Denial reasons the demo's payers use: no authorization, not necessary, filing limit."""
+FIRST = [
+    "Grace",
+    "Liam",
+    "Olivia",
+    "Noah",
+    "Emma",
+    "Mason",
+    "Ava",
+    "Lucas",
+    "Mia",
+    "Ethan",
+    "Ruth",
+    "Carlos",
+    "Priya",
+    "Jamal",
+    "Hannah",
+    "Wei",
+    "Sofia",
+    "Daniel",
+    "Aisha",
+    "Tom",
+]
+LAST = [
+    "Miller",
+    "Garcia",
+    "Nguyen",
+    "Patel",
+    "Johnson",
+    "Okafor",
+    "Kowalski",
+    "Reyes",
+    "Smith",
+    "Cohen",
+    "Brown",
+    "Lopez",
+    "Kim",
+    "Rossi",
+    "Walker",
+    "Haddad",
+    "Murphy",
+    "Silva",
+    "Young",
+    "Fischer",
+]
+PAYERS: list[dict[str, Any]] = [
+    {
+        "name": "Medicare Part B (J6 MAC)",
+        "payer_id": "06102",
+        "profile": "medicare",
+        "claim_filing_indicator": "MB",
+    },
+    {
+        "name": "Humana Medicare Advantage",
+        "payer_id": "61101",
+        "profile": "medicare_advantage",
+        "claim_filing_indicator": "16",
+    },
+    {"name": "Aetna", "payer_id": "60054", "profile": "commercial", "claim_filing_indicator": "CI"},
+    {
+        "name": "State Insurance Fund (Workers' Comp)",
+        "payer_id": "WCNY1",
+        "profile": "workers_comp",
+        "claim_filing_indicator": "WC",
+    },
+    {
+        "name": "Empire Auto Insurance No-Fault Unit",
+        "payer_id": "NFAUTO1",
+        "profile": "auto_no_fault",
+        "claim_filing_indicator": "AM",
+    },
+]
+ADDRESS = {"line1": "PO Box 9000", "line2": None, "city": "Albany", "state": "NY", "zip": "122019000"}
+
+
+@dataclass(frozen=True, slots=True)
+class DemoResult:
+    """What the demo loaded.
+
+    Attributes:
+        practice_id: the demo practice's id.
+        created: False when the demo practice already existed (nothing was changed).
+        patients: patients created.
+        appointments: appointments created.
+        claims: claims created.
+        remittances: remittances posted.
+        payments: patient payments posted.
+    """
+
+    practice_id: str
+    created: bool
+    patients: int = 0
+    appointments: int = 0
+    claims: int = 0
+    remittances: int = 0
+    payments: int = 0
+
+
+def _existing(engine: Engine) -> str | None:
+    with session_factory(engine, read_only=True)() as s, s.begin():
+        return s.execute(select(practices.c.id).where(practices.c.slug == DEMO_SLUG)).scalar()
+
+
+def _services(kind: str, rng: random.Random, mistake: bool) -> list[dict[str, Any]]:
+    if kind == "pt":
+        return [
+            {
+                "code": "97110",
+                "minutes": rng.choice([15, 23, 30]),
+                "modifiers": ["GP"],
+                "diagnosis_pointers": [1],
+                "body_regions": ["lumbar"],
+                "unit_charge": "42.00",
+            },
+            {
+                "code": "97140",
+                "minutes": rng.choice([8, 15, 20]),
+                "modifiers": ["GP"],
+                "diagnosis_pointers": [] if mistake else [1],
+                "body_regions": ["lumbar"],
+                "unit_charge": "38.00",
+            },
+        ]
+    minutes = rng.choice([30, 45, 60])
+    lines = [
+        {
+            "code": "97124",
+            "minutes": minutes,
+            "diagnosis_pointers": [1, 2],
+            "body_regions": ["cervical", "shoulder_left"],
+            "techniques": ["effleurage", "petrissage"],
+            "unit_charge": "30.00",
+        }
+    ]
+    if rng.random() < 0.3 or mistake:
+        lines.append(
+            {
+                "code": "97140",
+                "minutes": 15,
+                "modifiers": [] if mistake else ["59"],
+                "diagnosis_pointers": [2],
+                "body_regions": ["cervical"] if mistake else ["lumbar"],
+                "techniques": ["myofascial release"],
+                "unit_charge": "35.00",
+            }
+        )
+    return lines
+
+
+def _document(kind: str, rng: random.Random, start: datetime, mistake: bool) -> dict[str, Any]:
+    services = _services(kind, rng, mistake)
+    total = sum(s["minutes"] for s in services)
+    end = start + timedelta(minutes=total)
+    pain = rng.randint(2, 8)
+    return {
+        "start_time": start.strftime("%H:%M"),
+        "end_time": end.strftime("%H:%M"),
+        "place_of_service": "11",
+        "diagnoses": ["M54.2", "M62.830"] if kind == "lmt" else ["M54.50", "M62.830"],
+        "services": services,
+        "accept_assignment": True,
+        "provider_signature_on_file": True,
+        "consent": {"release_of_information": True, "benefits_assigned": True},
+        "documentation": {
+            "subjective": f"Neck and shoulder tension, pain {pain}/10.",
+            "objective": {
+                "pain_scale": pain,
+                "range_of_motion": [
+                    {"joint": "cervical", "motion": "rotation right", "degrees": rng.randint(45, 80)}
+                ],
+            },
+            "assessment": "Muscle spasm with reduced rotation; responding to treatment.",
+            "plan": "Continue weekly for four weeks.",
+            "medical_necessity": "Pain limits desk work to 30 minutes; treatment restores tolerance.",
+            "goals": [
+                {
+                    "description": "Work at a desk 2 hours without pain above 2/10",
+                    "baseline": "30 minutes",
+                    "target": "2 hours",
+                }
+            ],
+        },
+    }
+
+
+def load_demo(engine: Engine, actor: str, *, today: date, seed: int = 2026) -> DemoResult:
+    """Load the demo practice once (one transaction); a second call changes nothing and says so."""
+    found = _existing(engine)
+    if found:
+        return DemoResult(found, False)
+    with one_transaction(engine):
+        return _load(engine, actor, today, random.Random(seed))
+
+
+@dataclass
+class _Money:
+    """Counters of the money part of the demo."""
+
+    remittances: int = 0
+    payments: int = 0
+
+
+def _load(engine: Engine, actor: str, today: date, rng: random.Random) -> DemoResult:
+    pid = rec.create_practice(
+        engine,
+        name="Riverside Massage & Physical Therapy (demo)",
+        slug=DEMO_SLUG,
+        actor=actor,
+        npi="1234567893",
+        tax_id="123456789",
+        taxonomy="225700000X",
+        phone="8455550100",
+        address={"line1": "12 Market St", "city": "Poughkeepsie", "state": "NY", "zip": "126013301"},
+        fees={"97124": "30.00", "97140": "35.00", "97110": "42.00", "97112": "45.00"},
+    )
+    lic_expiry = date(today.year + 1, 10, 31)
+    people = [
+        ("Mei", "Chen", "1993214562", "225700000X", "LMT", "024567", "lmt"),
+        ("Jonah", "Reed", "1487654323", "225700000X", "LMT", "031122", "lmt"),
+        ("Alicia", "Moreno", "1366554321", "225100000X", "PT", "PT-88213", "pt"),
+    ]
+    therapists = [
+        (
+            rec.add_provider(
+                engine,
+                pid,
+                actor,
+                first_name=first,
+                last_name=last,
+                npi=npi,
+                taxonomy=taxonomy,
+                credential=credential,
+                licenses=[("NY", number, lic_expiry)],
+            ),
+            kind,
+        )
+        for first, last, npi, taxonomy, credential, number, kind in people
+    ]
+    payer_ids = [rec.add_payer(engine, pid, actor, address=ADDRESS, **p) for p in PAYERS]
+    for provider, kind in therapists:
+        for payer_row, payer_info in zip(payer_ids, PAYERS, strict=True):
+            medicare = payer_info["profile"] == "medicare"
+            rec.enroll_provider(
+                engine,
+                pid,
+                actor,
+                provider_id=provider,
+                payer_id=payer_row,
+                enrolled=kind == "pt" or not medicare,
+                in_network=payer_info["profile"] != "auto_no_fault",
+                effective_from=today - timedelta(days=730),
+                payer_provider_id=None if medicare else f"P{rng.randint(10**5, 10**6 - 1)}",
+            )
+    patients: list[tuple[str, str | None]] = []
+    for i in range(40):
+        plan = i % 6  # 0..4 a payer, 5 cash
+        covs = []
+        if plan < 5:
+            covs.append(
+                rec.CoverageInput(
+                    payer_id=payer_ids[plan],
+                    member_id=f"M{rng.randint(10**8, 10**9 - 1)}",
+                    active_from=today - timedelta(days=365),
+                )
+            )
+        patient = rec.register_patient(
+            engine,
+            pid,
+            actor,
+            chart_number=f"C-{1001 + i}",
+            first_name=FIRST[i % 20],
+            last_name=LAST[(i * 7) % 20],
+            birth_date=date(1940 + (i * 3) % 60, 1 + i % 12, 1 + i % 28),
+            sex="F" if i % 2 == 0 else "M",
+            address={"line1": f"{10 + i} River Rd", "city": "Poughkeepsie", "state": "NY", "zip": "12601"},
+            phone=f"845555{1000 + i}",
+            coverages_in=covs,
+        )
+        patients.append((patient, payer_ids[plan] if plan < 5 else None))
+    _eligibility_checks(engine, pid, actor, today, [p for p, payer in patients if payer], rng)
+    money = _Money()
+    cash_clients = [p for p, payer in patients if payer is None]
+    package_clients, gift_client = set(cash_clients[:2]), cash_clients[2]
+    _sell_prepaid(engine, pid, actor, package_clients, gift_client)
+    n_appts = n_claims = n_no_shows = 0
+    start_day = today - timedelta(days=91)
+    for i, (patient, payer) in enumerate(patients):
+        provider, kind = (
+            therapists[2] if PAYERS[i % 6 if i % 6 < 5 else 2]["profile"] == "medicare" else therapists[i % 2]
+        )
+        day = start_day + timedelta(days=rng.randint(0, 13))
+        while day < today:
+            start = datetime(day.year, day.month, day.day, rng.choice([9, 10, 11, 13, 14, 15, 16]))
+            appt = rec.schedule_appointment(
+                engine,
+                pid,
+                actor,
+                patient_id=patient,
+                provider_id=provider,
+                start=start,
+                end=start + timedelta(minutes=60),
+            )
+            n_appts += 1
+            roll = rng.random()
+            if roll < 0.06:
+                rec.set_appointment_status(engine, pid, actor, appt, "no_show")
+                n_no_shows += 1
+                if n_no_shows % 2 == 1:
+                    ledger.post_charge(
+                        engine,
+                        pid,
+                        actor,
+                        patient_id=patient,
+                        amount=NO_SHOW_FEE,
+                        charge_type=ChargeType.NO_SHOW,
+                        key=f"demo-no-show:{appt}",
+                    )
+                    if n_no_shows % 4 == 1:
+                        _pay(engine, pid, actor, patient, NO_SHOW_FEE, f"demo-no-show-paid:{appt}", money)
+            elif roll < 0.1:
+                rec.set_appointment_status(engine, pid, actor, appt, "cancelled")
+            else:
+                rec.check_in(engine, pid, actor, appt)
+                mistake = rng.random() < 0.12
+                visit = rec.record_visit(
+                    engine,
+                    pid,
+                    actor,
+                    patient_id=patient,
+                    provider_id=provider,
+                    date_of_service=day,
+                    document=_document(kind, rng, start, mistake),
+                    appointment_id=appt,
+                )
+                if payer is not None:
+                    try:
+                        coded = rec.code_visit(engine, pid, actor, visit, as_of=day)
+                    except TherabillError:
+                        coded = None
+                    if coded is not None:
+                        n_claims += 1
+                        if coded.status == "scrubbed" and not coded.has_errors and (today - day).days > 21:
+                            rec.mark_ready(engine, pid, actor, coded.claim_id)
+                else:
+                    _cash_visit(engine, pid, actor, patient, visit, rng, package_clients, gift_client, money)
+            day += timedelta(days=rng.choice([7, 7, 14, 21]))
+    # Claims ready for more than five weeks went out in a batch; the newer ones stay ready
+    # (``therabill claims export-837`` sends them).
+    sent_before = today - timedelta(days=35)
+    old_ready = [
+        c.id for c in rec.list_claims(engine, pid, actor, ["ready"]) if c.date_of_service < sent_before
+    ]
+    if old_ready:
+        rec.build_batch(engine, pid, actor, old_ready)
+    _remittances(engine, pid, actor, today, rng, money)
+    return DemoResult(pid, True, len(patients), n_appts, n_claims, money.remittances, money.payments)
+
+
+def _pay(
+    engine: Engine,
+    pid: str,
+    actor: str,
+    patient: str,
+    amount: Decimal,
+    key: str,
+    money: _Money,
+    *,
+    method: PaymentMethod = PaymentMethod.CARD,
+    tip: Decimal = ZERO,
+) -> None:
+    ledger.post_patient_payment(
+        engine, pid, actor, patient_id=patient, amount=amount, method=method, key=key, tip=tip
+    )
+    money.payments += 1
+
+
+def _eligibility_checks(
+    engine: Engine, pid: str, actor: str, today: date, insured: list[str], rng: random.Random
+) -> None:
+    """An eligibility check on file for each insured patient's coverage (as a 271 would give)."""
+    with UnitOfWork(engine, pid, actor, read_only=True) as uow:
+        covs = [(c.id, c.member_id) for p in insured for c in uow.records.coverages_of(p)]
+    for cov_id, member in covs:
+        rec.record_eligibility_check(
+            engine,
+            pid,
+            actor,
+            coverage_id=cov_id,
+            service_date=today - timedelta(days=91),
+            active=True,
+            source="271",
+            result={
+                "member_id": member,
+                "active": True,
+                "copay": str(rng.choice(["0.00", "20.00", "30.00"])),
+                "coinsurance_percent": "20",
+                "authorization_required": False,
+            },
+        )
+
+
+def _sell_prepaid(engine: Engine, pid: str, actor: str, package_clients: set[str], gift_client: str) -> None:
+    for n, patient in enumerate(sorted(package_clients), start=1):
+        ledger.sell_prepaid(
+            engine,
+            pid,
+            actor,
+            patient_id=patient,
+            kind=PrepaidType.PACKAGE,
+            code=f"PKG-{n:03d}",
+            price=Decimal("425.00"),
+            method=PaymentMethod.CARD,
+            key=f"demo-package:{n}",
+            sessions=5,
+            description="5 massages of 60 minutes",
+        )
+    ledger.sell_prepaid(
+        engine,
+        pid,
+        actor,
+        patient_id=gift_client,
+        kind=PrepaidType.GIFT_CERTIFICATE,
+        code="GIFT-0001",
+        price=Decimal("150.00"),
+        method=PaymentMethod.CASH,
+        key="demo-gift:1",
+        description="Gift certificate",
+    )
+
+
+def _cash_visit(
+    engine: Engine,
+    pid: str,
+    actor: str,
+    patient: str,
+    visit: str,
+    rng: random.Random,
+    package_clients: set[str],
+    gift_client: str,
+    money: _Money,
+) -> None:
+    """A cash client's visit: a self-pay charge, paid by card (with a tip), package or gift."""
+    posted = ledger.post_charge(
+        engine,
+        pid,
+        actor,
+        patient_id=patient,
+        amount=CASH_VISIT,
+        charge_type=ChargeType.SELF_PAY,
+        key=f"demo-visit:{visit}",
+    )
+    item = posted.entry_ids[0]
+    if patient in package_clients:
+        try:
+            n = sorted(package_clients).index(patient) + 1
+            ledger.redeem_prepaid(
+                engine, pid, actor, code=f"PKG-{n:03d}", item_id=item, key=f"demo-redeem:{visit}"
+            )
+            return
+        except TherabillError:
+            pass  # package used up: the client pays as usual
+    if patient == gift_client:
+        try:
+            ledger.redeem_prepaid(
+                engine, pid, actor, code="GIFT-0001", item_id=item, key=f"demo-redeem:{visit}"
+            )
+        except TherabillError:
+            pass  # gift certificate used up
+    if rng.random() < 0.85:
+        tip = Decimal(rng.choice(["0.00", "10.00", "15.00", "20.00"]))
+        _pay(engine, pid, actor, patient, CASH_VISIT, f"demo-pay:{visit}", money, tip=tip)
+
+
+def _line_payment(line: Any, outcome: str, profile: str, denial: tuple[str, str]) -> ServicePayment:
+    charge = from_cents(line.charge_cents)
+    if outcome == "denied":
+        adjustments: tuple[Adjustment, ...] = (Adjustment(denial[0], denial[1], charge),)
+        paid = ZERO
+    else:
+        allowed = quantize(charge * Decimal("0.80"))
+        patient_share = quantize(allowed * Decimal("0.20")) if profile.startswith("medicare") else ZERO
+        if profile == "commercial":
+            patient_share = min(Decimal("20.00"), allowed)
+        paid = allowed - patient_share
+        adj = [Adjustment("CO", "45", charge - allowed)]
+        if patient_share > ZERO:
+            adj.append(Adjustment("PR", "2" if profile.startswith("medicare") else "3", patient_share))
+        adjustments = tuple(a for a in adj if a.amount != ZERO)
+    return ServicePayment(
+        code=line.code,
+        qualifier="HC",
+        modifiers=tuple(line.modifiers or ()),
+        charge=charge,
+        paid=paid,
+        units=Decimal(line.units),
+        service_date=line.date_of_service,
+        line_id=line.line_id,
+        adjustments=adjustments,
+    )
+
+
+def _claim_payment(claim: Any, lines: list[Any], profile: str, rng: random.Random) -> ClaimPayment:
+    roll = rng.random()
+    denial = DENIALS[rng.randrange(len(DENIALS))]
+    outcome = "denied" if roll < 0.12 else "partly" if roll < 0.3 and len(lines) > 1 else "paid"
+    paid_lines = []
+    for n, line in enumerate(lines):
+        line_outcome = (
+            "denied" if outcome == "denied" or (outcome == "partly" and n == len(lines) - 1) else "paid"
+        )
+        reason = ("CO", "97") if outcome == "partly" else denial
+        paid_lines.append(_line_payment(line, line_outcome, profile, reason))
+    charge = sum((ln.charge for ln in paid_lines), ZERO)
+    paid = sum((ln.paid for ln in paid_lines), ZERO)
+    pr = sum((a.amount for ln in paid_lines for a in ln.adjustments if a.group == "PR"), ZERO)
+    return ClaimPayment(
+        claim_id=claim.claim_number,
+        status="4" if outcome == "denied" else "1",
+        charge=charge,
+        paid=paid,
+        patient_responsibility=pr,
+        payer_claim_control_number=f"{claim.claim_number[2:]}{rng.randint(100, 999)}",
+        lines=tuple(paid_lines),
+    )
+
+
+def _remittances(
+    engine: Engine, pid: str, actor: str, today: date, rng: random.Random, money: _Money
+) -> None:
+    """One remittance per payer for the claims sent more than 30 days ago; patients pay some PR."""
+    with UnitOfWork(engine, pid, actor, read_only=True) as uow:
+        sent = uow.records.rows(
+            claims,
+            claims.c.status == "submitted",
+            claims.c.date_of_service < today - timedelta(days=30),
+            order_by=[claims.c.date_of_service, claims.c.claim_number],
+        )
+        lines = {
+            c.id: uow.records.rows(
+                claim_lines, claim_lines.c.claim_id == c.id, order_by=[claim_lines.c.line_number]
+            )
+            for c in sent
+        }
+        payer_rows = {p.id: p for p in uow.records.rows(payers)}
+    by_payer: dict[str, list[Any]] = {}
+    for c in sent:
+        by_payer.setdefault(c.payer_id, []).append(c)
+    pay_day = today - timedelta(days=7)
+    for n, (payer_row_id, its_claims) in enumerate(sorted(by_payer.items()), start=1):
+        payer = payer_rows[payer_row_id]
+        payments = tuple(_claim_payment(c, lines[c.id], payer.profile or "", rng) for c in its_claims)
+        plb: tuple[ProviderAdjustment, ...] = ()
+        if payer.profile == "commercial":
+            plb = (
+                ProviderAdjustment(
+                    "1234567893", date(today.year, 12, 31), "L6", "INTEREST", Decimal("-1.25")
+                ),
+            )
+        total = sum((cp.paid for cp in payments), ZERO) - sum((p.amount for p in plb), ZERO)
+        header = RemittanceHeader(
+            handling_code="I",
+            payment_amount=total,
+            credit_debit="C",
+            payment_method="ACH",
+            payment_date=pay_day,
+            trace_number=f"DEMO{pay_day:%Y%m%d}{n:03d}",
+            payer_name=payer.name,
+            payer_id=payer.payer_id,
+        )
+        ledger.post_remittance(engine, pid, actor, Remittance(header, payments, plb))
+        money.remittances += 1
+        for cp in payments:
+            if cp.patient_responsibility > ZERO and rng.random() < 0.6:
+                claim = next(c for c in its_claims if c.claim_number == cp.claim_id)
+                _pay(
+                    engine,
+                    pid,
+                    actor,
+                    claim.patient_id,
+                    cp.patient_responsibility,
+                    f"demo-pr:{claim.id}",
+                    money,
+                )

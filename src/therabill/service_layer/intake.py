@@ -1,0 +1,567 @@
+"""Intake use cases: the versioned health history, the visit check, clearance and billing.
+
+Every function takes the engine, the practice id and the actor and runs in one
+``UnitOfWork`` (one transaction, audit rows included). Ids are opaque.
+
+* ``record_intake`` stores a new version (the old ones stay); ``sign_intake`` adds the
+  reviewing therapist's signature to a version; ``current_intake`` and ``intake_history``
+  read them.
+* ``check_visit_intake`` checks a stored visit against the current intake and the
+  contraindication table; ``check_document`` does the same for an unsaved visit document.
+* ``record_clearance`` records that an absolute contraindication was cleared for a visit.
+* ``can_bill_visit`` says whether a visit may be marked billable and get a claim: a treated
+  visit with an uncleared absolute contraindication may not. The visit note is never
+  blocked: ``record_visit`` of the records service does not consult the intake.
+* ``code_visit_checked`` is ``records.code_visit`` behind that gate, with the intake's
+  findings added to the scrub (``ScrubContext.extra_findings``).
+* ``visit_document_with_intake`` fills a visit document's ``consent`` (and ``onset_date`` and
+  ``related_causes`` when the visit has none) from the current intake before it is recorded.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from datetime import date
+from typing import Any
+
+from sqlalchemy import Engine, func, select
+
+from therabill.adapters.db.intake_tables import intake_versions, visit_clearances
+from therabill.adapters.db.repositories import Records
+from therabill.adapters.db.tables import patients, visits
+from therabill.domain.encounter import Encounter
+from therabill.domain.errors import Problem
+from therabill.domain.intake import (
+    CheckResult,
+    Clearance,
+    ContraindicationCheck,
+    ContraindicationTable,
+    IntakeError,
+    IntakeVersion,
+    VisitFacts,
+    billing_problems,
+    check_visit,
+    claim_fields,
+    intake_from_dict,
+    intake_to_dict,
+    uncleared,
+)
+from therabill.refdata.catalog import body_regions
+from therabill.refdata.contraindications import default_contraindications
+from therabill.scrubber import Finding, ScrubContext, Severity
+from therabill.service_layer import records
+from therabill.service_layer.uow import Clock, UnitOfWork, utc_now
+
+__all__ = [
+    "BillingGate",
+    "VisitCheck",
+    "can_bill_visit",
+    "check_document",
+    "check_visit_intake",
+    "code_visit_checked",
+    "current_intake",
+    "facts_of_document",
+    "intake_history",
+    "record_clearance",
+    "record_intake",
+    "scrub_context_for_visit",
+    "scrub_findings",
+    "sign_intake",
+    "visit_document_with_intake",
+]
+
+
+def _refuse(code: str, loc: str, message: str) -> IntakeError:
+    return IntakeError(message, (Problem(code, loc, message),))
+
+
+def _version_of(row: Any) -> IntakeVersion:
+    return IntakeVersion(
+        id=row.id,
+        patient_id=row.patient_id,
+        version=row.version,
+        record=intake_from_dict(row.content),
+        created_by=row.created_by,
+        created_at=row.created_at,
+        signed_by=row.signed_by,
+        signed_at=row.signed_at,
+    )
+
+
+def _history(rec: Records, patient_id: str) -> list[IntakeVersion]:
+    rows = rec.rows(
+        intake_versions,
+        intake_versions.c.patient_id == patient_id,
+        order_by=[intake_versions.c.version.desc()],
+    )
+    return [_version_of(r) for r in rows]
+
+
+def _current(rec: Records, patient_id: str) -> IntakeVersion | None:
+    row = rec.session.execute(
+        rec.scoped(intake_versions)
+        .where(intake_versions.c.patient_id == patient_id)
+        .order_by(intake_versions.c.version.desc())
+        .limit(1)
+    ).first()
+    return _version_of(row) if row is not None else None
+
+
+# -- the health history ----------------------------------------------------------------------
+
+
+def record_intake(
+    engine: Engine,
+    practice_id: str,
+    actor: str,
+    patient_id: str,
+    content: Mapping[str, Any],
+    *,
+    clock: Clock = utc_now,
+) -> IntakeVersion:
+    """Store a new version of the patient's health history (the previous ones stay).
+
+    Raises:
+        IntakeError: the document has problems (every one listed, by field).
+        NotFoundError: no such patient in this practice.
+    """
+    record = intake_from_dict(content, regions=body_regions())
+    with UnitOfWork(engine, practice_id, actor, clock=clock) as uow:
+        uow.records.get(patients, patient_id)
+        last = uow.session.execute(
+            select(func.max(intake_versions.c.version)).where(
+                intake_versions.c.practice_id == practice_id, intake_versions.c.patient_id == patient_id
+            )
+        ).scalar()
+        version = int(last or 0) + 1
+        now = uow.now()
+        new = uow.records.insert(
+            intake_versions,
+            patient_id=patient_id,
+            version=version,
+            content=intake_to_dict(record),
+            signed_by=None,
+            signed_at=None,
+            created_by=actor,
+            created_at=now,
+        )
+        uow.record("intake.record", "patient", patient_id, {"version": version})
+    return IntakeVersion(new, patient_id, version, record, actor, now)
+
+
+def sign_intake(
+    engine: Engine,
+    practice_id: str,
+    actor: str,
+    patient_id: str,
+    version: int | None = None,
+    *,
+    clock: Clock = utc_now,
+) -> IntakeVersion:
+    """The reviewing therapist (``actor``) signs a version (default: the current one).
+
+    Raises:
+        IntakeError: no intake, no such version, or the version is already signed.
+    """
+    with UnitOfWork(engine, practice_id, actor, clock=clock) as uow:
+        uow.records.get(patients, patient_id)
+        query = uow.records.scoped(intake_versions).where(intake_versions.c.patient_id == patient_id)
+        if version is None:
+            query = query.order_by(intake_versions.c.version.desc()).limit(1)
+        else:
+            query = query.where(intake_versions.c.version == version)
+        row = uow.session.execute(query.with_for_update()).first()
+        if row is None:
+            raise _refuse("intake-not-found", "version", "the patient has no such intake version")
+        if row.signed_by is not None:
+            raise _refuse("intake-already-signed", "version", f"version {row.version} is already signed")
+        now = uow.now()
+        uow.records.update(intake_versions, row.id, signed_by=actor, signed_at=now)
+        uow.record("intake.sign", "patient", patient_id, {"version": row.version})
+        signed = uow.records.get(intake_versions, row.id)
+    return _version_of(signed)
+
+
+def current_intake(engine: Engine, practice_id: str, actor: str, patient_id: str) -> IntakeVersion | None:
+    """The patient's newest intake version, or ``None``."""
+    with UnitOfWork(engine, practice_id, actor, read_only=True) as uow:
+        uow.records.get(patients, patient_id)
+        return _current(uow.records, patient_id)
+
+
+def intake_history(engine: Engine, practice_id: str, actor: str, patient_id: str) -> list[IntakeVersion]:
+    """Every intake version of the patient, newest first."""
+    with UnitOfWork(engine, practice_id, actor, read_only=True) as uow:
+        uow.records.get(patients, patient_id)
+        return _history(uow.records, patient_id)
+
+
+# -- the visit check -------------------------------------------------------------------------
+
+
+def facts_of_document(
+    document: Mapping[str, Any], date_of_service: date, reported: Sequence[str] = ()
+) -> VisitFacts:
+    """What the check needs from a visit document: regions per line, and whether it was treated.
+
+    A visit is treated when a service line has minutes or units; a note without services
+    ("not treated: fever, rescheduled") is not.
+    """
+    services = [s for s in document.get("services") or [] if isinstance(s, Mapping)]
+    lines = tuple(tuple(str(r) for r in s.get("body_regions") or ()) for s in services)
+    treated = any((s.get("minutes") or 0) > 0 or (s.get("units") or 0) > 0 for s in services)
+    return VisitFacts(date_of_service, lines, tuple(reported), treated)
+
+
+@dataclass(frozen=True, slots=True)
+class VisitCheck:
+    """A visit's intake check with its clearances.
+
+    Attributes:
+        visit_id: the visit (``None`` for an unsaved document).
+        facts: what was checked.
+        check: the results.
+        clearances: clearances recorded for the visit.
+        problems: why the visit cannot be billed (empty: it can).
+    """
+
+    visit_id: str | None
+    facts: VisitFacts
+    check: ContraindicationCheck
+    clearances: tuple[Clearance, ...]
+    problems: tuple[Problem, ...]
+
+    @property
+    def billable(self) -> bool:
+        """True when nothing in the intake blocks billing."""
+        return not self.problems
+
+    def as_dict(self) -> dict[str, Any]:
+        """The JSON shape (CLI, API, pages)."""
+        cleared = {c.rule_id: c for c in self.clearances}
+        data = self.check.as_dict()
+        for r in data["results"]:
+            c = cleared.get(r["rule_id"]) if r["kind"] == "absolute" else None
+            r["cleared"] = (
+                None if c is None else {"by": c.cleared_by, "at": str(c.cleared_at), "document": c.document}
+            )
+        data.update(
+            {
+                "visit_id": self.visit_id,
+                "treated": self.facts.treated,
+                "billable": self.billable,
+                "conflicts": [{"line": i, "region": r} for i, r in self.check.conflicts],
+                "problems": [{"code": p.code, "loc": p.loc, "message": p.message} for p in self.problems],
+            }
+        )
+        return data
+
+
+def _clearances(rec: Records, visit_id: str) -> tuple[Clearance, ...]:
+    rows = rec.rows(
+        visit_clearances, visit_clearances.c.visit_id == visit_id, order_by=[visit_clearances.c.cleared_at]
+    )
+    return tuple(
+        Clearance(r.visit_id, r.rule_id, r.cleared_by, r.cleared_at, r.document, r.note) for r in rows
+    )
+
+
+def _check(
+    rec: Records,
+    patient_id: str,
+    facts: VisitFacts,
+    visit_id: str | None,
+    table: ContraindicationTable | None,
+) -> VisitCheck:
+    current = _current(rec, patient_id)
+    check = check_visit(
+        current.record if current else None,
+        facts,
+        table or default_contraindications(),
+        intake_version=current.version if current else None,
+        intake_signed=bool(current and current.signed),
+    )
+    clearances = _clearances(rec, visit_id) if visit_id else ()
+    return VisitCheck(visit_id, facts, check, clearances, billing_problems(check, clearances, facts))
+
+
+def check_visit_intake(
+    engine: Engine,
+    practice_id: str,
+    actor: str,
+    visit_id: str,
+    *,
+    reported: Sequence[str] = (),
+    table: ContraindicationTable | None = None,
+) -> VisitCheck:
+    """Check a stored visit against the patient's current intake (before treating, or later).
+
+    Args:
+        reported: what the client reports on the day (``fever``...), checked too.
+        table: a practice's own contraindication table (default: the shipped one).
+    """
+    with UnitOfWork(engine, practice_id, actor, read_only=True) as uow:
+        visit = uow.records.get(visits, visit_id)
+        facts = facts_of_document(visit.encounter_json or {}, visit.date_of_service, reported)
+        return _check(uow.records, visit.patient_id, facts, visit_id, table)
+
+
+def check_document(
+    engine: Engine,
+    practice_id: str,
+    actor: str,
+    patient_id: str,
+    document: Mapping[str, Any],
+    date_of_service: date,
+    *,
+    reported: Sequence[str] = (),
+    table: ContraindicationTable | None = None,
+) -> VisitCheck:
+    """Check an unsaved visit document (the visit form's live panel) against the intake."""
+    with UnitOfWork(engine, practice_id, actor, read_only=True) as uow:
+        uow.records.get(patients, patient_id)
+        return _check(
+            uow.records, patient_id, facts_of_document(document, date_of_service, reported), None, table
+        )
+
+
+def record_clearance(
+    engine: Engine,
+    practice_id: str,
+    actor: str,
+    visit_id: str,
+    rule_id: str,
+    document: str,
+    *,
+    note: str | None = None,
+    reported: Sequence[str] = (),
+    clock: Clock = utc_now,
+) -> Clearance:
+    """Record that an absolute contraindication of the visit was cleared (by ``actor``).
+
+    Raises:
+        IntakeError: no document named, the rule is not an absolute result of this visit's
+            check, or it was already cleared.
+    """
+    text = (document or "").strip()
+    if not text:
+        raise _refuse("intake-clearance-document-missing", "document", "name the document that clears it")
+    with UnitOfWork(engine, practice_id, actor, clock=clock) as uow:
+        visit = uow.records.get(visits, visit_id, for_update=True)
+        facts = facts_of_document(visit.encounter_json or {}, visit.date_of_service, reported)
+        result = _check(uow.records, visit.patient_id, facts, visit_id, None)
+        if rule_id not in {r.rule_id for r in result.check.absolute}:
+            raise _refuse(
+                "intake-clearance-not-needed",
+                "rule_id",
+                f"{rule_id!r} is not an absolute contraindication of this visit",
+            )
+        if rule_id in {c.rule_id for c in result.clearances}:
+            raise _refuse(
+                "intake-already-cleared", "rule_id", f"{rule_id!r} is already cleared for this visit"
+            )
+        now = uow.now()
+        uow.records.insert(
+            visit_clearances,
+            visit_id=visit_id,
+            rule_id=rule_id,
+            intake_version=result.check.intake_version,
+            document=text[:2000],
+            note=note,
+            cleared_by=actor,
+            cleared_at=now,
+        )
+        uow.record("intake.clear", "visit", visit_id, {"rule_id": rule_id})
+    return Clearance(visit_id, rule_id, actor, now, text[:2000], note)
+
+
+# -- billing ---------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class BillingGate:
+    """Whether a visit may be marked billable and get a claim.
+
+    Attributes:
+        allowed: True when nothing blocks it.
+        problems: why not (``intake-contraindication-uncleared`` per uncleared result).
+    """
+
+    allowed: bool
+    problems: tuple[Problem, ...]
+
+
+def can_bill_visit(
+    engine: Engine, practice_id: str, actor: str, visit_id: str, *, reported: Sequence[str] = ()
+) -> BillingGate:
+    """A treated visit with an uncleared absolute contraindication may not be billed."""
+    result = check_visit_intake(engine, practice_id, actor, visit_id, reported=reported)
+    return BillingGate(result.billable, result.problems)
+
+
+def scrub_findings(result: VisitCheck) -> tuple[Finding, ...]:
+    """The intake's findings for the scrubber (stable rule ids).
+
+    ``intake-missing`` and ``intake-unsigned`` (warnings), ``intake-contraindication-absolute``
+    (error while uncleared on a treated visit; info once cleared),
+    ``intake-region-avoid`` (warning: a line bills a region the intake says not to work on),
+    ``intake-precaution`` (info).
+    """
+    check = result.check
+    table = check.table
+    out: list[Finding] = []
+    if check.intake_version is None:
+        out.append(
+            Finding(
+                "intake-missing",
+                Severity.WARNING,
+                "The client has no health history (intake) on file.",
+                "Have the client fill in the intake form and the therapist review and sign it.",
+                "patient",
+                "therabill intake",
+            )
+        )
+    elif not check.intake_signed:
+        out.append(
+            Finding(
+                "intake-unsigned",
+                Severity.WARNING,
+                f"Intake version {check.intake_version} has not been reviewed and signed by a therapist.",
+                "Have the therapist review and sign the intake.",
+                "patient",
+                "therabill intake",
+            )
+        )
+    open_ids = {r.rule_id for r in uncleared(check, result.clearances)}
+
+    def src(r: CheckResult) -> str:
+        return f"{table}; {r.source}"
+
+    for r in check.absolute:
+        still = r.rule_id in open_ids and result.facts.treated
+        out.append(
+            Finding(
+                "intake-contraindication-absolute",
+                Severity.ERROR if still else Severity.INFO,
+                f"{r.label} ({r.matched}) is an absolute contraindication"
+                + (
+                    ": the visit cannot be billed until it is cleared."
+                    if still
+                    else "; it is cleared or was not treated."
+                ),
+                "Record the clearance (for example a physician's note) or do not bill the visit.",
+                f"intake.{r.loc}",
+                src(r),
+            )
+        )
+    for r in check.local:
+        for line, region in r.conflicts:
+            out.append(
+                Finding(
+                    "intake-region-avoid",
+                    Severity.WARNING,
+                    f"Line {line + 1} bills treatment of {region}, which the intake marks not to work on "
+                    f"({r.label}: {r.matched}).",
+                    "Correct the documented regions, or document why the region was treated.",
+                    f"services[{line}].body_regions",
+                    src(r),
+                )
+            )
+    out.extend(
+        Finding(
+            "intake-precaution",
+            Severity.INFO,
+            f"Precaution: {r.label} ({r.matched}). {r.guidance}",
+            "Document how the session was adapted.",
+            f"intake.{r.loc}",
+            src(r),
+        )
+        for r in check.precautions
+    )
+    return tuple(out)
+
+
+def scrub_context_for_visit(
+    engine: Engine, practice_id: str, actor: str, visit_id: str, base: ScrubContext | None = None
+) -> ScrubContext:
+    """A scrub context with the visit's intake findings added to ``base``'s."""
+    findings = scrub_findings(check_visit_intake(engine, practice_id, actor, visit_id))
+    base = base or ScrubContext()
+    return ScrubContext(
+        ncci=base.ncci,
+        fees=base.fees,
+        enrollments=base.enrollments,
+        licenses=base.licenses,
+        extra_findings=(*base.extra_findings, *findings),
+        profile_dirs=base.profile_dirs,
+    )
+
+
+def code_visit_checked(
+    engine: Engine,
+    practice_id: str,
+    actor: str,
+    visit_id: str,
+    *,
+    as_of: date,
+    clock: Clock = utc_now,
+) -> records.CodedClaim:
+    """``records.code_visit`` behind the intake gate, scrubbed with the intake's findings.
+
+    Raises:
+        IntakeError: a treated visit has an uncleared absolute contraindication (the claim
+            is not created; the visit and its note are untouched).
+    """
+    gate = can_bill_visit(engine, practice_id, actor, visit_id)
+    if not gate.allowed:
+        raise IntakeError("the visit cannot be billed until its contraindication is cleared", gate.problems)
+    context = scrub_context_for_visit(engine, practice_id, actor, visit_id)
+
+    def scrubber(encounter: Encounter, day: date) -> Any:
+        from therabill.scrubber import scrub
+
+        return scrub(encounter, day, context)
+
+    return records.code_visit(
+        engine, practice_id, actor, visit_id, as_of=as_of, clock=clock, scrubber=scrubber
+    )
+
+
+# -- claim fields ----------------------------------------------------------------------------
+
+
+def visit_document_with_intake(
+    engine: Engine, practice_id: str, actor: str, patient_id: str, document: Mapping[str, Any]
+) -> dict[str, Any]:
+    """The visit document with ``consent`` from the current intake, and its onset and causes
+    where the document has none (CLM08/CLM09, boxes 12/13; DTP*431, CLM11, box 10)."""
+    out = dict(document)
+    current = current_intake(engine, practice_id, actor, patient_id)
+    if current is None:
+        return out
+    consent, onset, causes = claim_fields(current.record)
+    if "consent" not in out:
+        out["consent"] = {
+            "release_of_information": consent.release_of_information,
+            "benefits_assigned": consent.benefits_assigned,
+            "signature_date": consent.signature_date.isoformat() if consent.signature_date else None,
+        }
+    if not out.get("onset_date") and onset is not None:
+        out["onset_date"] = onset.isoformat()
+    if not out.get("related_causes") and causes.any:
+        out["related_causes"] = json.loads(
+            json.dumps(
+                {
+                    "employment": causes.employment,
+                    "auto_accident": causes.auto_accident,
+                    "auto_accident_state": causes.auto_accident_state,
+                    "other_accident": causes.other_accident,
+                    "accident_date": causes.accident_date,
+                    "property_casualty_claim_number": causes.property_casualty_claim_number,
+                },
+                default=str,
+            )
+        )
+    return out

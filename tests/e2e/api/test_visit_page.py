@@ -1,0 +1,127 @@
+"""The visit documentation page: live units (8-minute rule) and findings, save, create the claim."""
+
+from __future__ import annotations
+
+import re
+
+from fastapi.testclient import TestClient
+
+from tests.e2e.api.conftest import login
+from tests.e2e.api.world import World
+
+
+def _units(html: str) -> list[int]:
+    return [int(u) for u in re.findall(r'<td class="units-value">(\d+)</td>', html)]
+
+
+def _form(world: World, csrf: str, services: list[dict[str, str]], **extra: str) -> dict[str, str]:
+    data = {
+        "csrf_token": csrf,
+        "date_of_service": "2026-11-20",
+        "start_time": "10:00",
+        "end_time": "11:00",
+        "provider_id": world.a.provider_id,
+        "coverage_id": world.a.coverage_id,
+        "diagnoses": "M54.50, M62.830, M54.2",
+        "subjective": "Low back and neck stiffness after desk work.",
+        "assessment": "Hypertonic lumbar paraspinals.",
+        "plan": "2x/week for 4 weeks.",
+        "medical_necessity": "Spasm limits sitting tolerance to 20 min.",
+        "pain_scale": "6",
+        "rom-0-joint": "cervical",
+        "rom-0-motion": "rotation right",
+        "rom-0-degrees": "55",
+        "goal-0-description": "Sit 60 minutes without pain above 3/10",
+        "goal-0-baseline": "20 min at 6/10",
+        "goal-0-target": "60 min at 3/10",
+        "goal-0-target_date": "2026-12-18",
+        **extra,
+    }
+    for i, svc in enumerate(services):
+        for key, value in svc.items():
+            data[f"svc-{i}-{key}"] = value
+    return data
+
+
+def test_sixty_minute_massage_shows_four_units(client: TestClient, world: World) -> None:
+    csrf = login(client, world, "a", "therapist")
+    page = client.get(f"/patients/{world.a.patient_id}/visits/new")
+    assert page.status_code == 200
+    assert page.text.count('class="region"') >= 30  # the body diagram
+    r = client.post(
+        f"/patients/{world.a.patient_id}/visits/preview",
+        data=_form(world, csrf, [{"code": "97124", "minutes": "60", "regions": "lumbar", "pointers": "1"}]),
+    )
+    assert r.status_code == 200, r.text
+    assert _units(r.text) == [4]
+    assert "8-minute" in r.text or "minutes" in r.text
+
+
+def test_massage_and_manual_therapy_with_59_show_three_and_one(client: TestClient, world: World) -> None:
+    csrf = login(client, world, "a", "therapist")
+    services = [
+        {
+            "code": "97124",
+            "minutes": "38",
+            "regions": "lumbar",
+            "pointers": "1,2",
+            "techniques": "effleurage",
+        },
+        {
+            "code": "97140",
+            "minutes": "22",
+            "regions": "cervical",
+            "pointers": "3",
+            "modifiers": "59",
+            "techniques": "myofascial release",
+        },
+    ]
+    r = client.post(f"/patients/{world.a.patient_id}/visits/preview", data=_form(world, csrf, services))
+    assert _units(r.text) == [3, 1]
+    assert "Claim check" in r.text
+    # Same region and no 59: the scrubber says so beside the form.
+    services[1].update(regions="lumbar", modifiers="")
+    r = client.post(f"/patients/{world.a.patient_id}/visits/preview", data=_form(world, csrf, services))
+    assert _units(r.text) == [3, 1]
+    assert 'data-rule="massage-manual-same-region"' in r.text
+
+
+def test_a_bad_minutes_value_is_named_by_its_path(client: TestClient, world: World) -> None:
+    csrf = login(client, world, "a", "therapist")
+    r = client.post(
+        f"/patients/{world.a.patient_id}/visits/preview",
+        data=_form(world, csrf, [{"code": "97124", "minutes": "sixty"}]),
+    )
+    assert "services[0].minutes" in r.text
+
+
+def test_save_the_visit_then_the_owner_creates_the_claim(client: TestClient, world: World) -> None:
+    csrf = login(client, world, "a", "therapist")
+    services = [
+        {"code": "97124", "minutes": "38", "regions": "lumbar", "pointers": "1,2"},
+        {"code": "97140", "minutes": "22", "regions": "cervical", "pointers": "3", "modifiers": "59"},
+    ]
+    r = client.post(f"/patients/{world.a.patient_id}/visits", data=_form(world, csrf, services))
+    assert r.status_code == 303, r.text
+    visit_url = r.headers["location"]
+    page = client.get(visit_url)
+    assert page.status_code == 200 and _units(page.text) == [3, 1]
+    assert 'id="create-claim"' not in page.text  # a therapist does not bill
+    csrf = login(client, world, "a", "owner")
+    page = client.get(visit_url)
+    assert 'id="create-claim"' in page.text
+    r = client.post(visit_url + "/claim", data={"csrf_token": csrf})
+    assert r.status_code == 303 and r.headers["location"].startswith("/claims/")
+
+
+def test_other_practice_patient_is_404(client: TestClient, world: World) -> None:
+    login(client, world, "a", "therapist")
+    assert client.get(f"/patients/{world.b.patient_id}/visits/new").status_code == 404
+    assert client.get(f"/patients/{world.b.patient_id}").status_code == 404
+
+
+def test_icd10_search(client: TestClient, world: World) -> None:
+    csrf = login(client, world, "a", "therapist")
+    r = client.post("/icd10/search", data={"icd-q": "M54.5", "csrf_token": csrf})
+    assert r.status_code == 200
+    assert 'data-icd="M54.50"' in r.text

@@ -1,0 +1,133 @@
+"""The storage and money commands end to end: a temporary data folder, the real CLI.
+
+One module-wide demo practice (SQLite in the data folder); each test runs commands
+against it the way a user would, through Typer's CliRunner.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+from typer.testing import CliRunner, Result
+
+from tests.conftest import shared_path
+from therabill.adapters.x12.validate import validate
+from therabill.entrypoints.cli.main import app
+
+runner = CliRunner()
+
+
+@pytest.fixture(scope="module")
+def data_dir(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Path]:
+    folder = tmp_path_factory.mktemp("cli-data")
+    with pytest.MonkeyPatch.context() as mp:
+        mp.setenv("THERABILL_DATA_DIR", str(folder))
+        for name in ("THERABILL_DATABASE_URL", "THERABILL_PRACTICE", "THERABILL_BACKUP_PASSPHRASE"):
+            mp.delenv(name, raising=False)
+        assert run("db", "upgrade").exit_code == 0
+        loaded = run("demo", "--today", "2026-11-23")
+        assert loaded.exit_code == 0, loaded.output
+        assert "40 patients" in loaded.output
+        yield folder
+
+
+def run(*args: str) -> Result:
+    return runner.invoke(app, list(args))
+
+
+def as_json(*args: str) -> Any:
+    result = run(*args, "--json")
+    assert result.exit_code in (0, 1), result.output
+    return json.loads(result.stdout)
+
+
+def test_demo_twice_changes_nothing(data_dir: Path) -> None:
+    again = run("demo", "--today", "2026-11-23")
+    assert again.exit_code == 0 and "already exists" in again.output
+
+
+def test_patients_and_claims_lists(data_dir: Path) -> None:
+    patients = as_json("patients", "list")
+    assert len(patients) == 40
+    paid = as_json("claims", "list", "--status", "paid")
+    assert paid and {c["status"] for c in paid} == {"paid"}
+    denied = as_json("claims", "list", "--status", "denied", "--status", "partly_paid")
+    assert {c["status"] for c in denied} == {"denied", "partly_paid"}
+    assert run("claims", "list", "--status", "nonsense").exit_code == 2
+
+
+def test_ledger_balance_and_denials(data_dir: Path) -> None:
+    claim = as_json("claims", "list", "--status", "paid")[0]
+    result = run("ledger", "balance", "--claim", claim["id"])
+    assert result.exit_code == 0, result.output
+    bal = json.loads(result.stdout)
+    assert bal["holds"] and bal["balance"]["charges"] == claim["total_charge"]
+    assert bal["balance"]["insurance_payments"] != "0.00"
+    denials = as_json("denials", "list")
+    assert denials and all(d["reasons"] for d in denials)
+
+
+def test_payments_post_is_idempotent(data_dir: Path) -> None:
+    patient = as_json("patients", "list")[0]["id"]
+    args = (
+        "payments",
+        "post",
+        "--patient",
+        patient,
+        "--amount",
+        "25.00",
+        "--method",
+        "card",
+        "--key",
+        "cli-1",
+    )
+    first = run(*args)
+    assert first.exit_code == 0, first.output
+    before = json.loads(run("ledger", "balance", "--patient", patient).stdout)
+    second = run(*args)
+    assert second.exit_code == 0, second.output
+    after = json.loads(run("ledger", "balance", "--patient", patient).stdout)
+    assert before == after
+
+
+def test_era_post_twice_posts_once(data_dir: Path) -> None:
+    sample = shared_path("x12-samples", "synthetic", "synthetic-massage-3claims.835")
+    first = run("era", "post", str(sample))
+    assert first.exit_code in (0, 1), first.output  # its claims are not the demo's: worklist
+    assert "new" in first.output
+    second = run("era", "post", str(sample))
+    assert second.exit_code in (0, 1) and "already" in second.output
+
+
+def test_export_837_then_nothing_left_to_send(data_dir: Path, tmp_path: Path) -> None:
+    ready = as_json("claims", "list", "--status", "ready")
+    assert ready
+    out = tmp_path / "batch.837"
+    result = run("claims", "export-837", "-o", str(out), "--json")
+    assert result.exit_code == 0, result.output
+    export = json.loads(result.stdout)
+    assert sorted(export["claims"]) == sorted(c["claim_number"] for c in ready)
+    verdict = validate(out.read_text(encoding="ascii"))
+    assert verdict.ok, verdict.errors
+    assert as_json("claims", "list", "--status", "ready") == []
+    again = run("claims", "export-837", "-o", str(tmp_path / "again.837"))
+    assert again.exit_code == 2 and "no claim to export" in again.output
+    assert not (tmp_path / "again.837").exists()
+    resent = run("claims", "export-837", "-o", str(tmp_path / "resent.837"), "--batch", export["batch_id"])
+    assert resent.exit_code == 0, resent.output
+    assert (tmp_path / "resent.837").read_bytes() == out.read_bytes()
+
+
+def test_backup_and_restore(data_dir: Path, tmp_path: Path) -> None:
+    target = tmp_path / "practice.tbk"
+    made = run("backup", str(target))
+    assert made.exit_code == 0, made.output
+    assert target.stat().st_mode & 0o777 == 0o600
+    before = as_json("claims", "list")
+    restored = run("restore", str(target))
+    assert restored.exit_code == 0, restored.output
+    assert as_json("claims", "list") == before

@@ -1,0 +1,106 @@
+"""The X12 commands end to end (no database)."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+from typer.testing import CliRunner
+
+from tests.conftest import EXAMPLES, shared_path
+from therabill.entrypoints.cli.main import app
+
+runner = CliRunner()
+FIXED = ["--as-of", "2026-11-23", "--created", "2026-11-23T12:00"]
+
+
+def test_x12_837_writes_a_valid_file(tmp_path: Path, monkeypatch, pyx12_validate) -> None:
+    monkeypatch.setenv("THERABILL_DATA_DIR", str(tmp_path / "data"))
+    out = tmp_path / "claims.837"
+    files = [str(EXAMPLES / "clean-60-minute-massage.json"), str(EXAMPLES / "workers-comp-visit.json")]
+    result = runner.invoke(app, ["x12", "837", *files, "-o", str(out), *FIXED])
+    assert result.exit_code == 0, result.output
+    text = out.read_text()
+    assert "*000000001*0*T*" in text  # first number of the counter, test usage
+    ok, errors = pyx12_validate(text)
+    assert ok and not errors
+    again = runner.invoke(
+        app, ["x12", "837", files[0], "-o", str(out), "--production", "--control-number", "42", *FIXED]
+    )
+    assert again.exit_code == 0 and "*000000042*0*P*" in out.read_text()
+
+
+def test_scrub_errors_block_and_override_needs_a_reason(tmp_path: Path) -> None:
+    doc = json.loads((EXAMPLES / "clean-60-minute-massage.json").read_text())
+    doc["diagnoses"] = []
+    bad = tmp_path / "bad.json"
+    bad.write_text(json.dumps(doc))
+    out = tmp_path / "x.837"
+    result = runner.invoke(app, ["x12", "837", str(bad), "-o", str(out), "--control-number", "1", *FIXED])
+    assert result.exit_code == 1 and not out.exists()
+    no_reason = runner.invoke(app, ["x12", "837", str(bad), "-o", str(out), "--override-scrub", *FIXED])
+    assert no_reason.exit_code == 2 and not out.exists()
+
+
+def test_era_read_json_shape() -> None:
+    path = shared_path("x12-samples", "synthetic", "synthetic-massage-3claims.835")
+    result = runner.invoke(app, ["era", "read", str(path), "--json"])
+    assert result.exit_code == 0, result.output
+    data = json.loads(result.stdout)
+    assert data["payment_amount"] == "466.00" and data["payment_method"] == "ACH" and data["balanced"] is True
+    line = data["claims"][0]["lines"][0]
+    assert line["code"] == "97124" and line["modifiers"] == ["GP"] and line["units"] == 1
+    assert data["claims"][0]["adjustments"] == [] and line["adjustments"][0] == {
+        "group": "CO",
+        "reason": "45",
+        "amount": "13.00",
+    }
+    assert data["provider_adjustments"] == [] and data["problems"] == []
+
+
+def test_era_read_invalid_exits_1_and_garbage_exits_2(tmp_path: Path) -> None:
+    bad = runner.invoke(
+        app, ["era", "read", str(shared_path("x12-samples", "835", "lfh__managed-care.INVALID.835"))]
+    )
+    assert bad.exit_code == 1 and "BPR16" in bad.output
+    junk = tmp_path / "junk.835"
+    junk.write_text("hello")
+    result = runner.invoke(app, ["era", "read", str(junk)])
+    assert result.exit_code == 2 and "Traceback" not in result.output
+
+
+def test_validate_refuses_271_and_checks_837() -> None:
+    r271 = runner.invoke(
+        app,
+        [
+            "x12",
+            "validate",
+            str(shared_path("x12-samples", "270-271", "lfh__subscriber-health-benefit-check-error.271")),
+        ],
+    )
+    assert r271.exit_code == 2 and "cannot validate" in r271.output
+    ok = runner.invoke(
+        app,
+        ["x12", "validate", str(shared_path("x12-samples", "synthetic", "synthetic-massage-3claims.837"))],
+    )
+    assert ok.exit_code == 0 and "OK" in ok.output
+    bad = runner.invoke(
+        app, ["x12", "validate", str(shared_path("x12-samples", "835", "lfh__managed-care.INVALID.835"))]
+    )
+    assert bad.exit_code == 1
+
+
+def test_eligibility_and_ack_read() -> None:
+    resp = shared_path(
+        "x12-samples",
+        "270-271",
+        "badx12__X279-response-to-generic-request-by-clinic-for-patient-subscriber-eligibility.edi",
+    )
+    result = runner.invoke(app, ["eligibility", "read", str(resp), "--json"])
+    assert result.exit_code == 0
+    (summary,) = json.loads(result.stdout)
+    assert summary["active"] is True and summary["member_id"] == "123456789"
+    ack = runner.invoke(
+        app, ["ack", "read", str(shared_path("x12-samples", "999", "ims__x12_999_rejected.txt"))]
+    )
+    assert ack.exit_code == 1 and "REJECTED" in ack.output
