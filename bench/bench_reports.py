@@ -14,7 +14,8 @@ import random
 import tempfile
 import time
 import uuid
-from datetime import UTC, date, datetime, time as dtime, timedelta
+from datetime import UTC, date, datetime, timedelta
+from datetime import time as dtime
 from pathlib import Path
 from typing import Any
 
@@ -43,8 +44,13 @@ PATIENTS = 2_000
 FIRST_DAY = date(2025, 1, 1)
 DAYS = 700
 PATTERNS = [
-    [("97124", 60)], [("97124", 45)], [("97124", 30), ("97140", 15)], [("97110", 23), ("97140", 8)],
-    [("97110", 8), ("97140", 8)], [("97124", 38), ("97140", 22)], [("97110", 30), ("97112", 15)],
+    [("97124", 60)],
+    [("97124", 45)],
+    [("97124", 30), ("97140", 15)],
+    [("97110", 23), ("97140", 8)],
+    [("97110", 8), ("97140", 8)],
+    [("97124", 38), ("97140", 22)],
+    [("97110", 30), ("97112", 15)],
 ]
 FEES = {"97124": 3000, "97140": 3500, "97110": 4200, "97112": 4500}
 
@@ -61,42 +67,139 @@ def generate(engine: Any, seed: int = 8) -> str:
     rng = random.Random(seed)
     pid = _id()
     now = _ts(FIRST_DAY)
-    rows: dict[Any, list[dict[str, Any]]] = {t: [] for t in (providers, payers, patients, coverages, visits, claims,
-                                                              claim_lines, claim_status_events, ledger_entries,
-                                                              objective_measures, goals, authorizations, authorization_events)}
+    rows: dict[Any, list[dict[str, Any]]] = {
+        t: []
+        for t in (
+            providers,
+            payers,
+            patients,
+            coverages,
+            visits,
+            claims,
+            claim_lines,
+            claim_status_events,
+            ledger_entries,
+            objective_measures,
+            goals,
+            authorizations,
+            authorization_events,
+        )
+    }
     prov = [_id() for _ in range(3)]
     for i, p in enumerate(prov):
-        rows[providers].append({"id": p, "practice_id": pid, "first_name": f"T{i}", "last_name": "Therapist", "created_at": now})
+        rows[providers].append(
+            {"id": p, "practice_id": pid, "first_name": f"T{i}", "last_name": "Therapist", "created_at": now}
+        )
     pay = [_id() for _ in range(5)]
     for i, p in enumerate(pay):
-        rows[payers].append({"id": p, "practice_id": pid, "name": f"Payer {i}", "payer_id": f"P{i}", "profile": "commercial", "created_at": now})
+        rows[payers].append(
+            {
+                "id": p,
+                "practice_id": pid,
+                "name": f"Payer {i}",
+                "payer_id": f"P{i}",
+                "profile": "commercial",
+                "created_at": now,
+            }
+        )
     pats, cov_of, payer_of = [], {}, {}
     for i in range(PATIENTS):
         pt = _id()
         pats.append(pt)
-        rows[patients].append({"id": pt, "practice_id": pid, "chart_number": f"C{i}", "first_name": f"F{i}", "last_name": f"L{i}", "created_at": now})
+        rows[patients].append(
+            {
+                "id": pt,
+                "practice_id": pid,
+                "chart_number": f"C{i}",
+                "first_name": f"F{i}",
+                "last_name": f"L{i}",
+                "created_at": now,
+            }
+        )
         if i % 6:
             cov = _id()
             cov_of[pt], payer_of[pt] = cov, pay[i % 5]
-            rows[coverages].append({"id": cov, "practice_id": pid, "patient_id": pt, "payer_id": pay[i % 5], "sequence": "primary", "created_at": now})
+            rows[coverages].append(
+                {
+                    "id": cov,
+                    "practice_id": pid,
+                    "patient_id": pt,
+                    "payer_id": pay[i % 5],
+                    "sequence": "primary",
+                    "created_at": now,
+                }
+            )
             if i % 10 == 1:
                 auth = _id()
-                rows[authorizations].append({"id": auth, "practice_id": pid, "coverage_id": cov, "number": f"A{i}", "start_date": FIRST_DAY,
-                                             "end_date": FIRST_DAY + timedelta(days=DAYS), "codes": [], "visits_allowed": 60, "units_allowed": 200,
-                                             "visits_used": 0, "units_used": 0, "created_at": now})
-                rows[authorization_events].append({"id": _id(), "practice_id": pid, "authorization_id": auth, "kind": "use", "visits": 20, "units": 60, "at": now, "actor": "bench"})
-        rows[goals].append({"id": _id(), "practice_id": pid, "patient_id": pt, "description": "Sit 2 hours", "target": "2 hours",
-                            "status": "met" if i % 3 == 0 else "open", "created_at": now})
+                rows[authorizations].append(
+                    {
+                        "id": auth,
+                        "practice_id": pid,
+                        "coverage_id": cov,
+                        "number": f"A{i}",
+                        "start_date": FIRST_DAY,
+                        "end_date": FIRST_DAY + timedelta(days=DAYS),
+                        "codes": [],
+                        "visits_allowed": 60,
+                        "units_allowed": 200,
+                        "visits_used": 0,
+                        "units_used": 0,
+                        "created_at": now,
+                    }
+                )
+                rows[authorization_events].append(
+                    {
+                        "id": _id(),
+                        "practice_id": pid,
+                        "authorization_id": auth,
+                        "kind": "use",
+                        "visits": 20,
+                        "units": 60,
+                        "at": now,
+                        "actor": "bench",
+                    }
+                )
+        rows[goals].append(
+            {
+                "id": _id(),
+                "practice_id": pid,
+                "patient_id": pt,
+                "description": "Sit 2 hours",
+                "target": "2 hours",
+                "status": "met" if i % 3 == 0 else "open",
+                "created_at": now,
+            }
+        )
     for n in range(VISITS):
         pt = pats[n % PATIENTS]
         day = FIRST_DAY + timedelta(days=rng.randrange(DAYS))
         pattern = PATTERNS[rng.randrange(len(PATTERNS))]
         vid = _id()
-        rows[visits].append({"id": vid, "practice_id": pid, "patient_id": pt, "provider_id": prov[n % 3], "date_of_service": day,
-                             "status": "coded", "created_at": _ts(day),
-                             "encounter_json": {"services": [{"code": c, "minutes": m} for c, m in pattern]}})
-        rows[objective_measures].append({"id": _id(), "practice_id": pid, "visit_id": vid, "patient_id": pt, "measured_on": day,
-                                         "kind": "pain", "name": "pain_scale", "value": str(rng.randint(1, 8)), "unit": "0-10"})
+        rows[visits].append(
+            {
+                "id": vid,
+                "practice_id": pid,
+                "patient_id": pt,
+                "provider_id": prov[n % 3],
+                "date_of_service": day,
+                "status": "coded",
+                "created_at": _ts(day),
+                "encounter_json": {"services": [{"code": c, "minutes": m} for c, m in pattern]},
+            }
+        )
+        rows[objective_measures].append(
+            {
+                "id": _id(),
+                "practice_id": pid,
+                "visit_id": vid,
+                "patient_id": pt,
+                "measured_on": day,
+                "kind": "pain",
+                "name": "pain_scale",
+                "value": str(rng.randint(1, 8)),
+                "unit": "0-10",
+            }
+        )
         if pt not in cov_of:
             continue
         cid, payer = _id(), payer_of[pt]
@@ -106,38 +209,163 @@ def generate(engine: Any, seed: int = 8) -> str:
             units = max(1, (minutes + 7) // 15)
             lid = _id()
             lines.append((lid, FEES[code] * units))
-            rows[claim_lines].append({"id": lid, "practice_id": pid, "claim_id": cid, "line_number": k, "service_index": k - 1, "code": code,
-                                      "modifiers": [], "units": units, "minutes": minutes, "unit_charge_cents": FEES[code],
-                                      "charge_cents": FEES[code] * units, "diagnosis_pointers": [1], "line_id": f"{n}-{k}",
-                                      "date_of_service": day, "place_of_service": "11"})
+            rows[claim_lines].append(
+                {
+                    "id": lid,
+                    "practice_id": pid,
+                    "claim_id": cid,
+                    "line_number": k,
+                    "service_index": k - 1,
+                    "code": code,
+                    "modifiers": [],
+                    "units": units,
+                    "minutes": minutes,
+                    "unit_charge_cents": FEES[code],
+                    "charge_cents": FEES[code] * units,
+                    "diagnosis_pointers": [1],
+                    "line_id": f"{n}-{k}",
+                    "date_of_service": day,
+                    "place_of_service": "11",
+                }
+            )
         paid_day = sub + timedelta(days=rng.randint(10, 40))
         done = paid_day < FIRST_DAY + timedelta(days=DAYS - 20)
-        rows[claims].append({"id": cid, "practice_id": pid, "visit_id": vid, "patient_id": pt, "payer_id": payer, "coverage_id": cov_of[pt],
-                             "claim_number": f"B{n}", "status": "paid" if done else "submitted", "date_of_service": day,
-                             "total_charge_cents": sum(c for _, c in lines), "created_at": _ts(day), "updated_at": _ts(sub)})
-        rows[claim_status_events].append({"id": _id(), "practice_id": pid, "claim_id": cid, "seq": 1, "status": "submitted", "at": _ts(sub), "actor": "bench"})
+        rows[claims].append(
+            {
+                "id": cid,
+                "practice_id": pid,
+                "visit_id": vid,
+                "patient_id": pt,
+                "payer_id": payer,
+                "coverage_id": cov_of[pt],
+                "claim_number": f"B{n}",
+                "status": "paid" if done else "submitted",
+                "date_of_service": day,
+                "total_charge_cents": sum(c for _, c in lines),
+                "created_at": _ts(day),
+                "updated_at": _ts(sub),
+            }
+        )
+        rows[claim_status_events].append(
+            {
+                "id": _id(),
+                "practice_id": pid,
+                "claim_id": cid,
+                "seq": 1,
+                "status": "submitted",
+                "at": _ts(sub),
+                "actor": "bench",
+            }
+        )
         for lid, charge in lines:
-            base = {"practice_id": pid, "patient_id": pt, "item_id": lid, "claim_id": cid, "claim_line_id": lid, "posted_by": "bench"}
-            rows[ledger_entries].append({**base, "id": _id(), "kind": "charge", "bucket": "insurance", "payer_id": payer, "amount_cents": charge, "detail": "claim-line", "posted_at": _ts(sub)})
+            base = {
+                "practice_id": pid,
+                "patient_id": pt,
+                "item_id": lid,
+                "claim_id": cid,
+                "claim_line_id": lid,
+                "posted_by": "bench",
+            }
+            rows[ledger_entries].append(
+                {
+                    **base,
+                    "id": _id(),
+                    "kind": "charge",
+                    "bucket": "insurance",
+                    "payer_id": payer,
+                    "amount_cents": charge,
+                    "detail": "claim-line",
+                    "posted_at": _ts(sub),
+                }
+            )
             if not done:
                 continue
             if rng.random() < 0.06:
-                rows[ledger_entries].append({**base, "id": _id(), "kind": "adjustment", "bucket": "insurance", "payer_id": payer, "amount_cents": charge,
-                                             "group_code": "CO", "reason_code": rng.choice(["50", "97", "16", "197"]), "detail": "denial", "posted_at": _ts(paid_day)})
+                rows[ledger_entries].append(
+                    {
+                        **base,
+                        "id": _id(),
+                        "kind": "adjustment",
+                        "bucket": "insurance",
+                        "payer_id": payer,
+                        "amount_cents": charge,
+                        "group_code": "CO",
+                        "reason_code": rng.choice(["50", "97", "16", "197"]),
+                        "detail": "denial",
+                        "posted_at": _ts(paid_day),
+                    }
+                )
                 continue
             paid, co = charge * 6 // 10, charge * 2 // 10
             pr = charge - paid - co
             j = _id()
             rows[ledger_entries] += [
-                {**base, "id": _id(), "kind": "insurance-payment", "bucket": "insurance", "payer_id": payer, "amount_cents": paid, "posted_at": _ts(paid_day)},
-                {**base, "id": _id(), "kind": "adjustment", "bucket": "insurance", "payer_id": payer, "amount_cents": co, "group_code": "CO", "reason_code": "45", "posted_at": _ts(paid_day)},
-                {**base, "id": _id(), "kind": "transfer", "bucket": "insurance", "payer_id": payer, "amount_cents": -pr, "group_code": "PR", "reason_code": "2", "journal_id": j, "posted_at": _ts(paid_day)},
-                {**base, "id": _id(), "kind": "transfer", "bucket": "patient", "amount_cents": pr, "group_code": "PR", "reason_code": "2", "journal_id": j, "posted_at": _ts(paid_day)},
+                {
+                    **base,
+                    "id": _id(),
+                    "kind": "insurance-payment",
+                    "bucket": "insurance",
+                    "payer_id": payer,
+                    "amount_cents": paid,
+                    "posted_at": _ts(paid_day),
+                },
+                {
+                    **base,
+                    "id": _id(),
+                    "kind": "adjustment",
+                    "bucket": "insurance",
+                    "payer_id": payer,
+                    "amount_cents": co,
+                    "group_code": "CO",
+                    "reason_code": "45",
+                    "posted_at": _ts(paid_day),
+                },
+                {
+                    **base,
+                    "id": _id(),
+                    "kind": "transfer",
+                    "bucket": "insurance",
+                    "payer_id": payer,
+                    "amount_cents": -pr,
+                    "group_code": "PR",
+                    "reason_code": "2",
+                    "journal_id": j,
+                    "posted_at": _ts(paid_day),
+                },
+                {
+                    **base,
+                    "id": _id(),
+                    "kind": "transfer",
+                    "bucket": "patient",
+                    "amount_cents": pr,
+                    "group_code": "PR",
+                    "reason_code": "2",
+                    "journal_id": j,
+                    "posted_at": _ts(paid_day),
+                },
             ]
             if rng.random() < 0.7:
-                rows[ledger_entries].append({**base, "id": _id(), "kind": "patient-payment", "bucket": "patient", "amount_cents": pr, "detail": "card", "posted_at": _ts(paid_day + timedelta(days=9))})
+                rows[ledger_entries].append(
+                    {
+                        **base,
+                        "id": _id(),
+                        "kind": "patient-payment",
+                        "bucket": "patient",
+                        "amount_cents": pr,
+                        "detail": "card",
+                        "posted_at": _ts(paid_day + timedelta(days=9)),
+                    }
+                )
     with engine.begin() as conn:
-        conn.execute(practices.insert().values(id=pid, name="Bench practice", slug="bench", created_at=now, fees={k: f"{v / 100:.2f}" for k, v in FEES.items()}))
+        conn.execute(
+            practices.insert().values(
+                id=pid,
+                name="Bench practice",
+                slug="bench",
+                created_at=now,
+                fees={k: f"{v / 100:.2f}" for k, v in FEES.items()},
+            )
+        )
         for table, data in rows.items():
             keys = sorted({k for row in data for k in row})
             data = [{k: row.get(k) for k in keys} for row in data]
@@ -154,13 +382,21 @@ def run() -> dict[str, Any]:
         pid = generate(engine)
         gen = time.perf_counter() - started
         with engine.connect() as conn:
-            n_entries = conn.execute(ledger_entries.select().with_only_columns(ledger_entries.c.id).where(ledger_entries.c.practice_id == pid)).all()
+            n_entries = conn.execute(
+                ledger_entries.select()
+                .with_only_columns(ledger_entries.c.id)
+                .where(ledger_entries.c.practice_id == pid)
+            ).all()
         last_day = FIRST_DAY + timedelta(days=DAYS)
         ranges = {
             "all": ReportQuery(pid, as_of=last_day),
             "last_year": ReportQuery(pid, last_day - timedelta(days=365), last_day, as_of=last_day),
         }
-        figures: dict[str, Any] = {"visits": VISITS, "ledger_entries": len(n_entries), "generate_seconds": round(gen, 1)}
+        figures: dict[str, Any] = {
+            "visits": VISITS,
+            "ledger_entries": len(n_entries),
+            "generate_seconds": round(gen, 1),
+        }
         for name in REPORTS:
             for label, q in ranges.items():
                 best = min(_time(name, engine, q) for _ in range(3))

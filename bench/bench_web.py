@@ -21,8 +21,11 @@ The mix (fixed, by weight):
 ====  =====================================================  =========================
 
 The owner logs in once (password, then a TOTP code). Password log-ins of a front-desk
-user (argon2, slow on purpose) run apart, one every 5 seconds, and are reported on their own. The run stops by itself after ``DURATION`` seconds. Figures: p50,
-p95, p99 and max latency of the mix, errors (non-2xx/3xx or transport errors), achieved rate.
+user (argon2, slow on purpose) run apart, one every 5 seconds, and are reported on their
+own. The run stops by itself after ``DURATION`` seconds. Figures: p50, p95, p99 and max
+latency of the mix, errors (non-2xx/3xx or transport errors), achieved rate; before the
+load, each kind's median service time one request at a time; and the machine's 1-minute
+load average at the start (the figures mean little on a machine busy with other work).
 """
 
 from __future__ import annotations
@@ -45,8 +48,9 @@ import httpx
 RATE = 50
 DURATION = 30
 CONCURRENCY = 32
+SEQUENTIAL = 15
 WORKERS = 2
-PASSWORD = "bench-biller-password-2026"
+PASSWORD = "bench-owner-password-2026"
 
 MIX = [
     (25, "dashboard"),
@@ -67,7 +71,7 @@ def _free_port() -> int:
 
 
 def _prepare(folder: Path) -> dict[str, object]:
-    """Database with the demo practice, a biller with TOTP and an API token."""
+    """Database with the demo practice, an owner with TOTP and an API token."""
     os.environ["THERABILL_DATA_DIR"] = str(folder)
     from sqlalchemy import select
 
@@ -87,11 +91,11 @@ def _prepare(folder: Path) -> dict[str, object]:
     with engine.begin() as conn:
         user_id = accounts.create_user(
             conn,
-            username="bench-biller",
-            display_name="Bench Biller",
+            username="bench-owner",
+            display_name="Bench Owner",
             password=PASSWORD,
             practice_id=demo.practice_id,
-            role="biller",
+            role="owner",
             now=utcnow(),
             totp_secret=secret,
         )
@@ -104,7 +108,7 @@ def _prepare(folder: Path) -> dict[str, object]:
             role="front_desk",
             now=utcnow(),
         )
-        principal = accounts.Principal(user_id, "bench-biller", "Bench Biller", demo.practice_id, "owner")
+        principal = accounts.Principal(user_id, "bench-owner", "Bench Owner", demo.practice_id, "owner")
         _, token = accounts.create_api_token(
             conn, principal, "bench", " ".join(p.value for p in Permission), utcnow()
         )
@@ -129,7 +133,7 @@ def _prepare(folder: Path) -> dict[str, object]:
 
 
 async def _login(client: httpx.AsyncClient, secret: str) -> tuple[str, float]:
-    """Log the biller in (password, then TOTP); returns the CSRF token and the seconds it took."""
+    """Log the owner in (password, then TOTP); returns the CSRF token and the seconds it took."""
     from therabill.security import totp
     from therabill.security.clock import utcnow
 
@@ -137,7 +141,7 @@ async def _login(client: httpx.AsyncClient, secret: str) -> tuple[str, float]:
     page = await client.get("/login")
     csrf = re.search(r'name="csrf_token" value="([^"]+)"', page.text).group(1)  # type: ignore[union-attr]
     r = await client.post(
-        "/login", data={"username": "bench-biller", "password": PASSWORD, "csrf_token": csrf}
+        "/login", data={"username": "bench-owner", "password": PASSWORD, "csrf_token": csrf}
     )
     if r.headers.get("location") != "/login/mfa":
         raise RuntimeError(f"log-in failed: {r.status_code}")
@@ -208,6 +212,7 @@ def _request(
 
 
 async def _drive(base: str, data: dict[str, object]) -> dict[str, object]:
+    load_before = round(os.getloadavg()[0], 2)
     rng = random.Random(7)
     kinds = [k for weight, k in MIX for _ in range(weight)]
     limits = httpx.Limits(max_connections=CONCURRENCY, max_keepalive_connections=CONCURRENCY)
@@ -218,6 +223,16 @@ async def _drive(base: str, data: dict[str, object]) -> dict[str, object]:
     async with httpx.AsyncClient(base_url=base, limits=limits, timeout=30, follow_redirects=False) as client:
         csrf, first = await _login(client, str(data["secret"]))
         login_times.append(first)
+        # Service time without queueing: each kind alone, one request at a time.
+        sequential: dict[str, float] = {}
+        for _, kind in MIX:
+            samples = []
+            for _ in range(SEQUENTIAL):
+                method, path, kw = _request(kind, data, rng, csrf)
+                started = time.perf_counter()
+                await client.request(method, path, **kw)  # type: ignore[arg-type]
+                samples.append(time.perf_counter() - started)
+            sequential[kind] = round(1000 * statistics.median(samples), 1)
         gate = asyncio.Semaphore(CONCURRENCY)
 
         async def one(kind: str) -> None:
@@ -264,6 +279,8 @@ async def _drive(base: str, data: dict[str, object]) -> dict[str, object]:
         return round(1000 * ordered[min(len(ordered) - 1, int(q * len(ordered)))], 1)
 
     return {
+        "load_average_1m_at_start": load_before,
+        "sequential_median_ms_by_kind": sequential,
         "rate_target_per_s": RATE,
         "duration_s": DURATION,
         "workers": WORKERS,

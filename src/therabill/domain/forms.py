@@ -199,7 +199,7 @@ def split_claim_id(claim_id: str, part: int) -> str:
     The id stays within the 20 characters of CLM01. When ``<claim id>.<part>`` would be
     longer, the claim id is cut and six hexadecimal characters of the SHA-256 of the whole
     claim id keep the parts of different claims apart: ``<first characters>-<HASH>.<part>``
-    (e.g. ``ABCDEFGHIJKLMNOPQRST`` part 1 → ``ABCDEFGHIJ-<6 hex>.1``). The same claim id and
+    (e.g. ``ABCDEFGHIJKLMNOPQRST`` part 1 → ``ABCDEFGHIJK-<6 hex>.1``). The same claim id and
     part always give the same result.
 
     Raises:

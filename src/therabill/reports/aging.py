@@ -28,6 +28,7 @@ from therabill.adapters.db.tables import claim_status_events, claims
 from therabill.domain.money import ZERO
 from therabill.reports import charts
 from therabill.reports.common import (
+    Cell,
     Progress,
     ReportQuery,
     Table,
@@ -48,7 +49,9 @@ BUCKETS: tuple[tuple[str, int, int | None], ...] = (
 LABELS = tuple(b[0] for b in BUCKETS)
 REDUCING = ("insurance-payment", "patient-payment", "redemption", "adjustment", "write-off")
 
-INSURANCE_START = "Insurance balances age from the claim's first submission (a claim never submitted: from its creation)."
+INSURANCE_START = (
+    "Insurance balances age from the claim's first submission (a claim never submitted: from its creation)."
+)
 PATIENT_START = (
     "Patient balances age from the first statement date; statements are not logged yet, so the day the "
     "balance first became the patient's (the charge or the payer's patient-responsibility transfer) stands in."
@@ -125,7 +128,9 @@ class AgingReport:
         return sum(self.totals(self.patients).values(), ZERO)
 
     def _table(self, title: str, first: str, rows: tuple[AgingRow, ...], credits: Decimal) -> Table:
-        body = [(r.name, *(r.buckets.get(b, ZERO) for b in LABELS), r.total, r.items) for r in rows]
+        body: list[tuple[Cell, ...]] = [
+            (r.name, *(r.buckets.get(b, ZERO) for b in LABELS), r.total, r.items) for r in rows
+        ]
         totals = self.totals(rows)
         body.append(("Total", *totals.values(), sum(totals.values(), ZERO), sum(r.items for r in rows)))
         body.append(("Credits (not aged)", *([None] * len(LABELS)), credits, None))
@@ -168,11 +173,13 @@ def build(engine: Engine, q: ReportQuery, progress: Progress | None = None) -> A
     as_of = q.day
     dialect = engine.dialect.name
     end = start_of(as_of + timedelta(days=1))
-    signed = func.sum(_signed())  # type: ignore[arg-type]
+    signed = func.sum(_signed())
     base = [le.c.practice_id == q.practice_id, le.c.posted_at < end]
     first_sub = (
         select(claim_status_events.c.claim_id, func.min(claim_status_events.c.at).label("first_at"))
-        .where(claim_status_events.c.practice_id == q.practice_id, claim_status_events.c.status == "submitted")
+        .where(
+            claim_status_events.c.practice_id == q.practice_id, claim_status_events.c.status == "submitted"
+        )
         .group_by(claim_status_events.c.claim_id)
         .subquery()
     )
@@ -183,13 +190,14 @@ def build(engine: Engine, q: ReportQuery, progress: Progress | None = None) -> A
         .having(signed != 0)
         .subquery()
     )
-    ins_stmt = (
-        select(
-            ins.c.payer_id,
-            ins.c.cents,
-            day_of_timestamp(func.coalesce(first_sub.c.first_at, claims.c.created_at), dialect).label("start"),
+    ins_stmt = select(
+        ins.c.payer_id,
+        ins.c.cents,
+        day_of_timestamp(func.coalesce(first_sub.c.first_at, claims.c.created_at), dialect).label("start"),
+    ).select_from(
+        ins.outerjoin(claims, claims.c.id == ins.c.claim_id).outerjoin(
+            first_sub, first_sub.c.claim_id == ins.c.claim_id
         )
-        .select_from(ins.outerjoin(claims, claims.c.id == ins.c.claim_id).outerjoin(first_sub, first_sub.c.claim_id == ins.c.claim_id))
     )
     pat_stmt = (
         select(
@@ -203,7 +211,9 @@ def build(engine: Engine, q: ReportQuery, progress: Progress | None = None) -> A
         .having(signed != 0)
     )
     if q.payer_id:
-        payer_claims = select(claims.c.id).where(claims.c.practice_id == q.practice_id, claims.c.payer_id == q.payer_id)
+        payer_claims = select(claims.c.id).where(
+            claims.c.practice_id == q.practice_id, claims.c.payer_id == q.payer_id
+        )
         pat_stmt = pat_stmt.where(le.c.claim_id.in_(payer_claims))
     with engine.connect() as conn:
         names = load_names(conn, q.practice_id, with_patients=True)

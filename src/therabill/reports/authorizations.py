@@ -8,7 +8,7 @@ most ``LOW_SHARE`` of its visits or units are left.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import date
 from decimal import Decimal
 
@@ -103,14 +103,34 @@ class AuthorizationsReport:
     def tables(self) -> list[Table]:
         """All authorizations, and those needing attention."""
         cols = (
-            "Authorization", "Patient", "Payer", "From", "To", "Visits allowed", "Visits used", "Visits left",
-            "Units allowed", "Units used", "Units left", "Status",
+            "Authorization",
+            "Patient",
+            "Payer",
+            "From",
+            "To",
+            "Visits allowed",
+            "Visits used",
+            "Visits left",
+            "Units allowed",
+            "Units used",
+            "Units left",
+            "Status",
         )
 
         def line(r: AuthRow) -> tuple[object, ...]:
             return (
-                r.number, r.patient, r.payer, r.start_date, r.end_date, r.visits_allowed, r.visits_used,
-                r.visits_left, r.units_allowed, r.units_used, r.units_left, r.status,
+                r.number,
+                r.patient,
+                r.payer,
+                r.start_date,
+                r.end_date,
+                r.visits_allowed,
+                r.visits_used,
+                r.visits_left,
+                r.units_allowed,
+                r.units_used,
+                r.units_left,
+                r.status,
             )
 
         attention = [r for r in self.rows if r.status in ("expiring soon", "nearly used", "used up")]
@@ -126,7 +146,10 @@ class AuthorizationsReport:
             charts.bar_chart(
                 "Visits used and left per authorization",
                 [f"{r.number} {r.patient.split(' (')[0]}" for r in rows],
-                [("Used", [r.visits_used for r in rows]), ("Left", [max(r.visits_left or 0, 0) for r in rows])],
+                [
+                    ("Used", [r.visits_used for r in rows]),
+                    ("Left", [max(r.visits_left or 0, 0) for r in rows]),
+                ],
                 x_label="Authorization",
                 y_label="Visits",
             )
@@ -155,7 +178,13 @@ def build(engine: Engine, q: ReportQuery, progress: Progress | None = None) -> A
     if q.payer_id:
         conds.append(coverages.c.payer_id == q.payer_id)
     stmt = (
-        select(authorizations, coverages.c.patient_id, coverages.c.payer_id.label("payer"), used.c.visits.label("v_used"), used.c.units.label("u_used"))
+        select(
+            authorizations,
+            coverages.c.patient_id,
+            coverages.c.payer_id.label("payer"),
+            used.c.visits.label("v_used"),
+            used.c.units.label("u_used"),
+        )
         .select_from(
             authorizations.join(coverages, coverages.c.id == authorizations.c.coverage_id).outerjoin(
                 used, used.c.authorization_id == authorizations.c.id
@@ -171,10 +200,18 @@ def build(engine: Engine, q: ReportQuery, progress: Progress | None = None) -> A
     rows = []
     for r in found:
         row = AuthRow(
-            r.number, names.patients.get(r.patient_id, r.patient_id), names.payer(r.payer), r.start_date, r.end_date,
-            r.visits_allowed, int(r.v_used or 0), r.units_allowed, int(r.u_used or 0), "",
+            r.number,
+            names.patients.get(r.patient_id, r.patient_id),
+            names.payer(r.payer),
+            r.start_date,
+            r.end_date,
+            r.visits_allowed,
+            int(r.v_used or 0),
+            r.units_allowed,
+            int(r.u_used or 0),
+            "",
         )
-        rows.append(AuthRow(*[getattr(row, f) for f in AuthRow.__dataclass_fields__][:-1], status_of(row, as_of)))
+        rows.append(replace(row, status=status_of(row, as_of)))
     rows.sort(key=lambda r: (r.end_date or date.max, r.number))
     notes = (
         f"Authorizations covering any day of {q.describe()}; statuses on {as_of.isoformat()}.",

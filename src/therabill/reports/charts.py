@@ -28,7 +28,7 @@ def nice_step(span: float, ticks: int = 5) -> float:
     if span <= 0:
         return 1.0
     raw = span / ticks
-    power = 10 ** math.floor(math.log10(raw))
+    power = float(10 ** math.floor(math.log10(raw)))
     for m in (1, 2, 5, 10):
         if raw <= m * power:
             return m * power
@@ -76,9 +76,7 @@ def _frame(title: str, x_label: str, y_label: str, unit: str, lo: float, hi: flo
             f'<text x="{LEFT - 6}" y="{y + 4:.1f}" text-anchor="end" font-size="11" fill="#3b4653">'
             f"{escape(_fmt(v, unit))}</text>"
         )
-    out.append(
-        f'<line x1="{LEFT}" x2="{LEFT}" y1="{TOP}" y2="{TOP + plot_h}" stroke="#8a96a3"/>'
-    )
+    out.append(f'<line x1="{LEFT}" x2="{LEFT}" y1="{TOP}" y2="{TOP + plot_h}" stroke="#8a96a3"/>')
     return out
 
 
@@ -205,7 +203,7 @@ def line_chart(
     def y_of(v: float) -> float:
         return TOP + plot_h - (v - lo) / (hi - lo) * plot_h
 
-    for name, target in targets:
+    for label, target in targets:
         y = y_of(float(target))
         out.append(
             f'<line x1="{LEFT}" x2="{WIDTH - RIGHT}" y1="{y:.1f}" y2="{y:.1f}" stroke="#5b6675" '
@@ -213,9 +211,9 @@ def line_chart(
         )
         out.append(
             f'<text x="{WIDTH - RIGHT - 4}" y="{y - 5:.1f}" text-anchor="end" font-size="11" fill="#3b4653">'
-            f"{escape(name)}</text>"
+            f"{escape(label)}</text>"
         )
-    for si, (name, vs) in enumerate(series):
+    for si, (_name, vs) in enumerate(series):
         colour = PALETTE[si % len(PALETTE)]
         path: list[str] = []
         for i, v in enumerate(vs):

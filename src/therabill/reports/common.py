@@ -147,9 +147,9 @@ def load_names(conn: Any, practice_id: str, *, with_patients: bool = False) -> N
         patient_names = {
             r.id: f"{r.last_name}, {r.first_name} ({r.chart_number})"
             for r in conn.execute(
-                select(patients.c.id, patients.c.first_name, patients.c.last_name, patients.c.chart_number).where(
-                    patients.c.practice_id == practice_id
-                )
+                select(
+                    patients.c.id, patients.c.first_name, patients.c.last_name, patients.c.chart_number
+                ).where(patients.c.practice_id == practice_id)
             )
         }
     return Names(practice, payer_names, provider_names, patient_names)
@@ -228,7 +228,8 @@ def days_between(later_ts: Any, earlier_date: Any, dialect: str) -> ColumnElemen
     """Whole days from a ``Date`` column to a UTC timestamp column (day granularity)."""
     if dialect == "sqlite":
         return func.julianday(func.substr(later_ts, 1, 10)) - func.julianday(earlier_date)
-    return func.date(func.timezone("UTC", later_ts)) - earlier_date
+    diff: ColumnElement[Any] = func.date(func.timezone("UTC", later_ts)) - earlier_date
+    return diff
 
 
 def parse_day(text: str) -> date:

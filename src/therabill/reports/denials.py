@@ -109,11 +109,21 @@ class DenialsReport:
     title: str = "Denials"
 
     def _table(self, title: str, first: str, groups: tuple[DenialGroup, ...]) -> Table:
-        rows = [(g.name, g.adjudicated, g.denied, pct(g.rate), g.at_stake, g.fixed_and_paid) for g in (*groups, self.total)]
+        rows = [
+            (g.name, g.adjudicated, g.denied, pct(g.rate), g.at_stake, g.fixed_and_paid)
+            for g in (*groups, self.total)
+        ]
         rows[-1] = ("Total", *rows[-1][1:])
         return Table(
             title,
-            (first, "Adjudicated lines", "Denied lines", "Denial rate", "Money at stake ($)", "Fixed and paid"),
+            (
+                first,
+                "Adjudicated lines",
+                "Denied lines",
+                "Denial rate",
+                "Money at stake ($)",
+                "Fixed and paid",
+            ),
             tuple(rows),
             total_row=True,
         )
@@ -157,7 +167,9 @@ def build(engine: Engine, q: ReportQuery, progress: Progress | None = None) -> D
     step = progress or (lambda _s: None)
     _groups, routine = contractual_codes()
     is_denial = and_(
-        le.c.kind == "adjustment", le.c.group_code.in_(DENIAL_GROUPS), le.c.reason_code.not_in(sorted(routine))
+        le.c.kind == "adjustment",
+        le.c.group_code.in_(DENIAL_GROUPS),
+        le.c.reason_code.not_in(sorted(routine)),
     )
     conds = [
         le.c.practice_id == q.practice_id,
@@ -213,7 +225,10 @@ def build(engine: Engine, q: ReportQuery, progress: Progress | None = None) -> D
         rows = conn.execute(group_stmt).all()
         step("reasons")
         reason_rows = conn.execute(reason_stmt).all()
-    acc: dict[str, dict[str, list[int]]] = {"payer": defaultdict(lambda: [0, 0, 0, 0]), "code": defaultdict(lambda: [0, 0, 0, 0])}
+    acc: dict[str, dict[str, list[int]]] = {
+        "payer": defaultdict(lambda: [0, 0, 0, 0]),
+        "code": defaultdict(lambda: [0, 0, 0, 0]),
+    }
     tot = [0, 0, 0, 0]
     for r in rows:
         vals = (int(r.lines), int(r.denied or 0), int(r.stake or 0), int(r.fixed or 0))
@@ -231,7 +246,9 @@ def build(engine: Engine, q: ReportQuery, progress: Progress | None = None) -> D
     reasons = []
     for r in reason_rows:
         advice = explain(r.group_code or "", r.reason_code or "", table)
-        reasons.append(Reason(f"{r.group_code}-{r.reason_code}", advice.words, advice.fix, int(r.lines), money(r.cents)))
+        reasons.append(
+            Reason(f"{r.group_code}-{r.reason_code}", advice.words, advice.fix, int(r.lines), money(r.cents))
+        )
     reasons.sort(key=lambda r: (-r.amount, -r.lines, r.code))
     notes = (
         f"Range {q.describe()}, by the claim line's date of service.",

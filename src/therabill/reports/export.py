@@ -60,7 +60,9 @@ def table_html(t: Table) -> str:
     """One table as HTML (numbers right-aligned, the total row bold)."""
     out = [f"<h2>{escape(t.title)}</h2>", "<table><thead><tr>"]
     numeric_cols = {i for i in range(len(t.columns)) if any(_numeric(r[i]) for r in t.rows if i < len(r))}
-    out += [f'<th class="{"num" if i in numeric_cols else ""}">{escape(c)}</th>' for i, c in enumerate(t.columns)]
+    out += [
+        f'<th class="{"num" if i in numeric_cols else ""}">{escape(c)}</th>' for i, c in enumerate(t.columns)
+    ]
     out.append("</tr></thead><tbody>")
     if not t.rows:
         out.append(f'<tr><td colspan="{len(t.columns)}" class="muted">Nothing in this range.</td></tr>')

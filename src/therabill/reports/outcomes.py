@@ -20,7 +20,7 @@ from sqlalchemy import Engine, select
 
 from therabill.adapters.db.tables import goals, objective_measures
 from therabill.reports import charts
-from therabill.reports.common import Progress, ReportQuery, Table, date_range, load_names, ratio
+from therabill.reports.common import Cell, Progress, ReportQuery, Table, date_range, load_names, ratio
 
 _GRADE = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*([+-]?)")
 
@@ -117,14 +117,24 @@ class OutcomesReport:
 
     def tables(self) -> list[Table]:
         """Practice summary and per-patient measures."""
-        rows = []
-        for p in self.patients:
-            for s in p.series:
-                rows.append(
-                    (p.patient, s.kind, s.name, s.unit, len(s.points), s.first, s.last, s.last - s.first,
-                     "improved" if s.improved else "not improved")
-                )
-        goal_rows = [(p.patient, d, t, "met" if met else "open") for p in self.patients for d, t, met in p.goals]
+        rows: list[tuple[Cell, ...]] = [
+            (
+                p.patient,
+                s.kind,
+                s.name,
+                s.unit,
+                len(s.points),
+                s.first,
+                s.last,
+                s.last - s.first,
+                "improved" if s.improved else "not improved",
+            )
+            for p in self.patients
+            for s in p.series
+        ]
+        goal_rows = [
+            (p.patient, d, t, "met" if met else "open") for p in self.patients for d, t, met in p.goals
+        ]
         return [
             Table(
                 "Practice",
@@ -139,7 +149,7 @@ class OutcomesReport:
             Table(
                 "Measures per patient",
                 ("Patient", "Kind", "Measure", "Unit", "Visits", "First", "Latest", "Change", "Trend"),
-                tuple(rows),  # type: ignore[arg-type]
+                tuple(rows),
             ),
             Table("Goals", ("Patient", "Goal", "Target", "Status"), tuple(goal_rows)),
         ]
@@ -185,17 +195,26 @@ def build(engine: Engine, q: ReportQuery, progress: Progress | None = None) -> O
     if q.patient_id:
         conds.append(m.c.patient_id == q.patient_id)
         gconds.append(goals.c.patient_id == q.patient_id)
-    stmt = select(m.c.patient_id, m.c.visit_id, m.c.measured_on, m.c.kind, m.c.name, m.c.value, m.c.unit).where(
-        *conds, m.c.kind.in_(("pain", "rom", "strength"))
-    )
-    gstmt = select(goals.c.patient_id, goals.c.description, goals.c.target, goals.c.status, goals.c.created_at, goals.c.id).where(*gconds)
+    stmt = select(
+        m.c.patient_id, m.c.visit_id, m.c.measured_on, m.c.kind, m.c.name, m.c.value, m.c.unit
+    ).where(*conds, m.c.kind.in_(("pain", "rom", "strength")))
+    gstmt = select(
+        goals.c.patient_id,
+        goals.c.description,
+        goals.c.target,
+        goals.c.status,
+        goals.c.created_at,
+        goals.c.id,
+    ).where(*gconds)
     with engine.connect() as conn:
         names = load_names(conn, q.practice_id, with_patients=True)
         step("measures")
         rows = conn.execute(stmt).all()
         step("goals")
         goal_rows = conn.execute(gstmt).all()
-    points: dict[str, dict[tuple[str, str, str | None], dict[date, Decimal]]] = defaultdict(lambda: defaultdict(dict))
+    points: dict[str, dict[tuple[str, str, str | None], dict[date, Decimal]]] = defaultdict(
+        lambda: defaultdict(dict)
+    )
     visit_ids: dict[str, set[str]] = defaultdict(set)
     for r in rows:
         value = measure_value(r.kind, r.value)
@@ -214,9 +233,15 @@ def build(engine: Engine, q: ReportQuery, progress: Progress | None = None) -> O
     for pid in sorted(set(points) | set(patient_goals), key=lambda p: names.patients.get(p, p)):
         series = tuple(
             Series(kind, name, unit, tuple(sorted(vals.items())))
-            for (kind, name, unit), vals in sorted(points[pid].items(), key=lambda kv: (order[kv[0][0]], kv[0][1]))
+            for (kind, name, unit), vals in sorted(
+                points[pid].items(), key=lambda kv: (order[kv[0][0]], kv[0][1])
+            )
         )
-        patients.append(PatientOutcome(names.patients.get(pid, pid), len(visit_ids[pid]), series, tuple(patient_goals[pid])))
+        patients.append(
+            PatientOutcome(
+                names.patients.get(pid, pid), len(visit_ids[pid]), series, tuple(patient_goals[pid])
+            )
+        )
     total = sum(len(p.goals) for p in patients)
     met = sum(1 for p in patients for _, _, ok in p.goals if ok)
     notes = (

@@ -72,7 +72,9 @@ def contractual_codes() -> tuple[frozenset[str], frozenset[str]]:
     return frozenset(data["groups"]), frozenset(data["reasons"])
 
 
-def figure_of(kind: str, bucket: str, detail: str | None, group: str | None, reason: str | None) -> str | None:
+def figure_of(
+    kind: str, bucket: str, detail: str | None, group: str | None, reason: str | None
+) -> str | None:
     """Which revenue figure an entry counts in (``None``: transfers, which move, not earn)."""
     groups, reasons = contractual_codes()
     if kind == "charge":
@@ -92,7 +94,9 @@ def figure_of(kind: str, bucket: str, detail: str | None, group: str | None, rea
     if kind == "prepaid-sale":
         return "prepaid_sales"
     if kind == "refund":
-        return {"insurance": "insurance_payments", "patient": "patient_payments"}.get(bucket, "prepaid_refunds")
+        return {"insurance": "insurance_payments", "patient": "patient_payments"}.get(
+            bucket, "prepaid_refunds"
+        )
     return None
 
 
@@ -476,4 +480,3 @@ def _per_unit(conn: object, q: ReportQuery, names: Names, dialect: str) -> tuple
             )
         )
     return tuple(out)
-

@@ -78,9 +78,25 @@ class TrendsReport:
         return [
             Table(
                 "By month of service",
-                ("Month", "Visits", "Claims", "Units", "Units per visit", "Days visit → claim", "Days claim → payment"),
+                (
+                    "Month",
+                    "Visits",
+                    "Claims",
+                    "Units",
+                    "Units per visit",
+                    "Days visit → claim",
+                    "Days claim → payment",
+                ),
                 tuple(
-                    (m.month, m.visits, m.claims, m.units, m.units_per_visit, m.days_to_claim, m.days_to_payment)
+                    (
+                        m.month,
+                        m.visits,
+                        m.claims,
+                        m.units,
+                        m.units_per_visit,
+                        m.days_to_claim,
+                        m.days_to_payment,
+                    )
                     for m in self.months
                 ),
             ),
@@ -145,7 +161,9 @@ def build(engine: Engine, q: ReportQuery, progress: Progress | None = None) -> T
         visit_conds.append(visits.c.id.in_(select(claims.c.visit_id).where(*claim_conds)))
     first_sub = (
         select(claim_status_events.c.claim_id, func.min(claim_status_events.c.at).label("at"))
-        .where(claim_status_events.c.practice_id == q.practice_id, claim_status_events.c.status == "submitted")
+        .where(
+            claim_status_events.c.practice_id == q.practice_id, claim_status_events.c.status == "submitted"
+        )
         .group_by(claim_status_events.c.claim_id)
         .subquery()
     )
@@ -180,12 +198,18 @@ def build(engine: Engine, q: ReportQuery, progress: Progress | None = None) -> T
         .where(*claim_conds, live)
         .group_by(cmonth)
     )
-    status_stmt = select(cmonth, claims.c.status, func.count().label("n")).where(*claim_conds).group_by(cmonth, claims.c.status)
+    status_stmt = (
+        select(cmonth, claims.c.status, func.count().label("n"))
+        .where(*claim_conds)
+        .group_by(cmonth, claims.c.status)
+    )
     with engine.connect() as conn:
         names = load_names(conn, q.practice_id)
         check_payer(names, q.payer_id)
         step("visits")
-        visit_counts = dict(conn.execute(select(vmonth, func.count()).where(*visit_conds).group_by(vmonth)).all())
+        visit_counts = dict(
+            conn.execute(select(vmonth, func.count()).where(*visit_conds).group_by(vmonth)).all()
+        )
         step("claims")
         claim_rows = {r.month: r for r in conn.execute(claim_stmt)}
         step("statuses")

@@ -104,8 +104,16 @@ class WhatIfReport:
         """Per payer, with a total."""
         rows = [
             (
-                f.payer, f.payer_method or "—", f.visits, f.visits_differing, f.units_cms, f.units_per_code,
-                f.revenue_cms, f.revenue_per_code, f.difference, f.cost_of_rule,
+                f.payer,
+                f.payer_method or "—",
+                f.visits,
+                f.visits_differing,
+                f.units_cms,
+                f.units_per_code,
+                f.revenue_cms,
+                f.revenue_per_code,
+                f.difference,
+                f.cost_of_rule,
             )
             for f in (*self.payers, self.total)
         ]
@@ -114,8 +122,16 @@ class WhatIfReport:
             Table(
                 "Units and expected revenue by method",
                 (
-                    "Payer", "Payer's method", "Visits", "Visits that differ", "Units (CMS)", "Units (per-code)",
-                    "Revenue CMS ($)", "Revenue per-code ($)", "Per-code − CMS ($)", "Cost of payer's rule ($)",
+                    "Payer",
+                    "Payer's method",
+                    "Visits",
+                    "Visits that differ",
+                    "Units (CMS)",
+                    "Units (per-code)",
+                    "Revenue CMS ($)",
+                    "Revenue per-code ($)",
+                    "Per-code − CMS ($)",
+                    "Cost of payer's rule ($)",
                 ),
                 tuple(rows),
                 total_row=True,
@@ -184,7 +200,11 @@ def build(engine: Engine, q: ReportQuery, progress: Progress | None = None) -> W
     with engine.connect() as conn:
         names = load_names(conn, q.practice_id)
         check_payer(names, q.payer_id)
-        profiles = dict(conn.execute(select(payers.c.id, payers.c.profile).where(payers.c.practice_id == q.practice_id)).all())
+        profiles = dict(
+            conn.execute(
+                select(payers.c.id, payers.c.profile).where(payers.c.practice_id == q.practice_id)
+            ).all()
+        )
         fees_raw = conn.execute(select(practices.c.fees).where(practices.c.id == q.practice_id)).scalar()
         result = conn.execution_options(yield_per=CHUNK).execute(stmt)
         for n, (payer_id, services) in enumerate(result):
@@ -227,19 +247,25 @@ def build(engine: Engine, q: ReportQuery, progress: Progress | None = None) -> W
             return UnitMethod.CMS.value
 
     out = []
-    totals = [0, 0, 0, 0, ZERO, ZERO]
+    totals: list[Any] = [0, 0, 0, 0, ZERO, ZERO]
     for payer_id, (n_visits, n_diff, cms_units, pc_units) in acc.items():
         rev_cms = sum((fee(c) * u for c, u in cms_units.items()), ZERO)
         rev_pc = sum((fee(c) * u for c, u in pc_units.items()), ZERO)
         f = MethodFigures(
-            names.payer(payer_id), method_of(payer_id), n_visits, n_diff, sum(cms_units.values()),
-            sum(pc_units.values()), rev_cms, rev_pc,
+            names.payer(payer_id),
+            method_of(payer_id),
+            n_visits,
+            n_diff,
+            sum(cms_units.values()),
+            sum(pc_units.values()),
+            rev_cms,
+            rev_pc,
         )
         out.append(f)
         for i, v in enumerate((f.visits, f.visits_differing, f.units_cms, f.units_per_code, rev_cms, rev_pc)):
             totals[i] += v
     out.sort(key=lambda f: f.payer)
-    total = MethodFigures("Total", None, *totals)  # type: ignore[arg-type]
+    total = MethodFigures("Total", None, *totals)
     notes = (
         f"Visits of {q.describe()} by date of service; units recomputed from each visit's minutes.",
         "CMS total-time: the visit's timed minutes are pooled (8-minute rule over the total); per-code: each "

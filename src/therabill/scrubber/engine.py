@@ -6,7 +6,7 @@ Two paths give the same findings:
   by name, the rule plan of each profile, the units of a visit shape) and runs only the
   rules whose needed fact (``therabill.scrubber.gates``) the encounter has;
 * the reference path (``fast=False``) loads the profile and computes the units on every call
-  and runs every rule of the plan. Tests compare the two.
+  and runs every rule of the plan, nothing skipped. Tests compare the two.
 """
 
 from __future__ import annotations
@@ -235,7 +235,8 @@ def scrub(
             rule uses it.
         context: what the caller knows beyond the document (stores, records, hooks).
         fast: skip the rules that cannot apply (the default). ``False`` runs every rule
-            of the plan without caches: the reference the tests compare the fast path to.
+            of the plan and computes the units anew: the reference the tests compare the
+            fast path to.
 
     Returns:
         The status, the units and every finding, errors first.
@@ -264,7 +265,7 @@ def scrub(
         plan = _fast_plan(profile)
         entries = plan.runnable(facts(encounter, ctx, plan.wanted))
     else:
-        entries = _build_plan(profile)
+        entries = _plan_cached(profile)
     findings: list[Finding] = []
     for r, severity, source in entries:
         ctx.rule_id = r.id

@@ -18,6 +18,7 @@ day, memoised in the rule context) so that nothing expensive is computed twice.
 from __future__ import annotations
 
 from functools import lru_cache
+from typing import NamedTuple
 
 from therabill.domain.encounter import Encounter
 from therabill.domain.validation import (
@@ -29,6 +30,7 @@ from therabill.domain.validation import (
     zip_is_zip4,
 )
 from therabill.refdata.catalog import CodeCatalog
+from therabill.refdata.profiles import PayerProfile
 from therabill.scrubber.context import RuleContext
 from therabill.scrubber.refs import dx_check, dx_regions, exclusion_of
 from therabill.scrubber.rules._util import DISCIPLINE, NCCI_BYPASS, blank
@@ -145,6 +147,53 @@ _zip4 = lru_cache(maxsize=65536)(zip_is_zip4)
 _po_box = lru_cache(maxsize=65536)(is_po_box)
 
 
+class _Params(NamedTuple):
+    """The profile parameters the facts use, read once per profile.
+
+    ``None`` means the setting could not be read as expected: the fact is then always set,
+    so the rule runs and reports (or fails) exactly as it would without the facts.
+    """
+
+    eligibility_max_age: int | None
+    frequencies: frozenset[str] | None
+    lmt_unrecognized: bool
+    filing_warn_days: int | None
+
+
+_PARAMS: dict[int, tuple[PayerProfile | None, _Params]] = {}
+
+
+def _params(ctx: RuleContext) -> _Params:
+    profile = ctx.profile
+    hit = _PARAMS.get(id(profile))
+    if hit is not None and hit[0] is profile:
+        return hit[1]
+    try:
+        max_age: int | None = int(ctx.setting("eligibility_max_age_days", 30))
+    except (TypeError, ValueError):
+        max_age = None
+    try:
+        frequencies: frozenset[str] | None = frozenset(
+            str(c) for c in ctx.setting("frequency_codes_accepted", ["1", "7", "8"])
+        )
+    except TypeError:
+        frequencies = None
+    try:
+        warn: int | None = int(ctx.setting_params("filing_limit").get("warn_before_days", 30))
+    except (TypeError, ValueError):
+        warn = None
+    params = _Params(
+        max_age,
+        frequencies,
+        ctx.setting("lmt_recognized", True) is False and not ctx.setting("original_medicare", False),
+        warn,
+    )
+    if len(_PARAMS) > 1024:
+        _PARAMS.clear()
+    _PARAMS[id(profile)] = (profile, params)
+    return params
+
+
 @lru_cache(maxsize=65536)
 def _region_mismatch(regions: tuple[str, ...], codes: tuple[str, ...]) -> bool:
     """``dx-region-mismatch``'s condition for one line (``codes``: the diagnoses pointed to)."""
@@ -200,21 +249,20 @@ def _mue_over(enc: Encounter, ctx: RuleContext, billed: list[int]) -> bool:
     return False
 
 
-def _filing_due(enc: Encounter, ctx: RuleContext) -> bool:
+def _filing_due(enc: Encounter, ctx: RuleContext, warn: int | None) -> bool:
     """The filing limit has passed or is within its warning days (the deadline is memoised)."""
     try:
         d = filing_deadline(enc, ctx)
-        if d is None:
-            return False
-        if ctx.as_of > d[0]:
-            return True
-        warn = int(ctx.setting_params("filing_limit").get("warn_before_days", 30))
     except (TypeError, ValueError, KeyError):
         return True  # let the rules report (or raise) as they would without the facts
+    if d is None:
+        return False
+    if ctx.as_of > d[0] or warn is None:
+        return True
     return 0 <= (d[0] - ctx.as_of).days <= warn
 
 
-def facts(enc: Encounter, ctx: RuleContext, wanted: int = -1) -> int:  # noqa: C901, PLR0912, PLR0915
+def facts(enc: Encounter, ctx: RuleContext, wanted: int = -1) -> int:
     """The facts present in ``enc`` (bits of ``TAGS``); only those in ``wanted`` are sure.
 
     Args:
@@ -226,6 +274,7 @@ def facts(enc: Encounter, ctx: RuleContext, wanted: int = -1) -> int:  # noqa: C
         The bits of the facts found.
     """
     f = 0
+    params = _params(ctx)
     catalog = ctx.catalog
     dos = ctx.dos
     dx = enc.diagnoses
@@ -293,10 +342,10 @@ def facts(enc: Encounter, ctx: RuleContext, wanted: int = -1) -> int:  # noqa: C
         f |= MASSAGE_AND_MANUAL
 
     for ln in ctx.units.lines:
-        status = ln.billed_status
-        if status == "too_many":
+        billed_status = ln.billed_status
+        if billed_status == "too_many":
             f |= UNITS_TOO_MANY
-        elif status == "too_few":
+        elif billed_status == "too_few":
             f |= UNITS_TOO_FEW
 
     if enc.start_time is None or enc.end_time is None:
@@ -329,7 +378,8 @@ def facts(enc: Encounter, ctx: RuleContext, wanted: int = -1) -> int:  # noqa: C
         if wanted & DX_PRIMARY_EXCLUDED and exclusion_of(dx[0]) is not None:
             f |= DX_PRIMARY_EXCLUDED
 
-    if wanted & PTP_PAIRS and active_pairs(enc, ctx):
+    # A pair needs two codes in the day: this claim's, or an earlier claim's the same day.
+    if wanted & PTP_PAIRS and (len(seen) > 1 or ctx.same_day_prior) and active_pairs(enc, ctx):
         f |= PTP_PAIRS
 
     cov = enc.coverage
@@ -372,11 +422,8 @@ def facts(enc: Encounter, ctx: RuleContext, wanted: int = -1) -> int:  # noqa: C
             if when is None:
                 f |= ELIGIBILITY_STALE
             else:
-                try:
-                    stale = (dos - when).days > int(ctx.setting("eligibility_max_age_days", 30))
-                except (TypeError, ValueError):
-                    stale = True  # the rule reports (or raises) as it would without the facts
-                if stale:
+                max_age = params.eligibility_max_age
+                if max_age is None or (dos - when).days > max_age:
                     f |= ELIGIBILITY_STALE
     rendering = enc.rendering_provider
     if rendering is not None:
@@ -386,17 +433,18 @@ def facts(enc: Encounter, ctx: RuleContext, wanted: int = -1) -> int:  # noqa: C
             f |= LICENSES
     if wanted & (LMT_PROVIDER | LMT_UNRECOGNIZED) and lmt_roles(enc):
         f |= LMT_PROVIDER
-        if ctx.setting("lmt_recognized", True) is False and not ctx.setting("original_medicare", False):
+        if params.lmt_unrecognized:
             f |= LMT_UNRECOGNIZED
     if wanted & FREQUENCY_CHECK:
         freq = enc.claim_frequency
-        try:
-            accepted = [str(c) for c in ctx.setting("frequency_codes_accepted", ["1", "7", "8"])]
-        except TypeError:
-            accepted = []
-        if freq not in accepted or (freq in ("7", "8") and not enc.payer_claim_control_number):
+        accepted = params.frequencies
+        if (
+            accepted is None
+            or freq not in accepted
+            or (freq in ("7", "8") and not enc.payer_claim_control_number)
+        ):
             f |= FREQUENCY_CHECK
-    if wanted & FILING_DUE and _filing_due(enc, ctx):
+    if wanted & FILING_DUE and _filing_due(enc, ctx, params.filing_warn_days):
         f |= FILING_DUE
     if ctx.profile_error is not None:
         f |= PROFILE_ERROR
@@ -434,11 +482,11 @@ def facts(enc: Encounter, ctx: RuleContext, wanted: int = -1) -> int:  # noqa: C
             f |= TAX_ID_BAD
         if b.taxonomy is not None and not _taxonomy_ok(b.taxonomy):
             f |= TAXONOMY_BAD
-        a = b.address
-        if a is not None:
-            if not _zip4(a.zip):
+        address = b.address
+        if address is not None:
+            if not _zip4(address.zip):
                 f |= ZIP_BAD
-            if _po_box(a.line1) or _po_box(a.line2):
+            if _po_box(address.line1) or _po_box(address.line2):
                 f |= PO_BOX
     for other in (rendering, enc.referring_provider, enc.service_facility):
         if other is not None and not blank(other.npi) and not _npi_ok(other.npi):

@@ -332,9 +332,13 @@ def _live_session(conn: Connection, token: str, now: datetime, policy: SessionPo
 def needs_touch(conn: Connection, token: str, now: datetime, *, api: bool = False) -> bool:
     """Whether the session's (or API token's) last use is old enough to be written again."""
     if api:
-        used = conn.execute(select(api_tokens.c.last_used_at).where(api_tokens.c.token_hash == digest(token))).first()
+        used = conn.execute(
+            select(api_tokens.c.last_used_at).where(api_tokens.c.token_hash == digest(token))
+        ).first()
         return used is not None and (used[0] is None or now - used[0] >= TOUCH_EVERY)
-    seen = conn.execute(select(sessions.c.last_seen_at).where(sessions.c.token_hash == digest(token))).scalar()
+    seen = conn.execute(
+        select(sessions.c.last_seen_at).where(sessions.c.token_hash == digest(token))
+    ).scalar()
     return seen is not None and now - seen >= TOUCH_EVERY
 
 

@@ -100,9 +100,7 @@ def append(session: Session, practice_id: str, actor: str, events: list[AuditEve
     append_many(session, [(practice_id, actor, events, at)])
 
 
-def append_many(
-    session: Session, batches: list[tuple[str, str, list[AuditEvent], datetime]]
-) -> None:
+def append_many(session: Session, batches: list[tuple[str, str, list[AuditEvent], datetime]]) -> None:
     """Append several use cases' events ``(practice, actor, events, at)`` in order, in one insert."""
     heads: dict[str, tuple[int, str]] = {}
     rows = []

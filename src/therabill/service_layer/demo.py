@@ -30,6 +30,7 @@ from sqlalchemy import Engine, select
 
 from therabill.adapters.db.engine import session_factory
 from therabill.adapters.db.tables import claim_lines, claims, payers, practices
+from therabill.adapters.db.tables import patients as patient_table
 from therabill.domain.errors import TherabillError
 from therabill.domain.ledger import ChargeType, PaymentMethod, PrepaidType
 from therabill.domain.money import ZERO, from_cents, quantize
@@ -43,7 +44,7 @@ from therabill.domain.remittance import (
 )
 from therabill.service_layer import ledger
 from therabill.service_layer import records as rec
-from therabill.service_layer.uow import UnitOfWork, one_transaction
+from therabill.service_layer.uow import UnitOfWork, attempt, one_transaction
 
 DEMO_SLUG = "demo"
 NO_SHOW_FEE = Decimal("40.00")
@@ -239,7 +240,7 @@ def load_demo(engine: Engine, actor: str, *, today: date, seed: int = 2026) -> D
     found = _existing(engine)
     if found:
         return DemoResult(found, False)
-    with one_transaction(engine):
+    with one_transaction(engine, savepoints=False):
         return _load(engine, actor, today, random.Random(seed))
 
 
@@ -331,7 +332,7 @@ def _load(engine: Engine, actor: str, today: date, rng: random.Random) -> DemoRe
     _eligibility_checks(engine, pid, actor, today, [p for p, payer in patients if payer], rng)
     money = _Money()
     cash_clients = [p for p, payer in patients if payer is None]
-    package_clients, gift_client = set(cash_clients[:2]), cash_clients[2]
+    package_clients, gift_client = cash_clients[:2], cash_clients[2]
     _sell_prepaid(engine, pid, actor, package_clients, gift_client)
     n_appts = n_claims = n_no_shows = 0
     start_day = today - timedelta(days=91)
@@ -385,7 +386,8 @@ def _load(engine: Engine, actor: str, today: date, rng: random.Random) -> DemoRe
                 )
                 if payer is not None:
                     try:
-                        coded = rec.code_visit(engine, pid, actor, visit, as_of=day)
+                        with attempt(engine):
+                            coded = rec.code_visit(engine, pid, actor, visit, as_of=day)
                     except TherabillError:
                         coded = None
                     if coded is not None:
@@ -450,8 +452,8 @@ def _eligibility_checks(
         )
 
 
-def _sell_prepaid(engine: Engine, pid: str, actor: str, package_clients: set[str], gift_client: str) -> None:
-    for n, patient in enumerate(sorted(package_clients), start=1):
+def _sell_prepaid(engine: Engine, pid: str, actor: str, package_clients: list[str], gift_client: str) -> None:
+    for n, patient in enumerate(package_clients, start=1):
         ledger.sell_prepaid(
             engine,
             pid,
@@ -486,7 +488,7 @@ def _cash_visit(
     patient: str,
     visit: str,
     rng: random.Random,
-    package_clients: set[str],
+    package_clients: list[str],
     gift_client: str,
     money: _Money,
 ) -> None:
@@ -503,18 +505,20 @@ def _cash_visit(
     item = posted.entry_ids[0]
     if patient in package_clients:
         try:
-            n = sorted(package_clients).index(patient) + 1
-            ledger.redeem_prepaid(
-                engine, pid, actor, code=f"PKG-{n:03d}", item_id=item, key=f"demo-redeem:{visit}"
-            )
+            n = package_clients.index(patient) + 1
+            with attempt(engine):
+                ledger.redeem_prepaid(
+                    engine, pid, actor, code=f"PKG-{n:03d}", item_id=item, key=f"demo-redeem:{visit}"
+                )
             return
         except TherabillError:
             pass  # package used up: the client pays as usual
     if patient == gift_client:
         try:
-            ledger.redeem_prepaid(
-                engine, pid, actor, code="GIFT-0001", item_id=item, key=f"demo-redeem:{visit}"
-            )
+            with attempt(engine):
+                ledger.redeem_prepaid(
+                    engine, pid, actor, code="GIFT-0001", item_id=item, key=f"demo-redeem:{visit}"
+                )
         except TherabillError:
             pass  # gift certificate used up
     if rng.random() < 0.85:
@@ -580,11 +584,15 @@ def _remittances(
 ) -> None:
     """One remittance per payer for the claims sent more than 30 days ago; patients pay some PR."""
     with UnitOfWork(engine, pid, actor, read_only=True) as uow:
-        sent = uow.records.rows(
-            claims,
-            claims.c.status == "submitted",
-            claims.c.date_of_service < today - timedelta(days=30),
-            order_by=[claims.c.date_of_service, claims.c.claim_number],
+        charts = {r.id: r.chart_number for r in uow.records.rows(patient_table)}
+        # ids and claim numbers are random: order by what the seed decides (date, chart number)
+        sent = sorted(
+            uow.records.rows(
+                claims,
+                claims.c.status == "submitted",
+                claims.c.date_of_service < today - timedelta(days=30),
+            ),
+            key=lambda c: (c.date_of_service, charts[c.patient_id]),
         )
         lines = {
             c.id: uow.records.rows(
@@ -597,7 +605,8 @@ def _remittances(
     for c in sent:
         by_payer.setdefault(c.payer_id, []).append(c)
     pay_day = today - timedelta(days=7)
-    for n, (payer_row_id, its_claims) in enumerate(sorted(by_payer.items()), start=1):
+    ordered = sorted(by_payer.items(), key=lambda kv: payer_rows[kv[0]].payer_id or "")
+    for n, (payer_row_id, its_claims) in enumerate(ordered, start=1):
         payer = payer_rows[payer_row_id]
         payments = tuple(_claim_payment(c, lines[c.id], payer.profile or "", rng) for c in its_claims)
         plb: tuple[ProviderAdjustment, ...] = ()

@@ -76,6 +76,7 @@ from therabill.domain.posting import (
 )
 from therabill.domain.remittance import Remittance
 from therabill.refdata.codes import denial_table
+from therabill.service_layer import records as rec
 from therabill.service_layer.uow import UnitOfWork
 
 ROUTINE_ADJUSTMENTS_FILE = "routine_adjustments.toml"
@@ -914,8 +915,6 @@ def provider_adjustments(engine: Engine, practice_id: str, actor: str) -> list[d
 
 def _update_claim_status(uow: UnitOfWork, ref: ClaimRef, cp: Any, trace: str | None) -> list[WorkItem]:
     """Move the claim to the status the remittance implies; a worklist item if it cannot move."""
-    from therabill.service_layer import records as rec
-
     target = claim_status_after(cp, routine_reasons())
     row = uow.records.get(claims, ref.claim_id, for_update=True)
     if cp.payer_claim_control_number and row.payer_claim_control_number != cp.payer_claim_control_number:

@@ -62,7 +62,6 @@ from therabill.domain.records import (
     check_claim_transition,
 )
 from therabill.schemas.encounter import DocumentError, parse_encounter
-from therabill.service_layer import ledger as ledger_svc
 from therabill.service_layer.coding import units_of
 from therabill.service_layer.uow import Clock, UnitOfWork, ambient_session, utc_now
 
@@ -1116,10 +1115,17 @@ def code_visit(
             uow.records.update(claims, claim_id, status=status, findings=findings, has_errors=has_errors)
             _add_status_event(uow, claim_id, status, findings=findings, note=note)
         _use_authorization(uow, claim_id, coverage_id, claim)
-        ledger_svc.claim_charges_in(uow, claim_id)
+        _ledger().claim_charges_in(uow, claim_id)
         uow.records.update(visits, visit_id, status="coded")
         uow.record("claim.create", "claim", claim_id, {"status": status, "lines": len(claim.lines)})
     return CodedClaim(claim_id, number, status, has_errors, findings, to_cents(claim.total_charge))
+
+
+def _ledger() -> Any:
+    """The ledger service (imported here: it imports this module for claim statuses)."""
+    from therabill.service_layer import ledger
+
+    return ledger
 
 
 def _set_status(
@@ -1175,7 +1181,7 @@ def set_claim_status(
             uow.records.update(claims, claim_id, payer_claim_control_number=payer_claim_control_number)
         if status == ClaimStatus.VOIDED.value:
             _release_authorization(uow, claim_id)
-            ledger_svc.reverse_claim_charges_in(uow, claim_id)
+            _ledger().reverse_claim_charges_in(uow, claim_id)
 
 
 def void_claim(

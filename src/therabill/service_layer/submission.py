@@ -393,6 +393,7 @@ def _control(value: str | None) -> int | None:
 
 def _apply_acks(engine: Engine, practice_id: str, actor: str, data: bytes, clock: Clock) -> dict[str, Any]:
     moved: list[dict[str, Any]] = []
+    batches: list[dict[str, Any]] = []
     acks = list(read_acknowledgments(data))
     for a in acks:
         if a.kind == "TA1":
@@ -418,7 +419,15 @@ def _apply_acks(engine: Engine, practice_id: str, actor: str, data: bytes, clock
                     _move(engine, practice_id, actor, number, [(_SENT, target)], f"999: {a.words}", clock)
                 )
         elif a.kind == "277CA":
-            for c in a.claims:
+            above = _batch_level_traces(data)
+            claim_level = [c for c in a.claims if c.claim_id not in above]
+            answered = {c.claim_id for c in claim_level}
+            batches.extend(
+                _batch_ack(engine, practice_id, actor, c, answered, moved, clock)
+                for c in a.claims
+                if c.claim_id in above
+            )
+            for c in claim_level:
                 if c.accepted:
                     cands = [
                         (_ACKED, _S.CLEARINGHOUSE_ACCEPTED),
@@ -445,7 +454,77 @@ def _apply_acks(engine: Engine, practice_id: str, actor: str, data: bytes, clock
     return {
         "acknowledgments": [{"kind": a.kind, "status": a.status, "words": a.words} for a in acks],
         "claims": moved,
+        **({"batches": batches} if batches else {}),
     }
+
+
+def _batch_level_traces(data: bytes) -> frozenset[str]:
+    """TRN*2 traces of a 277CA above the patient level: 2200B (the batch: our 837's BHT03).
+
+    The acknowledgment reader reports every STC with the last TRN*2 before it, so the
+    information receiver's status (and a billing provider's, 2200C, which has no TRN*2 of its
+    own) comes out under the batch's trace; these are told apart from claims here.
+    A trace also used at the patient level is taken as a claim.
+    """
+    above: set[str] = set()
+    below: set[str] = set()
+    level = ""
+    try:
+        for seg in iter_segments(data):
+            if seg[0] == "HL":
+                level = seg[3] if len(seg) > 3 else ""
+            elif seg[0] == "TRN" and len(seg) > 2 and seg[1] == "2" and seg[2]:
+                (below if level in ("PT", "22", "23") else above).add(seg[2])
+    except X12Error:
+        return frozenset()
+    return frozenset(above - below)
+
+
+def _batch_trace(trace: str) -> tuple[int, str] | None:
+    """Our 837's BHT03 is the interchange control number followed by the 4-digit ST02."""
+    if len(trace) > 4 and trace.isdigit():
+        return int(trace[:-4]), trace[-4:]
+    return None
+
+
+def _batch_ack(
+    engine: Engine,
+    practice_id: str,
+    actor: str,
+    c: Any,
+    answered: set[str],
+    moved: list[dict[str, Any]],
+    clock: Clock,
+) -> dict[str, Any]:
+    """A batch-level (or billing-provider-level) 277CA status: reported, not taken for a claim.
+
+    A rejection there rejects the transaction's claims that the file does not answer one by
+    one (a claim answered at the patient level keeps its own verdict); those moves are
+    appended to ``moved``.
+    """
+    entry: dict[str, Any] = {
+        "batch_trace": c.claim_id,
+        "category": c.category,
+        "status_code": c.status_code,
+        "accepted": c.accepted,
+        "words": c.words,
+    }
+    found = _batch_trace(c.claim_id)
+    numbers = _claims_of_interchange(engine, practice_id, actor, found[0], found[1]) if found else []
+    if found is None or not numbers:
+        entry["result"] = "batch-level status; no batch of ours has this trace"
+        return entry
+    entry.update(interchange=found[0], transaction=found[1], claims=len(numbers))
+    if c.accepted:
+        entry["result"] = "batch acknowledged"
+        return entry
+    todo = [n for n in numbers if n not in answered]
+    note = f"277CA batch {c.category}:{c.status_code} {c.words}"
+    moved.extend(
+        _move(engine, practice_id, actor, n, [(_ACKED, _S.CLEARINGHOUSE_REJECTED)], note, clock) for n in todo
+    )
+    entry["result"] = f"batch rejected: {len(todo)} claim(s) not answered one by one rejected"
+    return entry
 
 
 _ANSWERABLE = AWAITING_ANSWER | {_S.APPEALED}

@@ -33,12 +33,14 @@ from therabill.service_layer import audit
 
 Clock = Callable[[], datetime]
 
+
 class _Ambient:
     """The state of a ``one_transaction`` block: its session, checked practices, audit queue."""
 
-    def __init__(self, engine: Engine, session: Session) -> None:
+    def __init__(self, engine: Engine, session: Session, savepoints: bool) -> None:
         self.engine = engine
         self.session = session
+        self.savepoints = savepoints
         self.practices: set[str] = set()
         self.audit: list[tuple[str, str, list[audit.AuditEvent], datetime]] = []
 
@@ -47,17 +49,20 @@ _AMBIENT: ContextVar[_Ambient | None] = ContextVar("therabill_ambient_session", 
 
 
 @contextmanager
-def one_transaction(engine: Engine) -> Iterator[Session]:
+def one_transaction(engine: Engine, *, savepoints: bool = True) -> Iterator[Session]:
     """Run the use cases called inside the block as one transaction on ``engine``.
 
     Commits when the block ends normally; rolls everything back when it raises. The audit
-    events of the use cases are appended, in order, just before the commit.
+    events of the use cases are appended, in order, just before the commit. With
+    ``savepoints`` (the default) each use case runs in its own SAVEPOINT, so one that fails
+    undoes only itself; a caller that lets any failure end the block (a bulk loader) may
+    turn them off and wrap only the calls whose failure it handles in ``attempt``.
     """
     if _AMBIENT.get() is not None:
         raise RuntimeError("one_transaction blocks do not nest")
     session = session_factory(engine)()
     session.begin()
-    state = _Ambient(engine, session)
+    state = _Ambient(engine, session, savepoints)
     token = _AMBIENT.set(state)
     try:
         yield session
@@ -69,6 +74,24 @@ def one_transaction(engine: Engine) -> Iterator[Session]:
     finally:
         _AMBIENT.reset(token)
         session.close()
+
+
+@contextmanager
+def attempt(engine: Engine) -> Iterator[None]:
+    """Inside ``one_transaction``: undo the block's changes if it raises (a SAVEPOINT)."""
+    state = _ambient(engine)
+    if state is None:
+        yield
+        return
+    savepoint = state.session.begin_nested()
+    queued = len(state.audit)
+    try:
+        yield
+    except BaseException:
+        savepoint.rollback()
+        del state.audit[queued:]
+        raise
+    savepoint.commit()
 
 
 def _ambient(engine: Engine) -> _Ambient | None:
@@ -129,7 +152,7 @@ class UnitOfWork:
         self._ambient = _ambient(self._engine)
         if self._ambient is not None:
             self.session = self._ambient.session
-            if not self.read_only:
+            if not self.read_only and self._ambient.savepoints:
                 self._savepoint = self.session.begin_nested()
             if self.practice_id in self._ambient.practices:
                 self.records = Records(self.session, self.practice_id)
@@ -166,12 +189,11 @@ class UnitOfWork:
 
     def _end(self, *, commit: bool) -> None:
         if self._ambient is not None:
-            if self._savepoint is None:
-                return
-            if commit:
-                self._savepoint.commit()
+            if commit and not self.read_only:
+                if self._savepoint is not None:
+                    self._savepoint.commit()
                 self._ambient.audit.append((self.practice_id, self.actor, self._events, self.now()))
-            else:
+            elif self._savepoint is not None:
                 self._savepoint.rollback()
             return
         try:

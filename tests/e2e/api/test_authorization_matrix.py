@@ -15,11 +15,11 @@ from dataclasses import dataclass
 import pytest
 from fastapi.testclient import TestClient
 
-from therabill.entrypoints.api.deps import PUBLIC, route_permissions
-from therabill.security.permissions import allowed, Permission
-from therabill.service_layer import ledger, records
 from tests.e2e.api.conftest import bearer, login, token_for
 from tests.e2e.api.world import AS_OF, DOS, ROLES, World
+from therabill.entrypoints.api.deps import PUBLIC, route_permissions
+from therabill.security.permissions import Permission, allowed
+from therabill.service_layer import ledger, records
 
 VISIT_DOC = {
     "start_time": "10:00",
@@ -27,7 +27,13 @@ VISIT_DOC = {
     "diagnoses": ["M54.50", "M62.830", "M54.2"],
     "services": [
         {"code": "97124", "minutes": 38, "diagnosis_pointers": [1, 2], "body_regions": ["lumbar"]},
-        {"code": "97140", "minutes": 22, "modifiers": ["59"], "diagnosis_pointers": [3], "body_regions": ["cervical"]},
+        {
+            "code": "97140",
+            "minutes": 22,
+            "modifiers": ["59"],
+            "diagnosis_pointers": [3],
+            "body_regions": ["cervical"],
+        },
     ],
     "documentation": {"subjective": "Neck and low back stiffness.", "medical_necessity": "Limits sitting."},
 }
@@ -43,28 +49,61 @@ def _objects(world: World, practice: str) -> Objects:
     pw = getattr(world, practice)
     engine, pid, actor = world.engine, pw.practice_id, "test:setup"
     visit = records.record_visit(
-        engine, pid, actor, patient_id=pw.patient_id, provider_id=pw.provider_id, date_of_service=DOS,
-        document=VISIT_DOC, coverage_id=pw.coverage_id,
+        engine,
+        pid,
+        actor,
+        patient_id=pw.patient_id,
+        provider_id=pw.provider_id,
+        date_of_service=DOS,
+        document=VISIT_DOC,
+        coverage_id=pw.coverage_id,
     )
     coded = records.code_visit(engine, pid, actor, visit, as_of=AS_OF)
     ledger.post_claim_charges(engine, pid, actor, coded.claim_id)
     records.mark_ready(engine, pid, actor, coded.claim_id)
     batch = records.build_batch(engine, pid, actor, [coded.claim_id])
     auth = records.add_authorization(
-        engine, pid, actor, coverage_id=pw.coverage_id, number=f"PA-{practice}", start_date=DOS,
-        end_date=AS_OF.replace(month=12), codes=["97124", "97140"], visits_allowed=12, units_allowed=48,
+        engine,
+        pid,
+        actor,
+        coverage_id=pw.coverage_id,
+        number=f"PA-{practice}",
+        start_date=DOS,
+        end_date=AS_OF.replace(month=12),
+        codes=["97124", "97140"],
+        visits_allowed=12,
+        units_allowed=48,
     )
     other_provider = records.add_provider(
-        engine, pid, actor, first_name="Omar", last_name="Other", npi="1003000126", taxonomy="225700000X",
-        credential="LMT", licenses=[("IL", "227.099999", None)],
+        engine,
+        pid,
+        actor,
+        first_name="Omar",
+        last_name="Other",
+        npi="1003000126",
+        taxonomy="225700000X",
+        credential="LMT",
+        licenses=[("IL", "227.099999", None)],
     )
     other_visit = records.record_visit(
-        engine, pid, actor, patient_id=pw.patient_id, provider_id=other_provider, date_of_service=DOS,
-        document=VISIT_DOC, coverage_id=pw.coverage_id,
+        engine,
+        pid,
+        actor,
+        patient_id=pw.patient_id,
+        provider_id=other_provider,
+        date_of_service=DOS,
+        document=VISIT_DOC,
+        coverage_id=pw.coverage_id,
     )
     second_visit = records.record_visit(
-        engine, pid, actor, patient_id=pw.patient_id, provider_id=pw.provider_id, date_of_service=DOS,
-        document=VISIT_DOC, coverage_id=pw.coverage_id,
+        engine,
+        pid,
+        actor,
+        patient_id=pw.patient_id,
+        provider_id=pw.provider_id,
+        date_of_service=DOS,
+        document=VISIT_DOC,
+        coverage_id=pw.coverage_id,
     )
     return Objects(
         {
@@ -94,7 +133,9 @@ BODIES = {
     ("POST", "/api/v1/coverages/{coverage_id}/authorizations"): {"number": "PA-M", "visits_allowed": 4},
     ("POST", "/api/v1/patients/{patient_id}/coverages"): {"payer_id": "0" * 32},
     ("POST", "/api/v1/patients/{patient_id}/visits"): {
-        "provider_id": "PROVIDER", "date_of_service": "2026-11-20", "document": VISIT_DOC,
+        "provider_id": "PROVIDER",
+        "date_of_service": "2026-11-20",
+        "document": VISIT_DOC,
     },
 }
 RAW = b"ISA*00*          *00*          *ZZ*X              *ZZ*Y              *261130*1200*^*00501*000000001*0*T*:~"
@@ -127,7 +168,9 @@ def _check(method: str, path: str, role: str, expected: str, response) -> None: 
 
 
 def test_api_matrix(client: TestClient, world: World, objects: dict[str, Objects]) -> None:
-    table = {k: v for k, v in route_permissions(client.app).items() if k[1].startswith("/api/") and v != [PUBLIC]}
+    table = {
+        k: v for k, v in route_permissions(client.app).items() if k[1].startswith("/api/") and v != [PUBLIC]
+    }
     tokens = {role: token_for(world, "a", role) for role in ROLES}
     cells = 0
     for (method, path), marks in sorted(table.items()):
@@ -149,7 +192,9 @@ def test_api_matrix(client: TestClient, world: World, objects: dict[str, Objects
 
 def test_page_matrix(client: TestClient, world: World, objects: dict[str, Objects]) -> None:
     table = {
-        k: v for k, v in route_permissions(client.app).items() if not k[1].startswith("/api/") and v != [PUBLIC]
+        k: v
+        for k, v in route_permissions(client.app).items()
+        if not k[1].startswith("/api/") and v != [PUBLIC]
     }
     for role in ROLES:
         csrf = login(client, world, "a", role)
@@ -161,7 +206,9 @@ def test_page_matrix(client: TestClient, world: World, objects: dict[str, Object
                 _check(method, path, role, _expected(role, marks, practice == "b", has_object), r)
 
 
-def test_therapist_sees_only_own_visits(client: TestClient, world: World, objects: dict[str, Objects]) -> None:
+def test_therapist_sees_only_own_visits(
+    client: TestClient, world: World, objects: dict[str, Objects]
+) -> None:
     own = objects["a"].ids["visit_id"]
     other = objects["a"].other_therapist_visit
     therapist = token_for(world, "a", "therapist")
@@ -176,11 +223,15 @@ def test_therapist_sees_only_own_visits(client: TestClient, world: World, object
     assert client.get(f"/visits/{own}").status_code == 200
 
 
-def test_other_practice_ids_never_leak_data(client: TestClient, world: World, objects: dict[str, Objects]) -> None:
+def test_other_practice_ids_never_leak_data(
+    client: TestClient, world: World, objects: dict[str, Objects]
+) -> None:
     owner_a = token_for(world, "a", "owner")
     for name in ("patient_id", "coverage_id", "authorization_id", "visit_id", "claim_id"):
         other = objects["b"].ids[name]
-        r = client.get(f"/api/v1/{name.removesuffix('_id')}s/{other}".replace("authorizations", "authorizations"),
-                       headers=bearer(owner_a))
+        r = client.get(
+            f"/api/v1/{name.removesuffix('_id')}s/{other}".replace("authorizations", "authorizations"),
+            headers=bearer(owner_a),
+        )
         assert r.status_code == 404, (name, r.status_code)
         assert other not in r.text

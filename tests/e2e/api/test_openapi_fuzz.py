@@ -35,7 +35,9 @@ def test_api_fuzz(app, owner_token: str) -> None:  # type: ignore[no-untyped-def
         @given(case=operation.as_strategy())
         @settings(max_examples=20, deadline=None, suppress_health_check=list(HealthCheck), database=None)
         def run(case) -> None:  # type: ignore[no-untyped-def]
-            response = case.call_and_validate(headers={"Authorization": f"Bearer {owner_token}"}, checks=CHECKS)
+            response = case.call_and_validate(
+                headers={"Authorization": f"Bearer {owner_token}"}, checks=CHECKS
+            )
             calls.append(response.status_code)
 
         run()

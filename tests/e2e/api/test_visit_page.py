@@ -125,3 +125,58 @@ def test_icd10_search(client: TestClient, world: World) -> None:
     r = client.post("/icd10/search", data={"icd-q": "M54.5", "csrf_token": csrf})
     assert r.status_code == 200
     assert 'data-icd="M54.50"' in r.text
+
+
+def test_patient_page_charts_pain_and_motion(client: TestClient, world: World) -> None:
+    csrf = login(client, world, "a", "therapist")
+    for day, pain, degrees in (("2026-11-06", "7", "40"), ("2026-11-13", "5", "50")):
+        data = _form(world, csrf, [{"code": "97124", "minutes": "30", "regions": "lumbar", "pointers": "1"}])
+        data.update({"date_of_service": day, "pain_scale": pain, "rom-0-degrees": degrees})
+        assert client.post(f"/patients/{world.a.patient_id}/visits", data=data).status_code == 303
+    page = client.get(f"/patients/{world.a.patient_id}")
+    assert 'id="progress"' in page.text
+    assert page.text.count("<polyline") >= 2
+    assert "pain (0-10): 7 →" in page.text and "cervical rotation right (deg): 40 →" in page.text
+    login(client, world, "a", "front_desk")
+    page = client.get(f"/patients/{world.a.patient_id}")
+    assert 'id="progress"' not in page.text  # no clinical data for the front desk
+
+
+def test_progress_series_scales_points() -> None:
+    from datetime import date
+    from types import SimpleNamespace
+
+    from therabill.entrypoints.web.charts import HEIGHT, PAD, progress_series
+
+    rows = [
+        SimpleNamespace(kind="pain", name="pain_scale", value="8", measured_on=date(2026, 11, 1)),
+        SimpleNamespace(kind="pain", name="pain_scale", value="2", measured_on=date(2026, 11, 21)),
+        SimpleNamespace(kind="strength", name="x", value="4/5", measured_on=date(2026, 11, 1)),
+        SimpleNamespace(kind="rom", name="hip flexion", value="n/a", measured_on=date(2026, 11, 1)),
+    ]
+    (pain,) = progress_series(rows)
+    assert (pain.first, pain.last) == (8.0, 2.0)
+    (x1, y1, _), (x2, y2, _) = pain.dots
+    assert x1 == PAD and x2 > x1 and y1 < y2  # higher pain is drawn higher
+    assert y2 == round(HEIGHT - PAD - (HEIGHT - 2 * PAD) * 0.2, 1)
+
+
+def test_dashboard_lists_authorizations_running_out(client: TestClient, world: World) -> None:
+    from therabill.service_layer import records
+
+    records.add_authorization(
+        world.engine,
+        world.a.practice_id,
+        "test:setup",
+        coverage_id=world.a.coverage_id,
+        number="PA-LOW",
+        start_date=None,
+        end_date=None,
+        visits_allowed=2,
+        units_allowed=40,
+    )
+    login(client, world, "a", "biller")
+    page = client.get("/")
+    section = page.text.split('id="auth-running-out"')[1].split("</section>")[0]
+    assert "PA-LOW" in section and "2 visits left" in section
+    assert 'id="paid-this-week"' in page.text

@@ -53,7 +53,11 @@ class Server:
 
 @pytest.fixture(scope="session")
 def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Server]:
-    require("chromium", Path(CHROMIUM).exists() or shutil.which("chromium") is not None, "apt-get install chromium")
+    require(
+        "chromium",
+        Path(CHROMIUM).exists() or shutil.which("chromium") is not None,
+        "apt-get install chromium",
+    )
     folder = tmp_path_factory.mktemp("webui")
     world = build_world(folder)
     world.engine.dispose()
@@ -68,9 +72,23 @@ def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Server]:
         "PYTHONPATH": str(REPO),
     }
     proc = subprocess.Popen(
-        [sys.executable, "-m", "uvicorn", "tests.e2e.web.server:make_app", "--factory",
-         "--host", "127.0.0.1", "--port", str(port), "--log-level", "warning"],
-        cwd=REPO, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
+        [
+            sys.executable,
+            "-m",
+            "uvicorn",
+            "tests.e2e.web.server:make_app",
+            "--factory",
+            "--host",
+            "127.0.0.1",
+            "--port",
+            str(port),
+            "--log-level",
+            "warning",
+        ],
+        cwd=REPO,
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
     )
     url = f"http://127.0.0.1:{port}"
     try:

@@ -9,9 +9,9 @@ from pathlib import Path
 
 from playwright.sync_api import Page, expect
 
-from therabill.security import totp
 from tests.e2e.api.world import PASSWORD, make_835
 from tests.e2e.web.conftest import Server
+from therabill.security import totp
 
 
 def _login(page: Page, server: Server, role: str) -> None:
@@ -89,11 +89,16 @@ def test_document_bill_and_post(browser, server: Server, shots: Path) -> None:  
 
     era = make_835(
         number,
-        [("97124", 3, "105.00", "84.00", [("CO", "45", "21.00")]), ("97140", 1, "40.00", "0.00", [("CO", "97", "40.00")])],
+        [
+            ("97124", 3, "105.00", "84.00", [("CO", "45", "21.00")]),
+            ("97140", 1, "40.00", "0.00", [("CO", "97", "40.00")]),
+        ],
         trn="EFT-BROWSER-1",
     )
     page.goto(server.url + "/remittances")
-    page.set_input_files("#era-file", files=[{"name": "era.835", "mimeType": "text/plain", "buffer": era.encode()}])
+    page.set_input_files(
+        "#era-file", files=[{"name": "era.835", "mimeType": "text/plain", "buffer": era.encode()}]
+    )
     page.click("#upload-835")
     expect(page.locator("#posting-results")).to_contain_text("1 claim posted")
     denials = page.locator("#denials")

@@ -1,7 +1,8 @@
 """The storage and money commands end to end: a temporary data folder, the real CLI.
 
-One module-wide demo practice (SQLite in the data folder); each test runs commands
-against it the way a user would, through Typer's CliRunner.
+One demo practice (SQLite in the data folder), loaded once by ``therabill demo``; the
+steps run commands against it the way a user would, through Typer's CliRunner. They are
+steps of ONE test so that parallel workers do not each load the demo.
 """
 
 from __future__ import annotations
@@ -21,7 +22,7 @@ from therabill.entrypoints.cli.main import app
 runner = CliRunner()
 
 
-@pytest.fixture(scope="module")
+@pytest.fixture
 def data_dir(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Path]:
     folder = tmp_path_factory.mktemp("cli-data")
     with pytest.MonkeyPatch.context() as mp:
@@ -45,12 +46,12 @@ def as_json(*args: str) -> Any:
     return json.loads(result.stdout)
 
 
-def test_demo_twice_changes_nothing(data_dir: Path) -> None:
+def _demo_twice_changes_nothing(data_dir: Path) -> None:
     again = run("demo", "--today", "2026-11-23")
     assert again.exit_code == 0 and "already exists" in again.output
 
 
-def test_patients_and_claims_lists(data_dir: Path) -> None:
+def _patients_and_claims_lists(data_dir: Path) -> None:
     patients = as_json("patients", "list")
     assert len(patients) == 40
     paid = as_json("claims", "list", "--status", "paid")
@@ -60,7 +61,7 @@ def test_patients_and_claims_lists(data_dir: Path) -> None:
     assert run("claims", "list", "--status", "nonsense").exit_code == 2
 
 
-def test_ledger_balance_and_denials(data_dir: Path) -> None:
+def _ledger_balance_and_denials(data_dir: Path) -> None:
     claim = as_json("claims", "list", "--status", "paid")[0]
     result = run("ledger", "balance", "--claim", claim["id"])
     assert result.exit_code == 0, result.output
@@ -71,7 +72,7 @@ def test_ledger_balance_and_denials(data_dir: Path) -> None:
     assert denials and all(d["reasons"] for d in denials)
 
 
-def test_payments_post_is_idempotent(data_dir: Path) -> None:
+def _payments_post_is_idempotent(data_dir: Path) -> None:
     patient = as_json("patients", "list")[0]["id"]
     args = (
         "payments",
@@ -94,7 +95,7 @@ def test_payments_post_is_idempotent(data_dir: Path) -> None:
     assert before == after
 
 
-def test_era_post_twice_posts_once(data_dir: Path) -> None:
+def _era_post_twice_posts_once(data_dir: Path) -> None:
     sample = shared_path("x12-samples", "synthetic", "synthetic-massage-3claims.835")
     first = run("era", "post", str(sample))
     assert first.exit_code in (0, 1), first.output  # its claims are not the demo's: worklist
@@ -103,7 +104,7 @@ def test_era_post_twice_posts_once(data_dir: Path) -> None:
     assert second.exit_code in (0, 1) and "already" in second.output
 
 
-def test_export_837_then_nothing_left_to_send(data_dir: Path, tmp_path: Path) -> None:
+def _export_837_then_nothing_left_to_send(data_dir: Path, tmp_path: Path) -> None:
     ready = as_json("claims", "list", "--status", "ready")
     assert ready
     out = tmp_path / "batch.837"
@@ -122,7 +123,7 @@ def test_export_837_then_nothing_left_to_send(data_dir: Path, tmp_path: Path) ->
     assert (tmp_path / "resent.837").read_bytes() == out.read_bytes()
 
 
-def test_backup_and_restore(data_dir: Path, tmp_path: Path) -> None:
+def _backup_and_restore(data_dir: Path, tmp_path: Path) -> None:
     target = tmp_path / "practice.tbk"
     made = run("backup", str(target))
     assert made.exit_code == 0, made.output
@@ -131,3 +132,13 @@ def test_backup_and_restore(data_dir: Path, tmp_path: Path) -> None:
     restored = run("restore", str(target))
     assert restored.exit_code == 0, restored.output
     assert as_json("claims", "list") == before
+
+
+def test_storage_and_money_commands_end_to_end(data_dir: Path, tmp_path: Path) -> None:
+    _demo_twice_changes_nothing(data_dir)
+    _patients_and_claims_lists(data_dir)
+    _ledger_balance_and_denials(data_dir)
+    _payments_post_is_idempotent(data_dir)
+    _era_post_twice_posts_once(data_dir)
+    _export_837_then_nothing_left_to_send(data_dir, tmp_path)
+    _backup_and_restore(data_dir, tmp_path)

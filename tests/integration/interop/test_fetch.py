@@ -167,3 +167,66 @@ def test_fetch_over_sftp_and_follow_up(practice: Practice, sftp_server: SftpServ
     assert [(d["claim_id"], d["status"], d["days_waiting"]) for d in due] == [
         (claim_id, "batch_accepted", 30)
     ]
+
+
+def _fetch_one(
+    p: Practice, drop: FileDropConnector, tmp_path: Path, name: str, data: bytes
+) -> sub.FetchResult:
+    inbox = tmp_path / "in"
+    inbox.mkdir(exist_ok=True)
+    (inbox / name).write_bytes(data)
+    got = sub.fetch(
+        p.engine, p.id, ACTOR, drop, connector_name="desk", data_dir=tmp_path / "d", clock=fixed_clock
+    )
+    assert [r.name for r in got] == [name]
+    return got[0]
+
+
+def test_277ca_batch_level_trace_is_reported_as_the_batch_not_an_unknown_claim(
+    practice: Practice, tmp_path: Path
+) -> None:
+    drop, claim_id, number, control = _submitted(practice, tmp_path)
+    trace = f"{control}0001"  # our 837's BHT03: interchange control number + ST02
+    got = _fetch_one(
+        practice, drop, tmp_path, "ca.277", xf.ack_277ca(number, Decimal("1"), batch_trace=trace)
+    )
+    assert all(c.get("result") != "unknown claim" for c in got.outcome["claims"])
+    assert [c["claim"] for c in got.outcome["claims"]] == [number]
+    assert got.outcome["batches"] == [
+        {
+            "batch_trace": trace,
+            "category": "A1",
+            "status_code": "19",
+            "accepted": True,
+            "words": "received",
+            "interchange": control,
+            "transaction": "0001",
+            "claims": 1,
+            "result": "batch acknowledged",
+        }
+    ]
+    assert _status(practice, claim_id) == "clearinghouse_accepted"
+
+
+def test_277ca_batch_rejected_rejects_the_claims_it_does_not_answer(
+    practice: Practice, tmp_path: Path
+) -> None:
+    drop, claim_id, number, control = _submitted(practice, tmp_path)
+    data = xf.ack_277ca(None, Decimal("1"), batch_trace=f"{control}0001", batch_stc="A3:24")
+    got = _fetch_one(practice, drop, tmp_path, "ca.277", data)
+    assert [b["result"] for b in got.outcome["batches"]] == [
+        "batch rejected: 1 claim(s) not answered one by one rejected"
+    ]
+    assert [(c["claim"], c["to"]) for c in got.outcome["claims"]] == [(number, "clearinghouse_rejected")]
+    assert _status(practice, claim_id) == "clearinghouse_rejected"
+
+
+def test_277ca_batch_trace_of_someone_else_is_only_reported(practice: Practice, tmp_path: Path) -> None:
+    drop, claim_id, number, _ = _submitted(practice, tmp_path)
+    got = _fetch_one(
+        practice, drop, tmp_path, "ca.277", xf.ack_277ca(number, Decimal("1"), batch_stc="A3:24")
+    )
+    assert got.outcome["batches"][0]["batch_trace"] == "BATCH1"
+    assert got.outcome["batches"][0]["result"] == "batch-level status; no batch of ours has this trace"
+    # the claim answered one by one keeps its own verdict
+    assert _status(practice, claim_id) == "clearinghouse_accepted"

@@ -37,7 +37,17 @@ def ack_999(group_control: int, accepted: bool = True) -> bytes:
     return interchange("FA", "005010X231A1", [body])
 
 
-def ack_277ca(claim_number: str, charge: Decimal, accepted: bool = True, pccn: str = "PCN-777") -> bytes:
+def ack_277ca(
+    claim_number: str | None,
+    charge: Decimal,
+    accepted: bool = True,
+    pccn: str = "PCN-777",
+    *,
+    batch_trace: str = "BATCH1",
+    batch_stc: str = "A1:19",
+) -> bytes:
+    """A 277CA: the batch (2200B, ``batch_trace`` = our BHT03) and, unless ``claim_number`` is
+    None, one claim (2200D)."""
     stc = "A2:20" if accepted else "A7:562:85"
     body = [
         "ST*277*#ST#*005010X214",
@@ -49,19 +59,22 @@ def ack_277ca(claim_number: str, charge: Decimal, accepted: bool = True, pccn: s
         "DTP*009*D8*20261124",
         "HL*2*1*21*1",
         "NM1*41*2*HUDSON VALLEY MASSAGE*****46*THERABILL",
-        "TRN*2*BATCH1",
-        f"STC*A1:19*20261124*WQ*{charge}",
+        f"TRN*2*{batch_trace}",
+        f"STC*{batch_stc}*20261124*{'WQ' if batch_stc.startswith('A1') else 'U'}*{charge}",
         "QTY*90*1",
         f"AMT*YU*{charge}",
         "HL*3*2*19*1",
         "NM1*85*2*HUDSON VALLEY MASSAGE*****XX*1887754327",
-        "HL*4*3*PT",
-        "NM1*QC*1*MILLER*GRACE****MI*W123456789",
-        f"TRN*2*{claim_number}",
-        f"STC*{stc}*20261124*{'WQ' if accepted else 'U'}*{charge}",
-        f"REF*1K*{pccn}",
-        "DTP*472*D8*20261120",
     ]
+    if claim_number is not None:
+        body += [
+            "HL*4*3*PT",
+            "NM1*QC*1*MILLER*GRACE****MI*W123456789",
+            f"TRN*2*{claim_number}",
+            f"STC*{stc}*20261124*{'WQ' if accepted else 'U'}*{charge}",
+            f"REF*1K*{pccn}",
+            "DTP*472*D8*20261120",
+        ]
     return interchange("HN", "005010X214", [body])
 
 

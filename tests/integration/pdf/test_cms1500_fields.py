@@ -194,7 +194,7 @@ def test_split_ids_of_a_20_character_claim_id_stay_within_clm01():
     ids = [f.fields["26"] for f in forms]
     assert ids == [split_claim_id(long_id, 1), split_claim_id(long_id, 2)]
     assert [len(i) for i in ids] == [CLAIM_ID_MAX, CLAIM_ID_MAX] and ids[0] != ids[1]
-    assert ids[0].startswith("PRACTICE-2-") and ids[0].endswith(".1") and ids[1].endswith(".2")
+    assert ids[0].startswith("PRACTICE-20-") and ids[0].endswith(".1") and ids[1].endswith(".2")
     assert [f.claim_id for f in forms] == ids
 
 
@@ -203,7 +203,7 @@ def test_split_id_cut_keeps_different_claims_apart():
     assert split_claim_id("A" * 18, 1) == "A" * 18 + ".1"  # exactly 20 characters: kept
     a, b = split_claim_id("CLAIM-2026-000000001", 1), split_claim_id("CLAIM-2026-000000002", 1)
     assert a != b and a[:10] == b[:10] == "CLAIM-2026"
-    assert split_claim_id("ABCDEFGHIJ-KLMNOPQRS", 1).startswith("ABCDEFGHIJ-")  # no doubled hyphen
+    assert "--" not in split_claim_id("ABCDEFGHIJ-KLMNOPQRS", 1)  # the cut drops a trailing hyphen
     with pytest.raises(ValueError):
         split_claim_id("E-1", 0)
 
@@ -266,3 +266,16 @@ def test_signed_on_date_is_pinned_not_today():
 def test_goldens_cover_every_example():
     assert sorted(p.name for p in GOLDEN.glob("*.json")) == EXAMPLE_NAMES
     assert all(isinstance(json.loads(p.read_text()), list) for p in Path(GOLDEN).glob("*.json"))
+
+
+def test_every_shipped_payer_profile_chooses_an_overflow_mode():
+    from therabill.domain.forms import OVERFLOW_MODES
+    from therabill.refdata.profiles import list_profiles, load_profile
+    from therabill.service_layer.documents import overflow_mode
+
+    names = list_profiles(())
+    assert {"commercial", "medicare", "workers_comp"} <= set(names)
+    for name in names:
+        setting = load_profile(name).setting("cms1500_overflow")
+        assert setting is not None and setting.value in OVERFLOW_MODES and setting.source, name
+        assert overflow_mode(name) == setting.value

@@ -220,6 +220,7 @@ def test_progress_pdf_shows_goals_feedback_and_charts(account: Account, render_p
         "Pain (0–10)",
         "Range of motion: cervical rotation right",
         "11/06/2026 – 11/20/2026",
+        "Report prepared 11/23/2026",
     ):
         assert needle in text, needle
     assert ink_ratio(render_png(pdf, "progress")) > 0.01

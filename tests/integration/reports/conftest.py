@@ -78,7 +78,13 @@ def document(lines: list[dict[str, Any]], pain: int, rom: int, start: str = "10:
             "assessment": "Lumbar spasm, improving.",
             "plan": "Weekly for four weeks.",
             "medical_necessity": "Pain limits sitting to 30 minutes.",
-            "goals": [{"description": "Sit 2 hours without pain above 2/10", "baseline": "30 minutes", "target": "2 hours"}],
+            "goals": [
+                {
+                    "description": "Sit 2 hours without pain above 2/10",
+                    "baseline": "30 minutes",
+                    "target": "2 hours",
+                }
+            ],
         },
     }
 
@@ -105,10 +111,21 @@ class Practice:
 
     def number(self, claim: str) -> str:
         with UnitOfWork(self.engine, self.practice_id, ACTOR, read_only=True) as uow:
-            return str(uow.records.get_claim(self.claims[claim]).claim_number) if hasattr(uow.records, "get_claim") else ""
+            return (
+                str(uow.records.get_claim(self.claims[claim]).claim_number)
+                if hasattr(uow.records, "get_claim")
+                else ""
+            )
 
 
-def remit(claim_number: str, lines: list[Any], amounts: list[tuple[str, list[tuple[str, str, str]]]], trn: str, payer: str, day: date) -> Remittance:
+def remit(
+    claim_number: str,
+    lines: list[Any],
+    amounts: list[tuple[str, list[tuple[str, str, str]]]],
+    trn: str,
+    payer: str,
+    day: date,
+) -> Remittance:
     """A remittance paying ``lines``: per line (paid, [(group, reason, amount)])."""
     sps = []
     for ln, (paid, adjs) in zip(lines, amounts, strict=True):
@@ -137,7 +154,9 @@ def remit(claim_number: str, lines: list[Any], amounts: list[tuple[str, list[tup
         lines=tuple(sps),
         segment_number=15,
     )
-    header = RemittanceHeader("I" if paid_total > 0 else "H", paid_total, "C", "ACH", day, trn, payer_id=payer, payer_name=payer)
+    header = RemittanceHeader(
+        "I" if paid_total > 0 else "H", paid_total, "C", "ACH", day, trn, payer_id=payer, payer_name=payer
+    )
     return Remittance(header, (cp,))
 
 
@@ -154,24 +173,77 @@ def build_practice(engine: Engine) -> Practice:
 def _build(engine: Engine, clock: PinnedClock) -> Practice:
     e = engine
     pid = rec.create_practice(
-        e, name="Report Test Practice", slug=f"rep-{id(clock)}", actor=ACTOR, npi="1234567893", tax_id="123456789",
-        taxonomy="225700000X", phone="8455550100",
+        e,
+        name="Report Test Practice",
+        slug=f"rep-{id(clock)}",
+        actor=ACTOR,
+        npi="1234567893",
+        tax_id="123456789",
+        taxonomy="225700000X",
+        phone="8455550100",
         address={"line1": "1 Main St", "city": "Albany", "state": "NY", "zip": "122070001"},
-        fees={"97124": "30.00", "97140": "35.00", "97110": "42.00"}, clock=clock,
+        fees={"97124": "30.00", "97140": "35.00", "97110": "42.00"},
+        clock=clock,
     )
     p = Practice(e, pid, clock)
-    prov = rec.add_provider(e, pid, ACTOR, first_name="Mei", last_name="Chen", npi="1993214562", taxonomy="225700000X",
-                            credential="PT", licenses=[("NY", "024567", date(2027, 10, 31))], clock=clock)
+    prov = rec.add_provider(
+        e,
+        pid,
+        ACTOR,
+        first_name="Mei",
+        last_name="Chen",
+        npi="1993214562",
+        taxonomy="225700000X",
+        credential="PT",
+        licenses=[("NY", "024567", date(2027, 10, 31))],
+        clock=clock,
+    )
     addr = {"line1": "PO Box 1", "city": "Albany", "state": "NY", "zip": "122010001"}
-    p.payers["aetna"] = rec.add_payer(e, pid, ACTOR, name="Aetna", payer_id="60054", profile="commercial", claim_filing_indicator="CI", address=addr, clock=clock)
-    p.payers["blue"] = rec.add_payer(e, pid, ACTOR, name="Blue Plan", payer_id="00123", profile="commercial", claim_filing_indicator="BL", address=addr, clock=clock)
+    p.payers["aetna"] = rec.add_payer(
+        e,
+        pid,
+        ACTOR,
+        name="Aetna",
+        payer_id="60054",
+        profile="commercial",
+        claim_filing_indicator="CI",
+        address=addr,
+        clock=clock,
+    )
+    p.payers["blue"] = rec.add_payer(
+        e,
+        pid,
+        ACTOR,
+        name="Blue Plan",
+        payer_id="00123",
+        profile="commercial",
+        claim_filing_indicator="BL",
+        address=addr,
+        clock=clock,
+    )
 
     def patient(key: str, payer: str | None, n: int) -> str:
-        covs = [rec.CoverageInput(payer_id=p.payers[payer], member_id=f"M{n}00000", active_from=date(2026, 1, 1))] if payer else []
+        covs = (
+            [
+                rec.CoverageInput(
+                    payer_id=p.payers[payer], member_id=f"M{n}00000", active_from=date(2026, 1, 1)
+                )
+            ]
+            if payer
+            else []
+        )
         p.patients[key] = rec.register_patient(
-            e, pid, ACTOR, chart_number=f"C-{n}", first_name=key.capitalize(), last_name="Test",
-            birth_date=date(1970, 1, n), sex="F", address={"line1": "2 Elm St", "city": "Albany", "state": "NY", "zip": "12207"},
-            coverages_in=covs, clock=clock,
+            e,
+            pid,
+            ACTOR,
+            chart_number=f"C-{n}",
+            first_name=key.capitalize(),
+            last_name="Test",
+            birth_date=date(1970, 1, n),
+            sex="F",
+            address={"line1": "2 Elm St", "city": "Albany", "state": "NY", "zip": "12207"},
+            coverages_in=covs,
+            clock=clock,
         )
         return p.patients[key]
 
@@ -181,13 +253,34 @@ def _build(engine: Engine, clock: PinnedClock) -> Practice:
     patient("dee", None, 4)
     with UnitOfWork(e, pid, ACTOR, read_only=True) as uow:
         cy_cov = uow.records.coverages_of(p.patients["cy"])[0].id
-    p.authorization = rec.add_authorization(e, pid, ACTOR, coverage_id=cy_cov, number="AUTH-CY", start_date=date(2026, 8, 1),
-                                            end_date=date(2026, 12, 10), codes=["97124", "97140"], visits_allowed=4, units_allowed=12, clock=clock)
+    p.authorization = rec.add_authorization(
+        e,
+        pid,
+        ACTOR,
+        coverage_id=cy_cov,
+        number="AUTH-CY",
+        start_date=date(2026, 8, 1),
+        end_date=date(2026, 12, 10),
+        codes=["97124", "97140"],
+        visits_allowed=4,
+        units_allowed=12,
+        clock=clock,
+    )
 
-    def visit(key: str, who: str, day: date, lines: list[dict[str, Any]], pain: int, rom: int, bill: bool = True) -> None:
+    def visit(
+        key: str, who: str, day: date, lines: list[dict[str, Any]], pain: int, rom: int, bill: bool = True
+    ) -> None:
         p.at(day)
-        p.visits[key] = rec.record_visit(e, pid, ACTOR, patient_id=p.patients[who], provider_id=prov, date_of_service=day,
-                                         document=document(lines, pain, rom), clock=clock)
+        p.visits[key] = rec.record_visit(
+            e,
+            pid,
+            ACTOR,
+            patient_id=p.patients[who],
+            provider_id=prov,
+            date_of_service=day,
+            document=document(lines, pain, rom),
+            clock=clock,
+        )
         if bill:
             coded = rec.code_visit(e, pid, ACTOR, p.visits[key], as_of=day, clock=clock)
             p.claims[key] = coded.claim_id
@@ -204,59 +297,174 @@ def _build(engine: Engine, clock: PinnedClock) -> Practice:
     visit("c2", "cy", date(2026, 11, 2), services(("97124", 30)), 3, 60)
     # Dee: cash client (not billed to insurance)
     visit("d1", "dee", date(2026, 10, 5), services(("97124", 60)), 4, 45, bill=False)
-    ready = [k for k in p.claims]
+    ready = list(p.claims)
     for key in ready:
         p.at(date(2026, 11, 20) if key == "c2" else _plus(_dos(key), 2))
         rec.mark_ready(e, pid, ACTOR, p.claims[key], clock=clock)
         rec.build_batch(e, pid, ACTOR, [p.claims[key]], clock=clock)
         svc.post_claim_charges(e, pid, ACTOR, p.claims[key])
-    numbers = {r.claim_id: r.claim_number for r in rec.list_claims(e, pid, ACTOR)} if hasattr(rec.list_claims(e, pid, ACTOR)[0], "claim_id") else {}
+    numbers = (
+        {r.claim_id: r.claim_number for r in rec.list_claims(e, pid, ACTOR)}
+        if hasattr(rec.list_claims(e, pid, ACTOR)[0], "claim_id")
+        else {}
+    )
     p.numbers = numbers or _numbers(p)  # type: ignore[attr-defined]
 
-    def pay(key: str, day: date, trn: str, payer: str, amounts: list[tuple[str, list[tuple[str, str, str]]]]) -> None:
+    def pay(
+        key: str, day: date, trn: str, payer: str, amounts: list[tuple[str, list[tuple[str, str, str]]]]
+    ) -> None:
         p.at(day)
-        svc.post_remittance(e, pid, ACTOR, remit(p.numbers[p.claims[key]], p.lines(key), amounts, trn, payer, day))  # type: ignore[attr-defined]
+        svc.post_remittance(
+            e, pid, ACTOR, remit(p.numbers[p.claims[key]], p.lines(key), amounts, trn, payer, day)
+        )  # type: ignore[attr-defined]
 
     # a1 (97124 x4 = 120.00): paid 80, CO-45 20, PR-2 20; patient pays 20 by card + a 5.00 tip
     pay("a1", date(2026, 8, 24), "T-A1", "60054", [("80.00", [("CO", "45", "20.00"), ("PR", "2", "20.00")])])
     p.at(date(2026, 8, 30))
-    svc.post_patient_payment(e, pid, ACTOR, patient_id=p.patients["ann"], amount=D("20.00"), method=PaymentMethod.CARD, key="ann-1", tip=D("5.00"))
+    svc.post_patient_payment(
+        e,
+        pid,
+        ACTOR,
+        patient_id=p.patients["ann"],
+        amount=D("20.00"),
+        method=PaymentMethod.CARD,
+        key="ann-1",
+        tip=D("5.00"),
+    )
     # a2 (97124 x3 = 90.00): paid 60, CO-45 15, PR-3 15 (patient still owes 15)
     pay("a2", date(2026, 10, 5), "T-A2", "60054", [("60.00", [("CO", "45", "15.00"), ("PR", "3", "15.00")])])
     # a3 unpaid: insurance aging from its submission (2026-10-28)
     # b1 denied CO-50 (not medically necessary): 97110 2u=84.00, 97140 1u=35.00 -> all denied
     lines_b1 = p.lines("b1")
-    pay("b1", date(2026, 9, 2), "T-B1", "00123", [("0.00", [("CO", "50", str(D(ln.charge_cents) / 100))]) for ln in lines_b1])
+    pay(
+        "b1",
+        date(2026, 9, 2),
+        "T-B1",
+        "00123",
+        [("0.00", [("CO", "50", str(D(ln.charge_cents) / 100))]) for ln in lines_b1],
+    )
     # fixed: reverse the denial on the first line, then paid on appeal
     p.at(date(2026, 9, 20))
-    denial = [x for x in svc.all_entries(e, pid, ACTOR) if x.reason_code == "50" and x.claim_line_id == lines_b1[0].id][0]
+    denial = [
+        x
+        for x in svc.all_entries(e, pid, ACTOR)
+        if x.reason_code == "50" and x.claim_line_id == lines_b1[0].id
+    ][0]
     svc.reverse_entry(e, pid, ACTOR, denial.entry_id, key="fix-b1")
     p.at(date(2026, 9, 28))
     svc.post_entries(e, pid, ACTOR, [_ins_payment(p, lines_b1[0], "60.00", "00123")], key="appeal-b1")
     p.at(date(2026, 9, 28))
-    svc.write_off(e, pid, ACTOR, item_id=lines_b1[0].id, amount=D("24.00"), bucket=_ins(), group_code="CO", reason_code="45", key="wo-b1")
+    svc.write_off(
+        e,
+        pid,
+        ACTOR,
+        item_id=lines_b1[0].id,
+        amount=D("24.00"),
+        bucket=_ins(),
+        group_code="CO",
+        reason_code="45",
+        key="wo-b1",
+    )
     # b2 (cms: 1 unit) paid 30, CO-45 12
-    pay("b2", date(2026, 10, 19), "T-B2", "00123", [("30.00", [("CO", "45", str(D(ln.charge_cents) / 100 - D("30.00")))]) for ln in p.lines("b2")][:1] + [("0.00", [("CO", "45", str(D(ln.charge_cents) / 100))]) for ln in p.lines("b2")[1:]])
+    pay(
+        "b2",
+        date(2026, 10, 19),
+        "T-B2",
+        "00123",
+        [("30.00", [("CO", "45", str(D(ln.charge_cents) / 100 - D("30.00")))]) for ln in p.lines("b2")][:1]
+        + [("0.00", [("CO", "45", str(D(ln.charge_cents) / 100))]) for ln in p.lines("b2")[1:]],
+    )
     # c1: 97124 2u + 97140 1u; 97140 denied CO-97 (bundled), 97124 paid 40 CO-45 20
     lines_c1 = p.lines("c1")
-    pay("c1", date(2026, 9, 25), "T-C1", "60054", [
-        ("40.00", [("CO", "45", "20.00")]) if ln.code == "97124" else ("0.00", [("CO", "97", str(D(ln.charge_cents) / 100))])
-        for ln in lines_c1
-    ])
+    pay(
+        "c1",
+        date(2026, 9, 25),
+        "T-C1",
+        "60054",
+        [
+            ("40.00", [("CO", "45", "20.00")])
+            if ln.code == "97124"
+            else ("0.00", [("CO", "97", str(D(ln.charge_cents) / 100))])
+            for ln in lines_c1
+        ],
+    )
     # Dee (cash): self-pay charge, no-show fee, retail with tax, a package, a redemption, a refund
     p.at(date(2026, 10, 5))
-    charge = svc.post_charge(e, pid, ACTOR, patient_id=p.patients["dee"], amount=D("90.00"), charge_type=ChargeType.SELF_PAY, key="dee-visit")
-    svc.sell_prepaid(e, pid, ACTOR, patient_id=p.patients["dee"], kind=PrepaidType.PACKAGE, code="PKG-DEE", price=D("240.00"), method=PaymentMethod.CARD, key="dee-pkg", sessions=3)
+    charge = svc.post_charge(
+        e,
+        pid,
+        ACTOR,
+        patient_id=p.patients["dee"],
+        amount=D("90.00"),
+        charge_type=ChargeType.SELF_PAY,
+        key="dee-visit",
+    )
+    svc.sell_prepaid(
+        e,
+        pid,
+        ACTOR,
+        patient_id=p.patients["dee"],
+        kind=PrepaidType.PACKAGE,
+        code="PKG-DEE",
+        price=D("240.00"),
+        method=PaymentMethod.CARD,
+        key="dee-pkg",
+        sessions=3,
+    )
     svc.redeem_prepaid(e, pid, ACTOR, code="PKG-DEE", item_id=charge.entry_ids[0], key="dee-redeem")
     p.at(date(2026, 10, 12))
-    fee = svc.post_charge(e, pid, ACTOR, patient_id=p.patients["dee"], amount=D("40.00"), charge_type=ChargeType.NO_SHOW, key="dee-noshow")
-    svc.post_charge(e, pid, ACTOR, patient_id=p.patients["dee"], amount=D("20.00"), charge_type=ChargeType.RETAIL, key="dee-retail", sales_tax=D("1.60"))
+    fee = svc.post_charge(
+        e,
+        pid,
+        ACTOR,
+        patient_id=p.patients["dee"],
+        amount=D("40.00"),
+        charge_type=ChargeType.NO_SHOW,
+        key="dee-noshow",
+    )
+    svc.post_charge(
+        e,
+        pid,
+        ACTOR,
+        patient_id=p.patients["dee"],
+        amount=D("20.00"),
+        charge_type=ChargeType.RETAIL,
+        key="dee-retail",
+        sales_tax=D("1.60"),
+    )
     p.at(date(2026, 11, 1))
-    svc.post_patient_payment(e, pid, ACTOR, patient_id=p.patients["dee"], amount=D("50.00"), method=PaymentMethod.CASH, key="dee-cash", tip=D("10.00"))
-    svc.write_off(e, pid, ACTOR, item_id=fee.entry_ids[0], amount=D("10.00"), reason_code="courtesy", key="dee-wo")
+    svc.post_patient_payment(
+        e,
+        pid,
+        ACTOR,
+        patient_id=p.patients["dee"],
+        amount=D("50.00"),
+        method=PaymentMethod.CASH,
+        key="dee-cash",
+        tip=D("10.00"),
+    )
+    svc.write_off(
+        e, pid, ACTOR, item_id=fee.entry_ids[0], amount=D("10.00"), reason_code="courtesy", key="dee-wo"
+    )
     p.at(date(2026, 11, 3))
-    svc.post_patient_payment(e, pid, ACTOR, patient_id=p.patients["ann"], amount=D("30.00"), method=PaymentMethod.CHECK, key="ann-2")
-    svc.refund_patient(e, pid, ACTOR, patient_id=p.patients["ann"], amount=D("10.00"), method=PaymentMethod.CHECK, key="ann-refund")
+    svc.post_patient_payment(
+        e,
+        pid,
+        ACTOR,
+        patient_id=p.patients["ann"],
+        amount=D("30.00"),
+        method=PaymentMethod.CHECK,
+        key="ann-2",
+    )
+    svc.refund_patient(
+        e,
+        pid,
+        ACTOR,
+        patient_id=p.patients["ann"],
+        amount=D("10.00"),
+        method=PaymentMethod.CHECK,
+        key="ann-refund",
+    )
     return p
 
 
@@ -270,20 +478,44 @@ def _ins_payment(p: Practice, line: Any, amount: str, _payer: str) -> Any:
     from therabill.domain.ledger import Bucket, Entry, EntryKind, new_id
 
     with UnitOfWork(p.engine, p.practice_id, ACTOR, read_only=True) as uow:
-        claim = uow.records.get(__import__("therabill.adapters.db.tables", fromlist=["claims"]).claims, line.claim_id)
-    return Entry(new_id(), EntryKind.INSURANCE_PAYMENT, Bucket.INSURANCE, D(amount), claim.patient_id, item_id=line.id,
-                 claim_id=line.claim_id, claim_line_id=line.id, payer_id=claim.payer_id)
+        claim = uow.records.get(
+            __import__("therabill.adapters.db.tables", fromlist=["claims"]).claims, line.claim_id
+        )
+    return Entry(
+        new_id(),
+        EntryKind.INSURANCE_PAYMENT,
+        Bucket.INSURANCE,
+        D(amount),
+        claim.patient_id,
+        item_id=line.id,
+        claim_id=line.claim_id,
+        claim_line_id=line.id,
+        payer_id=claim.payer_id,
+    )
 
 
 def _numbers(p: Practice) -> dict[str, str]:
     from therabill.adapters.db.tables import claims
 
     with p.engine.connect() as c:
-        return dict(c.execute(claims.select().with_only_columns(claims.c.id, claims.c.claim_number).where(claims.c.practice_id == p.practice_id)).all())  # type: ignore[arg-type]
+        return dict(
+            c.execute(
+                claims.select()
+                .with_only_columns(claims.c.id, claims.c.claim_number)
+                .where(claims.c.practice_id == p.practice_id)
+            ).all()
+        )  # type: ignore[arg-type]
 
 
-_DOS = {"a1": date(2026, 8, 3), "a2": date(2026, 9, 14), "a3": date(2026, 10, 26), "b1": date(2026, 8, 10),
-        "b2": date(2026, 9, 21), "c1": date(2026, 9, 1), "c2": date(2026, 11, 2)}
+_DOS = {
+    "a1": date(2026, 8, 3),
+    "a2": date(2026, 9, 14),
+    "a3": date(2026, 10, 26),
+    "b1": date(2026, 8, 10),
+    "b2": date(2026, 9, 21),
+    "c1": date(2026, 9, 1),
+    "c2": date(2026, 11, 2),
+}
 
 
 def _dos(key: str) -> date:
@@ -305,7 +537,9 @@ def pg_databases() -> Iterator[PgDatabases]:
 
 
 @pytest.fixture(scope="session", params=["sqlite", "postgresql"])
-def engine(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory, pg_databases: PgDatabases) -> Iterator[Engine]:
+def engine(
+    request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory, pg_databases: PgDatabases
+) -> Iterator[Engine]:
     eng = new_empty_engine(request.param, tmp_path_factory.mktemp("reports"), pg_databases)
     migrations.upgrade(eng)
     yield eng

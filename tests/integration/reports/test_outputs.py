@@ -25,8 +25,22 @@ def test_cli_writes_csv_and_html(practice: Practice, tmp_path: Path, monkeypatch
     out_csv, out_html = tmp_path / "rev.csv", tmp_path / "rev.html"
     r = CliRunner().invoke(
         cli,
-        ["report", "revenue", "--from", "2026-08-01", "--to", "2026-11-23", "--payer", "Aetna",
-         "--csv", str(out_csv), "--html", str(out_html), "--practice", practice.practice_id],
+        [
+            "report",
+            "revenue",
+            "--from",
+            "2026-08-01",
+            "--to",
+            "2026-11-23",
+            "--payer",
+            "Aetna",
+            "--csv",
+            str(out_csv),
+            "--html",
+            str(out_html),
+            "--practice",
+            practice.practice_id,
+        ],
     )
     assert r.exit_code == 0, r.output
     assert "Net collection rate" in r.output
@@ -34,7 +48,9 @@ def test_cli_writes_csv_and_html(practice: Practice, tmp_path: Path, monkeypatch
     assert out_html.read_text().count("<svg") == 2
     bad = CliRunner().invoke(cli, ["report", "nonsense", "--practice", practice.practice_id])
     assert bad.exit_code == 2
-    bad_day = CliRunner().invoke(cli, ["report", "aging", "--as-of", "23/11/2026", "--practice", practice.practice_id])
+    bad_day = CliRunner().invoke(
+        cli, ["report", "aging", "--as-of", "23/11/2026", "--practice", practice.practice_id]
+    )
     assert bad_day.exit_code == 2 and "YYYY-MM-DD" in bad_day.output
 
 
@@ -50,12 +66,19 @@ def test_web_pages_need_reports_read(practice: Practice) -> None:
         ids = {}
         for role in ("owner", "therapist"):
             ids[role] = accounts.create_user(
-                conn, username=f"rep-{role}-{practice.practice_id[:6]}", display_name=role,
-                password="correct horse battery staple", practice_id=practice.practice_id, role=role, now=now,
+                conn,
+                username=f"rep-{role}-{practice.practice_id[:6]}",
+                display_name=role,
+                password="correct horse battery staple",
+                practice_id=practice.practice_id,
+                role=role,
+                now=now,
             )
         tokens = {}
         for role, uid in ids.items():
-            who = accounts.Principal(user_id=uid, username=role, display_name=role, practice_id=practice.practice_id, role=role)
+            who = accounts.Principal(
+                user_id=uid, username=role, display_name=role, practice_id=practice.practice_id, role=role
+            )
             tokens[role] = accounts.create_api_token(conn, who, "t", "reports.read", now)[1]
     app = create_app(Settings(database_url="sqlite:///unused"), engine=practice.engine, clock=lambda: now)
     with TestClient(app, base_url="http://127.0.0.1") as c:
@@ -73,13 +96,27 @@ def test_web_pages_need_reports_read(practice: Practice) -> None:
 
 
 def test_charts_are_labelled_svg() -> None:
-    svg = charts.bar_chart("Paid by month", ["2026-08", "2026-09"], [("Paid", [10, 20]), ("Charged", [30, None])],
-                           x_label="Month", y_label="Amount", unit="$")
+    svg = charts.bar_chart(
+        "Paid by month",
+        ["2026-08", "2026-09"],
+        [("Paid", [10, 20]), ("Charged", [30, None])],
+        x_label="Month",
+        y_label="Amount",
+        unit="$",
+    )
     assert svg.startswith("<svg") and "<title>Paid by month</title>" in svg
     assert ">Month<" in svg and "Amount ($)" in svg and "$30" in svg
     assert charts.PALETTE[0] in svg and charts.PALETTE[1] in svg
-    line = charts.line_chart("Pain", ["a", "b", "c"], [("pain", [6, None, 2])], x_label="Visit", y_label="Pain (0-10)",
-                             targets=[("goal", 2)])
-    assert "stroke-dasharray" in line and "<polyline" not in line  # the gap splits the line into single points
+    line = charts.line_chart(
+        "Pain",
+        ["a", "b", "c"],
+        [("pain", [6, None, 2])],
+        x_label="Visit",
+        y_label="Pain (0-10)",
+        targets=[("goal", 2)],
+    )
+    assert (
+        "stroke-dasharray" in line and "<polyline" not in line
+    )  # the gap splits the line into single points
     assert "No data" in charts.bar_chart("Empty", [], [], x_label="x", y_label="y")
     assert charts.nice_step(1000) == 200 and charts.nice_step(7) == 2

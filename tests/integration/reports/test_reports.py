@@ -10,9 +10,19 @@ from sqlalchemy import Engine
 
 from tests.integration.reports.conftest import ACTOR, AS_OF, Practice
 from therabill.adapters.db.tables import goals
-from therabill.domain.ledger import Bucket, EntryKind, balance_of
+from therabill.domain.ledger import EntryKind, balance_of
 from therabill.domain.money import ZERO
-from therabill.reports import REPORTS, ReportQuery, aging, authorizations, denials, outcomes, revenue, trends, what_if
+from therabill.reports import (
+    REPORTS,
+    ReportQuery,
+    aging,
+    authorizations,
+    denials,
+    outcomes,
+    revenue,
+    trends,
+    what_if,
+)
 from therabill.reports.common import ReportError
 from therabill.reports.export import to_csv, to_html
 from therabill.service_layer import ledger as svc
@@ -31,7 +41,11 @@ def test_revenue_totals_equal_the_ledger(practice: Practice, entries) -> None:  
     r = revenue.build(practice.engine, ReportQuery(practice.practice_id, as_of=AS_OF))
     bal = balance_of(entries)
     t = r.total
-    assert t.charges == _sum(entries, lambda e: e.kind is EntryKind.CHARGE and e.detail != "sales-tax") == Decimal("761.00")
+    assert (
+        t.charges
+        == _sum(entries, lambda e: e.kind is EntryKind.CHARGE and e.detail != "sales-tax")
+        == Decimal("761.00")
+    )
     assert t.sales_tax == Decimal("1.60")
     assert t.insurance_payments == bal.insurance_payments == Decimal("270.00")
     assert t.patient_payments + t.redemptions == bal.patient_payments
@@ -40,9 +54,18 @@ def test_revenue_totals_equal_the_ledger(practice: Practice, entries) -> None:  
     assert t.contractual == Decimal("67.00") and t.other_adjustments == Decimal("35.00")
     assert t.tips == _sum(entries, lambda e: e.kind is EntryKind.TIP) == Decimal("15.00")
     assert t.prepaid_sales == Decimal("240.00")
-    assert t.net_collection_rate == (Decimal(100) * t.payments / (t.charges - t.contractual)).quantize(Decimal("0.1"))
+    assert t.net_collection_rate == (Decimal(100) * t.payments / (t.charges - t.contractual)).quantize(
+        Decimal("0.1")
+    )
     for groups in (r.by_month, r.by_payer, r.by_code, r.by_provider, r.by_location):
-        for field in ("charges", "insurance_payments", "patient_payments", "contractual", "write_offs", "tips"):
+        for field in (
+            "charges",
+            "insurance_payments",
+            "patient_payments",
+            "contractual",
+            "write_offs",
+            "tips",
+        ):
             assert sum((getattr(f, field) for f in groups.values()), ZERO) == getattr(t, field), field
     assert r.cash_services == {
         "self-pay": Decimal("90.00"),
@@ -86,7 +109,9 @@ def test_aging_equals_ledger_balances(practice: Practice, entries) -> None:  # t
         (date(2027, 2, 26), "121+", "91-120"),
     ],
 )
-def test_insurance_aging_buckets_on_fixed_dates(practice: Practice, as_of: date, a3_bucket: str, c2_bucket: str) -> None:
+def test_insurance_aging_buckets_on_fixed_dates(
+    practice: Practice, as_of: date, a3_bucket: str, c2_bucket: str
+) -> None:
     r = aging.build(practice.engine, ReportQuery(practice.practice_id, as_of=as_of))
     (aetna,) = r.insurance
     expected: dict[str, Decimal] = {}
@@ -100,7 +125,7 @@ def test_patient_aging_from_the_first_day_owed(practice: Practice) -> None:
     # retail sale from 2026-10-12.
     r = aging.build(practice.engine, ReportQuery(practice.practice_id, as_of=date(2026, 11, 11)))
     dee = next(p for p in r.patients if p.name.startswith("Test, Dee"))
-    assert set(k for k, v in dee.buckets.items() if v) == {"31-60", "0-30"}
+    assert {k for k, v in dee.buckets.items() if v} == {"31-60", "0-30"}
     assert dee.total == Decimal("11.60")
     before = aging.build(practice.engine, ReportQuery(practice.practice_id, as_of=date(2026, 10, 6)))
     dee_then = next(p for p in before.patients if p.name.startswith("Test, Dee"))
@@ -109,7 +134,17 @@ def test_patient_aging_from_the_first_day_owed(practice: Practice) -> None:
 
 def test_aging_bucket_edges() -> None:
     assert [aging.bucket_of(d) for d in (-3, 0, 30, 31, 60, 61, 90, 91, 120, 121, 999)] == [
-        "0-30", "0-30", "0-30", "31-60", "31-60", "61-90", "61-90", "91-120", "91-120", "121+", "121+",
+        "0-30",
+        "0-30",
+        "0-30",
+        "31-60",
+        "31-60",
+        "61-90",
+        "61-90",
+        "91-120",
+        "91-120",
+        "121+",
+        "121+",
     ]
 
 
@@ -117,7 +152,11 @@ def test_denials_money_at_stake_is_the_ledgers(practice: Practice, entries) -> N
     r = denials.build(practice.engine, ReportQuery(practice.practice_id))
     stake = _sum(
         entries,
-        lambda e: e.kind is EntryKind.ADJUSTMENT and e.group_code in ("CO", "OA", "PI") and e.reason_code not in ("45", "253"),
+        lambda e: (
+            e.kind is EntryKind.ADJUSTMENT
+            and e.group_code in ("CO", "OA", "PI")
+            and e.reason_code not in ("45", "253")
+        ),
     )
     assert r.total.at_stake == stake == Decimal("35.00")
     assert (r.total.adjudicated, r.total.denied, r.total.fixed_and_paid) == (6, 2, 1)
@@ -139,7 +178,9 @@ def test_what_if_on_visits_whose_methods_differ(practice: Practice) -> None:
     assert blue.payer_method == "cms" and blue.cost_of_rule == Decimal("70.00")
     aetna = next(f for f in r.payers if f.payer == "Aetna")
     assert aetna.units_cms == aetna.units_per_code == 16 and aetna.visits_differing == 0
-    only = what_if.build(practice.engine, ReportQuery(practice.practice_id, date(2026, 9, 21), date(2026, 9, 21)))
+    only = what_if.build(
+        practice.engine, ReportQuery(practice.practice_id, date(2026, 9, 21), date(2026, 9, 21))
+    )
     assert [(f.payer, f.units_cms, f.units_per_code) for f in only.payers] == [("Blue Plan", 1, 2)]
 
 
@@ -173,7 +214,9 @@ def test_outcomes_and_share_of_goals_met(practice: Practice, engine: Engine) -> 
     strength = next(s for s in ann.series if s.kind == "strength")
     assert strength.first == Decimal("3.5") and strength.last == Decimal("4.5")
     assert (r.goals_total, r.goals_met) == (4, 0)
-    one = outcomes.build(practice.engine, ReportQuery(practice.practice_id, patient_id=practice.patients["bob"]))
+    one = outcomes.build(
+        practice.engine, ReportQuery(practice.practice_id, patient_id=practice.patients["bob"])
+    )
     assert [p.patient for p in one.patients] == ["Test, Bob (C-2)"]
 
 
@@ -196,7 +239,9 @@ def test_goal_met_counts(practice: Practice) -> None:
     with practice.engine.begin() as c:
         c.execute(
             goals.update()
-            .where(goals.c.practice_id == practice.practice_id, goals.c.patient_id == practice.patients["ann"])
+            .where(
+                goals.c.practice_id == practice.practice_id, goals.c.patient_id == practice.patients["ann"]
+            )
             .values(status="met")
         )
     r = outcomes.build(practice.engine, ReportQuery(practice.practice_id))

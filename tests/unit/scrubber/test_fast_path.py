@@ -219,9 +219,10 @@ def test_fast_path_matches_on_every_case(path: Path, tmp_path: Path) -> None:
         enc = parse_encounter_obj(doc)
         ctx = build_context(spec, profile_dir)
         day = date.fromisoformat(as_of)
-        assert scrub(enc, as_of=day, context=ctx).findings == scrub(
-            enc, as_of=day, context=ctx, fast=False
-        ).findings
+        assert (
+            scrub(enc, as_of=day, context=ctx).findings
+            == scrub(enc, as_of=day, context=ctx, fast=False).findings
+        )
 
 
 def test_every_needed_fact_is_known() -> None:
@@ -246,4 +247,4 @@ def test_a_clean_visit_runs_few_rules(path: Path) -> None:
         None, None, None,
     )  # fmt: skip
     runnable = plan.runnable(facts(enc, ctx, plan.wanted))
-    assert len(runnable) <= len(plan.entries) // 3, [r.id for r, _, _ in runnable]
+    assert len(runnable) <= len(plan.entries) // 8, [r.id for r, _, _ in runnable]

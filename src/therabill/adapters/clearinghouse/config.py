@@ -9,7 +9,8 @@ The settings file holds nothing secret and may be kept with the practice's other
     port = 22
     user = "practice123"
     host_key = "ssh-ed25519 AAAAC3Nza..."   # or known_hosts = "~/.ssh/known_hosts"
-    outbound = "/inbound"              # where the clearinghouse takes files
+    outbound = "/inbound"              # where the clearinghouse takes files (file drop: a local
+                                       # folder; relative = next to this settings file)
     inbound = "/outbound"              # where it leaves its answers
     archive = "/outbound/archive"      # where collected answers are moved
     file_name = "{practice}_{control}_{ts}.837"
@@ -70,7 +71,8 @@ class ClearinghouseSettings:
         user: SFTP user.
         host_key: the server's public key line (``ssh-ed25519 AAAA...``), pinned.
         known_hosts: a known_hosts file to check the server against instead.
-        outbound: remote (or local, for a file drop) folder for claim files.
+        outbound: remote folder for claim files (for a file drop: a local folder; a relative
+            one is resolved against the settings file's folder when the file is loaded).
         inbound: folder where answers arrive.
         archive: folder collected answers are moved to.
         file_name: the outbound name template (``render_name`` fields).
@@ -117,18 +119,18 @@ def load_settings(path: str | os.PathLike[str], *, data_dir: Path | None = None)
         raise connector_error(
             "clearinghouse-settings-invalid", "clearinghouse", "a [clearinghouse] table is required"
         )
-    unknown = sorted(set(ch) - _KNOWN)
-    if unknown:
-        raise connector_error(
-            "clearinghouse-settings-invalid", "clearinghouse", f"unknown key(s): {', '.join(unknown)}"
-        )
-    for secret in ("password", "key_passphrase"):
-        if secret in ch:
+    for secret in ("password", "key_passphrase", "key_file", "key", "private_key"):
+        if secret in ch:  # checked before unknown keys, so the message says where it belongs
             raise connector_error(
                 "clearinghouse-secret-in-settings",
                 f"clearinghouse.{secret}",
                 "secrets belong in the secrets file",
             )
+    unknown = sorted(set(ch) - _KNOWN)
+    if unknown:
+        raise connector_error(
+            "clearinghouse-settings-invalid", "clearinghouse", f"unknown key(s): {', '.join(unknown)}"
+        )
     kind = ch.get("kind", "sftp")
     if kind not in ("sftp", "filedrop"):
         raise connector_error(
@@ -159,7 +161,7 @@ def load_settings(path: str | os.PathLike[str], *, data_dir: Path | None = None)
             "clearinghouse.file_name",
             f"unknown field(s) {sorted(used - NAME_FIELDS)}",
         )
-    base = p.parent
+    base = p.absolute().parent
 
     def _path(value: Any) -> Path:
         q = Path(str(value)).expanduser()
@@ -174,6 +176,9 @@ def load_settings(path: str | os.PathLike[str], *, data_dir: Path | None = None)
         raise connector_error(
             "clearinghouse-settings-invalid", "clearinghouse", "port, follow_up_days and timeout are numbers"
         ) from None
+    folders = {key: str(ch.get(key, key)) for key in ("outbound", "inbound", "archive")}
+    if kind == "filedrop":  # local folders: a relative path is relative to this settings file
+        folders = {key: str(_path(value)) for key, value in folders.items()}
     return ClearinghouseSettings(
         name=name,
         kind=kind,
@@ -182,9 +187,9 @@ def load_settings(path: str | os.PathLike[str], *, data_dir: Path | None = None)
         user=str(ch.get("user", "")),
         host_key=ch.get("host_key"),
         known_hosts=_path(ch["known_hosts"]) if ch.get("known_hosts") else None,
-        outbound=str(ch.get("outbound", "outbound")),
-        inbound=str(ch.get("inbound", "inbound")),
-        archive=str(ch.get("archive", "archive")),
+        outbound=folders["outbound"],
+        inbound=folders["inbound"],
+        archive=folders["archive"],
         file_name=template,
         follow_up_days=days,
         secrets_path=_path(secrets) if secrets else (data_dir / "secrets.toml" if data_dir else None),

@@ -31,7 +31,7 @@ from therabill.adapters.db.tables import (
 )
 from therabill.domain.errors import Problem, TherabillError
 from therabill.domain.money import from_cents
-from therabill.service_layer.uow import UnitOfWork
+from therabill.service_layer.uow import UnitOfWork, utc_now
 
 ICD10 = "http://hl7.org/fhir/sid/icd-10-cm"
 CPT = "http://www.ama-assn.org/go/cpt"
@@ -146,7 +146,9 @@ def patient_bundle(
         claim_rows = r.rows(claims, claims.c.patient_id == patient_id, order_by=[claims.c.date_of_service])
         lines_by_claim = {c.id: r.lines_of(c.id) for c in claim_rows}
         eob_rows = r.rows(remittance_claims, remittance_claims.c.claim_id.in_([c.id for c in claim_rows]))
-        uow.record("fhir.export", "patient", patient_id, {"claims": len(claim_rows)})
+    # An export is a read of PHI: audited in its own (writing) unit, the read above being read-only.
+    with UnitOfWork(engine, practice_id, actor, clock=(lambda: now) if now else utc_now) as audit_uow:
+        audit_uow.record("fhir.export", "patient", patient_id, {"claims": len(claim_rows)})
     created = _iso(now or datetime.now(UTC))
 
     add(

@@ -153,6 +153,8 @@ def render_progress(view: ProgressReportView) -> bytes:
     if view.plan:
         story += [Paragraph("Plan", st["h2"]), Paragraph(esc(view.plan), st["body"])]
     story += [Spacer(1, 14), signature_line(st, view.therapist)]
+    if view.signed_on:
+        story.append(Paragraph(f"Report prepared {esc(us_date(view.signed_on))}", st["small"]))
     return build(
         story,
         title="Progress report",

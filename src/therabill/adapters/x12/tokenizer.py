@@ -24,10 +24,13 @@ from typing import IO
 
 from therabill.adapters.x12.errors import X12Error
 
-__all__ = ["CHUNK_SIZE", "Delimiters", "Segment", "SegmentReader", "Source", "iter_segments"]
+__all__ = ["BATCH", "CHUNK_SIZE", "Delimiters", "Segment", "SegmentReader", "Source", "iter_segments"]
 
 CHUNK_SIZE = 1 << 20
 """Characters read at a time from a file."""
+
+BATCH = 2048
+"""Segments handed out at a time by ``SegmentReader.batches`` (bounds memory)."""
 
 Segment = list[str]
 """One segment: its id followed by its elements (``seg[1]`` is element 01)."""
@@ -177,9 +180,14 @@ def parse_isa(text: str, segment_number: int) -> tuple[Delimiters, Segment, int]
 class SegmentReader:
     """Iterate over the segments of an X12 stream, interchange by interchange.
 
+    Iterating yields one segment at a time; ``batches()`` yields lists of segments (all of
+    one interchange, at most ``BATCH`` each) for readers that want fewer Python calls per
+    segment.
+
     Attributes:
         delimiters: the delimiters of the current interchange.
-        number: 1-based position of the last segment yielded, in the file (ISA = 1).
+        number: 1-based position of the last segment yielded, in the file (ISA = 1); with
+            ``batches()``, of the last segment of the last batch.
     """
 
     def __init__(self, source: Source) -> None:
@@ -191,9 +199,23 @@ class SegmentReader:
         return next(self._chunks, None)
 
     def __iter__(self) -> Iterator[Segment]:
+        for first, segs in self.batches():
+            n = first
+            for seg in segs:
+                self.number = n
+                n += 1
+                yield seg
+
+    def batches(self) -> Iterator[tuple[int, list[Segment]]]:  # noqa: C901 - one state machine
+        """Yield ``(number of the first segment, segments)`` lists, in file order.
+
+        A list never spans two interchanges: the ``IEA`` ends a list, and the next ISA
+        (with its own delimiters, already in ``self.delimiters``) comes alone.
+        """
         buf = ""
         exhausted = False
         seen_isa = False
+        count = 0  # segments handed out so far
         while True:
             # Interchange header: find and read the ISA.
             buf = buf.lstrip()
@@ -211,13 +233,14 @@ class SegmentReader:
                 raise X12Error(
                     f"expected ISA, found {buf[:20]!r}",
                     code="x12-isa-missing",
-                    segment_number=self.number + 1,
+                    segment_number=count + 1,
                 )
-            delims, isa, end = parse_isa(buf, self.number + 1)
+            delims, isa, end = parse_isa(buf, count + 1)
             seen_isa = True
             self.delimiters = delims
-            self.number += 1
-            yield isa
+            count += 1
+            self.number = count
+            yield count, [isa]
             buf = buf[end:]
             term, sep = delims.segment, delims.element
             bad = _control_pattern(delims)
@@ -226,7 +249,7 @@ class SegmentReader:
             new_interchange = False
             while not new_interchange:
                 if hit_pos >= 0:
-                    n = self.number + buf[:hit_pos].count(term) + 1
+                    n = count + buf[:hit_pos].count(term) + 1
                     raise X12Error(
                         f"control character {buf[hit_pos]!r} in the data",
                         code="x12-control-character",
@@ -237,17 +260,33 @@ class SegmentReader:
                 if exhausted:
                     parts.append(tail)
                     tail = ""
-                for i, part in enumerate(parts):
-                    s = part.strip()
-                    if not s:
+                buf = ""
+                for lo in range(0, len(parts), BATCH):
+                    chunk = parts[lo : lo + BATCH]
+                    segs = [s.split(sep) for s in map(str.strip, chunk) if s]
+                    if not segs:
                         continue
-                    self.number += 1
-                    els = s.split(sep)
-                    yield els
-                    if els[0] == "IEA":
-                        rest = parts[i + 1 :] if exhausted else [*parts[i + 1 :], tail]
+                    ids = [s[0] for s in segs]
+                    if "IEA" in ids:
+                        k = ids.index("IEA")
+                        rest: list[str] = []
+                        segs = segs[: k + 1]
+                        # the rest of this chunk (after the IEA part) and what follows
+                        seen = 0
+                        for j, raw in enumerate(chunk):
+                            if raw.strip():
+                                seen += 1
+                                if seen == k + 1:
+                                    rest = [*chunk[j + 1 :], *parts[lo + BATCH :]]
+                                    break
+                        if not exhausted:
+                            rest.append(tail)
                         buf = term.join(rest)
                         new_interchange = True
+                    self.number = count + len(segs)
+                    yield count + 1, segs
+                    count += len(segs)
+                    if new_interchange:
                         break
                 if new_interchange or exhausted:
                     break

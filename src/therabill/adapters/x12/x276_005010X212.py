@@ -235,18 +235,19 @@ def _transaction(
         _claim_part(w, claim, c, pccn)
     else:
         last = sub.last_name if sub else pat.last_name
-        first = sub.first_name if sub else None
+        organization = sub is not None and sub.entity_type == "organization"  # an employer (workers' comp)
+        first = sub.first_name if sub and not organization else None
         w.seg(
             "NM1",
             "IL",
-            "1",
+            "2" if organization else "1",
             c(last, "coverage.subscriber.last_name"),
             c(first, "coverage.subscriber.first_name"),
             "",
             "",
             "",
             "MI",
-            c(cov.member_id, "coverage.member_id"),
+            c((sub.member_id if sub else None) or cov.member_id, "coverage.member_id"),
         )
         w.seg("HL", "5", "4", "23")
         if pat.birth_date:

@@ -19,7 +19,7 @@ from therabill.adapters.x12.errors import X12Error
 from therabill.adapters.x12.tokenizer import SegmentReader, Source
 from therabill.adapters.x12.values import amount, date8, el
 
-__all__ = ["CATEGORY_WORDS", "ClaimStatusAnswer", "StatusInfo", "read_277"]
+__all__ = ["CATEGORY_WORDS", "ClaimStatusAnswer", "StatusInfo", "category_words", "read_277"]
 
 VERSION = "005010X212"
 
@@ -57,7 +57,21 @@ CATEGORY_WORDS = {
     "R4": "requests for additional information: documentation",
     "R5": "requests for additional information: more specific detail",
 }
-"""Claim status category codes (STC01-1) in words (code list 507, as publicly summarised)."""
+"""Claim status category codes (STC01-1) in short words (code list 507, as publicly summarised)."""
+
+
+def category_words(category: str) -> str:
+    """A status category in words: the short words above, else the code list's description.
+
+    The code list is ``refdata/data/x12codes/claim_status_category_codes.csv`` (dated, with its
+    source); a category in neither is given as ``category XX``.
+    """
+    short = CATEGORY_WORDS.get(category)
+    if short is not None:
+        return short
+    from therabill.refdata.codes import describe
+
+    return describe("claim_status_category", category) or f"category {category}"
 
 
 @dataclass(frozen=True, slots=True)
@@ -228,7 +242,7 @@ def _read(reader: SegmentReader) -> Iterator[ClaimStatusAnswer]:  # noqa: C901 -
                     category=category,
                     code=parts[1] if len(parts) > 1 else "",
                     entity=(parts[2] or None) if len(parts) > 2 else None,
-                    words=CATEGORY_WORDS.get(category, f"category {category}"),
+                    words=category_words(category),
                 )
             )
             if len(current.statuses) == 1:

@@ -147,14 +147,17 @@ def public() -> Callable[..., Any]:
 def _audit_denial(request: Request, principal: Principal, permission: Permission) -> None:
     from therabill.entrypoints.api import audit
 
+    route = request.scope.get("route")
+    path = str(getattr(route, "path", "")) or request.url.path
     with state(request).engine.begin() as conn:
         audit.record(
             conn,
             principal,
             action="deny",
             object_type="route",
-            object_id=request.scope.get("route").path if request.scope.get("route") else request.url.path,
+            object_id=None,
             outcome=f"denied:{permission.value}",
+            details={"route": f"{request.method} {path}"},
             ip=client_ip(request),
             at=state(request).clock(),
         )

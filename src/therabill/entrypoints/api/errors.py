@@ -80,12 +80,13 @@ def _respond(
         if status == 401:
             return RedirectResponse("/login", status_code=303)
         templates = request.app.state.templates
-        return templates.TemplateResponse(
+        page: Response = templates.TemplateResponse(
             request,
             "error.html",
             {"status": status, "code": code, "message": message, "problems": problems, "user": None},
             status_code=status,
         )
+        return page
     headers = {"WWW-Authenticate": "Bearer"} if status == 401 else None
     return JSONResponse(error_body(code, message, problems), status_code=status, headers=headers)
 

@@ -37,5 +37,6 @@ def demo_command(
         return
     typer.echo(
         f"demo practice loaded: {result.patients} patients, {result.appointments} appointments, "
-        f"{result.claims} claims (practice slug 'demo', id {result.practice_id})"
+        f"{result.claims} claims, {result.remittances} remittances, {result.payments} patient payments "
+        f"(practice slug 'demo', id {result.practice_id})"
     )

@@ -18,7 +18,15 @@ from therabill.adapters.x12.envelope import EnvelopeSettings
 from therabill.config import data_dir
 from therabill.domain.errors import TherabillError
 from therabill.entrypoints.cli._practice import PracticeOption, open_practice
-from therabill.entrypoints.cli.common import EXIT_FINDINGS, fail, fail_from, print_json, read_input, stdout
+from therabill.entrypoints.cli.common import (
+    EXIT_FINDINGS,
+    EXIT_INVALID,
+    fail,
+    fail_from,
+    print_json,
+    read_input,
+    stdout,
+)
 from therabill.service_layer.uow import system_actor
 
 SettingsOption = Annotated[
@@ -250,14 +258,18 @@ def import_csv_command(
     practice: PracticeOption = None,
 ) -> None:
     """Import rows from a CSV export: every row checked first, then all in one transaction."""
-    from therabill.adapters.csvio import import_csv
+    from therabill.adapters.csvio import CsvImportError, import_csv
 
     data = read_input(file)
     try:
         engine, practice_id = open_practice(practice)
         plan = import_csv(engine, practice_id, system_actor(), kind, data, mapping=mapping, dry_run=dry_run)
+    except CsvImportError as exc:
+        # rows with problems are findings in the data (1); a file that cannot be read at all is 2
+        rows = bool(exc.problems) and all(p.loc.startswith("row ") for p in exc.problems)
+        fail(str(exc), exc.problems, code=EXIT_FINDINGS if rows else EXIT_INVALID)
     except TherabillError as exc:
-        fail(str(exc), exc.problems, code=EXIT_FINDINGS)
+        fail_from(exc)
     for c in plan.creates:
         stdout.print(f"row {c['row']}: " + ", ".join(f"{k} {v}" for k, v in c.items() if k != "row"))
     verb = "would create" if dry_run else "created"

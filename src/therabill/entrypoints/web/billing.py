@@ -10,9 +10,9 @@ from __future__ import annotations
 
 import hashlib
 from datetime import UTC, datetime
-from typing import Annotated, Any
+from typing import Any
 
-from fastapi import APIRouter, Depends, Request, UploadFile
+from fastapi import APIRouter, Request, UploadFile
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from sqlalchemy import select
 
@@ -20,8 +20,17 @@ from therabill.adapters.db.tables import claim_batches, claim_lines, claims, pat
 from therabill.domain.errors import NotFoundError, Problem, TherabillError
 from therabill.domain.money import from_cents
 from therabill.domain.records import ClaimStatus
-from therabill.entrypoints.api.deps import requires, state
+from therabill.entrypoints.api.deps import state
 from therabill.entrypoints.api.errors import ApiError, not_found
+from therabill.entrypoints.api.who import (
+    AuditRead,
+    ClaimsExport,
+    ClaimsRead,
+    ClaimsWrite,
+    RemittancesPost,
+    RemittancesRead,
+    SettingsManage,
+)
 from therabill.entrypoints.web.pages import actor, audit_event, reader, render, today
 from therabill.security.permissions import Permission
 from therabill.service_layer.accounts import Principal
@@ -37,10 +46,6 @@ ATTENTION = (
     "denied",
     "partly_paid",
 )
-
-
-def _who(permission: Permission) -> Any:
-    return Annotated[Principal, Depends(requires(permission))]
 
 
 # --- files (thin wrappers over the X12, PDF and records services) -----------------------
@@ -99,7 +104,7 @@ def _safe_name(text: str) -> str:
 
 
 @router.get("/claims", response_class=HTMLResponse)
-def claims_page(request: Request, principal: _who(P.CLAIMS_READ), status: str = "") -> HTMLResponse:  # type: ignore[valid-type]
+def claims_page(request: Request, principal: ClaimsRead, status: str = "") -> HTMLResponse:
     """The claims worklist, filtered by status (``attention`` for those needing work)."""
     if status and status != "attention" and status not in STATUSES:
         raise ApiError(422, "invalid-input", "unknown claim status")
@@ -132,7 +137,7 @@ def claims_page(request: Request, principal: _who(P.CLAIMS_READ), status: str = 
 
 
 @router.get("/claims/{claim_id}", response_class=HTMLResponse)
-def claim_page(request: Request, claim_id: str, principal: _who(P.CLAIMS_READ)) -> HTMLResponse:  # type: ignore[valid-type]
+def claim_page(request: Request, claim_id: str, principal: ClaimsRead) -> HTMLResponse:
     """A claim: lines, scrub findings with fixes, status history, actions."""
     from therabill.service_layer import records
 
@@ -168,7 +173,7 @@ def claim_page(request: Request, claim_id: str, principal: _who(P.CLAIMS_READ)) 
 
 
 @router.post("/claims/{claim_id}/ready")
-def claim_ready(request: Request, claim_id: str, principal: _who(P.CLAIMS_WRITE)) -> Response:  # type: ignore[valid-type]
+def claim_ready(request: Request, claim_id: str, principal: ClaimsWrite) -> Response:
     """Mark a scrubbed claim without errors ready to send."""
     from therabill.service_layer import records
 
@@ -180,7 +185,7 @@ def claim_ready(request: Request, claim_id: str, principal: _who(P.CLAIMS_WRITE)
 
 
 @router.post("/claims/batch")
-def claims_batch(request: Request, principal: _who(P.CLAIMS_EXPORT)) -> Response:  # type: ignore[valid-type]
+def claims_batch(request: Request, principal: ClaimsExport) -> Response:
     """Put every ready claim into a new batch (they become submitted) and show it."""
     from therabill.service_layer import ledger, records
 
@@ -192,7 +197,7 @@ def claims_batch(request: Request, principal: _who(P.CLAIMS_EXPORT)) -> Response
 
 
 @router.get("/batches/{batch_id}", response_class=HTMLResponse)
-def batch_page(request: Request, batch_id: str, principal: _who(P.CLAIMS_READ)) -> HTMLResponse:  # type: ignore[valid-type]
+def batch_page(request: Request, batch_id: str, principal: ClaimsRead) -> HTMLResponse:
     """A batch: its claims and the 837P download."""
     with reader(request, principal) as uow:
         batch = uow.records.find(claim_batches, batch_id)
@@ -205,7 +210,7 @@ def batch_page(request: Request, batch_id: str, principal: _who(P.CLAIMS_READ)) 
 
 
 @router.get("/batches/{batch_id}/837")
-def batch_download(request: Request, batch_id: str, principal: _who(P.CLAIMS_EXPORT)) -> Response:  # type: ignore[valid-type]
+def batch_download(request: Request, batch_id: str, principal: ClaimsExport) -> Response:
     """Download the batch's 837P file."""
     text, control = batch_837(request, principal, batch_id)
     audit_event(request, principal, "batch.export_837", "claim_batch", batch_id)
@@ -217,7 +222,7 @@ def batch_download(request: Request, batch_id: str, principal: _who(P.CLAIMS_EXP
 
 
 @router.get("/claims/{claim_id}/cms1500.pdf")
-def claim_pdf(request: Request, claim_id: str, principal: _who(P.CLAIMS_EXPORT)) -> Response:  # type: ignore[valid-type]
+def claim_pdf(request: Request, claim_id: str, principal: ClaimsExport) -> Response:
     """Download the claim's CMS-1500 (02/12) PDF."""
     pdf, number = claim_cms1500(request, principal, claim_id)
     audit_event(request, principal, "claim.export_cms1500", "claim", claim_id)
@@ -245,7 +250,7 @@ def _remittance_context(request: Request, principal: Principal) -> dict[str, Any
 
 
 @router.get("/remittances", response_class=HTMLResponse)
-def remittances_page(request: Request, principal: _who(P.REMITTANCES_READ)) -> HTMLResponse:  # type: ignore[valid-type]
+def remittances_page(request: Request, principal: RemittancesRead) -> HTMLResponse:
     """Upload an 835; the posting worklist and the denial worklist in plain words."""
     context = _remittance_context(request, principal)
     audit_event(request, principal, "remittance.list", "remittance", None)
@@ -291,7 +296,7 @@ def post_835(request: Request, principal: Principal, data: bytes) -> list[Any]:
 async def remittances_upload(
     request: Request,
     file: UploadFile,
-    principal: _who(P.REMITTANCES_POST),  # type: ignore[valid-type]
+    principal: RemittancesPost,
 ) -> HTMLResponse:
     """Post an uploaded 835: what posted, what went to the worklist, the denials explained."""
     data = await read_upload(request, file)
@@ -309,7 +314,7 @@ async def remittances_upload(
 
 
 @router.get("/audit", response_class=HTMLResponse)
-def audit_page(request: Request, principal: _who(P.AUDIT_READ), before: int = 0) -> HTMLResponse:  # type: ignore[valid-type]
+def audit_page(request: Request, principal: AuditRead, before: int = 0) -> HTMLResponse:
     """The audit log, newest first, with a check of its hash chain."""
     from therabill.adapters.db.tables import audit_log
     from therabill.service_layer import audit as audit_service
@@ -325,7 +330,7 @@ def audit_page(request: Request, principal: _who(P.AUDIT_READ), before: int = 0)
 
 
 @router.get("/audit/export.csv")
-def audit_export(request: Request, principal: _who(P.AUDIT_READ)) -> Response:  # type: ignore[valid-type]
+def audit_export(request: Request, principal: AuditRead) -> Response:
     """The whole audit log of the practice as CSV (for a review)."""
     import csv
     import io
@@ -367,7 +372,7 @@ def audit_export(request: Request, principal: _who(P.AUDIT_READ)) -> Response:  
 
 
 @router.get("/settings", response_class=HTMLResponse)
-def settings_page(request: Request, principal: _who(P.SETTINGS_MANAGE)) -> HTMLResponse:  # type: ignore[valid-type]
+def settings_page(request: Request, principal: SettingsManage) -> HTMLResponse:
     """Practice, providers, payers, users and roles (read-only overview)."""
     from therabill.adapters.db.tables import payers, practices, providers
     from therabill.service_layer import accounts

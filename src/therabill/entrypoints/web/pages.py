@@ -8,17 +8,29 @@ searched through POST bodies. Each PHI page view or change is written to the aud
 from __future__ import annotations
 
 from datetime import date, datetime, timedelta
-from typing import Annotated, Any
+from typing import Any
 
 from fastapi import APIRouter, Depends, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
+from sqlalchemy import func, select
 
-from therabill.adapters.db.tables import appointments, claims, patients, providers, visits
+from therabill.adapters.db.tables import (
+    appointments,
+    authorizations,
+    claims,
+    coverages,
+    objective_measures,
+    patients,
+    providers,
+    visits,
+)
 from therabill.domain.errors import NotFoundError, TherabillError
+from therabill.domain.money import from_cents
 from therabill.entrypoints.api import audit
-from therabill.entrypoints.api.deps import client_ip, public, requires, state
+from therabill.entrypoints.api.deps import client_ip, public, state
 from therabill.entrypoints.api.errors import ApiError, not_found
-from therabill.entrypoints.web import visit_form
+from therabill.entrypoints.api.who import ClaimsWrite, PatientsRead, VisitsRead, VisitsWrite
+from therabill.entrypoints.web import charts, visit_form
 from therabill.refdata.profiles import load_profile
 from therabill.security.permissions import Permission
 from therabill.service_layer.accounts import Principal
@@ -27,10 +39,6 @@ from therabill.service_layer.uow import UnitOfWork
 router = APIRouter(include_in_schema=False)
 
 P = Permission
-
-
-def _who(permission: Permission) -> Any:
-    return Annotated[Principal, Depends(requires(permission))]
 
 
 def render(request: Request, name: str, context: dict[str, Any], status: int = 200) -> HTMLResponse:
@@ -80,7 +88,7 @@ def health(_: None = Depends(public())) -> dict[str, str]:
 
 
 @router.get("/", response_class=HTMLResponse)
-def dashboard(request: Request, principal: _who(P.PATIENTS_READ)) -> HTMLResponse:  # type: ignore[valid-type]
+def dashboard(request: Request, principal: PatientsRead) -> HTMLResponse:
     """Today's visits, visits not documented, claims needing attention."""
     day = today(request)
     start = datetime.combine(day, datetime.min.time())
@@ -107,13 +115,52 @@ def dashboard(request: Request, principal: _who(P.PATIENTS_READ)) -> HTMLRespons
             )
             if a.id not in documented
         ]
-        attention = []
+        attention: list[Any] = []
         if principal.role in ("owner", "biller"):
-            attention = uow.session.execute(
-                uow.records.scoped(claims)
-                .where((claims.c.has_errors.is_(True)) | claims.c.status.in_(["rejected", "denied"]))
-                .order_by(claims.c.date_of_service)
-            ).all()
+            attention = list(
+                uow.session.execute(
+                    uow.records.scoped(claims)
+                    .where(
+                        (claims.c.has_errors.is_(True))
+                        | claims.c.status.in_(
+                            [
+                                "batch_rejected",
+                                "clearinghouse_rejected",
+                                "payer_rejected",
+                                "denied",
+                                "partly_paid",
+                            ]
+                        )
+                    )
+                    .order_by(claims.c.date_of_service)
+                ).all()
+            )
+        running_out = [
+            a
+            for a in uow.session.execute(
+                uow.records.scoped(authorizations)
+                .join(coverages, coverages.c.id == authorizations.c.coverage_id)
+                .with_only_columns(authorizations, coverages.c.patient_id)
+            )
+            if (a.end_date is None or a.end_date >= day)
+            and (
+                (a.visits_allowed is not None and a.visits_allowed - a.visits_used <= 2)
+                or (a.units_allowed is not None and a.units_allowed - a.units_used <= 10)
+                or (a.end_date is not None and a.end_date <= day + timedelta(days=7))
+            )
+        ]
+        paid_cents = 0
+        if principal.role in ("owner", "biller"):
+            from therabill.adapters.db.ledger_tables import remittances
+
+            paid_cents = int(
+                uow.session.execute(
+                    select(func.coalesce(func.sum(remittances.c.payment_cents), 0)).where(
+                        remittances.c.practice_id == principal.practice_id,
+                        remittances.c.received_at >= start - timedelta(days=6),
+                    )
+                ).scalar_one()
+            )
     audit_event(request, principal, "dashboard.view", "practice", principal.practice_id)
     return render(
         request,
@@ -125,6 +172,8 @@ def dashboard(request: Request, principal: _who(P.PATIENTS_READ)) -> HTMLRespons
             "undocumented": undocumented,
             "attention": attention,
             "names": names,
+            "running_out": running_out,
+            "paid_this_week": from_cents(paid_cents),
         },
     )
 
@@ -133,13 +182,13 @@ def dashboard(request: Request, principal: _who(P.PATIENTS_READ)) -> HTMLRespons
 
 
 @router.get("/patients", response_class=HTMLResponse)
-def patients_page(request: Request, principal: _who(P.PATIENTS_READ)) -> HTMLResponse:  # type: ignore[valid-type]
+def patients_page(request: Request, principal: PatientsRead) -> HTMLResponse:
     """The patient search page (the search itself is a POST)."""
     return render(request, "patients.html", {"user": principal, "results": None, "query": ""})
 
 
 @router.post("/patients/search", response_class=HTMLResponse)
-async def patients_search(request: Request, principal: _who(P.PATIENTS_READ)) -> HTMLResponse:  # type: ignore[valid-type]
+async def patients_search(request: Request, principal: PatientsRead) -> HTMLResponse:
     """Search patients by name or chart number (the text travels in the POST body)."""
     form = await request.form()
     query = str(form.get("q", "")).strip().lower()[:100]
@@ -159,7 +208,7 @@ async def patients_search(request: Request, principal: _who(P.PATIENTS_READ)) ->
 
 
 @router.get("/patients/{patient_id}", response_class=HTMLResponse)
-def patient_page(request: Request, patient_id: str, principal: _who(P.PATIENTS_READ)) -> HTMLResponse:  # type: ignore[valid-type]
+def patient_page(request: Request, patient_id: str, principal: PatientsRead) -> HTMLResponse:
     """A patient: demographics, coverages with authorizations, visits."""
     with reader(request, principal) as uow:
         row = uow.records.find(patients, patient_id)
@@ -167,6 +216,11 @@ def patient_page(request: Request, patient_id: str, principal: _who(P.PATIENTS_R
             raise not_found("patient")
         covs = uow.records.coverages_of(patient_id)
         auths = {c.id: uow.records.authorizations_of(c.id) for c in covs}
+        measures = uow.session.execute(
+            uow.records.scoped(objective_measures)
+            .where(objective_measures.c.patient_id == patient_id)
+            .order_by(objective_measures.c.measured_on)
+        ).all()
         pvisits = uow.session.execute(
             uow.records.scoped(visits)
             .where(visits.c.patient_id == patient_id)
@@ -183,6 +237,8 @@ def patient_page(request: Request, patient_id: str, principal: _who(P.PATIENTS_R
             "coverages": covs,
             "auths": auths,
             "visits": pvisits if clinical else [],
+            "charts": charts.progress_series(measures) if clinical else [],
+            "chart": {"width": charts.WIDTH, "height": charts.HEIGHT, "pad": charts.PAD},
             "clinical": clinical,
         },
     )
@@ -216,7 +272,7 @@ def _form_context(principal: Principal, base: dict[str, Any], values: dict[str, 
 
 
 @router.get("/patients/{patient_id}/visits/new", response_class=HTMLResponse)
-def visit_new(request: Request, patient_id: str, principal: _who(P.VISITS_WRITE)) -> HTMLResponse:  # type: ignore[valid-type]
+def visit_new(request: Request, patient_id: str, principal: VisitsWrite) -> HTMLResponse:
     """The SOAP form of a new visit of this patient."""
     base = _visit_context(request, principal, patient_id)
     values = {"date_of_service": today(request).isoformat()}
@@ -244,7 +300,7 @@ def _ids(form: Any, principal: Principal) -> tuple[str, str | None, date]:
 
 
 @router.post("/patients/{patient_id}/visits/preview", response_class=HTMLResponse)
-async def visit_preview(request: Request, patient_id: str, principal: _who(P.VISITS_WRITE)) -> HTMLResponse:  # type: ignore[valid-type]
+async def visit_preview(request: Request, patient_id: str, principal: VisitsWrite) -> HTMLResponse:
     """The live panel: units with the 8-minute explanation and the scrubber's findings."""
     _require_patient(request, principal, patient_id)
     form = await request.form()
@@ -271,7 +327,7 @@ async def visit_preview(request: Request, patient_id: str, principal: _who(P.VIS
 
 
 @router.post("/patients/{patient_id}/visits", response_class=HTMLResponse)
-async def visit_save(request: Request, patient_id: str, principal: _who(P.VISITS_WRITE)) -> Response:  # type: ignore[valid-type]
+async def visit_save(request: Request, patient_id: str, principal: VisitsWrite) -> Response:
     """Save the visit (the note becomes version 1) and show it."""
     from therabill.service_layer import records
 
@@ -301,7 +357,7 @@ async def visit_save(request: Request, patient_id: str, principal: _who(P.VISITS
 
 
 @router.get("/visits/{visit_id}", response_class=HTMLResponse)
-def visit_page(request: Request, visit_id: str, principal: _who(P.VISITS_READ)) -> HTMLResponse:  # type: ignore[valid-type]
+def visit_page(request: Request, visit_id: str, principal: VisitsRead) -> HTMLResponse:
     """A documented visit: the note, units, findings, its claims."""
     from therabill.service_layer import records
 
@@ -341,7 +397,7 @@ def visit_page(request: Request, visit_id: str, principal: _who(P.VISITS_READ)) 
 
 
 @router.post("/visits/{visit_id}/claim")
-def visit_claim(request: Request, visit_id: str, principal: _who(P.CLAIMS_WRITE)) -> Response:  # type: ignore[valid-type]
+def visit_claim(request: Request, visit_id: str, principal: ClaimsWrite) -> Response:
     """Code the visit into a claim (units by the payer's method) and scrub it."""
     from therabill.service_layer import ledger, records
 
@@ -358,7 +414,7 @@ def visit_claim(request: Request, visit_id: str, principal: _who(P.CLAIMS_WRITE)
 
 
 @router.post("/icd10/search", response_class=HTMLResponse)
-async def icd10_search(request: Request, _principal: _who(P.VISITS_WRITE)) -> HTMLResponse:  # type: ignore[valid-type]
+async def icd10_search(request: Request, _principal: VisitsWrite) -> HTMLResponse:
     """ICD-10-CM codes matching the text (code or words), for the diagnosis picker."""
     from therabill.refdata.icd10 import icd10
 

@@ -12,8 +12,8 @@ from fastapi.responses import HTMLResponse, Response
 from markupsafe import Markup
 
 from therabill.domain.errors import TherabillError
-from therabill.entrypoints.api.errors import ApiError, not_found
 from therabill.entrypoints.api.deps import requires, state
+from therabill.entrypoints.api.errors import ApiError, not_found
 from therabill.entrypoints.web.pages import audit_event, render, today
 from therabill.reports import REPORTS, ReportQuery, build_report
 from therabill.reports.common import parse_day
@@ -91,7 +91,9 @@ def report_page(request: Request, name: str, principal: Reader) -> HTMLResponse:
         from therabill.adapters.db.tables import payers
 
         payer_list = conn.execute(
-            select(payers.c.id, payers.c.name).where(payers.c.practice_id == principal.practice_id).order_by(payers.c.name)
+            select(payers.c.id, payers.c.name)
+            .where(payers.c.practice_id == principal.practice_id)
+            .order_by(payers.c.name)
         ).all()
     return render(
         request,

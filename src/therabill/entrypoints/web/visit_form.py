@@ -126,7 +126,7 @@ def _scrub(encounter: Encounter, as_of: date) -> tuple[list[dict[str, Any]], boo
     except ImportError:
         return [], False
     report = scrub(encounter, as_of)
-    data = report.as_dict()
+    data: Any = report.as_dict()
     raw = data.get("findings", []) if isinstance(data, dict) else data
     return [f if isinstance(f, dict) else f.as_dict() for f in raw], True
 
@@ -187,7 +187,7 @@ def _units_only(document: dict[str, Any], payer_profile: str | None = None) -> U
     if not lines:
         return None
     try:
-        full = {
+        full: dict[str, Any] = {
             "encounter_id": "preview",
             "date_of_service": "2000-01-01",
             "services": [{"code": s["code"], "minutes": s["minutes"]} for s in lines],

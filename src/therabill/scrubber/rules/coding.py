@@ -18,7 +18,9 @@ _CATALOG = "therabill code catalog (codes.toml)"
     Severity.ERROR,
     family="coding",
     title="A service code therabill does not support (not in the code catalog)",
-    source=_CATALOG, needs="code-unknown")
+    source=_CATALOG,
+    needs="code-unknown",
+)
 def code_unsupported(enc: Encounter, ctx: RuleContext) -> Iterator[Finding]:
     for i, s in enumerate(enc.services):
         if s.code not in ctx.catalog:
@@ -36,7 +38,9 @@ def code_unsupported(enc: Encounter, ctx: RuleContext) -> Iterator[Finding]:
     Severity.WARNING,
     family="coding",
     title="The techniques documented on a line point to another code than the one billed",
-    source=f"{_CATALOG}: techniques of each code (CPT code descriptors, summarised)", needs="technique-mismatch")
+    source=f"{_CATALOG}: techniques of each code (CPT code descriptors, summarised)",
+    needs="technique-mismatch",
+)
 def technique_code_mismatch(enc: Encounter, ctx: RuleContext) -> Iterator[Finding]:
     for i, s in enumerate(enc.services):
         if not s.techniques or s.code not in ctx.catalog:
@@ -63,7 +67,9 @@ def technique_code_mismatch(enc: Encounter, ctx: RuleContext) -> Iterator[Findin
     family="coding",
     title="A modifier that cannot apply to the code (26/TC on therapy codes, 52 on a timed code)",
     source="PC/TC indicator (Palmetto GBA, Regence modifier-26 policy); Premera on 52 with timed codes "
-    "(billing-rules.md §2, §5)", needs="modifier-26-tc-52")
+    "(billing-rules.md §2, §5)",
+    needs="modifier-26-tc-52",
+)
 def modifier_not_applicable(enc: Encounter, ctx: RuleContext) -> Iterator[Finding]:
     for i, s in enumerate(enc.services):
         info = ctx.catalog.get(s.code)
@@ -91,7 +97,9 @@ def modifier_not_applicable(enc: Encounter, ctx: RuleContext) -> Iterator[Findin
     Severity.ERROR,
     family="coding",
     title="More than four modifiers on one line",
-    source="837P SV101-3..6 and CMS-1500 box 24D carry four modifiers (billing-rules.md §9)", needs="modifiers-over-4")
+    source="837P SV101-3..6 and CMS-1500 box 24D carry four modifiers (billing-rules.md §9)",
+    needs="modifiers-over-4",
+)
 def modifiers_too_many(enc: Encounter, ctx: RuleContext) -> Iterator[Finding]:
     for i, s in enumerate(enc.services):
         if len(s.modifiers) > 4:
@@ -107,7 +115,9 @@ def modifiers_too_many(enc: Encounter, ctx: RuleContext) -> Iterator[Finding]:
     Severity.ERROR,
     family="coding",
     title="The same code with the same modifiers on two lines of one day",
-    source="First Coast: a timed code on one line per date of service (billing-rules.md §1.1); CARC 18", needs="code-repeated")
+    source="First Coast: a timed code on one line per date of service (billing-rules.md §1.1); CARC 18",
+    needs="code-repeated",
+)
 def duplicate_line(enc: Encounter, ctx: RuleContext) -> Iterator[Finding]:
     seen: dict[tuple[str, frozenset[str]], int] = {}
     for i, s in enumerate(enc.services):

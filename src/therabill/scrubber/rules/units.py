@@ -19,7 +19,9 @@ _820 = "CMS Pub 100-04 Ch. 5 §20.2 (8-minute rule) and the payer profile's unit
     Severity.ERROR,
     family="units",
     title="Billed units above what the minutes support under the payer's method",
-    source=_820, needs="units-too-many")
+    source=_820,
+    needs="units-too-many",
+)
 def units_exceed_minutes(enc: Encounter, ctx: RuleContext) -> Iterator[Finding]:  # noqa: ARG001
     for i, ln in enumerate(ctx.units.lines):
         if ln.billed_status == "too_many":
@@ -40,7 +42,9 @@ def units_exceed_minutes(enc: Encounter, ctx: RuleContext) -> Iterator[Finding]:
     Severity.INFO,
     family="units",
     title="Billed units below what the minutes support (revenue left behind)",
-    source=_820, needs="units-too-few")
+    source=_820,
+    needs="units-too-few",
+)
 def units_below_minutes(enc: Encounter, ctx: RuleContext) -> Iterator[Finding]:  # noqa: ARG001
     for i, ln in enumerate(ctx.units.lines):
         if ln.billed_status == "too_few":
@@ -57,7 +61,9 @@ def units_below_minutes(enc: Encounter, ctx: RuleContext) -> Iterator[Finding]: 
     Severity.ERROR,
     family="units",
     title="Service minutes add up to more than the session's start-to-end span",
-    source="Only direct one-on-one time counts and it happens within the session (FCSO, billing-rules.md §1.1)", needs="minutes-over-session")
+    source="Only direct one-on-one time counts and it happens within the session (FCSO, billing-rules.md §1.1)",
+    needs="minutes-over-session",
+)
 def minutes_exceed_session(enc: Encounter, ctx: RuleContext) -> Iterator[Finding]:
     span = enc.session_minutes
     if span is None:
@@ -83,7 +89,9 @@ def minutes_exceed_session(enc: Encounter, ctx: RuleContext) -> Iterator[Finding
     Severity.WARNING,
     family="units",
     title="A timed code under 8 minutes billed alone (not billable)",
-    source="CMS Pub 100-04 Ch. 5 §20.2; FCSO 'Counting units' (billing-rules.md §1.1)", needs="minutes-under-8")
+    source="CMS Pub 100-04 Ch. 5 §20.2; FCSO 'Counting units' (billing-rules.md §1.1)",
+    needs="minutes-under-8",
+)
 def timed_code_under_8(enc: Encounter, ctx: RuleContext) -> Iterator[Finding]:
     timed = [i for i, ln in enumerate(ctx.units.lines) if ln.model == "timed15"]
     if len(timed) != 1:
@@ -105,7 +113,9 @@ def timed_code_under_8(enc: Encounter, ctx: RuleContext) -> Iterator[Finding]:
     family="units",
     title="Missing session start or end time (severity per profile)",
     source="Total treatment time must be documented (Pub 100-02 Ch. 15 §220.3, billing-rules.md §7)",
-    severity_by="missing_session_time", needs="session-time-missing")
+    severity_by="missing_session_time",
+    needs="session-time-missing",
+)
 def session_time_missing(enc: Encounter, ctx: RuleContext) -> Iterator[Finding]:
     for name, value in (("start_time", enc.start_time), ("end_time", enc.end_time)):
         if value is None:

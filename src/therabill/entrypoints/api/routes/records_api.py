@@ -12,7 +12,7 @@ import json
 from datetime import date
 from typing import Annotated, Any, Literal
 
-from fastapi import APIRouter, Depends, Query, Request, Response, status
+from fastapi import APIRouter, Query, Request, Response, status
 from pydantic import BaseModel, ConfigDict, Field
 from sqlalchemy import func, select
 
@@ -29,9 +29,26 @@ from therabill.adapters.db.tables import (
 )
 from therabill.domain.errors import NotFoundError, Problem
 from therabill.domain.money import from_cents
-from therabill.entrypoints.api.deps import requires, state
+from therabill.entrypoints.api.deps import state
 from therabill.entrypoints.api.errors import ApiError, not_found
 from therabill.entrypoints.api.schemas import ERRORS, NOT_FOUND, FindingPublic
+from therabill.entrypoints.api.who import (
+    AuthorizationsRead,
+    AuthorizationsWrite,
+    ClaimsExport,
+    ClaimsRead,
+    ClaimsWrite,
+    CoveragesRead,
+    CoveragesWrite,
+    EligibilityRun,
+    PatientsRead,
+    PatientsWrite,
+    RemittancesPost,
+    RemittancesRead,
+    ReportsRead,
+    VisitsRead,
+    VisitsWrite,
+)
 from therabill.security.permissions import Permission
 from therabill.service_layer.accounts import Principal
 
@@ -39,10 +56,6 @@ router = APIRouter(prefix="/api/v1", tags=["records"])
 P = Permission
 RESPONSES = {**ERRORS, **NOT_FOUND}
 MAX_X12_BYTES = 10 * 1024 * 1024
-
-
-def _who(permission: Permission) -> Any:
-    return Annotated[Principal, Depends(requires(permission))]
 
 
 def _actor(principal: Principal) -> str:
@@ -356,9 +369,7 @@ def _use_case(call: Any) -> Any:
 
 
 @router.post("/patients/search", response_model=list[PatientPublic], responses=ERRORS)
-def search_patients(
-    request: Request, body: PatientSearch, principal: _who(P.PATIENTS_READ)
-) -> list[dict[str, Any]]:  # type: ignore[valid-type]
+def search_patients(request: Request, body: PatientSearch, principal: PatientsRead) -> list[dict[str, Any]]:
     """Patients whose name contains ``name`` or whose chart number is ``chart_number``."""
     with _reader(request, principal) as uow:
         everyone = uow.records.patients()
@@ -375,9 +386,7 @@ def search_patients(
 
 
 @router.post("/patients", response_model=PatientPublic, status_code=status.HTTP_201_CREATED, responses=ERRORS)
-def create_patient(
-    request: Request, body: PatientCreate, principal: _who(P.PATIENTS_WRITE)
-) -> dict[str, Any]:  # type: ignore[valid-type]
+def create_patient(request: Request, body: PatientCreate, principal: PatientsWrite) -> dict[str, Any]:
     """Register a patient."""
     from therabill.service_layer import records
 
@@ -400,7 +409,7 @@ def create_patient(
 
 
 @router.get("/patients/{patient_id}", response_model=PatientPublic, responses=RESPONSES)
-def get_patient(request: Request, patient_id: str, principal: _who(P.PATIENTS_READ)) -> dict[str, Any]:  # type: ignore[valid-type]
+def get_patient(request: Request, patient_id: str, principal: PatientsRead) -> dict[str, Any]:
     """A patient."""
     with _reader(request, principal) as uow:
         row = uow.records.find(patients, patient_id)
@@ -411,9 +420,7 @@ def get_patient(request: Request, patient_id: str, principal: _who(P.PATIENTS_RE
 
 
 @router.get("/patients/{patient_id}/coverages", response_model=list[CoveragePublic], responses=RESPONSES)
-def list_coverages(
-    request: Request, patient_id: str, principal: _who(P.COVERAGES_READ)
-) -> list[dict[str, Any]]:  # type: ignore[valid-type]
+def list_coverages(request: Request, patient_id: str, principal: CoveragesRead) -> list[dict[str, Any]]:
     """A patient's coverages."""
     with _reader(request, principal) as uow:
         if uow.records.find(patients, patient_id) is None:
@@ -433,7 +440,7 @@ def create_coverage(
     request: Request,
     patient_id: str,
     body: CoverageCreate,
-    principal: _who(P.COVERAGES_WRITE),  # type: ignore[valid-type]
+    principal: CoveragesWrite,
 ) -> dict[str, Any]:
     """Add a coverage to a patient."""
     from therabill.service_layer import records
@@ -449,7 +456,7 @@ def create_coverage(
 
 
 @router.get("/coverages/{coverage_id}", response_model=CoveragePublic, responses=RESPONSES)
-def get_coverage(request: Request, coverage_id: str, principal: _who(P.COVERAGES_READ)) -> dict[str, Any]:  # type: ignore[valid-type]
+def get_coverage(request: Request, coverage_id: str, principal: CoveragesRead) -> dict[str, Any]:
     """A coverage."""
     with _reader(request, principal) as uow:
         row = uow.records.find(coverages, coverage_id)
@@ -468,7 +475,7 @@ def get_coverage(request: Request, coverage_id: str, principal: _who(P.COVERAGES
 def list_authorizations(
     request: Request,
     coverage_id: str,
-    principal: _who(P.AUTHORIZATIONS_READ),  # type: ignore[valid-type]
+    principal: AuthorizationsRead,
 ) -> list[dict[str, Any]]:
     """A coverage's authorizations with used and remaining visits and units."""
     with _reader(request, principal) as uow:
@@ -489,7 +496,7 @@ def create_authorization(
     request: Request,
     coverage_id: str,
     body: AuthorizationCreate,
-    principal: _who(P.AUTHORIZATIONS_WRITE),  # type: ignore[valid-type]
+    principal: AuthorizationsWrite,
 ) -> dict[str, Any]:
     """Record a prior authorization on a coverage."""
     from therabill.service_layer import records
@@ -511,7 +518,7 @@ def create_authorization(
 def get_authorization(
     request: Request,
     authorization_id: str,
-    principal: _who(P.AUTHORIZATIONS_READ),  # type: ignore[valid-type]
+    principal: AuthorizationsRead,
 ) -> dict[str, Any]:
     """An authorization with used and remaining visits and units."""
     with _reader(request, principal) as uow:
@@ -526,7 +533,7 @@ def get_authorization(
 
 
 @router.get("/patients/{patient_id}/visits", response_model=list[VisitPublic], responses=RESPONSES)
-def list_visits(request: Request, patient_id: str, principal: _who(P.VISITS_READ)) -> list[dict[str, Any]]:  # type: ignore[valid-type]
+def list_visits(request: Request, patient_id: str, principal: VisitsRead) -> list[dict[str, Any]]:
     """A patient's visits (a therapist sees their own visits only)."""
     with _reader(request, principal) as uow:
         if uow.records.find(patients, patient_id) is None:
@@ -550,7 +557,7 @@ def create_visit(
     request: Request,
     patient_id: str,
     body: VisitCreate,
-    principal: _who(P.VISITS_WRITE),  # type: ignore[valid-type]
+    principal: VisitsWrite,
 ) -> dict[str, Any]:
     """Document a visit (the note becomes version 1; the whole encounter is validated first)."""
     from therabill.service_layer import records
@@ -579,7 +586,7 @@ def create_visit(
 
 
 @router.get("/visits/{visit_id}", response_model=VisitPublic, responses=RESPONSES)
-def get_visit(request: Request, visit_id: str, principal: _who(P.VISITS_READ)) -> dict[str, Any]:  # type: ignore[valid-type]
+def get_visit(request: Request, visit_id: str, principal: VisitsRead) -> dict[str, Any]:
     """A visit with its documentation."""
     with _reader(request, principal) as uow:
         row = uow.records.find(visits, visit_id)
@@ -595,7 +602,7 @@ def get_visit(request: Request, visit_id: str, principal: _who(P.VISITS_READ)) -
     status_code=status.HTTP_201_CREATED,
     responses=RESPONSES,
 )
-def create_claim(request: Request, visit_id: str, principal: _who(P.CLAIMS_WRITE)) -> dict[str, Any]:  # type: ignore[valid-type]
+def create_claim(request: Request, visit_id: str, principal: ClaimsWrite) -> dict[str, Any]:
     """Code and scrub the visit into a claim; its charges go on the ledger."""
     from therabill.service_layer import ledger, records
 
@@ -639,7 +646,7 @@ ClaimStatusName = Literal[
 @router.get("/claims", response_model=list[ClaimPublic], responses=ERRORS)
 def list_claims(
     request: Request,
-    principal: _who(P.CLAIMS_READ),  # type: ignore[valid-type]
+    principal: ClaimsRead,
     status_: Annotated[ClaimStatusName | None, Query(alias="status")] = None,
     limit: Annotated[int, Query(ge=1, le=500)] = 100,
 ) -> list[dict[str, Any]]:
@@ -654,7 +661,7 @@ def list_claims(
 
 
 @router.get("/claims/{claim_id}", response_model=ClaimDetail, responses=RESPONSES)
-def get_claim(request: Request, claim_id: str, principal: _who(P.CLAIMS_READ)) -> dict[str, Any]:  # type: ignore[valid-type]
+def get_claim(request: Request, claim_id: str, principal: ClaimsRead) -> dict[str, Any]:
     """A claim with its lines, scrub findings and status history."""
     from therabill.service_layer import records
 
@@ -691,7 +698,7 @@ def get_claim(request: Request, claim_id: str, principal: _who(P.CLAIMS_READ)) -
 
 
 @router.post("/claims/{claim_id}/ready", response_model=ClaimPublic, responses=RESPONSES)
-def claim_ready(request: Request, claim_id: str, principal: _who(P.CLAIMS_WRITE)) -> dict[str, Any]:  # type: ignore[valid-type]
+def claim_ready(request: Request, claim_id: str, principal: ClaimsWrite) -> dict[str, Any]:
     """Mark a scrubbed claim without errors ready to send."""
     from therabill.service_layer import records
 
@@ -707,7 +714,7 @@ def claim_ready(request: Request, claim_id: str, principal: _who(P.CLAIMS_WRITE)
     responses={**RESPONSES, 200: {"content": {"application/pdf": {}}, "description": "The CMS-1500 PDF."}},
     response_class=Response,
 )
-def claim_cms1500(request: Request, claim_id: str, principal: _who(P.CLAIMS_EXPORT)) -> Response:  # type: ignore[valid-type]
+def claim_cms1500(request: Request, claim_id: str, principal: ClaimsExport) -> Response:
     """The claim's CMS-1500 (02/12) PDF with the form drawn."""
     from therabill.entrypoints.web.billing import claim_cms1500 as render
 
@@ -723,7 +730,7 @@ class BatchCreate(_In):
 
 
 @router.post("/batches", response_model=BatchPublic, status_code=status.HTTP_201_CREATED, responses=RESPONSES)
-def create_batch(request: Request, body: BatchCreate, principal: _who(P.CLAIMS_EXPORT)) -> dict[str, Any]:  # type: ignore[valid-type]
+def create_batch(request: Request, body: BatchCreate, principal: ClaimsExport) -> dict[str, Any]:
     """Put ready claims into a batch; they become submitted."""
     from therabill.service_layer import ledger, records
 
@@ -746,7 +753,7 @@ def create_batch(request: Request, body: BatchCreate, principal: _who(P.CLAIMS_E
     responses={**RESPONSES, 200: {"content": {"application/edi-x12": {}}, "description": "The 837P file."}},
     response_class=Response,
 )
-def batch_837(request: Request, batch_id: str, principal: _who(P.CLAIMS_EXPORT)) -> Response:  # type: ignore[valid-type]
+def batch_837(request: Request, batch_id: str, principal: ClaimsExport) -> Response:
     """The batch's 837P (005010X222A1) file."""
     from therabill.entrypoints.web.billing import batch_837 as build
 
@@ -756,7 +763,7 @@ def batch_837(request: Request, batch_id: str, principal: _who(P.CLAIMS_EXPORT))
 
 
 @router.get("/batches", response_model=list[dict[str, Any]], responses=ERRORS)
-def list_batches(request: Request, principal: _who(P.CLAIMS_READ)) -> list[dict[str, Any]]:  # type: ignore[valid-type]
+def list_batches(request: Request, principal: ClaimsRead) -> list[dict[str, Any]]:
     """The practice's batches, newest first."""
     with _reader(request, principal) as uow:
         rows = uow.session.execute(
@@ -805,7 +812,7 @@ async def _x12_body(request: Request) -> bytes:
 
 
 @router.post("/remittances", response_model=list[RemittancePosted], responses=ERRORS, openapi_extra=X12_BODY)
-async def post_remittance(request: Request, principal: _who(P.REMITTANCES_POST)) -> list[dict[str, Any]]:  # type: ignore[valid-type]
+async def post_remittance(request: Request, principal: RemittancesPost) -> list[dict[str, Any]]:
     """Post an 835: each transaction once (a re-send posts nothing twice)."""
     from therabill.entrypoints.web.billing import post_835
 
@@ -825,7 +832,7 @@ async def post_remittance(request: Request, principal: _who(P.REMITTANCES_POST))
 
 
 @router.get("/remittances/denials", response_model=list[dict[str, Any]], responses=ERRORS)
-def denials(request: Request, principal: _who(P.REMITTANCES_READ)) -> list[dict[str, Any]]:  # type: ignore[valid-type]
+def denials(request: Request, principal: RemittancesRead) -> list[dict[str, Any]]:
     """Denied and partly paid claim lines with their reasons in plain words and the likely fix."""
     from therabill.service_layer import ledger
 
@@ -834,7 +841,7 @@ def denials(request: Request, principal: _who(P.REMITTANCES_READ)) -> list[dict[
 
 
 @router.get("/remittances/worklist", response_model=list[dict[str, Any]], responses=ERRORS)
-def posting_worklist(request: Request, principal: _who(P.REMITTANCES_READ)) -> list[dict[str, Any]]:  # type: ignore[valid-type]
+def posting_worklist(request: Request, principal: RemittancesRead) -> list[dict[str, Any]]:
     """What did not post: unmatched claims or lines, unbalanced transactions, PLB adjustments."""
     from therabill.service_layer import ledger
 
@@ -850,7 +857,7 @@ def posting_worklist(request: Request, principal: _who(P.REMITTANCES_READ)) -> l
 def eligibility_history(
     request: Request,
     coverage_id: str,
-    principal: _who(P.ELIGIBILITY_RUN),  # type: ignore[valid-type]
+    principal: EligibilityRun,
 ) -> list[dict[str, Any]]:
     """The coverage's eligibility checks, newest first."""
     with _reader(request, principal) as uow:
@@ -886,7 +893,7 @@ def eligibility_history(
 async def eligibility_from_271(
     request: Request,
     coverage_id: str,
-    principal: _who(P.ELIGIBILITY_RUN),  # type: ignore[valid-type]
+    principal: EligibilityRun,
 ) -> dict[str, Any]:
     """Read a 271 eligibility answer for this coverage and store the check."""
     from therabill.adapters.x12.x271_005010X279A1 import read_271
@@ -936,7 +943,7 @@ class StatusLine(BaseModel):
 
 
 @router.get("/reports/claims-by-status", response_model=list[StatusLine], responses=ERRORS)
-def claims_by_status(request: Request, principal: _who(P.REPORTS_READ)) -> list[dict[str, Any]]:  # type: ignore[valid-type]
+def claims_by_status(request: Request, principal: ReportsRead) -> list[dict[str, Any]]:
     """How many claims are in each status, and their charges (no PHI)."""
     with _reader(request, principal) as uow:
         rows = uow.session.execute(

@@ -63,9 +63,7 @@ def upgrade() -> None:
             name=op.f("fk_practice_ledger_entries_reverses_entry_id_practice_ledger_entries"),
         ),
         sa.PrimaryKeyConstraint("id", name=op.f("pk_practice_ledger_entries")),
-        sa.UniqueConstraint(
-            "practice_id", "idempotency_key", name="uq_practice_ledger_entries_practice_key"
-        ),
+        sa.UniqueConstraint("practice_id", "idempotency_key", name="uq_practice_ledger_entries_practice_key"),
         sa.UniqueConstraint("reverses_entry_id", name=op.f("uq_practice_ledger_entries_reverses_entry_id")),
     )
     for column in ("payer_id", "practice_id", "remittance_id"):
