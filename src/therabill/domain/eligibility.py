@@ -1,4 +1,4 @@
-"""Eligibility: what a 271 says about a patient's coverage, summarised for a therapist."""
+"""Eligibility: what a 270 asks and what a 271 says about a patient's coverage."""
 
 from __future__ import annotations
 
@@ -6,7 +6,14 @@ from dataclasses import dataclass
 from datetime import date
 from decimal import Decimal
 
-__all__ = ["Benefit", "EligibilitySummary", "Rejection"]
+__all__ = [
+    "THERAPY_INQUIRY_SERVICE_TYPES",
+    "Benefit",
+    "EligibilityInquiry",
+    "EligibilitySummary",
+    "InquiryPerson",
+    "Rejection",
+]
 
 
 @dataclass(frozen=True, slots=True)
@@ -114,3 +121,60 @@ class EligibilitySummary:
     only_general_answer: bool
     rejections: tuple[Rejection, ...]
     benefits: tuple[Benefit, ...]
+
+
+THERAPY_INQUIRY_SERVICE_TYPES = ("BE", "AE", "30")
+"""Service types a 270 asks about by default: BE massage, AE physical medicine, 30 plan."""
+
+
+@dataclass(frozen=True, slots=True)
+class InquiryPerson:
+    """A person named in a 270 (the subscriber, or the patient when a dependent).
+
+    Attributes:
+        last_name: last name (or the organization's name for an employer subscriber).
+        first_name: first name.
+        member_id: the member id on the card (subscriber only).
+        birth_date: date of birth.
+        sex: ``F``, ``M`` or ``U``.
+        relationship: for a dependent, the relationship to the subscriber (``spouse``,
+            ``child``, ``other``); ``self`` for the subscriber.
+    """
+
+    last_name: str
+    first_name: str | None
+    member_id: str | None
+    birth_date: date | None
+    sex: str | None
+    relationship: str = "self"
+
+
+@dataclass(frozen=True, slots=True)
+class EligibilityInquiry:
+    """What one 270 inquiry asks: who, at which payer, from which provider, for what.
+
+    Attributes:
+        trace_number: our trace (TRN02), echoed in the 271 to match the answer.
+        payer_name: the information source (payer) name.
+        payer_id: the payer id (NM109, qualifier PI).
+        provider_npi: the information receiver's NPI.
+        provider_last_name: the provider's last name or organization name.
+        provider_first_name: the provider's first name (person only).
+        provider_is_person: True for a person (NM102 = 1), False for an organization.
+        subscriber: the subscriber (holder of the member id).
+        dependent: the patient, when the patient is not the subscriber.
+        service_date: the date asked about (DTP*291).
+        service_types: EQ01 service type codes (BE, AE, 30 by default).
+    """
+
+    trace_number: str
+    payer_name: str
+    payer_id: str
+    provider_npi: str
+    provider_last_name: str
+    provider_first_name: str | None
+    provider_is_person: bool
+    subscriber: InquiryPerson
+    dependent: InquiryPerson | None
+    service_date: date
+    service_types: tuple[str, ...] = THERAPY_INQUIRY_SERVICE_TYPES

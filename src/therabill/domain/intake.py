@@ -65,6 +65,7 @@ __all__ = [
     "PastEvent",
     "Pregnancy",
     "VisitFacts",
+    "VisitNotBillableError",
     "billing_problems",
     "check_visit",
     "claim_fields",
@@ -91,6 +92,15 @@ class IntakeError(TherabillError):
     """An intake document or use is not acceptable (the problems say where)."""
 
     code = "intake-invalid"
+
+
+class VisitNotBillableError(IntakeError):
+    """A treated visit has an uncleared absolute contraindication: no claim until it is cleared.
+
+    Each problem is ``intake-contraindication-uncleared`` at the intake item that matched.
+    """
+
+    code = "visit-not-billable"
 
 
 class Kind(StrEnum):

@@ -18,6 +18,11 @@ agree on them:
 Positive adjustments reduce payment, negative ones increase it (reversals carry negated
 amounts under the original group codes; ``CR``, dropped in 5010, is tolerated as a group).
 
+``Adjustment``, ``ServicePayment`` and ``ClaimPayment`` are frozen but keep an instance
+``__dict__`` (no ``slots``): a remittance holds millions of them, and the 835 reader fills
+that dictionary in one step instead of paying a frozen ``__init__``'s call per field. A
+field the reader leaves out reads as its declared default.
+
 Matching keys for posting: ``ClaimPayment.claim_id`` (CLP01, our claim id) together with
 ``ClaimPayment.payer_claim_control_number`` (CLP07); ``ServicePayment.line_id`` (REF*6R,
 our line id) with the fallback ``ServicePayment.match_key`` (code + date of service).
@@ -86,7 +91,7 @@ def _sum(amounts: Iterable[Decimal]) -> Decimal:
     return total
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(frozen=True)
 class Adjustment:
     """One adjustment of a claim or a line (one reason triple of a CAS segment).
 
@@ -104,7 +109,7 @@ class Adjustment:
     quantity: Decimal | None = None
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(frozen=True)
 class ServicePayment:
     """One service line of a claim payment (SVC and its 2110 loop).
 
@@ -175,7 +180,7 @@ class ServicePayment:
         return self.paid == ZERO and self.charge != ZERO
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(frozen=True)
 class ClaimPayment:
     """One claim of a remittance (CLP and its 2100 loop).
 

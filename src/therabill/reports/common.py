@@ -8,15 +8,17 @@ outputs) and SVG charts. Money is ``Decimal`` (the database keeps integer cents)
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, time, timedelta
 from decimal import Decimal
 from typing import Any, Protocol
 
-from sqlalchemy import Engine, String, func, literal_column, select
+from sqlalchemy import Connection, Engine, String, func, literal_column, select
 from sqlalchemy.sql.elements import ColumnElement
 
+from therabill.adapters.db.engine import READ_ONLY
 from therabill.adapters.db.tables import patients, payers, practices, providers
 from therabill.domain.errors import Problem, TherabillError
 from therabill.domain.money import from_cents
@@ -266,3 +268,29 @@ def pct(value: Decimal | None) -> str:
 def sort_rows(rows: Sequence[tuple[Cell, ...]]) -> tuple[tuple[Cell, ...], ...]:
     """Rows sorted by their first column as text."""
     return tuple(sorted(rows, key=lambda r: str(r[0])))
+
+
+# --- connections --------------------------------------------------------------------------
+
+SQLITE_READ_PRAGMAS = {"cache_size": -262_144, "mmap_size": 1 << 30}
+"""Page cache (256 MiB) and memory map (1 GiB) of a SQLite connection while a report reads:
+reports visit most of the ledger's index pages, which the default 2 MiB cache cannot hold."""
+
+
+@contextmanager
+def read_connection(engine: Engine) -> Iterator[Connection]:
+    """A connection for one report; on SQLite with a larger page cache and a memory map for
+    the duration (the connection's own settings are put back before it returns to the pool)."""
+    with engine.connect() as plain:
+        conn = plain.execution_options(**{READ_ONLY: True})  # a deferred (read) transaction
+        if engine.dialect.name != "sqlite":
+            yield conn
+            return
+        before = {k: conn.exec_driver_sql(f"PRAGMA {k}").scalar() for k in SQLITE_READ_PRAGMAS}
+        for k, v in SQLITE_READ_PRAGMAS.items():
+            conn.exec_driver_sql(f"PRAGMA {k} = {int(v)}")
+        try:
+            yield conn
+        finally:
+            for k, v in before.items():
+                conn.exec_driver_sql(f"PRAGMA {k} = {int(v or 0)}")

@@ -33,8 +33,14 @@ class Permission(StrEnum):
     REPORTS_READ = "reports.read"
     AUDIT_READ = "audit.read"
     SETTINGS_MANAGE = "settings.manage"
+    BILLING_SETUP = "billing.setup"
     USERS_MANAGE = "users.manage"
     ACCOUNT_SELF = "account.self"
+
+
+# What each permission guards beyond its name: settings.manage = practice details, providers,
+# reference data imports (owner); billing.setup = payers, payer profiles, fee schedule (owner,
+# biller); users.manage = users, roles, MFA resets, every API token of the practice (owner).
 
 
 P = Permission

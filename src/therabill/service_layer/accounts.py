@@ -6,16 +6,23 @@ the current time ``now`` (naive UTC), so that timeouts are testable with an inje
 
 from __future__ import annotations
 
+import logging
+import secrets
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 from sqlalchemy import Connection, and_, func, insert, select, update
+from sqlalchemy.orm import Session
 
 from therabill.adapters.db.auth_tables import api_tokens, login_attempts, sessions, user_practice_roles, users
+from therabill.adapters.db.tables import practices
 from therabill.domain.errors import Problem, TherabillError
 from therabill.security import passwords, totp
 from therabill.security.permissions import MFA_REQUIRED_ROLES, ROLES, parse_scopes
 from therabill.security.tokens import API_TOKEN_PREFIX, digest, new_id, new_token
+from therabill.service_layer import audit as audit_log
+
+_log = logging.getLogger("therabill.auth")
 
 
 class AccountError(TherabillError):
@@ -184,23 +191,149 @@ def list_users(conn: Connection, practice_id: str) -> list[dict[str, object]]:
     ]
 
 
-def set_active(conn: Connection, practice_id: str, user_id: str, active: bool, now: datetime) -> None:
-    """Enable or disable a user of the practice; disabling ends their sessions and tokens."""
-    member = conn.execute(
-        select(user_practice_roles.c.id).where(
+def _member(conn: Connection, practice_id: str, user_id: str):  # type: ignore[no-untyped-def]
+    """The user's role row in this practice; ``not-found`` for a user of another practice."""
+    row = conn.execute(
+        select(user_practice_roles).where(
             user_practice_roles.c.user_id == user_id, user_practice_roles.c.practice_id == practice_id
         )
     ).first()
-    if member is None:
+    if row is None:
         raise AccountError("no such user", (Problem("not-found", "user", "no such user"),))
+    return row
+
+
+def _active_owners(conn: Connection, practice_id: str) -> int:
+    return int(
+        conn.execute(
+            select(func.count())
+            .select_from(user_practice_roles)
+            .join(users, users.c.id == user_practice_roles.c.user_id)
+            .where(
+                user_practice_roles.c.practice_id == practice_id,
+                user_practice_roles.c.role == "owner",
+                users.c.active.is_(True),
+            )
+        ).scalar_one()
+    )
+
+
+def _keep_an_owner(conn: Connection, practice_id: str, member: object) -> None:
+    """Refuse a change that would leave the practice without an active owner."""
+    if getattr(member, "role", None) == "owner" and _active_owners(conn, practice_id) <= 1:
+        raise AccountError(
+            "the practice needs an owner",
+            (Problem("account-last-owner", "user", "the last active owner cannot be removed"),),
+        )
+
+
+def _end_sessions(conn: Connection, user_id: str) -> None:
+    conn.execute(sessions.delete().where(sessions.c.user_id == user_id))
+
+
+def set_active(
+    conn: Connection, practice_id: str, user_id: str, active: bool, now: datetime, actor: str = "system"
+) -> None:
+    """Enable or disable a user of the practice; disabling ends their sessions and tokens.
+
+    The last active owner cannot be disabled (``account-last-owner``).
+    """
+    member = _member(conn, practice_id, user_id)
+    if not active:
+        was_active = conn.execute(select(users.c.active).where(users.c.id == user_id)).scalar_one()
+        if was_active:
+            _keep_an_owner(conn, practice_id, member)
     conn.execute(update(users).where(users.c.id == user_id).values(active=active))
     if not active:
-        conn.execute(sessions.delete().where(sessions.c.user_id == user_id))
+        _end_sessions(conn, user_id)
         conn.execute(
             update(api_tokens)
             .where(api_tokens.c.user_id == user_id, api_tokens.c.revoked_at.is_(None))
             .values(revoked_at=now)
         )
+    _audit(conn, practice_id, actor, "user.enable" if active else "user.disable", "user", user_id, {}, now)
+
+
+def invite_user(
+    conn: Connection,
+    practice_id: str,
+    actor: str,
+    *,
+    username: str,
+    display_name: str,
+    role: str,
+    now: datetime,
+    provider_id: str | None = None,
+) -> tuple[str, str]:
+    """Create a user of the practice with a random first password; returns ``(id, password)``.
+
+    The password is shown once to the owner, who hands it over; the user changes it on the
+    Account page (owner and biller also enroll TOTP at their first log-in).
+    """
+    if provider_id:
+        from therabill.adapters.db.tables import providers
+
+        found = conn.execute(
+            select(providers.c.id).where(
+                providers.c.id == provider_id, providers.c.practice_id == practice_id
+            )
+        ).first()
+        if found is None:
+            raise AccountError("no such provider", (Problem("not-found", "provider_id", "no such provider"),))
+    password = secrets.token_urlsafe(12)
+    user_id = create_user(
+        conn,
+        username=username,
+        display_name=display_name.strip()[:200] or username,
+        password=password,
+        practice_id=practice_id,
+        role=role,
+        now=now,
+        provider_id=provider_id or None,
+    )
+    _audit(conn, practice_id, actor, "user.create", "user", user_id, {"role": role}, now)
+    return user_id, password
+
+
+def change_role(
+    conn: Connection,
+    practice_id: str,
+    actor: str,
+    user_id: str,
+    role: str,
+    now: datetime,
+    provider_id: str | None = None,
+) -> None:
+    """Give a user of the practice another role; their sessions end (they log in again).
+
+    The last active owner keeps the owner role (``account-last-owner``).
+    """
+    if role not in ROLES:
+        raise AccountError(
+            "unknown role", (Problem("account-role-unknown", "role", f"must be one of {', '.join(ROLES)}"),)
+        )
+    member = _member(conn, practice_id, user_id)
+    if role != member.role:
+        _keep_an_owner(conn, practice_id, member)
+    conn.execute(
+        update(user_practice_roles)
+        .where(user_practice_roles.c.id == member.id)
+        .values(role=role, provider_id=provider_id if role == "therapist" else None)
+    )
+    _end_sessions(conn, user_id)
+    _audit(conn, practice_id, actor, "user.role", "user", user_id, {"from": member.role, "to": role}, now)
+
+
+def reset_mfa(conn: Connection, practice_id: str, actor: str, user_id: str, now: datetime) -> None:
+    """Forget a user's TOTP secret (a lost phone); they enroll again at their next log-in."""
+    _member(conn, practice_id, user_id)
+    conn.execute(
+        update(users)
+        .where(users.c.id == user_id)
+        .values(totp_secret=None, totp_enrolled_at=None, totp_last_counter=None)
+    )
+    _end_sessions(conn, user_id)
+    _audit(conn, practice_id, actor, "user.mfa_reset", "user", user_id, {}, now)
 
 
 def change_password(conn: Connection, user_id: str, current: str, new: str, now: datetime) -> None:
@@ -234,19 +367,60 @@ def _membership(conn: Connection, user_id: str):  # type: ignore[no-untyped-def]
     ).first()
 
 
-def throttled(conn: Connection, username: str, ip: str, now: datetime, policy: SessionPolicy) -> bool:
-    """Whether too many failed log-ins came for this username or from this address lately."""
+KNOWN_ADDRESS_DAYS = 30
+"""An address a user logged in from successfully this recently is "known" for that user."""
+
+
+def throttle_reason(
+    conn: Connection, username: str, ip: str, now: datetime, policy: SessionPolicy
+) -> str | None:
+    """Why a log-in attempt must be refused now, or None (ASVS 6.3.1, without lock-out DoS).
+
+    Three sliding windows of ``policy.window_minutes``, counting password or code guesses
+    (refused attempts are not guesses and are not counted, so the windows always end):
+
+    * ``pair``: ``max_failures_per_user`` failures for this username from this address;
+    * ``address``: ``max_failures_per_ip`` failures from this address, any username;
+    * ``account``: ``max_failures_per_user`` failures for this username from all addresses,
+      applied only to addresses the user has NOT logged in from in the last
+      ``KNOWN_ADDRESS_DAYS`` days. Someone guessing from elsewhere therefore cannot lock
+      the user out of their usual address, and cannot guess faster than the cap overall.
+    """
     since = now - timedelta(minutes=policy.window_minutes)
     failed = and_(login_attempts.c.success.is_(False), login_attempts.c.at >= since)
-    by_user = conn.execute(
-        select(func.count()).select_from(login_attempts).where(failed, login_attempts.c.username == username)
-    ).scalar_one()
-    if by_user >= policy.max_failures_per_user:
-        return True
-    by_ip = conn.execute(
-        select(func.count()).select_from(login_attempts).where(failed, login_attempts.c.ip == ip)
-    ).scalar_one()
-    return bool(by_ip >= policy.max_failures_per_ip)
+    count = select(func.count()).select_from(login_attempts)
+    mine = login_attempts.c.username == username
+    by_pair = conn.execute(count.where(failed, mine, login_attempts.c.ip == ip)).scalar_one()
+    if by_pair >= policy.max_failures_per_user:
+        return "pair"
+    by_ip = conn.execute(count.where(failed, login_attempts.c.ip == ip)).scalar_one()
+    if by_ip >= policy.max_failures_per_ip:
+        return "address"
+    by_user = conn.execute(count.where(failed, mine)).scalar_one()
+    if by_user >= policy.max_failures_per_user and not known_address(conn, username, ip, now):
+        return "account"
+    return None
+
+
+def known_address(conn: Connection, username: str, ip: str, now: datetime) -> bool:
+    """Whether the user logged in successfully from ``ip`` in the last ``KNOWN_ADDRESS_DAYS``."""
+    since = now - timedelta(days=KNOWN_ADDRESS_DAYS)
+    found = conn.execute(
+        select(login_attempts.c.id)
+        .where(
+            login_attempts.c.username == username,
+            login_attempts.c.ip == ip,
+            login_attempts.c.success.is_(True),
+            login_attempts.c.at >= since,
+        )
+        .limit(1)
+    ).first()
+    return found is not None
+
+
+def throttled(conn: Connection, username: str, ip: str, now: datetime, policy: SessionPolicy) -> bool:
+    """Whether a log-in attempt for this username from this address must be refused now."""
+    return throttle_reason(conn, username.strip().lower()[:150], ip, now, policy) is not None
 
 
 def record_attempt(conn: Connection, username: str, ip: str, now: datetime, success: bool) -> None:
@@ -254,22 +428,73 @@ def record_attempt(conn: Connection, username: str, ip: str, now: datetime, succ
     conn.execute(insert(login_attempts).values(username=username[:150], ip=ip[:64], at=now, success=success))
 
 
+def _audit(
+    conn: Connection,
+    practice_id: str,
+    actor: str,
+    action: str,
+    object_type: str,
+    object_id: str | None,
+    details: dict[str, object],
+    now: datetime,
+) -> None:
+    """Append one event to the practice's hash-chained audit log, in ``conn``'s transaction."""
+    session = Session(bind=conn)
+    try:
+        audit_log.append(
+            session, practice_id, actor, [audit_log.AuditEvent(action, object_type, object_id, details)], now
+        )
+    finally:
+        session.close()
+
+
+def audit_login_failure(
+    conn: Connection, username: str, ip: str, now: datetime, outcome: str, reason: str, step: str = "password"
+) -> None:
+    """Write a failed or throttled log-in to the audit log (never the password, never PHI).
+
+    A known username's event goes to its practice's chain (object: the user). An unknown
+    username goes to the chain of the installation's only practice, if there is exactly one,
+    with a digest prefix of the name (people type passwords into the username field), and
+    to the application log otherwise.
+    """
+    username = username.strip().lower()[:150]
+    details: dict[str, object] = {"outcome": outcome, "reason": reason, "step": step, "ip": ip[:64]}
+    row = conn.execute(select(users.c.id).where(users.c.username == username)).first()
+    member = _membership(conn, row.id) if row is not None else None
+    if row is not None and member is not None:
+        _audit(conn, member.practice_id, "anonymous", f"auth.{step}", "user", row.id, details, now)
+        return
+    details["username_sha256"] = digest(username)[:16]
+    only = conn.execute(select(practices.c.id).limit(2)).scalars().all()
+    if len(only) == 1:
+        _audit(conn, only[0], "anonymous", f"auth.{step}", "user", None, details, now)
+    else:
+        _log.warning("log-in %s (%s) from %s for an unknown username", outcome, reason, ip[:64])
+
+
 def check_password(
     conn: Connection, username: str, password: str, ip: str, now: datetime, policy: SessionPolicy
 ) -> tuple[str | None, str]:
     """First log-in step. Returns ``(user_id, "ok")`` or ``(None, reason)``.
 
-    Reasons: ``throttled`` (too many failures lately; nothing is checked), ``invalid`` (wrong
-    username or password, or a disabled account; one message for all, in constant-ish time).
+    Reasons: ``throttled`` (too many failures lately; nothing is checked, nothing counted),
+    ``invalid`` (wrong username or password, or a disabled account; one message for all, in
+    constant-ish time). Failures and refusals are written to the audit log.
     """
     username = username.strip().lower()[:150]
-    if throttled(conn, username, ip, now, policy):
-        record_attempt(conn, username, ip, now, False)
+    why = throttle_reason(conn, username, ip, now, policy)
+    if why is not None:
+        audit_login_failure(conn, username, ip, now, "throttled", why)
         return None, "throttled"
     row = conn.execute(select(users).where(users.c.username == username)).first()
     ok = passwords.verify_password(row.password_hash if row else passwords.DUMMY_HASH, password)
     if row is None or not ok or not row.active or _membership(conn, row.id) is None:
         record_attempt(conn, username, ip, now, False)
+        reason = (
+            "unknown-user" if row is None else ("disabled" if not row.active and ok else "wrong-password")
+        )
+        audit_login_failure(conn, username, ip, now, "failed", reason)
         return None, "invalid"
     if passwords.needs_rehash(row.password_hash):
         conn.execute(
@@ -388,7 +613,9 @@ def pending_session(
     return PendingSession(row.user_id, user.username, row.stage, row.csrf_token, row.enroll_secret)
 
 
-def complete_mfa(conn: Connection, token: str, code: str, now: datetime, policy: SessionPolicy) -> str | None:
+def complete_mfa(
+    conn: Connection, token: str, code: str, now: datetime, policy: SessionPolicy, ip: str = "unknown"
+) -> str | None:
     """Second step: check the TOTP code (or confirm enrollment). Returns a NEW full session token.
 
     The pending session ends either way on success; a wrong code leaves it for another try.
@@ -402,7 +629,7 @@ def complete_mfa(conn: Connection, token: str, code: str, now: datetime, policy:
         return None
     counter = totp.verify(secret, code, now, user.totp_last_counter)
     if counter is None:
-        record_attempt(conn, user.username, "mfa", now, False)
+        record_attempt(conn, user.username, ip, now, False)
         return None
     values: dict[str, object] = {"totp_last_counter": counter}
     if pending.stage == "enroll":
@@ -434,6 +661,16 @@ def create_api_token(
         )
     token = API_TOKEN_PREFIX + new_token()
     token_id = new_id()
+    _audit(
+        conn,
+        principal.practice_id,
+        f"user:{principal.user_id}",
+        "token.create",
+        "api_token",
+        token_id,
+        {"scopes": sorted(wanted)},
+        now,
+    )
     conn.execute(
         insert(api_tokens).values(
             id=token_id,
@@ -483,6 +720,59 @@ def revoke_api_token(conn: Connection, principal: Principal, token_id: str, now:
         )
         .values(revoked_at=now)
     )
+    if result.rowcount:
+        _audit(
+            conn,
+            principal.practice_id,
+            f"user:{principal.user_id}",
+            "token.revoke",
+            "api_token",
+            token_id,
+            {},
+            now,
+        )
+    return bool(result.rowcount)
+
+
+def list_practice_tokens(conn: Connection, practice_id: str) -> list[dict[str, object]]:
+    """Every API token of the practice's users, with the owner's username (never the secret)."""
+    rows = conn.execute(
+        select(api_tokens, users.c.username)
+        .join(users, users.c.id == api_tokens.c.user_id)
+        .where(api_tokens.c.practice_id == practice_id)
+        .order_by(api_tokens.c.created_at)
+    )
+    return [
+        {
+            "id": r.id,
+            "username": r.username,
+            "name": r.name,
+            "prefix": r.prefix,
+            "scopes": r.scopes.split(),
+            "created_at": r.created_at.isoformat(),
+            "last_used_at": r.last_used_at.isoformat() if r.last_used_at else None,
+            "expires_at": r.expires_at.isoformat() if r.expires_at else None,
+            "revoked": r.revoked_at is not None,
+        }
+        for r in rows
+    ]
+
+
+def revoke_practice_token(
+    conn: Connection, practice_id: str, actor: str, token_id: str, now: datetime
+) -> bool:
+    """Revoke any token of the practice (an owner's action); False when there is no such token."""
+    result = conn.execute(
+        update(api_tokens)
+        .where(
+            api_tokens.c.id == token_id,
+            api_tokens.c.practice_id == practice_id,
+            api_tokens.c.revoked_at.is_(None),
+        )
+        .values(revoked_at=now)
+    )
+    if result.rowcount:
+        _audit(conn, practice_id, actor, "token.revoke", "api_token", token_id, {}, now)
     return bool(result.rowcount)
 
 

@@ -10,12 +10,15 @@ Every function takes the engine, the practice id and the actor and runs in one
   contraindication table; ``check_document`` does the same for an unsaved visit document.
 * ``record_clearance`` records that an absolute contraindication was cleared for a visit.
 * ``can_bill_visit`` says whether a visit may be marked billable and get a claim: a treated
-  visit with an uncleared absolute contraindication may not. The visit note is never
-  blocked: ``record_visit`` of the records service does not consult the intake.
-* ``code_visit_checked`` is ``records.code_visit`` behind that gate, with the intake's
-  findings added to the scrub (``ScrubContext.extra_findings``).
+  visit with an uncleared absolute contraindication may not. ``records.code_visit`` (and so
+  every path that creates a claim: web, API, CLI) enforces it through ``check_in`` in its
+  own transaction and raises ``VisitNotBillableError`` (``visit-not-billable``). The visit
+  note is never blocked.
+* ``code_visit_checked`` is ``records.code_visit`` with the intake's findings added to the
+  scrub, ``intake-missing`` included (``ScrubContext.extra_findings``).
 * ``visit_document_with_intake`` fills a visit document's ``consent`` (and ``onset_date`` and
-  ``related_causes`` when the visit has none) from the current intake before it is recorded.
+  ``related_causes`` when the visit has none) from the current intake;
+  ``records.record_visit`` does the same through ``document_with_intake_in``.
 """
 
 from __future__ import annotations
@@ -41,6 +44,7 @@ from therabill.domain.intake import (
     IntakeError,
     IntakeVersion,
     VisitFacts,
+    VisitNotBillableError,
     billing_problems,
     check_visit,
     claim_fields,
@@ -59,6 +63,9 @@ __all__ = [
     "VisitCheck",
     "can_bill_visit",
     "check_document",
+    "check_in",
+    "document_with_intake_in",
+    "scrubber_with",
     "check_visit_intake",
     "code_visit_checked",
     "current_intake",
@@ -210,8 +217,12 @@ def facts_of_document(
     ("not treated: fever, rescheduled") is not.
     """
     services = [s for s in document.get("services") or [] if isinstance(s, Mapping)]
-    lines = tuple(tuple(str(r) for r in s.get("body_regions") or ()) for s in services)
-    treated = any((s.get("minutes") or 0) > 0 or (s.get("units") or 0) > 0 for s in services)
+    lines = tuple(tuple(str(r) for r in s.get("body_regions") or () if isinstance(r, str)) for s in services)
+
+    def positive(value: Any) -> bool:
+        return isinstance(value, int | float) and not isinstance(value, bool) and value > 0
+
+    treated = any(positive(s.get("minutes")) or positive(s.get("units")) for s in services)
     return VisitFacts(date_of_service, lines, tuple(reported), treated)
 
 
@@ -306,6 +317,22 @@ def check_visit_intake(
         visit = uow.records.get(visits, visit_id)
         facts = facts_of_document(visit.encounter_json or {}, visit.date_of_service, reported)
         return _check(uow.records, visit.patient_id, facts, visit_id, table)
+
+
+def check_in(
+    rec: Records,
+    visit: Any,
+    *,
+    reported: Sequence[str] = (),
+    table: ContraindicationTable | None = None,
+) -> VisitCheck:
+    """``check_visit_intake`` inside an open unit of work (``visit`` is the stored visit row).
+
+    ``records.code_visit`` calls it in its own transaction, so the gate and the claim see the
+    same intake and clearances.
+    """
+    facts = facts_of_document(visit.encounter_json or {}, visit.date_of_service, reported)
+    return _check(rec, visit.patient_id, facts, visit.id, table)
 
 
 def check_document(
@@ -483,6 +510,31 @@ def scrub_findings(result: VisitCheck) -> tuple[Finding, ...]:
     return tuple(out)
 
 
+NOT_BILLABLE = "the visit cannot be billed until its absolute contraindication is cleared"
+"""The message of ``VisitNotBillableError`` (code ``visit-not-billable``)."""
+
+
+def scrubber_with(result: VisitCheck, *, include_missing: bool = False) -> records.Scrub | None:
+    """The default scrubber with the intake's findings added, or ``None`` when nothing is added.
+
+    ``intake-missing`` is left out unless ``include_missing``: a practice that keeps no intake
+    does not get a warning on every claim.
+    """
+    extra = tuple(f for f in scrub_findings(result) if include_missing or f.rule_id != "intake-missing")
+    if not extra:
+        return None
+    try:
+        from therabill.scrubber import scrub
+    except ImportError:  # pragma: no cover - the scrubber ships with the package
+        return None
+    context = ScrubContext(extra_findings=extra)
+
+    def scrubber(encounter: Encounter, day: date) -> Any:
+        return scrub(encounter, day, context)
+
+    return scrubber
+
+
 def scrub_context_for_visit(
     engine: Engine, practice_id: str, actor: str, visit_id: str, base: ScrubContext | None = None
 ) -> ScrubContext:
@@ -516,7 +568,7 @@ def code_visit_checked(
     """
     gate = can_bill_visit(engine, practice_id, actor, visit_id)
     if not gate.allowed:
-        raise IntakeError("the visit cannot be billed until its contraindication is cleared", gate.problems)
+        raise VisitNotBillableError(NOT_BILLABLE, gate.problems)
     context = scrub_context_for_visit(engine, practice_id, actor, visit_id)
 
     def scrubber(encounter: Encounter, day: date) -> Any:
@@ -532,13 +584,8 @@ def code_visit_checked(
 # -- claim fields ----------------------------------------------------------------------------
 
 
-def visit_document_with_intake(
-    engine: Engine, practice_id: str, actor: str, patient_id: str, document: Mapping[str, Any]
-) -> dict[str, Any]:
-    """The visit document with ``consent`` from the current intake, and its onset and causes
-    where the document has none (CLM08/CLM09, boxes 12/13; DTP*431, CLM11, box 10)."""
+def _with_intake(current: IntakeVersion | None, document: Mapping[str, Any]) -> dict[str, Any]:
     out = dict(document)
-    current = current_intake(engine, practice_id, actor, patient_id)
     if current is None:
         return out
     consent, onset, causes = claim_fields(current.record)
@@ -565,3 +612,19 @@ def visit_document_with_intake(
             )
         )
     return out
+
+
+def document_with_intake_in(rec: Records, patient_id: str, document: Mapping[str, Any]) -> dict[str, Any]:
+    """``visit_document_with_intake`` inside an open unit of work (``records.record_visit``)."""
+    return _with_intake(_current(rec, patient_id), document)
+
+
+def visit_document_with_intake(
+    engine: Engine, practice_id: str, actor: str, patient_id: str, document: Mapping[str, Any]
+) -> dict[str, Any]:
+    """The visit document with ``consent`` from the current intake, and its onset and causes
+    where the document has none (CLM08/CLM09, boxes 12/13; DTP*431, CLM11, box 10).
+
+    A document that already has a ``consent`` keeps it.
+    """
+    return _with_intake(current_intake(engine, practice_id, actor, patient_id), document)

@@ -604,12 +604,16 @@ def record_visit(
     The whole encounter (with the records' patient, providers and coverage) is validated
     through the encounter schema before anything is stored; an attended appointment is
     marked completed; the note becomes version 1; goals and objective measures are kept
-    as rows for progress over time.
+    as rows for progress over time. A document without ``consent`` takes it from the
+    patient's current intake (signature on file: CLM08/CLM09, boxes 12/13), and its onset
+    date and related causes when it has none. The intake never blocks the note.
     """
+    intake = _intake()
     doc = _visit_document(document)
     with UnitOfWork(engine, practice_id, actor, clock=clock) as uow:
         uow.records.get(patients, patient_id)
         uow.records.get(providers, provider_id)
+        doc = intake.document_with_intake_in(uow.records, patient_id, doc)
         if coverage_id is not None:
             cov = uow.records.get(coverages, coverage_id)
             if cov.patient_id != patient_id:
@@ -1053,7 +1057,22 @@ def code_visit(
     counts grow by this claim's visit and units, and each line's charge is posted to the
     ledger (owed by the claim's payer) in the same transaction: a claim never exists
     without its charges, and voiding it reverses them.
+
+    The visit is checked against the patient's intake first, in the same transaction: a
+    treated visit with an uncleared absolute contraindication raises
+    ``VisitNotBillableError`` (code ``visit-not-billable``, one problem
+    ``intake-contraindication-uncleared`` per contraindication) and nothing is written; the
+    visit and its note stay as they are. With the default scrubber, the intake's findings
+    (region marked "avoid", precautions, an unsigned intake) are added to the scrub.
+
+    Raises:
+        VisitNotBillableError: an uncleared absolute contraindication (clear it first with
+            ``intake.record_clearance``).
+        RecordsError: the visit already has an open claim, or no coverage to bill.
     """
+    from therabill.domain.intake import VisitNotBillableError
+
+    intake = _intake()
     with UnitOfWork(engine, practice_id, actor, clock=clock) as uow:
         visit = uow.records.get(visits, visit_id, for_update=True)
         open_claims = uow.records.rows(
@@ -1063,6 +1082,11 @@ def code_visit(
             raise _refuse(
                 "visit-already-coded", "visit_id", "the visit already has an open claim; void it first"
             )
+        check = intake.check_in(uow.records, visit)
+        if not check.billable:
+            raise VisitNotBillableError(intake.NOT_BILLABLE, check.problems)
+        if scrubber is None:
+            scrubber = intake.scrubber_with(check)
         encounter = _build_encounter(uow.records, visit._mapping, exclude_visit=visit_id)
         if encounter.coverage is None:
             raise _refuse("visit-no-coverage", "coverage", "the patient has no active coverage to bill")
@@ -1119,6 +1143,13 @@ def code_visit(
         uow.records.update(visits, visit_id, status="coded")
         uow.record("claim.create", "claim", claim_id, {"status": status, "lines": len(claim.lines)})
     return CodedClaim(claim_id, number, status, has_errors, findings, to_cents(claim.total_charge))
+
+
+def _intake() -> Any:
+    """The intake service (imported here: it imports this module for ``code_visit``)."""
+    from therabill.service_layer import intake
+
+    return intake
 
 
 def _ledger() -> Any:

@@ -19,7 +19,7 @@ from tests.e2e.api.conftest import bearer, login, token_for
 from tests.e2e.api.world import AS_OF, DOS, ROLES, World
 from therabill.entrypoints.api.deps import PUBLIC, route_permissions
 from therabill.security.permissions import Permission, allowed
-from therabill.service_layer import ledger, records
+from therabill.service_layer import accounts, ledger, records
 
 VISIT_DOC = {
     "start_time": "10:00",
@@ -105,6 +105,16 @@ def _objects(world: World, practice: str) -> Objects:
         document=VISIT_DOC,
         coverage_id=pw.coverage_id,
     )
+    with engine.begin() as conn:  # a user the settings routes may disable, re-role, reset
+        spare_user = accounts.create_user(
+            conn,
+            username=f"spare-{practice}",
+            display_name="Spare",
+            password="correct horse battery staple",
+            practice_id=pid,
+            role="front_desk",
+            now=world.clock(),
+        )
     return Objects(
         {
             "patient_id": pw.patient_id,
@@ -114,6 +124,9 @@ def _objects(world: World, practice: str) -> Objects:
             "claim_id": coded.claim_id,
             "batch_id": batch.batch_id,
             "token_id": "0" * 32,
+            "provider_id": pw.provider_id,
+            "payer_id": pw.payer_id,
+            "user_id": spare_user,
         },
         other_visit,
     )

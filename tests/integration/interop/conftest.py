@@ -127,6 +127,10 @@ def sftp_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[SftpServer
     asyncio.run_coroutine_threadsafe(stop(), loop).result(timeout=10)
     loop.call_soon_threadsafe(loop.stop)
     thread.join(timeout=10)
+    # Close the loop now: left to the garbage collector it is finalised at interpreter
+    # shutdown, when its __del__ can fail on half-torn-down modules.
+    if not thread.is_alive():
+        loop.close()
 
 
 def password() -> Secrets:

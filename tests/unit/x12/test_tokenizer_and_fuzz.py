@@ -149,3 +149,39 @@ def test_fuzz_readers_never_crash(folder: str, reader) -> None:
             assert exc.code != "x12-internal", f"reader defect: {exc}"
             assert exc.problems and exc.problems[0].message
     assert runs == 1500
+
+
+def test_records_built_by_the_reader_equal_constructed_ones() -> None:
+    """The 835 reader fills the records' fields directly; they must be ordinary records."""
+    import dataclasses
+
+    from therabill.domain.remittance import Adjustment, ClaimPayment, ServicePayment
+
+    (r,) = read_835(SAMPLES / "synthetic" / "synthetic-massage-3claims.835")
+    assert r.claims
+    for claim in r.claims:
+        rebuilt = ClaimPayment(**{f.name: getattr(claim, f.name) for f in dataclasses.fields(claim)})
+        assert claim == rebuilt and hash(claim) == hash(rebuilt) and repr(claim) == repr(rebuilt)
+        assert dataclasses.asdict(claim) == dataclasses.asdict(rebuilt)
+        for line in claim.lines:
+            assert line == ServicePayment(**{f.name: getattr(line, f.name) for f in dataclasses.fields(line)})
+            for adj in line.adjustments:
+                assert adj == Adjustment(adj.group, adj.reason, adj.amount, adj.quantity)
+        with pytest.raises(dataclasses.FrozenInstanceError):
+            claim.paid = Decimal(0)  # type: ignore[misc]
+
+
+def test_batches_and_segments_agree_across_interchanges(monkeypatch) -> None:
+    import therabill.adapters.x12.tokenizer as tok
+
+    one = (SAMPLES / "synthetic" / "synthetic-massage-3claims.835").read_text()
+    two = one + "\n" + one.replace("*", "|").replace(":", ">")  # second interchange, other delimiters
+    monkeypatch.setattr(tok, "BATCH", 3)
+    flat = list(iter_segments(two))
+    reader = SegmentReader(two)
+    batched = []
+    for first, segs in reader.batches():
+        assert first == len(batched) + 1 and len(segs) <= 3
+        batched.extend(segs)
+    assert batched == flat and sum(1 for s in flat if s[0] == "ISA") == 2
+    assert [s for s in flat if s[0] == "IEA"][1][0] == "IEA"

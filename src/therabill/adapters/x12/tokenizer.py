@@ -260,13 +260,14 @@ class SegmentReader:
                 if exhausted:
                     parts.append(tail)
                     tail = ""
+                maybe_iea = "IEA" in buf  # one scan: most chunks hold no IEA at all
                 buf = ""
                 for lo in range(0, len(parts), BATCH):
                     chunk = parts[lo : lo + BATCH]
                     segs = [s.split(sep) for s in map(str.strip, chunk) if s]
                     if not segs:
                         continue
-                    ids = [s[0] for s in segs]
+                    ids = [s[0] for s in segs] if maybe_iea else ()
                     if "IEA" in ids:
                         k = ids.index("IEA")
                         rest: list[str] = []

@@ -19,6 +19,7 @@ import dataclasses
 from collections.abc import Iterator
 from datetime import date
 from decimal import Decimal
+from typing import TypeVar
 
 from therabill.adapters.x12.errors import X12Error, location
 from therabill.adapters.x12.tokenizer import SegmentReader, Source
@@ -47,6 +48,8 @@ _ONE = Decimal(1)
 _MAX_CAS_TRIPLES = 6
 _CACHE_LIMIT = 4096
 """Distinct element texts remembered per conversion (bounded: memory stays flat)."""
+
+_R = TypeVar("_R")
 
 _ENVELOPE_IDS = frozenset(("ISA", "GS", "ST", "SE", "GE", "IEA"))
 _CLAIM_ENDERS = _ENVELOPE_IDS | {"CLP", "LX", "PLB"}
@@ -96,174 +99,94 @@ class _Values:
         return value
 
 
-class _Line:
-    __slots__ = (
-        "adj_total",
-        "adjustments",
-        "allowed",
-        "charge",
-        "code",
-        "date_end",
-        "date_start",
-        "line_id",
-        "modifiers",
-        "n",
-        "orig_code",
-        "orig_mods",
-        "orig_units",
-        "paid",
-        "qualifier",
-        "remarks",
-        "units",
-    )
+_new = object.__new__
+_set = object.__setattr__
 
-    def __init__(self, n: int) -> None:
-        self.n = n
-        self.code = ""
-        self.qualifier = ""
-        self.modifiers: tuple[str, ...] = ()
-        self.charge = ZERO
-        self.paid = ZERO
-        self.units = _ONE
-        self.orig_code: str | None = None
-        self.orig_mods: tuple[str, ...] = ()
-        self.orig_units: Decimal | None = None
-        self.date_start: date | None = None
-        self.date_end: date | None = None
-        self.line_id: str | None = None
-        self.allowed: Decimal | None = None
-        self.adjustments: list[Adjustment] = []
-        self.adj_total = ZERO
-        self.remarks: list[str] = []
 
-    def build(self) -> ServicePayment:
-        return ServicePayment(
-            self.code,
-            self.qualifier,
-            self.modifiers,
-            self.charge,
-            self.paid,
-            self.units,
-            self.orig_code,
-            self.orig_mods,
-            self.orig_units,
-            self.date_start,
-            self.date_end,
-            self.line_id,
-            self.allowed,
-            tuple(self.adjustments),
-            tuple(self.remarks),
-            self.n,
-        )
+def _record(cls: type[_R], fields: dict[str, object]) -> _R:
+    """An instance of the frozen record ``cls`` whose ``__dict__`` is ``fields``.
+
+    Equivalent to ``cls(**fields)`` for these records (fields left out read as their
+    declared defaults), without the generated ``__init__``'s call per field.
+    """
+    obj = _new(cls)
+    _set(obj, "__dict__", fields)
+    return obj
+
+
+def _line_fields(n: int) -> dict[str, object]:
+    """The fields of a service line before its SVC is read (what a broken SVC leaves)."""
+    return {"code": "", "qualifier": "", "modifiers": (), "charge": ZERO, "paid": ZERO, "segment_number": n}
 
 
 class _Claim:
+    """A claim being read: the ``ClaimPayment`` fields, the open line, running sums."""
+
     __slots__ = (
         "adj_total",
-        "adjustments",
-        "charge",
-        "claim_id",
-        "crossover",
-        "facility",
-        "filing",
-        "first",
-        "frequency",
-        "last",
+        "fields",
+        "line",
+        "line_adj",
         "line_adj_total",
         "line_charges",
         "lines",
-        "line",
         "lines_balanced",
-        "member",
-        "n",
-        "paid",
-        "pcn",
         "problems",
-        "received",
-        "remarks",
-        "rendering",
-        "resp",
-        "stmt_from",
-        "stmt_to",
-        "status",
     )
 
-    def __init__(self, n: int) -> None:
-        self.n = n
-        self.claim_id = ""
-        self.status = ""
-        self.charge = ZERO
-        self.paid = ZERO
-        self.resp = ZERO
-        self.filing: str | None = None
-        self.pcn: str | None = None
-        self.facility: str | None = None
-        self.frequency: str | None = None
-        self.last: str | None = None
-        self.first: str | None = None
-        self.member: str | None = None
-        self.crossover: str | None = None
-        self.rendering: str | None = None
-        self.stmt_from: date | None = None
-        self.stmt_to: date | None = None
-        self.received: date | None = None
-        self.adjustments: list[Adjustment] = []
+    def __init__(self, fields: dict[str, object]) -> None:
+        self.fields = fields
+        self.line: dict[str, object] | None = None  # the open service line's fields
+        self.line_adj = ZERO  # the open line's adjustment total
+        self.lines: list[ServicePayment] = []
         self.adj_total = ZERO
         self.line_adj_total = ZERO
         self.line_charges = ZERO
         self.lines_balanced = True
-        self.line: _Line | None = None
-        self.lines: list[ServicePayment] = []
-        self.remarks: list[str] = []
-        self.problems: list[Problem] = []
+        self.problems: tuple[Problem, ...] = ()
 
-    def add_line(self, line: _Line) -> None:
-        self.lines.append(line.build())
-        self.line_adj_total += line.adj_total
-        self.line_charges += line.charge
-        if line.charge - line.adj_total != line.paid:
+    def add_line(self, line: dict[str, object]) -> None:
+        built = _record(ServicePayment, line)
+        self.lines.append(built)
+        adj = self.line_adj
+        self.line_adj_total += adj
+        self.line_charges += built.charge
+        if built.charge - adj != built.paid:
             self.lines_balanced = False
+        self.line = None
+        self.line_adj = ZERO
+
+    def add_adjustments(self, adjustments: tuple[Adjustment, ...], total: Decimal) -> None:
+        target = self.fields if self.line is None else self.line
+        target["adjustments"] = target.get("adjustments", ()) + adjustments  # type: ignore[operator]
+        if self.line is None:
+            self.adj_total += total
+        else:
+            self.line_adj += total
 
     def build(self) -> ClaimPayment:
-        claim = ClaimPayment(
-            self.claim_id,
-            self.status,
-            self.charge,
-            self.paid,
-            self.resp,
-            self.filing,
-            self.pcn,
-            self.facility,
-            self.frequency,
-            self.last,
-            self.first,
-            self.member,
-            self.crossover,
-            self.rendering,
-            self.stmt_from,
-            self.stmt_to,
-            self.received,
-            tuple(self.adjustments),
-            tuple(self.lines),
-            tuple(self.remarks),
-            self.n,
-        )
+        if self.line is not None:
+            self.add_line(self.line)
+        fields = self.fields
+        fields["lines"] = tuple(self.lines)
+        claim = _record(ClaimPayment, fields)
         # The running sums give the three balancing rules without a second pass; when one
         # fails (or a value could not be read), the domain rules word the problems.
         if (
             not self.problems
             and self.lines_balanced
-            and self.charge - (self.adj_total + self.line_adj_total) == self.paid
-            and (not self.lines or self.status == REVERSAL_STATUS or self.line_charges == self.charge)
+            and claim.charge - (self.adj_total + self.line_adj_total) == claim.paid
+            and (not self.lines or claim.status == REVERSAL_STATUS or self.line_charges == claim.charge)
         ):
             return claim
-        problems = self.problems + claim_balance_problems(claim)
+        problems = (*self.problems, *claim_balance_problems(claim))
         if problems:
-            return dataclasses.replace(claim, problems=tuple(problems))
+            return dataclasses.replace(claim, problems=problems)
         return claim
 
 
-def _adjustments(seg: list[str], n: int, values: _Values) -> list[Adjustment]:
+def _adjustments(seg: list[str], n: int, values: _Values) -> tuple[tuple[Adjustment, ...], Decimal]:
+    """The adjustments of a CAS segment and their total."""
     group = seg[1] if len(seg) > 1 else ""
     if not group:
         raise X12Error(
@@ -274,6 +197,7 @@ def _adjustments(seg: list[str], n: int, values: _Values) -> list[Adjustment]:
             element=1,
         )
     out: list[Adjustment] = []
+    total = ZERO
     size = len(seg)
     for k in range(_MAX_CAS_TRIPLES):
         i = 2 + 3 * k
@@ -291,12 +215,14 @@ def _adjustments(seg: list[str], n: int, values: _Values) -> list[Adjustment]:
                 )
             continue
         qty = values.quantity(seg, i + 2, n) if i + 2 < size and seg[i + 2] else None
-        out.append(Adjustment(group, reason, values.amount(seg, i + 1, n), qty))
+        value = values.amount(seg, i + 1, n)
+        total += value
+        out.append(_record(Adjustment, {"group": group, "reason": reason, "amount": value, "quantity": qty}))
     if not out:
         raise X12Error(
             "CAS has no adjustment", code="x12-element-missing", segment_number=n, segment_id="CAS", element=2
         )
-    return out
+    return tuple(out), total
 
 
 def _procedure(seg: list[str], i: int, n: int, comp: str) -> tuple[str, str, tuple[str, ...]]:
@@ -413,73 +339,80 @@ def _header_segment(seg: list[str], n: int, tx: _Transaction) -> None:
         header["payer_id"] = el(seg, 2) or None
 
 
+def _svc(seg: list[str], n: int, claim: _Claim, values: _Values, comp: str) -> None:
+    """SVC: close the open line, open a new one."""
+    if claim.line is not None:
+        claim.add_line(claim.line)
+    claim.line = line = _line_fields(n)
+    size = len(seg)
+    proc = seg[1].split(comp) if size > 1 else []
+    if len(proc) == 2 and proc[1]:
+        line["qualifier"], line["code"] = proc
+    else:
+        line["qualifier"], line["code"], line["modifiers"] = _procedure(seg, 1, n, comp)
+    line["charge"] = values.amount(seg, 2, n)
+    line["paid"] = values.amount(seg, 3, n)
+    if size > 5:
+        if seg[5]:
+            line["units"] = values.quantity(seg, 5, n)
+        if size > 6:
+            if seg[6]:
+                _, line["original_code"], line["original_modifiers"] = _procedure(seg, 6, n, comp)
+            if size > 7 and seg[7]:
+                line["original_units"] = values.quantity(seg, 7, n)
+
+
 def _claim_segment(  # noqa: C901 - one dispatch over the 2100/2110 segments
     seg: list[str], sid: str, n: int, claim: _Claim, values: _Values, comp: str
 ) -> None:
     """Read one segment of a claim loop (anything but CLP) into ``claim``."""
     size = len(seg)
     line = claim.line
+    fields = claim.fields
     if sid == "SVC":
-        if line is not None:
-            claim.add_line(line)
-        claim.line = line = _Line(n)
-        line.qualifier, line.code, line.modifiers = _procedure(seg, 1, n, comp)
-        line.charge = values.amount(seg, 2, n)
-        line.paid = values.amount(seg, 3, n)
-        if size > 5 and seg[5]:
-            line.units = values.quantity(seg, 5, n)
-        if size > 6 and seg[6]:
-            _, line.orig_code, line.orig_mods = _procedure(seg, 6, n, comp)
-        if size > 7 and seg[7]:
-            line.orig_units = values.quantity(seg, 7, n)
+        _svc(seg, n, claim, values, comp)
     elif sid == "DTM":
         q = seg[1] if size > 1 else ""
         if line is not None:
             if q == "472" or q == "150":
-                line.date_start = values.date(seg, 2, n)
+                line["service_date"] = values.date(seg, 2, n)
             elif q == "151":
-                line.date_end = values.date(seg, 2, n)
+                line["service_date_end"] = values.date(seg, 2, n)
         elif q == "232":
-            claim.stmt_from = values.date(seg, 2, n)
+            fields["statement_from"] = values.date(seg, 2, n)
         elif q == "233":
-            claim.stmt_to = values.date(seg, 2, n)
+            fields["statement_to"] = values.date(seg, 2, n)
         elif q == "050":
-            claim.received = values.date(seg, 2, n)
+            fields["received_date"] = values.date(seg, 2, n)
     elif sid == "CAS":
-        adjustments = _adjustments(seg, n, values)
-        total = ZERO
-        for adj in adjustments:
-            total += adj.amount
-        if line is not None:
-            line.adjustments.extend(adjustments)
-            line.adj_total += total
-        else:
-            claim.adjustments.extend(adjustments)
-            claim.adj_total += total
+        claim.add_adjustments(*_adjustments(seg, n, values))
     elif sid == "REF":
         if line is not None and size > 1 and seg[1] == "6R":
-            line.line_id = (seg[2] if size > 2 else "") or None
+            line["line_id"] = (seg[2] if size > 2 else "") or None
     elif sid == "AMT":
         if line is not None and size > 1 and seg[1] == "B6":
-            line.allowed = values.amount(seg, 2, n)
+            line["allowed_amount"] = values.amount(seg, 2, n)
     elif sid == "LQ":
         if line is not None and el(seg, 2):
-            line.remarks.append(seg[2])
+            line["remarks"] = line.get("remarks", ()) + (seg[2],)  # type: ignore[operator]
     elif sid == "NM1":
         if line is None:
             q = el(seg, 1)
             if q == "QC":
-                claim.last, claim.first = el(seg, 3) or None, el(seg, 4) or None
-                claim.member = el(seg, 9) or claim.member
-            elif q == "IL" and claim.member is None:
-                claim.member = el(seg, 9) or None
+                fields["patient_last_name"] = el(seg, 3) or None
+                fields["patient_first_name"] = el(seg, 4) or None
+                fields["member_id"] = el(seg, 9) or fields.get("member_id")
+            elif q == "IL" and fields.get("member_id") is None:
+                fields["member_id"] = el(seg, 9) or None
             elif q == "TT":
-                claim.crossover = el(seg, 3) or el(seg, 9) or "unnamed payer"
+                fields["crossover_payer"] = el(seg, 3) or el(seg, 9) or "unnamed payer"
             elif q == "82":
-                claim.rendering = el(seg, 9) or None
+                fields["rendering_npi"] = el(seg, 9) or None
     elif sid in ("MOA", "MIA") and line is None:
         idx = (3, 4, 5, 6, 7) if sid == "MOA" else (5, 20, 21, 22, 23)
-        claim.remarks.extend(el(seg, i) for i in idx if el(seg, i))
+        fields["remarks"] = fields.get("remarks", ()) + tuple(  # type: ignore[operator]
+            el(seg, i) for i in idx if el(seg, i)
+        )
 
 
 def _events(  # noqa: C901 - one loop, one dispatch
@@ -495,13 +428,12 @@ def _events(  # noqa: C901 - one loop, one dispatch
     envelope_ids = _ENVELOPE_IDS
     claim_enders = _CLAIM_ENDERS
     claim_segment = _claim_segment
+    svc = _svc
+    record = _record
     amounts_get = values.amounts.get
     dates_get = values.dates.get
 
     def finish_claim(built_claim: _Claim) -> ClaimPayment:
-        if built_claim.line is not None:
-            built_claim.add_line(built_claim.line)
-            built_claim.line = None
         built = built_claim.build()
         tx.paid_total += built.paid
         tx.count += 1
@@ -519,9 +451,14 @@ def _events(  # noqa: C901 - one loop, one dispatch
                 try:
                     if sid == "DTM":
                         line = claim.line
-                        if line is not None and len(seg) == 3 and seg[1] == "472":
+                        if len(seg) == 3 and (seg[1] == "472" if line is not None else seg[1] == "050"):
                             day = dates_get(seg[2])
-                            line.date_start = values.date(seg, 2, n) if day is None else day
+                            if day is None:
+                                day = values.date(seg, 2, n)
+                            if line is not None:
+                                line["service_date"] = day
+                            else:
+                                claim.fields["received_date"] = day
                         else:
                             claim_segment(seg, sid, n, claim, values, comp)
                         continue
@@ -530,33 +467,40 @@ def _events(  # noqa: C901 - one loop, one dispatch
                             value = amounts_get(seg[3])
                             if value is None:
                                 value = values.amount(seg, 3, n)
-                            adj = Adjustment(seg[1], seg[2], value, None)
+                            adj = record(
+                                Adjustment,
+                                {"group": seg[1], "reason": seg[2], "amount": value, "quantity": None},
+                            )
                             line = claim.line
                             if line is not None:
-                                line.adjustments.append(adj)
-                                line.adj_total += value
+                                line["adjustments"] = line.get("adjustments", ()) + (adj,)  # type: ignore[operator]
+                                claim.line_adj += value
                             else:
-                                claim.adjustments.append(adj)
+                                fields = claim.fields
+                                fields["adjustments"] = fields.get("adjustments", ()) + (adj,)  # type: ignore[operator]
                                 claim.adj_total += value
                         else:
                             claim_segment(seg, sid, n, claim, values, comp)
                         continue
+                    if sid == "SVC":
+                        svc(seg, n, claim, values, comp)
+                        continue
                     if sid == "REF":
                         line = claim.line
                         if line is not None and len(seg) > 2 and seg[1] == "6R":
-                            line.line_id = seg[2] or None
+                            line["line_id"] = seg[2] or None
                         continue
                     if sid == "AMT":
                         line = claim.line
                         if line is not None and len(seg) > 2 and seg[1] == "B6":
                             value = amounts_get(seg[2])
-                            line.allowed = values.amount(seg, 2, n) if value is None else value
+                            line["allowed_amount"] = values.amount(seg, 2, n) if value is None else value
                         continue
                     if sid not in claim_enders:
                         claim_segment(seg, sid, n, claim, values, comp)
                         continue
                 except X12Error as exc:
-                    claim.problems.extend(exc.problems)
+                    claim.problems += exc.problems
                     continue
                 except Exception:
                     where[0] = n
@@ -640,30 +584,42 @@ def _events(  # noqa: C901 - one loop, one dispatch
 
 
 def _clp(seg: list[str], n: int, values: _Values) -> _Claim:
-    claim = _Claim(n)
     size = len(seg)
-    claim.claim_id = seg[1] if size > 1 else ""
-    claim.status = seg[2] if size > 2 else ""
-    if not claim.claim_id:
-        claim.problems.append(
-            Problem("x12-element-missing", location(n, "CLP", 1), "claim id (CLP01) is missing")
+    claim_id = seg[1] if size > 1 else ""
+    fields: dict[str, object] = {
+        "claim_id": claim_id,
+        "status": seg[2] if size > 2 else "",
+        "charge": ZERO,
+        "paid": ZERO,
+        "segment_number": n,
+    }
+    claim = _Claim(fields)
+    if not claim_id:
+        claim.problems += (
+            Problem("x12-element-missing", location(n, "CLP", 1), "claim id (CLP01) is missing"),
         )
     try:
-        claim.charge = values.amount(seg, 3, n)
+        fields["charge"] = values.amount(seg, 3, n)
     except X12Error as exc:
-        claim.problems.extend(exc.problems)
+        claim.problems += exc.problems
     try:
-        claim.paid = values.amount(seg, 4, n)
+        fields["paid"] = values.amount(seg, 4, n)
     except X12Error as exc:
-        claim.problems.extend(exc.problems)
-    try:
-        claim.resp = values.amount(seg, 5, n) if size > 5 and seg[5] else ZERO
-    except X12Error as exc:
-        claim.problems.extend(exc.problems)
-    claim.filing = (seg[6] if size > 6 else "") or None
-    claim.pcn = (seg[7] if size > 7 else "") or None
-    claim.facility = (seg[8] if size > 8 else "") or None
-    claim.frequency = (seg[9] if size > 9 else "") or None
+        claim.problems += exc.problems
+    if size > 5 and seg[5]:
+        try:
+            fields["patient_responsibility"] = values.amount(seg, 5, n)
+        except X12Error as exc:
+            claim.problems += exc.problems
+    if size > 6:
+        if seg[6]:
+            fields["filing_indicator"] = seg[6]
+        if size > 7 and seg[7]:
+            fields["payer_claim_control_number"] = seg[7]
+        if size > 8 and seg[8]:
+            fields["facility_code"] = seg[8]
+        if size > 9 and seg[9]:
+            fields["frequency"] = seg[9]
     return claim
 
 

@@ -17,13 +17,13 @@ with an error naming the field. Nothing is returned unless every claim passed.
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Iterable, Sequence
 from datetime import date, datetime
 from decimal import Decimal
 
 from therabill.adapters.x12.envelope import (
     EnvelopeSettings,
-    SegmentWriter,
     check_control_number,
     clean,
     isa_segment,
@@ -59,7 +59,11 @@ def npi_is_valid(npi: str) -> bool:
 
 
 def _d8(value: date) -> str:
-    return f"{value.year:04d}{value.month:02d}{value.day:02d}"
+    return value.isoformat().replace("-", "")
+
+
+_npi_ok = functools.lru_cache(maxsize=4096)(npi_is_valid)
+"""``npi_is_valid`` remembered: the same few NPIs come back claim after claim."""
 
 
 def _money(value: Decimal) -> str:
@@ -90,7 +94,7 @@ def check_claim(claim: Claim) -> list[Problem]:
     if bp is None:
         add("x12-837-missing", "billing_provider", "the billing provider is required")
     else:
-        if not bp.npi or not npi_is_valid(bp.npi):
+        if not bp.npi or not _npi_ok(bp.npi):
             add("x12-837-npi", "billing_provider.npi", f"NPI {bp.npi!r} is not a valid NPI (check digit)")
         if bp.address is None:
             add("x12-837-missing", "billing_provider.address", "the billing address is required")
@@ -103,16 +107,16 @@ def check_claim(claim: Claim) -> list[Problem]:
         if bp.entity_type != "person" and not bp.organization_name:
             add("x12-837-missing", "billing_provider.organization_name", "the organization name is required")
     rp = e.rendering_provider
-    if rp is not None and rp.npi and not npi_is_valid(rp.npi):
+    if rp is not None and rp.npi and not _npi_ok(rp.npi):
         add("x12-837-npi", "rendering_provider.npi", f"NPI {rp.npi!r} is not a valid NPI (check digit)")
     ref = e.referring_provider
-    if ref is not None and ref.npi and not npi_is_valid(ref.npi):
+    if ref is not None and ref.npi and not _npi_ok(ref.npi):
         add("x12-837-npi", "referring_provider.npi", f"NPI {ref.npi!r} is not a valid NPI (check digit)")
     sf = e.service_facility
     if sf is not None:
         if sf.address is None or len(sf.address.zip) != 9:
             add("x12-837-zip4", "service_facility.address.zip", "the service facility needs a 9-digit ZIP+4")
-        if sf.npi and not npi_is_valid(sf.npi):
+        if sf.npi and not _npi_ok(sf.npi):
             add("x12-837-npi", "service_facility.npi", f"NPI {sf.npi!r} is not a valid NPI (check digit)")
     if e.patient is None:
         add("x12-837-missing", "patient", "the patient is required")
@@ -167,83 +171,133 @@ def check_claim(claim: Claim) -> list[Problem]:
     return out
 
 
-class _Claim837:
-    """Writes the segments of one claim (2000B onwards) with field-named cleaning."""
+_CACHE_LIMIT = 8192
+"""Distinct values remembered as already clean, per file (bounded)."""
 
-    def __init__(self, w: SegmentWriter, settings: EnvelopeSettings) -> None:
-        self.w = w
-        self.d = settings.delimiters
+
+class _Claim837:
+    """Writes the segments of one transaction's claims into a list of segment strings.
+
+    Segments are built with one ``join`` each (trailing empty elements trimmed by
+    stripping the element separator, which no value can contain) and the transaction is
+    joined once at the end. Every data value goes through ``c`` (the delimiter and
+    character rule of ``envelope.clean``, with the field named on error); values already
+    seen in this file are looked up instead of checked again.
+    """
+
+    def __init__(self, settings: EnvelopeSettings, ok: dict[str, str] | None = None) -> None:
+        d = settings.delimiters
+        self.d = d
+        self.sep = d.element
+        self.comp = d.component
+        self.term = d.segment + ("\n" if settings.line_break else "")
+        self.out: list[str] = []
+        self.ok: dict[str, str] = {} if ok is None else ok
+        self.addresses: dict[Address, tuple[str, str]] = {}
+        self._delims = (d.element, d.component, d.repetition, d.segment)
+
+    def seg(self, *elements: str) -> None:
+        """Append one segment from plain (already clean) elements."""
+        sep = self.sep
+        self.out.append(sep.join(elements).rstrip(sep) + self.term)
+
+    def composite(self, *components: str) -> str:
+        """A composite element; trailing empty components trimmed."""
+        comp = self.comp
+        return comp.join(components).rstrip(comp)
 
     def c(self, value: str | None, name: str) -> str:
+        """``value`` cleaned for an element (see ``envelope.clean``); ``""`` for ``None``."""
         if value is None:
             return ""
-        return clean(value, name, self.d)
+        done = self.ok.get(value)
+        if done is not None:
+            return done
+        e, co, r, t = self._delims
+        if (
+            value.isascii()
+            and value.isprintable()
+            and r
+            and not (e in value or co in value or r in value or t in value)
+        ):
+            done = value.strip()
+        else:
+            done = clean(value, name, self.d)
+        if len(self.ok) < _CACHE_LIMIT:
+            self.ok[value] = done
+        return done
 
     def address(self, a: Address | None, name: str) -> None:
+        """N3/N4 of ``a`` (an address met before in this file is written from memory)."""
         if a is None:
             return
-        self.w.seg("N3", self.c(a.line1, f"{name}.line1"), self.c(a.line2, f"{name}.line2"))
-        self.w.seg(
-            "N4",
-            self.c(a.city, f"{name}.city"),
-            self.c(a.state, f"{name}.state"),
-            self.c(a.zip, f"{name}.zip"),
-        )
+        done = self.addresses.get(a)
+        if done is None:
+            c = self.c
+            sep, term = self.sep, self.term
+            n3 = sep.join(("N3", c(a.line1, name + ".line1"), c(a.line2, name + ".line2"))).rstrip(sep)
+            n4 = sep.join(
+                ("N4", c(a.city, name + ".city"), c(a.state, name + ".state"), c(a.zip, name + ".zip"))
+            ).rstrip(sep)
+            done = (n3 + term, n4 + term)
+            if len(self.addresses) < _CACHE_LIMIT:
+                self.addresses[a] = done
+        self.out += done
 
     def billing_provider(self, e: Encounter, hl: int) -> None:
-        w, bp = self.w, e.billing_provider
+        seg, c, bp = self.seg, self.c, e.billing_provider
         assert bp is not None
-        w.seg("HL", str(hl), "", "20", "1")
+        seg("HL", str(hl), "", "20", "1")
         if bp.taxonomy:
-            w.seg("PRV", "BI", "PXC", self.c(bp.taxonomy, "billing_provider.taxonomy"))
+            seg("PRV", "BI", "PXC", c(bp.taxonomy, "billing_provider.taxonomy"))
         if bp.entity_type == "person":
-            w.seg(
+            seg(
                 "NM1",
                 "85",
                 "1",
-                self.c(bp.last_name, "billing_provider.last_name"),
-                self.c(bp.first_name, "billing_provider.first_name"),
+                c(bp.last_name, "billing_provider.last_name"),
+                c(bp.first_name, "billing_provider.first_name"),
                 "",
                 "",
                 "",
                 "XX",
-                self.c(bp.npi, "billing_provider.npi"),
+                c(bp.npi, "billing_provider.npi"),
             )
         else:
-            w.seg(
+            seg(
                 "NM1",
                 "85",
                 "2",
-                self.c(bp.organization_name, "billing_provider.organization_name"),
+                c(bp.organization_name, "billing_provider.organization_name"),
                 "",
                 "",
                 "",
                 "",
                 "XX",
-                self.c(bp.npi, "billing_provider.npi"),
+                c(bp.npi, "billing_provider.npi"),
             )
         self.address(bp.address, "billing_provider.address")
-        w.seg("REF", "EI" if bp.tax_id_type == "EIN" else "SY", self.c(bp.tax_id, "billing_provider.tax_id"))
+        seg("REF", "EI" if bp.tax_id_type == "EIN" else "SY", c(bp.tax_id, "billing_provider.tax_id"))
         if bp.pay_to_address is not None and bp.pay_to_address != bp.address:
-            w.seg("NM1", "87", "1" if bp.entity_type == "person" else "2")
+            seg("NM1", "87", "1" if bp.entity_type == "person" else "2")
             self.address(bp.pay_to_address, "billing_provider.pay_to_address")
 
-    def claim(self, claim: Claim, hl: int, parent: int) -> int:
+    def claim(self, claim: Claim, hl: int, parent: int) -> int:  # noqa: C901 - one loop after another
         """Write 2000B..2400 of ``claim``; return the number of HL segments written."""
         e = claim.encounter
         cov, pat = e.coverage, e.patient
         assert cov is not None and pat is not None
-        w, c = self.w, self.c
+        seg, c = self.seg, self.c
         is_self = cov.relationship_to_subscriber == "self"
         pc = (cov.payer_profile or "") in ("workers_comp", "auto_no_fault") or cov.claim_filing_indicator in (
             "WC",
             "AM",
         )
-        w.seg("HL", str(hl), str(parent), "22", "0" if is_self else "1")
+        seg("HL", str(hl), str(parent), "22", "0" if is_self else "1")
         sbr05 = ""
         if cov.claim_filing_indicator == "MB" and cov.sequence != "primary":
             sbr05 = c(cov.medicare_secondary_payer_type, "coverage.medicare_secondary_payer_type")
-        w.seg(
+        seg(
             "SBR",
             _SEQUENCE.get(cov.sequence, "P"),
             "18" if is_self else "",
@@ -258,7 +312,7 @@ class _Claim837:
         # 2010BA subscriber
         claim_no = e.related_causes.property_casualty_claim_number
         if is_self:
-            w.seg(
+            seg(
                 "NM1",
                 "IL",
                 "1",
@@ -272,15 +326,15 @@ class _Claim837:
             )
             self.address(pat.address, "patient.address")
             if pat.birth_date is not None:
-                w.seg("DMG", "D8", _d8(pat.birth_date), c(pat.sex, "patient.sex") or "U")
+                seg("DMG", "D8", _d8(pat.birth_date), c(pat.sex, "patient.sex") or "U")
             if pc and claim_no:
-                w.seg("REF", "Y4", c(claim_no, "related_causes.property_casualty_claim_number"))
+                seg("REF", "Y4", c(claim_no, "related_causes.property_casualty_claim_number"))
         else:
             sub = cov.subscriber
             assert sub is not None
             member = sub.member_id or cov.member_id
             if sub.entity_type == "organization":
-                w.seg(
+                seg(
                     "NM1",
                     "IL",
                     "2",
@@ -293,7 +347,7 @@ class _Claim837:
                     c(member, "coverage.subscriber.member_id"),
                 )
             else:
-                w.seg(
+                seg(
                     "NM1",
                     "IL",
                     "1",
@@ -307,9 +361,9 @@ class _Claim837:
                 )
             self.address(sub.address, "coverage.subscriber.address")
             if sub.entity_type != "organization" and sub.birth_date is not None:
-                w.seg("DMG", "D8", _d8(sub.birth_date), c(sub.sex, "coverage.subscriber.sex") or "U")
+                seg("DMG", "D8", _d8(sub.birth_date), c(sub.sex, "coverage.subscriber.sex") or "U")
         # 2010BB payer
-        w.seg(
+        seg(
             "NM1",
             "PR",
             "2",
@@ -325,9 +379,9 @@ class _Claim837:
         hls = 1
         if not is_self:
             # 2000C / 2010CA patient
-            w.seg("HL", str(hl + 1), str(hl), "23", "0")
-            w.seg("PAT", _PAT01.get(cov.relationship_to_subscriber, "G8"))
-            w.seg(
+            seg("HL", str(hl + 1), str(hl), "23", "0")
+            seg("PAT", _PAT01.get(cov.relationship_to_subscriber, "G8"))
+            seg(
                 "NM1",
                 "QC",
                 "1",
@@ -339,38 +393,38 @@ class _Claim837:
             )
             self.address(pat.address, "patient.address")
             if pat.birth_date is not None:
-                w.seg("DMG", "D8", _d8(pat.birth_date), c(pat.sex, "patient.sex") or "U")
+                seg("DMG", "D8", _d8(pat.birth_date), c(pat.sex, "patient.sex") or "U")
             if pc and claim_no:
-                w.seg("REF", "Y4", c(claim_no, "related_causes.property_casualty_claim_number"))
+                seg("REF", "Y4", c(claim_no, "related_causes.property_casualty_claim_number"))
             hls = 2
         self.clm(claim)
         return hls
 
-    def clm(self, claim: Claim) -> None:
+    def clm(self, claim: Claim) -> None:  # noqa: C901 - the 2300 loop in guide order
         e = claim.encounter
-        w, c = self.w, self.c
+        seg, c = self.seg, self.c
         cov = e.coverage
         assert cov is not None
         rc = e.related_causes
-        causes = [
-            code
-            for flag, code in ((rc.employment, "EM"), (rc.auto_accident, "AA"), (rc.other_accident, "OA"))
-            if flag
-        ]
-        clm11: tuple[str, ...] = ()
-        if causes:
+        clm11 = ""
+        if rc.employment or rc.auto_accident or rc.other_accident:
+            causes = [
+                code
+                for flag, code in ((rc.employment, "EM"), (rc.auto_accident, "AA"), (rc.other_accident, "OA"))
+                if flag
+            ]
             state = (
                 c(rc.auto_accident_state, "related_causes.auto_accident_state") if rc.auto_accident else ""
             )
-            clm11 = (*causes, *([""] * (3 - len(causes))), state)
+            clm11 = self.composite(*causes, *([""] * (3 - len(causes))), state)
         consent = e.consent
-        w.seg(
+        seg(
             "CLM",
             c(claim.claim_id, "encounter_id"),
             _money(claim.total_charge),
             "",
             "",
-            (c(e.place_of_service, "place_of_service"), "B", e.claim_frequency),
+            self.composite(c(e.place_of_service, "place_of_service"), "B", e.claim_frequency),
             "Y" if e.provider_signature_on_file else "N",
             "A" if e.accept_assignment else "C",
             "Y" if consent is not None and consent.benefits_assigned else "N",
@@ -379,21 +433,23 @@ class _Claim837:
             clm11,
         )
         if e.onset_date is not None:
-            w.seg("DTP", "431", "D8", _d8(e.onset_date))
+            seg("DTP", "431", "D8", _d8(e.onset_date))
         if rc.accident_date is not None and (rc.auto_accident or rc.other_accident or rc.employment):
-            w.seg("DTP", "439", "D8", _d8(rc.accident_date))
+            seg("DTP", "439", "D8", _d8(rc.accident_date))
         if e.patient_amount_paid is not None and e.patient_amount_paid > 0:
-            w.seg("AMT", "F5", _money(e.patient_amount_paid))
+            seg("AMT", "F5", _money(e.patient_amount_paid))
         if e.claim_frequency in ("7", "8"):
-            w.seg("REF", "F8", c(e.payer_claim_control_number, "payer_claim_control_number"))
+            seg("REF", "F8", c(e.payer_claim_control_number, "payer_claim_control_number"))
         if cov.authorization is not None:
-            w.seg("REF", "G1", c(cov.authorization.number, "coverage.authorization.number"))
+            seg("REF", "G1", c(cov.authorization.number, "coverage.authorization.number"))
         if cov.referral_number:
-            w.seg("REF", "9F", c(cov.referral_number, "coverage.referral_number"))
-        hi: list[tuple[str, ...]] = []
-        for i, dx in enumerate(e.diagnoses[:_MAX_DX]):
-            hi.append(("ABK" if i == 0 else "ABF", c(dx, f"diagnoses[{i}]").replace(".", "")))
-        w.seg("HI", *hi)
+            seg("REF", "9F", c(cov.referral_number, "coverage.referral_number"))
+        comp = self.comp
+        hi = [
+            self.composite("ABK" if i == 0 else "ABF", c(dx, f"diagnoses[{i}]").replace(".", ""))
+            for i, dx in enumerate(e.diagnoses[:_MAX_DX])
+        ]
+        seg("HI", *hi)
         ref = e.referring_provider
         if ref is not None and ref.qualifier == "DN":
             self.person("DN", ref.last_name, ref.first_name, ref.npi, "referring_provider")
@@ -403,10 +459,10 @@ class _Claim837:
         if rp is not None and rp.npi and rp.npi != bp.npi:
             self.person("82", rp.last_name, rp.first_name, rp.npi, "rendering_provider")
             if rp.taxonomy:
-                w.seg("PRV", "PE", "PXC", c(rp.taxonomy, "rendering_provider.taxonomy"))
+                seg("PRV", "PE", "PXC", c(rp.taxonomy, "rendering_provider.taxonomy"))
         sf = e.service_facility
         if sf is not None and sf.address != bp.address:
-            w.seg(
+            seg(
                 "NM1",
                 "77",
                 "2",
@@ -423,53 +479,54 @@ class _Claim837:
             self.person("DQ", ref.last_name, ref.first_name, ref.npi, "referring_provider")
         for k, other in enumerate(e.other_coverages):
             self.other_subscriber(e, other, k)
+        ordering = ref is not None and ref.qualifier == "DK"
+        encounter_pos = e.place_of_service
         for ln in claim.lines:
-            w.seg("LX", str(ln.line_number))
-            code = c(ln.code, f"services[{ln.service_index}].code")
-            mods = tuple(c(m, f"services[{ln.service_index}].modifiers") for m in ln.modifiers[:4])
-            pos = (
-                ln.place_of_service
-                if ln.place_of_service and ln.place_of_service != e.place_of_service
-                else ""
-            )
-            w.seg(
+            i = ln.service_index
+            seg("LX", str(ln.line_number))
+            proc = "HC" + comp + c(ln.code, f"services[{i}].code")
+            for m in ln.modifiers[:4]:
+                proc += comp + c(m, f"services[{i}].modifiers")
+            pos = ln.place_of_service if ln.place_of_service and ln.place_of_service != encounter_pos else ""
+            seg(
                 "SV1",
-                ("HC", code, *mods),
+                proc.rstrip(comp),
                 _money(ln.charge),
                 "UN",
-                _units(ln.units),
-                c(pos, f"services[{ln.service_index}].place_of_service"),
+                str(ln.units),
+                c(pos, f"services[{i}].place_of_service") if pos else "",
                 "",
-                tuple(str(p) for p in ln.diagnosis_pointers[:4]),
+                comp.join([str(p) for p in ln.diagnosis_pointers[:4]]),
             )
-            w.seg("DTP", "472", "D8", _d8(ln.date_of_service))
-            w.seg("REF", "6R", c(ln.line_id, f"services[{ln.service_index}].line_id"))
-            if ref is not None and ref.qualifier == "DK":
+            seg("DTP", "472", "D8", _d8(ln.date_of_service))
+            seg("REF", "6R", c(ln.line_id, f"services[{i}].line_id"))
+            if ordering:
+                assert ref is not None
                 self.person("DK", ref.last_name, ref.first_name, ref.npi, "referring_provider")
 
     def person(self, qualifier: str, last: str, first: str, npi: str | None, name: str) -> None:
         c = self.c
-        self.w.seg(
+        self.seg(
             "NM1",
             qualifier,
             "1",
-            c(last, f"{name}.last_name"),
-            c(first, f"{name}.first_name"),
+            c(last, name + ".last_name"),
+            c(first, name + ".first_name"),
             "",
             "",
             "",
             "XX" if npi else "",
-            c(npi, f"{name}.npi"),
+            c(npi, name + ".npi"),
         )
 
     def other_subscriber(self, e: Encounter, other: Coverage, k: int) -> None:
         """2320 / 2330A / 2330B for another coverage of the patient (a secondary claim)."""
-        w, c = self.w, self.c
+        seg, c = self.seg, self.c
         name = f"other_coverages[{k}]"
         pat = e.patient
         assert pat is not None
         is_self = other.relationship_to_subscriber == "self"
-        w.seg(
+        seg(
             "SBR",
             _SEQUENCE.get(other.sequence, "P"),
             "18" if is_self else _SBR02_OTHER.get(other.relationship_to_subscriber, "G8"),
@@ -491,10 +548,10 @@ class _Claim837:
                     triples: list[str] = []
                     for reason, amt in items[start : start + 6]:
                         triples += [c(reason, f"{name}.prior_payment.adjustments"), _money(amt), ""]
-                    w.seg("CAS", c(group, f"{name}.prior_payment.adjustments"), *triples)
-            w.seg("AMT", "D", _money(prior.paid_amount))
+                    seg("CAS", c(group, f"{name}.prior_payment.adjustments"), *triples)
+            seg("AMT", "D", _money(prior.paid_amount))
         consent = e.consent
-        w.seg(
+        seg(
             "OI",
             "",
             "",
@@ -505,7 +562,7 @@ class _Claim837:
         )
         sub = other.subscriber
         if is_self or sub is None:
-            w.seg(
+            seg(
                 "NM1",
                 "IL",
                 "1",
@@ -518,7 +575,7 @@ class _Claim837:
                 c(other.member_id, f"{name}.member_id"),
             )
         else:
-            w.seg(
+            seg(
                 "NM1",
                 "IL",
                 "2" if sub.entity_type == "organization" else "1",
@@ -532,7 +589,7 @@ class _Claim837:
                 "MI",
                 c(sub.member_id or other.member_id, f"{name}.member_id"),
             )
-        w.seg(
+        seg(
             "NM1",
             "PR",
             "2",
@@ -545,9 +602,9 @@ class _Claim837:
             c(other.payer_id, f"{name}.payer_id"),
         )
         if prior is not None and prior.adjudication_date is not None:
-            w.seg("DTP", "573", "D8", _d8(prior.adjudication_date))
+            seg("DTP", "573", "D8", _d8(prior.adjudication_date))
         if prior is not None and prior.payer_claim_control_number:
-            w.seg(
+            seg(
                 "REF",
                 "F8",
                 c(prior.payer_claim_control_number, f"{name}.prior_payment.payer_claim_control_number"),
@@ -572,50 +629,54 @@ def _provider_key(claim: Claim) -> tuple[object, ...]:
 
 
 def _transaction(
-    claims: Sequence[Claim], settings: EnvelopeSettings, st_control: str, bht_ref: str, created: datetime
+    claims: Sequence[Claim],
+    settings: EnvelopeSettings,
+    st_control: str,
+    bht_ref: str,
+    created: datetime,
+    ok: dict[str, str] | None = None,
 ) -> tuple[str, int]:
-    w = SegmentWriter(settings.delimiters, settings.line_break, check=False)
-    c = settings.delimiters
-    w.seg("ST", "837", st_control, VERSION)
-    w.seg("BHT", "0019", "00", bht_ref, created.strftime("%Y%m%d"), created.strftime("%H%M"), "CH")
-    w.seg(
+    writer = _Claim837(settings, ok)
+    seg, c = writer.seg, writer.c
+    seg("ST", "837", st_control, VERSION)
+    seg("BHT", "0019", "00", bht_ref, created.strftime("%Y%m%d"), created.strftime("%H%M"), "CH")
+    seg(
         "NM1",
         "41",
         "2",
-        clean(settings.submitter_name, "settings.submitter_name", c),
+        c(settings.submitter_name, "settings.submitter_name"),
         "",
         "",
         "",
         "",
         "46",
-        clean(settings.submitter_id, "settings.submitter_id", c),
+        c(settings.submitter_id, "settings.submitter_id"),
     )
     per = [
         "IC",
-        clean(settings.contact_name, "settings.contact_name", c),
+        c(settings.contact_name, "settings.contact_name"),
         "TE",
-        clean(settings.contact_phone, "settings.contact_phone", c),
+        c(settings.contact_phone, "settings.contact_phone"),
     ]
     if settings.contact_email:
-        per += ["EM", clean(settings.contact_email, "settings.contact_email", c)]
-    w.seg("PER", *per)
-    w.seg(
+        per += ["EM", c(settings.contact_email, "settings.contact_email")]
+    seg("PER", *per)
+    seg(
         "NM1",
         "40",
         "2",
-        clean(settings.receiver_name, "settings.receiver_name", c),
+        c(settings.receiver_name, "settings.receiver_name"),
         "",
         "",
         "",
         "",
         "46",
-        clean(settings.receiver_etin, "settings.receiver_etin", c),
+        c(settings.receiver_etin, "settings.receiver_etin"),
     )
     groups: dict[tuple[object, ...], list[Claim]] = {}
     for claim in claims:
         groups.setdefault(_provider_key(claim), []).append(claim)
     hl = 1
-    writer = _Claim837(w, settings)
     for group in groups.values():
         parent = hl
         writer.billing_provider(group[0].encounter, hl)
@@ -625,8 +686,8 @@ def _transaction(
                 hl += writer.claim(claim, hl, parent)
             except X12Error as exc:
                 raise X12Error(f"claim {claim.claim_id}: {exc.detail}", code=exc.code) from None
-    w.seg("SE", str(w.count + 1), st_control)
-    return w.text(), len(claims)
+    seg("SE", str(len(writer.out) + 1), st_control)
+    return "".join(writer.out), len(claims)
 
 
 def write_837p(
@@ -694,12 +755,18 @@ def write_837p(
         + nl
     )
     size = settings.max_claims_per_transaction
+    ok: dict[str, str] = {}
     sets = 0
     for start in range(0, len(all_claims), size):
         sets += 1
         st_control = f"{sets:04d}"
         text, _ = _transaction(
-            all_claims[start : start + size], settings, st_control, f"{control_number}{st_control}", created
+            all_claims[start : start + size],
+            settings,
+            st_control,
+            f"{control_number}{st_control}",
+            created,
+            ok,
         )
         parts.append(text)
     parts.append(d.element.join(("GE", str(sets), str(control_number))) + d.segment + nl)

@@ -96,5 +96,9 @@ def create_app(
     from therabill.entrypoints.web import routes_reports
 
     app.include_router(routes_reports.router)
+    from therabill.entrypoints.web import routes_eligibility, routes_settings
+
+    routes_settings.install(app)
+    app.include_router(routes_eligibility.router)
     app.openapi = lambda: _openapi(app)  # type: ignore[method-assign]
     return app

@@ -1,18 +1,92 @@
-"""``therabill eligibility``: read a 271 eligibility response (no database)."""
+"""``therabill eligibility``: write a 270 inquiry, read a 271 response (no database)."""
 
 from __future__ import annotations
 
 from dataclasses import asdict
+from datetime import date, datetime
+from pathlib import Path
 from typing import Annotated, Any
 
 import typer
 
+from therabill import config
+from therabill.adapters.x12.control import next_control_number
+from therabill.adapters.x12.envelope import load_settings
 from therabill.adapters.x12.errors import X12Error
+from therabill.adapters.x12.x270_005010X279A1 import inquiry_from_encounter, write_270
 from therabill.adapters.x12.x271_005010X279A1 import read_271
-from therabill.domain.eligibility import EligibilitySummary
-from therabill.entrypoints.cli.common import fail_from, print_json, read_input, stdout
+from therabill.domain.eligibility import THERAPY_INQUIRY_SERVICE_TYPES, EligibilitySummary
+from therabill.entrypoints.cli.common import fail, fail_from, print_json, read_input, stdout
+from therabill.schemas.encounter import DocumentError, parse_encounters
 
-eligibility_app = typer.Typer(help="270/271 eligibility: read responses.", no_args_is_help=True)
+eligibility_app = typer.Typer(
+    help="270/271 eligibility: write inquiries, read responses.", no_args_is_help=True
+)
+
+
+@eligibility_app.command("request")
+def eligibility_request(
+    file: Annotated[str, typer.Argument(help="Encounter document(s) (JSON: one object or a list).")],
+    output: Annotated[Path, typer.Option("-o", "--output", help="The 270 file to write.")],
+    control_number: Annotated[
+        int | None,
+        typer.Option("--control-number", help="ISA13/GS06; default: the counter in the data folder."),
+    ] = None,
+    production: Annotated[
+        bool, typer.Option("--production", help="Usage indicator P (default T, test).")
+    ] = False,
+    config_file: Annotated[
+        Path | None, typer.Option("--config", help="TOML file with an [x12] table of envelope settings.")
+    ] = None,
+    service_date: Annotated[
+        str | None,
+        typer.Option("--date", help="Date asked about (YYYY-MM-DD); default the visit's date."),
+    ] = None,
+    service_types: Annotated[
+        str, typer.Option("--service-types", help="EQ01 service type codes, comma separated.")
+    ] = ",".join(THERAPY_INQUIRY_SERVICE_TYPES),
+    created: Annotated[
+        str | None,
+        typer.Option("--created", help="Creation time written in the envelope (YYYY-MM-DDTHH:MM)."),
+    ] = None,
+) -> None:
+    """Write a 270 (005010X279A1) asking the payer about each encounter's primary coverage.
+
+    Asks for service types BE (massage), AE (physical medicine) and 30 (plan coverage) by
+    default; the trace number (TRN02) is the encounter id. Nothing is written on error.
+    """
+    from therabill.entrypoints.cli.x12 import _write_atomic
+
+    try:
+        when = datetime.fromisoformat(created) if created else datetime.now().replace(second=0, microsecond=0)
+        asked = date.fromisoformat(service_date) if service_date else None
+    except ValueError as exc:
+        fail(f"bad date: {exc}")
+    types = tuple(t.strip().upper() for t in service_types.split(",") if t.strip())
+    try:
+        settings = load_settings(config_file, {"usage_indicator": "P"} if production else None)
+        encounters = parse_encounters(read_input(file))
+    except DocumentError as exc:
+        fail(f"{file}: the document breaks the schema", exc.problems)
+    except X12Error as exc:
+        fail_from(exc)
+    try:
+        inquiries = [
+            inquiry_from_encounter(e, e.encounter_id, service_date=asked, service_types=types)
+            for e in encounters
+        ]
+        number = control_number if control_number is not None else next_control_number(config.data_dir())
+        text = write_270(inquiries, settings, control_number=number, created=when)
+    except X12Error as exc:
+        fail_from(exc)
+    try:
+        _write_atomic(output, text)
+    except OSError as exc:
+        fail(f"cannot write {output}: {exc.strerror}")
+    stdout.print(
+        f"wrote {output}: {len(inquiries)} inquiry(ies) for {', '.join(types)}, control number {number},"
+        f" usage {settings.usage_indicator}"
+    )
 
 
 def summary_json(s: EligibilitySummary) -> dict[str, Any]:

@@ -29,7 +29,6 @@ from therabill.entrypoints.api.who import (
     ClaimsWrite,
     RemittancesPost,
     RemittancesRead,
-    SettingsManage,
 )
 from therabill.entrypoints.web.pages import actor, audit_event, reader, render, today
 from therabill.security.permissions import Permission
@@ -368,23 +367,4 @@ def audit_export(request: Request, principal: AuditRead) -> Response:
         out.getvalue(),
         media_type="text/csv",
         headers={"Content-Disposition": f'attachment; filename="therabill-audit-{stamp}.csv"'},
-    )
-
-
-@router.get("/settings", response_class=HTMLResponse)
-def settings_page(request: Request, principal: SettingsManage) -> HTMLResponse:
-    """Practice, providers, payers, users and roles (read-only overview)."""
-    from therabill.adapters.db.tables import payers, practices, providers
-    from therabill.service_layer import accounts
-
-    with reader(request, principal) as uow:
-        practice = uow.session.execute(select(practices).where(practices.c.id == principal.practice_id)).one()
-        provs = uow.session.execute(uow.records.scoped(providers)).all()
-        pays = uow.session.execute(uow.records.scoped(payers)).all()
-    with state(request).engine.begin() as conn:
-        users = accounts.list_users(conn, principal.practice_id)
-    return render(
-        request,
-        "settings.html",
-        {"user": principal, "practice": practice, "providers": provs, "payers": pays, "users": users},
     )

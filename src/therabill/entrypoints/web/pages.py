@@ -227,6 +227,7 @@ def patient_page(request: Request, patient_id: str, principal: PatientsRead) -> 
             .order_by(visits.c.date_of_service.desc())
         ).all()
     clinical = principal.role != "front_desk"
+    check = intake_check(request, principal, patient_id)
     audit_event(request, principal, "patient.view", "patient", patient_id)
     return render(
         request,
@@ -240,8 +241,27 @@ def patient_page(request: Request, patient_id: str, principal: PatientsRead) -> 
             "charts": charts.progress_series(measures) if clinical else [],
             "chart": {"width": charts.WIDTH, "height": charts.HEIGHT, "pad": charts.PAD},
             "clinical": clinical,
+            "intake": check,
         },
     )
+
+
+def intake_check(
+    request: Request, principal: Principal, patient_id: str, document: dict[str, Any] | None = None
+) -> dict[str, Any]:
+    """What the current intake means for a session today (or for ``document``): absolute,
+    local (regions not to work on) and precautions (``VisitCheck.as_dict()``)."""
+    from therabill.service_layer import intake as intake_svc
+
+    result = intake_svc.check_document(
+        state(request).engine,
+        principal.practice_id,
+        actor(principal),
+        patient_id,
+        document or {},
+        today(request),
+    )
+    return result.as_dict()
 
 
 # --- visit documentation ---------------------------------------------------------------
@@ -257,7 +277,9 @@ def _visit_context(request: Request, principal: Principal, patient_id: str) -> d
     return {"patient": patient, "coverages": covs, "providers": provs}
 
 
-def _form_context(principal: Principal, base: dict[str, Any], values: dict[str, Any]) -> dict[str, Any]:
+def _form_context(
+    principal: Principal, base: dict[str, Any], values: dict[str, Any], intake: dict[str, Any] | None = None
+) -> dict[str, Any]:
     return {
         "user": principal,
         **base,
@@ -265,8 +287,11 @@ def _form_context(principal: Principal, base: dict[str, Any], values: dict[str, 
         "rows": range(visit_form.SERVICE_ROWS),
         "rom_rows": range(visit_form.ROM_ROWS),
         "goal_rows": range(visit_form.GOAL_ROWS),
+        "note_fields": visit_form.SESSION_FIELDS,
+        "note_labels": visit_form.NOTE_LABELS,
         "diagram": visit_form.body_diagram(),
-        "preview": visit_form.Preview(None, [], (), False),
+        "avoid": (intake or {}).get("avoid_regions", []),
+        "preview": visit_form.Preview(None, [], (), False, intake),
         "message": "",
     }
 
@@ -278,7 +303,8 @@ def visit_new(request: Request, patient_id: str, principal: VisitsWrite) -> HTML
     values = {"date_of_service": today(request).isoformat()}
     if principal.provider_id:
         values["provider_id"] = principal.provider_id
-    return render(request, "visit_form.html", _form_context(principal, base, values))
+    check = intake_check(request, principal, patient_id)
+    return render(request, "visit_form.html", _form_context(principal, base, values, check))
 
 
 def _require_patient(request: Request, principal: Principal, patient_id: str) -> None:
@@ -350,36 +376,56 @@ async def visit_save(request: Request, patient_id: str, principal: VisitsWrite) 
         raise not_found("patient") from None
     except TherabillError as exc:
         base = _visit_context(request, principal, patient_id)
-        context = _form_context(principal, base, dict(form))
+        context = _form_context(principal, base, dict(form), intake_check(request, principal, patient_id))
         context["errors"] = exc.problems
         return render(request, "visit_form.html", context, 422)
     return RedirectResponse(f"/visits/{visit_id}", status_code=303)
 
 
-@router.get("/visits/{visit_id}", response_class=HTMLResponse)
-def visit_page(request: Request, visit_id: str, principal: VisitsRead) -> HTMLResponse:
-    """A documented visit: the note, units, findings, its claims."""
-    from therabill.service_layer import records
-
+def find_visit(request: Request, principal: Principal, visit_id: str) -> Any:
+    """The visit row, or 404 when missing, of another practice, or another therapist's."""
     with reader(request, principal) as uow:
         visit = uow.records.find(visits, visit_id)
-        if visit is None or (
-            principal.role == "therapist" and principal.provider_id not in (None, visit.provider_id)
-        ):
-            raise not_found("visit")
+    if visit is None or (
+        principal.role == "therapist" and principal.provider_id not in (None, visit.provider_id)
+    ):
+        raise not_found("visit")
+    return visit
+
+
+def visit_view(
+    request: Request,
+    principal: Principal,
+    visit_id: str,
+    *,
+    message: str = "",
+    problems: Any = (),
+    status: int = 200,
+) -> HTMLResponse:
+    """The visit page: note, units, claim check, the intake check with clearances, claims."""
+    from therabill.service_layer import intake as intake_svc
+    from therabill.service_layer import records
+
+    visit = find_visit(request, principal, visit_id)
+    engine = state(request).engine
+    with reader(request, principal) as uow:
         patient = uow.records.get(patients, visit.patient_id)
         vclaims = uow.session.execute(uow.records.scoped(claims).where(claims.c.visit_id == visit_id)).all()
+        versions = uow.records.latest_note_version(visit_id)
+    check = intake_svc.check_visit_intake(engine, principal.practice_id, actor(principal), visit_id)
     try:
-        encounter = records.encounter_for_visit(
-            state(request).engine, principal.practice_id, actor(principal), visit_id
-        )
+        encounter = records.encounter_for_visit(engine, principal.practice_id, actor(principal), visit_id)
         from therabill.service_layer.coding import units_of
 
         units = units_of(encounter.services, encounter.payer_profile)
         findings, scrubbed = visit_form._scrub(encounter, today(request))
-        problems: tuple[Any, ...] = ()
+        findings += [f.as_dict() for f in intake_svc.scrub_findings(check)]
+        found: tuple[Any, ...] = ()
     except TherabillError as exc:
-        units, findings, scrubbed, problems = None, [], False, exc.problems
+        units, findings, scrubbed, found = None, [], False, exc.problems
+    doc = visit.encounter_json or {}
+    treated = sorted({r for s in doc.get("services") or [] for r in s.get("body_regions") or []})
+    intake = check.as_dict()
     audit_event(request, principal, "visit.view", "visit", visit_id)
     return render(
         request,
@@ -388,17 +434,37 @@ def visit_page(request: Request, visit_id: str, principal: VisitsRead) -> HTMLRe
             "user": principal,
             "visit": visit,
             "patient": patient,
-            "doc": visit.encounter_json,
+            "doc": doc,
             "claims": vclaims,
-            "preview": visit_form.Preview(units, findings, tuple(problems), scrubbed),
-            "message": "",
+            "note_versions": versions,
+            "note_fields": visit_form.NOTE_FIELDS,
+            "note_labels": visit_form.NOTE_LABELS,
+            "diagram": visit_form.body_diagram(),
+            "avoid": intake["avoid_regions"],
+            "treated": treated,
+            "intake": intake,
+            "preview": visit_form.Preview(units, findings, tuple(found), scrubbed, intake),
+            "message": message,
+            "errors": tuple(problems),
         },
+        status,
     )
+
+
+@router.get("/visits/{visit_id}", response_class=HTMLResponse)
+def visit_page(request: Request, visit_id: str, principal: VisitsRead) -> HTMLResponse:
+    """A documented visit: the note, units, findings, the intake check, its claims."""
+    return visit_view(request, principal, visit_id)
 
 
 @router.post("/visits/{visit_id}/claim")
 def visit_claim(request: Request, visit_id: str, principal: ClaimsWrite) -> Response:
-    """Code the visit into a claim (units by the payer's method) and scrub it."""
+    """Code the visit into a claim (units by the payer's method) and scrub it.
+
+    Refused (422, ``visit-not-billable``) while a treated visit has an uncleared absolute
+    contraindication: the visit page is shown again with the reason.
+    """
+    from therabill.domain.intake import VisitNotBillableError
     from therabill.service_layer import ledger, records
 
     engine = state(request).engine
@@ -408,6 +474,8 @@ def visit_claim(request: Request, visit_id: str, principal: ClaimsWrite) -> Resp
         )
     except NotFoundError:
         raise not_found("visit") from None
+    except VisitNotBillableError as exc:
+        return visit_view(request, principal, visit_id, message=str(exc), problems=exc.problems, status=422)
     # The claim's charges go on the ledger once (keyed by the claim), so an 835 can post to them.
     ledger.post_claim_charges(engine, principal.practice_id, actor(principal), coded.claim_id)
     return RedirectResponse(f"/claims/{coded.claim_id}", status_code=303)
@@ -437,3 +505,10 @@ def payer_profiles() -> list[str]:
         except TherabillError:
             continue
     return names
+
+
+# The intake, clearance and note-version pages live in their own module; their routes are
+# part of this router.
+from therabill.entrypoints.web import intake_pages  # noqa: E402 - needs the helpers above
+
+router.include_router(intake_pages.router)

@@ -11,6 +11,7 @@ from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, Form, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
+from markupsafe import Markup
 from sqlalchemy import select
 
 from therabill.adapters.db.auth_tables import user_practice_roles
@@ -157,6 +158,7 @@ def enroll_form(request: Request, _: None = Public) -> HTMLResponse:
             "csrf_token": pending.csrf_token,
             "secret": secret,
             "uri": totp.provisioning_uri(secret, pending.username),
+            "qr": Markup(totp.qr_svg(totp.provisioning_uri(secret, pending.username))),
             "error": "",
         },
     )
@@ -168,16 +170,18 @@ def _finish(request: Request, stage: str, code: str, csrf_token: str) -> Respons
         raise ApiError(403, "csrf-failed", "the form expired; log in again")
     st = state(request)
     at = st.clock()
+    ip = client_ip(request)
     with st.engine.begin() as conn:
-        if accounts.throttled(conn, pending.username, client_ip(request), at, st.policy):
+        why = accounts.throttle_reason(conn, pending.username, ip, at, st.policy)
+        if why is not None:
             new = None
         else:
-            new = accounts.complete_mfa(conn, request.cookies.get(SESSION_COOKIE, ""), code, at, st.policy)
+            new = accounts.complete_mfa(conn, request.cookies.get(SESSION_COOKIE, ""), code, at, st.policy, ip)
         _audit_login(
             conn,
             pending.user_id,
             "auth.mfa" if stage == "mfa" else "auth.mfa_enroll",
-            "ok" if new else "failed",
+            "ok" if new else ("throttled" if why else "failed"),
             request,
         )
     if new is None:
@@ -187,8 +191,11 @@ def _finish(request: Request, stage: str, code: str, csrf_token: str) -> Respons
         }
         if stage == "enroll":
             secret = pending.enroll_secret or ""
-            context.update(secret=secret, uri=totp.provisioning_uri(secret, pending.username))
-        return _render(request, "mfa.html" if stage == "mfa" else "enroll.html", context, 401)
+            uri = totp.provisioning_uri(secret, pending.username)
+            context.update(secret=secret, uri=uri, qr=Markup(totp.qr_svg(uri)))
+        if why is not None:
+            context["error"] = "Too many wrong codes; wait 15 minutes and log in again."
+        return _render(request, "mfa.html" if stage == "mfa" else "enroll.html", context, 429 if why else 401)
     response = RedirectResponse("/", status_code=303)
     _set_session(response, request, new)
     return response

@@ -29,6 +29,24 @@ ROM_ROWS = 2
 GOAL_ROWS = 2
 
 SOAP_FIELDS = ("subjective", "assessment", "plan", "medical_necessity")
+SESSION_FIELDS = (
+    "changes_since_last_visit",
+    "pre_session_assessment",
+    "post_session_advice",
+    "client_feedback",
+)
+"""What a complete massage record holds beside the SOAP note (documentation fields)."""
+NOTE_FIELDS = SOAP_FIELDS + SESSION_FIELDS
+NOTE_LABELS = {
+    "subjective": "Subjective",
+    "assessment": "Assessment",
+    "plan": "Plan",
+    "medical_necessity": "Medical necessity",
+    "changes_since_last_visit": "Changes since the last visit",
+    "pre_session_assessment": "Pre-session assessment",
+    "post_session_advice": "Post-session advice (self-care, homework)",
+    "client_feedback": "Client feedback after the session",
+}
 
 
 def _text(form: Mapping[str, Any], name: str) -> str:
@@ -44,24 +62,8 @@ def _list(value: str) -> list[str]:
     return [v.strip() for v in value.replace(";", ",").replace(" ", ",").split(",") if v.strip()]
 
 
-def visit_document(form: Mapping[str, Any]) -> dict[str, Any]:
-    """The visit part of an encounter document from the form's fields."""
-    services = []
-    for i in range(SERVICE_ROWS):
-        code = _text(form, f"svc-{i}-code")
-        if not code:
-            continue
-        pointers = [_int_or_text(p) for p in _list(_text(form, f"svc-{i}-pointers"))]
-        services.append(
-            {
-                "code": code,
-                "minutes": _int_or_text(_text(form, f"svc-{i}-minutes") or "0"),
-                "modifiers": [m.upper() for m in _list(_text(form, f"svc-{i}-modifiers"))],
-                "diagnosis_pointers": pointers,
-                "body_regions": _list(_text(form, f"svc-{i}-regions")),
-                "techniques": [t.strip() for t in _text(form, f"svc-{i}-techniques").split(",") if t.strip()],
-            }
-        )
+def documentation(form: Mapping[str, Any]) -> dict[str, Any]:
+    """The ``documentation`` part (note, pain, range of motion, goals) from the form's fields."""
     objective: dict[str, Any] = {"range_of_motion": []}
     pain = _text(form, "pain_scale")
     if pain:
@@ -86,15 +88,54 @@ def visit_document(form: Mapping[str, Any]) -> dict[str, Any]:
                 if value:
                     goal[part] = value
             goals.append(goal)
-    documentation: dict[str, Any] = {"objective": objective, "goals": goals}
-    for name in SOAP_FIELDS:
+    out: dict[str, Any] = {"objective": objective, "goals": goals}
+    for name in NOTE_FIELDS:
         value = _text(form, name)
         if value:
-            documentation[name] = value
+            out[name] = value
+    return out
+
+
+def note_values(documentation: Mapping[str, Any] | None) -> dict[str, str]:
+    """Form values of a stored ``documentation`` (to edit a saved note)."""
+    doc = documentation or {}
+    values: dict[str, str] = {k: str(doc[k]) for k in NOTE_FIELDS if doc.get(k)}
+    objective = doc.get("objective") or {}
+    if objective.get("pain_scale") is not None:
+        values["pain_scale"] = str(objective["pain_scale"])
+    for i, rom in enumerate((objective.get("range_of_motion") or [])[:ROM_ROWS]):
+        for part in ("joint", "motion", "degrees"):
+            if rom.get(part) is not None:
+                values[f"rom-{i}-{part}"] = str(rom[part])
+    for i, goal in enumerate((doc.get("goals") or [])[:GOAL_ROWS]):
+        for part in ("description", "baseline", "target", "target_date"):
+            if goal.get(part):
+                values[f"goal-{i}-{part}"] = str(goal[part])
+    return values
+
+
+def visit_document(form: Mapping[str, Any]) -> dict[str, Any]:
+    """The visit part of an encounter document from the form's fields."""
+    services = []
+    for i in range(SERVICE_ROWS):
+        code = _text(form, f"svc-{i}-code")
+        if not code:
+            continue
+        pointers = [_int_or_text(p) for p in _list(_text(form, f"svc-{i}-pointers"))]
+        services.append(
+            {
+                "code": code,
+                "minutes": _int_or_text(_text(form, f"svc-{i}-minutes") or "0"),
+                "modifiers": [m.upper() for m in _list(_text(form, f"svc-{i}-modifiers"))],
+                "diagnosis_pointers": pointers,
+                "body_regions": _list(_text(form, f"svc-{i}-regions")),
+                "techniques": [t.strip() for t in _text(form, f"svc-{i}-techniques").split(",") if t.strip()],
+            }
+        )
     doc: dict[str, Any] = {
         "diagnoses": [d.upper() for d in _list(_text(form, "diagnoses"))],
         "services": services,
-        "documentation": documentation,
+        "documentation": documentation(form),
     }
     for name in ("start_time", "end_time"):
         value = _text(form, name)
@@ -112,12 +153,15 @@ class Preview:
         findings: scrubber findings as dicts (empty without a scrubber).
         problems: schema problems of the form's document.
         scrubbed: whether the scrubber ran.
+        intake: the visit checked against the client's intake (``VisitCheck.as_dict()``),
+            ``None`` when not checked (no stored patient).
     """
 
     units: UnitsResult | None
     findings: list[dict[str, Any]]
     problems: tuple[Problem, ...]
     scrubbed: bool
+    intake: dict[str, Any] | None = None
 
 
 def _scrub(encounter: Encounter, as_of: date) -> tuple[list[dict[str, Any]], bool]:
@@ -144,6 +188,7 @@ def preview(
     as_of: date,
 ) -> Preview:
     """Units and findings of an unsaved visit, built with the records' patient and coverage."""
+    from therabill.service_layer import intake as intake_svc
     from therabill.service_layer import records
     from therabill.service_layer.uow import UnitOfWork
 
@@ -155,15 +200,17 @@ def preview(
         "date_of_service": date_of_service,
         "encounter_json": document,
     }
+    check = intake_svc.check_document(engine, practice_id, actor, patient_id, document, date_of_service)
+    intake_findings = [f.as_dict() for f in intake_svc.scrub_findings(check)]
     try:
         with UnitOfWork(engine, practice_id, actor, read_only=True) as uow:
             encounter = records._build_encounter(uow.records, visit, exclude_visit=None)
     except (DocumentError, records.RecordsError) as exc:
-        # Still show the units of whatever service lines are readable.
-        return Preview(_units_only(document), [], tuple(exc.problems), False)
+        # Still show the units of whatever service lines are readable, and the intake check.
+        return Preview(_units_only(document), [], tuple(exc.problems), False, check.as_dict())
     units = units_of(encounter.services, encounter.payer_profile)
     findings, scrubbed = _scrub(encounter, as_of)
-    return Preview(units, findings, (), scrubbed)
+    return Preview(units, findings + intake_findings, (), scrubbed, check.as_dict())
 
 
 def preview_document(document: dict[str, Any], payer_profile: str | None, as_of: date) -> Preview:

@@ -1,0 +1,155 @@
+"""The eligibility page of a patient: run a check (the 270 file), read a 271 answer, history.
+
+Every route needs ``eligibility.run`` (owner, biller, front desk). The patient and the
+coverage are looked up within the caller's practice (another practice's id answers 404). A
+271 upload is checked like an 835 (size, ``ISA`` header, its file name never used); each
+answer read is stored as a check of the coverage and audited by the records service; each
+page view and each 270 produced is audited here.
+"""
+
+from __future__ import annotations
+
+import json
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Depends, File, Request, UploadFile
+from fastapi.responses import HTMLResponse, RedirectResponse, Response
+
+from therabill.adapters.db.tables import coverages, eligibility_checks, patients, payers
+from therabill.domain.errors import Problem, TherabillError
+from therabill.entrypoints.api.deps import requires, state
+from therabill.entrypoints.api.errors import ApiError, not_found
+from therabill.entrypoints.web.billing import read_upload
+from therabill.entrypoints.web.pages import actor, audit_event, reader, render, today
+from therabill.security.permissions import Permission
+from therabill.service_layer.accounts import Principal
+
+router = APIRouter(include_in_schema=False)
+
+EligibilityRun = Annotated[Principal, Depends(requires(Permission.ELIGIBILITY_RUN))]
+
+
+def _context(request: Request, principal: Principal, patient_id: str) -> dict[str, Any]:
+    with reader(request, principal) as uow:
+        patient = uow.records.find(patients, patient_id)
+        if patient is None:
+            raise not_found("patient")
+        covs = uow.records.coverages_of(patient_id)
+        payer_rows = {p.id: p for p in uow.session.execute(uow.records.scoped(payers)).all()}
+        checks = {
+            c.id: uow.session.execute(
+                uow.records.scoped(eligibility_checks)
+                .where(eligibility_checks.c.coverage_id == c.id)
+                .order_by(eligibility_checks.c.checked_at.desc())
+                .limit(50)
+            ).all()
+            for c in covs
+        }
+    return {
+        "user": principal,
+        "patient": patient,
+        "coverages": covs,
+        "payers": payer_rows,
+        "checks": checks,
+        "today": today(request),
+        "problems": (),
+        "message": "",
+    }
+
+
+@router.get("/patients/{patient_id}/eligibility", response_class=HTMLResponse)
+def eligibility_page(request: Request, patient_id: str, principal: EligibilityRun) -> HTMLResponse:
+    """The patient's coverages, each with its checks (newest first) and the actions."""
+    context = _context(request, principal, patient_id)
+    audit_event(request, principal, "eligibility.view", "patient", patient_id)
+    return render(request, "eligibility.html", context)
+
+
+def _coverage(request: Request, principal: Principal, coverage_id: str) -> Any:
+    with reader(request, principal) as uow:
+        row = uow.records.find(coverages, coverage_id)
+    if row is None:
+        raise not_found("coverage")
+    return row
+
+
+@router.post("/coverages/{coverage_id}/eligibility/271", response_class=HTMLResponse)
+async def eligibility_upload(
+    request: Request,
+    coverage_id: str,
+    principal: EligibilityRun,
+    file: Annotated[UploadFile | None, File()] = None,
+) -> Response:
+    """Read a 271 answer for this coverage, store it as a check and show the history."""
+    from therabill.adapters.x12.x271_005010X279A1 import read_271
+    from therabill.entrypoints.cli.eligibility import summary_json
+    from therabill.service_layer import records
+
+    cov = _coverage(request, principal, coverage_id)
+    problems: tuple[Problem, ...] = ()
+    try:
+        if file is None:
+            raise ApiError(
+                422,
+                "upload-missing",
+                "choose a 271 file",
+                (Problem("upload-missing", "file", "choose a 271 file"),),
+            )
+        data = await read_upload(request, file)
+        answers = list(read_271(data.decode("latin-1")))
+        if not answers:
+            raise ApiError(422, "eligibility-empty", "the 271 holds no answer")
+        summary = json.loads(json.dumps(summary_json(answers[0]), default=str))
+        records.record_eligibility_check(
+            state(request).engine,
+            principal.practice_id,
+            actor(principal),
+            coverage_id=coverage_id,
+            service_date=today(request),
+            active=answers[0].active,
+            source="271",
+            result=summary,
+        )
+    except ApiError as exc:
+        if exc.status == 413:
+            raise
+        problems = tuple(exc.problems) or (Problem(exc.code, "file", exc.message),)
+    except TherabillError as exc:
+        problems = tuple(exc.problems) or (Problem(getattr(exc, "code", "x12-invalid"), "file", str(exc)),)
+    if problems:
+        context = _context(request, principal, cov.patient_id)
+        context["problems"] = problems
+        return render(request, "eligibility.html", context, 422)
+    return RedirectResponse(f"/patients/{cov.patient_id}/eligibility", status_code=303)
+
+
+@router.post("/coverages/{coverage_id}/eligibility/270")
+async def eligibility_270(request: Request, coverage_id: str, principal: EligibilityRun) -> Response:
+    """Produce the 270 request file of this coverage (service types BE, AE, 30) to send.
+
+    The check is stored with source ``270`` and its trace number; read the payer's 271 to
+    complete it. A coverage that lacks what a 270 needs shows the page with each problem.
+    """
+    from therabill.service_layer.eligibility_requests import request_270
+
+    cov = _coverage(request, principal, coverage_id)
+    try:
+        made = request_270(
+            state(request).engine,
+            principal.practice_id,
+            actor(principal),
+            coverage_id,
+            today(request),
+            created=state(request).clock(),
+        )
+    except TherabillError as exc:
+        context = _context(request, principal, cov.patient_id)
+        context["problems"] = tuple(exc.problems) or (Problem(exc.code, "coverage", str(exc)),)
+        return render(request, "eligibility.html", context, 422)
+    return Response(
+        made.text,
+        media_type="application/edi-x12",
+        headers={
+            "Content-Disposition": f'attachment; filename="eligibility-270-{made.control_number:09d}.x12"'
+        },
+    )
