@@ -22,10 +22,17 @@ The mix (fixed, by weight):
 
 The owner logs in once (password, then a TOTP code). Password log-ins of a front-desk
 user (argon2, slow on purpose) run apart, one every 5 seconds, and are reported on their
-own. The run stops by itself after ``DURATION`` seconds. Figures: p50, p95, p99 and max
-latency of the mix, errors (non-2xx/3xx or transport errors), achieved rate; before the
-load, each kind's median service time one request at a time; and the machine's 1-minute
-load average at the start (the figures mean little on a machine busy with other work).
+own. Each phase stops by itself: two short warm-up steps (10 and 25 requests/s, 10 s each)
+show where latency starts to grow, then the measured run at ``RATE`` for ``DURATION``
+seconds. Figures: p50, p95, p99 and max latency, errors (non-2xx/3xx or transport errors),
+achieved rate; before the load, each kind's median service time one request at a time.
+
+Honest on a shared machine: the load average (1, 5, 15 min) before and after, the CPU
+seconds the server's processes used during the measured run (from ``/proc``: the uvicorn
+supervisor and its workers), the CPU ms per request that implies, the client's own CPU
+seconds, and ``cpu_share_of_machine`` (server CPU / (wall x cores)). When the load average
+is above the number of cores, other work competes for the CPU and the latencies include
+that waiting; the server CPU per request is the figure that does not depend on it.
 """
 
 from __future__ import annotations
@@ -47,6 +54,7 @@ import httpx
 
 RATE = 50
 DURATION = 30
+STEPS = ((10, 10), (25, 10))
 CONCURRENCY = 32
 SEQUENTIAL = 15
 WORKERS = 2
@@ -62,6 +70,34 @@ MIX = [
     (10, "api_search"),
     (10, "api_claim"),
 ]
+
+
+def _tree(pid: int) -> list[int]:
+    """``pid`` and its descendants (Linux ``/proc``; empty elsewhere)."""
+    out, todo = [], [pid]
+    while todo:
+        p = todo.pop()
+        out.append(p)
+        try:
+            with open(f"/proc/{p}/task/{p}/children") as fh:
+                todo += [int(c) for c in fh.read().split()]
+        except OSError:
+            continue
+    return out
+
+
+def _cpu_seconds(pids: list[int]) -> float:
+    """User + system CPU seconds of the processes (``/proc/<pid>/stat`` fields 14 and 15)."""
+    tick = os.sysconf("SC_CLK_TCK")
+    total = 0
+    for p in pids:
+        try:
+            with open(f"/proc/{p}/stat") as fh:
+                fields = fh.read().rsplit(")", 1)[1].split()
+        except OSError:
+            continue
+        total += int(fields[11]) + int(fields[12])
+    return total / tick
 
 
 def _free_port() -> int:
@@ -211,18 +247,88 @@ def _request(
     return "GET", f"/api/v1/claims/{claim}", {"headers": auth}
 
 
-async def _drive(base: str, data: dict[str, object]) -> dict[str, object]:
-    load_before = round(os.getloadavg()[0], 2)
-    rng = random.Random(7)
+def _pct(values: list[float], q: float) -> float:
+    ordered = sorted(values)
+    return round(1000 * ordered[min(len(ordered) - 1, int(q * len(ordered)))], 1) if ordered else 0.0
+
+
+async def _phase(
+    client: httpx.AsyncClient,
+    data: dict[str, object],
+    rng: random.Random,
+    csrf: str,
+    rate: int,
+    duration: int,
+    base: str,
+) -> dict[str, object]:
+    """Send ``rate`` requests/s of the mix for ``duration`` s (open loop); the figures."""
     kinds = [k for weight, k in MIX for _ in range(weight)]
-    limits = httpx.Limits(max_connections=CONCURRENCY, max_keepalive_connections=CONCURRENCY)
+    gate = asyncio.Semaphore(CONCURRENCY)
     latencies: list[float] = []
     by_kind: dict[str, list[float]] = {k: [] for _, k in MIX}
     errors: dict[str, int] = {}
     login_times: list[float] = []
+
+    async def one(kind: str) -> None:
+        method, path, kw = _request(kind, data, rng, csrf)
+        async with gate:
+            started = time.perf_counter()
+            try:
+                r = await client.request(method, path, **kw)  # type: ignore[arg-type]
+                ok = r.status_code < 400
+                label = str(r.status_code)
+            except httpx.HTTPError as exc:
+                ok, label = False, type(exc).__name__
+            took = time.perf_counter() - started
+        latencies.append(took)
+        by_kind[kind].append(took)
+        if not ok:
+            errors[f"{kind}:{label}"] = errors.get(f"{kind}:{label}", 0) + 1
+
+    async def logins(stop: float) -> None:
+        async with httpx.AsyncClient(base_url=base, timeout=30, follow_redirects=False) as other:
+            while time.perf_counter() + 5 < stop:
+                await asyncio.sleep(5)
+                other.cookies.clear()
+                try:
+                    login_times.append(await _password_login(other))
+                except (RuntimeError, httpx.HTTPError):
+                    errors["login"] = errors.get("login", 0) + 1
+
+    start = time.perf_counter()
+    tasks = []
+    login_task = asyncio.create_task(logins(start + duration))
+    for i in range(rate * duration):
+        delay = start + i / rate - time.perf_counter()
+        if delay > 0:
+            await asyncio.sleep(delay)
+        tasks.append(asyncio.create_task(one(rng.choice(kinds))))
+    await asyncio.gather(*tasks)
+    elapsed = time.perf_counter() - start
+    await login_task
+    return {
+        "rate_target_per_s": rate,
+        "duration_s": duration,
+        "requests": len(latencies),
+        "elapsed_s": round(elapsed, 2),
+        "achieved_rate_per_s": round(len(latencies) / elapsed, 1),
+        "p50_ms": _pct(latencies, 0.50),
+        "p95_ms": _pct(latencies, 0.95),
+        "p99_ms": _pct(latencies, 0.99),
+        "max_ms": round(1000 * max(latencies), 1) if latencies else 0.0,
+        "p95_ms_by_kind": {k: _pct(v, 0.95) for k, v in by_kind.items() if v},
+        "errors": sum(errors.values()),
+        "error_kinds": errors,
+        "logins": len(login_times),
+        "login_median_ms": round(1000 * statistics.median(login_times), 1) if login_times else None,
+    }
+
+
+async def _drive(base: str, data: dict[str, object], server_pid: int) -> dict[str, object]:
+    rng = random.Random(7)
+    limits = httpx.Limits(max_connections=CONCURRENCY, max_keepalive_connections=CONCURRENCY)
     async with httpx.AsyncClient(base_url=base, limits=limits, timeout=30, follow_redirects=False) as client:
         csrf, first = await _login(client, str(data["secret"]))
-        login_times.append(first)
         # Service time without queueing: each kind alone, one request at a time.
         sequential: dict[str, float] = {}
         for _, kind in MIX:
@@ -233,68 +339,36 @@ async def _drive(base: str, data: dict[str, object]) -> dict[str, object]:
                 await client.request(method, path, **kw)  # type: ignore[arg-type]
                 samples.append(time.perf_counter() - started)
             sequential[kind] = round(1000 * statistics.median(samples), 1)
-        gate = asyncio.Semaphore(CONCURRENCY)
-
-        async def one(kind: str) -> None:
-            method, path, kw = _request(kind, data, rng, csrf)
-            async with gate:
-                started = time.perf_counter()
-                try:
-                    r = await client.request(method, path, **kw)  # type: ignore[arg-type]
-                    ok = r.status_code < 400
-                    label = str(r.status_code)
-                except httpx.HTTPError as exc:
-                    ok, label = False, type(exc).__name__
-                took = time.perf_counter() - started
-            latencies.append(took)
-            by_kind[kind].append(took)
-            if not ok:
-                errors[f"{kind}:{label}"] = errors.get(f"{kind}:{label}", 0) + 1
-
-        async def logins(stop: float) -> None:
-            async with httpx.AsyncClient(base_url=base, timeout=30, follow_redirects=False) as other:
-                while time.perf_counter() < stop:
-                    await asyncio.sleep(5)
-                    other.cookies.clear()
-                    try:
-                        login_times.append(await _password_login(other))
-                    except (RuntimeError, httpx.HTTPError):
-                        errors["login"] = errors.get("login", 0) + 1
-
-        start = time.perf_counter()
-        tasks = []
-        login_task = asyncio.create_task(logins(start + DURATION))
-        total = RATE * DURATION
-        for i in range(total):
-            delay = start + i / RATE - time.perf_counter()
-            if delay > 0:
-                await asyncio.sleep(delay)
-            tasks.append(asyncio.create_task(one(rng.choice(kinds))))
-        await asyncio.gather(*tasks)
-        elapsed = time.perf_counter() - start
-        await login_task
-
-    def pct(values: list[float], q: float) -> float:
-        ordered = sorted(values)
-        return round(1000 * ordered[min(len(ordered) - 1, int(q * len(ordered)))], 1)
-
+        steps = {}
+        for rate, seconds in STEPS:
+            step = await _phase(client, data, rng, csrf, rate, seconds, base)
+            steps[str(rate)] = {
+                k: step[k] for k in ("achieved_rate_per_s", "p50_ms", "p95_ms", "p99_ms", "errors")
+            }
+        pids = _tree(server_pid)
+        load_before = [round(x, 2) for x in os.getloadavg()]
+        cpu_before, client_before, wall_before = _cpu_seconds(pids), time.process_time(), time.perf_counter()
+        main = await _phase(client, data, rng, csrf, RATE, DURATION, base)
+        wall = time.perf_counter() - wall_before
+        server_cpu = _cpu_seconds(pids) - cpu_before
+        client_cpu = time.process_time() - client_before
+        load_after = [round(x, 2) for x in os.getloadavg()]
+    cores = os.cpu_count() or 1
+    requests = int(main["requests"]) or 1  # type: ignore[call-overload]
     return {
-        "load_average_1m_at_start": load_before,
-        "sequential_median_ms_by_kind": sequential,
-        "rate_target_per_s": RATE,
-        "duration_s": DURATION,
+        "load_average_before": load_before,
+        "load_average_after": load_after,
+        "cores": cores,
         "workers": WORKERS,
-        "requests": len(latencies),
-        "achieved_rate_per_s": round(len(latencies) / elapsed, 1),
-        "p50_ms": pct(latencies, 0.50),
-        "p95_ms": pct(latencies, 0.95),
-        "p99_ms": pct(latencies, 0.99),
-        "max_ms": round(1000 * max(latencies), 1),
-        "p95_ms_by_kind": {k: pct(v, 0.95) for k, v in by_kind.items() if v},
-        "errors": sum(errors.values()),
-        "error_kinds": errors,
-        "logins": len(login_times),
-        "login_median_ms": round(1000 * statistics.median(login_times), 1) if login_times else None,
+        "server_processes": len(pids),
+        "server_cpu_s": round(server_cpu, 2),
+        "server_cpu_ms_per_request": round(1000 * server_cpu / requests, 1),
+        "client_cpu_s": round(client_cpu, 2),
+        "cpu_share_of_machine": round(server_cpu / (wall * cores), 2),
+        "owner_login_ms": round(1000 * first, 1),
+        "sequential_median_ms_by_kind": sequential,
+        "steps": steps,
+        **main,
     }
 
 
@@ -306,6 +380,7 @@ def run() -> dict[str, object]:
         port = _free_port()
         env = {**os.environ, "THERABILL_DATA_DIR": str(folder)}
         env.pop("THERABILL_DATABASE_URL", None)
+        log = open(folder / "server.log", "w")  # noqa: SIM115 - closed in the finally below
         server = subprocess.Popen(
             [
                 sys.executable,
@@ -321,7 +396,7 @@ def run() -> dict[str, object]:
             ],
             env=env,
             stdout=subprocess.DEVNULL,
-            stderr=subprocess.DEVNULL,
+            stderr=log,
         )
         base = f"http://127.0.0.1:{port}"
         try:
@@ -333,10 +408,20 @@ def run() -> dict[str, object]:
                     time.sleep(0.1)
             else:
                 raise RuntimeError("the server did not start")
-            return asyncio.run(_drive(base, data))
+            figures = asyncio.run(_drive(base, data, server.pid))
+            log.flush()
+            lines = [
+                line.strip()
+                for line in (folder / "server.log").read_text(errors="replace").splitlines()
+                if "ERROR" in line or "Error" in line or "error" in line
+            ]
+            figures["server_error_lines"] = len(lines)
+            figures["server_errors_first"] = sorted(set(lines))[:5]  # error types only: no PHI is logged
+            return figures
         finally:
             server.terminate()
             try:
                 server.wait(timeout=15)
             except subprocess.TimeoutExpired:
                 server.kill()
+            log.close()

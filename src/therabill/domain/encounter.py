@@ -235,6 +235,40 @@ class PriorPayment:
 
 
 @dataclass(frozen=True, slots=True)
+class LinePriorPayment:
+    """How an earlier payer adjudicated one service line, for a secondary claim (2430).
+
+    Attributes:
+        paid_amount: the amount that payer paid on the line (SVD02).
+        adjudication_date: when it adjudicated the line (DTP*573); ``None`` means the
+            date of the claim-level ``PriorPayment`` of that payer.
+        adjustments: line-level adjustments as (group, reason, amount) (CAS).
+    """
+
+    paid_amount: Decimal
+    adjudication_date: date | None = None
+    adjustments: tuple[tuple[str, str, Decimal], ...] = ()
+
+
+@dataclass(frozen=True, slots=True)
+class Attachment:
+    """A paperwork attachment sent for the claim (PWK).
+
+    Attributes:
+        report_type: PWK01 code (``OZ`` support data for claim, ``77`` support data for
+            verification, ``B4`` referral form, ...).
+        transmission: PWK02 code (``BM`` by mail, ``EL`` electronically, ``EM`` e-mail,
+            ``FX`` by fax, ``FT`` file transfer, ``AA`` available on request).
+        control_number: the attachment control number (PWK06) that ties the paperwork
+            to the claim.
+    """
+
+    report_type: str
+    transmission: str
+    control_number: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
 class Coverage:
     """An insurance policy that pays for the visit.
 
@@ -331,6 +365,7 @@ class Service:
         techniques: techniques used (effleurage, myofascial release, ...).
         unit_charge: the practice's fee for one unit; ``None`` means use the fee schedule.
         units: units the biller wants to bill; ``None`` means compute them.
+        prior_payment: on a secondary claim, how the earlier payer adjudicated the line.
     """
 
     code: str
@@ -341,6 +376,7 @@ class Service:
     techniques: tuple[str, ...] = ()
     unit_charge: Decimal | None = None
     units: int | None = None
+    prior_payment: LinePriorPayment | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -529,6 +565,8 @@ class Encounter:
         documentation: the clinical record.
         plan_of_care: the plan of care.
         prior_claims: earlier claim lines of this patient.
+        attachments: paperwork sent for the claim (PWK).
+        claim_note: a note to the payer (NTE*ADD, at most 80 characters on the 837P).
     """
 
     encounter_id: str
@@ -556,6 +594,8 @@ class Encounter:
     documentation: Documentation | None = None
     plan_of_care: PlanOfCare | None = None
     prior_claims: tuple[PriorClaimLine, ...] = ()
+    attachments: tuple[Attachment, ...] = ()
+    claim_note: str | None = None
 
     @property
     def session_minutes(self) -> int | None:

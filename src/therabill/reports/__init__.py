@@ -11,6 +11,7 @@ from typing import Any
 
 from sqlalchemy import Engine
 
+import therabill.adapters.db.report_indexes  # noqa: F401 - the report indexes join the metadata
 from therabill.reports import aging, authorizations, denials, outcomes, revenue, trends, what_if
 from therabill.reports.common import Progress, Report, ReportError, ReportQuery, Table
 

@@ -17,7 +17,7 @@ from sqlalchemy import Engine, case, func, select
 from therabill.adapters.db.tables import authorization_events as ev
 from therabill.adapters.db.tables import authorizations, coverages
 from therabill.reports import charts
-from therabill.reports.common import Progress, ReportQuery, Table, check_payer, load_names
+from therabill.reports.common import Progress, ReportQuery, Table, check_payer, load_names, read_connection
 
 SOON_DAYS = 30
 """An authorization ending within this many days of the as-of day is expiring soon."""
@@ -192,7 +192,7 @@ def build(engine: Engine, q: ReportQuery, progress: Progress | None = None) -> A
         )
         .where(*conds)
     )
-    with engine.connect() as conn:
+    with read_connection(engine) as conn:
         names = load_names(conn, q.practice_id, with_patients=True)
         check_payer(names, q.payer_id)
         step("authorizations")

@@ -34,6 +34,7 @@ from therabill.reports.common import (
     money,
     pct,
     ratio,
+    read_connection,
 )
 from therabill.reports.revenue import contractual_codes
 
@@ -218,7 +219,7 @@ def build(engine: Engine, q: ReportQuery, progress: Progress | None = None) -> D
         func.count().label("lines"),
         func.sum(reason_per_line.c.cents).label("cents"),
     ).group_by(reason_per_line.c.group_code, reason_per_line.c.reason_code)
-    with engine.connect() as conn:
+    with read_connection(engine) as conn:
         names = load_names(conn, q.practice_id)
         check_payer(names, q.payer_id)
         step("lines")

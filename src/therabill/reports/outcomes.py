@@ -20,7 +20,16 @@ from sqlalchemy import Engine, select
 
 from therabill.adapters.db.tables import goals, objective_measures
 from therabill.reports import charts
-from therabill.reports.common import Cell, Progress, ReportQuery, Table, date_range, load_names, ratio
+from therabill.reports.common import (
+    Cell,
+    Progress,
+    ReportQuery,
+    Table,
+    date_range,
+    load_names,
+    ratio,
+    read_connection,
+)
 
 _GRADE = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*([+-]?)")
 
@@ -206,7 +215,7 @@ def build(engine: Engine, q: ReportQuery, progress: Progress | None = None) -> O
         goals.c.created_at,
         goals.c.id,
     ).where(*gconds)
-    with engine.connect() as conn:
+    with read_connection(engine) as conn:
         names = load_names(conn, q.practice_id, with_patients=True)
         step("measures")
         rows = conn.execute(stmt).all()

@@ -371,14 +371,13 @@ COUNTED_KINDS = (
 _CLASS = (le.c.kind, le.c.bucket, le.c.detail, le.c.group_code, le.c.reason_code)
 
 
-def _ledger_conds(q: ReportQuery) -> list[ColumnElement[bool]]:
-    """The entries of the report: the practice's, posted in the range, of counted kinds, and
-    with a payer filter, those whose payer (the entry's, else its claim's) is the payer."""
-    conds = [
-        le.c.practice_id == q.practice_id,
-        le.c.kind.in_(COUNTED_KINDS),
-        *timestamp_range(le.c.posted_at, q),
-    ]
+def _ledger_conds(q: ReportQuery, *, counted_only: bool = True) -> list[ColumnElement[bool]]:
+    """The entries of the report: the practice's, posted in the range, of counted kinds (unless
+    ``counted_only`` is false), and with a payer filter, those whose payer (the entry's, else
+    its claim's) is the payer."""
+    conds = [le.c.practice_id == q.practice_id, *timestamp_range(le.c.posted_at, q)]
+    if counted_only:
+        conds.append(le.c.kind.in_(COUNTED_KINDS))
     if q.payer_id:
         of_payer = select(claims.c.id).where(claims.c.payer_id == q.payer_id)
         conds.append(
@@ -489,7 +488,7 @@ def build(engine: Engine, q: ReportQuery, progress: Progress | None = None) -> R
         step("by claim line")
         line_rows = _line_rows(conn, conds, combos)
         step("entries not on a claim line")
-        other_rows = _other_rows(conn, conds, dialect)
+        other_rows = _other_rows(conn, _ledger_conds(q, counted_only=False), dialect)
         step("paid per unit")
         per_unit = _per_unit(conn, q, names, dialect)
     total: dict[str, Decimal] = {}
@@ -592,7 +591,8 @@ def _line_rows(conn: Connection, conds: list[ColumnElement[bool]], combos: list[
 
 
 def _other_rows(conn: Connection, conds: list[ColumnElement[bool]], dialect: str) -> list[Any]:  # noqa: ARG001
-    """Entries not on a claim line (cash services, tips, packages...), grouped as they count."""
+    """Entries not on a claim line (cash services, tips, packages...), grouped as they count
+    (``figure_of`` leaves out the kinds that count nowhere)."""
     payer = func.coalesce(le.c.payer_id, claims.c.payer_id).label("payer")
     cols = (*_CLASS, payer, visits.c.provider_id)
     stmt = (

@@ -25,7 +25,15 @@ from therabill.refdata.catalog import default_catalog
 from therabill.refdata.fees import default_fees
 from therabill.refdata.profiles import load_profile
 from therabill.reports import charts
-from therabill.reports.common import Progress, ReportQuery, Table, check_payer, date_range, load_names
+from therabill.reports.common import (
+    Progress,
+    ReportQuery,
+    Table,
+    check_payer,
+    date_range,
+    load_names,
+    read_connection,
+)
 
 CHUNK = 20_000
 """Visits read per step (the CLI shows progress per chunk)."""
@@ -197,7 +205,7 @@ def build(engine: Engine, q: ReportQuery, progress: Progress | None = None) -> W
     catalog = default_catalog().units
     cache: dict[tuple[_Line, ...], tuple[dict[str, int], dict[str, int]]] = {}
     acc: dict[str | None, list[Any]] = defaultdict(lambda: [0, 0, defaultdict(int), defaultdict(int)])
-    with engine.connect() as conn:
+    with read_connection(engine) as conn:
         names = load_names(conn, q.practice_id)
         check_payer(names, q.payer_id)
         profiles = dict(

@@ -201,6 +201,22 @@ class PriorPaymentIn(_Model):
     payer_claim_control_number: str | None = None
 
 
+class LinePriorPaymentIn(_Model):
+    """How another payer adjudicated one service line, for a secondary claim."""
+
+    paid_amount: Money
+    adjudication_date: IsoDate | None = None
+    adjustments: list[AdjustmentIn] = []
+
+
+class AttachmentIn(_Model):
+    """Paperwork sent for the claim (PWK01 report type, PWK02 transmission, PWK06)."""
+
+    report_type: Code
+    transmission: Code
+    control_number: str | None = None
+
+
 class CoverageIn(_Model):
     """An insurance policy."""
 
@@ -253,6 +269,7 @@ class ServiceIn(_Model):
     techniques: list[str] = []
     unit_charge: Money | None = None
     units: NonNegInt | None = None
+    prior_payment: LinePriorPaymentIn | None = None
 
 
 class RangeOfMotionIn(_Model):
@@ -369,6 +386,8 @@ class EncounterDocument(_Model):
     documentation: DocumentationIn | None = None
     plan_of_care: PlanOfCareIn | None = None
     prior_claims: list[PriorClaimLineIn] = []
+    attachments: list[AttachmentIn] = []
+    claim_note: str | None = None
 
 
 class UnitsServiceIn(BaseModel):
@@ -591,6 +610,20 @@ def _coverage(c: CoverageIn) -> dom.Coverage:
     )
 
 
+def _adjustments(items: list[AdjustmentIn]) -> tuple[tuple[str, str, Decimal], ...]:
+    return tuple((a.group, a.reason, Decimal(a.amount)) for a in items)
+
+
+def _line_prior(p: LinePriorPaymentIn | None) -> dom.LinePriorPayment | None:
+    if p is None:
+        return None
+    return dom.LinePriorPayment(
+        paid_amount=Decimal(p.paid_amount),
+        adjudication_date=p.adjudication_date,
+        adjustments=_adjustments(p.adjustments),
+    )
+
+
 def _documentation(d: DocumentationIn | None) -> dom.Documentation | None:
     if d is None:
         return None
@@ -723,6 +756,7 @@ def to_domain(doc: EncounterDocument) -> dom.Encounter:
                 techniques=tuple(s.techniques),
                 unit_charge=_dec(s.unit_charge),
                 units=s.units,
+                prior_payment=_line_prior(s.prior_payment),
             )
             for s in doc.services
         ),
@@ -748,4 +782,11 @@ def to_domain(doc: EncounterDocument) -> dom.Encounter:
             )
             for p in doc.prior_claims
         ),
+        attachments=tuple(
+            dom.Attachment(
+                report_type=a.report_type, transmission=a.transmission, control_number=a.control_number
+            )
+            for a in doc.attachments
+        ),
+        claim_note=doc.claim_note,
     )

@@ -572,31 +572,49 @@ def session_principal(
 ) -> Principal | None:
     """The principal of a fully logged-in, live session, else None.
 
-    With ``touch`` the session is marked used when its last use is ``TOUCH_EVERY`` old or more
-    (so the idle timeout counts from the last request, to within that step, without a write
-    on every request).
+    One indexed query (session, user and role joined). With ``touch`` the session is marked
+    used when its last use is ``TOUCH_EVERY`` old or more (so the idle timeout counts from
+    the last request, to within that step, without a write on every request).
     """
-    row = _live_session(conn, token, now, policy)
-    if row is None or row.stage != "full":
-        return None
-    user = conn.execute(select(users).where(users.c.id == row.user_id)).first()
-    member = conn.execute(
-        select(user_practice_roles).where(
-            user_practice_roles.c.user_id == row.user_id,
-            user_practice_roles.c.practice_id == row.practice_id,
+    row = conn.execute(
+        select(
+            sessions.c.token_hash,
+            sessions.c.stage,
+            sessions.c.csrf_token,
+            sessions.c.last_seen_at,
+            sessions.c.expires_at,
+            sessions.c.revoked_at,
+            users.c.id.label("user_id"),
+            users.c.username,
+            users.c.display_name,
+            users.c.active,
+            user_practice_roles.c.practice_id,
+            user_practice_roles.c.role,
+            user_practice_roles.c.provider_id,
         )
+        .join(users, users.c.id == sessions.c.user_id)
+        .join(
+            user_practice_roles,
+            and_(
+                user_practice_roles.c.user_id == sessions.c.user_id,
+                user_practice_roles.c.practice_id == sessions.c.practice_id,
+            ),
+        )
+        .where(sessions.c.token_hash == digest(token))
     ).first()
-    if user is None or not user.active or member is None:
+    if row is None or row.stage != "full" or row.revoked_at is not None or now >= row.expires_at:
+        return None
+    if now - row.last_seen_at > timedelta(minutes=policy.idle_minutes) or not row.active:
         return None
     if touch and now - row.last_seen_at >= TOUCH_EVERY:
         conn.execute(update(sessions).where(sessions.c.token_hash == row.token_hash).values(last_seen_at=now))
     return Principal(
-        user_id=user.id,
-        username=user.username,
-        display_name=user.display_name,
-        practice_id=member.practice_id,
-        role=member.role,
-        provider_id=member.provider_id,
+        user_id=row.user_id,
+        username=row.username,
+        display_name=row.display_name,
+        practice_id=row.practice_id,
+        role=row.role,
+        provider_id=row.provider_id,
         csrf_token=row.csrf_token,
         session_hash=row.token_hash,
     )
@@ -777,30 +795,50 @@ def revoke_practice_token(
 
 
 def token_principal(conn: Connection, token: str, now: datetime, *, touch: bool = True) -> Principal | None:
-    """The principal of a live API token (marked used, to within ``TOUCH_EVERY``), else None."""
+    """The principal of a live API token (marked used, to within ``TOUCH_EVERY``), else None.
+
+    One indexed query (token, user and role joined).
+    """
     if not token.startswith(API_TOKEN_PREFIX):
         return None
-    row = conn.execute(select(api_tokens).where(api_tokens.c.token_hash == digest(token))).first()
+    row = conn.execute(
+        select(
+            api_tokens.c.id.label("token_id"),
+            api_tokens.c.scopes,
+            api_tokens.c.expires_at,
+            api_tokens.c.revoked_at,
+            api_tokens.c.last_used_at,
+            users.c.id.label("user_id"),
+            users.c.username,
+            users.c.display_name,
+            users.c.active,
+            user_practice_roles.c.practice_id,
+            user_practice_roles.c.role,
+            user_practice_roles.c.provider_id,
+        )
+        .join(users, users.c.id == api_tokens.c.user_id)
+        .join(
+            user_practice_roles,
+            and_(
+                user_practice_roles.c.user_id == api_tokens.c.user_id,
+                user_practice_roles.c.practice_id == api_tokens.c.practice_id,
+            ),
+        )
+        .where(api_tokens.c.token_hash == digest(token))
+    ).first()
     if row is None or row.revoked_at is not None or (row.expires_at is not None and now >= row.expires_at):
         return None
-    user = conn.execute(select(users).where(users.c.id == row.user_id)).first()
-    member = conn.execute(
-        select(user_practice_roles).where(
-            user_practice_roles.c.user_id == row.user_id,
-            user_practice_roles.c.practice_id == row.practice_id,
-        )
-    ).first()
-    if user is None or not user.active or member is None:
+    if not row.active:
         return None
     if touch and (row.last_used_at is None or now - row.last_used_at >= TOUCH_EVERY):
-        conn.execute(update(api_tokens).where(api_tokens.c.id == row.id).values(last_used_at=now))
+        conn.execute(update(api_tokens).where(api_tokens.c.id == row.token_id).values(last_used_at=now))
     return Principal(
-        user_id=user.id,
-        username=user.username,
-        display_name=user.display_name,
-        practice_id=member.practice_id,
-        role=member.role,
-        provider_id=member.provider_id,
+        user_id=row.user_id,
+        username=row.username,
+        display_name=row.display_name,
+        practice_id=row.practice_id,
+        role=row.role,
+        provider_id=row.provider_id,
         scopes=frozenset(row.scopes.split()),
     )
 

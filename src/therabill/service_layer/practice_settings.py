@@ -271,10 +271,17 @@ def profiles_dir() -> Path:
     return folder
 
 
-def use_practice_profiles() -> None:
-    """Make the profile loader read the practices' own files (``THERABILL_PROFILES_DIR``)."""
-    if not os.environ.get("THERABILL_PROFILES_DIR"):
-        os.environ["THERABILL_PROFILES_DIR"] = str(profiles_dir())
+def use_practice_profiles(data_dir: str | None = None, *, explicit_database: bool = False) -> None:
+    """Make the profile loader read the practices' own files (``THERABILL_PROFILES_DIR``).
+
+    Sets the variable to ``<data dir>/profiles`` when it is unset, unless the app was given
+    only a database URL (no data folder at all): then nothing is created or set.
+    """
+    if os.environ.get("THERABILL_PROFILES_DIR"):
+        return
+    if explicit_database and data_dir is None and not os.environ.get("THERABILL_DATA_DIR"):
+        return
+    os.environ["THERABILL_PROFILES_DIR"] = str(config.data_dir(data_dir) / "profiles")
 
 
 def practice_slug(engine: Engine, practice_id: str) -> str:

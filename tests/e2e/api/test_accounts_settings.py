@@ -132,7 +132,10 @@ def test_providers_add_edit_with_licenses_and_other_practice_is_404(
     assert new.id in actions
 
 
-def test_payers_profiles_and_own_profile_toml(client: TestClient, world: World, tmp_path: Path) -> None:
+def test_payers_profiles_and_own_profile_toml(
+    client: TestClient, world: World, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("THERABILL_PROFILES_DIR", str(tmp_path))
     csrf = login(client, world, "b", "biller")  # billing.setup: owner and biller
     page = client.get("/settings/payers")
     assert page.status_code == 200

@@ -39,7 +39,10 @@ def new_patient(world: World) -> str:
         address={"line1": "1 Oak St", "city": "Springfield", "state": "IL", "zip": "62704"},
         coverages_in=[
             records.CoverageInput(
-                payer_id=pw.payer_id, member_id="XOJ555000111", group_number="G-2", active_from=date(2026, 1, 1)
+                payer_id=pw.payer_id,
+                member_id="XOJ555000111",
+                group_number="G-2",
+                active_from=date(2026, 1, 1),
             )
         ],
     )
@@ -108,7 +111,7 @@ def test_front_desk_fills_in_the_form_and_a_therapist_signs(client: TestClient, 
     assert page.status_code == 200
     assert 'id="intake-unsigned"' in page.text and "almond oil" in page.text
     assert 'data-kind="precaution" data-rule="pregnancy"' in page.text  # a precaution, not a block
-    assert 'data-kind="local" data-rule="pacemaker"' in page.text
+    assert 'data-kind="local" data-rule="implanted-cardiac-device"' in page.text
     assert 'data-kind="absolute"' not in page.text
     assert 'id="sign-intake"' not in page.text  # the front desk enters it; a therapist signs
     assert client.post(f"/patients/{patient}/intake/sign", data={"csrf_token": csrf}).status_code == 403
@@ -125,10 +128,17 @@ def test_front_desk_fills_in_the_form_and_a_therapist_signs(client: TestClient, 
     csrf = login(client, world, "a", "therapist")
     page = client.get(f"/patients/{patient}/intake")
     assert 'id="sign-intake"' in page.text
-    assert client.post(f"/patients/{patient}/intake/sign", data={"csrf_token": csrf, "version": "1"}).status_code == 303
+    assert (
+        client.post(f"/patients/{patient}/intake/sign", data={"csrf_token": csrf, "version": "1"}).status_code
+        == 303
+    )
     assert 'id="intake-signed"' in client.get(f"/patients/{patient}/intake").text
     printable = client.get(f"/patients/{patient}/intake/print")
-    assert printable.status_code == 200 and "Client signature" in printable.text and "almond oil" in printable.text
+    assert (
+        printable.status_code == 200
+        and "Client signature" in printable.text
+        and "almond oil" in printable.text
+    )
     assert "intake.css" in printable.text
 
 
@@ -185,7 +195,11 @@ def test_absolute_contraindication_blocks_the_claim_until_cleared(client: TestCl
     assert missing.status_code == 422 and "intake-clearance-document-missing" in missing.text
     r = client.post(
         f"{url}/clearance",
-        data={"csrf_token": csrf, "rule_id": "deep-vein-thrombosis", "document": "Dr. Patel's note, 2026-11-19"},
+        data={
+            "csrf_token": csrf,
+            "rule_id": "deep-vein-thrombosis",
+            "document": "Dr. Patel's note, 2026-11-19",
+        },
     )
     assert r.status_code == 303
     page = client.get(url)

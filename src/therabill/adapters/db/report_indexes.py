@@ -1,99 +1,115 @@
 """Indexes of the reports (the read side), attached to the tables of the table modules.
 
-Each index lets one report query read an index alone, in the order its grouping needs (no
-temporary sort, no visit to the table rows). ``migrations/versions/0007_report_indexes.py``
-creates the same indexes; importing this module adds them to ``metadata`` so a database made
+Each index lets a report query read the index alone (it holds every column the query needs),
+where possible in the order its grouping needs. ``migrations/versions/0007_report_indexes.py``
+creates the same indexes; importing this module adds them to ``metadata``, so a database made
 with ``metadata.create_all`` has them too (``therabill.reports`` imports it).
+
+``REPORT_INDEX_COLUMNS`` is the single list: index name → (table, columns, unique).
 """
 
 from __future__ import annotations
 
 from sqlalchemy import Index
 
-from therabill.adapters.db.ledger_tables import ledger_entries as le
+from therabill.adapters.db.ledger_tables import ledger_entries
 from therabill.adapters.db.tables import claim_lines, claim_status_events, claims, objective_measures, visits
 
-REPORT_INDEXES: tuple[Index, ...] = (
-    # revenue (combos, month sums), trends (first payment), denials
-    Index(
-        "ix_ledger_entries_report_class",
-        le.c.practice_id,
-        le.c.kind,
-        le.c.bucket,
-        le.c.detail,
-        le.c.group_code,
-        le.c.reason_code,
-        le.c.posted_at,
-        le.c.amount_cents,
-        le.c.payer_id,
-        le.c.claim_id,
+REPORT_INDEX_COLUMNS: dict[str, tuple[str, tuple[str, ...], bool]] = {
+    # revenue: entry combos, month sums, paid per unit; trends: first payment; denials
+    "ix_ledger_entries_report_class": (
+        "ledger_entries",
+        (
+            "practice_id",
+            "kind",
+            "bucket",
+            "detail",
+            "group_code",
+            "reason_code",
+            "posted_at",
+            "amount_cents",
+            "payer_id",
+            "claim_id",
+            "claim_line_id",
+            "reverses_entry_id",
+        ),
+        False,
     ),
-    # revenue (figures per claim line), denials (per line)
-    Index(
-        "ix_ledger_entries_report_line",
-        le.c.practice_id,
-        le.c.claim_line_id,
-        le.c.claim_id,
-        le.c.payer_id,
-        le.c.kind,
-        le.c.bucket,
-        le.c.detail,
-        le.c.group_code,
-        le.c.reason_code,
-        le.c.posted_at,
-        le.c.amount_cents,
+    # revenue: figures per claim line
+    "ix_ledger_entries_report_line": (
+        "ledger_entries",
+        (
+            "practice_id",
+            "claim_line_id",
+            "claim_id",
+            "payer_id",
+            "kind",
+            "bucket",
+            "detail",
+            "group_code",
+            "reason_code",
+            "posted_at",
+            "amount_cents",
+        ),
+        False,
     ),
-    # aging: balances per claim and payer, per patient item
-    Index(
-        "ix_ledger_entries_report_bucket",
-        le.c.practice_id,
-        le.c.bucket,
-        le.c.claim_id,
-        le.c.payer_id,
-        le.c.patient_id,
-        le.c.item_id,
-        le.c.posted_at,
-        le.c.kind,
-        le.c.amount_cents,
+    # aging: balances per claim and payer, per patient and item
+    "ix_ledger_entries_report_bucket": (
+        "ledger_entries",
+        (
+            "practice_id",
+            "bucket",
+            "claim_id",
+            "payer_id",
+            "patient_id",
+            "item_id",
+            "posted_at",
+            "kind",
+            "amount_cents",
+        ),
+        False,
     ),
-    Index(
-        "ix_claim_lines_report_id",
-        claim_lines.c.id,
-        claim_lines.c.claim_id,
-        claim_lines.c.code,
-        claim_lines.c.place_of_service,
-        claim_lines.c.units,
-        claim_lines.c.date_of_service,
+    # joins from entries to their line, claim and visit without reading the table rows
+    "ix_claim_lines_report_id": (
+        "claim_lines",
+        ("id", "claim_id", "code", "place_of_service", "units", "date_of_service"),
+        True,
     ),
-    Index(
-        "ix_claims_report_id",
-        claims.c.id,
-        claims.c.payer_id,
-        claims.c.visit_id,
-        claims.c.status,
-        claims.c.created_at,
+    "ix_claim_lines_report_claim": ("claim_lines", ("practice_id", "claim_id", "units"), False),
+    "ix_claims_report_id": ("claims", ("id", "payer_id", "visit_id", "status", "created_at"), True),
+    "ix_claims_report_date": (
+        "claims",
+        ("practice_id", "date_of_service", "status", "payer_id", "id"),
+        False,
     ),
-    Index(
-        "ix_claims_report_date",
-        claims.c.practice_id,
-        claims.c.date_of_service,
-        claims.c.status,
-        claims.c.payer_id,
-        claims.c.id,
+    "ix_visits_report_id": ("visits", ("id", "provider_id"), True),
+    "ix_visits_report_date": ("visits", ("practice_id", "date_of_service", "id"), False),
+    "ix_claim_status_events_report": (
+        "claim_status_events",
+        ("practice_id", "status", "claim_id", "at"),
+        False,
     ),
-    Index("ix_visits_report_id", visits.c.id, visits.c.provider_id),
-    Index("ix_visits_report_date", visits.c.practice_id, visits.c.date_of_service, visits.c.id),
-    Index(
-        "ix_claim_status_events_report",
-        claim_status_events.c.practice_id,
-        claim_status_events.c.status,
-        claim_status_events.c.claim_id,
-        claim_status_events.c.at,
-    ),
-    Index(
-        "ix_objective_measures_report",
-        objective_measures.c.practice_id,
-        objective_measures.c.measured_on,
-    ),
-)
-"""The report indexes (``0007_report_indexes`` creates exactly these)."""
+    "ix_objective_measures_report": ("objective_measures", ("practice_id", "measured_on"), False),
+}
+"""Index name → (table name, columns in order, unique). Unique indexes start with the table's
+primary key, so they are unique by construction (and the planner takes them as such)."""
+
+_TABLES = {
+    t.name: t for t in (ledger_entries, claim_lines, claims, visits, claim_status_events, objective_measures)
+}
+
+
+def _attach() -> tuple[Index, ...]:
+    out = []
+    for name, (table_name, columns, unique) in REPORT_INDEX_COLUMNS.items():
+        table = _TABLES[table_name]
+        existing = {ix.name: ix for ix in table.indexes}
+        if name in existing:  # imported twice (a reload): keep the first
+            out.append(existing[name])
+            continue
+        out.append(Index(name, *(table.c[c] for c in columns), unique=unique))
+    return tuple(out)
+
+
+REPORT_INDEXES: tuple[Index, ...] = _attach()
+"""The ``Index`` objects, attached to their tables."""

@@ -103,10 +103,31 @@ def _chunks(source: Source) -> Iterator[str]:
         yield raw if isinstance(raw, str) else bytes(raw).decode("latin-1")
 
 
-def _control_pattern(delims: Delimiters) -> re.Pattern[str]:
-    allowed = set(delims.all) | {"\r", "\n", "\t"}
-    bad = "".join(re.escape(chr(c)) for c in [*range(32), 127] if chr(c) not in allowed)
-    return re.compile(f"[{bad}]")
+class _ControlCheck:
+    """Finds the first control character that is not a delimiter (nor CR, LF, tab).
+
+    Most text holds none: it is first checked in one C pass (Latin-1 bytes with every
+    allowed byte deleted must come out empty); only text that fails that, or holds
+    characters beyond Latin-1, is searched with the regular expression for the position.
+    """
+
+    __slots__ = ("keep", "pattern")
+
+    def __init__(self, delims: Delimiters) -> None:
+        allowed = set(delims.all) | {"\r", "\n", "\t"}
+        bad = [chr(c) for c in [*range(32), 127] if chr(c) not in allowed]
+        self.pattern = re.compile("[" + "".join(re.escape(c) for c in bad) + "]")
+        self.keep = bytes(b for b in range(256) if chr(b) not in bad)
+
+    def find(self, text: str) -> int:
+        """Index of the first refused control character in ``text``, or -1."""
+        try:
+            if not text.encode("latin-1").translate(None, self.keep):
+                return -1
+        except UnicodeEncodeError:
+            pass
+        m = self.pattern.search(text)
+        return m.start() if m else -1
 
 
 def parse_isa(text: str, segment_number: int) -> tuple[Delimiters, Segment, int]:
@@ -243,9 +264,8 @@ class SegmentReader:
             yield count, [isa]
             buf = buf[end:]
             term, sep = delims.segment, delims.element
-            bad = _control_pattern(delims)
-            m = bad.search(buf)
-            hit_pos = m.start() if m else -1
+            bad = _ControlCheck(delims)
+            hit_pos = bad.find(buf)
             new_interchange = False
             while not new_interchange:
                 if hit_pos >= 0:
@@ -295,8 +315,8 @@ class SegmentReader:
                 if more is None:
                     exhausted = True
                     more = ""
-                m = bad.search(more)
-                hit_pos = len(tail) + m.start() if m else -1
+                hit = bad.find(more)
+                hit_pos = len(tail) + hit if hit >= 0 else -1
                 buf = tail + more
             if not new_interchange:
                 return

@@ -343,15 +343,31 @@ def _svc(seg: list[str], n: int, claim: _Claim, values: _Values, comp: str) -> N
     """SVC: close the open line, open a new one."""
     if claim.line is not None:
         claim.add_line(claim.line)
-    claim.line = line = _line_fields(n)
     size = len(seg)
     proc = seg[1].split(comp) if size > 1 else []
-    if len(proc) == 2 and proc[1]:
-        line["qualifier"], line["code"] = proc
+    charge = paid = None
+    if size > 3 and len(proc) == 2 and proc[1]:
+        # The common shape with amounts met before: one dictionary, no conversions.
+        amounts = values.amounts
+        charge = amounts.get(seg[2])
+        paid = amounts.get(seg[3])
+    if charge is not None and paid is not None:
+        claim.line = line = {
+            "code": proc[1],
+            "qualifier": proc[0],
+            "modifiers": (),
+            "charge": charge,
+            "paid": paid,
+            "segment_number": n,
+        }
     else:
-        line["qualifier"], line["code"], line["modifiers"] = _procedure(seg, 1, n, comp)
-    line["charge"] = values.amount(seg, 2, n)
-    line["paid"] = values.amount(seg, 3, n)
+        claim.line = line = _line_fields(n)
+        if len(proc) == 2 and proc[1]:
+            line["qualifier"], line["code"] = proc
+        else:
+            line["qualifier"], line["code"], line["modifiers"] = _procedure(seg, 1, n, comp)
+        line["charge"] = values.amount(seg, 2, n)
+        line["paid"] = values.amount(seg, 3, n)
     if size > 5:
         if seg[5]:
             line["units"] = values.quantity(seg, 5, n)
@@ -485,6 +501,15 @@ def _events(  # noqa: C901 - one loop, one dispatch
                     if sid == "SVC":
                         svc(seg, n, claim, values, comp)
                         continue
+                    if sid == "NM1":
+                        if claim.line is None and len(seg) == 10 and seg[1] == "QC":
+                            fields = claim.fields
+                            fields["patient_last_name"] = seg[3] or None
+                            fields["patient_first_name"] = seg[4] or None
+                            fields["member_id"] = seg[9] or fields.get("member_id")
+                        else:
+                            claim_segment(seg, sid, n, claim, values, comp)
+                        continue
                     if sid == "REF":
                         line = claim.line
                         if line is not None and len(seg) > 2 and seg[1] == "6R":
@@ -506,6 +531,12 @@ def _events(  # noqa: C901 - one loop, one dispatch
                     where[0] = n
                     raise
             where[0] = n
+            if sid == "CLP" and claim is not None and is_835 and tx.head is not None and env.in_transaction:
+                # the next claim of the same transaction: what the general path below does
+                built = finish_claim(claim)
+                claim = _clp(seg, n, values)
+                yield built
+                continue
             if sid in envelope_ids:
                 if sid == "ST":
                     env.st(seg, n)

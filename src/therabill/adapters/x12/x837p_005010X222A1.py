@@ -18,7 +18,7 @@ with an error naming the field. Nothing is returned unless every claim passed.
 from __future__ import annotations
 
 import functools
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from datetime import date, datetime
 from decimal import Decimal
 
@@ -30,10 +30,10 @@ from therabill.adapters.x12.envelope import (
 )
 from therabill.adapters.x12.errors import X12Error
 from therabill.domain.claim import CLAIM_ID_MAX, Claim
-from therabill.domain.encounter import Address, Coverage, Encounter
+from therabill.domain.encounter import Address, Coverage, Encounter, LinePriorPayment
 from therabill.domain.errors import Problem
 
-__all__ = ["VERSION", "check_claim", "npi_is_valid", "write_837p"]
+__all__ = ["VERSION", "check_claim", "npi_is_valid", "prior_payer", "write_837p"]
 
 VERSION = "005010X222A1"
 
@@ -41,6 +41,19 @@ _SEQUENCE = {"primary": "P", "secondary": "S", "tertiary": "T"}
 _PAT01 = {"spouse": "01", "child": "19", "employee": "20", "other": "G8"}
 _SBR02_OTHER = {"spouse": "01", "child": "19", "employee": "20", "other": "G8"}
 _MAX_DX = 12
+_NOTE_MAX = 80
+"""NTE02 of the 2300 loop holds at most 80 characters."""
+_MAX_PWK = 10
+"""The 2300 PWK segment repeats at most 10 times."""
+_PWK_TRANSMISSION = frozenset({"AA", "BM", "EL", "EM", "FT", "FX"})
+"""PWK02 codes of the 837P guide; all but ``AA`` (available on request) need a PWK06."""
+_PWK_REPORT_TYPES = frozenset(
+    "03 04 05 06 07 08 09 10 11 13 15 21 A3 A4 AM AS B2 B3 B4 BR BS BT CB CK CT D2 DA DB DG DJ DS"
+    " EB HC HR I5 IR LA M1 MT NN OB OC OD OE OX OZ P4 P5 PE PN PO PQ PY PZ RB RR RT RX SG V5 XP".split()
+)
+"""PWK01 codes of the 837P guide (005010X222A1, 2300 PWK01); ``77`` of older versions is gone."""
+_MAX_CAS = 5
+"""CAS segments per 2320 or 2430 loop."""
 
 
 def npi_is_valid(npi: str) -> bool:
@@ -78,6 +91,101 @@ def _money(value: Decimal) -> str:
 
 def _units(value: int) -> str:
     return str(value)
+
+
+def prior_payer(e: Encounter) -> tuple[int, Coverage] | None:
+    """The other coverage whose payer adjudicated the lines of a secondary claim (2430 SVD01).
+
+    The other coverage with sequence ``primary`` when there is one, else the first one;
+    ``None`` without other coverages.
+    """
+    for k, other in enumerate(e.other_coverages):
+        if other.sequence == "primary":
+            return k, other
+    return (0, e.other_coverages[0]) if e.other_coverages else None
+
+
+def _cas_segments(adjustments: Sequence[tuple[str, str, Decimal]]) -> int:
+    groups: dict[str, int] = {}
+    for group, _, _ in adjustments:
+        groups[group] = groups.get(group, 0) + 1
+    return sum((n + 5) // 6 for n in groups.values())
+
+
+def _check_extras(claim: Claim, add: Callable[[str, str, str], None]) -> None:
+    """Attachments (PWK), the claim note (NTE) and line adjudications (2430)."""
+    e = claim.encounter
+    if len(e.attachments) > _MAX_PWK:
+        add("x12-837-attachment", "attachments", f"at most {_MAX_PWK} attachments (PWK) fit a claim")
+    for k, att in enumerate(e.attachments):
+        loc = f"attachments[{k}]"
+        if att.report_type not in _PWK_REPORT_TYPES:
+            add(
+                "x12-837-attachment",
+                f"{loc}.report_type",
+                f"report type {att.report_type!r} is not a PWK01 code of 005010X222A1 (e.g. OZ, B4, 04)",
+            )
+        if att.transmission not in _PWK_TRANSMISSION:
+            add(
+                "x12-837-attachment",
+                f"{loc}.transmission",
+                f"transmission {att.transmission!r} is not one of {', '.join(sorted(_PWK_TRANSMISSION))}",
+            )
+        elif att.transmission == "AA" and att.control_number:
+            add(
+                "x12-837-attachment",
+                f"{loc}.control_number",
+                "an attachment available on request (AA) carries no control number (PWK06)",
+            )
+        elif att.transmission != "AA" and not att.control_number:
+            add(
+                "x12-837-attachment",
+                f"{loc}.control_number",
+                f"an attachment sent ({att.transmission}) needs its control number (PWK06)",
+            )
+        if att.control_number is not None and not 1 <= len(att.control_number.strip()) <= 50:
+            add("x12-837-attachment", f"{loc}.control_number", "the control number has 1-50 characters")
+    if e.claim_note is not None and len(e.claim_note.strip()) > _NOTE_MAX:
+        add(
+            "x12-837-note-too-long",
+            "claim_note",
+            f"claim_note has {len(e.claim_note.strip())} characters; NTE02 holds at most {_NOTE_MAX}",
+        )
+    lines = [ln for ln in claim.lines if e.services[ln.service_index].prior_payment is not None]
+    if not lines:
+        return
+    cov = e.coverage
+    payer = prior_payer(e)
+    if cov is not None and cov.sequence == "primary":
+        add(
+            "x12-837-cob",
+            f"services[{lines[0].service_index}].prior_payment",
+            "a line's prior payment belongs on a secondary or tertiary claim (coverage.sequence)",
+        )
+    if payer is None:
+        add(
+            "x12-837-cob",
+            f"services[{lines[0].service_index}].prior_payment",
+            "a line's prior payment needs the payer that adjudicated it in other_coverages",
+        )
+    claim_prior = payer[1].prior_payment if payer is not None else None
+    for ln in lines:
+        loc = f"services[{ln.service_index}].prior_payment"
+        pp = e.services[ln.service_index].prior_payment
+        assert pp is not None
+        adjusted = sum((a for _, _, a in pp.adjustments), Decimal("0.00"))
+        if ln.charge - adjusted != pp.paid_amount:
+            add(
+                "x12-837-cob-unbalanced",
+                loc,
+                f"line charge {ln.charge} - adjustments {adjusted} != paid {pp.paid_amount}",
+            )
+        if pp.adjudication_date is None and (claim_prior is None or claim_prior.adjudication_date is None):
+            add("x12-837-cob", f"{loc}.adjudication_date", "the adjudication date (DTP*573) is required")
+        if _cas_segments(pp.adjustments) > _MAX_CAS:
+            add(
+                "x12-837-cob", f"{loc}.adjustments", f"the adjustments need more than {_MAX_CAS} CAS segments"
+            )
 
 
 def check_claim(claim: Claim) -> list[Problem]:
@@ -168,6 +276,7 @@ def check_claim(claim: Claim) -> list[Problem]:
                 )
         if ln.charge <= 0:
             add("x12-837-charge", f"{loc}.unit_charge", "a line charge must be positive")
+    _check_extras(claim, add)
     return out
 
 
@@ -436,6 +545,16 @@ class _Claim837:
             seg("DTP", "431", "D8", _d8(e.onset_date))
         if rc.accident_date is not None and (rc.auto_accident or rc.other_accident or rc.employment):
             seg("DTP", "439", "D8", _d8(rc.accident_date))
+        for k, att in enumerate(e.attachments):
+            name = f"attachments[{k}]"
+            pwk = [
+                "PWK",
+                c(att.report_type, name + ".report_type"),
+                c(att.transmission, name + ".transmission"),
+            ]
+            if att.control_number:
+                pwk += ["", "", "AC", c(att.control_number, name + ".control_number")]
+            seg(*pwk)
         if e.patient_amount_paid is not None and e.patient_amount_paid > 0:
             seg("AMT", "F5", _money(e.patient_amount_paid))
         if e.claim_frequency in ("7", "8"):
@@ -444,6 +563,8 @@ class _Claim837:
             seg("REF", "G1", c(cov.authorization.number, "coverage.authorization.number"))
         if cov.referral_number:
             seg("REF", "9F", c(cov.referral_number, "coverage.referral_number"))
+        if e.claim_note is not None and e.claim_note.strip():
+            seg("NTE", "ADD", c(e.claim_note, "claim_note"))
         comp = self.comp
         hi = [
             self.composite("ABK" if i == 0 else "ABF", c(dx, f"diagnoses[{i}]").replace(".", ""))
@@ -481,6 +602,7 @@ class _Claim837:
             self.other_subscriber(e, other, k)
         ordering = ref is not None and ref.qualifier == "DK"
         encounter_pos = e.place_of_service
+        payer = prior_payer(e)
         for ln in claim.lines:
             i = ln.service_index
             seg("LX", str(ln.line_number))
@@ -503,6 +625,43 @@ class _Claim837:
             if ordering:
                 assert ref is not None
                 self.person("DK", ref.last_name, ref.first_name, ref.npi, "referring_provider")
+            pp = e.services[i].prior_payment
+            if pp is not None and payer is not None:
+                self.line_adjudication(pp, payer, proc.rstrip(comp), ln.units, f"services[{i}].prior_payment")
+
+    def line_adjudication(
+        self, pp: LinePriorPayment, payer: tuple[int, Coverage], proc: str, units: int, name: str
+    ) -> None:
+        """2430 SVD / CAS / DTP*573: how the earlier payer adjudicated the line."""
+        seg, c = self.seg, self.c
+        k, other = payer
+        seg(
+            "SVD",
+            c(other.payer_id, f"other_coverages[{k}].payer_id"),
+            _money(pp.paid_amount),
+            proc,
+            "",
+            str(units),
+        )
+        self.cas(pp.adjustments, name + ".adjustments")
+        when = pp.adjudication_date
+        if when is None and other.prior_payment is not None:
+            when = other.prior_payment.adjudication_date
+        assert when is not None
+        seg("DTP", "573", "D8", _d8(when))
+
+    def cas(self, adjustments: Sequence[tuple[str, str, Decimal]], name: str) -> None:
+        """CAS segments: one per group code, six reason/amount pairs each."""
+        c = self.c
+        by_group: dict[str, list[tuple[str, Decimal]]] = {}
+        for group, reason, amt in adjustments:
+            by_group.setdefault(group, []).append((reason, amt))
+        for group, items in by_group.items():
+            for start in range(0, len(items), 6):
+                triples: list[str] = []
+                for reason, amt in items[start : start + 6]:
+                    triples += [c(reason, name), _money(amt), ""]
+                self.seg("CAS", c(group, name), *triples)
 
     def person(self, qualifier: str, last: str, first: str, npi: str | None, name: str) -> None:
         c = self.c
@@ -540,15 +699,7 @@ class _Claim837:
         )
         prior = other.prior_payment
         if prior is not None:
-            by_group: dict[str, list[tuple[str, Decimal]]] = {}
-            for group, reason, amt in prior.adjustments:
-                by_group.setdefault(group, []).append((reason, amt))
-            for group, items in by_group.items():
-                for start in range(0, len(items), 6):
-                    triples: list[str] = []
-                    for reason, amt in items[start : start + 6]:
-                        triples += [c(reason, f"{name}.prior_payment.adjustments"), _money(amt), ""]
-                    seg("CAS", c(group, f"{name}.prior_payment.adjustments"), *triples)
+            self.cas(prior.adjustments, f"{name}.prior_payment.adjustments")
             seg("AMT", "D", _money(prior.paid_amount))
         consent = e.consent
         seg(

@@ -14,7 +14,7 @@ from typing import Any
 
 from fastapi import APIRouter, Request, UploadFile
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
-from sqlalchemy import select
+from sqlalchemy import func, select
 
 from therabill.adapters.db.tables import claim_batches, claim_lines, claims, patients
 from therabill.domain.errors import NotFoundError, Problem, TherabillError
@@ -114,7 +114,9 @@ def claims_page(request: Request, principal: ClaimsRead, status: str = "") -> HT
             query = query.where(claims.c.status.in_(wanted))
         rows = uow.session.execute(query.limit(500)).all()
         names = {p.id: p for p in uow.records.patients()}
-        ready = uow.session.execute(uow.records.scoped(claims).where(claims.c.status == "ready")).all()
+        ready_count = uow.session.execute(
+            uow.records.scoped(claims).with_only_columns(func.count()).where(claims.c.status == "ready")
+        ).scalar_one()
         batches = uow.session.execute(
             uow.records.scoped(claim_batches).order_by(claim_batches.c.created_at.desc()).limit(10)
         ).all()
@@ -128,7 +130,7 @@ def claims_page(request: Request, principal: ClaimsRead, status: str = "") -> HT
             "names": names,
             "status": status,
             "statuses": STATUSES,
-            "ready_count": len(ready),
+            "ready_count": ready_count,
             "batches": batches,
             "money": from_cents,
         },

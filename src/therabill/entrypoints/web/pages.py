@@ -76,6 +76,19 @@ def reader(request: Request, principal: Principal) -> UnitOfWork:
     return UnitOfWork(state(request).engine, principal.practice_id, actor(principal), read_only=True)
 
 
+def people_of(request: Request, principal: Principal) -> dict[str, str]:
+    """Audit actors (``user:<id>``) of the caller's practice with their display names."""
+    from therabill.adapters.db.auth_tables import user_practice_roles, users
+
+    query = (
+        select(users.c.id, users.c.display_name)
+        .join(user_practice_roles, user_practice_roles.c.user_id == users.c.id)
+        .where(user_practice_roles.c.practice_id == principal.practice_id)
+    )
+    with state(request).engine.connect() as conn:
+        return {f"user:{row.id}": row.display_name for row in conn.execute(query)}
+
+
 def today(request: Request) -> date:
     """Today (UTC) by the app's clock."""
     return state(request).clock().date()
@@ -102,7 +115,9 @@ def dashboard(request: Request, principal: PatientsRead) -> HTMLResponse:
         documented = {
             r.appointment_id
             for r in uow.session.execute(
-                uow.records.scoped(visits).where(visits.c.appointment_id.is_not(None))
+                uow.records.scoped(visits)
+                .with_only_columns(visits.c.appointment_id)
+                .where(visits.c.appointment_id.is_not(None))
             )
         }
         undocumented = [
@@ -443,6 +458,7 @@ def visit_view(
             "avoid": intake["avoid_regions"],
             "treated": treated,
             "intake": intake,
+            "people": people_of(request, principal),
             "preview": visit_form.Preview(units, findings, tuple(found), scrubbed, intake),
             "message": message,
             "errors": tuple(problems),
@@ -511,4 +527,4 @@ def payer_profiles() -> list[str]:
 # part of this router.
 from therabill.entrypoints.web import intake_pages  # noqa: E402 - needs the helpers above
 
-router.include_router(intake_pages.router)
+router.include_router(intake_pages.router)  # type: ignore[has-type]  # circular by design

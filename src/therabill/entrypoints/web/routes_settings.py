@@ -53,7 +53,8 @@ _ID = re.compile(r"^[0-9a-f]{32}$")
 
 def install(app: FastAPI) -> None:
     """Add the settings pages to the app (and let the profile loader see practices' files)."""
-    ps.use_practice_profiles()
+    settings = app.state.settings
+    ps.use_practice_profiles(settings.data_dir, explicit_database=settings.database_url is not None)
     app.include_router(router)
 
 
