@@ -410,13 +410,16 @@ def run() -> dict[str, object]:
                 raise RuntimeError("the server did not start")
             figures = asyncio.run(_drive(base, data, server.pid))
             log.flush()
-            lines = [
-                line.strip()
-                for line in (folder / "server.log").read_text(errors="replace").splitlines()
-                if "ERROR" in line or "Error" in line or "error" in line
-            ]
-            figures["server_error_lines"] = len(lines)
-            figures["server_errors_first"] = sorted(set(lines))[:5]  # error types only: no PHI is logged
+            found = re.findall(
+                r"\b([A-Za-z_][\w.]*(?:Error|Exception))\)?:? ?([^\n/]{0,60})",
+                (folder / "server.log").read_text(errors="replace"),
+            )
+            kinds: dict[str, int] = {}
+            for name, text in found:
+                if name.endswith("OperationalError") and "locked" in text:
+                    name += " (database is locked)"
+                kinds[name] = kinds.get(name, 0) + 1
+            figures["server_errors"] = kinds  # exception types only: no PHI or paths are logged here
             return figures
         finally:
             server.terminate()

@@ -51,19 +51,28 @@ def _scale(values: Sequence[float]) -> tuple[float, float, float]:
     return math.floor(lo / step) * step, math.ceil(hi / step) * step, step
 
 
-def _frame(title: str, x_label: str, y_label: str, unit: str, lo: float, hi: float, step: float) -> list[str]:
+def _frame(
+    title: str,
+    x_label: str,
+    y_label: str,
+    unit: str,
+    lo: float,
+    hi: float,
+    step: float,
+    height: int = HEIGHT,
+) -> list[str]:
     plot_h = HEIGHT - TOP - BOTTOM
     unit_text = f" ({unit})" if unit and unit not in y_label else ""
     out = [
-        f'<svg xmlns="http://www.w3.org/2000/svg" class="report-chart" role="img" viewBox="0 0 {WIDTH} {HEIGHT}" '
-        f'width="{WIDTH}" height="{HEIGHT}" font-family="system-ui, sans-serif" aria-label="{escape(title)}">',
+        f'<svg xmlns="http://www.w3.org/2000/svg" class="report-chart" role="img" viewBox="0 0 {WIDTH} {height}" '
+        f'width="{WIDTH}" height="{height}" font-family="system-ui, sans-serif" aria-label="{escape(title)}">',
         f"<title>{escape(title)}</title>",
-        f'<rect x="0" y="0" width="{WIDTH}" height="{HEIGHT}" fill="#ffffff"/>',
+        f'<rect x="0" y="0" width="{WIDTH}" height="{height}" fill="#ffffff"/>',
         f'<text x="{WIDTH / 2}" y="22" text-anchor="middle" font-size="16" font-weight="600" fill="#1d2530">'
         f"{escape(title)}</text>",
         f'<text x="16" y="{TOP + plot_h / 2}" text-anchor="middle" font-size="12" fill="#1d2530" '
         f'transform="rotate(-90 16 {TOP + plot_h / 2})">{escape(y_label + unit_text)}</text>',
-        f'<text x="{LEFT + (WIDTH - LEFT - RIGHT) / 2}" y="{HEIGHT - 8}" text-anchor="middle" font-size="12" '
+        f'<text x="{LEFT + (WIDTH - LEFT - RIGHT) / 2}" y="{height - 8}" text-anchor="middle" font-size="12" '
         f'fill="#1d2530">{escape(x_label)}</text>',
     ]
     n = round((hi - lo) / step)
@@ -104,15 +113,36 @@ def _marker(i: int, x: float, y: float, colour: str) -> str:
     return f'<path d="M{x:.1f},{y - 4.5:.1f} L{x + 4.5:.1f},{y + 3.5:.1f} L{x - 4.5:.1f},{y + 3.5:.1f} Z" fill="{colour}"/>'
 
 
+MAX_LABEL = 18
+"""Longest x label drawn in full (longer ones are cut with an ellipsis; the full text is in
+the bar's tooltip and the tables)."""
+CHAR_W = 6.4
+"""Width of one character of an 11-pixel label, in pixels (generous, so labels fit)."""
+
+
+def _rotated(categories: Sequence[str]) -> bool:
+    return len(categories) > 6 or max((len(c) for c in categories), default=0) > 12
+
+
+def _height(categories: Sequence[str]) -> int:
+    """The chart's height: taller when rotated labels would run into the axis title or out of
+    the picture."""
+    if not _rotated(categories):
+        return HEIGHT
+    longest = min(max((len(c) for c in categories), default=0), MAX_LABEL)
+    drop = math.ceil(longest * CHAR_W * math.sin(math.radians(35)))
+    return HEIGHT + max(0, drop + 16 + 26 - BOTTOM)
+
+
 def _x_labels(categories: Sequence[str], centres: Sequence[float]) -> list[str]:
     out = []
     every = max(1, math.ceil(len(categories) / 16))
-    rotate = len(categories) > 6 or max((len(c) for c in categories), default=0) > 12
+    rotate = _rotated(categories)
     y = HEIGHT - BOTTOM + 16
     for i, (label, cx) in enumerate(zip(categories, centres, strict=True)):
         if i % every:
             continue
-        text = label if len(label) <= 22 else label[:21] + "…"
+        text = label if len(label) <= MAX_LABEL else label[: MAX_LABEL - 1] + "…"
         if rotate:
             out.append(
                 f'<text x="{cx:.1f}" y="{y}" text-anchor="end" font-size="11" fill="#3b4653" '
@@ -150,7 +180,7 @@ def bar_chart(
     if not categories or not values:
         return _empty(title)
     lo, hi, step = _scale(values)
-    out = _frame(title, x_label, y_label, unit, lo, hi, step)
+    out = _frame(title, x_label, y_label, unit, lo, hi, step, _height(categories))
     plot_w = WIDTH - LEFT - RIGHT
     plot_h = HEIGHT - TOP - BOTTOM
     group_w = plot_w / len(categories)
@@ -194,7 +224,7 @@ def line_chart(
     if not x_labels or not values:
         return _empty(title)
     lo, hi, step = _scale(values)
-    out = _frame(title, x_label, y_label, unit, lo, hi, step)
+    out = _frame(title, x_label, y_label, unit, lo, hi, step, _height(x_labels))
     plot_w = WIDTH - LEFT - RIGHT
     plot_h = HEIGHT - TOP - BOTTOM
     n = len(x_labels)

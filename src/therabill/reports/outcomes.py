@@ -225,12 +225,16 @@ def build(engine: Engine, q: ReportQuery, progress: Progress | None = None) -> O
         lambda: defaultdict(dict)
     )
     visit_ids: dict[str, set[str]] = defaultdict(set)
-    for r in rows:
-        value = measure_value(r.kind, r.value)
+    values: dict[tuple[str, str], Decimal | None] = {}  # measures repeat a few texts many times
+    for patient_id, visit_id, measured_on, kind, name, text, unit in rows:
+        key = (kind, text)
+        if key not in values:
+            values[key] = measure_value(kind, text)
+        value = values[key]
         if value is None:
             continue
-        points[r.patient_id][(r.kind, r.name, r.unit)][r.measured_on] = value
-        visit_ids[r.patient_id].add(r.visit_id)
+        points[patient_id][(kind, name, unit)][measured_on] = value
+        visit_ids[patient_id].add(visit_id)
     latest: dict[tuple[str, str], tuple[object, str | None, str]] = {}
     for g in sorted(goal_rows, key=lambda g: (g.created_at, g.id)):
         latest[(g.patient_id, g.description)] = (g.created_at, g.target, g.status)

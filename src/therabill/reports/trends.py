@@ -7,7 +7,7 @@ from collections import defaultdict
 from dataclasses import dataclass
 from decimal import Decimal
 
-from sqlalchemy import Engine, func, select
+from sqlalchemy import Engine, String, cast, func, select
 
 from therabill.adapters.db.ledger_tables import ledger_entries as le
 from therabill.adapters.db.tables import claim_lines, claim_status_events, claims, visits
@@ -170,7 +170,7 @@ def build(engine: Engine, q: ReportQuery, progress: Progress | None = None) -> T
     )
     # Grouped on an expression of claim_id (the same value), so the planner reads the covering
     # index of entry kinds instead of the claim_id index, which would visit every table row.
-    pay_claim = func.coalesce(le.c.claim_id, le.c.claim_id)
+    pay_claim = cast(func.coalesce(le.c.claim_id, le.c.claim_id), String)  # a text, joinable on an index
     first_pay = (
         select(pay_claim.label("claim_id"), func.min(le.c.posted_at).label("at"))
         .where(le.c.practice_id == q.practice_id, le.c.kind == "insurance-payment", le.c.amount_cents > 0)

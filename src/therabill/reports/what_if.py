@@ -11,6 +11,7 @@ patient's primary coverage, else to self-pay. Visits are chosen by date of servi
 
 from __future__ import annotations
 
+import json
 from collections import defaultdict
 from dataclasses import dataclass
 from decimal import Decimal
@@ -163,6 +164,16 @@ class WhatIfReport:
         ]
 
 
+def _parse(text: str | None) -> Any:
+    """The services of a visit from their JSON text (``None`` when there are none)."""
+    if text is None:
+        return None
+    try:
+        return json.loads(text)
+    except ValueError:  # a bare string: no services
+        return text
+
+
 def _lines(services: Any) -> tuple[_Line, ...]:
     out = []
     for s in services or ():
@@ -191,8 +202,10 @@ def build(engine: Engine, q: ReportQuery, progress: Progress | None = None) -> W
     )
     visit_cov = coverages.alias("visit_cov")
     payer = func.coalesce(live_claim.c.payer, visit_cov.c.payer_id, primary.c.payer).label("payer")
+    # One row per payer and distinct services text: visits of the same shape are computed once.
+    services_text = visits.c.encounter_json["services"].as_string().label("services")
     stmt = (
-        select(payer, visits.c.encounter_json["services"].label("services"))
+        select(payer, services_text, func.count().label("n"))
         .select_from(
             visits.outerjoin(live_claim, live_claim.c.visit_id == visits.c.id)
             .outerjoin(visit_cov, visit_cov.c.id == visits.c.coverage_id)
@@ -202,6 +215,7 @@ def build(engine: Engine, q: ReportQuery, progress: Progress | None = None) -> W
     )
     if q.payer_id:
         stmt = stmt.where(payer == q.payer_id)
+    stmt = stmt.group_by(payer, services_text)
     catalog = default_catalog().units
     cache: dict[tuple[_Line, ...], tuple[dict[str, int], dict[str, int]]] = {}
     acc: dict[str | None, list[Any]] = defaultdict(lambda: [0, 0, defaultdict(int), defaultdict(int)])
@@ -214,24 +228,23 @@ def build(engine: Engine, q: ReportQuery, progress: Progress | None = None) -> W
             ).all()
         )
         fees_raw = conn.execute(select(practices.c.fees).where(practices.c.id == q.practice_id)).scalar()
-        result = conn.execution_options(yield_per=CHUNK).execute(stmt)
-        for n, (payer_id, services) in enumerate(result):
-            if n % CHUNK == 0:
-                step(f"visits {n + 1}-{n + CHUNK}")
-            key = _lines(services)
+        step("visits by payer and services")
+        for payer_id, text, count in conn.execute(stmt):
+            key = _lines(_parse(text))
             units = cache.get(key)
             if units is None:
                 units = _units_by_code(key, catalog)
                 cache[key] = units
+            n = int(count)
             a = acc[payer_id]
-            a[0] += 1
+            a[0] += n
             cms, per_code = units
             if sum(cms.values()) != sum(per_code.values()) or cms != per_code:
-                a[1] += 1
+                a[1] += n
             for code, u in cms.items():
-                a[2][code] += u
+                a[2][code] += u * n
             for code, u in per_code.items():
-                a[3][code] += u
+                a[3][code] += u * n
     fees = {c: D(str(v)) for c, v in (fees_raw or {}).items()}
     schedule = default_fees()
     unpriced: set[str] = set()

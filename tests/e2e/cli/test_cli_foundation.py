@@ -95,10 +95,12 @@ def test_schema_encounter_prints_json_schema() -> None:
 
 
 def test_examples_command_codes_every_example() -> None:
-    result = runner.invoke(app, ["examples"])
+    result = runner.invoke(app, ["examples", "--as-of", "2026-11-23"])
     assert result.exit_code == 0, result.output
     for path in EXAMPLES.glob("*.json"):
         assert path.name in result.stdout
+    assert result.stdout.count("Encounter E-2026-") == 6  # every example is also scrubbed
+    assert "ERROR" not in result.stdout  # the shipped examples are clean at their pinned date
 
 
 def test_icd10_check_and_search() -> None:

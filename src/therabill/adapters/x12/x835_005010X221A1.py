@@ -146,7 +146,8 @@ class _Claim:
         self.problems: tuple[Problem, ...] = ()
 
     def add_line(self, line: dict[str, object]) -> None:
-        built = _record(ServicePayment, line)
+        built: ServicePayment = _new(ServicePayment)  # _record, inlined: once per line
+        _set(built, "__dict__", line)
         self.lines.append(built)
         adj = self.line_adj
         self.line_adj_total += adj
@@ -346,7 +347,8 @@ def _svc(seg: list[str], n: int, claim: _Claim, values: _Values, comp: str) -> N
     size = len(seg)
     proc = seg[1].split(comp) if size > 1 else []
     charge = paid = None
-    if size > 3 and len(proc) == 2 and proc[1]:
+    parts = len(proc)
+    if size > 3 and parts >= 2 and proc[1]:
         # The common shape with amounts met before: one dictionary, no conversions.
         amounts = values.amounts
         charge = amounts.get(seg[2])
@@ -355,7 +357,7 @@ def _svc(seg: list[str], n: int, claim: _Claim, values: _Values, comp: str) -> N
         claim.line = line = {
             "code": proc[1],
             "qualifier": proc[0],
-            "modifiers": (),
+            "modifiers": () if parts == 2 else tuple(filter(None, proc[2:6])),
             "charge": charge,
             "paid": paid,
             "segment_number": n,
@@ -370,7 +372,8 @@ def _svc(seg: list[str], n: int, claim: _Claim, values: _Values, comp: str) -> N
         line["paid"] = values.amount(seg, 3, n)
     if size > 5:
         if seg[5]:
-            line["units"] = values.quantity(seg, 5, n)
+            units = values.quantities.get(seg[5])
+            line["units"] = values.quantity(seg, 5, n) if units is None else units
         if size > 6:
             if seg[6]:
                 _, line["original_code"], line["original_modifiers"] = _procedure(seg, 6, n, comp)
@@ -448,6 +451,10 @@ def _events(  # noqa: C901 - one loop, one dispatch
     record = _record
     amounts_get = values.amounts.get
     dates_get = values.dates.get
+    # Adjustments are frozen records: one record per distinct (group, reason, amount) text
+    # is shared by every claim that has it (bounded, like the value tables).
+    adjustments: dict[tuple[str, str, str], Adjustment] = {}
+    adjustments_get = adjustments.get
 
     def finish_claim(built_claim: _Claim) -> ClaimPayment:
         built = built_claim.build()
@@ -480,13 +487,20 @@ def _events(  # noqa: C901 - one loop, one dispatch
                         continue
                     if sid == "CAS":
                         if len(seg) == 4 and seg[1] and seg[2]:  # one reason, no quantity
-                            value = amounts_get(seg[3])
-                            if value is None:
-                                value = values.amount(seg, 3, n)
-                            adj = record(
-                                Adjustment,
-                                {"group": seg[1], "reason": seg[2], "amount": value, "quantity": None},
-                            )
+                            key = (seg[1], seg[2], seg[3])
+                            adj = adjustments_get(key)
+                            if adj is None:
+                                value = amounts_get(seg[3])
+                                if value is None:
+                                    value = values.amount(seg, 3, n)
+                                adj = record(
+                                    Adjustment,
+                                    {"group": seg[1], "reason": seg[2], "amount": value, "quantity": None},
+                                )
+                                if len(adjustments) < _CACHE_LIMIT:
+                                    adjustments[key] = adj
+                            else:
+                                value = adj.amount
                             line = claim.line
                             if line is not None:
                                 line["adjustments"] = line.get("adjustments", ()) + (adj,)  # type: ignore[operator]
@@ -629,17 +643,27 @@ def _clp(seg: list[str], n: int, values: _Values) -> _Claim:
         claim.problems += (
             Problem("x12-element-missing", location(n, "CLP", 1), "claim id (CLP01) is missing"),
         )
-    try:
-        fields["charge"] = values.amount(seg, 3, n)
-    except X12Error as exc:
-        claim.problems += exc.problems
-    try:
-        fields["paid"] = values.amount(seg, 4, n)
-    except X12Error as exc:
-        claim.problems += exc.problems
+    amounts = values.amounts
+    value = amounts.get(seg[3]) if size > 4 else None
+    if value is not None:
+        fields["charge"] = value
+    else:
+        try:
+            fields["charge"] = values.amount(seg, 3, n)
+        except X12Error as exc:
+            claim.problems += exc.problems
+    value = amounts.get(seg[4]) if size > 4 else None
+    if value is not None:
+        fields["paid"] = value
+    else:
+        try:
+            fields["paid"] = values.amount(seg, 4, n)
+        except X12Error as exc:
+            claim.problems += exc.problems
     if size > 5 and seg[5]:
         try:
-            fields["patient_responsibility"] = values.amount(seg, 5, n)
+            value = amounts.get(seg[5])
+            fields["patient_responsibility"] = values.amount(seg, 5, n) if value is None else value
         except X12Error as exc:
             claim.problems += exc.problems
     if size > 6:

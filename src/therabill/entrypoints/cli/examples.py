@@ -1,15 +1,18 @@
-"""``therabill examples`` and ``therabill run``: code the example encounters and show the results."""
+"""``therabill examples`` and ``therabill run``: code and check the example encounters; serve the app."""
 
 from __future__ import annotations
 
+from datetime import date
 from pathlib import Path
 from typing import Annotated
 
 import typer
 
 from therabill.entrypoints.cli.common import EXIT_INVALID, read_input, stderr, stdout
+from therabill.entrypoints.cli.scrub import render_result
 from therabill.entrypoints.cli.units import render_units
 from therabill.schemas.encounter import DocumentError, parse_encounter
+from therabill.scrubber import scrub
 from therabill.service_layer.coding import units_of
 
 
@@ -26,9 +29,18 @@ def examples_command(
     files: Annotated[
         list[str] | None, typer.Argument(help="Encounter documents; default: the shipped examples.")
     ] = None,
+    as_of: Annotated[
+        str | None,
+        typer.Option("--as-of", help="The day the claims would be sent (YYYY-MM-DD); default today."),
+    ] = None,
 ) -> None:
-    """Code the example encounters (units by the payer's method) and print the results."""
+    """Code and check the example encounters: units by the payer's method, then the scrubber's findings."""
     paths = [Path(f) for f in files] if files else example_files()
+    try:
+        as_of_day = date.fromisoformat(as_of) if as_of else date.today()
+    except ValueError:
+        stderr.print(f"--as-of: {as_of!r} is not a date (YYYY-MM-DD)")
+        raise typer.Exit(EXIT_INVALID) from None
     if not paths:
         stderr.print("no example documents found (looked for ./examples)")
         raise typer.Exit(EXIT_INVALID)
@@ -46,6 +58,8 @@ def examples_command(
             f"{path.name} · {enc.encounter_id} · {enc.date_of_service} · {enc.payer_profile or 'no profile'}"
         )
         render_units(units_of(enc.services, enc.payer_profile), title="Units")
+        codes = [s.code for s in enc.services]
+        render_result(scrub(enc, as_of=as_of_day), codes)
     raise typer.Exit(status)
 
 

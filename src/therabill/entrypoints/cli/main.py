@@ -11,26 +11,26 @@ from typing import Annotated
 import typer
 
 from therabill import __version__
-from therabill.entrypoints.cli.catalog import catalog_app, icd10_app
+from therabill.entrypoints.cli.ack import ack_app
 from therabill.entrypoints.cli.backup import backup_command, restore_command
+from therabill.entrypoints.cli.catalog import catalog_app, icd10_app
 from therabill.entrypoints.cli.claims import claims_app
 from therabill.entrypoints.cli.db import db_app
 from therabill.entrypoints.cli.demo import demo_command
-from therabill.entrypoints.cli.examples import examples_command, run_command
-from therabill.entrypoints.cli.form import form_app
-from therabill.entrypoints.cli.patients import patients_app
-from therabill.entrypoints.cli.intake import intake_app
-from therabill.entrypoints.cli.serve import serve_command
-from therabill.entrypoints.cli.units import units_command
-from therabill.entrypoints.cli.scrub import scrub_command
-from therabill.entrypoints.cli.refdata import refdata_app
-from therabill.entrypoints.cli.ack import ack_app
 from therabill.entrypoints.cli.eligibility import eligibility_app
 from therabill.entrypoints.cli.era import era_app
-from therabill.entrypoints.cli.ledger import denials_app, ledger_app, payments_app
-from therabill.entrypoints.cli.x12 import x12_app
+from therabill.entrypoints.cli.examples import examples_command, run_command
+from therabill.entrypoints.cli.form import form_app
+from therabill.entrypoints.cli.intake import intake_app
 from therabill.entrypoints.cli.interop import register as register_interop
+from therabill.entrypoints.cli.ledger import denials_app, ledger_app, payments_app
+from therabill.entrypoints.cli.patients import patients_app
+from therabill.entrypoints.cli.refdata import refdata_app
 from therabill.entrypoints.cli.report import report_command
+from therabill.entrypoints.cli.scrub import scrub_command
+from therabill.entrypoints.cli.serve import serve_command
+from therabill.entrypoints.cli.units import units_command
+from therabill.entrypoints.cli.x12 import x12_app
 from therabill.schemas.encounter import UnitsDocument, encounter_json_schema
 
 app = typer.Typer(

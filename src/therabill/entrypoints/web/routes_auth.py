@@ -176,7 +176,9 @@ def _finish(request: Request, stage: str, code: str, csrf_token: str) -> Respons
         if why is not None:
             new = None
         else:
-            new = accounts.complete_mfa(conn, request.cookies.get(SESSION_COOKIE, ""), code, at, st.policy, ip)
+            new = accounts.complete_mfa(
+                conn, request.cookies.get(SESSION_COOKIE, ""), code, at, st.policy, ip
+            )
         _audit_login(
             conn,
             pending.user_id,

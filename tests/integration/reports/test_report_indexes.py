@@ -1,0 +1,67 @@
+"""The report indexes: the migration creates them on both engines, exactly as the module
+declares them, and ``metadata.create_all`` creates them too."""
+
+from __future__ import annotations
+
+import importlib.util
+from pathlib import Path
+
+import pytest
+from sqlalchemy import Engine, create_engine, inspect
+
+from tests.integration.db.conftest import PgDatabases, new_empty_engine
+from therabill.adapters.db import migrations
+from therabill.adapters.db.base import metadata
+from therabill.adapters.db.report_indexes import REPORT_INDEX_COLUMNS
+
+REVISION = Path(migrations.__file__).parent / "versions" / "0007_report_indexes.py"
+
+
+def _indexes(engine: Engine) -> dict[str, tuple[str, tuple[str, ...], bool]]:
+    found = {}
+    insp = inspect(engine)
+    for table in {t for t, _c, _u in REPORT_INDEX_COLUMNS.values()}:
+        for ix in insp.get_indexes(table):
+            if ix["name"] in REPORT_INDEX_COLUMNS:
+                found[str(ix["name"])] = (
+                    table,
+                    tuple(str(c) for c in ix["column_names"]),
+                    bool(ix["unique"]),
+                )
+    return found
+
+
+def test_the_migration_creates_the_report_indexes(engine: Engine) -> None:
+    # ``engine`` is migrated to the head (both SQLite and PostgreSQL)
+    assert _indexes(engine) == REPORT_INDEX_COLUMNS
+
+
+def test_the_revision_writes_out_the_same_indexes() -> None:
+    spec = importlib.util.spec_from_file_location("rev0007", REVISION)
+    assert spec and spec.loader
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    assert {n: (t, c, u) for n, t, c, u in module.INDEXES} == REPORT_INDEX_COLUMNS
+    revs = migrations.revisions()
+    assert revs[revs.index("0007_report_indexes") - 1] == "0006_practice_ledger"
+
+
+def test_create_all_makes_them_too(tmp_path: Path) -> None:
+    eng = create_engine(f"sqlite:///{tmp_path / 'create-all.sqlite3'}")
+    metadata.create_all(eng)
+    assert _indexes(eng) == REPORT_INDEX_COLUMNS
+    eng.dispose()
+
+
+@pytest.mark.parametrize("kind", ["sqlite", "postgresql"])
+def test_upgrade_and_downgrade_of_the_revision(kind: str, tmp_path: Path, pg_databases: PgDatabases) -> None:
+    eng = new_empty_engine(kind, tmp_path, pg_databases)
+    try:
+        migrations.upgrade(eng, "0006_practice_ledger")
+        assert _indexes(eng) == {}
+        migrations.upgrade(eng, "0007_report_indexes")
+        assert _indexes(eng) == REPORT_INDEX_COLUMNS
+        migrations.downgrade(eng, "0006_practice_ledger")
+        assert _indexes(eng) == {}
+    finally:
+        eng.dispose()
