@@ -405,8 +405,10 @@ def _generated_copy(target: Path) -> tuple[float | None, bool]:
     generate(engine)
     gen = time.perf_counter() - started
     engine.dispose()
-    with sqlite3.connect(target) as raw:  # fold the WAL into the file before copying it
-        raw.execute("PRAGMA wal_checkpoint(TRUNCATE)")
+    with sqlite3.connect(target) as raw:
+        raw.execute("ANALYZE")  # planner statistics, as the migrations leave them on an upgrade
+        raw.commit()
+        raw.execute("PRAGMA wal_checkpoint(TRUNCATE)")  # fold the WAL into the file before copying it
     cache.parent.mkdir(parents=True, exist_ok=True)
     partial = cache.with_suffix(".partial")
     shutil.copyfile(target, partial)

@@ -176,14 +176,6 @@ def build(engine: Engine, q: ReportQuery, progress: Progress | None = None) -> A
     end = start_of(as_of + timedelta(days=1))
     signed = func.sum(_signed())
     base = [le.c.practice_id == q.practice_id, le.c.posted_at < end]
-    first_sub = (
-        select(claim_status_events.c.claim_id, func.min(claim_status_events.c.at).label("first_at"))
-        .where(
-            claim_status_events.c.practice_id == q.practice_id, claim_status_events.c.status == "submitted"
-        )
-        .group_by(claim_status_events.c.claim_id)
-        .subquery()
-    )
     ins = (
         select(le.c.payer_id, le.c.claim_id, signed.label("cents"))
         .where(*base, le.c.bucket == "insurance", *([le.c.payer_id == q.payer_id] if q.payer_id else []))
@@ -191,15 +183,21 @@ def build(engine: Engine, q: ReportQuery, progress: Progress | None = None) -> A
         .having(signed != 0)
         .subquery()
     )
+    # Looked up for the open balances only (one index seek each), not grouped for every claim.
+    first_sub = (
+        select(func.min(claim_status_events.c.at))
+        .where(
+            claim_status_events.c.practice_id == q.practice_id,
+            claim_status_events.c.status == "submitted",
+            claim_status_events.c.claim_id == ins.c.claim_id,
+        )
+        .scalar_subquery()
+    )
     ins_stmt = select(
         ins.c.payer_id,
         ins.c.cents,
-        day_of_timestamp(func.coalesce(first_sub.c.first_at, claims.c.created_at), dialect).label("start"),
-    ).select_from(
-        ins.outerjoin(claims, claims.c.id == ins.c.claim_id).outerjoin(
-            first_sub, first_sub.c.claim_id == ins.c.claim_id
-        )
-    )
+        day_of_timestamp(func.coalesce(first_sub, claims.c.created_at), dialect).label("start"),
+    ).select_from(ins.outerjoin(claims, claims.c.id == ins.c.claim_id))
     # Grouped on an expression of patient_id (the same value), so the planner reads the covering
     # bucket index instead of the patient_id index, which would visit every table row.
     pat_key = func.coalesce(le.c.patient_id, le.c.patient_id)
@@ -226,30 +224,40 @@ def build(engine: Engine, q: ReportQuery, progress: Progress | None = None) -> A
         ins_rows = conn.execute(ins_stmt).all()
         step("patient balances")
         pat_rows = conn.execute(pat_stmt).all()
-    ins_credit = ZERO
-    by_payer: dict[str, dict[str, Decimal]] = defaultdict(dict)
+    labels: dict[str, str] = {}  # start day → bucket (start days repeat)
+
+    def label_of(start: str | None) -> str:
+        if not start:
+            return LABELS[-1]
+        if start not in labels:
+            labels[start] = bucket_of((as_of - date.fromisoformat(start)).days)
+        return labels[start]
+
+    # Cents are summed as integers and turned into money once per cell.
+    ins_credit_cents: list[int] = []
+    ins_cents: dict[str, dict[str, int]] = defaultdict(lambda: defaultdict(int))
     ins_items: dict[str, int] = defaultdict(int)
-    for r in ins_rows:
-        amount = money(r.cents)
-        if amount < 0:
-            ins_credit += amount
+    for payer_id, cents, start in ins_rows:
+        if cents < 0:
+            ins_credit_cents.append(cents)
             continue
-        label = bucket_of((as_of - date.fromisoformat(r.start)).days) if r.start else LABELS[-1]
-        name = names.payer(r.payer_id)
-        by_payer[name][label] = by_payer[name].get(label, ZERO) + amount
+        name = names.payer(payer_id)
+        ins_cents[name][label_of(start)] += cents
         ins_items[name] += 1
-    pat_credit = ZERO
-    by_patient: dict[str, dict[str, Decimal]] = defaultdict(dict)
+    pat_credit_cents: list[int] = []
+    pat_cents: dict[str, dict[str, int]] = defaultdict(lambda: defaultdict(int))
     pat_items: dict[str, int] = defaultdict(int)
-    for r in pat_rows:
-        amount = money(r.cents)
-        if amount < 0 or r.item_id is None:
-            pat_credit += amount
+    for patient_id, item_id, cents, start in pat_rows:
+        if cents < 0 or item_id is None:
+            pat_credit_cents.append(cents)
             continue
-        label = bucket_of((as_of - date.fromisoformat(r.start)).days)
-        name = names.patients.get(r.patient_id, r.patient_id)
-        by_patient[name][label] = by_patient[name].get(label, ZERO) + amount
+        name = names.patients.get(patient_id, patient_id)
+        pat_cents[name][label_of(start)] += cents
         pat_items[name] += 1
+    by_payer = {n: {b: ZERO + money(c) for b, c in cells.items()} for n, cells in ins_cents.items()}
+    by_patient = {n: {b: ZERO + money(c) for b, c in cells.items()} for n, cells in pat_cents.items()}
+    ins_credit = ZERO + money(sum(ins_credit_cents)) if ins_credit_cents else ZERO
+    pat_credit = ZERO + money(sum(pat_credit_cents)) if pat_credit_cents else ZERO
     notes = (
         f"Balances as of the end of {as_of.isoformat()} (UTC), from the ledger.",
         INSURANCE_START,

@@ -287,10 +287,10 @@ def read_connection(engine: Engine) -> Iterator[Connection]:
             yield conn
             return
         before = {k: conn.exec_driver_sql(f"PRAGMA {k}").scalar() for k in SQLITE_READ_PRAGMAS}
-        for k, v in SQLITE_READ_PRAGMAS.items():
-            conn.exec_driver_sql(f"PRAGMA {k} = {int(v)}")
+        for k, value in SQLITE_READ_PRAGMAS.items():
+            conn.exec_driver_sql(f"PRAGMA {k} = {int(value)}")
         try:
             yield conn
         finally:
-            for k, v in before.items():
-                conn.exec_driver_sql(f"PRAGMA {k} = {int(v or 0)}")
+            for k, old in before.items():
+                conn.exec_driver_sql(f"PRAGMA {k} = {int(old or 0)}")

@@ -410,7 +410,8 @@ def _month_bounds(first: datetime, last: datetime, q: ReportQuery) -> list[tuple
 def _as_utc(value: Any) -> datetime:
     if isinstance(value, str):
         value = datetime.fromisoformat(value)
-    return value if value.tzinfo else value.replace(tzinfo=UTC)
+    day: datetime = value
+    return day if day.tzinfo else day.replace(tzinfo=UTC)
 
 
 def _by_month(
@@ -480,7 +481,7 @@ def build(engine: Engine, q: ReportQuery, progress: Progress | None = None) -> R
         check_payer(names, q.payer_id)
         step("ledger totals")
         combos: list[Combo] = [
-            tuple(r)  # type: ignore[misc]
+            (r[0], r[1], r[2], r[3], r[4])
             for r in conn.execute(select(*_CLASS).where(*conds).group_by(*_CLASS))
         ]
         step("by month")
@@ -520,9 +521,9 @@ def build(engine: Engine, q: ReportQuery, progress: Progress | None = None) -> R
         for d, key in keys.items():
             acc = dims[d][key]
             for figure in FIGURES:
-                cents = getattr(r, figure, None) if figure in r._fields else None
-                if cents is not None:
-                    _add(acc, figure, money(cents))
+                line_cents = getattr(r, figure, None) if figure in r._fields else None
+                if line_cents is not None:
+                    _add(acc, figure, money(line_cents))
     for r in other_rows:
         figure = figure_of(r.kind, r.bucket, r.detail, r.group_code, r.reason_code)
         if figure is None:  # pragma: no cover - the conditions keep counted kinds only

@@ -103,7 +103,7 @@ def _attach() -> tuple[Index, ...]:
     out = []
     for name, (table_name, columns, unique) in REPORT_INDEX_COLUMNS.items():
         table = _TABLES[table_name]
-        existing = {ix.name: ix for ix in table.indexes}
+        existing = {str(ix.name): ix for ix in table.indexes}
         if name in existing:  # imported twice (a reload): keep the first
             out.append(existing[name])
             continue

@@ -14,7 +14,14 @@ from sqlalchemy.engine import Connection
 
 from therabill.adapters.db.base import metadata
 
-TABLE_MODULES = ("tables", "ledger_tables", "auth_tables", "intake_tables", "interop_tables", "report_indexes")
+TABLE_MODULES = (
+    "tables",
+    "ledger_tables",
+    "auth_tables",
+    "intake_tables",
+    "interop_tables",
+    "report_indexes",
+)
 
 for _name in TABLE_MODULES:
     try:
