@@ -18,7 +18,7 @@ import tomllib
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from datetime import date
-from decimal import Decimal, InvalidOperation
+from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
@@ -27,6 +27,7 @@ from sqlalchemy import Engine, select
 from therabill import config
 from therabill.adapters.db.tables import payers, practices, provider_licenses, providers
 from therabill.domain.errors import Problem, ReferenceDataError, TherabillError
+from therabill.domain.money import ZERO, D, MoneyError
 from therabill.domain.validation import ein_is_valid, npi_is_valid, taxonomy_is_valid, zip_is_valid
 from therabill.refdata import profiles as profile_data
 from therabill.refdata.catalog import default_catalog
@@ -492,13 +493,12 @@ def save_payer(
 
 
 def _amount(text: str) -> Decimal | None:
+    """A fee typed by a person ("35", "35.00", "$35.00"), through the one money door; None if invalid."""
     try:
-        value = Decimal(text.strip().lstrip("$"))
-    except InvalidOperation:
+        value = D(text.strip().lstrip("$"))
+    except MoneyError:
         return None
-    if not value.is_finite() or value < 0 or value > Decimal("99999.99") or value.as_tuple().exponent < -2:  # type: ignore[operator]
-        return None
-    return value.quantize(Decimal("0.01"))
+    return value if ZERO <= value <= Decimal("99999.99") else None
 
 
 def fee_problems(fees: Mapping[str, str]) -> list[Problem]:

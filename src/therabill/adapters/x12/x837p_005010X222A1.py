@@ -32,6 +32,7 @@ from therabill.adapters.x12.errors import X12Error
 from therabill.domain.claim import CLAIM_ID_MAX, Claim
 from therabill.domain.encounter import Address, Coverage, Encounter, LinePriorPayment
 from therabill.domain.errors import Problem
+from therabill.domain.validation import npi_is_valid
 
 __all__ = ["VERSION", "check_claim", "npi_is_valid", "prior_payer", "write_837p"]
 
@@ -54,21 +55,6 @@ _PWK_REPORT_TYPES = frozenset(
 """PWK01 codes of the 837P guide (005010X222A1, 2300 PWK01); ``77`` of older versions is gone."""
 _MAX_CAS = 5
 """CAS segments per 2320 or 2430 loop."""
-
-
-def npi_is_valid(npi: str) -> bool:
-    """True for a 10-digit NPI whose Luhn check digit (with the 80840 prefix) is right."""
-    if len(npi) != 10 or not npi.isdigit():
-        return False
-    total = 24  # the 80840 prefix contributes 24 to the Luhn sum
-    for i, ch in enumerate(reversed(npi[:9])):
-        d = int(ch)
-        if i % 2 == 0:
-            d *= 2
-            if d > 9:
-                d -= 9
-        total += d
-    return (10 - total % 10) % 10 == int(npi[9])
 
 
 def _d8(value: date) -> str:

@@ -10,7 +10,7 @@ import typer
 from rich.table import Table
 
 from therabill.domain.errors import TherabillError
-from therabill.entrypoints.cli.common import fail, fail_from, print_json, stdout
+from therabill.entrypoints.cli.common import fail_from, option_day, print_json, stdout
 from therabill.refdata.catalog import body_regions, default_catalog, modifiers
 from therabill.refdata.icd10 import icd10, import_release, list_releases
 
@@ -148,17 +148,16 @@ def import_(
     """Import an official CMS ICD-10-CM release into the data folder (no code change needed)."""
     try:
         release = import_release(
-            tabular, codes_file, name=name, effective_from=_parse_day(start), effective_to=_parse_day(end)
+            tabular,
+            codes_file,
+            name=name,
+            effective_from=_parse_day(start, "--from"),
+            effective_to=_parse_day(end, "--to"),
         )
     except TherabillError as exc:
         fail_from(exc)
     stdout.print(f"imported ICD-10-CM {release.name}: {release.effective_from} to {release.effective_to}")
 
 
-def _parse_day(text: str | None) -> date:
-    if text is None:
-        return date.today()
-    try:
-        return date.fromisoformat(text)
-    except ValueError:
-        fail(f"not a date as YYYY-MM-DD: {text!r}")
+def _parse_day(text: str | None, option: str = "--date") -> date:
+    return option_day(text, option, date.today())

@@ -9,8 +9,9 @@ from __future__ import annotations
 import json
 import sys
 from collections.abc import Iterable
+from datetime import date
 from pathlib import Path
-from typing import Any, NoReturn
+from typing import Any, NoReturn, overload
 
 import typer
 from rich.console import Console
@@ -51,3 +52,17 @@ def fail_from(exc: TherabillError) -> NoReturn:
 def print_json(data: Any) -> None:
     """Write JSON to stdout (plain, not syntax-coloured, so it can be piped)."""
     sys.stdout.write(json.dumps(data, indent=2, default=str) + "\n")
+
+
+@overload
+def option_day(text: str | None, option: str) -> date | None: ...
+@overload
+def option_day(text: str | None, option: str, default: date) -> date: ...
+def option_day(text: str | None, option: str, default: date | None = None) -> date | None:
+    """Parse a date option (YYYY-MM-DD); ``default`` when it is not given; exit 2 when it is not a date."""
+    if not text:
+        return default
+    try:
+        return date.fromisoformat(text)
+    except ValueError:
+        fail(f"{option}: {text!r} is not a date (YYYY-MM-DD)")

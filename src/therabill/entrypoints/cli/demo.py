@@ -10,7 +10,7 @@ import typer
 from therabill.adapters.db import migrations
 from therabill.adapters.db.engine import make_engine
 from therabill.domain.errors import TherabillError
-from therabill.entrypoints.cli.common import fail, fail_from
+from therabill.entrypoints.cli.common import fail_from, option_day
 from therabill.service_layer.demo import load_demo
 from therabill.service_layer.uow import system_actor
 
@@ -22,10 +22,7 @@ def demo_command(
     seed: Annotated[int, typer.Option("--seed", help="Random seed.")] = 2026,
 ) -> None:
     """Load a realistic demo practice (3 therapists, 40 patients, 3 months); once only."""
-    try:
-        day = date.fromisoformat(today) if today else date.today()
-    except ValueError:
-        fail(f"--today {today!r} is not a date as YYYY-MM-DD")
+    day = option_day(today, "--today", date.today())
     try:
         engine = make_engine()
         migrations.upgrade(engine)

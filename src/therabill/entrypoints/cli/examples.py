@@ -8,7 +8,7 @@ from typing import Annotated
 
 import typer
 
-from therabill.entrypoints.cli.common import EXIT_INVALID, read_input, stderr, stdout
+from therabill.entrypoints.cli.common import EXIT_INVALID, option_day, read_input, stderr, stdout
 from therabill.entrypoints.cli.scrub import render_result
 from therabill.entrypoints.cli.units import render_units
 from therabill.schemas.encounter import DocumentError, parse_encounter
@@ -36,11 +36,7 @@ def examples_command(
 ) -> None:
     """Code and check the example encounters: units by the payer's method, then the scrubber's findings."""
     paths = [Path(f) for f in files] if files else example_files()
-    try:
-        as_of_day = date.fromisoformat(as_of) if as_of else date.today()
-    except ValueError:
-        stderr.print(f"--as-of: {as_of!r} is not a date (YYYY-MM-DD)")
-        raise typer.Exit(EXIT_INVALID) from None
+    as_of_day = option_day(as_of, "--as-of", date.today())
     if not paths:
         stderr.print("no example documents found (looked for ./examples)")
         raise typer.Exit(EXIT_INVALID)

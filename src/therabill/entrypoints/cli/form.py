@@ -18,7 +18,7 @@ import typer
 
 from therabill.domain.encounter import Encounter
 from therabill.domain.errors import TherabillError
-from therabill.entrypoints.cli.common import fail, fail_from, print_json, read_input, stdout
+from therabill.entrypoints.cli.common import fail, fail_from, option_day, print_json, read_input, stdout
 from therabill.schemas.encounter import DocumentError, parse_encounter
 
 form_app = typer.Typer(
@@ -34,12 +34,7 @@ DateOption = Annotated[
 
 
 def _day(text: str | None) -> date:
-    if not text:
-        return date.today()
-    try:
-        return date.fromisoformat(text)
-    except ValueError:
-        fail(f"--date: {text!r} is not a date (YYYY-MM-DD)")
+    return option_day(text, "--date", date.today())
 
 
 def _encounter(path: str) -> Encounter:
@@ -191,12 +186,7 @@ def statement_command(
 
 
 def _optional_day(text: str | None, option: str) -> date | None:
-    if not text:
-        return None
-    try:
-        return date.fromisoformat(text)
-    except ValueError:
-        fail(f"{option}: {text!r} is not a date (YYYY-MM-DD)")
+    return option_day(text, option)
 
 
 @form_app.command("receipt")

@@ -23,6 +23,7 @@ from therabill.entrypoints.cli.common import (
     EXIT_INVALID,
     fail,
     fail_from,
+    option_day,
     print_json,
     read_input,
     stdout,
@@ -149,10 +150,7 @@ def follow_up_command(
     """Claims still waiting for an answer after a number of days. Exit 1 when there are some."""
     from therabill.service_layer.submission import follow_up
 
-    try:
-        when = date.fromisoformat(as_of) if as_of else date.today()
-    except ValueError:
-        fail(f"--as-of {as_of!r} is not a date (YYYY-MM-DD)")
+    when = option_day(as_of, "--as-of", date.today())
     try:
         if days is None:
             path = settings or data_dir() / "clearinghouse.toml"

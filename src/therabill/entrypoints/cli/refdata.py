@@ -2,14 +2,13 @@
 
 from __future__ import annotations
 
-from datetime import date
 from pathlib import Path
 from typing import Annotated
 
 import typer
 
 from therabill.domain.errors import TherabillError
-from therabill.entrypoints.cli.common import fail, fail_from, stdout
+from therabill.entrypoints.cli.common import fail, fail_from, option_day, stdout
 from therabill.refdata.fees import import_fees
 from therabill.refdata.ncci import import_mue, import_ptp
 
@@ -46,12 +45,7 @@ def import_mue_command(
     ] = None,
 ) -> None:
     """Add one quarter's MUE practitioner file (applied by date of service)."""
-    eff = None
-    if effective is not None:
-        try:
-            eff = date.fromisoformat(effective)
-        except ValueError:
-            fail(f"--effective: {effective!r} is not a date (YYYY-MM-DD)")
+    eff = option_day(effective, "--effective")
     try:
         n = import_mue(_existing([file])[0], eff)
     except TherabillError as exc:

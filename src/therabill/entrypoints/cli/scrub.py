@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from datetime import date
 from typing import Annotated
 
 import typer
@@ -13,6 +12,7 @@ from therabill.entrypoints.cli.common import (
     EXIT_OK,
     fail,
     fail_from,
+    option_day,
     print_json,
     read_input,
     stdout,
@@ -70,12 +70,7 @@ def scrub_command(
     ] = None,
 ) -> None:
     """Check encounters for billing mistakes: exit 0 clean or warnings, 1 any error, 2 bad input."""
-    day: date | None = None
-    if as_of is not None:
-        try:
-            day = date.fromisoformat(as_of)
-        except ValueError:
-            fail(f"--as-of: {as_of!r} is not a date (YYYY-MM-DD)")
+    day = option_day(as_of, "--as-of")
     encounters = []
     for path in files:
         text = read_input(path)
