@@ -188,12 +188,10 @@ def claim_ready(request: Request, claim_id: str, principal: ClaimsWrite) -> Resp
 @router.post("/claims/batch")
 def claims_batch(request: Request, principal: ClaimsExport) -> Response:
     """Put every ready claim into a new batch (they become submitted) and show it."""
-    from therabill.service_layer import ledger, records
+    from therabill.service_layer import records
 
     engine = state(request).engine
     batch = records.build_batch(engine, principal.practice_id, actor(principal))
-    for claim_id in batch.claim_ids:  # charges are posted once per claim (a keyed use case)
-        ledger.post_claim_charges(engine, principal.practice_id, actor(principal), claim_id)
     return RedirectResponse(f"/batches/{batch.batch_id}", status_code=303)
 
 

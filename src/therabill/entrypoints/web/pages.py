@@ -481,7 +481,7 @@ def visit_claim(request: Request, visit_id: str, principal: ClaimsWrite) -> Resp
     contraindication: the visit page is shown again with the reason.
     """
     from therabill.domain.intake import VisitNotBillableError
-    from therabill.service_layer import ledger, records
+    from therabill.service_layer import records
 
     engine = state(request).engine
     try:
@@ -492,8 +492,6 @@ def visit_claim(request: Request, visit_id: str, principal: ClaimsWrite) -> Resp
         raise not_found("visit") from None
     except VisitNotBillableError as exc:
         return visit_view(request, principal, visit_id, message=str(exc), problems=exc.problems, status=422)
-    # The claim's charges go on the ledger once (keyed by the claim), so an 835 can post to them.
-    ledger.post_claim_charges(engine, principal.practice_id, actor(principal), coded.claim_id)
     return RedirectResponse(f"/claims/{coded.claim_id}", status_code=303)
 
 

@@ -603,8 +603,8 @@ def get_visit(request: Request, visit_id: str, principal: VisitsRead) -> dict[st
     responses=RESPONSES,
 )
 def create_claim(request: Request, visit_id: str, principal: ClaimsWrite) -> dict[str, Any]:
-    """Code and scrub the visit into a claim; its charges go on the ledger."""
-    from therabill.service_layer import ledger, records
+    """Code and scrub the visit into a claim (its charges go on the ledger in the same transaction)."""
+    from therabill.service_layer import records
 
     engine = state(request).engine
     coded = _use_case(
@@ -612,7 +612,6 @@ def create_claim(request: Request, visit_id: str, principal: ClaimsWrite) -> dic
             engine, principal.practice_id, _actor(principal), visit_id, as_of=_today(request)
         )
     )
-    ledger.post_claim_charges(engine, principal.practice_id, _actor(principal), coded.claim_id)
     with _reader(request, principal) as uow:
         return _claim(uow.records.get(claims, coded.claim_id))
 
@@ -732,14 +731,12 @@ class BatchCreate(_In):
 @router.post("/batches", response_model=BatchPublic, status_code=status.HTTP_201_CREATED, responses=RESPONSES)
 def create_batch(request: Request, body: BatchCreate, principal: ClaimsExport) -> dict[str, Any]:
     """Put ready claims into a batch; they become submitted."""
-    from therabill.service_layer import ledger, records
+    from therabill.service_layer import records
 
     engine = state(request).engine
     batch = _use_case(
         lambda: records.build_batch(engine, principal.practice_id, _actor(principal), body.claim_ids)
     )
-    for claim_id in batch.claim_ids:
-        ledger.post_claim_charges(engine, principal.practice_id, _actor(principal), claim_id)
     return {
         "id": batch.batch_id,
         "control_number": batch.control_number,
