@@ -16,6 +16,8 @@ from therabill.entrypoints.cli.common import fail_from
 
 DEFAULT_HOST = "127.0.0.1"
 DEFAULT_PORT = 8000
+HTTP_PROTOCOL = "therabill.entrypoints.cli.http_protocol:NoDelayH11Protocol"
+"""The protocol class, by import path (worker processes import it themselves)."""
 
 
 def _serve(host: str, port: int, workers: int) -> None:
@@ -24,6 +26,7 @@ def _serve(host: str, port: int, workers: int) -> None:
     uvicorn.run(
         "therabill.entrypoints.cli.serve:app_from_environment",
         factory=True,
+        http=HTTP_PROTOCOL,
         host=host,
         port=port,
         workers=workers,
