@@ -435,13 +435,32 @@ def _acupuncture(code: str, minutes: int, info: CodeUnits, notes: list[str]) -> 
     return u
 
 
+def _s_too_many(code: str, billed: int, most: int) -> str:
+    return f"{code}: billed {_plural(billed, 'unit')}, but the minutes support at most {most}."
+
+
+def _s_too_few(code: str, billed: int, least: int) -> str:
+    return f"{code}: billed {_plural(billed, 'unit')}, fewer than the {least} the minutes support."
+
+
+_say_too_many = _memo(_s_too_many)
+_say_too_few = _memo(_s_too_few)
+
+
 def _check_billed_totals(out: list[LineUnits], total_units: int, explanation: list[str]) -> list[LineUnits]:
     """Compare billed units with the minutes, line by line and in total, and say so."""
     billed_total = 0
+    all_supported = True
     for ln in out:
-        billed_total += ln.billed_units if ln.billed_units is not None else ln.units
+        billed = ln.billed_units
+        if billed is None:
+            billed_total += ln.units
+        else:
+            billed_total += billed
+            if ln.billed_status != "supported":
+                all_supported = False
     # Every line within its range, but a tie group over- or under-billed as a whole.
-    if billed_total != total_units and all(ln.billed_status in (None, "supported") for ln in out):
+    if all_supported and billed_total != total_units:
         fixed: list[LineUnits] = []
         for ln in out:
             if ln.billed_units is not None and ln.min_units != ln.max_units:
@@ -453,18 +472,13 @@ def _check_billed_totals(out: list[LineUnits], total_units: int, explanation: li
         out = fixed
     all_ok = True
     for ln in out:
-        if ln.billed_status == "too_many":
+        status = ln.billed_status
+        if status == "too_many":
             all_ok = False
-            explanation.append(
-                f"{ln.code}: billed {_plural(ln.billed_units or 0, 'unit')}, "
-                f"but the minutes support at most {ln.max_units}."
-            )
-        elif ln.billed_status == "too_few":
+            explanation.append(_say_too_many(ln.code, ln.billed_units or 0, ln.max_units))
+        elif status == "too_few":
             all_ok = False
-            explanation.append(
-                f"{ln.code}: billed {_plural(ln.billed_units or 0, 'unit')}, "
-                f"fewer than the {ln.min_units} the minutes support."
-            )
+            explanation.append(_say_too_few(ln.code, ln.billed_units or 0, ln.min_units))
     if all_ok:
         explanation.append(_SUPPORTED)
     return out

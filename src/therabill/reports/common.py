@@ -205,13 +205,6 @@ def date_range(col: Any, q: ReportQuery) -> list[ColumnElement[bool]]:
     return out
 
 
-def month_of_timestamp(col: Any, dialect: str) -> ColumnElement[str]:
-    """``YYYY-MM`` of a UTC timestamp column."""
-    if dialect == "sqlite":
-        return func.substr(col, 1, 7, type_=String)
-    return func.to_char(func.timezone("UTC", col), literal_column("'YYYY-MM'"), type_=String)
-
-
 def day_of_timestamp(col: Any, dialect: str) -> ColumnElement[str]:
     """``YYYY-MM-DD`` of a UTC timestamp column."""
     if dialect == "sqlite":

@@ -20,17 +20,19 @@ from __future__ import annotations
 import tomllib
 from collections import defaultdict
 from dataclasses import dataclass
-from datetime import UTC, date, datetime, timedelta
+from datetime import date, datetime, timedelta
 from decimal import Decimal
 from functools import lru_cache
 from importlib import resources
 from typing import Any
 
-from sqlalchemy import Connection, Engine, and_, case, func, or_, select
+from sqlalchemy import Connection, Engine, func, select
 from sqlalchemy.sql.elements import ColumnElement
 
 from therabill.adapters.db.ledger_tables import ledger_entries as le
-from therabill.adapters.db.tables import claim_lines, claims, practices, visits
+from therabill.adapters.db.ledger_tables import ledger_month_totals as totals
+from therabill.adapters.db.report_totals import grouped_entries
+from therabill.adapters.db.tables import claim_lines, claims, practices
 from therabill.domain.money import ZERO, D
 from therabill.refdata.fees import default_fees
 from therabill.reports import charts
@@ -42,7 +44,6 @@ from therabill.reports.common import (
     check_payer,
     load_names,
     money,
-    months_between,
     pct,
     ratio,
     read_connection,
@@ -352,9 +353,6 @@ def _breakdown(title: str, groups: dict[str, Figures], total: Figures) -> Table:
     )
 
 
-Combo = tuple[str, str, str | None, str | None, str | None]
-"""An entry's (kind, bucket, detail, group code, reason code): what decides its figure."""
-
 COUNTED_KINDS = (
     "charge",
     "insurance-payment",
@@ -368,128 +366,112 @@ COUNTED_KINDS = (
 )
 """The kinds ``figure_of`` counts (transfers move money between buckets and count nowhere)."""
 
-_CLASS = (le.c.kind, le.c.bucket, le.c.detail, le.c.group_code, le.c.reason_code)
+
+def _next_month(day: date) -> date:
+    return date(day.year + (day.month == 12), day.month % 12 + 1, 1)
 
 
-def _ledger_conds(q: ReportQuery, *, counted_only: bool = True) -> list[ColumnElement[bool]]:
-    """The entries of the report: the practice's, posted in the range, of counted kinds (unless
-    ``counted_only`` is false), and with a payer filter, those whose payer (the entry's, else
-    its claim's) is the payer."""
-    conds = [le.c.practice_id == q.practice_id, *timestamp_range(le.c.posted_at, q)]
-    if counted_only:
-        conds.append(le.c.kind.in_(COUNTED_KINDS))
-    if q.payer_id:
-        of_payer = select(claims.c.id).where(claims.c.payer_id == q.payer_id)
-        conds.append(
-            or_(le.c.payer_id == q.payer_id, and_(le.c.payer_id.is_(None), le.c.claim_id.in_(of_payer)))
-        )
-    return conds
+@dataclass(frozen=True, slots=True)
+class Split:
+    """How a range is read: whole months from the monthly totals, the other days from the entries.
+
+    Attributes:
+        months: whether any whole month is read from the totals.
+        first_month: the first whole month (``YYYY-MM``), ``None`` for an open start.
+        end_month: the month after the last whole month, ``None`` for an open end.
+        days: ``[start, end)`` timestamp ranges read from the entries themselves.
+    """
+
+    months: bool
+    first_month: str | None
+    end_month: str | None
+    days: tuple[tuple[datetime, datetime], ...]
 
 
-def _is_combo(combo: Combo) -> ColumnElement[bool]:
-    return and_(
-        *(
-            col.is_not_distinct_from(v) if v is None else col == v
-            for col, v in zip(_CLASS, combo, strict=True)
-        )
+def split_range(date_from: date | None, date_to: date | None) -> Split:
+    """Split the days ``date_from``..``date_to`` (inclusive, either open) into whole months
+    and the days before the first and after the last of them."""
+    first = None if date_from is None else (date_from if date_from.day == 1 else _next_month(date_from))
+    end = None
+    if date_to is not None:
+        after = date_to + timedelta(days=1)
+        end = after if after.day == 1 else date_to.replace(day=1)
+    if first is not None and end is not None and first >= end:
+        assert date_from is not None and date_to is not None
+        return Split(False, None, None, ((start_of(date_from), start_of(date_to + timedelta(days=1))),))
+    days = []
+    if date_from is not None and first is not None and date_from < first:
+        days.append((start_of(date_from), start_of(first)))
+    if date_to is not None and end is not None and end <= date_to:
+        days.append((start_of(end), start_of(date_to + timedelta(days=1))))
+    return Split(
+        True,
+        None if first is None else first.isoformat()[:7],
+        None if end is None else end.isoformat()[:7],
+        tuple(days),
     )
 
 
-def _month_bounds(first: datetime, last: datetime, q: ReportQuery) -> list[tuple[str, datetime, datetime]]:
-    """(``YYYY-MM``, start, end) of every month from ``first`` to ``last``, cut to the range."""
-    out = []
-    for m in months_between(first.date(), last.date()):
-        day = date.fromisoformat(f"{m}-01")
-        nxt = date(day.year + (day.month == 12), day.month % 12 + 1, 1)
-        lo = start_of(max(day, q.date_from) if q.date_from else day)
-        hi = start_of(min(nxt, q.date_to + timedelta(days=1)) if q.date_to else nxt)
-        out.append((m, lo, hi))
-    return out
+_DIMS = (totals.c.payer_id, totals.c.on_line, totals.c.code, totals.c.place_of_service, totals.c.provider_id)
+_CLASS = (totals.c.kind, totals.c.bucket, totals.c.detail, totals.c.group_code, totals.c.reason_code)
 
 
-def _as_utc(value: Any) -> datetime:
-    if isinstance(value, str):
-        value = datetime.fromisoformat(value)
-    day: datetime = value
-    return day if day.tzinfo else day.replace(tzinfo=UTC)
+def _month_rows(conn: Connection, q: ReportQuery, split: Split) -> tuple[list[Any], list[Any]]:
+    """From the monthly totals: (class, month) sums and (class, attribution) sums."""
+    conds: list[ColumnElement[bool]] = [
+        totals.c.practice_id == q.practice_id,
+        totals.c.kind.in_(COUNTED_KINDS),
+    ]
+    if split.first_month:
+        conds.append(totals.c.month >= split.first_month)
+    if split.end_month:
+        conds.append(totals.c.month < split.end_month)
+    if q.payer_id:
+        conds.append(totals.c.payer_id == q.payer_id)
+    cents = func.sum(totals.c.amount_cents).label("amount_cents")
+    by_month = conn.execute(
+        select(*_CLASS, totals.c.month, cents).where(*conds).group_by(*_CLASS, totals.c.month)
+    ).all()
+    by_dims = conn.execute(select(*_CLASS, *_DIMS, cents).where(*conds).group_by(*_CLASS, *_DIMS)).all()
+    return list(by_month), list(by_dims)
 
 
-def _by_month(
-    conn: Connection, q: ReportQuery, combos: list[Combo]
-) -> dict[tuple[Combo, str], tuple[int, int]]:
-    """(combo, month) → (cents, entries): index range sums, one per combo and month."""
-    conds = _ledger_conds(q)
-    out: dict[tuple[Combo, str], tuple[int, int]] = {}
-    for combo in combos:
-        where = [*conds, _is_combo(combo)]
-        first = conn.execute(select(func.min(le.c.posted_at)).where(*where)).scalar()
-        if first is None:
-            continue
-        last = conn.execute(select(func.max(le.c.posted_at)).where(*where)).scalar()
-        for month, lo, hi in _month_bounds(_as_utc(first), _as_utc(last), q):
-            cents, n = conn.execute(
-                select(func.sum(le.c.amount_cents), func.count()).where(
-                    *where, le.c.posted_at >= lo, le.c.posted_at < hi
-                )
-            ).one()
-            if n:
-                out[(combo, month)] = (int(cents or 0), int(n))
-    return out
-
-
-def _figure_sums(combos: list[Combo]) -> list[tuple[str, Any]]:
-    """One signed ``SUM(CASE ...)`` per figure that the combos reach: an entry counts in the
-    figure ``figure_of`` gives its combo, with ``_signed``'s sign."""
-    by_kind: dict[str, list[tuple[Combo, str, int]]] = defaultdict(list)
-    for c in combos:
-        figure = figure_of(*c)
-        if figure is not None:
-            by_kind[c[0]].append((c, figure, int(_signed(figure, c[0], Decimal(1)))))
-    branches: dict[str, list[tuple[ColumnElement[bool], int]]] = defaultdict(list)
-    for kind, items in by_kind.items():
-        outcomes = {(f, sign) for _c, f, sign in items}
-        if len(outcomes) == 1:
-            ((figure, sign),) = outcomes
-            branches[figure].append((le.c.kind == kind, sign))
-            continue
-        for combo, figure, sign in items:
-            branches[figure].append((_is_combo(combo), sign))
-    out = []
-    for figure in FIGURES:
-        if figure in branches:
-            whens = [
-                (cond, le.c.amount_cents if sign > 0 else -le.c.amount_cents)
-                for cond, sign in branches[figure]
-            ]
-            out.append((figure, func.sum(case(*whens, else_=None)).label(figure)))
-    return out
+def _day_rows(conn: Connection, q: ReportQuery, start: datetime, end: datetime) -> list[Any]:
+    """The entries posted in ``[start, end)`` grouped as the monthly totals are."""
+    conds = [
+        le.c.practice_id == q.practice_id,
+        le.c.kind.in_(COUNTED_KINDS),
+        le.c.posted_at >= start,
+        le.c.posted_at < end,
+    ]
+    if q.payer_id:
+        conds.append(func.coalesce(le.c.payer_id, claims.c.payer_id) == q.payer_id)
+    return list(conn.execute(grouped_entries(conn.dialect.name, *conds)).all())
 
 
 def build(engine: Engine, q: ReportQuery, progress: Progress | None = None) -> RevenueReport:
     """The revenue report of ``q``.
 
-    Totals, months and cash services come from index range sums per entry combo and month;
-    payers, codes, providers and places of service from one pass over the entries grouped by
-    claim line (then joined to the lines, claims and visits); entries not on a claim line from
-    one grouped query of their own.
+    Whole months of the range come from the ledger's monthly totals (kept as entries are
+    posted); the days before the first and after the last whole month are grouped from the
+    entries themselves, the same way; paid per unit is read from the entries per claim line.
     """
     step = progress or (lambda _s: None)
     dialect = engine.dialect.name
-    conds = _ledger_conds(q)
+    split = split_range(q.date_from, q.date_to)
+    month_rows: list[Any] = []
+    dim_rows: list[Any] = []
     with read_connection(engine) as conn:
         names = load_names(conn, q.practice_id)
         check_payer(names, q.payer_id)
-        step("ledger totals")
-        combos: list[Combo] = [
-            (r[0], r[1], r[2], r[3], r[4])
-            for r in conn.execute(select(*_CLASS).where(*conds).group_by(*_CLASS))
-        ]
-        step("by month")
-        monthly = _by_month(conn, q, combos)
-        step("by claim line")
-        line_rows = _line_rows(conn, conds, combos)
-        step("entries not on a claim line")
-        other_rows = _other_rows(conn, _ledger_conds(q, counted_only=False), dialect)
+        if split.months:
+            step("monthly totals")
+            month_rows, dim_rows = _month_rows(conn, q, split)
+        for start, end in split.days:
+            step(f"entries posted {start.date()} to {(end - timedelta(days=1)).date()}")
+            rows = _day_rows(conn, q, start, end)
+            month_rows += rows
+            dim_rows += rows
         step("paid per unit")
         per_unit = _per_unit(conn, q, names, dialect)
     total: dict[str, Decimal] = {}
@@ -497,43 +479,42 @@ def build(engine: Engine, q: ReportQuery, progress: Progress | None = None) -> R
         d: defaultdict(dict) for d in ("month", "payer", "code", "provider", "location")
     }
     cash: dict[str, Decimal] = defaultdict(lambda: ZERO)
-    for (combo, month), (cents, _n) in monthly.items():
-        kind, bucket, detail, group, reason = combo
-        figure = figure_of(kind, bucket, detail, group, reason)
-        if figure is None:  # pragma: no cover - the conditions keep counted kinds only
-            continue
-        amount = _signed(figure, kind, money(cents))
-        _add(total, figure, amount)
-        _add(dims["month"][month], figure, amount)
-        if kind == "charge" and bucket == "patient":
-            cash[detail or "other"] += amount
 
-    def provider_name(provider_id: str | None) -> str:
+    def counted(r: Any) -> tuple[str, Decimal] | None:
+        figure = figure_of(r.kind, r.bucket, r.detail or None, r.group_code or None, r.reason_code or None)
+        if figure is None:  # pragma: no cover - the conditions keep counted kinds only
+            return None
+        return figure, _signed(figure, r.kind, money(r.amount_cents))
+
+    for r in month_rows:
+        found = counted(r)
+        if found is None:  # pragma: no cover
+            continue
+        figure, amount = found
+        _add(total, figure, amount)
+        _add(dims["month"][r.month], figure, amount)
+        if r.kind == "charge" and r.bucket == "patient":
+            cash[r.detail or "other"] += amount
+
+    def provider_name(provider_id: str) -> str:
         return names.providers.get(provider_id, "(no visit)") if provider_id else "(no visit)"
 
-    for r in line_rows:
-        keys = {
-            "payer": names.payer(r.payer),
-            "code": r.code,
-            "provider": provider_name(r.provider_id),
-            "location": f"POS {r.place_of_service}" if r.place_of_service else "(not on a claim)",
-        }
-        for d, key in keys.items():
-            acc = dims[d][key]
-            for figure in FIGURES:
-                line_cents = getattr(r, figure, None) if figure in r._fields else None
-                if line_cents is not None:
-                    _add(acc, figure, money(line_cents))
-    for r in other_rows:
-        figure = figure_of(r.kind, r.bucket, r.detail, r.group_code, r.reason_code)
-        if figure is None:  # pragma: no cover - the conditions keep counted kinds only
+    for r in dim_rows:
+        found = counted(r)
+        if found is None:  # pragma: no cover
             continue
-        amount = _signed(figure, r.kind, money(r.cents))
+        figure, amount = found
+        if r.on_line:
+            code = r.code
+            location = f"POS {r.place_of_service}" if r.place_of_service else "(not on a claim)"
+        else:
+            code = (r.detail or None) if r.kind == "charge" else "(no claim line)"
+            location = "(not on a claim)"
         keys = {
-            "payer": names.payer(r.payer),
-            "code": r.detail if r.kind == "charge" else "(no claim line)",
+            "payer": names.payer(r.payer_id or None),
+            "code": code,
             "provider": provider_name(r.provider_id),
-            "location": "(not on a claim)",
+            "location": location,
         }
         for d, key in keys.items():
             _add(dims[d][key], figure, amount)
@@ -559,54 +540,6 @@ def build(engine: Engine, q: ReportQuery, progress: Progress | None = None) -> R
         per_unit=per_unit,
         notes=notes,
     )
-
-
-def _line_rows(conn: Connection, conds: list[ColumnElement[bool]], combos: list[Combo]) -> list[Any]:
-    """Figures of the entries on claim lines by (payer, code, place of service, provider):
-    summed per claim line first, so the lines, claims and visits are joined once per line."""
-    sums = _figure_sums(combos)
-    if not sums:
-        return []
-    per_line = (
-        select(le.c.claim_line_id, le.c.claim_id, le.c.payer_id, *(expr for _f, expr in sums))
-        .where(*conds, le.c.claim_line_id.is_not(None))
-        .group_by(le.c.claim_line_id, le.c.claim_id, le.c.payer_id)
-        .subquery("per_line")
-    )
-    keys = (
-        func.coalesce(per_line.c.payer_id, claims.c.payer_id).label("payer"),
-        claim_lines.c.code,
-        claim_lines.c.place_of_service,
-        visits.c.provider_id,
-    )
-    stmt = (
-        select(*keys, *(func.sum(per_line.c[f]).label(f) for f, _e in sums))
-        .select_from(
-            per_line.join(claim_lines, claim_lines.c.id == per_line.c.claim_line_id)
-            .outerjoin(claims, claims.c.id == per_line.c.claim_id)
-            .outerjoin(visits, visits.c.id == claims.c.visit_id)
-        )
-        .group_by(*keys)
-    )
-    return list(conn.execute(stmt).all())
-
-
-def _other_rows(conn: Connection, conds: list[ColumnElement[bool]], dialect: str) -> list[Any]:  # noqa: ARG001
-    """Entries not on a claim line (cash services, tips, packages...), grouped as they count
-    (``figure_of`` leaves out the kinds that count nowhere)."""
-    payer = func.coalesce(le.c.payer_id, claims.c.payer_id).label("payer")
-    cols = (*_CLASS, payer, visits.c.provider_id)
-    stmt = (
-        select(*cols, func.sum(le.c.amount_cents).label("cents"))
-        .select_from(
-            le.outerjoin(claims, claims.c.id == le.c.claim_id).outerjoin(
-                visits, visits.c.id == claims.c.visit_id
-            )
-        )
-        .where(*conds, le.c.claim_line_id.is_(None))
-        .group_by(*cols)
-    )
-    return list(conn.execute(stmt).all())
 
 
 def _per_unit(conn: object, q: ReportQuery, names: Names, dialect: str) -> tuple[PerUnit, ...]:  # noqa: ARG001

@@ -29,6 +29,7 @@ from typing import Any
 from sqlalchemy import Engine, func, select
 from sqlalchemy.engine import Row
 
+from therabill.adapters.db import report_totals
 from therabill.adapters.db.ledger_tables import (
     idempotency_keys,
     ledger_entries,
@@ -244,7 +245,9 @@ def _insert(
     if problems:
         raise LedgerError("entries cannot be posted", tuple(problems))
     if entries:
-        uow.session.execute(ledger_entries.insert(), [_to_row(e, uow, key, **extra) for e in entries])
+        rows = [_to_row(e, uow, key, **extra) for e in entries]
+        uow.session.execute(ledger_entries.insert(), rows)
+        report_totals.add_posted(uow.session.connection(), rows)
 
 
 def _post_keyed(

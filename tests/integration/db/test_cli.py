@@ -8,6 +8,7 @@ steps of ONE test so that parallel workers do not each load the demo.
 from __future__ import annotations
 
 import json
+import sqlite3
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -134,6 +135,22 @@ def _backup_and_restore(data_dir: Path, tmp_path: Path) -> None:
     assert as_json("claims", "list") == before
 
 
+def _monthly_totals_checked_and_rebuilt(data_dir: Path) -> None:
+    checked = run("db", "check")
+    assert checked.exit_code == 0, checked.output
+    totals = json.loads(checked.stdout)["ledger_month_totals"]
+    assert totals == {"practices": 1, "differing_rows": 0, "practices_differing": []}
+    with sqlite3.connect(data_dir / "therabill.sqlite3") as db:  # a hand-made change to derived data
+        db.execute("UPDATE ledger_month_totals SET amount_cents = amount_cents + 1 WHERE rowid = 1")
+    broken = run("db", "check")
+    assert broken.exit_code == 1
+    assert json.loads(broken.stdout)["ledger_month_totals"]["differing_rows"] == 1
+    assert "rebuild-totals" in broken.stderr
+    rebuilt = run("db", "rebuild-totals")
+    assert rebuilt.exit_code == 0 and "1 practice(s)" in rebuilt.output, rebuilt.output
+    assert run("db", "check").exit_code == 0
+
+
 def test_storage_and_money_commands_end_to_end(data_dir: Path, tmp_path: Path) -> None:
     _demo_twice_changes_nothing(data_dir)
     _patients_and_claims_lists(data_dir)
@@ -142,3 +159,4 @@ def test_storage_and_money_commands_end_to_end(data_dir: Path, tmp_path: Path) -
     _era_post_twice_posts_once(data_dir)
     _export_837_then_nothing_left_to_send(data_dir, tmp_path)
     _backup_and_restore(data_dir, tmp_path)
+    _monthly_totals_checked_and_rebuilt(data_dir)

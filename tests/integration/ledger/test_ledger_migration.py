@@ -8,13 +8,16 @@ from pathlib import Path
 import pytest
 from alembic.autogenerate import compare_metadata
 from alembic.runtime.migration import MigrationContext
-from sqlalchemy import Engine, inspect, text
+from sqlalchemy import Engine, inspect, select, text
 
 from tests.integration.db.test_migrations import _table_of
-from tests.integration.ledger.conftest import PgDatabases, new_empty_engine
-from therabill.adapters.db import migrations
+from tests.integration.ledger.conftest import ACTOR, PgDatabases, new_empty_engine, seed_practice
+from therabill.adapters.db import migrations, report_totals
 from therabill.adapters.db.base import metadata
-from therabill.adapters.db.ledger_tables import APPEND_ONLY_TABLES, LEDGER_TABLES
+from therabill.adapters.db.ledger_tables import APPEND_ONLY_TABLES, LEDGER_TABLES, ledger_month_totals
+from therabill.domain.ledger import PaymentMethod
+from therabill.domain.money import D
+from therabill.service_layer import ledger as svc
 
 
 @pytest.fixture(params=["sqlite", "postgresql"])
@@ -49,3 +52,27 @@ def test_practice_ledger_revision_upgrades_and_downgrades(fresh: Engine) -> None
     assert "practice_ledger_entries" in inspect(fresh).get_table_names()
     migrations.downgrade(fresh, "0004_intake")
     assert "practice_ledger_entries" not in inspect(fresh).get_table_names()
+
+
+def test_monthly_totals_revision_fills_from_the_posted_entries(fresh: Engine) -> None:
+    migrations.upgrade(fresh)
+    seed = seed_practice(fresh)
+    payer = seed.payer("Acme", "ACME")
+    ann, bo = seed.patient("ann"), seed.patient("bo")
+    for pt, lines in ((ann, [("97124", 10000), ("97140", 4500)]), (bo, [("97110", 6000)])):
+        claim_id, _ = seed.claim(pt, payer, lines)
+        svc.post_claim_charges(fresh, seed.practice_id, ACTOR, claim_id)
+    svc.post_patient_payment(
+        fresh, seed.practice_id, ACTOR, patient_id=ann, amount=D("25.00"), method=PaymentMethod.CARD, key="p1"
+    )
+    with fresh.connect() as conn:
+        kept = conn.execute(select(ledger_month_totals).order_by(*ledger_month_totals.primary_key)).all()
+    assert len(kept) == 4  # three lines' charges (two codes on one claim) and the patient's payment
+
+    migrations.downgrade(fresh, "0007_report_indexes")
+    assert "ledger_month_totals" not in inspect(fresh).get_table_names()
+    migrations.upgrade(fresh)
+    with fresh.connect() as conn:
+        filled = conn.execute(select(ledger_month_totals).order_by(*ledger_month_totals.primary_key)).all()
+        assert report_totals.differences(conn, seed.practice_id) == []
+    assert filled == kept

@@ -5,11 +5,12 @@ from __future__ import annotations
 from collections.abc import Sequence
 
 from hypothesis import HealthCheck, settings
-from hypothesis.stateful import run_state_machine_as_test
+from hypothesis.stateful import invariant, run_state_machine_as_test
 from sqlalchemy import Engine
 
 from tests.integration.ledger.conftest import ACTOR, Seed, seed_practice
 from tests.unit.ledger.machine import LedgerMachine
+from therabill.adapters.db import report_totals
 from therabill.domain.ledger import Entry
 from therabill.service_layer import ledger as svc
 
@@ -41,6 +42,12 @@ def test_ledger_machine_through_the_database(engine: Engine) -> None:
     class DbMachine(LedgerMachine):
         def make_backend(self) -> DbBackend:  # type: ignore[override]
             return DbBackend(engine)
+
+        @invariant()
+        def monthly_totals_equal_the_entries(self) -> None:
+            backend: DbBackend = self.backend  # type: ignore[assignment]
+            with engine.connect() as conn:
+                assert report_totals.differences(conn, backend.seed.practice_id) == []
 
     run_state_machine_as_test(
         DbMachine,

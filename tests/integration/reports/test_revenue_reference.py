@@ -16,11 +16,14 @@ import pytest
 from sqlalchemy import func, select
 
 from tests.integration.reports.conftest import AS_OF, Practice
+from therabill.adapters.db import report_totals
 from therabill.adapters.db.ledger_tables import ledger_entries as le
+from therabill.adapters.db.ledger_tables import ledger_month_totals
+from therabill.adapters.db.report_totals import month_of_timestamp
 from therabill.adapters.db.tables import claim_lines, claims, visits
 from therabill.domain.money import ZERO
 from therabill.reports import ReportQuery, revenue
-from therabill.reports.common import load_names, money, month_of_timestamp, timestamp_range
+from therabill.reports.common import load_names, money, timestamp_range
 
 
 def _reference(practice: Practice, q: ReportQuery) -> dict[str, dict[str, dict[str, Decimal]]]:
@@ -86,6 +89,11 @@ def _figures(groups: dict[str, revenue.Figures]) -> dict[str, dict[str, Decimal]
         (date(2026, 9, 1), date(2026, 10, 31), None),
         (None, None, "aetna"),
         (date(2026, 9, 10), AS_OF, "blue"),
+        (date(2026, 9, 1), date(2026, 9, 30), None),  # one whole month, no days apart
+        (date(2026, 9, 5), date(2026, 9, 20), None),  # inside one month: days only
+        (date(2026, 8, 20), date(2026, 9, 10), None),  # two part months, no whole one
+        (None, date(2026, 10, 15), None),  # open start, a part month at the end
+        (date(2026, 8, 15), None, "aetna"),  # a part month at the start, open end
     ],
 )
 def test_revenue_breakdowns_equal_one_plain_grouping(
@@ -104,3 +112,18 @@ def test_revenue_breakdowns_equal_one_plain_grouping(
         expected = {k: {f: v for f, v in figs.items() if v} for k, figs in ref[dim].items()}
         assert _figures(groups) == expected, dim
     assert report.by_month, "the range holds entries"
+
+
+def test_kept_monthly_totals_equal_the_entries(practice: Practice) -> None:
+    with practice.engine.connect() as conn:
+        assert report_totals.differences(conn, practice.practice_id) == []
+        kept = conn.execute(
+            select(
+                func.sum(ledger_month_totals.c.amount_cents), func.sum(ledger_month_totals.c.entries)
+            ).where(ledger_month_totals.c.practice_id == practice.practice_id)
+        ).one()
+        posted = conn.execute(
+            select(func.sum(le.c.amount_cents), func.count()).where(le.c.practice_id == practice.practice_id)
+        ).one()
+    assert tuple(kept) == tuple(posted)
+    assert posted[1] > 0

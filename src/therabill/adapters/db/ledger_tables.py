@@ -23,6 +23,7 @@ from sqlalchemy import (
     DateTime,
     ForeignKey,
     Integer,
+    PrimaryKeyConstraint,
     String,
     Table,
     Text,
@@ -244,6 +245,49 @@ and reference. ``amount_cents`` is as the payer reported it: positive = withheld
 payment, negative = added to it. Append-only like ``ledger_entries``.
 """
 
+ledger_month_totals = Table(
+    "ledger_month_totals",
+    metadata,
+    Column("practice_id", String(32), ForeignKey("practices.id"), nullable=False),
+    Column("month", String(7), nullable=False),
+    Column("kind", String(20), nullable=False),
+    Column("bucket", String(10), nullable=False),
+    Column("detail", String(40), nullable=False),
+    Column("group_code", String(20), nullable=False),
+    Column("reason_code", String(10), nullable=False),
+    Column("payer_id", String(32), nullable=False),
+    Column("on_line", Boolean, nullable=False),
+    Column("code", String(5), nullable=False),
+    Column("place_of_service", String(2), nullable=False),
+    Column("provider_id", String(32), nullable=False),
+    Column("amount_cents", BigInteger, nullable=False),
+    Column("entries", Integer, nullable=False),
+    PrimaryKeyConstraint(
+        "practice_id",
+        "month",
+        "kind",
+        "bucket",
+        "detail",
+        "group_code",
+        "reason_code",
+        "payer_id",
+        "on_line",
+        "code",
+        "place_of_service",
+        "provider_id",
+        name="pk_ledger_month_totals",
+    ),
+)
+"""The ledger summed by UTC month of posting and by what the reports group on (derived data).
+
+One row per practice, month, entry class (kind, bucket, detail, group and reason code) and
+attribution: the payer (the entry's, else its claim's), whether the entry is on a claim line,
+the line's code and place of service, the visit's rendering provider. ``''`` stands for
+"none" in the key columns (a NULL would never match an existing row). Kept up to date in the
+transaction that posts the entries (``therabill.adapters.db.report_totals``); unlike the
+ledger it is updated in place, and it can always be rebuilt from the ledger.
+"""
+
 LEDGER_TABLES = (
     prepaid_instruments,
     remittances,
@@ -252,6 +296,7 @@ LEDGER_TABLES = (
     posting_worklist,
     idempotency_keys,
     practice_ledger_entries,
+    ledger_month_totals,
 )
 
 for _table in (remittances, remittance_claims, ledger_entries, practice_ledger_entries):

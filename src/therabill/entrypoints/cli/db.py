@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 import typer
+from sqlalchemy import select
 
-from therabill.adapters.db import migrations
+from therabill.adapters.db import migrations, report_totals
 from therabill.adapters.db.engine import durability_settings, make_engine
+from therabill.adapters.db.tables import practices
 from therabill.domain.errors import TherabillError
 from therabill.entrypoints.cli.common import fail_from, print_json
 
@@ -27,9 +29,46 @@ def upgrade_command() -> None:
 
 @db_app.command("check")
 def check_command() -> None:
-    """Print the durability settings of a database connection and the schema revision."""
+    """Print the durability settings, the schema revision, and whether the ledger's monthly
+    totals (what the revenue report reads) still equal the entries, practice by practice."""
     try:
         engine = make_engine()
-        print_json({"revision": migrations.current(engine), "settings": durability_settings(engine)})
+        revision = migrations.current(engine)
+        settings = durability_settings(engine)
+        with engine.connect() as conn:
+            ids = list(conn.execute(select(practices.c.id).order_by(practices.c.id)).scalars())
+            differing = {pid: len(report_totals.differences(conn, pid)) for pid in ids}
     except TherabillError as exc:
         fail_from(exc)
+    print_json(
+        {
+            "revision": revision,
+            "settings": settings,
+            "ledger_month_totals": {
+                "practices": len(ids),
+                "differing_rows": sum(differing.values()),
+                "practices_differing": sorted(pid for pid, n in differing.items() if n),
+            },
+        }
+    )
+    if any(differing.values()):
+        typer.echo("the monthly totals differ from the ledger: run `therabill db rebuild-totals`", err=True)
+        raise typer.Exit(1)
+
+
+@db_app.command("rebuild-totals")
+def rebuild_totals_command() -> None:
+    """Recompute the ledger's monthly totals of every practice from the posted entries.
+
+    The totals are kept up to date as entries are posted; rebuild them after restoring a
+    database written by hand or when ``therabill db check`` finds a difference. The ledger
+    itself is only read.
+    """
+    try:
+        engine = make_engine()
+        with engine.begin() as conn:
+            ids = list(conn.execute(select(practices.c.id).order_by(practices.c.id)).scalars())
+            rows = report_totals.rebuild(conn, ids)
+    except TherabillError as exc:
+        fail_from(exc)
+    typer.echo(f"monthly totals rebuilt: {len(ids)} practice(s), {rows} row(s)")

@@ -1,0 +1,211 @@
+"""The ledger's monthly totals (``ledger_month_totals``): kept as entries are posted, rebuilt on demand.
+
+The revenue report reads whole months from these totals instead of grouping every entry of
+the range (on 100,000 visits: about 12,000 rows instead of 740,000 entries joined to their
+lines, claims and visits). Each row adds up the entries of one practice, UTC month of
+posting, entry class and attribution; see ``ledger_tables.ledger_month_totals``.
+
+``add_posted`` runs in the transaction that inserts the entries, so the totals and the ledger
+commit or roll back together. Keys are written in sorted order, so two transactions posting
+at once lock the rows they share in the same order (PostgreSQL) and cannot deadlock on them.
+``rebuild`` recomputes a practice's totals from its entries with one grouped query (the same
+query the migration ran); ``differences`` compares the kept totals with that recomputation.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping, Sequence
+from datetime import UTC, datetime
+from typing import Any
+
+from sqlalchemy import Connection, String, delete, func, insert, literal, literal_column, select
+from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.sql.elements import ColumnElement
+
+from therabill.adapters.db.ledger_tables import ledger_entries as le
+from therabill.adapters.db.ledger_tables import ledger_month_totals as totals
+from therabill.adapters.db.tables import claim_lines, claims, visits
+
+__all__ = [
+    "KEY_COLUMNS",
+    "NONE",
+    "add_posted",
+    "differences",
+    "grouped_entries",
+    "month_of",
+    "month_of_timestamp",
+    "rebuild",
+]
+
+NONE = ""
+"""What a key column holds for "none" (no payer, not on a line, no detail...)."""
+
+KEY_COLUMNS = (
+    "practice_id",
+    "month",
+    "kind",
+    "bucket",
+    "detail",
+    "group_code",
+    "reason_code",
+    "payer_id",
+    "on_line",
+    "code",
+    "place_of_service",
+    "provider_id",
+)
+
+Key = tuple[str, str, str, str, str, str, str, str, bool, str, str, str]
+
+
+def month_of(posted_at: datetime) -> str:
+    """``YYYY-MM`` of a posting time, in UTC (a naive time is taken as UTC, as stored)."""
+    moment = posted_at.astimezone(UTC) if posted_at.tzinfo else posted_at
+    return f"{moment.year:04d}-{moment.month:02d}"
+
+
+def month_of_timestamp(col: Any, dialect: str) -> ColumnElement[str]:
+    """``YYYY-MM`` of a UTC timestamp column, in SQL (what ``month_of`` gives in Python)."""
+    if dialect == "sqlite":
+        return func.substr(col, 1, 7, type_=String)
+    return func.to_char(func.timezone("UTC", col), literal_column("'YYYY-MM'"), type_=String)
+
+
+def grouped_entries(dialect: str, *where: ColumnElement[bool]) -> Any:
+    """The entries matching ``where`` grouped as the totals are, one row per key with
+    ``amount_cents`` and ``entries``: what ``rebuild`` stores and the report reads for the
+    days a whole month does not cover."""
+    none = literal(NONE)
+    cols = (
+        le.c.practice_id.label("practice_id"),
+        month_of_timestamp(le.c.posted_at, dialect).label("month"),
+        le.c.kind.label("kind"),
+        le.c.bucket.label("bucket"),
+        func.coalesce(le.c.detail, none).label("detail"),
+        func.coalesce(le.c.group_code, none).label("group_code"),
+        func.coalesce(le.c.reason_code, none).label("reason_code"),
+        func.coalesce(le.c.payer_id, claims.c.payer_id, none).label("payer_id"),
+        le.c.claim_line_id.is_not(None).label("on_line"),
+        func.coalesce(claim_lines.c.code, none).label("code"),
+        func.coalesce(claim_lines.c.place_of_service, none).label("place_of_service"),
+        func.coalesce(visits.c.provider_id, none).label("provider_id"),
+    )
+    return (
+        select(*cols, func.sum(le.c.amount_cents).label("amount_cents"), func.count().label("entries"))
+        .select_from(
+            le.outerjoin(claim_lines, claim_lines.c.id == le.c.claim_line_id)
+            .outerjoin(claims, claims.c.id == le.c.claim_id)
+            .outerjoin(visits, visits.c.id == claims.c.visit_id)
+        )
+        .where(*where)
+        .group_by(*cols)
+    )
+
+
+def _attribution(
+    conn: Connection, rows: Sequence[Mapping[str, Any]]
+) -> tuple[dict[str, tuple[str, str]], dict[str, tuple[str, str]]]:
+    """(claim id → (payer, provider), line id → (code, place of service)) of the rows."""
+    claim_ids = sorted({r["claim_id"] for r in rows if r.get("claim_id")})
+    line_ids = sorted({r["claim_line_id"] for r in rows if r.get("claim_line_id")})
+    of_claim: dict[str, tuple[str, str]] = {}
+    of_line: dict[str, tuple[str, str]] = {}
+    if claim_ids:
+        found = conn.execute(
+            select(claims.c.id, claims.c.payer_id, visits.c.provider_id)
+            .select_from(claims.outerjoin(visits, visits.c.id == claims.c.visit_id))
+            .where(claims.c.id.in_(claim_ids))
+        )
+        of_claim = {r.id: (r.payer_id or NONE, r.provider_id or NONE) for r in found}
+    if line_ids:
+        found = conn.execute(
+            select(claim_lines.c.id, claim_lines.c.code, claim_lines.c.place_of_service).where(
+                claim_lines.c.id.in_(line_ids)
+            )
+        )
+        of_line = {r.id: (r.code, r.place_of_service or NONE) for r in found}
+    return of_claim, of_line
+
+
+def _keys(conn: Connection, rows: Sequence[Mapping[str, Any]]) -> dict[Key, list[int]]:
+    of_claim, of_line = _attribution(conn, rows)
+    sums: dict[Key, list[int]] = {}
+    for r in rows:
+        claim_payer, provider = of_claim.get(r.get("claim_id") or "", (NONE, NONE))
+        line = r.get("claim_line_id")
+        code, place = of_line.get(line, (NONE, NONE)) if line else (NONE, NONE)
+        key: Key = (
+            r["practice_id"],
+            month_of(r["posted_at"]),
+            r["kind"],
+            r["bucket"],
+            r.get("detail") or NONE,
+            r.get("group_code") or NONE,
+            r.get("reason_code") or NONE,
+            r.get("payer_id") or claim_payer,
+            bool(line),
+            code,
+            place,
+            provider,
+        )
+        acc = sums.setdefault(key, [0, 0])
+        acc[0] += int(r["amount_cents"])
+        acc[1] += 1
+    return sums
+
+
+def add_posted(conn: Connection, rows: Sequence[Mapping[str, Any]]) -> None:
+    """Add the ledger rows just inserted (the dicts given to the insert) to the monthly totals."""
+    if not rows:
+        return
+    sums = _keys(conn, rows)
+    values = [
+        {**dict(zip(KEY_COLUMNS, key, strict=True)), "amount_cents": cents, "entries": n}
+        for key, (cents, n) in sorted(sums.items())
+    ]
+    dialect = conn.dialect.name
+    stmt: Any
+    if dialect == "postgresql":
+        stmt = postgresql.insert(totals)
+    else:
+        stmt = sqlite.insert(totals)
+    stmt = stmt.on_conflict_do_update(
+        index_elements=list(KEY_COLUMNS),
+        set_={
+            "amount_cents": totals.c.amount_cents + stmt.excluded.amount_cents,
+            "entries": totals.c.entries + stmt.excluded.entries,
+        },
+    )
+    conn.execute(stmt, values)
+
+
+def rebuild(conn: Connection, practice_ids: Iterable[str]) -> int:
+    """Recompute the totals of the practices from their entries; returns the rows written."""
+    written = 0
+    for practice_id in practice_ids:
+        conn.execute(delete(totals).where(totals.c.practice_id == practice_id))
+        query = grouped_entries(conn.dialect.name, le.c.practice_id == practice_id)
+        result = conn.execute(insert(totals).from_select([*KEY_COLUMNS, "amount_cents", "entries"], query))
+        written += max(result.rowcount or 0, 0)
+    return written
+
+
+def differences(conn: Connection, practice_id: str) -> list[dict[str, Any]]:
+    """The keys where the kept totals differ from the entries (empty when they agree)."""
+    expected = {
+        tuple(r[:12]): (int(r.amount_cents), int(r.entries))
+        for r in conn.execute(grouped_entries(conn.dialect.name, le.c.practice_id == practice_id))
+    }
+    kept = {
+        tuple(r[:12]): (int(r.amount_cents), int(r.entries))
+        for r in conn.execute(select(totals).where(totals.c.practice_id == practice_id))
+    }
+    return [
+        {
+            **dict(zip(KEY_COLUMNS, (bool(v) if i == 8 else v for i, v in enumerate(key)), strict=True)),
+            "expected": expected.get(key),
+            "kept": kept.get(key),
+        }
+        for key in sorted(set(expected) | set(kept), key=repr)
+        if expected.get(key) != kept.get(key)
+    ]
