@@ -52,6 +52,8 @@ from pathlib import Path
 
 import httpx
 
+from therabill.entrypoints.cli.serve import KEEP_ALIVE_S
+
 RATE = 50
 DURATION = 30
 STEPS = ((10, 10), (25, 10))
@@ -286,7 +288,10 @@ async def _phase(
             errors[f"{kind}:{label}"] = errors.get(f"{kind}:{label}", 0) + 1
 
     async def logins(stop: float) -> None:
-        async with httpx.AsyncClient(base_url=base, timeout=30, follow_redirects=False) as other:
+        limits = httpx.Limits(keepalive_expiry=KEEP_ALIVE_S / 4)
+        async with httpx.AsyncClient(
+            base_url=base, limits=limits, timeout=30, follow_redirects=False
+        ) as other:
             while time.perf_counter() + 5 < stop:
                 await asyncio.sleep(5)
                 other.cookies.clear()
@@ -326,7 +331,11 @@ async def _phase(
 
 async def _drive(base: str, data: dict[str, object], server_pid: int) -> dict[str, object]:
     rng = random.Random(7)
-    limits = httpx.Limits(max_connections=CONCURRENCY, max_keepalive_connections=CONCURRENCY)
+    # Idle connections are dropped well before the server's keep-alive timeout, so a request is
+    # never sent on a connection the server is closing at that moment.
+    limits = httpx.Limits(
+        max_connections=CONCURRENCY, max_keepalive_connections=CONCURRENCY, keepalive_expiry=KEEP_ALIVE_S / 4
+    )
     async with httpx.AsyncClient(base_url=base, limits=limits, timeout=30, follow_redirects=False) as client:
         csrf, first = await _login(client, str(data["secret"]))
         # Service time without queueing: each kind alone, one request at a time.

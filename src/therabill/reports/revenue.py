@@ -396,8 +396,13 @@ def split_range(date_from: date | None, date_to: date | None) -> Split:
     if date_to is not None:
         after = date_to + timedelta(days=1)
         end = after if after.day == 1 else date_to.replace(day=1)
-    if first is not None and end is not None and first >= end:
-        assert date_from is not None and date_to is not None
+    if (
+        date_from is not None
+        and date_to is not None
+        and first is not None
+        and end is not None
+        and first >= end
+    ):
         return Split(False, None, None, ((start_of(date_from), start_of(date_to + timedelta(days=1))),))
     days = []
     if date_from is not None and first is not None and date_from < first:

@@ -18,6 +18,10 @@ DEFAULT_HOST = "127.0.0.1"
 DEFAULT_PORT = 8000
 HTTP_PROTOCOL = "therabill.entrypoints.cli.http_protocol:NoDelayH11Protocol"
 """The protocol class, by import path (worker processes import it themselves)."""
+KEEP_ALIVE_S = 20
+"""How long an idle kept-alive connection stays open. Clients that keep connections longer than
+this can send a request just as the server closes the connection; they should expire theirs
+sooner (browsers and reverse proxies do)."""
 
 
 def _serve(host: str, port: int, workers: int) -> None:
@@ -27,6 +31,7 @@ def _serve(host: str, port: int, workers: int) -> None:
         "therabill.entrypoints.cli.serve:app_from_environment",
         factory=True,
         http=HTTP_PROTOCOL,
+        timeout_keep_alive=KEEP_ALIVE_S,
         host=host,
         port=port,
         workers=workers,
