@@ -4,8 +4,9 @@ Each row stores the hash of the practice's previous row (``prev_hash``) and its 
 over its content and ``prev_hash``, so changing, removing or reordering any row breaks the
 chain from there on; ``verify_chain`` finds the first broken row. The database refuses
 UPDATE and DELETE on the table (triggers in migration ``0001_records``). Rows are appended
-by the unit of work at commit, inside the same transaction as the change they record, after
-the practice row is locked, so sequence numbers never collide.
+by the unit of work at commit, inside the same transaction as the change they record, and by
+short transactions of their own (page views); either way the practice row is locked first,
+so sequence numbers never collide.
 """
 
 from __future__ import annotations
@@ -21,7 +22,7 @@ from typing import Any
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from therabill.adapters.db.tables import audit_log
+from therabill.adapters.db.tables import audit_log, practices
 
 GENESIS = "0" * 64
 """``prev_hash`` of a practice's first audit row."""
@@ -96,7 +97,7 @@ def row_hash(
 
 
 def append(session: Session, practice_id: str, actor: str, events: list[AuditEvent], at: datetime) -> None:
-    """Append ``events`` to the practice's chain (the caller holds the practice lock)."""
+    """Append ``events`` to the practice's chain (under the practice row's lock)."""
     append_many(session, [(practice_id, actor, events, at)])
 
 
@@ -104,6 +105,11 @@ def append_many(session: Session, batches: list[tuple[str, str, list[AuditEvent]
     """Append several use cases' events ``(practice, actor, events, at)`` in order, in one insert."""
     heads: dict[str, tuple[int, str]] = {}
     rows = []
+    # The chain head is read and extended under the practice row's lock (PostgreSQL; SQLite
+    # writes one transaction at a time), taken in id order so two appenders cannot deadlock.
+    # A unit of work already holds it; a short transaction of its own (a page view) takes it here.
+    for practice_id in sorted({b[0] for b in batches if b[2]}):
+        session.execute(select(practices.c.id).where(practices.c.id == practice_id).with_for_update())
     for practice_id, actor, events, at in batches:
         if not events:
             continue
