@@ -40,20 +40,8 @@ __all__ = [
 NONE = ""
 """What a key column holds for "none" (no payer, not on a line, no detail...)."""
 
-KEY_COLUMNS = (
-    "practice_id",
-    "month",
-    "kind",
-    "bucket",
-    "detail",
-    "group_code",
-    "reason_code",
-    "payer_id",
-    "on_line",
-    "code",
-    "place_of_service",
-    "provider_id",
-)
+KEY_COLUMNS: tuple[str, ...] = tuple(c.name for c in totals.primary_key.columns)
+"""The key of a totals row, in the primary key's order: practice, month, entry class, attribution."""
 
 Key = tuple[str, str, str, str, str, str, str, str, bool, str, str, str]
 
@@ -192,20 +180,20 @@ def rebuild(conn: Connection, practice_ids: Iterable[str]) -> int:
 
 def differences(conn: Connection, practice_id: str) -> list[dict[str, Any]]:
     """The keys where the kept totals differ from the entries (empty when they agree)."""
+
+    def key_of(row: Any) -> tuple[Any, ...]:
+        return tuple(bool(row.on_line) if name == "on_line" else row._mapping[name] for name in KEY_COLUMNS)
+
     expected = {
-        tuple(r[:12]): (int(r.amount_cents), int(r.entries))
+        key_of(r): (int(r.amount_cents), int(r.entries))
         for r in conn.execute(grouped_entries(conn.dialect.name, le.c.practice_id == practice_id))
     }
     kept = {
-        tuple(r[:12]): (int(r.amount_cents), int(r.entries))
+        key_of(r): (int(r.amount_cents), int(r.entries))
         for r in conn.execute(select(totals).where(totals.c.practice_id == practice_id))
     }
     return [
-        {
-            **dict(zip(KEY_COLUMNS, (bool(v) if i == 8 else v for i, v in enumerate(key)), strict=True)),
-            "expected": expected.get(key),
-            "kept": kept.get(key),
-        }
+        {**dict(zip(KEY_COLUMNS, key, strict=True)), "expected": expected.get(key), "kept": kept.get(key)}
         for key in sorted(set(expected) | set(kept), key=repr)
         if expected.get(key) != kept.get(key)
     ]
