@@ -17,7 +17,7 @@ import functools
 import re
 import tomllib
 import unicodedata
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field, fields, replace
 from datetime import datetime
 from pathlib import Path
@@ -25,8 +25,9 @@ from typing import Any
 
 from therabill.adapters.x12.errors import X12Error
 from therabill.adapters.x12.tokenizer import Delimiters
+from therabill.domain.encounter import BillingProvider
 
-__all__ = ["EnvelopeSettings", "SegmentWriter", "clean", "load_settings"]
+__all__ = ["EnvelopeSettings", "SegmentWriter", "billing_provider_nm1", "clean", "load_settings"]
 
 
 @dataclass(frozen=True, slots=True)
@@ -247,3 +248,21 @@ def check_control_number(control_number: int) -> None:
     """Raise unless ``control_number`` fits ISA13 (1 to 999,999,999)."""
     if not 1 <= control_number <= 999_999_999:
         raise X12Error("the control number must be 1 to 999999999", code="x12-control-number-invalid")
+
+
+def billing_provider_nm1(
+    entity: str, bp: BillingProvider, c: Callable[[str | None, str], str]
+) -> tuple[str, ...]:
+    """The NM1 segment (id and elements) naming the billing provider with its NPI: a person
+    (NM102 = 1, last and first name) or an organization (NM102 = 2). ``entity`` is NM101
+    (``85`` in an 837P, ``1P`` in a 276); ``c`` cleans a value for an element."""
+    if bp.entity_type == "person":
+        names = (
+            c(bp.last_name, "billing_provider.last_name"),
+            c(bp.first_name, "billing_provider.first_name"),
+        )
+        kind = "1"
+    else:
+        names = (c(bp.organization_name, "billing_provider.organization_name"), "")
+        kind = "2"
+    return ("NM1", entity, kind, *names, "", "", "", "XX", c(bp.npi, "billing_provider.npi"))

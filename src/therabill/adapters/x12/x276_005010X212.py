@@ -18,6 +18,7 @@ from decimal import Decimal
 from therabill.adapters.x12.envelope import (
     EnvelopeSettings,
     SegmentWriter,
+    billing_provider_nm1,
     check_control_number,
     clean,
     isa_segment,
@@ -186,32 +187,7 @@ def _transaction(
         c(settings.submitter_id, "settings.submitter_id"),
     )
     w.seg("HL", "3", "2", "19", "1")
-    if bp.entity_type == "person":
-        w.seg(
-            "NM1",
-            "1P",
-            "1",
-            c(bp.last_name, "billing_provider.last_name"),
-            c(bp.first_name, "billing_provider.first_name"),
-            "",
-            "",
-            "",
-            "XX",
-            c(bp.npi, "billing_provider.npi"),
-        )
-    else:
-        w.seg(
-            "NM1",
-            "1P",
-            "2",
-            c(bp.organization_name, "billing_provider.organization_name"),
-            "",
-            "",
-            "",
-            "",
-            "XX",
-            c(bp.npi, "billing_provider.npi"),
-        )
+    w.seg(*billing_provider_nm1("1P", bp, c))
     dependent = cov.relationship_to_subscriber != "self"
     w.seg("HL", "4", "3", "22", "1" if dependent else "0")
     sub = cov.subscriber

@@ -24,6 +24,7 @@ from decimal import Decimal
 
 from therabill.adapters.x12.envelope import (
     EnvelopeSettings,
+    billing_provider_nm1,
     check_control_number,
     clean,
     isa_segment,
@@ -345,32 +346,7 @@ class _Claim837:
         seg("HL", str(hl), "", "20", "1")
         if bp.taxonomy:
             seg("PRV", "BI", "PXC", c(bp.taxonomy, "billing_provider.taxonomy"))
-        if bp.entity_type == "person":
-            seg(
-                "NM1",
-                "85",
-                "1",
-                c(bp.last_name, "billing_provider.last_name"),
-                c(bp.first_name, "billing_provider.first_name"),
-                "",
-                "",
-                "",
-                "XX",
-                c(bp.npi, "billing_provider.npi"),
-            )
-        else:
-            seg(
-                "NM1",
-                "85",
-                "2",
-                c(bp.organization_name, "billing_provider.organization_name"),
-                "",
-                "",
-                "",
-                "",
-                "XX",
-                c(bp.npi, "billing_provider.npi"),
-            )
+        seg(*billing_provider_nm1("85", bp, c))
         self.address(bp.address, "billing_provider.address")
         seg("REF", "EI" if bp.tax_id_type == "EIN" else "SY", c(bp.tax_id, "billing_provider.tax_id"))
         if bp.pay_to_address is not None and bp.pay_to_address != bp.address:
