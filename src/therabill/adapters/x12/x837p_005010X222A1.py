@@ -353,6 +353,28 @@ class _Claim837:
             seg("NM1", "87", "1" if bp.entity_type == "person" else "2")
             self.address(bp.pay_to_address, "billing_provider.pay_to_address")
 
+    def patient_name(self, e: Encounter, entity: str, member: tuple[str, ...], claim_no: str | None) -> None:
+        """The patient's NM1 (``IL`` as the subscriber, with the member id; ``QC`` otherwise),
+        address, DMG, and REF*Y4 with the property and casualty claim number when given."""
+        seg, c, pat = self.seg, self.c, e.patient
+        assert pat is not None
+        seg(
+            "NM1",
+            entity,
+            "1",
+            c(pat.last_name, "patient.last_name"),
+            c(pat.first_name, "patient.first_name"),
+            c(pat.middle_name, "patient.middle_name"),
+            "",
+            c(pat.suffix, "patient.suffix"),
+            *member,
+        )
+        self.address(pat.address, "patient.address")
+        if pat.birth_date is not None:
+            seg("DMG", "D8", _d8(pat.birth_date), c(pat.sex, "patient.sex") or "U")
+        if claim_no:
+            seg("REF", "Y4", c(claim_no, "related_causes.property_casualty_claim_number"))
+
     def claim(self, claim: Claim, hl: int, parent: int) -> int:  # noqa: C901 - one loop after another
         """Write 2000B..2400 of ``claim``; return the number of HL segments written."""
         e = claim.encounter
@@ -383,23 +405,9 @@ class _Claim837:
         # 2010BA subscriber
         claim_no = e.related_causes.property_casualty_claim_number
         if is_self:
-            seg(
-                "NM1",
-                "IL",
-                "1",
-                c(pat.last_name, "patient.last_name"),
-                c(pat.first_name, "patient.first_name"),
-                c(pat.middle_name, "patient.middle_name"),
-                "",
-                c(pat.suffix, "patient.suffix"),
-                "MI",
-                c(cov.member_id, "coverage.member_id"),
+            self.patient_name(
+                e, "IL", ("MI", c(cov.member_id, "coverage.member_id")), claim_no if pc else None
             )
-            self.address(pat.address, "patient.address")
-            if pat.birth_date is not None:
-                seg("DMG", "D8", _d8(pat.birth_date), c(pat.sex, "patient.sex") or "U")
-            if pc and claim_no:
-                seg("REF", "Y4", c(claim_no, "related_causes.property_casualty_claim_number"))
         else:
             sub = cov.subscriber
             assert sub is not None
@@ -452,21 +460,7 @@ class _Claim837:
             # 2000C / 2010CA patient
             seg("HL", str(hl + 1), str(hl), "23", "0")
             seg("PAT", _PAT01.get(cov.relationship_to_subscriber, "G8"))
-            seg(
-                "NM1",
-                "QC",
-                "1",
-                c(pat.last_name, "patient.last_name"),
-                c(pat.first_name, "patient.first_name"),
-                c(pat.middle_name, "patient.middle_name"),
-                "",
-                c(pat.suffix, "patient.suffix"),
-            )
-            self.address(pat.address, "patient.address")
-            if pat.birth_date is not None:
-                seg("DMG", "D8", _d8(pat.birth_date), c(pat.sex, "patient.sex") or "U")
-            if pc and claim_no:
-                seg("REF", "Y4", c(claim_no, "related_causes.property_casualty_claim_number"))
+            self.patient_name(e, "QC", (), claim_no if pc else None)
             hls = 2
         self.clm(claim)
         return hls
