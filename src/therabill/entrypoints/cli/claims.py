@@ -13,7 +13,14 @@ from therabill.adapters.x12.errors import X12Error
 from therabill.domain.errors import TherabillError
 from therabill.domain.money import from_cents
 from therabill.entrypoints.cli._practice import PracticeOption, open_practice
-from therabill.entrypoints.cli.common import EXIT_FINDINGS, fail_from, print_json, read_input, stdout
+from therabill.entrypoints.cli.common import (
+    EXIT_FINDINGS,
+    ProductionOption,
+    fail_from,
+    print_json,
+    read_input,
+    stdout,
+)
 from therabill.service_layer import edi
 from therabill.service_layer.records import list_claims
 from therabill.service_layer.uow import system_actor
@@ -65,11 +72,9 @@ def export_837_command(
     batch: Annotated[
         str | None, typer.Option("--batch", help="Write a recorded batch again (same bytes), nothing else.")
     ] = None,
-    production: Annotated[
-        bool, typer.Option("--production", help="Usage indicator P (default T: test).")
-    ] = False,
+    production: ProductionOption = False,
     settings_file: Annotated[
-        Path | None, typer.Option("--settings", help="Envelope settings (TOML, [x12] table).")
+        Path | None, typer.Option("--settings", help="Envelope settings (TOML, an x12 table).")
     ] = None,
     override: Annotated[
         str | None,

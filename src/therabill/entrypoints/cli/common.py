@@ -11,7 +11,7 @@ import sys
 from collections.abc import Iterable
 from datetime import date
 from pathlib import Path
-from typing import Any, NoReturn, overload
+from typing import Annotated, Any, NoReturn, overload
 
 import typer
 from rich.console import Console
@@ -21,6 +21,18 @@ from therabill.domain.errors import Problem, TherabillError
 EXIT_OK = 0
 EXIT_FINDINGS = 1
 EXIT_INVALID = 2
+
+# Options of the commands that write X12 envelopes.
+ControlNumberOption = Annotated[
+    int | None, typer.Option("--control-number", help="ISA13/GS06; default: the counter in the data folder.")
+]
+ProductionOption = Annotated[bool, typer.Option("--production", help="Usage indicator P (default T: test).")]
+EnvelopeConfigOption = Annotated[
+    Path | None, typer.Option("--config", help="TOML file with an x12 table of envelope settings.")
+]
+CreatedOption = Annotated[
+    str | None, typer.Option("--created", help="Creation time written in the envelope (YYYY-MM-DDTHH:MM).")
+]
 
 stdout = Console(highlight=False, soft_wrap=True)
 stderr = Console(stderr=True, highlight=False, soft_wrap=True)

@@ -16,7 +16,17 @@ from therabill.adapters.x12.errors import X12Error
 from therabill.adapters.x12.x270_005010X279A1 import inquiry_from_encounter, write_270
 from therabill.adapters.x12.x271_005010X279A1 import read_271
 from therabill.domain.eligibility import THERAPY_INQUIRY_SERVICE_TYPES, EligibilitySummary
-from therabill.entrypoints.cli.common import fail, fail_from, print_json, read_input, stdout
+from therabill.entrypoints.cli.common import (
+    ControlNumberOption,
+    CreatedOption,
+    EnvelopeConfigOption,
+    ProductionOption,
+    fail,
+    fail_from,
+    print_json,
+    read_input,
+    stdout,
+)
 from therabill.schemas.encounter import DocumentError, parse_encounters
 
 eligibility_app = typer.Typer(
@@ -28,16 +38,9 @@ eligibility_app = typer.Typer(
 def eligibility_request(
     file: Annotated[str, typer.Argument(help="Encounter document(s) (JSON: one object or a list).")],
     output: Annotated[Path, typer.Option("-o", "--output", help="The 270 file to write.")],
-    control_number: Annotated[
-        int | None,
-        typer.Option("--control-number", help="ISA13/GS06; default: the counter in the data folder."),
-    ] = None,
-    production: Annotated[
-        bool, typer.Option("--production", help="Usage indicator P (default T, test).")
-    ] = False,
-    config_file: Annotated[
-        Path | None, typer.Option("--config", help="TOML file with an [x12] table of envelope settings.")
-    ] = None,
+    control_number: ControlNumberOption = None,
+    production: ProductionOption = False,
+    config_file: EnvelopeConfigOption = None,
     service_date: Annotated[
         str | None,
         typer.Option("--date", help="Date asked about (YYYY-MM-DD); default the visit's date."),
@@ -45,10 +48,7 @@ def eligibility_request(
     service_types: Annotated[
         str, typer.Option("--service-types", help="EQ01 service type codes, comma separated.")
     ] = ",".join(THERAPY_INQUIRY_SERVICE_TYPES),
-    created: Annotated[
-        str | None,
-        typer.Option("--created", help="Creation time written in the envelope (YYYY-MM-DDTHH:MM)."),
-    ] = None,
+    created: CreatedOption = None,
 ) -> None:
     """Write a 270 (005010X279A1) asking the payer about each encounter's primary coverage.
 

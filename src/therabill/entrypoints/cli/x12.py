@@ -20,7 +20,18 @@ from therabill.adapters.x12.x837p_005010X222A1 import write_837p
 from therabill.domain.claim import Claim, build_claim
 from therabill.domain.encounter import Encounter
 from therabill.domain.errors import Problem, TherabillError
-from therabill.entrypoints.cli.common import EXIT_FINDINGS, fail, fail_from, read_input, stderr, stdout
+from therabill.entrypoints.cli.common import (
+    EXIT_FINDINGS,
+    ControlNumberOption,
+    CreatedOption,
+    EnvelopeConfigOption,
+    ProductionOption,
+    fail,
+    fail_from,
+    read_input,
+    stderr,
+    stdout,
+)
 from therabill.schemas.encounter import DocumentError, parse_encounters
 from therabill.service_layer.coding import units_of
 
@@ -79,16 +90,9 @@ def _write_atomic(path: Path, text: str) -> None:
 def x12_837(
     files: Annotated[list[str], typer.Argument(help="Encounter documents (JSON: one object or a list).")],
     output: Annotated[Path, typer.Option("-o", "--output", help="The 837P file to write.")],
-    control_number: Annotated[
-        int | None,
-        typer.Option("--control-number", help="ISA13/GS06; default: the counter in the data folder."),
-    ] = None,
-    production: Annotated[
-        bool, typer.Option("--production", help="Usage indicator P (default T, test).")
-    ] = False,
-    config_file: Annotated[
-        Path | None, typer.Option("--config", help="TOML file with an [x12] table of envelope settings.")
-    ] = None,
+    control_number: ControlNumberOption = None,
+    production: ProductionOption = False,
+    config_file: EnvelopeConfigOption = None,
     override_scrub: Annotated[
         bool,
         typer.Option("--override-scrub", help="Write even when the scrubber finds errors (needs --reason)."),
@@ -99,10 +103,7 @@ def x12_837(
     as_of: Annotated[
         str | None, typer.Option("--as-of", help="Scrub as of this date (YYYY-MM-DD); default today.")
     ] = None,
-    created: Annotated[
-        str | None,
-        typer.Option("--created", help="Creation time written in the envelope (YYYY-MM-DDTHH:MM)."),
-    ] = None,
+    created: CreatedOption = None,
 ) -> None:
     """Write one 837P (005010X222A1) file from encounter documents.
 
