@@ -11,7 +11,7 @@ import secrets
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from sqlalchemy import Connection, and_, func, insert, select, update
+from sqlalchemy import Connection, Join, Table, and_, func, insert, select, update
 from sqlalchemy.orm import Session
 
 from therabill.adapters.db.auth_tables import api_tokens, login_attempts, sessions, user_practice_roles, users
@@ -567,6 +567,29 @@ def needs_touch(conn: Connection, token: str, now: datetime, *, api: bool = Fals
     return seen is not None and now - seen >= TOUCH_EVERY
 
 
+_WHO = (
+    users.c.id.label("user_id"),
+    users.c.username,
+    users.c.display_name,
+    users.c.active,
+    user_practice_roles.c.practice_id,
+    user_practice_roles.c.role,
+    user_practice_roles.c.provider_id,
+)
+"""The columns a principal is made of: the user and their role in the credential's practice."""
+
+
+def _with_role(credential: Table) -> Join:
+    """A session or token joined to its user and to the user's role in the credential's practice."""
+    return credential.join(users, users.c.id == credential.c.user_id).join(
+        user_practice_roles,
+        and_(
+            user_practice_roles.c.user_id == credential.c.user_id,
+            user_practice_roles.c.practice_id == credential.c.practice_id,
+        ),
+    )
+
+
 def session_principal(
     conn: Connection, token: str, now: datetime, policy: SessionPolicy, *, touch: bool = True
 ) -> Principal | None:
@@ -584,22 +607,9 @@ def session_principal(
             sessions.c.last_seen_at,
             sessions.c.expires_at,
             sessions.c.revoked_at,
-            users.c.id.label("user_id"),
-            users.c.username,
-            users.c.display_name,
-            users.c.active,
-            user_practice_roles.c.practice_id,
-            user_practice_roles.c.role,
-            user_practice_roles.c.provider_id,
+            *_WHO,
         )
-        .join(users, users.c.id == sessions.c.user_id)
-        .join(
-            user_practice_roles,
-            and_(
-                user_practice_roles.c.user_id == sessions.c.user_id,
-                user_practice_roles.c.practice_id == sessions.c.practice_id,
-            ),
-        )
+        .select_from(_with_role(sessions))
         .where(sessions.c.token_hash == digest(token))
     ).first()
     if row is None or row.stage != "full" or row.revoked_at is not None or now >= row.expires_at:
@@ -808,22 +818,9 @@ def token_principal(conn: Connection, token: str, now: datetime, *, touch: bool 
             api_tokens.c.expires_at,
             api_tokens.c.revoked_at,
             api_tokens.c.last_used_at,
-            users.c.id.label("user_id"),
-            users.c.username,
-            users.c.display_name,
-            users.c.active,
-            user_practice_roles.c.practice_id,
-            user_practice_roles.c.role,
-            user_practice_roles.c.provider_id,
+            *_WHO,
         )
-        .join(users, users.c.id == api_tokens.c.user_id)
-        .join(
-            user_practice_roles,
-            and_(
-                user_practice_roles.c.user_id == api_tokens.c.user_id,
-                user_practice_roles.c.practice_id == api_tokens.c.practice_id,
-            ),
-        )
+        .select_from(_with_role(api_tokens))
         .where(api_tokens.c.token_hash == digest(token))
     ).first()
     if row is None or row.revoked_at is not None or (row.expires_at is not None and now >= row.expires_at):
