@@ -30,6 +30,8 @@ MUTED = colors.HexColor("#616e7c")
 RULE = colors.HexColor("#cbd2d9")
 BAND = colors.HexColor("#eef4f4")
 MARGIN = 0.6 * inch
+WIDTH = 7.3 * inch
+"""The width of the text frame (US letter less the margins)."""
 
 
 def styles() -> dict[str, ParagraphStyle]:
@@ -145,6 +147,32 @@ def key_values(pairs: Sequence[tuple[str, str]], st: dict[str, ParagraphStyle], 
         )
     )
     return t
+
+
+def client_header(
+    left: Sequence[tuple[str, str]], right: Sequence[tuple[str, str]], st: dict[str, ParagraphStyle]
+) -> list[Flowable]:
+    """Two columns of labelled values (the client left, the visit or period right), then a rule."""
+    half = WIDTH / 2
+    top = Table([[key_values(left, st, half - 8), key_values(right, st, half - 8)]], colWidths=[half, half])
+    top.setStyle(
+        TableStyle(
+            [
+                ("FONT", (0, 0), (-1, -1), SANS, 9),
+                ("VALIGN", (0, 0), (-1, -1), "TOP"),
+                ("LEFTPADDING", (0, 0), (-1, -1), 0),
+            ]
+        )
+    )
+    return [top, rule()]
+
+
+def diagnoses_block(diagnoses: Sequence[tuple[str, str]], st: dict[str, ParagraphStyle]) -> list[Flowable]:
+    """The "Diagnoses" heading and the codes with their descriptions (nothing when there are none)."""
+    if not diagnoses:
+        return []
+    text = "; ".join(f"<b>{esc(code)}</b> {esc(description)}".strip() for code, description in diagnoses)
+    return [Paragraph("Diagnoses", st["h2"]), Paragraph(text, st["body"])]
 
 
 def rule() -> HRFlowable:

@@ -3,13 +3,19 @@
 from __future__ import annotations
 
 from reportlab.lib.units import inch
-from reportlab.platypus import Flowable, KeepTogether, Paragraph, Spacer, Table, TableStyle
+from reportlab.platypus import Flowable, KeepTogether, Paragraph, Spacer
 
-from therabill.adapters.pdf.fonts import SANS
-from therabill.adapters.pdf.layout import build, esc, key_values, rule, signature_line, styles, table, us_date
+from therabill.adapters.pdf.layout import (
+    build,
+    client_header,
+    diagnoses_block,
+    esc,
+    signature_line,
+    styles,
+    table,
+    us_date,
+)
 from therabill.domain.forms import NoteView
-
-_WIDTH = 7.3 * inch
 
 
 def _section(title: str, text: str, st: dict) -> list[Flowable]:  # type: ignore[type-arg]
@@ -22,16 +28,12 @@ def render_note(view: NoteView) -> bytes:
     session = ""
     if view.start_time and view.end_time:
         session = f"{view.start_time}–{view.end_time}"
-    left = key_values(
+    story: list[Flowable] = client_header(
         [
             ("Client", view.client_name),
             ("Date of birth", us_date(view.client_birth_date)),
             ("Client ID", view.client_id),
         ],
-        st,
-        _WIDTH / 2 - 8,
-    )
-    right = key_values(
         [
             ("Date of service", us_date(view.date_of_service)),
             ("Session", session),
@@ -39,22 +41,8 @@ def render_note(view: NoteView) -> bytes:
             ("License", view.license or ""),
         ],
         st,
-        _WIDTH / 2 - 8,
     )
-    top = Table([[left, right]], colWidths=[_WIDTH / 2, _WIDTH / 2])
-    top.setStyle(
-        TableStyle(
-            [
-                ("FONT", (0, 0), (-1, -1), SANS, 9),
-                ("VALIGN", (0, 0), (-1, -1), "TOP"),
-                ("LEFTPADDING", (0, 0), (-1, -1), 0),
-            ]
-        )
-    )
-    story: list[Flowable] = [top, rule()]
-    if view.diagnoses:
-        dx = "; ".join(f"<b>{esc(c)}</b> {esc(d)}".strip() for c, d in view.diagnoses)
-        story += [Paragraph("Diagnoses", st["h2"]), Paragraph(dx, st["body"])]
+    story += diagnoses_block(view.diagnoses, st)
     story += _section("S — Subjective", view.subjective, st)
     obj = "<br/>".join(esc(x) for x in view.objective_lines) or "—"
     story += [Paragraph("O — Objective", st["h2"]), Paragraph(obj, st["body"])]

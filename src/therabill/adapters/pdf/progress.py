@@ -13,10 +13,11 @@ from therabill.adapters.pdf.fonts import SANS, SANS_BOLD
 from therabill.adapters.pdf.layout import (
     INK,
     MUTED,
+    WIDTH,
     build,
+    client_header,
+    diagnoses_block,
     esc,
-    key_values,
-    rule,
     signature_line,
     styles,
     table,
@@ -24,7 +25,6 @@ from therabill.adapters.pdf.layout import (
 )
 from therabill.domain.forms import ProgressReportView
 
-_WIDTH = 7.3 * inch
 PAIN = colors.HexColor("#c0392b")
 ROM = colors.HexColor("#2f6f73")
 
@@ -71,40 +71,20 @@ def _chart(
 def render_progress(view: ProgressReportView) -> bytes:
     """Render a progress report as PDF bytes."""
     st = styles()
-    left = key_values(
+    story: list[Flowable] = client_header(
         [
             ("Client", view.client_name),
             ("Date of birth", us_date(view.client_birth_date)),
             ("Client ID", view.client_id),
         ],
-        st,
-        _WIDTH / 2 - 8,
-    )
-    right = key_values(
         [
             ("Period", f"{us_date(view.period_start)} – {us_date(view.period_end)}"),
             ("Visits", str(len(view.visits))),
             ("Therapist", view.therapist),
         ],
         st,
-        _WIDTH / 2 - 8,
     )
-    top = Table([[left, right]], colWidths=[_WIDTH / 2, _WIDTH / 2])
-    top.setStyle(
-        TableStyle(
-            [
-                ("FONT", (0, 0), (-1, -1), SANS, 9),
-                ("VALIGN", (0, 0), (-1, -1), "TOP"),
-                ("LEFTPADDING", (0, 0), (-1, -1), 0),
-            ]
-        )
-    )
-    story: list[Flowable] = [top, rule()]
-    if view.diagnoses:
-        story += [
-            Paragraph("Diagnoses", st["h2"]),
-            Paragraph("; ".join(f"<b>{esc(c)}</b> {esc(d)}".strip() for c, d in view.diagnoses), st["body"]),
-        ]
+    story += diagnoses_block(view.diagnoses, st)
     story.append(Paragraph("Goals", st["h2"]))
     rows: list[list[object]] = [["Goal", "Baseline", "Current", "Target", "By", "Status"]]
     rows += [
@@ -123,7 +103,7 @@ def render_progress(view: ProgressReportView) -> bytes:
     pain = _chart(view, "Pain (0–10)", [v.pain for v in view.visits], 10, 2, "pain, 0–10", PAIN)
     rom_label = f"Range of motion: {view.rom_label}" if view.rom_label else "Range of motion"
     rom = _chart(view, rom_label, [v.rom_degrees for v in view.visits], 90, 15, "degrees (°)", ROM)
-    charts = Table([[pain, rom]], colWidths=[_WIDTH / 2, _WIDTH / 2])
+    charts = Table([[pain, rom]], colWidths=[WIDTH / 2, WIDTH / 2])
     charts.setStyle(
         TableStyle(
             [

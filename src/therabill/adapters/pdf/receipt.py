@@ -5,10 +5,8 @@ from __future__ import annotations
 from reportlab.lib.units import inch
 from reportlab.platypus import Flowable, Paragraph, Spacer
 
-from therabill.adapters.pdf.layout import build, esc, key_values, money, rule, styles, table, us_date
+from therabill.adapters.pdf.layout import WIDTH, build, esc, key_values, money, rule, styles, table, us_date
 from therabill.domain.forms import ReceiptView
-
-_WIDTH = 7.3 * inch
 
 
 def render_receipt(view: ReceiptView) -> bytes:
@@ -27,7 +25,7 @@ def render_receipt(view: ReceiptView) -> bytes:
                 ("Practice tax ID", view.practice_tax_id or ""),
             ],
             st,
-            _WIDTH * 0.6,
+            WIDTH * 0.6,
         ),
     ]
     if view.applied_to:
@@ -35,7 +33,7 @@ def render_receipt(view: ReceiptView) -> bytes:
         rows: list[list[object]] = [["Item", "Amount"]]
         rows += [[Paragraph(esc(d), st["cell"]), money(a)] for d, a in view.applied_to]
         rows.append(["Total", money(view.amount)])
-        story.append(table(rows, [_WIDTH - 1.3 * inch, 1.3 * inch], right_cols=(1,), total_row=True))
+        story.append(table(rows, [WIDTH - 1.3 * inch, 1.3 * inch], right_cols=(1,), total_row=True))
     if view.balance_after is not None:
         story += [
             Spacer(1, 6),

@@ -9,6 +9,7 @@ from therabill.adapters.pdf.fonts import SANS
 from therabill.adapters.pdf.layout import (
     ACCENT,
     BAND,
+    WIDTH,
     build,
     esc,
     money,
@@ -19,8 +20,6 @@ from therabill.adapters.pdf.layout import (
     us_date,
 )
 from therabill.domain.forms import StatementView
-
-_WIDTH = 7.3 * inch
 
 
 def render_statement(view: StatementView) -> bytes:
@@ -52,7 +51,7 @@ def render_statement(view: StatementView) -> bytes:
         Paragraph(f"Account {esc(view.account_id)} · Statement {esc(view.statement_id)}", st["small"]),
         Paragraph(f"Statement date {esc(us_date(view.statement_date))}", st["small"]),
     ]
-    top = Table([[info, due]], colWidths=[_WIDTH - 2.5 * inch, 2.5 * inch])
+    top = Table([[info, due]], colWidths=[WIDTH - 2.5 * inch, 2.5 * inch])
     top.setStyle(
         TableStyle(
             [
@@ -85,7 +84,7 @@ def render_statement(view: StatementView) -> bytes:
         story.append(Paragraph("Aging", st["h2"]))
         aging = [[label for label, _ in view.aging], [money(a) for _, a in view.aging]]
         story.append(
-            table(aging, [_WIDTH / len(view.aging)] * len(view.aging), right_cols=range(len(view.aging)))
+            table(aging, [WIDTH / len(view.aging)] * len(view.aging), right_cols=range(len(view.aging)))
         )
     if view.how_to_pay:
         story += [

@@ -7,6 +7,7 @@ from reportlab.platypus import Flowable, Paragraph, Spacer, Table, TableStyle
 
 from therabill.adapters.pdf.fonts import SANS
 from therabill.adapters.pdf.layout import (
+    WIDTH,
     build,
     esc,
     key_values,
@@ -19,8 +20,6 @@ from therabill.adapters.pdf.layout import (
     us_date,
 )
 from therabill.domain.forms import SuperbillView
-
-_WIDTH = 7.3 * inch
 
 
 def render_superbill(view: SuperbillView) -> bytes:
@@ -39,7 +38,7 @@ def render_superbill(view: SuperbillView) -> bytes:
             ("Place of service", view.place_of_service or ""),
         ],
         st,
-        _WIDTH / 2 - 10,
+        WIDTH / 2 - 10,
     )
     client_cells: list[Flowable] = [
         *party_block(view.client, st, "Client"),
@@ -51,11 +50,11 @@ def render_superbill(view: SuperbillView) -> bytes:
                 ("Dates of service", period),
             ],
             st,
-            _WIDTH / 2 - 10,
+            WIDTH / 2 - 10,
         ),
     ]
     top = Table(
-        [[client_cells, [Paragraph("PROVIDER", st["label"]), provider]]], colWidths=[_WIDTH / 2, _WIDTH / 2]
+        [[client_cells, [Paragraph("PROVIDER", st["label"]), provider]]], colWidths=[WIDTH / 2, WIDTH / 2]
     )
     top.setStyle(
         TableStyle(
@@ -70,7 +69,7 @@ def render_superbill(view: SuperbillView) -> bytes:
     dx_rows = [["", "Code", "Description"]] + [
         [letter, code, Paragraph(esc(desc), st["cell"])] for letter, code, desc in view.diagnoses
     ]
-    story.append(table(dx_rows, [0.3 * inch, 0.9 * inch, _WIDTH - 1.2 * inch]))
+    story.append(table(dx_rows, [0.3 * inch, 0.9 * inch, WIDTH - 1.2 * inch]))
     story.append(Paragraph("Services", st["h2"]))
     rows: list[list[object]] = [["Date", "Code", "Description", "Modifiers", "Dx", "Min", "Units", "Charge"]]
     rows += [
