@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import tomllib
 from collections import defaultdict
+from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from decimal import Decimal
@@ -462,7 +463,6 @@ def build(engine: Engine, q: ReportQuery, progress: Progress | None = None) -> R
     entries themselves, the same way; paid per unit is read from the entries per claim line.
     """
     step = progress or (lambda _s: None)
-    dialect = engine.dialect.name
     split = split_range(q.date_from, q.date_to)
     month_rows: list[Any] = []
     dim_rows: list[Any] = []
@@ -478,24 +478,24 @@ def build(engine: Engine, q: ReportQuery, progress: Progress | None = None) -> R
             month_rows += rows
             dim_rows += rows
         step("paid per unit")
-        per_unit = _per_unit(conn, q, names, dialect)
+        per_unit = _per_unit(conn, q, names)
     total: dict[str, Decimal] = {}
     dims: dict[str, dict[str, dict[str, Decimal]]] = {
         d: defaultdict(dict) for d in ("month", "payer", "code", "provider", "location")
     }
     cash: dict[str, Decimal] = defaultdict(lambda: ZERO)
 
-    def counted(r: Any) -> tuple[str, Decimal] | None:
-        figure = figure_of(r.kind, r.bucket, r.detail or None, r.group_code or None, r.reason_code or None)
-        if figure is None:  # pragma: no cover - the conditions keep counted kinds only
-            return None
-        return figure, _signed(figure, r.kind, money(r.amount_cents))
+    def counted(rows: list[Any]) -> Iterator[tuple[Any, str, Decimal]]:
+        """Each row with its figure and signed amount (transfers count nowhere; the queries
+        leave them out)."""
+        for r in rows:
+            figure = figure_of(
+                r.kind, r.bucket, r.detail or None, r.group_code or None, r.reason_code or None
+            )
+            if figure is not None:
+                yield r, figure, _signed(figure, r.kind, money(r.amount_cents))
 
-    for r in month_rows:
-        found = counted(r)
-        if found is None:  # pragma: no cover
-            continue
-        figure, amount = found
+    for r, figure, amount in counted(month_rows):
         _add(total, figure, amount)
         _add(dims["month"][r.month], figure, amount)
         if r.kind == "charge" and r.bucket == "patient":
@@ -504,11 +504,7 @@ def build(engine: Engine, q: ReportQuery, progress: Progress | None = None) -> R
     def provider_name(provider_id: str) -> str:
         return names.providers.get(provider_id, "(no visit)") if provider_id else "(no visit)"
 
-    for r in dim_rows:
-        found = counted(r)
-        if found is None:  # pragma: no cover
-            continue
-        figure, amount = found
+    for r, figure, amount in counted(dim_rows):
         if r.on_line:
             code = r.code
             location = f"POS {r.place_of_service}" if r.place_of_service else "(not on a claim)"
@@ -547,7 +543,7 @@ def build(engine: Engine, q: ReportQuery, progress: Progress | None = None) -> R
     )
 
 
-def _per_unit(conn: object, q: ReportQuery, names: Names, dialect: str) -> tuple[PerUnit, ...]:  # noqa: ARG001
+def _per_unit(conn: Connection, q: ReportQuery, names: Names) -> tuple[PerUnit, ...]:
     paid = func.sum(le.c.amount_cents)
     inner = (
         select(
@@ -575,8 +571,8 @@ def _per_unit(conn: object, q: ReportQuery, names: Names, dialect: str) -> tuple
         func.sum(inner.c.units).label("units"),
         func.sum(inner.c.paid).label("paid"),
     ).group_by(inner.c.payer, inner.c.code)
-    rows = conn.execute(stmt).all()  # type: ignore[attr-defined]
-    fees_raw = conn.execute(select(practices.c.fees).where(practices.c.id == q.practice_id)).scalar()  # type: ignore[attr-defined]
+    rows = conn.execute(stmt).all()
+    fees_raw = conn.execute(select(practices.c.fees).where(practices.c.id == q.practice_id)).scalar()
     practice_fees = {c: D(str(v)) for c, v in (fees_raw or {}).items()}
     schedule = default_fees()
     day: date = q.day

@@ -108,8 +108,9 @@ def append_many(session: Session, batches: list[tuple[str, str, list[AuditEvent]
     # The chain head is read and extended under the practice row's lock (PostgreSQL; SQLite
     # writes one transaction at a time), taken in id order so two appenders cannot deadlock.
     # A unit of work already holds it; a short transaction of its own (a page view) takes it here.
-    for practice_id in sorted({b[0] for b in batches if b[2]}):
-        session.execute(select(practices.c.id).where(practices.c.id == practice_id).with_for_update())
+    if session.get_bind().dialect.name == "postgresql":
+        for practice_id in sorted({b[0] for b in batches if b[2]}):
+            session.execute(select(practices.c.id).where(practices.c.id == practice_id).with_for_update())
     for practice_id, actor, events, at in batches:
         if not events:
             continue

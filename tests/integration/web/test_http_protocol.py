@@ -11,6 +11,7 @@ from __future__ import annotations
 import asyncio
 import socket
 import threading
+import time
 
 import httpx
 import pytest
@@ -87,7 +88,7 @@ def test_served_connections_have_nodelay_behind_a_shared_socket() -> None:
             for _ in range(200):
                 if server.started:
                     break
-                threading.Event().wait(0.02)
+                time.sleep(0.02)
             assert client.get("/").text == "ok"
             assert client.get("/").text == "ok"  # the same kept-alive connection
             open_connections = list(server.server_state.connections)
