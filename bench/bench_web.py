@@ -47,7 +47,7 @@ import subprocess
 import sys
 import tempfile
 import time
-from datetime import date
+from datetime import UTC, date, datetime
 from pathlib import Path
 
 import httpx
@@ -72,6 +72,11 @@ MIX = [
     (10, "api_search"),
     (10, "api_claim"),
 ]
+
+
+def _utcnow() -> datetime:
+    """The machine's time, naive UTC (the benchmark drives a real server)."""
+    return datetime.now(UTC).replace(tzinfo=None)
 
 
 def _tree(pid: int) -> list[int]:
@@ -117,7 +122,6 @@ def _prepare(folder: Path) -> dict[str, object]:
     from therabill.adapters.db.engine import make_engine
     from therabill.adapters.db.tables import claims, patients, providers
     from therabill.security import totp
-    from therabill.security.clock import utcnow
     from therabill.security.permissions import Permission
     from therabill.service_layer import accounts
     from therabill.service_layer.demo import load_demo
@@ -134,7 +138,7 @@ def _prepare(folder: Path) -> dict[str, object]:
             password=PASSWORD,
             practice_id=demo.practice_id,
             role="owner",
-            now=utcnow(),
+            now=_utcnow(),
             totp_secret=secret,
         )
         accounts.create_user(
@@ -144,11 +148,11 @@ def _prepare(folder: Path) -> dict[str, object]:
             password=PASSWORD,
             practice_id=demo.practice_id,
             role="front_desk",
-            now=utcnow(),
+            now=_utcnow(),
         )
         principal = accounts.Principal(user_id, "bench-owner", "Bench Owner", demo.practice_id, "owner")
         _, token = accounts.create_api_token(
-            conn, principal, "bench", " ".join(p.value for p in Permission), utcnow()
+            conn, principal, "bench", " ".join(p.value for p in Permission), _utcnow()
         )
         patient_ids = [
             r.id
@@ -173,7 +177,6 @@ def _prepare(folder: Path) -> dict[str, object]:
 async def _login(client: httpx.AsyncClient, secret: str) -> tuple[str, float]:
     """Log the owner in (password, then TOTP); returns the CSRF token and the seconds it took."""
     from therabill.security import totp
-    from therabill.security.clock import utcnow
 
     started = time.perf_counter()
     page = await client.get("/login")
@@ -185,7 +188,7 @@ async def _login(client: httpx.AsyncClient, secret: str) -> tuple[str, float]:
         raise RuntimeError(f"log-in failed: {r.status_code}")
     mfa = await client.get("/login/mfa")
     csrf = re.search(r'name="csrf_token" value="([^"]+)"', mfa.text).group(1)  # type: ignore[union-attr]
-    code = totp.code_at(secret, utcnow())
+    code = totp.code_at(secret, _utcnow())
     r = await client.post("/login/mfa", data={"code": code, "csrf_token": csrf})
     if r.headers.get("location") != "/":
         raise RuntimeError(f"TOTP step failed: {r.status_code}")

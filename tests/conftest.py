@@ -3,19 +3,30 @@
 ``require(component, available)``: a test that needs a system component (chromium,
 pdftoppm, PostgreSQL, sshd...) skips with a loud reason on a developer's machine and fails
 when ``CI`` is set, so CI never passes by skipping.
+
+Time: the whole suite runs with its own clock installed (``suite_clock``): it starts at
+``TEST_NOW`` and moves one millisecond each time it is read, as real time moves between two
+postings, so no test depends on the day it runs; a test that needs another time installs
+its own with ``therabill.clock.using``.
 """
 
 from __future__ import annotations
 
+import itertools
 import os
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
 from hypothesis import HealthCheck, settings
 
+from therabill import clock
+
 REPO = Path(__file__).resolve().parents[1]
 SHARED = REPO.parent / "shared"
 EXAMPLES = REPO / "examples"
+TEST_NOW = datetime(2026, 11, 23, 15, 0, tzinfo=UTC)
+"""The instant the suite lives at (a Monday afternoon in New York)."""
 
 settings.register_profile(
     "therabill",
@@ -46,6 +57,17 @@ def shared_path(*parts: str) -> Path:
     path = SHARED.joinpath(*parts)
     require(f"../shared/{'/'.join(parts)}", path.exists(), "the shared folder beside the checkout")
     return path
+
+
+def suite_clock(start: datetime = TEST_NOW) -> clock.Clock:
+    """A clock that starts at ``start`` and moves 1 ms at every reading (thread-safe)."""
+    ticks = itertools.count()
+    return lambda: start + timedelta(milliseconds=next(ticks))
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    """Install the suite's clock before any fixture or test runs."""
+    clock.install(suite_clock())
 
 
 def pytest_addoption(parser: pytest.Parser) -> None:

@@ -70,3 +70,61 @@ def test_domain_modules_exist() -> None:
         "claim.py",
         "validation.py",
     }
+
+
+# --- time is injected ------------------------------------------------------------------
+
+ENTRYPOINTS = SRC / "entrypoints"
+_CLOCK_READS = {"now", "utcnow", "today"}
+_TIME_READS = {"time", "time_ns", "localtime", "gmtime", "ctime", "asctime"}
+
+
+def _wall_clock_reads(source: str) -> list[str]:
+    """Every place ``source`` reads the wall clock (called or passed as a function)."""
+    out = []
+    for node in ast.walk(ast.parse(source)):
+        if not isinstance(node, ast.Attribute):
+            continue
+        base = node.value
+        base_name = (
+            base.id if isinstance(base, ast.Name) else base.attr if isinstance(base, ast.Attribute) else ""
+        )
+        if (node.attr in _CLOCK_READS and base_name in ("datetime", "date")) or (
+            node.attr in _TIME_READS and base_name == "time"
+        ):
+            out.append(f"line {node.lineno}: {base_name}.{node.attr}")
+    for node in ast.walk(ast.parse(source)):
+        if isinstance(node, ast.ImportFrom) and node.module == "time":
+            out.extend(
+                f"line {node.lineno}: from time import {a.name}" for a in node.names if a.name in _TIME_READS
+            )
+    return out
+
+
+BELOW_ENTRYPOINTS = sorted(p for p in SRC.rglob("*.py") if ENTRYPOINTS not in p.parents)
+
+
+@pytest.mark.parametrize("path", BELOW_ENTRYPOINTS, ids=lambda p: str(p.relative_to(SRC)))
+def test_nothing_below_the_entry_points_reads_the_wall_clock(path: Path) -> None:
+    reads = _wall_clock_reads(path.read_text(encoding="utf-8"))
+    assert not reads, (
+        f"{path.relative_to(SRC)} reads the wall clock ({'; '.join(reads)}): take the time from "
+        "therabill.clock.current_time (or a clock= argument); only entry points install the system clock"
+    )
+
+
+def test_the_clock_rule_catches_every_form() -> None:
+    source = (
+        "import datetime, time\nfrom datetime import date\nfrom time import time as t\n"
+        "a = datetime.datetime.now()\nb = date.today()\nc = time.time()\nd = datetime.datetime.utcnow\n"
+        "e = time.monotonic()\n"
+    )
+    reads = _wall_clock_reads(source)
+    assert len(reads) == 5, reads
+    assert not any("monotonic" in r for r in reads)
+
+
+def test_the_rule_covers_the_service_layer() -> None:
+    names = {str(p.relative_to(SRC)) for p in BELOW_ENTRYPOINTS}
+    assert "service_layer/ledger.py" in names and "scrubber/engine.py" in names
+    assert not any(n.startswith("entrypoints/") for n in names)

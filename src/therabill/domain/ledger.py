@@ -35,6 +35,7 @@ import uuid
 from collections import defaultdict
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field, replace
+from datetime import date
 from decimal import Decimal
 from enum import StrEnum
 
@@ -42,6 +43,8 @@ from therabill.domain.errors import Problem, TherabillError
 from therabill.domain.money import CENT, ZERO, D
 
 __all__ = [
+    "AgingBucket",
+    "age_balances",
     "Balance",
     "Bucket",
     "ChargeType",
@@ -642,3 +645,43 @@ class Ledger:
     def payer_balances(self) -> dict[str, Decimal]:
         """Insurance balance per payer."""
         return payer_balances(self.entries)
+
+
+AgingBucket = tuple[str, int, int | None]
+"""An aging bucket: (label, first day, last day or ``None`` for open-ended)."""
+
+
+def age_balances(
+    open_items: Iterable[tuple[date | None, Decimal]],
+    as_of: date,
+    buckets: Sequence[AgingBucket],
+) -> tuple[tuple[str, Decimal], ...]:
+    """Age what a patient owes into ``buckets`` so that the buckets add up to the amount due.
+
+    ``open_items`` are (date the item was charged, the patient's balance on it). A positive
+    balance goes to the bucket of its age on ``as_of`` (an item dated after ``as_of`` counts
+    as current: it cannot be overdue yet); a negative one (a credit, an unapplied payment) is
+    applied to the oldest amounts first, as a payment is. So the buckets always sum to
+    ``max(Σ balances, 0)``: the amount due. The buckets must start at day 0 and leave no gap.
+    """
+    if (
+        not buckets
+        or buckets[0][1] != 0
+        or any(b[2] is None or b[2] + 1 != nxt[1] for b, nxt in zip(buckets, buckets[1:], strict=False))
+        or buckets[-1][2] is not None
+    ):
+        raise ValueError("aging buckets must cover day 0 onwards without gaps")
+    amounts = [ZERO] * len(buckets)
+    credit = ZERO
+    for since, amount in open_items:
+        if amount <= ZERO:
+            credit -= amount
+            continue
+        age = max((as_of - since).days, 0) if since is not None else 0
+        slot = next(i for i, (_, lo, hi) in enumerate(buckets) if lo <= age and (hi is None or age <= hi))
+        amounts[slot] += amount
+    for i in reversed(range(len(amounts))):
+        used = min(credit, amounts[i])
+        amounts[i] -= used
+        credit -= used
+    return tuple((label, amount) for (label, _, _), amount in zip(buckets, amounts, strict=True))

@@ -39,12 +39,13 @@ import threading
 import zipfile
 from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass
-from datetime import UTC, date, datetime
+from datetime import date
 from functools import lru_cache
 from importlib import resources
 from pathlib import Path
 from typing import Protocol
 
+from therabill.clock import current_time
 from therabill.config import data_dir
 from therabill.domain.errors import Problem, ReferenceDataError
 
@@ -435,7 +436,7 @@ def _record_import(con: sqlite3.Connection, kind: str, files: Sequence[Path], ro
     con.execute("DELETE FROM imports WHERE kind = ?", (kind,))
     con.execute(
         "INSERT INTO imports VALUES (?, ?, ?, ?)",
-        (kind, ", ".join(p.name for p in files), rows, datetime.now(UTC).isoformat(timespec="seconds")),
+        (kind, ", ".join(p.name for p in files), rows, current_time().isoformat(timespec="seconds")),
     )
 
 

@@ -20,6 +20,7 @@ from sqlalchemy.sql.elements import ColumnElement
 
 from therabill.adapters.db.engine import READ_ONLY
 from therabill.adapters.db.tables import patients, payers, practices, providers
+from therabill.clock import current_date
 from therabill.domain.errors import Problem, TherabillError
 from therabill.domain.money import from_cents
 
@@ -63,8 +64,8 @@ class ReportQuery:
 
     @property
     def day(self) -> date:
-        """The as-of day: ``as_of``, else the end of the range, else today (UTC)."""
-        return self.as_of or self.date_to or datetime.now(UTC).date()
+        """The as-of day: ``as_of``, else the end of the range, else today (UTC, by the installed clock)."""
+        return self.as_of or self.date_to or current_date()
 
     def describe(self) -> str:
         """The range in words."""

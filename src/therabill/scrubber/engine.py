@@ -222,7 +222,7 @@ def _units_fast(encounter: Encounter, profile: PayerProfile | None) -> UnitsResu
 
 def scrub(
     encounter: Encounter,
-    as_of: date | None = None,
+    as_of: date,
     context: ScrubContext | None = None,
     *,
     fast: bool = True,
@@ -231,7 +231,7 @@ def scrub(
 
     Args:
         encounter: the visit.
-        as_of: the day the claim would be sent (default: today); every time-dependent
+        as_of: the day the claim would be sent; every time-dependent
             rule uses it.
         context: what the caller knows beyond the document (stores, records, hooks).
         fast: skip the rules that cannot apply (the default). ``False`` runs every rule
@@ -242,7 +242,7 @@ def scrub(
         The status, the units and every finding, errors first.
     """
     ctx_in = context or _EMPTY
-    day = as_of or date.today()
+    day = as_of
     if fast:
         profile, profile_error = _profile_fast(encounter, ctx_in.profile_dirs)
         units = _units_fast(encounter, profile)

@@ -199,13 +199,17 @@ def statement_view_for_patient(
     """A patient statement from the ledger: every figure is the ledger's (``balance_of``,
     ``patient_account``), the statement only arranges them by posting date.
 
-    Tips and prepaid sales are not on the statement (they are not the patient's balance).
+    A statement is *as of* its date: entries posted after ``statement_date`` are not on it,
+    neither as lines nor in the amount due, so a statement printed again later shows what it
+    showed then. Its aging row always adds up to the amount due (``age_balances``: credits
+    pay the oldest amounts first). Tips and prepaid sales are not on the statement (they are
+    not the patient's balance).
     """
     from sqlalchemy import select
 
     from therabill.adapters.db.ledger_tables import ledger_entries
     from therabill.adapters.db.tables import claim_lines, patients, payers, practices
-    from therabill.domain.ledger import Bucket, EntryKind, balance_of, patient_account
+    from therabill.domain.ledger import Bucket, EntryKind, age_balances, balance_of, patient_account
     from therabill.service_layer.ledger import to_entry
     from therabill.service_layer.uow import UnitOfWork
 
@@ -226,6 +230,7 @@ def statement_view_for_patient(
         payer_names = (
             {r.id: r.name for r in uow.records.rows(payers)} if any(r.payer_id for r in rows) else {}
         )
+    rows = [r for r in rows if r.posted_at.date() <= statement_date]
     entries = [to_entry(r) for r in rows]
     posted = {r.id: r.posted_at.date() for r in rows}
     shown = [e for e in entries if e.bucket in (Bucket.INSURANCE, Bucket.PATIENT)]
@@ -261,18 +266,13 @@ def statement_view_for_patient(
             continue
         out.append(StatementLine(posted_on=posted[e.entry_id], description=desc, balance=bal.total, **cols))
     acct = patient_account(patient_id, entries)
-    aging_amounts = {label: ZERO for label, _, _ in AGING_BUCKETS}
     charge_dates = {
         e.item_id: posted[e.entry_id] for e in entries if e.kind == EntryKind.CHARGE and e.item_id
     }
-    for item, bal in acct.items.items():
-        if bal.patient_balance <= 0:
-            continue
-        age = (statement_date - charge_dates.get(item, statement_date)).days
-        for label, lo, hi in AGING_BUCKETS:
-            if age >= lo and (hi is None or age <= hi):
-                aging_amounts[label] += bal.patient_balance
-                break
+    open_items = [(charge_dates.get(item), bal.patient_balance) for item, bal in acct.items.items()]
+    # What belongs to no item (an unapplied payment: a credit) counts too, as undated.
+    open_items.append((None, acct.balance.patient_balance - sum((b for _, b in open_items), ZERO)))
+    aging = age_balances(open_items, statement_date, AGING_BUCKETS)
     name = " ".join(p for p in (pat.first_name, pat.last_name) if p)
     return StatementView(
         statement_id=f"ST-{hashlib.sha256(f'{patient_id}|{statement_date}'.encode()).hexdigest()[:10]}",
@@ -283,7 +283,7 @@ def statement_view_for_patient(
         account_id=pat.chart_number,
         lines=tuple(out),
         amount_due=max(acct.balance.patient_balance, ZERO),
-        aging=tuple(aging_amounts.items()),
+        aging=aging,
         how_to_pay=(
             f"Call {_phone_text(prac.phone)} to pay by card" if prac.phone else "Pay at your next visit",
         ),

@@ -35,12 +35,13 @@ from sqlalchemy import Engine
 from therabill.adapters.db.tables import claim_batches, claims, coverages
 from therabill.adapters.x12.envelope import EnvelopeSettings
 from therabill.adapters.x12.x837p_005010X222A1 import write_837p
+from therabill.clock import Clock, current_time
 from therabill.domain.acknowledgment import Acknowledgment
 from therabill.domain.eligibility import EligibilitySummary
 from therabill.domain.errors import NotFoundError, Problem, TherabillError
 from therabill.domain.records import ClaimStatus, TransitionError, check_claim_transition
 from therabill.service_layer import records as rec
-from therabill.service_layer.uow import Clock, UnitOfWork, utc_now
+from therabill.service_layer.uow import UnitOfWork
 
 _S = ClaimStatus
 
@@ -98,7 +99,7 @@ def export_837(
     claim_ids: Sequence[str] | None = None,
     override_reason: str | None = None,
     out: Path | None = None,
-    clock: Clock = utc_now,
+    clock: Clock = current_time,
 ) -> Export:
     """Export stored claims as one 837P batch and mark them submitted (one transaction).
 
@@ -275,7 +276,12 @@ def _move(
 
 
 def apply_acknowledgments(
-    engine: Engine, practice_id: str, actor: str, acks: Iterable[Acknowledgment], *, clock: Clock = utc_now
+    engine: Engine,
+    practice_id: str,
+    actor: str,
+    acks: Iterable[Acknowledgment],
+    *,
+    clock: Clock = current_time,
 ) -> list[dict[str, Any]]:
     """Move claims by their acknowledgments; one transaction per acknowledgment.
 
@@ -357,7 +363,7 @@ def store_eligibility(
     patient_id: str,
     summary: EligibilitySummary,
     service_date: date | None = None,
-    clock: Clock = utc_now,
+    clock: Clock = current_time,
 ) -> str:
     """Keep a 271 answer as an eligibility check of the patient's matching coverage.
 

@@ -17,9 +17,10 @@ from typing import Any
 from sqlalchemy import Engine, select
 
 from therabill.adapters.db.tables import coverages, eligibility_checks, patients, payers, practices, providers
+from therabill.clock import Clock, current_time
 from therabill.domain.eligibility import THERAPY_INQUIRY_SERVICE_TYPES, EligibilityInquiry, InquiryPerson
 from therabill.domain.errors import Problem, TherabillError
-from therabill.service_layer.uow import Clock, UnitOfWork, utc_now
+from therabill.service_layer.uow import UnitOfWork
 
 
 class EligibilityRequestError(TherabillError):
@@ -69,7 +70,7 @@ def request_270(
     service_date: date,
     *,
     created: datetime | None = None,
-    clock: Clock = utc_now,
+    clock: Clock = current_time,
 ) -> Request270:
     """Write the 270 of a coverage of the practice and record the check."""
     from therabill.adapters.x12.envelope import load_settings

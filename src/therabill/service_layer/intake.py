@@ -34,6 +34,7 @@ from sqlalchemy import Engine, func, select
 from therabill.adapters.db.intake_tables import intake_versions, visit_clearances
 from therabill.adapters.db.repositories import Records
 from therabill.adapters.db.tables import patients, visits
+from therabill.clock import Clock, current_time
 from therabill.domain.encounter import Encounter
 from therabill.domain.errors import Problem
 from therabill.domain.intake import (
@@ -56,7 +57,7 @@ from therabill.refdata.catalog import body_regions
 from therabill.refdata.contraindications import default_contraindications
 from therabill.scrubber import Finding, ScrubContext, Severity
 from therabill.service_layer import records
-from therabill.service_layer.uow import Clock, UnitOfWork, utc_now
+from therabill.service_layer.uow import UnitOfWork
 
 __all__ = [
     "BillingGate",
@@ -126,7 +127,7 @@ def record_intake(
     patient_id: str,
     content: Mapping[str, Any],
     *,
-    clock: Clock = utc_now,
+    clock: Clock = current_time,
 ) -> IntakeVersion:
     """Store a new version of the patient's health history (the previous ones stay).
 
@@ -165,7 +166,7 @@ def sign_intake(
     patient_id: str,
     version: int | None = None,
     *,
-    clock: Clock = utc_now,
+    clock: Clock = current_time,
 ) -> IntakeVersion:
     """The reviewing therapist (``actor``) signs a version (default: the current one).
 
@@ -364,7 +365,7 @@ def record_clearance(
     *,
     note: str | None = None,
     reported: Sequence[str] = (),
-    clock: Clock = utc_now,
+    clock: Clock = current_time,
 ) -> Clearance:
     """Record that an absolute contraindication of the visit was cleared (by ``actor``).
 
@@ -558,7 +559,7 @@ def code_visit_checked(
     visit_id: str,
     *,
     as_of: date,
-    clock: Clock = utc_now,
+    clock: Clock = current_time,
 ) -> records.CodedClaim:
     """``records.code_visit`` behind the intake gate, scrubbed with the intake's findings.
 

@@ -26,12 +26,13 @@ from sqlalchemy import Engine, select
 
 from therabill import config
 from therabill.adapters.db.tables import payers, practices, provider_licenses, providers
+from therabill.clock import Clock, current_time
 from therabill.domain.errors import Problem, ReferenceDataError, TherabillError
 from therabill.domain.money import ZERO, D, MoneyError
 from therabill.domain.validation import ein_is_valid, npi_is_valid, taxonomy_is_valid, zip_is_valid
 from therabill.refdata import profiles as profile_data
 from therabill.refdata.catalog import default_catalog
-from therabill.service_layer.uow import Clock, UnitOfWork, utc_now
+from therabill.service_layer.uow import UnitOfWork
 
 MAX_PROFILE_BYTES = 64 * 1024
 _STATE = re.compile(r"^[A-Z]{2}$")
@@ -118,7 +119,7 @@ def practice_problems(data: PracticeInput) -> list[Problem]:
 
 
 def update_practice(
-    engine: Engine, practice_id: str, actor: str, data: PracticeInput, clock: Clock = utc_now
+    engine: Engine, practice_id: str, actor: str, data: PracticeInput, clock: Clock = current_time
 ) -> list[str]:
     """Save the practice's details; returns the names of the fields that changed."""
     _fail(practice_problems(data))
@@ -202,7 +203,7 @@ def save_provider(
     actor: str,
     data: ProviderInput,
     provider_id: str | None = None,
-    clock: Clock = utc_now,
+    clock: Clock = current_time,
 ) -> str:
     """Add a provider (``provider_id`` None) or replace one's details and licenses."""
     _fail(provider_problems(data))
@@ -367,7 +368,7 @@ def validate_profile_text(text: str, name: str) -> profile_data.PayerProfile:
 
 
 def save_profile(
-    engine: Engine, practice_id: str, actor: str, name: str, text: str, clock: Clock = utc_now
+    engine: Engine, practice_id: str, actor: str, name: str, text: str, clock: Clock = current_time
 ) -> str:
     """Validate and store a practice's own profile ``<slug>.<name>``; returns its id."""
     slug = practice_slug(engine, practice_id)
@@ -466,7 +467,7 @@ def save_payer(
     actor: str,
     data: PayerInput,
     payer_id: str | None = None,
-    clock: Clock = utc_now,
+    clock: Clock = current_time,
 ) -> str:
     """Add a payer (``payer_id`` None) or change one (name, ids, profile, address)."""
     _fail(payer_problems(data, usable_profiles(practice_slug(engine, practice_id))))
@@ -520,7 +521,7 @@ def set_fees(
     practice_id: str,
     actor: str,
     fees: Mapping[str, str],
-    clock: Clock = utc_now,
+    clock: Clock = current_time,
     source: str = "form",
 ) -> dict[str, str]:
     """Replace the practice's fee per unit by code (empty amounts drop a code)."""
@@ -595,7 +596,7 @@ def import_refdata(
     base: Path | None = None,
     effective: date | None = None,
     release: tuple[str, date, date] | None = None,
-    clock: Clock = utc_now,
+    clock: Clock = current_time,
 ) -> ImportResult:
     """Run one of the official loaders on files already saved under server-made names.
 

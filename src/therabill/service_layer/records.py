@@ -49,6 +49,7 @@ from therabill.adapters.db.tables import (
     visit_notes,
     visits,
 )
+from therabill.clock import Clock, current_time
 from therabill.domain.claim import Claim, build_claim
 from therabill.domain.encounter import Encounter
 from therabill.domain.errors import NotFoundError, Problem, TherabillError
@@ -63,7 +64,7 @@ from therabill.domain.records import (
 )
 from therabill.schemas.encounter import DocumentError, parse_encounter
 from therabill.service_layer.coding import units_of
-from therabill.service_layer.uow import Clock, UnitOfWork, ambient_session, utc_now
+from therabill.service_layer.uow import UnitOfWork, ambient_session
 
 VISIT_DOCUMENT_KEYS = frozenset(
     {
@@ -119,7 +120,7 @@ def create_practice(
     address: Mapping[str, Any] | None = None,
     place_of_service: str | None = "11",
     fees: Mapping[str, str] | None = None,
-    clock: Clock = utc_now,
+    clock: Clock = current_time,
 ) -> str:
     """Create a practice and return its id (``slug`` is its short name for ``--practice``)."""
     from therabill.adapters.db.engine import session_factory
@@ -191,7 +192,7 @@ def add_provider(
     credential: str | None,
     is_billing_entity: bool = False,
     licenses: Iterable[tuple[str, str, date | None]] = (),
-    clock: Clock = utc_now,
+    clock: Clock = current_time,
 ) -> str:
     """Add a therapist with their state licenses ``(state, number, expires_on)``."""
     with UnitOfWork(engine, practice_id, actor, clock=clock) as uow:
@@ -224,7 +225,7 @@ def add_payer(
     profile: str | None,
     claim_filing_indicator: str | None,
     address: Mapping[str, Any] | None = None,
-    clock: Clock = utc_now,
+    clock: Clock = current_time,
 ) -> str:
     """Add a payer (its electronic id, rule profile, SBR09 value and claims address)."""
     with UnitOfWork(engine, practice_id, actor, clock=clock) as uow:
@@ -340,7 +341,7 @@ def register_patient(
     phone: str | None = None,
     email: str | None = None,
     coverages_in: Sequence[CoverageInput] = (),
-    clock: Clock = utc_now,
+    clock: Clock = current_time,
 ) -> str:
     """Register a patient and their coverages; returns the patient's opaque id."""
     with UnitOfWork(engine, practice_id, actor, clock=clock) as uow:
@@ -391,7 +392,7 @@ def add_authorization(
     units_pooled: bool = True,
     visits_allowed: int | None = None,
     units_allowed: int | None = None,
-    clock: Clock = utc_now,
+    clock: Clock = current_time,
 ) -> str:
     """Record a prior authorization on a coverage (used counts start at zero)."""
     with UnitOfWork(engine, practice_id, actor, clock=clock) as uow:
@@ -424,7 +425,7 @@ def record_eligibility_check(
     active: bool | None,
     source: str,
     result: Mapping[str, Any] | None = None,
-    clock: Clock = utc_now,
+    clock: Clock = current_time,
 ) -> str:
     """Store an eligibility check (a 271 response or a phone call) and stamp the coverage."""
     with UnitOfWork(engine, practice_id, actor, clock=clock) as uow:
@@ -463,7 +464,7 @@ def schedule_appointment(
     start: datetime,
     end: datetime,
     reason: str | None = None,
-    clock: Clock = utc_now,
+    clock: Clock = current_time,
 ) -> str:
     """Book an appointment (status ``scheduled``)."""
     if end <= start:
@@ -486,7 +487,13 @@ def schedule_appointment(
 
 
 def set_appointment_status(
-    engine: Engine, practice_id: str, actor: str, appointment_id: str, status: str, *, clock: Clock = utc_now
+    engine: Engine,
+    practice_id: str,
+    actor: str,
+    appointment_id: str,
+    status: str,
+    *,
+    clock: Clock = current_time,
 ) -> None:
     """Move an appointment to ``status`` (check in = ``arrived``; ``no_show``; ``cancelled``)."""
     with UnitOfWork(engine, practice_id, actor, clock=clock) as uow:
@@ -497,7 +504,7 @@ def set_appointment_status(
 
 
 def check_in(
-    engine: Engine, practice_id: str, actor: str, appointment_id: str, *, clock: Clock = utc_now
+    engine: Engine, practice_id: str, actor: str, appointment_id: str, *, clock: Clock = current_time
 ) -> None:
     """The patient arrived."""
     set_appointment_status(engine, practice_id, actor, appointment_id, "arrived", clock=clock)
@@ -597,7 +604,7 @@ def record_visit(
     document: Mapping[str, Any],
     appointment_id: str | None = None,
     coverage_id: str | None = None,
-    clock: Clock = utc_now,
+    clock: Clock = current_time,
 ) -> str:
     """Record a visit: its documentation and services (the visit part of an encounter document).
 
@@ -669,7 +676,7 @@ def edit_note(
     visit_id: str,
     documentation: Mapping[str, Any],
     *,
-    clock: Clock = utc_now,
+    clock: Clock = current_time,
 ) -> int:
     """Save an edited note as a new version (old versions stay); returns the new version."""
     content = json.loads(json.dumps(dict(documentation), default=str))
@@ -1047,7 +1054,7 @@ def code_visit(
     visit_id: str,
     *,
     as_of: date,
-    clock: Clock = utc_now,
+    clock: Clock = current_time,
     scrubber: Scrub | None = None,
 ) -> CodedClaim:
     """Code and scrub a visit into a claim: units by the payer's method, zero-unit lines left off.
@@ -1179,7 +1186,7 @@ def set_status_in(uow: UnitOfWork, claim: Row[Any], new_status: str, *, note: st
 
 
 def mark_ready(
-    engine: Engine, practice_id: str, actor: str, claim_id: str, *, clock: Clock = utc_now
+    engine: Engine, practice_id: str, actor: str, claim_id: str, *, clock: Clock = current_time
 ) -> None:
     """Mark a scrubbed claim ready to send; refused while its scrub has errors."""
     with UnitOfWork(engine, practice_id, actor, clock=clock) as uow:
@@ -1200,7 +1207,7 @@ def set_claim_status(
     *,
     note: str | None = None,
     payer_claim_control_number: str | None = None,
-    clock: Clock = utc_now,
+    clock: Clock = current_time,
 ) -> None:
     """Move a claim along its life cycle (acknowledgements, adjudication, appeal...)."""
     with UnitOfWork(engine, practice_id, actor, clock=clock) as uow:
@@ -1216,7 +1223,7 @@ def set_claim_status(
 
 
 def void_claim(
-    engine: Engine, practice_id: str, actor: str, claim_id: str, *, clock: Clock = utc_now
+    engine: Engine, practice_id: str, actor: str, claim_id: str, *, clock: Clock = current_time
 ) -> None:
     """Void a claim; its authorization use is released (with an event in the history)."""
     set_claim_status(engine, practice_id, actor, claim_id, ClaimStatus.VOIDED.value, clock=clock)
@@ -1303,7 +1310,7 @@ def build_batch(
     actor: str,
     claim_ids: Sequence[str] | None = None,
     *,
-    clock: Clock = utc_now,
+    clock: Clock = current_time,
 ) -> Batch:
     """Put ready claims (the given ones, or every ready claim) into a batch and mark them submitted.
 

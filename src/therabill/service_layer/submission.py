@@ -48,11 +48,12 @@ from therabill.adapters.x12.x271_005010X279A1 import read_271
 from therabill.adapters.x12.x277_005010X212 import read_277
 from therabill.adapters.x12.x835_005010X221A1 import read_835
 from therabill.adapters.x12.x837p_005010X222A1 import write_837p
+from therabill.clock import Clock, current_time
 from therabill.domain.errors import Problem, TherabillError
 from therabill.domain.records import ClaimStatus, TransitionError, check_claim_transition
 from therabill.service_layer import ledger
 from therabill.service_layer import records as rec
-from therabill.service_layer.uow import Clock, UnitOfWork, utc_now
+from therabill.service_layer.uow import UnitOfWork
 
 _S = ClaimStatus
 
@@ -167,7 +168,7 @@ def submit(
     file_name: str = "{practice}_{control}_{ts}.837",
     build: bool = True,
     data_dir: Path | None = None,
-    clock: Clock = utc_now,
+    clock: Clock = current_time,
 ) -> list[SubmitResult]:
     """Send every batch not yet sent (building one from the ready claims first when ``build``).
 
@@ -603,7 +604,13 @@ def _apply_271(data: bytes) -> dict[str, Any]:
 
 
 def process_file(
-    engine: Engine, practice_id: str, actor: str, kind: str, data: bytes, sha: str, clock: Clock = utc_now
+    engine: Engine,
+    practice_id: str,
+    actor: str,
+    kind: str,
+    data: bytes,
+    sha: str,
+    clock: Clock = current_time,
 ) -> dict[str, Any]:
     """Read one inbound file of ``kind`` and apply it; problems are reported, not raised."""
     try:
@@ -628,7 +635,7 @@ def fetch(
     *,
     connector_name: str,
     data_dir: Path,
-    clock: Clock = utc_now,
+    clock: Clock = current_time,
 ) -> list[FetchResult]:
     """Collect, keep, record, read and apply every inbound file; archive each on the far side last."""
     results: list[FetchResult] = []

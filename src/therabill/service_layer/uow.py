@@ -15,10 +15,10 @@ leaving the block rolls back everything: nothing is left half loaded.
 from __future__ import annotations
 
 import getpass
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from contextlib import contextmanager
 from contextvars import ContextVar
-from datetime import UTC, datetime
+from datetime import datetime
 from types import TracebackType
 from typing import Any
 
@@ -28,10 +28,9 @@ from sqlalchemy.orm import Session, SessionTransaction
 from therabill.adapters.db.engine import session_factory
 from therabill.adapters.db.repositories import Records
 from therabill.adapters.db.tables import practices
+from therabill.clock import Clock, current_time
 from therabill.domain.errors import NotFoundError, Problem
 from therabill.service_layer import audit
-
-Clock = Callable[[], datetime]
 
 
 class _Ambient:
@@ -113,11 +112,6 @@ def system_actor() -> str:
         return "os:unknown"
 
 
-def utc_now() -> datetime:
-    """The current UTC time (the default clock)."""
-    return datetime.now(UTC)
-
-
 class UnitOfWork:
     """One transaction of one use case for one practice.
 
@@ -135,7 +129,7 @@ class UnitOfWork:
         actor: str,
         *,
         read_only: bool = False,
-        clock: Clock = utc_now,
+        clock: Clock = current_time,
     ) -> None:
         self._engine = engine
         self.practice_id = practice_id

@@ -46,9 +46,14 @@ class Server:
     def now(self) -> datetime:
         from datetime import timedelta
 
-        from therabill.security.clock import utcnow
+        return _utcnow() + timedelta(seconds=self.offset)
 
-        return utcnow() + timedelta(seconds=self.offset)
+
+def _utcnow() -> datetime:
+    """The machine's time, naive UTC (the browser tests run a real server on a moving clock)."""
+    from datetime import UTC
+
+    return datetime.now(UTC).replace(tzinfo=None)
 
 
 @pytest.fixture(scope="session")
@@ -61,9 +66,7 @@ def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Server]:
     folder = tmp_path_factory.mktemp("webui")
     world = build_world(folder)
     world.engine.dispose()
-    from therabill.security.clock import utcnow
-
-    offset = (START - utcnow()).total_seconds()
+    offset = (START - _utcnow()).total_seconds()
     port = _free_port()
     env = {
         **os.environ,

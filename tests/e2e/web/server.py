@@ -7,12 +7,11 @@
 from __future__ import annotations
 
 import os
-from datetime import timedelta
+from datetime import UTC, datetime, timedelta
 
 from therabill.entrypoints.api import Settings, create_app
-from therabill.security.clock import utcnow
 
 
 def make_app():  # type: ignore[no-untyped-def]
     offset = timedelta(seconds=float(os.environ.get("THERABILL_TEST_CLOCK_OFFSET", "0")))
-    return create_app(Settings(), clock=lambda: utcnow() + offset)
+    return create_app(Settings(), clock=lambda: datetime.now(UTC) + offset)

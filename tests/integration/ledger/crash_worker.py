@@ -18,8 +18,10 @@ from datetime import date
 from decimal import Decimal
 
 from therabill.adapters.db.engine import make_engine
+from therabill.clock import install
 from therabill.domain.ledger import PaymentMethod
 from therabill.domain.remittance import Adjustment, ClaimPayment, Remittance, RemittanceHeader, ServicePayment
+from therabill.entrypoints.clock import system_clock
 from therabill.service_layer import ledger as svc
 
 ACTOR = "os:crash-worker"
@@ -83,6 +85,7 @@ def work(plan: dict, ack_path: str, seed: int) -> None:
 def main() -> None:
     """Fork server: imports once, then forks a worker per ``ACK_PATH SEED`` line on stdin."""
     plan = json.loads(open(sys.argv[1]).read())
+    install(system_clock)  # a process of its own: an entry point, on the real clock
     signal.signal(signal.SIGCHLD, signal.SIG_IGN)  # killed children are reaped automatically
     for command in sys.stdin:
         ack_path, seed = command.split()

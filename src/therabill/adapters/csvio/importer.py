@@ -21,8 +21,9 @@ from typing import Any
 from sqlalchemy import Engine
 
 from therabill.adapters.db.tables import appointments, coverages, patients, payers, providers
+from therabill.clock import Clock, current_time
 from therabill.domain.errors import Problem, TherabillError
-from therabill.service_layer.uow import Clock, UnitOfWork, utc_now
+from therabill.service_layer.uow import UnitOfWork
 
 MAPPINGS = Path(__file__).resolve().parent / "mappings"
 KINDS = ("patients", "coverages", "appointments")
@@ -124,7 +125,7 @@ def _import(
     *,
     mapping: str = "generic",
     dry_run: bool = False,
-    clock: Clock = utc_now,
+    clock: Clock = current_time,
 ) -> ImportPlan:
     """Check every row, then create all of them in one transaction (or none; or only report).
 
@@ -308,7 +309,7 @@ def import_csv(
     *,
     mapping: str = "generic",
     dry_run: bool = False,
-    clock: Clock = utc_now,
+    clock: Clock = current_time,
 ) -> ImportPlan:
     """Check every row, then create all of them in one transaction (none on any problem).
 

@@ -29,9 +29,10 @@ from therabill.adapters.db.tables import (
     providers,
     visits,
 )
+from therabill.clock import current_time
 from therabill.domain.errors import Problem, TherabillError
 from therabill.domain.money import from_cents
-from therabill.service_layer.uow import UnitOfWork, utc_now
+from therabill.service_layer.uow import UnitOfWork
 
 ICD10 = "http://hl7.org/fhir/sid/icd-10-cm"
 CPT = "http://www.ama-assn.org/go/cpt"
@@ -147,9 +148,9 @@ def patient_bundle(
         lines_by_claim = {c.id: r.lines_of(c.id) for c in claim_rows}
         eob_rows = r.rows(remittance_claims, remittance_claims.c.claim_id.in_([c.id for c in claim_rows]))
     # An export is a read of PHI: audited in its own (writing) unit, the read above being read-only.
-    with UnitOfWork(engine, practice_id, actor, clock=(lambda: now) if now else utc_now) as audit_uow:
+    with UnitOfWork(engine, practice_id, actor, clock=(lambda: now) if now else current_time) as audit_uow:
         audit_uow.record("fhir.export", "patient", patient_id, {"claims": len(claim_rows)})
-    created = _iso(now or datetime.now(UTC))
+    created = _iso(now or current_time())
 
     add(
         {
@@ -206,7 +207,7 @@ def patient_bundle(
                 "resourceType": "Coverage",
                 "id": c.id,
                 "status": "active"
-                if c.active_to is None or c.active_to >= (now or datetime.now(UTC)).date()
+                if c.active_to is None or c.active_to >= (now or current_time()).date()
                 else "cancelled",
                 "subscriberId": c.member_id,
                 "beneficiary": _ref(pat.id),

@@ -10,14 +10,16 @@ from fastapi.openapi.utils import get_openapi
 from fastapi.staticfiles import StaticFiles
 from fastapi.templating import Jinja2Templates
 from sqlalchemy import Engine
+from starlette.types import ASGIApp, Receive, Scope, Send
 
 from therabill import __version__
+from therabill import clock as clock_mod
 from therabill.adapters.db.engine import make_engine
 from therabill.entrypoints.api import errors
 from therabill.entrypoints.api.deps import AppState
 from therabill.entrypoints.api.settings import Settings
+from therabill.entrypoints.clock import system_clock
 from therabill.schemas.encounter import EncounterDocument, UnitsDocument
-from therabill.security.clock import Clock, utcnow
 from therabill.security.headers import SecurityHeaders
 
 WEB = Path(__file__).resolve().parents[1] / "web"
@@ -46,20 +48,35 @@ def _openapi(app: FastAPI) -> dict[str, Any]:
     return schema
 
 
+class InstallClock:
+    """ASGI middleware: every request runs with the app's clock installed (``therabill.clock``)."""
+
+    def __init__(self, app: ASGIApp, clock: clock_mod.Clock) -> None:
+        self.app = app
+        self.clock = clock
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        with clock_mod.using(self.clock):
+            await self.app(scope, receive, send)
+
+
 def create_app(
-    settings: Settings | None = None, *, engine: Engine | None = None, clock: Clock | None = None
+    settings: Settings | None = None, *, engine: Engine | None = None, clock: clock_mod.Clock | None = None
 ) -> FastAPI:
     """Build the app.
 
     Args:
         settings: the settings (default: from ``THERABILL_*`` environment variables).
         engine: an engine to use instead of one made from the settings' database URL.
-        clock: the clock (naive UTC); tests inject one to move time.
+        clock: the clock (UTC; a naive value is read as UTC), installed for every request;
+            default: the clock the process installed, else the system clock. Tests inject
+            one to move time.
     """
     from therabill.entrypoints.api.routes import accounts_api, coding, records_api
     from therabill.entrypoints.web import billing, pages, routes_auth
 
     settings = settings or Settings()
+    the_clock = clock or clock_mod.installed() or system_clock
     app = FastAPI(
         title="therabill",
         version=__version__,
@@ -70,7 +87,7 @@ def create_app(
     )
     app.state.tb = AppState(
         engine=engine or make_engine(settings.url()),
-        clock=clock or utcnow,
+        clock=the_clock,
         policy=settings.policy(),
         secure_cookies=settings.secure_cookies,
         max_upload_bytes=settings.max_upload_bytes,
@@ -80,6 +97,7 @@ def create_app(
     app.state.templates = templates
     errors.install(app)
     app.add_middleware(SecurityHeaders, hsts=settings.secure_cookies)
+    app.add_middleware(InstallClock, clock=the_clock)
     app.mount("/static", StaticFiles(directory=str(WEB / "static")), name="static")
     app.include_router(routes_auth.router)
     app.include_router(pages.router)

@@ -17,8 +17,8 @@ from fastapi import Depends, FastAPI, Request
 from fastapi.routing import APIRoute
 from sqlalchemy import Connection, Engine
 
+from therabill.clock import Clock, as_utc
 from therabill.entrypoints.api.errors import ApiError, LoginRequiredError
-from therabill.security.clock import Clock
 from therabill.security.permissions import Permission, allowed
 from therabill.security.tokens import same
 from therabill.service_layer import accounts
@@ -32,13 +32,21 @@ _UNSAFE = frozenset({"POST", "PUT", "PATCH", "DELETE"})
 
 @dataclass
 class AppState:
-    """What the app factory sets up once: the engine, the clock and the policy."""
+    """What the app factory sets up once: the engine, the clock and the policy.
+
+    ``clock`` is installed (``therabill.clock``) for every request, so the use cases a route
+    calls read the same time as the route.
+    """
 
     engine: Engine
     clock: Clock
     policy: SessionPolicy
     secure_cookies: bool
     max_upload_bytes: int
+
+    def now(self) -> datetime:
+        """The current time by the app's clock, naive UTC (as sessions and tokens store it)."""
+        return as_utc(self.clock()).replace(tzinfo=None)
 
 
 def state(request: Request) -> AppState:
@@ -49,7 +57,7 @@ def state(request: Request) -> AppState:
 
 def now(request: Request) -> datetime:
     """The current time from the app's clock (naive UTC)."""
-    return state(request).clock()
+    return state(request).now()
 
 
 def get_conn(request: Request) -> Iterator[Connection]:
@@ -72,7 +80,7 @@ def _principal(request: Request) -> Principal:
     if cached is not None:
         return cached  # type: ignore[no-any-return]
     st = state(request)
-    at = st.clock()
+    at = st.now()
     auth = request.headers.get("authorization", "")
     scheme, _, token = auth.partition(" ")
     token = token.strip() if auth else request.cookies.get(SESSION_COOKIE, "")
@@ -159,7 +167,7 @@ def _audit_denial(request: Request, principal: Principal, permission: Permission
             outcome=f"denied:{permission.value}",
             details={"route": f"{request.method} {path}"},
             ip=client_ip(request),
-            at=state(request).clock(),
+            at=state(request).now(),
         )
 
 

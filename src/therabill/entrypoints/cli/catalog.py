@@ -9,6 +9,7 @@ from typing import Annotated
 import typer
 from rich.table import Table
 
+from therabill.clock import current_date
 from therabill.domain.errors import TherabillError
 from therabill.entrypoints.cli.common import fail_from, option_day, print_json, stdout
 from therabill.refdata.catalog import body_regions, default_catalog, modifiers
@@ -160,4 +161,4 @@ def import_(
 
 
 def _parse_day(text: str | None, option: str = "--date") -> date:
-    return option_day(text, option, date.today())
+    return option_day(text, option, current_date())

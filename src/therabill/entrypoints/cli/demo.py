@@ -2,13 +2,13 @@
 
 from __future__ import annotations
 
-from datetime import date
 from typing import Annotated
 
 import typer
 
 from therabill.adapters.db import migrations
 from therabill.adapters.db.engine import make_engine
+from therabill.clock import current_date
 from therabill.domain.errors import TherabillError
 from therabill.entrypoints.cli.common import fail_from, option_day
 from therabill.service_layer.demo import load_demo
@@ -22,7 +22,7 @@ def demo_command(
     seed: Annotated[int, typer.Option("--seed", help="Random seed.")] = 2026,
 ) -> None:
     """Load a realistic demo practice (3 therapists, 40 patients, 3 months); once only."""
-    day = option_day(today, "--today", date.today())
+    day = option_day(today, "--today", current_date())
     try:
         engine = make_engine()
         migrations.upgrade(engine)

@@ -15,6 +15,7 @@ from therabill.adapters.x12.envelope import load_settings
 from therabill.adapters.x12.errors import X12Error
 from therabill.adapters.x12.x270_005010X279A1 import inquiry_from_encounter, write_270
 from therabill.adapters.x12.x271_005010X279A1 import read_271
+from therabill.clock import current_time
 from therabill.domain.eligibility import THERAPY_INQUIRY_SERVICE_TYPES, EligibilitySummary
 from therabill.entrypoints.cli.common import (
     ControlNumberOption,
@@ -58,7 +59,11 @@ def eligibility_request(
     from therabill.entrypoints.cli.x12 import _write_atomic
 
     try:
-        when = datetime.fromisoformat(created) if created else datetime.now().replace(second=0, microsecond=0)
+        when = (
+            datetime.fromisoformat(created)
+            if created
+            else current_time().replace(tzinfo=None, second=0, microsecond=0)
+        )
         asked = date.fromisoformat(service_date) if service_date else None
     except ValueError as exc:
         fail(f"bad date: {exc}")

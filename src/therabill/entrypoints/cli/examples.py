@@ -2,12 +2,12 @@
 
 from __future__ import annotations
 
-from datetime import date
 from pathlib import Path
 from typing import Annotated
 
 import typer
 
+from therabill.clock import current_date
 from therabill.entrypoints.cli.common import EXIT_INVALID, option_day, read_input, stderr, stdout
 from therabill.entrypoints.cli.scrub import render_result
 from therabill.entrypoints.cli.units import render_units
@@ -36,7 +36,7 @@ def examples_command(
 ) -> None:
     """Code and check the example encounters: units by the payer's method, then the scrubber's findings."""
     paths = [Path(f) for f in files] if files else example_files()
-    as_of_day = option_day(as_of, "--as-of", date.today())
+    as_of_day = option_day(as_of, "--as-of", current_date())
     if not paths:
         stderr.print("no example documents found (looked for ./examples)")
         raise typer.Exit(EXIT_INVALID)

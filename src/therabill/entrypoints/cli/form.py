@@ -16,6 +16,7 @@ from typing import Annotated
 
 import typer
 
+from therabill.clock import current_date
 from therabill.domain.encounter import Encounter
 from therabill.domain.errors import TherabillError
 from therabill.entrypoints.cli.common import fail, fail_from, option_day, print_json, read_input, stdout
@@ -34,7 +35,7 @@ DateOption = Annotated[
 
 
 def _day(text: str | None) -> date:
-    return option_day(text, "--date", date.today())
+    return option_day(text, "--date", current_date())
 
 
 def _encounter(path: str) -> Encounter:

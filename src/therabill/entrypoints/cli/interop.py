@@ -7,7 +7,6 @@ from __future__ import annotations
 
 import json
 import os
-from datetime import date
 from pathlib import Path
 from typing import Annotated
 
@@ -15,6 +14,7 @@ import typer
 
 from therabill.adapters.clearinghouse.config import ClearinghouseSettings
 from therabill.adapters.x12.envelope import EnvelopeSettings
+from therabill.clock import current_date, current_time
 from therabill.config import data_dir
 from therabill.domain.errors import TherabillError
 from therabill.entrypoints.cli._practice import PracticeOption, open_practice
@@ -150,7 +150,7 @@ def follow_up_command(
     """Claims still waiting for an answer after a number of days. Exit 1 when there are some."""
     from therabill.service_layer.submission import follow_up
 
-    when = option_day(as_of, "--as-of", date.today())
+    when = option_day(as_of, "--as-of", current_date())
     try:
         if days is None:
             path = settings or data_dir() / "clearinghouse.toml"
@@ -178,7 +178,6 @@ def status_request(
     practice: PracticeOption = None,
 ) -> None:
     """Write a 276 claim status request for a claim (send it with your clearinghouse)."""
-    from datetime import UTC, datetime
 
     from therabill.adapters.x12.envelope import EnvelopeSettings
     from therabill.adapters.x12.x276_005010X212 import write_276
@@ -196,7 +195,7 @@ def status_request(
         with UnitOfWork(engine, practice_id, actor) as uow:
             control = rec.allocate_control_number(uow)
             uow.record("claim.status-request", "claim", claim_id, {"control_number": control})
-        text = write_276([claim], envelope, control_number=control, created=datetime.now(UTC).replace(tzinfo=None),
+        text = write_276([claim], envelope, control_number=control, created=current_time().replace(tzinfo=None),
                          payer_claim_numbers=numbers)  # fmt: skip
     except TherabillError as exc:
         fail_from(exc)

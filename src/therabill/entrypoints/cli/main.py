@@ -31,6 +31,7 @@ from therabill.entrypoints.cli.scrub import scrub_command
 from therabill.entrypoints.cli.serve import serve_command
 from therabill.entrypoints.cli.units import units_command
 from therabill.entrypoints.cli.x12 import x12_app
+from therabill.entrypoints.clock import ensure_installed
 from therabill.schemas.encounter import UnitsDocument, encounter_json_schema
 
 app = typer.Typer(
@@ -77,6 +78,8 @@ def _root(
     ] = False,
 ) -> None:
     """Practice management and insurance billing for massage and manual therapy."""
+    del version  # handled by its eager callback
+    ensure_installed()
 
 
 # Sub-apps of the other nouns register below, one line each.

@@ -6,6 +6,7 @@ from typing import Annotated
 
 import typer
 
+from therabill.clock import current_date
 from therabill.domain.errors import TherabillError
 from therabill.entrypoints.cli.common import (
     EXIT_FINDINGS,
@@ -70,7 +71,7 @@ def scrub_command(
     ] = None,
 ) -> None:
     """Check encounters for billing mistakes: exit 0 clean or warnings, 1 any error, 2 bad input."""
-    day = option_day(as_of, "--as-of")
+    day = option_day(as_of, "--as-of", current_date())
     encounters = []
     for path in files:
         text = read_input(path)

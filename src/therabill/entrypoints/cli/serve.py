@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import os
-from datetime import date
 from typing import Annotated
 
 import typer
@@ -11,6 +10,7 @@ from sqlalchemy import select
 
 from therabill.adapters.db import migrations
 from therabill.adapters.db.engine import make_engine
+from therabill.clock import current_date, current_time
 from therabill.domain.errors import TherabillError
 from therabill.entrypoints.cli.common import fail_from
 
@@ -79,7 +79,6 @@ def serve_command(
 def run_demo(data_dir: str | None = None, *, host: str = DEFAULT_HOST, port: int = DEFAULT_PORT) -> None:
     """Create the database, load the demo practice once, create the demo logins, serve."""
     from therabill.adapters.db.tables import providers
-    from therabill.security.clock import utcnow
     from therabill.service_layer import accounts
     from therabill.service_layer.demo import load_demo
     from therabill.service_layer.uow import system_actor
@@ -87,7 +86,7 @@ def run_demo(data_dir: str | None = None, *, host: str = DEFAULT_HOST, port: int
     _prepare(data_dir)
     try:
         engine = make_engine()
-        result = load_demo(engine, system_actor(), today=date.today())
+        result = load_demo(engine, system_actor(), today=current_date())
         with engine.begin() as conn:
             therapist = conn.execute(
                 select(providers.c.id)
@@ -95,7 +94,10 @@ def run_demo(data_dir: str | None = None, *, host: str = DEFAULT_HOST, port: int
                 .order_by(providers.c.created_at, providers.c.id)
             ).first()
             logins = accounts.ensure_demo_logins(
-                conn, result.practice_id, utcnow(), therapist.id if therapist else None
+                conn,
+                result.practice_id,
+                current_time().replace(tzinfo=None),
+                therapist.id if therapist else None,
             )
     except TherabillError as exc:
         fail_from(exc)

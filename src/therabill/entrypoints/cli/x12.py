@@ -17,6 +17,7 @@ from therabill.adapters.x12.envelope import load_settings
 from therabill.adapters.x12.errors import X12Error
 from therabill.adapters.x12.validate import NotValidatable, validate
 from therabill.adapters.x12.x837p_005010X222A1 import write_837p
+from therabill.clock import current_date, current_time
 from therabill.domain.claim import Claim, build_claim
 from therabill.domain.encounter import Encounter
 from therabill.domain.errors import Problem, TherabillError
@@ -113,8 +114,12 @@ def x12_837(
     if override_scrub and not (reason and reason.strip()):
         fail("--override-scrub needs --reason TEXT")
     try:
-        when = datetime.fromisoformat(created) if created else datetime.now().replace(second=0, microsecond=0)
-        scrub_date = date.fromisoformat(as_of) if as_of else date.today()
+        when = (
+            datetime.fromisoformat(created)
+            if created
+            else current_time().replace(tzinfo=None, second=0, microsecond=0)
+        )
+        scrub_date = date.fromisoformat(as_of) if as_of else current_date()
     except ValueError as exc:
         fail(f"bad date: {exc}")
     try:

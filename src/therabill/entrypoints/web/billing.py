@@ -9,7 +9,7 @@ limit (before it is read whole) or does not start with an X12 ``ISA`` header.
 from __future__ import annotations
 
 import hashlib
-from datetime import UTC, datetime
+from datetime import UTC
 from typing import Any
 
 from fastapi import APIRouter, Request, UploadFile
@@ -362,7 +362,7 @@ def audit_export(request: Request, principal: AuditRead) -> Response:
                 ]
             )
     audit_event(request, principal, "audit.export", "audit_log", None)
-    stamp = datetime.now(UTC).strftime("%Y%m%d")
+    stamp = state(request).now().strftime("%Y%m%d")
     return Response(
         out.getvalue(),
         media_type="text/csv",

@@ -66,7 +66,7 @@ def audit_event(
             action=action,
             object_type=object_type,
             object_id=object_id,
-            at=st.clock(),
+            at=st.now(),
             ip=client_ip(request),
         )
 
@@ -91,7 +91,7 @@ def people_of(request: Request, principal: Principal) -> dict[str, str]:
 
 def today(request: Request) -> date:
     """Today (UTC) by the app's clock."""
-    return state(request).clock().date()
+    return state(request).now().date()
 
 
 @router.get("/healthz", include_in_schema=False)

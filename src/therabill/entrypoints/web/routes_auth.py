@@ -84,7 +84,7 @@ def _audit_login(conn: Any, user_id: str, action: str, outcome: str, request: Re
             practice_id=member.practice_id,
             user_id=user_id,
             action=action,
-            at=state(request).clock(),
+            at=state(request).now(),
             outcome=outcome,
             ip=client_ip(request),
         )
@@ -107,7 +107,7 @@ def login(
     """Check the password; continue to the TOTP step, MFA enrollment or the dashboard."""
     _check_pre_csrf(request, csrf_token)
     st = state(request)
-    at = st.clock()
+    at = st.now()
     with st.engine.begin() as conn:
         user_id, reason = accounts.check_password(conn, username, password, client_ip(request), at, st.policy)
         if user_id is None:
@@ -133,7 +133,7 @@ def _pending(request: Request, stage: str) -> accounts.PendingSession:
     st = state(request)
     token = request.cookies.get(SESSION_COOKIE, "")
     with st.engine.begin() as conn:
-        pending = accounts.pending_session(conn, token, st.clock(), st.policy) if token else None
+        pending = accounts.pending_session(conn, token, st.now(), st.policy) if token else None
     if pending is None or pending.stage != stage:
         raise ApiError(401, "not-authenticated", "log in first")
     return pending
@@ -169,7 +169,7 @@ def _finish(request: Request, stage: str, code: str, csrf_token: str) -> Respons
     if not same(csrf_token, pending.csrf_token):
         raise ApiError(403, "csrf-failed", "the form expired; log in again")
     st = state(request)
-    at = st.clock()
+    at = st.now()
     ip = client_ip(request)
     with st.engine.begin() as conn:
         why = accounts.throttle_reason(conn, pending.username, ip, at, st.policy)
@@ -232,7 +232,7 @@ async def logout(request: Request, _: None = Public) -> Response:
     st = state(request)
     if token:
         with st.engine.begin() as conn:
-            principal = accounts.session_principal(conn, token, st.clock(), st.policy)
+            principal = accounts.session_principal(conn, token, st.now(), st.policy)
             if principal is not None:
                 await check_csrf(request, principal.csrf_token)
                 audit.record(
@@ -241,7 +241,7 @@ async def logout(request: Request, _: None = Public) -> Response:
                     action="auth.logout",
                     object_type="user",
                     object_id=principal.user_id,
-                    at=st.clock(),
+                    at=st.now(),
                     ip=client_ip(request),
                 )
             accounts.end_session(conn, token)
@@ -276,14 +276,14 @@ def change_password(
     status = 200
     try:
         with st.engine.begin() as conn:
-            accounts.change_password(conn, principal.user_id, current, new, st.clock())
+            accounts.change_password(conn, principal.user_id, current, new, st.now())
             audit.record(
                 conn,
                 principal,
                 action="auth.password_change",
                 object_type="user",
                 object_id=principal.user_id,
-                at=st.clock(),
+                at=st.now(),
                 ip=client_ip(request),
             )
     except AccountError as exc:
@@ -311,7 +311,7 @@ def create_token_page(
     message, new_token_value, status = "", "", 200
     try:
         with st.engine.begin() as conn:
-            _, new_token_value = accounts.create_api_token(conn, principal, name, scopes, st.clock())
+            _, new_token_value = accounts.create_api_token(conn, principal, name, scopes, st.now())
     except AccountError as exc:
         message, status = str(exc), 422
     with st.engine.begin() as conn:
@@ -333,7 +333,7 @@ def revoke_token_page(
     """Revoke one of the caller's tokens."""
     st = state(request)
     with st.engine.begin() as conn:
-        revoked = accounts.revoke_api_token(conn, principal, token_id, st.clock())
+        revoked = accounts.revoke_api_token(conn, principal, token_id, st.now())
     if not revoked:
         raise ApiError(404, "not-found", "no such token")
     return RedirectResponse("/account", status_code=303)

@@ -140,7 +140,7 @@ async def eligibility_270(request: Request, coverage_id: str, principal: Eligibi
             actor(principal),
             coverage_id,
             today(request),
-            created=state(request).clock(),
+            created=state(request).now(),
         )
     except TherabillError as exc:
         context = _context(request, principal, cov.patient_id)

@@ -554,7 +554,7 @@ async def settings_user_invite(request: Request, principal: UsersManage) -> Resp
                 username=form.get("username", ""),
                 display_name=form.get("display_name", ""),
                 role=form.get("role", ""),
-                now=st.clock(),
+                now=st.now(),
                 provider_id=_opt(form, "provider_id"),
             )
     except TherabillError as exc:
@@ -578,15 +578,15 @@ async def _user_action(request: Request, principal: Principal, user_id: str, act
                     actor(principal),
                     uid,
                     form["role"],
-                    st.clock(),
+                    st.now(),
                     _opt(form, "provider_id"),
                 )
             elif action in ("disable", "enable"):
                 accounts.set_active(
-                    conn, principal.practice_id, uid, action == "enable", st.clock(), actor(principal)
+                    conn, principal.practice_id, uid, action == "enable", st.now(), actor(principal)
                 )
             else:
-                accounts.reset_mfa(conn, principal.practice_id, actor(principal), uid, st.clock())
+                accounts.reset_mfa(conn, principal.practice_id, actor(principal), uid, st.now())
     except AccountError as exc:
         if any(p.code == "not-found" for p in exc.problems):
             raise not_found("user") from None
@@ -649,7 +649,7 @@ async def settings_token_create(request: Request, principal: UsersManage) -> Res
         if not days.isdigit() or not 1 <= int(days) <= 366:
             raise AccountError("bad expiry", (Problem("token-expiry", "expires_in_days", "1 to 366 days"),))
         with st.engine.begin() as conn:
-            _, token = accounts.create_api_token(conn, principal, name, chosen, st.clock(), int(days))
+            _, token = accounts.create_api_token(conn, principal, name, chosen, st.now(), int(days))
     except AccountError as exc:
         return _tokens_page(request, principal, problems=_problems(exc))
     return _tokens_page(request, principal, extra={"new_token": token}, message="Token created.")
@@ -661,7 +661,7 @@ async def settings_token_revoke(request: Request, token_id: str, principal: User
     st = state(request)
     with st.engine.begin() as conn:
         done = accounts.revoke_practice_token(
-            conn, principal.practice_id, actor(principal), _ident(token_id), st.clock()
+            conn, principal.practice_id, actor(principal), _ident(token_id), st.now()
         )
     if not done:
         raise not_found("token")

@@ -53,7 +53,7 @@ def _audit(request: Request, principal: Principal, action: str, object_type: str
             action=action,
             object_type=object_type,
             object_id=object_id,
-            at=st.clock(),
+            at=st.now(),
             ip=client_ip(request),
         )
 

@@ -37,7 +37,7 @@ def patient_fhir(
     from therabill.adapters.fhir import patient_bundle, validate_bundle
 
     st = state(request)
-    bundle = patient_bundle(st.engine, principal.practice_id, actor_of(principal), patient_id, now=st.clock())
+    bundle = patient_bundle(st.engine, principal.practice_id, actor_of(principal), patient_id, now=st.now())
     model = validate_bundle(bundle)
     body = json.dumps(json.loads(model.model_dump_json(exclude_none=True)))
     return Response(content=body, media_type="application/fhir+json")

@@ -79,7 +79,7 @@ def _audit(
 
 
 def _today(request: Request) -> date:
-    return state(request).clock().date()
+    return state(request).now().date()
 
 
 # --- schemas -----------------------------------------------------------------------------
