@@ -31,6 +31,7 @@ from sqlalchemy import Engine, select
 from therabill.adapters.db.engine import session_factory
 from therabill.adapters.db.tables import claim_lines, claims, payers, practices
 from therabill.adapters.db.tables import patients as patient_table
+from therabill.adapters.x12.envelope import EnvelopeSettings
 from therabill.domain.errors import TherabillError
 from therabill.domain.ledger import ChargeType, PaymentMethod, PrepaidType
 from therabill.domain.money import ZERO, from_cents, quantize
@@ -42,7 +43,7 @@ from therabill.domain.remittance import (
     RemittanceHeader,
     ServicePayment,
 )
-from therabill.service_layer import ledger
+from therabill.service_layer import batches, ledger
 from therabill.service_layer import records as rec
 from therabill.service_layer.uow import UnitOfWork, attempt, one_transaction
 
@@ -404,7 +405,7 @@ def _load(engine: Engine, actor: str, today: date, rng: random.Random) -> DemoRe
         c.id for c in rec.list_claims(engine, pid, actor, ["ready"]) if c.date_of_service < sent_before
     ]
     if old_ready:
-        rec.build_batch(engine, pid, actor, old_ready)
+        batches.build_batch(engine, pid, actor, old_ready, envelope=EnvelopeSettings())
     _remittances(engine, pid, actor, today, rng, money)
     return DemoResult(pid, True, len(patients), n_appts, n_claims, money.remittances, money.payments)
 

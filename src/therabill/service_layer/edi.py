@@ -1,18 +1,9 @@
 """Stored claims and X12: export an 837P batch, apply acknowledgments, store 271 answers.
 
-``export_837`` takes the practice's claims in a status (``ready`` by default), builds a
-batch with the practice's next interchange control number (persisted, unique per
-practice), writes the 837P through the X12 layer (``write_837p``), and in ONE transaction
-records the batch with the file's SHA-256, each claim's interchange, group and
-transaction control numbers, and moves each claim to ``submitted``. The file is written
-to a temporary name first and put in place only after the commit; if anything fails,
-nothing is recorded and no file appears. A claim leaves ``ready`` once exported, so a
-second export does not send it again; ``batch_837`` rewrites a recorded batch byte for
-byte (same control number and time) for an explicit re-send.
-
-Only claims without scrub errors are exported. A claim with errors goes out only with an
-override: ``override_reason`` given, recorded in the claim's status history and in the
-audit log with the acting user.
+``export_837`` builds a batch (``batches.build_batch``, the one builder every surface
+uses) and writes its 837P to a file that appears only once the batch is committed. A claim
+leaves ``ready`` once batched, so a second export does not send it again;
+``batches.batch_file`` gives a recorded batch's file byte for byte for an explicit re-send.
 
 ``apply_acknowledgments`` moves claims by TA1 (interchange), 999 (group and transaction)
 and 277CA (claim) verdicts; ``store_eligibility`` keeps a 271 summary as an eligibility
@@ -21,7 +12,6 @@ check of the patient's coverage.
 
 from __future__ import annotations
 
-import hashlib
 import json
 import os
 from collections.abc import Iterable, Sequence
@@ -32,16 +22,16 @@ from typing import Any
 
 from sqlalchemy import Engine
 
-from therabill.adapters.db.tables import claim_batches, claims, coverages
+from therabill.adapters.db.tables import claims, coverages
 from therabill.adapters.x12.envelope import EnvelopeSettings
-from therabill.adapters.x12.x837p_005010X222A1 import write_837p
 from therabill.clock import Clock, current_time
 from therabill.domain.acknowledgment import Acknowledgment
 from therabill.domain.eligibility import EligibilitySummary
 from therabill.domain.errors import NotFoundError, Problem, TherabillError
 from therabill.domain.records import ClaimStatus, TransitionError, check_claim_transition
+from therabill.service_layer import batches
 from therabill.service_layer import records as rec
-from therabill.service_layer.uow import UnitOfWork
+from therabill.service_layer.uow import UnitOfWork, one_transaction
 
 _S = ClaimStatus
 
@@ -94,115 +84,41 @@ def export_837(
     practice_id: str,
     actor: str,
     *,
-    settings: EnvelopeSettings | None = None,
+    settings: EnvelopeSettings,
     statuses: Sequence[str] = (_S.READY.value,),
     claim_ids: Sequence[str] | None = None,
     override_reason: str | None = None,
     out: Path | None = None,
     clock: Clock = current_time,
 ) -> Export:
-    """Export stored claims as one 837P batch and mark them submitted (one transaction).
+    """Build a batch of stored claims (``batches.build_batch``) and write its 837P to ``out``.
 
-    Args:
-        engine: the database.
-        practice_id: the practice.
-        actor: who exports (recorded with any override).
-        settings: envelope settings (usage indicator ``T`` unless ``P`` is set).
-        statuses: which claims to take (``ready``; ``scrubbed`` needs ``override_reason``
-            for claims with errors and passes through ``ready``).
-        claim_ids: only these claims (by id), if given.
-        override_reason: send claims with scrub errors anyway, for this recorded reason.
-        out: write the file here (temporary name until the commit).
-        clock: the time written into the envelope and the records.
+    The file is written under a temporary name and put in place only after the batch is
+    committed: if anything fails, nothing is recorded and no file appears.
 
     Raises:
-        ExportError: no claim to export (``export-837-nothing``), or every candidate has
-            scrub errors and no override was given.
+        ExportError: what ``build_batch`` refuses (a status that cannot be exported, an empty
+            override reason, nothing to export), with its problems.
         X12Error: a claim cannot be written (every problem listed); nothing is recorded.
     """
-    allowed = {_S.READY.value, _S.SCRUBBED.value}
-    bad = [s for s in statuses if s not in allowed]
-    if bad:
-        raise ExportError(
-            "only ready or scrubbed claims can be exported",
-            tuple(Problem("export-837-status", "--status", f"{s!r} cannot be exported") for s in bad),
-        )
-    if override_reason is not None and not override_reason.strip():
-        raise ExportError(
-            "an override needs a reason", (Problem("export-837-override-reason", "--override", "empty"),)
-        )
     temp: Path | None = None
     try:
-        with UnitOfWork(engine, practice_id, actor, clock=clock) as uow:
-            if claim_ids is not None:
-                rows = [uow.records.get(claims, cid, for_update=True) for cid in claim_ids]
-                rows = [r for r in rows if r.status in statuses]
-            else:
-                rows = uow.records.rows(
-                    claims, claims.c.status.in_(list(statuses)), order_by=[claims.c.claim_number]
+        try:
+            with one_transaction(engine):
+                batch = batches.build_batch(
+                    engine,
+                    practice_id,
+                    actor,
+                    claim_ids,
+                    envelope=settings,
+                    statuses=statuses,
+                    override_reason=override_reason,
+                    clock=clock,
                 )
-            skipped: list[Problem] = []
-            chosen = []
-            for r in rows:
-                if r.has_errors and override_reason is None:
-                    skipped.append(
-                        Problem("claim-has-scrub-errors", r.claim_number, "scrub errors; not exported")
-                    )
-                else:
-                    chosen.append(r)
-            if not chosen:
-                raise ExportError(
-                    "no claim to export",
-                    tuple(skipped) or (Problem("export-837-nothing", "claims", "no claim in that status"),),
-                )
-            control = rec.allocate_control_number(uow)
-            now = uow.now()
-            domain_claims = [rec.claim_in(uow, r.id) for r in chosen]
-            settings = settings or EnvelopeSettings()
-            text = write_837p(domain_claims, settings, control_number=control, created=_naive(now))
-            digest = hashlib.sha256(text.encode("ascii")).hexdigest()
-            batch_id = uow.records.insert(
-                claim_batches,
-                control_number=control,
-                status="exported",
-                claim_count=len(chosen),
-                total_charge_cents=sum(int(r.total_charge_cents) for r in chosen),
-                file_sha256=digest,
-                created_at=now,
-            )
-            size = settings.max_claims_per_transaction
-            for n, r in enumerate(chosen):
-                if r.has_errors:
-                    note = f"scrub errors overridden by {actor}: {override_reason}"[:300]
-                    if r.status != _S.READY.value:
-                        rec.set_status_in(uow, r, _S.READY.value, note=note)
-                        r = uow.records.get(claims, r.id)
-                    uow.record("claim.override", "claim", r.id, {"reason": override_reason})
-                elif r.status != _S.READY.value:
-                    rec.set_status_in(uow, r, _S.READY.value, note="exported")
-                    r = uow.records.get(claims, r.id)
-                rec.set_status_in(uow, r, _S.SUBMITTED.value, note=f"837P interchange {control}")
-                uow.records.update(
-                    claims,
-                    r.id,
-                    batch_id=batch_id,
-                    interchange_control_number=control,
-                    group_control_number=control,
-                    transaction_control_number=f"{n // size + 1:04d}",
-                )
-            uow.record(
-                "batch.export-837",
-                "claim_batch",
-                batch_id,
-                {
-                    "claims": len(chosen),
-                    "control_number": control,
-                    "sha256": digest,
-                    "usage": settings.usage_indicator,
-                },
-            )
-            if out is not None:
-                temp = _write_temp(out, text)
+                if out is not None:
+                    temp = _write_temp(out, batch.text)
+        except batches.BatchError as exc:
+            raise ExportError(str(exc), exc.problems) from exc
         if temp is not None and out is not None:
             os.replace(temp, out)
             temp = None
@@ -210,35 +126,38 @@ def export_837(
         if temp is not None:
             temp.unlink(missing_ok=True)
     return Export(
-        batch_id,
-        control,
-        tuple(c.claim_id for c in domain_claims),
-        tuple(skipped),
-        digest,
+        batch.batch_id,
+        batch.control_number,
+        batch.claim_numbers,
+        batch.skipped,
+        batch.sha256,
         out,
-        text,
+        batch.text,
     )
 
 
-def batch_837(
-    engine: Engine, practice_id: str, actor: str, batch_id: str, settings: EnvelopeSettings | None = None
-) -> str:
-    """The 837P of a recorded batch again, byte for byte (same control number and time).
+def request_276(
+    engine: Engine,
+    practice_id: str,
+    actor: str,
+    claim_id: str,
+    *,
+    envelope: EnvelopeSettings,
+    clock: Clock = current_time,
+) -> tuple[str, int]:
+    """A 276 claim status request for a stored claim, with the practice's next control number
+    (recorded and audited); returns the text and the control number."""
+    from therabill.adapters.x12.x276_005010X212 import write_276
+    from therabill.service_layer.submission import payer_claim_numbers
 
-    Nothing changes in the records: this is for an explicit re-send of a lost file.
-    """
-    with UnitOfWork(engine, practice_id, actor, read_only=True) as uow:
-        batch = uow.records.get(claim_batches, batch_id)
-        rows = uow.records.rows(claims, claims.c.batch_id == batch_id, order_by=[claims.c.claim_number])
-        if not rows:
-            raise ExportError("the batch holds no claim", (Problem("batch-empty", batch_id, "no claim"),))
-        domain_claims = [rec.claim_in(uow, r.id) for r in rows]
-    return write_837p(
-        domain_claims,
-        settings or EnvelopeSettings(),
-        control_number=int(batch.control_number),
-        created=_naive(batch.created_at),
-    )
+    claim = rec.claim_record(engine, practice_id, actor, claim_id)
+    numbers = payer_claim_numbers(engine, practice_id, actor, [claim_id])
+    with UnitOfWork(engine, practice_id, actor, clock=clock) as uow:
+        control = batches.allocate_control_number(uow)
+        uow.record("claim.status-request", "claim", claim_id, {"control_number": control})
+        created = _naive(uow.now())
+    text = write_276([claim], envelope, control_number=control, created=created, payer_claim_numbers=numbers)
+    return text, control
 
 
 # -- acknowledgments -----------------------------------------------------------------------

@@ -17,6 +17,7 @@ from typing import Any
 from sqlalchemy import Engine, select
 
 from therabill.adapters.db.tables import coverages, eligibility_checks, patients, payers, practices, providers
+from therabill.adapters.x12.envelope import EnvelopeSettings
 from therabill.clock import Clock, current_time
 from therabill.domain.eligibility import THERAPY_INQUIRY_SERVICE_TYPES, EligibilityInquiry, InquiryPerson
 from therabill.domain.errors import Problem, TherabillError
@@ -69,13 +70,14 @@ def request_270(
     coverage_id: str,
     service_date: date,
     *,
+    envelope: EnvelopeSettings,
     created: datetime | None = None,
     clock: Clock = current_time,
 ) -> Request270:
-    """Write the 270 of a coverage of the practice and record the check."""
-    from therabill.adapters.x12.envelope import load_settings
+    """Write the 270 of a coverage of the practice (with the practice's envelope settings and
+    its next control number, ``batches.practice_envelope``) and record the check."""
     from therabill.adapters.x12.x270_005010X279A1 import write_270
-    from therabill.service_layer.records import allocate_control_number
+    from therabill.service_layer.batches import allocate_control_number
 
     with UnitOfWork(engine, practice_id, actor, clock=clock) as uow:
         cov = uow.records.get(coverages, coverage_id)
@@ -124,7 +126,7 @@ def request_270(
             service_types=THERAPY_INQUIRY_SERVICE_TYPES,
         )
         control = allocate_control_number(uow)
-        text = write_270([inquiry], load_settings(None), control_number=control, created=created or uow.now())
+        text = write_270([inquiry], envelope, control_number=control, created=created or uow.now())
         check = uow.records.insert(
             eligibility_checks,
             coverage_id=coverage_id,

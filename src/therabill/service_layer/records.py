@@ -32,7 +32,6 @@ from therabill.adapters.db.tables import (
     appointments,
     authorization_events,
     authorizations,
-    claim_batches,
     claim_lines,
     claim_status_events,
     claims,
@@ -1274,79 +1273,6 @@ def claim_in(uow: UnitOfWork, claim_id: str) -> Claim:
     units = units_of(encounter.services, encounter.payer_profile)
     total = sum((line.charge for line in lines), Decimal("0.00"))
     return Claim(claim_id=row.claim_number, encounter=encounter, lines=lines, total_charge=total, units=units)
-
-
-@dataclass(frozen=True, slots=True)
-class Batch:
-    """A claim batch.
-
-    Attributes:
-        batch_id: opaque id.
-        control_number: the interchange control number (ISA13) it will carry.
-        claim_ids: the claims in it.
-        total_charge_cents: their total.
-    """
-
-    batch_id: str
-    control_number: int
-    claim_ids: tuple[str, ...]
-    total_charge_cents: int
-
-
-def allocate_control_number(uow: UnitOfWork) -> int:
-    """The practice's next interchange control number (read-modify-write under the lock)."""
-    current = uow.session.execute(
-        select(practices.c.next_control_number).where(practices.c.id == uow.practice_id)
-    ).scalar_one()
-    uow.session.execute(
-        practices.update().where(practices.c.id == uow.practice_id).values(next_control_number=current + 1)
-    )
-    return int(current)
-
-
-def build_batch(
-    engine: Engine,
-    practice_id: str,
-    actor: str,
-    claim_ids: Sequence[str] | None = None,
-    *,
-    clock: Clock = current_time,
-) -> Batch:
-    """Put ready claims (the given ones, or every ready claim) into a batch and mark them submitted.
-
-    The batch takes the practice's next control number; the claims move to ``submitted``
-    with the batch id in the same transaction, so a crash never leaves half a batch.
-    """
-    with UnitOfWork(engine, practice_id, actor, clock=clock) as uow:
-        if claim_ids is None:
-            rows = uow.records.rows(
-                claims, claims.c.status == ClaimStatus.READY.value, order_by=[claims.c.claim_number]
-            )
-        else:
-            rows = [uow.records.get(claims, cid, for_update=True) for cid in claim_ids]
-        not_ready = [r.claim_number for r in rows if r.status != ClaimStatus.READY.value]
-        if not_ready:
-            raise RecordsError(
-                "only ready claims can be batched",
-                tuple(Problem("claim-not-ready", n, "is not ready") for n in not_ready),
-            )
-        if not rows:
-            raise _refuse("batch-empty", "claims", "no ready claim to batch")
-        control = allocate_control_number(uow)
-        total = sum(int(r.total_charge_cents) for r in rows)
-        batch_id = uow.records.insert(
-            claim_batches,
-            control_number=control,
-            status="built",
-            claim_count=len(rows),
-            total_charge_cents=total,
-            created_at=uow.now(),
-        )
-        for r in rows:
-            _set_status(uow, r, ClaimStatus.SUBMITTED.value, note=f"batch {control}")
-            uow.records.update(claims, r.id, batch_id=batch_id, interchange_control_number=control)
-        uow.record("batch.build", "claim_batch", batch_id, {"claims": len(rows), "control_number": control})
-    return Batch(batch_id, control, tuple(r.id for r in rows), total)
 
 
 def authorization_status(

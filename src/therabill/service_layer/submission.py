@@ -24,7 +24,7 @@ from __future__ import annotations
 import os
 from collections.abc import Iterable, Sequence
 from dataclasses import asdict, dataclass, field
-from datetime import date, datetime, timedelta
+from datetime import date, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -47,11 +47,10 @@ from therabill.adapters.x12.tokenizer import iter_segments
 from therabill.adapters.x12.x271_005010X279A1 import read_271
 from therabill.adapters.x12.x277_005010X212 import read_277
 from therabill.adapters.x12.x835_005010X221A1 import read_835
-from therabill.adapters.x12.x837p_005010X222A1 import write_837p
 from therabill.clock import Clock, current_time
-from therabill.domain.errors import Problem, TherabillError
+from therabill.domain.errors import TherabillError
 from therabill.domain.records import ClaimStatus, TransitionError, check_claim_transition
-from therabill.service_layer import ledger
+from therabill.service_layer import batches, ledger
 from therabill.service_layer import records as rec
 from therabill.service_layer.uow import UnitOfWork
 
@@ -98,10 +97,6 @@ class SubmitResult:
     error: str | None = None
 
 
-def _batch_claims(uow: UnitOfWork, batch_id: str) -> list[Any]:
-    return uow.records.rows(claims, claims.c.batch_id == batch_id, order_by=[claims.c.claim_number])
-
-
 def _unsent_batches(engine: Engine, practice_id: str, actor: str) -> list[Any]:
     with UnitOfWork(engine, practice_id, actor, read_only=True) as uow:
         sent = select(submissions.c.batch_id).where(
@@ -110,34 +105,6 @@ def _unsent_batches(engine: Engine, practice_id: str, actor: str) -> list[Any]:
         return uow.records.rows(
             claim_batches, claim_batches.c.id.not_in(sent), order_by=[claim_batches.c.control_number]
         )
-
-
-def _naive(value: datetime) -> datetime:
-    return value.replace(tzinfo=None) if value.tzinfo else value
-
-
-def batch_file(
-    engine: Engine, practice_id: str, actor: str, batch_id: str, envelope: EnvelopeSettings
-) -> tuple[bytes, int, list[str]]:
-    """The 837P of a stored batch: its bytes, the claim count and the ST control numbers.
-
-    The batch's control number and creation time go into the envelope, so the same batch
-    always gives the same bytes (and hash) with the same settings.
-    """
-    with UnitOfWork(engine, practice_id, actor, read_only=True) as uow:
-        batch = uow.records.get(claim_batches, batch_id)
-        rows = _batch_claims(uow, batch_id)
-    if not rows:
-        raise SubmissionError(
-            "the batch holds no claim", (Problem("batch-empty", batch_id, "no claim in this batch"),)
-        )
-    domain_claims = [rec.claim_record(engine, practice_id, actor, r.id) for r in rows]
-    text = write_837p(
-        domain_claims, envelope, control_number=int(batch.control_number), created=_naive(batch.created_at)
-    )
-    size = envelope.max_claims_per_transaction
-    st_numbers = [f"{k + 1:04d}" for k in range((len(rows) + size - 1) // size)]
-    return text.encode("ascii"), len(rows), st_numbers
 
 
 def _keep_copy(folder: Path | None, sub: str, name: str, data: bytes) -> str:
@@ -178,26 +145,26 @@ def submit(
     """
     envelope = envelope or EnvelopeSettings()
     if build and rec.list_claims(engine, practice_id, actor, [_S.READY.value]):
-        rec.build_batch(engine, practice_id, actor, clock=clock)
+        batches.build_batch(engine, practice_id, actor, envelope=envelope, clock=clock)
     with UnitOfWork(engine, practice_id, actor, read_only=True) as uow:
         slug = uow.session.execute(select(practices.c.slug).where(practices.c.id == practice_id)).scalar_one()
     results: list[SubmitResult] = []
     for batch in _unsent_batches(engine, practice_id, actor):
-        data, count, st_numbers = batch_file(engine, practice_id, actor, batch.id, envelope)
+        built = batches.batch_file(engine, practice_id, actor, batch.id, envelope)
+        data, count, st_numbers = built.data, built.claim_count, built.st_numbers
         sha = sha256_hex(data)
         wanted_name = render_name(
             file_name,
             name_values(
                 practice=slug,
                 control=int(batch.control_number),
-                created=_naive(batch.created_at),
+                created=built.created_at,
                 batch=batch.id,
             ),
         )
         name, retry = _intend(
-            engine, practice_id, actor, batch, connector_name, wanted_name, data, sha, st_numbers,
-            envelope.max_claims_per_transaction, clock,
-        )  # fmt: skip
+            engine, practice_id, actor, batch, connector_name, wanted_name, data, sha, st_numbers, clock
+        )
         try:
             receipt = connector.find_sent(name) if retry else None
             outcome = "found"
@@ -230,7 +197,6 @@ def _intend(
     data: bytes,
     sha: str,
     st_numbers: Sequence[str],
-    per_transaction: int,
     clock: Clock,
 ) -> tuple[str, bool]:
     """Record the intent to send (row ``sending``); returns the remote name and whether it is a retry."""
@@ -241,7 +207,7 @@ def _intend(
             )
         ).first()
         if found is not None:
-            if found.sha256 != sha:  # the envelope settings changed since the failed attempt
+            if found.sha256 != sha:  # a batch built before snapshots, rendered anew
                 uow.session.execute(
                     submissions.update()
                     .where(submissions.c.id == found.id)
@@ -264,13 +230,6 @@ def _intend(
                 created_at=uow.now(),
             )
         )
-        for k, row in enumerate(_batch_claims(uow, batch.id)):
-            uow.records.update(
-                claims,
-                row.id,
-                group_control_number=int(batch.control_number),
-                transaction_control_number=st_numbers[min(k // per_transaction, len(st_numbers) - 1)],
-            )
         uow.record("submission.intent", "claim_batch", batch.id, {"remote_name": name, "sha256": sha})
     return name, False
 

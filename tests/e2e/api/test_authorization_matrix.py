@@ -17,9 +17,10 @@ from fastapi.testclient import TestClient
 
 from tests.e2e.api.conftest import bearer, login, token_for
 from tests.e2e.api.world import AS_OF, DOS, ROLES, World
+from therabill.adapters.x12.envelope import EnvelopeSettings
 from therabill.entrypoints.api.deps import PUBLIC, route_permissions
 from therabill.security.permissions import Permission, allowed
-from therabill.service_layer import accounts, ledger, records
+from therabill.service_layer import accounts, batches, ledger, records
 
 VISIT_DOC = {
     "start_time": "10:00",
@@ -61,7 +62,7 @@ def _objects(world: World, practice: str) -> Objects:
     coded = records.code_visit(engine, pid, actor, visit, as_of=AS_OF)
     ledger.post_claim_charges(engine, pid, actor, coded.claim_id)
     records.mark_ready(engine, pid, actor, coded.claim_id)
-    batch = records.build_batch(engine, pid, actor, [coded.claim_id])
+    batch = batches.build_batch(engine, pid, actor, [coded.claim_id], envelope=EnvelopeSettings())
     auth = records.add_authorization(
         engine,
         pid,

@@ -117,7 +117,7 @@ def _export_837_then_nothing_left_to_send(data_dir: Path, tmp_path: Path) -> Non
     assert verdict.ok, verdict.errors
     assert as_json("claims", "list", "--status", "ready") == []
     again = run("claims", "export-837", "-o", str(tmp_path / "again.837"))
-    assert again.exit_code == 2 and "no claim to export" in again.output
+    assert again.exit_code == 2 and "no claim to batch" in again.output
     assert not (tmp_path / "again.837").exists()
     resent = run("claims", "export-837", "-o", str(tmp_path / "resent.837"), "--batch", export["batch_id"])
     assert resent.exit_code == 0, resent.output

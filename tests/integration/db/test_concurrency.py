@@ -8,7 +8,7 @@ from sqlalchemy import Engine, select
 
 from tests.integration.db.builders import ACTOR, a_practice
 from therabill.adapters.db.tables import claim_batches
-from therabill.service_layer import records as rec
+from therabill.service_layer import batches
 from therabill.service_layer.uow import UnitOfWork
 
 ROUNDS = 25
@@ -24,7 +24,7 @@ def test_two_writers_read_modify_write(engine: Engine) -> None:
         try:
             for _ in range(ROUNDS):
                 with UnitOfWork(engine, p.id, ACTOR) as uow:
-                    n = rec.allocate_control_number(uow)
+                    n = batches.allocate_control_number(uow)
                     uow.records.insert(
                         claim_batches,
                         control_number=n,

@@ -14,6 +14,7 @@ from sqlalchemy import Engine, select
 
 from tests.integration.db.builders import ACTOR, AS_OF, DOS, Practice, a_practice, a_visit, clean_scrubber
 from therabill.adapters.db.tables import audit_log, claims
+from therabill.adapters.x12.envelope import EnvelopeSettings
 from therabill.adapters.x12.validate import validate
 from therabill.domain.acknowledgment import Acknowledgment, ClaimAck, TransactionAck
 from therabill.domain.eligibility import EligibilitySummary
@@ -25,7 +26,7 @@ from therabill.domain.remittance import (
     RemittanceHeader,
     ServicePayment,
 )
-from therabill.service_layer import edi, ledger
+from therabill.service_layer import batches, edi, ledger
 from therabill.service_layer import records as rec
 from therabill.service_layer.uow import UnitOfWork
 
@@ -40,7 +41,7 @@ def _claim(p: Practice, example: str = "clean-60-minute-massage.json", dos: date
 def _submitted(p: Practice, *claim_ids: str) -> None:
     for cid in claim_ids:
         rec.mark_ready(p.engine, p.id, ACTOR, cid)
-    rec.build_batch(p.engine, p.id, ACTOR, list(claim_ids))
+    batches.build_batch(p.engine, p.id, ACTOR, list(claim_ids), envelope=EnvelopeSettings())
 
 
 def _number(p: Practice, claim_id: str) -> str:
@@ -211,7 +212,7 @@ def test_export_837_from_stored_claims(engine: Engine, tmp_path: Path) -> None:
     second = _claim(p, "massage-and-manual-therapy-two-regions.json", dos=DOS)
     _ready(p, first, second)
     out = tmp_path / "batch1.837"
-    one = edi.export_837(engine, p.id, ACTOR, out=out)
+    one = edi.export_837(engine, p.id, ACTOR, settings=EnvelopeSettings(), out=out)
     assert set(one.claim_numbers) == {_number(p, first), _number(p, second)}
     text = out.read_text(encoding="ascii")
     assert text == one.text and "*005010X222A1~" in text
@@ -223,15 +224,15 @@ def test_export_837_from_stored_claims(engine: Engine, tmp_path: Path) -> None:
     assert [h["status"] for h in history][-2:] == ["ready", "submitted"]
     # A second export finds nothing to send (no claim is sent twice) and writes no file.
     with pytest.raises(edi.ExportError) as refused:
-        edi.export_837(engine, p.id, ACTOR, out=tmp_path / "batch2.837")
-    assert refused.value.problems[0].code == "export-837-nothing"
+        edi.export_837(engine, p.id, ACTOR, settings=EnvelopeSettings(), out=tmp_path / "batch2.837")
+    assert refused.value.problems[0].code == "batch-empty"
     assert not (tmp_path / "batch2.837").exists()
     # A new claim goes in a new interchange with the next control number.
     third = _claim(p, dos=date(2026, 11, 17))
     _ready(p, third)
-    two = edi.export_837(engine, p.id, ACTOR, out=tmp_path / "batch3.837")
+    two = edi.export_837(engine, p.id, ACTOR, settings=EnvelopeSettings(), out=tmp_path / "batch3.837")
     assert two.control_number != one.control_number and two.claim_numbers == (_number(p, third),)
-    assert edi.batch_837(engine, p.id, ACTOR, one.batch_id) == one.text
+    assert batches.batch_file(engine, p.id, ACTOR, one.batch_id, EnvelopeSettings()).text == one.text
     with UnitOfWork(engine, p.id, ACTOR, read_only=True) as uow:
         row = uow.records.get(claims, first)
     assert row.interchange_control_number == one.control_number and row.transaction_control_number == "0001"
@@ -243,13 +244,16 @@ def test_export_837_leaves_claims_with_scrub_errors_unless_overridden(engine: En
     p = a_practice(engine)
     bad = rec.code_visit(engine, p.id, ACTOR, a_visit(p), as_of=AS_OF, scrubber=failing_scrubber).claim_id
     with pytest.raises(edi.ExportError) as refused:
-        edi.export_837(engine, p.id, ACTOR, statuses=["scrubbed"], out=tmp_path / "x.837")
+        edi.export_837(
+            engine, p.id, ACTOR, settings=EnvelopeSettings(), statuses=["scrubbed"], out=tmp_path / "x.837"
+        )
     assert refused.value.problems[0].code == "claim-has-scrub-errors"
     assert _status(p, bad) == "scrubbed" and not (tmp_path / "x.837").exists()
     done = edi.export_837(
         engine,
         p.id,
         ACTOR,
+        settings=EnvelopeSettings(),
         statuses=["scrubbed"],
         override_reason="payer confirmed by phone",
         out=tmp_path / "x.837",
@@ -271,7 +275,7 @@ def test_acknowledgments_move_claim_statuses(engine: Engine, tmp_path: Path) -> 
     good = _claim(p, dos=date(2026, 11, 18))
     bad = _claim(p, dos=DOS)
     _ready(p, good, bad)
-    export = edi.export_837(engine, p.id, ACTOR, out=tmp_path / "b.837")
+    export = edi.export_837(engine, p.id, ACTOR, settings=EnvelopeSettings(), out=tmp_path / "b.837")
     ctrl = str(export.control_number)
     ack999 = Acknowledgment(
         "999",
@@ -305,7 +309,7 @@ def test_acknowledgments_move_claim_statuses(engine: Engine, tmp_path: Path) -> 
     # A TA1 rejecting another interchange rejects its claims.
     third = _claim(p, dos=date(2026, 11, 17))
     _ready(p, third)
-    second = edi.export_837(engine, p.id, ACTOR, out=tmp_path / "c.837")
+    second = edi.export_837(engine, p.id, ACTOR, settings=EnvelopeSettings(), out=tmp_path / "c.837")
     ta1 = Acknowledgment("TA1", f"{second.control_number:09d}", None, "R", False, "rejected")
     edi.apply_acknowledgments(engine, p.id, ACTOR, [ta1])
     assert _status(p, third) == "batch_rejected"

@@ -17,8 +17,10 @@ from tests.integration.db.builders import (
     failing_scrubber,
     visit_document,
 )
+from therabill.adapters.x12.envelope import EnvelopeSettings
 from therabill.domain.errors import NotFoundError
 from therabill.domain.records import TransitionError
+from therabill.service_layer import batches
 from therabill.service_layer import records as rec
 from therabill.service_layer.uow import UnitOfWork
 
@@ -48,7 +50,7 @@ def test_code_scrub_ready_batch_and_history(engine: Engine) -> None:
     assert [(ln.code, ln.units) for ln in claim.lines] == [("97124", 4)]
     assert str(claim.total_charge) == "120.00"
     rec.mark_ready(engine, p.id, ACTOR, coded.claim_id)
-    batch = rec.build_batch(engine, p.id, ACTOR)
+    batch = batches.build_batch(engine, p.id, ACTOR, envelope=EnvelopeSettings())
     assert batch.claim_ids == (coded.claim_id,) and batch.total_charge_cents == 12000
     history = rec.claim_history(engine, p.id, ACTOR, coded.claim_id)
     assert [h["status"] for h in history] == ["draft", "scrubbed", "ready", "submitted"]

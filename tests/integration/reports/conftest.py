@@ -19,9 +19,11 @@ from sqlalchemy import Engine
 
 from tests.integration.db.conftest import PgDatabases, new_empty_engine
 from therabill.adapters.db import migrations
+from therabill.adapters.x12.envelope import EnvelopeSettings
 from therabill.domain.ledger import ChargeType, PaymentMethod, PrepaidType
 from therabill.domain.money import D
 from therabill.domain.remittance import Adjustment, ClaimPayment, Remittance, RemittanceHeader, ServicePayment
+from therabill.service_layer import batches
 from therabill.service_layer import ledger as svc
 from therabill.service_layer import records as rec
 from therabill.service_layer.uow import UnitOfWork
@@ -301,7 +303,7 @@ def _build(engine: Engine, clock: PinnedClock) -> Practice:
     for key in ready:
         p.at(date(2026, 11, 20) if key == "c2" else _plus(_dos(key), 2))
         rec.mark_ready(e, pid, ACTOR, p.claims[key], clock=clock)
-        rec.build_batch(e, pid, ACTOR, [p.claims[key]], clock=clock)
+        batches.build_batch(e, pid, ACTOR, [p.claims[key]], envelope=EnvelopeSettings(), clock=clock)
         svc.post_claim_charges(e, pid, ACTOR, p.claims[key])
     numbers = (
         {r.claim_id: r.claim_number for r in rec.list_claims(e, pid, ACTOR)}

@@ -24,10 +24,20 @@ def test_x12_837_writes_a_valid_file(tmp_path: Path, monkeypatch, pyx12_validate
     assert "*000000001*0*T*" in text  # first number of the counter, test usage
     ok, errors = pyx12_validate(text)
     assert ok and not errors
+    placeholders = runner.invoke(
+        app, ["x12", "837", files[0], "-o", str(out), "--production", "--control-number", "42", *FIXED]
+    )
+    assert placeholders.exit_code == 2 and "x12-placeholder-in-production" in placeholders.output
+    assert "*000000001*0*T*" in out.read_text()  # the earlier file is untouched
+    (tmp_path / "data" / "clearinghouse.toml").write_text(
+        '[x12]\nsender_id = "PRACTICE1"\nreceiver_id = "CLEARHOUSE1"\nsubmitter_id = "SUB123"\n'
+        'receiver_etin = "ETIN9"\ncontact_phone = "8455550188"\n'
+    )
     again = runner.invoke(
         app, ["x12", "837", files[0], "-o", str(out), "--production", "--control-number", "42", *FIXED]
     )
-    assert again.exit_code == 0 and "*000000042*0*P*" in out.read_text()
+    assert again.exit_code == 0 and "*ZZ*PRACTICE1      *ZZ*CLEARHOUSE1    *" in out.read_text()
+    assert "*000000042*0*P*" in out.read_text()
 
 
 def test_scrub_errors_block_and_override_needs_a_reason(tmp_path: Path) -> None:

@@ -286,6 +286,7 @@ claim_batches = Table(
     Column("claim_count", Integer, nullable=False),
     Column("total_charge_cents", BigInteger, nullable=False),
     Column("file_sha256", String(64)),
+    Column("x12_text", Text),
     _created(),
     UniqueConstraint("practice_id", "control_number", name="uq_claim_batches_practice_control"),
 )

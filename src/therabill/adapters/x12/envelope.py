@@ -30,6 +30,15 @@ from therabill.domain.encounter import BillingProvider
 __all__ = ["EnvelopeSettings", "SegmentWriter", "billing_provider_nm1", "clean", "load_settings"]
 
 
+_PLACEHOLDER_FIELDS = (
+    "sender_id",
+    "receiver_id",
+    "submitter_id",
+    "contact_phone",
+    "receiver_etin",
+)
+
+
 @dataclass(frozen=True, slots=True)
 class EnvelopeSettings:
     """What the practice and the clearinghouse agreed on for the envelope.
@@ -74,8 +83,29 @@ class EnvelopeSettings:
     line_break: bool = False
     max_claims_per_transaction: int = 5000
 
+    def placeholders(self) -> list[str]:
+        """The settings still at their made-up defaults (ids no clearinghouse issued)."""
+        base = EnvelopeSettings()
+        return [
+            name
+            for name in _PLACEHOLDER_FIELDS
+            if getattr(self, name) == getattr(base, name) and getattr(base, name) is not None
+        ]
+
     def check(self) -> None:
-        """Raise ``X12Error`` when a setting cannot be written."""
+        """Raise ``X12Error`` when a setting cannot be written.
+
+        A production interchange (``usage_indicator`` ``P``) with placeholder ids or contact
+        (``THERABILL``, ``CLEARINGHOUSE``, ``0000000000``) is refused
+        (``x12-placeholder-in-production``): set them from the clearinghouse's enrollment.
+        """
+        if self.usage_indicator == "P" and self.placeholders():
+            raise X12Error(
+                "a production interchange needs the ids the clearinghouse issued; still placeholders: "
+                + ", ".join(self.placeholders())
+                + " (set them in the [x12] table of clearinghouse.toml)",
+                code="x12-placeholder-in-production",
+            )
         problems = self.delimiters.problems()
         if not self.delimiters.repetition:
             problems.append("the repetition delimiter is required in 5010")

@@ -12,7 +12,7 @@ from fastapi.templating import Jinja2Templates
 from sqlalchemy import Engine
 from starlette.types import ASGIApp, Receive, Scope, Send
 
-from therabill import __version__
+from therabill import __version__, config
 from therabill import clock as clock_mod
 from therabill.adapters.db.engine import make_engine
 from therabill.entrypoints.api import errors
@@ -91,6 +91,7 @@ def create_app(
         policy=settings.policy(),
         secure_cookies=settings.secure_cookies,
         max_upload_bytes=settings.max_upload_bytes,
+        data_dir=config.data_dir(settings.data_dir),
     )
     app.state.settings = settings
     templates = Jinja2Templates(directory=str(WEB / "templates"))

@@ -11,17 +11,19 @@ from __future__ import annotations
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from datetime import datetime
+from pathlib import Path
 from typing import Annotated, Any
 
 from fastapi import Depends, FastAPI, Request
 from fastapi.routing import APIRoute
 from sqlalchemy import Connection, Engine
 
+from therabill.adapters.x12.envelope import EnvelopeSettings
 from therabill.clock import Clock, as_utc
 from therabill.entrypoints.api.errors import ApiError, LoginRequiredError
 from therabill.security.permissions import Permission, allowed
 from therabill.security.tokens import same
-from therabill.service_layer import accounts
+from therabill.service_layer import accounts, batches
 from therabill.service_layer.accounts import Principal, SessionPolicy
 
 SESSION_COOKIE = "tb_session"
@@ -43,6 +45,11 @@ class AppState:
     policy: SessionPolicy
     secure_cookies: bool
     max_upload_bytes: int
+    data_dir: Path
+
+    def envelope(self) -> EnvelopeSettings:
+        """The practice's X12 envelope settings (``[x12]`` of the data folder's clearinghouse.toml)."""
+        return batches.practice_envelope(self.data_dir)
 
     def now(self) -> datetime:
         """The current time by the app's clock, naive UTC (as sessions and tokens store it)."""

@@ -8,8 +8,8 @@ from typing import Annotated
 import typer
 
 from therabill.adapters.x12.acknowledgments import read_acknowledgments
-from therabill.adapters.x12.envelope import load_settings
 from therabill.adapters.x12.errors import X12Error
+from therabill.config import data_dir
 from therabill.domain.errors import TherabillError
 from therabill.domain.money import from_cents
 from therabill.entrypoints.cli._practice import PracticeOption, open_practice
@@ -21,7 +21,7 @@ from therabill.entrypoints.cli.common import (
     read_input,
     stdout,
 )
-from therabill.service_layer import edi
+from therabill.service_layer import batches, edi
 from therabill.service_layer.records import list_claims
 from therabill.service_layer.uow import system_actor
 
@@ -74,7 +74,10 @@ def export_837_command(
     ] = None,
     production: ProductionOption = False,
     settings_file: Annotated[
-        Path | None, typer.Option("--settings", help="Envelope settings (TOML, an x12 table).")
+        Path | None,
+        typer.Option(
+            "--settings", help="Envelope settings (TOML with an x12 table; default: clearinghouse.toml)."
+        ),
     ] = None,
     override: Annotated[
         str | None,
@@ -89,10 +92,12 @@ def export_837_command(
     leave their status, so running it again does not send them twice.
     """
     try:
-        settings = load_settings(settings_file, {"usage_indicator": "P"} if production else None)
+        settings = batches.practice_envelope(
+            data_dir(), production=True if production else None, config_file=settings_file
+        )
         engine, practice_id = open_practice(practice)
         if batch is not None:
-            text = edi.batch_837(engine, practice_id, system_actor(), batch, settings)
+            text = batches.batch_file(engine, practice_id, system_actor(), batch, settings).text
             out.write_text(text, encoding="ascii")
             stdout.print(f"batch {batch} written again to {out}")
             return

@@ -14,7 +14,7 @@ import typer
 
 from therabill.adapters.clearinghouse.config import ClearinghouseSettings
 from therabill.adapters.x12.envelope import EnvelopeSettings
-from therabill.clock import current_date, current_time
+from therabill.clock import current_date
 from therabill.config import data_dir
 from therabill.domain.errors import TherabillError
 from therabill.entrypoints.cli._practice import PracticeOption, open_practice
@@ -178,25 +178,12 @@ def status_request(
     practice: PracticeOption = None,
 ) -> None:
     """Write a 276 claim status request for a claim (send it with your clearinghouse)."""
-
-    from therabill.adapters.x12.envelope import EnvelopeSettings
-    from therabill.adapters.x12.x276_005010X212 import write_276
-    from therabill.service_layer import records as rec
-    from therabill.service_layer.submission import payer_claim_numbers
-    from therabill.service_layer.uow import UnitOfWork
+    from therabill.service_layer import batches, edi
 
     try:
-        path = settings or data_dir() / "clearinghouse.toml"
-        envelope = _envelope(_settings(path)) if path.exists() else EnvelopeSettings()
+        envelope = batches.practice_envelope(data_dir(), config_file=settings)
         engine, practice_id = open_practice(practice)
-        actor = system_actor()
-        claim = rec.claim_record(engine, practice_id, actor, claim_id)
-        numbers = payer_claim_numbers(engine, practice_id, actor, [claim_id])
-        with UnitOfWork(engine, practice_id, actor) as uow:
-            control = rec.allocate_control_number(uow)
-            uow.record("claim.status-request", "claim", claim_id, {"control_number": control})
-        text = write_276([claim], envelope, control_number=control, created=current_time().replace(tzinfo=None),
-                         payer_claim_numbers=numbers)  # fmt: skip
+        text, control = edi.request_276(engine, practice_id, system_actor(), claim_id, envelope=envelope)
     except TherabillError as exc:
         fail_from(exc)
     _write(output, text)

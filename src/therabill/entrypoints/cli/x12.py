@@ -13,7 +13,6 @@ import typer
 
 from therabill import config
 from therabill.adapters.x12.control import next_control_number
-from therabill.adapters.x12.envelope import load_settings
 from therabill.adapters.x12.errors import X12Error
 from therabill.adapters.x12.validate import NotValidatable, validate
 from therabill.adapters.x12.x837p_005010X222A1 import write_837p
@@ -34,6 +33,7 @@ from therabill.entrypoints.cli.common import (
     stdout,
 )
 from therabill.schemas.encounter import DocumentError, parse_encounters
+from therabill.service_layer import batches
 from therabill.service_layer.coding import units_of
 
 x12_app = typer.Typer(help="X12 EDI: write 837P claim files, validate X12 files.", no_args_is_help=True)
@@ -123,7 +123,9 @@ def x12_837(
     except ValueError as exc:
         fail(f"bad date: {exc}")
     try:
-        settings = load_settings(config_file, {"usage_indicator": "P"} if production else None)
+        settings = batches.practice_envelope(
+            config.data_dir(), production=True if production else None, config_file=config_file
+        )
     except X12Error as exc:
         fail_from(exc)
     encounters: list[Encounter] = []

@@ -9,7 +9,6 @@ limit (before it is read whole) or does not start with an X12 ``ISA`` header.
 from __future__ import annotations
 
 import hashlib
-from datetime import UTC
 from typing import Any
 
 from fastapi import APIRouter, Request, UploadFile
@@ -32,6 +31,7 @@ from therabill.entrypoints.api.who import (
 )
 from therabill.entrypoints.web.pages import actor, audit_event, reader, render, today
 from therabill.security.permissions import Permission
+from therabill.service_layer import batches
 from therabill.service_layer.accounts import Principal
 
 router = APIRouter(include_in_schema=False)
@@ -51,30 +51,15 @@ ATTENTION = (
 
 
 def batch_837(request: Request, principal: Principal, batch_id: str) -> tuple[str, int]:
-    """The 837P text of a stored batch (its claims rebuilt from the records) and its control number."""
-    from therabill.adapters.x12.envelope import load_settings
-    from therabill.adapters.x12.x837p_005010X222A1 import write_837p
-    from therabill.service_layer import records
-
-    with reader(request, principal) as uow:
-        batch = uow.records.find(claim_batches, batch_id)
-        if batch is None:
-            raise not_found("batch")
-        ids = [
-            r.id
-            for r in uow.session.execute(
-                uow.records.scoped(claims)
-                .where(claims.c.batch_id == batch_id)
-                .order_by(claims.c.claim_number)
-            )
-        ]
-    engine = state(request).engine
-    built = [records.claim_record(engine, principal.practice_id, actor(principal), cid) for cid in ids]
-    created = batch.created_at
-    if created.tzinfo is not None:
-        created = created.astimezone(UTC).replace(tzinfo=None)
-    text = write_837p(built, load_settings(None), control_number=batch.control_number, created=created)
-    return text, int(batch.control_number)
+    """The 837P of a stored batch, as it was built, and its control number (web and API)."""
+    st = state(request)
+    try:
+        built = batches.batch_file(
+            st.engine, principal.practice_id, actor(principal), batch_id, st.envelope()
+        )
+    except NotFoundError as exc:
+        raise not_found("batch") from exc
+    return built.text, built.control_number
 
 
 def claim_cms1500(request: Request, principal: Principal, claim_id: str) -> tuple[bytes, str]:
@@ -188,10 +173,8 @@ def claim_ready(request: Request, claim_id: str, principal: ClaimsWrite) -> Resp
 @router.post("/claims/batch")
 def claims_batch(request: Request, principal: ClaimsExport) -> Response:
     """Put every ready claim into a new batch (they become submitted) and show it."""
-    from therabill.service_layer import records
-
-    engine = state(request).engine
-    batch = records.build_batch(engine, principal.practice_id, actor(principal))
+    st = state(request)
+    batch = batches.build_batch(st.engine, principal.practice_id, actor(principal), envelope=st.envelope())
     return RedirectResponse(f"/batches/{batch.batch_id}", status_code=303)
 
 
@@ -214,7 +197,7 @@ def batch_download(request: Request, batch_id: str, principal: ClaimsExport) -> 
     text, control = batch_837(request, principal, batch_id)
     audit_event(request, principal, "batch.export_837", "claim_batch", batch_id)
     return Response(
-        text.encode("ascii", errors="replace"),
+        text.encode("ascii"),
         media_type="application/edi-x12",
         headers={"Content-Disposition": f'attachment; filename="therabill-837p-{control:09d}.x12"'},
     )

@@ -140,6 +140,7 @@ async def eligibility_270(request: Request, coverage_id: str, principal: Eligibi
             actor(principal),
             coverage_id,
             today(request),
+            envelope=state(request).envelope(),
             created=state(request).now(),
         )
     except TherabillError as exc:

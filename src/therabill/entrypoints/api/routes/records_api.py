@@ -731,11 +731,13 @@ class BatchCreate(_In):
 @router.post("/batches", response_model=BatchPublic, status_code=status.HTTP_201_CREATED, responses=RESPONSES)
 def create_batch(request: Request, body: BatchCreate, principal: ClaimsExport) -> dict[str, Any]:
     """Put ready claims into a batch; they become submitted."""
-    from therabill.service_layer import records
+    from therabill.service_layer import batches
 
-    engine = state(request).engine
+    st = state(request)
     batch = _use_case(
-        lambda: records.build_batch(engine, principal.practice_id, _actor(principal), body.claim_ids)
+        lambda: batches.build_batch(
+            st.engine, principal.practice_id, _actor(principal), body.claim_ids, envelope=st.envelope()
+        )
     )
     return {
         "id": batch.batch_id,
@@ -751,12 +753,17 @@ def create_batch(request: Request, body: BatchCreate, principal: ClaimsExport) -
     response_class=Response,
 )
 def batch_837(request: Request, batch_id: str, principal: ClaimsExport) -> Response:
-    """The batch's 837P (005010X222A1) file."""
-    from therabill.entrypoints.web.billing import batch_837 as build
+    """The batch's 837P (005010X222A1) file, byte for byte as it was built."""
+    from therabill.service_layer import batches
 
-    text, _ = build(request, principal, batch_id)
+    st = state(request)
+    built = _use_case(
+        lambda: batches.batch_file(
+            st.engine, principal.practice_id, _actor(principal), batch_id, st.envelope()
+        )
+    )
     _audit(request, principal, "batch.export_837", "claim_batch", batch_id)
-    return Response(text.encode("ascii", errors="replace"), media_type="application/edi-x12")
+    return Response(built.data, media_type="application/edi-x12")
 
 
 @router.get("/batches", response_model=list[dict[str, Any]], responses=ERRORS)

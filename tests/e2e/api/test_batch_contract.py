@@ -1,0 +1,146 @@
+"""One batch, one 837P: the web, the API, the CLI and ``submit`` give the same bytes, which
+stay the same after the records change; a 999 for a web-built batch moves its claims."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+from fastapi.testclient import TestClient
+from typer.testing import CliRunner
+
+from tests.e2e.api.conftest import bearer, login, token_for
+from tests.e2e.api.test_authorization_matrix import VISIT_DOC
+from tests.e2e.api.world import AS_OF, DOS, World
+from therabill.adapters.clearinghouse import FileDropConnector
+from therabill.adapters.db.tables import claim_batches, claims, providers
+from therabill.adapters.x12.envelope import EnvelopeSettings
+from therabill.entrypoints.cli.main import app as cli
+from therabill.service_layer import batches, ledger, records, submission
+
+
+def _ready_claim(world: World) -> str:
+    pw, actor = world.a, "test:setup"
+    visit = records.record_visit(
+        world.engine,
+        pw.practice_id,
+        actor,
+        patient_id=pw.patient_id,
+        provider_id=pw.provider_id,
+        date_of_service=DOS,
+        document=VISIT_DOC,
+        coverage_id=pw.coverage_id,
+    )
+    coded = records.code_visit(world.engine, pw.practice_id, actor, visit, as_of=AS_OF)
+    ledger.post_claim_charges(world.engine, pw.practice_id, actor, coded.claim_id)
+    records.mark_ready(world.engine, pw.practice_id, actor, coded.claim_id)
+    return coded.claim_id
+
+
+def _surfaces(
+    client: TestClient, world: World, batch_id: str, token: str, tmp_path: Path, n: int
+) -> set[bytes]:
+    """The batch's 837 as the web, the API and the CLI give it."""
+    web = client.get(f"/batches/{batch_id}/837")
+    assert web.status_code == 200, web.text
+    api = client.get(f"/api/v1/batches/{batch_id}/837", headers=bearer(token))
+    assert api.status_code == 200, api.text
+    out = tmp_path / f"cli-{n}.837"
+    url = world.engine.url.render_as_string(hide_password=False)
+    result = CliRunner().invoke(
+        cli, ["claims", "export-837", "--batch", batch_id, "-o", str(out), "--practice", "pa"],
+        env={"THERABILL_DATABASE_URL": url, "THERABILL_DATA_DIR": str(tmp_path / "data")},
+    )  # fmt: skip
+    assert result.exit_code == 0, result.output
+    return {web.content, api.content, out.read_bytes()}
+
+
+def test_one_batch_gives_one_837_everywhere_and_it_is_a_snapshot(
+    client: TestClient, world: World, tmp_path: Path
+) -> None:
+    claim_id = _ready_claim(world)
+    csrf = login(client, world, "a", "biller")
+    built = client.post("/claims/batch", data={"csrf_token": csrf})
+    assert built.status_code == 303, built.text
+    batch_id = built.headers["location"].rsplit("/", 1)[1]
+    token = token_for(world, "a", "biller")
+
+    before = _surfaces(client, world, batch_id, token, tmp_path, 1)
+    assert len(before) == 1, "web, API and CLI must give the same bytes"
+    text = before.pop().decode("ascii")
+    assert "THERABILL" in text  # the test envelope of a practice with no clearinghouse.toml
+
+    # The records change after the batch was sent: its file does not.
+    with world.engine.begin() as conn:
+        conn.execute(
+            providers.update()
+            .where(providers.c.practice_id == world.a.practice_id)
+            .values(last_name="Renamed-After-Sending")
+        )
+    after = _surfaces(client, world, batch_id, token, tmp_path, 2)
+    drop = FileDropConnector(tmp_path / "out", tmp_path / "in", tmp_path / "arch")
+    sent = submission.submit(
+        world.engine,
+        world.a.practice_id,
+        "test",
+        drop,
+        connector_name="drop",
+        envelope=EnvelopeSettings(),
+        build=False,
+    )
+    assert [r.outcome for r in sent if r.batch_id == batch_id] == ["sent"]
+    (sent_file,) = [p for p in (tmp_path / "out").iterdir() if p.is_file()]
+    assert after | {sent_file.read_bytes()} == {text.encode("ascii")}
+    assert "RENAMED" not in text.upper()
+
+    # Without the snapshot the same batch would now read differently (the test would mean nothing).
+    with world.engine.begin() as conn:
+        conn.execute(claim_batches.update().where(claim_batches.c.id == batch_id).values(x12_text=None))
+    rendered_now = batches.batch_file(world.engine, world.a.practice_id, "test", batch_id, EnvelopeSettings())
+    assert "RENAMED-AFTER-SENDING" in rendered_now.text.upper()
+
+    # The claims carry the batch's ISA13, GS06 and ST02, whatever surface built it.
+    with world.engine.connect() as conn:
+        row = conn.execute(claims.select().where(claims.c.id == claim_id)).one()
+    assert row.batch_id == batch_id
+    assert row.interchange_control_number == row.group_control_number
+    assert row.transaction_control_number == "0001"
+
+
+def test_a_999_moves_the_claims_of_a_web_built_batch(
+    client: TestClient, world: World, tmp_path: Path
+) -> None:
+    claim_id = _ready_claim(world)
+    csrf = login(client, world, "a", "biller")
+    built = client.post("/claims/batch", data={"csrf_token": csrf})
+    assert built.status_code == 303, built.text
+    with world.engine.connect() as conn:
+        row = conn.execute(claims.select().where(claims.c.id == claim_id)).one()
+    control = int(row.group_control_number)
+    ack = (
+        "ISA*00*          *00*          *ZZ*CLEARINGHOUSE  *ZZ*THERABILL      *261123*1200*^*00501*000000901*0*T*:~"
+        "GS*FA*CLEARINGHOUSE*THERABILL*20261123*1200*901*X*005010X231A1~"
+        "ST*999*0001*005010X231A1~"
+        f"AK1*HC*{control}*005010X222A1~"
+        "AK2*837*0001*005010X222A1~IK5*A~AK9*A*1*1*1~SE*6*0001~GE*1*901~IEA*1*000000901~"
+    )
+    drop = FileDropConnector(tmp_path / "out", tmp_path / "in", tmp_path / "arch")
+    (tmp_path / "in").mkdir(parents=True, exist_ok=True)
+    (tmp_path / "in" / "ack.999").write_text(ack)
+    submission.fetch(
+        world.engine, world.a.practice_id, "test", drop, connector_name="drop", data_dir=tmp_path / "data"
+    )
+    with world.engine.connect() as conn:
+        status = conn.execute(claims.select().where(claims.c.id == claim_id)).one().status
+    assert status == "batch_accepted"
+
+
+@pytest.fixture(autouse=True)
+def _no_other_ready_claims(world: World) -> None:
+    """Each test batches only its own claim: earlier tests' ready claims are put aside."""
+    with world.engine.begin() as conn:
+        conn.execute(
+            claims.update()
+            .where(claims.c.practice_id == world.a.practice_id, claims.c.status == "ready")
+            .values(status="scrubbed")
+        )
