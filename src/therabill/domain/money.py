@@ -11,7 +11,7 @@ from decimal import ROUND_HALF_UP, Decimal, InvalidOperation
 ZERO = Decimal("0.00")
 CENT = Decimal("0.01")
 
-__all__ = ["CENT", "ZERO", "D", "MoneyError", "from_cents", "quantize", "to_cents"]
+__all__ = ["CENT", "ZERO", "D", "MoneyError", "from_cents", "quantize", "to_cents", "usd_text"]
 
 
 class MoneyError(ValueError):
@@ -65,3 +65,11 @@ def from_cents(cents: int) -> Decimal:
     if isinstance(cents, bool) or not isinstance(cents, int):
         raise MoneyError(f"cents must be an int, not {type(cents).__name__}")
     return (Decimal(cents) / 100).quantize(CENT)
+
+
+def usd_text(amount: Decimal | None) -> str:
+    """Money as people read it: ``$1,234.50`` (negative as ``-$12.00``); empty for ``None``."""
+    if amount is None:
+        return ""
+    sign = "-" if amount < 0 else ""
+    return f"{sign}${abs(amount):,.2f}"

@@ -5,16 +5,15 @@ uses) and writes its 837P to a file that appears only once the batch is committe
 leaves ``ready`` once batched, so a second export does not send it again;
 ``batches.batch_file`` gives a recorded batch's file byte for byte for an explicit re-send.
 
-``apply_acknowledgments`` moves claims by TA1 (interchange), 999 (group and transaction)
-and 277CA (claim) verdicts; ``store_eligibility`` keeps a 271 summary as an eligibility
-check of the patient's coverage.
+``store_eligibility`` keeps a 271 summary as an eligibility check of the patient's coverage.
+Acknowledgments are applied by ``acknowledgments.apply_file``.
 """
 
 from __future__ import annotations
 
 import json
 import os
-from collections.abc import Iterable, Sequence
+from collections.abc import Sequence
 from dataclasses import asdict, dataclass
 from datetime import date, datetime
 from pathlib import Path
@@ -22,13 +21,12 @@ from typing import Any
 
 from sqlalchemy import Engine
 
-from therabill.adapters.db.tables import claims, coverages
+from therabill.adapters.db.tables import coverages
 from therabill.adapters.x12.envelope import EnvelopeSettings
 from therabill.clock import Clock, current_time
-from therabill.domain.acknowledgment import Acknowledgment
 from therabill.domain.eligibility import EligibilitySummary
 from therabill.domain.errors import NotFoundError, Problem, TherabillError
-from therabill.domain.records import ClaimStatus, TransitionError, check_claim_transition
+from therabill.domain.records import ClaimStatus
 from therabill.service_layer import batches
 from therabill.service_layer import records as rec
 from therabill.service_layer.uow import UnitOfWork, one_transaction
@@ -158,112 +156,6 @@ def request_276(
         created = _naive(uow.now())
     text = write_276([claim], envelope, control_number=control, created=created, payer_claim_numbers=numbers)
     return text, control
-
-
-# -- acknowledgments -----------------------------------------------------------------------
-
-_SENT = frozenset({_S.SUBMITTED})
-_BATCH_OK = frozenset({_S.SUBMITTED, _S.BATCH_ACCEPTED})
-
-
-def _control(value: str | None) -> int | None:
-    return int(value) if value and value.strip().isdigit() else None
-
-
-def _move(
-    uow: UnitOfWork,
-    row: Any,
-    candidates: Sequence[tuple[frozenset[ClaimStatus], ClaimStatus]],
-    note: str,
-    pccn: str | None = None,
-) -> dict[str, Any]:
-    note = note[:300]
-    if any(e.note == note for e in uow.records.status_history(row.id)):
-        return {"claim": row.claim_number, "from": row.status, "to": None, "note": "already applied"}
-    for sources, target in candidates:
-        if ClaimStatus(row.status) not in sources:
-            continue
-        try:
-            check_claim_transition(row.status, target.value)
-        except TransitionError:
-            continue
-        rec.set_status_in(uow, row, target.value, note=note)
-        if pccn:
-            uow.records.update(claims, row.id, payer_claim_control_number=pccn)
-        return {"claim": row.claim_number, "from": row.status, "to": target.value}
-    return {"claim": row.claim_number, "from": row.status, "to": None, "note": f"left {row.status}"}
-
-
-def apply_acknowledgments(
-    engine: Engine,
-    practice_id: str,
-    actor: str,
-    acks: Iterable[Acknowledgment],
-    *,
-    clock: Clock = current_time,
-) -> list[dict[str, Any]]:
-    """Move claims by their acknowledgments; one transaction per acknowledgment.
-
-    * TA1 rejected → every claim of that interchange (ISA13) ``batch_rejected``;
-    * 999 → each claim of the group (GS06) by its transaction's verdict (AK2/IK5), else
-      the group's (AK9): ``batch_accepted`` or ``batch_rejected``;
-    * 277CA → each claim (CLM01): accepted → ``clearinghouse_accepted`` (then
-      ``payer_accepted`` when already accepted by the clearinghouse), rejected →
-      ``clearinghouse_rejected`` (or ``payer_rejected``); the payer's claim number is kept.
-
-    Each move's note names the acknowledgment (kind and its interchange control number), so
-    applying the same acknowledgment file twice changes nothing the second time. Returns one
-    entry per claim looked at (``to`` is ``None`` when the claim was left as it was).
-    """
-    moved: list[dict[str, Any]] = []
-    for ack in acks:
-        with UnitOfWork(engine, practice_id, actor, clock=clock) as uow:
-            if ack.kind == "TA1":
-                ctrl = _control(ack.interchange_control_number)
-                if ctrl is None or ack.accepted:
-                    continue
-                moved.extend(
-                    _move(
-                        uow,
-                        row,
-                        [(_SENT, _S.BATCH_REJECTED)],
-                        f"TA1 {ack.interchange_control_number}: {ack.words}",
-                    )
-                    for row in uow.records.rows(claims, claims.c.interchange_control_number == ctrl)
-                )
-            elif ack.kind == "999":
-                ctrl = _control(ack.group_control_number)
-                if ctrl is None:
-                    continue
-                verdicts = {t.control_number: t for t in ack.transactions if t.transaction_type == "837"}
-                for row in uow.records.rows(claims, claims.c.group_control_number == ctrl):
-                    verdict = verdicts.get(row.transaction_control_number or "")
-                    ok = verdict.accepted if verdict is not None else ack.accepted
-                    target = _S.BATCH_ACCEPTED if ok else _S.BATCH_REJECTED
-                    moved.append(
-                        _move(
-                            uow, row, [(_SENT, target)], f"999 {ack.interchange_control_number}: {ack.words}"
-                        )
-                    )
-            elif ack.kind == "277CA":
-                for c in ack.claims:
-                    found = uow.records.claim_by_number(c.claim_id)
-                    if found is None:
-                        moved.append({"claim": c.claim_id, "from": None, "to": None, "note": "unknown claim"})
-                        continue
-                    if c.accepted:
-                        cands = [
-                            (_BATCH_OK, _S.CLEARINGHOUSE_ACCEPTED),
-                            (frozenset({_S.CLEARINGHOUSE_ACCEPTED}), _S.PAYER_ACCEPTED),
-                        ]
-                    else:
-                        cands = [
-                            (_BATCH_OK, _S.CLEARINGHOUSE_REJECTED),
-                            (frozenset({_S.CLEARINGHOUSE_ACCEPTED, _S.PAYER_ACCEPTED}), _S.PAYER_REJECTED),
-                        ]
-                    note = f"277CA {ack.interchange_control_number}: {c.category}:{c.status_code} {c.words}"
-                    moved.append(_move(uow, found, cands, note, c.payer_claim_control_number))
-    return moved
 
 
 # -- eligibility ---------------------------------------------------------------------------

@@ -126,7 +126,8 @@ class RemittanceResult:
         remittance_id: the stored remittance.
         idempotency_key: payer id + TRN02 + BPR02 + BPR16.
         new: False when the remittance was already on file (a re-send).
-        posted_claims: CLPs posted now.
+        posted_claims: CLPs processed now (matched or sent to the worklist).
+        matched_claims: of those, the CLPs posted to one of our claims.
         skipped_claims: CLPs already posted earlier (their keys were on file).
         entries: ledger entries posted now.
         worklist: worklist items recorded now.
@@ -137,6 +138,7 @@ class RemittanceResult:
     idempotency_key: str
     new: bool
     posted_claims: int = 0
+    matched_claims: int = 0
     skipped_claims: int = 0
     entries: int = 0
     worklist: list[WorkItem] = field(default_factory=list)
@@ -1038,6 +1040,7 @@ def post_remittance(
                 {"claim": cp.claim_id, "posted": posting.posted},
             )
             result.posted_claims += 1
+            result.matched_claims += 1 if posting.posted else 0
             result.entries += len(posting.entries)
             result.worklist.extend(work)
     return result

@@ -40,26 +40,17 @@ from therabill.adapters.clearinghouse.base import (
 from therabill.adapters.db.interop_tables import inbound_files, submissions
 from therabill.adapters.db.repositories import new_id
 from therabill.adapters.db.tables import claim_batches, claims, patients, payers, practices
-from therabill.adapters.x12.acknowledgments import read_acknowledgments
 from therabill.adapters.x12.envelope import EnvelopeSettings
-from therabill.adapters.x12.errors import X12Error
-from therabill.adapters.x12.tokenizer import iter_segments
 from therabill.adapters.x12.x271_005010X279A1 import read_271
-from therabill.adapters.x12.x277_005010X212 import read_277
-from therabill.adapters.x12.x835_005010X221A1 import read_835
 from therabill.clock import Clock, current_time
 from therabill.domain.errors import TherabillError
-from therabill.domain.records import ClaimStatus, TransitionError, check_claim_transition
-from therabill.service_layer import batches, ledger
+from therabill.domain.records import ClaimStatus
+from therabill.service_layer import acknowledgments, batches, remittances
 from therabill.service_layer import records as rec
+from therabill.service_layer.acknowledgments import AWAITING_ANSWER, detect_kind
 from therabill.service_layer.uow import UnitOfWork
 
 _S = ClaimStatus
-
-AWAITING_ANSWER = frozenset(
-    {_S.SUBMITTED, _S.BATCH_ACCEPTED, _S.CLEARINGHOUSE_ACCEPTED, _S.PAYER_ACCEPTED, _S.PENDING}
-)
-"""Claim statuses that wait for an answer from the clearinghouse or the payer."""
 
 INBOUND_KINDS = ("TA1", "999", "277CA", "277", "835", "271", "unknown")
 
@@ -282,276 +273,10 @@ class FetchResult:
     outcome: dict[str, Any] = field(default_factory=dict)
 
 
-def detect_kind(data: bytes) -> str:
-    """The kind of an inbound X12 file from its GS/ST headers (``unknown`` when unreadable)."""
-    gs08 = ""
-    has_ta1 = False
-    try:
-        for seg in iter_segments(data):
-            sid = seg[0]
-            if sid == "TA1":
-                has_ta1 = True
-            elif sid == "GS":
-                gs08 = seg[8] if len(seg) > 8 else ""
-            elif sid == "ST":
-                st01 = seg[1] if len(seg) > 1 else ""
-                if st01 == "277":
-                    return "277CA" if "X214" in gs08 else "277"
-                return st01 if st01 in ("999", "835", "271") else "unknown"
-    except X12Error:
-        return "unknown"
-    return "TA1" if has_ta1 else "unknown"
-
-
-def _move(
-    engine: Engine,
-    practice_id: str,
-    actor: str,
-    claim_number: str,
-    candidates: Sequence[tuple[frozenset[ClaimStatus], ClaimStatus]],
-    note: str,
-    clock: Clock,
-    pccn: str | None = None,
-) -> dict[str, Any]:
-    """Move a claim (by CLM01) to the status its current status calls for, if any."""
-    with UnitOfWork(engine, practice_id, actor, read_only=True) as uow:
-        row = uow.records.claim_by_number(claim_number)
-    if row is None:
-        return {"claim": claim_number, "result": "unknown claim"}
-    for sources, target in candidates:
-        if ClaimStatus(row.status) not in sources:
-            continue
-        try:
-            check_claim_transition(row.status, target.value)
-            rec.set_claim_status(
-                engine, practice_id, actor, row.id, target.value, note=note[:300],
-                payer_claim_control_number=pccn, clock=clock,
-            )  # fmt: skip
-        except TransitionError:
-            continue
-        return {"claim": claim_number, "from": row.status, "to": target.value}
-    return {"claim": claim_number, "result": f"left {row.status}"}
-
-
-_SENT = frozenset({_S.SUBMITTED})
-_ACKED = frozenset({_S.SUBMITTED, _S.BATCH_ACCEPTED})
-
-
-def _claims_of_interchange(
-    engine: Engine, practice_id: str, actor: str, control: int, st: str | None = None
-) -> list[str]:
-    with UnitOfWork(engine, practice_id, actor, read_only=True) as uow:
-        where = [claims.c.interchange_control_number == control]
-        if st is not None:
-            where.append(claims.c.transaction_control_number == st)
-        return [r.claim_number for r in uow.records.rows(claims, *where)]
-
-
-def _control(value: str | None) -> int | None:
-    return int(value) if value and value.strip().isdigit() else None
-
-
-def _apply_acks(engine: Engine, practice_id: str, actor: str, data: bytes, clock: Clock) -> dict[str, Any]:
-    moved: list[dict[str, Any]] = []
-    batches: list[dict[str, Any]] = []
-    acks = list(read_acknowledgments(data))
-    for a in acks:
-        if a.kind == "TA1":
-            ctrl = _control(a.interchange_control_number)
-            if ctrl is not None and not a.accepted:
-                rejected = [(_SENT, _S.BATCH_REJECTED)]
-                moved.extend(
-                    _move(engine, practice_id, actor, number, rejected, f"TA1: {a.words}", clock)
-                    for number in _claims_of_interchange(engine, practice_id, actor, ctrl)
-                )
-        elif a.kind == "999":
-            ctrl = _control(a.group_control_number)
-            if ctrl is None:
-                continue
-            verdicts = {t.control_number: t for t in a.transactions if t.transaction_type == "837"}
-            for number in _claims_of_interchange(engine, practice_id, actor, ctrl):
-                with UnitOfWork(engine, practice_id, actor, read_only=True) as uow:
-                    row = uow.records.claim_by_number(number)
-                t = verdicts.get(row.transaction_control_number) if row is not None else None
-                ok = t.accepted if t is not None else a.accepted
-                target = _S.BATCH_ACCEPTED if ok else _S.BATCH_REJECTED
-                moved.append(
-                    _move(engine, practice_id, actor, number, [(_SENT, target)], f"999: {a.words}", clock)
-                )
-        elif a.kind == "277CA":
-            above = _batch_level_traces(data)
-            claim_level = [c for c in a.claims if c.claim_id not in above]
-            answered = {c.claim_id for c in claim_level}
-            batches.extend(
-                _batch_ack(engine, practice_id, actor, c, answered, moved, clock)
-                for c in a.claims
-                if c.claim_id in above
-            )
-            for c in claim_level:
-                if c.accepted:
-                    cands = [
-                        (_ACKED, _S.CLEARINGHOUSE_ACCEPTED),
-                        (frozenset({_S.CLEARINGHOUSE_ACCEPTED}), _S.PAYER_ACCEPTED),
-                    ]
-                else:
-                    cands = [
-                        (_ACKED, _S.CLEARINGHOUSE_REJECTED),
-                        (frozenset({_S.CLEARINGHOUSE_ACCEPTED, _S.PAYER_ACCEPTED}), _S.PAYER_REJECTED),
-                    ]
-                note = f"277CA {c.category}:{c.status_code} {c.words}"
-                moved.append(
-                    _move(
-                        engine,
-                        practice_id,
-                        actor,
-                        c.claim_id,
-                        cands,
-                        note,
-                        clock,
-                        c.payer_claim_control_number,
-                    )
-                )
-    return {
-        "acknowledgments": [{"kind": a.kind, "status": a.status, "words": a.words} for a in acks],
-        "claims": moved,
-        **({"batches": batches} if batches else {}),
-    }
-
-
-def _batch_level_traces(data: bytes) -> frozenset[str]:
-    """TRN*2 traces of a 277CA above the patient level: 2200B (the batch: our 837's BHT03).
-
-    The acknowledgment reader reports every STC with the last TRN*2 before it, so the
-    information receiver's status (and a billing provider's, 2200C, which has no TRN*2 of its
-    own) comes out under the batch's trace; these are told apart from claims here.
-    A trace also used at the patient level is taken as a claim.
-    """
-    above: set[str] = set()
-    below: set[str] = set()
-    level = ""
-    try:
-        for seg in iter_segments(data):
-            if seg[0] == "HL":
-                level = seg[3] if len(seg) > 3 else ""
-            elif seg[0] == "TRN" and len(seg) > 2 and seg[1] == "2" and seg[2]:
-                (below if level in ("PT", "22", "23") else above).add(seg[2])
-    except X12Error:
-        return frozenset()
-    return frozenset(above - below)
-
-
-def _batch_trace(trace: str) -> tuple[int, str] | None:
-    """Our 837's BHT03 is the interchange control number followed by the 4-digit ST02."""
-    if len(trace) > 4 and trace.isdigit():
-        return int(trace[:-4]), trace[-4:]
-    return None
-
-
-def _batch_ack(
-    engine: Engine,
-    practice_id: str,
-    actor: str,
-    c: Any,
-    answered: set[str],
-    moved: list[dict[str, Any]],
-    clock: Clock,
-) -> dict[str, Any]:
-    """A batch-level (or billing-provider-level) 277CA status: reported, not taken for a claim.
-
-    A rejection there rejects the transaction's claims that the file does not answer one by
-    one (a claim answered at the patient level keeps its own verdict); those moves are
-    appended to ``moved``.
-    """
-    entry: dict[str, Any] = {
-        "batch_trace": c.claim_id,
-        "category": c.category,
-        "status_code": c.status_code,
-        "accepted": c.accepted,
-        "words": c.words,
-    }
-    found = _batch_trace(c.claim_id)
-    numbers = _claims_of_interchange(engine, practice_id, actor, found[0], found[1]) if found else []
-    if found is None or not numbers:
-        entry["result"] = "batch-level status; no batch of ours has this trace"
-        return entry
-    entry.update(interchange=found[0], transaction=found[1], claims=len(numbers))
-    if c.accepted:
-        entry["result"] = "batch acknowledged"
-        return entry
-    todo = [n for n in numbers if n not in answered]
-    note = f"277CA batch {c.category}:{c.status_code} {c.words}"
-    moved.extend(
-        _move(engine, practice_id, actor, n, [(_ACKED, _S.CLEARINGHOUSE_REJECTED)], note, clock) for n in todo
-    )
-    entry["result"] = f"batch rejected: {len(todo)} claim(s) not answered one by one rejected"
-    return entry
-
-
-_ANSWERABLE = AWAITING_ANSWER | {_S.APPEALED}
-
-
-def _apply_277(engine: Engine, practice_id: str, actor: str, data: bytes, clock: Clock) -> dict[str, Any]:
-    moved: list[dict[str, Any]] = []
-    for ans in read_277(data):
-        cat = ans.category
-        note = f"277 {cat}: " + "; ".join(f"{s.category}:{s.code} {s.words}" for s in ans.statuses)
-        if cat.startswith("P"):
-            cands = [(_ANSWERABLE, _S.PENDING)]
-        elif cat in ("F2", "F4"):
-            cands = [(_ANSWERABLE, _S.DENIED)]
-        elif ans.rejected:
-            cands = [(frozenset({_S.CLEARINGHOUSE_ACCEPTED, _S.PAYER_ACCEPTED}), _S.PAYER_REJECTED)]
-        else:  # A1/A2 acknowledgements, F1 paid (the 835 posts the money): recorded only
-            cands = []
-        moved.append(
-            _move(
-                engine, practice_id, actor, ans.claim_id, cands, note, clock, ans.payer_claim_control_number
-            )
-        )
-    return {"claims": moved}
-
-
-def _apply_835(
-    engine: Engine, practice_id: str, actor: str, data: bytes, sha: str, clock: Clock
-) -> dict[str, Any]:
-    posted: list[dict[str, Any]] = []
-    moved: list[dict[str, Any]] = []
-    for rem in read_835(data):
-        res = ledger.post_remittance(engine, practice_id, actor, rem, file_sha256=sha)
-        posted.append(
-            {
-                "remittance_id": res.remittance_id,
-                "new": res.new,
-                "posted_claims": res.posted_claims,
-                "skipped_claims": res.skipped_claims,
-                "entries": res.entries,
-                "worklist": len(res.worklist),
-                "paid": str(res.paid),
-            }
-        )
-        for cp in rem.claims:
-            if cp.is_reversal:
-                continue
-            if cp.paid <= 0 or cp.is_denied:
-                target = _S.DENIED
-            elif any(ln.paid <= 0 < ln.charge for ln in cp.lines):
-                target = _S.PARTLY_PAID
-            else:
-                target = _S.PAID
-            note = f"835 {rem.trace_number or ''}: {cp.status_words}, paid {cp.paid}"
-            moved.append(
-                _move(
-                    engine,
-                    practice_id,
-                    actor,
-                    cp.claim_id,
-                    [(_ANSWERABLE, target)],
-                    note,
-                    clock,
-                    cp.payer_claim_control_number,
-                )
-            )
-    return {"remittances": posted, "claims": moved}
+def _apply_835(engine: Engine, practice_id: str, actor: str, data: bytes, sha: str) -> dict[str, Any]:
+    """Post the 835 (``remittances.post_835``: the one posting, which moves each claim too)."""
+    posted = remittances.post_835(engine, practice_id, actor, data, file_sha256=sha)
+    return {"remittances": [r.as_dict() for r in posted]}
 
 
 def _apply_271(data: bytes) -> dict[str, Any]:
@@ -573,12 +298,13 @@ def process_file(
 ) -> dict[str, Any]:
     """Read one inbound file of ``kind`` and apply it; problems are reported, not raised."""
     try:
-        if kind in ("TA1", "999", "277CA"):
-            return _apply_acks(engine, practice_id, actor, data, clock)
-        if kind == "277":
-            return _apply_277(engine, practice_id, actor, data, clock)
+        if kind in acknowledgments.ACK_KINDS | {"277"}:
+            applied = acknowledgments.apply_file(
+                engine, practice_id, actor, data, accept=acknowledgments.ACK_KINDS | {"277"}, clock=clock
+            )
+            return applied.as_dict()
         if kind == "835":
-            return _apply_835(engine, practice_id, actor, data, sha, clock)
+            return _apply_835(engine, practice_id, actor, data, sha)
         if kind == "271":
             return _apply_271(data)
     except TherabillError as exc:

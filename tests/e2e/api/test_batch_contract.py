@@ -88,9 +88,9 @@ def test_one_batch_gives_one_837_everywhere_and_it_is_a_snapshot(
         envelope=EnvelopeSettings(),
         build=False,
     )
-    assert [r.outcome for r in sent if r.batch_id == batch_id] == ["sent"]
-    (sent_file,) = [p for p in (tmp_path / "out").iterdir() if p.is_file()]
-    assert after | {sent_file.read_bytes()} == {text.encode("ascii")}
+    (ours,) = [r for r in sent if r.batch_id == batch_id]
+    assert ours.outcome == "sent"
+    assert after | {(tmp_path / "out" / ours.remote_name).read_bytes()} == {text.encode("ascii")}
     assert "RENAMED" not in text.upper()
 
     # Without the snapshot the same batch would now read differently (the test would mean nothing).

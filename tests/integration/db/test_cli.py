@@ -151,6 +151,22 @@ def _monthly_totals_checked_and_rebuilt(data_dir: Path) -> None:
     assert run("db", "check").exit_code == 0
 
 
+def _claims_ack_takes_acknowledgments_only(tmp_path: Path) -> None:
+    """A claim status 277 is not an acknowledgment: refused by name; a rejecting 999 exits 1."""
+    from tests.integration.interop.x12_files import ack_999, status_277
+
+    status = tmp_path / "status.277"
+    status.write_bytes(status_277("CLM-1"))
+    refused = run("claims", "ack", str(status))
+    assert refused.exit_code == 2 and "ack-wrong-kind" in refused.output and "005010X212" in refused.output
+    rejected = run("claims", "ack", str(shared_path("x12-samples", "999", "ims__x12_999_rejected.txt")))
+    assert rejected.exit_code == 1, rejected.output
+    with_bom = tmp_path / "bom.999"
+    with_bom.write_bytes(b"\xef\xbb\xbf\r\n" + ack_999(999_999))
+    read = run("claims", "ack", str(with_bom))
+    assert read.exit_code == 0 and "0 claim(s) moved" in read.output, read.output
+
+
 def test_storage_and_money_commands_end_to_end(data_dir: Path, tmp_path: Path) -> None:
     _demo_twice_changes_nothing(data_dir)
     _patients_and_claims_lists(data_dir)
@@ -160,3 +176,4 @@ def test_storage_and_money_commands_end_to_end(data_dir: Path, tmp_path: Path) -
     _export_837_then_nothing_left_to_send(data_dir, tmp_path)
     _backup_and_restore(data_dir, tmp_path)
     _monthly_totals_checked_and_rebuilt(data_dir)
+    _claims_ack_takes_acknowledgments_only(tmp_path)

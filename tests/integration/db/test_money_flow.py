@@ -26,7 +26,7 @@ from therabill.domain.remittance import (
     RemittanceHeader,
     ServicePayment,
 )
-from therabill.service_layer import batches, edi, ledger
+from therabill.service_layer import acknowledgments, batches, edi, ledger
 from therabill.service_layer import records as rec
 from therabill.service_layer.uow import UnitOfWork
 
@@ -298,20 +298,20 @@ def test_acknowledgments_move_claim_statuses(engine: Engine, tmp_path: Path) -> 
             ClaimAck(_number(p, bad), None, "A7", "562", "85", False, "rejected: invalid NPI"),
         ),
     )
-    moved = edi.apply_acknowledgments(engine, p.id, ACTOR, [ack999, ca])
+    moved = acknowledgments.apply_acknowledgments(engine, p.id, ACTOR, [ack999, ca]).claims
     assert (_status(p, good), _status(p, bad)) == ("clearinghouse_accepted", "clearinghouse_rejected")
     assert any(m["to"] == "batch_accepted" for m in moved)
     with UnitOfWork(engine, p.id, ACTOR, read_only=True) as uow:
         assert uow.records.get(claims, good).payer_claim_control_number == "PAYER-1"
     # Applying the same answers again changes nothing.
-    again = edi.apply_acknowledgments(engine, p.id, ACTOR, [ack999, ca])
+    again = acknowledgments.apply_acknowledgments(engine, p.id, ACTOR, [ack999, ca]).claims
     assert all(m["to"] is None for m in again)
     # A TA1 rejecting another interchange rejects its claims.
     third = _claim(p, dos=date(2026, 11, 17))
     _ready(p, third)
     second = edi.export_837(engine, p.id, ACTOR, settings=EnvelopeSettings(), out=tmp_path / "c.837")
     ta1 = Acknowledgment("TA1", f"{second.control_number:09d}", None, "R", False, "rejected")
-    edi.apply_acknowledgments(engine, p.id, ACTOR, [ta1])
+    acknowledgments.apply_acknowledgments(engine, p.id, ACTOR, [ta1])
     assert _status(p, third) == "batch_rejected"
 
 

@@ -185,3 +185,30 @@ def test_batches_and_segments_agree_across_interchanges(monkeypatch) -> None:
         batched.extend(segs)
     assert batched == flat and sum(1 for s in flat if s[0] == "ISA") == 2
     assert [s for s in flat if s[0] == "IEA"][1][0] == "IEA"
+
+
+def test_a_byte_order_mark_and_leading_white_space_are_skipped() -> None:
+    from therabill.adapters.x12.tokenizer import iter_segments
+
+    body = (
+        "ISA*00*          *00*          *ZZ*SENDER         *ZZ*RECEIVER       *261123*1200*^*00501*000000001*0*T*:~"
+        "GS*FA*S*R*20261123*1200*1*X*005010X231A1~GE*0*1~IEA*1*000000001~"
+    )
+    for prefix in ("\ufeff", "\ufeff\r\n ", "  \n"):
+        assert [s[0] for s in iter_segments(prefix + body)] == ["ISA", "GS", "GE", "IEA"]
+    assert [s[0] for s in iter_segments(b"\xef\xbb\xbf" + body.encode("ascii"))][0] == "ISA"
+
+
+def test_a_4010_interchange_is_refused_by_name() -> None:
+    import pytest
+
+    from therabill.adapters.x12.errors import X12Error
+    from therabill.adapters.x12.tokenizer import iter_segments
+
+    old = (
+        "ISA*00*          *00*          *ZZ*SENDER         *ZZ*RECEIVER       *261123*1200*U*00401*000000001*0*T*:~"
+        "GS*HC*S*R*20261123*1200*1*X*004010X098A1~GE*0*1~IEA*1*000000001~"
+    )
+    with pytest.raises(X12Error) as refused:
+        list(iter_segments(old))
+    assert refused.value.code == "x12-version-unsupported" and "00401" in str(refused.value)

@@ -10,7 +10,6 @@ from __future__ import annotations
 import io
 from collections.abc import Callable, Sequence
 from datetime import date
-from decimal import Decimal
 from typing import Any
 
 from reportlab.lib import colors
@@ -23,6 +22,7 @@ from reportlab.platypus.flowables import HRFlowable
 
 from therabill.adapters.pdf.fonts import SANS, SANS_BOLD, register_fonts
 from therabill.domain.forms import PartyView
+from therabill.domain.money import usd_text
 
 INK = colors.HexColor("#1f2933")
 ACCENT = colors.HexColor("#2f6f73")
@@ -68,12 +68,7 @@ def esc(text: object) -> str:
     return str(text).replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
 
 
-def money(amount: Decimal | None) -> str:
-    """``$1,234.50`` (negative as ``-$12.00``); empty for ``None``."""
-    if amount is None:
-        return ""
-    sign = "-" if amount < 0 else ""
-    return f"{sign}${abs(amount):,.2f}"
+money = usd_text
 
 
 def us_date(value: date | None) -> str:

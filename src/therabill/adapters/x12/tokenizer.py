@@ -198,6 +198,18 @@ def parse_isa(text: str, segment_number: int) -> tuple[Delimiters, Segment, int]
     return delims, elements, end + 1
 
 
+VERSION_5010 = "00501"
+_BOMS = ("\ufeff", "\xef\xbb\xbf")  # a UTF-8 byte-order mark, read as text or as Latin-1 bytes
+
+
+def _without_bom(text: str) -> str:
+    """``text`` without a leading byte-order mark (and the white space after it)."""
+    for bom in _BOMS:
+        if text.startswith(bom):
+            return text[len(bom) :].lstrip()
+    return text
+
+
 class SegmentReader:
     """Iterate over the segments of an X12 stream, interchange by interchange.
 
@@ -246,6 +258,8 @@ class SegmentReader:
                     exhausted = True
                 else:
                     buf = (buf + more).lstrip()
+            if not seen_isa:
+                buf = _without_bom(buf)
             if not buf:
                 if not seen_isa:
                     raise X12Error("the input is empty", code="x12-empty")
@@ -257,6 +271,13 @@ class SegmentReader:
                     segment_number=count + 1,
                 )
             delims, isa, end = parse_isa(buf, count + 1)
+            if len(isa) > 12 and isa[12] != VERSION_5010:
+                raise X12Error(
+                    f"X12 version {isa[12]} is not supported: therabill reads version 5010 (ISA12 {VERSION_5010})",
+                    code="x12-version-unsupported",
+                    segment_number=count + 1,
+                    segment_id="ISA",
+                )
             seen_isa = True
             self.delimiters = delims
             count += 1

@@ -15,6 +15,7 @@ from starlette.types import ASGIApp, Receive, Scope, Send
 from therabill import __version__, config
 from therabill import clock as clock_mod
 from therabill.adapters.db.engine import make_engine
+from therabill.domain.money import usd_text
 from therabill.entrypoints.api import errors
 from therabill.entrypoints.api.deps import AppState
 from therabill.entrypoints.api.settings import Settings
@@ -95,6 +96,7 @@ def create_app(
     )
     app.state.settings = settings
     templates = Jinja2Templates(directory=str(WEB / "templates"))
+    templates.env.filters["usd"] = usd_text
     app.state.templates = templates
     errors.install(app)
     app.add_middleware(SecurityHeaders, hsts=settings.secure_cookies)

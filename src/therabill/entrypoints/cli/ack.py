@@ -48,5 +48,8 @@ def ack_read(
                 stdout.print(
                     f"  claim {c.claim_id}: {'accepted' if c.accepted else 'REJECTED'} ({c.category}:{c.status_code} {c.words})"
                 )
-    if any(not a.accepted or any(not c.accepted for c in a.claims) for a in acks):
+    if any(
+        not a.accepted or any(not t.accepted for t in a.transactions) or any(not c.accepted for c in a.claims)
+        for a in acks
+    ):
         raise typer.Exit(EXIT_FINDINGS)

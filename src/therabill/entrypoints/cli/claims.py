@@ -7,7 +7,6 @@ from typing import Annotated
 
 import typer
 
-from therabill.adapters.x12.acknowledgments import read_acknowledgments
 from therabill.adapters.x12.errors import X12Error
 from therabill.config import data_dir
 from therabill.domain.errors import TherabillError
@@ -21,7 +20,7 @@ from therabill.entrypoints.cli.common import (
     read_input,
     stdout,
 )
-from therabill.service_layer import batches, edi
+from therabill.service_layer import acknowledgments, batches, edi
 from therabill.service_layer.records import list_claims
 from therabill.service_layer.uow import system_actor
 
@@ -140,19 +139,24 @@ def ack_command(
 ) -> None:
     """Apply acknowledgments to the stored claims (batch, clearinghouse, payer accepted/rejected).
 
-    Exit 1 when a claim was rejected.
+    Exit 1 when the file rejects anything (an interchange, a group, a transaction or a claim),
+    2 when it is not a TA1, 999 or 277CA (a claim status 277 is refused by name).
     """
     try:
-        acks = list(read_acknowledgments(read_input(file)))
+        data = read_input(file)
         engine, practice_id = open_practice(practice)
-        moved = edi.apply_acknowledgments(engine, practice_id, system_actor(), acks)
-    except (TherabillError, X12Error) as exc:
+        applied = acknowledgments.apply_file(engine, practice_id, system_actor(), data)
+    except TherabillError as exc:
         fail_from(exc)
     if as_json:
-        print_json(moved)
+        print_json(applied.as_dict())
     else:
-        for m in moved:
+        for a in applied.acknowledgments:
+            stdout.print(f"{a['kind']} {a['control_number']}: {a['words']}")
+        for m in applied.claims:
             stdout.print(f"{m['claim']:<14} {m['from'] or '?':<24} -> {m['to'] or m.get('note', '')}")
-        stdout.print(f"{sum(1 for m in moved if m['to'])} claim(s) moved")
-    if any((m["to"] or "").endswith("rejected") for m in moved):
+        for b in applied.batches:
+            stdout.print(f"batch {b['batch_trace']}: {b['result']}")
+        stdout.print(f"{sum(1 for m in applied.claims if m['to'])} claim(s) moved")
+    if applied.rejects_anything:
         raise typer.Exit(EXIT_FINDINGS)

@@ -7,15 +7,12 @@ the actor. ``era post`` is added to the ``era`` sub-app (``era read`` lives besi
 
 from __future__ import annotations
 
-import hashlib
 import uuid
 from decimal import Decimal
-from typing import Annotated, Any
+from typing import Annotated
 
 import typer
 
-from therabill.adapters.x12.errors import X12Error
-from therabill.adapters.x12.x835_005010X221A1 import read_835
 from therabill.domain.errors import TherabillError
 from therabill.domain.ledger import LedgerError, PaymentMethod
 from therabill.domain.money import D, MoneyError
@@ -23,6 +20,7 @@ from therabill.entrypoints.cli._practice import PracticeOption, open_practice
 from therabill.entrypoints.cli.common import EXIT_FINDINGS, fail, fail_from, print_json, read_input, stdout
 from therabill.entrypoints.cli.era import era_app
 from therabill.service_layer import ledger as svc
+from therabill.service_layer import remittances
 from therabill.service_layer.uow import system_actor
 
 payments_app = typer.Typer(help="Patient payments (cash, card, check, HSA/FSA).", no_args_is_help=True)
@@ -44,46 +42,23 @@ def era_post(
     a new envelope) again posts nothing. Exit 1 when anything went to the worklist.
     """
     data = read_input(file)
-    try:
-        found = list(read_835(data))
-    except X12Error as exc:
-        fail_from(exc)
     engine, practice_id = open_practice(practice)
-    digest = hashlib.sha256(data).hexdigest()
-    actor = system_actor()
     try:
-        results = [
-            (rem, svc.post_remittance(engine, practice_id, actor, rem, file_sha256=digest)) for rem in found
-        ]
+        results = remittances.post_835(engine, practice_id, system_actor(), data)
     except TherabillError as exc:
         fail_from(exc)
     finally:
         engine.dispose()
-    report: list[dict[str, Any]] = [
-        {
-            "trace_number": rem.trace_number,
-            "payer": rem.payer_name or rem.payer_id,
-            "payment": str(rem.payment_amount),
-            "new": res.new,
-            "claims_posted": res.posted_claims,
-            "claims_already_posted": res.skipped_claims,
-            "entries": res.entries,
-            "worklist": [
-                {"kind": w.kind, "claim": w.claim_number, "amount": str(w.amount), "message": w.message}
-                for w in res.worklist
-            ],
-        }
-        for rem, res in results
-    ]
+    report = [r.as_dict() for r in results]
     if as_json:
         print_json(report)
     else:
         for r in report:
             state = "new" if r["new"] else "already on file"
             stdout.print(
-                f"remittance {r['trace_number']} from {r['payer']}: payment {r['payment']} ({state}); "
-                f"{r['claims_posted']} claim(s) processed, {r['claims_already_posted']} already posted, "
-                f"{r['entries']} ledger entries"
+                f"remittance {r['trace_number']} from {r['payer']}: payment {r['paid']} ({state}); "
+                f"{r['claims_matched']} claim(s) posted, {r['claims_unmatched']} matched none of ours, "
+                f"{r['claims_already_posted']} already posted, {r['entries']} ledger entries"
             )
             for w in r["worklist"]:
                 stdout.print(f"  worklist {w['kind']}: {w['message']}")

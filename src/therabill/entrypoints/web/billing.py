@@ -8,7 +8,6 @@ limit (before it is read whole) or does not start with an X12 ``ISA`` header.
 
 from __future__ import annotations
 
-import hashlib
 from typing import Any
 
 from fastapi import APIRouter, Request, UploadFile
@@ -31,7 +30,7 @@ from therabill.entrypoints.api.who import (
 )
 from therabill.entrypoints.web.pages import actor, audit_event, reader, render, today
 from therabill.security.permissions import Permission
-from therabill.service_layer import batches
+from therabill.service_layer import batches, remittances
 from therabill.service_layer.accounts import Principal
 
 router = APIRouter(include_in_schema=False)
@@ -259,21 +258,6 @@ async def read_upload(request: Request, upload: UploadFile) -> bytes:
     return data
 
 
-def post_835(request: Request, principal: Principal, data: bytes) -> list[Any]:
-    """Read an 835 file and post every transaction; returns the posting results."""
-    from therabill.adapters.x12.x835_005010X221A1 import read_835
-    from therabill.service_layer import ledger
-
-    digest = hashlib.sha256(data).hexdigest()
-    text = data.decode("latin-1")
-    remittances = list(read_835(text))
-    engine = state(request).engine
-    return [
-        ledger.post_remittance(engine, principal.practice_id, actor(principal), r, file_sha256=digest)
-        for r in remittances
-    ]
-
-
 @router.post("/remittances", response_class=HTMLResponse)
 async def remittances_upload(
     request: Request,
@@ -283,7 +267,7 @@ async def remittances_upload(
     """Post an uploaded 835: what posted, what went to the worklist, the denials explained."""
     data = await read_upload(request, file)
     try:
-        results = post_835(request, principal, data)
+        results = remittances.post_835(state(request).engine, principal.practice_id, actor(principal), data)
         problems: tuple[Problem, ...] = ()
     except TherabillError as exc:
         results, problems = [], exc.problems or (Problem(exc.code, "file", str(exc)),)

@@ -258,15 +258,29 @@ class BatchPublic(BaseModel):
     total_charge: str
 
 
+class WorkItemPublic(BaseModel):
+    """Something posting left for a biller to look at."""
+
+    kind: str
+    claim: str | None
+    amount: str
+    reason: str | None
+    message: str
+
+
 class RemittancePosted(BaseModel):
-    """What posting one 835 transaction did."""
+    """What posting one 835 transaction did (the shape ``era post --json`` prints too)."""
 
     remittance_id: str
-    new: bool
+    trace_number: str | None
+    payer: str | None
     paid: str
-    posted_claims: int
-    skipped_claims: int
-    worklist: int
+    new: bool
+    claims_matched: int
+    claims_unmatched: int
+    claims_already_posted: int
+    entries: int
+    worklist: list[WorkItemPublic]
 
 
 class EligibilityPublic(BaseModel):
@@ -818,21 +832,11 @@ async def _x12_body(request: Request) -> bytes:
 @router.post("/remittances", response_model=list[RemittancePosted], responses=ERRORS, openapi_extra=X12_BODY)
 async def post_remittance(request: Request, principal: RemittancesPost) -> list[dict[str, Any]]:
     """Post an 835: each transaction once (a re-send posts nothing twice)."""
-    from therabill.entrypoints.web.billing import post_835
+    from therabill.service_layer import remittances
 
     data = await _x12_body(request)
-    results = post_835(request, principal, data)
-    return [
-        {
-            "remittance_id": r.remittance_id,
-            "new": r.new,
-            "paid": str(r.paid),
-            "posted_claims": r.posted_claims,
-            "skipped_claims": r.skipped_claims,
-            "worklist": len(r.worklist),
-        }
-        for r in results
-    ]
+    results = remittances.post_835(state(request).engine, principal.practice_id, _actor(principal), data)
+    return [r.as_dict() for r in results]
 
 
 @router.get("/remittances/denials", response_model=list[dict[str, Any]], responses=ERRORS)
