@@ -160,7 +160,7 @@ def note_pdf(encounter: Encounter, *, signed_on: date | None = None) -> bytes:
 
 def note_pdf_for_visit(engine: Engine, practice_id: str, actor: str, visit_id: str) -> bytes:
     """The SOAP note of a stored visit (rebuilt from the records)."""
-    from therabill.service_layer.records import encounter_for_visit
+    from therabill.service_layer.encounters import encounter_for_visit
 
     encounter = encounter_for_visit(engine, practice_id, actor, visit_id)
     return note_pdf(encounter)
@@ -437,7 +437,7 @@ def progress_view_for_patient(
 
     Visits between ``date_from`` and ``date_to`` (inclusive, either may be open) that carry
     documentation are taken in date order; each one's encounter is rebuilt with
-    ``records.encounter_for_visit``, so the report shows what the notes say now.
+    ``encounters.encounter_for_visit``, so the report shows what the notes say now.
 
     Raises:
         NotFoundError: no such patient.
@@ -445,7 +445,7 @@ def progress_view_for_patient(
             it (``progress-empty``).
     """
     from therabill.adapters.db.tables import patients, visits
-    from therabill.service_layer.records import encounter_for_visit
+    from therabill.service_layer.encounters import encounter_for_visit
     from therabill.service_layer.uow import UnitOfWork
 
     if date_from is not None and date_to is not None and date_from > date_to:

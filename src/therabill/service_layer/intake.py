@@ -14,8 +14,9 @@ Every function takes the engine, the practice id and the actor and runs in one
   every path that creates a claim: web, API, CLI) enforces it through ``check_in`` in its
   own transaction and raises ``VisitNotBillableError`` (``visit-not-billable``). The visit
   note is never blocked.
-* ``code_visit_checked`` is ``records.code_visit`` with the intake's findings added to the
-  scrub, ``intake-missing`` included (``ScrubContext.extra_findings``).
+* ``scrub_context_for_visit`` is everything the scrubber needs beyond a stored visit's
+  encounter (enrollments, licences, the intake's findings); ``records.code_visit`` scrubs
+  every claim with it.
 * ``visit_document_with_intake`` fills a visit document's ``consent`` (and ``onset_date`` and
   ``related_causes`` when the visit has none) from the current intake;
   ``records.record_visit`` does the same through ``document_with_intake_in``.
@@ -35,7 +36,6 @@ from therabill.adapters.db.intake_tables import intake_versions, visit_clearance
 from therabill.adapters.db.repositories import Records
 from therabill.adapters.db.tables import patients, visits
 from therabill.clock import Clock, current_time
-from therabill.domain.encounter import Encounter
 from therabill.domain.errors import Problem
 from therabill.domain.intake import (
     CheckResult,
@@ -45,7 +45,6 @@ from therabill.domain.intake import (
     IntakeError,
     IntakeVersion,
     VisitFacts,
-    VisitNotBillableError,
     billing_problems,
     check_visit,
     claim_fields,
@@ -56,7 +55,7 @@ from therabill.domain.intake import (
 from therabill.refdata.catalog import body_regions
 from therabill.refdata.contraindications import default_contraindications
 from therabill.scrubber import Finding, ScrubContext, Severity
-from therabill.service_layer import records
+from therabill.service_layer.encounters import scrub_context_in
 from therabill.service_layer.uow import UnitOfWork
 
 __all__ = [
@@ -66,9 +65,8 @@ __all__ = [
     "check_document",
     "check_in",
     "document_with_intake_in",
-    "scrubber_with",
+    "claim_findings",
     "check_visit_intake",
-    "code_visit_checked",
     "current_intake",
     "facts_of_document",
     "intake_history",
@@ -515,71 +513,22 @@ NOT_BILLABLE = "the visit cannot be billed until its absolute contraindication i
 """The message of ``VisitNotBillableError`` (code ``visit-not-billable``)."""
 
 
-def scrubber_with(result: VisitCheck, *, include_missing: bool = False) -> records.Scrub | None:
-    """The default scrubber with the intake's findings added, or ``None`` when nothing is added.
+def claim_findings(result: VisitCheck, *, include_missing: bool = False) -> tuple[Finding, ...]:
+    """The intake's findings a claim's scrub reports.
 
     ``intake-missing`` is left out unless ``include_missing``: a practice that keeps no intake
     does not get a warning on every claim.
     """
-    extra = tuple(f for f in scrub_findings(result) if include_missing or f.rule_id != "intake-missing")
-    if not extra:
-        return None
-    try:
-        from therabill.scrubber import scrub
-    except ImportError:  # pragma: no cover - the scrubber ships with the package
-        return None
-    context = ScrubContext(extra_findings=extra)
-
-    def scrubber(encounter: Encounter, day: date) -> Any:
-        return scrub(encounter, day, context)
-
-    return scrubber
+    return tuple(f for f in scrub_findings(result) if include_missing or f.rule_id != "intake-missing")
 
 
-def scrub_context_for_visit(
-    engine: Engine, practice_id: str, actor: str, visit_id: str, base: ScrubContext | None = None
-) -> ScrubContext:
-    """A scrub context with the visit's intake findings added to ``base``'s."""
+def scrub_context_for_visit(engine: Engine, practice_id: str, actor: str, visit_id: str) -> ScrubContext:
+    """Everything the scrubber needs beyond a stored visit's encounter: the rendering
+    provider's enrollments and licences and the intake's findings (``intake-missing`` too)."""
     findings = scrub_findings(check_visit_intake(engine, practice_id, actor, visit_id))
-    base = base or ScrubContext()
-    return ScrubContext(
-        ncci=base.ncci,
-        fees=base.fees,
-        enrollments=base.enrollments,
-        licenses=base.licenses,
-        extra_findings=(*base.extra_findings, *findings),
-        profile_dirs=base.profile_dirs,
-    )
-
-
-def code_visit_checked(
-    engine: Engine,
-    practice_id: str,
-    actor: str,
-    visit_id: str,
-    *,
-    as_of: date,
-    clock: Clock = current_time,
-) -> records.CodedClaim:
-    """``records.code_visit`` behind the intake gate, scrubbed with the intake's findings.
-
-    Raises:
-        IntakeError: a treated visit has an uncleared absolute contraindication (the claim
-            is not created; the visit and its note are untouched).
-    """
-    gate = can_bill_visit(engine, practice_id, actor, visit_id)
-    if not gate.allowed:
-        raise VisitNotBillableError(NOT_BILLABLE, gate.problems)
-    context = scrub_context_for_visit(engine, practice_id, actor, visit_id)
-
-    def scrubber(encounter: Encounter, day: date) -> Any:
-        from therabill.scrubber import scrub
-
-        return scrub(encounter, day, context)
-
-    return records.code_visit(
-        engine, practice_id, actor, visit_id, as_of=as_of, clock=clock, scrubber=scrubber
-    )
+    with UnitOfWork(engine, practice_id, actor, read_only=True) as uow:
+        visit = uow.records.get(visits, visit_id)
+        return scrub_context_in(uow.records, visit._mapping, findings)
 
 
 # -- claim fields ----------------------------------------------------------------------------

@@ -20,7 +20,7 @@ import secrets
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from contextlib import nullcontext
 from dataclasses import dataclass
-from datetime import date, datetime, time
+from datetime import date, datetime
 from decimal import Decimal
 from typing import Any
 
@@ -51,7 +51,7 @@ from therabill.adapters.db.tables import (
 from therabill.clock import Clock, current_time
 from therabill.domain.claim import Claim, build_claim
 from therabill.domain.encounter import Encounter
-from therabill.domain.errors import NotFoundError, Problem, TherabillError
+from therabill.domain.errors import NotFoundError, Problem
 from therabill.domain.money import D, to_cents
 from therabill.domain.records import (
     AppointmentStatus,
@@ -61,8 +61,15 @@ from therabill.domain.records import (
     check_appointment_transition,
     check_claim_transition,
 )
-from therabill.schemas.encounter import DocumentError, parse_encounter
+from therabill.scrubber import ScrubContext, scrub
 from therabill.service_layer.coding import units_of
+from therabill.service_layer.encounters import (
+    CLOSED_CLAIM_STATUSES,
+    _active_on,
+    build_encounter,
+    scrub_context_in,
+)
+from therabill.service_layer.errors import RecordsError, refuse
 from therabill.service_layer.uow import UnitOfWork, ambient_session
 
 VISIT_DOCUMENT_KEYS = frozenset(
@@ -88,17 +95,8 @@ VISIT_DOCUMENT_KEYS = frozenset(
 )
 """The parts of an encounter document a visit stores; the rest comes from the records."""
 
-CLOSED_CLAIM_STATUSES = frozenset({ClaimStatus.VOIDED.value, ClaimStatus.REPLACED.value})
 
-
-class RecordsError(TherabillError):
-    """A use case refused its input (the problems say why)."""
-
-    code = "records-invalid"
-
-
-def _refuse(code: str, loc: str, message: str) -> RecordsError:
-    return RecordsError(message, (Problem(code, loc, message),))
+_refuse = refuse
 
 
 # -- practice set-up ---------------------------------------------------------------------
@@ -646,7 +644,7 @@ def record_visit(
             "end_time": doc.get("end_time"),
             "encounter_json": doc,
         }
-        _build_encounter(uow.records, row, exclude_visit=visit_id)  # validates, raises DocumentError
+        build_encounter(uow.records, row, exclude_visit=visit_id)  # validates, raises DocumentError
         uow.records.insert(
             visits,
             **row,
@@ -683,7 +681,7 @@ def edit_note(
         visit = uow.records.get(visits, visit_id, for_update=True)
         doc = dict(visit.encounter_json)
         doc["documentation"] = content
-        _build_encounter(uow.records, dict(visit._mapping, encounter_json=doc), exclude_visit=visit_id)
+        build_encounter(uow.records, dict(visit._mapping, encounter_json=doc), exclude_visit=visit_id)
         version = uow.records.latest_note_version(visit_id) + 1
         uow.records.insert(
             visit_notes,
@@ -724,200 +722,20 @@ def note_versions(engine: Engine, practice_id: str, actor: str, visit_id: str) -
 # -- the encounter of a visit ------------------------------------------------------------
 
 
-def _iso(value: Any) -> Any:
-    if isinstance(value, (date, datetime, time)):
-        return value.isoformat()
-    return value
-
-
-def _active_on(row: Row[Any], dos: date, start: str, end: str) -> bool:
-    lo, hi = getattr(row, start), getattr(row, end)
-    return (lo is None or lo <= dos) and (hi is None or dos <= hi)
-
-
-def _authorization_doc(records: Records, auth: Row[Any], exclude_visit: str | None) -> dict[str, Any]:
-    visits_used, units_used = auth.visits_used, auth.units_used
-    if exclude_visit is not None:
-        own_claims = select(claims.c.id).where(
-            claims.c.practice_id == records.practice_id, claims.c.visit_id == exclude_visit
-        )
-        for ev in records.rows(
-            authorization_events,
-            authorization_events.c.authorization_id == auth.id,
-            authorization_events.c.claim_id.in_(own_claims),
-        ):
-            sign = -1 if ev.kind == "use" else 1
-            visits_used += sign * ev.visits
-            units_used += sign * ev.units
-    return {
-        "number": auth.number,
-        "start_date": _iso(auth.start_date),
-        "end_date": _iso(auth.end_date),
-        "codes": list(auth.codes),
-        "units_pooled": bool(auth.units_pooled),
-        "visits_allowed": auth.visits_allowed,
-        "visits_used": max(visits_used, 0),
-        "units_allowed": auth.units_allowed,
-        "units_used": max(units_used, 0),
-    }
-
-
-def _coverage_doc(records: Records, cov: Row[Any], dos: date, exclude_visit: str | None) -> dict[str, Any]:
-    payer = records.get(payers, cov.payer_id)
-    auth = next(
-        (a for a in records.authorizations_of(cov.id) if _active_on(a, dos, "start_date", "end_date")), None
-    )
-    doc: dict[str, Any] = dict(cov.details or {})
-    doc.update(
-        {
-            "sequence": cov.sequence,
-            "payer_id": payer.payer_id,
-            "payer_name": payer.name,
-            "payer_address": payer.address,
-            "payer_profile": payer.profile,
-            "claim_filing_indicator": payer.claim_filing_indicator,
-            "member_id": cov.member_id,
-            "group_number": cov.group_number,
-            "plan_name": cov.plan_name,
-            "relationship_to_subscriber": cov.relationship,
-            "subscriber": cov.subscriber,
-            "eligibility_verified_on": _iso(cov.eligibility_verified_on),
-            "authorization": None if auth is None else _authorization_doc(records, auth, exclude_visit),
-            "referral_number": cov.referral_number,
-        }
-    )
-    return doc
-
-
-def _billing_provider(records: Records) -> dict[str, Any]:
-    p = records.session.execute(select(practices).where(practices.c.id == records.practice_id)).one()
-    doc: dict[str, Any] = {
-        "entity_type": p.entity_type,
-        "organization_name": p.name if p.entity_type == "organization" else None,
-        "npi": p.npi,
-        "tax_id": p.tax_id,
-        "tax_id_type": p.tax_id_type,
-        "taxonomy": p.taxonomy,
-        "phone": p.phone,
-        "address": p.address,
-    }
-    if p.entity_type == "person":
-        person = next(iter(records.rows(providers, providers.c.is_billing_entity.is_(True))), None)
-        if person is not None:
-            doc.update(first_name=person.first_name, last_name=person.last_name)
-    return doc
-
-
-def _rendering_provider(records: Records, provider_id: str, state: str | None) -> dict[str, Any]:
-    prov = records.get(providers, provider_id)
-    licenses = records.rows(provider_licenses, provider_licenses.c.provider_id == provider_id)
-    lic = next((x for x in licenses if x.state == state), licenses[0] if licenses else None)
-    return {
-        "first_name": prov.first_name,
-        "last_name": prov.last_name,
-        "npi": prov.npi,
-        "taxonomy": prov.taxonomy,
-        "credential": prov.credential,
-        "license_number": lic.number if lic else None,
-        "license_state": lic.state if lic else None,
-    }
-
-
-def _prior_claims(
-    records: Records, patient_id: str, dos: date, exclude_visit: str | None
-) -> list[dict[str, Any]]:
-    found = records.rows(
-        claims,
-        claims.c.patient_id == patient_id,
-        claims.c.date_of_service == dos,
-        claims.c.status.not_in(list(CLOSED_CLAIM_STATUSES)),
-        *([claims.c.visit_id != exclude_visit] if exclude_visit else []),
-        order_by=[claims.c.created_at],
-    )
-    out: list[dict[str, Any]] = []
-    for claim in found:
-        visit = records.get(visits, claim.visit_id)
-        npi = records.get(providers, visit.provider_id).npi
-        out.extend(
-            {
-                "claim_id": claim.claim_number,
-                "date_of_service": _iso(line.date_of_service),
-                "code": line.code,
-                "modifiers": list(line.modifiers),
-                "units": line.units,
-                "minutes": line.minutes,
-                "rendering_npi": npi,
-            }
-            for line in records.lines_of(claim.id)
-        )
-    return out
-
-
-def _build_encounter(records: Records, visit: Any, *, exclude_visit: str | None) -> Encounter:
-    dos: date = visit["date_of_service"]
-    patient = records.get(patients, visit["patient_id"])
-    all_covs = [c for c in records.coverages_of(patient.id) if _active_on(c, dos, "active_from", "active_to")]
-    chosen = None
-    if visit.get("coverage_id"):
-        chosen = next((c for c in all_covs if c.id == visit["coverage_id"]), None)
-        if chosen is None:
-            chosen = records.get(coverages, visit["coverage_id"])
-    elif all_covs:
-        chosen = all_covs[0]
-    billing = _billing_provider(records)
-    practice_state = (billing.get("address") or {}).get("state")
-    doc: dict[str, Any] = dict(visit["encounter_json"])
-    doc.update(
-        {
-            "encounter_id": visit["id"],
-            "date_of_service": dos.isoformat(),
-            "billing_provider": billing,
-            "rendering_provider": _rendering_provider(records, visit["provider_id"], practice_state),
-            "patient": {
-                "patient_id": patient.chart_number,
-                "first_name": patient.first_name,
-                "middle_name": patient.middle_name,
-                "last_name": patient.last_name,
-                "suffix": patient.suffix,
-                "birth_date": _iso(patient.birth_date),
-                "sex": patient.sex,
-                "address": patient.address,
-            },
-            "coverage": None if chosen is None else _coverage_doc(records, chosen, dos, exclude_visit),
-            "other_coverages": [
-                _coverage_doc(records, c, dos, exclude_visit)
-                for c in all_covs
-                if chosen is None or c.id != chosen.id
-            ],
-            "prior_claims": _prior_claims(records, patient.id, dos, exclude_visit),
-        }
-    )
-    if doc.get("place_of_service") is None:
-        pos = records.session.execute(
-            select(practices.c.place_of_service).where(practices.c.id == records.practice_id)
-        ).scalar()
-        doc["place_of_service"] = pos
-    try:
-        return parse_encounter(json.dumps(doc, default=str))
-    except DocumentError as exc:
-        raise RecordsError("the visit does not make a valid encounter", tuple(exc.problems)) from None
-
-
-def encounter_for_visit(engine: Engine, practice_id: str, actor: str, visit_id: str) -> Encounter:
-    """The encounter of a stored visit, rebuilt from the records (for X12, PDF and web).
-
-    Authorization used counts are those billed before this visit's claims.
-    """
-    with UnitOfWork(engine, practice_id, actor, read_only=True) as uow:
-        visit = uow.records.get(visits, visit_id)
-        return _build_encounter(uow.records, visit._mapping, exclude_visit=visit_id)
-
-
 # -- claims ------------------------------------------------------------------------------
 
 
 Scrub = Callable[[Encounter, date], Any]
 """A scrubber: ``(encounter, as_of) -> report`` with ``.has_errors`` and ``.as_dict()``."""
+
+
+def _scrubbing_with(context: ScrubContext) -> Scrub:
+    """The scrubber with everything the records know (``encounters.scrub_context_in``)."""
+
+    def scrubber(encounter: Encounter, day: date) -> Any:
+        return scrub(encounter, day, context)
+
+    return scrubber
 
 
 def default_scrubber() -> Scrub | None:
@@ -1092,8 +910,9 @@ def code_visit(
         if not check.billable:
             raise VisitNotBillableError(intake.NOT_BILLABLE, check.problems)
         if scrubber is None:
-            scrubber = intake.scrubber_with(check)
-        encounter = _build_encounter(uow.records, visit._mapping, exclude_visit=visit_id)
+            context = scrub_context_in(uow.records, visit._mapping, intake.claim_findings(check))
+            scrubber = _scrubbing_with(context)
+        encounter = build_encounter(uow.records, visit._mapping, exclude_visit=visit_id)
         if encounter.coverage is None:
             raise _refuse("visit-no-coverage", "coverage", "the patient has no active coverage to bill")
         fees_raw = uow.session.execute(select(practices.c.fees).where(practices.c.id == practice_id)).scalar()
@@ -1268,7 +1087,7 @@ def claim_in(uow: UnitOfWork, claim_id: str) -> Claim:
     """``claim_record`` inside an open unit of work (e.g. the one that exports the claim)."""
     row = uow.records.get(claims, claim_id)
     visit = uow.records.get(visits, row.visit_id)
-    encounter = _build_encounter(uow.records, visit._mapping, exclude_visit=row.visit_id)
+    encounter = build_encounter(uow.records, visit._mapping, exclude_visit=row.visit_id)
     lines = tuple(mappers.claim_line_to_domain(r) for r in uow.records.lines_of(claim_id))
     units = units_of(encounter.services, encounter.payer_profile)
     total = sum((line.charge for line in lines), Decimal("0.00"))

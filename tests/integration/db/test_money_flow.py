@@ -28,6 +28,7 @@ from therabill.domain.remittance import (
 )
 from therabill.service_layer import acknowledgments, batches, edi, ledger
 from therabill.service_layer import records as rec
+from therabill.service_layer.encounters import encounter_for_visit
 from therabill.service_layer.uow import UnitOfWork
 
 
@@ -325,7 +326,7 @@ def test_a_271_answer_is_stored_as_an_eligibility_check(engine: Engine) -> None:
         service_types_answered=("BE", "30"), only_general_answer=False, rejections=(), benefits=(),
     )  # fmt: skip
     check_id = edi.store_eligibility(engine, p.id, ACTOR, patient_id=p.patient_id, summary=summary)
-    enc = rec.encounter_for_visit(engine, p.id, ACTOR, a_visit(p))
+    enc = encounter_for_visit(engine, p.id, ACTOR, a_visit(p))
     assert enc.coverage is not None and enc.coverage.eligibility_verified_on is not None
     from therabill.adapters.db.tables import eligibility_checks
 

@@ -22,13 +22,14 @@ from therabill.domain.errors import NotFoundError
 from therabill.domain.records import TransitionError
 from therabill.service_layer import batches
 from therabill.service_layer import records as rec
+from therabill.service_layer.encounters import encounter_for_visit
 from therabill.service_layer.uow import UnitOfWork
 
 
 def test_visit_rebuilds_the_encounter_from_the_records(engine: Engine) -> None:
     p = a_practice(engine)
     visit = a_visit(p)
-    enc = rec.encounter_for_visit(engine, p.id, ACTOR, visit)
+    enc = encounter_for_visit(engine, p.id, ACTOR, visit)
     assert enc.patient is not None and enc.patient.patient_id == "P-0101"
     assert (
         enc.coverage is not None
@@ -81,7 +82,7 @@ def test_authorization_used_on_billing_and_released_on_void(engine: Engine) -> N
     p = a_practice(engine)
     first = rec.code_visit(engine, p.id, ACTOR, a_visit(p), as_of=AS_OF, scrubber=clean_scrubber)
     second_visit = a_visit(p, "massage-and-manual-therapy-two-regions.json")
-    enc = rec.encounter_for_visit(engine, p.id, ACTOR, second_visit)
+    enc = encounter_for_visit(engine, p.id, ACTOR, second_visit)
     assert enc.coverage is not None and enc.coverage.authorization is not None
     assert (enc.coverage.authorization.visits_used, enc.coverage.authorization.units_used) == (1, 4)
     rec.void_claim(engine, p.id, ACTOR, first.claim_id)
@@ -116,7 +117,7 @@ def test_note_edits_add_versions(engine: Engine) -> None:
     assert [v["version"] for v in versions] == [1, 2]
     assert versions[0]["content"]["assessment"] == doc["assessment"]
     assert versions[1]["content"]["assessment"] == "better" and versions[1]["created_by"] == "os:second"
-    enc = rec.encounter_for_visit(engine, p.id, ACTOR, visit)
+    enc = encounter_for_visit(engine, p.id, ACTOR, visit)
     assert enc.documentation is not None and enc.documentation.assessment == "better"
 
 
@@ -188,7 +189,7 @@ def test_practice_isolation(engine: Engine) -> None:
     mine, other = a_practice(engine), a_practice(engine)
     visit = a_visit(mine)
     with pytest.raises(NotFoundError):
-        rec.encounter_for_visit(engine, other.id, ACTOR, visit)
+        encounter_for_visit(engine, other.id, ACTOR, visit)
     with pytest.raises(NotFoundError):
         rec.schedule_appointment(
             engine,

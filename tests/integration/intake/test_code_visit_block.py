@@ -18,6 +18,7 @@ from therabill.adapters.db.tables import authorizations, visit_notes, visits
 from therabill.domain.intake import IntakeError, VisitNotBillableError
 from therabill.service_layer import intake as svc
 from therabill.service_layer import records as rec
+from therabill.service_layer.encounters import encounter_for_visit
 from therabill.service_layer.uow import UnitOfWork
 
 
@@ -89,13 +90,13 @@ def test_record_visit_takes_the_consent_from_the_intake(engine: Engine) -> None:
     svc.record_intake(engine, p.id, ACTOR, p.patient_id, {**BASE, "consents": consents})
     doc = {k: v for k, v in visit_document().items() if k not in ("consent", "onset_date")}
     visit_id = visit(p, doc)
-    encounter = rec.encounter_for_visit(engine, p.id, ACTOR, visit_id)
+    encounter = encounter_for_visit(engine, p.id, ACTOR, visit_id)
     assert encounter.consent.release_of_information and not encounter.consent.benefits_assigned
     assert str(encounter.consent.signature_date) == "2026-11-01"
     assert str(encounter.onset_date) == "2026-10-20"
     # A document that brings its own consent keeps it.
     own = visit(p, {**doc, "consent": {"release_of_information": False, "benefits_assigned": True}})
-    mine = rec.encounter_for_visit(engine, p.id, ACTOR, own)
+    mine = encounter_for_visit(engine, p.id, ACTOR, own)
     assert not mine.consent.release_of_information and mine.consent.benefits_assigned
 
 

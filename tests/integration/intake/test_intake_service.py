@@ -13,6 +13,7 @@ from therabill.adapters.db.tables import claims, visit_notes
 from therabill.domain.intake import IntakeError
 from therabill.service_layer import intake as svc
 from therabill.service_layer import records as rec
+from therabill.service_layer.encounters import encounter_for_visit
 from therabill.service_layer.uow import UnitOfWork
 
 THERAPIST = "user:therapist-1"
@@ -92,7 +93,7 @@ def test_contraindicated_visit_is_saved_but_not_billed_until_cleared(engine: Eng
     gate = svc.can_bill_visit(engine, p.id, ACTOR, visit_id)
     assert not gate.allowed and gate.problems[0].code == "intake-contraindication-uncleared"
     with pytest.raises(IntakeError):
-        svc.code_visit_checked(engine, p.id, ACTOR, visit_id, as_of=AS_OF, clock=fixed_clock)
+        rec.code_visit(engine, p.id, ACTOR, visit_id, as_of=AS_OF, clock=fixed_clock)
     assert claims_of(engine, p.id, visit_id) == []
     with pytest.raises(IntakeError) as exc:
         svc.record_clearance(engine, p.id, THERAPIST, visit_id, "osteoporosis", "note")
@@ -107,7 +108,7 @@ def test_contraindicated_visit_is_saved_but_not_billed_until_cleared(engine: Eng
         clock=fixed_clock,
     )
     assert svc.can_bill_visit(engine, p.id, ACTOR, visit_id).allowed
-    coded = svc.code_visit_checked(engine, p.id, ACTOR, visit_id, as_of=AS_OF, clock=fixed_clock)
+    coded = rec.code_visit(engine, p.id, ACTOR, visit_id, as_of=AS_OF, clock=fixed_clock)
     ids = {(f["rule_id"], f["severity"]) for f in coded.findings["findings"]}
     assert ("intake-contraindication-absolute", "info") in ids
     assert ("intake-unsigned", "warning") in ids
@@ -136,7 +137,7 @@ def test_region_marked_avoid_is_a_scrubber_finding(engine: Engine) -> None:
     from therabill.scrubber import scrub
 
     context = svc.scrub_context_for_visit(engine, p.id, ACTOR, visit_id)
-    encounter = rec.encounter_for_visit(engine, p.id, ACTOR, visit_id)
+    encounter = encounter_for_visit(engine, p.id, ACTOR, visit_id)
     result = scrub(encounter, AS_OF, context)
     avoid = [f for f in result.findings if f.rule_id == "intake-region-avoid"]
     assert [f.loc for f in avoid] == ["services[0].body_regions"]
@@ -169,7 +170,7 @@ def test_intake_consent_reaches_the_stored_claim(engine: Engine) -> None:
     }
     assert filled["onset_date"] == "2026-10-20"
     visit_id = visit(p, filled)
-    encounter = rec.encounter_for_visit(engine, p.id, ACTOR, visit_id)
+    encounter = encounter_for_visit(engine, p.id, ACTOR, visit_id)
     assert encounter.consent is not None and encounter.consent.release_of_information
     assert not encounter.consent.benefits_assigned
 

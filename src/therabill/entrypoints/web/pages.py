@@ -33,6 +33,7 @@ from therabill.entrypoints.api.who import ClaimsWrite, PatientsRead, VisitsRead,
 from therabill.entrypoints.web import charts, visit_form
 from therabill.refdata.profiles import load_profile
 from therabill.security.permissions import Permission
+from therabill.service_layer import visits as visits_svc
 from therabill.service_layer.accounts import Principal
 from therabill.service_layer.uow import UnitOfWork
 
@@ -306,7 +307,7 @@ def _form_context(
         "note_labels": visit_form.NOTE_LABELS,
         "diagram": visit_form.body_diagram(),
         "avoid": (intake or {}).get("avoid_regions", []),
-        "preview": visit_form.Preview(None, [], (), False, intake),
+        "preview": visits_svc.Preview(None, [], (), False, intake),
         "message": "",
     }
 
@@ -348,7 +349,7 @@ async def visit_preview(request: Request, patient_id: str, principal: VisitsWrit
     document = visit_form.visit_document(form)
     try:
         provider_id, coverage_id, dos = _ids(form, principal)
-        result = visit_form.preview(
+        result = visits_svc.preview_visit(
             state(request).engine,
             principal.practice_id,
             actor(principal),
@@ -362,7 +363,7 @@ async def visit_preview(request: Request, patient_id: str, principal: VisitsWrit
     except NotFoundError:
         raise not_found("patient") from None
     except ApiError as exc:
-        result = visit_form.Preview(None, [], (), False)
+        result = visits_svc.Preview(None, [], (), False)
         return render(request, "_preview.html", {"preview": result, "message": exc.message})
     return render(request, "_preview.html", {"preview": result, "message": ""})
 
@@ -418,8 +419,6 @@ def visit_view(
     status: int = 200,
 ) -> HTMLResponse:
     """The visit page: note, units, claim check, the intake check with clearances, claims."""
-    from therabill.service_layer import intake as intake_svc
-    from therabill.service_layer import records
 
     visit = find_visit(request, principal, visit_id)
     engine = state(request).engine
@@ -427,20 +426,12 @@ def visit_view(
         patient = uow.records.get(patients, visit.patient_id)
         vclaims = uow.session.execute(uow.records.scoped(claims).where(claims.c.visit_id == visit_id)).all()
         versions = uow.records.latest_note_version(visit_id)
-    check = intake_svc.check_visit_intake(engine, principal.practice_id, actor(principal), visit_id)
-    try:
-        encounter = records.encounter_for_visit(engine, principal.practice_id, actor(principal), visit_id)
-        from therabill.service_layer.coding import units_of
-
-        units = units_of(encounter.services, encounter.payer_profile)
-        findings, scrubbed = visit_form._scrub(encounter, today(request))
-        findings += [f.as_dict() for f in intake_svc.scrub_findings(check)]
-        found: tuple[Any, ...] = ()
-    except TherabillError as exc:
-        units, findings, scrubbed, found = None, [], False, exc.problems
+    preview = visits_svc.check_stored_visit(
+        engine, principal.practice_id, actor(principal), visit_id, today(request)
+    )
     doc = visit.encounter_json or {}
     treated = sorted({r for s in doc.get("services") or [] for r in s.get("body_regions") or []})
-    intake = check.as_dict()
+    intake = preview.intake or {}
     audit_event(request, principal, "visit.view", "visit", visit_id)
     return render(
         request,
@@ -459,7 +450,7 @@ def visit_view(
             "treated": treated,
             "intake": intake,
             "people": people_of(request, principal),
-            "preview": visit_form.Preview(units, findings, tuple(found), scrubbed, intake),
+            "preview": preview,
             "message": message,
             "errors": tuple(problems),
         },

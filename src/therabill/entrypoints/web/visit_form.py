@@ -12,17 +12,9 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass
-from datetime import date
 from typing import Any
 
-from sqlalchemy import Engine
-
-from therabill.domain.encounter import Encounter
-from therabill.domain.errors import Problem
-from therabill.domain.timing import UnitsResult
 from therabill.refdata.catalog import BodyRegion, body_regions
-from therabill.schemas.encounter import DocumentError, parse_encounter_obj
-from therabill.service_layer.coding import units_of
 
 SERVICE_ROWS = 4
 ROM_ROWS = 2
@@ -142,109 +134,6 @@ def visit_document(form: Mapping[str, Any]) -> dict[str, Any]:
         if value:
             doc[name] = value
     return doc
-
-
-@dataclass(frozen=True)
-class Preview:
-    """What the panel beside the form shows.
-
-    Attributes:
-        units: the units result (None when the document is not valid).
-        findings: scrubber findings as dicts (empty without a scrubber).
-        problems: schema problems of the form's document.
-        scrubbed: whether the scrubber ran.
-        intake: the visit checked against the client's intake (``VisitCheck.as_dict()``),
-            ``None`` when not checked (no stored patient).
-    """
-
-    units: UnitsResult | None
-    findings: list[dict[str, Any]]
-    problems: tuple[Problem, ...]
-    scrubbed: bool
-    intake: dict[str, Any] | None = None
-
-
-def _scrub(encounter: Encounter, as_of: date) -> tuple[list[dict[str, Any]], bool]:
-    try:
-        from therabill.scrubber import scrub  # type: ignore[attr-defined,unused-ignore]
-    except ImportError:
-        return [], False
-    report = scrub(encounter, as_of)
-    data: Any = report.as_dict()
-    raw = data.get("findings", []) if isinstance(data, dict) else data
-    return [f if isinstance(f, dict) else f.as_dict() for f in raw], True
-
-
-def preview(
-    engine: Engine,
-    practice_id: str,
-    actor: str,
-    *,
-    patient_id: str,
-    provider_id: str,
-    coverage_id: str | None,
-    date_of_service: date,
-    document: dict[str, Any],
-    as_of: date,
-) -> Preview:
-    """Units and findings of an unsaved visit, built with the records' patient and coverage."""
-    from therabill.service_layer import intake as intake_svc
-    from therabill.service_layer import records
-    from therabill.service_layer.uow import UnitOfWork
-
-    visit = {
-        "id": "preview",
-        "patient_id": patient_id,
-        "provider_id": provider_id,
-        "coverage_id": coverage_id,
-        "date_of_service": date_of_service,
-        "encounter_json": document,
-    }
-    check = intake_svc.check_document(engine, practice_id, actor, patient_id, document, date_of_service)
-    intake_findings = [f.as_dict() for f in intake_svc.scrub_findings(check)]
-    try:
-        with UnitOfWork(engine, practice_id, actor, read_only=True) as uow:
-            encounter = records._build_encounter(uow.records, visit, exclude_visit=None)
-    except (DocumentError, records.RecordsError) as exc:
-        # Still show the units of whatever service lines are readable, and the intake check.
-        return Preview(_units_only(document), [], tuple(exc.problems), False, check.as_dict())
-    units = units_of(encounter.services, encounter.payer_profile)
-    findings, scrubbed = _scrub(encounter, as_of)
-    return Preview(units, findings + intake_findings, (), scrubbed, check.as_dict())
-
-
-def preview_document(document: dict[str, Any], payer_profile: str | None, as_of: date) -> Preview:
-    """Units and findings of a stand-alone document (no stored patient)."""
-    full = {"encounter_id": "preview", "date_of_service": as_of.isoformat(), **document}
-    if payer_profile:
-        full["coverage"] = {"payer_profile": payer_profile}
-    try:
-        encounter = parse_encounter_obj(full)
-    except DocumentError as exc:
-        return Preview(_units_only(document, payer_profile), [], exc.problems, False)
-    units = units_of(encounter.services, encounter.payer_profile)
-    findings, scrubbed = _scrub(encounter, as_of)
-    return Preview(units, findings, (), scrubbed)
-
-
-def _units_only(document: dict[str, Any], payer_profile: str | None = None) -> UnitsResult | None:
-    lines = [
-        s for s in document.get("services", []) if isinstance(s.get("minutes"), int) and s["minutes"] >= 0
-    ]
-    if not lines:
-        return None
-    try:
-        full: dict[str, Any] = {
-            "encounter_id": "preview",
-            "date_of_service": "2000-01-01",
-            "services": [{"code": s["code"], "minutes": s["minutes"]} for s in lines],
-        }
-        if payer_profile:
-            full["coverage"] = {"payer_profile": payer_profile}
-        encounter = parse_encounter_obj(full)
-        return units_of(encounter.services, payer_profile)
-    except Exception:  # noqa: BLE001 - a preview never fails the page
-        return None
 
 
 # --- the body diagram ------------------------------------------------------------------

@@ -1,0 +1,130 @@
+"""Visits: what a visit's claim would be, before it is saved (the live panel of the visit form).
+
+``preview_visit`` builds the encounter of an unsaved visit from the records exactly as a
+claim would be built (``encounters.build_encounter``) and scrubs it with everything the
+records know (``encounters.scrub_context_in``: enrollments, licences, the intake's findings),
+so the panel beside the form says what the claim will say; ``check_stored_visit`` does the
+same for a saved visit.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import date
+from typing import Any
+
+from sqlalchemy import Engine
+
+from therabill.adapters.db.tables import visits
+from therabill.domain.encounter import Encounter
+from therabill.domain.errors import Problem
+from therabill.domain.timing import UnitsResult
+from therabill.schemas.encounter import DocumentError, parse_encounter_obj
+from therabill.scrubber import ScrubContext, scrub
+from therabill.service_layer import intake
+from therabill.service_layer.coding import units_of
+from therabill.service_layer.encounters import build_encounter, scrub_context_in
+from therabill.service_layer.errors import RecordsError
+from therabill.service_layer.uow import UnitOfWork
+
+__all__ = ["Preview", "check_stored_visit", "preview_visit", "scrub_findings_of"]
+
+
+@dataclass(frozen=True)
+class Preview:
+    """What the panel beside the form shows.
+
+    Attributes:
+        units: the units result (None when the document is not valid).
+        findings: scrubber findings as dicts (empty without a scrubber).
+        problems: schema problems of the form's document.
+        scrubbed: whether the scrubber ran.
+        intake: the visit checked against the client's intake (``VisitCheck.as_dict()``),
+            ``None`` when not checked (no stored patient).
+    """
+
+    units: UnitsResult | None
+    findings: list[dict[str, Any]]
+    problems: tuple[Problem, ...]
+    scrubbed: bool
+    intake: dict[str, Any] | None = None
+
+
+def scrub_findings_of(
+    encounter: Encounter, as_of: date, context: ScrubContext | None = None
+) -> tuple[list[dict[str, Any]], bool]:
+    """The scrubber's findings of an encounter as dicts, and whether the scrubber ran."""
+    report = scrub(encounter, as_of, context)
+    return [f.as_dict() for f in report.findings], True
+
+
+def preview_visit(
+    engine: Engine,
+    practice_id: str,
+    actor: str,
+    *,
+    patient_id: str,
+    provider_id: str,
+    coverage_id: str | None,
+    date_of_service: date,
+    document: dict[str, Any],
+    as_of: date,
+) -> Preview:
+    """Units and findings of an unsaved visit, built with the records' patient, coverage,
+    provider enrollments and licences, checked against the client's intake: the same
+    scrub a claim of the visit would get."""
+
+    visit = {
+        "id": "preview",
+        "patient_id": patient_id,
+        "provider_id": provider_id,
+        "coverage_id": coverage_id,
+        "date_of_service": date_of_service,
+        "encounter_json": document,
+    }
+    check = intake.check_document(engine, practice_id, actor, patient_id, document, date_of_service)
+    try:
+        with UnitOfWork(engine, practice_id, actor, read_only=True) as uow:
+            encounter = build_encounter(uow.records, visit, exclude_visit=None)
+            context = scrub_context_in(uow.records, visit, intake.scrub_findings(check))
+    except (DocumentError, RecordsError) as exc:
+        # Still show the units of whatever service lines are readable, and the intake check.
+        return Preview(_units_only(document), [], tuple(exc.problems), False, check.as_dict())
+    units = units_of(encounter.services, encounter.payer_profile)
+    findings, scrubbed = scrub_findings_of(encounter, as_of, context)
+    return Preview(units, findings, (), scrubbed, check.as_dict())
+
+
+def _units_only(document: dict[str, Any], payer_profile: str | None = None) -> UnitsResult | None:
+    lines = [
+        s for s in document.get("services", []) if isinstance(s.get("minutes"), int) and s["minutes"] >= 0
+    ]
+    if not lines:
+        return None
+    try:
+        full: dict[str, Any] = {
+            "encounter_id": "preview",
+            "date_of_service": "2000-01-01",
+            "services": [{"code": s["code"], "minutes": s["minutes"]} for s in lines],
+        }
+        if payer_profile:
+            full["coverage"] = {"payer_profile": payer_profile}
+        encounter = parse_encounter_obj(full)
+        return units_of(encounter.services, payer_profile)
+    except Exception:  # noqa: BLE001 - a preview never fails the page
+        return None
+
+
+def check_stored_visit(engine: Engine, practice_id: str, actor: str, visit_id: str, as_of: date) -> Preview:
+    """Units and findings of a saved visit: the scrub its claim gets, with the intake check."""
+    check = intake.check_visit_intake(engine, practice_id, actor, visit_id)
+    try:
+        with UnitOfWork(engine, practice_id, actor, read_only=True) as uow:
+            visit = uow.records.get(visits, visit_id)
+            encounter = build_encounter(uow.records, visit._mapping, exclude_visit=visit_id)
+            context = scrub_context_in(uow.records, visit._mapping, intake.scrub_findings(check))
+    except (DocumentError, RecordsError) as exc:
+        return Preview(None, [], tuple(exc.problems), False, check.as_dict())
+    units = units_of(encounter.services, encounter.payer_profile)
+    findings, scrubbed = scrub_findings_of(encounter, as_of, context)
+    return Preview(units, findings, (), scrubbed, check.as_dict())
