@@ -17,6 +17,7 @@ from therabill.adapters.pdf.progress import render_progress
 from therabill.adapters.pdf.receipt import render_receipt
 from therabill.adapters.pdf.statement import render_statement
 from therabill.adapters.pdf.superbill import render_superbill
+from therabill.adapters.text import transliterated
 from therabill.domain.claim import Claim, build_claim
 from therabill.domain.encounter import Encounter
 from therabill.domain.errors import NotFoundError, Problem, TherabillError
@@ -38,11 +39,13 @@ from therabill.domain.money import ZERO, from_cents
 from therabill.refdata.catalog import default_catalog
 from therabill.refdata.profiles import load_profile
 from therabill.service_layer.coding import units_of
+from therabill.service_layer.records import claim_record
 
 if TYPE_CHECKING:
     from sqlalchemy.engine import Engine
 
 __all__ = [
+    "claim_cms1500_pdf",
     "claim_for",
     "cms1500_pdf",
     "diagnosis_descriptions",
@@ -109,14 +112,30 @@ def cms1500_pdf(
     box19: str | None = None,
 ) -> tuple[bytes, tuple[Cms1500Form, ...]]:
     """The CMS-1500 PDF of an encounter and the filled forms it prints."""
-    claim = claim_for(encounter)
-    forms = cms1500_forms(
-        claim,
-        signed_on=signed_on,
-        overflow=overflow or overflow_mode(encounter.payer_profile),
-        box19=box19,
-    )
+    forms = _cms1500_forms(claim_for(encounter), signed_on=signed_on, overflow=overflow, box19=box19)
     return render_cms1500(forms, mode), forms
+
+
+def _cms1500_forms(
+    claim: Claim, *, signed_on: date, overflow: str | None = None, box19: str | None = None
+) -> tuple[Cms1500Form, ...]:
+    """The filled forms of a claim, its text transliterated as the 837P writes it."""
+    return tuple(
+        cms1500_forms(
+            transliterated(claim),
+            signed_on=signed_on,
+            overflow=overflow or overflow_mode(claim.encounter.payer_profile),
+            box19=box19,
+        )
+    )
+
+
+def claim_cms1500_pdf(
+    engine: Engine, practice_id: str, actor: str, claim_id: str, *, signed_on: date, mode: str = "full"
+) -> tuple[bytes, str]:
+    """The CMS-1500 PDF of a stored claim and its claim number (web and API)."""
+    claim = claim_record(engine, practice_id, actor, claim_id)
+    return render_cms1500(_cms1500_forms(claim, signed_on=signed_on), mode), claim.claim_id
 
 
 def superbill_pdf(

@@ -6,9 +6,10 @@ segments, trims trailing empty elements, refuses a delimiter inside data, and co
 SE01, GE01 and IEA01; nobody types a count.
 
 The data rule: a value that contains one of the four delimiters is refused with an
-``X12Error`` naming the field (nothing is silently replaced). Accented letters are written
-without their accents (``José`` becomes ``Jose``); any other character outside printable
-ASCII is refused.
+``X12Error`` naming the field (nothing is silently replaced). Text is transliterated to
+ASCII letters the same way as on the CMS-1500 (``adapters.text.basic_latin``: ``José`` becomes
+``Jose``, ``Łukasiewicz`` becomes ``Lukasiewicz``); anything still outside printable ASCII is
+refused.
 """
 
 from __future__ import annotations
@@ -16,13 +17,13 @@ from __future__ import annotations
 import functools
 import re
 import tomllib
-import unicodedata
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field, fields, replace
 from datetime import datetime
 from pathlib import Path
 from typing import Any
 
+from therabill.adapters.text import basic_latin
 from therabill.adapters.x12.errors import X12Error
 from therabill.adapters.x12.tokenizer import Delimiters
 from therabill.domain.encounter import BillingProvider
@@ -163,24 +164,19 @@ def load_settings(
     return settings
 
 
-def _ascii(value: str) -> str:
-    if value.isascii():
-        return value
-    return "".join(c for c in unicodedata.normalize("NFKD", value) if not unicodedata.combining(c))
-
-
 @functools.lru_cache(maxsize=64)
 def _refused(delims: str) -> re.Pattern[str]:
     return re.compile("[^\x20-\x7e]|[" + re.escape(delims) + "]")
 
 
 def clean(value: str, field_name: str, delims: Delimiters) -> str:
-    """``value`` ready for an element: accents dropped, surrounding spaces trimmed.
+    """``value`` ready for an element: transliterated to ASCII letters (``adapters.text``),
+    surrounding spaces trimmed.
 
     Raises:
         X12Error: the value holds a delimiter or a character outside printable ASCII.
     """
-    text = _ascii(value).strip()
+    text = basic_latin(value).strip()
     bad = _refused(delims.all).search(text)
     if bad:
         ch = bad.group()

@@ -30,7 +30,7 @@ from therabill.entrypoints.api.who import (
 )
 from therabill.entrypoints.web.pages import actor, audit_event, reader, render, today
 from therabill.security.permissions import Permission
-from therabill.service_layer import batches, remittances
+from therabill.service_layer import batches, documents, remittances
 from therabill.service_layer.accounts import Principal
 
 router = APIRouter(include_in_schema=False)
@@ -62,21 +62,13 @@ def batch_837(request: Request, principal: Principal, batch_id: str) -> tuple[st
 
 
 def claim_cms1500(request: Request, principal: Principal, claim_id: str) -> tuple[bytes, str]:
-    """The CMS-1500 PDF (boxes drawn) of a stored claim, and its claim number."""
-    from therabill.adapters.pdf.cms1500 import render_cms1500
-    from therabill.domain.forms import cms1500_forms
-    from therabill.service_layer import records
-    from therabill.service_layer.documents import overflow_mode
-
-    with reader(request, principal) as uow:
-        row = uow.records.find(claims, claim_id)
-        if row is None:
-            raise not_found("claim")
-    claim = records.claim_record(state(request).engine, principal.practice_id, actor(principal), claim_id)
-    forms = cms1500_forms(
-        claim, signed_on=today(request), overflow=overflow_mode(claim.encounter.payer_profile), box19=None
-    )
-    return render_cms1500(forms, "full"), row.claim_number
+    """The CMS-1500 PDF (boxes drawn) of a stored claim, and its claim number (web and API)."""
+    try:
+        return documents.claim_cms1500_pdf(
+            state(request).engine, principal.practice_id, actor(principal), claim_id, signed_on=today(request)
+        )
+    except NotFoundError as exc:
+        raise not_found("claim") from exc
 
 
 def _safe_name(text: str) -> str:

@@ -729,9 +729,17 @@ def claim_ready(request: Request, claim_id: str, principal: ClaimsWrite) -> dict
 )
 def claim_cms1500(request: Request, claim_id: str, principal: ClaimsExport) -> Response:
     """The claim's CMS-1500 (02/12) PDF with the form drawn."""
-    from therabill.entrypoints.web.billing import claim_cms1500 as render
+    from therabill.service_layer import documents
 
-    pdf, _ = render(request, principal, claim_id)
+    pdf, _ = _use_case(
+        lambda: documents.claim_cms1500_pdf(
+            state(request).engine,
+            principal.practice_id,
+            _actor(principal),
+            claim_id,
+            signed_on=_today(request),
+        )
+    )
     _audit(request, principal, "claim.export_cms1500", "claim", claim_id)
     return Response(pdf, media_type="application/pdf")
 
