@@ -32,10 +32,10 @@ from therabill.domain.validation import (
 from therabill.refdata.catalog import CodeCatalog
 from therabill.refdata.profiles import PayerProfile
 from therabill.scrubber.context import RuleContext
-from therabill.scrubber.refs import dx_check, dx_regions, exclusion_of
+from therabill.scrubber.refs import dx_check, dx_regions, exclusion_of, telehealth_pos
 from therabill.scrubber.rules._util import DISCIPLINE, NCCI_BYPASS, blank
-from therabill.scrubber.rules.coverage import filing_deadline, lmt_roles
-from therabill.scrubber.rules.ncci import active_pairs
+from therabill.scrubber.rules.coverage import discipline_of, filing_deadline, lmt_roles
+from therabill.scrubber.rules.ncci import active_pairs, same_region_pairs
 
 __all__ = ["TAGS", "bit_of", "facts"]
 
@@ -63,6 +63,8 @@ TECHNIQUE_MISMATCH = _tag("technique-mismatch")
 MODIFIER_26_TC_52 = _tag("modifier-26-tc-52")
 MODIFIERS_OVER_4 = _tag("modifiers-over-4")
 CODE_REPEATED = _tag("code-repeated")
+TELEHEALTH_POS = _tag("telehealth-pos")
+PRIOR_SAME_DAY = _tag("prior-same-day")
 # time and units
 UNITS_TOO_MANY = _tag("units-too-many")
 UNITS_TOO_FEW = _tag("units-too-few")
@@ -86,7 +88,7 @@ DX_REGION_MISMATCH = _tag("dx-region-mismatch")
 PTP_PAIRS = _tag("ptp-pairs")
 BYPASS_MODIFIER = _tag("bypass-modifier")
 EM_WITH_CMT = _tag("em-with-cmt")
-MASSAGE_AND_MANUAL = _tag("massage-and-manual")
+SAME_REGION_PAIR = _tag("same-region-pair")
 MUE_OVER = _tag("mue-over")
 # coverage and payer
 ELIGIBILITY_STALE = _tag("eligibility-stale")
@@ -96,6 +98,9 @@ AUTH_CODE_OUTSIDE = _tag("auth-code-outside")
 AUTH_VISITS_USED_UP = _tag("auth-visits-used-up")
 AUTH_UNITS_SHORT = _tag("auth-units-short")
 REFERRAL_NONE = _tag("referral-none")
+ORDER_NONE = _tag("order-none")
+PROVIDER_DISCIPLINE = _tag("provider-discipline")
+CMT_CODE = _tag("cmt-code")
 LMT_PROVIDER = _tag("lmt-provider")
 LMT_UNRECOGNIZED = _tag("lmt-unrecognized")
 FREQUENCY_CHECK = _tag("frequency-check")
@@ -325,8 +330,6 @@ def facts(enc: Encounter, ctx: RuleContext, wanted: int = -1) -> int:
             f |= MEDICARE_STATUS_I
         elif status == "N":
             f |= GY_RELEVANT
-        if code == "98943":
-            f |= GY_RELEVANT
         if info.therapy in ("always", "sometimes"):
             f |= THERAPY_CODE
             if _DISCIPLINE.isdisjoint(mods):
@@ -338,8 +341,17 @@ def facts(enc: Encounter, ctx: RuleContext, wanted: int = -1) -> int:
             cmt = True
     if em and cmt:
         f |= EM_WITH_CMT
-    if "97124" in seen and "97140" in seen:
-        f |= MASSAGE_AND_MANUAL
+    if cmt:
+        f |= CMT_CODE
+    if wanted & SAME_REGION_PAIR and len(seen) > 1:
+        for first, second in same_region_pairs(ctx):
+            if first in seen and second in seen:
+                f |= SAME_REGION_PAIR
+                break
+    if enc.place_of_service is not None and enc.place_of_service in telehealth_pos():
+        f |= TELEHEALTH_POS
+    if ctx.same_day_prior:
+        f |= PRIOR_SAME_DAY
 
     for ln in ctx.units.lines:
         billed_status = ln.billed_status
@@ -426,7 +438,14 @@ def facts(enc: Encounter, ctx: RuleContext, wanted: int = -1) -> int:
                 if max_age is None or (dos - when).days > max_age:
                     f |= ELIGIBILITY_STALE
     rendering = enc.rendering_provider
+    ref = enc.referring_provider
+    if ref is None or not ref.npi:
+        f |= ORDER_NONE
     if rendering is not None:
+        if wanted & PROVIDER_DISCIPLINE:
+            disc = discipline_of(rendering.taxonomy, rendering.credential)
+            if disc is not None and (disc.modifier or disc.medicare_covered_codes is not None):
+                f |= PROVIDER_DISCIPLINE
         if ctx.enrollments is not None and cov is not None:
             f |= ENROLLMENTS
         if ctx.licenses is not None:

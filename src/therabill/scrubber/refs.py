@@ -12,7 +12,16 @@ from types import MappingProxyType
 from therabill.refdata.catalog import load_toml, source_of
 from therabill.refdata.icd10 import Icd10Check, icd10, normalize
 
-__all__ = ["DxRegions", "KxYear", "dx_check", "dx_regions", "exclusion_of", "kx_year"]
+__all__ = [
+    "DxRegions",
+    "KxYear",
+    "default_same_region_pairs",
+    "dx_check",
+    "dx_regions",
+    "exclusion_of",
+    "kx_year",
+    "telehealth_pos",
+]
 
 
 @dataclass(frozen=True, slots=True)
@@ -125,3 +134,28 @@ def dx_regions(code: str) -> DxRegions | None:
 def dx_check(code: str, day: date) -> Icd10Check:
     """The ICD-10-CM check of ``code`` on ``day`` (cached per process)."""
     return icd10().check(code, day)
+
+
+@cache
+def default_same_region_pairs() -> tuple[tuple[str, str], ...]:
+    """The same-region pairs of a profile that lists none (``same_region_pairs.toml``)."""
+    data = load_toml(None, "same_region_pairs.toml")
+    return tuple((str(r["first"]), str(r["second"])) for r in data.get("pair", ()))
+
+
+@cache
+def _pos_policy() -> tuple[frozenset[str], str]:
+    data = load_toml(None, "place_of_service_policy.toml")
+    return frozenset(str(c) for c in data.get("telehealth", {}).get("codes", ())), str(
+        source_of("place_of_service_policy.toml")
+    )
+
+
+def telehealth_pos() -> frozenset[str]:
+    """The place-of-service codes that mean telehealth (``place_of_service_policy.toml``)."""
+    return _pos_policy()[0]
+
+
+def pos_policy_source() -> str:
+    """Provenance of the place-of-service policy file."""
+    return _pos_policy()[1]

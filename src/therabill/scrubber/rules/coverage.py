@@ -11,14 +11,35 @@ from decimal import Decimal
 from functools import lru_cache
 
 from therabill.domain.encounter import Encounter
+from therabill.refdata.providers import Discipline, default_disciplines
 from therabill.scrubber.context import RuleContext
 from therabill.scrubber.finding import Finding, Severity
 from therabill.scrubber.refs import kx_year
 from therabill.scrubber.registry import rule
 from therabill.scrubber.rules._util import DISCIPLINE, line_no, svc, words
 
-_LMT_TAXONOMY = "225700000X"
-_LMT_CREDENTIALS = frozenset({"LMT", "LMP", "LMBT", "RMT"})
+_DISCIPLINES = "provider_disciplines.toml (NUCC taxonomy codes)"
+
+
+@lru_cache(maxsize=4096)
+def discipline_of(taxonomy: str | None, credential: str | None) -> Discipline | None:
+    """A provider's discipline from its NUCC taxonomy code, else its license credential."""
+    return default_disciplines().of_provider(taxonomy, credential)
+
+
+@lru_cache(maxsize=4096)
+def _is_massage(taxonomy: str | None, credential: str | None) -> bool:
+    table = default_disciplines()
+    by_tax, by_cred = table.of_taxonomy(taxonomy), table.of_credential(credential)
+    return (by_tax is not None and by_tax.id == "massage") or (
+        by_cred is not None and by_cred.id == "massage"
+    )
+
+
+def rendering_discipline(enc: Encounter) -> Discipline | None:
+    """The rendering provider's discipline (``None`` when unknown or no rendering provider)."""
+    r = enc.rendering_provider
+    return None if r is None else discipline_of(r.taxonomy, r.credential)
 
 
 def _plural(n: int, word: str) -> str:
@@ -153,21 +174,45 @@ def referral_missing(enc: Encounter, ctx: RuleContext) -> Iterator[Finding]:
         )
 
 
+@rule("order-missing", Severity.ERROR, family="coverage",
+      title="No prescription / referring provider where the payer requires an order (auto no-fault, workers' comp, plans that require one)",
+      source="payer profile order_required; CMS-1500 box 17 / 837P 2310A (billing-rules.md §9)", enabled_by="order_required", needs="order-none")  # fmt: skip
+def order_missing(enc: Encounter, ctx: RuleContext) -> Iterator[Finding]:
+    ref = enc.referring_provider
+    if ref is None:
+        yield ctx.finding(
+            "referring_provider",
+            "This payer pays therapy only on a physician's prescription or referral, and the claim names "
+            "no referring or ordering provider (box 17).",
+            "Enter the prescribing provider (qualifier DN referring or DK ordering, name and NPI) from the "
+            "prescription on file; without a prescription, obtain one before billing.",
+            source=ctx.source_of("order_required"),
+        )
+    elif not ref.npi:
+        yield ctx.finding(
+            "referring_provider.npi",
+            f"The referring provider {ref.first_name} {ref.last_name} has no NPI; the payer needs it with "
+            "the order (box 17b).",
+            "Enter the prescribing provider's NPI from the prescription or the NPI registry.",
+            source=ctx.source_of("order_required"),
+        )
+
+
 def lmt_roles(enc: Encounter) -> list[str]:
     """Where a massage therapist appears as provider (``rendering_provider``, ``billing_provider``)."""
     roles = []
     r = enc.rendering_provider
-    if r is not None and (r.taxonomy == _LMT_TAXONOMY or (r.credential or "").upper() in _LMT_CREDENTIALS):
+    if r is not None and _is_massage(r.taxonomy, r.credential):
         roles.append("rendering_provider")
     b = enc.billing_provider
-    if b is not None and b.taxonomy == _LMT_TAXONOMY:
+    if b is not None and _is_massage(b.taxonomy, None):
         roles.append("billing_provider")
     return roles
 
 
 @rule("medicare-lmt-not-billable", Severity.ERROR, family="coverage",
       title="Original Medicare with a massage therapist as rendering or billing provider: not billable at all",
-      source="Pub 100-02 Ch. 15 §230.5/§220 [M]; billing-rules.md §8", enabled_by="original_medicare", needs="lmt-provider")  # fmt: skip
+      source=f"Pub 100-02 Ch. 15 §230.5/§220 [M]; billing-rules.md §8; {_DISCIPLINES}", enabled_by="original_medicare", needs="lmt-provider")  # fmt: skip
 def medicare_lmt(enc: Encounter, ctx: RuleContext) -> Iterator[Finding]:
     roles = lmt_roles(enc)
     if roles:
@@ -182,7 +227,7 @@ def medicare_lmt(enc: Encounter, ctx: RuleContext) -> Iterator[Finding]:
 
 @rule("lmt-not-recognized", Severity.ERROR, family="coverage",
       title="A massage therapist as provider where the payer does not recognize massage therapists",
-      source="payer profile lmt_recognized (billing-rules.md §8)", needs="lmt-unrecognized")  # fmt: skip
+      source=f"payer profile lmt_recognized (billing-rules.md §8); {_DISCIPLINES}", needs="lmt-unrecognized")  # fmt: skip
 def lmt_not_recognized(enc: Encounter, ctx: RuleContext) -> Iterator[Finding]:
     if ctx.setting("lmt_recognized", True) is not False or ctx.setting("original_medicare", False):
         return
@@ -198,17 +243,25 @@ def lmt_not_recognized(enc: Encounter, ctx: RuleContext) -> Iterator[Finding]:
         )
 
 
+def chiro_excluded(enc: Encounter, code: str) -> Discipline | None:
+    """The rendering discipline when Medicare covers only some of its codes and not ``code``."""
+    d = rendering_discipline(enc)
+    if d is None or d.medicare_covered_codes is None or code in d.medicare_covered_codes:
+        return None
+    return d
+
+
 @rule("medicare-gy-modifier", Severity.WARNING, family="coverage",
-      title="GY missing on a service Medicare excludes (98943 by a chiropractor), or GY on a covered service",
-      source="GY: statutorily excluded service (billing-rules.md §3, §5 [M])", enabled_by="original_medicare", needs="gy-relevant")  # fmt: skip
+      title="GY missing on a service Medicare excludes (PFS status N, e.g. 98943), or GY on a covered service",
+      source="GY: statutorily excluded service (billing-rules.md §3, §5 [M]); codes.toml medicare_status", enabled_by="original_medicare", needs="gy-relevant")  # fmt: skip
 def medicare_gy(enc: Encounter, ctx: RuleContext) -> Iterator[Finding]:
     if lmt_roles(enc):
         return  # medicare-lmt-not-billable says it: no claim at all
     for i, s in enumerate(enc.services):
         info = ctx.catalog.get(s.code)
-        if info is None:
-            continue
-        excluded = info.medicare_status == "N" or s.code == "98943"
+        if info is None or chiro_excluded(enc, s.code) is not None:
+            continue  # medicare-chiro-not-covered speaks for a chiropractor's other services
+        excluded = info.medicare_status == "N"
         if excluded and "GY" not in s.modifiers:
             yield ctx.finding(
                 svc(i, "modifiers"),
@@ -224,6 +277,92 @@ def medicare_gy(enc: Encounter, ctx: RuleContext) -> Iterator[Finding]:
             )
 
 
+@rule("medicare-chiro-not-covered", Severity.ERROR, family="coverage",
+      title="A chiropractor's service other than spinal manipulation billed to Medicare without GY",
+      source=f"Pub 100-02 Ch. 15 §240 [V3] (billing-rules.md §3); {_DISCIPLINES}", enabled_by="original_medicare", needs="provider-discipline")  # fmt: skip
+def medicare_chiro_not_covered(enc: Encounter, ctx: RuleContext) -> Iterator[Finding]:
+    for i, s in enumerate(enc.services):
+        d = chiro_excluded(enc, s.code)
+        if d is None or "GY" in s.modifiers:
+            continue
+        covered = words(sorted(d.medicare_covered_codes or ()))
+        yield ctx.finding(
+            svc(i, "code"),
+            f"{line_no(i)}: Medicare covers a {d.label}'s services only for {covered}; {s.code} from a "
+            f"{d.label} is not a Medicare benefit, and GP or another therapy modifier does not make it one.",
+            f"Do not bill {s.code} to Medicare, or bill it with GY (statutorily excluded) when the patient "
+            "wants a denial for a secondary payer; the patient may be billed for it.",
+            source=d.medicare_covered_source,
+        )
+
+
+@rule("medicare-cmt-at-missing", Severity.WARNING, family="coverage",
+      title="Spinal manipulation billed to Medicare without AT (active treatment)",
+      source=f"Pub 100-04 Ch. 12 §220; Pub 100-02 Ch. 15 §240.1.3 [V3] (billing-rules.md §5); {_DISCIPLINES}", enabled_by="original_medicare", needs="cmt-code")  # fmt: skip
+def medicare_cmt_at_missing(enc: Encounter, ctx: RuleContext) -> Iterator[Finding]:
+    chiro = default_disciplines().by_id.get("chiro")
+    if chiro is None or not chiro.medicare_at_codes:
+        return
+    for i, s in enumerate(enc.services):
+        if s.code in chiro.medicare_at_codes and "AT" not in s.modifiers:
+            yield ctx.finding(
+                svc(i, "modifiers"),
+                f"{line_no(i)}: {s.code} without AT is read by Medicare as maintenance therapy, which is "
+                "not medically necessary and is denied.",
+                f"Add AT to {s.code} when the record shows active (corrective) treatment of a subluxation; "
+                "for maintenance, give the patient an ABN and bill with GA, or do not bill.",
+                source=chiro.medicare_at_source,
+            )
+
+
+@rule("therapy-discipline-mismatch", Severity.ERROR, family="coverage",
+      title="GP/GO/GN (or CQ/CO) that does not match the rendering provider's discipline (GO on a PT's line, GP on an OT's)",
+      source=f"cms.gov CQ/CO billing examples [V]; MCPM Ch. 5 §20.1 [M] (billing-rules.md §1.4, §5); {_DISCIPLINES}", needs="provider-discipline")  # fmt: skip
+def therapy_discipline_mismatch(enc: Encounter, ctx: RuleContext) -> Iterator[Finding]:
+    d = rendering_discipline(enc)
+    if d is None or d.modifier is None:
+        return
+    for i, s in enumerate(enc.services):
+        wrong = [m for m in s.modifiers if m in DISCIPLINE and m != d.modifier]
+        wrong += [m for m in s.modifiers if m in _ASSISTANT and _ASSISTANT[m] != d.modifier]
+        if wrong:
+            bad = words(sorted(set(wrong)))
+            yield ctx.finding(
+                svc(i, "modifiers"),
+                f"{line_no(i)}: {bad} on a line rendered by a {d.label}; a {d.label}'s services are "
+                f"furnished under a {_PLAN[d.modifier]} plan of care and carry {d.modifier}"
+                f"{f' and {d.assistant_modifier}' if d.assistant_modifier else ''}.",
+                f"Replace {bad} with {d.modifier}{f' and {d.assistant_modifier}' if d.assistant_modifier else ''}, "
+                "or correct the rendering provider if another discipline furnished the service.",
+                source=ctx.source,
+            )
+
+
+_ASSISTANT = {"CQ": "GP", "CO": "GO"}  # an assistant modifier belongs with its discipline's modifier
+_PLAN = {"GP": "physical therapy", "GO": "occupational therapy", "GN": "speech-language pathology"}
+
+
+@rule("assistant-modifier-missing", Severity.ERROR, family="coverage",
+      title="A therapy line rendered by a PT or OT assistant without CQ/CO",
+      source="cms.gov 'Billing examples using CQ/CO modifiers' [V]; SSA §1834(v) (billing-rules.md §1.4); payer profile assistant_modifier_required", enabled_by="assistant_modifier_required", needs="provider-discipline")  # fmt: skip
+def assistant_modifier_missing(enc: Encounter, ctx: RuleContext) -> Iterator[Finding]:
+    d = rendering_discipline(enc)
+    if d is None or d.assistant_modifier is None:
+        return
+    for i, s in enumerate(enc.services):
+        info = ctx.catalog.get(s.code)
+        if info is None or info.therapy not in ("always", "sometimes"):
+            continue
+        if d.assistant_modifier not in s.modifiers:
+            yield ctx.finding(
+                svc(i, "modifiers"),
+                f"{line_no(i)}: {s.code} was furnished by a {d.label} and carries no {d.assistant_modifier}; "
+                f"a service furnished in whole or in more than 10% by an assistant must carry it (and is "
+                "paid at the reduced rate).",
+                f"Add {d.assistant_modifier} to {s.code}, next to {d.modifier}.",
+            )
+
+
 @rule("therapy-modifier-missing", Severity.ERROR, family="coverage",
       title="GP/GO/GN missing on a therapy code where the payer requires it",
       source="Noridian KX page [V3]; MCPM Ch. 5 §20.1 [M] (billing-rules.md §5); CARC 4",
@@ -233,6 +372,8 @@ def therapy_modifier_missing(enc: Encounter, ctx: RuleContext) -> Iterator[Findi
         info = ctx.catalog.get(s.code)
         if info is None:
             continue
+        if ctx.setting("original_medicare", False) and chiro_excluded(enc, s.code) is not None:
+            continue  # not a Medicare benefit from this provider: medicare-chiro-not-covered, never "add GP"
         therapy = info.therapy == "always" or (info.therapy == "sometimes" and enc.plan_of_care is not None)
         if therapy and not any(m in DISCIPLINE for m in s.modifiers):
             yield ctx.finding(
