@@ -90,6 +90,7 @@ BYPASS_MODIFIER = _tag("bypass-modifier")
 EM_WITH_CMT = _tag("em-with-cmt")
 SAME_REGION_PAIR = _tag("same-region-pair")
 MUE_OVER = _tag("mue-over")
+MUE_GAP = _tag("mue-gap")
 # coverage and payer
 ELIGIBILITY_STALE = _tag("eligibility-stale")
 AUTH_NONE = _tag("auth-none")
@@ -401,6 +402,8 @@ def facts(enc: Encounter, ctx: RuleContext, wanted: int = -1) -> int:
         billed = [ln.units if ln.billed_units is None else ln.billed_units for ln in ctx.units.lines]
     if wanted & MUE_OVER and _mue_over(enc, ctx, billed):
         f |= MUE_OVER
+    if wanted & MUE_GAP and ctx.ncci.mue_gap(dos) is not None:
+        f |= MUE_GAP
     if cov is not None:
         if a is None:
             f |= AUTH_NONE

@@ -112,7 +112,14 @@ def _store(rng: random.Random) -> MemoryNcciStore:
         for c1 in CODES for c2 in CODES if c1 != c2 and rng.random() < 0.12
     ]  # fmt: skip
     mues = [
-        MueEdit(c, rng.randint(1, 4), rng.choice("123"), "test", date(2020, 1, 1), "test table")
+        MueEdit(
+            c,
+            rng.randint(1, 4),
+            rng.choice("123"),
+            "test",
+            rng.choice([date(2020, 1, 1), date(2026, 7, 1)]),
+            "test table",
+        )
         for c in CODES
         if rng.random() < 0.5
     ]

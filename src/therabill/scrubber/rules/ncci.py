@@ -352,6 +352,21 @@ def _pair(row: object) -> tuple[str, str]:
     return str(row[0]), str(row[1])
 
 
+@rule("mue-table-not-in-force", Severity.WARNING, family="ncci",
+      title="No imported MUE table is in force on the date of service (it is before the earliest imported quarter)",
+      source="CMS MUE practitioner tables, each in force from its effective date (billing-rules.md §4)", enabled_by="mue", enabled_default=True, needs="mue-gap")  # fmt: skip
+def mue_table_not_in_force(enc: Encounter, ctx: RuleContext) -> Iterator[Finding]:  # noqa: ARG001
+    gap = ctx.ncci.mue_gap(ctx.dos)
+    if gap is not None:
+        yield ctx.finding(
+            "date_of_service",
+            f"MUE limits cannot be checked against the CMS table for this visit: {gap}.",
+            "Import the CMS MUE file of the quarter that covers the date of service "
+            "(therabill refdata import-mue), then scrub again.",
+            source=ctx.ncci.mue_source,
+        )
+
+
 @rule("massage-manual-same-region", Severity.WARNING, family="ncci",
       title="Two hands-on codes the payer pays once per region (97124 and 97140 by default) on the same body region",
       source="payer policy: the profile's same_region_pairs (billing-rules.md §3: not an NCCI fact)", severity_by="same_region_massage_manual", needs="same-region-pair")  # fmt: skip
