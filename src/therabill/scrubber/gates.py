@@ -30,9 +30,10 @@ from therabill.domain.validation import (
     zip_is_zip4,
 )
 from therabill.refdata.catalog import CodeCatalog
+from therabill.refdata.pfs import default_pfs
 from therabill.refdata.profiles import PayerProfile
 from therabill.scrubber.context import RuleContext
-from therabill.scrubber.refs import dx_check, dx_regions, exclusion_of, telehealth_pos
+from therabill.scrubber.refs import dx_check, dx_regions, exclusion_of, medicare_status, telehealth_pos
 from therabill.scrubber.rules._util import DISCIPLINE, NCCI_BYPASS, blank
 from therabill.scrubber.rules.coverage import discipline_of, filing_deadline, lmt_roles
 from therabill.scrubber.rules.ncci import active_pairs, same_region_pairs
@@ -286,6 +287,7 @@ def facts(enc: Encounter, ctx: RuleContext, wanted: int = -1) -> int:
     dx = enc.diagnoses
     n = len(dx)
     seen: set[str] = set()
+    pfs = default_pfs()
     em = cmt = False
     total_minutes = 0
     for s in enc.services:
@@ -324,7 +326,7 @@ def facts(enc: Encounter, ctx: RuleContext, wanted: int = -1) -> int:
             pointed = _pointed(catalog, s.techniques)
             if pointed and code not in pointed:
                 f |= TECHNIQUE_MISMATCH
-        status = info.medicare_status
+        status = info.medicare_status if pfs is None else medicare_status(info, dos)[0]
         if status == "B":
             f |= MEDICARE_STATUS_B
         elif status == "I":

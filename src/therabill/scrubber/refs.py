@@ -9,8 +9,9 @@ from decimal import Decimal
 from functools import cache, lru_cache
 from types import MappingProxyType
 
-from therabill.refdata.catalog import load_toml, source_of
+from therabill.refdata.catalog import CodeInfo, load_toml, source_of
 from therabill.refdata.icd10 import Icd10Check, icd10, normalize
+from therabill.refdata.pfs import default_pfs
 
 __all__ = [
     "DxRegions",
@@ -20,6 +21,7 @@ __all__ = [
     "dx_regions",
     "exclusion_of",
     "kx_year",
+    "medicare_status",
     "telehealth_pos",
 ]
 
@@ -159,3 +161,14 @@ def telehealth_pos() -> frozenset[str]:
 def pos_policy_source() -> str:
     """Provenance of the place-of-service policy file."""
     return _pos_policy()[1]
+
+
+def medicare_status(info: CodeInfo, day: date) -> tuple[str, str]:
+    """A code's PFS status indicator on ``day`` and a note: from the imported PPRRVU file in
+    force, else from the code catalog (whose values are marked [M])."""
+    pfs = default_pfs()
+    if pfs is not None:
+        row = pfs.row(info.code, day)
+        if row is not None:
+            return row.status, f"PFS status {row.status} ({row.source})"
+    return info.medicare_status, info.medicare_status_note

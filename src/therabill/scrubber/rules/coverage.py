@@ -14,7 +14,7 @@ from therabill.domain.encounter import Encounter
 from therabill.refdata.providers import Discipline, default_disciplines
 from therabill.scrubber.context import RuleContext
 from therabill.scrubber.finding import Finding, Severity
-from therabill.scrubber.refs import kx_year
+from therabill.scrubber.refs import kx_year, medicare_status
 from therabill.scrubber.registry import rule
 from therabill.scrubber.rules._util import DISCIPLINE, line_no, svc, words
 
@@ -261,7 +261,7 @@ def medicare_gy(enc: Encounter, ctx: RuleContext) -> Iterator[Finding]:
         info = ctx.catalog.get(s.code)
         if info is None or chiro_excluded(enc, s.code) is not None:
             continue  # medicare-chiro-not-covered speaks for a chiropractor's other services
-        excluded = info.medicare_status == "N"
+        excluded = medicare_status(info, ctx.dos)[0] == "N"
         if excluded and "GY" not in s.modifiers:
             yield ctx.finding(
                 svc(i, "modifiers"),
@@ -490,31 +490,33 @@ def _compute_kx(enc: Encounter, ctx: RuleContext):  # type: ignore[no-untyped-de
 
 @rule("medicare-code-bundled", Severity.WARNING, family="coverage",
       title="A code Medicare always bundles (PFS status B, e.g. 97010): never paid separately",
-      source="PFS status indicators (codes.toml medicare_status [M])", enabled_by="original_medicare", needs="medicare-status-b")  # fmt: skip
+      source="PFS status indicators (imported PPRRVU, else codes.toml medicare_status [M])", enabled_by="original_medicare", needs="medicare-status-b")  # fmt: skip
 def medicare_bundled(enc: Encounter, ctx: RuleContext) -> Iterator[Finding]:
     for i, s in enumerate(enc.services):
         info = ctx.catalog.get(s.code)
-        if info is not None and info.medicare_status == "B":
+        status, note = medicare_status(info, ctx.dos) if info is not None else ("", "")
+        if status == "B":
             yield ctx.finding(
                 svc(i, "code"),
                 f"{line_no(i)}: Medicare bundles {s.code} into the other services and never pays it "
-                f"separately ({info.medicare_status_note or 'PFS status B'}).",
+                f"separately ({note or 'PFS status B'}).",
                 f"Leave {s.code} in the note; it may stay on the claim at no charge or be left off.",
             )
 
 
 @rule("medicare-code-invalid", Severity.ERROR, family="coverage",
       title="A code not valid for Medicare (PFS status I, e.g. 97014: use G0283)",
-      source="PFS status indicators (codes.toml medicare_status [M])", enabled_by="original_medicare", needs="medicare-status-i")  # fmt: skip
+      source="PFS status indicators (imported PPRRVU, else codes.toml medicare_status [M])", enabled_by="original_medicare", needs="medicare-status-i")  # fmt: skip
 def medicare_invalid(enc: Encounter, ctx: RuleContext) -> Iterator[Finding]:
     for i, s in enumerate(enc.services):
         info = ctx.catalog.get(s.code)
-        if info is not None and info.medicare_status == "I":
+        status, note = medicare_status(info, ctx.dos) if info is not None else ("", "")
+        if status == "I":
             yield ctx.finding(
                 svc(i, "code"),
-                f"{line_no(i)}: {s.code} is not valid for Medicare ({info.medicare_status_note or 'PFS status I'}).",
+                f"{line_no(i)}: {s.code} is not valid for Medicare ({note or 'PFS status I'}).",
                 f"Report the Medicare code for this service instead of {s.code} "
-                f"({info.medicare_status_note or 'see the PFS'}).",
+                f"({info.medicare_status_note if info is not None and info.medicare_status == 'I' else 'see the PFS'}).",
             )
 
 

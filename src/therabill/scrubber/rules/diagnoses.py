@@ -66,7 +66,8 @@ def dx_release_not_covering(enc: Encounter, ctx: RuleContext) -> Iterator[Findin
             "diagnoses",
             f"No loaded ICD-10-CM release covers {ctx.dos}; the codes were checked against release "
             f"{c.release}, and codes added or deleted since then are not caught.",
-            "Import the release in force on the date of service (therabill refdata import-icd10).",
+            "Import the CMS ICD-10-CM release in force on the date of service (therabill icd10 import "
+            "with the CMS zip files); therabill doctor lists the releases loaded.",
             source=f"release {c.release}",
         )
 
