@@ -35,6 +35,8 @@ class Discipline:
         medicare_covered_source: the source of that.
         medicare_at_codes: codes that carry AT (active treatment) under Medicare.
         medicare_at_source: the source of that.
+        not_allowed_categories: code categories it may not furnish (an assistant's evaluations).
+        not_allowed_source: the source of that.
     """
 
     id: str
@@ -50,6 +52,8 @@ class Discipline:
     medicare_covered_source: str
     medicare_at_codes: frozenset[str]
     medicare_at_source: str
+    not_allowed_categories: frozenset[str] = frozenset()
+    not_allowed_source: str = ""
 
 
 def normalize_credential(text: str | None) -> str:
@@ -114,6 +118,8 @@ def _discipline(row: dict[str, Any], where: str) -> Discipline:
             medicare_covered_source=str(row.get("medicare_covered_source", "")),
             medicare_at_codes=frozenset(str(c) for c in row.get("medicare_at_codes", ())),
             medicare_at_source=str(row.get("medicare_at_source", "")),
+            not_allowed_categories=frozenset(str(c) for c in row.get("not_allowed_categories", ())),
+            not_allowed_source=str(row.get("not_allowed_source", "")),
         )
     except KeyError as exc:
         raise ReferenceDataError(f"{where}: a discipline lacks {exc.args[0]}") from None

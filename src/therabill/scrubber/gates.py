@@ -33,7 +33,15 @@ from therabill.refdata.catalog import CodeCatalog
 from therabill.refdata.pfs import default_pfs
 from therabill.refdata.profiles import PayerProfile
 from therabill.scrubber.context import RuleContext
-from therabill.scrubber.refs import dx_check, dx_regions, exclusion_of, medicare_status, telehealth_pos
+from therabill.scrubber.refs import (
+    dx_check,
+    dx_regions,
+    dx_seventh,
+    dx_sex,
+    exclusion_of,
+    medicare_status,
+    telehealth_pos,
+)
 from therabill.scrubber.rules._util import DISCIPLINE, NCCI_BYPASS, blank
 from therabill.scrubber.rules.coverage import discipline_of, filing_deadline, lmt_roles
 from therabill.scrubber.rules.ncci import active_pairs, same_region_pairs
@@ -85,6 +93,9 @@ POINTER_OUT_OF_RANGE = _tag("pointer-out-of-range")
 POINTERS_OVER_4 = _tag("pointers-over-4")
 DX_PRIMARY_EXCLUDED = _tag("dx-primary-excluded")
 DX_REGION_MISMATCH = _tag("dx-region-mismatch")
+DX_SEVENTH_INITIAL = _tag("dx-seventh-initial")
+DX_SEX_SPECIFIC = _tag("dx-sex-specific")
+LATERAL_REGION = _tag("lateral-region")
 # NCCI
 PTP_PAIRS = _tag("ptp-pairs")
 BYPASS_MODIFIER = _tag("bypass-modifier")
@@ -123,6 +134,7 @@ SERVICE_DETAILS_MISSING = _tag("service-details-missing")
 PROGRESS_DAYS = _tag("progress-days")
 POC_UNCERTIFIED = _tag("poc-uncertified")
 POC_OUTSIDE = _tag("poc-outside")
+POC_PERIOD = _tag("poc-period")
 DOC_SOAP_BLANK = _tag("doc-soap-blank")
 # identity
 PROFILE_ERROR = _tag("profile-error")
@@ -318,6 +330,10 @@ def facts(enc: Encounter, ctx: RuleContext, wanted: int = -1) -> int:
                 f |= DX_REGION_MISMATCH
         if not s.techniques or not s.body_regions:
             f |= SERVICE_DETAILS_MISSING
+        for r in s.body_regions:
+            if r.endswith(("_left", "_right")):
+                f |= LATERAL_REGION
+                break
         info = catalog.get(code)
         if info is None:
             f |= CODE_UNKNOWN
@@ -390,6 +406,13 @@ def facts(enc: Encounter, ctx: RuleContext, wanted: int = -1) -> int:
             if code.strip().upper()[:1] in _EXTERNAL:
                 f |= DX_EXTERNAL
                 break
+        if wanted & (DX_SEVENTH_INITIAL | DX_SEX_SPECIFIC):
+            for code in dx:
+                hit = dx_seventh(code)
+                if hit is not None and hit[1] in hit[0].initial:
+                    f |= DX_SEVENTH_INITIAL
+                if dx_sex(code) is not None:
+                    f |= DX_SEX_SPECIFIC
         if wanted & DX_PRIMARY_EXCLUDED and exclusion_of(dx[0]) is not None:
             f |= DX_PRIMARY_EXCLUDED
 
@@ -491,8 +514,10 @@ def facts(enc: Encounter, ctx: RuleContext, wanted: int = -1) -> int:
     poc = enc.plan_of_care
     if poc is None or poc.certified_from is None or poc.certified_through is None:
         f |= POC_UNCERTIFIED
-    elif not poc.certified_from <= dos <= poc.certified_through:
-        f |= POC_OUTSIDE
+    else:
+        f |= POC_PERIOD
+        if not poc.certified_from <= dos <= poc.certified_through:
+            f |= POC_OUTSIDE
     if poc is not None and poc.treatment_days_since_progress_report is not None:
         f |= PROGRESS_DAYS
 

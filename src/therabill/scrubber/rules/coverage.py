@@ -338,6 +338,25 @@ def therapy_discipline_mismatch(enc: Encounter, ctx: RuleContext) -> Iterator[Fi
             )
 
 
+@rule("assistant-service-not-allowed", Severity.ERROR, family="coverage",
+      title="A service an assistant may not furnish (an evaluation or re-evaluation by a PTA/OTA)",
+      source=f"Pub 100-02 Ch. 15 §230.1, §230.2 [M]; {_DISCIPLINES}", needs="provider-discipline")  # fmt: skip
+def assistant_service_not_allowed(enc: Encounter, ctx: RuleContext) -> Iterator[Finding]:
+    d = rendering_discipline(enc)
+    if d is None or not d.not_allowed_categories:
+        return
+    for i, s in enumerate(enc.services):
+        info = ctx.catalog.get(s.code)
+        if info is not None and info.category in d.not_allowed_categories:
+            yield ctx.finding(
+                svc(i, "code"),
+                f"{line_no(i)}: {s.code} ({info.category}) is rendered by a {d.label}; an assistant may not "
+                "perform evaluations, re-evaluations or establish the plan of care.",
+                "Bill the evaluation under the therapist who performed it, or remove it.",
+                source=d.not_allowed_source,
+            )
+
+
 _ASSISTANT = {"CQ": "GP", "CO": "GO"}  # an assistant modifier belongs with its discipline's modifier
 _PLAN = {"GP": "physical therapy", "GO": "occupational therapy", "GN": "speech-language pathology"}
 

@@ -5,6 +5,7 @@ progress reports, plan of care, SOAP sections. Severity per profile
 from __future__ import annotations
 
 from collections.abc import Iterator
+from datetime import timedelta
 
 from therabill.domain.encounter import Encounter
 from therabill.scrubber.context import RuleContext
@@ -129,6 +130,26 @@ def doc_poc_not_certified(enc: Encounter, ctx: RuleContext) -> Iterator[Finding]
             f"The plan of care is certified {poc.certified_from} to {poc.certified_through}; the visit "
             f"on {ctx.dos} is outside it.",
             "Get the plan recertified (signed and dated) for a period covering the visit.",
+        )
+
+
+@rule("doc-certification-too-long", Severity.ERROR, family="documentation",
+      title="A plan-of-care certification period longer than the payer allows (Medicare: 90 days)",
+      source="Pub 100-02 Ch. 15 §220.1.2 [V3] (billing-rules.md §7); payer profile certification_max_days", enabled_by="certification_max_days", needs="poc-period")  # fmt: skip
+def doc_certification_too_long(enc: Encounter, ctx: RuleContext) -> Iterator[Finding]:
+    poc = enc.plan_of_care
+    most = int(ctx.setting("certification_max_days", 0) or 0)
+    if most <= 0 or poc is None or poc.certified_from is None or poc.certified_through is None:
+        return
+    days = (poc.certified_through - poc.certified_from).days + 1
+    if days > most:
+        last = poc.certified_from + timedelta(days=most - 1)
+        yield ctx.finding(
+            "plan_of_care.certified_through",
+            f"The plan of care is certified for {days} days ({poc.certified_from} to {poc.certified_through}); "
+            f"a certification covers at most {most} calendar days.",
+            f"Recertify the plan on or before {last} (day {most}) and record the new certification's dates.",
+            source=ctx.source_of("certification_max_days"),
         )
 
 
