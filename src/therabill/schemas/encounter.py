@@ -350,6 +350,15 @@ class PriorClaimLineIn(_Model):
     allowed_amount: Money | None = None
 
 
+class OrderOnFileIn(_Model):
+    """A prescription, referral or letter of medical necessity on file, with its dates."""
+
+    kind: Literal["prescription", "referral", "letter_of_medical_necessity"]
+    issued_on: IsoDate | None = None
+    expires_on: IsoDate | None = None
+    provider_npi: str | None = None
+
+
 class EncounterDocument(_Model):
     """The encounter document: one visit of one patient (``spec/encounter.md``)."""
 
@@ -388,6 +397,7 @@ class EncounterDocument(_Model):
     prior_claims: list[PriorClaimLineIn] = []
     attachments: list[AttachmentIn] = []
     claim_note: str | None = None
+    orders_on_file: list[OrderOnFileIn] = []
 
 
 class UnitsServiceIn(BaseModel):
@@ -789,4 +799,10 @@ def to_domain(doc: EncounterDocument) -> dom.Encounter:
             for a in doc.attachments
         ),
         claim_note=doc.claim_note,
+        orders_on_file=tuple(
+            dom.OrderOnFile(
+                kind=o.kind, issued_on=o.issued_on, expires_on=o.expires_on, provider_npi=o.provider_npi
+            )
+            for o in doc.orders_on_file
+        ),
     )

@@ -112,6 +112,8 @@ AUTH_VISITS_USED_UP = _tag("auth-visits-used-up")
 AUTH_UNITS_SHORT = _tag("auth-units-short")
 REFERRAL_NONE = _tag("referral-none")
 ORDER_NONE = _tag("order-none")
+ORDERS_ON_FILE = _tag("orders-on-file")
+LMN_ABSENT = _tag("lmn-absent")
 PROVIDER_DISCIPLINE = _tag("provider-discipline")
 CMT_CODE = _tag("cmt-code")
 LMT_PROVIDER = _tag("lmt-provider")
@@ -469,6 +471,14 @@ def facts(enc: Encounter, ctx: RuleContext, wanted: int = -1) -> int:
     ref = enc.referring_provider
     if ref is None or not ref.npi:
         f |= ORDER_NONE
+    lmn = False
+    for o in enc.orders_on_file:
+        if o.kind == "letter_of_medical_necessity":
+            lmn = lmn or o.covers(dos)
+        else:
+            f |= ORDERS_ON_FILE
+    if not lmn:
+        f |= LMN_ABSENT
     if rendering is not None:
         if wanted & PROVIDER_DISCIPLINE:
             disc = discipline_of(rendering.taxonomy, rendering.credential)

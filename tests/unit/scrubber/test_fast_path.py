@@ -37,6 +37,7 @@ PROFILES = [
     "auto_no_fault",
     "medicare_strict",
     "hmo_plan",
+    "hsa_fsa",
     "no_such_profile",
     None,
 ]
@@ -67,7 +68,7 @@ TOP_LEVEL = [
     "coverage", "billing_provider", "rendering_provider", "referring_provider", "service_facility",
     "patient", "documentation", "plan_of_care", "prior_claims", "other_coverages", "start_time",
     "end_time", "claim_frequency", "payer_claim_control_number", "diagnoses", "date_of_service",
-    "place_of_service",
+    "place_of_service", "orders_on_file",
 ]  # fmt: skip
 TAXONOMIES = [("225100000X", "PT"), ("225200000X", "PTA"), ("225X00000X", "OTR/L"), ("224Z00000X", "COTA"),
               ("111N00000X", "DC"), ("225700000X", "LMT"), (None, "DC"), (None, "PTA"), ("2251S0007X", None)]  # fmt: skip
@@ -188,6 +189,14 @@ def _mutate(rng: random.Random, docs: tuple[dict[str, Any], ...]) -> dict[str, A
         doc["rendering_provider"]["taxonomy"], doc["rendering_provider"]["credential"] = rng.choice(
             TAXONOMIES
         )
+    if rng.random() < 0.15:  # orders on file around the date of service
+        dos = date.fromisoformat(doc["date_of_service"])
+        doc["orders_on_file"] = [
+            {"kind": rng.choice(["prescription", "referral", "letter_of_medical_necessity"]),
+             "issued_on": (dos - timedelta(days=rng.randint(-5, 60))).isoformat(),
+             "expires_on": rng.choice([None, (dos + timedelta(days=rng.randint(-30, 30))).isoformat()])}
+            for _ in range(rng.randint(0, 2))
+        ]  # fmt: skip
     if rng.random() < 0.15:
         doc["place_of_service"] = rng.choice(["02", "10", "11", "12"])
     if rng.random() < 0.15:  # an earlier claim of the same day repeating one of these lines

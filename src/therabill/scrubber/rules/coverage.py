@@ -198,6 +198,56 @@ def order_missing(enc: Encounter, ctx: RuleContext) -> Iterator[Finding]:
         )
 
 
+_ORDER_KINDS = ("prescription", "referral")
+
+
+@rule("order-expired", Severity.ERROR, family="coverage",
+      title="The prescription or referral on file is expired (or not yet written) on the date of service",
+      source="payer profile order_required; encounter orders_on_file (issued_on, expires_on)", enabled_by="order_required", needs="orders-on-file")  # fmt: skip
+def order_expired(enc: Encounter, ctx: RuleContext) -> Iterator[Finding]:
+    orders = [o for o in enc.orders_on_file if o.kind in _ORDER_KINDS]
+    if not orders or any(o.covers(ctx.dos) for o in orders):
+        return
+    latest = max(orders, key=lambda o: o.expires_on or o.issued_on or ctx.dos)
+    when = (
+        f"expired on {latest.expires_on}"
+        if latest.expires_on is not None and latest.expires_on < ctx.dos
+        else f"was written on {latest.issued_on}, after the visit"
+    )
+    yield ctx.finding(
+        "orders_on_file",
+        f"The {latest.kind} on file {when}; on {ctx.dos} no order is in force and this payer pays only "
+        "ordered treatment.",
+        f"Get a renewed {latest.kind} covering {ctx.dos} from the prescribing provider and record its dates; "
+        "visits outside an order are not billable to this payer.",
+        source=ctx.source_of("order_required"),
+    )
+
+
+@rule("lmn-missing", Severity.ERROR, family="coverage",
+      title="No letter of medical necessity in force where the plan requires one (HSA/FSA reimbursement)",
+      source="payer profile lmn_required (IRS Pub 502: medical care to treat a specific condition; HSA/FSA administrators ask for a letter of medical necessity) [M]", enabled_by="lmn_required", needs="lmn-absent")  # fmt: skip
+def lmn_missing(enc: Encounter, ctx: RuleContext) -> Iterator[Finding]:
+    letters = [o for o in enc.orders_on_file if o.kind == "letter_of_medical_necessity"]
+    if any(o.covers(ctx.dos) for o in letters):
+        return
+    if letters:
+        latest = max(letters, key=lambda o: o.expires_on or o.issued_on or ctx.dos)
+        what = f"The letter of medical necessity on file runs {latest.issued_on or '…'} to {latest.expires_on or '…'}"
+        message = f"{what}; it does not cover the visit on {ctx.dos}."
+    else:
+        message = (
+            "There is no letter of medical necessity on file; the plan reimburses massage only with one."
+        )
+    yield ctx.finding(
+        "orders_on_file",
+        message,
+        "Ask the client's physician for a letter of medical necessity naming the condition, the treatment and "
+        "its duration, and record its dates (orders_on_file).",
+        source=ctx.source_of("lmn_required"),
+    )
+
+
 def lmt_roles(enc: Encounter) -> list[str]:
     """Where a massage therapist appears as provider (``rendering_provider``, ``billing_provider``)."""
     roles = []
