@@ -12,7 +12,7 @@ from types import MappingProxyType
 
 from therabill.refdata.catalog import CodeInfo, load_toml, source_of
 from therabill.refdata.icd10 import Icd10Check, icd10, normalize
-from therabill.refdata.pfs import default_pfs
+from therabill.refdata.pfs import PfsRow, default_pfs
 
 __all__ = [
     "DxRegions",
@@ -26,6 +26,7 @@ __all__ = [
     "exclusion_of",
     "kx_year",
     "medicare_status",
+    "pfs_row",
     "telehealth_pos",
 ]
 
@@ -165,6 +166,12 @@ def telehealth_pos() -> frozenset[str]:
 def pos_policy_source() -> str:
     """Provenance of the place-of-service policy file."""
     return _pos_policy()[1]
+
+
+def pfs_row(code: str, day: date) -> PfsRow | None:
+    """The imported PFS row of ``code`` in force on ``day`` (``None`` without an import)."""
+    pfs = default_pfs()
+    return None if pfs is None else pfs.row(code, day)
 
 
 def medicare_status(info: CodeInfo, day: date) -> tuple[str, str]:

@@ -94,3 +94,58 @@ def test_import_feeds_status_and_fees_by_date(tmp_path: Path, monkeypatch: pytes
     finally:
         reset_default_pfs()
         reset_default_fees()
+
+
+def test_kx_estimate_applies_the_therapy_mppr(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    import dataclasses
+    import json
+
+    from tests.conftest import EXAMPLES
+    from therabill.domain.encounter import TherapyAmounts
+    from therabill.schemas.encounter import parse_encounter_obj
+    from therabill.scrubber import scrub
+    from therabill.scrubber.refs import kx_year
+
+    monkeypatch.setenv("THERABILL_DATA_DIR", str(tmp_path))
+    reset_default_pfs()
+    reset_default_fees()
+    try:
+        p = tmp_path / "PPRRVU26_JAN.csv"
+        p.write_text(
+            HEADER
+            + _row("97110", "A", "0.45", "0.40", "0.02")
+            + _row("97140", "A", "0.43", "0.35", "0.02")
+            + _row("97112", "A", "0.50", "0.45", "0.02")
+        )
+        import_pfs(p)
+        enc = parse_encounter_obj(json.loads((EXAMPLES / "medicare-pt-visit.json").read_text()))
+        as_of = date(2026, 11, 23)
+        units = scrub(enc, as_of=as_of).units
+        pfs = default_pfs()
+        assert pfs is not None
+        rows = [pfs.row(ln.code, enc.date_of_service) for ln in units.lines]
+        billed = [ln.units for ln in units.lines]
+        full = sum((r.amount * u for r, u in zip(rows, billed, strict=True) if r), Decimal(0))
+        top = max((r for r, u in zip(rows, billed, strict=True) if r and u), key=lambda r: r.pe_nonfacility)
+        mppr = (
+            top.amount
+            + sum((r.mppr_amount * u for r, u in zip(rows, billed, strict=True) if r), Decimal(0))
+            - top.mppr_amount
+        )
+        assert mppr < full
+        threshold = kx_year("medicare_therapy", 2026)
+        assert threshold is not None
+
+        def fired(used: Decimal) -> bool:
+            cov = dataclasses.replace(
+                enc.coverage, therapy_amounts_used=TherapyAmounts(used, Decimal(0), None)
+            )  # type: ignore[arg-type]
+            result = scrub(dataclasses.replace(enc, coverage=cov), as_of=as_of)
+            return any(f.rule_id == "kx-modifier-missing" for f in result.findings)
+
+        between = threshold.pt_slp - (full + mppr) / 2  # over the threshold only without the MPPR
+        assert not fired(between.quantize(Decimal("0.01")))
+        assert fired((threshold.pt_slp - mppr + Decimal("1.00")).quantize(Decimal("0.01")))
+    finally:
+        reset_default_pfs()
+        reset_default_fees()

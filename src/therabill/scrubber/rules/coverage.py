@@ -14,7 +14,7 @@ from therabill.domain.encounter import Encounter
 from therabill.refdata.providers import Discipline, default_disciplines
 from therabill.scrubber.context import RuleContext
 from therabill.scrubber.finding import Finding, Severity
-from therabill.scrubber.refs import kx_year, medicare_status
+from therabill.scrubber.refs import kx_year, medicare_status, pfs_row
 from therabill.scrubber.registry import rule
 from therabill.scrubber.rules._util import DISCIPLINE, line_no, svc, words
 
@@ -262,7 +262,7 @@ def lmt_roles(enc: Encounter) -> list[str]:
 
 @rule("medicare-lmt-not-billable", Severity.ERROR, family="coverage",
       title="Original Medicare with a massage therapist as rendering or billing provider: not billable at all",
-      source=f"Pub 100-02 Ch. 15 §230.5/§220 [M]; billing-rules.md §8; {_DISCIPLINES}", enabled_by="original_medicare", needs="lmt-provider")  # fmt: skip
+      source=f"Pub 100-02 Ch. 15 §230.5 (Rev. 179) [V3]; billing-rules.md §8; {_DISCIPLINES}", enabled_by="original_medicare", needs="lmt-provider")  # fmt: skip
 def medicare_lmt(enc: Encounter, ctx: RuleContext) -> Iterator[Finding]:
     roles = lmt_roles(enc)
     if roles:
@@ -367,7 +367,7 @@ def medicare_cmt_at_missing(enc: Encounter, ctx: RuleContext) -> Iterator[Findin
 
 @rule("therapy-discipline-mismatch", Severity.ERROR, family="coverage",
       title="GP/GO/GN (or CQ/CO) that does not match the rendering provider's discipline (GO on a PT's line, GP on an OT's)",
-      source=f"cms.gov CQ/CO billing examples [V]; MCPM Ch. 5 §20.1 [M] (billing-rules.md §1.4, §5); {_DISCIPLINES}", needs="provider-discipline")  # fmt: skip
+      source=f"Pub 100-04 Transmittal 3814 / CR 10176 [V3]; cms.gov CQ/CO billing examples [V] (billing-rules.md §1.4, §5); {_DISCIPLINES}", needs="provider-discipline")  # fmt: skip
 def therapy_discipline_mismatch(enc: Encounter, ctx: RuleContext) -> Iterator[Finding]:
     d = rendering_discipline(enc)
     if d is None or d.modifier is None:
@@ -390,7 +390,7 @@ def therapy_discipline_mismatch(enc: Encounter, ctx: RuleContext) -> Iterator[Fi
 
 @rule("assistant-service-not-allowed", Severity.ERROR, family="coverage",
       title="A service an assistant may not furnish (an evaluation or re-evaluation by a PTA/OTA)",
-      source=f"Pub 100-02 Ch. 15 §230.1, §230.2 [M]; {_DISCIPLINES}", needs="provider-discipline")  # fmt: skip
+      source=f"Pub 100-02 Ch. 15 §230.1 B (PTAs may not provide evaluative or assessment services) [V3], §230.2 [M]; {_DISCIPLINES}", needs="provider-discipline")  # fmt: skip
 def assistant_service_not_allowed(enc: Encounter, ctx: RuleContext) -> Iterator[Finding]:
     d = rendering_discipline(enc)
     if d is None or not d.not_allowed_categories:
@@ -434,7 +434,7 @@ def assistant_modifier_missing(enc: Encounter, ctx: RuleContext) -> Iterator[Fin
 
 @rule("therapy-modifier-missing", Severity.ERROR, family="coverage",
       title="GP/GO/GN missing on a therapy code where the payer requires it",
-      source="Noridian KX page [V3]; MCPM Ch. 5 §20.1 [M] (billing-rules.md §5); CARC 4",
+      source="Pub 100-04 Transmittal 3814 / CR 10176 (always-therapy codes need GP/GO/GN from 2018-01-01) [V3]; Noridian KX page [V3]; CARC 4",
       enabled_by="therapy_modifier_required", needs="therapy-modifier-missing")  # fmt: skip
 def therapy_modifier_missing(enc: Encounter, ctx: RuleContext) -> Iterator[Finding]:
     for i, s in enumerate(enc.services):
@@ -543,6 +543,7 @@ def _compute_kx(enc: Encounter, ctx: RuleContext):  # type: ignore[no-untyped-de
             "the therapy amounts used this year are not on the coverage and no earlier claim has an "
             "allowed amount."
         ]}  # fmt: skip
+    full_unit = _mppr_full_unit(enc, ctx)
     for bucket, idx in lines.items():
         for i in idx:
             s = enc.services[i]
@@ -553,8 +554,29 @@ def _compute_kx(enc: Encounter, ctx: RuleContext):  # type: ignore[no-untyped-de
                 return None, threshold, {**lines, "reason": [
                     f"{s.code} has no Medicare amount in a fee schedule and no charge."
                 ]}  # fmt: skip
-            totals[bucket] += amount * ctx.billed_units(i)
+            units = ctx.billed_units(i)
+            row = pfs_row(s.code, ctx.dos) if full_unit is not None else None
+            if row is None or row.mult_proc != "5" or row.amount <= 0:
+                totals[bucket] += amount * units
+                continue
+            # MPPR: one unit (the highest PE of the day) in full, the others with PE at 50%
+            full = 1 if i == full_unit else 0
+            reduced = (amount * row.mppr_amount / row.amount).quantize(Decimal("0.01"))
+            totals[bucket] += amount * full + reduced * (units - full)
     return {b: totals[b] for b in lines}, threshold, lines
+
+
+def _mppr_full_unit(enc: Encounter, ctx: RuleContext) -> int | None:
+    """The line whose one unit the MPPR pays in full (highest PE RVU), when an imported PFS file
+    marks the day's therapy codes for the MPPR (multiple-procedure indicator 5); else ``None``."""
+    best: tuple[Decimal, int] | None = None
+    for i, s in enumerate(enc.services):
+        row = pfs_row(s.code, ctx.dos)
+        if row is None or row.mult_proc != "5" or ctx.billed_units(i) <= 0:
+            continue
+        if best is None or row.pe_nonfacility > best[0]:
+            best = (row.pe_nonfacility, i)
+    return None if best is None else best[1]
 
 
 @rule("medicare-code-bundled", Severity.WARNING, family="coverage",
