@@ -524,11 +524,13 @@ class PlanOfCare:
         certified_through: last date certified.
         treatment_days_since_progress_report: treatment days before this visit since the
             last progress report.
+        certification_signed_on: the day the physician/NPP signed (certified) the plan.
     """
 
     certified_from: date | None = None
     certified_through: date | None = None
     treatment_days_since_progress_report: int | None = None
+    certification_signed_on: date | None = None
 
 
 @dataclass(frozen=True, slots=True)

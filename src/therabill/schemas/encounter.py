@@ -334,6 +334,7 @@ class PlanOfCareIn(_Model):
     certified_from: IsoDate | None = None
     certified_through: IsoDate | None = None
     treatment_days_since_progress_report: NonNegInt | None = None
+    certification_signed_on: IsoDate | None = None
 
 
 class PriorClaimLineIn(_Model):
@@ -777,6 +778,7 @@ def to_domain(doc: EncounterDocument) -> dom.Encounter:
             certified_from=poc.certified_from,
             certified_through=poc.certified_through,
             treatment_days_since_progress_report=poc.treatment_days_since_progress_report,
+            certification_signed_on=poc.certification_signed_on,
         ),
         prior_claims=tuple(
             dom.PriorClaimLine(

@@ -137,6 +137,7 @@ PROGRESS_DAYS = _tag("progress-days")
 POC_UNCERTIFIED = _tag("poc-uncertified")
 POC_OUTSIDE = _tag("poc-outside")
 POC_PERIOD = _tag("poc-period")
+POC_SIGNED = _tag("poc-signed")
 DOC_SOAP_BLANK = _tag("doc-soap-blank")
 # identity
 PROFILE_ERROR = _tag("profile-error")
@@ -530,6 +531,8 @@ def facts(enc: Encounter, ctx: RuleContext, wanted: int = -1) -> int:
             f |= POC_OUTSIDE
     if poc is not None and poc.treatment_days_since_progress_report is not None:
         f |= PROGRESS_DAYS
+    if poc is not None and poc.certified_from is not None and poc.certification_signed_on is not None:
+        f |= POC_SIGNED
 
     b = enc.billing_provider
     if b is not None:
