@@ -384,7 +384,6 @@ def therapy_discipline_mismatch(enc: Encounter, ctx: RuleContext) -> Iterator[Fi
                 f"{f' and {d.assistant_modifier}' if d.assistant_modifier else ''}.",
                 f"Replace {bad} with {d.modifier}{f' and {d.assistant_modifier}' if d.assistant_modifier else ''}, "
                 "or correct the rendering provider if another discipline furnished the service.",
-                source=ctx.source,
             )
 
 
