@@ -14,7 +14,11 @@ from therabill.refdata.profiles import list_profiles, load_profile
 REQUIRED = (
     ["97124", "97140", "97110", "97112", "97116", "97530", "97535", "97150", "97010", "97012", "97014", "G0283",
      "97016", "97018", "97022", "97026", "97032", "97033", "97035", "97039", "97161", "97162", "97163", "97164",
-     "98940", "98941", "98942", "98943", "97810", "97811", "97813", "97814"]
+     "98940", "98941", "98942", "98943", "97810", "97811", "97813", "97814",
+     # issue 19: the physical-medicine codes therapists bill
+     "97024", "97028", "97034", "97036", "97113", "97129", "97130", "97533", "97537", "97542", "97545",
+     "97546", "97139", "97750", "97755", "97760", "97761", "97763", "97165", "97166", "97167", "97168"]
+    + [f"9892{n}" for n in range(5, 10)]
     + [f"992{n:02d}" for n in range(2, 6)]
     + [f"992{n:02d}" for n in range(11, 16)]
 )  # fmt: skip
@@ -24,7 +28,7 @@ def test_catalog_has_every_required_code() -> None:
     cat = default_catalog()
     missing = [c for c in REQUIRED if c not in cat]
     assert not missing
-    assert cat.source.version == "2026-11-23"
+    assert cat.source.version == "2026-12-06"
 
 
 def test_unit_models() -> None:
@@ -35,6 +39,19 @@ def test_unit_models() -> None:
     assert not cat.codes["97124"].pc_tc
     assert cat.codes["97014"].medicare_status == "I"
     assert cat.codes["97010"].medicare_status == "B"
+    for timed in ("97113", "97760", "97761", "97763", "97755", "97034", "97036", "97533", "97537", "97542"):
+        assert cat.codes[timed].unit_model is UnitModel.TIMED15, timed
+    for untimed in ("97024", "97028", "97139", "97545", "98925", "98929", "97165", "97168"):
+        assert cat.codes[untimed].unit_model is UnitModel.UNTIMED, untimed
+    assert cat.codes["97546"].unit_model is UnitModel.TIMED60
+    assert cat.codes["97129"].partner == "97130" and cat.codes["97130"].partner == "97129"
+    assert all(cat.codes[c].unit_source for c in ("97113", "97760", "97546", "98925"))
+
+
+def test_hands_on_codes_are_in_person_only() -> None:
+    cat = default_catalog()
+    assert cat.codes["97124"].in_person and cat.codes["97140"].in_person and cat.codes["98940"].in_person
+    assert not cat.codes["97110"].in_person  # on the telehealth list
 
 
 def test_techniques_point_to_codes() -> None:

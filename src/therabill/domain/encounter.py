@@ -251,6 +251,29 @@ class LinePriorPayment:
 
 
 @dataclass(frozen=True, slots=True)
+class OrderOnFile:
+    """A prescription, referral or letter of medical necessity the practice holds.
+
+    Attributes:
+        kind: ``prescription``, ``referral`` or ``letter_of_medical_necessity``.
+        issued_on: the date it was written.
+        expires_on: the last date it is valid, if it says.
+        provider_npi: the NPI of the provider who wrote it, if known.
+    """
+
+    kind: str
+    issued_on: date | None = None
+    expires_on: date | None = None
+    provider_npi: str | None = None
+
+    def covers(self, day: date) -> bool:
+        """True when the order is in force on ``day`` (issued by then, not expired)."""
+        return (self.issued_on is None or self.issued_on <= day) and (
+            self.expires_on is None or day <= self.expires_on
+        )
+
+
+@dataclass(frozen=True, slots=True)
 class Attachment:
     """A paperwork attachment sent for the claim (PWK).
 
@@ -501,11 +524,13 @@ class PlanOfCare:
         certified_through: last date certified.
         treatment_days_since_progress_report: treatment days before this visit since the
             last progress report.
+        certification_signed_on: the day the physician/NPP signed (certified) the plan.
     """
 
     certified_from: date | None = None
     certified_through: date | None = None
     treatment_days_since_progress_report: int | None = None
+    certification_signed_on: date | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -567,6 +592,7 @@ class Encounter:
         prior_claims: earlier claim lines of this patient.
         attachments: paperwork sent for the claim (PWK).
         claim_note: a note to the payer (NTE*ADD, at most 80 characters on the 837P).
+        orders_on_file: prescriptions, referrals and letters of medical necessity on file.
     """
 
     encounter_id: str
@@ -596,6 +622,7 @@ class Encounter:
     prior_claims: tuple[PriorClaimLine, ...] = ()
     attachments: tuple[Attachment, ...] = ()
     claim_note: str | None = None
+    orders_on_file: tuple[OrderOnFile, ...] = ()
 
     @property
     def session_minutes(self) -> int | None:

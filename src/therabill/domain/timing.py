@@ -9,9 +9,12 @@ explanation says so.
 ``per-code``: each timed code on its own minutes with the same table; leftovers are not
 pooled (the AMA/CPT time rule some payer contracts use).
 
-Untimed codes get 1 unit and their minutes are not counted. Acupuncture (unit model
+Untimed codes get 1 unit and their minutes are not counted. A code the catalog lacks gets no
+unit (its unit model is unknown) and the explanation says so. Acupuncture (unit model
 ``initial_plus_addon``) is counted apart from the therapy pool: the initial code once for the
 first 15 minutes, the add-on code once per further 15 minutes (8 minutes past the midpoint).
+Hour-based codes (``timed60``, the work-hardening add-on hour) count on their own minutes,
+a unit once past the hour's midpoint (31 minutes), outside the 15-minute pool.
 
 A line that computes to 0 units stays in the result with its explanation.
 """
@@ -50,6 +53,7 @@ class UnitModel(StrEnum):
     TIMED15 = "timed15"
     UNTIMED = "untimed"
     INITIAL_PLUS_ADDON = "initial_plus_addon"
+    TIMED60 = "timed60"
 
 
 class AddonRole(StrEnum):
@@ -237,7 +241,23 @@ def _s_untimed(code: str, m: int) -> str:
 
 
 def _s_unknown(code: str, m: int) -> str:
-    return f"{code}: not in the code catalog; counted as 1 untimed unit (its {m} minutes are not counted)."
+    return (
+        f"{code}: not in the code catalog, so its unit model is unknown: no units are computed for it "
+        f"(its {m} minutes are not counted) and the claim cannot go out until the code is corrected."
+    )
+
+
+def _hour_units(minutes: int) -> int:
+    """Hour-based codes (work hardening add-on hours): a unit once past the midpoint (31 min)."""
+    return 0 if minutes < 31 else (minutes + 29) // 60
+
+
+def _s_hour(code: str, m: int) -> str:
+    u = _hour_units(m)
+    return (
+        f"{code}: counted in hours on its own minutes (31-90 = 1, 91-150 = 2, ...): {m} min → "
+        f"{_plural(u, 'unit')}; not part of the 15-minute pool."
+    )
 
 
 _TOTAL_MEMO: dict[tuple[object, ...], str] = {}
@@ -251,6 +271,7 @@ _say_all_full = _memo(_s_all_full)
 _say_per_code = _memo(_s_per_code, _PER_CODE_MEMO)
 _say_untimed = _memo(_s_untimed)
 _say_unknown = _memo(_s_unknown)
+_say_hour = _memo(_s_hour)
 
 _PER_CODE_HEAD = "Per-code method: each timed code counts on its own minutes (8-22 = 1, 23-37 = 2, ...)."
 _SUPPORTED = "The billed units are supported by the minutes."
@@ -266,7 +287,8 @@ def compute_units(
     Args:
         lines: the visit's service lines, in order.
         method: ``cms`` or ``per-code``.
-        catalog: the unit model of each known code; an unknown code counts as untimed.
+        catalog: the unit model of each known code; an unknown code gets 0 units and a note
+            saying so (the scrubber reports it as an error).
 
     Returns:
         The units of every line (input order, zero-unit lines kept) and the explanation.
@@ -291,8 +313,7 @@ def compute_units(
         m = mins[i] = line.minutes
         info = get(code)
         if info is None:
-            models[i] = "unknown"
-            units[i] = lo[i] = hi[i] = 1
+            models[i] = "unknown"  # 0 units: never a silent guess (the scrubber's code-unsupported)
             notes.append(_say_unknown(code, m))
         else:
             model = models[i] = info.model
@@ -302,6 +323,9 @@ def compute_units(
             elif model is untimed:
                 units[i] = lo[i] = hi[i] = 1
                 notes.append(_say_untimed(code, m))
+            elif model is UnitModel.TIMED60:
+                units[i] = lo[i] = hi[i] = _hour_units(m)
+                notes.append(_say_hour(code, m))
             else:
                 units[i] = lo[i] = hi[i] = _acupuncture(code, m, info, notes)
         i += 1
@@ -419,7 +443,7 @@ def _allocate_cms(
 def _acupuncture(code: str, minutes: int, info: CodeUnits, notes: list[str]) -> int:
     if info.role is AddonRole.INITIAL:
         u = 1 if minutes >= 8 else 0
-        text = f"{code}: initial acupuncture code, once for the first 15 minutes → {_plural(u, 'unit')}"
+        text = f"{code}: initial code of an initial + add-on pair, once for the first 15 minutes → {_plural(u, 'unit')}"
         extra = minutes - 15
         if extra >= 8 and info.partner:
             text += (
@@ -430,7 +454,7 @@ def _acupuncture(code: str, minutes: int, info: CodeUnits, notes: list[str]) -> 
         return u
     u = units_for_minutes(minutes)
     notes.append(
-        f"{code}: acupuncture add-on, one unit per further 15 minutes: {minutes} min → {_plural(u, 'unit')}."
+        f"{code}: add-on code, one unit per further 15 minutes: {minutes} min → {_plural(u, 'unit')}."
     )
     return u
 

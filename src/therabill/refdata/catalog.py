@@ -66,6 +66,8 @@ class CodeInfo:
         medicare_status_note: a note on that status.
         pc_tc: whether 26/TC can apply.
         techniques: techniques that point to this code.
+        unit_source: why the code has its unit model (empty: the file's sources).
+        in_person: hands-on work that cannot be delivered by telehealth.
     """
 
     code: str
@@ -79,6 +81,8 @@ class CodeInfo:
     medicare_status_note: str
     pc_tc: bool
     techniques: tuple[str, ...]
+    unit_source: str = ""
+    in_person: bool = False
 
     @property
     def timed(self) -> bool:
@@ -193,6 +197,8 @@ def _code_info(row: dict[str, Any], where: str) -> CodeInfo:
             medicare_status_note=str(row.get("medicare_status_note", "")),
             pc_tc=bool(row.get("pc_tc", False)),
             techniques=tuple(str(t).lower() for t in row.get("techniques", ())),
+            unit_source=str(row.get("unit_source", "")),
+            in_person=bool(row.get("in_person", False)),
         )
     except KeyError as exc:
         raise ReferenceDataError(f"{where}: code {row.get('code', '?')} lacks {exc.args[0]}") from None

@@ -84,14 +84,22 @@ class FeeSchedule:
         return None
 
     def medicare_amount(self, code: str, day: date) -> Decimal | None:
-        """The Medicare PFS amount of one unit of ``code`` on ``day``, if known."""
-        f = self.fee(code, day)
-        return f.medicare_amount if f else None
+        """The Medicare PFS amount of one unit of ``code`` on ``day``, if known.
+
+        A row in effect without a Medicare amount (the practice's fee only) falls through to
+        the next row in effect that has one (an imported PFS file's amount).
+        """
+        for f in self.fees.get(code, ()):
+            if f.covers(day) and f.medicare_amount is not None:
+                return f.medicare_amount
+        return None
 
     def practice_fee(self, code: str, day: date) -> Decimal | None:
         """The practice's fee for one unit of ``code`` on ``day``, if known."""
-        f = self.fee(code, day)
-        return f.practice_fee if f else None
+        for f in self.fees.get(code, ()):
+            if f.covers(day) and f.practice_fee is not None:
+                return f.practice_fee
+        return None
 
 
 def _money(text: str, where: str) -> Decimal | None:
@@ -216,6 +224,27 @@ def import_fees(path: Path, base: Path | None = None) -> int:
     return len(fees)
 
 
+def _pfs_fees() -> list[Fee]:
+    """Fee rows from the imported PFS files: the national non-facility amount per code."""
+    from therabill.refdata.pfs import default_pfs
+
+    pfs = default_pfs()
+    if pfs is None:
+        return []
+    return [
+        Fee(
+            r.code,
+            None,
+            r.amount,
+            r.effective,
+            pfs.until(r.effective),
+            f"CMS PFS {r.source} (national, no GPCI)",
+        )
+        for r in pfs.rows
+        if r.conversion_factor > 0
+    ]
+
+
 @lru_cache(maxsize=8)
 def _default_for(env_dir: str | None) -> FeeSchedule | None:  # noqa: ARG001 - the cache key
     db = data_dir() / REFDATA_DB
@@ -228,11 +257,9 @@ def _default_for(env_dir: str | None) -> FeeSchedule | None:  # noqa: ARG001 - t
                 "SELECT code, practice_fee, medicare_amount, effective_from, effective_to, source, file FROM fees"
             ).fetchall()
         except sqlite3.OperationalError:
-            return None
+            rows = []
     finally:
         con.close()
-    if not rows:
-        return None
     fees = [
         Fee(
             r[0],
@@ -244,7 +271,13 @@ def _default_for(env_dir: str | None) -> FeeSchedule | None:  # noqa: ARG001 - t
         )
         for r in rows
     ]
-    return schedule_of(fees, f"imported fee schedule {rows[0][6]}")
+    pfs = _pfs_fees()
+    if not fees and not pfs:
+        return None
+    if not fees:
+        return schedule_of(pfs, "CMS PFS amounts (imported PPRRVU)")
+    name = f"imported fee schedule {rows[0][6]}" + (" with CMS PFS amounts" if pfs else "")
+    return schedule_of([*fees, *pfs], name)
 
 
 def default_fees() -> FeeSchedule | None:

@@ -3,8 +3,11 @@
 ICD-10-CM has a new release every October 1 and updates in April. Each release therabill
 knows is listed with its effective dates: the shipped one (the April 1, 2026 update, as
 packaged by ``simple-icd-10-cm``) and any a practice imports from the official CMS files
-(``therabill refdata import-icd10 --tabular icd10cm-tabular-2027.xml --codes
-icd10cm-codes-2027.txt --from 2026-10-01 --to 2027-03-31``), without code changes.
+(``therabill icd10 import`` with the CMS zip files as distributed, e.g.
+``icd10cm-table-index-2027.zip icd10cm-code-descriptions-2027.zip``; the release's name and
+dates are read from the file names: fiscal year 2027 applies from 2026-10-01 to 2027-09-30, an
+April update from April 1 to September 30, and a later release wins over an earlier one for
+the dates both cover), without code changes.
 
 ``check(code, date_of_service)`` uses the release in force on that date and says which it
 used; when no loaded release covers the date, it uses the nearest earlier one and says so
@@ -20,8 +23,10 @@ from __future__ import annotations
 import hashlib
 import json
 import os
+import re
 import shutil
 import tomllib
+import zipfile
 from dataclasses import dataclass
 from datetime import date
 from functools import cache
@@ -34,7 +39,16 @@ from platformdirs import user_cache_dir
 from therabill.config import data_dir
 from therabill.domain.errors import ReferenceDataError
 
-__all__ = ["Icd10Check", "Icd10Release", "Icd10Service", "icd10", "import_release", "normalize"]
+__all__ = [
+    "Icd10Check",
+    "Icd10Release",
+    "Icd10Service",
+    "icd10",
+    "import_release",
+    "import_release_files",
+    "normalize",
+    "release_gap",
+]
 
 _INDEX_VERSION = 1
 
@@ -198,6 +212,109 @@ def import_release(
     return release
 
 
+_TABULAR = re.compile(r"tabular.*\.xml$", re.IGNORECASE)
+_YEAR = re.compile(r"(?<!\d)(20\d\d)(?!\d)")
+
+
+def _is_code_list(name: str) -> bool:
+    low = name.lower()
+    return low.endswith(".txt") and "order" not in low and "addenda" not in low and "codes" in low
+
+
+def _pick(paths: list[Path], work: Path) -> tuple[Path, Path, list[str]]:
+    """The tabular XML and the code list among ``paths`` (files or CMS zips, extracted to ``work``)."""
+    found: list[Path] = []
+    names: list[str] = []
+    for p in paths:
+        if not p.is_file():
+            raise ReferenceDataError(f"cannot read {p}: no such file")
+        names.append(p.name)
+        if zipfile.is_zipfile(p):
+            with zipfile.ZipFile(p) as zf:
+                for member in zf.namelist():
+                    base = member.rsplit("/", 1)[-1]
+                    if _TABULAR.search(base) or _is_code_list(base):
+                        target = work / base
+                        with zf.open(member) as src, open(target, "wb") as dst:
+                            shutil.copyfileobj(src, dst)
+                        found.append(target)
+                        names.append(base)
+        else:
+            found.append(p)
+    tabular = [f for f in found if _TABULAR.search(f.name)]
+    codes = [f for f in found if f not in tabular and f.suffix.lower() == ".txt" and _is_code_list(f.name)]
+    if len(tabular) != 1 or len(codes) != 1:
+        raise ReferenceDataError(
+            "an ICD-10-CM release needs exactly one tabular XML (icd10cm-tabular-YYYY.xml) and one code "
+            f"list (icd10cm-codes-YYYY.txt) among the files given; found {len(tabular)} and {len(codes)} "
+            f"in {', '.join(names)}"
+        )
+    return tabular[0], codes[0], names
+
+
+def release_dates_from_names(names: list[str]) -> tuple[str, date, date] | None:
+    """The release name and dates the CMS file names say (fiscal year, April update), if any."""
+    years = [int(y) for n in names for y in _YEAR.findall(n)]
+    if not years:
+        return None
+    fy = max(years)
+    if any("april" in n.lower() for n in names):
+        return f"{fy}-04", date(fy, 4, 1), date(fy, 9, 30)
+    return f"{fy - 1}-10", date(fy - 1, 10, 1), date(fy, 9, 30)
+
+
+def import_release_files(
+    paths: list[Path],
+    *,
+    name: str | None = None,
+    effective_from: date | None = None,
+    effective_to: date | None = None,
+    base: Path | None = None,
+) -> Icd10Release:
+    """Import a CMS ICD-10-CM release from its files as distributed (the zips, or the files).
+
+    The tabular XML and the code list are found inside the zips; the fiscal year (and an
+    April update) is read from the file names unless given.
+
+    Raises:
+        ReferenceDataError: the files lack the tabular XML or the code list, the dates cannot
+            be told from the names and are not given, or a file is not a valid release.
+    """
+    work = _imported_dir(base) / ".unpack"
+    work.mkdir(parents=True, exist_ok=True)
+    try:
+        tabular, codes, names = _pick(paths, work)
+        told = release_dates_from_names(names)
+        if told is not None:
+            name = name or told[0]
+            effective_from = effective_from or told[1]
+            effective_to = effective_to or told[2]
+        if name is None or effective_from is None or effective_to is None:
+            raise ReferenceDataError(
+                "the file names do not say the fiscal year (e.g. icd10cm-codes-2027.txt); give the "
+                "release's name and dates (--name, --from, --to)"
+            )
+        return import_release(
+            tabular,
+            codes,
+            name=name,
+            effective_from=effective_from,
+            effective_to=effective_to,
+            label=f"ICD-10-CM {name} (CMS files {', '.join(p.name for p in paths)})",
+            base=base,
+        )
+    finally:
+        shutil.rmtree(work, ignore_errors=True)
+
+
+def release_gap(day: date, releases: list[Icd10Release] | None = None) -> Icd10Release | None:
+    """The newest release when none covers ``day`` (the release to import is missing), else ``None``."""
+    rels = releases if releases is not None else list_releases()
+    if not rels or any(r.covers(day) for r in rels):
+        return None
+    return max(rels, key=lambda r: r.effective_from)
+
+
 # --- the index -------------------------------------------------------------------------------
 
 Entry = tuple[str, bool, bool]  # description, is leaf, has a 7th-character definition
@@ -280,12 +397,13 @@ class Icd10Service:
         ``False``.
         """
         best = self.releases[0]
+        covering: Icd10Release | None = None
         for release in self.releases:
             if release.covers(day):
-                return release, True
+                covering = release  # the latest-starting release covering the day wins
             if release.effective_from <= day:
                 best = release
-        return best, False
+        return (covering, True) if covering is not None else (best, False)
 
     def _index(self, release: Icd10Release) -> dict[str, Entry]:
         index = self._indexes.get(release.name)

@@ -25,13 +25,20 @@ File formats read (CMS publication formats):
 Dates of service pick the edits: a PTP edit applies from its effective date through its
 deletion date [?: whether the deletion date itself is still covered is not confirmed in
 the CMS documentation consulted; an edit deleted on its own effective date never applies];
-the MUE used is the one of the latest imported file in effect on the date of service.
+each imported MUE file is one table, in force from its effective date until the next
+file's: the MUE used is the table in force on the date of service (a code that table lacks
+has no MUE, even if an older table had one). A date of service before the earliest imported
+table has no table in force: the scrubber says so (``mue-table-not-in-force``) and the shipped
+starter table is used for it, so importing a future quarter never switches MUE checks off for
+earlier dates.
 """
 
 from __future__ import annotations
 
+import bisect
 import csv
 import io
+import itertools
 import os
 import re
 import sqlite3
@@ -140,6 +147,10 @@ class NcciStore(Protocol):
         """The MUE of ``code`` in effect on ``day``, if any."""
         ...
 
+    def mue_gap(self, day: date) -> str | None:
+        """Why no MUE table is in force on ``day`` (``None`` when one is)."""
+        ...
+
 
 # --- parsing ---------------------------------------------------------------------------------
 
@@ -162,34 +173,56 @@ def _date(text: str, where: str) -> date | None:
         ) from None
 
 
-def _text_lines(path: Path) -> Iterator[tuple[str, str]]:
-    """Lines of a text file, or of every .txt/.csv file inside a .zip, with their names."""
+_TEXT_NAMES = (".txt", ".csv")
+
+
+def _streams(path: Path) -> Iterator[tuple[str, io.TextIOBase]]:
+    """Each text stream of a file: the file itself, or every .txt/.csv file inside a .zip."""
     try:
         if zipfile.is_zipfile(path):
             with zipfile.ZipFile(path) as zf:
-                names = [n for n in zf.namelist() if n.lower().endswith((".txt", ".csv"))]
+                names = [n for n in zf.namelist() if n.lower().endswith(_TEXT_NAMES)]
                 if not names:
                     raise ReferenceDataError(f"{path.name}: the zip holds no .txt or .csv file")
                 for name in names:
                     with zf.open(name) as raw:
-                        for line in io.TextIOWrapper(raw, encoding="latin-1", newline=""):
-                            yield name, line
+                        yield name, io.TextIOWrapper(raw, encoding="latin-1", newline="")
             return
-        name = path.name
         with open(path, encoding="latin-1", newline="") as fh:
-            for line in fh:
-                yield name, line
+            yield path.name, fh
     except OSError as exc:
         raise ReferenceDataError(f"cannot read {path}: {exc.strerror}") from None
 
 
-def _fields(line: str) -> list[str]:
-    if "\t" in line:
-        parts = line.rstrip("\r\n").split("\t")
-        if '"' in line:
-            return [f.strip().strip('"') for f in parts]
-        return list(map(str.strip, parts))  # the same when no field is quoted, and faster
-    return [f.strip() for f in next(csv.reader([line]), [])]
+def _records(path: Path) -> Iterator[tuple[str, int, list[str]]]:
+    """The records of a CMS text file (tab-delimited or CSV), by record and not by line.
+
+    A CSV field in quotes may hold line breaks (a long rationale): the CSV reader keeps it in
+    its record. Tab-delimited CMS files quote nothing, so quotes there are text. Each record
+    comes with its file name (inside a zip) and the line it starts on; fields are stripped.
+    """
+    for name, stream in _streams(path):
+        head: list[str] = []
+        for line in stream:
+            head.append(line)
+            if "\t" in line or len(head) >= 64:
+                break
+        tabbed = any("\t" in line for line in head)
+        lines = itertools.chain(head, stream)
+        if tabbed:
+            reader = csv.reader(lines, delimiter="\t", quoting=csv.QUOTE_NONE)
+        else:
+            reader = csv.reader(lines)
+        start = 1
+        try:
+            for rec in reader:
+                yield name, start, [f.strip().strip('"') for f in rec] if tabbed else [f.strip() for f in rec]
+                start = reader.line_num + 1
+        except csv.Error as exc:
+            where = f"{name} line {reader.line_num}"
+            raise ReferenceDataError(
+                f"{where}: not readable as CSV ({exc})", (Problem("refdata-csv-invalid", where, str(exc)),)
+            ) from None
 
 
 _PtpRow = tuple[str, str, date, date | None, str, str, str]
@@ -205,14 +238,9 @@ def _ptp_rows(path: Path) -> Iterator[_PtpRow]:
     dates: dict[str, date | None] = {}
     codes: set[str] = set()  # codes already checked against _CODE
     code_ok = _CODE.match
-    strip = str.strip
-    for lineno, (name, line) in enumerate(_text_lines(path), start=1):
-        if "\t" in line and '"' not in line:  # _fields(line), inlined for the common case
-            f = list(map(strip, line.rstrip("\r\n").split("\t")))
-        else:
-            f = _fields(line)
+    for name, lineno, f in _records(path):
         n = len(f)
-        if n < 6:
+        if n < 3:
             continue
         c1, c2 = f[0], f[1]
         if c1 not in codes:
@@ -223,8 +251,16 @@ def _ptp_rows(path: Path) -> Iterator[_PtpRow]:
             if not code_ok(c2):
                 continue
             codes.add(c2)
-        # Column 3 ("*" = in existence before 1996) may be missing in some exports.
-        k = 3 if n >= 7 else 2
+        # Column 3 is "*" (in existence before 1996) or empty; some exports leave it out. The
+        # rationale (last column) may be missing or empty too: decide by content, not by count.
+        k = 3 if f[2] in ("*", "") else 2
+        if n < k + 3:
+            where = f"{name} line {lineno}"
+            raise ReferenceDataError(
+                f"{where}: a PTP row needs column 1, column 2, effective date, deletion date and "
+                f"modifier indicator; it has {n} fields",
+                (Problem("refdata-ptp-row-invalid", where, "too few fields"),),
+            )
         eff_text, del_text = f[k], f[k + 1]
         effective = dates.get(eff_text, _MISSING)
         if effective is _MISSING:
@@ -235,7 +271,7 @@ def _ptp_rows(path: Path) -> Iterator[_PtpRow]:
                 f"{where}: the effective date is missing",
                 (Problem("refdata-ptp-row-invalid", where, "effective date missing"),),
             )
-        indicator = f[k + 2].strip()
+        indicator = f[k + 2]
         if indicator not in ("0", "1", "9"):
             where = f"{name} line {lineno}"
             raise ReferenceDataError(
@@ -246,7 +282,7 @@ def _ptp_rows(path: Path) -> Iterator[_PtpRow]:
         if deletion is _MISSING:
             deletion = dates[del_text] = _date(del_text, f"{name} line {lineno}")
         count += 1
-        yield (c1, c2, effective, deletion, indicator, f[k + 3], name)
+        yield (c1, c2, effective, deletion, indicator, f[k + 3] if n > k + 3 else "", name)
     if count == 0:
         raise ReferenceDataError(
             f"{path.name}: no PTP edit rows found (is this a CMS practitioner PTP file?)"
@@ -273,22 +309,27 @@ def mue_effective_from_name(name: str) -> date | None:
 
 
 def parse_mue(path: Path, effective: date | None = None) -> Iterator[MueEdit]:
-    """Read a CMS practitioner MUE CSV, skipping its copyright header.
+    """Read a CMS practitioner MUE file (the CSV, or the zip CMS distributes), skipping its
+    copyright header.
+
+    The effective date is ``effective`` if given, else the ``Eff_MM-DD-YYYY`` in the name of
+    the CSV (inside the zip) or of the file itself.
 
     Raises:
         ReferenceDataError: no effective date, a malformed row, or no data row.
     """
-    eff = effective or mue_effective_from_name(path.name)
-    if eff is None:
-        raise ReferenceDataError(
-            f"{path.name}: the file name has no Eff_MM-DD-YYYY date; give the effective date"
-        )
     count = 0
-    for lineno, (name, line) in enumerate(_text_lines(path), start=1):
-        f = _fields(line)
+    for name, lineno, f in _records(path):
         if len(f) < 3 or not _CODE.match(f[0]):
             continue
         where = f"{name} line {lineno}"
+        eff = effective or mue_effective_from_name(name) or mue_effective_from_name(path.name)
+        if eff is None:
+            raise ReferenceDataError(
+                f"{path.name}: neither the file name nor the CSV inside it ({name}) has an "
+                "Eff_MM-DD-YYYY date; give the effective date (--effective)",
+                (Problem("refdata-mue-date-missing", path.name, "no Eff_MM-DD-YYYY in the name"),),
+            )
         try:
             value = int(f[1])
         except ValueError:
@@ -296,7 +337,7 @@ def parse_mue(path: Path, effective: date | None = None) -> Iterator[MueEdit]:
                 f"{where}: MUE value {f[1]!r} is not a whole number",
                 (Problem("refdata-mue-row-invalid", where, "bad MUE value"),),
             ) from None
-        mai = f[2].strip()[:1]
+        mai = f[2][:1]
         if mai not in ("1", "2", "3"):
             raise ReferenceDataError(
                 f"{where}: adjudication indicator {f[2]!r} is not 1, 2 or 3",
@@ -320,8 +361,14 @@ class MemoryNcciStore:
         mue: Iterable[MueEdit] = (),
         ptp_source: str = "PTP edits given in memory",
         mue_source: str = "MUEs given in memory",
+        *,
+        mue_any_date: bool = False,
     ) -> None:
-        """Index ``ptp`` by column 1 and ``mue`` by code."""
+        """Index ``ptp`` by column 1 and ``mue`` by code.
+
+        Each distinct MUE effective date is one table, in force from that date until the next
+        table's; ``mue_any_date`` (the starter) lets the earliest table also cover earlier dates.
+        """
         self._by_col1: dict[str, list[PtpEdit]] = {}
         for e in ptp:
             self._by_col1.setdefault(e.column1, []).append(e)
@@ -330,6 +377,8 @@ class MemoryNcciStore:
             self._mue.setdefault(m.code, []).append(m)
         for lst in self._mue.values():
             lst.sort(key=lambda m: m.effective, reverse=True)
+        self._tables = sorted({m.effective for lst in self._mue.values() for m in lst})
+        self._mue_any_date = mue_any_date
         self._ptp_source = ptp_source
         self._mue_source = mue_source
 
@@ -348,12 +397,27 @@ class MemoryNcciStore:
         s = set(codes)
         return [e for c in s for e in self._by_col1.get(c, ()) if e.column2 in s]
 
+    def _table_on(self, day: date) -> date | None:
+        i = bisect.bisect_right(self._tables, day)
+        if i:
+            return self._tables[i - 1]
+        return self._tables[0] if self._mue_any_date and self._tables else None
+
     def mue_for(self, code: str, day: date) -> MueEdit | None:
-        """The MUE of ``code`` in effect on ``day``."""
+        """The MUE of ``code`` in the table in force on ``day`` (a code the table lacks has none)."""
+        table = self._table_on(day)
+        if table is None:
+            return None
         for m in self._mue.get(code, ()):
-            if m.effective <= day:
+            if m.effective == table:
                 return m
         return None
+
+    def mue_gap(self, day: date) -> str | None:
+        """Why no MUE table is in force on ``day`` (``None`` when one is, or none was given)."""
+        if not self._tables or self._table_on(day) is not None:
+            return None
+        return f"no MUE table is in force on {day}: the earliest takes effect on {self._tables[0]}"
 
 
 def _starter_rows(name: str) -> list[dict[str, str]]:
@@ -393,8 +457,9 @@ def starter_ncci() -> MemoryNcciStore:
     return MemoryNcciStore(
         ptp,
         mue,
-        "therabill NCCI PTP starter table 2026-11-23 (a starter, not the CMS table; import the CMS files)",
+        "therabill NCCI PTP starter table 2026-12-06 (a starter, not the CMS table; import the CMS files)",
         "therabill MUE starter table 2026-11-23 (a starter, not the CMS table; import the CMS file)",
+        mue_any_date=True,
     )
 
 
@@ -551,6 +616,9 @@ class SqliteNcciStore:
             if self._mue_rows == 0
             else f"CMS MUE practitioner file(s) imported: {mue_files}"
         )
+        self._mue_tables = [
+            int(r[0]) for r in self._con.execute("SELECT DISTINCT effective FROM mue ORDER BY effective")
+        ]
         self._pairs_cached = lru_cache(maxsize=65536)(self._pairs)
         self._mue_cached = lru_cache(maxsize=65536)(self._mue)
 
@@ -598,12 +666,21 @@ class SqliteNcciStore:
             return ()
         return self._pairs_cached(key)
 
+    def _table_on(self, day: int) -> int | None:
+        """The effective date (YYYYMMDD) of the imported MUE table in force on ``day``."""
+        i = bisect.bisect_right(self._mue_tables, day)
+        return self._mue_tables[i - 1] if i else None
+
     def _mue(self, code: str, day: int) -> MueEdit | None:
+        table = self._table_on(day)
+        if table is None:  # before the earliest imported table: the starter, and mue_gap says so
+            d = _from_ymd(day)
+            assert d is not None
+            return starter_ncci().mue_for(code, d)
         with self._lock:
             row = self._con.execute(
-                "SELECT code, value, mai, rationale, effective, source FROM mue "
-                "WHERE code = ? AND effective <= ? ORDER BY effective DESC LIMIT 1",
-                (code, day),
+                "SELECT code, value, mai, rationale, effective, source FROM mue WHERE code = ? AND effective = ?",
+                (code, table),
             ).fetchone()
         if row is None:
             return None
@@ -616,6 +693,16 @@ class SqliteNcciStore:
         if self._mue_fallback is not None:
             return self._mue_fallback.mue_for(code, day)
         return self._mue_cached(code, _ymd(day))
+
+    def mue_gap(self, day: date) -> str | None:
+        """Why no imported MUE table is in force on ``day`` (``None`` when one is)."""
+        if self._mue_fallback is not None or self._table_on(_ymd(day)) is not None:
+            return None
+        first = _from_ymd(self._mue_tables[0])
+        return (
+            f"no imported MUE table is in force on {day}: the earliest imported file takes effect on "
+            f"{first}; the shipped starter table is used for that date"
+        )
 
 
 @lru_cache(maxsize=8)

@@ -334,6 +334,7 @@ class PlanOfCareIn(_Model):
     certified_from: IsoDate | None = None
     certified_through: IsoDate | None = None
     treatment_days_since_progress_report: NonNegInt | None = None
+    certification_signed_on: IsoDate | None = None
 
 
 class PriorClaimLineIn(_Model):
@@ -348,6 +349,15 @@ class PriorClaimLineIn(_Model):
     rendering_npi: str | None = None
     billing_npi: str | None = None
     allowed_amount: Money | None = None
+
+
+class OrderOnFileIn(_Model):
+    """A prescription, referral or letter of medical necessity on file, with its dates."""
+
+    kind: Literal["prescription", "referral", "letter_of_medical_necessity"]
+    issued_on: IsoDate | None = None
+    expires_on: IsoDate | None = None
+    provider_npi: str | None = None
 
 
 class EncounterDocument(_Model):
@@ -388,6 +398,7 @@ class EncounterDocument(_Model):
     prior_claims: list[PriorClaimLineIn] = []
     attachments: list[AttachmentIn] = []
     claim_note: str | None = None
+    orders_on_file: list[OrderOnFileIn] = []
 
 
 class UnitsServiceIn(BaseModel):
@@ -767,6 +778,7 @@ def to_domain(doc: EncounterDocument) -> dom.Encounter:
             certified_from=poc.certified_from,
             certified_through=poc.certified_through,
             treatment_days_since_progress_report=poc.treatment_days_since_progress_report,
+            certification_signed_on=poc.certification_signed_on,
         ),
         prior_claims=tuple(
             dom.PriorClaimLine(
@@ -789,4 +801,10 @@ def to_domain(doc: EncounterDocument) -> dom.Encounter:
             for a in doc.attachments
         ),
         claim_note=doc.claim_note,
+        orders_on_file=tuple(
+            dom.OrderOnFile(
+                kind=o.kind, issued_on=o.issued_on, expires_on=o.expires_on, provider_npi=o.provider_npi
+            )
+            for o in doc.orders_on_file
+        ),
     )

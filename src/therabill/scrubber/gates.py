@@ -30,12 +30,21 @@ from therabill.domain.validation import (
     zip_is_zip4,
 )
 from therabill.refdata.catalog import CodeCatalog
+from therabill.refdata.pfs import default_pfs
 from therabill.refdata.profiles import PayerProfile
 from therabill.scrubber.context import RuleContext
-from therabill.scrubber.refs import dx_check, dx_regions, exclusion_of
+from therabill.scrubber.refs import (
+    dx_check,
+    dx_regions,
+    dx_seventh,
+    dx_sex,
+    exclusion_of,
+    medicare_status,
+    telehealth_pos,
+)
 from therabill.scrubber.rules._util import DISCIPLINE, NCCI_BYPASS, blank
-from therabill.scrubber.rules.coverage import filing_deadline, lmt_roles
-from therabill.scrubber.rules.ncci import active_pairs
+from therabill.scrubber.rules.coverage import discipline_of, filing_deadline, lmt_roles
+from therabill.scrubber.rules.ncci import active_pairs, same_region_pairs
 
 __all__ = ["TAGS", "bit_of", "facts"]
 
@@ -63,6 +72,8 @@ TECHNIQUE_MISMATCH = _tag("technique-mismatch")
 MODIFIER_26_TC_52 = _tag("modifier-26-tc-52")
 MODIFIERS_OVER_4 = _tag("modifiers-over-4")
 CODE_REPEATED = _tag("code-repeated")
+TELEHEALTH_POS = _tag("telehealth-pos")
+PRIOR_SAME_DAY = _tag("prior-same-day")
 # time and units
 UNITS_TOO_MANY = _tag("units-too-many")
 UNITS_TOO_FEW = _tag("units-too-few")
@@ -82,12 +93,16 @@ POINTER_OUT_OF_RANGE = _tag("pointer-out-of-range")
 POINTERS_OVER_4 = _tag("pointers-over-4")
 DX_PRIMARY_EXCLUDED = _tag("dx-primary-excluded")
 DX_REGION_MISMATCH = _tag("dx-region-mismatch")
+DX_SEVENTH_INITIAL = _tag("dx-seventh-initial")
+DX_SEX_SPECIFIC = _tag("dx-sex-specific")
+LATERAL_REGION = _tag("lateral-region")
 # NCCI
 PTP_PAIRS = _tag("ptp-pairs")
 BYPASS_MODIFIER = _tag("bypass-modifier")
 EM_WITH_CMT = _tag("em-with-cmt")
-MASSAGE_AND_MANUAL = _tag("massage-and-manual")
+SAME_REGION_PAIR = _tag("same-region-pair")
 MUE_OVER = _tag("mue-over")
+MUE_GAP = _tag("mue-gap")
 # coverage and payer
 ELIGIBILITY_STALE = _tag("eligibility-stale")
 AUTH_NONE = _tag("auth-none")
@@ -96,6 +111,11 @@ AUTH_CODE_OUTSIDE = _tag("auth-code-outside")
 AUTH_VISITS_USED_UP = _tag("auth-visits-used-up")
 AUTH_UNITS_SHORT = _tag("auth-units-short")
 REFERRAL_NONE = _tag("referral-none")
+ORDER_NONE = _tag("order-none")
+ORDERS_ON_FILE = _tag("orders-on-file")
+LMN_ABSENT = _tag("lmn-absent")
+PROVIDER_DISCIPLINE = _tag("provider-discipline")
+CMT_CODE = _tag("cmt-code")
 LMT_PROVIDER = _tag("lmt-provider")
 LMT_UNRECOGNIZED = _tag("lmt-unrecognized")
 FREQUENCY_CHECK = _tag("frequency-check")
@@ -116,6 +136,8 @@ SERVICE_DETAILS_MISSING = _tag("service-details-missing")
 PROGRESS_DAYS = _tag("progress-days")
 POC_UNCERTIFIED = _tag("poc-uncertified")
 POC_OUTSIDE = _tag("poc-outside")
+POC_PERIOD = _tag("poc-period")
+POC_SIGNED = _tag("poc-signed")
 DOC_SOAP_BLANK = _tag("doc-soap-blank")
 # identity
 PROFILE_ERROR = _tag("profile-error")
@@ -280,6 +302,7 @@ def facts(enc: Encounter, ctx: RuleContext, wanted: int = -1) -> int:
     dx = enc.diagnoses
     n = len(dx)
     seen: set[str] = set()
+    pfs = default_pfs()
     em = cmt = False
     total_minutes = 0
     for s in enc.services:
@@ -310,6 +333,10 @@ def facts(enc: Encounter, ctx: RuleContext, wanted: int = -1) -> int:
                 f |= DX_REGION_MISMATCH
         if not s.techniques or not s.body_regions:
             f |= SERVICE_DETAILS_MISSING
+        for r in s.body_regions:
+            if r.endswith(("_left", "_right")):
+                f |= LATERAL_REGION
+                break
         info = catalog.get(code)
         if info is None:
             f |= CODE_UNKNOWN
@@ -318,14 +345,12 @@ def facts(enc: Encounter, ctx: RuleContext, wanted: int = -1) -> int:
             pointed = _pointed(catalog, s.techniques)
             if pointed and code not in pointed:
                 f |= TECHNIQUE_MISMATCH
-        status = info.medicare_status
+        status = info.medicare_status if pfs is None else medicare_status(info, dos)[0]
         if status == "B":
             f |= MEDICARE_STATUS_B
         elif status == "I":
             f |= MEDICARE_STATUS_I
         elif status == "N":
-            f |= GY_RELEVANT
-        if code == "98943":
             f |= GY_RELEVANT
         if info.therapy in ("always", "sometimes"):
             f |= THERAPY_CODE
@@ -338,8 +363,17 @@ def facts(enc: Encounter, ctx: RuleContext, wanted: int = -1) -> int:
             cmt = True
     if em and cmt:
         f |= EM_WITH_CMT
-    if "97124" in seen and "97140" in seen:
-        f |= MASSAGE_AND_MANUAL
+    if cmt:
+        f |= CMT_CODE
+    if wanted & SAME_REGION_PAIR and len(seen) > 1:
+        for first, second in same_region_pairs(ctx):
+            if first in seen and second in seen:
+                f |= SAME_REGION_PAIR
+                break
+    if enc.place_of_service is not None and enc.place_of_service in telehealth_pos():
+        f |= TELEHEALTH_POS
+    if ctx.same_day_prior:
+        f |= PRIOR_SAME_DAY
 
     for ln in ctx.units.lines:
         billed_status = ln.billed_status
@@ -375,6 +409,13 @@ def facts(enc: Encounter, ctx: RuleContext, wanted: int = -1) -> int:
             if code.strip().upper()[:1] in _EXTERNAL:
                 f |= DX_EXTERNAL
                 break
+        if wanted & (DX_SEVENTH_INITIAL | DX_SEX_SPECIFIC):
+            for code in dx:
+                hit = dx_seventh(code)
+                if hit is not None and hit[1] in hit[0].initial:
+                    f |= DX_SEVENTH_INITIAL
+                if dx_sex(code) is not None:
+                    f |= DX_SEX_SPECIFIC
         if wanted & DX_PRIMARY_EXCLUDED and exclusion_of(dx[0]) is not None:
             f |= DX_PRIMARY_EXCLUDED
 
@@ -389,6 +430,8 @@ def facts(enc: Encounter, ctx: RuleContext, wanted: int = -1) -> int:
         billed = [ln.units if ln.billed_units is None else ln.billed_units for ln in ctx.units.lines]
     if wanted & MUE_OVER and _mue_over(enc, ctx, billed):
         f |= MUE_OVER
+    if wanted & MUE_GAP and ctx.ncci.mue_gap(dos) is not None:
+        f |= MUE_GAP
     if cov is not None:
         if a is None:
             f |= AUTH_NONE
@@ -426,7 +469,22 @@ def facts(enc: Encounter, ctx: RuleContext, wanted: int = -1) -> int:
                 if max_age is None or (dos - when).days > max_age:
                     f |= ELIGIBILITY_STALE
     rendering = enc.rendering_provider
+    ref = enc.referring_provider
+    if ref is None or not ref.npi:
+        f |= ORDER_NONE
+    lmn = False
+    for o in enc.orders_on_file:
+        if o.kind == "letter_of_medical_necessity":
+            lmn = lmn or o.covers(dos)
+        else:
+            f |= ORDERS_ON_FILE
+    if not lmn:
+        f |= LMN_ABSENT
     if rendering is not None:
+        if wanted & PROVIDER_DISCIPLINE:
+            disc = discipline_of(rendering.taxonomy, rendering.credential)
+            if disc is not None and (disc.modifier or disc.medicare_covered_codes is not None):
+                f |= PROVIDER_DISCIPLINE
         if ctx.enrollments is not None and cov is not None:
             f |= ENROLLMENTS
         if ctx.licenses is not None:
@@ -467,10 +525,14 @@ def facts(enc: Encounter, ctx: RuleContext, wanted: int = -1) -> int:
     poc = enc.plan_of_care
     if poc is None or poc.certified_from is None or poc.certified_through is None:
         f |= POC_UNCERTIFIED
-    elif not poc.certified_from <= dos <= poc.certified_through:
-        f |= POC_OUTSIDE
+    else:
+        f |= POC_PERIOD
+        if not poc.certified_from <= dos <= poc.certified_through:
+            f |= POC_OUTSIDE
     if poc is not None and poc.treatment_days_since_progress_report is not None:
         f |= PROGRESS_DAYS
+    if poc is not None and poc.certified_from is not None and poc.certification_signed_on is not None:
+        f |= POC_SIGNED
 
     b = enc.billing_provider
     if b is not None:

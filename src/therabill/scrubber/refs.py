@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import date
@@ -9,10 +10,25 @@ from decimal import Decimal
 from functools import cache, lru_cache
 from types import MappingProxyType
 
-from therabill.refdata.catalog import load_toml, source_of
+from therabill.refdata.catalog import CodeInfo, load_toml, source_of
 from therabill.refdata.icd10 import Icd10Check, icd10, normalize
+from therabill.refdata.pfs import PfsRow, default_pfs
 
-__all__ = ["DxRegions", "KxYear", "dx_check", "dx_regions", "exclusion_of", "kx_year"]
+__all__ = [
+    "DxRegions",
+    "KxYear",
+    "default_same_region_pairs",
+    "dx_check",
+    "dx_laterality",
+    "dx_seventh",
+    "dx_sex",
+    "dx_regions",
+    "exclusion_of",
+    "kx_year",
+    "medicare_status",
+    "pfs_row",
+    "telehealth_pos",
+]
 
 
 @dataclass(frozen=True, slots=True)
@@ -125,3 +141,127 @@ def dx_regions(code: str) -> DxRegions | None:
 def dx_check(code: str, day: date) -> Icd10Check:
     """The ICD-10-CM check of ``code`` on ``day`` (cached per process)."""
     return icd10().check(code, day)
+
+
+@cache
+def default_same_region_pairs() -> tuple[tuple[str, str], ...]:
+    """The same-region pairs of a profile that lists none (``same_region_pairs.toml``)."""
+    data = load_toml(None, "same_region_pairs.toml")
+    return tuple((str(r["first"]), str(r["second"])) for r in data.get("pair", ()))
+
+
+@cache
+def _pos_policy() -> tuple[frozenset[str], str]:
+    data = load_toml(None, "place_of_service_policy.toml")
+    return frozenset(str(c) for c in data.get("telehealth", {}).get("codes", ())), str(
+        source_of("place_of_service_policy.toml")
+    )
+
+
+def telehealth_pos() -> frozenset[str]:
+    """The place-of-service codes that mean telehealth (``place_of_service_policy.toml``)."""
+    return _pos_policy()[0]
+
+
+def pos_policy_source() -> str:
+    """Provenance of the place-of-service policy file."""
+    return _pos_policy()[1]
+
+
+def pfs_row(code: str, day: date) -> PfsRow | None:
+    """The imported PFS row of ``code`` in force on ``day`` (``None`` without an import)."""
+    pfs = default_pfs()
+    return None if pfs is None else pfs.row(code, day)
+
+
+def medicare_status(info: CodeInfo, day: date) -> tuple[str, str]:
+    """A code's PFS status indicator on ``day`` and a note: from the imported PPRRVU file in
+    force, else from the code catalog (whose values are marked [M])."""
+    pfs = default_pfs()
+    if pfs is not None:
+        row = pfs.row(info.code, day)
+        if row is not None:
+            return row.status, f"PFS status {row.status} ({row.source})"
+    return info.medicare_status, info.medicare_status_note
+
+
+_RIGHT = re.compile(r"\bright\b")
+_LEFT = re.compile(r"\bleft\b")
+
+
+@dataclass(frozen=True, slots=True)
+class SeventhRule:
+    """What the 7th character of a category range means.
+
+    Attributes:
+        lo: first category of the range.
+        hi: last category of the range.
+        initial: the characters of an initial encounter.
+        subsequent: the characters of a subsequent encounter.
+        label: the range, for people.
+    """
+
+    lo: str
+    hi: str
+    initial: frozenset[str]
+    subsequent: frozenset[str]
+    label: str
+
+
+@cache
+def _dx_guidelines() -> tuple[tuple[SeventhRule, ...], tuple[tuple[str, str, str, str], ...], str]:
+    data = load_toml(None, "dx_guidelines.toml")
+    seventh = tuple(
+        SeventhRule(
+            str(r["from"]), str(r["to"]), frozenset(r["initial"]), frozenset(r["subsequent"]), str(r["label"])
+        )
+        for r in data.get("seventh", ())
+    )
+    sex = tuple((str(r["from"]), str(r["to"]), str(r["sex"]), str(r["label"])) for r in data.get("sex", ()))
+    return seventh, sex, str(source_of("dx_guidelines.toml"))
+
+
+def dx_guidelines_source() -> str:
+    """Provenance of the diagnosis-guideline data."""
+    return _dx_guidelines()[2]
+
+
+@lru_cache(maxsize=4096)
+def dx_seventh(code: str) -> tuple[SeventhRule, str] | None:
+    """The 7th-character rule of ``code`` and its 7th character, when the code has one."""
+    key = normalize(code)
+    if len(key) < 7:
+        return None
+    cat = key[:3]
+    for r in _dx_guidelines()[0]:
+        if r.lo <= cat <= r.hi:
+            return r, key[6]
+    return None
+
+
+@lru_cache(maxsize=4096)
+def dx_sex(code: str) -> tuple[str, str] | None:
+    """The one sex ``code`` applies to and its range label, or ``None``."""
+    cat = normalize(code)[:3]
+    for lo, hi, sex, label in _dx_guidelines()[1]:
+        if lo <= cat <= hi:
+            return sex, label
+    return None
+
+
+@lru_cache(maxsize=65536)
+def dx_laterality(code: str, day: date) -> str | None:
+    """``right``, ``left`` or ``None``: the side the code's own description names (ICD-10-CM
+    release in force), ``None`` for bilateral, unspecified or no side."""
+    desc = icd10().check(code, day).description
+    if not desc:
+        return None
+    low = desc.lower()
+    if "bilateral" in low:
+        return None
+    right, left = _RIGHT.search(low) is not None, _LEFT.search(low) is not None
+    if right and not left:
+        return "right"
+    if left and not right:
+        return "left"
+    return None

@@ -209,6 +209,13 @@ def _document(kind: str, rng: random.Random, start: datetime, mistake: bool) -> 
         "start_time": start.strftime("%H:%M"),
         "end_time": end.strftime("%H:%M"),
         "place_of_service": "11",
+        # the prescribing physician (box 17): auto no-fault and workers' comp pay only ordered care
+        "referring_provider": {
+            "qualifier": "DN",
+            "first_name": "Sam",
+            "last_name": "Reed",
+            "npi": "1003000126",
+        },
         "diagnoses": ["M54.2", "M62.830"] if kind == "lmt" else ["M54.50", "M62.830"],
         "services": services,
         "accept_assignment": True,

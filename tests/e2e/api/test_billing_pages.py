@@ -17,7 +17,10 @@ def _claim(client: TestClient, world: World) -> str:
         {"code": "97124", "minutes": "38", "regions": "lumbar", "pointers": "1,2"},
         {"code": "97140", "minutes": "22", "regions": "cervical", "pointers": "3", "modifiers": "59"},
     ]
-    r = client.post(f"/patients/{world.a.patient_id}/visits", data=_form(world, csrf, services))
+    # a date of its own: the world's other tests bill the same codes for this patient on 2026-11-20,
+    # and a claim repeating one of theirs is a duplicate (duplicate-claim, CARC 18)
+    form = _form(world, csrf, services, date_of_service="2026-11-19")
+    r = client.post(f"/patients/{world.a.patient_id}/visits", data=form)
     assert r.status_code == 303, r.text
     r = client.post(r.headers["location"] + "/claim", data={"csrf_token": csrf})
     assert r.status_code == 303, r.text
@@ -53,6 +56,7 @@ def test_claim_to_batch_to_837_and_cms1500_then_835_posts_and_explains(
             ("97140", 1, "40.00", "0.00", [("CO", "97", "40.00")]),
         ],
         trn="EFT-PA-1",
+        service_date="20261119",
     )
     remit = client.get("/remittances")
     r = client.post(

@@ -156,7 +156,11 @@ def build_world(folder: Path) -> World:
 
 
 def make_835(
-    claim_number: str, lines: list[tuple[str, int, str, str, list[tuple[str, str, str]]]], *, trn: str
+    claim_number: str,
+    lines: list[tuple[str, int, str, str, list[tuple[str, str, str]]]],
+    *,
+    trn: str,
+    service_date: str = "20261120",
 ) -> str:
     """A small 835 paying one claim: lines of ``(code, units, charge, paid, [(group, reason, amount)])``.
 
@@ -188,7 +192,7 @@ def make_835(
     ]
     for code, units, line_charge, line_paid, cas in lines:
         segs.append(f"SVC*HC:{code}*{line_charge}*{line_paid}**{units}")
-        segs.append("DTM*472*20261120")
+        segs.append(f"DTM*472*{service_date}")
         segs += [f"CAS*{g}*{r}*{a}" for g, r, a in cas]
     n = len(segs) - 2 + 1
     segs += [f"SE*{n}*0001", "GE*1*777", "IEA*1*000000777"]

@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import subprocess
 import sys
+from pathlib import Path
 
 import pytest
 from typer.testing import CliRunner
@@ -124,3 +125,17 @@ def test_catalog_publishes_vocabularies() -> None:
     assert any(c["code"] == "97124" and "effleurage" in c["techniques"] for c in codes["codes"])
     mods = json.loads(runner.invoke(app, ["catalog", "modifiers", "--json"]).stdout)
     assert any(m["code"] == "XS" for m in mods)
+
+
+def test_doctor_reports_the_missing_icd10_release_once(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("THERABILL_DATA_DIR", str(tmp_path))
+    result = runner.invoke(app, ["doctor", "--date", "2026-11-20", "--json"])
+    assert result.exit_code == 0, result.output
+    items = {i["id"]: i for i in json.loads(result.stdout)}
+    missing = items["icd10-release-missing"]
+    assert not missing["ok"] and "therabill icd10 import" in missing["fix"]
+    assert "FY2027" in missing["fix"]
+    covered = json.loads(runner.invoke(app, ["doctor", "--date", "2026-05-01", "--json"]).stdout)
+    assert any(i["id"] == "icd10-release" and i["ok"] for i in covered)

@@ -156,3 +156,33 @@ def test_import_refuses_bad_files_and_leaves_registry(
             effective_to=date(2026, 1, 1),
             base=base,
         )
+
+
+def test_import_the_cms_zips_as_distributed(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    import zipfile
+
+    from therabill.refdata.icd10 import import_release_files, release_gap
+
+    monkeypatch.setenv("THERABILL_CACHE_DIR", str(tmp_path / "cache"))
+    table = tmp_path / "icd10cm-table-index-2027.zip"
+    with zipfile.ZipFile(table, "w") as zf:
+        zf.writestr("Table and Index/icd10cm-tabular-2027.xml", TABULAR)
+        zf.writestr("Table and Index/icd10cm-index-2027.xml", "<index/>")
+    codes = tmp_path / "icd10cm-code-descriptions-2027.zip"
+    with zipfile.ZipFile(codes, "w") as zf:
+        zf.writestr("Code Descriptions/icd10cm-codes-2027.txt", CODES)
+        zf.writestr("Code Descriptions/icd10cm-order-2027.txt", "00001 M5450 1 x x\n")
+        zf.writestr("Code Descriptions/icd10cm-codes-addenda-2027.txt", "Add: M5455\n")
+    base = tmp_path / "data"
+    assert release_gap(date(2026, 11, 20), list_releases(base)) is not None
+    release = import_release_files([table, codes], base=base)
+    assert (release.name, release.effective_from, release.effective_to) == (
+        "2026-10",
+        date(2026, 10, 1),
+        date(2027, 9, 30),
+    )
+    assert release_gap(date(2026, 11, 20), list_releases(base)) is None
+    svc = Icd10Service(list_releases(base))
+    assert svc.check("M54.55", date(2026, 11, 20)).release == "2026-10"
+    with pytest.raises(ReferenceDataError, match="exactly one tabular XML"):
+        import_release_files([codes], base=base)

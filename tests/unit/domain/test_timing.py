@@ -157,11 +157,24 @@ def test_timed_code_under_8_alone_gets_nothing() -> None:
     assert "7 timed minutes → 0 units (0-7)" in result.explanation[0]
 
 
-def test_unknown_code_counts_one_untimed_unit() -> None:
-    result = compute_units([L("99999", 30)], CMS, CATALOG)
-    assert result.lines[0].units == 1
+def test_unknown_code_gets_no_silent_unit() -> None:
+    result = compute_units([L("99999", 30), L("97110", 23)], CMS, CATALOG)
+    assert result.lines[0].units == 0
     assert result.lines[0].model == "unknown"
-    assert "not in the code catalog" in result.explanation[-1]
+    assert result.total_units == 2
+    assert result.total_timed_minutes == 23  # the unknown code's minutes are not pooled
+    assert any("not in the code catalog" in s and "no units" in s for s in result.explanation)
+
+
+def test_catalog_codes_from_issue_19_units() -> None:
+    # aquatic therapy and orthotic management are timed: they join the 15-minute pool
+    result = compute_units([L("97113", 30), L("97760", 20)], CMS, CATALOG)
+    assert [ln.units for ln in result.lines] == [2, 1]
+    assert result.total_timed_minutes == 50
+    # OMT is service-based; the work-hardening add-on hour counts past the midpoint
+    result = compute_units([L("98926", 20), L("97546", 95), L("97546", 30)], CMS, CATALOG)
+    assert [ln.units for ln in result.lines] == [1, 2, 0]
+    assert result.total_timed_minutes == 0
 
 
 def test_acupuncture_initial_once_addon_per_15() -> None:

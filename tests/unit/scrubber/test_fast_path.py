@@ -37,17 +37,41 @@ PROFILES = [
     "auto_no_fault",
     "medicare_strict",
     "hmo_plan",
+    "hsa_fsa",
     "no_such_profile",
     None,
 ]
-MODIFIERS = ["59", "XS", "XE", "XU", "XP", "GP", "GO", "GN", "GY", "KX", "25", "26", "TC", "52", "CQ", "76"]
+MODIFIERS = [
+    "59",
+    "XS",
+    "XE",
+    "XU",
+    "XP",
+    "GP",
+    "GO",
+    "GN",
+    "GY",
+    "KX",
+    "25",
+    "26",
+    "TC",
+    "52",
+    "CQ",
+    "CO",
+    "AT",
+    "76",
+]
 CODES = ["97124", "97140", "97110", "97112", "97530", "98940", "98941", "98943", "99213", "97161",
-         "97010", "97014", "G0283", "97810", "97811", "99999"]  # fmt: skip
+         "97010", "97014", "G0283", "97810", "97811", "99999", "97113", "97760", "97546", "98926",
+         "97129", "97130"]  # fmt: skip
 TOP_LEVEL = [
     "coverage", "billing_provider", "rendering_provider", "referring_provider", "service_facility",
     "patient", "documentation", "plan_of_care", "prior_claims", "other_coverages", "start_time",
     "end_time", "claim_frequency", "payer_claim_control_number", "diagnoses", "date_of_service",
+    "place_of_service", "orders_on_file",
 ]  # fmt: skip
+TAXONOMIES = [("225100000X", "PT"), ("225200000X", "PTA"), ("225X00000X", "OTR/L"), ("224Z00000X", "COTA"),
+              ("111N00000X", "DC"), ("225700000X", "LMT"), (None, "DC"), (None, "PTA"), ("2251S0007X", None)]  # fmt: skip
 BLANKABLE = [
     ("documentation", "medical_necessity"), ("documentation", "subjective"), ("documentation", "assessment"),
     ("documentation", "plan"), ("documentation", "goals"), ("billing_provider", "npi"),
@@ -89,7 +113,14 @@ def _store(rng: random.Random) -> MemoryNcciStore:
         for c1 in CODES for c2 in CODES if c1 != c2 and rng.random() < 0.12
     ]  # fmt: skip
     mues = [
-        MueEdit(c, rng.randint(1, 4), rng.choice("123"), "test", date(2020, 1, 1), "test table")
+        MueEdit(
+            c,
+            rng.randint(1, 4),
+            rng.choice("123"),
+            "test",
+            rng.choice([date(2020, 1, 1), date(2026, 7, 1)]),
+            "test table",
+        )
         for c in CODES
         if rng.random() < 0.5
     ]
@@ -154,6 +185,26 @@ def _mutate(rng: random.Random, docs: tuple[dict[str, Any], ...]) -> dict[str, A
     if rng.random() < 0.2:
         pool = sorted({c for d in docs for c in d.get("diagnoses", ())})
         doc["diagnoses"] = rng.sample(pool, min(len(pool), rng.randint(0, 13)))
+    if isinstance(doc.get("rendering_provider"), dict) and rng.random() < 0.3:
+        doc["rendering_provider"]["taxonomy"], doc["rendering_provider"]["credential"] = rng.choice(
+            TAXONOMIES
+        )
+    if rng.random() < 0.15:  # orders on file around the date of service
+        dos = date.fromisoformat(doc["date_of_service"])
+        doc["orders_on_file"] = [
+            {"kind": rng.choice(["prescription", "referral", "letter_of_medical_necessity"]),
+             "issued_on": (dos - timedelta(days=rng.randint(-5, 60))).isoformat(),
+             "expires_on": rng.choice([None, (dos + timedelta(days=rng.randint(-30, 30))).isoformat()])}
+            for _ in range(rng.randint(0, 2))
+        ]  # fmt: skip
+    if rng.random() < 0.15:
+        doc["place_of_service"] = rng.choice(["02", "10", "11", "12"])
+    if rng.random() < 0.15:  # an earlier claim of the same day repeating one of these lines
+        svcs = doc.get("services") or [{"code": "97124", "modifiers": []}]
+        s0 = rng.choice(svcs)
+        doc["prior_claims"] = [{"claim_id": "C-1", "date_of_service": doc["date_of_service"], "code": s0["code"],
+                                "modifiers": list(s0.get("modifiers", [])), "units": 1, "minutes": 15,
+                                "rendering_npi": rng.choice([None, "1245319599", "1669324703"])}]  # fmt: skip
     for outer, field in BLANKABLE:
         if isinstance(doc.get(outer), dict) and rng.random() < 0.05:
             doc[outer][field] = [] if field == "goals" else None

@@ -164,3 +164,92 @@ def test_fee_schedule_import_and_lookup(tmp_path: Path, monkeypatch: pytest.Monk
         assert default_fees() is not None
     finally:
         reset_default_fees()
+
+
+def test_ptp_row_with_the_pre_1996_star_and_no_rationale_keeps_its_columns(tmp_path: Path) -> None:
+    p = tmp_path / "ccipra-v321r0-f2.txt"
+    p.write_text(
+        PTP_TEXT
+        + "97140\t97530\t*\t19960101\t*\t1\n"  # the star, and no rationale column at all
+        + "97012\t97140\t*\t20200101\t20211231\t0\t\n",  # the star, and an empty rationale
+        encoding="latin-1",
+    )
+    edits = {(e.column1, e.column2): e for e in parse_ptp(p)}
+    e = edits[("97140", "97530")]
+    assert (e.effective, e.deletion, e.modifier_indicator, e.rationale) == (date(1996, 1, 1), None, "1", "")
+    e = edits[("97012", "97140")]
+    assert (e.effective, e.deletion, e.modifier_indicator) == (date(2020, 1, 1), date(2021, 12, 31), "0")
+
+
+def test_ptp_csv_is_read_by_record_not_by_line(tmp_path: Path) -> None:
+    p = tmp_path / "ptp.csv"
+    p.write_text(
+        "Column 1,Column 2,*,Effective,Deletion,Modifier,Rationale\n"
+        '98940,97140,,20020401,*,1,"Standards of medical practice,\nsecond line of the rationale"\n'
+        "97530,97140,*,20200101,*,1,Mutually exclusive\n"
+    )
+    edits = list(parse_ptp(p))
+    assert [(e.column1, e.column2) for e in edits] == [("98940", "97140"), ("97530", "97140")]
+    assert "second line" in edits[0].rationale
+
+
+def test_a_ptp_row_with_too_few_fields_is_a_clear_error(tmp_path: Path) -> None:
+    p = tmp_path / "ccipra-short.txt"
+    p.write_text(PTP_TEXT + "97110\t97112\t*\t20200101\n")
+    with pytest.raises(ReferenceDataError, match="line 7: a PTP row needs"):
+        list(parse_ptp(p))
+
+
+def test_mue_zip_as_distributed_takes_its_date_from_the_csv_inside(tmp_path: Path) -> None:
+    z = tmp_path / "medicare-ncci-2027q1-practitioner-services-mue-table.zip"
+    with zipfile.ZipFile(z, "w") as zf:
+        zf.writestr("MCR_MUE_PractitionerServices_Eff_01-01-2027.csv", MUE_TEXT)
+        zf.writestr("README.pdf.txt.md", "not a table")
+    rows = list(parse_mue(z))
+    assert len(rows) == 3 and rows[0].effective == date(2027, 1, 1)
+    assert import_mue(z, base=tmp_path) == 3
+
+
+def test_a_future_mue_import_does_not_switch_checks_off_for_earlier_dates(tmp_path: Path) -> None:
+    future = tmp_path / "MCR_MUE_PractitionerServices_Eff_01-01-2027.csv"
+    future.write_text(MUE_TEXT.replace("97161,1,", "97161,2,"))
+    import_mue(future, base=tmp_path)
+    store = SqliteNcciStore(tmp_path / "refdata.sqlite3")
+    # November 2026: no imported table is in force; the starter applies and the gap is reported
+    m = store.mue_for("97161", date(2026, 11, 20))
+    assert m is not None and m.value == 1 and "starter" in m.source
+    gap = store.mue_gap(date(2026, 11, 20))
+    assert gap is not None and "2027-01-01" in gap
+    assert store.mue_gap(date(2027, 2, 1)) is None
+    m = store.mue_for("97161", date(2027, 2, 1))
+    assert m is not None and m.value == 2
+    # the quarter that covers the visit is imported: each table applies to its own dates
+    current = tmp_path / "MCR_MUE_PractitionerServices_Eff_10-01-2026.csv"
+    current.write_text(MUE_TEXT.replace("97124,4,", "97124,5,"))
+    import_mue(current, base=tmp_path)
+    store = SqliteNcciStore(tmp_path / "refdata.sqlite3")
+    assert store.mue_gap(date(2026, 11, 20)) is None
+    m = store.mue_for("97124", date(2026, 11, 20))
+    assert m is not None and m.value == 5
+    m = store.mue_for("97124", date(2027, 1, 1))
+    assert m is not None and m.value == 4
+
+
+def test_a_code_dropped_from_the_newer_mue_table_has_no_mue(tmp_path: Path) -> None:
+    old = tmp_path / "MCR_MUE_PractitionerServices_Eff_07-01-2026.csv"
+    old.write_text(MUE_TEXT)
+    new = tmp_path / "MCR_MUE_PractitionerServices_Eff_10-01-2026.csv"
+    new.write_text(MUE_TEXT.replace('97140,6,"1 Line Edit","Clinical: Data"\n', ""))
+    import_mue(old, base=tmp_path)
+    import_mue(new, base=tmp_path)
+    store = SqliteNcciStore(tmp_path / "refdata.sqlite3")
+    assert store.mue_for("97140", date(2026, 8, 1)) is not None
+    assert store.mue_for("97140", date(2026, 11, 1)) is None
+
+
+def test_starter_has_97140_over_97530_and_evaluations_over_97140() -> None:
+    s = starter_ncci()
+    pairs = {(p.column1, p.column2): p for p in s.pairs_among(["97140", "97530", "97161"])}
+    assert pairs[("97140", "97530")].modifier_indicator == "1"
+    assert ("97530", "97140") not in pairs
+    assert ("97161", "97140") in pairs and ("97140", "97161") not in pairs

@@ -11,9 +11,9 @@ from rich.table import Table
 
 from therabill.clock import current_date
 from therabill.domain.errors import TherabillError
-from therabill.entrypoints.cli.common import fail_from, option_day, print_json, stdout
+from therabill.entrypoints.cli.common import fail, fail_from, option_day, print_json, stdout
 from therabill.refdata.catalog import body_regions, default_catalog, modifiers
-from therabill.refdata.icd10 import icd10, import_release, list_releases
+from therabill.refdata.icd10 import icd10, import_release_files, list_releases
 
 catalog_app = typer.Typer(
     help="The code catalog, modifiers and body regions therabill knows.", no_args_is_help=True
@@ -138,22 +138,41 @@ def releases() -> None:
 
 @icd10_app.command("import")
 def import_(
-    tabular: Annotated[Path, typer.Option(help="The official tabular XML (icd10cm-tabular-YYYY.xml).")],
+    files: Annotated[
+        list[Path] | None,
+        typer.Argument(
+            help="The CMS files as distributed: the zips (e.g. icd10cm-table-index-2027.zip and "
+            "icd10cm-code-descriptions-2027.zip) or the tabular XML and code list themselves."
+        ),
+    ] = None,
+    tabular: Annotated[
+        Path | None, typer.Option(help="The official tabular XML (icd10cm-tabular-YYYY.xml).")
+    ] = None,
     codes_file: Annotated[
-        Path, typer.Option("--codes", help="The official code list (icd10cm-codes-YYYY.txt).")
-    ],
-    name: Annotated[str, typer.Option(help="Short name of the release, e.g. 2027-10.")],
-    start: Annotated[str, typer.Option("--from", help="First date of service it applies to.")],
-    end: Annotated[str, typer.Option("--to", help="Last date of service it applies to.")],
+        Path | None, typer.Option("--codes", help="The official code list (icd10cm-codes-YYYY.txt).")
+    ] = None,
+    name: Annotated[
+        str | None,
+        typer.Option(help="Short name of the release, e.g. 2026-10 (default: from the file names)."),
+    ] = None,
+    start: Annotated[
+        str | None,
+        typer.Option("--from", help="First date of service it applies to (default: from the names)."),
+    ] = None,
+    end: Annotated[
+        str | None, typer.Option("--to", help="Last date of service it applies to (default: from the names).")
+    ] = None,
 ) -> None:
     """Import an official CMS ICD-10-CM release into the data folder (no code change needed)."""
+    paths = [*(files or []), *(p for p in (tabular, codes_file) if p is not None)]
+    if not paths:
+        fail("give the CMS release files (the zips, or --tabular and --codes)")
     try:
-        release = import_release(
-            tabular,
-            codes_file,
+        release = import_release_files(
+            paths,
             name=name,
-            effective_from=_parse_day(start, "--from"),
-            effective_to=_parse_day(end, "--to"),
+            effective_from=_parse_day(start, "--from") if start else None,
+            effective_to=_parse_day(end, "--to") if end else None,
         )
     except TherabillError as exc:
         fail_from(exc)

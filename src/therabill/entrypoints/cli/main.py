@@ -17,6 +17,7 @@ from therabill.entrypoints.cli.catalog import catalog_app, icd10_app
 from therabill.entrypoints.cli.claims import claims_app
 from therabill.entrypoints.cli.db import db_app
 from therabill.entrypoints.cli.demo import demo_command
+from therabill.entrypoints.cli.doctor import doctor_command
 from therabill.entrypoints.cli.eligibility import eligibility_app
 from therabill.entrypoints.cli.era import era_app
 from therabill.entrypoints.cli.examples import examples_command, run_command
@@ -59,6 +60,7 @@ def schema_units() -> None:
 
 
 app.command("units")(units_command)
+app.command("doctor")(doctor_command)
 app.command("examples")(examples_command)
 app.command("run")(run_command)
 app.add_typer(catalog_app, name="catalog")

@@ -11,8 +11,11 @@ from therabill.domain.errors import TherabillError
 from therabill.entrypoints.cli.common import fail, fail_from, option_day, stdout
 from therabill.refdata.fees import import_fees
 from therabill.refdata.ncci import import_mue, import_ptp
+from therabill.refdata.pfs import import_pfs
 
-refdata_app = typer.Typer(help="Import official reference data (NCCI, MUE, fees).", no_args_is_help=True)
+refdata_app = typer.Typer(
+    help="Import official reference data (NCCI, MUE, PFS relative values, fees).", no_args_is_help=True
+)
 
 
 def _existing(paths: list[Path]) -> list[Path]:
@@ -38,10 +41,18 @@ def import_ncci_command(
 
 @refdata_app.command("import-mue")
 def import_mue_command(
-    file: Annotated[Path, typer.Argument(help="CMS MCR_MUE_PractitionerServices_Eff_MM-DD-YYYY.csv")],
+    file: Annotated[
+        Path,
+        typer.Argument(
+            help="CMS MCR_MUE_PractitionerServices_Eff_MM-DD-YYYY.csv, or the zip CMS distributes it in."
+        ),
+    ],
     effective: Annotated[
         str | None,
-        typer.Option("--effective", help="Effective date when the file name has none (YYYY-MM-DD)."),
+        typer.Option(
+            "--effective",
+            help="Effective date when neither the file name nor the CSV in the zip has one (YYYY-MM-DD).",
+        ),
     ] = None,
 ) -> None:
     """Add one quarter's MUE practitioner file (applied by date of service)."""
@@ -51,6 +62,25 @@ def import_mue_command(
     except TherabillError as exc:
         fail_from(exc)
     stdout.print(f"Imported {n} MUEs from {file.name}.")
+
+
+@refdata_app.command("import-pfs")
+def import_pfs_command(
+    file: Annotated[
+        Path, typer.Argument(help="CMS PFS relative value file PPRRVU<yy>_<JAN|APR|JUL|OCT>.csv, or its zip.")
+    ],
+    effective: Annotated[
+        str | None,
+        typer.Option("--effective", help="Effective date when the file name has none (YYYY-MM-DD)."),
+    ] = None,
+) -> None:
+    """Add one PFS relative value file: status indicators, Medicare amounts and MPPR by date."""
+    eff = option_day(effective, "--effective")
+    try:
+        n = import_pfs(_existing([file])[0], eff)
+    except TherabillError as exc:
+        fail_from(exc)
+    stdout.print(f"Imported {n} PFS codes from {file.name}.")
 
 
 @refdata_app.command("import-fees")

@@ -7,6 +7,7 @@ from collections.abc import Iterator
 from therabill.domain.encounter import Encounter
 from therabill.scrubber.context import RuleContext
 from therabill.scrubber.finding import Finding, Severity
+from therabill.scrubber.refs import pos_policy_source, telehealth_pos
 from therabill.scrubber.registry import rule
 from therabill.scrubber.rules._util import line_no, svc, words
 
@@ -27,7 +28,8 @@ def code_unsupported(enc: Encounter, ctx: RuleContext) -> Iterator[Finding]:
             yield ctx.finding(
                 svc(i, "code"),
                 f"{line_no(i)}: {s.code} is not a supported CPT/HCPCS code (not in the code catalog "
-                f"{ctx.catalog.source}).",
+                f"{ctx.catalog.source}), so its unit model is unknown: no units were computed for its "
+                f"{s.minutes} minutes and the line cannot be billed as it stands.",
                 "Check the code for a typo; bill one of the supported codes (therabill codes list), "
                 "or add the code to the catalog with its unit model and source.",
             )
@@ -135,3 +137,61 @@ def duplicate_line(enc: Encounter, ctx: RuleContext) -> Iterator[Finding]:
             f"({enc.services[first].minutes + s.minutes}). Different modifiers (a CQ and a non-CQ "
             "portion) may stay on separate lines.",
         )
+
+
+@rule(
+    "pos-telehealth-hands-on",
+    Severity.ERROR,
+    family="coding",
+    title="A hands-on code (massage, manual therapy, manipulation, modalities) at a telehealth place of service (02/10)",
+    source="place_of_service_policy.toml (CMS POS 02/10); codes.toml in_person",
+    needs="telehealth-pos",
+)
+def pos_telehealth_hands_on(enc: Encounter, ctx: RuleContext) -> Iterator[Finding]:
+    if enc.place_of_service not in telehealth_pos():
+        return
+    for i, s in enumerate(enc.services):
+        info = ctx.catalog.get(s.code)
+        if info is not None and info.in_person:
+            yield ctx.finding(
+                svc(i, "code"),
+                f"{line_no(i)}: {s.code} ({info.description.split(',')[0].lower()}) is hands-on work on "
+                f"the patient's body, but the place of service is {enc.place_of_service} (telehealth); it "
+                "cannot have been delivered that way and is denied.",
+                "Correct the place of service to where the patient was treated (11 office, 12 home, ...), "
+                f"or remove {s.code} if the visit really was by telehealth.",
+                source=pos_policy_source(),
+            )
+
+
+@rule(
+    "duplicate-claim",
+    Severity.ERROR,
+    family="coding",
+    title="A line that repeats an earlier claim's line (same patient, date, code, modifiers and provider)",
+    source="CARC 18 exact duplicate claim/service (billing-rules.md §10); prior_claims of the encounter",
+    needs="prior-same-day",
+)
+def duplicate_claim(enc: Encounter, ctx: RuleContext) -> Iterator[Finding]:
+    if enc.claim_frequency in ("7", "8"):
+        return  # a replacement or void refers to the earlier claim on purpose
+    rendering = enc.rendering_provider.npi if enc.rendering_provider else None
+    billing = enc.billing_provider.npi if enc.billing_provider else None
+    for i, s in enumerate(enc.services):
+        mods = frozenset(s.modifiers)
+        for p in ctx.same_day_prior:
+            if p.code != s.code or frozenset(p.modifiers) != mods:
+                continue
+            if p.rendering_npi and rendering and p.rendering_npi != rendering:
+                continue
+            if p.billing_npi and billing and p.billing_npi != billing:
+                continue
+            yield ctx.finding(
+                svc(i, "code"),
+                f"{line_no(i)}: {s.code} on {ctx.dos} by the same provider is already on claim "
+                f"{p.claim_id}; the payer denies the repeat as a duplicate (CARC 18).",
+                f"If claim {p.claim_id} needs a change, send a replacement (frequency 7) of it instead; if "
+                "this was a separate, repeated service, document it and add the payer's repeat modifier "
+                "(76/77 or 59/XE); otherwise remove the line.",
+            )
+            break

@@ -11,14 +11,35 @@ from decimal import Decimal
 from functools import lru_cache
 
 from therabill.domain.encounter import Encounter
+from therabill.refdata.providers import Discipline, default_disciplines
 from therabill.scrubber.context import RuleContext
 from therabill.scrubber.finding import Finding, Severity
-from therabill.scrubber.refs import kx_year
+from therabill.scrubber.refs import kx_year, medicare_status, pfs_row
 from therabill.scrubber.registry import rule
 from therabill.scrubber.rules._util import DISCIPLINE, line_no, svc, words
 
-_LMT_TAXONOMY = "225700000X"
-_LMT_CREDENTIALS = frozenset({"LMT", "LMP", "LMBT", "RMT"})
+_DISCIPLINES = "provider_disciplines.toml (NUCC taxonomy codes)"
+
+
+@lru_cache(maxsize=4096)
+def discipline_of(taxonomy: str | None, credential: str | None) -> Discipline | None:
+    """A provider's discipline from its NUCC taxonomy code, else its license credential."""
+    return default_disciplines().of_provider(taxonomy, credential)
+
+
+@lru_cache(maxsize=4096)
+def _is_massage(taxonomy: str | None, credential: str | None) -> bool:
+    table = default_disciplines()
+    by_tax, by_cred = table.of_taxonomy(taxonomy), table.of_credential(credential)
+    return (by_tax is not None and by_tax.id == "massage") or (
+        by_cred is not None and by_cred.id == "massage"
+    )
+
+
+def rendering_discipline(enc: Encounter) -> Discipline | None:
+    """The rendering provider's discipline (``None`` when unknown or no rendering provider)."""
+    r = enc.rendering_provider
+    return None if r is None else discipline_of(r.taxonomy, r.credential)
 
 
 def _plural(n: int, word: str) -> str:
@@ -153,21 +174,95 @@ def referral_missing(enc: Encounter, ctx: RuleContext) -> Iterator[Finding]:
         )
 
 
+@rule("order-missing", Severity.ERROR, family="coverage",
+      title="No prescription / referring provider where the payer requires an order (auto no-fault, workers' comp, plans that require one)",
+      source="payer profile order_required; CMS-1500 box 17 / 837P 2310A (billing-rules.md §9)", enabled_by="order_required", needs="order-none")  # fmt: skip
+def order_missing(enc: Encounter, ctx: RuleContext) -> Iterator[Finding]:
+    ref = enc.referring_provider
+    if ref is None:
+        yield ctx.finding(
+            "referring_provider",
+            "This payer pays therapy only on a physician's prescription or referral, and the claim names "
+            "no referring or ordering provider (box 17).",
+            "Enter the prescribing provider (qualifier DN referring or DK ordering, name and NPI) from the "
+            "prescription on file; without a prescription, obtain one before billing.",
+            source=ctx.source_of("order_required"),
+        )
+    elif not ref.npi:
+        yield ctx.finding(
+            "referring_provider.npi",
+            f"The referring provider {ref.first_name} {ref.last_name} has no NPI; the payer needs it with "
+            "the order (box 17b).",
+            "Enter the prescribing provider's NPI from the prescription or the NPI registry.",
+            source=ctx.source_of("order_required"),
+        )
+
+
+_ORDER_KINDS = ("prescription", "referral")
+
+
+@rule("order-expired", Severity.ERROR, family="coverage",
+      title="The prescription or referral on file is expired (or not yet written) on the date of service",
+      source="payer profile order_required; encounter orders_on_file (issued_on, expires_on)", enabled_by="order_required", needs="orders-on-file")  # fmt: skip
+def order_expired(enc: Encounter, ctx: RuleContext) -> Iterator[Finding]:
+    orders = [o for o in enc.orders_on_file if o.kind in _ORDER_KINDS]
+    if not orders or any(o.covers(ctx.dos) for o in orders):
+        return
+    latest = max(orders, key=lambda o: o.expires_on or o.issued_on or ctx.dos)
+    when = (
+        f"expired on {latest.expires_on}"
+        if latest.expires_on is not None and latest.expires_on < ctx.dos
+        else f"was written on {latest.issued_on}, after the visit"
+    )
+    yield ctx.finding(
+        "orders_on_file",
+        f"The {latest.kind} on file {when}; on {ctx.dos} no order is in force and this payer pays only "
+        "ordered treatment.",
+        f"Get a renewed {latest.kind} covering {ctx.dos} from the prescribing provider and record its dates; "
+        "visits outside an order are not billable to this payer.",
+        source=ctx.source_of("order_required"),
+    )
+
+
+@rule("lmn-missing", Severity.ERROR, family="coverage",
+      title="No letter of medical necessity in force where the plan requires one (HSA/FSA reimbursement)",
+      source="payer profile lmn_required (IRS Pub 502: medical care to treat a specific condition; HSA/FSA administrators ask for a letter of medical necessity) [M]", enabled_by="lmn_required", needs="lmn-absent")  # fmt: skip
+def lmn_missing(enc: Encounter, ctx: RuleContext) -> Iterator[Finding]:
+    letters = [o for o in enc.orders_on_file if o.kind == "letter_of_medical_necessity"]
+    if any(o.covers(ctx.dos) for o in letters):
+        return
+    if letters:
+        latest = max(letters, key=lambda o: o.expires_on or o.issued_on or ctx.dos)
+        what = f"The letter of medical necessity on file runs {latest.issued_on or '…'} to {latest.expires_on or '…'}"
+        message = f"{what}; it does not cover the visit on {ctx.dos}."
+    else:
+        message = (
+            "There is no letter of medical necessity on file; the plan reimburses massage only with one."
+        )
+    yield ctx.finding(
+        "orders_on_file",
+        message,
+        "Ask the client's physician for a letter of medical necessity naming the condition, the treatment and "
+        "its duration, and record its dates (orders_on_file).",
+        source=ctx.source_of("lmn_required"),
+    )
+
+
 def lmt_roles(enc: Encounter) -> list[str]:
     """Where a massage therapist appears as provider (``rendering_provider``, ``billing_provider``)."""
     roles = []
     r = enc.rendering_provider
-    if r is not None and (r.taxonomy == _LMT_TAXONOMY or (r.credential or "").upper() in _LMT_CREDENTIALS):
+    if r is not None and _is_massage(r.taxonomy, r.credential):
         roles.append("rendering_provider")
     b = enc.billing_provider
-    if b is not None and b.taxonomy == _LMT_TAXONOMY:
+    if b is not None and _is_massage(b.taxonomy, None):
         roles.append("billing_provider")
     return roles
 
 
 @rule("medicare-lmt-not-billable", Severity.ERROR, family="coverage",
       title="Original Medicare with a massage therapist as rendering or billing provider: not billable at all",
-      source="Pub 100-02 Ch. 15 §230.5/§220 [M]; billing-rules.md §8", enabled_by="original_medicare", needs="lmt-provider")  # fmt: skip
+      source=f"Pub 100-02 Ch. 15 §230.5 (Rev. 179) [V3]; billing-rules.md §8; {_DISCIPLINES}", enabled_by="original_medicare", needs="lmt-provider")  # fmt: skip
 def medicare_lmt(enc: Encounter, ctx: RuleContext) -> Iterator[Finding]:
     roles = lmt_roles(enc)
     if roles:
@@ -182,7 +277,7 @@ def medicare_lmt(enc: Encounter, ctx: RuleContext) -> Iterator[Finding]:
 
 @rule("lmt-not-recognized", Severity.ERROR, family="coverage",
       title="A massage therapist as provider where the payer does not recognize massage therapists",
-      source="payer profile lmt_recognized (billing-rules.md §8)", needs="lmt-unrecognized")  # fmt: skip
+      source=f"payer profile lmt_recognized (billing-rules.md §8); {_DISCIPLINES}", needs="lmt-unrecognized")  # fmt: skip
 def lmt_not_recognized(enc: Encounter, ctx: RuleContext) -> Iterator[Finding]:
     if ctx.setting("lmt_recognized", True) is not False or ctx.setting("original_medicare", False):
         return
@@ -198,17 +293,25 @@ def lmt_not_recognized(enc: Encounter, ctx: RuleContext) -> Iterator[Finding]:
         )
 
 
+def chiro_excluded(enc: Encounter, code: str) -> Discipline | None:
+    """The rendering discipline when Medicare covers only some of its codes and not ``code``."""
+    d = rendering_discipline(enc)
+    if d is None or d.medicare_covered_codes is None or code in d.medicare_covered_codes:
+        return None
+    return d
+
+
 @rule("medicare-gy-modifier", Severity.WARNING, family="coverage",
-      title="GY missing on a service Medicare excludes (98943 by a chiropractor), or GY on a covered service",
-      source="GY: statutorily excluded service (billing-rules.md §3, §5 [M])", enabled_by="original_medicare", needs="gy-relevant")  # fmt: skip
+      title="GY missing on a service Medicare excludes (PFS status N, e.g. 98943), or GY on a covered service",
+      source="GY: statutorily excluded service (billing-rules.md §3, §5 [M]); codes.toml medicare_status", enabled_by="original_medicare", needs="gy-relevant")  # fmt: skip
 def medicare_gy(enc: Encounter, ctx: RuleContext) -> Iterator[Finding]:
     if lmt_roles(enc):
         return  # medicare-lmt-not-billable says it: no claim at all
     for i, s in enumerate(enc.services):
         info = ctx.catalog.get(s.code)
-        if info is None:
-            continue
-        excluded = info.medicare_status == "N" or s.code == "98943"
+        if info is None or chiro_excluded(enc, s.code) is not None:
+            continue  # medicare-chiro-not-covered speaks for a chiropractor's other services
+        excluded = medicare_status(info, ctx.dos)[0] == "N"
         if excluded and "GY" not in s.modifiers:
             yield ctx.finding(
                 svc(i, "modifiers"),
@@ -224,15 +327,121 @@ def medicare_gy(enc: Encounter, ctx: RuleContext) -> Iterator[Finding]:
             )
 
 
+@rule("medicare-chiro-not-covered", Severity.ERROR, family="coverage",
+      title="A chiropractor's service other than spinal manipulation billed to Medicare without GY",
+      source=f"Pub 100-02 Ch. 15 §240 [V3] (billing-rules.md §3); {_DISCIPLINES}", enabled_by="original_medicare", needs="provider-discipline")  # fmt: skip
+def medicare_chiro_not_covered(enc: Encounter, ctx: RuleContext) -> Iterator[Finding]:
+    for i, s in enumerate(enc.services):
+        d = chiro_excluded(enc, s.code)
+        if d is None or "GY" in s.modifiers:
+            continue
+        covered = words(sorted(d.medicare_covered_codes or ()))
+        yield ctx.finding(
+            svc(i, "code"),
+            f"{line_no(i)}: Medicare covers a {d.label}'s services only for {covered}; {s.code} from a "
+            f"{d.label} is not a Medicare benefit, and GP or another therapy modifier does not make it one.",
+            f"Do not bill {s.code} to Medicare, or bill it with GY (statutorily excluded) when the patient "
+            "wants a denial for a secondary payer; the patient may be billed for it.",
+            source=d.medicare_covered_source,
+        )
+
+
+@rule("medicare-cmt-at-missing", Severity.WARNING, family="coverage",
+      title="Spinal manipulation billed to Medicare without AT (active treatment)",
+      source=f"Pub 100-04 Ch. 12 §220; Pub 100-02 Ch. 15 §240.1.3 [V3] (billing-rules.md §5); {_DISCIPLINES}", enabled_by="original_medicare", needs="cmt-code")  # fmt: skip
+def medicare_cmt_at_missing(enc: Encounter, ctx: RuleContext) -> Iterator[Finding]:
+    chiro = default_disciplines().by_id.get("chiro")
+    if chiro is None or not chiro.medicare_at_codes:
+        return
+    for i, s in enumerate(enc.services):
+        if s.code in chiro.medicare_at_codes and "AT" not in s.modifiers:
+            yield ctx.finding(
+                svc(i, "modifiers"),
+                f"{line_no(i)}: {s.code} without AT is read by Medicare as maintenance therapy, which is "
+                "not medically necessary and is denied.",
+                f"Add AT to {s.code} when the record shows active (corrective) treatment of a subluxation; "
+                "for maintenance, give the patient an ABN and bill with GA, or do not bill.",
+                source=chiro.medicare_at_source,
+            )
+
+
+@rule("therapy-discipline-mismatch", Severity.ERROR, family="coverage",
+      title="GP/GO/GN (or CQ/CO) that does not match the rendering provider's discipline (GO on a PT's line, GP on an OT's)",
+      source=f"Pub 100-04 Transmittal 3814 / CR 10176 [V3]; cms.gov CQ/CO billing examples [V] (billing-rules.md §1.4, §5); {_DISCIPLINES}", needs="provider-discipline")  # fmt: skip
+def therapy_discipline_mismatch(enc: Encounter, ctx: RuleContext) -> Iterator[Finding]:
+    d = rendering_discipline(enc)
+    if d is None or d.modifier is None:
+        return
+    for i, s in enumerate(enc.services):
+        wrong = [m for m in s.modifiers if m in DISCIPLINE and m != d.modifier]
+        wrong += [m for m in s.modifiers if m in _ASSISTANT and _ASSISTANT[m] != d.modifier]
+        if wrong:
+            bad = words(sorted(set(wrong)))
+            yield ctx.finding(
+                svc(i, "modifiers"),
+                f"{line_no(i)}: {bad} on a line rendered by a {d.label}; a {d.label}'s services are "
+                f"furnished under a {_PLAN[d.modifier]} plan of care and carry {d.modifier}"
+                f"{f' and {d.assistant_modifier}' if d.assistant_modifier else ''}.",
+                f"Replace {bad} with {d.modifier}{f' and {d.assistant_modifier}' if d.assistant_modifier else ''}, "
+                "or correct the rendering provider if another discipline furnished the service.",
+            )
+
+
+@rule("assistant-service-not-allowed", Severity.ERROR, family="coverage",
+      title="A service an assistant may not furnish (an evaluation or re-evaluation by a PTA/OTA)",
+      source=f"Pub 100-02 Ch. 15 §230.1 B (PTAs may not provide evaluative or assessment services) [V3], §230.2 [M]; {_DISCIPLINES}", needs="provider-discipline")  # fmt: skip
+def assistant_service_not_allowed(enc: Encounter, ctx: RuleContext) -> Iterator[Finding]:
+    d = rendering_discipline(enc)
+    if d is None or not d.not_allowed_categories:
+        return
+    for i, s in enumerate(enc.services):
+        info = ctx.catalog.get(s.code)
+        if info is not None and info.category in d.not_allowed_categories:
+            yield ctx.finding(
+                svc(i, "code"),
+                f"{line_no(i)}: {s.code} ({info.category}) is rendered by a {d.label}; an assistant may not "
+                "perform evaluations, re-evaluations or establish the plan of care.",
+                "Bill the evaluation under the therapist who performed it, or remove it.",
+                source=d.not_allowed_source,
+            )
+
+
+_ASSISTANT = {"CQ": "GP", "CO": "GO"}  # an assistant modifier belongs with its discipline's modifier
+_PLAN = {"GP": "physical therapy", "GO": "occupational therapy", "GN": "speech-language pathology"}
+
+
+@rule("assistant-modifier-missing", Severity.ERROR, family="coverage",
+      title="A therapy line rendered by a PT or OT assistant without CQ/CO",
+      source="cms.gov 'Billing examples using CQ/CO modifiers' [V]; SSA §1834(v) (billing-rules.md §1.4); payer profile assistant_modifier_required", enabled_by="assistant_modifier_required", needs="provider-discipline")  # fmt: skip
+def assistant_modifier_missing(enc: Encounter, ctx: RuleContext) -> Iterator[Finding]:
+    d = rendering_discipline(enc)
+    if d is None or d.assistant_modifier is None:
+        return
+    for i, s in enumerate(enc.services):
+        info = ctx.catalog.get(s.code)
+        if info is None or info.therapy not in ("always", "sometimes"):
+            continue
+        if d.assistant_modifier not in s.modifiers:
+            yield ctx.finding(
+                svc(i, "modifiers"),
+                f"{line_no(i)}: {s.code} was furnished by a {d.label} and carries no {d.assistant_modifier}; "
+                f"a service furnished in whole or in more than 10% by an assistant must carry it (and is "
+                "paid at the reduced rate).",
+                f"Add {d.assistant_modifier} to {s.code}, next to {d.modifier}.",
+            )
+
+
 @rule("therapy-modifier-missing", Severity.ERROR, family="coverage",
       title="GP/GO/GN missing on a therapy code where the payer requires it",
-      source="Noridian KX page [V3]; MCPM Ch. 5 §20.1 [M] (billing-rules.md §5); CARC 4",
+      source="Pub 100-04 Transmittal 3814 / CR 10176 (always-therapy codes need GP/GO/GN from 2018-01-01) [V3]; Noridian KX page [V3]; CARC 4",
       enabled_by="therapy_modifier_required", needs="therapy-modifier-missing")  # fmt: skip
 def therapy_modifier_missing(enc: Encounter, ctx: RuleContext) -> Iterator[Finding]:
     for i, s in enumerate(enc.services):
         info = ctx.catalog.get(s.code)
         if info is None:
             continue
+        if ctx.setting("original_medicare", False) and chiro_excluded(enc, s.code) is not None:
+            continue  # not a Medicare benefit from this provider: medicare-chiro-not-covered, never "add GP"
         therapy = info.therapy == "always" or (info.therapy == "sometimes" and enc.plan_of_care is not None)
         if therapy and not any(m in DISCIPLINE for m in s.modifiers):
             yield ctx.finding(
@@ -333,6 +542,7 @@ def _compute_kx(enc: Encounter, ctx: RuleContext):  # type: ignore[no-untyped-de
             "the therapy amounts used this year are not on the coverage and no earlier claim has an "
             "allowed amount."
         ]}  # fmt: skip
+    full_unit = _mppr_full_unit(enc, ctx)
     for bucket, idx in lines.items():
         for i in idx:
             s = enc.services[i]
@@ -343,37 +553,60 @@ def _compute_kx(enc: Encounter, ctx: RuleContext):  # type: ignore[no-untyped-de
                 return None, threshold, {**lines, "reason": [
                     f"{s.code} has no Medicare amount in a fee schedule and no charge."
                 ]}  # fmt: skip
-            totals[bucket] += amount * ctx.billed_units(i)
+            units = ctx.billed_units(i)
+            row = pfs_row(s.code, ctx.dos) if full_unit is not None else None
+            if row is None or row.mult_proc != "5" or row.amount <= 0:
+                totals[bucket] += amount * units
+                continue
+            # MPPR: one unit (the highest PE of the day) in full, the others with PE at 50%
+            full = 1 if i == full_unit else 0
+            reduced = (amount * row.mppr_amount / row.amount).quantize(Decimal("0.01"))
+            totals[bucket] += amount * full + reduced * (units - full)
     return {b: totals[b] for b in lines}, threshold, lines
+
+
+def _mppr_full_unit(enc: Encounter, ctx: RuleContext) -> int | None:
+    """The line whose one unit the MPPR pays in full (highest PE RVU), when an imported PFS file
+    marks the day's therapy codes for the MPPR (multiple-procedure indicator 5); else ``None``."""
+    best: tuple[Decimal, int] | None = None
+    for i, s in enumerate(enc.services):
+        row = pfs_row(s.code, ctx.dos)
+        if row is None or row.mult_proc != "5" or ctx.billed_units(i) <= 0:
+            continue
+        if best is None or row.pe_nonfacility > best[0]:
+            best = (row.pe_nonfacility, i)
+    return None if best is None else best[1]
 
 
 @rule("medicare-code-bundled", Severity.WARNING, family="coverage",
       title="A code Medicare always bundles (PFS status B, e.g. 97010): never paid separately",
-      source="PFS status indicators (codes.toml medicare_status [M])", enabled_by="original_medicare", needs="medicare-status-b")  # fmt: skip
+      source="PFS status indicators (imported PPRRVU, else codes.toml medicare_status [M])", enabled_by="original_medicare", needs="medicare-status-b")  # fmt: skip
 def medicare_bundled(enc: Encounter, ctx: RuleContext) -> Iterator[Finding]:
     for i, s in enumerate(enc.services):
         info = ctx.catalog.get(s.code)
-        if info is not None and info.medicare_status == "B":
+        status, note = medicare_status(info, ctx.dos) if info is not None else ("", "")
+        if status == "B":
             yield ctx.finding(
                 svc(i, "code"),
                 f"{line_no(i)}: Medicare bundles {s.code} into the other services and never pays it "
-                f"separately ({info.medicare_status_note or 'PFS status B'}).",
+                f"separately ({note or 'PFS status B'}).",
                 f"Leave {s.code} in the note; it may stay on the claim at no charge or be left off.",
             )
 
 
 @rule("medicare-code-invalid", Severity.ERROR, family="coverage",
       title="A code not valid for Medicare (PFS status I, e.g. 97014: use G0283)",
-      source="PFS status indicators (codes.toml medicare_status [M])", enabled_by="original_medicare", needs="medicare-status-i")  # fmt: skip
+      source="PFS status indicators (imported PPRRVU, else codes.toml medicare_status [M])", enabled_by="original_medicare", needs="medicare-status-i")  # fmt: skip
 def medicare_invalid(enc: Encounter, ctx: RuleContext) -> Iterator[Finding]:
     for i, s in enumerate(enc.services):
         info = ctx.catalog.get(s.code)
-        if info is not None and info.medicare_status == "I":
+        status, note = medicare_status(info, ctx.dos) if info is not None else ("", "")
+        if status == "I":
             yield ctx.finding(
                 svc(i, "code"),
-                f"{line_no(i)}: {s.code} is not valid for Medicare ({info.medicare_status_note or 'PFS status I'}).",
+                f"{line_no(i)}: {s.code} is not valid for Medicare ({note or 'PFS status I'}).",
                 f"Report the Medicare code for this service instead of {s.code} "
-                f"({info.medicare_status_note or 'see the PFS'}).",
+                f"({info.medicare_status_note if info is not None and info.medicare_status == 'I' else 'see the PFS'}).",
             )
 
 

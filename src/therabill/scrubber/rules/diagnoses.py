@@ -7,7 +7,17 @@ from collections.abc import Iterator
 from therabill.domain.encounter import Encounter
 from therabill.scrubber.context import RuleContext
 from therabill.scrubber.finding import Finding, Severity
-from therabill.scrubber.refs import dx_check, dx_regions, dx_regions_source, exclusion_of, exclusions_source
+from therabill.scrubber.refs import (
+    dx_check,
+    dx_guidelines_source,
+    dx_laterality,
+    dx_regions,
+    dx_regions_source,
+    dx_seventh,
+    dx_sex,
+    exclusion_of,
+    exclusions_source,
+)
 from therabill.scrubber.registry import rule
 from therabill.scrubber.rules._util import line_no, svc, words
 
@@ -66,7 +76,8 @@ def dx_release_not_covering(enc: Encounter, ctx: RuleContext) -> Iterator[Findin
             "diagnoses",
             f"No loaded ICD-10-CM release covers {ctx.dos}; the codes were checked against release "
             f"{c.release}, and codes added or deleted since then are not caught.",
-            "Import the release in force on the date of service (therabill refdata import-icd10).",
+            "Import the CMS ICD-10-CM release in force on the date of service (therabill icd10 import "
+            "with the CMS zip files); therabill doctor lists the releases loaded.",
             source=f"release {c.release}",
         )
 
@@ -211,4 +222,71 @@ def dx_region_mismatch(enc: Encounter, ctx: RuleContext) -> Iterator[Finding]:
                     f"({words(titles)}) name other regions.",
                     "Point the line to the diagnosis of the region treated, or correct the regions.",
                     source=dx_regions_source(),
+                )
+
+
+@rule("dx-seventh-initial-on-therapy", Severity.WARNING, family="diagnoses",
+      title="An injury code with the 7th character of an initial encounter (A) on a therapy visit, which is a subsequent encounter (D)",
+      source=f"{_GUIDE} Section I.C.19.a; dx_guidelines.toml", needs="dx-seventh-initial")  # fmt: skip
+def dx_seventh_initial_on_therapy(enc: Encounter, ctx: RuleContext) -> Iterator[Finding]:
+    if not any(ctx.catalog.get(s.code) is not None and ctx.catalog.codes[s.code].category != "evaluation_management"
+               for s in enc.services):  # fmt: skip
+        return
+    for i, code in enumerate(enc.diagnoses):
+        hit = dx_seventh(code)
+        if hit is None or hit[1] not in hit[0].initial:
+            continue
+        fixed = code.strip()[:-1] + "D"
+        yield ctx.finding(
+            _dx(i),
+            f"{code} ends in {hit[1]} (initial encounter: the injury is under active treatment), but this "
+            "is a therapy visit after the active treatment, a subsequent encounter for "
+            f"{hit[0].label}.",
+            f"Code the subsequent encounter ({fixed} or the matching healing letter) unless this visit "
+            "really is part of the active treatment; the diagnosis stays the injury, only its 7th character "
+            "changes.",
+            source=dx_guidelines_source(),
+        )
+
+
+@rule("dx-sex-mismatch", Severity.ERROR, family="diagnoses",
+      title="A diagnosis specific to one sex on a patient of the other sex",
+      source="ICD-10-CM tabular; CMS Medicare Code Editor sex edit [M]; dx_guidelines.toml", needs="dx-sex-specific")  # fmt: skip
+def dx_sex_mismatch(enc: Encounter, ctx: RuleContext) -> Iterator[Finding]:
+    sex = enc.patient.sex if enc.patient is not None else None
+    if sex not in ("F", "M"):
+        return
+    for i, code in enumerate(enc.diagnoses):
+        hit = dx_sex(code)
+        if hit is not None and hit[0] != sex:
+            yield ctx.finding(
+                _dx(i),
+                f"{code} is a code for {'women' if hit[0] == 'F' else 'men'} only ({hit[1]}), and the patient's "
+                f"sex is {sex}; the claim is rejected as a sex conflict.",
+                "Correct the patient's sex in the record or the diagnosis code.",
+                source=dx_guidelines_source(),
+            )
+
+
+@rule("dx-laterality-mismatch", Severity.WARNING, family="diagnoses",
+      title="A line treats one side (e.g. shoulder_left) while the diagnosis it points to names the other side",
+      source=f"{_GUIDE} Section I.B.13 (laterality); ICD-10-CM code titles", needs="lateral-region")  # fmt: skip
+def dx_laterality_mismatch(enc: Encounter, ctx: RuleContext) -> Iterator[Finding]:
+    n = len(enc.diagnoses)
+    for i, s in enumerate(enc.services):
+        sides = {r.rsplit("_", 1)[1] for r in s.body_regions if r.endswith(("_left", "_right"))}
+        if not sides:
+            continue
+        for p in s.diagnosis_pointers:
+            if not 0 < p <= n:
+                continue
+            code = enc.diagnoses[p - 1]
+            side = dx_laterality(code, ctx.dos)
+            if side is not None and side not in sides:
+                yield ctx.finding(
+                    svc(i, "diagnosis_pointers"),
+                    f"{line_no(i)}: {s.code} treats the {words(sorted(sides))} side ({words(s.body_regions)}), "
+                    f"but {code} names the {side} side.",
+                    f"Point {line_no(i)} to the diagnosis of the side treated, or correct the body regions or the "
+                    "code's laterality.",
                 )

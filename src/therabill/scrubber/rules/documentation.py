@@ -5,12 +5,14 @@ progress reports, plan of care, SOAP sections. Severity per profile
 from __future__ import annotations
 
 from collections.abc import Iterator
+from datetime import timedelta
 
 from therabill.domain.encounter import Encounter
 from therabill.scrubber.context import RuleContext
 from therabill.scrubber.finding import Finding, Severity
 from therabill.scrubber.registry import rule
 from therabill.scrubber.rules._util import blank, line_no, svc
+from therabill.scrubber.rules.coverage import discipline_of
 
 _CH15 = "Pub 100-02 Ch. 15 §220.3 (billing-rules.md §7)"
 _SEV = "documentation_severity"
@@ -129,6 +131,70 @@ def doc_poc_not_certified(enc: Encounter, ctx: RuleContext) -> Iterator[Finding]
             f"The plan of care is certified {poc.certified_from} to {poc.certified_through}; the visit "
             f"on {ctx.dos} is outside it.",
             "Get the plan recertified (signed and dated) for a period covering the visit.",
+        )
+
+
+@rule("doc-certification-too-long", Severity.ERROR, family="documentation",
+      title="A plan-of-care certification period longer than the payer allows (Medicare: 90 days)",
+      source="Pub 100-02 Ch. 15 §220.1.2 [V3] (billing-rules.md §7); payer profile certification_max_days", enabled_by="certification_max_days", needs="poc-period")  # fmt: skip
+def doc_certification_too_long(enc: Encounter, ctx: RuleContext) -> Iterator[Finding]:
+    poc = enc.plan_of_care
+    most = int(ctx.setting("certification_max_days", 0) or 0)
+    if most <= 0 or poc is None or poc.certified_from is None or poc.certified_through is None:
+        return
+    days = (poc.certified_through - poc.certified_from).days + 1
+    if days > most:
+        last = poc.certified_from + timedelta(days=most - 1)
+        yield ctx.finding(
+            "plan_of_care.certified_through",
+            f"The plan of care is certified for {days} days ({poc.certified_from} to {poc.certified_through}); "
+            f"a certification covers at most {most} calendar days.",
+            f"Recertify the plan on or before {last} (day {most}) and record the new certification's dates.",
+            source=ctx.source_of("certification_max_days"),
+        )
+
+
+@rule("doc-certification-late", Severity.WARNING, family="documentation",
+      title="The plan of care was certified (signed) more than 30 days after treatment began",
+      source="Pub 100-02 Ch. 15 §220.1.3 (timely certification within 30 days; delayed certification with a reason) [V3]; payer profile certification_signature_days",
+      enabled_by="certification_signature_days", needs="poc-signed")  # fmt: skip
+def doc_certification_late(enc: Encounter, ctx: RuleContext) -> Iterator[Finding]:
+    poc = enc.plan_of_care
+    most = int(ctx.setting("certification_signature_days", 0) or 0)
+    if most <= 0 or poc is None or poc.certified_from is None or poc.certification_signed_on is None:
+        return
+    days = (poc.certification_signed_on - poc.certified_from).days
+    if days > most:
+        yield ctx.finding(
+            "plan_of_care.certification_signed_on",
+            f"The plan of care starting {poc.certified_from} was signed on {poc.certification_signed_on}, "
+            f"{days} days later; a timely certification is signed within {most} days of the first treatment.",
+            "Keep the delayed certification with the physician's dated signature and a note of why it was "
+            "late (the reason for the delay and the attempts to obtain it) in the record.",
+            source=ctx.source_of("certification_signature_days"),
+        )
+
+
+@rule("doc-progress-report-by-assistant", Severity.WARNING, family="documentation",
+      title="A progress report is due on a visit rendered by an assistant, who may not write it",
+      source="Pub 100-02 Ch. 15 §220.3 D (progress reports by the clinician, not an assistant) [V3]; provider_disciplines.toml",
+      enabled_by="progress_report_interval", needs="progress-days")  # fmt: skip
+def doc_progress_report_by_assistant(enc: Encounter, ctx: RuleContext) -> Iterator[Finding]:
+    interval = int(ctx.setting("progress_report_interval", 0) or 0)
+    poc = enc.plan_of_care
+    r = enc.rendering_provider
+    if interval <= 0 or poc is None or poc.treatment_days_since_progress_report is None or r is None:
+        return
+    d = discipline_of(r.taxonomy, r.credential)
+    if d is None or d.assistant_modifier is None:
+        return
+    if poc.treatment_days_since_progress_report + 1 >= interval:
+        yield ctx.finding(
+            "rendering_provider",
+            f"A progress report is due on this visit, and it is rendered by a {d.label}; the progress report "
+            "must be written by the therapist (or the physician/NPP), not an assistant.",
+            "Have the supervising therapist see the patient and write the progress report for this treatment "
+            "day, or schedule it on the therapist's next visit before the 10th treatment day passes.",
         )
 
 

@@ -11,6 +11,7 @@ from therabill.domain.encounter import Encounter
 from therabill.refdata.ncci import PtpEdit
 from therabill.scrubber.context import RuleContext
 from therabill.scrubber.finding import Finding, Severity
+from therabill.scrubber.refs import default_same_region_pairs
 from therabill.scrubber.registry import rule
 from therabill.scrubber.rules._util import NCCI_BYPASS, line_no, svc, words
 
@@ -111,7 +112,7 @@ def ptp_not_allowed(enc: Encounter, ctx: RuleContext) -> Iterator[Finding]:
 @rule("ncci-ptp-modifier-missing", Severity.ERROR, family="ncci",
       title="An NCCI pair with indicator 1 without 59/XE/XS/XP/XU on its column-2 code", source=_NCCI, needs="ptp-pairs")  # fmt: skip
 def ptp_modifier_missing(enc: Encounter, ctx: RuleContext) -> Iterator[Finding]:
-    prefer_x = bool(ctx.setting("prefer_x_modifiers", False))
+    prefer_x = bool(ctx.setting("prefer_x_modifiers", False)) and x_accepted(ctx)
     for p in active_pairs(enc, ctx):
         e = p.edit
         if e.modifier_indicator != "1" or not (p.col1 or p.prior1):
@@ -124,14 +125,26 @@ def ptp_modifier_missing(enc: Encounter, ctx: RuleContext) -> Iterator[Finding]:
             own = set(s.body_regions)
             distinct = bool(own) and bool(col1_regions) and not own & col1_regions
             if distinct:
-                mod = "XS" if prefer_x else "59 (XS where the payer accepts X modifiers)"
+                mod = (
+                    "XS"
+                    if prefer_x
+                    else "59"
+                    if not x_accepted(ctx)
+                    else "59 (XS where the payer accepts X modifiers)"
+                )
                 fix = (
                     f"Add {mod} to {e.column2} on {line_no(i)}: the record shows separate regions "
                     f"({words(sorted(own))} vs {words(sorted(col1_regions))}); point it to the diagnosis "
                     "of its own region."
                 )
             elif not p.col1:
-                mod = "XE" if prefer_x else "59 (XE where the payer accepts X modifiers)"
+                mod = (
+                    "XE"
+                    if prefer_x
+                    else "59"
+                    if not x_accepted(ctx)
+                    else "59 (XE where the payer accepts X modifiers)"
+                )
                 fix = (
                     f"{e.column1} was billed on an earlier claim the same day. If {e.column2} was done at "
                     f"a separate encounter, document it and add {mod}; otherwise remove {e.column2}."
@@ -293,21 +306,83 @@ def mue_exceeded(enc: Encounter, ctx: RuleContext) -> Iterator[Finding]:
             )
 
 
+def x_accepted(ctx: RuleContext) -> bool:
+    """Whether the payer accepts the X{EPSU} modifiers (profile ``x_modifiers_accepted``)."""
+    return ctx.setting("x_modifiers_accepted", True) is not False
+
+
+_X_MODIFIERS = ("XE", "XS", "XP", "XU")
+
+
+@rule("ncci-x-modifier-not-accepted", Severity.ERROR, family="ncci",
+      title="XE/XS/XP/XU sent to a payer whose profile says it does not accept the X{EPSU} modifiers",
+      source="payer profile x_modifiers_accepted; CMS X{EPSU} subset of 59 since 2015 (billing-rules.md §3, §5)", needs="bypass-modifier")  # fmt: skip
+def x_modifier_not_accepted(enc: Encounter, ctx: RuleContext) -> Iterator[Finding]:
+    if x_accepted(ctx):
+        return
+    for i, s in enumerate(enc.services):
+        xs = [m for m in s.modifiers if m in _X_MODIFIERS]
+        if xs:
+            yield ctx.finding(
+                svc(i, "modifiers"),
+                f"{line_no(i)}: {words(xs)} on {s.code}, but this payer does not accept the X{{EPSU}} "
+                "modifiers; the line is rejected or denied as an invalid modifier (CARC 4).",
+                f"Replace {words(xs)} with 59 on {line_no(i)} (the record must still show the separate "
+                "region or encounter).",
+                source=ctx.source_of("x_modifiers_accepted"),
+            )
+
+
+def same_region_pairs(ctx: RuleContext) -> tuple[tuple[str, str], ...]:
+    """The code pairs the payer pays only on different regions (profile ``same_region_pairs``)."""
+    memo = ctx.memo.get("same_region_pairs")
+    if memo is not None:
+        return memo  # type: ignore[no-any-return]
+    rows = ctx.setting("same_region_pairs")
+    pairs = default_same_region_pairs() if rows is None else tuple(_pair(p) for p in rows)
+    ctx.memo["same_region_pairs"] = pairs
+    return pairs
+
+
+def _pair(row: object) -> tuple[str, str]:
+    if isinstance(row, dict):
+        return str(row["first"]), str(row["second"])
+    if not isinstance(row, list | tuple) or len(row) != 2:
+        raise ValueError(f"same_region_pairs: {row!r} is not a pair of codes")
+    return str(row[0]), str(row[1])
+
+
+@rule("mue-table-not-in-force", Severity.WARNING, family="ncci",
+      title="No imported MUE table is in force on the date of service (it is before the earliest imported quarter)",
+      source="CMS MUE practitioner tables, each in force from its effective date (billing-rules.md §4)", enabled_by="mue", enabled_default=True, needs="mue-gap")  # fmt: skip
+def mue_table_not_in_force(enc: Encounter, ctx: RuleContext) -> Iterator[Finding]:  # noqa: ARG001
+    gap = ctx.ncci.mue_gap(ctx.dos)
+    if gap is not None:
+        yield ctx.finding(
+            "date_of_service",
+            f"MUE limits cannot be checked against the CMS table for this visit: {gap}.",
+            "Import the CMS MUE file of the quarter that covers the date of service "
+            "(therabill refdata import-mue), then scrub again.",
+            source=ctx.ncci.mue_source,
+        )
+
+
 @rule("massage-manual-same-region", Severity.WARNING, family="ncci",
-      title="97124 and 97140 on the same body region (a payer policy, not an NCCI edit)",
-      source="payer policy (billing-rules.md §3: not an NCCI fact)", severity_by="same_region_massage_manual", needs="massage-and-manual")  # fmt: skip
+      title="Two hands-on codes the payer pays once per region (97124 and 97140 by default) on the same body region",
+      source="payer policy: the profile's same_region_pairs (billing-rules.md §3: not an NCCI fact)", severity_by="same_region_massage_manual", needs="same-region-pair")  # fmt: skip
 def massage_manual_same_region(enc: Encounter, ctx: RuleContext) -> Iterator[Finding]:
-    massage = [i for i, s in enumerate(enc.services) if s.code == "97124"]
-    manual = [i for i, s in enumerate(enc.services) if s.code == "97140"]
-    for j in manual:
-        for i in massage:
-            shared = set(enc.services[i].body_regions) & set(enc.services[j].body_regions)
-            if shared:
-                yield ctx.finding(
-                    svc(j, "body_regions"),
-                    f"97124 ({line_no(i)}) and 97140 ({line_no(j)}) on the same region "
-                    f"({words(sorted(shared))}); this payer pays one hands-on code per region.",
-                    "Bill the region once, under the code whose techniques were used most, or correct "
-                    "the regions if they were different.",
-                    source=ctx.source_of("same_region_massage_manual"),
-                )
+    for first, second in same_region_pairs(ctx):
+        a_lines = [i for i, s in enumerate(enc.services) if s.code == first]
+        b_lines = [i for i, s in enumerate(enc.services) if s.code == second]
+        for j in b_lines:
+            for i in a_lines:
+                shared = set(enc.services[i].body_regions) & set(enc.services[j].body_regions)
+                if shared:
+                    yield ctx.finding(
+                        svc(j, "body_regions"),
+                        f"{first} ({line_no(i)}) and {second} ({line_no(j)}) on the same region "
+                        f"({words(sorted(shared))}); this payer pays one hands-on code per region.",
+                        "Bill the region once, under the code whose techniques were used most, or correct "
+                        "the regions if they were different.",
+                        source=f"{ctx.source_of('same_region_massage_manual')}; {ctx.source_of('same_region_pairs')}",
+                    )
