@@ -144,7 +144,9 @@ def test_backup_with_broken_audit_chain_and_recomputed_sums_is_refused(folder: P
     src.backup(dst)
     src.close()
     dst.execute("DROP TRIGGER IF EXISTS audit_log_no_delete")
-    for (name,) in dst.execute("SELECT name FROM sqlite_master WHERE type='trigger' AND tbl_name='audit_log'"):
+    for (name,) in dst.execute(
+        "SELECT name FROM sqlite_master WHERE type='trigger' AND tbl_name='audit_log'"
+    ):
         dst.execute(f'DROP TRIGGER "{name}"')
     dst.execute("DELETE FROM audit_log WHERE seq = 2")
     dst.commit()
@@ -191,7 +193,9 @@ def test_good_backup_restores_and_nothing_is_left_aside(folder: Path, tmp_path: 
     assert run("db", "check").exit_code == 0
 
 
-def test_encrypted_backup_is_checked_too(folder: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+def test_encrypted_backup_is_checked_too(
+    folder: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     monkeypatch.setenv("THERABILL_BACKUP_PASSPHRASE", "correct horse battery staple")
     target = tmp_path / "enc.tbk"
     assert run("backup", str(target), "--encrypt").exit_code == 0
@@ -230,7 +234,9 @@ def test_new_database_file_is_private_whatever_the_umask(tmp_path: Path) -> None
 
 
 def _drop_audit_triggers(conn: sqlite3.Connection) -> None:
-    for (name,) in conn.execute("SELECT name FROM sqlite_master WHERE type='trigger' AND tbl_name='audit_log'").fetchall():
+    for (name,) in conn.execute(
+        "SELECT name FROM sqlite_master WHERE type='trigger' AND tbl_name='audit_log'"
+    ).fetchall():
         conn.execute(f'DROP TRIGGER "{name}"')
 
 
@@ -269,7 +275,9 @@ def _recompute_chain(folder: Path) -> None:
             details=det,
             prev_hash=prev,
         )
-        conn.execute("UPDATE audit_log SET actor=?, prev_hash=?, hash=? WHERE id=?", (actor, prev, digest, rid))
+        conn.execute(
+            "UPDATE audit_log SET actor=?, prev_hash=?, hash=? WHERE id=?", (actor, prev, digest, rid)
+        )
         prev = digest
     conn.commit()
     conn.close()

@@ -18,7 +18,7 @@ from therabill.adapters.db.auth_tables import api_tokens, login_attempts, sessio
 from therabill.adapters.db.tables import practices
 from therabill.domain.errors import Problem, TherabillError
 from therabill.security import passwords, totp
-from therabill.security.permissions import MFA_REQUIRED_ROLES, ROLES, parse_scopes
+from therabill.security.permissions import MFA_REQUIRED_ROLES, ROLES, parse_scopes, permissions_of
 from therabill.security.tokens import API_TOKEN_PREFIX, digest, new_id, new_token
 from therabill.service_layer import audit as audit_log
 
@@ -43,6 +43,8 @@ class SessionPolicy:
         max_failures_per_ip: failed log-ins per address per window before refusing.
         window_minutes: the throttling window.
         mfa_for_all: require TOTP of every role, not only owner and biller.
+        token_default_days: the lifetime of an API token created without one.
+        token_max_days: the longest lifetime an API token may be given (no token lives forever).
     """
 
     idle_minutes: int = 15
@@ -52,6 +54,8 @@ class SessionPolicy:
     max_failures_per_ip: int = 100
     window_minutes: int = 15
     mfa_for_all: bool = False
+    token_default_days: int = 90
+    token_max_days: int = 365
 
 
 @dataclass(frozen=True, slots=True)
@@ -676,9 +680,18 @@ def create_api_token(
     name: str,
     scopes: str,
     now: datetime,
-    expires_in_days: int | None = 90,
+    expires_in_days: int | None = None,
+    policy: SessionPolicy | None = None,
 ) -> tuple[str, str]:
-    """Create a token for the caller; returns ``(token id, token)``. The token is shown once."""
+    """Create a token for the caller; returns ``(token id, token)``. The token is shown once.
+
+    A token never holds more than its creator: every scope must be a permission of the
+    caller's role and, when the caller is itself an API token, one of that token's scopes
+    (``token-scope-exceeds``). Every token expires: ``expires_in_days`` (default
+    ``policy.token_default_days``) may not exceed ``policy.token_max_days``
+    (``token-expiry-too-long``). The creation is audited, with the scopes and the expiry.
+    """
+    policy = policy or SessionPolicy()
     try:
         wanted = parse_scopes(scopes)
     except ValueError as exc:
@@ -687,8 +700,20 @@ def create_api_token(
         raise AccountError(
             "no scope given", (Problem("token-scope-missing", "scopes", "give at least one scope"),)
         )
+    held = {p.value for p in permissions_of(principal.role, principal.scopes)}
+    beyond = sorted(wanted - held)
+    if beyond:
+        message = f"a token cannot hold more than its creator: {', '.join(beyond)}"
+        raise AccountError(message, (Problem("token-scope-exceeds", "scopes", message),))
+    days = policy.token_default_days if expires_in_days is None else expires_in_days
+    if not 1 <= days <= policy.token_max_days:
+        message = f"must be 1 to {policy.token_max_days} days"
+        raise AccountError(
+            "the expiry is refused", (Problem("token-expiry-too-long", "expires_in_days", message),)
+        )
     token = API_TOKEN_PREFIX + new_token()
     token_id = new_id()
+    expires_at = now + timedelta(days=days)
     _audit(
         conn,
         principal.practice_id,
@@ -696,7 +721,11 @@ def create_api_token(
         "token.create",
         "api_token",
         token_id,
-        {"scopes": sorted(wanted)},
+        {
+            "scopes": sorted(wanted),
+            "expires_in_days": days,
+            "by": "token" if principal.scopes is not None else "session",
+        },
         now,
     )
     conn.execute(
@@ -709,7 +738,7 @@ def create_api_token(
             prefix=token[:10],
             scopes=" ".join(sorted(wanted)),
             created_at=now,
-            expires_at=now + timedelta(days=expires_in_days) if expires_in_days else None,
+            expires_at=expires_at,
         )
     )
     return token_id, token
@@ -823,12 +852,14 @@ def token_principal(conn: Connection, token: str, now: datetime, *, touch: bool 
         .select_from(_with_role(api_tokens))
         .where(api_tokens.c.token_hash == digest(token))
     ).first()
-    if row is None or row.revoked_at is not None or (row.expires_at is not None and now >= row.expires_at):
+    if row is None or row.revoked_at is not None or row.expires_at is None or now >= row.expires_at:
         return None
     if not row.active:
         return None
     if touch and (row.last_used_at is None or now - row.last_used_at >= TOUCH_EVERY):
         conn.execute(update(api_tokens).where(api_tokens.c.id == row.token_id).values(last_used_at=now))
+        # Use is audited once per ``TOUCH_EVERY`` of use (each request is in the access log).
+        _audit(conn, row.practice_id, f"user:{row.user_id}", "token.use", "api_token", row.token_id, {}, now)
     return Principal(
         user_id=row.user_id,
         username=row.username,

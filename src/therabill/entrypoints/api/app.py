@@ -74,6 +74,7 @@ def create_app(
         policy=settings.policy(),
         secure_cookies=settings.secure_cookies,
         max_upload_bytes=settings.max_upload_bytes,
+        trusted_proxies=settings.proxies(),
     )
     app.state.settings = settings
     templates = Jinja2Templates(directory=str(WEB / "templates"))

@@ -311,7 +311,9 @@ def create_token_page(
     message, new_token_value, status = "", "", 200
     try:
         with st.engine.begin() as conn:
-            _, new_token_value = accounts.create_api_token(conn, principal, name, scopes, st.clock())
+            _, new_token_value = accounts.create_api_token(
+                conn, principal, name, scopes, st.clock(), policy=st.policy
+            )
     except AccountError as exc:
         message, status = str(exc), 422
     with st.engine.begin() as conn:
