@@ -11,11 +11,11 @@ import secrets
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from sqlalchemy import Connection, Join, Table, and_, func, insert, select, update
+from sqlalchemy import Connection, Join, Table, and_, func, insert, or_, select, update
 from sqlalchemy.orm import Session
 
 from therabill.adapters.db.auth_tables import api_tokens, login_attempts, sessions, user_practice_roles, users
-from therabill.adapters.db.tables import practices
+from therabill.adapters.db.tables import practices, providers
 from therabill.domain.errors import Problem, TherabillError
 from therabill.security import passwords, totp
 from therabill.security.permissions import MFA_REQUIRED_ROLES, ROLES, parse_scopes, permissions_of
@@ -222,6 +222,17 @@ def _active_owners(conn: Connection, practice_id: str) -> int:
     )
 
 
+def _lock_practice(conn: Connection, practice_id: str) -> None:
+    """Take the practice row's lock (PostgreSQL; SQLite has one writer at a time).
+
+    Changes that count the practice's owners take it first, so two owners disabling or
+    demoting each other at the same moment run one after the other, and the second sees
+    the first's change and is refused (``account-last-owner``).
+    """
+    if conn.dialect.name == "postgresql":
+        conn.execute(select(practices.c.id).where(practices.c.id == practice_id).with_for_update())
+
+
 def _keep_an_owner(conn: Connection, practice_id: str, member: object) -> None:
     """Refuse a change that would leave the practice without an active owner."""
     if getattr(member, "role", None) == "owner" and _active_owners(conn, practice_id) <= 1:
@@ -242,6 +253,7 @@ def set_active(
 
     The last active owner cannot be disabled (``account-last-owner``).
     """
+    _lock_practice(conn, practice_id)
     member = _member(conn, practice_id, user_id)
     if not active:
         was_active = conn.execute(select(users.c.active).where(users.c.id == user_id)).scalar_one()
@@ -256,6 +268,15 @@ def set_active(
             .values(revoked_at=now)
         )
     _audit(conn, practice_id, actor, "user.enable" if active else "user.disable", "user", user_id, {}, now)
+
+
+def _own_provider(conn: Connection, practice_id: str, provider_id: str) -> None:
+    """Refuse a provider id that is not one of this practice's providers (``not-found``)."""
+    found = conn.execute(
+        select(providers.c.id).where(providers.c.id == provider_id, providers.c.practice_id == practice_id)
+    ).first()
+    if found is None:
+        raise AccountError("no such provider", (Problem("not-found", "provider_id", "no such provider"),))
 
 
 def invite_user(
@@ -275,15 +296,7 @@ def invite_user(
     Account page (owner and biller also enroll TOTP at their first log-in).
     """
     if provider_id:
-        from therabill.adapters.db.tables import providers
-
-        found = conn.execute(
-            select(providers.c.id).where(
-                providers.c.id == provider_id, providers.c.practice_id == practice_id
-            )
-        ).first()
-        if found is None:
-            raise AccountError("no such provider", (Problem("not-found", "provider_id", "no such provider"),))
+        _own_provider(conn, practice_id, provider_id)
     password = secrets.token_urlsafe(12)
     user_id = create_user(
         conn,
@@ -316,6 +329,9 @@ def change_role(
         raise AccountError(
             "unknown role", (Problem("account-role-unknown", "role", f"must be one of {', '.join(ROLES)}"),)
         )
+    _lock_practice(conn, practice_id)
+    if role == "therapist" and provider_id:
+        _own_provider(conn, practice_id, provider_id)
     member = _member(conn, practice_id, user_id)
     if role != member.role:
         _keep_an_owner(conn, practice_id, member)
@@ -340,8 +356,14 @@ def reset_mfa(conn: Connection, practice_id: str, actor: str, user_id: str, now:
     _audit(conn, practice_id, actor, "user.mfa_reset", "user", user_id, {}, now)
 
 
-def change_password(conn: Connection, user_id: str, current: str, new: str, now: datetime) -> None:
-    """Change a password after checking the current one; other sessions of the user end."""
+def change_password(
+    conn: Connection, user_id: str, current: str, new: str, now: datetime, keep_session: str = ""
+) -> None:
+    """Change a password after checking the current one; every other session of the user ends.
+
+    ``keep_session`` is the digest of the session that made the change (it stays logged in);
+    all the user's other sessions, full or half-done, are deleted (ASVS 7.4.3).
+    """
     row = conn.execute(select(users.c.password_hash, users.c.username).where(users.c.id == user_id)).one()
     if not passwords.verify_password(row.password_hash, current):
         raise AccountError(
@@ -358,6 +380,7 @@ def change_password(conn: Connection, user_id: str, current: str, new: str, now:
         .where(users.c.id == user_id)
         .values(password_hash=passwords.hash_password(new), password_changed_at=now)
     )
+    conn.execute(sessions.delete().where(sessions.c.user_id == user_id, sessions.c.token_hash != keep_session))
 
 
 # --- log-in ----------------------------------------------------------------------------
@@ -666,8 +689,22 @@ def complete_mfa(
     values: dict[str, object] = {"totp_last_counter": counter}
     if pending.stage == "enroll":
         values.update(totp_secret=secret, totp_enrolled_at=now)
-    conn.execute(update(users).where(users.c.id == user.id).values(**values))
-    end_session(conn, token)
+    # Single use, atomically (ASVS 6.5.1): the code's counter is claimed by a conditional
+    # update; of concurrent log-ins with the same code only one changes the row (the others
+    # wait for its row lock, re-check the condition and change nothing), and the pending
+    # session is consumed the same way.
+    claimed = conn.execute(
+        update(users)
+        .where(
+            users.c.id == user.id,
+            or_(users.c.totp_last_counter.is_(None), users.c.totp_last_counter < counter),
+        )
+        .values(**values)
+    ).rowcount
+    consumed = conn.execute(sessions.delete().where(sessions.c.token_hash == digest(token))).rowcount
+    if not claimed or not consumed:
+        record_attempt(conn, user.username, ip, now, False)
+        return None
     return start_session(conn, user.id, "full", now, policy)
 
 

@@ -276,7 +276,9 @@ def change_password(
     status = 200
     try:
         with st.engine.begin() as conn:
-            accounts.change_password(conn, principal.user_id, current, new, st.clock())
+            accounts.change_password(
+                conn, principal.user_id, current, new, st.clock(), principal.session_hash
+            )
             audit.record(
                 conn,
                 principal,
