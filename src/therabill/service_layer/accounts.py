@@ -380,7 +380,9 @@ def change_password(
         .where(users.c.id == user_id)
         .values(password_hash=passwords.hash_password(new), password_changed_at=now)
     )
-    conn.execute(sessions.delete().where(sessions.c.user_id == user_id, sessions.c.token_hash != keep_session))
+    conn.execute(
+        sessions.delete().where(sessions.c.user_id == user_id, sessions.c.token_hash != keep_session)
+    )
 
 
 # --- log-in ----------------------------------------------------------------------------

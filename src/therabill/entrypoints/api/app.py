@@ -15,6 +15,7 @@ from therabill import __version__
 from therabill.adapters.db.engine import make_engine
 from therabill.entrypoints.api import errors
 from therabill.entrypoints.api.deps import AppState
+from therabill.entrypoints.api.limits import BodyLimit, ErrorShield
 from therabill.entrypoints.api.settings import Settings
 from therabill.schemas.encounter import EncounterDocument, UnitsDocument
 from therabill.security.clock import Clock, utcnow
@@ -58,6 +59,7 @@ def create_app(
     """
     from therabill.entrypoints.api.routes import accounts_api, coding, records_api
     from therabill.entrypoints.web import billing, pages, routes_auth
+    from therabill.entrypoints.web.routes_settings import MAX_REFDATA_BYTES
 
     settings = settings or Settings()
     app = FastAPI(
@@ -80,6 +82,14 @@ def create_app(
     templates = Jinja2Templates(directory=str(WEB / "templates"))
     app.state.templates = templates
     errors.install(app)
+    # Outermost last: headers on every answer, then body limits, then the error shield.
+    app.add_middleware(ErrorShield)
+    app.add_middleware(
+        BodyLimit,
+        body_bytes=settings.max_body_bytes,
+        upload_bytes=settings.max_upload_bytes + 64 * 1024,
+        large_paths={"/settings/refdata/": MAX_REFDATA_BYTES + 1024 * 1024},
+    )
     app.add_middleware(SecurityHeaders, hsts=settings.secure_cookies)
     app.mount("/static", StaticFiles(directory=str(WEB / "static")), name="static")
     app.include_router(routes_auth.router)

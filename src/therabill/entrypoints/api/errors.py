@@ -1,7 +1,9 @@
 """The one error shape of the API, with stable codes, and the handlers that produce it.
 
 ``{"error": {"code": "not-found", "message": "...", "problems": [{"code", "loc", "message"}]}}``.
-No stack trace or internal detail ever reaches a client (ASVS 16.5.1).
+No stack trace or internal detail ever reaches a client (ASVS 16.5.1). An exception none of
+these handlers takes becomes a 500 with an error id in ``limits.ErrorShield``, which logs
+the id and the exception's type only (never its message, traceback or SQL parameters).
 """
 
 from __future__ import annotations
@@ -127,9 +129,3 @@ def install(app: FastAPI) -> None:
         code = _STATUS_CODES.get(exc.status_code, "error")
         message = exc.detail if isinstance(exc.detail, str) else code
         return _respond(request, exc.status_code, code, message)
-
-    @app.exception_handler(Exception)
-    async def _unexpected(request: Request, exc: Exception) -> Response:
-        # The exception type only: messages may carry data from the request.
-        log.error("unexpected error on %s %s: %s", request.method, request.url.path, type(exc).__name__)
-        return _respond(request, 500, "internal-error", "something went wrong; the error was logged")
