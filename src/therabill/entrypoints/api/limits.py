@@ -54,7 +54,7 @@ def json_depth(data: bytes) -> int:
     return deepest
 
 
-def _error(status: int, code: str, message: str, error_id: str | None = None) -> bytes:
+def _error(code: str, message: str, error_id: str | None = None) -> bytes:
     body: dict[str, object] = {"code": code, "message": message, "problems": []}
     if error_id:
         body["error_id"] = error_id
@@ -111,7 +111,7 @@ class BodyLimit:
         headers = {k.lower(): v for k, v in scope.get("headers", [])}
         limit = self._limit(scope, headers)
         declared = headers.get(b"content-length", b"").strip()
-        too_large = _error(413, "too-large", f"the request body is larger than {limit} bytes")
+        too_large = _error("too-large", f"the request body is larger than {limit} bytes")
         if declared and (not declared.isdigit() or int(declared) > limit):
             await _answer(send, 413, too_large)
             return
@@ -169,7 +169,7 @@ class BodyLimit:
         body = b"".join(chunks)
         if json_depth(body) > self.max_json_depth:
             message = f"the JSON is nested deeper than {self.max_json_depth} levels"
-            await _answer(send, 422, _error(422, "json-too-deep", message))
+            await _answer(send, 422, _error("json-too-deep", message))
             return
         sent = False
 
@@ -212,7 +212,7 @@ class ErrorShield:
                 return
             message = f"something went wrong; quote error {error_id} when you report it"
             if str(scope.get("path", "")).startswith("/api/"):
-                await _answer(send, 500, _error(500, "internal-error", message, error_id))
+                await _answer(send, 500, _error("internal-error", message, error_id))
                 return
             html = (
                 "<!doctype html><html lang=en><meta charset=utf-8><title>Error</title>"
