@@ -52,7 +52,7 @@ from therabill.adapters.db.tables import (
 from therabill.domain.claim import Claim, build_claim
 from therabill.domain.encounter import Encounter
 from therabill.domain.errors import NotFoundError, Problem, TherabillError
-from therabill.domain.money import D, to_cents
+from therabill.domain.money import D, MoneyError, to_cents
 from therabill.domain.records import (
     AppointmentStatus,
     ClaimStatus,
@@ -125,6 +125,11 @@ def create_practice(
     from therabill.adapters.db.engine import session_factory
     from therabill.service_layer import audit
 
+    for code, fee in (fees or {}).items():
+        try:
+            D(str(fee))
+        except MoneyError as exc:
+            raise _refuse("practice-fee-invalid", f"fees.{code}"[:60], str(exc)[:120]) from None
     practice_id = new_id()
     now = clock()
     outer = ambient_session(engine)

@@ -17,6 +17,7 @@ from fastapi.responses import JSONResponse, RedirectResponse, Response
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from therabill.domain.errors import NotFoundError, Problem, TherabillError
+from therabill.domain.money import MoneyError
 from therabill.schemas.encounter import DocumentError, format_loc
 
 log = logging.getLogger("therabill.web")
@@ -107,6 +108,11 @@ def install(app: FastAPI) -> None:
     @app.exception_handler(NotFoundError)
     async def _not_found(request: Request, _exc: NotFoundError) -> Response:
         return _respond(request, 404, "not-found", "no such object")
+
+    @app.exception_handler(MoneyError)
+    async def _money_error(request: Request, exc: MoneyError) -> Response:
+        problem = Problem("money-invalid", "amount", str(exc)[:200])
+        return _respond(request, 422, "money-invalid", "an amount is not valid", (problem,))
 
     @app.exception_handler(TherabillError)
     async def _therabill_error(request: Request, exc: TherabillError) -> Response:

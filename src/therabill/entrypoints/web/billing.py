@@ -10,9 +10,9 @@ from __future__ import annotations
 
 import hashlib
 from datetime import UTC, datetime
-from typing import Any
+from typing import Annotated, Any
 
-from fastapi import APIRouter, Request, UploadFile
+from fastapi import APIRouter, Query, Request, UploadFile
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from sqlalchemy import func, select
 
@@ -313,7 +313,9 @@ async def remittances_upload(
 
 
 @router.get("/audit", response_class=HTMLResponse)
-def audit_page(request: Request, principal: AuditRead, before: int = 0) -> HTMLResponse:
+def audit_page(
+    request: Request, principal: AuditRead, before: Annotated[int, Query(ge=0, le=2**62)] = 0
+) -> HTMLResponse:
     """The audit log, newest first, with a check of its hash chain."""
     from therabill.adapters.db.tables import audit_log
     from therabill.service_layer import audit as audit_service
