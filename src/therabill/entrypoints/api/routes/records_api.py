@@ -51,6 +51,7 @@ from therabill.entrypoints.api.who import (
 )
 from therabill.security.permissions import Permission
 from therabill.service_layer.accounts import Principal
+from therabill.service_layer.visibility import may_see_visit
 
 router = APIRouter(prefix="/api/v1", tags=["records"])
 P = Permission
@@ -350,11 +351,7 @@ def _claim(row: Any) -> dict[str, Any]:
 
 def _own_visit(principal: Principal, row: Any) -> bool:
     """A therapist sees only the notes of their own visits."""
-    return (
-        principal.role != "therapist"
-        or principal.provider_id is None
-        or row.provider_id == principal.provider_id
-    )
+    return may_see_visit(principal, row.provider_id)
 
 
 def _use_case(call: Any) -> Any:
