@@ -16,6 +16,7 @@ and web layers always get the same ``Encounter`` a JSON document would give.
 from __future__ import annotations
 
 import json
+import re
 import secrets
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from contextlib import nullcontext
@@ -95,6 +96,9 @@ class RecordsError(TherabillError):
     """A use case refused its input (the problems say why)."""
 
     code = "records-invalid"
+
+
+_PROCEDURE_CODE = re.compile(r"[A-Z0-9]{5}")
 
 
 def _refuse(code: str, loc: str, message: str) -> RecordsError:
@@ -398,7 +402,29 @@ def add_authorization(
     units_allowed: int | None = None,
     clock: Clock = utc_now,
 ) -> str:
-    """Record a prior authorization on a coverage (used counts start at zero)."""
+    """Record a prior authorization on a coverage (used counts start at zero).
+
+    Validated before anything is stored: a non-blank number, every procedure code a CPT/HCPCS
+    code (five letters or digits; an empty code would block every claim of the coverage),
+    no code twice, and a start no later than the end.
+    """
+    number = number.strip()
+    if not number:
+        raise _refuse("authorization-number-missing", "number", "give the authorization number")
+    clean: list[str] = []
+    for i, raw in enumerate(codes):
+        code = str(raw).strip().upper()
+        if not _PROCEDURE_CODE.fullmatch(code):
+            raise _refuse(
+                "authorization-code-invalid",
+                f"codes[{i}]",
+                "must be a CPT/HCPCS procedure code of five letters or digits, such as 97124",
+            )
+        if code in clean:
+            raise _refuse("authorization-code-duplicate", f"codes[{i}]", f"{code} is listed twice")
+        clean.append(code)
+    if start_date is not None and end_date is not None and end_date < start_date:
+        raise _refuse("authorization-dates-reversed", "end_date", "must not be before start_date")
     with UnitOfWork(engine, practice_id, actor, clock=clock) as uow:
         uow.records.get(coverages, coverage_id)
         new = uow.records.insert(
@@ -407,7 +433,7 @@ def add_authorization(
             number=number,
             start_date=start_date,
             end_date=end_date,
-            codes=list(codes),
+            codes=clean,
             units_pooled=units_pooled,
             visits_allowed=visits_allowed,
             units_allowed=units_allowed,

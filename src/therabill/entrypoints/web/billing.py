@@ -338,6 +338,7 @@ def audit_export(request: Request, principal: AuditRead) -> Response:
     import json
 
     from therabill.adapters.db.tables import audit_log
+    from therabill.security.csvcell import safe_row
 
     out = io.StringIO()
     writer = csv.writer(out)
@@ -351,17 +352,19 @@ def audit_export(request: Request, principal: AuditRead) -> Response:
             .order_by(audit_log.c.seq)
         ):
             writer.writerow(
-                [
-                    r.seq,
-                    r.at.isoformat(),
-                    r.actor,
-                    r.action,
-                    r.object_type,
-                    r.object_id or "",
-                    json.dumps(r.details, sort_keys=True) if r.details else "",
-                    r.prev_hash,
-                    r.hash,
-                ]
+                safe_row(
+                    [
+                        r.seq,
+                        r.at.isoformat(),
+                        r.actor,
+                        r.action,
+                        r.object_type,
+                        r.object_id or "",
+                        json.dumps(r.details, sort_keys=True) if r.details else "",
+                        r.prev_hash,
+                        r.hash,
+                    ]
+                )
             )
     audit_event(request, principal, "audit.export", "audit_log", None)
     stamp = datetime.now(UTC).strftime("%Y%m%d")
