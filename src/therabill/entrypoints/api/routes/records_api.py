@@ -268,6 +268,7 @@ class RemittancePosted(BaseModel):
     posted_claims: int
     skipped_claims: int
     worklist: int
+    conflict: bool = False
 
 
 class EligibilityPublic(BaseModel):
@@ -812,6 +813,13 @@ async def post_remittance(request: Request, principal: RemittancesPost) -> list[
 
     data = await _x12_body(request)
     results = post_835(request, principal, data)
+    if results and all(r.conflict for r in results):
+        raise ApiError(
+            409,
+            "remittance-conflict",
+            "this remittance was already received with other claims; nothing was posted",
+            [Problem("remittance-conflict", "file", r.worklist[0].message) for r in results],
+        )
     return [
         {
             "remittance_id": r.remittance_id,
@@ -820,6 +828,7 @@ async def post_remittance(request: Request, principal: RemittancesPost) -> list[
             "posted_claims": r.posted_claims,
             "skipped_claims": r.skipped_claims,
             "worklist": len(r.worklist),
+            "conflict": r.conflict,
         }
         for r in results
     ]
