@@ -4,12 +4,21 @@ skipped with a message, never followed."""
 
 from __future__ import annotations
 
+from pathlib import Path
+
+import pytest
 from fastapi.testclient import TestClient
 from sqlalchemy import func, select
 
 from tests.e2e.api.conftest import bearer, token_for
 from tests.e2e.api.world import World, make_835
+from tests.integration.db.builders import ACTOR, a_practice, fixed_clock
+from therabill.adapters.clearinghouse import FileDropConnector
+from therabill.adapters.clearinghouse.base import ConnectorError
+from therabill.adapters.db import migrations
+from therabill.adapters.db.engine import make_engine
 from therabill.adapters.db.ledger_tables import ledger_entries, remittance_claims
+from therabill.service_layer import submission as sub
 
 LINES = [("97124", 4, "140.00", "100.00", [("CO", "45", "40.00")])]
 
@@ -61,3 +70,37 @@ def test_conflict_does_not_stop_the_rest_of_the_file(client: TestClient, world: 
     assert r.status_code == 200, r.text
     flags = [(x["conflict"], x["new"]) for x in r.json()]
     assert flags == [(True, False), (False, True)]
+
+
+# --- finding 14: the clearinghouse drop folder ------------------------------------------
+
+
+def test_odd_names_and_symlinks_in_the_drop_folder(tmp_path: Path) -> None:
+    engine = make_engine(f"sqlite:///{tmp_path / 'drop.sqlite3'}")
+    migrations.upgrade(engine)
+    p = a_practice(engine)
+    inbox = tmp_path / "in"
+    inbox.mkdir()
+    secret = tmp_path / "elsewhere" / "secret.txt"
+    secret.parent.mkdir()
+    secret.write_text("ISA*SECRET-OUTSIDE-THE-DROP-FOLDER~")
+    (inbox / "link.835").symlink_to(secret)
+    (inbox / "odd name;rm -rf.835").write_bytes(b"ISA*ODD~")
+    (inbox / "bad\nname.999").write_bytes(b"ISA*ODD~")
+    (inbox / "good.txt").write_bytes(b"hello")
+    drop = FileDropConnector(tmp_path / "out", inbox, tmp_path / "arch")
+    data = tmp_path / "data"
+    got = sub.fetch(engine, p.id, ACTOR, drop, connector_name="desk", data_dir=data, clock=fixed_clock)
+    by_kind = sorted((r.kind, r.name) for r in got)
+    assert ("unknown", "good.txt") in by_kind  # the good file was collected
+    skipped = [r for r in got if r.kind == "skipped"]
+    assert len(skipped) == 2 and all("skipped" in r.outcome["error"] for r in skipped)
+    assert all("\n" not in r.name for r in got)
+    # the odd files stay for a person to look at; the symlink was neither read nor moved
+    assert (inbox / "odd name;rm -rf.835").exists() and (inbox / "link.835").is_symlink()
+    assert not any(r.name == "link.835" for r in got)
+    kept = b"".join(f.read_bytes() for f in data.rglob("*") if f.is_file())
+    assert b"SECRET-OUTSIDE" not in kept
+    with pytest.raises(ConnectorError):
+        drop.fetch("link.835")
+    engine.dispose()
