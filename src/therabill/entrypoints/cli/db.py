@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Annotated
+
 import typer
 from sqlalchemy import select
 
@@ -30,20 +32,35 @@ def upgrade_command() -> None:
 
 
 @db_app.command("check")
-def check_command() -> None:
+def check_command(
+    reanchor: Annotated[
+        bool,
+        typer.Option(
+            "--reanchor",
+            help="After a deliberate restore (e.g. pg_restore): anchor the current chain heads "
+            "even though they differ from the anchor (the chains must still verify).",
+        ),
+    ] = False,
+) -> None:
     """Print the durability settings, the schema revision, whether the ledger's monthly
     totals (what the revenue report reads) still equal the entries, and whether every audit
     chain verifies and still reaches the head anchored in the data folder (rows removed at the
     end, all rows removed, or rows rewritten with the chain recomputed are found). When all is
-    well the anchor moves to the current heads. Exit 1 when anything differs."""
+    well the anchor moves to the current heads. Exit 1 when anything differs, and when the
+    database is not a therabill database of a known schema revision."""
     try:
         engine = make_engine()
         revision = migrations.current(engine)
+        if revision not in migrations.revisions():
+            typer.echo(
+                f"not a therabill database of a known schema revision (found {revision or 'none'})", err=True
+            )
+            raise typer.Exit(1)
         settings = durability_settings(engine)
         with engine.connect() as conn:
             ids = list(conn.execute(select(practices.c.id).order_by(practices.c.id)).scalars())
             differing = {pid: len(report_totals.differences(conn, pid)) for pid in ids}
-        audit = check_audit(engine, data_dir())
+        audit = check_audit(engine, data_dir(), reanchor=reanchor)
     except TherabillError as exc:
         fail_from(exc)
     print_json(
