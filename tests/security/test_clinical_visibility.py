@@ -13,8 +13,8 @@ import pytest
 from fastapi.testclient import TestClient
 
 from tests.e2e.api.conftest import bearer, login, token_for
-from tests.e2e.api.world import DOS, World
 from tests.e2e.api.test_authorization_matrix import VISIT_DOC
+from tests.e2e.api.world import DOS, World
 from therabill.service_layer import records
 
 ACTOR = "test:setup"

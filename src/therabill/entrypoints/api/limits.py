@@ -168,8 +168,8 @@ class BodyLimit:
                 break
         body = b"".join(chunks)
         if json_depth(body) > self.max_json_depth:
-            message = f"the JSON is nested deeper than {self.max_json_depth} levels"
-            await _answer(send, 422, _error("json-too-deep", message))
+            why = f"the JSON is nested deeper than {self.max_json_depth} levels"
+            await _answer(send, 422, _error("json-too-deep", why))
             return
         sent = False
 
