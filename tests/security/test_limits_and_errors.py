@@ -11,6 +11,7 @@ from __future__ import annotations
 import asyncio
 import json
 import logging
+import threading
 from typing import Any
 
 import pytest
@@ -63,7 +64,10 @@ def _send_endless(
         "state": {},
     }
 
-    asyncio.run(app(scope, receive, send))
+    # A thread of its own: the test process may already run an event loop in this one.
+    worker = threading.Thread(target=lambda: asyncio.run(app(scope, receive, send)))
+    worker.start()
+    worker.join()
     return status, pulled
 
 
