@@ -324,3 +324,19 @@ def test_growth_after_the_anchor_is_fine(folder: Path) -> None:
     rec.register_patient(engine, pid, ACTOR, chart_number="NEW", first_name="New", last_name="Person")
     engine.dispose()
     assert run("db", "check").exit_code == 0
+
+
+def test_restore_into_a_new_folder_creates_a_private_file(folder: Path, tmp_path: Path) -> None:
+    import os
+
+    good = _backup(folder, tmp_path)
+    fresh = tmp_path / "fresh-data"
+    old = os.umask(0o022)
+    try:
+        with pytest.MonkeyPatch.context() as mp:
+            mp.setenv("THERABILL_DATA_DIR", str(fresh))
+            r = run("restore", str(good))
+    finally:
+        os.umask(old)
+    assert r.exit_code == 0, r.output
+    assert stat.S_IMODE((fresh / DB_FILENAME).stat().st_mode) == 0o600

@@ -353,6 +353,8 @@ def restore_sqlite(
             aside.unlink(missing_ok=True)
             aside.touch(mode=0o600)
             _copy_db(target, aside)
+        else:
+            target.touch(mode=0o600)
         try:
             _copy_db(plain, target)
             after = _examine(target)
