@@ -203,6 +203,8 @@ class ErrorShield:
 
         try:
             await self.app(scope, receive, tracked)
+        except ClientDisconnect:
+            return  # the client is gone (or its body was cut off by ``BodyLimit``): nobody to answer
         except Exception as exc:  # noqa: BLE001 - the last line of defence
             error_id = secrets.token_hex(6)
             route = scope.get("route")
