@@ -10,8 +10,11 @@ from decimal import ROUND_HALF_UP, Decimal, InvalidOperation
 
 ZERO = Decimal("0.00")
 CENT = Decimal("0.01")
+MAX_AMOUNT = Decimal("999999999999.99")
+"""The largest amount therabill accepts (12 digits before the point), either sign. Bigger
+figures are typing or attack, and sums of them would overflow 64-bit cents columns."""
 
-__all__ = ["CENT", "ZERO", "D", "MoneyError", "from_cents", "quantize", "to_cents", "usd_text"]
+__all__ = ["CENT", "MAX_AMOUNT", "ZERO", "D", "MoneyError", "from_cents", "quantize", "to_cents", "usd_text"]
 
 
 class MoneyError(ValueError):
@@ -43,6 +46,8 @@ def D(value: str | int | Decimal) -> Decimal:  # noqa: N802 - the conventional s
         raise MoneyError(f"money must be a decimal string or Decimal, not {type(value).__name__}")
     if not amount.is_finite():
         raise MoneyError(f"not a finite amount: {value!r}")
+    if abs(amount) > MAX_AMOUNT:
+        raise MoneyError(f"more than 12 digits before the decimal point: {value!r}")
     quantized = amount.quantize(CENT)
     if quantized != amount:
         raise MoneyError(f"more than two decimal places: {value!r}")

@@ -24,6 +24,7 @@ from types import MappingProxyType
 
 from therabill.config import data_dir
 from therabill.domain.errors import Problem, ReferenceDataError
+from therabill.domain.money import MAX_AMOUNT
 from therabill.refdata.ncci import REFDATA_DB
 
 __all__ = [
@@ -113,8 +114,11 @@ def _money(text: str, where: str) -> Decimal | None:
             f"{where}: {t!r} is not an amount",
             (Problem("refdata-fee-invalid", where, f"{t!r} is not an amount"),),
         ) from None
-    if value < 0 or not value.is_finite():
-        raise ReferenceDataError(f"{where}: amount {t} must be zero or more")
+    if not value.is_finite() or value < 0 or value > MAX_AMOUNT:
+        raise ReferenceDataError(
+            f"{where}: amount {t[:20]} must be zero to {MAX_AMOUNT}",
+            (Problem("refdata-fee-invalid", where, f"must be zero to {MAX_AMOUNT}"),),
+        )
     return value.quantize(Decimal("0.01"))
 
 

@@ -32,11 +32,12 @@ import os
 import re
 import sqlite3
 from dataclasses import dataclass
-from datetime import UTC, date, datetime
+from datetime import date
 from decimal import Decimal, InvalidOperation
 from functools import lru_cache
 from pathlib import Path
 
+from therabill.clock import current_time
 from therabill.config import data_dir
 from therabill.domain.errors import Problem, ReferenceDataError
 from therabill.refdata.ncci import REFDATA_DB, _records
@@ -207,7 +208,7 @@ def import_pfs(path: Path, effective: date | None = None, base: Path | None = No
         con.execute("DELETE FROM imports WHERE kind = ?", (f"pfs {eff}",))
         con.execute(
             "INSERT INTO imports VALUES (?, ?, ?, ?)",
-            (f"pfs {eff}", path.name, len(rows), datetime.now(UTC).isoformat(timespec="seconds")),
+            (f"pfs {eff}", path.name, len(rows), current_time().isoformat(timespec="seconds")),
         )
         con.execute("COMMIT")
     except BaseException:

@@ -14,6 +14,7 @@ from decimal import Decimal
 from html import escape
 
 from therabill.reports.common import Cell, Report, Table
+from therabill.security.csvcell import safe_row
 
 CSS = """
 body { font: 14px/1.45 system-ui, -apple-system, "Segoe UI", sans-serif; color: #1d2530; margin: 1.2rem; background: #f6f8fa; }
@@ -45,9 +46,9 @@ def to_csv(report: Report) -> str:
     w.writerow([f"# {report.title}: {report.query.describe()}"])
     for t in report.tables():
         w.writerow([f"# {t.title}"])
-        w.writerow(t.columns)
+        w.writerow(safe_row(t.columns))
         for row in t.rows:
-            w.writerow([cell_text(c) for c in row])
+            w.writerow(safe_row(cell_text(c) for c in row))
         w.writerow([])
     return buf.getvalue()
 

@@ -64,10 +64,13 @@ def _digits_only(value: str) -> str:
     return value.replace("-", "").strip()
 
 
+MAX_COUNT = 100_000
+"""The largest count (minutes, units, visits) a document may give."""
+
 IsoDate = Annotated[date, BeforeValidator(_iso_date)]
 ClockTime = Annotated[time, BeforeValidator(_clock_time)]
 Money = Annotated[str, AfterValidator(_money)]
-NonNegInt = Annotated[int, Field(ge=0)]
+NonNegInt = Annotated[int, Field(ge=0, le=MAX_COUNT)]
 Code = Annotated[str, Field(min_length=1)]
 DigitsId = Annotated[str, AfterValidator(_digits_only)]
 

@@ -18,6 +18,7 @@ class Permission(StrEnum):
     CODING_USE = "coding.use"
     PATIENTS_READ = "patients.read"
     PATIENTS_WRITE = "patients.write"
+    INTAKE_WRITE = "intake.write"
     COVERAGES_READ = "coverages.read"
     COVERAGES_WRITE = "coverages.write"
     AUTHORIZATIONS_READ = "authorizations.read"
@@ -48,7 +49,9 @@ P = Permission
 ROLE_PERMISSIONS: Mapping[str, frozenset[Permission]] = MappingProxyType(
     {
         "owner": frozenset(Permission),
-        "biller": frozenset(Permission) - {P.AUDIT_READ, P.SETTINGS_MANAGE, P.USERS_MANAGE, P.VISITS_WRITE},
+        # Billing and demographics; not the health history (intake), not notes.
+        "biller": frozenset(Permission)
+        - {P.AUDIT_READ, P.SETTINGS_MANAGE, P.USERS_MANAGE, P.VISITS_WRITE, P.INTAKE_WRITE},
         # Clinical notes of their own patients; no ledger, claims or remittances.
         "therapist": frozenset(
             {
@@ -67,6 +70,7 @@ ROLE_PERMISSIONS: Mapping[str, frozenset[Permission]] = MappingProxyType(
                 P.ACCOUNT_SELF,
                 P.PATIENTS_READ,
                 P.PATIENTS_WRITE,
+                P.INTAKE_WRITE,
                 P.COVERAGES_READ,
                 P.COVERAGES_WRITE,
                 P.AUTHORIZATIONS_READ,

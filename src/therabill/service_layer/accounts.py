@@ -11,14 +11,14 @@ import secrets
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from sqlalchemy import Connection, Join, Table, and_, func, insert, select, update
+from sqlalchemy import Connection, Join, Table, and_, func, insert, or_, select, update
 from sqlalchemy.orm import Session
 
 from therabill.adapters.db.auth_tables import api_tokens, login_attempts, sessions, user_practice_roles, users
-from therabill.adapters.db.tables import practices
+from therabill.adapters.db.tables import practices, providers
 from therabill.domain.errors import Problem, TherabillError
 from therabill.security import passwords, totp
-from therabill.security.permissions import MFA_REQUIRED_ROLES, ROLES, parse_scopes
+from therabill.security.permissions import MFA_REQUIRED_ROLES, ROLES, parse_scopes, permissions_of
 from therabill.security.tokens import API_TOKEN_PREFIX, digest, new_id, new_token
 from therabill.service_layer import audit as audit_log
 
@@ -43,6 +43,8 @@ class SessionPolicy:
         max_failures_per_ip: failed log-ins per address per window before refusing.
         window_minutes: the throttling window.
         mfa_for_all: require TOTP of every role, not only owner and biller.
+        token_default_days: the lifetime of an API token created without one.
+        token_max_days: the longest lifetime an API token may be given (no token lives forever).
     """
 
     idle_minutes: int = 15
@@ -52,6 +54,8 @@ class SessionPolicy:
     max_failures_per_ip: int = 100
     window_minutes: int = 15
     mfa_for_all: bool = False
+    token_default_days: int = 90
+    token_max_days: int = 365
 
 
 @dataclass(frozen=True, slots=True)
@@ -218,6 +222,17 @@ def _active_owners(conn: Connection, practice_id: str) -> int:
     )
 
 
+def _lock_practice(conn: Connection, practice_id: str) -> None:
+    """Take the practice row's lock (PostgreSQL; SQLite has one writer at a time).
+
+    Changes that count the practice's owners take it first, so two owners disabling or
+    demoting each other at the same moment run one after the other, and the second sees
+    the first's change and is refused (``account-last-owner``).
+    """
+    if conn.dialect.name == "postgresql":
+        conn.execute(select(practices.c.id).where(practices.c.id == practice_id).with_for_update())
+
+
 def _keep_an_owner(conn: Connection, practice_id: str, member: object) -> None:
     """Refuse a change that would leave the practice without an active owner."""
     if getattr(member, "role", None) == "owner" and _active_owners(conn, practice_id) <= 1:
@@ -238,6 +253,7 @@ def set_active(
 
     The last active owner cannot be disabled (``account-last-owner``).
     """
+    _lock_practice(conn, practice_id)
     member = _member(conn, practice_id, user_id)
     if not active:
         was_active = conn.execute(select(users.c.active).where(users.c.id == user_id)).scalar_one()
@@ -252,6 +268,15 @@ def set_active(
             .values(revoked_at=now)
         )
     _audit(conn, practice_id, actor, "user.enable" if active else "user.disable", "user", user_id, {}, now)
+
+
+def _own_provider(conn: Connection, practice_id: str, provider_id: str) -> None:
+    """Refuse a provider id that is not one of this practice's providers (``not-found``)."""
+    found = conn.execute(
+        select(providers.c.id).where(providers.c.id == provider_id, providers.c.practice_id == practice_id)
+    ).first()
+    if found is None:
+        raise AccountError("no such provider", (Problem("not-found", "provider_id", "no such provider"),))
 
 
 def invite_user(
@@ -271,15 +296,7 @@ def invite_user(
     Account page (owner and biller also enroll TOTP at their first log-in).
     """
     if provider_id:
-        from therabill.adapters.db.tables import providers
-
-        found = conn.execute(
-            select(providers.c.id).where(
-                providers.c.id == provider_id, providers.c.practice_id == practice_id
-            )
-        ).first()
-        if found is None:
-            raise AccountError("no such provider", (Problem("not-found", "provider_id", "no such provider"),))
+        _own_provider(conn, practice_id, provider_id)
     password = secrets.token_urlsafe(12)
     user_id = create_user(
         conn,
@@ -312,6 +329,9 @@ def change_role(
         raise AccountError(
             "unknown role", (Problem("account-role-unknown", "role", f"must be one of {', '.join(ROLES)}"),)
         )
+    _lock_practice(conn, practice_id)
+    if role == "therapist" and provider_id:
+        _own_provider(conn, practice_id, provider_id)
     member = _member(conn, practice_id, user_id)
     if role != member.role:
         _keep_an_owner(conn, practice_id, member)
@@ -336,8 +356,14 @@ def reset_mfa(conn: Connection, practice_id: str, actor: str, user_id: str, now:
     _audit(conn, practice_id, actor, "user.mfa_reset", "user", user_id, {}, now)
 
 
-def change_password(conn: Connection, user_id: str, current: str, new: str, now: datetime) -> None:
-    """Change a password after checking the current one; other sessions of the user end."""
+def change_password(
+    conn: Connection, user_id: str, current: str, new: str, now: datetime, keep_session: str = ""
+) -> None:
+    """Change a password after checking the current one; every other session of the user ends.
+
+    ``keep_session`` is the digest of the session that made the change (it stays logged in);
+    all the user's other sessions, full or half-done, are deleted (ASVS 7.4.3).
+    """
     row = conn.execute(select(users.c.password_hash, users.c.username).where(users.c.id == user_id)).one()
     if not passwords.verify_password(row.password_hash, current):
         raise AccountError(
@@ -353,6 +379,9 @@ def change_password(conn: Connection, user_id: str, current: str, new: str, now:
         update(users)
         .where(users.c.id == user_id)
         .values(password_hash=passwords.hash_password(new), password_changed_at=now)
+    )
+    conn.execute(
+        sessions.delete().where(sessions.c.user_id == user_id, sessions.c.token_hash != keep_session)
     )
 
 
@@ -662,8 +691,22 @@ def complete_mfa(
     values: dict[str, object] = {"totp_last_counter": counter}
     if pending.stage == "enroll":
         values.update(totp_secret=secret, totp_enrolled_at=now)
-    conn.execute(update(users).where(users.c.id == user.id).values(**values))
-    end_session(conn, token)
+    # Single use, atomically (ASVS 6.5.1): the code's counter is claimed by a conditional
+    # update; of concurrent log-ins with the same code only one changes the row (the others
+    # wait for its row lock, re-check the condition and change nothing), and the pending
+    # session is consumed the same way.
+    claimed = conn.execute(
+        update(users)
+        .where(
+            users.c.id == user.id,
+            or_(users.c.totp_last_counter.is_(None), users.c.totp_last_counter < counter),
+        )
+        .values(**values)
+    ).rowcount
+    consumed = conn.execute(sessions.delete().where(sessions.c.token_hash == digest(token))).rowcount
+    if not claimed or not consumed:
+        record_attempt(conn, user.username, ip, now, False)
+        return None
     return start_session(conn, user.id, "full", now, policy)
 
 
@@ -676,9 +719,18 @@ def create_api_token(
     name: str,
     scopes: str,
     now: datetime,
-    expires_in_days: int | None = 90,
+    expires_in_days: int | None = None,
+    policy: SessionPolicy | None = None,
 ) -> tuple[str, str]:
-    """Create a token for the caller; returns ``(token id, token)``. The token is shown once."""
+    """Create a token for the caller; returns ``(token id, token)``. The token is shown once.
+
+    A token never holds more than its creator: every scope must be a permission of the
+    caller's role and, when the caller is itself an API token, one of that token's scopes
+    (``token-scope-exceeds``). Every token expires: ``expires_in_days`` (default
+    ``policy.token_default_days``) may not exceed ``policy.token_max_days``
+    (``token-expiry-too-long``). The creation is audited, with the scopes and the expiry.
+    """
+    policy = policy or SessionPolicy()
     try:
         wanted = parse_scopes(scopes)
     except ValueError as exc:
@@ -687,8 +739,20 @@ def create_api_token(
         raise AccountError(
             "no scope given", (Problem("token-scope-missing", "scopes", "give at least one scope"),)
         )
+    held = {p.value for p in permissions_of(principal.role, principal.scopes)}
+    beyond = sorted(wanted - held)
+    if beyond:
+        message = f"a token cannot hold more than its creator: {', '.join(beyond)}"
+        raise AccountError(message, (Problem("token-scope-exceeds", "scopes", message),))
+    days = policy.token_default_days if expires_in_days is None else expires_in_days
+    if not 1 <= days <= policy.token_max_days:
+        message = f"must be 1 to {policy.token_max_days} days"
+        raise AccountError(
+            "the expiry is refused", (Problem("token-expiry-too-long", "expires_in_days", message),)
+        )
     token = API_TOKEN_PREFIX + new_token()
     token_id = new_id()
+    expires_at = now + timedelta(days=days)
     _audit(
         conn,
         principal.practice_id,
@@ -696,7 +760,11 @@ def create_api_token(
         "token.create",
         "api_token",
         token_id,
-        {"scopes": sorted(wanted)},
+        {
+            "scopes": sorted(wanted),
+            "expires_in_days": days,
+            "by": "token" if principal.scopes is not None else "session",
+        },
         now,
     )
     conn.execute(
@@ -709,7 +777,7 @@ def create_api_token(
             prefix=token[:10],
             scopes=" ".join(sorted(wanted)),
             created_at=now,
-            expires_at=now + timedelta(days=expires_in_days) if expires_in_days else None,
+            expires_at=expires_at,
         )
     )
     return token_id, token
@@ -823,12 +891,14 @@ def token_principal(conn: Connection, token: str, now: datetime, *, touch: bool 
         .select_from(_with_role(api_tokens))
         .where(api_tokens.c.token_hash == digest(token))
     ).first()
-    if row is None or row.revoked_at is not None or (row.expires_at is not None and now >= row.expires_at):
+    if row is None or row.revoked_at is not None or row.expires_at is None or now >= row.expires_at:
         return None
     if not row.active:
         return None
     if touch and (row.last_used_at is None or now - row.last_used_at >= TOUCH_EVERY):
         conn.execute(update(api_tokens).where(api_tokens.c.id == row.token_id).values(last_used_at=now))
+        # Use is audited once per ``TOUCH_EVERY`` of use (each request is in the access log).
+        _audit(conn, row.practice_id, f"user:{row.user_id}", "token.use", "api_token", row.token_id, {}, now)
     return Principal(
         user_id=row.user_id,
         username=row.username,

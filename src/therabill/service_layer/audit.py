@@ -19,7 +19,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from therabill.adapters.db.tables import audit_log, practices
@@ -188,3 +188,60 @@ def verify_chain(session: Session, practice_id: str) -> ChainReport:
             return ChainReport(count, False, row.seq, "content does not match its hash")
         prev = row.hash
     return ChainReport(count, True)
+
+
+def chain_heads(session: Session) -> dict[str, tuple[int, str]]:
+    """Every practice's chain head: practice id -> (last sequence number, its hash)."""
+    last = (
+        select(audit_log.c.practice_id, func.max(audit_log.c.seq).label("seq"))
+        .group_by(audit_log.c.practice_id)
+        .subquery()
+    )
+    rows = session.execute(
+        select(audit_log.c.practice_id, audit_log.c.seq, audit_log.c.hash).join(
+            last, (last.c.practice_id == audit_log.c.practice_id) & (last.c.seq == audit_log.c.seq)
+        )
+    )
+    return {r.practice_id: (int(r.seq), r.hash) for r in rows}
+
+
+@dataclass(frozen=True, slots=True)
+class AnchorFinding:
+    """A practice whose chain no longer reaches its anchored head.
+
+    Attributes:
+        practice_id: the practice.
+        reason: ``rows-removed`` (fewer rows than anchored, or none), ``rewritten`` (the row at
+            the anchored sequence has another hash: rows changed and the chain recomputed).
+        anchored_seq: the anchored sequence number.
+        found_seq: the practice's last sequence number now (0 when it has no rows).
+    """
+
+    practice_id: str
+    reason: str
+    anchored_seq: int
+    found_seq: int
+
+
+def compare_with_anchor(session: Session, anchored: Mapping[str, tuple[int, str]]) -> list[AnchorFinding]:
+    """Compare the chains with their anchored heads: every anchored row must still be there, unchanged.
+
+    A chain may have grown since the anchor (new rows after the anchored one are fine, and
+    ``verify_chain`` checks their links); it may never be shorter, and the row at the
+    anchored sequence number must carry the anchored hash.
+    """
+    heads = chain_heads(session)
+    findings = []
+    for practice_id, (seq, digest) in sorted(anchored.items()):
+        found_seq = heads.get(practice_id, (0, GENESIS))[0]
+        if found_seq < seq:
+            findings.append(AnchorFinding(practice_id, "rows-removed", seq, found_seq))
+            continue
+        if seq == 0:
+            continue
+        at_anchor = session.execute(
+            select(audit_log.c.hash).where(audit_log.c.practice_id == practice_id, audit_log.c.seq == seq)
+        ).scalar()
+        if at_anchor != digest:
+            findings.append(AnchorFinding(practice_id, "rewritten", seq, found_seq))
+    return findings

@@ -36,7 +36,7 @@ from therabill.adapters.db.intake_tables import intake_versions, visit_clearance
 from therabill.adapters.db.repositories import Records
 from therabill.adapters.db.tables import patients, visits
 from therabill.clock import Clock, current_time
-from therabill.domain.errors import Problem
+from therabill.domain.errors import NotFoundError, Problem
 from therabill.domain.intake import (
     CheckResult,
     Clearance,
@@ -55,8 +55,10 @@ from therabill.domain.intake import (
 from therabill.refdata.catalog import body_regions
 from therabill.refdata.contraindications import default_contraindications
 from therabill.scrubber import Finding, ScrubContext, Severity
+from therabill.service_layer.accounts import Principal
 from therabill.service_layer.encounters import scrub_context_in
 from therabill.service_layer.uow import UnitOfWork
+from therabill.service_layer.visibility import may_see_visit
 
 __all__ = [
     "BillingGate",
@@ -305,15 +307,19 @@ def check_visit_intake(
     *,
     reported: Sequence[str] = (),
     table: ContraindicationTable | None = None,
+    viewer: Principal | None = None,
 ) -> VisitCheck:
     """Check a stored visit against the patient's current intake (before treating, or later).
 
     Args:
         reported: what the client reports on the day (``fever``...), checked too.
         table: a practice's own contraindication table (default: the shipped one).
+        viewer: the caller; a visit they may not see (another therapist's) is ``NotFoundError``.
     """
     with UnitOfWork(engine, practice_id, actor, read_only=True) as uow:
         visit = uow.records.get(visits, visit_id)
+        if viewer is not None and not may_see_visit(viewer, visit.provider_id):
+            raise NotFoundError("no such visit", (Problem("not-found", "visit_id", "no such visit"),))
         facts = facts_of_document(visit.encounter_json or {}, visit.date_of_service, reported)
         return _check(uow.records, visit.patient_id, facts, visit_id, table)
 

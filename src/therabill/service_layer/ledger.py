@@ -132,6 +132,7 @@ class RemittanceResult:
         entries: ledger entries posted now.
         worklist: worklist items recorded now.
         paid: BPR02.
+        conflict: the remittance key was on file with other claims (nothing was posted).
     """
 
     remittance_id: str
@@ -143,6 +144,7 @@ class RemittanceResult:
     entries: int = 0
     worklist: list[WorkItem] = field(default_factory=list)
     paid: Decimal = ZERO
+    conflict: bool = False
 
 
 # --- mapping ---------------------------------------------------------------------------
@@ -942,6 +944,29 @@ def _update_claim_status(uow: UnitOfWork, ref: ClaimRef, cp: Any, trace: str | N
     return []
 
 
+def _conflicts(uow: UnitOfWork, remittance_id: str, rem: Remittance) -> bool:
+    """Whether a remittance already on file (same key) differs from ``rem`` in its claims.
+
+    A re-send of the same transaction has the same claims at the same places; a copy cut
+    short by a crash has a prefix of them. Anything else (a claim changed, added or removed
+    under the same payer, trace number and amount) is a conflict.
+    """
+    stored_count = uow.session.execute(
+        select(remittances.c.claim_count).where(remittances.c.id == remittance_id)
+    ).scalar_one()
+    if stored_count != len(rem.claims):
+        return True
+    keys = claim_keys(rem)
+    for ordinal, key in uow.session.execute(
+        select(remittance_claims.c.ordinal, remittance_claims.c.idempotency_key).where(
+            remittance_claims.c.remittance_id == remittance_id
+        )
+    ):
+        if not 1 <= ordinal <= len(keys) or keys[ordinal - 1] != key:
+            return True
+    return False
+
+
 def post_remittance(
     engine: Engine, practice_id: str, actor: str, remittance: Remittance, *, file_sha256: str | None = None
 ) -> RemittanceResult:
@@ -956,6 +981,23 @@ def post_remittance(
     """
     with _unit(engine, practice_id, actor) as uow:
         rid, new, items = _open_remittance(uow, remittance, file_sha256)
+        if not new and _conflicts(uow, rid, remittance):
+            item = WorkItem(
+                "remittance-conflict",
+                f"remittance {remittance.trace_number} was already received with other claims; "
+                "nothing of this copy was posted (ask the payer which one is right)",
+                amount=remittance.payment_amount,
+            )
+            _work_rows(uow, [item], rid, None, None)
+            uow.record("remittance.conflict", "remittance", rid, {"trace": remittance.trace_number})
+            return RemittanceResult(
+                rid,
+                remittance.idempotency_key,
+                False,
+                worklist=[item],
+                paid=remittance.payment_amount,
+                conflict=True,
+            )
     result = RemittanceResult(
         rid, remittance.idempotency_key, new, worklist=list(items), paid=remittance.payment_amount
     )

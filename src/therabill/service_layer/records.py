@@ -16,6 +16,7 @@ and web layers always get the same ``Encounter`` a JSON document would give.
 from __future__ import annotations
 
 import json
+import re
 import secrets
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from contextlib import nullcontext
@@ -52,7 +53,7 @@ from therabill.clock import Clock, current_time
 from therabill.domain.claim import Claim, build_claim
 from therabill.domain.encounter import Encounter
 from therabill.domain.errors import NotFoundError, Problem
-from therabill.domain.money import D, to_cents
+from therabill.domain.money import D, MoneyError, to_cents
 from therabill.domain.records import (
     AppointmentStatus,
     ClaimStatus,
@@ -97,6 +98,7 @@ VISIT_DOCUMENT_KEYS = frozenset(
 
 
 _refuse = refuse
+_PROCEDURE_CODE = re.compile(r"[A-Z0-9]{5}")
 
 
 # -- practice set-up ---------------------------------------------------------------------
@@ -123,6 +125,11 @@ def create_practice(
     from therabill.adapters.db.engine import session_factory
     from therabill.service_layer import audit
 
+    for code, fee in (fees or {}).items():
+        try:
+            D(str(fee))
+        except MoneyError as exc:
+            raise _refuse("practice-fee-invalid", f"fees.{code}"[:60], str(exc)[:120]) from None
     practice_id = new_id()
     now = clock()
     outer = ambient_session(engine)
@@ -391,7 +398,29 @@ def add_authorization(
     units_allowed: int | None = None,
     clock: Clock = current_time,
 ) -> str:
-    """Record a prior authorization on a coverage (used counts start at zero)."""
+    """Record a prior authorization on a coverage (used counts start at zero).
+
+    Validated before anything is stored: a non-blank number, every procedure code a CPT/HCPCS
+    code (five letters or digits; an empty code would block every claim of the coverage),
+    no code twice, and a start no later than the end.
+    """
+    number = number.strip()
+    if not number:
+        raise _refuse("authorization-number-missing", "number", "give the authorization number")
+    clean: list[str] = []
+    for i, raw in enumerate(codes):
+        code = str(raw).strip().upper()
+        if not _PROCEDURE_CODE.fullmatch(code):
+            raise _refuse(
+                "authorization-code-invalid",
+                f"codes[{i}]",
+                "must be a CPT/HCPCS procedure code of five letters or digits, such as 97124",
+            )
+        if code in clean:
+            raise _refuse("authorization-code-duplicate", f"codes[{i}]", f"{code} is listed twice")
+        clean.append(code)
+    if start_date is not None and end_date is not None and end_date < start_date:
+        raise _refuse("authorization-dates-reversed", "end_date", "must not be before start_date")
     with UnitOfWork(engine, practice_id, actor, clock=clock) as uow:
         uow.records.get(coverages, coverage_id)
         new = uow.records.insert(
@@ -400,7 +429,7 @@ def add_authorization(
             number=number,
             start_date=start_date,
             end_date=end_date,
-            codes=list(codes),
+            codes=clean,
             units_pooled=units_pooled,
             visits_allowed=visits_allowed,
             units_allowed=units_allowed,

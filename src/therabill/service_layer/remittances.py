@@ -63,6 +63,7 @@ class PostedRemittance:
             "payer": self.payer,
             "paid": str(self.payment),
             "new": r.new,
+            "conflict": r.conflict,
             "claims_matched": r.matched_claims,
             "claims_unmatched": r.posted_claims - r.matched_claims,
             "claims_already_posted": r.skipped_claims,

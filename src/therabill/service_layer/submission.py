@@ -33,6 +33,7 @@ from sqlalchemy import Engine, select
 from therabill.adapters.clearinghouse.base import (
     Connector,
     ConnectorError,
+    check_name,
     name_values,
     render_name,
     sha256_hex,
@@ -325,7 +326,22 @@ def fetch(
     """Collect, keep, record, read and apply every inbound file; archive each on the far side last."""
     results: list[FetchResult] = []
     for name in connector.list_inbound():
-        data = connector.fetch(name)
+        # One odd file never stops the others: a name that is not a safe file name, or a file
+        # that cannot be read, is left where it is and reported (kind ``skipped``).
+        try:
+            data = connector.fetch(check_name(name))
+        except ConnectorError as exc:
+            problems = [asdict(p) for p in exc.problems]
+            results.append(
+                FetchResult(
+                    repr(name)[1:-1][:200],
+                    "",
+                    "skipped",
+                    "",
+                    outcome={"error": f"skipped, left in the inbound folder: {exc}", "problems": problems},
+                )
+            )
+            continue
         sha = sha256_hex(data)
         with UnitOfWork(engine, practice_id, actor, clock=clock) as uow:
             row = uow.session.execute(

@@ -11,7 +11,7 @@ from fastapi.testclient import TestClient
 from tests.e2e.api.world import PASSWORD, World, build_world
 from therabill.entrypoints.api import Settings, create_app
 from therabill.security import totp
-from therabill.security.permissions import Permission
+from therabill.security.permissions import Permission, permissions_of
 from therabill.service_layer import accounts
 
 ALL_SCOPES = " ".join(p.value for p in Permission)
@@ -61,7 +61,10 @@ def login(client: TestClient, world: World, practice: str, role: str) -> str:
 
 
 def token_for(world: World, practice: str, role: str, scopes: str = ALL_SCOPES) -> str:
+    """A token of the role with ``scopes``, narrowed to what the role holds (a token never holds more)."""
     pw = getattr(world, practice)
+    held = {p.value for p in permissions_of(role)}
+    scopes = " ".join(s for s in scopes.split() if s in held)
     with world.engine.begin() as conn:
         user = accounts.Principal(
             user_id=pw.users[role],

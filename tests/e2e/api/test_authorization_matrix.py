@@ -159,13 +159,32 @@ def _url(path: str, ids: dict[str, str]) -> str:
     return re.sub(r"\{(\w+)\}", lambda m: ids.get(m.group(1), "summary"), path)
 
 
-def _expected(role: str, marks: list[str], other_practice: bool, has_object: bool) -> str:
+def _expected(role: str, marks: list[str], other_practice: bool, has_object: bool, variant: str = "") -> str:
     permission = Permission(marks[0])
     if not allowed(role, permission):
         return "deny"
     if other_practice and has_object:
         return "404"
+    if variant == "a-other" and role == "therapist":
+        return "404"  # another therapist's visit of the same practice: as if it did not exist
     return "allow"
+
+
+def _variants(path: str) -> tuple[str, ...]:
+    """Own practice, other practice, and for visit routes another therapist's visit of the own practice."""
+    if "_id}" not in path:
+        return ("a",)
+    return ("a", "b", "a-other") if "{visit_id}" in path else ("a", "b")
+
+
+def _ids(objects: dict[str, Objects], variant: str) -> dict[str, str]:
+    if variant == "a-other":
+        return {**objects["a"].ids, "visit_id": objects["a"].other_therapist_visit}
+    return objects[variant].ids
+
+
+MATRIX_CELLS: dict[str, int] = {}
+"""Cells checked by each matrix test (read by the security report)."""
 
 
 def _check(method: str, path: str, role: str, expected: str, response) -> None:  # type: ignore[no-untyped-def]
@@ -190,8 +209,9 @@ def test_api_matrix(client: TestClient, world: World, objects: dict[str, Objects
     for (method, path), marks in sorted(table.items()):
         has_object = "_id}" in path
         for role in ROLES:
-            for practice in ("a", "b") if has_object else ("a",):
-                url = _url(path, objects[practice].ids)
+            for variant in _variants(path):
+                practice = variant[0]
+                url = _url(path, _ids(objects, variant))
                 body = BODIES.get((method, path))
                 if body and "provider_id" in body:
                     body = {**body, "provider_id": getattr(world, practice).provider_id}
@@ -199,8 +219,10 @@ def test_api_matrix(client: TestClient, world: World, objects: dict[str, Objects
                     r = client.request(method, url, content=RAW, headers=bearer(tokens[role]))
                 else:
                     r = client.request(method, url, json=body, headers=bearer(tokens[role]))
-                _check(method, path, role, _expected(role, marks, practice == "b", has_object), r)
+                expected = _expected(role, marks, practice == "b", has_object, variant)
+                _check(method, path, f"{role} ({variant})", expected, r)
                 cells += 1
+    MATRIX_CELLS["api"] = cells
     assert cells > 150
 
 
@@ -210,14 +232,19 @@ def test_page_matrix(client: TestClient, world: World, objects: dict[str, Object
         for k, v in route_permissions(client.app).items()
         if not k[1].startswith("/api/") and v != [PUBLIC]
     }
+    cells = 0
     for role in ROLES:
         csrf = login(client, world, "a", role)
         for (method, path), marks in sorted(table.items()):
             has_object = "_id}" in path
-            for practice in ("a", "b") if has_object else ("a",):
-                url = _url(path, objects[practice].ids)
+            for variant in _variants(path):
+                url = _url(path, _ids(objects, variant))
                 r = client.request(method, url, headers={"X-CSRF-Token": csrf})
-                _check(method, path, role, _expected(role, marks, practice == "b", has_object), r)
+                expected = _expected(role, marks, variant == "b", has_object, variant)
+                _check(method, path, f"{role} ({variant})", expected, r)
+                cells += 1
+    MATRIX_CELLS["pages"] = cells
+    assert cells > 150
 
 
 def test_therapist_sees_only_own_visits(

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import os
 import secrets as _random
+import stat
 from pathlib import Path
 
 from therabill.adapters.clearinghouse.base import (
@@ -86,17 +87,28 @@ class FileDropConnector:
         return SentReceipt(name, len(data), want, True)
 
     def list_inbound(self) -> list[str]:
-        """Regular files of the inbound folder, hidden and temporary files left out."""
+        """Regular files of the inbound folder; hidden files, folders and symbolic links left out.
+
+        A symbolic link is never followed (it could point anywhere on this computer).
+        """
         if not self.inbound.is_dir():
             return []
-        return sorted(p.name for p in self.inbound.iterdir() if p.is_file() and not p.name.startswith("."))
+        with os.scandir(self.inbound) as entries:
+            return sorted(
+                e.name for e in entries if e.is_file(follow_symlinks=False) and not e.name.startswith(".")
+            )
 
     def fetch(self, name: str) -> bytes:
-        """The bytes of inbound file ``name``."""
+        """The bytes of inbound file ``name`` (a symbolic link is refused, never followed)."""
+        path = self.inbound / check_name(name)
         try:
-            return (self.inbound / check_name(name)).read_bytes()
+            fd = os.open(path, os.O_RDONLY | os.O_NOFOLLOW)
         except OSError as exc:
-            raise connector_error("filedrop-read-failed", name, str(exc)) from None
+            raise connector_error("filedrop-read-failed", name, exc.strerror or "cannot open") from None
+        with os.fdopen(fd, "rb") as fh:
+            if not stat.S_ISREG(os.fstat(fh.fileno()).st_mode):
+                raise connector_error("filedrop-not-a-file", name, "not a regular file")
+            return fh.read()
 
     def archive(self, name: str) -> None:
         """Move inbound file ``name`` into the archive folder."""

@@ -10,6 +10,7 @@ from sqlalchemy import Engine
 from therabill.adapters.db.ledger_tables import ledger_entries
 from therabill.adapters.db.tables import claims, patients, payers
 from therabill.domain.money import from_cents
+from therabill.security.csvcell import safe_cell
 from therabill.service_layer.uow import UnitOfWork
 
 LEDGER_COLUMNS = ("posted_at", "entry_id", "kind", "bucket", "amount", "patient_chart", "patient", "payer", "claim_number",
@@ -23,7 +24,7 @@ def _text(rows: list[dict[str, object]], columns: tuple[str, ...]) -> str:
     w = csv.DictWriter(out, fieldnames=columns, lineterminator="\r\n")
     w.writeheader()
     for row in rows:
-        w.writerow({k: "" if row.get(k) is None else row[k] for k in columns})
+        w.writerow({k: safe_cell(row.get(k)) for k in columns})
     return out.getvalue()
 
 

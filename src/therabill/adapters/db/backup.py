@@ -1,36 +1,113 @@
-"""Consistent online backups of the SQLite database, optionally encrypted.
+"""Consistent online backups of the SQLite database, with a manifest, optionally encrypted.
+
+A backup file is ``MAGIC``, one line of JSON (the manifest), then the payload. The payload
+is the SQLite copy, or with a passphrase 16 bytes of salt + a Fernet token (AES-128-CBC with
+HMAC-SHA256) under a key derived with scrypt (n=2**15, r=8, p=1). The manifest holds the
+SHA-256 and size of the database copy and of the payload as stored, the schema revision, the
+practices and each practice's audit chain head.
 
 ``backup_sqlite`` copies the live database with SQLite's online backup API (readers and
-writers may keep working; the copy is one consistent snapshot), checks the copy with
-``PRAGMA integrity_check`` and writes it readable by its owner only (mode 0600). With a
-passphrase the file is encrypted: ``MAGIC`` + 16-byte salt + a Fernet token (AES-128-CBC
-with HMAC-SHA256) under a key derived with scrypt (n=2**15, r=8, p=1). ``restore_sqlite``
-decrypts when needed, checks the copy, then copies it into the live database with the same
-backup API, so the restore is all or nothing. PostgreSQL is backed up with ``pg_dump``
-(see ``docs/storage.md``).
+writers may keep working; the copy is one consistent snapshot), checks the copy as a restore
+would, and writes the file readable by its owner only (mode 0600).
+
+``restore_sqlite`` verifies everything BEFORE it touches the live database: the manifest, both
+SHA-256 sums, ``PRAGMA integrity_check``, a known schema revision with the expected tables,
+every practice's audit chain and its head as listed in the manifest, and that the practices of
+the live database are in the backup. Any failure raises ``BackupError`` (the CLI exits 2) and
+the live database is unchanged. The live database is then copied aside (``<file>.before-restore``,
+mode 0600), the backup copied in with the backup API, checked again, and the copy aside removed;
+when anything fails after the copy aside, the live database is put back from it. PostgreSQL is
+backed up with ``pg_dump`` (see ``docs/storage.md``).
 """
 
 from __future__ import annotations
 
 import base64
+import hashlib
+import json
 import os
 import sqlite3
 import tempfile
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 from cryptography.fernet import Fernet, InvalidToken
 from cryptography.hazmat.primitives.kdf.scrypt import Scrypt
-from sqlalchemy import Engine
+from sqlalchemy import Engine, create_engine, select
+from sqlalchemy.orm import Session
 
+from therabill.adapters.db import migrations
+from therabill.adapters.db.tables import practices
 from therabill.domain.errors import Problem, TherabillError
 
-MAGIC = b"THERABILL-BACKUP-1\n"
+MAGIC = b"THERABILL-BACKUP-2\n"
+FORMAT = 2
+MAX_MANIFEST_BYTES = 1024 * 1024
+ASIDE_SUFFIX = ".before-restore"
+REQUIRED_TABLES = frozenset(
+    {"alembic_version", "practices", "patients", "visits", "claims", "audit_log", "users", "api_tokens"}
+)
+"""Tables every therabill database (any known revision with accounts) has."""
 
 
 class BackupError(TherabillError):
     """A backup or restore could not be done (nothing was changed)."""
 
     code = "backup-failed"
+
+
+@dataclass(frozen=True, slots=True)
+class Manifest:
+    """What a backup file says about itself.
+
+    Attributes:
+        encrypted: the payload is encrypted with a passphrase.
+        sha256: SHA-256 (hex) of the database copy.
+        size: size of the database copy in bytes.
+        payload_sha256: SHA-256 (hex) of the payload as stored in the file.
+        revision: the schema revision of the copy.
+        practices: ids of the practices in the copy.
+        audit_heads: each practice's audit chain head ``(seq, hash)``.
+    """
+
+    encrypted: bool
+    sha256: str
+    size: int
+    payload_sha256: str
+    revision: str
+    practices: tuple[str, ...]
+    audit_heads: dict[str, tuple[int, str]]
+
+    def to_json(self) -> bytes:
+        doc = {
+            "format": FORMAT,
+            "encrypted": self.encrypted,
+            "sha256": self.sha256,
+            "size": self.size,
+            "payload_sha256": self.payload_sha256,
+            "revision": self.revision,
+            "practices": list(self.practices),
+            "audit_heads": {p: {"seq": s, "hash": h} for p, (s, h) in sorted(self.audit_heads.items())},
+        }
+        return json.dumps(doc, sort_keys=True, separators=(",", ":")).encode("ascii")
+
+    @classmethod
+    def from_json(cls, raw: bytes) -> Manifest:
+        doc = json.loads(raw.decode("ascii"))
+        if doc.get("format") != FORMAT:
+            raise ValueError("unknown format")
+        return cls(
+            encrypted=bool(doc["encrypted"]),
+            sha256=str(doc["sha256"]),
+            size=int(doc["size"]),
+            payload_sha256=str(doc["payload_sha256"]),
+            revision=str(doc["revision"]),
+            practices=tuple(str(p) for p in doc["practices"]),
+            audit_heads={str(p): (int(v["seq"]), str(v["hash"])) for p, v in doc["audit_heads"].items()},
+        )
 
 
 def _fail(code: str, message: str) -> BackupError:
@@ -42,6 +119,10 @@ def _key(passphrase: str, salt: bytes) -> bytes:
     return base64.urlsafe_b64encode(kdf.derive(passphrase.encode("utf-8")))
 
 
+def _sha(data: bytes) -> str:
+    return hashlib.sha256(data).hexdigest()
+
+
 def _sqlite_path(engine: Engine) -> Path:
     if engine.dialect.name != "sqlite" or not engine.url.database:
         raise _fail(
@@ -50,16 +131,60 @@ def _sqlite_path(engine: Engine) -> Path:
     return Path(engine.url.database)
 
 
-def _check(path: Path) -> None:
-    conn = sqlite3.connect(path)
+@dataclass(frozen=True, slots=True)
+class _Facts:
+    revision: str
+    practices: tuple[str, ...]
+    audit_heads: dict[str, tuple[int, str]]
+
+
+def _examine(path: Path) -> _Facts:
+    """Check a database copy as a restore needs it; its revision, practices and chain heads.
+
+    Raises:
+        BackupError: not a usable SQLite file, not a therabill database of a known revision,
+            a table missing, or an audit chain that does not verify.
+    """
+    from therabill.service_layer.audit import chain_heads, verify_chain
+
+    conn = sqlite3.connect(f"file:{path}?mode=ro", uri=True)
     try:
         result = conn.execute("PRAGMA integrity_check").fetchone()[0]
+        tables = {r[0] for r in conn.execute("SELECT name FROM sqlite_master WHERE type = 'table'")}
     except sqlite3.DatabaseError as exc:
         raise _fail("backup-corrupt", f"the copy is not a usable database: {exc}") from None
     finally:
         conn.close()
     if result != "ok":
         raise _fail("backup-corrupt", f"the copy fails its integrity check: {result}")
+    missing = sorted(REQUIRED_TABLES - tables)
+    if missing:
+        raise _fail("backup-not-therabill", f"not a therabill database: no table(s) {', '.join(missing)}")
+    engine = create_engine(f"sqlite:///file:{path}?mode=ro&uri=true")
+    try:
+        revision = migrations.current(engine)
+        if revision not in migrations.revisions():
+            raise _fail("backup-revision-unknown", f"the copy's schema revision {revision!r} is unknown")
+        with Session(engine) as session:
+            ids = tuple(session.execute(select(practices.c.id).order_by(practices.c.id)).scalars())
+            for pid in ids:
+                report = verify_chain(session, pid)
+                if not report.ok:
+                    raise _fail(
+                        "backup-audit-chain-broken",
+                        f"the copy's audit chain of practice {pid} breaks at row {report.first_bad_seq}: "
+                        f"{report.reason}",
+                    )
+            heads = chain_heads(session)
+    except BackupError:
+        raise
+    except Exception as exc:  # noqa: BLE001 - any failure reading the copy refuses the restore
+        raise _fail(
+            "backup-not-therabill", f"the copy cannot be read as a therabill database ({type(exc).__name__})"
+        ) from None
+    finally:
+        engine.dispose()
+    return _Facts(str(revision), ids, heads)
 
 
 def _write_private(target: Path, data: bytes) -> None:
@@ -76,13 +201,30 @@ def _write_private(target: Path, data: bytes) -> None:
         raise
 
 
-def backup_sqlite(engine: Engine, target: Path, passphrase: str | None = None) -> int:
-    """Write a consistent copy of the database to ``target`` (mode 0600); returns its size."""
+def _copy_db(source: Path, target: Path) -> None:
+    src = sqlite3.connect(source, timeout=15)
+    dst = sqlite3.connect(target, timeout=15)
+    try:
+        src.backup(dst)
+    finally:
+        dst.close()
+        src.close()
+
+
+@contextmanager
+def _private_dir(near: Path) -> Iterator[Path]:
+    with tempfile.TemporaryDirectory(dir=near, prefix=".therabill-") as tmpdir:
+        os.chmod(tmpdir, 0o700)
+        yield Path(tmpdir)
+
+
+def backup_sqlite(engine: Engine, target: Path, passphrase: str | None = None) -> Manifest:
+    """Write a consistent, checked copy of the database to ``target`` (mode 0600); returns its manifest."""
     source = _sqlite_path(engine)
     target = target.expanduser().resolve()
     target.parent.mkdir(parents=True, exist_ok=True)
-    with tempfile.TemporaryDirectory(dir=target.parent, prefix=".therabill-") as tmpdir:
-        plain = Path(tmpdir) / "copy.sqlite3"
+    with _private_dir(target.parent) as tmpdir:
+        plain = tmpdir / "copy.sqlite3"
         src = sqlite3.connect(source, timeout=15)
         dst = sqlite3.connect(plain)
         try:
@@ -91,41 +233,149 @@ def backup_sqlite(engine: Engine, target: Path, passphrase: str | None = None) -
         finally:
             dst.close()
             src.close()
-        _check(plain)
+        facts = _examine(plain)
         data = plain.read_bytes()
+    payload = data
     if passphrase:
         salt = os.urandom(16)
-        data = MAGIC + salt + Fernet(_key(passphrase, salt)).encrypt(data)
-    _write_private(target, data)
-    return len(data)
+        payload = salt + Fernet(_key(passphrase, salt)).encrypt(data)
+    manifest = Manifest(
+        encrypted=bool(passphrase),
+        sha256=_sha(data),
+        size=len(data),
+        payload_sha256=_sha(payload),
+        revision=facts.revision,
+        practices=facts.practices,
+        audit_heads=facts.audit_heads,
+    )
+    _write_private(target, MAGIC + manifest.to_json() + b"\n" + payload)
+    return manifest
 
 
-def restore_sqlite(engine: Engine, source: Path, passphrase: str | None = None) -> None:
-    """Replace the database's content with the backup ``source`` (checked first)."""
-    target = _sqlite_path(engine)
+def read_manifest(source: Path) -> tuple[Manifest, bytes]:
+    """The manifest and payload of a backup file.
+
+    Raises:
+        BackupError: unreadable, not a therabill backup (no manifest), or the payload's
+            SHA-256 differs from the manifest (cut short or altered).
+    """
     try:
         data = source.expanduser().read_bytes()
     except OSError as exc:
         raise _fail("backup-unreadable", f"cannot read {source}: {exc.strerror}") from None
-    if data.startswith(MAGIC):
+    if not data.startswith(MAGIC):
+        raise _fail(
+            "backup-not-therabill",
+            "not a therabill backup with a manifest (written by `therabill backup` of this version)",
+        )
+    end = data.find(b"\n", len(MAGIC), len(MAGIC) + MAX_MANIFEST_BYTES)
+    try:
+        if end < 0:
+            raise ValueError("no manifest line")
+        manifest = Manifest.from_json(data[len(MAGIC) : end])
+    except (ValueError, KeyError, TypeError, AttributeError, UnicodeDecodeError):
+        raise _fail("backup-manifest-invalid", "the backup's manifest cannot be read") from None
+    payload = data[end + 1 :]
+    if _sha(payload) != manifest.payload_sha256:
+        raise _fail(
+            "backup-checksum-mismatch",
+            "the backup's content does not match its manifest's SHA-256 (cut short or altered)",
+        )
+    return manifest, payload
+
+
+def is_encrypted(source: Path) -> bool:
+    """Whether a backup file says its payload is encrypted (False when it cannot be read)."""
+    try:
+        return read_manifest(source)[0].encrypted
+    except BackupError:
+        return False
+
+
+def _live_practices(target: Path) -> set[str]:
+    if not target.exists() or target.stat().st_size == 0:
+        return set()
+    conn = sqlite3.connect(f"file:{target}?mode=ro", uri=True)
+    try:
+        return {r[0] for r in conn.execute("SELECT id FROM practices")}
+    except sqlite3.DatabaseError:
+        return set()
+    finally:
+        conn.close()
+
+
+def restore_sqlite(
+    engine: Engine, source: Path, passphrase: str | None = None, *, replace_practices: bool = False
+) -> Manifest:
+    """Replace the database's content with the backup ``source``, verified first; returns its manifest.
+
+    Args:
+        engine: the live database's engine.
+        source: a file written by ``backup_sqlite``.
+        passphrase: the passphrase of an encrypted backup.
+        replace_practices: allow a backup that lacks practices the live database has.
+
+    Raises:
+        BackupError: any check failed; the live database is unchanged.
+    """
+    target = _sqlite_path(engine)
+    manifest, payload = read_manifest(source)
+    if manifest.encrypted:
         if not passphrase:
             raise _fail("backup-passphrase-needed", "the backup is encrypted; give its passphrase")
-        salt, token = data[len(MAGIC) : len(MAGIC) + 16], data[len(MAGIC) + 16 :]
+        salt, token = payload[:16], payload[16:]
         try:
             data = Fernet(_key(passphrase, salt)).decrypt(token)
         except InvalidToken:
             raise _fail("backup-passphrase-wrong", "wrong passphrase, or the backup was altered") from None
-    with tempfile.TemporaryDirectory(prefix=".therabill-restore-") as tmpdir:
-        plain = Path(tmpdir) / "restore.sqlite3"
+    else:
+        data = payload
+    if len(data) != manifest.size or _sha(data) != manifest.sha256:
+        raise _fail("backup-checksum-mismatch", "the database copy does not match its manifest's SHA-256")
+    target.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
+    with _private_dir(target.parent) as tmpdir:
+        plain = tmpdir / "restore.sqlite3"
         plain.write_bytes(data)
         os.chmod(plain, 0o600)
-        _check(plain)
+        facts = _examine(plain)
+        if facts.revision != manifest.revision or facts.audit_heads != manifest.audit_heads:
+            raise _fail("backup-manifest-mismatch", "the database copy does not match its manifest")
+        lost = sorted(_live_practices(target) - set(facts.practices))
+        if lost and not replace_practices:
+            raise _fail(
+                "backup-other-practice",
+                f"the backup lacks {len(lost)} practice(s) of the live database; "
+                "give --replace-practices to restore it anyway",
+            )
         engine.dispose()
-        src = sqlite3.connect(plain)
-        dst = sqlite3.connect(target, timeout=15)
+        aside = target.with_name(target.name + ASIDE_SUFFIX)
+        if target.exists():
+            aside.unlink(missing_ok=True)
+            aside.touch(mode=0o600)
+            _copy_db(target, aside)
+        else:
+            target.touch(mode=0o600)
         try:
-            src.backup(dst)
-        finally:
-            dst.close()
-            src.close()
+            _copy_db(plain, target)
+            after = _examine(target)
+            if after.audit_heads != facts.audit_heads:
+                raise _fail("backup-restore-failed", "the restored database differs from the backup")
+        except BaseException:
+            engine.dispose()
+            if aside.exists():
+                _copy_db(aside, target)
+            raise
+        aside.unlink(missing_ok=True)
     engine.dispose()
+    return manifest
+
+
+def manifest_summary(manifest: Manifest) -> dict[str, Any]:
+    """What the CLI prints about a backup."""
+    return {
+        "revision": manifest.revision,
+        "practices": len(manifest.practices),
+        "sha256": manifest.sha256,
+        "size": manifest.size,
+        "encrypted": manifest.encrypted,
+    }

@@ -14,6 +14,7 @@ unless ``THERABILL_ALLOW_UNSAFE_DB=1`` is set, which is meant for throw-away dat
 from __future__ import annotations
 
 import os
+from pathlib import Path
 from typing import Any
 
 from sqlalchemy import Engine, create_engine, event
@@ -94,6 +95,31 @@ def _postgres_connect(dbapi_conn: Any, _record: Any) -> None:
         _refuse("the PostgreSQL server", wrong)
 
 
+def _private_sqlite_file(database: str) -> None:
+    """Create the SQLite file readable by its owner only (0600), in a folder of mode 0700 when new.
+
+    SQLite gives its ``-wal`` and ``-shm`` files the main file's mode, so they are private too.
+    An existing file (and its companions) of this user is tightened to 0600.
+    """
+    if database.startswith("file:"):
+        return
+    path = Path(database).expanduser()
+    if not path.parent.exists():
+        path.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
+    try:
+        fd = os.open(path, os.O_CREAT | os.O_EXCL | os.O_WRONLY, 0o600)
+    except FileExistsError:
+        pass
+    else:
+        os.close(fd)
+    for each in (path, path.with_name(path.name + "-wal"), path.with_name(path.name + "-shm")):
+        try:
+            if each.exists() and each.stat().st_uid == os.getuid() and each.stat().st_mode & 0o077:
+                each.chmod(0o600)
+        except OSError:
+            pass
+
+
 def make_engine(url: str | None = None, **kwargs: Any) -> Engine:
     """An engine for ``url`` (default: ``therabill.config.database_url()``), set up for safety.
 
@@ -113,6 +139,8 @@ def make_engine(url: str | None = None, **kwargs: Any) -> Engine:
                 "an in-memory SQLite database cannot be shared by sessions; use a file",
                 (Problem("db-url-unsupported", "url", "use sqlite:///path/to/file.sqlite3"),),
             )
+        _private_sqlite_file(parsed.database)
+        kwargs.setdefault("hide_parameters", True)
         engine = create_engine(parsed, connect_args={"timeout": BUSY_TIMEOUT_MS / 1000}, **kwargs)
         event.listen(engine, "connect", _sqlite_connect)
         event.listen(engine, "begin", _sqlite_begin)
@@ -121,6 +149,7 @@ def make_engine(url: str | None = None, **kwargs: Any) -> Engine:
         if parsed.drivername == "postgresql":
             parsed = parsed.set(drivername="postgresql+psycopg")
         kwargs.setdefault("pool_pre_ping", True)
+        kwargs.setdefault("hide_parameters", True)
         engine = create_engine(parsed, **kwargs)
         event.listen(engine, "connect", _postgres_connect)
         return engine

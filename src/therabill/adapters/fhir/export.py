@@ -127,9 +127,23 @@ def _item(ln: Any, visit_id: str) -> dict[str, Any]:
 
 
 def patient_bundle(
-    engine: Engine, practice_id: str, actor: str, patient_id: str, *, now: datetime | None = None
+    engine: Engine,
+    practice_id: str,
+    actor: str,
+    patient_id: str,
+    *,
+    now: datetime | None = None,
+    clinical: bool = True,
+    billing: bool = True,
+    provider_id: str | None = None,
 ) -> dict[str, Any]:
-    """The patient's record as a FHIR R4 Bundle (a JSON-ready dict); ``NotFoundError`` for an unknown id."""
+    """The patient's record as a FHIR R4 Bundle (a JSON-ready dict); ``NotFoundError`` for an unknown id.
+
+    Args:
+        clinical: include visits (Encounter, Condition, Procedure, Observation).
+        billing: include claims and remittance results (Claim, ExplanationOfBenefit).
+        provider_id: only the visits (and their measures) of this rendering provider.
+    """
     entries: list[dict[str, Any]] = []
 
     def add(resource: dict[str, Any]) -> None:
@@ -145,6 +159,14 @@ def patient_bundle(
         visit_rows = r.rows(visits, visits.c.patient_id == patient_id, order_by=[visits.c.date_of_service])
         measures = r.rows(objective_measures, objective_measures.c.patient_id == patient_id)
         claim_rows = r.rows(claims, claims.c.patient_id == patient_id, order_by=[claims.c.date_of_service])
+        if not clinical:
+            visit_rows = []
+        elif provider_id is not None:
+            visit_rows = [v for v in visit_rows if v.provider_id == provider_id]
+        shown = {v.id for v in visit_rows}
+        measures = [m for m in measures if m.visit_id in shown]
+        if not billing:
+            claim_rows = []
         lines_by_claim = {c.id: r.lines_of(c.id) for c in claim_rows}
         eob_rows = r.rows(remittance_claims, remittance_claims.c.claim_id.in_([c.id for c in claim_rows]))
     # An export is a read of PHI: audited in its own (writing) unit, the read above being read-only.

@@ -9,11 +9,15 @@ from decimal import Decimal
 from therabill.adapters.x12.errors import X12Error, location
 from therabill.adapters.x12.tokenizer import Segment
 from therabill.domain.errors import Problem
+from therabill.domain.money import MAX_AMOUNT
 
 __all__ = ["Envelope", "amount", "date8", "el", "quantity"]
 
 _NUMBER = re.compile(r"-?(?:\d+\.?\d*|\.\d+)")
 _CENT = Decimal("0.01")
+
+MAX_QUANTITY = Decimal(99999)
+"""The largest unit or service count read from a file."""
 
 
 def el(seg: Segment, i: int) -> str:
@@ -47,6 +51,14 @@ def amount(seg: Segment, i: int, n: int, *, default: Decimal | None = None) -> D
         value = Decimal(text)
     else:
         value = _number(seg, i, n, "amount")
+    if abs(value) > MAX_AMOUNT:
+        raise X12Error(
+            f"amount {text!r} has more than 12 digits before the decimal point",
+            code="x12-amount-too-large",
+            segment_number=n,
+            segment_id=seg[0],
+            element=i,
+        )
     if len(text) > 3 and text[-3] == ".":
         return value
     cents = value.quantize(_CENT)
@@ -65,7 +77,16 @@ def quantity(seg: Segment, i: int, n: int, *, default: Decimal | None = None) ->
     """Element ``i`` as a quantity (units); ``default`` when empty."""
     if default is not None and el(seg, i) == "":
         return default
-    return _number(seg, i, n, "quantity")
+    value = _number(seg, i, n, "quantity")
+    if abs(value) > MAX_QUANTITY:
+        raise X12Error(
+            f"quantity {el(seg, i)!r} is larger than {MAX_QUANTITY}",
+            code="x12-quantity-too-large",
+            segment_number=n,
+            segment_id=seg[0],
+            element=i,
+        )
+    return value
 
 
 def date8(seg: Segment, i: int, n: int) -> date:

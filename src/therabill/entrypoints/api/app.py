@@ -18,6 +18,7 @@ from therabill.adapters.db.engine import make_engine
 from therabill.domain.money import usd_text
 from therabill.entrypoints.api import errors
 from therabill.entrypoints.api.deps import AppState
+from therabill.entrypoints.api.limits import BodyLimit, ErrorShield
 from therabill.entrypoints.api.settings import Settings
 from therabill.entrypoints.clock import system_clock
 from therabill.schemas.encounter import EncounterDocument, UnitsDocument
@@ -75,6 +76,7 @@ def create_app(
     """
     from therabill.entrypoints.api.routes import accounts_api, coding, records_api
     from therabill.entrypoints.web import billing, pages, routes_auth
+    from therabill.entrypoints.web.routes_settings import MAX_REFDATA_BYTES
 
     settings = settings or Settings()
     the_clock = clock or clock_mod.installed() or system_clock
@@ -93,12 +95,21 @@ def create_app(
         secure_cookies=settings.secure_cookies,
         max_upload_bytes=settings.max_upload_bytes,
         data_dir=config.data_dir(settings.data_dir),
+        trusted_proxies=settings.proxies(),
     )
     app.state.settings = settings
     templates = Jinja2Templates(directory=str(WEB / "templates"))
     templates.env.filters["usd"] = usd_text
     app.state.templates = templates
     errors.install(app)
+    # Outermost last: headers on every answer, then body limits, then the error shield.
+    app.add_middleware(ErrorShield)
+    app.add_middleware(
+        BodyLimit,
+        body_bytes=settings.max_body_bytes,
+        upload_bytes=settings.max_upload_bytes + 64 * 1024,
+        large_paths={"/settings/refdata/": MAX_REFDATA_BYTES + 1024 * 1024},
+    )
     app.add_middleware(SecurityHeaders, hsts=settings.secure_cookies)
     app.add_middleware(InstallClock, clock=the_clock)
     app.mount("/static", StaticFiles(directory=str(WEB / "static")), name="static")

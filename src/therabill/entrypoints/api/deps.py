@@ -11,6 +11,7 @@ from __future__ import annotations
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from datetime import datetime
+from ipaddress import IPv4Network, IPv6Network, ip_address
 from pathlib import Path
 from typing import Annotated, Any
 
@@ -55,6 +56,8 @@ class AppState:
         """The current time by the app's clock, naive UTC (as sessions and tokens store it)."""
         return as_utc(self.clock()).replace(tzinfo=None)
 
+    trusted_proxies: tuple[IPv4Network | IPv6Network, ...] = ()
+
 
 def state(request: Request) -> AppState:
     """The app's shared state."""
@@ -76,9 +79,35 @@ def get_conn(request: Request) -> Iterator[Connection]:
 Conn = Annotated[Connection, Depends(get_conn)]
 
 
+def _trusted(address: str, proxies: tuple[IPv4Network | IPv6Network, ...]) -> bool:
+    try:
+        ip = ip_address(address)
+    except ValueError:
+        return False
+    return any(ip in net for net in proxies)
+
+
 def client_ip(request: Request) -> str:
-    """The peer address (for throttling and the audit log)."""
-    return request.client.host if request.client else "unknown"
+    """The client's address (for throttling and the audit log).
+
+    The peer address, unless the peer is a trusted proxy (``THERABILL_TRUSTED_PROXIES``):
+    then ``X-Forwarded-For`` is read from the right, skipping trusted proxies, and the first
+    other address is the client. A header from any other peer is ignored (it is forgeable),
+    and so is a value that is not an IP address.
+    """
+    peer = request.client.host if request.client else "unknown"
+    proxies = state(request).trusted_proxies
+    if not proxies or not _trusted(peer, proxies):
+        return peer
+    hops = [h.strip() for h in ",".join(request.headers.getlist("x-forwarded-for")).split(",") if h.strip()]
+    for hop in reversed(hops):
+        if _trusted(hop, proxies):
+            continue
+        try:
+            return str(ip_address(hop))
+        except ValueError:
+            return peer
+    return peer
 
 
 def _principal(request: Request) -> Principal:

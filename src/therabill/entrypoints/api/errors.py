@@ -1,7 +1,9 @@
 """The one error shape of the API, with stable codes, and the handlers that produce it.
 
 ``{"error": {"code": "not-found", "message": "...", "problems": [{"code", "loc", "message"}]}}``.
-No stack trace or internal detail ever reaches a client (ASVS 16.5.1).
+No stack trace or internal detail ever reaches a client (ASVS 16.5.1). An exception none of
+these handlers takes becomes a 500 with an error id in ``limits.ErrorShield``, which logs
+the id and the exception's type only (never its message, traceback or SQL parameters).
 """
 
 from __future__ import annotations
@@ -15,6 +17,7 @@ from fastapi.responses import JSONResponse, RedirectResponse, Response
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from therabill.domain.errors import NotFoundError, Problem, TherabillError
+from therabill.domain.money import MoneyError
 from therabill.schemas.encounter import DocumentError, format_loc
 
 log = logging.getLogger("therabill.web")
@@ -106,6 +109,11 @@ def install(app: FastAPI) -> None:
     async def _not_found(request: Request, _exc: NotFoundError) -> Response:
         return _respond(request, 404, "not-found", "no such object")
 
+    @app.exception_handler(MoneyError)
+    async def _money_error(request: Request, exc: MoneyError) -> Response:
+        problem = Problem("money-invalid", "amount", str(exc)[:200])
+        return _respond(request, 422, "money-invalid", "an amount is not valid", (problem,))
+
     @app.exception_handler(TherabillError)
     async def _therabill_error(request: Request, exc: TherabillError) -> Response:
         return _respond(request, 422, exc.code, str(exc), exc.problems)
@@ -127,9 +135,3 @@ def install(app: FastAPI) -> None:
         code = _STATUS_CODES.get(exc.status_code, "error")
         message = exc.detail if isinstance(exc.detail, str) else code
         return _respond(request, exc.status_code, code, message)
-
-    @app.exception_handler(Exception)
-    async def _unexpected(request: Request, exc: Exception) -> Response:
-        # The exception type only: messages may carry data from the request.
-        log.error("unexpected error on %s %s: %s", request.method, request.url.path, type(exc).__name__)
-        return _respond(request, 500, "internal-error", "something went wrong; the error was logged")

@@ -95,7 +95,7 @@ class TokenCreate(_In):
 
     name: str = Field(min_length=1, max_length=100)
     scopes: list[str] = Field(min_length=1, max_length=40)
-    expires_in_days: int | None = Field(default=90, ge=1, le=366)
+    expires_in_days: int | None = Field(default=None, ge=1, le=36500)
 
 
 class TokenPublic(BaseModel):

@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+from ipaddress import IPv4Network, IPv6Network, ip_network
+
+from pydantic import Field
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from therabill import config
@@ -21,6 +24,12 @@ class Settings(BaseSettings):
         max_upload_bytes: the largest file accepted (835 uploads).
         login_failures_per_user: failed log-ins per username per 15 minutes before refusing.
         login_failures_per_ip: failed log-ins per address per 15 minutes before refusing.
+        token_default_days: lifetime of an API token created without one.
+        token_max_days: the longest lifetime an API token may be given.
+        trusted_proxies: comma-separated addresses or networks (``127.0.0.1,10.0.0.0/8``) of
+            reverse proxies whose ``X-Forwarded-For`` names the client; empty (the default):
+            the header is ignored and the peer address is the client.
+        max_body_bytes: the largest request body of a non-upload request.
     """
 
     model_config = SettingsConfigDict(env_prefix="THERABILL_", extra="ignore")
@@ -34,6 +43,23 @@ class Settings(BaseSettings):
     max_upload_bytes: int = 10 * 1024 * 1024
     login_failures_per_user: int = 10
     login_failures_per_ip: int = 100
+    token_default_days: int = Field(default=90, ge=1, le=3650)
+    token_max_days: int = Field(default=365, ge=1, le=3650)
+    trusted_proxies: str = ""
+    max_body_bytes: int = Field(default=1024 * 1024, ge=1024)
+
+    def proxies(self) -> tuple[IPv4Network | IPv6Network, ...]:
+        """The trusted proxies as networks (a bad entry refuses to start, naming it)."""
+        out = []
+        for item in self.trusted_proxies.replace(" ", ",").split(","):
+            if item:
+                try:
+                    out.append(ip_network(item, strict=False))
+                except ValueError:
+                    raise ValueError(
+                        f"THERABILL_TRUSTED_PROXIES: {item!r} is not an address or network"
+                    ) from None
+        return tuple(out)
 
     def url(self) -> str:
         """The database URL in effect."""
@@ -47,4 +73,6 @@ class Settings(BaseSettings):
             max_failures_per_user=self.login_failures_per_user,
             max_failures_per_ip=self.login_failures_per_ip,
             mfa_for_all=self.mfa_for_all,
+            token_default_days=min(self.token_default_days, self.token_max_days),
+            token_max_days=self.token_max_days,
         )

@@ -8,10 +8,12 @@ from typing import Annotated
 
 import typer
 
-from therabill.adapters.db.backup import MAGIC, backup_sqlite, restore_sqlite
+from therabill.adapters.db.backup import backup_sqlite, is_encrypted, restore_sqlite
 from therabill.adapters.db.engine import make_engine
+from therabill.config import data_dir
 from therabill.domain.errors import TherabillError
 from therabill.entrypoints.cli.common import fail_from
+from therabill.service_layer.integrity import anchor_heads
 
 
 def _passphrase(confirm: bool) -> str:
@@ -25,22 +27,38 @@ def backup_command(
     file: Annotated[Path, typer.Argument(help="Where to write the backup (mode 0600).")],
     encrypt: Annotated[bool, typer.Option("--encrypt", help="Encrypt with a passphrase.")] = False,
 ) -> None:
-    """Write a consistent online backup of the SQLite database."""
+    """Write a consistent online backup of the SQLite database, with a manifest (SHA-256, audit heads).
+
+    The audit chain heads are also anchored in the data folder (see ``therabill db check``).
+    """
     try:
-        size = backup_sqlite(make_engine(), file, _passphrase(True) if encrypt else None)
+        manifest = backup_sqlite(make_engine(), file, _passphrase(True) if encrypt else None)
+        anchor_heads(data_dir(), manifest.audit_heads)
     except TherabillError as exc:
         fail_from(exc)
-    typer.echo(f"backup written: {file} ({size} bytes{', encrypted' if encrypt else ''})")
+    typer.echo(
+        f"backup written: {file} ({manifest.size} bytes, sha256 {manifest.sha256}"
+        f"{', encrypted' if encrypt else ''})"
+    )
 
 
 def restore_command(
     file: Annotated[Path, typer.Argument(help="A backup written by `therabill backup`.")],
+    replace_practices: Annotated[
+        bool,
+        typer.Option("--replace-practices", help="Restore even when the backup lacks a live practice."),
+    ] = False,
 ) -> None:
-    """Replace the SQLite database's content with a backup (checked before anything changes)."""
+    """Replace the SQLite database's content with a backup, verified before anything changes.
+
+    Refused (exit 2, nothing changed): no manifest, a SHA-256 mismatch, not a therabill
+    database of a known schema revision, a broken audit chain, or a backup without the live
+    database's practices (unless ``--replace-practices``).
+    """
     try:
-        head = file.expanduser().open("rb").read(len(MAGIC)) if file.exists() else b""
-        passphrase = _passphrase(False) if head == MAGIC else None
-        restore_sqlite(make_engine(), file, passphrase)
+        passphrase = _passphrase(False) if is_encrypted(file) else None
+        manifest = restore_sqlite(make_engine(), file, passphrase, replace_practices=replace_practices)
+        anchor_heads(data_dir(), manifest.audit_heads, replace=True)
     except TherabillError as exc:
         fail_from(exc)
-    typer.echo(f"restored from {file}")
+    typer.echo(f"restored from {file} (revision {manifest.revision}, {len(manifest.practices)} practice(s))")

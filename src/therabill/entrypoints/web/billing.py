@@ -8,9 +8,9 @@ limit (before it is read whole) or does not start with an X12 ``ISA`` header.
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Annotated, Any
 
-from fastapi import APIRouter, Request, UploadFile
+from fastapi import APIRouter, Query, Request, UploadFile
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from sqlalchemy import func, select
 
@@ -272,7 +272,9 @@ async def remittances_upload(
 
 
 @router.get("/audit", response_class=HTMLResponse)
-def audit_page(request: Request, principal: AuditRead, before: int = 0) -> HTMLResponse:
+def audit_page(
+    request: Request, principal: AuditRead, before: Annotated[int, Query(ge=0, le=2**62)] = 0
+) -> HTMLResponse:
     """The audit log, newest first, with a check of its hash chain."""
     from therabill.adapters.db.tables import audit_log
     from therabill.service_layer import audit as audit_service
@@ -295,6 +297,7 @@ def audit_export(request: Request, principal: AuditRead) -> Response:
     import json
 
     from therabill.adapters.db.tables import audit_log
+    from therabill.security.csvcell import safe_row
 
     out = io.StringIO()
     writer = csv.writer(out)
@@ -308,17 +311,19 @@ def audit_export(request: Request, principal: AuditRead) -> Response:
             .order_by(audit_log.c.seq)
         ):
             writer.writerow(
-                [
-                    r.seq,
-                    r.at.isoformat(),
-                    r.actor,
-                    r.action,
-                    r.object_type,
-                    r.object_id or "",
-                    json.dumps(r.details, sort_keys=True) if r.details else "",
-                    r.prev_hash,
-                    r.hash,
-                ]
+                safe_row(
+                    [
+                        r.seq,
+                        r.at.isoformat(),
+                        r.actor,
+                        r.action,
+                        r.object_type,
+                        r.object_id or "",
+                        json.dumps(r.details, sort_keys=True) if r.details else "",
+                        r.prev_hash,
+                        r.hash,
+                    ]
+                )
             )
     audit_event(request, principal, "audit.export", "audit_log", None)
     stamp = state(request).now().strftime("%Y%m%d")

@@ -25,7 +25,7 @@ from therabill.domain.errors import NotFoundError, TherabillError
 from therabill.domain.intake import IntakeError, IntakeVersion, intake_to_dict
 from therabill.entrypoints.api.deps import state
 from therabill.entrypoints.api.errors import not_found
-from therabill.entrypoints.api.who import PatientsRead, PatientsWrite, VisitsRead, VisitsWrite
+from therabill.entrypoints.api.who import IntakeWrite, PatientsRead, VisitsRead, VisitsWrite
 from therabill.entrypoints.web import intake_form, visit_form
 from therabill.entrypoints.web.pages import (
     actor,
@@ -133,7 +133,7 @@ def intake_page(
             "avoid": check["avoid_regions"],
             "people": people_of(request, principal),
             "can_sign": allowed(principal.role, Permission.VISITS_WRITE, principal.scopes),
-            "can_edit": allowed(principal.role, Permission.PATIENTS_WRITE, principal.scopes),
+            "can_edit": allowed(principal.role, Permission.INTAKE_WRITE, principal.scopes),
         },
     )
 
@@ -164,7 +164,7 @@ def intake_print(
 
 
 @router.get("/patients/{patient_id}/intake/edit", response_class=HTMLResponse)
-def intake_edit(request: Request, patient_id: str, principal: PatientsWrite) -> HTMLResponse:
+def intake_edit(request: Request, patient_id: str, principal: IntakeWrite) -> HTMLResponse:
     """The intake form, filled with the current version (saving makes a new version)."""
     patient = _patient(request, principal, patient_id)
     history = _history(request, principal, patient_id)
@@ -173,7 +173,7 @@ def intake_edit(request: Request, patient_id: str, principal: PatientsWrite) -> 
 
 
 @router.post("/patients/{patient_id}/intake", response_class=HTMLResponse)
-async def intake_save(request: Request, patient_id: str, principal: PatientsWrite) -> Response:
+async def intake_save(request: Request, patient_id: str, principal: IntakeWrite) -> Response:
     """Save the form as a new version of the health history (the old ones stay)."""
     patient = _patient(request, principal, patient_id)
     form = await request.form()

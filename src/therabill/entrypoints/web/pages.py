@@ -36,6 +36,7 @@ from therabill.security.permissions import Permission
 from therabill.service_layer import visits as visits_svc
 from therabill.service_layer.accounts import Principal
 from therabill.service_layer.uow import UnitOfWork
+from therabill.service_layer.visibility import may_see_visit, record_view
 
 router = APIRouter(include_in_schema=False)
 
@@ -242,7 +243,12 @@ def patient_page(request: Request, patient_id: str, principal: PatientsRead) -> 
             .where(visits.c.patient_id == patient_id)
             .order_by(visits.c.date_of_service.desc())
         ).all()
-    clinical = principal.role != "front_desk"
+    view = record_view(principal)
+    clinical = view.clinical
+    # A therapist sees their own visits' notes and measures only.
+    pvisits = [v for v in pvisits if view.sees(v.provider_id)]
+    shown = {v.id for v in pvisits}
+    measures = [m for m in measures if m.visit_id in shown]
     check = intake_check(request, principal, patient_id)
     audit_event(request, principal, "patient.view", "patient", patient_id)
     return render(
@@ -402,9 +408,7 @@ def find_visit(request: Request, principal: Principal, visit_id: str) -> Any:
     """The visit row, or 404 when missing, of another practice, or another therapist's."""
     with reader(request, principal) as uow:
         visit = uow.records.find(visits, visit_id)
-    if visit is None or (
-        principal.role == "therapist" and principal.provider_id not in (None, visit.provider_id)
-    ):
+    if visit is None or not may_see_visit(principal, visit.provider_id):
         raise not_found("visit")
     return visit
 

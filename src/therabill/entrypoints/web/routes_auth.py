@@ -276,7 +276,7 @@ def change_password(
     status = 200
     try:
         with st.engine.begin() as conn:
-            accounts.change_password(conn, principal.user_id, current, new, st.now())
+            accounts.change_password(conn, principal.user_id, current, new, st.now(), principal.session_hash)
             audit.record(
                 conn,
                 principal,
@@ -311,7 +311,9 @@ def create_token_page(
     message, new_token_value, status = "", "", 200
     try:
         with st.engine.begin() as conn:
-            _, new_token_value = accounts.create_api_token(conn, principal, name, scopes, st.now())
+            _, new_token_value = accounts.create_api_token(
+                conn, principal, name, scopes, st.now(), policy=st.policy
+            )
     except AccountError as exc:
         message, status = str(exc), 422
     with st.engine.begin() as conn:

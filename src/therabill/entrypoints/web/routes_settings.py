@@ -646,10 +646,15 @@ async def settings_token_create(request: Request, principal: UsersManage) -> Res
     try:
         if not name:
             raise AccountError("no name", (Problem("token-name-missing", "name", "give the token a name"),))
-        if not days.isdigit() or not 1 <= int(days) <= 366:
-            raise AccountError("bad expiry", (Problem("token-expiry", "expires_in_days", "1 to 366 days"),))
+        if not days.isdigit() or len(days) > 5:
+            raise AccountError(
+                "bad expiry",
+                (Problem("token-expiry", "expires_in_days", f"1 to {st.policy.token_max_days} days"),),
+            )
         with st.engine.begin() as conn:
-            _, token = accounts.create_api_token(conn, principal, name, chosen, st.now(), int(days))
+            _, token = accounts.create_api_token(
+                conn, principal, name, chosen, st.now(), int(days), st.policy
+            )
     except AccountError as exc:
         return _tokens_page(request, principal, problems=_problems(exc))
     return _tokens_page(request, principal, extra={"new_token": token}, message="Token created.")

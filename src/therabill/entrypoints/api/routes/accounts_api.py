@@ -6,7 +6,7 @@ from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, Request, status
 
-from therabill.entrypoints.api.deps import Conn, now, requires
+from therabill.entrypoints.api.deps import Conn, now, requires, state
 from therabill.entrypoints.api.errors import not_found
 from therabill.entrypoints.api.schemas import (
     ERRORS,
@@ -48,7 +48,13 @@ def list_tokens(principal: Self, conn: Conn) -> list[dict[str, object]]:
 def create_token(body: TokenCreate, principal: Self, conn: Conn, request: Request) -> dict[str, object]:
     """Create an API token with the given scopes (permission names); the token is shown once."""
     token_id, token = accounts.create_api_token(
-        conn, principal, body.name, " ".join(body.scopes), now(request), body.expires_in_days
+        conn,
+        principal,
+        body.name,
+        " ".join(body.scopes),
+        now(request),
+        body.expires_in_days,
+        state(request).policy,
     )
     listed = next(t for t in accounts.list_api_tokens(conn, principal) if t["id"] == token_id)
     return {**listed, "token": token}

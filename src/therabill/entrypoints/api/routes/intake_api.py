@@ -91,7 +91,7 @@ def get_intake(
 async def post_intake(
     request: Request,
     patient_id: str,
-    principal: Annotated[Principal, Depends(requires(Permission.PATIENTS_WRITE))],
+    principal: Annotated[Principal, Depends(requires(Permission.INTAKE_WRITE))],
 ) -> dict[str, Any]:
     """Store a new version of the health history (the body is the intake document)."""
     import json
@@ -129,7 +129,12 @@ def visit_check(
 ) -> dict[str, Any]:
     """The visit checked against the current intake, and whether it may be billed."""
     result = svc.check_visit_intake(
-        state(request).engine, principal.practice_id, _actor(principal), visit_id, reported=reported or ()
+        state(request).engine,
+        principal.practice_id,
+        _actor(principal),
+        visit_id,
+        reported=reported or (),
+        viewer=principal,
     )
     _audit(request, principal, "intake.check", "visit", visit_id)
     return result.as_dict()

@@ -17,6 +17,7 @@ from therabill.entrypoints.api.deps import requires, state
 from therabill.entrypoints.api.schemas import ERRORS, NOT_FOUND
 from therabill.security.permissions import Permission
 from therabill.service_layer.accounts import Principal
+from therabill.service_layer.visibility import record_view
 
 router = APIRouter(prefix="/api/v1", tags=["interoperability"])
 
@@ -31,13 +32,27 @@ def patient_fhir(
     request: Request,
     principal: Annotated[Principal, Depends(requires(Permission.PATIENTS_READ))],
 ) -> Any:
-    """Patient, Coverage, Encounter, Condition, Procedure, Observation, Claim, ExplanationOfBenefit."""
+    """Patient, Coverage, Encounter, Condition, Procedure, Observation, Claim, ExplanationOfBenefit.
+
+    Only what the caller may see: visits and their diagnoses, procedures and measures need
+    ``visits.read`` (a therapist: their own visits only), claims and EOBs ``claims.read``.
+    """
     from fastapi.responses import Response
 
     from therabill.adapters.fhir import patient_bundle, validate_bundle
 
     st = state(request)
-    bundle = patient_bundle(st.engine, principal.practice_id, actor_of(principal), patient_id, now=st.now())
+    view = record_view(principal)
+    bundle = patient_bundle(
+        st.engine,
+        principal.practice_id,
+        actor_of(principal),
+        patient_id,
+        now=st.now(),
+        clinical=view.clinical,
+        billing=view.billing,
+        provider_id=view.provider_id,
+    )
     model = validate_bundle(bundle)
     body = json.dumps(json.loads(model.model_dump_json(exclude_none=True)))
     return Response(content=body, media_type="application/fhir+json")

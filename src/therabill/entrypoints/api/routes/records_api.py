@@ -51,6 +51,7 @@ from therabill.entrypoints.api.who import (
 )
 from therabill.security.permissions import Permission
 from therabill.service_layer.accounts import Principal
+from therabill.service_layer.visibility import may_see_visit
 
 router = APIRouter(prefix="/api/v1", tags=["records"])
 P = Permission
@@ -276,6 +277,7 @@ class RemittancePosted(BaseModel):
     payer: str | None
     paid: str
     new: bool
+    conflict: bool
     claims_matched: int
     claims_unmatched: int
     claims_already_posted: int
@@ -364,11 +366,7 @@ def _claim(row: Any) -> dict[str, Any]:
 
 def _own_visit(principal: Principal, row: Any) -> bool:
     """A therapist sees only the notes of their own visits."""
-    return (
-        principal.role != "therapist"
-        or principal.provider_id is None
-        or row.provider_id == principal.provider_id
-    )
+    return may_see_visit(principal, row.provider_id)
 
 
 def _use_case(call: Any) -> Any:
@@ -844,6 +842,13 @@ async def post_remittance(request: Request, principal: RemittancesPost) -> list[
 
     data = await _x12_body(request)
     results = remittances.post_835(state(request).engine, principal.practice_id, _actor(principal), data)
+    if results and all(r.result.conflict for r in results):
+        raise ApiError(
+            409,
+            "remittance-conflict",
+            "this remittance was already received with other claims; nothing was posted",
+            [Problem("remittance-conflict", "file", r.result.worklist[0].message) for r in results],
+        )
     return [r.as_dict() for r in results]
 
 
