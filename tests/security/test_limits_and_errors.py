@@ -21,7 +21,7 @@ from sqlalchemy.exc import OperationalError
 
 from tests.e2e.api.conftest import bearer, token_for
 from tests.e2e.api.world import World
-from therabill.entrypoints.api.limits import json_depth
+from therabill.entrypoints.http.limits import json_depth
 
 MIB = 1024 * 1024
 

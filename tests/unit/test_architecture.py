@@ -128,3 +128,64 @@ def test_the_rule_covers_the_service_layer() -> None:
     names = {str(p.relative_to(SRC)) for p in BELOW_ENTRYPOINTS}
     assert "service_layer/ledger.py" in names and "scrubber/engine.py" in names
     assert not any(n.startswith("entrypoints/") for n in names)
+
+
+# --- the middle ring -------------------------------------------------------------------
+
+
+def _module_imports(path: Path) -> list[str]:
+    """Every module ``path`` imports, at the top or inside a function."""
+    return [name for _, name in _imports(path)]
+
+
+@pytest.mark.parametrize(("side", "other"), [("web", "api"), ("api", "web")])
+def test_web_and_api_share_http_but_never_import_each_other(side: str, other: str) -> None:
+    bad = [
+        f"{p.relative_to(SRC)} imports {name}"
+        for p in sorted((ENTRYPOINTS / side).rglob("*.py"))
+        for name in _module_imports(p)
+        if name.startswith(f"therabill.entrypoints.{other}")
+    ]
+    assert not bad, "web and api meet only in entrypoints/http: " + "; ".join(bad)
+
+
+ADAPTERS_USING_SERVICES = {
+    "adapters/fhir/export.py",
+    "adapters/csvio/exporter.py",
+    "adapters/csvio/importer.py",
+    "adapters/db/backup.py",
+}
+"""Adapters that still reach into the service layer (a unit of work, the audit chain): to move
+into services; the list only shrinks."""
+
+
+def test_adapters_do_not_import_the_service_layer() -> None:
+    found = {
+        str(p.relative_to(SRC))
+        for p in sorted((SRC / "adapters").rglob("*.py"))
+        if any(name.startswith("therabill.service_layer") for name in _module_imports(p))
+    }
+    assert found <= ADAPTERS_USING_SERVICES, (
+        f"new adapter → service_layer imports: {sorted(found - ADAPTERS_USING_SERVICES)}"
+    )
+
+
+ONE_HOME = {
+    "write_837p": {"service_layer/batches.py", "entrypoints/cli/x12.py"},
+    "read_835": {"service_layer/remittances.py", "entrypoints/cli/era.py"},
+    "read_acknowledgments": {"service_layer/acknowledgments.py", "entrypoints/cli/ack.py"},
+}
+"""Who may call the X12 writer and readers: the one service of each use case, and the
+stateless commands on documents and files (``x12 837``, ``era read``, ``ack read``)."""
+
+
+@pytest.mark.parametrize("name", sorted(ONE_HOME))
+def test_each_x12_use_case_has_one_home(name: str) -> None:
+    callers = {
+        str(p.relative_to(SRC))
+        for p in sorted(SRC.rglob("*.py"))
+        if "adapters/x12" not in str(p) and f"{name}(" in p.read_text(encoding="utf-8")
+    }
+    assert callers <= ONE_HOME[name], (
+        f"{name} is called outside its one home: {sorted(callers - ONE_HOME[name])}"
+    )

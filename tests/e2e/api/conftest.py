@@ -9,7 +9,7 @@ import pytest
 from fastapi.testclient import TestClient
 
 from tests.e2e.api.world import PASSWORD, World, build_world
-from therabill.entrypoints.api import Settings, create_app
+from therabill.entrypoints.http import Settings, create_app
 from therabill.security import totp
 from therabill.security.permissions import Permission, permissions_of
 from therabill.service_layer import accounts

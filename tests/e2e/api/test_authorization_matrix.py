@@ -18,7 +18,7 @@ from fastapi.testclient import TestClient
 from tests.e2e.api.conftest import bearer, login, token_for
 from tests.e2e.api.world import AS_OF, DOS, ROLES, World
 from therabill.adapters.x12.envelope import EnvelopeSettings
-from therabill.entrypoints.api.deps import PUBLIC, route_permissions
+from therabill.entrypoints.http.deps import PUBLIC, route_permissions
 from therabill.security.permissions import Permission, allowed
 from therabill.service_layer import accounts, batches, ledger, records
 

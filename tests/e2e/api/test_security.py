@@ -9,7 +9,7 @@ from fastapi.testclient import TestClient
 
 from tests.e2e.api.conftest import bearer, csrf_of, login, token_for
 from tests.e2e.api.world import PASSWORD, World
-from therabill.entrypoints.api.deps import PUBLIC, route_permissions
+from therabill.entrypoints.http.deps import PUBLIC, route_permissions
 from therabill.security import totp
 
 PUBLIC_ROUTES = {

@@ -9,7 +9,7 @@ from __future__ import annotations
 import os
 from datetime import UTC, datetime, timedelta
 
-from therabill.entrypoints.api import Settings, create_app
+from therabill.entrypoints.http import Settings, create_app
 
 
 def make_app():  # type: ignore[no-untyped-def]

@@ -10,7 +10,7 @@ from tests.integration.reports.conftest import Practice
 
 
 def test_reports_link_for_owner_and_biller_only(practice: Practice) -> None:
-    from therabill.entrypoints.api import Settings, create_app
+    from therabill.entrypoints.http import Settings, create_app
     from therabill.service_layer import accounts
 
     now = datetime(2026, 11, 23, 12, 0)

@@ -57,7 +57,7 @@ def test_web_pages_need_reports_read(practice: Practice) -> None:
     _sqlite(practice.engine)
     from datetime import datetime
 
-    from therabill.entrypoints.api import Settings, create_app
+    from therabill.entrypoints.http import Settings, create_app
     from therabill.service_layer import accounts
 
     now = datetime(2026, 11, 23, 12, 0)

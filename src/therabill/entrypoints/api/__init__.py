@@ -1,6 +1,1 @@
-"""The web app and REST API (FastAPI): ``create_app(settings)``."""
-
-from therabill.entrypoints.api.app import create_app
-from therabill.entrypoints.api.settings import Settings
-
-__all__ = ["Settings", "create_app"]
+"""The REST API under ``/api/v1``: its routes and public schemas (the app factory is in ``http``)."""

@@ -44,7 +44,7 @@ def _serve(host: str, port: int, workers: int) -> None:
 
 def app_from_environment():  # type: ignore[no-untyped-def]
     """The app with settings from ``THERABILL_*`` variables (what uvicorn workers import)."""
-    from therabill.entrypoints.api import create_app
+    from therabill.entrypoints.http import create_app
 
     return create_app()
 

@@ -18,9 +18,10 @@ from therabill.adapters.db.tables import claim_batches, claim_lines, claims, pat
 from therabill.domain.errors import NotFoundError, Problem, TherabillError
 from therabill.domain.money import from_cents
 from therabill.domain.records import ClaimStatus
-from therabill.entrypoints.api.deps import state
-from therabill.entrypoints.api.errors import ApiError, not_found
-from therabill.entrypoints.api.who import (
+from therabill.entrypoints.http.audit import audit_event
+from therabill.entrypoints.http.deps import state
+from therabill.entrypoints.http.errors import ApiError, not_found
+from therabill.entrypoints.http.who import (
     AuditRead,
     ClaimsExport,
     ClaimsRead,
@@ -28,7 +29,7 @@ from therabill.entrypoints.api.who import (
     RemittancesPost,
     RemittancesRead,
 )
-from therabill.entrypoints.web.pages import actor, audit_event, reader, render, today
+from therabill.entrypoints.web.pages import actor, reader, render, today
 from therabill.security.permissions import Permission
 from therabill.service_layer import batches, documents, remittances
 from therabill.service_layer.accounts import Principal

@@ -23,13 +23,13 @@ from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from therabill.adapters.db.tables import patients
 from therabill.domain.errors import NotFoundError, TherabillError
 from therabill.domain.intake import IntakeError, IntakeVersion, intake_to_dict
-from therabill.entrypoints.api.deps import state
-from therabill.entrypoints.api.errors import not_found
-from therabill.entrypoints.api.who import IntakeWrite, PatientsRead, VisitsRead, VisitsWrite
+from therabill.entrypoints.http.audit import audit_event
+from therabill.entrypoints.http.deps import state
+from therabill.entrypoints.http.errors import not_found
+from therabill.entrypoints.http.who import IntakeWrite, PatientsRead, VisitsRead, VisitsWrite
 from therabill.entrypoints.web import intake_form, visit_form
 from therabill.entrypoints.web.pages import (
     actor,
-    audit_event,
     find_visit,
     intake_check,
     people_of,

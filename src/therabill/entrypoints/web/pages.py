@@ -26,10 +26,11 @@ from therabill.adapters.db.tables import (
 )
 from therabill.domain.errors import NotFoundError, TherabillError
 from therabill.domain.money import from_cents
-from therabill.entrypoints.api import audit
-from therabill.entrypoints.api.deps import client_ip, public, state
-from therabill.entrypoints.api.errors import ApiError, not_found
-from therabill.entrypoints.api.who import ClaimsWrite, PatientsRead, VisitsRead, VisitsWrite
+from therabill.entrypoints.http import audit
+from therabill.entrypoints.http.audit import audit_event
+from therabill.entrypoints.http.deps import public, state
+from therabill.entrypoints.http.errors import ApiError, not_found
+from therabill.entrypoints.http.who import ClaimsWrite, PatientsRead, VisitsRead, VisitsWrite
 from therabill.entrypoints.web import charts, visit_form
 from therabill.refdata.profiles import load_profile
 from therabill.security.permissions import Permission
@@ -54,23 +55,6 @@ def render(request: Request, name: str, context: dict[str, Any], status: int = 2
 def actor(principal: Principal) -> str:
     """The audit actor of a principal."""
     return audit.actor_of(principal)
-
-
-def audit_event(
-    request: Request, principal: Principal, action: str, object_type: str, object_id: str | None
-) -> None:
-    """Record one PHI read or write of the caller in its own transaction."""
-    st = state(request)
-    with st.engine.begin() as conn:
-        audit.record(
-            conn,
-            principal,
-            action=action,
-            object_type=object_type,
-            object_id=object_id,
-            at=st.now(),
-            ip=client_ip(request),
-        )
 
 
 def reader(request: Request, principal: Principal) -> UnitOfWork:

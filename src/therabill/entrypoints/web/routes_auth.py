@@ -15,8 +15,8 @@ from markupsafe import Markup
 from sqlalchemy import select
 
 from therabill.adapters.db.auth_tables import user_practice_roles
-from therabill.entrypoints.api import audit
-from therabill.entrypoints.api.deps import (
+from therabill.entrypoints.http import audit
+from therabill.entrypoints.http.deps import (
     PRE_CSRF_COOKIE,
     SESSION_COOKIE,
     check_csrf,
@@ -25,7 +25,7 @@ from therabill.entrypoints.api.deps import (
     requires,
     state,
 )
-from therabill.entrypoints.api.errors import ApiError
+from therabill.entrypoints.http.errors import ApiError
 from therabill.security import totp
 from therabill.security.permissions import Permission
 from therabill.security.tokens import new_token, same

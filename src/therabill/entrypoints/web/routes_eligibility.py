@@ -17,10 +17,11 @@ from fastapi.responses import HTMLResponse, RedirectResponse, Response
 
 from therabill.adapters.db.tables import coverages, eligibility_checks, patients, payers
 from therabill.domain.errors import Problem, TherabillError
-from therabill.entrypoints.api.deps import requires, state
-from therabill.entrypoints.api.errors import ApiError, not_found
+from therabill.entrypoints.http.audit import audit_event
+from therabill.entrypoints.http.deps import requires, state
+from therabill.entrypoints.http.errors import ApiError, not_found
 from therabill.entrypoints.web.billing import read_upload
-from therabill.entrypoints.web.pages import actor, audit_event, reader, render, today
+from therabill.entrypoints.web.pages import actor, reader, render, today
 from therabill.security.permissions import Permission
 from therabill.service_layer.accounts import Principal
 

@@ -12,9 +12,10 @@ from fastapi.responses import HTMLResponse, Response
 from markupsafe import Markup
 
 from therabill.domain.errors import TherabillError
-from therabill.entrypoints.api.deps import requires, state
-from therabill.entrypoints.api.errors import ApiError, not_found
-from therabill.entrypoints.web.pages import audit_event, render, today
+from therabill.entrypoints.http.audit import audit_event
+from therabill.entrypoints.http.deps import requires, state
+from therabill.entrypoints.http.errors import ApiError, not_found
+from therabill.entrypoints.web.pages import render, today
 from therabill.reports import REPORTS, ReportQuery, build_report
 from therabill.reports.common import parse_day
 from therabill.reports.export import cell_text, table_html, to_csv

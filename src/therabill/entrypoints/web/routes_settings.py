@@ -25,8 +25,8 @@ from starlette.datastructures import UploadFile
 from therabill import config
 from therabill.adapters.db.tables import payers, practices, providers
 from therabill.domain.errors import NotFoundError, Problem, TherabillError
-from therabill.entrypoints.api.deps import requires, state
-from therabill.entrypoints.api.errors import ApiError, not_found
+from therabill.entrypoints.http.deps import requires, state
+from therabill.entrypoints.http.errors import ApiError, not_found
 from therabill.entrypoints.web.pages import actor, reader, render, today
 from therabill.security.permissions import ROLES, Permission
 from therabill.service_layer import accounts

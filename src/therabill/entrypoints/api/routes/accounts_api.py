@@ -6,8 +6,6 @@ from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, Request, status
 
-from therabill.entrypoints.api.deps import Conn, now, requires, state
-from therabill.entrypoints.api.errors import not_found
 from therabill.entrypoints.api.schemas import (
     ERRORS,
     NOT_FOUND,
@@ -16,6 +14,8 @@ from therabill.entrypoints.api.schemas import (
     TokenCreated,
     TokenPublic,
 )
+from therabill.entrypoints.http.deps import Conn, now, requires, state
+from therabill.entrypoints.http.errors import not_found
 from therabill.security.permissions import Permission, permissions_of
 from therabill.service_layer import accounts
 from therabill.service_layer.accounts import Principal

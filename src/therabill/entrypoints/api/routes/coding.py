@@ -13,9 +13,9 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Depends, Query, Request
 
 from therabill.domain.timing import UnitMethod
-from therabill.entrypoints.api.deps import now, requires
-from therabill.entrypoints.api.errors import ApiError
 from therabill.entrypoints.api.schemas import ERRORS, ScrubPublic, UnitsPublic
+from therabill.entrypoints.http.deps import now, requires
+from therabill.entrypoints.http.errors import ApiError
 from therabill.schemas.encounter import parse_encounter, parse_units_request
 from therabill.security.permissions import Permission
 from therabill.service_layer.accounts import Principal

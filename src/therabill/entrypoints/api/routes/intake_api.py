@@ -18,11 +18,11 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Depends, Query, Request, status
 
 from therabill.domain.intake import IntakeVersion, intake_to_dict
-from therabill.entrypoints.api import audit
-from therabill.entrypoints.api.deps import client_ip, requires, state
-from therabill.entrypoints.api.errors import ApiError
 from therabill.entrypoints.api.routes.coding import read_document
 from therabill.entrypoints.api.schemas import ERRORS, NOT_FOUND
+from therabill.entrypoints.http import audit
+from therabill.entrypoints.http.deps import client_ip, requires, state
+from therabill.entrypoints.http.errors import ApiError
 from therabill.security.permissions import Permission
 from therabill.service_layer import intake as svc
 from therabill.service_layer.accounts import Principal

@@ -12,9 +12,9 @@ from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, Request
 
-from therabill.entrypoints.api.audit import actor_of
-from therabill.entrypoints.api.deps import requires, state
 from therabill.entrypoints.api.schemas import ERRORS, NOT_FOUND
+from therabill.entrypoints.http.audit import actor_of
+from therabill.entrypoints.http.deps import requires, state
 from therabill.security.permissions import Permission
 from therabill.service_layer.accounts import Principal
 from therabill.service_layer.visibility import record_view

@@ -29,10 +29,10 @@ from therabill.adapters.db.tables import (
 )
 from therabill.domain.errors import NotFoundError, Problem
 from therabill.domain.money import from_cents
-from therabill.entrypoints.api.deps import state
-from therabill.entrypoints.api.errors import ApiError, not_found
 from therabill.entrypoints.api.schemas import ERRORS, NOT_FOUND, FindingPublic
-from therabill.entrypoints.api.who import (
+from therabill.entrypoints.http.deps import state
+from therabill.entrypoints.http.errors import ApiError, not_found
+from therabill.entrypoints.http.who import (
     AuthorizationsRead,
     AuthorizationsWrite,
     ClaimsExport,
@@ -60,7 +60,7 @@ MAX_X12_BYTES = 10 * 1024 * 1024
 
 
 def _actor(principal: Principal) -> str:
-    from therabill.entrypoints.api.audit import actor_of
+    from therabill.entrypoints.http.audit import actor_of
 
     return actor_of(principal)
 
@@ -74,7 +74,7 @@ def _reader(request: Request, principal: Principal):  # type: ignore[no-untyped-
 def _audit(
     request: Request, principal: Principal, action: str, object_type: str, object_id: str | None
 ) -> None:
-    from therabill.entrypoints.web.pages import audit_event
+    from therabill.entrypoints.http.audit import audit_event
 
     audit_event(request, principal, action, object_type, object_id)
 

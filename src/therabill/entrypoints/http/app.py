@@ -16,11 +16,11 @@ from therabill import __version__, config
 from therabill import clock as clock_mod
 from therabill.adapters.db.engine import make_engine
 from therabill.domain.money import usd_text
-from therabill.entrypoints.api import errors
-from therabill.entrypoints.api.deps import AppState
-from therabill.entrypoints.api.limits import BodyLimit, ErrorShield
-from therabill.entrypoints.api.settings import Settings
 from therabill.entrypoints.clock import system_clock
+from therabill.entrypoints.http import errors
+from therabill.entrypoints.http.deps import AppState
+from therabill.entrypoints.http.limits import BodyLimit, ErrorShield
+from therabill.entrypoints.http.settings import Settings
 from therabill.schemas.encounter import EncounterDocument, UnitsDocument
 from therabill.security.headers import SecurityHeaders
 

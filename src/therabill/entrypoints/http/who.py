@@ -9,7 +9,7 @@ from typing import Annotated
 
 from fastapi import Depends
 
-from therabill.entrypoints.api.deps import requires
+from therabill.entrypoints.http.deps import requires
 from therabill.security.permissions import Permission as P  # noqa: N817 - short, read as "permission"
 from therabill.service_layer.accounts import Principal
 

@@ -10,9 +10,11 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
+from fastapi import Request
 from sqlalchemy import Connection
 from sqlalchemy.orm import Session
 
+from therabill.entrypoints.http.deps import client_ip, state
 from therabill.service_layer import audit as audit_log
 from therabill.service_layer.accounts import Principal
 
@@ -78,3 +80,20 @@ def record_for_user(
         )
     finally:
         session.close()
+
+
+def audit_event(
+    request: Request, principal: Principal, action: str, object_type: str, object_id: str | None
+) -> None:
+    """Record one PHI read or write of the caller in its own transaction (pages and API)."""
+    st = state(request)
+    with st.engine.begin() as conn:
+        record(
+            conn,
+            principal,
+            action=action,
+            object_type=object_type,
+            object_id=object_id,
+            at=st.now(),
+            ip=client_ip(request),
+        )

@@ -21,7 +21,7 @@ from sqlalchemy import Connection, Engine
 
 from therabill.adapters.x12.envelope import EnvelopeSettings
 from therabill.clock import Clock, as_utc
-from therabill.entrypoints.api.errors import ApiError, LoginRequiredError
+from therabill.entrypoints.http.errors import ApiError, LoginRequiredError
 from therabill.security.permissions import Permission, allowed
 from therabill.security.tokens import same
 from therabill.service_layer import accounts, batches
@@ -189,7 +189,7 @@ def public() -> Callable[..., Any]:
 
 
 def _audit_denial(request: Request, principal: Principal, permission: Permission) -> None:
-    from therabill.entrypoints.api import audit
+    from therabill.entrypoints.http import audit
 
     route = request.scope.get("route")
     path = str(getattr(route, "path", "")) or request.url.path
