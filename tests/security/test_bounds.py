@@ -42,7 +42,7 @@ def test_huge_remittance_amounts_are_never_stored(client: TestClient, world: Wor
             headers={**bearer(token), "content-type": "text/plain"},
         )
         assert r.status_code == 200, r.text
-        assert r.json()[0]["paid"] == "0.00" and r.json()[0]["worklist"] >= 1
+        assert r.json()[0]["paid"] == "0.00" and len(r.json()[0]["worklist"]) >= 1
     with world.engine.connect() as conn:
         largest = conn.execute(select(func.max(func.abs(remittances.c.payment_cents)))).scalar_one()
     assert largest is None or largest <= int(MAX_AMOUNT * 100)
@@ -58,7 +58,7 @@ def test_huge_units_in_a_remittance_are_refused(client: TestClient, world: World
         "/api/v1/remittances", content=body.encode(), headers={**bearer(token), "content-type": "text/plain"}
     )
     assert r.status_code == 200, r.text
-    assert r.json()[0]["worklist"] >= 1
+    assert len(r.json()[0]["worklist"]) >= 1
 
 
 def test_fee_of_1_2e29_in_a_fee_schedule_is_refused(tmp_path: Path) -> None:

@@ -3,6 +3,7 @@ stay the same after the records change; a 999 for a web-built batch moves its cl
 
 from __future__ import annotations
 
+from datetime import date
 from pathlib import Path
 
 import pytest
@@ -11,7 +12,7 @@ from typer.testing import CliRunner
 
 from tests.e2e.api.conftest import bearer, login, token_for
 from tests.e2e.api.test_authorization_matrix import VISIT_DOC
-from tests.e2e.api.world import AS_OF, DOS, World
+from tests.e2e.api.world import AS_OF, World
 from therabill.adapters.clearinghouse import FileDropConnector
 from therabill.adapters.db.tables import claim_batches, claims, providers
 from therabill.adapters.x12.envelope import EnvelopeSettings
@@ -19,7 +20,8 @@ from therabill.entrypoints.cli.main import app as cli
 from therabill.service_layer import batches, ledger, records, submission
 
 
-def _ready_claim(world: World) -> str:
+def _ready_claim(world: World, day: date) -> str:
+    """A ready claim of practice a on its own date of service (no other test bills that day)."""
     pw, actor = world.a, "test:setup"
     visit = records.record_visit(
         world.engine,
@@ -27,7 +29,7 @@ def _ready_claim(world: World) -> str:
         actor,
         patient_id=pw.patient_id,
         provider_id=pw.provider_id,
-        date_of_service=DOS,
+        date_of_service=day,
         document=VISIT_DOC,
         coverage_id=pw.coverage_id,
     )
@@ -58,7 +60,7 @@ def _surfaces(
 def test_one_batch_gives_one_837_everywhere_and_it_is_a_snapshot(
     client: TestClient, world: World, tmp_path: Path
 ) -> None:
-    claim_id = _ready_claim(world)
+    claim_id = _ready_claim(world, date(2026, 11, 16))
     csrf = login(client, world, "a", "biller")
     built = client.post("/claims/batch", data={"csrf_token": csrf})
     assert built.status_code == 303, built.text
@@ -110,7 +112,7 @@ def test_one_batch_gives_one_837_everywhere_and_it_is_a_snapshot(
 def test_a_999_moves_the_claims_of_a_web_built_batch(
     client: TestClient, world: World, tmp_path: Path
 ) -> None:
-    claim_id = _ready_claim(world)
+    claim_id = _ready_claim(world, date(2026, 11, 13))
     csrf = login(client, world, "a", "biller")
     built = client.post("/claims/batch", data={"csrf_token": csrf})
     assert built.status_code == 303, built.text
