@@ -32,6 +32,7 @@ from therabill.domain.remittance import Adjustment, ClaimPayment, Remittance, Se
 
 __all__ = [
     "PATIENT_GROUP",
+    "payer_problem",
     "ClaimPosting",
     "ClaimRef",
     "LineRef",
@@ -94,7 +95,7 @@ class WorkItem:
     Attributes:
         kind: stable id: ``claim-unmatched``, ``line-unmatched``, ``claim-unbalanced``,
             ``remittance-unbalanced``, ``reversal-unmatched``, ``crossover``,
-            ``provider-adjustment``, ``denied``.
+            ``provider-adjustment``, ``denied``, ``payer-not-on-claim``, ``payment-duplicate``.
         message: what happened, for a person.
         claim_number: CLP01, when the item concerns a claim.
         line: the line's REF*6R or code, when it concerns a line.
@@ -549,3 +550,55 @@ def claim_status_after(cp: ClaimPayment, routine_reasons: frozenset[str]) -> str
         for a in cp.all_adjustments
     )
     return "partly_paid" if line_unpaid or non_routine else "paid"
+
+
+def payer_problem(
+    cp: ClaimPayment, claim: ClaimRef, remittance_payer_id: str | None, existing: Sequence[Entry]
+) -> WorkItem | None:
+    """Why a claim payment must not be posted for the payer that sent it, or ``None``.
+
+    Money is posted to the payer that paid it, never silently to another:
+
+    * ``payer-not-on-claim``: the remittance comes from a payer other than the one the claim
+      was billed to (a secondary plan's own 835, or a payment sent to us by mistake): the
+      money stays on the worklist until a biller bills that payer or refunds it;
+    * ``payment-duplicate``: the payer already paid this claim (net of reversals) and pays it
+      again without reversing the first payment: a probable duplicate or overpayment to refund.
+
+    A remittance whose payer is not on file (``remittance_payer_id`` ``None``) and a reversal
+    are posted as before.
+    """
+    if remittance_payer_id is None or cp.is_reversal:
+        return None
+    if remittance_payer_id != claim.payer_id:
+        return WorkItem(
+            "payer-not-on-claim",
+            f"claim {cp.claim_id} was billed to another payer; this payment of {cp.paid} was not posted. "
+            "If it is the patient's other plan, post it against that plan's claim; otherwise refund it",
+            cp.claim_id,
+            amount=cp.paid,
+            segment_number=cp.segment_number,
+        )
+    reversed_ids = {e.reverses for e in existing if e.reverses}
+    paid_before = sum(
+        (
+            e.amount
+            for e in existing
+            if e.kind is EntryKind.INSURANCE_PAYMENT
+            and e.payer_id == claim.payer_id
+            and e.reverses is None
+            and e.entry_id not in reversed_ids
+        ),
+        ZERO,
+    )
+    if paid_before > ZERO and cp.paid > ZERO:
+        return WorkItem(
+            "payment-duplicate",
+            f"claim {cp.claim_id} was already paid {paid_before} by this payer; this second payment of "
+            f"{cp.paid} was not posted: a probable duplicate or overpayment (refund it, or ask the payer "
+            "to reverse the first one)",
+            cp.claim_id,
+            amount=cp.paid,
+            segment_number=cp.segment_number,
+        )
+    return None

@@ -71,6 +71,7 @@ from therabill.domain.posting import (
     WorkItem,
     claim_keys,
     claim_status_after,
+    payer_problem,
     post_claim_payment,
     provider_adjustment_items,
     remittance_unbalanced_items,
@@ -998,6 +999,7 @@ def post_remittance(
                 paid=remittance.payment_amount,
                 conflict=True,
             )
+        sender = uow.session.execute(select(remittances.c.payer_id).where(remittances.c.id == rid)).scalar()
     result = RemittanceResult(
         rid, remittance.idempotency_key, new, worklist=list(items), paid=remittance.payment_amount
     )
@@ -1029,8 +1031,12 @@ def post_remittance(
             else:
                 existing = _patient_entries(uow, [ref.patient_id]) if ref else []
                 payer_id = ref.payer_id if ref else ""
-                posting = post_claim_payment(
-                    cp, ref, payer_id, [e for e in existing if ref and e.claim_id == ref.claim_id]
+                on_claim = [e for e in existing if ref and e.claim_id == ref.claim_id]
+                wrong_payer = payer_problem(cp, ref, sender, on_claim) if ref else None
+                posting = (
+                    ClaimPosting(worklist=(wrong_payer,), paid=cp.paid)
+                    if wrong_payer is not None
+                    else post_claim_payment(cp, ref, payer_id, on_claim)
                 )
                 problems = check_entries(existing, posting.entries) if posting.posted else []
                 if problems:

@@ -21,8 +21,8 @@ from therabill.service_layer import batches, ledger, records, submission
 
 
 def _ready_claim(world: World, day: date) -> str:
-    """A ready claim of practice a on its own date of service (no other test bills that day)."""
-    pw, actor = world.a, "test:setup"
+    """A ready claim of practice b (practice a's authorization is for the other tests) on its own date of service (no other test bills that day)."""
+    pw, actor = world.b, "test:setup"
     visit = records.record_visit(
         world.engine,
         pw.practice_id,
@@ -50,7 +50,7 @@ def _surfaces(
     out = tmp_path / f"cli-{n}.837"
     url = world.engine.url.render_as_string(hide_password=False)
     result = CliRunner().invoke(
-        cli, ["claims", "export-837", "--batch", batch_id, "-o", str(out), "--practice", "pa"],
+        cli, ["claims", "export-837", "--batch", batch_id, "-o", str(out), "--practice", "pb"],
         env={"THERABILL_DATABASE_URL": url, "THERABILL_DATA_DIR": str(tmp_path / "data")},
     )  # fmt: skip
     assert result.exit_code == 0, result.output
@@ -61,11 +61,11 @@ def test_one_batch_gives_one_837_everywhere_and_it_is_a_snapshot(
     client: TestClient, world: World, tmp_path: Path
 ) -> None:
     claim_id = _ready_claim(world, date(2026, 11, 16))
-    csrf = login(client, world, "a", "biller")
+    csrf = login(client, world, "b", "biller")
     built = client.post("/claims/batch", data={"csrf_token": csrf})
     assert built.status_code == 303, built.text
     batch_id = built.headers["location"].rsplit("/", 1)[1]
-    token = token_for(world, "a", "biller")
+    token = token_for(world, "b", "biller")
 
     before = _surfaces(client, world, batch_id, token, tmp_path, 1)
     assert len(before) == 1, "web, API and CLI must give the same bytes"
@@ -76,14 +76,14 @@ def test_one_batch_gives_one_837_everywhere_and_it_is_a_snapshot(
     with world.engine.begin() as conn:
         conn.execute(
             providers.update()
-            .where(providers.c.practice_id == world.a.practice_id)
+            .where(providers.c.practice_id == world.b.practice_id)
             .values(last_name="Renamed-After-Sending")
         )
     after = _surfaces(client, world, batch_id, token, tmp_path, 2)
     drop = FileDropConnector(tmp_path / "out", tmp_path / "in", tmp_path / "arch")
     sent = submission.submit(
         world.engine,
-        world.a.practice_id,
+        world.b.practice_id,
         "test",
         drop,
         connector_name="drop",
@@ -98,7 +98,7 @@ def test_one_batch_gives_one_837_everywhere_and_it_is_a_snapshot(
     # Without the snapshot the same batch would now read differently (the test would mean nothing).
     with world.engine.begin() as conn:
         conn.execute(claim_batches.update().where(claim_batches.c.id == batch_id).values(x12_text=None))
-    rendered_now = batches.batch_file(world.engine, world.a.practice_id, "test", batch_id, EnvelopeSettings())
+    rendered_now = batches.batch_file(world.engine, world.b.practice_id, "test", batch_id, EnvelopeSettings())
     assert "RENAMED-AFTER-SENDING" in rendered_now.text.upper()
 
     # The claims carry the batch's ISA13, GS06 and ST02, whatever surface built it.
@@ -113,7 +113,7 @@ def test_a_999_moves_the_claims_of_a_web_built_batch(
     client: TestClient, world: World, tmp_path: Path
 ) -> None:
     claim_id = _ready_claim(world, date(2026, 11, 13))
-    csrf = login(client, world, "a", "biller")
+    csrf = login(client, world, "b", "biller")
     built = client.post("/claims/batch", data={"csrf_token": csrf})
     assert built.status_code == 303, built.text
     with world.engine.connect() as conn:
@@ -130,7 +130,7 @@ def test_a_999_moves_the_claims_of_a_web_built_batch(
     (tmp_path / "in").mkdir(parents=True, exist_ok=True)
     (tmp_path / "in" / "ack.999").write_text(ack)
     submission.fetch(
-        world.engine, world.a.practice_id, "test", drop, connector_name="drop", data_dir=tmp_path / "data"
+        world.engine, world.b.practice_id, "test", drop, connector_name="drop", data_dir=tmp_path / "data"
     )
     with world.engine.connect() as conn:
         status = conn.execute(claims.select().where(claims.c.id == claim_id)).one().status
@@ -143,6 +143,6 @@ def _no_other_ready_claims(world: World) -> None:
     with world.engine.begin() as conn:
         conn.execute(
             claims.update()
-            .where(claims.c.practice_id == world.a.practice_id, claims.c.status == "ready")
+            .where(claims.c.practice_id == world.b.practice_id, claims.c.status == "ready")
             .values(status="scrubbed")
         )
