@@ -21,7 +21,6 @@ processes a recorded but unprocessed file again; a file already processed is onl
 
 from __future__ import annotations
 
-import os
 from collections.abc import Iterable, Sequence
 from dataclasses import asdict, dataclass, field
 from datetime import date, timedelta
@@ -41,6 +40,7 @@ from therabill.adapters.clearinghouse.base import (
 from therabill.adapters.db.interop_tables import inbound_files, submissions
 from therabill.adapters.db.repositories import new_id
 from therabill.adapters.db.tables import claim_batches, claims, patients, payers, practices
+from therabill.adapters.files import write_private
 from therabill.adapters.x12.envelope import EnvelopeSettings
 from therabill.adapters.x12.x271_005010X279A1 import read_271
 from therabill.clock import Clock, current_time
@@ -106,13 +106,7 @@ def _keep_copy(folder: Path | None, sub: str, name: str, data: bytes) -> str:
     target_dir = folder / sub
     target_dir.mkdir(parents=True, exist_ok=True, mode=0o700)
     target = target_dir / name
-    temp = target_dir / f".{name}.tmp"
-    fd = os.open(temp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
-    with os.fdopen(fd, "wb") as fh:
-        fh.write(data)
-        fh.flush()
-        os.fsync(fh.fileno())
-    os.replace(temp, target)
+    write_private(target, data)
     return str(target)
 
 

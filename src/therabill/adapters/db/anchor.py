@@ -14,11 +14,10 @@ from __future__ import annotations
 import hashlib
 import hmac
 import json
-import os
 import secrets
-import tempfile
 from pathlib import Path
 
+from therabill.adapters.files import write_private
 from therabill.domain.errors import Problem, TherabillError
 
 ANCHOR_FILE = "audit-anchor.json"
@@ -34,20 +33,6 @@ class AnchorError(TherabillError):
     code = "audit-anchor-invalid"
 
 
-def _write_private(path: Path, data: bytes) -> None:
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=".therabill-anchor-")
-    try:
-        os.fchmod(fd, 0o600)
-        with os.fdopen(fd, "wb") as fh:
-            fh.write(data)
-            fh.flush()
-            os.fsync(fh.fileno())
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
-
-
 def _key(folder: Path, *, create: bool) -> bytes | None:
     path = folder / KEY_FILE
     if path.exists():
@@ -56,7 +41,7 @@ def _key(folder: Path, *, create: bool) -> bytes | None:
         return None
     key = secrets.token_bytes(32)
     folder.mkdir(parents=True, exist_ok=True, mode=0o700)
-    _write_private(path, key.hex().encode("ascii"))
+    write_private(path, key.hex().encode("ascii"))
     return key
 
 
@@ -80,7 +65,7 @@ def write(folder: Path, heads: Heads) -> Path:
         "heads": {pid: {"seq": seq, "hash": digest} for pid, (seq, digest) in sorted(heads.items())},
         "hmac": sign(folder, heads),
     }
-    _write_private(path, json.dumps(doc, indent=1, sort_keys=True).encode("ascii"))
+    write_private(path, json.dumps(doc, indent=1, sort_keys=True).encode("ascii"))
     return path
 
 

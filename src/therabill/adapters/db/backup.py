@@ -41,6 +41,7 @@ from sqlalchemy.orm import Session
 
 from therabill.adapters.db import migrations
 from therabill.adapters.db.tables import practices
+from therabill.adapters.files import write_private
 from therabill.domain.errors import Problem, TherabillError
 
 MAGIC = b"THERABILL-BACKUP-2\n"
@@ -187,20 +188,6 @@ def _examine(path: Path) -> _Facts:
     return _Facts(str(revision), ids, heads)
 
 
-def _write_private(target: Path, data: bytes) -> None:
-    fd, tmp = tempfile.mkstemp(dir=target.parent, prefix=".therabill-backup-")
-    try:
-        os.fchmod(fd, 0o600)
-        with os.fdopen(fd, "wb") as fh:
-            fh.write(data)
-            fh.flush()
-            os.fsync(fh.fileno())
-        os.replace(tmp, target)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
-
-
 def _copy_db(source: Path, target: Path) -> None:
     src = sqlite3.connect(source, timeout=15)
     dst = sqlite3.connect(target, timeout=15)
@@ -248,7 +235,7 @@ def backup_sqlite(engine: Engine, target: Path, passphrase: str | None = None) -
         practices=facts.practices,
         audit_heads=facts.audit_heads,
     )
-    _write_private(target, MAGIC + manifest.to_json() + b"\n" + payload)
+    write_private(target, MAGIC + manifest.to_json() + b"\n" + payload)
     return manifest
 
 
