@@ -22,12 +22,13 @@ from __future__ import annotations
 
 import random
 from dataclasses import dataclass
-from datetime import date, datetime, timedelta
+from datetime import UTC, date, datetime, timedelta
 from decimal import Decimal
 from typing import Any
 
 from sqlalchemy import Engine, select
 
+from therabill import clock
 from therabill.adapters.db.engine import session_factory
 from therabill.adapters.db.tables import claim_lines, claims, payers, practices
 from therabill.adapters.db.tables import patients as patient_table
@@ -243,13 +244,29 @@ def _document(kind: str, rng: random.Random, start: datetime, mistake: bool) -> 
     }
 
 
+class _Moment:
+    """The demo's clock: the loader moves it to each event, so the practice's history is
+    recorded when it happened (visits, postings, batches, remittances), not when it loads."""
+
+    def __init__(self, start: datetime) -> None:
+        self._now = start
+
+    def __call__(self) -> datetime:
+        return self._now
+
+    def at(self, when: datetime) -> None:
+        """Move to ``when`` (naive = UTC)."""
+        self._now = when if when.tzinfo else when.replace(tzinfo=UTC)
+
+
 def load_demo(engine: Engine, actor: str, *, today: date, seed: int = 2026) -> DemoResult:
     """Load the demo practice once (one transaction); a second call changes nothing and says so."""
     found = _existing(engine)
     if found:
         return DemoResult(found, False)
-    with one_transaction(engine, savepoints=False):
-        return _load(engine, actor, today, random.Random(seed))
+    moment = _Moment(datetime(today.year, today.month, today.day, tzinfo=UTC) - timedelta(days=730))
+    with one_transaction(engine, savepoints=False), clock.using(moment):
+        return _load(engine, actor, today, random.Random(seed), moment)
 
 
 @dataclass
@@ -260,7 +277,7 @@ class _Money:
     payments: int = 0
 
 
-def _load(engine: Engine, actor: str, today: date, rng: random.Random) -> DemoResult:
+def _load(engine: Engine, actor: str, today: date, rng: random.Random, moment: _Moment) -> DemoResult:
     pid = rec.create_practice(
         engine,
         name="Riverside Massage & Physical Therapy (demo)",
@@ -351,6 +368,8 @@ def _load(engine: Engine, actor: str, today: date, rng: random.Random) -> DemoRe
         day = start_day + timedelta(days=rng.randint(0, 13))
         while day < today:
             start = datetime(day.year, day.month, day.day, rng.choice([9, 10, 11, 13, 14, 15, 16]))
+            # Everything of this visit is recorded and posted when it happened, not when the demo loads.
+            moment.at(start + timedelta(hours=5))
             appt = rec.schedule_appointment(
                 engine,
                 pid,
@@ -408,12 +427,13 @@ def _load(engine: Engine, actor: str, today: date, rng: random.Random) -> DemoRe
     # Claims ready for more than five weeks went out in a batch; the newer ones stay ready
     # (``therabill claims export-837`` sends them).
     sent_before = today - timedelta(days=35)
+    moment.at(datetime(sent_before.year, sent_before.month, sent_before.day, 17))
     old_ready = [
         c.id for c in rec.list_claims(engine, pid, actor, ["ready"]) if c.date_of_service < sent_before
     ]
     if old_ready:
         batches.build_batch(engine, pid, actor, old_ready, envelope=EnvelopeSettings())
-    _remittances(engine, pid, actor, today, rng, money)
+    _remittances(engine, pid, actor, today, rng, money, moment)
     return DemoResult(pid, True, len(patients), n_appts, n_claims, money.remittances, money.payments)
 
 
@@ -588,7 +608,7 @@ def _claim_payment(claim: Any, lines: list[Any], profile: str, rng: random.Rando
 
 
 def _remittances(
-    engine: Engine, pid: str, actor: str, today: date, rng: random.Random, money: _Money
+    engine: Engine, pid: str, actor: str, today: date, rng: random.Random, money: _Money, moment: _Moment
 ) -> None:
     """One remittance per payer for the claims sent more than 30 days ago; patients pay some PR."""
     with UnitOfWork(engine, pid, actor, read_only=True) as uow:
@@ -613,6 +633,7 @@ def _remittances(
     for c in sent:
         by_payer.setdefault(c.payer_id, []).append(c)
     pay_day = today - timedelta(days=7)
+    moment.at(datetime(pay_day.year, pay_day.month, pay_day.day, 18))
     ordered = sorted(by_payer.items(), key=lambda kv: payer_rows[kv[0]].payer_id or "")
     for n, (payer_row_id, its_claims) in enumerate(ordered, start=1):
         payer = payer_rows[payer_row_id]
