@@ -189,3 +189,29 @@ def test_each_x12_use_case_has_one_home(name: str) -> None:
     assert callers <= ONE_HOME[name], (
         f"{name} is called outside its one home: {sorted(callers - ONE_HOME[name])}"
     )
+
+
+ENTRYPOINTS_WITH_QUERIES = {
+    "entrypoints/api/routes/records_api.py",
+    "entrypoints/cli/backup.py",
+    "entrypoints/web/billing.py",
+    "entrypoints/web/intake_pages.py",
+    "entrypoints/web/pages.py",
+    "entrypoints/web/routes_auth.py",
+    "entrypoints/web/routes_eligibility.py",
+    "entrypoints/web/routes_reports.py",
+    "entrypoints/web/routes_settings.py",
+}
+"""Entry points that still import the database adapters (their queries move into services;
+the list only shrinks). Every other entry point calls services only."""
+
+
+def test_entry_points_do_not_import_the_database() -> None:
+    found = {
+        str(p.relative_to(SRC))
+        for p in sorted(ENTRYPOINTS.rglob("*.py"))
+        if any(name.startswith("therabill.adapters.db") for name in _module_imports(p))
+    }
+    assert found <= ENTRYPOINTS_WITH_QUERIES, (
+        f"entry points importing the database: {sorted(found - ENTRYPOINTS_WITH_QUERIES)}"
+    )

@@ -30,9 +30,10 @@ from sqlalchemy import Engine, select
 
 from therabill import clock
 from therabill.adapters.db.engine import session_factory
-from therabill.adapters.db.tables import claim_lines, claims, payers, practices
+from therabill.adapters.db.tables import claim_lines, claims, payers, practices, providers
 from therabill.adapters.db.tables import patients as patient_table
 from therabill.adapters.x12.envelope import EnvelopeSettings
+from therabill.clock import current_time
 from therabill.domain.errors import TherabillError
 from therabill.domain.ledger import ChargeType, PaymentMethod, PrepaidType
 from therabill.domain.money import ZERO, from_cents, quantize
@@ -44,7 +45,7 @@ from therabill.domain.remittance import (
     RemittanceHeader,
     ServicePayment,
 )
-from therabill.service_layer import batches, ledger
+from therabill.service_layer import accounts, batches, ledger
 from therabill.service_layer import records as rec
 from therabill.service_layer.uow import UnitOfWork, attempt, one_transaction
 
@@ -242,6 +243,22 @@ def _document(kind: str, rng: random.Random, start: datetime, mistake: bool) -> 
             ],
         },
     }
+
+
+def demo_logins(engine: Engine, practice_id: str) -> list[tuple[str, str, str]]:
+    """The demo practice's logins (created once): (username, role, password) of each role;
+    the therapist login is the first therapist's."""
+    with engine.begin() as conn:
+        therapist = conn.execute(
+            select(providers.c.id)
+            .where(providers.c.practice_id == practice_id)
+            .order_by(providers.c.created_at, providers.c.id)
+        ).first()
+        return list(
+            accounts.ensure_demo_logins(
+                conn, practice_id, current_time().replace(tzinfo=None), therapist.id if therapist else None
+            )
+        )
 
 
 class _Moment:

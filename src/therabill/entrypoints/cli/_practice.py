@@ -8,7 +8,7 @@ from typing import Annotated
 import typer
 from sqlalchemy import Engine
 
-from therabill.adapters.db.engine import make_engine
+from therabill.service_layer.database import open_database
 from therabill.service_layer.records import resolve_practice
 
 PracticeOption = Annotated[
@@ -21,5 +21,5 @@ PracticeOption = Annotated[
 
 def open_practice(practice: str | None) -> tuple[Engine, str]:
     """The engine and the practice id the command acts for."""
-    engine = make_engine()
+    engine = open_database()
     return engine, resolve_practice(engine, practice or os.environ.get("THERABILL_PRACTICE"))

@@ -5,15 +5,11 @@ from __future__ import annotations
 from typing import Annotated
 
 import typer
-from sqlalchemy import select
 
-from therabill.adapters.db import migrations, report_totals
-from therabill.adapters.db.engine import durability_settings, make_engine
-from therabill.adapters.db.tables import practices
 from therabill.config import data_dir
 from therabill.domain.errors import TherabillError
 from therabill.entrypoints.cli.common import fail_from, print_json
-from therabill.service_layer.integrity import check_audit
+from therabill.service_layer import database
 
 db_app = typer.Typer(help="The database: schema upgrades and settings.", no_args_is_help=True)
 
@@ -22,10 +18,7 @@ db_app = typer.Typer(help="The database: schema upgrades and settings.", no_args
 def upgrade_command() -> None:
     """Bring the database (THERABILL_DATABASE_URL, or the data folder's SQLite file) to the newest schema."""
     try:
-        engine = make_engine()
-        before = migrations.current(engine)
-        migrations.upgrade(engine)
-        after = migrations.current(engine)
+        before, after = database.upgrade(database.open_database())
     except TherabillError as exc:
         fail_from(exc)
     typer.echo(f"database at {after} (was {before or 'empty'})")
@@ -49,26 +42,23 @@ def check_command(
     well the anchor moves to the current heads. Exit 1 when anything differs, and when the
     database is not a therabill database of a known schema revision."""
     try:
-        engine = make_engine()
-        revision = migrations.current(engine)
-        if revision not in migrations.revisions():
-            typer.echo(
-                f"not a therabill database of a known schema revision (found {revision or 'none'})", err=True
-            )
-            raise typer.Exit(1)
-        settings = durability_settings(engine)
-        with engine.connect() as conn:
-            ids = list(conn.execute(select(practices.c.id).order_by(practices.c.id)).scalars())
-            differing = {pid: len(report_totals.differences(conn, pid)) for pid in ids}
-        audit = check_audit(engine, data_dir(), reanchor=reanchor)
+        found = database.check(database.open_database(), data_dir(), reanchor=reanchor)
     except TherabillError as exc:
         fail_from(exc)
+    if not found.known or found.audit is None:
+        typer.echo(
+            f"not a therabill database of a known schema revision (found {found.revision or 'none'})",
+            err=True,
+        )
+        raise typer.Exit(1)
+    audit = found.audit
+    differing = found.totals_differing
     print_json(
         {
-            "revision": revision,
-            "settings": settings,
+            "revision": found.revision,
+            "settings": found.settings,
             "ledger_month_totals": {
-                "practices": len(ids),
+                "practices": len(differing),
                 "differing_rows": sum(differing.values()),
                 "practices_differing": sorted(pid for pid, n in differing.items() if n),
             },
@@ -100,10 +90,7 @@ def rebuild_totals_command() -> None:
     itself is only read.
     """
     try:
-        engine = make_engine()
-        with engine.begin() as conn:
-            ids = list(conn.execute(select(practices.c.id).order_by(practices.c.id)).scalars())
-            rows = report_totals.rebuild(conn, ids)
+        practices, rows = database.rebuild_totals(database.open_database())
     except TherabillError as exc:
         fail_from(exc)
-    typer.echo(f"monthly totals rebuilt: {len(ids)} practice(s), {rows} row(s)")
+    typer.echo(f"monthly totals rebuilt: {practices} practice(s), {rows} row(s)")

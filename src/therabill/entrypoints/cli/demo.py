@@ -6,11 +6,10 @@ from typing import Annotated
 
 import typer
 
-from therabill.adapters.db import migrations
-from therabill.adapters.db.engine import make_engine
 from therabill.clock import current_date
 from therabill.domain.errors import TherabillError
 from therabill.entrypoints.cli.common import fail_from, option_day
+from therabill.service_layer import database
 from therabill.service_layer.demo import load_demo
 from therabill.service_layer.uow import system_actor
 
@@ -24,8 +23,7 @@ def demo_command(
     """Load a realistic demo practice (3 therapists, 40 patients, 3 months); once only."""
     day = option_day(today, "--today", current_date())
     try:
-        engine = make_engine()
-        migrations.upgrade(engine)
+        engine = database.open_database(upgraded=True)
         result = load_demo(engine, system_actor(), today=day, seed=seed)
     except TherabillError as exc:
         fail_from(exc)

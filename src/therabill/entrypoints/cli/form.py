@@ -150,11 +150,11 @@ def note_command(
         if encounter_file:
             pdf = note_pdf(_encounter(encounter_file))
         else:
-            from therabill.adapters.db.engine import make_engine
+            from therabill.service_layer.database import open_database
             from therabill.service_layer.records import resolve_practice
             from therabill.service_layer.uow import system_actor
 
-            engine = make_engine()
+            engine = open_database()
             pdf = note_pdf_for_visit(engine, resolve_practice(engine, practice), system_actor(), visit_id)
     except TherabillError as exc:
         fail_from(exc)
@@ -170,13 +170,13 @@ def statement_command(
     dated: DateOption = None,
 ) -> None:
     """Print a patient statement from the ledger (insurance paid and adjusted, amount due, aging)."""
-    from therabill.adapters.db.engine import make_engine
+    from therabill.service_layer.database import open_database
     from therabill.service_layer.documents import statement_pdf_for_patient
     from therabill.service_layer.records import resolve_practice
     from therabill.service_layer.uow import system_actor
 
     try:
-        engine = make_engine()
+        engine = open_database()
         pdf = statement_pdf_for_patient(
             engine, resolve_practice(engine, practice), system_actor(), patient_id, statement_date=_day(dated)
         )
@@ -199,13 +199,13 @@ def receipt_command(
     practice: Annotated[str | None, typer.Option("--practice", help="Practice slug or id.")] = None,
 ) -> None:
     """Print a receipt for a patient payment: amount, method, what it paid, balance after (from the ledger)."""
-    from therabill.adapters.db.engine import make_engine
+    from therabill.service_layer.database import open_database
     from therabill.service_layer.documents import receipt_pdf_for_payment
     from therabill.service_layer.records import resolve_practice
     from therabill.service_layer.uow import system_actor
 
     try:
-        engine = make_engine()
+        engine = open_database()
         pdf = receipt_pdf_for_payment(engine, resolve_practice(engine, practice), system_actor(), payment_ref)
     except TherabillError as exc:
         fail_from(exc)
@@ -227,14 +227,14 @@ def progress_command(
     signed: DateOption = None,
 ) -> None:
     """Print a progress report over the patient's documented visits: goals, pain and ROM chart, feedback."""
-    from therabill.adapters.db.engine import make_engine
+    from therabill.service_layer.database import open_database
     from therabill.service_layer.documents import progress_pdf_for_patient
     from therabill.service_layer.records import resolve_practice
     from therabill.service_layer.uow import system_actor
 
     start, end, signed_on = _optional_day(date_from, "--from"), _optional_day(date_to, "--to"), _day(signed)
     try:
-        engine = make_engine()
+        engine = open_database()
         pdf = progress_pdf_for_patient(
             engine,
             resolve_practice(engine, practice),

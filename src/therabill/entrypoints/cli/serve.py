@@ -6,13 +6,11 @@ import os
 from typing import Annotated
 
 import typer
-from sqlalchemy import select
 
-from therabill.adapters.db import migrations
-from therabill.adapters.db.engine import make_engine
-from therabill.clock import current_date, current_time
+from therabill.clock import current_date
 from therabill.domain.errors import TherabillError
 from therabill.entrypoints.cli.common import fail_from
+from therabill.service_layer import database
 
 DEFAULT_HOST = "127.0.0.1"
 DEFAULT_PORT = 8000
@@ -53,7 +51,7 @@ def _prepare(data_dir: str | None) -> None:
     if data_dir:
         os.environ["THERABILL_DATA_DIR"] = data_dir
     try:
-        migrations.upgrade(make_engine())
+        database.open_database(upgraded=True).dispose()
     except TherabillError as exc:
         fail_from(exc)
 
@@ -78,27 +76,14 @@ def serve_command(
 
 def run_demo(data_dir: str | None = None, *, host: str = DEFAULT_HOST, port: int = DEFAULT_PORT) -> None:
     """Create the database, load the demo practice once, create the demo logins, serve."""
-    from therabill.adapters.db.tables import providers
-    from therabill.service_layer import accounts
-    from therabill.service_layer.demo import load_demo
+    from therabill.service_layer.demo import demo_logins, load_demo
     from therabill.service_layer.uow import system_actor
 
     _prepare(data_dir)
     try:
-        engine = make_engine()
+        engine = database.open_database()
         result = load_demo(engine, system_actor(), today=current_date())
-        with engine.begin() as conn:
-            therapist = conn.execute(
-                select(providers.c.id)
-                .where(providers.c.practice_id == result.practice_id)
-                .order_by(providers.c.created_at, providers.c.id)
-            ).first()
-            logins = accounts.ensure_demo_logins(
-                conn,
-                result.practice_id,
-                current_time().replace(tzinfo=None),
-                therapist.id if therapist else None,
-            )
+        logins = demo_logins(engine, result.practice_id)
     except TherabillError as exc:
         fail_from(exc)
     typer.echo("demo practice " + ("loaded" if result.created else "already loaded"))

@@ -14,7 +14,6 @@ from starlette.types import ASGIApp, Receive, Scope, Send
 
 from therabill import __version__, config
 from therabill import clock as clock_mod
-from therabill.adapters.db.engine import make_engine
 from therabill.domain.money import usd_text
 from therabill.entrypoints.clock import system_clock
 from therabill.entrypoints.http import errors
@@ -23,6 +22,7 @@ from therabill.entrypoints.http.limits import BodyLimit, ErrorShield
 from therabill.entrypoints.http.settings import Settings
 from therabill.schemas.encounter import EncounterDocument, UnitsDocument
 from therabill.security.headers import SecurityHeaders
+from therabill.service_layer.database import open_database
 
 WEB = Path(__file__).resolve().parents[1] / "web"
 
@@ -89,7 +89,7 @@ def create_app(
         openapi_url="/openapi.json",
     )
     app.state.tb = AppState(
-        engine=engine or make_engine(settings.url()),
+        engine=engine or open_database(settings.url()),
         clock=the_clock,
         policy=settings.policy(),
         secure_cookies=settings.secure_cookies,

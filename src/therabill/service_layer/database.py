@@ -1,0 +1,91 @@
+"""The database as a whole: open it, bring it to the newest schema, check it, rebuild totals.
+
+The operator's use cases behind ``therabill db``, ``run``, ``serve`` and ``demo``: entry points
+call these and never the database adapters themselves.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from sqlalchemy import Engine, select
+
+from therabill.adapters.db import migrations, report_totals
+from therabill.adapters.db.engine import durability_settings, make_engine
+from therabill.adapters.db.tables import practices
+from therabill.service_layer.integrity import AuditCheck, check_audit
+
+__all__ = ["DatabaseCheck", "check", "open_database", "rebuild_totals", "upgrade"]
+
+
+def open_database(url: str | None = None, *, upgraded: bool = False) -> Engine:
+    """The engine of the database at ``url`` (default: ``THERABILL_DATABASE_URL``, else the data
+    folder's SQLite file), brought to the newest schema first when ``upgraded``."""
+    engine = make_engine(url)
+    if upgraded:
+        migrations.upgrade(engine)
+    return engine
+
+
+def upgrade(engine: Engine) -> tuple[str | None, str | None]:
+    """Bring the database to the newest schema; returns the revisions before and after."""
+    before = migrations.current(engine)
+    migrations.upgrade(engine)
+    return before, migrations.current(engine)
+
+
+def _practice_ids(conn: Any) -> list[str]:
+    return list(conn.execute(select(practices.c.id).order_by(practices.c.id)).scalars())
+
+
+@dataclass(frozen=True, slots=True)
+class DatabaseCheck:
+    """What ``check`` found.
+
+    Attributes:
+        revision: the schema revision, ``None`` for an empty database.
+        known: whether it is a therabill schema revision at all.
+        settings: the durability settings in force.
+        totals_differing: practice id → rows of the monthly totals that differ from the ledger.
+        audit: the audit chains and their anchor (``None`` when the revision is unknown).
+    """
+
+    revision: str | None
+    known: bool
+    settings: dict[str, Any]
+    totals_differing: dict[str, int]
+    audit: AuditCheck | None
+
+    @property
+    def ok(self) -> bool:
+        """True when everything agrees."""
+        return (
+            self.known
+            and self.audit is not None
+            and self.audit.ok
+            and not any(self.totals_differing.values())
+        )
+
+
+def check(engine: Engine, data_folder: Path, *, reanchor: bool = False) -> DatabaseCheck:
+    """The schema revision, durability settings, the ledger's monthly totals against the
+    entries, and the audit chains against their anchor in ``data_folder``."""
+    revision = migrations.current(engine)
+    if revision not in migrations.revisions():
+        return DatabaseCheck(revision, False, {}, {}, None)
+    settings = durability_settings(engine)
+    with engine.connect() as conn:
+        differing = {pid: len(report_totals.differences(conn, pid)) for pid in _practice_ids(conn)}
+    audit = check_audit(engine, data_folder, reanchor=reanchor)
+    return DatabaseCheck(revision, True, settings, differing, audit)
+
+
+def rebuild_totals(engine: Engine) -> tuple[int, int]:
+    """Recompute every practice's monthly totals from the posted entries (the ledger is only
+    read); returns (practices, rows)."""
+    with engine.begin() as conn:
+        ids = _practice_ids(conn)
+        rows = report_totals.rebuild(conn, ids)
+    return len(ids), rows
