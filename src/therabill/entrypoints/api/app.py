@@ -121,5 +121,8 @@ def create_app(
 
     routes_settings.install(app)
     app.include_router(routes_eligibility.router)
+    from therabill.entrypoints.api.routes import schedule_api
+
+    app.include_router(schedule_api.router)
     app.openapi = lambda: _openapi(app)  # type: ignore[method-assign]
     return app
