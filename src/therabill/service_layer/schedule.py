@@ -1245,3 +1245,38 @@ def availability(
             slots.append(Slot(rules.to_local(start, zone), start, r.id, _name(r), room))
     slots.sort(key=lambda s: (s.start, s.provider_name))
     return slots
+
+
+@dataclass(frozen=True, slots=True)
+class CalendarSetup:
+    """What the booking form offers: clients, therapists, services and rooms by name.
+
+    Attributes:
+        patients: (id, "Last, First") in name order.
+        therapists: (id, "First Last") in name order.
+        services: the active services.
+        rooms: the active rooms.
+        policy: the practice's calendar policy.
+    """
+
+    patients: tuple[tuple[str, str], ...]
+    therapists: tuple[tuple[str, str], ...]
+    services: tuple[Service, ...]
+    rooms: tuple[Room, ...]
+    policy: CalendarPolicy
+
+
+def calendar_setup(engine: Engine, practice_id: str, actor: str) -> CalendarSetup:
+    """The names the calendar pages and the booking form choose from."""
+    with UnitOfWork(engine, practice_id, actor, read_only=True) as uow:
+        people = uow.records.rows(patients, order_by=[patients.c.last_name, patients.c.first_name])
+        therapists = uow.records.rows(providers, order_by=[providers.c.last_name, providers.c.first_name])
+        return CalendarSetup(
+            tuple((p.id, f"{p.last_name}, {p.first_name}") for p in people),
+            tuple((t.id, _name(t)) for t in therapists),
+            tuple(_service(s) for s in uow.records.rows(services, order_by=[services.c.name]) if s.active),
+            tuple(
+                Room(r.id, r.name, True) for r in uow.records.rows(rooms, order_by=[rooms.c.name]) if r.active
+            ),
+            _policy_in(uow),
+        )

@@ -124,5 +124,8 @@ def create_app(
     from therabill.entrypoints.api.routes import schedule_api
 
     app.include_router(schedule_api.router)
+    from therabill.entrypoints.web import routes_calendar
+
+    app.include_router(routes_calendar.router)
     app.openapi = lambda: _openapi(app)  # type: ignore[method-assign]
     return app
