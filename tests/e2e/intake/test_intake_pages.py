@@ -17,6 +17,7 @@ from tests.e2e.api.conftest import bearer, login
 from tests.e2e.api.world import World
 from therabill.service_layer import intake as svc
 from therabill.service_layer import records
+from therabill.service_layer.encounters import encounter_for_visit
 
 CONSENTS = {
     f"consent-{key}-{part}": value
@@ -299,6 +300,6 @@ def test_a_web_visit_takes_the_consent_from_the_intake(client: TestClient, world
     )
     csrf = login(client, world, "a", "therapist")
     visit_id = save_visit(client, world, patient, csrf).rsplit("/", 1)[1]
-    encounter = records.encounter_for_visit(world.engine, world.a.practice_id, "t", visit_id)
+    encounter = encounter_for_visit(world.engine, world.a.practice_id, "t", visit_id)
     assert encounter.consent.release_of_information and not encounter.consent.benefits_assigned
     assert str(encounter.consent.signature_date) == "2026-11-02"
