@@ -157,10 +157,17 @@ def zone(name: str) -> ZoneInfo:
         raise refuse("time-zone-unknown", "time_zone", f"{name!r} is not an IANA time zone") from None
 
 
+def wall_clock(value: datetime, zone_name: str) -> datetime:
+    """``value`` as the practice's naive wall-clock time (a value with an offset is converted)."""
+    if value.tzinfo is None:
+        return value
+    return value.astimezone(zone(zone_name)).replace(tzinfo=None)
+
+
 def to_utc(local: datetime, zone_name: str) -> datetime:
     """A practice's wall-clock time as naive UTC (a time skipped by DST moves forward)."""
     tz = zone(zone_name)
-    aware = local.replace(tzinfo=tz)
+    aware = wall_clock(local, zone_name).replace(tzinfo=tz)
     # A non-existent local time (spring forward) is normalised by a round trip.
     return aware.astimezone(UTC).replace(tzinfo=None)
 

@@ -656,11 +656,12 @@ def add_time_off(
     reason: str | None = None,
 ) -> str:
     """Block a therapist's time (local wall-clock times); bookings then are refused."""
-    if end_local <= start_local:
-        raise refuse("time-off-invalid", "end", "time off must end after it starts")
     with UnitOfWork(engine, practice_id, actor) as uow:
         uow.records.get(providers, provider_id)
         zone = _policy_in(uow).time_zone
+        start_local, end_local = rules.wall_clock(start_local, zone), rules.wall_clock(end_local, zone)
+        if end_local <= start_local:
+            raise refuse("time-off-invalid", "end", "time off must end after it starts")
         new = uow.records.insert(
             time_off,
             provider_id=provider_id,
@@ -994,11 +995,13 @@ def book_weekly(
     whole series is refused listing every conflict; with it, the other occurrences are booked
     and the conflicts are returned.
     """
-    rule = rules.weekly_rule(first_local, count=count, until=until, interval=interval)
-    length = (end_local - first_local) if end_local is not None else None
-    starts = list(rrulestr(rule, dtstart=first_local))
     with UnitOfWork(engine, practice_id, actor, clock=clock) as uow:
         zone = _policy_in(uow).time_zone
+        first_local = rules.wall_clock(first_local, zone)
+        end_local = rules.wall_clock(end_local, zone) if end_local is not None else None
+        rule = rules.weekly_rule(first_local, count=count, until=until, interval=interval)
+        length = (end_local - first_local) if end_local is not None else None
+        starts = list(rrulestr(rule, dtstart=first_local))
         series_id = uow.records.insert(
             appointment_series,
             rule=rule,
@@ -1075,7 +1078,7 @@ def move_series_from(
         zone = _policy_in(uow).time_zone
         row = uow.records.get(appointments, appointment_id, for_update=True)
         rules.check_movable(row.status)
-        shift = start_local - rules.to_local(row.start, zone)
+        shift = rules.wall_clock(start_local, zone) - rules.to_local(row.start, zone)
         rest = _rest_of_series(uow, row)
         moving = [r.id for r in rest]
         problems: list[Problem] = []

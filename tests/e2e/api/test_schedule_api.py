@@ -107,3 +107,21 @@ def test_other_practice_appointment_is_404(client: TestClient, world: World) -> 
     appt = made.json()["appointments"][0]["id"]
     assert client.get(f"/api/v1/appointments/{appt}", headers=desk_b).status_code == 404
     assert client.post(f"/api/v1/appointments/{appt}/cancel", json={}, headers=desk_b).status_code == 404
+
+
+def test_a_start_with_an_offset_is_taken_on_the_practice_clock(client: TestClient, world: World) -> None:
+    desk = bearer(token_for(world, "a", "front_desk"))
+    body = {
+        "patient_id": world.a.patient_id,
+        "provider_id": world.a.provider_id,
+        "start_local": "2027-07-06T17:00:00Z",
+        "end_local": "2027-07-06T13:45:00-04:00",
+        "weekly_until": "2027-07-13",
+    }
+    made = client.post("/api/v1/appointments", json=body, headers=desk)
+    assert made.status_code == 201, made.text
+    assert [a["start_local"] for a in made.json()["appointments"]] == [
+        "2027-07-06T13:00:00",
+        "2027-07-13T13:00:00",
+    ]
+    assert made.json()["appointments"][0]["end_local"] == "2027-07-06T13:45:00"

@@ -106,3 +106,12 @@ def test_late_cancel_window() -> None:
     assert rules.is_late_cancel(start, start - timedelta(hours=23), 24)
     assert not rules.is_late_cancel(start, start - timedelta(hours=25), 24)
     assert not rules.is_late_cancel(start, start - timedelta(hours=1), None)
+
+
+def test_a_time_with_an_offset_is_read_on_the_practice_clock() -> None:
+    from datetime import UTC
+
+    aware = datetime(2026, 12, 1, 15, tzinfo=UTC)
+    assert rules.wall_clock(aware, "America/New_York") == datetime(2026, 12, 1, 10)
+    assert rules.to_utc(aware, "America/New_York") == datetime(2026, 12, 1, 15)
+    assert rules.wall_clock(datetime(2026, 12, 1, 10), "America/New_York") == datetime(2026, 12, 1, 10)
