@@ -157,6 +157,17 @@ def zone(name: str) -> ZoneInfo:
         raise refuse("time-zone-unknown", "time_zone", f"{name!r} is not an IANA time zone") from None
 
 
+EARLIEST_YEAR, LATEST_YEAR = 1900, 2199
+
+
+def check_when(value: date | None, loc: str) -> None:
+    """Refuse a date or time outside the years a calendar can hold (1900-2199)."""
+    if value is not None and not EARLIEST_YEAR <= value.year <= LATEST_YEAR:
+        raise refuse(
+            "time-out-of-range", loc, f"{value.isoformat()} is outside {EARLIEST_YEAR}-{LATEST_YEAR}"
+        )
+
+
 def wall_clock(value: datetime, zone_name: str) -> datetime:
     """``value`` as the practice's naive wall-clock time (a value with an offset is converted)."""
     if value.tzinfo is None:

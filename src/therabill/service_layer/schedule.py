@@ -656,6 +656,8 @@ def add_time_off(
     reason: str | None = None,
 ) -> str:
     """Block a therapist's time (local wall-clock times); bookings then are refused."""
+    rules.check_when(start_local, "start_local")
+    rules.check_when(end_local, "end_local")
     with UnitOfWork(engine, practice_id, actor) as uow:
         uow.records.get(providers, provider_id)
         zone = _policy_in(uow).time_zone
@@ -691,6 +693,8 @@ def book(
     clock: Clock = current_time,
 ) -> Appointment:
     """Book an appointment at a local time (status booked); refused if it would double-book."""
+    rules.check_when(start_local, "start_local")
+    rules.check_when(end_local, "end_local")
     with UnitOfWork(engine, practice_id, actor, clock=clock) as uow:
         zone = _policy_in(uow).time_zone
         end = rules.to_utc(end_local, zone) if end_local is not None else None
@@ -746,6 +750,8 @@ def schedule_appointment(
     clock: Clock = current_time,
 ) -> str:
     """Book an appointment given in naive UTC (imports, the demo); refused if it would double-book."""
+    rules.check_when(start, "start")
+    rules.check_when(end, "end")
     with UnitOfWork(engine, practice_id, actor, clock=clock) as uow:
         return _book_in(
             uow,
@@ -772,6 +778,7 @@ def reschedule(
     clock: Clock = current_time,
 ) -> Appointment:
     """Move an appointment (and optionally change its therapist or room), keeping its length."""
+    rules.check_when(start_local, "start_local")
     with UnitOfWork(engine, practice_id, actor, clock=clock) as uow:
         zone = _policy_in(uow).time_zone
         row = uow.records.get(appointments, appointment_id, for_update=True)
@@ -995,6 +1002,9 @@ def book_weekly(
     whole series is refused listing every conflict; with it, the other occurrences are booked
     and the conflicts are returned.
     """
+    rules.check_when(first_local, "start_local")
+    rules.check_when(end_local, "end_local")
+    rules.check_when(until, "until")
     with UnitOfWork(engine, practice_id, actor, clock=clock) as uow:
         zone = _policy_in(uow).time_zone
         first_local = rules.wall_clock(first_local, zone)
@@ -1074,6 +1084,7 @@ def move_series_from(
     All or nothing: if any moved occurrence would double-book, nothing moves and every
     conflict is listed.
     """
+    rules.check_when(start_local, "start_local")
     with UnitOfWork(engine, practice_id, actor, clock=clock) as uow:
         zone = _policy_in(uow).time_zone
         row = uow.records.get(appointments, appointment_id, for_update=True)
@@ -1140,6 +1151,7 @@ def appointments_on(
     include_freed: bool = True,
 ) -> list[Appointment]:
     """Appointments starting on ``days`` local days from ``first_day``, in start order."""
+    rules.check_when(first_day, "day")
     with UnitOfWork(engine, practice_id, actor, read_only=True) as uow:
         zone = _policy_in(uow).time_zone
         start, _ = rules.local_day_bounds(first_day, zone)
@@ -1202,6 +1214,7 @@ def availability(
     A therapist without working hours on file is not offered (online booking needs hours).
     When the service uses rooms, one of them (or ``room_id``) must be free too.
     """
+    rules.check_when(day, "day")
     with UnitOfWork(engine, practice_id, actor, read_only=True) as uow:
         zone = _policy_in(uow).time_zone
         svc = _service(uow.records.get(services, service_id))
