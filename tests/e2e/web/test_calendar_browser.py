@@ -39,7 +39,7 @@ def test_front_desk_books_moves_and_checks_in_on_a_phone(browser, server: Server
     world = server.world
     pid, actor = world.b.practice_id, "test:setup"
     name = f"Massage {uuid.uuid4().hex[:4]}"
-    schedule.add_service(
+    service = schedule.add_service(
         world.engine, pid, actor, name=name, duration_minutes=60, price=Decimal("95.00"), codes=["97124"]
     )
     day = (server.now() + timedelta(days=21)).date()
@@ -50,7 +50,7 @@ def test_front_desk_books_moves_and_checks_in_on_a_phone(browser, server: Server
     page.goto(f"{server.url}/calendar/book?day={day.isoformat()}")
     _fits_the_phone(page)
     page.select_option("select[name=patient_id]", world.b.patient_id)
-    page.select_option("select[name=service_id]", label=re.compile(name))
+    page.select_option("select[name=service_id]", service.id)
     page.fill("input[name=time]", "10:00")
     page.fill("input[name=weeks]", "2")
     page.screenshot(path=str(shots / "calendar-book-390.png"), full_page=True)
@@ -67,7 +67,9 @@ def test_front_desk_books_moves_and_checks_in_on_a_phone(browser, server: Server
     page.click("#appointment-card form.cal-form button[type=submit]")
     expect(page.locator("#appointment-card")).to_contain_text("11:30 AM–12:30 PM")
     page.click("#appointment-card button:has-text('Check in')")
+    expect(page).to_have_url(re.compile(r"/check-in$"))
     expect(page.locator("h1")).to_contain_text("is checked in")
+    assert page.locator("header.top").count() == 1  # a whole page, not one swapped into the card
     expect(page.locator("#checkin-intake")).to_be_visible()
     _fits_the_phone(page)
     page.screenshot(path=str(shots / "calendar-checkin-390.png"), full_page=True)
