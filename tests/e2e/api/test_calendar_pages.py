@@ -80,7 +80,10 @@ def test_front_desk_books_moves_and_checks_in_then_the_therapist_documents(
     assert dashboard.status_code == 200
     client.get("/logout")
 
+    assert "Open the visit note</a>" not in checked.text  # the front desk does not write notes
     login(client, world, "a", "therapist")
+    card = client.get(f"/calendar/appointments/{appt}")
+    assert f'href="/patients/{world.a.patient_id}/visits/new?appointment={appt}"' in card.text
     note = client.get(f"/patients/{world.a.patient_id}/visits/new?appointment={appt}")
     assert note.status_code == 200, note.text
     assert f'value="{day.isoformat()}"' in note.text
