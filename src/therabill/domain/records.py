@@ -1,7 +1,7 @@
 """Stored practice records beyond the encounter: statuses, their allowed transitions, records.
 
 Claims and appointments move through statuses; the allowed moves live here as data
-(``CLAIM_TRANSITIONS``, ``APPOINTMENT_TRANSITIONS``) and ``check_claim_transition`` refuses
+(``CLAIM_TRANSITIONS``; appointments: ``domain/schedule.py``) and ``check_claim_transition`` refuses
 anything else with a stable error code. The records are frozen snapshots of stored rows;
 changes produce new records.
 """
@@ -81,27 +81,6 @@ CLAIM_TRANSITIONS: dict[ClaimStatus, frozenset[ClaimStatus]] = {
 """For each claim status, the statuses it may move to."""
 
 
-class AppointmentStatus(StrEnum):
-    """Where an appointment is."""
-
-    SCHEDULED = "scheduled"
-    ARRIVED = "arrived"
-    COMPLETED = "completed"
-    NO_SHOW = "no_show"
-    CANCELLED = "cancelled"
-
-
-_A = AppointmentStatus
-APPOINTMENT_TRANSITIONS: dict[AppointmentStatus, frozenset[AppointmentStatus]] = {
-    _A.SCHEDULED: frozenset({_A.ARRIVED, _A.NO_SHOW, _A.CANCELLED, _A.COMPLETED}),
-    _A.ARRIVED: frozenset({_A.COMPLETED, _A.CANCELLED}),
-    _A.COMPLETED: frozenset(),
-    _A.NO_SHOW: frozenset({_A.SCHEDULED}),
-    _A.CANCELLED: frozenset({_A.SCHEDULED}),
-}
-"""For each appointment status, the statuses it may move to."""
-
-
 class TransitionError(TherabillError):
     """A status change that the life cycle does not allow."""
 
@@ -121,27 +100,6 @@ def check_claim_transition(current: str, new: str) -> ClaimStatus:
         raise TransitionError(
             f"a {cur.value} claim cannot become {nxt.value}",
             (Problem("claim-status-transition", "status", f"{cur.value} -> {nxt.value} is not allowed"),),
-        )
-    return nxt
-
-
-def check_appointment_transition(current: str, new: str) -> AppointmentStatus:
-    """The new appointment status, or ``TransitionError`` when the move is not allowed."""
-    try:
-        cur, nxt = AppointmentStatus(current), AppointmentStatus(new)
-    except ValueError:
-        raise TransitionError(
-            f"unknown appointment status {new!r}",
-            (Problem("appointment-status-unknown", "status", f"{new!r} is not an appointment status"),),
-        ) from None
-    if nxt not in APPOINTMENT_TRANSITIONS[cur]:
-        raise TransitionError(
-            f"a {cur.value} appointment cannot become {nxt.value}",
-            (
-                Problem(
-                    "appointment-status-transition", "status", f"{cur.value} -> {nxt.value} is not allowed"
-                ),
-            ),
         )
     return nxt
 

@@ -37,11 +37,15 @@ class Permission(StrEnum):
     BILLING_SETUP = "billing.setup"
     USERS_MANAGE = "users.manage"
     ACCOUNT_SELF = "account.self"
+    SCHEDULE_READ = "schedule.read"
+    SCHEDULE_WRITE = "schedule.write"
 
 
 # What each permission guards beyond its name: settings.manage = practice details, providers,
 # reference data imports (owner); billing.setup = payers, payer profiles, fee schedule (owner,
 # biller); users.manage = users, roles, MFA resets, every API token of the practice (owner).
+# schedule.write = book, move, cancel, check in, working hours, time off; services, rooms and
+# the calendar policy are settings.manage.
 
 
 P = Permission
@@ -62,6 +66,8 @@ ROLE_PERMISSIONS: Mapping[str, frozenset[Permission]] = MappingProxyType(
                 P.AUTHORIZATIONS_READ,
                 P.VISITS_READ,
                 P.VISITS_WRITE,
+                P.SCHEDULE_READ,
+                P.SCHEDULE_WRITE,
             }
         ),
         # Scheduling data and demographics only: no clinical notes, no billing.
@@ -75,6 +81,8 @@ ROLE_PERMISSIONS: Mapping[str, frozenset[Permission]] = MappingProxyType(
                 P.COVERAGES_WRITE,
                 P.AUTHORIZATIONS_READ,
                 P.ELIGIBILITY_RUN,
+                P.SCHEDULE_READ,
+                P.SCHEDULE_WRITE,
             }
         ),
     }

@@ -45,7 +45,7 @@ from therabill.domain.remittance import (
     RemittanceHeader,
     ServicePayment,
 )
-from therabill.service_layer import accounts, batches, ledger
+from therabill.service_layer import accounts, batches, ledger, schedule
 from therabill.service_layer import records as rec
 from therabill.service_layer.uow import UnitOfWork, attempt, one_transaction
 
@@ -387,19 +387,11 @@ def _load(engine: Engine, actor: str, today: date, rng: random.Random, moment: _
             start = datetime(day.year, day.month, day.day, rng.choice([9, 10, 11, 13, 14, 15, 16]))
             # Everything of this visit is recorded and posted when it happened, not when the demo loads.
             moment.at(start + timedelta(hours=5))
-            appt = rec.schedule_appointment(
-                engine,
-                pid,
-                actor,
-                patient_id=patient,
-                provider_id=provider,
-                start=start,
-                end=start + timedelta(minutes=60),
-            )
+            appt = _book_free_hour(engine, pid, actor, patient, provider, start)
             n_appts += 1
             roll = rng.random()
             if roll < 0.06:
-                rec.set_appointment_status(engine, pid, actor, appt, "no_show")
+                schedule.set_appointment_status(engine, pid, actor, appt, "no_show")
                 n_no_shows += 1
                 if n_no_shows % 2 == 1:
                     ledger.post_charge(
@@ -414,9 +406,9 @@ def _load(engine: Engine, actor: str, today: date, rng: random.Random, moment: _
                     if n_no_shows % 4 == 1:
                         _pay(engine, pid, actor, patient, NO_SHOW_FEE, f"demo-no-show-paid:{appt}", money)
             elif roll < 0.1:
-                rec.set_appointment_status(engine, pid, actor, appt, "cancelled")
+                schedule.set_appointment_status(engine, pid, actor, appt, "cancelled")
             else:
-                rec.check_in(engine, pid, actor, appt)
+                schedule.check_in(engine, pid, actor, appt)
                 mistake = rng.random() < 0.12
                 visit = rec.record_visit(
                     engine,
@@ -452,6 +444,26 @@ def _load(engine: Engine, actor: str, today: date, rng: random.Random, moment: _
         batches.build_batch(engine, pid, actor, old_ready, envelope=EnvelopeSettings())
     _remittances(engine, pid, actor, today, rng, money, moment)
     return DemoResult(pid, True, len(patients), n_appts, n_claims, money.remittances, money.payments)
+
+
+def _book_free_hour(
+    engine: Engine, pid: str, actor: str, patient: str, provider: str, start: datetime
+) -> str:
+    """Book an hour at ``start`` (local), or the next free hour of that day: never double-book."""
+    for hours_later in range(10):
+        try:
+            return schedule.book(
+                engine,
+                pid,
+                actor,
+                patient_id=patient,
+                provider_id=provider,
+                start_local=start + timedelta(hours=hours_later),
+                end_local=start + timedelta(hours=hours_later, minutes=60),
+            ).id
+        except schedule.ScheduleError:
+            continue
+    raise schedule.ScheduleError("the demo day is full")
 
 
 def _pay(

@@ -21,7 +21,7 @@ import secrets
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from contextlib import nullcontext
 from dataclasses import dataclass
-from datetime import date, datetime
+from datetime import date
 from decimal import Decimal
 from typing import Any
 
@@ -30,7 +30,6 @@ from sqlalchemy import Engine, Row, insert, select
 from therabill.adapters.db import mappers
 from therabill.adapters.db.repositories import Records, new_id
 from therabill.adapters.db.tables import (
-    appointments,
     authorization_events,
     authorizations,
     claim_lines,
@@ -55,11 +54,9 @@ from therabill.domain.encounter import Encounter
 from therabill.domain.errors import NotFoundError, Problem
 from therabill.domain.money import D, MoneyError, to_cents
 from therabill.domain.records import (
-    AppointmentStatus,
     ClaimStatus,
     ClaimSummary,
     PatientRecord,
-    check_appointment_transition,
     check_claim_transition,
 )
 from therabill.scrubber import ScrubContext, scrub
@@ -477,83 +474,6 @@ def list_patients(engine: Engine, practice_id: str, actor: str) -> list[PatientR
         return uow.records.patients()
 
 
-# -- schedule ----------------------------------------------------------------------------
-
-
-def schedule_appointment(
-    engine: Engine,
-    practice_id: str,
-    actor: str,
-    *,
-    patient_id: str,
-    provider_id: str,
-    start: datetime,
-    end: datetime,
-    reason: str | None = None,
-    clock: Clock = current_time,
-) -> str:
-    """Book an appointment (status ``scheduled``)."""
-    if end <= start:
-        raise _refuse("appointment-times-invalid", "end", "the appointment must end after it starts")
-    with UnitOfWork(engine, practice_id, actor, clock=clock) as uow:
-        uow.records.get(patients, patient_id)
-        uow.records.get(providers, provider_id)
-        new = uow.records.insert(
-            appointments,
-            patient_id=patient_id,
-            provider_id=provider_id,
-            start=start,
-            end=end,
-            status=AppointmentStatus.SCHEDULED.value,
-            reason=reason,
-            created_at=uow.now(),
-        )
-        uow.record("appointment.schedule", "appointment", new)
-    return new
-
-
-def set_appointment_status(
-    engine: Engine,
-    practice_id: str,
-    actor: str,
-    appointment_id: str,
-    status: str,
-    *,
-    clock: Clock = current_time,
-) -> None:
-    """Move an appointment to ``status`` (check in = ``arrived``; ``no_show``; ``cancelled``)."""
-    with UnitOfWork(engine, practice_id, actor, clock=clock) as uow:
-        row = uow.records.get(appointments, appointment_id, for_update=True)
-        new = check_appointment_transition(row.status, status)
-        uow.records.update(appointments, appointment_id, status=new.value)
-        uow.record("appointment.status", "appointment", appointment_id, {"from": row.status, "to": new.value})
-
-
-def check_in(
-    engine: Engine, practice_id: str, actor: str, appointment_id: str, *, clock: Clock = current_time
-) -> None:
-    """The patient arrived."""
-    set_appointment_status(engine, practice_id, actor, appointment_id, "arrived", clock=clock)
-
-
-def visits_not_documented(engine: Engine, practice_id: str, actor: str, before: datetime) -> list[str]:
-    """Ids of appointments that started before ``before``, were attended and have no visit."""
-    with UnitOfWork(engine, practice_id, actor, read_only=True) as uow:
-        documented = select(visits.c.appointment_id).where(
-            visits.c.practice_id == practice_id, visits.c.appointment_id.is_not(None)
-        )
-        query = (
-            uow.records.scoped(appointments)
-            .where(
-                appointments.c.start < before,
-                appointments.c.status.in_(["arrived", "completed"]),
-                appointments.c.id.not_in(documented),
-            )
-            .order_by(appointments.c.start)
-        )
-        return [r.id for r in uow.session.execute(query)]
-
-
 # -- visits ------------------------------------------------------------------------------
 
 
@@ -654,14 +574,9 @@ def record_visit(
                     "coverage-not-patients", "coverage_id", "that coverage belongs to another patient"
                 )
         if appointment_id is not None:
-            appt = uow.records.get(appointments, appointment_id, for_update=True)
-            if appt.patient_id != patient_id:
-                raise _refuse(
-                    "appointment-not-patients", "appointment_id", "that appointment is another patient's"
-                )
-            if appt.status != AppointmentStatus.COMPLETED.value:
-                new_status = check_appointment_transition(appt.status, AppointmentStatus.COMPLETED.value)
-                uow.records.update(appointments, appointment_id, status=new_status.value)
+            from therabill.service_layer.schedule import complete_for_visit_in
+
+            complete_for_visit_in(uow, appointment_id, patient_id)
         visit_id = new_id()
         row = {
             "id": visit_id,

@@ -57,6 +57,10 @@ practices = Table(
     Column("place_of_service", String(2)),
     Column("fees", JSON),
     Column("next_control_number", Integer, nullable=False, server_default="1"),
+    Column("time_zone", String(64), nullable=False, server_default="America/New_York"),
+    Column("no_show_fee_cents", BigInteger),
+    Column("late_cancel_fee_cents", BigInteger),
+    Column("late_cancel_window_hours", Integer),
     _created(),
 )
 
@@ -200,6 +204,66 @@ eligibility_checks = Table(
     Column("result", JSON),
 )
 
+services = Table(
+    "services",
+    metadata,
+    _id(),
+    _practice(),
+    Column("name", String(120), nullable=False),
+    Column("duration_minutes", Integer, nullable=False),
+    Column("price_cents", BigInteger, nullable=False),
+    Column("buffer_minutes", Integer, nullable=False, server_default="0"),
+    Column("codes", JSON),
+    Column("provider_ids", JSON),
+    Column("room_ids", JSON),
+    Column("active", Boolean, nullable=False, server_default="1"),
+    _created(),
+    UniqueConstraint("practice_id", "name", name="uq_services_practice_name"),
+)
+
+rooms = Table(
+    "rooms",
+    metadata,
+    _id(),
+    _practice(),
+    Column("name", String(80), nullable=False),
+    Column("active", Boolean, nullable=False, server_default="1"),
+    _created(),
+    UniqueConstraint("practice_id", "name", name="uq_rooms_practice_name"),
+)
+
+working_hours = Table(
+    "working_hours",
+    metadata,
+    _id(),
+    _practice(),
+    Column("provider_id", String(32), ForeignKey("providers.id"), nullable=False, index=True),
+    Column("weekday", Integer, nullable=False),
+    Column("start_time", String(5), nullable=False),
+    Column("end_time", String(5), nullable=False),
+)
+
+time_off = Table(
+    "time_off",
+    metadata,
+    _id(),
+    _practice(),
+    Column("provider_id", String(32), ForeignKey("providers.id"), nullable=False, index=True),
+    Column("start", DateTime(timezone=False), nullable=False),
+    Column("end", DateTime(timezone=False), nullable=False),
+    Column("reason", String(200)),
+)
+
+appointment_series = Table(
+    "appointment_series",
+    metadata,
+    _id(),
+    _practice(),
+    Column("rule", String(200), nullable=False),
+    Column("first_local", String(19), nullable=False),
+    _created(),
+)
+
 appointments = Table(
     "appointments",
     metadata,
@@ -212,7 +276,14 @@ appointments = Table(
     Column("status", String(12), nullable=False),
     Column("reason", String(200)),
     _created(),
-    CheckConstraint("status IN ('scheduled', 'arrived', 'completed', 'no_show', 'cancelled')", name="status"),
+    Column("service_id", String(32), ForeignKey("services.id"), index=True),
+    Column("room_id", String(32), ForeignKey("rooms.id"), index=True),
+    Column("series_id", String(32), ForeignKey("appointment_series.id"), index=True),
+    Column("held_until", DateTime(timezone=False)),
+    CheckConstraint(
+        "status IN ('scheduled', 'confirmed', 'arrived', 'completed', 'no_show', 'late_cancel', 'cancelled')",
+        name="status",
+    ),
 )
 
 visits = Table(
@@ -376,6 +447,7 @@ audit_log = Table(
 )
 
 Index("ix_appointments_practice_start", appointments.c.practice_id, appointments.c.start)
+Index("ix_appointments_provider_start", appointments.c.provider_id, appointments.c.start)
 Index("ix_visits_patient_date", visits.c.patient_id, visits.c.date_of_service)
 
 RECORD_TABLES = (
@@ -388,6 +460,11 @@ RECORD_TABLES = (
     coverages,
     authorizations,
     eligibility_checks,
+    services,
+    rooms,
+    working_hours,
+    time_off,
+    appointment_series,
     appointments,
     visits,
     visit_notes,

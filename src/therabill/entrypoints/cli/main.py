@@ -28,6 +28,7 @@ from therabill.entrypoints.cli.ledger import denials_app, ledger_app, payments_a
 from therabill.entrypoints.cli.patients import patients_app
 from therabill.entrypoints.cli.refdata import refdata_app
 from therabill.entrypoints.cli.report import report_command
+from therabill.entrypoints.cli.schedule import schedule_app
 from therabill.entrypoints.cli.scrub import scrub_command
 from therabill.entrypoints.cli.serve import serve_command
 from therabill.entrypoints.cli.units import units_command
@@ -105,6 +106,7 @@ app.add_typer(x12_app, name="x12")
 app.add_typer(era_app, name="era")
 app.add_typer(eligibility_app, name="eligibility")
 app.add_typer(ack_app, name="ack")
+app.add_typer(schedule_app, name="schedule")
 
 
 def main() -> None:

@@ -132,5 +132,11 @@ def create_app(
 
     routes_settings.install(app)
     app.include_router(routes_eligibility.router)
+    from therabill.entrypoints.api.routes import schedule_api
+
+    app.include_router(schedule_api.router)
+    from therabill.entrypoints.web import routes_calendar
+
+    app.include_router(routes_calendar.router)
     app.openapi = lambda: _openapi(app)  # type: ignore[method-assign]
     return app

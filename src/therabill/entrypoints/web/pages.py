@@ -91,12 +91,10 @@ def dashboard(request: Request, principal: PatientsRead) -> HTMLResponse:
     """Today's visits, visits not documented, claims needing attention."""
     day = today(request)
     start = datetime.combine(day, datetime.min.time())
+    from therabill.service_layer import schedule
+
+    todays = schedule.todays_visits(state(request).engine, principal.practice_id, actor(principal))
     with reader(request, principal) as uow:
-        todays = uow.session.execute(
-            uow.records.scoped(appointments)
-            .where(appointments.c.start >= start, appointments.c.start < start + timedelta(days=1))
-            .order_by(appointments.c.start)
-        ).all()
         names = {p.id: p for p in uow.records.patients()}
         documented = {
             r.appointment_id
@@ -303,12 +301,26 @@ def _form_context(
 
 
 @router.get("/patients/{patient_id}/visits/new", response_class=HTMLResponse)
-def visit_new(request: Request, patient_id: str, principal: VisitsWrite) -> HTMLResponse:
-    """The SOAP form of a new visit of this patient."""
+def visit_new(
+    request: Request, patient_id: str, principal: VisitsWrite, appointment: str | None = None
+) -> HTMLResponse:
+    """The SOAP form of a new visit of this patient (pre-filled from a checked-in appointment)."""
     base = _visit_context(request, principal, patient_id)
     values = {"date_of_service": today(request).isoformat()}
     if principal.provider_id:
         values["provider_id"] = principal.provider_id
+    if appointment:
+        from therabill.service_layer import schedule
+
+        prefill = schedule.check_in_details(
+            state(request).engine, principal.practice_id, actor(principal), appointment
+        ).prefill
+        if prefill["patient_id"] != patient_id:
+            raise not_found("appointment")
+        values.update({k: prefill[k] for k in ("date_of_service", "start_time", "end_time", "provider_id")})
+        values["appointment_id"] = appointment
+        for i, line in enumerate(prefill["services"]):
+            values[f"svc-{i}-code"], values[f"svc-{i}-minutes"] = line["code"], str(line["minutes"])
     check = intake_check(request, principal, patient_id)
     return render(request, "visit_form.html", _form_context(principal, base, values, check))
 
@@ -377,6 +389,7 @@ async def visit_save(request: Request, patient_id: str, principal: VisitsWrite) 
             date_of_service=dos,
             document=document,
             coverage_id=coverage_id,
+            appointment_id=str(form.get("appointment_id", "")) or None,
         )
     except NotFoundError:
         raise not_found("patient") from None

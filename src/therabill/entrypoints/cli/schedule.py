@@ -1,0 +1,302 @@
+"""``therabill schedule``: the calendar from the command line (the same service as the web and API).
+
+Times are the practice's local wall-clock time (``YYYY-MM-DDTHH:MM``). ``--json`` prints what
+was written or found, in the API's shape.
+"""
+
+from __future__ import annotations
+
+from datetime import date, datetime
+from decimal import Decimal, InvalidOperation
+from typing import Annotated
+
+import typer
+
+from therabill.domain.errors import TherabillError
+from therabill.entrypoints.cli._practice import PracticeOption, open_practice
+from therabill.entrypoints.cli.common import fail, fail_from, option_day, print_json, stdout
+from therabill.service_layer import schedule as svc
+from therabill.service_layer.uow import system_actor
+
+schedule_app = typer.Typer(help="The calendar: book, list, move, cancel, statuses.", no_args_is_help=True)
+
+JsonOption = Annotated[bool, typer.Option("--json", help="Print JSON.")]
+ScopeOption = Annotated[
+    str, typer.Option("--scope", help="'one' occurrence, or 'rest' of its weekly series from it on.")
+]
+
+
+def _at(text: str, option: str) -> datetime:
+    try:
+        return datetime.fromisoformat(text)
+    except ValueError:
+        fail(f"{option}: {text!r} is not a local time (YYYY-MM-DDTHH:MM)")
+
+
+def _line(a: svc.Appointment) -> str:
+    what = a.service_name or a.reason or "appointment"
+    room = f" · {a.room_name}" if a.room_name else ""
+    return (
+        f"{a.start_local:%a %b %-d %-I:%M %p}–{a.end_local:%-I:%M %p}  {a.patient_name} with {a.provider_name}"
+        f"  {what}{room}  [{a.status_label}]  {a.id}"
+    )
+
+
+def _show(found: list[svc.Appointment], as_json: bool) -> None:
+    if as_json:
+        print_json([a.as_dict() for a in found])
+        return
+    for a in found:
+        stdout.print(_line(a))
+
+
+@schedule_app.command("book")
+def book_command(
+    patient: Annotated[str, typer.Option("--patient", help="The client's internal id.")],
+    therapist: Annotated[str, typer.Option("--therapist", help="The therapist's internal id.")],
+    at: Annotated[str, typer.Option("--at", help="Local start, YYYY-MM-DDTHH:MM.")],
+    service: Annotated[
+        str | None, typer.Option("--service", help="Service id (sets length and room).")
+    ] = None,
+    room: Annotated[str | None, typer.Option("--room", help="Room id.")] = None,
+    end: Annotated[str | None, typer.Option("--end", help="Local end (without a service).")] = None,
+    weekly: Annotated[
+        int | None, typer.Option("--weekly", help="Book a weekly series of N occurrences.")
+    ] = None,
+    skip_conflicts: Annotated[
+        bool, typer.Option("--skip-conflicts", help="In a series, book the free weeks and list the others.")
+    ] = False,
+    practice: PracticeOption = None,
+    as_json: JsonOption = False,
+) -> None:
+    """Book an appointment (or a weekly series); a double booking is refused (exit 2)."""
+    start = _at(at, "--at")
+    end_local = _at(end, "--end") if end else None
+    try:
+        engine, pid = open_practice(practice)
+        if weekly is None:
+            booked = [
+                svc.book(
+                    engine,
+                    pid,
+                    system_actor(),
+                    patient_id=patient,
+                    provider_id=therapist,
+                    start_local=start,
+                    service_id=service,
+                    room_id=room,
+                    end_local=end_local,
+                )  # fmt: skip
+            ]
+            conflicts: tuple[object, ...] = ()
+        else:
+            result = svc.book_weekly(
+                engine, pid, system_actor(), patient_id=patient, provider_id=therapist, first_local=start,
+                service_id=service, room_id=room, end_local=end_local, count=weekly, skip_conflicts=skip_conflicts,
+            )  # fmt: skip
+            booked, conflicts = list(result.booked), result.conflicts
+    except TherabillError as exc:
+        fail_from(exc)
+    _show(booked, as_json)
+    for p in conflicts:
+        typer.echo(f"not booked: {p}", err=True)
+
+
+@schedule_app.command("list")
+def list_command(
+    day: Annotated[str | None, typer.Option("--day", help="First local day (default: today).")] = None,
+    days: Annotated[int, typer.Option("--days", min=1, max=31, help="How many days (7: a week).")] = 1,
+    therapist: Annotated[str | None, typer.Option("--therapist", help="Only this therapist's.")] = None,
+    practice: PracticeOption = None,
+    as_json: JsonOption = False,
+) -> None:
+    """List the appointments of a day (or several), in start order."""
+    try:
+        engine, pid = open_practice(practice)
+        first = option_day(day, "--day") or svc.local_today(engine, pid, system_actor())
+        found = svc.appointments_on(engine, pid, system_actor(), first, days=days, provider_id=therapist)
+    except TherabillError as exc:
+        fail_from(exc)
+    _show(found, as_json)
+    if not as_json:
+        stdout.print(f"{len(found)} appointments")
+
+
+@schedule_app.command("move")
+def move_command(
+    appointment: Annotated[str, typer.Argument(help="The appointment's id.")],
+    at: Annotated[str, typer.Option("--at", help="New local start, YYYY-MM-DDTHH:MM.")],
+    therapist: Annotated[str | None, typer.Option("--therapist", help="Another therapist.")] = None,
+    room: Annotated[str | None, typer.Option("--room", help="Another room.")] = None,
+    scope: ScopeOption = "one",
+    practice: PracticeOption = None,
+    as_json: JsonOption = False,
+) -> None:
+    """Reschedule one appointment, or it and the rest of its series (all or nothing)."""
+    start = _at(at, "--at")
+    if scope not in ("one", "rest"):
+        fail("--scope: 'one' or 'rest'")
+    try:
+        engine, pid = open_practice(practice)
+        if scope == "rest":
+            moved = svc.move_series_from(engine, pid, system_actor(), appointment, start_local=start)
+        else:
+            moved = [
+                svc.reschedule(
+                    engine,
+                    pid,
+                    system_actor(),
+                    appointment,
+                    start_local=start,
+                    provider_id=therapist,
+                    room_id=room,
+                )
+            ]
+    except TherabillError as exc:
+        fail_from(exc)
+    _show(moved, as_json)
+
+
+@schedule_app.command("cancel")
+def cancel_command(
+    appointment: Annotated[str, typer.Argument(help="The appointment's id.")],
+    scope: ScopeOption = "one",
+    practice: PracticeOption = None,
+    as_json: JsonOption = False,
+) -> None:
+    """Cancel (a late cancel with the policy's fee inside the window), or the rest of the series."""
+    if scope not in ("one", "rest"):
+        fail("--scope: 'one' or 'rest'")
+    try:
+        engine, pid = open_practice(practice)
+        if scope == "rest":
+            done = svc.cancel_series_from(engine, pid, system_actor(), appointment)
+        else:
+            done = [svc.cancel(engine, pid, system_actor(), appointment)]
+    except TherabillError as exc:
+        fail_from(exc)
+    _show(done, as_json)
+
+
+@schedule_app.command("status")
+def status_command(
+    appointment: Annotated[str, typer.Argument(help="The appointment's id.")],
+    status: Annotated[
+        str,
+        typer.Argument(
+            help="scheduled, confirmed, arrived (checked in), completed, no_show, late_cancel, cancelled."
+        ),
+    ],
+    practice: PracticeOption = None,
+    as_json: JsonOption = False,
+) -> None:
+    """Change an appointment's status (a no-show posts the policy's fee)."""
+    try:
+        engine, pid = open_practice(practice)
+        done = svc.set_status(engine, pid, system_actor(), appointment, status)
+    except TherabillError as exc:
+        fail_from(exc)
+    _show([done], as_json)
+
+
+@schedule_app.command("service-add")
+def service_add_command(
+    name: Annotated[str, typer.Argument(help="What clients read, e.g. 'Massage 60 min'.")],
+    minutes: Annotated[int, typer.Option("--minutes", help="Length.")],
+    price: Annotated[str, typer.Option("--price", help="Price in dollars, e.g. 95.00.")],
+    buffer: Annotated[int, typer.Option("--buffer", help="Minutes held after it.")] = 0,
+    code: Annotated[list[str] | None, typer.Option("--code", help="Procedure code billed (repeat).")] = None,
+    therapist: Annotated[list[str] | None, typer.Option("--therapist", help="Therapist id (repeat).")] = None,
+    room: Annotated[list[str] | None, typer.Option("--room", help="Room id (repeat).")] = None,
+    practice: PracticeOption = None,
+    as_json: JsonOption = False,
+) -> None:
+    """Offer a service."""
+    try:
+        amount = Decimal(price)
+    except InvalidOperation:
+        fail(f"--price: {price!r} is not an amount")
+    try:
+        engine, pid = open_practice(practice)
+        made = svc.add_service(
+            engine, pid, system_actor(), name=name, duration_minutes=minutes, price=amount, buffer_minutes=buffer,
+            codes=code or [], provider_ids=therapist or [], room_ids=room or [],
+        )  # fmt: skip
+    except TherabillError as exc:
+        fail_from(exc)
+    if as_json:
+        print_json({"id": made.id, "name": made.name, "price": str(made.price)})
+    else:
+        stdout.print(f"{made.name}: {made.duration_minutes} min, ${made.price} ({made.id})")
+
+
+@schedule_app.command("room-add")
+def room_add_command(
+    name: Annotated[str, typer.Argument(help="The room's or table's name.")],
+    practice: PracticeOption = None,
+    as_json: JsonOption = False,
+) -> None:
+    """Add a room or table."""
+    try:
+        engine, pid = open_practice(practice)
+        made = svc.add_room(engine, pid, system_actor(), name=name)
+    except TherabillError as exc:
+        fail_from(exc)
+    if as_json:
+        print_json({"id": made.id, "name": made.name})
+    else:
+        stdout.print(f"{made.name} ({made.id})")
+
+
+@schedule_app.command("hours")
+def hours_command(
+    therapist: Annotated[str, typer.Argument(help="The therapist's id.")],
+    stretch: Annotated[
+        list[str], typer.Option("--on", help="WEEKDAY=HH:MM-HH:MM, weekday 0 (Monday) to 6 (repeat).")
+    ],
+    practice: PracticeOption = None,
+) -> None:
+    """Replace a therapist's weekly working hours."""
+    hours = []
+    for item in stretch:
+        try:
+            day_text, _, span = item.partition("=")
+            start, _, end = span.partition("-")
+            hours.append((int(day_text), start, end))
+        except ValueError:
+            fail(f"--on: {item!r} is not WEEKDAY=HH:MM-HH:MM")
+    try:
+        engine, pid = open_practice(practice)
+        svc.set_working_hours(engine, pid, system_actor(), therapist, hours)
+    except TherabillError as exc:
+        fail_from(exc)
+    stdout.print(f"{len(hours)} working stretches on file")
+
+
+@schedule_app.command("slots")
+def slots_command(
+    service: Annotated[str, typer.Option("--service", help="Service id.")],
+    day: Annotated[str, typer.Option("--day", help="Local day, YYYY-MM-DD.")],
+    therapist: Annotated[str | None, typer.Option("--therapist", help="Only this therapist.")] = None,
+    practice: PracticeOption = None,
+    as_json: JsonOption = False,
+) -> None:
+    """Free starts for a service on a day."""
+    when: date = option_day(day, "--day", date.min)
+    try:
+        engine, pid = open_practice(practice)
+        found = svc.availability(
+            engine, pid, system_actor(), service_id=service, day=when, provider_id=therapist
+        )
+    except TherabillError as exc:
+        fail_from(exc)
+    if as_json:
+        print_json(
+            [
+                {"start_local": s.start_local.isoformat(), "provider_id": s.provider_id, "room_id": s.room_id}
+                for s in found
+            ]
+        )
+        return
+    for s in found:
+        stdout.print(f"{s.start_local:%-I:%M %p}  {s.provider_name}")

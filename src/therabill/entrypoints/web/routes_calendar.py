@@ -1,0 +1,269 @@
+"""The calendar pages: day, week and per-therapist views; book, reschedule, statuses, check-in.
+
+Every route calls the schedule service (``service_layer.schedule``) and renders; reading needs
+``schedule.read``, changing ``schedule.write``. Times shown and typed are the practice's local
+time. Moves and status changes post from small forms; with htmx they swap the appointment's
+card in place, without it the browser follows the redirect. People read names, dates and
+prices, never ids.
+"""
+
+from __future__ import annotations
+
+from datetime import date, datetime, timedelta
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Depends, Query, Request
+from fastapi.responses import HTMLResponse, RedirectResponse, Response
+
+from therabill.domain.errors import Problem, TherabillError
+from therabill.entrypoints.http.audit import audit_event
+from therabill.entrypoints.http.deps import requires, state
+from therabill.entrypoints.web.pages import actor, render
+from therabill.security.permissions import Permission
+from therabill.service_layer import schedule as svc
+from therabill.service_layer.accounts import Principal
+
+router = APIRouter(include_in_schema=False)
+
+ScheduleRead = Annotated[Principal, Depends(requires(Permission.SCHEDULE_READ))]
+ScheduleWrite = Annotated[Principal, Depends(requires(Permission.SCHEDULE_WRITE))]
+
+STATUS_ACTIONS = (
+    ("confirmed", "Confirm"),
+    ("arrived", "Check in"),
+    ("completed", "Complete"),
+    ("no_show", "No-show"),
+    ("scheduled", "Re-book"),
+)
+
+
+def _args(request: Request, principal: Principal) -> tuple[Any, str, str]:
+    return state(request).engine, principal.practice_id, actor(principal)
+
+
+def _day(text: str | None, request: Request, principal: Principal) -> date:
+    if text:
+        try:
+            return date.fromisoformat(text)
+        except ValueError:
+            pass
+    return svc.local_today(*_args(request, principal))
+
+
+@router.get("/calendar", response_class=HTMLResponse)
+def calendar_page(
+    request: Request,
+    principal: ScheduleRead,
+    day: Annotated[str | None, Query()] = None,
+    view: Annotated[str, Query(pattern="^(day|week)$")] = "day",
+    therapist: Annotated[str | None, Query()] = None,
+) -> HTMLResponse:
+    """The day (grouped by therapist) or the week (grouped by day), optionally one therapist's."""
+    first = _day(day, request, principal)
+    if view == "week":
+        first = first - timedelta(days=first.weekday())
+    days = 7 if view == "week" else 1
+    setup = svc.calendar_setup(*_args(request, principal))
+    found = svc.appointments_on(*_args(request, principal), first, days=days, provider_id=therapist or None)
+    groups: list[tuple[str, list[svc.Appointment]]]
+    if view == "week":
+        groups = [
+            (f"{d:%a %b %-d}", [a for a in found if a.start_local.date() == d])
+            for d in (first + timedelta(days=i) for i in range(7))
+        ]
+    else:
+        names = dict(setup.therapists)
+        shown = [therapist] if therapist else [t for t, _ in setup.therapists]
+        groups = [(names.get(t, ""), [a for a in found if a.provider_id == t]) for t in shown]
+    audit_event(request, principal, "schedule.view", "calendar", None)
+    step = timedelta(days=days)
+    return render(
+        request,
+        "calendar.html",
+        {
+            "user": principal,
+            "view": view,
+            "first": first,
+            "last": first + step - timedelta(days=1),
+            "previous": first - step,
+            "next": first + step,
+            "therapist": therapist or "",
+            "therapists": setup.therapists,
+            "groups": groups,
+            "count": len(found),
+        },
+    )
+
+
+def _book_context(
+    request: Request, principal: Principal, values: dict[str, str], problems: tuple[Problem, ...] = ()
+) -> dict[str, Any]:
+    setup = svc.calendar_setup(*_args(request, principal))
+    return {"user": principal, "setup": setup, "values": values, "problems": problems}
+
+
+@router.get("/calendar/book", response_class=HTMLResponse)
+def book_form(
+    request: Request,
+    principal: ScheduleWrite,
+    day: Annotated[str | None, Query()] = None,
+    patient: Annotated[str | None, Query()] = None,
+) -> HTMLResponse:
+    """The booking form (a weekly series too)."""
+    values = {"day": _day(day, request, principal).isoformat(), "patient_id": patient or "", "time": "10:00"}
+    return render(request, "calendar_book.html", _book_context(request, principal, values))
+
+
+@router.get("/calendar/slots", response_class=HTMLResponse)
+def slots_fragment(
+    request: Request,
+    principal: ScheduleRead,
+    service_id: Annotated[str | None, Query()] = None,
+    day: Annotated[str | None, Query()] = None,
+    provider_id: Annotated[str | None, Query()] = None,
+) -> HTMLResponse:
+    """Free starts for the chosen service and day (the booking form's htmx panel)."""
+    slots: list[svc.Slot] = []
+    message = "Choose a service to see free times."
+    if service_id:
+        try:
+            slots = svc.availability(
+                *_args(request, principal),
+                service_id=service_id,
+                day=_day(day, request, principal),
+                provider_id=provider_id or None,
+            )
+            message = "" if slots else "No free time that day (working hours on file are needed)."
+        except TherabillError as exc:
+            message = str(exc)
+    return render(request, "_calendar_slots.html", {"slots": slots, "message": message})
+
+
+def _local(day: str, at: str, loc: str) -> datetime:
+    try:
+        return datetime.fromisoformat(f"{day}T{at}")
+    except ValueError:
+        raise svc.ScheduleError(
+            "check the date and time", (Problem("time-invalid", loc, "give a date and a time"),)
+        ) from None
+
+
+@router.post("/calendar/book", response_class=HTMLResponse)
+async def book_submit(request: Request, principal: ScheduleWrite) -> Response:
+    """Book from the form; a refused booking shows the form again with each reason."""
+    form = {k: str(v) for k, v in (await request.form()).items() if k != "csrf_token"}
+    try:
+        start = _local(form.get("day", ""), form.get("time", ""), "time")
+        common: dict[str, Any] = {
+            "patient_id": form.get("patient_id", ""),
+            "provider_id": form.get("provider_id", ""),
+            "service_id": form.get("service_id") or None,
+            "room_id": form.get("room_id") or None,
+            "reason": form.get("reason") or None,
+        }
+        if not common["service_id"]:
+            common["end_local"] = start + timedelta(minutes=int(form.get("minutes") or 60))
+        weeks = int(form.get("weeks") or 1)
+        if weeks > 1:
+            result = svc.book_weekly(*_args(request, principal), first_local=start, count=weeks, **common)
+            first = result.booked[0]
+        else:
+            first = svc.book(*_args(request, principal), start_local=start, **common)
+    except ValueError:
+        problems: tuple[Problem, ...] = (
+            Problem("number-invalid", "weeks", "weeks and minutes are whole numbers"),
+        )
+        return render(request, "calendar_book.html", _book_context(request, principal, form, problems), 422)
+    except TherabillError as exc:
+        problems = tuple(exc.problems) or (Problem(exc.code, "form", str(exc)),)
+        return render(request, "calendar_book.html", _book_context(request, principal, form, problems), 422)
+    return RedirectResponse(f"/calendar?day={first.start_local.date().isoformat()}", status_code=303)
+
+
+def _appointment_context(
+    request: Request, principal: Principal, appointment: svc.Appointment, problems: tuple[Problem, ...] = ()
+) -> dict[str, Any]:
+    return {
+        "user": principal,
+        "a": appointment,
+        "actions": [(s, label) for s, label in STATUS_ACTIONS if s != appointment.status],
+        "problems": problems,
+        "setup": svc.calendar_setup(*_args(request, principal)),
+    }
+
+
+@router.get("/calendar/appointments/{appointment_id}", response_class=HTMLResponse)
+def appointment_page(request: Request, appointment_id: str, principal: ScheduleRead) -> HTMLResponse:
+    """One appointment: reschedule, change its status, cancel, check in."""
+    found = svc.get_appointment(*_args(request, principal), appointment_id)
+    audit_event(request, principal, "schedule.view", "appointment", appointment_id)
+    return render(request, "calendar_appointment.html", _appointment_context(request, principal, found))
+
+
+def _after_change(
+    request: Request, principal: Principal, appointment_id: str, problems: tuple[Problem, ...] = ()
+) -> Response:
+    found = svc.get_appointment(*_args(request, principal), appointment_id)
+    context = _appointment_context(request, principal, found, problems)
+    if request.headers.get("hx-request"):
+        return render(request, "_calendar_card.html", context, 422 if problems else 200)
+    if problems:
+        return render(request, "calendar_appointment.html", context, 422)
+    return RedirectResponse(f"/calendar/appointments/{appointment_id}", status_code=303)
+
+
+@router.post("/calendar/appointments/{appointment_id}/move", response_class=HTMLResponse)
+async def move_submit(request: Request, appointment_id: str, principal: ScheduleWrite) -> Response:
+    """Reschedule this appointment, or it and the rest of its series."""
+    form = await request.form()
+    try:
+        start = _local(str(form.get("day", "")), str(form.get("time", "")), "time")
+        if form.get("scope") == "rest":
+            svc.move_series_from(*_args(request, principal), appointment_id, start_local=start)
+        else:
+            svc.reschedule(
+                *_args(request, principal),
+                appointment_id,
+                start_local=start,
+                provider_id=str(form.get("provider_id") or "") or None,
+            )
+    except TherabillError as exc:
+        if exc.code == "not-found":
+            raise
+        return _after_change(request, principal, appointment_id, tuple(exc.problems))
+    return _after_change(request, principal, appointment_id)
+
+
+@router.post("/calendar/appointments/{appointment_id}/status", response_class=HTMLResponse)
+async def status_submit(request: Request, appointment_id: str, principal: ScheduleWrite) -> Response:
+    """Change the status (cancel: late cancel inside the policy's window; no-show: the fee)."""
+    form = await request.form()
+    wanted = str(form.get("status", ""))
+    try:
+        if wanted == "cancel":
+            if form.get("scope") == "rest":
+                svc.cancel_series_from(*_args(request, principal), appointment_id)
+            else:
+                svc.cancel(*_args(request, principal), appointment_id)
+        elif wanted == "arrived":
+            return check_in_submit(request, appointment_id, principal)
+        else:
+            svc.set_status(*_args(request, principal), appointment_id, wanted)
+    except TherabillError as exc:
+        if exc.code == "not-found":
+            raise
+        return _after_change(request, principal, appointment_id, tuple(exc.problems))
+    return _after_change(request, principal, appointment_id)
+
+
+@router.post("/calendar/appointments/{appointment_id}/check-in", response_class=HTMLResponse)
+def check_in_submit(request: Request, appointment_id: str, principal: ScheduleWrite) -> Response:
+    """Check the client in and show what the visit note starts with, the authorization and intake."""
+    try:
+        done = svc.check_in(*_args(request, principal), appointment_id)
+    except TherabillError as exc:
+        if exc.code == "not-found":
+            raise
+        return _after_change(request, principal, appointment_id, tuple(exc.problems))
+    audit_event(request, principal, "schedule.check_in", "appointment", appointment_id)
+    return render(request, "calendar_checkin.html", {"user": principal, "c": done})

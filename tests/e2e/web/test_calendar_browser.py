@@ -1,0 +1,84 @@
+"""In a real browser at phone width: the front desk books a weekly series, moves one (htmx), checks in."""
+
+from __future__ import annotations
+
+import re
+import uuid
+from datetime import timedelta
+from decimal import Decimal
+from pathlib import Path
+
+from playwright.sync_api import Page, expect
+
+from tests.e2e.api.world import PASSWORD
+from tests.e2e.web.conftest import Server
+from therabill.service_layer import schedule
+
+
+def _login_desk(page: Page, server: Server) -> None:
+    page.goto(server.url + "/login")
+    page.fill("input[name=username]", server.world.b.usernames["front_desk"])
+    page.fill("input[name=password]", PASSWORD)
+    page.click("button[type=submit]")
+    expect(page).to_have_url(server.url + "/")
+
+
+def _fits_the_phone(page: Page) -> None:
+    width = page.evaluate("document.documentElement.scrollWidth")
+    assert width <= 390, f"horizontal scroll: the page is {width} px wide"
+    small = page.evaluate(
+        """() => [...document.querySelectorAll('main a, main button, main select, main input:not([type=hidden])')]
+              .filter(e => e.offsetParent !== null)
+              .map(e => [e.outerHTML.slice(0, 60), e.getBoundingClientRect().height])
+              .filter(([, h]) => h < 24)"""
+    )
+    assert small == [], f"tap targets under 24 px: {small}"
+
+
+def test_front_desk_books_moves_and_checks_in_on_a_phone(browser, server: Server, shots: Path) -> None:  # type: ignore[no-untyped-def]
+    world = server.world
+    pid, actor = world.b.practice_id, "test:setup"
+    name = f"Massage {uuid.uuid4().hex[:4]}"
+    service = schedule.add_service(
+        world.engine, pid, actor, name=name, duration_minutes=60, price=Decimal("95.00"), codes=["97124"]
+    )
+    day = (server.now() + timedelta(days=21)).date()
+    context = browser.new_context(viewport={"width": 390, "height": 844})
+    page = context.new_page()
+    _login_desk(page, server)
+
+    page.goto(f"{server.url}/calendar/book?day={day.isoformat()}")
+    _fits_the_phone(page)
+    page.select_option("select[name=patient_id]", world.b.patient_id)
+    page.select_option("select[name=service_id]", service.id)
+    page.fill("input[name=time]", "10:00")
+    page.fill("input[name=weeks]", "2")
+    page.screenshot(path=str(shots / "calendar-book-390.png"), full_page=True)
+    page.click("form.cal-form button[type=submit]")
+    expect(page).to_have_url(re.compile(r"/calendar\?day="))
+    expect(page.locator(".cal-item")).to_contain_text("10:00 AM–11:00 AM")
+    _fits_the_phone(page)
+    page.screenshot(path=str(shots / "calendar-day-390.png"), full_page=True)
+
+    page.click(".cal-item a")
+    expect(page.locator("#appointment-card")).to_contain_text("Booked")
+    _fits_the_phone(page)
+    page.fill("#appointment-card input[name=time]", "11:30")
+    page.click("#appointment-card form.cal-form button[type=submit]")
+    expect(page.locator("#appointment-card")).to_contain_text("11:30 AM–12:30 PM")
+    page.click("#appointment-card button:has-text('Check in')")
+    expect(page).to_have_url(re.compile(r"/check-in$"))
+    expect(page.locator("h1")).to_contain_text("is checked in")
+    assert page.locator("header.top").count() == 1  # a whole page, not one swapped into the card
+    expect(page.locator("#checkin-intake")).to_be_visible()
+    _fits_the_phone(page)
+    page.screenshot(path=str(shots / "calendar-checkin-390.png"), full_page=True)
+
+    wide = browser.new_context(viewport={"width": 1366, "height": 900})
+    desk = wide.new_page()
+    _login_desk(desk, server)
+    desk.goto(f"{server.url}/calendar?view=week&day={day.isoformat()}")
+    expect(desk.locator(".cal-column")).to_have_count(7)
+    desk.screenshot(path=str(shots / "calendar-week-1366.png"), full_page=True)
+    wide.close()
+    context.close()
