@@ -129,9 +129,9 @@ def run() -> dict[str, Any]:
     import re
 
     from fastapi.testclient import TestClient
+
     from therabill.entrypoints.http.app import create_app
     from therabill.entrypoints.http.settings import Settings
-
     from therabill.service_layer import schedule
 
     with tempfile.TemporaryDirectory() as tmp:
