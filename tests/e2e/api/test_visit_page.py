@@ -180,3 +180,16 @@ def test_dashboard_lists_authorizations_running_out(client: TestClient, world: W
     section = page.text.split('id="auth-running-out"')[1].split("</section>")[0]
     assert "PA-LOW" in section and "2 visits left" in section
     assert 'id="paid-this-week"' in page.text
+
+
+def test_the_dashboard_says_once_that_no_icd10_release_covers_today(client: TestClient, world: World) -> None:
+    """The packaged release ends 2026-09-30 and the suite lives on 2026-11-23: the owner and
+    the biller are told once, with the command that fixes it; a therapist is not."""
+    login(client, world, "a", "biller")
+    page = client.get("/").text
+    assert page.count('id="refdata-missing"') == 1
+    section = page.split('id="refdata-missing"')[1].split("</section>")[0]
+    assert "therabill icd10 import" in section
+    client.cookies.clear()
+    login(client, world, "a", "therapist")
+    assert 'id="refdata-missing"' not in client.get("/").text

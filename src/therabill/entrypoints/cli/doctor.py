@@ -2,11 +2,11 @@
 
 from __future__ import annotations
 
-from datetime import date
 from typing import Annotated
 
 import typer
 
+from therabill.clock import current_date
 from therabill.entrypoints.cli.common import option_day, print_json, stdout
 from therabill.refdata.status import refdata_status
 
@@ -18,7 +18,7 @@ def doctor_command(
     as_json: Annotated[bool, typer.Option("--json", help="Print JSON.")] = False,
 ) -> None:
     """Report the reference data: ICD-10-CM releases, NCCI/MUE tables, PFS, fees, catalog."""
-    when = option_day(day, "--date", date.today())
+    when = option_day(day, "--date", current_date())
     items = refdata_status(when)
     if as_json:
         print_json([{"id": i.id, "ok": i.ok, "message": i.message, "fix": i.fix} for i in items])

@@ -33,6 +33,7 @@ from therabill.entrypoints.http.errors import ApiError, not_found
 from therabill.entrypoints.http.who import ClaimsWrite, PatientsRead, VisitsRead, VisitsWrite
 from therabill.entrypoints.web import charts, visit_form
 from therabill.refdata.profiles import load_profile
+from therabill.refdata.status import refdata_status
 from therabill.security.permissions import Permission
 from therabill.service_layer import visits as visits_svc
 from therabill.service_layer.accounts import Principal
@@ -173,6 +174,9 @@ def dashboard(request: Request, principal: PatientsRead) -> HTMLResponse:
             "names": names,
             "running_out": running_out,
             "paid_this_week": from_cents(paid_cents),
+            "refdata_missing": [
+                i for i in refdata_status(day) if not i.ok and i.id == "icd10-release-missing"
+            ],
         },
     )
 
