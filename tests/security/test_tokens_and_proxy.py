@@ -144,3 +144,40 @@ def test_audit_records_the_forwarded_client(proxied: TestClient, world: World) -
         rows = conn.execute(select(audit_log.c.details).where(audit_log.c.action == "auth.password")).all()
     assert any(r.details.get("ip") == "203.0.113.99" for r in rows)
     assert not any(r.details.get("ip") == "10.9.0.1" for r in rows)
+
+
+def test_the_owner_sets_the_default_and_the_maximum(client: TestClient, world: World) -> None:
+    """Practice b's owner sets 7 / 30 days on the settings page: a token made without an
+    expiry then lives 7 days, 31 days is refused, and nothing beyond the installation's
+    maximum can be set. Practice a keeps the installation's lifetimes."""
+    from tests.e2e.api.conftest import login
+
+    csrf = login(client, world, "b", "owner")
+    too_long = client.post(
+        "/settings/tokens/policy",
+        data={"csrf_token": csrf, "token_default_days": "7", "token_max_days": "9999"},
+    )
+    assert "token-policy-invalid" in too_long.text
+    saved = client.post(
+        "/settings/tokens/policy",
+        data={"csrf_token": csrf, "token_default_days": "7", "token_max_days": "30"},
+    )
+    assert "Token lifetimes saved." in saved.text and 'value="30"' in saved.text
+    token = token_for(world, "b", "owner", "account.self claims.read")
+    status, body = _mint(client, token, scopes=["claims.read"], expires_in_days=31)
+    assert status == 422 and body["error"]["problems"][0]["code"] == "token-expiry-too-long"
+    status, body = _mint(client, token, scopes=["claims.read"])
+    assert status == 201, body
+    minted = str(body["token"])
+    world.clock.advance(days=8)
+    try:
+        assert client.get("/api/v1/claims", headers=bearer(minted)).status_code == 401
+    finally:
+        world.clock.advance(days=-8)
+    other = token_for(world, "a", "owner", "account.self claims.read")
+    assert _mint(client, other, scopes=["claims.read"], expires_in_days=90)[0] == 201
+    with world.engine.connect() as conn:
+        actions = list(
+            conn.execute(select(audit_log.c.action).where(audit_log.c.action == "token.policy")).scalars()
+        )
+    assert actions == ["token.policy"]

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import logging
 import secrets
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
 
 from sqlalchemy import Connection, Join, Table, and_, func, insert, or_, select, update
@@ -457,6 +457,60 @@ def record_attempt(conn: Connection, username: str, ip: str, now: datetime, succ
     conn.execute(insert(login_attempts).values(username=username[:150], ip=ip[:64], at=now, success=success))
 
 
+def practice_token_policy(conn: Connection, practice_id: str, policy: SessionPolicy) -> SessionPolicy:
+    """``policy`` with the token lifetimes the practice's owner set, never beyond the
+    installation's maximum."""
+    row = conn.execute(
+        select(practices.c.token_default_days, practices.c.token_max_days).where(
+            practices.c.id == practice_id
+        )
+    ).first()
+    if row is None:
+        return policy
+    most = min(row.token_max_days or policy.token_max_days, policy.token_max_days)
+    default = min(row.token_default_days or policy.token_default_days, most)
+    return replace(policy, token_default_days=default, token_max_days=most)
+
+
+def set_token_policy(
+    conn: Connection,
+    principal: Principal,
+    *,
+    default_days: int,
+    max_days: int,
+    now: datetime,
+    policy: SessionPolicy,
+) -> None:
+    """The owner sets the lifetime of the practice's new API tokens: ``default_days`` for a
+    token created without one, ``max_days`` at the most (both within the installation's
+    maximum). Tokens already made keep their expiry. Audited.
+
+    Raises:
+        AccountError: a lifetime out of range (``token-policy-invalid``).
+    """
+    if not 1 <= max_days <= policy.token_max_days:
+        message = f"the maximum must be 1 to {policy.token_max_days} days"
+        raise AccountError(message, (Problem("token-policy-invalid", "token_max_days", message),))
+    if not 1 <= default_days <= max_days:
+        message = f"the default must be 1 to {max_days} days"
+        raise AccountError(message, (Problem("token-policy-invalid", "token_default_days", message),))
+    conn.execute(
+        update(practices)
+        .where(practices.c.id == principal.practice_id)
+        .values(token_default_days=default_days, token_max_days=max_days)
+    )
+    _audit(
+        conn,
+        principal.practice_id,
+        f"user:{principal.user_id}",
+        "token.policy",
+        "practice",
+        principal.practice_id,
+        {"default_days": default_days, "max_days": max_days},
+        now,
+    )
+
+
 def _audit(
     conn: Connection,
     practice_id: str,
@@ -730,7 +784,7 @@ def create_api_token(
     ``policy.token_default_days``) may not exceed ``policy.token_max_days``
     (``token-expiry-too-long``). The creation is audited, with the scopes and the expiry.
     """
-    policy = policy or SessionPolicy()
+    policy = practice_token_policy(conn, principal.practice_id, policy or SessionPolicy())
     try:
         wanted = parse_scopes(scopes)
     except ValueError as exc:

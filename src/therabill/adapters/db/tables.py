@@ -58,6 +58,8 @@ practices = Table(
     Column("fees", JSON),
     Column("next_control_number", Integer, nullable=False, server_default="1"),
     Column("time_zone", String(64), nullable=False, server_default="America/New_York"),
+    Column("token_default_days", Integer),
+    Column("token_max_days", Integer),
     Column("no_show_fee_cents", BigInteger),
     Column("late_cancel_fee_cents", BigInteger),
     Column("late_cancel_window_hours", Integer),

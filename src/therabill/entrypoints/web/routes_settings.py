@@ -622,11 +622,46 @@ async def settings_user_reset_mfa(request: Request, user_id: str, principal: Use
 
 
 def _tokens_page(request: Request, principal: Principal, **kw: Any) -> HTMLResponse:
-    with state(request).engine.connect() as conn:
+    st = state(request)
+    with st.engine.connect() as conn:
         tokens = accounts.list_practice_tokens(conn, principal.practice_id)
+        lifetimes = accounts.practice_token_policy(conn, principal.practice_id, st.policy)
     scopes = sorted(p.value for p in _held(principal))
     extra = kw.pop("extra", {})
-    return _page(request, principal, "tokens.html", {"tokens": tokens, "scopes": scopes, **extra}, **kw)
+    context = {
+        "tokens": tokens,
+        "scopes": scopes,
+        "lifetimes": lifetimes,
+        "installation_max": st.policy.token_max_days,
+        **extra,
+    }
+    return _page(request, principal, "tokens.html", context, **kw)
+
+
+@router.post("/settings/tokens/policy", response_class=HTMLResponse)
+async def settings_token_policy(request: Request, principal: UsersManage) -> Response:
+    """The owner sets how long the practice's new tokens live (default and maximum)."""
+    raw = await request.form()
+    st = state(request)
+    values = [str(raw.get(k, "")).strip() for k in ("token_default_days", "token_max_days")]
+    try:
+        if not all(v.isdigit() and len(v) <= 5 for v in values):
+            raise AccountError(
+                "bad lifetime",
+                (Problem("token-policy-invalid", "token_max_days", "give whole numbers of days"),),
+            )
+        with st.engine.begin() as conn:
+            accounts.set_token_policy(
+                conn,
+                principal,
+                default_days=int(values[0]),
+                max_days=int(values[1]),
+                now=st.now(),
+                policy=st.policy,
+            )
+    except AccountError as exc:
+        return _tokens_page(request, principal, problems=_problems(exc))
+    return _tokens_page(request, principal, message="Token lifetimes saved.")
 
 
 @router.get("/settings/tokens", response_class=HTMLResponse)
