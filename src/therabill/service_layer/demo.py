@@ -202,7 +202,10 @@ def _services(kind: str, rng: random.Random, mistake: bool) -> list[dict[str, An
     return lines
 
 
-def _document(kind: str, rng: random.Random, start: datetime, mistake: bool) -> dict[str, Any]:
+def _document(
+    kind: str, rng: random.Random, start: datetime, mistake: bool, case: dict[str, Any] | None = None
+) -> dict[str, Any]:
+    """A visit document; ``case`` holds the accident facts of an injury payer's client."""
     services = _services(kind, rng, mistake)
     total = sum(s["minutes"] for s in services)
     end = start + timedelta(minutes=total)
@@ -222,6 +225,7 @@ def _document(kind: str, rng: random.Random, start: datetime, mistake: bool) -> 
         "services": services,
         "accept_assignment": True,
         "provider_signature_on_file": True,
+        **({"related_causes": case, "onset_date": case["accident_date"]} if case else {}),
         "consent": {"release_of_information": True, "benefits_assigned": True},
         "documentation": {
             "subjective": f"Neck and shoulder tension, pain {pain}/10.",
@@ -417,7 +421,7 @@ def _load(engine: Engine, actor: str, today: date, rng: random.Random, moment: _
                     patient_id=patient,
                     provider_id=provider,
                     date_of_service=day,
-                    document=_document(kind, rng, start, mistake),
+                    document=_document(kind, rng, start, mistake, _injury_case(i, start_day)),
                     appointment_id=appt,
                 )
                 if payer is not None:
@@ -444,6 +448,22 @@ def _load(engine: Engine, actor: str, today: date, rng: random.Random, moment: _
         batches.build_batch(engine, pid, actor, old_ready, envelope=EnvelopeSettings())
     _remittances(engine, pid, actor, today, rng, money, moment)
     return DemoResult(pid, True, len(patients), n_appts, n_claims, money.remittances, money.payments)
+
+
+def _injury_case(index: int, start_day: date) -> dict[str, Any] | None:
+    """The accident facts of a workers' comp or auto no-fault client (the case), else ``None``."""
+    profile = PAYERS[index % 6]["profile"] if index % 6 < 5 else None  # as the clients were registered
+    if profile not in ("workers_comp", "auto_no_fault"):
+        return None
+    auto = profile == "auto_no_fault"
+    return {
+        "employment": not auto,
+        "auto_accident": auto,
+        "auto_accident_state": "NY" if auto else None,
+        "other_accident": False,
+        "accident_date": (start_day - timedelta(days=10 + index % 20)).isoformat(),
+        "property_casualty_claim_number": f"{'NF' if auto else 'WC'}2026{index:05d}",
+    }
 
 
 def _book_free_hour(

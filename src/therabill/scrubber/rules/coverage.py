@@ -749,3 +749,33 @@ def license_expired(enc: Encounter, ctx: RuleContext) -> Iterator[Finding]:
             "Services while unlicensed cannot be billed; if the license was renewed in time, update "
             "the practice's records.",
         )
+
+
+@rule("accident-facts-missing", Severity.ERROR, family="coverage",
+      title="An auto or workers' comp claim without the accident facts (CLM11, DTP*439, REF*Y4)",
+      source="payer profile accident_facts_required; 837P 2300 CLM11, DTP*439, REF*Y4; CMS-1500 boxes 10a-c, 11b, 14 (NUCC instructions)", enabled_by="accident_facts_required")  # fmt: skip
+def accident_facts_missing(enc: Encounter, ctx: RuleContext) -> Iterator[Finding]:
+    kind = ctx.setting("accident_facts_required")
+    rc = enc.related_causes
+    missing: list[str] = []
+    if kind == "employment" and not rc.employment:
+        missing.append("that the condition is related to employment")
+    if kind == "auto":
+        if not rc.auto_accident:
+            missing.append("that the condition is related to an auto accident")
+        if not rc.auto_accident_state:
+            missing.append("the state where the accident happened")
+    if rc.accident_date is None:
+        missing.append("the accident or injury date")
+    if not rc.property_casualty_claim_number:
+        missing.append("the carrier's claim number")
+    if missing:
+        yield ctx.finding(
+            "related_causes",
+            "This payer pays accident and injury care only with the accident facts; the claim lacks "
+            + ", ".join(missing)
+            + ".",
+            "Record the related causes, the accident date, the state (auto) and the claim number the "
+            "carrier gave on the case; they go to CLM11, DTP*439 and REF*Y4 (CMS-1500 boxes 10, 14, 11b).",
+            source=ctx.source_of("accident_facts_required"),
+        )
