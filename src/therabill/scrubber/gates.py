@@ -114,6 +114,7 @@ REFERRAL_NONE = _tag("referral-none")
 ORDER_NONE = _tag("order-none")
 ORDERS_ON_FILE = _tag("orders-on-file")
 LMN_ABSENT = _tag("lmn-absent")
+LATER_COVERAGE = _tag("later-coverage")
 PROVIDER_DISCIPLINE = _tag("provider-discipline")
 CMT_CODE = _tag("cmt-code")
 LMT_PROVIDER = _tag("lmt-provider")
@@ -480,6 +481,8 @@ def facts(enc: Encounter, ctx: RuleContext, wanted: int = -1) -> int:
             f |= ORDERS_ON_FILE
     if not lmn:
         f |= LMN_ABSENT
+    if cov is not None and cov.sequence in ("secondary", "tertiary"):
+        f |= LATER_COVERAGE
     if rendering is not None:
         if wanted & PROVIDER_DISCIPLINE:
             disc = discipline_of(rendering.taxonomy, rendering.credential)

@@ -26,7 +26,7 @@ from therabill.scrubber.engine import _fast_plan, _profile_fast, _units_fast
 from therabill.scrubber.gates import TAGS, bit_of, facts
 
 SEED = 20261123
-SAMPLES = 800
+SAMPLES = 1000
 AS_OF = date(2026, 11, 23)
 PROFILES = [
     "medicare",

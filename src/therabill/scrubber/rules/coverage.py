@@ -779,3 +779,31 @@ def accident_facts_missing(enc: Encounter, ctx: RuleContext) -> Iterator[Finding
             "carrier gave on the case; they go to CLM11, DTP*439 and REF*Y4 (CMS-1500 boxes 10, 14, 11b).",
             source=ctx.source_of("accident_facts_required"),
         )
+
+
+_EARLIER = {"secondary": ("primary",), "tertiary": ("primary", "secondary")}
+
+
+@rule("cob-prior-adjudication-missing", Severity.ERROR, family="coverage",
+      title="A secondary (or tertiary) claim without the earlier payer's adjudication",
+      source="837P 005010X222A1 loop 2320 (other subscriber: CAS, AMT*D, AMT*EAF) and 2430 (line adjudication); CMS-1500 boxes 9, 11d; CARC 22 / N4 when it is missing", needs="later-coverage")  # fmt: skip
+def cob_prior_adjudication_missing(enc: Encounter, ctx: RuleContext) -> Iterator[Finding]:
+    cov = enc.coverage
+    if cov is None or cov.sequence not in _EARLIER:
+        return
+    earlier = [o for o in enc.other_coverages if o.sequence in _EARLIER[cov.sequence]]
+    if earlier and all(o.prior_payment is not None for o in earlier):
+        return
+    missing = [o.payer_name or o.payer_id or o.sequence for o in earlier if o.prior_payment is None]
+    what = (
+        f"the adjudication of {', '.join(missing)} (what it paid and adjusted, and when)"
+        if missing
+        else f"the {' and '.join(_EARLIER[cov.sequence])} coverage and its adjudication"
+    )
+    yield ctx.finding(
+        "other_coverages",
+        f"This is a {cov.sequence} claim but it lacks {what}; the payer denies a secondary claim "
+        "without the earlier payer's payment (CARC 22).",
+        "Post the earlier payer's 835 first and send this claim with its paid amount, adjustments and "
+        "adjudication date (other_coverages[].prior_payment, services[].prior_payment).",
+    )
