@@ -15,9 +15,18 @@ from sqlalchemy import Engine, select
 from therabill.adapters.db import migrations, report_totals
 from therabill.adapters.db.engine import durability_settings, make_engine
 from therabill.adapters.db.tables import practices
+from therabill.domain.errors import Problem, TherabillError
 from therabill.service_layer.integrity import AuditCheck, check_audit
 
-__all__ = ["DatabaseCheck", "check", "open_database", "rebuild_totals", "upgrade"]
+__all__ = [
+    "DatabaseCheck",
+    "DatabaseNotReadyError",
+    "check",
+    "open_database",
+    "open_existing",
+    "rebuild_totals",
+    "upgrade",
+]
 
 
 def open_database(url: str | None = None, *, upgraded: bool = False) -> Engine:
@@ -26,6 +35,36 @@ def open_database(url: str | None = None, *, upgraded: bool = False) -> Engine:
     engine = make_engine(url)
     if upgraded:
         migrations.upgrade(engine)
+    return engine
+
+
+class DatabaseNotReadyError(TherabillError):
+    """The database has no therabill schema yet (nothing was set up in this data folder)."""
+
+    code = "database-not-ready"
+
+
+def open_existing(url: str | None = None) -> Engine:
+    """The engine of a database that already holds the therabill schema.
+
+    Raises:
+        DatabaseNotReadyError: the database is empty (``therabill db upgrade`` or
+            ``therabill run`` / ``demo`` first), named with a clear problem.
+    """
+    engine = make_engine(url)
+    if migrations.current(engine) is None:
+        engine.dispose()
+        raise DatabaseNotReadyError(
+            "there is no therabill database here yet",
+            (
+                Problem(
+                    "database-not-ready",
+                    "database",
+                    "run `therabill db upgrade` (or `therabill demo` / `make run`) first, or set "
+                    "THERABILL_DATA_DIR / THERABILL_DATABASE_URL to the practice's database",
+                ),
+            ),
+        )
     return engine
 
 

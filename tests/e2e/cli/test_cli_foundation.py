@@ -139,3 +139,16 @@ def test_doctor_reports_the_missing_icd10_release_once(
     assert "FY2027" in missing["fix"]
     covered = json.loads(runner.invoke(app, ["doctor", "--date", "2026-05-01", "--json"]).stdout)
     assert any(i["id"] == "icd10-release" and i["ok"] for i in covered)
+
+
+def test_a_command_on_an_empty_data_folder_says_what_to_do(tmp_path) -> None:  # type: ignore[no-untyped-def]
+    from typer.testing import CliRunner
+
+    from therabill.entrypoints.cli.main import app
+
+    result = CliRunner().invoke(
+        app, ["claims", "list"], env={"THERABILL_DATA_DIR": str(tmp_path), "THERABILL_DATABASE_URL": ""}
+    )
+    assert result.exit_code == 2
+    assert "database-not-ready" in result.output and "therabill db upgrade" in result.output
+    assert "Traceback" not in result.output

@@ -8,7 +8,9 @@ from typing import Annotated
 import typer
 from sqlalchemy import Engine
 
-from therabill.service_layer.database import open_database
+from therabill.domain.errors import TherabillError
+from therabill.entrypoints.cli.common import fail_from
+from therabill.service_layer.database import open_existing
 from therabill.service_layer.records import resolve_practice
 
 PracticeOption = Annotated[
@@ -20,6 +22,10 @@ PracticeOption = Annotated[
 
 
 def open_practice(practice: str | None) -> tuple[Engine, str]:
-    """The engine and the practice id the command acts for."""
-    engine = open_database()
-    return engine, resolve_practice(engine, practice or os.environ.get("THERABILL_PRACTICE"))
+    """The engine and the practice id the command acts for (exit 2, with the reason, when
+    there is no database yet or no such practice)."""
+    try:
+        engine = open_existing()
+        return engine, resolve_practice(engine, practice or os.environ.get("THERABILL_PRACTICE"))
+    except TherabillError as exc:
+        fail_from(exc)
