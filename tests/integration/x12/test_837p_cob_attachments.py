@@ -104,8 +104,28 @@ def test_pyx12_accepts_variants(secondary: Claim, attached: Claim, pyx12_validat
         adjustments=tuple(("CO", r, Decimal("1.00")) for r in ("45", "253", "59", "94", "97", "131", "B10")),
     )
     variant = _with_line_prior(secondary, 1, dataclasses.replace(many, paid_amount=Decimal("33.00")))
+    other = variant.encounter.other_coverages[0]
+    assert other.prior_payment is not None
+    variant = _with(  # the claim level pays what the lines pay (AMT*D = sum of SVD02)
+        variant,
+        other_coverages=(
+            dataclasses.replace(
+                other, prior_payment=dataclasses.replace(other.prior_payment, paid_amount=Decimal("103.00"))
+            ),
+        ),
+    )
     assert check_claim(variant) == []
     only_one_line = _with_line_prior(secondary, 0, None)
+    first = only_one_line.encounter.other_coverages[0]
+    assert first.prior_payment is not None
+    only_one_line = _with(  # the one line left carries the whole payment
+        only_one_line,
+        other_coverages=(
+            dataclasses.replace(
+                first, prior_payment=dataclasses.replace(first.prior_payment, paid_amount=Decimal("26.00"))
+            ),
+        ),
+    )
     both = write_837p(
         [
             variant,
@@ -218,3 +238,38 @@ def test_line_adjudication_rules(secondary: Claim) -> None:
     assert _problems(undated) == {"services[1].prior_payment.adjudication_date": "x12-837-cob"}
     with pytest.raises(X12Error):
         write_837p([undated], SETTINGS, control_number=1, created=CREATED)
+
+
+def test_claim_and_line_adjudication_tell_one_story(secondary: Claim) -> None:
+    """An adjustment counted at the claim level and again at a line (claim CAS 20.00 plus line
+    CAS 20.00 against a 20.00 reduction), or claim and line payments that differ, are refused
+    before the 837P is written."""
+    assert _problems(secondary) == {}
+    other = secondary.encounter.other_coverages[0]
+    assert other.prior_payment is not None
+    twice = _with(
+        secondary,
+        other_coverages=(
+            dataclasses.replace(
+                other,
+                prior_payment=dataclasses.replace(
+                    other.prior_payment, adjustments=(("CO", "45", Decimal("20.00")),)
+                ),
+            ),
+        ),
+    )
+    assert _problems(twice) == {
+        "other_coverages[0].prior_payment.adjustments": "x12-837-cob-unbalanced",
+        "other_coverages[0].prior_payment.paid_amount": "x12-837-cob-unbalanced",
+    }
+    with pytest.raises(X12Error):
+        write_837p([twice], SETTINGS, control_number=1, created=CREATED)
+    paid_differs = _with(
+        secondary,
+        other_coverages=(
+            dataclasses.replace(
+                other, prior_payment=dataclasses.replace(other.prior_payment, paid_amount=Decimal("90.00"))
+            ),
+        ),
+    )
+    assert "other_coverages[0].prior_payment.paid_amount" in _problems(paid_differs)

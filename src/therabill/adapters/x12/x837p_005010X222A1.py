@@ -156,12 +156,14 @@ def _check_extras(claim: Claim, add: Callable[[str, str, str], None]) -> None:
             "a line's prior payment needs the payer that adjudicated it in other_coverages",
         )
     claim_prior = payer[1].prior_payment if payer is not None else None
+    lines_unbalanced = False
     for ln in lines:
         loc = f"services[{ln.service_index}].prior_payment"
         pp = e.services[ln.service_index].prior_payment
         assert pp is not None
         adjusted = sum((a for _, _, a in pp.adjustments), Decimal("0.00"))
         if ln.charge - adjusted != pp.paid_amount:
+            lines_unbalanced = True
             add(
                 "x12-837-cob-unbalanced",
                 loc,
@@ -172,6 +174,33 @@ def _check_extras(claim: Claim, add: Callable[[str, str, str], None]) -> None:
         if _cas_segments(pp.adjustments) > _MAX_CAS:
             add(
                 "x12-837-cob", f"{loc}.adjustments", f"the adjustments need more than {_MAX_CAS} CAS segments"
+            )
+    if payer is None or claim_prior is None or lines_unbalanced:
+        return
+    # Claim (2320) and lines (2430) tell one adjudication: the lines' payments add up to the
+    # claim's, and each dollar of the charge is adjusted once, at the claim or at a line.
+    loc = f"other_coverages[{payer[0]}].prior_payment"
+    zero = Decimal("0.00")
+    line_paid = sum((e.services[ln.service_index].prior_payment.paid_amount for ln in lines), zero)  # type: ignore[union-attr]
+    claim_adj = sum((a for _, _, a in claim_prior.adjustments), zero)
+    if line_paid - claim_adj != claim_prior.paid_amount:
+        add(
+            "x12-837-cob-unbalanced",
+            f"{loc}.paid_amount",
+            f"the lines were paid {line_paid}, less claim adjustments {claim_adj}, but the claim says "
+            f"{claim_prior.paid_amount} (AMT*D = sum of SVD02 - claim-level CAS)",
+        )
+    if len(lines) == len(claim.lines):
+        line_adj = sum(
+            (a for ln in lines for _, _, a in e.services[ln.service_index].prior_payment.adjustments),  # type: ignore[union-attr]
+            zero,
+        )
+        if claim.total_charge - claim_prior.paid_amount != claim_adj + line_adj:
+            add(
+                "x12-837-cob-unbalanced",
+                f"{loc}.adjustments",
+                f"charge {claim.total_charge} - paid {claim_prior.paid_amount} != claim adjustments {claim_adj} "
+                f"+ line adjustments {line_adj}: an adjustment is counted at both levels, or one is missing",
             )
 
 
