@@ -80,6 +80,11 @@ def as_utc(at: datetime) -> datetime:
     return at.replace(tzinfo=UTC) if at.tzinfo is None else at.astimezone(UTC)
 
 
+def naive_utc(at: datetime) -> datetime:
+    """``at`` as a naive UTC datetime (as X12 envelopes and stored sessions write time)."""
+    return as_utc(at).replace(tzinfo=None)
+
+
 def fixed(at: datetime) -> Clock:
     """A clock that always says ``at`` (a naive value is taken to be UTC)."""
     instant = as_utc(at)

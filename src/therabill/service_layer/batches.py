@@ -22,7 +22,7 @@ import hashlib
 import tomllib
 from collections.abc import Sequence
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import datetime
 from pathlib import Path
 from typing import Any
 
@@ -32,7 +32,7 @@ from therabill.adapters.db.tables import claim_batches, claims, practices
 from therabill.adapters.x12.envelope import EnvelopeSettings, load_settings
 from therabill.adapters.x12.errors import X12Error
 from therabill.adapters.x12.x837p_005010X222A1 import write_837p
-from therabill.clock import Clock, current_time
+from therabill.clock import Clock, current_time, naive_utc
 from therabill.domain.errors import Problem, TherabillError
 from therabill.domain.records import ClaimStatus
 from therabill.service_layer import records as rec
@@ -149,11 +149,6 @@ def allocate_control_number(uow: UnitOfWork) -> int:
     return int(current)
 
 
-def _naive(value: datetime) -> datetime:
-    """A time as the envelope writes it: naive UTC."""
-    return value.astimezone(UTC).replace(tzinfo=None) if value.tzinfo else value
-
-
 def _st_numbers(count: int, per_transaction: int) -> tuple[str, ...]:
     return tuple(f"{k + 1:04d}" for k in range((count + per_transaction - 1) // per_transaction))
 
@@ -228,7 +223,7 @@ def build_batch(
         control = allocate_control_number(uow)
         now = uow.now()
         domain_claims = [rec.claim_in(uow, r.id) for r in chosen]
-        text = write_837p(domain_claims, envelope, control_number=control, created=_naive(now))
+        text = write_837p(domain_claims, envelope, control_number=control, created=naive_utc(now))
         digest = hashlib.sha256(text.encode("ascii")).hexdigest()
         total = sum(int(r.total_charge_cents) for r in chosen)
         batch_id = uow.records.insert(
@@ -306,7 +301,7 @@ def batch_file(
             domain_claims,
             envelope,
             control_number=int(batch.control_number),
-            created=_naive(batch.created_at),
+            created=naive_utc(batch.created_at),
         )
         with UnitOfWork(engine, practice_id, actor) as uow:
             uow.records.update(
@@ -321,7 +316,7 @@ def batch_file(
     return BatchFile(
         batch_id,
         int(batch.control_number),
-        _naive(batch.created_at),
+        naive_utc(batch.created_at),
         len(rows),
         st_numbers,
         text,

@@ -15,7 +15,7 @@ import json
 import os
 from collections.abc import Sequence
 from dataclasses import asdict, dataclass
-from datetime import date, datetime
+from datetime import date
 from pathlib import Path
 from typing import Any
 
@@ -23,7 +23,7 @@ from sqlalchemy import Engine
 
 from therabill.adapters.db.tables import coverages
 from therabill.adapters.x12.envelope import EnvelopeSettings
-from therabill.clock import Clock, current_time
+from therabill.clock import Clock, current_time, naive_utc
 from therabill.domain.eligibility import EligibilitySummary
 from therabill.domain.errors import NotFoundError, Problem, TherabillError
 from therabill.domain.records import ClaimStatus
@@ -61,10 +61,6 @@ class Export:
     sha256: str
     path: Path | None
     text: str
-
-
-def _naive(value: datetime) -> datetime:
-    return value.replace(tzinfo=None) if value.tzinfo else value
 
 
 def _write_temp(path: Path, text: str) -> Path:
@@ -153,7 +149,7 @@ def request_276(
     with UnitOfWork(engine, practice_id, actor, clock=clock) as uow:
         control = batches.allocate_control_number(uow)
         uow.record("claim.status-request", "claim", claim_id, {"control_number": control})
-        created = _naive(uow.now())
+        created = naive_utc(uow.now())
     text = write_276([claim], envelope, control_number=control, created=created, payer_claim_numbers=numbers)
     return text, control
 

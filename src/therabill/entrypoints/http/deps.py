@@ -20,7 +20,7 @@ from fastapi.routing import APIRoute
 from sqlalchemy import Connection, Engine
 
 from therabill.adapters.x12.envelope import EnvelopeSettings
-from therabill.clock import Clock, as_utc
+from therabill.clock import Clock, naive_utc
 from therabill.entrypoints.http.errors import ApiError, LoginRequiredError
 from therabill.security.permissions import Permission, allowed
 from therabill.security.tokens import same
@@ -54,7 +54,7 @@ class AppState:
 
     def now(self) -> datetime:
         """The current time by the app's clock, naive UTC (as sessions and tokens store it)."""
-        return as_utc(self.clock()).replace(tzinfo=None)
+        return naive_utc(self.clock())
 
     trusted_proxies: tuple[IPv4Network | IPv6Network, ...] = ()
 

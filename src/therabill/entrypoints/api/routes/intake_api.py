@@ -21,7 +21,7 @@ from therabill.domain.intake import IntakeVersion, intake_to_dict
 from therabill.entrypoints.api.routes.coding import read_document
 from therabill.entrypoints.api.schemas import ERRORS, NOT_FOUND
 from therabill.entrypoints.http import audit
-from therabill.entrypoints.http.deps import client_ip, requires, state
+from therabill.entrypoints.http.deps import requires, state
 from therabill.entrypoints.http.errors import ApiError
 from therabill.security.permissions import Permission
 from therabill.service_layer import intake as svc
@@ -44,18 +44,7 @@ def version_dict(v: IntakeVersion) -> dict[str, Any]:
     }
 
 
-def _audit(request: Request, principal: Principal, action: str, object_type: str, object_id: str) -> None:
-    st = state(request)
-    with st.engine.begin() as conn:
-        audit.record(
-            conn,
-            principal,
-            action=action,
-            object_type=object_type,
-            object_id=object_id,
-            at=st.now(),
-            ip=client_ip(request),
-        )
+_audit = audit.audit_event
 
 
 def _actor(principal: Principal) -> str:

@@ -30,6 +30,7 @@ from therabill.adapters.db.tables import (
 from therabill.domain.errors import NotFoundError, Problem
 from therabill.domain.money import from_cents
 from therabill.entrypoints.api.schemas import ERRORS, NOT_FOUND, FindingPublic
+from therabill.entrypoints.http.audit import audit_event
 from therabill.entrypoints.http.deps import state
 from therabill.entrypoints.http.errors import ApiError, not_found
 from therabill.entrypoints.http.who import (
@@ -74,8 +75,6 @@ def _reader(request: Request, principal: Principal):  # type: ignore[no-untyped-
 def _audit(
     request: Request, principal: Principal, action: str, object_type: str, object_id: str | None
 ) -> None:
-    from therabill.entrypoints.http.audit import audit_event
-
     audit_event(request, principal, action, object_type, object_id)
 
 
