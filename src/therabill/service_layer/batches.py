@@ -45,6 +45,8 @@ __all__ = [
     "BatchFile",
     "allocate_control_number",
     "batch_file",
+    "batch_with_claims",
+    "recent_batches",
     "build_batch",
     "practice_envelope",
 ]
@@ -322,3 +324,25 @@ def batch_file(
         text,
         hashlib.sha256(text.encode("ascii")).hexdigest(),
     )
+
+
+def recent_batches(engine: Engine, practice_id: str, actor: str, *, limit: int = 100) -> list[Any]:
+    """The practice's batches, newest first (at most ``limit``)."""
+    with UnitOfWork(engine, practice_id, actor, read_only=True) as uow:
+        return list(
+            uow.session.execute(
+                uow.records.scoped(claim_batches).order_by(claim_batches.c.created_at.desc()).limit(limit)
+            ).all()
+        )
+
+
+def batch_with_claims(engine: Engine, practice_id: str, actor: str, batch_id: str) -> tuple[Any, list[Any]]:
+    """A batch and its claims (ordered by claim number).
+
+    Raises:
+        NotFoundError: no such batch in the practice.
+    """
+    with UnitOfWork(engine, practice_id, actor, read_only=True) as uow:
+        batch = uow.records.get(claim_batches, batch_id)
+        rows = uow.records.rows(claims, claims.c.batch_id == batch_id, order_by=[claims.c.claim_number])
+        return batch, list(rows)

@@ -14,7 +14,7 @@ from fastapi import APIRouter, Query, Request, UploadFile
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from sqlalchemy import func, select
 
-from therabill.adapters.db.tables import claim_batches, claim_lines, claims, patients
+from therabill.adapters.db.tables import claim_lines, claims, patients
 from therabill.domain.errors import NotFoundError, Problem, TherabillError
 from therabill.domain.money import from_cents
 from therabill.domain.records import ClaimStatus
@@ -94,9 +94,7 @@ def claims_page(request: Request, principal: ClaimsRead, status: str = "") -> HT
         ready_count = uow.session.execute(
             uow.records.scoped(claims).with_only_columns(func.count()).where(claims.c.status == "ready")
         ).scalar_one()
-        batches = uow.session.execute(
-            uow.records.scoped(claim_batches).order_by(claim_batches.c.created_at.desc()).limit(10)
-        ).all()
+    recent = batches.recent_batches(state(request).engine, principal.practice_id, actor(principal), limit=10)
     audit_event(request, principal, "claim.list", "claim", None)
     return render(
         request,
@@ -108,7 +106,7 @@ def claims_page(request: Request, principal: ClaimsRead, status: str = "") -> HT
             "status": status,
             "statuses": STATUSES,
             "ready_count": ready_count,
-            "batches": batches,
+            "batches": recent,
             "money": from_cents,
         },
     )
@@ -173,11 +171,12 @@ def claims_batch(request: Request, principal: ClaimsExport) -> Response:
 @router.get("/batches/{batch_id}", response_class=HTMLResponse)
 def batch_page(request: Request, batch_id: str, principal: ClaimsRead) -> HTMLResponse:
     """A batch: its claims and the 837P download."""
-    with reader(request, principal) as uow:
-        batch = uow.records.find(claim_batches, batch_id)
-        if batch is None:
-            raise not_found("batch")
-        rows = uow.session.execute(uow.records.scoped(claims).where(claims.c.batch_id == batch_id)).all()
+    try:
+        batch, rows = batches.batch_with_claims(
+            state(request).engine, principal.practice_id, actor(principal), batch_id
+        )
+    except NotFoundError as exc:
+        raise not_found("batch") from exc
     return render(
         request, "batch.html", {"user": principal, "batch": batch, "claims": rows, "money": from_cents}
     )

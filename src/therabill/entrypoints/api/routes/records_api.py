@@ -18,7 +18,6 @@ from sqlalchemy import func, select
 
 from therabill.adapters.db.tables import (
     authorizations,
-    claim_batches,
     claim_lines,
     claims,
     coverages,
@@ -788,10 +787,9 @@ def batch_837(request: Request, batch_id: str, principal: ClaimsExport) -> Respo
 @router.get("/batches", response_model=list[dict[str, Any]], responses=ERRORS)
 def list_batches(request: Request, principal: ClaimsRead) -> list[dict[str, Any]]:
     """The practice's batches, newest first."""
-    with _reader(request, principal) as uow:
-        rows = uow.session.execute(
-            uow.records.scoped(claim_batches).order_by(claim_batches.c.created_at.desc()).limit(100)
-        ).all()
+    from therabill.service_layer import batches
+
+    rows = batches.recent_batches(state(request).engine, principal.practice_id, _actor(principal))
     return [
         {
             "id": r.id,
