@@ -12,9 +12,7 @@ from typing import Annotated, Any
 
 from fastapi import APIRouter, Query, Request, UploadFile
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
-from sqlalchemy import func, select
 
-from therabill.adapters.db.tables import claim_lines, claims, patients
 from therabill.domain.errors import NotFoundError, Problem, TherabillError
 from therabill.domain.money import from_cents
 from therabill.domain.records import ClaimStatus
@@ -29,9 +27,10 @@ from therabill.entrypoints.http.who import (
     RemittancesPost,
     RemittancesRead,
 )
-from therabill.entrypoints.web.pages import actor, reader, render, today
+from therabill.entrypoints.web.pages import actor, render, today
 from therabill.security.permissions import Permission
-from therabill.service_layer import batches, documents, remittances
+from therabill.service_layer import audit_trail, batches, documents, remittances
+from therabill.service_layer import claims as claims_svc
 from therabill.service_layer.accounts import Principal
 
 router = APIRouter(include_in_schema=False)
@@ -85,15 +84,7 @@ def claims_page(request: Request, principal: ClaimsRead, status: str = "") -> HT
     if status and status != "attention" and status not in STATUSES:
         raise ApiError(422, "invalid-input", "unknown claim status")
     wanted = ATTENTION if status == "attention" else ((status,) if status else ())
-    with reader(request, principal) as uow:
-        query = uow.records.scoped(claims).order_by(claims.c.date_of_service.desc(), claims.c.claim_number)
-        if wanted:
-            query = query.where(claims.c.status.in_(wanted))
-        rows = uow.session.execute(query.limit(500)).all()
-        names = {p.id: p for p in uow.records.patients()}
-        ready_count = uow.session.execute(
-            uow.records.scoped(claims).with_only_columns(func.count()).where(claims.c.status == "ready")
-        ).scalar_one()
+    work = claims_svc.worklist(state(request).engine, principal.practice_id, actor(principal), wanted)
     recent = batches.recent_batches(state(request).engine, principal.practice_id, actor(principal), limit=10)
     audit_event(request, principal, "claim.list", "claim", None)
     return render(
@@ -101,11 +92,11 @@ def claims_page(request: Request, principal: ClaimsRead, status: str = "") -> HT
         "claims.html",
         {
             "user": principal,
-            "claims": rows,
-            "names": names,
+            "claims": work.claims,
+            "names": work.patients,
             "status": status,
             "statuses": STATUSES,
-            "ready_count": ready_count,
+            "ready_count": work.ready_count,
             "batches": recent,
             "money": from_cents,
         },
@@ -115,33 +106,23 @@ def claims_page(request: Request, principal: ClaimsRead, status: str = "") -> HT
 @router.get("/claims/{claim_id}", response_class=HTMLResponse)
 def claim_page(request: Request, claim_id: str, principal: ClaimsRead) -> HTMLResponse:
     """A claim: lines, scrub findings with fixes, status history, actions."""
-    from therabill.service_layer import records
-
-    with reader(request, principal) as uow:
-        claim = uow.records.find(claims, claim_id)
-        if claim is None:
-            raise not_found("claim")
-        patient = uow.records.get(patients, claim.patient_id)
-        lines = uow.session.execute(
-            uow.records.scoped(claim_lines)
-            .where(claim_lines.c.claim_id == claim_id)
-            .order_by(claim_lines.c.line_number)
-        ).all()
-    history = records.claim_history(state(request).engine, principal.practice_id, actor(principal), claim_id)
-    findings = claim.findings or []
-    if isinstance(findings, dict):
-        findings = findings.get("findings", [])
+    try:
+        detail = claims_svc.claim_detail(
+            state(request).engine, principal.practice_id, actor(principal), claim_id
+        )
+    except NotFoundError as exc:
+        raise not_found("claim") from exc
     audit_event(request, principal, "claim.view", "claim", claim_id)
     return render(
         request,
         "claim.html",
         {
             "user": principal,
-            "claim": claim,
-            "patient": patient,
-            "lines": lines,
-            "findings": findings,
-            "history": history,
+            "claim": detail.claim,
+            "patient": detail.patient,
+            "lines": detail.lines,
+            "findings": detail.findings,
+            "history": detail.history,
             "money": from_cents,
             "message": request.query_params.get("m", "")[:40],
         },
@@ -276,15 +257,9 @@ def audit_page(
     request: Request, principal: AuditRead, before: Annotated[int, Query(ge=0, le=2**62)] = 0
 ) -> HTMLResponse:
     """The audit log, newest first, with a check of its hash chain."""
-    from therabill.adapters.db.tables import audit_log
-    from therabill.service_layer import audit as audit_service
-
-    with reader(request, principal) as uow:
-        query = select(audit_log).where(audit_log.c.practice_id == principal.practice_id)
-        if before > 0:
-            query = query.where(audit_log.c.seq < before)
-        rows = uow.session.execute(query.order_by(audit_log.c.seq.desc()).limit(200)).all()
-        report = audit_service.verify_chain(uow.session, principal.practice_id)
+    rows, report = audit_trail.page(
+        state(request).engine, principal.practice_id, actor(principal), before=before
+    )
     audit_event(request, principal, "audit.view", "audit_log", None)
     return render(request, "audit.html", {"user": principal, "rows": rows, "report": report})
 
@@ -296,7 +271,6 @@ def audit_export(request: Request, principal: AuditRead) -> Response:
     import io
     import json
 
-    from therabill.adapters.db.tables import audit_log
     from therabill.security.csvcell import safe_row
 
     out = io.StringIO()
@@ -304,27 +278,22 @@ def audit_export(request: Request, principal: AuditRead) -> Response:
     writer.writerow(
         ["seq", "at", "actor", "action", "object_type", "object_id", "details", "prev_hash", "hash"]
     )
-    with reader(request, principal) as uow:
-        for r in uow.session.execute(
-            select(audit_log)
-            .where(audit_log.c.practice_id == principal.practice_id)
-            .order_by(audit_log.c.seq)
-        ):
-            writer.writerow(
-                safe_row(
-                    [
-                        r.seq,
-                        r.at.isoformat(),
-                        r.actor,
-                        r.action,
-                        r.object_type,
-                        r.object_id or "",
-                        json.dumps(r.details, sort_keys=True) if r.details else "",
-                        r.prev_hash,
-                        r.hash,
-                    ]
-                )
+    for r in audit_trail.all_events(state(request).engine, principal.practice_id, actor(principal)):
+        writer.writerow(
+            safe_row(
+                [
+                    r.seq,
+                    r.at.isoformat(),
+                    r.actor,
+                    r.action,
+                    r.object_type,
+                    r.object_id or "",
+                    json.dumps(r.details, sort_keys=True) if r.details else "",
+                    r.prev_hash,
+                    r.hash,
+                ]
             )
+        )
     audit_event(request, principal, "audit.export", "audit_log", None)
     stamp = state(request).now().strftime("%Y%m%d")
     return Response(
