@@ -194,11 +194,8 @@ def test_each_x12_use_case_has_one_home(name: str) -> None:
 ENTRYPOINTS_WITH_QUERIES = {
     "entrypoints/api/routes/records_api.py",
     "entrypoints/cli/backup.py",
-    "entrypoints/web/intake_pages.py",
     "entrypoints/web/pages.py",
-    "entrypoints/web/routes_auth.py",
     "entrypoints/web/routes_eligibility.py",
-    "entrypoints/web/routes_reports.py",
     "entrypoints/web/routes_settings.py",
 }
 """Entry points that still import the database adapters (their queries move into services;

@@ -457,6 +457,14 @@ def record_attempt(conn: Connection, username: str, ip: str, now: datetime, succ
     conn.execute(insert(login_attempts).values(username=username[:150], ip=ip[:64], at=now, success=success))
 
 
+def practice_of_user(conn: Connection, user_id: str) -> str | None:
+    """The practice a user belongs to (for events before the user has a principal)."""
+    found = conn.execute(
+        select(user_practice_roles.c.practice_id).where(user_practice_roles.c.user_id == user_id)
+    ).first()
+    return str(found.practice_id) if found is not None else None
+
+
 def practice_token_policy(conn: Connection, practice_id: str, policy: SessionPolicy) -> SessionPolicy:
     """``policy`` with the token lifetimes the practice's owner set, never beyond the
     installation's maximum."""

@@ -468,6 +468,22 @@ def record_eligibility_check(
     return new
 
 
+def patient(engine: Engine, practice_id: str, actor: str, patient_id: str) -> Row[Any]:
+    """One patient of the practice.
+
+    Raises:
+        NotFoundError: no such patient in the practice.
+    """
+    with UnitOfWork(engine, practice_id, actor, read_only=True) as uow:
+        return uow.records.get(patients, patient_id)
+
+
+def payer_names(engine: Engine, practice_id: str, actor: str) -> list[tuple[str, str]]:
+    """The practice's payers as (id, name), by name (for choosing one)."""
+    with UnitOfWork(engine, practice_id, actor, read_only=True) as uow:
+        return [(p.id, p.name) for p in sorted(uow.records.rows(payers), key=lambda p: p.name)]
+
+
 def list_patients(engine: Engine, practice_id: str, actor: str) -> list[PatientRecord]:
     """The practice's patients."""
     with UnitOfWork(engine, practice_id, actor, read_only=True) as uow:

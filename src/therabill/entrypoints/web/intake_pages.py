@@ -20,7 +20,6 @@ from typing import Any
 from fastapi import APIRouter, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 
-from therabill.adapters.db.tables import patients
 from therabill.domain.errors import NotFoundError, TherabillError
 from therabill.domain.intake import IntakeError, IntakeVersion, intake_to_dict
 from therabill.entrypoints.http.audit import audit_event
@@ -33,24 +32,23 @@ from therabill.entrypoints.web.pages import (
     find_visit,
     intake_check,
     people_of,
-    reader,
     render,
     visit_view,
 )
 from therabill.refdata.catalog import body_regions
 from therabill.security.permissions import Permission, allowed
 from therabill.service_layer import intake as svc
+from therabill.service_layer import records
 from therabill.service_layer.accounts import Principal
 
 router = APIRouter(include_in_schema=False)
 
 
 def _patient(request: Request, principal: Principal, patient_id: str) -> Any:
-    with reader(request, principal) as uow:
-        row = uow.records.find(patients, patient_id)
-    if row is None:
-        raise not_found("patient")
-    return row
+    try:
+        return records.patient(state(request).engine, principal.practice_id, actor(principal), patient_id)
+    except NotFoundError as exc:
+        raise not_found("patient") from exc
 
 
 def _history(request: Request, principal: Principal, patient_id: str) -> list[IntakeVersion]:
@@ -237,8 +235,9 @@ def _note_page(
     errors: Any = (),
     status: int = 200,
 ) -> HTMLResponse:
-    with reader(request, principal) as uow:
-        patient = uow.records.get(patients, visit.patient_id)
+    patient = records.patient(
+        state(request).engine, principal.practice_id, actor(principal), visit.patient_id
+    )
     return render(
         request,
         "note_form.html",
@@ -268,7 +267,6 @@ def note_edit(request: Request, visit_id: str, principal: VisitsWrite) -> HTMLRe
 @router.post("/visits/{visit_id}/note", response_class=HTMLResponse)
 async def note_save(request: Request, visit_id: str, principal: VisitsWrite) -> Response:
     """Save the edited note as a new version (the earlier versions stay and can be read)."""
-    from therabill.service_layer import records
 
     visit = find_visit(request, principal, visit_id)
     form = await request.form()
@@ -291,12 +289,12 @@ async def note_save(request: Request, visit_id: str, principal: VisitsWrite) -> 
 @router.get("/visits/{visit_id}/notes", response_class=HTMLResponse)
 def note_history(request: Request, visit_id: str, principal: VisitsRead) -> HTMLResponse:
     """Every version of the visit's note, newest first, with who saved it and when."""
-    from therabill.service_layer import records
 
     visit = find_visit(request, principal, visit_id)
     versions = records.note_versions(state(request).engine, principal.practice_id, actor(principal), visit_id)
-    with reader(request, principal) as uow:
-        patient = uow.records.get(patients, visit.patient_id)
+    patient = records.patient(
+        state(request).engine, principal.practice_id, actor(principal), visit.patient_id
+    )
     audit_event(request, principal, "note.history", "visit", visit_id)
     return render(
         request,

@@ -12,9 +12,7 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Depends, Form, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from markupsafe import Markup
-from sqlalchemy import select
 
-from therabill.adapters.db.auth_tables import user_practice_roles
 from therabill.entrypoints.http import audit
 from therabill.entrypoints.http.deps import (
     PRE_CSRF_COOKIE,
@@ -75,13 +73,11 @@ def _check_pre_csrf(request: Request, sent: str) -> None:
 
 
 def _audit_login(conn: Any, user_id: str, action: str, outcome: str, request: Request) -> None:
-    member = conn.execute(
-        select(user_practice_roles.c.practice_id).where(user_practice_roles.c.user_id == user_id)
-    ).first()
-    if member is not None:
+    practice_id = accounts.practice_of_user(conn, user_id)
+    if practice_id is not None:
         audit.record_for_user(
             conn,
-            practice_id=member.practice_id,
+            practice_id=practice_id,
             user_id=user_id,
             action=action,
             at=state(request).now(),

@@ -15,7 +15,7 @@ from therabill.domain.errors import TherabillError
 from therabill.entrypoints.http.audit import audit_event
 from therabill.entrypoints.http.deps import requires, state
 from therabill.entrypoints.http.errors import ApiError, not_found
-from therabill.entrypoints.web.pages import render, today
+from therabill.entrypoints.web.pages import actor, render, today
 from therabill.reports import REPORTS, ReportQuery, build_report
 from therabill.reports.common import parse_day
 from therabill.reports.export import cell_text, table_html, to_csv
@@ -86,16 +86,9 @@ def report_csv(request: Request, name: str, principal: Reader) -> Response:
 def report_page(request: Request, name: str, principal: Reader) -> HTMLResponse:
     """A report: its notes, charts (SVG) and tables."""
     report = _build(request, principal, name)
-    with state(request).engine.connect() as conn:
-        from sqlalchemy import select
+    from therabill.service_layer.records import payer_names
 
-        from therabill.adapters.db.tables import payers
-
-        payer_list = conn.execute(
-            select(payers.c.id, payers.c.name)
-            .where(payers.c.practice_id == principal.practice_id)
-            .order_by(payers.c.name)
-        ).all()
+    payer_list = payer_names(state(request).engine, principal.practice_id, actor(principal))
     return render(
         request,
         "reports/report.html",
