@@ -195,7 +195,6 @@ ENTRYPOINTS_WITH_QUERIES = {
     "entrypoints/api/routes/records_api.py",
     "entrypoints/cli/backup.py",
     "entrypoints/web/pages.py",
-    "entrypoints/web/routes_eligibility.py",
     "entrypoints/web/routes_settings.py",
 }
 """Entry points that still import the database adapters (their queries move into services;

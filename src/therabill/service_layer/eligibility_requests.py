@@ -142,3 +142,56 @@ def request_270(
         )
         uow.record("eligibility.270", "coverage", coverage_id, {"check": check, "control_number": control})
     return Request270(check, trace, control, text)
+
+
+@dataclass(frozen=True, slots=True)
+class EligibilityOverview:
+    """A patient's coverages, each with its eligibility checks (newest first).
+
+    Attributes:
+        patient: the patient.
+        coverages: the patient's coverages.
+        payers: payer id → payer.
+        checks: coverage id → its checks (at most 50, newest first).
+    """
+
+    patient: Any
+    coverages: list[Any]
+    payers: dict[str, Any]
+    checks: dict[str, list[Any]]
+
+
+def eligibility_overview(
+    engine: Engine, practice_id: str, actor: str, patient_id: str
+) -> EligibilityOverview:
+    """What the eligibility page of a patient shows.
+
+    Raises:
+        NotFoundError: no such patient in the practice.
+    """
+    with UnitOfWork(engine, practice_id, actor, read_only=True) as uow:
+        patient = uow.records.get(patients, patient_id)
+        covs = list(uow.records.coverages_of(patient_id))
+        payer_rows = {p.id: p for p in uow.records.rows(payers)}
+        checks = {
+            c.id: list(
+                uow.session.execute(
+                    uow.records.scoped(eligibility_checks)
+                    .where(eligibility_checks.c.coverage_id == c.id)
+                    .order_by(eligibility_checks.c.checked_at.desc())
+                    .limit(50)
+                ).all()
+            )
+            for c in covs
+        }
+    return EligibilityOverview(patient, covs, payer_rows, checks)
+
+
+def coverage(engine: Engine, practice_id: str, actor: str, coverage_id: str) -> Any:
+    """One coverage of the practice.
+
+    Raises:
+        NotFoundError: no such coverage in the practice.
+    """
+    with UnitOfWork(engine, practice_id, actor, read_only=True) as uow:
+        return uow.records.get(coverages, coverage_id)

@@ -15,14 +15,14 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Depends, File, Request, UploadFile
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 
-from therabill.adapters.db.tables import coverages, eligibility_checks, patients, payers
-from therabill.domain.errors import Problem, TherabillError
+from therabill.domain.errors import NotFoundError, Problem, TherabillError
 from therabill.entrypoints.http.audit import audit_event
 from therabill.entrypoints.http.deps import requires, state
 from therabill.entrypoints.http.errors import ApiError, not_found
 from therabill.entrypoints.web.billing import read_upload
-from therabill.entrypoints.web.pages import actor, reader, render, today
+from therabill.entrypoints.web.pages import actor, render, today
 from therabill.security.permissions import Permission
+from therabill.service_layer import eligibility_requests
 from therabill.service_layer.accounts import Principal
 
 router = APIRouter(include_in_schema=False)
@@ -31,21 +31,13 @@ EligibilityRun = Annotated[Principal, Depends(requires(Permission.ELIGIBILITY_RU
 
 
 def _context(request: Request, principal: Principal, patient_id: str) -> dict[str, Any]:
-    with reader(request, principal) as uow:
-        patient = uow.records.find(patients, patient_id)
-        if patient is None:
-            raise not_found("patient")
-        covs = uow.records.coverages_of(patient_id)
-        payer_rows = {p.id: p for p in uow.session.execute(uow.records.scoped(payers)).all()}
-        checks = {
-            c.id: uow.session.execute(
-                uow.records.scoped(eligibility_checks)
-                .where(eligibility_checks.c.coverage_id == c.id)
-                .order_by(eligibility_checks.c.checked_at.desc())
-                .limit(50)
-            ).all()
-            for c in covs
-        }
+    try:
+        seen = eligibility_requests.eligibility_overview(
+            state(request).engine, principal.practice_id, actor(principal), patient_id
+        )
+    except NotFoundError as exc:
+        raise not_found("patient") from exc
+    patient, covs, payer_rows, checks = seen.patient, seen.coverages, seen.payers, seen.checks
     return {
         "user": principal,
         "patient": patient,
@@ -67,11 +59,12 @@ def eligibility_page(request: Request, patient_id: str, principal: EligibilityRu
 
 
 def _coverage(request: Request, principal: Principal, coverage_id: str) -> Any:
-    with reader(request, principal) as uow:
-        row = uow.records.find(coverages, coverage_id)
-    if row is None:
-        raise not_found("coverage")
-    return row
+    try:
+        return eligibility_requests.coverage(
+            state(request).engine, principal.practice_id, actor(principal), coverage_id
+        )
+    except NotFoundError as exc:
+        raise not_found("coverage") from exc
 
 
 @router.post("/coverages/{coverage_id}/eligibility/271", response_class=HTMLResponse)
