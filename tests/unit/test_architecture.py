@@ -193,7 +193,6 @@ def test_each_x12_use_case_has_one_home(name: str) -> None:
 
 ENTRYPOINTS_WITH_QUERIES = {
     "entrypoints/api/routes/records_api.py",
-    "entrypoints/cli/backup.py",
     "entrypoints/web/pages.py",
     "entrypoints/web/routes_settings.py",
 }

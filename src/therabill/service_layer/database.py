@@ -13,6 +13,7 @@ from typing import Any
 from sqlalchemy import Engine, select
 
 from therabill.adapters.db import migrations, report_totals
+from therabill.adapters.db.backup import Manifest, backup_sqlite, is_encrypted, restore_sqlite
 from therabill.adapters.db.engine import durability_settings, make_engine
 from therabill.adapters.db.tables import practices
 from therabill.domain.errors import Problem, TherabillError
@@ -20,6 +21,9 @@ from therabill.service_layer.integrity import AuditCheck, check_audit
 
 __all__ = [
     "DatabaseCheck",
+    "backup",
+    "backup_is_encrypted",
+    "restore",
     "DatabaseNotReadyError",
     "check",
     "open_database",
@@ -128,3 +132,30 @@ def rebuild_totals(engine: Engine) -> tuple[int, int]:
         ids = _practice_ids(conn)
         rows = report_totals.rebuild(conn, ids)
     return len(ids), rows
+
+
+def backup(target: Path, passphrase: str | None = None, url: str | None = None) -> Manifest:
+    """A consistent, checked copy of the database in ``target``, with its manifest
+    (``adapters.db.backup``: SQLite; PostgreSQL is backed up with pg_dump, see docs/storage.md)."""
+    engine = make_engine(url)
+    try:
+        return backup_sqlite(engine, target, passphrase)
+    finally:
+        engine.dispose()
+
+
+def backup_is_encrypted(source: Path) -> bool:
+    """Whether a backup file says its content is encrypted (it then needs the passphrase)."""
+    return is_encrypted(source)
+
+
+def restore(
+    source: Path, passphrase: str | None = None, *, replace_practices: bool = False, url: str | None = None
+) -> Manifest:
+    """Replace the database's content with the backup ``source``, every check made before
+    anything is touched (``adapters.db.backup.restore_sqlite``)."""
+    engine = make_engine(url)
+    try:
+        return restore_sqlite(engine, source, passphrase, replace_practices=replace_practices)
+    finally:
+        engine.dispose()

@@ -8,11 +8,10 @@ from typing import Annotated
 
 import typer
 
-from therabill.adapters.db.backup import backup_sqlite, is_encrypted, restore_sqlite
-from therabill.adapters.db.engine import make_engine
 from therabill.config import data_dir
 from therabill.domain.errors import TherabillError
 from therabill.entrypoints.cli.common import fail_from
+from therabill.service_layer import database
 from therabill.service_layer.integrity import anchor_heads
 
 
@@ -32,7 +31,7 @@ def backup_command(
     The audit chain heads are also anchored in the data folder (see ``therabill db check``).
     """
     try:
-        manifest = backup_sqlite(make_engine(), file, _passphrase(True) if encrypt else None)
+        manifest = database.backup(file, _passphrase(True) if encrypt else None)
         anchor_heads(data_dir(), manifest.audit_heads)
     except TherabillError as exc:
         fail_from(exc)
@@ -56,8 +55,8 @@ def restore_command(
     database's practices (unless ``--replace-practices``).
     """
     try:
-        passphrase = _passphrase(False) if is_encrypted(file) else None
-        manifest = restore_sqlite(make_engine(), file, passphrase, replace_practices=replace_practices)
+        passphrase = _passphrase(False) if database.backup_is_encrypted(file) else None
+        manifest = database.restore(file, passphrase, replace_practices=replace_practices)
         anchor_heads(data_dir(), manifest.audit_heads, replace=True)
     except TherabillError as exc:
         fail_from(exc)
