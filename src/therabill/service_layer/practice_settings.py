@@ -691,3 +691,43 @@ def refdata_status(base: Path | None = None) -> dict[str, Any]:
         for r in icd10.list_releases(base)
     ]
     return {"imports": imports, "icd10": releases}
+
+
+def practice_record(engine: Engine, practice_id: str, actor: str) -> Any:
+    """The practice's own record (for its settings form)."""
+    with UnitOfWork(engine, practice_id, actor, read_only=True) as uow:
+        return uow.session.execute(select(practices).where(practices.c.id == practice_id)).one()
+
+
+def list_payers(engine: Engine, practice_id: str, actor: str) -> list[Any]:
+    """The practice's payers, by name."""
+    with UnitOfWork(engine, practice_id, actor, read_only=True) as uow:
+        return list(uow.session.execute(uow.records.scoped(payers).order_by(payers.c.name)).all())
+
+
+def payer_record(engine: Engine, practice_id: str, actor: str, payer_id: str) -> Any:
+    """One payer of the practice.
+
+    Raises:
+        NotFoundError: no such payer in the practice.
+    """
+    with UnitOfWork(engine, practice_id, actor, read_only=True) as uow:
+        return uow.records.get(payers, payer_id)
+
+
+def provider_rows(engine: Engine, practice_id: str, actor: str) -> list[Any]:
+    """The practice's providers, by last name (to link a user to one)."""
+    with UnitOfWork(engine, practice_id, actor, read_only=True) as uow:
+        return list(uow.session.execute(uow.records.scoped(providers).order_by(providers.c.last_name)).all())
+
+
+def may_import_refdata(engine: Engine, practice_id: str, actor: str, named: str) -> bool:
+    """Whether this practice's owners may replace the installation's reference data: the one
+    practice ``named`` (slug or id) when a name is given, else the only practice there is."""
+    with UnitOfWork(engine, practice_id, actor, read_only=True) as uow:
+        if named:
+            row = uow.session.execute(
+                select(practices.c.id, practices.c.slug).where(practices.c.id == practice_id)
+            ).one()
+            return named in (row.id, row.slug)
+        return len(uow.session.execute(select(practices.c.id).limit(2)).all()) == 1

@@ -19,15 +19,13 @@ from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, FastAPI, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
-from sqlalchemy import select
 from starlette.datastructures import UploadFile
 
 from therabill import config
-from therabill.adapters.db.tables import payers, practices, providers
 from therabill.domain.errors import NotFoundError, Problem, TherabillError
 from therabill.entrypoints.http.deps import requires, state
 from therabill.entrypoints.http.errors import ApiError, not_found
-from therabill.entrypoints.web.pages import actor, reader, render, today
+from therabill.entrypoints.web.pages import actor, render, today
 from therabill.security.permissions import ROLES, Permission
 from therabill.service_layer import accounts
 from therabill.service_layer import practice_settings as ps
@@ -123,8 +121,7 @@ def _ident(value: str) -> str:
 
 
 def _practice_row(request: Request, principal: Principal) -> Any:
-    with reader(request, principal) as uow:
-        return uow.session.execute(select(practices).where(practices.c.id == principal.practice_id)).one()
+    return ps.practice_record(state(request).engine, principal.practice_id, actor(principal))
 
 
 def _practice_form(row: Any) -> dict[str, str]:
@@ -296,8 +293,7 @@ def _slug(request: Request, principal: Principal) -> str:
 
 def _payers_page(request: Request, principal: Principal, form: dict[str, str], **kw: Any) -> HTMLResponse:
     slug = _slug(request, principal)
-    with reader(request, principal) as uow:
-        rows = uow.session.execute(uow.records.scoped(payers).order_by(payers.c.name)).all()
+    rows = ps.list_payers(state(request).engine, principal.practice_id, actor(principal))
     profiles = []
     for name in ps.usable_profiles(slug):
         try:
@@ -363,10 +359,10 @@ async def settings_payer_add(request: Request, principal: BillingSetup) -> Respo
 @router.get("/settings/payers/{payer_id}", response_class=HTMLResponse)
 def settings_payer_edit(request: Request, payer_id: str, principal: BillingSetup) -> HTMLResponse:
     """The edit form of one payer."""
-    with reader(request, principal) as uow:
-        row = uow.records.find(payers, payer_id)
-    if row is None:
-        raise not_found("payer")
+    try:
+        row = ps.payer_record(state(request).engine, principal.practice_id, actor(principal), payer_id)
+    except NotFoundError as exc:
+        raise not_found("payer") from exc
     address = row.address or {}
     form = {
         "name": row.name,
@@ -517,8 +513,7 @@ async def settings_fees_import(request: Request, principal: BillingSetup) -> Res
 def _users_page(request: Request, principal: Principal, **kw: Any) -> HTMLResponse:
     with state(request).engine.connect() as conn:
         users = accounts.list_users(conn, principal.practice_id)
-    with reader(request, principal) as uow:
-        provs = uow.session.execute(uow.records.scoped(providers).order_by(providers.c.last_name)).all()
+    provs = ps.provider_rows(state(request).engine, principal.practice_id, actor(principal))
     return _page(
         request,
         principal,
@@ -719,13 +714,7 @@ def refdata_allowed(request: Request, principal: Principal) -> bool:
     may import; with a single practice, its owners may.
     """
     named = os.environ.get("THERABILL_REFDATA_PRACTICE", "").strip()
-    with reader(request, principal) as uow:
-        if named:
-            row = uow.session.execute(
-                select(practices.c.id, practices.c.slug).where(practices.c.id == principal.practice_id)
-            ).one()
-            return named in (row.id, row.slug)
-        return len(uow.session.execute(select(practices.c.id).limit(2)).all()) == 1
+    return ps.may_import_refdata(state(request).engine, principal.practice_id, actor(principal), named)
 
 
 def _refdata_page(request: Request, principal: Principal, **kw: Any) -> HTMLResponse:
