@@ -9,7 +9,7 @@ changes produce new records.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import date, datetime
+from datetime import date, datetime, timedelta
 from enum import StrEnum
 
 from therabill.domain.errors import Problem, TherabillError
@@ -158,3 +158,29 @@ class ClaimSummary:
     total_charge_cents: int
     date_of_service: date
     updated_at: datetime
+
+
+RUNNING_OUT_VISITS = 2
+RUNNING_OUT_UNITS = 10
+RUNNING_OUT_DAYS = 7
+
+
+def authorization_running_out(
+    *,
+    day: date,
+    end_date: date | None,
+    visits_allowed: int | None,
+    visits_used: int,
+    units_allowed: int | None,
+    units_used: int,
+) -> bool:
+    """Whether an authorization still in force on ``day`` is about to run out: at most
+    ``RUNNING_OUT_VISITS`` visits or ``RUNNING_OUT_UNITS`` units left, or it ends within
+    ``RUNNING_OUT_DAYS`` days (the one definition the dashboard and reports use)."""
+    if end_date is not None and end_date < day:
+        return False
+    return (
+        (visits_allowed is not None and visits_allowed - visits_used <= RUNNING_OUT_VISITS)
+        or (units_allowed is not None and units_allowed - units_used <= RUNNING_OUT_UNITS)
+        or (end_date is not None and end_date <= day + timedelta(days=RUNNING_OUT_DAYS))
+    )

@@ -32,18 +32,12 @@ from therabill.security.permissions import Permission
 from therabill.service_layer import audit_trail, batches, documents, remittances
 from therabill.service_layer import claims as claims_svc
 from therabill.service_layer.accounts import Principal
+from therabill.service_layer.dashboard import ATTENTION_STATUSES
 
 router = APIRouter(include_in_schema=False)
 P = Permission
 STATUSES = tuple(s.value for s in ClaimStatus)
-ATTENTION = (
-    "scrubbed",
-    "batch_rejected",
-    "clearinghouse_rejected",
-    "payer_rejected",
-    "denied",
-    "partly_paid",
-)
+ATTENTION = ("scrubbed", *ATTENTION_STATUSES)  # the claims list adds those still to mark ready
 
 
 # --- files (thin wrappers over the X12, PDF and records services) -----------------------

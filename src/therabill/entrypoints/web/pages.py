@@ -7,18 +7,15 @@ searched through POST bodies. Each PHI page view or change is written to the aud
 
 from __future__ import annotations
 
-from datetime import date, datetime, timedelta
+from datetime import date
 from typing import Any
 
 from fastapi import APIRouter, Depends, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
-from sqlalchemy import func, select
+from sqlalchemy import select
 
 from therabill.adapters.db.tables import (
-    appointments,
-    authorizations,
     claims,
-    coverages,
     objective_measures,
     patients,
     providers,
@@ -91,76 +88,17 @@ def health(_: None = Depends(public())) -> dict[str, str]:
 def dashboard(request: Request, principal: PatientsRead) -> HTMLResponse:
     """Today's visits, visits not documented, claims needing attention."""
     day = today(request)
-    start = datetime.combine(day, datetime.min.time())
+    from therabill.service_layer import dashboard as board
     from therabill.service_layer import schedule
 
     todays = schedule.todays_visits(state(request).engine, principal.practice_id, actor(principal))
-    with reader(request, principal) as uow:
-        names = {p.id: p for p in uow.records.patients()}
-        documented = {
-            r.appointment_id
-            for r in uow.session.execute(
-                uow.records.scoped(visits)
-                .with_only_columns(visits.c.appointment_id)
-                .where(visits.c.appointment_id.is_not(None))
-            )
-        }
-        undocumented = [
-            a
-            for a in uow.session.execute(
-                uow.records.scoped(appointments).where(
-                    appointments.c.start < start + timedelta(days=1),
-                    appointments.c.status.in_(["arrived", "completed"]),
-                )
-            )
-            if a.id not in documented
-        ]
-        attention: list[Any] = []
-        if principal.role in ("owner", "biller"):
-            attention = list(
-                uow.session.execute(
-                    uow.records.scoped(claims)
-                    .where(
-                        (claims.c.has_errors.is_(True))
-                        | claims.c.status.in_(
-                            [
-                                "batch_rejected",
-                                "clearinghouse_rejected",
-                                "payer_rejected",
-                                "denied",
-                                "partly_paid",
-                            ]
-                        )
-                    )
-                    .order_by(claims.c.date_of_service)
-                ).all()
-            )
-        running_out = [
-            a
-            for a in uow.session.execute(
-                uow.records.scoped(authorizations)
-                .join(coverages, coverages.c.id == authorizations.c.coverage_id)
-                .with_only_columns(authorizations, coverages.c.patient_id)
-            )
-            if (a.end_date is None or a.end_date >= day)
-            and (
-                (a.visits_allowed is not None and a.visits_allowed - a.visits_used <= 2)
-                or (a.units_allowed is not None and a.units_allowed - a.units_used <= 10)
-                or (a.end_date is not None and a.end_date <= day + timedelta(days=7))
-            )
-        ]
-        paid_cents = 0
-        if principal.role in ("owner", "biller"):
-            from therabill.adapters.db.ledger_tables import remittances
-
-            paid_cents = int(
-                uow.session.execute(
-                    select(func.coalesce(func.sum(remittances.c.payment_cents), 0)).where(
-                        remittances.c.practice_id == principal.practice_id,
-                        remittances.c.received_at >= start - timedelta(days=6),
-                    )
-                ).scalar_one()
-            )
+    seen = board.dashboard(
+        state(request).engine,
+        principal.practice_id,
+        actor(principal),
+        day=day,
+        billing=principal.role in ("owner", "biller"),
+    )
     audit_event(request, principal, "dashboard.view", "practice", principal.practice_id)
     return render(
         request,
@@ -169,11 +107,11 @@ def dashboard(request: Request, principal: PatientsRead) -> HTMLResponse:
             "user": principal,
             "today": day,
             "todays": todays,
-            "undocumented": undocumented,
-            "attention": attention,
-            "names": names,
-            "running_out": running_out,
-            "paid_this_week": from_cents(paid_cents),
+            "undocumented": seen.undocumented,
+            "attention": seen.attention,
+            "names": seen.patients,
+            "running_out": seen.running_out,
+            "paid_this_week": from_cents(seen.paid_this_week_cents),
             "refdata_missing": [
                 i for i in refdata_status(day) if not i.ok and i.id == "icd10-release-missing"
             ],

@@ -1,0 +1,95 @@
+"""The dashboard: what a practice should do next, for the person looking."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import date, datetime, timedelta
+from typing import Any
+
+from sqlalchemy import Engine, func, select
+
+from therabill.adapters.db.ledger_tables import remittances
+from therabill.adapters.db.tables import appointments, authorizations, claims, coverages, visits
+from therabill.domain.records import authorization_running_out
+from therabill.service_layer.uow import UnitOfWork
+
+__all__ = ["ATTENTION_STATUSES", "Dashboard", "dashboard"]
+
+ATTENTION_STATUSES = ("batch_rejected", "clearinghouse_rejected", "payer_rejected", "denied", "partly_paid")
+"""Claim statuses that need a biller's work (besides scrub errors)."""
+
+
+@dataclass(frozen=True, slots=True)
+class Dashboard:
+    """What the dashboard shows.
+
+    Attributes:
+        patients: patient id → patient (for names).
+        undocumented: checked-in or completed appointments up to today with no visit note.
+        running_out: authorizations in force that are about to run out.
+        attention: claims with scrub errors or in a status that needs work (billing roles).
+        paid_this_week_cents: remittance payments received in the last seven days (billing roles).
+    """
+
+    patients: dict[str, Any]
+    undocumented: list[Any]
+    running_out: list[Any]
+    attention: list[Any] = field(default_factory=list)
+    paid_this_week_cents: int = 0
+
+
+def dashboard(engine: Engine, practice_id: str, actor: str, *, day: date, billing: bool) -> Dashboard:
+    """The dashboard of ``day``; the money and claims parts only when ``billing``."""
+    start = datetime.combine(day, datetime.min.time())
+    with UnitOfWork(engine, practice_id, actor, read_only=True) as uow:
+        names = {p.id: p for p in uow.records.patients()}
+        documented = {
+            r.appointment_id
+            for r in uow.session.execute(
+                uow.records.scoped(visits)
+                .with_only_columns(visits.c.appointment_id)
+                .where(visits.c.appointment_id.is_not(None))
+            )
+        }
+        undocumented = [
+            a
+            for a in uow.session.execute(
+                uow.records.scoped(appointments).where(
+                    appointments.c.start < start + timedelta(days=1),
+                    appointments.c.status.in_(["arrived", "completed"]),
+                )
+            )
+            if a.id not in documented
+        ]
+        running_out = [
+            a
+            for a in uow.session.execute(
+                uow.records.scoped(authorizations)
+                .join(coverages, coverages.c.id == authorizations.c.coverage_id)
+                .with_only_columns(authorizations, coverages.c.patient_id)
+            )
+            if authorization_running_out(
+                day=day,
+                end_date=a.end_date,
+                visits_allowed=a.visits_allowed,
+                visits_used=a.visits_used,
+                units_allowed=a.units_allowed,
+                units_used=a.units_used,
+            )
+        ]
+        if not billing:
+            return Dashboard(names, undocumented, running_out)
+        attention = list(
+            uow.session.execute(
+                uow.records.scoped(claims)
+                .where((claims.c.has_errors.is_(True)) | claims.c.status.in_(ATTENTION_STATUSES))
+                .order_by(claims.c.date_of_service)
+            ).all()
+        )
+        paid = uow.session.execute(
+            select(func.coalesce(func.sum(remittances.c.payment_cents), 0)).where(
+                remittances.c.practice_id == practice_id,
+                remittances.c.received_at >= start - timedelta(days=6),
+            )
+        ).scalar_one()
+    return Dashboard(names, undocumented, running_out, attention, int(paid))
