@@ -16,7 +16,6 @@ from sqlalchemy import select
 
 from therabill.adapters.db.tables import (
     claims,
-    objective_measures,
     patients,
     providers,
     visits,
@@ -32,10 +31,11 @@ from therabill.entrypoints.web import charts, visit_form
 from therabill.refdata.profiles import load_profile
 from therabill.refdata.status import refdata_status
 from therabill.security.permissions import Permission
+from therabill.service_layer import patients as patients_svc
 from therabill.service_layer import visits as visits_svc
 from therabill.service_layer.accounts import Principal
 from therabill.service_layer.uow import UnitOfWork
-from therabill.service_layer.visibility import may_see_visit, record_view
+from therabill.service_layer.visibility import may_see_visit
 
 router = APIRouter(include_in_schema=False)
 
@@ -133,16 +133,7 @@ async def patients_search(request: Request, principal: PatientsRead) -> HTMLResp
     """Search patients by name or chart number (the text travels in the POST body)."""
     form = await request.form()
     query = str(form.get("q", "")).strip().lower()[:100]
-    with reader(request, principal) as uow:
-        everyone = uow.records.patients()
-    results = [
-        p
-        for p in everyone
-        if not query
-        or query in f"{p.first_name} {p.last_name}".lower()
-        or query in f"{p.last_name}, {p.first_name}".lower()
-        or query == p.chart_number.lower()
-    ][:50]
+    results = patients_svc.search(state(request).engine, principal, query)
     audit_event(request, principal, "patient.search", "patient", None)
     template = "_patient_results.html" if request.headers.get("hx-request") else "patients.html"
     return render(request, template, {"user": principal, "results": results, "query": query})
@@ -151,28 +142,10 @@ async def patients_search(request: Request, principal: PatientsRead) -> HTMLResp
 @router.get("/patients/{patient_id}", response_class=HTMLResponse)
 def patient_page(request: Request, patient_id: str, principal: PatientsRead) -> HTMLResponse:
     """A patient: demographics, coverages with authorizations, visits."""
-    with reader(request, principal) as uow:
-        row = uow.records.find(patients, patient_id)
-        if row is None:
-            raise not_found("patient")
-        covs = uow.records.coverages_of(patient_id)
-        auths = {c.id: uow.records.authorizations_of(c.id) for c in covs}
-        measures = uow.session.execute(
-            uow.records.scoped(objective_measures)
-            .where(objective_measures.c.patient_id == patient_id)
-            .order_by(objective_measures.c.measured_on)
-        ).all()
-        pvisits = uow.session.execute(
-            uow.records.scoped(visits)
-            .where(visits.c.patient_id == patient_id)
-            .order_by(visits.c.date_of_service.desc())
-        ).all()
-    view = record_view(principal)
-    clinical = view.clinical
-    # A therapist sees their own visits' notes and measures only.
-    pvisits = [v for v in pvisits if view.sees(v.provider_id)]
-    shown = {v.id for v in pvisits}
-    measures = [m for m in measures if m.visit_id in shown]
+    try:
+        chart = patients_svc.patient_chart(state(request).engine, principal, patient_id)
+    except NotFoundError as exc:
+        raise not_found("patient") from exc
     check = intake_check(request, principal, patient_id)
     audit_event(request, principal, "patient.view", "patient", patient_id)
     return render(
@@ -180,13 +153,13 @@ def patient_page(request: Request, patient_id: str, principal: PatientsRead) -> 
         "patient.html",
         {
             "user": principal,
-            "patient": row,
-            "coverages": covs,
-            "auths": auths,
-            "visits": pvisits if clinical else [],
-            "charts": charts.progress_series(measures) if clinical else [],
+            "patient": chart.patient,
+            "coverages": chart.coverages,
+            "auths": chart.authorizations,
+            "visits": chart.visits,
+            "charts": charts.progress_series(chart.measures) if chart.clinical else [],
             "chart": {"width": charts.WIDTH, "height": charts.HEIGHT, "pad": charts.PAD},
-            "clinical": clinical,
+            "clinical": chart.clinical,
             "intake": check,
         },
     )
