@@ -457,6 +457,16 @@ def record_attempt(conn: Connection, username: str, ip: str, now: datetime, succ
     conn.execute(insert(login_attempts).values(username=username[:150], ip=ip[:64], at=now, success=success))
 
 
+def display_names(conn: Connection, practice_id: str) -> dict[str, str]:
+    """Audit actors (``user:<id>``) of a practice with their display names."""
+    query = (
+        select(users.c.id, users.c.display_name)
+        .join(user_practice_roles, user_practice_roles.c.user_id == users.c.id)
+        .where(user_practice_roles.c.practice_id == practice_id)
+    )
+    return {f"user:{row.id}": row.display_name for row in conn.execute(query)}
+
+
 def practice_of_user(conn: Connection, user_id: str) -> str | None:
     """The practice a user belongs to (for events before the user has a principal)."""
     found = conn.execute(

@@ -15,17 +15,19 @@ from typing import Any
 
 from sqlalchemy import Engine
 
-from therabill.adapters.db.tables import visits
+from therabill.adapters.db.tables import claims, patients, providers, visits
 from therabill.domain.encounter import Encounter
-from therabill.domain.errors import Problem
+from therabill.domain.errors import NotFoundError, Problem
 from therabill.domain.timing import UnitsResult
 from therabill.schemas.encounter import DocumentError, parse_encounter_obj
 from therabill.scrubber import ScrubContext, scrub
 from therabill.service_layer import intake
+from therabill.service_layer.accounts import Principal
 from therabill.service_layer.coding import units_of
 from therabill.service_layer.encounters import build_encounter, scrub_context_in
 from therabill.service_layer.errors import RecordsError
 from therabill.service_layer.uow import UnitOfWork
+from therabill.service_layer.visibility import may_see_visit
 
 __all__ = ["Preview", "check_stored_visit", "preview_visit", "scrub_findings_of"]
 
@@ -128,3 +130,56 @@ def check_stored_visit(engine: Engine, practice_id: str, actor: str, visit_id: s
     units = units_of(encounter.services, encounter.payer_profile)
     findings, scrubbed = scrub_findings_of(encounter, as_of, context)
     return Preview(units, findings, (), scrubbed, check.as_dict())
+
+
+@dataclass(frozen=True, slots=True)
+class VisitForm:
+    """What the visit form needs: the patient, their coverages and the active providers."""
+
+    patient: Any
+    coverages: list[Any]
+    providers: list[Any]
+
+
+def visit_form(engine: Engine, practice_id: str, actor: str, patient_id: str) -> VisitForm:
+    """The patient, coverages and active providers for documenting a visit.
+
+    Raises:
+        NotFoundError: no such patient in the practice.
+    """
+    with UnitOfWork(engine, practice_id, actor, read_only=True) as uow:
+        patient = uow.records.get(patients, patient_id)
+        covs = list(uow.records.coverages_of(patient_id))
+        provs = uow.records.rows(providers, providers.c.active.is_(True))
+    return VisitForm(patient, covs, list(provs))
+
+
+def visible_visit(engine: Engine, principal: Principal, visit_id: str) -> Any:
+    """A visit the caller may see (a therapist only their own).
+
+    Raises:
+        NotFoundError: no such visit in the caller's practice, or another therapist's.
+    """
+    with UnitOfWork(engine, principal.practice_id, f"user:{principal.user_id}", read_only=True) as uow:
+        visit = uow.records.get(visits, visit_id)
+    if not may_see_visit(principal, visit.provider_id):
+        raise NotFoundError("no such visit", (Problem("not-found", "visit", "no such visit"),))
+    return visit
+
+
+@dataclass(frozen=True, slots=True)
+class VisitRecord:
+    """A visit's page: its patient, its claims and its latest note version."""
+
+    patient: Any
+    claims: list[Any]
+    note_version: Any
+
+
+def visit_record(engine: Engine, practice_id: str, actor: str, visit: Any) -> VisitRecord:
+    """The patient, claims and latest note version of a visit (already checked visible)."""
+    with UnitOfWork(engine, practice_id, actor, read_only=True) as uow:
+        patient = uow.records.get(patients, visit.patient_id)
+        vclaims = uow.records.rows(claims, claims.c.visit_id == visit.id)
+        version = uow.records.latest_note_version(visit.id)
+    return VisitRecord(patient, list(vclaims), version)

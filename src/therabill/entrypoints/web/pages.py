@@ -12,14 +12,7 @@ from typing import Any
 
 from fastapi import APIRouter, Depends, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
-from sqlalchemy import select
 
-from therabill.adapters.db.tables import (
-    claims,
-    patients,
-    providers,
-    visits,
-)
 from therabill.domain.errors import NotFoundError, TherabillError
 from therabill.domain.money import from_cents
 from therabill.entrypoints.http import audit
@@ -31,11 +24,10 @@ from therabill.entrypoints.web import charts, visit_form
 from therabill.refdata.profiles import load_profile
 from therabill.refdata.status import refdata_status
 from therabill.security.permissions import Permission
+from therabill.service_layer import accounts, records
 from therabill.service_layer import patients as patients_svc
 from therabill.service_layer import visits as visits_svc
 from therabill.service_layer.accounts import Principal
-from therabill.service_layer.uow import UnitOfWork
-from therabill.service_layer.visibility import may_see_visit
 
 router = APIRouter(include_in_schema=False)
 
@@ -55,22 +47,10 @@ def actor(principal: Principal) -> str:
     return audit.actor_of(principal)
 
 
-def reader(request: Request, principal: Principal) -> UnitOfWork:
-    """A read-only unit of work scoped to the caller's practice."""
-    return UnitOfWork(state(request).engine, principal.practice_id, actor(principal), read_only=True)
-
-
 def people_of(request: Request, principal: Principal) -> dict[str, str]:
     """Audit actors (``user:<id>``) of the caller's practice with their display names."""
-    from therabill.adapters.db.auth_tables import user_practice_roles, users
-
-    query = (
-        select(users.c.id, users.c.display_name)
-        .join(user_practice_roles, user_practice_roles.c.user_id == users.c.id)
-        .where(user_practice_roles.c.practice_id == principal.practice_id)
-    )
     with state(request).engine.connect() as conn:
-        return {f"user:{row.id}": row.display_name for row in conn.execute(query)}
+        return accounts.display_names(conn, principal.practice_id)
 
 
 def today(request: Request) -> date:
@@ -187,13 +167,13 @@ def intake_check(
 
 
 def _visit_context(request: Request, principal: Principal, patient_id: str) -> dict[str, Any]:
-    with reader(request, principal) as uow:
-        patient = uow.records.find(patients, patient_id)
-        if patient is None:
-            raise not_found("patient")
-        covs = uow.records.coverages_of(patient_id)
-        provs = uow.session.execute(uow.records.scoped(providers).where(providers.c.active.is_(True))).all()
-    return {"patient": patient, "coverages": covs, "providers": provs}
+    try:
+        form = visits_svc.visit_form(
+            state(request).engine, principal.practice_id, actor(principal), patient_id
+        )
+    except NotFoundError as exc:
+        raise not_found("patient") from exc
+    return {"patient": form.patient, "coverages": form.coverages, "providers": form.providers}
 
 
 def _form_context(
@@ -241,9 +221,10 @@ def visit_new(
 
 
 def _require_patient(request: Request, principal: Principal, patient_id: str) -> None:
-    with reader(request, principal) as uow:
-        if uow.records.find(patients, patient_id) is None:
-            raise not_found("patient")
+    try:
+        records.patient(state(request).engine, principal.practice_id, actor(principal), patient_id)
+    except NotFoundError as exc:
+        raise not_found("patient") from exc
 
 
 def _ids(form: Any, principal: Principal) -> tuple[str, str | None, date]:
@@ -288,7 +269,6 @@ async def visit_preview(request: Request, patient_id: str, principal: VisitsWrit
 @router.post("/patients/{patient_id}/visits", response_class=HTMLResponse)
 async def visit_save(request: Request, patient_id: str, principal: VisitsWrite) -> Response:
     """Save the visit (the note becomes version 1) and show it."""
-    from therabill.service_layer import records
 
     _require_patient(request, principal, patient_id)
     form = await request.form()
@@ -318,11 +298,10 @@ async def visit_save(request: Request, patient_id: str, principal: VisitsWrite) 
 
 def find_visit(request: Request, principal: Principal, visit_id: str) -> Any:
     """The visit row, or 404 when missing, of another practice, or another therapist's."""
-    with reader(request, principal) as uow:
-        visit = uow.records.find(visits, visit_id)
-    if visit is None or not may_see_visit(principal, visit.provider_id):
-        raise not_found("visit")
-    return visit
+    try:
+        return visits_svc.visible_visit(state(request).engine, principal, visit_id)
+    except NotFoundError as exc:
+        raise not_found("visit") from exc
 
 
 def visit_view(
@@ -338,10 +317,8 @@ def visit_view(
 
     visit = find_visit(request, principal, visit_id)
     engine = state(request).engine
-    with reader(request, principal) as uow:
-        patient = uow.records.get(patients, visit.patient_id)
-        vclaims = uow.session.execute(uow.records.scoped(claims).where(claims.c.visit_id == visit_id)).all()
-        versions = uow.records.latest_note_version(visit_id)
+    seen = visits_svc.visit_record(engine, principal.practice_id, actor(principal), visit)
+    patient, vclaims, versions = seen.patient, seen.claims, seen.note_version
     preview = visits_svc.check_stored_visit(
         engine, principal.practice_id, actor(principal), visit_id, today(request)
     )
@@ -388,7 +365,6 @@ def visit_claim(request: Request, visit_id: str, principal: ClaimsWrite) -> Resp
     contraindication: the visit page is shown again with the reason.
     """
     from therabill.domain.intake import VisitNotBillableError
-    from therabill.service_layer import records
 
     engine = state(request).engine
     try:
