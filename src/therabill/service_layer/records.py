@@ -698,24 +698,10 @@ def _scrubbing_with(context: ScrubContext) -> Scrub:
     return scrubber
 
 
-def default_scrubber() -> Scrub | None:
-    """``therabill.scrubber.scrub`` when installed, else ``None``."""
-    try:
-        from therabill.scrubber import scrub  # type: ignore[attr-defined,unused-ignore]
-    except ImportError:
-        return None
-    return scrub  # type: ignore[no-any-return,unused-ignore]
-
-
-def _scrub(
-    encounter: Encounter, as_of: date, scrubber: Scrub | None
-) -> tuple[list[dict[str, Any]] | dict[str, Any] | None, bool, str]:
-    scrub = scrubber or default_scrubber()
-    if scrub is None:
-        return None, False, "scrubber not available in this installation"
-    report = scrub(encounter, as_of)
-    data = json.loads(json.dumps(report.as_dict(), default=str))
-    return data, bool(report.has_errors), "scrubbed"
+def _scrub(encounter: Encounter, as_of: date, scrubber: Scrub) -> tuple[dict[str, Any], bool]:
+    """The scrubber's report as stored JSON, and whether it has errors."""
+    report = scrubber(encounter, as_of)
+    return json.loads(json.dumps(report.as_dict(), default=str)), bool(report.has_errors)
 
 
 def _claim_number(records: Records) -> str:
@@ -810,7 +796,7 @@ class CodedClaim:
     Attributes:
         claim_id: the claim's opaque id.
         claim_number: CLM01.
-        status: its status (``scrubbed``, or ``draft`` without a scrubber).
+        status: its status (``scrubbed``: every claim is scrubbed as it is made).
         has_errors: whether the scrub found errors (the claim cannot be marked ready).
         findings: the scrub findings as stored.
         total_charge_cents: the claim total.
@@ -836,8 +822,8 @@ def code_visit(
 ) -> CodedClaim:
     """Code and scrub a visit into a claim: units by the payer's method, zero-unit lines left off.
 
-    The claim is stored as ``draft`` and, when the scrubber is installed, moves to
-    ``scrubbed`` with the findings current at that moment. The authorization's used
+    The claim is stored as ``draft`` and moves to ``scrubbed`` with the findings current at
+    that moment, scrubbed with everything the records know (``encounters.scrub_context_in``). The authorization's used
     counts grow by this claim's visit and units, and each line's charge is posted to the
     ledger (owed by the claim's payer) in the same transaction: a claim never exists
     without its charges, and voiding it reverses them.
@@ -917,12 +903,10 @@ def code_visit(
             ],
         )
         _add_status_event(uow, claim_id, ClaimStatus.DRAFT.value, note=f"{len(claim.lines)} lines")
-        findings, has_errors, note = _scrub(encounter, as_of, scrubber)
-        status = ClaimStatus.DRAFT.value
-        if findings is not None:
-            status = ClaimStatus.SCRUBBED.value
-            uow.records.update(claims, claim_id, status=status, findings=findings, has_errors=has_errors)
-            _add_status_event(uow, claim_id, status, findings=findings, note=note)
+        findings, has_errors = _scrub(encounter, as_of, scrubber)
+        status = ClaimStatus.SCRUBBED.value
+        uow.records.update(claims, claim_id, status=status, findings=findings, has_errors=has_errors)
+        _add_status_event(uow, claim_id, status, findings=findings, note="scrubbed")
         _use_authorization(uow, claim_id, coverage_id, claim)
         _ledger().claim_charges_in(uow, claim_id)
         uow.records.update(visits, visit_id, status="coded")
