@@ -54,10 +54,9 @@ class Preview:
 
 def scrub_findings_of(
     encounter: Encounter, as_of: date, context: ScrubContext | None = None
-) -> tuple[list[dict[str, Any]], bool]:
-    """The scrubber's findings of an encounter as dicts, and whether the scrubber ran."""
-    report = scrub(encounter, as_of, context)
-    return [f.as_dict() for f in report.findings], True
+) -> list[dict[str, Any]]:
+    """The scrubber's findings of an encounter as dicts."""
+    return [f.as_dict() for f in scrub(encounter, as_of, context).findings]
 
 
 def preview_visit(
@@ -85,16 +84,8 @@ def preview_visit(
         "encounter_json": document,
     }
     check = intake.check_document(engine, practice_id, actor, patient_id, document, date_of_service)
-    try:
-        with UnitOfWork(engine, practice_id, actor, read_only=True) as uow:
-            encounter = build_encounter(uow.records, visit, exclude_visit=None)
-            context = scrub_context_in(uow.records, visit, intake.scrub_findings(check))
-    except (DocumentError, RecordsError) as exc:
-        # Still show the units of whatever service lines are readable, and the intake check.
-        return Preview(_units_only(document), [], tuple(exc.problems), False, check.as_dict())
-    units = units_of(encounter.services, encounter.payer_profile)
-    findings, scrubbed = scrub_findings_of(encounter, as_of, context)
-    return Preview(units, findings, (), scrubbed, check.as_dict())
+    with UnitOfWork(engine, practice_id, actor, read_only=True) as uow:
+        return _preview(uow, visit, None, check, as_of, _units_only(document))
 
 
 def _units_only(document: dict[str, Any], payer_profile: str | None = None) -> UnitsResult | None:
@@ -120,16 +111,28 @@ def _units_only(document: dict[str, Any], payer_profile: str | None = None) -> U
 def check_stored_visit(engine: Engine, practice_id: str, actor: str, visit_id: str, as_of: date) -> Preview:
     """Units and findings of a saved visit: the scrub its claim gets, with the intake check."""
     check = intake.check_visit_intake(engine, practice_id, actor, visit_id)
+    with UnitOfWork(engine, practice_id, actor, read_only=True) as uow:
+        visit = uow.records.get(visits, visit_id)
+        return _preview(uow, visit._mapping, visit_id, check, as_of, None)
+
+
+def _preview(
+    uow: UnitOfWork,
+    visit: Any,
+    exclude_visit: str | None,
+    check: Any,
+    as_of: date,
+    units_if_invalid: UnitsResult | None,
+) -> Preview:
+    """The encounter of ``visit`` scrubbed with the records' context and the intake check;
+    when it does not make an encounter, its problems (and ``units_if_invalid``)."""
     try:
-        with UnitOfWork(engine, practice_id, actor, read_only=True) as uow:
-            visit = uow.records.get(visits, visit_id)
-            encounter = build_encounter(uow.records, visit._mapping, exclude_visit=visit_id)
-            context = scrub_context_in(uow.records, visit._mapping, intake.scrub_findings(check))
+        encounter = build_encounter(uow.records, visit, exclude_visit=exclude_visit)
     except (DocumentError, RecordsError) as exc:
-        return Preview(None, [], tuple(exc.problems), False, check.as_dict())
+        return Preview(units_if_invalid, [], tuple(exc.problems), False, check.as_dict())
+    context = scrub_context_in(uow.records, visit, intake.scrub_findings(check))
     units = units_of(encounter.services, encounter.payer_profile)
-    findings, scrubbed = scrub_findings_of(encounter, as_of, context)
-    return Preview(units, findings, (), scrubbed, check.as_dict())
+    return Preview(units, scrub_findings_of(encounter, as_of, context), (), True, check.as_dict())
 
 
 @dataclass(frozen=True, slots=True)
