@@ -94,7 +94,6 @@ VISIT_DOCUMENT_KEYS = frozenset(
 """The parts of an encounter document a visit stores; the rest comes from the records."""
 
 
-_refuse = refuse
 _PROCEDURE_CODE = re.compile(r"[A-Z0-9]{5}")
 
 
@@ -126,7 +125,7 @@ def create_practice(
         try:
             D(str(fee))
         except MoneyError as exc:
-            raise _refuse("practice-fee-invalid", f"fees.{code}"[:60], str(exc)[:120]) from None
+            raise refuse("practice-fee-invalid", f"fees.{code}"[:60], str(exc)[:120]) from None
     practice_id = new_id()
     now = clock()
     outer = ambient_session(engine)
@@ -135,7 +134,7 @@ def create_practice(
         nullcontext() if outer is not None else session.begin(),
     ):
         if session.execute(select(practices.c.id).where(practices.c.slug == slug)).first():
-            raise _refuse("practice-exists", "slug", f"a practice {slug!r} already exists")
+            raise refuse("practice-exists", "slug", f"a practice {slug!r} already exists")
         session.execute(
             insert(practices).values(
                 id=practice_id,
@@ -178,7 +177,7 @@ def resolve_practice(engine: Engine, key: str | None) -> str:
         raise NotFoundError(
             "no practice yet", (Problem("practice-not-found", "--practice", "run `therabill demo` first"),)
         )
-    raise _refuse("practice-ambiguous", "--practice", "several practices exist; name one with --practice")
+    raise refuse("practice-ambiguous", "--practice", "several practices exist; name one with --practice")
 
 
 def add_provider(
@@ -309,7 +308,7 @@ class CoverageInput:
 def _insert_coverage(uow: UnitOfWork, patient_id: str, cov: CoverageInput) -> str:
     uow.records.get(payers, cov.payer_id)
     if cov.sequence not in ("primary", "secondary", "tertiary"):
-        raise _refuse("coverage-sequence-invalid", "sequence", f"{cov.sequence!r} is not a coverage sequence")
+        raise refuse("coverage-sequence-invalid", "sequence", f"{cov.sequence!r} is not a coverage sequence")
     return uow.records.insert(
         coverages,
         patient_id=patient_id,
@@ -350,7 +349,7 @@ def register_patient(
             uow.records.scoped(patients).where(patients.c.chart_number == chart_number)
         ).first()
         if taken:
-            raise _refuse("patient-chart-number-taken", "chart_number", "that chart number is already in use")
+            raise refuse("patient-chart-number-taken", "chart_number", "that chart number is already in use")
         record = PatientRecord(
             id=new_id(),
             practice_id=practice_id,
@@ -403,21 +402,21 @@ def add_authorization(
     """
     number = number.strip()
     if not number:
-        raise _refuse("authorization-number-missing", "number", "give the authorization number")
+        raise refuse("authorization-number-missing", "number", "give the authorization number")
     clean: list[str] = []
     for i, raw in enumerate(codes):
         code = str(raw).strip().upper()
         if not _PROCEDURE_CODE.fullmatch(code):
-            raise _refuse(
+            raise refuse(
                 "authorization-code-invalid",
                 f"codes[{i}]",
                 "must be a CPT/HCPCS procedure code of five letters or digits, such as 97124",
             )
         if code in clean:
-            raise _refuse("authorization-code-duplicate", f"codes[{i}]", f"{code} is listed twice")
+            raise refuse("authorization-code-duplicate", f"codes[{i}]", f"{code} is listed twice")
         clean.append(code)
     if start_date is not None and end_date is not None and end_date < start_date:
-        raise _refuse("authorization-dates-reversed", "end_date", "must not be before start_date")
+        raise refuse("authorization-dates-reversed", "end_date", "must not be before start_date")
     with UnitOfWork(engine, practice_id, actor, clock=clock) as uow:
         uow.records.get(coverages, coverage_id)
         new = uow.records.insert(
@@ -586,7 +585,7 @@ def record_visit(
         if coverage_id is not None:
             cov = uow.records.get(coverages, coverage_id)
             if cov.patient_id != patient_id:
-                raise _refuse(
+                raise refuse(
                     "coverage-not-patients", "coverage_id", "that coverage belongs to another patient"
                 )
         if appointment_id is not None:
@@ -849,7 +848,7 @@ def code_visit(
             claims, claims.c.visit_id == visit_id, claims.c.status.not_in(list(CLOSED_CLAIM_STATUSES))
         )
         if open_claims:
-            raise _refuse(
+            raise refuse(
                 "visit-already-coded", "visit_id", "the visit already has an open claim; void it first"
             )
         check = intake.check_in(uow.records, visit)
@@ -860,7 +859,7 @@ def code_visit(
             scrubber = _scrubbing_with(context)
         encounter = build_encounter(uow.records, visit._mapping, exclude_visit=visit_id)
         if encounter.coverage is None:
-            raise _refuse("visit-no-coverage", "coverage", "the patient has no active coverage to bill")
+            raise refuse("visit-no-coverage", "coverage", "the patient has no active coverage to bill")
         fees_raw = uow.session.execute(select(practices.c.fees).where(practices.c.id == practice_id)).scalar()
         fees = {code: D(str(v)) for code, v in (fees_raw or {}).items()}
         units = units_of(encounter.services, encounter.payer_profile)
@@ -954,9 +953,9 @@ def mark_ready(
     with UnitOfWork(engine, practice_id, actor, clock=clock) as uow:
         claim = uow.records.get(claims, claim_id, for_update=True)
         if claim.status == ClaimStatus.DRAFT.value:
-            raise _refuse("claim-not-scrubbed", "status", "the claim has not been scrubbed")
+            raise refuse("claim-not-scrubbed", "status", "the claim has not been scrubbed")
         if claim.has_errors:
-            raise _refuse("claim-has-scrub-errors", "findings", "fix the scrub errors and scrub again first")
+            raise refuse("claim-has-scrub-errors", "findings", "fix the scrub errors and scrub again first")
         _set_status(uow, claim, ClaimStatus.READY.value)
 
 
@@ -975,7 +974,7 @@ def set_claim_status(
     with UnitOfWork(engine, practice_id, actor, clock=clock) as uow:
         claim = uow.records.get(claims, claim_id, for_update=True)
         if status == ClaimStatus.READY.value and claim.has_errors:
-            raise _refuse("claim-has-scrub-errors", "findings", "fix the scrub errors and scrub again first")
+            raise refuse("claim-has-scrub-errors", "findings", "fix the scrub errors and scrub again first")
         _set_status(uow, claim, status, note=note)
         if payer_claim_control_number:
             uow.records.update(claims, claim_id, payer_claim_control_number=payer_claim_control_number)
