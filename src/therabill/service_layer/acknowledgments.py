@@ -42,6 +42,7 @@ from therabill.service_layer.uow import UnitOfWork
 
 __all__ = [
     "ACK_KINDS",
+    "ANSWER_KINDS",
     "AWAITING_ANSWER",
     "AckResult",
     "AcknowledgmentError",
@@ -53,6 +54,9 @@ __all__ = [
 _S = ClaimStatus
 ACK_KINDS = frozenset({"TA1", "999", "277CA"})
 """What ``claims ack`` applies: acknowledgments of what was sent."""
+
+ANSWER_KINDS = ACK_KINDS | {"277"}
+"""What ``fetch`` applies: the acknowledgments and the payers' claim status answers."""
 
 AWAITING_ANSWER = frozenset(
     {_S.SUBMITTED, _S.BATCH_ACCEPTED, _S.CLEARINGHOUSE_ACCEPTED, _S.PAYER_ACCEPTED, _S.PENDING}

@@ -293,9 +293,9 @@ def process_file(
 ) -> dict[str, Any]:
     """Read one inbound file of ``kind`` and apply it; problems are reported, not raised."""
     try:
-        if kind in acknowledgments.ACK_KINDS | {"277"}:
+        if kind in acknowledgments.ANSWER_KINDS:
             applied = acknowledgments.apply_file(
-                engine, practice_id, actor, data, accept=acknowledgments.ACK_KINDS | {"277"}, clock=clock
+                engine, practice_id, actor, data, accept=acknowledgments.ANSWER_KINDS, clock=clock
             )
             return applied.as_dict()
         if kind == "835":
