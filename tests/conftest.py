@@ -14,10 +14,16 @@ from __future__ import annotations
 
 import itertools
 import os
+import socket
+from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
+from email import message_from_bytes, policy
+from email.message import EmailMessage
 from pathlib import Path
 
 import pytest
+from aiosmtpd.controller import Controller
+from aiosmtpd.smtp import Envelope
 from hypothesis import HealthCheck, settings
 
 from therabill import clock
@@ -84,3 +90,44 @@ def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo[None]) ->
         reason = report.longrepr[2] if isinstance(report.longrepr, tuple) else str(report.longrepr)
         report.longrepr = f"skipped under CI (not allowed): {reason}"
     return report
+
+
+class SmtpServer:
+    """A real SMTP server on loopback (aiosmtpd) that keeps what it receives."""
+
+    def __init__(self) -> None:
+        self.messages: list[EmailMessage] = []
+        self.envelopes: list[Envelope] = []
+        server = self
+
+        class Handler:
+            async def handle_DATA(self, _server: object, _session: object, envelope: Envelope) -> str:
+                server.envelopes.append(envelope)
+                raw = envelope.original_content or b""
+                parsed = message_from_bytes(raw, policy=policy.default)
+                assert isinstance(parsed, EmailMessage)
+                server.messages.append(parsed)
+                return "250 Message accepted for delivery"
+
+        with socket.socket() as probe:
+            probe.bind(("127.0.0.1", 0))
+            self.port = int(probe.getsockname()[1])
+        self.host = "127.0.0.1"
+        self.controller = Controller(Handler(), hostname=self.host, port=self.port)
+
+    def start(self) -> SmtpServer:
+        self.controller.start()
+        return self
+
+    def stop(self) -> None:
+        self.controller.stop()
+
+
+@pytest.fixture
+def smtp_server() -> Iterator[SmtpServer]:
+    """A local SMTP server for the test; ``smtp_server.messages`` holds what arrived."""
+    server = SmtpServer().start()
+    try:
+        yield server
+    finally:
+        server.stop()

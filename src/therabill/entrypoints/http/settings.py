@@ -8,6 +8,7 @@ from pydantic import Field
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from therabill import config
+from therabill.adapters.mail import SmtpSettings
 from therabill.service_layer.accounts import SessionPolicy
 
 
@@ -30,6 +31,9 @@ class Settings(BaseSettings):
             reverse proxies whose ``X-Forwarded-For`` names the client; empty (the default):
             the header is ignored and the peer address is the client.
         max_body_bytes: the largest request body of a non-upload request.
+        smtp_host, smtp_port, smtp_sender, smtp_username, smtp_password, smtp_starttls,
+            smtp_tls: the mail server that sends reminders, log-in links, statements and
+            receipts; no ``smtp_host``: nothing is emailed.
     """
 
     model_config = SettingsConfigDict(env_prefix="THERABILL_", extra="ignore")
@@ -47,6 +51,27 @@ class Settings(BaseSettings):
     token_max_days: int = Field(default=365, ge=1, le=3650)
     trusted_proxies: str = ""
     max_body_bytes: int = Field(default=1024 * 1024, ge=1024)
+    smtp_host: str | None = None
+    smtp_port: int = Field(default=25, ge=1, le=65535)
+    smtp_sender: str = "therabill <therabill@localhost>"
+    smtp_username: str | None = None
+    smtp_password: str | None = Field(default=None, repr=False)
+    smtp_starttls: bool = False
+    smtp_tls: bool = False
+
+    def mail(self) -> SmtpSettings | None:
+        """The mail server settings, or None when no server is set."""
+        if not self.smtp_host:
+            return None
+        return SmtpSettings(
+            host=self.smtp_host,
+            port=self.smtp_port,
+            sender=self.smtp_sender,
+            username=self.smtp_username,
+            password=self.smtp_password,
+            starttls=self.smtp_starttls,
+            tls=self.smtp_tls,
+        )
 
     def proxies(self) -> tuple[IPv4Network | IPv6Network, ...]:
         """The trusted proxies as networks (a bad entry refuses to start, naming it)."""
