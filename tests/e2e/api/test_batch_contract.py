@@ -17,13 +17,15 @@ from therabill.adapters.clearinghouse import FileDropConnector
 from therabill.adapters.db.tables import claim_batches, claims, providers
 from therabill.adapters.x12.envelope import EnvelopeSettings
 from therabill.entrypoints.cli.main import app as cli
-from therabill.service_layer import batches, ledger, records, submission
+from therabill.service_layer import batches, ledger, submission
+from therabill.service_layer import claims as claims_svc
+from therabill.service_layer import visits as visits_svc
 
 
 def _ready_claim(world: World, day: date) -> str:
     """A ready claim of practice b (practice a's authorization is for the other tests) on its own date of service (no other test bills that day)."""
     pw, actor = world.b, "test:setup"
-    visit = records.record_visit(
+    visit = visits_svc.record_visit(
         world.engine,
         pw.practice_id,
         actor,
@@ -33,9 +35,9 @@ def _ready_claim(world: World, day: date) -> str:
         document=VISIT_DOC,
         coverage_id=pw.coverage_id,
     )
-    coded = records.code_visit(world.engine, pw.practice_id, actor, visit, as_of=AS_OF)
+    coded = claims_svc.code_visit(world.engine, pw.practice_id, actor, visit, as_of=AS_OF)
     ledger.post_claim_charges(world.engine, pw.practice_id, actor, coded.claim_id)
-    records.mark_ready(world.engine, pw.practice_id, actor, coded.claim_id)
+    claims_svc.mark_ready(world.engine, pw.practice_id, actor, coded.claim_id)
     return coded.claim_id
 
 
