@@ -45,6 +45,8 @@ from therabill.service_layer.coverages import release_authorization_in, use_auth
 from therabill.service_layer.encounters import (
     CLOSED_CLAIM_STATUSES,
     build_encounter,
+    encounter_document,
+    encounter_of_document,
     scrub_context_in,
 )
 from therabill.service_layer.errors import RecordsError, refuse
@@ -215,7 +217,8 @@ def code_visit(
         if scrubber is None:
             context = scrub_context_in(uow.records, visit._mapping, intake.claim_findings(check))
             scrubber = _scrubbing_with(context)
-        encounter = build_encounter(uow.records, visit._mapping, exclude_visit=visit_id)
+        document = encounter_document(uow.records, visit._mapping, exclude_visit=visit_id)
+        encounter = encounter_of_document(document)
         if encounter.coverage is None:
             raise refuse("visit-no-coverage", "coverage", "the patient has no active coverage to bill")
         fees_raw = uow.session.execute(select(practices.c.fees).where(practices.c.id == practice_id)).scalar()
@@ -247,6 +250,7 @@ def code_visit(
             total_charge_cents=to_cents(claim.total_charge),
             findings=None,
             has_errors=False,
+            coded_document=document,
             created_at=now,
             updated_at=now,
         )
@@ -352,10 +356,18 @@ def claim_record(engine: Engine, practice_id: str, actor: str, claim_id: str) ->
 
 
 def claim_in(uow: UnitOfWork, claim_id: str) -> Claim:
-    """``claim_record`` inside an open unit of work (e.g. the one that exports the claim)."""
+    """``claim_record`` inside an open unit of work (e.g. the one that exports the claim).
+
+    The encounter is the one the claim was coded from (``claims.coded_document``): renaming a
+    provider or moving a patient later changes none of the claim's documents. Claims coded
+    before the snapshot was kept are rebuilt from the records.
+    """
     row = uow.records.get(claims, claim_id)
-    visit = uow.records.get(visits, row.visit_id)
-    encounter = build_encounter(uow.records, visit._mapping, exclude_visit=row.visit_id)
+    if row.coded_document is not None:
+        encounter = encounter_of_document(dict(row.coded_document))
+    else:
+        visit = uow.records.get(visits, row.visit_id)
+        encounter = build_encounter(uow.records, visit._mapping, exclude_visit=row.visit_id)
     lines = tuple(mappers.claim_line_to_domain(r) for r in uow.records.lines_of(claim_id))
     units = units_of(encounter.services, encounter.payer_profile)
     total = sum((line.charge for line in lines), Decimal("0.00"))
