@@ -135,7 +135,7 @@ def denials_list(practice: PracticeOption = None, as_json: JsonOption = False) -
     """List denied and partly paid claim lines with the reason in words and a likely fix."""
     engine, practice_id = open_practice(practice)
     try:
-        found = svc.denial_worklist(engine, practice_id, system_actor())
+        found = remittances.denial_worklist(engine, practice_id, system_actor())
     except TherabillError as exc:
         fail_from(exc)
     finally:
