@@ -31,6 +31,7 @@ from therabill.adapters.db.tables import (
     providers,
     visits,
 )
+from therabill.domain.cob import PayerAdjudication, with_adjudications
 from therabill.domain.encounter import Encounter
 from therabill.domain.records import ClaimStatus
 from therabill.schemas.encounter import DocumentError, parse_encounter
@@ -39,7 +40,13 @@ from therabill.scrubber.context import Enrollment, License
 from therabill.service_layer.errors import RecordsError
 from therabill.service_layer.uow import UnitOfWork
 
-__all__ = ["CLOSED_CLAIM_STATUSES", "build_encounter", "encounter_for_visit", "scrub_context_in"]
+__all__ = [
+    "CLOSED_CLAIM_STATUSES",
+    "build_encounter",
+    "claim_encounter",
+    "encounter_for_visit",
+    "scrub_context_in",
+]
 
 CLOSED_CLAIM_STATUSES = frozenset({ClaimStatus.VOIDED.value, ClaimStatus.REPLACED.value})
 """A claim in one of these statuses no longer stands for its visit."""
@@ -222,6 +229,16 @@ def build_encounter(records: Records, visit: Any, *, exclude_visit: str | None) 
         return parse_encounter(json.dumps(doc, default=str))
     except DocumentError as exc:
         raise RecordsError("the visit does not make a valid encounter", tuple(exc.problems)) from None
+
+
+def claim_encounter(records: Records, claim: Row[Any]) -> Encounter:
+    """The encounter a stored claim bills: its visit under the claim's own coverage, with the
+    earlier payers' adjudications (``claims.cob``) on a secondary or tertiary claim."""
+    visit = dict(records.get(visits, claim.visit_id)._mapping)
+    if claim.coverage_id:
+        visit["coverage_id"] = claim.coverage_id
+    encounter = build_encounter(records, visit, exclude_visit=claim.visit_id)
+    return with_adjudications(encounter, [PayerAdjudication.from_json(a) for a in claim.cob or ()])
 
 
 def encounter_for_visit(engine: Engine, practice_id: str, actor: str, visit_id: str) -> Encounter:

@@ -65,6 +65,7 @@ from therabill.service_layer.encounters import (
     CLOSED_CLAIM_STATUSES,
     _active_on,
     build_encounter,
+    claim_encounter,
     scrub_context_in,
 )
 from therabill.service_layer.errors import RecordsError, refuse
@@ -1029,8 +1030,7 @@ def claim_record(engine: Engine, practice_id: str, actor: str, claim_id: str) ->
 def claim_in(uow: UnitOfWork, claim_id: str) -> Claim:
     """``claim_record`` inside an open unit of work (e.g. the one that exports the claim)."""
     row = uow.records.get(claims, claim_id)
-    visit = uow.records.get(visits, row.visit_id)
-    encounter = build_encounter(uow.records, visit._mapping, exclude_visit=row.visit_id)
+    encounter = claim_encounter(uow.records, row)
     lines = tuple(mappers.claim_line_to_domain(r) for r in uow.records.lines_of(claim_id))
     units = units_of(encounter.services, encounter.payer_profile)
     total = sum((line.charge for line in lines), Decimal("0.00"))

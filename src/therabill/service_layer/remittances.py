@@ -89,9 +89,11 @@ class PostedRemittance:
                     "amount": str(w.amount),
                     "reason": w.reason,
                     "message": w.message,
+                    "action": w.action,
                 }
                 for w in r.worklist
             ],
+            "next_claims": list(r.next_claims),
         }
 
 
@@ -224,6 +226,7 @@ def worklist(engine: Engine, practice_id: str, actor: str, *, open_only: bool = 
             "amount": str(from_cents(r.amount_cents)),
             "reason": r.reason,
             "message": r.message,
+            "action": r.action,
         }
         for r in rows
     ]

@@ -16,7 +16,7 @@ REF = ClaimRef(
     "pt",
     "P1",
     (LineRef("l1", "CLM1-1", "97124", D("100.00"), DOS), LineRef("l2", "CLM1-2", "97140", D("50.00"), DOS)),
-    secondary_payer_id="P2",
+    next_payer_id="P2",
 )
 
 
