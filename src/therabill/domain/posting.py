@@ -131,7 +131,7 @@ class WorkItem:
         kind: stable id: ``claim-unmatched``, ``line-unmatched``, ``claim-unbalanced``,
             ``remittance-unbalanced``, ``reversal-unmatched``, ``crossover``,
             ``provider-adjustment``, ``denied``, ``payer-not-on-claim``, ``payment-duplicate``,
-            ``payer-overpaid``, ``patient-responsibility-mismatch``, ``secondary-claim``.
+            ``payer-overpaid``, ``responsibility-mismatch``, ``secondary-claim``.
         message: what happened, for a person.
         claim_number: CLP01, when the item concerns a claim.
         line: the line's REF*6R or code, when it concerns a line.
@@ -572,7 +572,7 @@ def claim_status_after(cp: ClaimPayment, routine_reasons: frozenset[str]) -> str
     * a crossover (CLP02 19/20/21, or remark MA18/N89) → ``crossed_over``;
     * denied (CLP02 = 4, or nothing paid on a charged claim) → ``denied``;
     * paid, but a line paid nothing or carries a CO/OA/PI reason that is not routine
-      (``routine_reasons``, e.g. CARC 45) → ``partly_paid``;
+      (``routine_reasons``, e.g. CARC 45; CARC 23 is the earlier payer's share) → ``partly_paid``;
     * otherwise → ``paid``. Predetermination (CLP02 = 25) changes nothing (``None``).
     """
     if cp.is_reversal:
@@ -585,7 +585,10 @@ def claim_status_after(cp: ClaimPayment, routine_reasons: frozenset[str]) -> str
         return "denied"
     line_unpaid = any(ln.paid <= ZERO < ln.charge for ln in cp.lines)
     non_routine = any(
-        a.group in ("CO", "OA", "PI", "CR") and a.reason not in routine_reasons and a.amount > ZERO
+        a.group in ("CO", "OA", "PI", "CR")
+        and a.reason not in routine_reasons
+        and a.reason != PRIOR_PAYER_REASON
+        and a.amount > ZERO
         for a in cp.all_adjustments
     )
     return "partly_paid" if line_unpaid or non_routine else "paid"
@@ -604,11 +607,21 @@ def payer_problem(
     * ``payment-duplicate``: the payer already paid this claim (net of reversals) and pays it
       again without reversing the first payment: a probable duplicate or overpayment to refund.
 
-    A remittance whose payer is not on file (``remittance_payer_id`` ``None``) and a reversal
-    are posted as before.
+    A remittance from a payer not on file (``remittance_payer_id`` ``None``: none of its ids
+    or its name is known) is ``payer-not-on-claim`` too. A reversal of posted money is posted.
     """
-    if remittance_payer_id is None or cp.is_reversal:
+    if cp.is_reversal and remittance_payer_id is not None:
         return None
+    if remittance_payer_id is None:
+        return WorkItem(
+            "payer-not-on-claim",
+            f"claim {cp.claim_id}: the payer of this remittance is not on file; this payment of {cp.paid} "
+            "was not posted. Add the payer (its id as the 835 gives it) and post it again, or refund it",
+            cp.claim_id,
+            amount=cp.paid,
+            segment_number=cp.segment_number,
+            action=REFUND,
+        )
     if remittance_payer_id != claim.payer_id:
         return WorkItem(
             "payer-not-on-claim",
@@ -655,7 +668,7 @@ def responsibility_mismatch(cp: ClaimPayment) -> WorkItem | None:
     if cp.patient_responsibility == from_adjustments:
         return None
     return WorkItem(
-        "patient-responsibility-mismatch",
+        "responsibility-mismatch",
         f"claim {cp.claim_id}: CLP05 says the patient owes {cp.patient_responsibility} but the PR "
         f"adjustments add up to {from_adjustments}; the PR adjustments were posted, confirm the "
         "patient's share with the payer before billing the patient",

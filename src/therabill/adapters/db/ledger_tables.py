@@ -46,7 +46,13 @@ ENTRY_KINDS = (
     "refund",
 )
 BUCKETS = ("insurance", "patient", "prepaid", "tips")
-APPEND_ONLY_TABLES = ("ledger_entries", "remittances", "remittance_claims", "practice_ledger_entries")
+APPEND_ONLY_TABLES = (
+    "ledger_entries",
+    "remittances",
+    "remittance_claims",
+    "remittance_lines",
+    "practice_ledger_entries",
+)
 """Tables whose rows the database refuses to update or delete."""
 
 APPEND_ONLY_MESSAGE = "ledger-append-only: posted rows cannot be changed or deleted; post a reversal"
@@ -148,7 +154,7 @@ remittance_claims = Table(
     Column("crossover", Boolean, nullable=False),
     Column("entry_count", Integer, nullable=False),
     Column("posted_at", DateTime(timezone=True), nullable=False),
-    Column("payer_id", String(32), ForeignKey("payers.id")),
+    Column("payer_id", String(32)),
     Column("remarks", JSON),
     UniqueConstraint("practice_id", "idempotency_key", name="uq_remittance_claims_practice_key"),
     UniqueConstraint("remittance_id", "ordinal", name="uq_remittance_claims_remittance_ordinal"),
@@ -320,7 +326,7 @@ LEDGER_TABLES = (
     ledger_month_totals,
 )
 
-for _table in (remittances, remittance_claims, ledger_entries, practice_ledger_entries):
+for _table in (remittances, remittance_claims, remittance_lines, ledger_entries, practice_ledger_entries):
     for _sql in sqlite_trigger_sql(_table.name):
         event.listen(_table, "after_create", DDL(_sql).execute_if(dialect="sqlite"))  # type: ignore[no-untyped-call]
     for _sql in postgres_trigger_sql(_table.name):

@@ -20,6 +20,9 @@ from collections.abc import Sequence
 import sqlalchemy as sa
 from alembic import op
 
+MESSAGE = "ledger-append-only: posted rows cannot be changed or deleted; post a reversal"
+LINES = "remittance_lines"
+
 revision: str = "0012_posting_by_payer"
 down_revision: str | Sequence[str] | None = "0011_token_policy"
 branch_labels: str | Sequence[str] | None = None
@@ -32,10 +35,9 @@ def upgrade() -> None:
         batch.add_column(sa.Column("primary_claim_id", sa.String(32), nullable=True))
         batch.create_foreign_key("fk_claims_primary_claim_id_claims", "claims", ["primary_claim_id"], ["id"])
         batch.create_index("ix_claims_primary_claim_id", ["primary_claim_id"])
-    with op.batch_alter_table("remittance_claims") as batch:
-        batch.add_column(sa.Column("payer_id", sa.String(32), nullable=True))
-        batch.add_column(sa.Column("remarks", sa.JSON(), nullable=True))
-        batch.create_foreign_key("fk_remittance_claims_payer_id_payers", "payers", ["payer_id"], ["id"])
+    # remittance_claims is append-only (its triggers): plain ADD COLUMN, never a table copy.
+    op.add_column("remittance_claims", sa.Column("payer_id", sa.String(32), nullable=True))
+    op.add_column("remittance_claims", sa.Column("remarks", sa.JSON(), nullable=True))
     with op.batch_alter_table("posting_worklist") as batch:
         batch.add_column(sa.Column("action", sa.String(20), nullable=True))
     op.create_table(
@@ -59,16 +61,39 @@ def upgrade() -> None:
         sa.Column("remarks", sa.JSON(), nullable=False),
         sa.UniqueConstraint("remittance_claim_id", "ordinal", name="uq_remittance_lines_claim_ordinal"),
     )
+    if op.get_bind().dialect.name == "postgresql":
+        op.execute(
+            "CREATE OR REPLACE FUNCTION therabill_refuse_change() RETURNS trigger LANGUAGE plpgsql AS $$ "
+            f"BEGIN RAISE EXCEPTION '{MESSAGE} (% on %)', TG_OP, TG_TABLE_NAME; END $$"
+        )
+        op.execute(
+            f"CREATE TRIGGER {LINES}_append_only BEFORE UPDATE OR DELETE ON {LINES} "
+            "FOR EACH ROW EXECUTE FUNCTION therabill_refuse_change()"
+        )
+        op.execute(
+            f"CREATE TRIGGER {LINES}_no_truncate BEFORE TRUNCATE ON {LINES} "
+            "FOR EACH STATEMENT EXECUTE FUNCTION therabill_refuse_change()"
+        )
+    else:
+        for action in ("UPDATE", "DELETE"):
+            op.execute(
+                f"CREATE TRIGGER {LINES}_no_{action.lower()} BEFORE {action} ON {LINES} "
+                f"BEGIN SELECT RAISE(ABORT, '{MESSAGE}'); END"
+            )
 
 
 def downgrade() -> None:
-    op.drop_table("remittance_lines")
+    if op.get_bind().dialect.name == "postgresql":
+        op.execute(f"DROP TRIGGER IF EXISTS {LINES}_append_only ON {LINES}")
+        op.execute(f"DROP TRIGGER IF EXISTS {LINES}_no_truncate ON {LINES}")
+    else:
+        for action in ("update", "delete"):
+            op.execute(f"DROP TRIGGER IF EXISTS {LINES}_no_{action}")
+    op.drop_table(LINES)
     with op.batch_alter_table("posting_worklist") as batch:
         batch.drop_column("action")
-    with op.batch_alter_table("remittance_claims") as batch:
-        batch.drop_constraint("fk_remittance_claims_payer_id_payers", type_="foreignkey")
-        batch.drop_column("remarks")
-        batch.drop_column("payer_id")
+    op.drop_column("remittance_claims", "remarks")
+    op.drop_column("remittance_claims", "payer_id")
     with op.batch_alter_table("claims") as batch:
         batch.drop_index("ix_claims_primary_claim_id")
         batch.drop_constraint("fk_claims_primary_claim_id_claims", type_="foreignkey")

@@ -1,0 +1,193 @@
+"""Every payer's money posted to that payer, and the secondary claim made for the biller (both engines).
+
+One 60-minute massage, 120.00, billed to Aetna (primary); the patient's spouse's plan is
+secondary. After each remittance the figures a biller expects are written out: per-payer
+balances, the patient's balance, the claims' statuses, and ``db check`` clean.
+"""
+
+from __future__ import annotations
+
+from decimal import Decimal
+from pathlib import Path
+
+from sqlalchemy import Engine
+
+from tests.integration.ledger.scenario import AETNA, SPOUSE, World, a_world
+
+D = Decimal
+
+
+def _primary_pays(w: World, trace: str = "AET-1") -> str:
+    """Aetna allows 100.00: pays 70.00, CO-45 20.00, coinsurance PR-2 30.00 → the secondary claim."""
+    result = w.post(
+        sender=AETNA, trace=trace, status="1", paid="70.00", cas=(("CO", "45", "20.00"), ("PR", "2", "30.00"))
+    )
+    assert result.matched_claims == 1 and len(result.next_claims) == 1
+    return result.next_claims[0]
+
+
+def test_primary_then_the_secondarys_own_835(engine: Engine, tmp_path: Path) -> None:
+    w = a_world(engine)
+    assert w.payer_balances() == {"Aetna": D("120.00")} and w.status() == "submitted"
+
+    # 1. The primary's 835: its money to Aetna, the patient's share waits for the secondary.
+    secondary = _primary_pays(w)
+    assert w.payer_balances() == {"Spouse Plan": D("30.00")}
+    figures = w.patient()
+    assert figures["patient_balance"] == D("0.00") and figures["insurance_payments"] == D("70.00")
+    assert figures["adjustments"] == D("20.00") and figures["charges"] == D("120.00")
+    assert w.status() == "paid"
+    made = w.claim(secondary)
+    assert (
+        made.status == "scrubbed"
+        and made.payer_id == w.secondary_payer
+        and made.primary_claim_id == w.claim_id
+    )
+    (cob,) = made.cob
+    assert (cob["payer_name"], cob["paid"], cob["remaining_patient_liability"]) == ("Aetna", "70.00", "30.00")
+    assert cob["lines"][0]["adjustments"] == [["CO", "45", "20.00"], ["PR", "2", "30.00"]]
+    assert "secondary-claim" in [i["kind"] for i in w.open_work()]
+    assert w.clean(tmp_path)
+
+    # The biller sends it; the secondary's own 835 (CLP02 2) pays 20.00, OA-23 (Aetna's part) 90.00,
+    # PR-1 10.00: posted under the secondary, OA-23 is not written off again.
+    w.send(made.id)
+    own = w.post(
+        sender=SPOUSE,
+        trace="SPS-1",
+        status="2",
+        paid="20.00",
+        cas=(("OA", "23", "90.00"), ("PR", "1", "10.00")),
+        number=secondary,
+        remarks=("N781",),
+    )
+    assert own.matched_claims == 1 and own.next_claims == []
+    assert not [x for x in own.worklist if x.kind in ("payer-not-on-claim", "payment-duplicate")]
+    assert w.payer_balances() == {}
+    figures = w.patient()
+    assert figures["patient_balance"] == D("10.00") and figures["insurance_payments"] == D("90.00")
+    assert figures["adjustments"] == D("20.00")  # Aetna's CO-45 only
+    assert (w.status(), w.status(made.id)) == ("paid", "paid")
+    assert w.clean(tmp_path)
+
+
+def test_a_crossover_moves_the_balance_to_the_named_payer(engine: Engine, tmp_path: Path) -> None:
+    w = a_world(engine)
+    crossed = w.post(
+        sender=AETNA,
+        trace="AET-X",
+        status="19",
+        paid="70.00",
+        cas=(("CO", "45", "20.00"), ("PR", "2", "30.00")),
+        crossover_to="SPOUSE PLAN",
+    )
+    assert crossed.next_claims == []  # the payer forwarded it: no claim of ours to the secondary
+    assert "crossover" in [x.kind for x in crossed.worklist]
+    assert w.payer_balances() == {"Spouse Plan": D("30.00")}
+    assert w.patient()["patient_balance"] == D("0.00")
+    assert w.status() == "crossed_over" and len(w.claims_of_visit()) == 1
+    assert w.clean(tmp_path)
+    # The secondary's own 835 quotes our primary claim number: it posts under the secondary.
+    own = w.post(
+        sender=SPOUSE,
+        trace="SPS-X",
+        status="2",
+        paid="25.00",
+        cas=(("OA", "23", "90.00"), ("PR", "1", "5.00")),
+    )
+    assert own.matched_claims == 1
+    assert w.payer_balances() == {}
+    figures = w.patient()
+    assert figures["patient_balance"] == D("5.00") and figures["insurance_payments"] == D("95.00")
+    assert w.status() == "paid"
+    assert w.clean(tmp_path)
+
+
+def test_a_duplicate_primary_payment_and_a_stranger_go_to_the_worklist(
+    engine: Engine, tmp_path: Path
+) -> None:
+    w = a_world(engine)
+    _primary_pays(w)
+    before = (w.payer_balances(), w.patient(), w.status())
+    again = w.post(
+        sender=AETNA,
+        trace="AET-2",
+        status="1",
+        paid="70.00",
+        cas=(("CO", "45", "20.00"), ("PR", "2", "30.00")),
+    )
+    assert [(x.kind, x.action, x.amount) for x in again.worklist] == [
+        ("payment-duplicate", "refund", D("70.00"))
+    ]
+    assert again.matched_claims == 0 and again.next_claims == []
+    stranger = w.post(
+        sender=("Cigna", "62308"), trace="CIG-1", status="1", paid="50.00", cas=(("CO", "45", "70.00"),)
+    )
+    assert [(x.kind, x.action) for x in stranger.worklist] == [("payer-not-on-claim", "refund")]
+    assert (w.payer_balances(), w.patient(), w.status()) == before  # nothing moved
+    assert len(w.claims_of_visit()) == 2  # no second secondary claim
+    assert {"payment-duplicate", "payer-not-on-claim"} <= {i["kind"] for i in w.open_work()}
+    assert w.clean(tmp_path)
+
+
+def test_a_reversal_and_correction_remake_the_secondary_claim(engine: Engine, tmp_path: Path) -> None:
+    w = a_world(engine)
+    first = _primary_pays(w)
+    reversal = w.post(
+        sender=AETNA,
+        trace="AET-R",
+        status="22",
+        paid="-70.00",
+        cas=(("CO", "45", "-20.00"), ("PR", "2", "-30.00")),
+    )
+    assert reversal.matched_claims == 1
+    assert w.payer_balances() == {"Aetna": D("120.00")}
+    assert w.patient()["patient_balance"] == D("0.00") and w.patient()["insurance_payments"] == D("0.00")
+    assert (w.status(), w.claim(first).status) == ("pending", "voided")  # unsent secondary withdrawn
+    assert w.clean(tmp_path)
+    corrected = w.post(
+        sender=AETNA,
+        trace="AET-C",
+        status="1",
+        paid="80.00",
+        cas=(("CO", "45", "20.00"), ("PR", "2", "20.00")),
+    )
+    assert corrected.matched_claims == 1 and len(corrected.next_claims) == 1
+    assert w.payer_balances() == {"Spouse Plan": D("20.00")}
+    assert w.patient()["patient_balance"] == D("0.00") and w.patient()["insurance_payments"] == D("80.00")
+    remade = w.claim(corrected.next_claims[0])
+    assert remade.status == "scrubbed" and remade.cob[0]["remaining_patient_liability"] == "20.00"
+    assert w.status() == "paid"
+    assert w.clean(tmp_path)
+
+
+def test_clp05_disagreeing_with_the_pr_adjustments_is_listed(engine: Engine, tmp_path: Path) -> None:
+    w = a_world(engine)
+    result = w.post(
+        sender=AETNA,
+        trace="AET-5",
+        status="1",
+        paid="70.00",
+        cas=(("CO", "45", "20.00"), ("PR", "2", "30.00")),
+        clp05="35.00",
+    )
+    mismatch = [x for x in result.worklist if x.kind == "responsibility-mismatch"]
+    assert len(mismatch) == 1 and mismatch[0].amount == D("5.00")
+    assert w.payer_balances() == {"Spouse Plan": D("30.00")}  # the PR adjustments are what posts
+    assert w.clean(tmp_path)
+
+
+def test_a_re_sent_primary_835_makes_nothing_twice(engine: Engine, tmp_path: Path) -> None:
+    w = a_world(engine)
+    _primary_pays(w)
+    again = w.post(
+        sender=AETNA,
+        trace="AET-1",
+        status="1",
+        paid="70.00",
+        cas=(("CO", "45", "20.00"), ("PR", "2", "30.00")),
+    )
+    assert not again.new and again.skipped_claims == 1 and again.next_claims == []
+    assert len(w.claims_of_visit()) == 2
+    assert w.payer_balances() == {"Spouse Plan": D("30.00")}
+    assert w.clean(tmp_path)
