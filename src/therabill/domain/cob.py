@@ -250,6 +250,18 @@ def cob_problems(adj: PayerAdjudication) -> list[str]:
     return out
 
 
+def _claim_level(adj: PayerAdjudication) -> Cas:
+    """All of a payer's adjustments at claim level (2320 CAS), by group and reason.
+
+    Only the first payer's lines go into 2430 (its SVD); a later payer's line adjustments
+    are told at claim level so its 2320 still explains charge − AMT*D.
+    """
+    totals: dict[tuple[str, str], Decimal] = {}
+    for g, r, a in (*adj.adjustments, *(x for ln in adj.lines for x in ln.adjustments)):
+        totals[(g, r)] = totals.get((g, r), ZERO) + a
+    return tuple((g, r, a) for (g, r), a in totals.items() if a != ZERO)
+
+
 def with_adjudications(encounter: Encounter, adjudications: Sequence[PayerAdjudication]) -> Encounter:
     """The encounter of a secondary or tertiary claim: each earlier payer's adjudication on its coverage.
 
@@ -259,6 +271,7 @@ def with_adjudications(encounter: Encounter, adjudications: Sequence[PayerAdjudi
     """
     if not adjudications:
         return encounter
+    first = next((a for a in adjudications if a.sequence == "primary"), adjudications[0])
     by_payer = {a.payer_identifier: a for a in adjudications}
     others = tuple(
         replace(
@@ -266,7 +279,7 @@ def with_adjudications(encounter: Encounter, adjudications: Sequence[PayerAdjudi
             prior_payment=PriorPayment(
                 paid_amount=a.paid,
                 adjudication_date=a.adjudication_date,
-                adjustments=a.adjustments,
+                adjustments=a.adjustments if a is first else _claim_level(a),
                 payer_claim_control_number=a.payer_claim_control_number,
                 remaining_patient_liability=a.remaining_patient_liability,
             ),
@@ -275,7 +288,6 @@ def with_adjudications(encounter: Encounter, adjudications: Sequence[PayerAdjudi
         else cov
         for cov in encounter.other_coverages
     )
-    first = next((a for a in adjudications if a.sequence == "primary"), adjudications[0])
     line_of = {ln.service_index: ln for ln in first.lines}
     services = tuple(
         replace(

@@ -12,7 +12,9 @@ from pathlib import Path
 
 from sqlalchemy import Engine
 
+from tests.integration.db.builders import ACTOR
 from tests.integration.ledger.scenario import AETNA, SPOUSE, World, a_world
+from therabill.service_layer import records as rec
 
 D = Decimal
 
@@ -190,4 +192,48 @@ def test_a_re_sent_primary_835_makes_nothing_twice(engine: Engine, tmp_path: Pat
     assert not again.new and again.skipped_claims == 1 and again.next_claims == []
     assert len(w.claims_of_visit()) == 2
     assert w.payer_balances() == {"Spouse Plan": D("30.00")}
+    assert w.clean(tmp_path)
+
+
+def test_the_tertiary_claim_follows_the_secondarys_835(engine: Engine, tmp_path: Path) -> None:
+    w = a_world(engine)
+    third = rec.add_payer(
+        engine,
+        w.p.id,
+        ACTOR,
+        name="Union Fund",
+        payer_id="UNF01",
+        profile="commercial",
+        claim_filing_indicator="CI",
+        address={"line1": "1 Union Sq", "city": "Albany", "state": "NY", "zip": "122070000"},
+    )
+    rec.add_coverage(
+        engine,
+        w.p.id,
+        ACTOR,
+        w.patient_id,
+        rec.CoverageInput(payer_id=third, sequence="tertiary", member_id="U-1"),
+    )
+    secondary = w.claim(_primary_pays(w))
+    w.send(secondary.id)
+    paid = w.post(
+        sender=SPOUSE,
+        trace="SPS-3",
+        status="2",
+        paid="20.00",
+        cas=(("OA", "23", "90.00"), ("PR", "1", "10.00")),
+        number=secondary.claim_number,
+    )
+    (number,) = paid.next_claims
+    tertiary = w.claim(number)
+    assert (tertiary.status, tertiary.payer_id, tertiary.primary_claim_id) == ("scrubbed", third, w.claim_id)
+    assert [(c["payer_name"], c["paid"], c["remaining_patient_liability"]) for c in tertiary.cob] == [
+        ("Aetna", "70.00", "30.00"),
+        ("Spouse Plan", "20.00", "10.00"),
+    ]
+    assert w.payer_balances() == {third: D("10.00")}  # the patient's share waits for the tertiary
+    assert w.patient()["patient_balance"] == D("0.00")
+    assert (w.status(), w.status(secondary.id)) == ("paid", "paid")
+    text = w.send(tertiary.id).text
+    assert "AMT*D*70~AMT*EAF*30~" in text and "CAS*OA*23*90~" in text and "AMT*D*20~AMT*EAF*10~" in text
     assert w.clean(tmp_path)
