@@ -5,18 +5,18 @@ the next payer is billed with what the earlier one did: its payment and claim-le
 adjustments (2320 CAS, AMT*D), the remaining patient liability (AMT*EAF), and each line's
 payment and adjustments (2430 SVD, CAS, DTP*573). ``adjudication_of`` makes that record from
 a ``ClaimPayment``; ``cob_problems`` says whether claim and lines tell one balanced story;
-``with_adjudications`` puts it into an encounter for the 837P writer. All pure.
+``document_with_adjudications`` puts it into the claim's encounter document (its 837P
+input). All pure.
 """
 
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 from datetime import date
 from decimal import Decimal
 from typing import Any
 
-from therabill.domain.encounter import Encounter, LinePriorPayment, PriorPayment
 from therabill.domain.ledger import allocate
 from therabill.domain.money import ZERO
 from therabill.domain.posting import PATIENT_GROUP, LineRef, match_lines
@@ -28,7 +28,7 @@ __all__ = [
     "PayerAdjudication",
     "adjudication_of",
     "cob_problems",
-    "with_adjudications",
+    "document_with_adjudications",
 ]
 
 NEXT_SEQUENCE = {"primary": "secondary", "secondary": "tertiary"}
@@ -262,44 +262,56 @@ def _claim_level(adj: PayerAdjudication) -> Cas:
     return tuple((g, r, a) for (g, r), a in totals.items() if a != ZERO)
 
 
-def with_adjudications(encounter: Encounter, adjudications: Sequence[PayerAdjudication]) -> Encounter:
-    """The encounter of a secondary or tertiary claim: each earlier payer's adjudication on its coverage.
+def _cas_doc(items: Cas) -> list[dict[str, str]]:
+    return [{"group": g, "reason": r, "amount": str(a)} for g, r, a in items]
 
-    Each other coverage whose payer adjudicated the claim carries its ``PriorPayment``
-    (2320 CAS, AMT*D, AMT*EAF; 2330B DTP*573 and REF*F8); the services carry the line
-    adjudications of the earliest payer (2430), the one the 837P's SVD names.
+
+def document_with_adjudications(
+    document: Mapping[str, Any], adjudications: Sequence[PayerAdjudication]
+) -> dict[str, Any]:
+    """The encounter document of a secondary or tertiary claim: each earlier payer's adjudication on its coverage.
+
+    Each entry of ``other_coverages`` whose payer adjudicated the claim gets its
+    ``prior_payment`` (2320 CAS, AMT*D, AMT*EAF; 2330B DTP*573 and REF*F8); the services get
+    the line adjudications of the earliest payer (2430), the one the 837P's SVD names. A
+    later payer's line adjustments are told at claim level. Returns a new document.
     """
+    doc = dict(document)
     if not adjudications:
-        return encounter
+        return doc
     first = next((a for a in adjudications if a.sequence == "primary"), adjudications[0])
     by_payer = {a.payer_identifier: a for a in adjudications}
-    others = tuple(
-        replace(
-            cov,
-            prior_payment=PriorPayment(
-                paid_amount=a.paid,
-                adjudication_date=a.adjudication_date,
-                adjustments=a.adjustments if a is first else _claim_level(a),
-                payer_claim_control_number=a.payer_claim_control_number,
-                remaining_patient_liability=a.remaining_patient_liability,
-            ),
+    others = []
+    for cov in doc.get("other_coverages") or ():
+        a = by_payer.get(str(cov.get("payer_id") or ""))
+        if a is None:
+            others.append(dict(cov))
+            continue
+        others.append(
+            {
+                **cov,
+                "prior_payment": {
+                    "paid_amount": str(a.paid),
+                    "adjudication_date": a.adjudication_date.isoformat() if a.adjudication_date else None,
+                    "adjustments": _cas_doc(a.adjustments if a is first else _claim_level(a)),
+                    "payer_claim_control_number": a.payer_claim_control_number,
+                    "remaining_patient_liability": str(a.remaining_patient_liability),
+                },
+            }
         )
-        if (a := by_payer.get(cov.payer_id or "")) is not None
-        else cov
-        for cov in encounter.other_coverages
-    )
+    doc["other_coverages"] = others
     line_of = {ln.service_index: ln for ln in first.lines}
-    services = tuple(
-        replace(
-            svc,
-            prior_payment=LinePriorPayment(
-                paid_amount=line_of[i].paid,
-                adjudication_date=first.adjudication_date,
-                adjustments=line_of[i].adjustments,
-            ),
-        )
+    doc["services"] = [
+        {
+            **svc,
+            "prior_payment": {
+                "paid_amount": str(line_of[i].paid),
+                "adjudication_date": first.adjudication_date.isoformat() if first.adjudication_date else None,
+                "adjustments": _cas_doc(line_of[i].adjustments),
+            },
+        }
         if i in line_of
-        else svc
-        for i, svc in enumerate(encounter.services)
-    )
-    return replace(encounter, other_coverages=others, services=services)
+        else dict(svc)
+        for i, svc in enumerate(doc.get("services") or ())
+    ]
+    return doc

@@ -31,7 +31,6 @@ from therabill.adapters.db.tables import (
     providers,
     visits,
 )
-from therabill.domain.cob import PayerAdjudication, with_adjudications
 from therabill.domain.encounter import Encounter
 from therabill.domain.records import ClaimStatus
 from therabill.schemas.encounter import DocumentError, parse_encounter
@@ -43,8 +42,9 @@ from therabill.service_layer.uow import UnitOfWork
 __all__ = [
     "CLOSED_CLAIM_STATUSES",
     "build_encounter",
-    "claim_encounter",
+    "encounter_document",
     "encounter_for_visit",
+    "encounter_of_document",
     "scrub_context_in",
 ]
 
@@ -182,6 +182,21 @@ def _prior_claims(
 
 
 def build_encounter(records: Records, visit: Any, *, exclude_visit: str | None) -> Encounter:
+    """The encounter of a stored visit with what the records know today, validated."""
+    return encounter_of_document(encounter_document(records, visit, exclude_visit=exclude_visit))
+
+
+def encounter_of_document(doc: dict[str, Any]) -> Encounter:
+    """A stored encounter document (a visit's, or a claim's as coded) validated as an encounter."""
+    try:
+        return parse_encounter(json.dumps(doc, default=str))
+    except DocumentError as exc:
+        raise RecordsError("the visit does not make a valid encounter", tuple(exc.problems)) from None
+
+
+def encounter_document(records: Records, visit: Any, *, exclude_visit: str | None) -> dict[str, Any]:
+    """The whole encounter document of a stored visit: its own part plus what the records know
+    (practice, providers, patient, coverages, prior claims of the day), as JSON values."""
     dos: date = visit["date_of_service"]
     patient = records.get(patients, visit["patient_id"])
     all_covs = [c for c in records.coverages_of(patient.id) if _active_on(c, dos, "active_from", "active_to")]
@@ -225,20 +240,8 @@ def build_encounter(records: Records, visit: Any, *, exclude_visit: str | None) 
             select(practices.c.place_of_service).where(practices.c.id == records.practice_id)
         ).scalar()
         doc["place_of_service"] = pos
-    try:
-        return parse_encounter(json.dumps(doc, default=str))
-    except DocumentError as exc:
-        raise RecordsError("the visit does not make a valid encounter", tuple(exc.problems)) from None
-
-
-def claim_encounter(records: Records, claim: Row[Any]) -> Encounter:
-    """The encounter a stored claim bills: its visit under the claim's own coverage, with the
-    earlier payers' adjudications (``claims.cob``) on a secondary or tertiary claim."""
-    visit = dict(records.get(visits, claim.visit_id)._mapping)
-    if claim.coverage_id:
-        visit["coverage_id"] = claim.coverage_id
-    encounter = build_encounter(records, visit, exclude_visit=claim.visit_id)
-    return with_adjudications(encounter, [PayerAdjudication.from_json(a) for a in claim.cob or ()])
+    loaded: dict[str, Any] = json.loads(json.dumps(doc, default=str))
+    return loaded
 
 
 def encounter_for_visit(engine: Engine, practice_id: str, actor: str, visit_id: str) -> Encounter:

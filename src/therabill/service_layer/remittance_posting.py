@@ -46,8 +46,7 @@ from therabill.domain.posting import (
     responsibility_mismatch,
 )
 from therabill.domain.remittance import ClaimPayment, Remittance
-from therabill.service_layer import ledger, secondary_claims
-from therabill.service_layer import records as rec
+from therabill.service_layer import claim_status, ledger, secondary_claims
 from therabill.service_layer.encounters import CLOSED_CLAIM_STATUSES
 from therabill.service_layer.uow import UnitOfWork
 
@@ -344,7 +343,7 @@ def _update_claim_status(uow: UnitOfWork, ref: ClaimRef, cp: Any, trace: str | N
         return []
     note = f"835 {trace or ''}: {cp.status_words}, paid {cp.paid}".strip()
     try:
-        rec.set_status_in(uow, row, target, note=note[:300])
+        claim_status.set_status_in(uow, row, target, note=note[:300])
     except TherabillError:
         return [
             WorkItem(

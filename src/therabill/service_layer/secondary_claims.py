@@ -20,18 +20,45 @@ from typing import Any
 
 from sqlalchemy import Row
 
-from therabill.adapters.db.tables import claim_lines, claim_status_events, claims, coverages, payers, visits
-from therabill.domain.cob import NEXT_SEQUENCE, adjudication_of, cob_problems
+from therabill.adapters.db.tables import claim_lines, claims, coverages, payers, visits
+from therabill.domain.cob import (
+    NEXT_SEQUENCE,
+    PayerAdjudication,
+    adjudication_of,
+    cob_problems,
+    document_with_adjudications,
+)
 from therabill.domain.ledger import new_id
 from therabill.domain.posting import ClaimRef, WorkItem
 from therabill.domain.records import ClaimStatus
 from therabill.domain.remittance import ClaimPayment
 from therabill.scrubber import scrub
-from therabill.service_layer import records as rec
-from therabill.service_layer.encounters import CLOSED_CLAIM_STATUSES, claim_encounter, scrub_context_in
+from therabill.service_layer import claim_status
+from therabill.service_layer.encounters import (
+    CLOSED_CLAIM_STATUSES,
+    encounter_document,
+    encounter_of_document,
+    scrub_context_in,
+)
 from therabill.service_layer.uow import UnitOfWork
 
 __all__ = ["NextPayer", "coverage_on", "make_next_claim_in", "next_payer_of", "withdraw_next_claims_in"]
+
+_LINE_COLUMNS = (
+    "line_number",
+    "service_index",
+    "code",
+    "modifiers",
+    "units",
+    "minutes",
+    "unit_charge_cents",
+    "charge_cents",
+    "diagnosis_pointers",
+    "line_id",
+    "date_of_service",
+    "place_of_service",
+)
+"""The columns a next payer's claim line copies from the line it bills again."""
 
 _UNSENT = frozenset({ClaimStatus.DRAFT.value, ClaimStatus.SCRUBBED.value, ClaimStatus.READY.value})
 
@@ -79,19 +106,6 @@ def _claim_number(uow: UnitOfWork) -> str:
         if uow.records.claim_by_number(candidate) is None:
             return candidate
     raise RuntimeError("could not find a free claim number")  # pragma: no cover - 16^10 space
-
-
-def _event(uow: UnitOfWork, claim_id: str, seq: int, status: str, note: str, findings: Any = None) -> None:
-    uow.records.insert(
-        claim_status_events,
-        claim_id=claim_id,
-        seq=seq,
-        status=status,
-        at=uow.now(),
-        actor=uow.actor,
-        note=note,
-        findings=findings,
-    )
 
 
 def _open_next_claims(uow: UnitOfWork, ledger_claim_id: str, payer_id: str | None = None) -> list[Row[Any]]:
@@ -168,6 +182,13 @@ def make_next_claim_in(
         ]
     earlier: Sequence[dict[str, Any]] = billed.cob or ()
     cob = [*earlier, adj.as_json()]
+    visit = uow.records.get(visits, billed.visit_id)
+    under_next = {**visit._mapping, "coverage_id": nxt.coverage_id}
+    document = document_with_adjudications(
+        encounter_document(uow.records, under_next, exclude_visit=billed.visit_id),
+        [PayerAdjudication.from_json(a) for a in cob],
+    )
+    encounter = encounter_of_document(document)
     number = _claim_number(uow)
     claim_id = new_id()
     now = uow.now()
@@ -185,6 +206,7 @@ def make_next_claim_in(
         total_charge_cents=billed.total_charge_cents,
         findings=None,
         has_errors=False,
+        coded_document=document,
         created_at=now,
         updated_at=now,
         cob=cob,
@@ -197,33 +219,15 @@ def make_next_claim_in(
                 "id": new_id(),
                 "practice_id": uow.practice_id,
                 "claim_id": claim_id,
-                **{
-                    k: getattr(by_number[n], k)
-                    for k in (
-                        "line_number",
-                        "service_index",
-                        "code",
-                        "modifiers",
-                        "units",
-                        "minutes",
-                        "unit_charge_cents",
-                        "charge_cents",
-                        "diagnosis_pointers",
-                        "line_id",
-                        "date_of_service",
-                        "place_of_service",
-                    )
-                },
+                **{k: getattr(by_number[n], k) for k in _LINE_COLUMNS},
             }
             for n in sorted(by_number)
         ],
     )
-    _event(uow, claim_id, 1, ClaimStatus.DRAFT.value, f"{nxt.sequence} claim from the 835 of {payer.name}")
-    row = uow.records.get(claims, claim_id)
-    visit = uow.records.get(visits, billed.visit_id)
-    report = scrub(
-        claim_encounter(uow.records, row), now.date(), scrub_context_in(uow.records, visit._mapping)
+    claim_status.add_status_event_in(
+        uow, claim_id, ClaimStatus.DRAFT.value, note=f"{nxt.sequence} claim from the 835 of {payer.name}"
     )
+    report = scrub(encounter, now.date(), scrub_context_in(uow.records, visit._mapping))
     findings = json.loads(json.dumps(report.as_dict(), default=str))
     uow.records.update(
         claims,
@@ -232,7 +236,9 @@ def make_next_claim_in(
         findings=findings,
         has_errors=bool(report.has_errors),
     )
-    _event(uow, claim_id, 2, ClaimStatus.SCRUBBED.value, "scrubbed", findings)
+    claim_status.add_status_event_in(
+        uow, claim_id, ClaimStatus.SCRUBBED.value, findings=findings, note="scrubbed"
+    )
     uow.record(
         "claim.create",
         "claim",
@@ -261,7 +267,7 @@ def withdraw_next_claims_in(
         if row.id == keep:
             continue
         if row.status in _UNSENT:
-            rec.set_status_in(
+            claim_status.set_status_in(
                 uow, row, ClaimStatus.VOIDED.value, note=f"the earlier payer reversed claim {cp.claim_id}"
             )
         else:

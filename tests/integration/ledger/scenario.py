@@ -16,7 +16,9 @@ from therabill.adapters.db.tables import claims
 from therabill.adapters.x12.envelope import EnvelopeSettings
 from therabill.domain.remittance import Adjustment, ClaimPayment, Remittance, RemittanceHeader, ServicePayment
 from therabill.service_layer import batches, database, ledger, remittance_posting, remittances
-from therabill.service_layer import records as rec
+from therabill.service_layer import claims as claims_svc
+from therabill.service_layer import coverages as coverages_svc
+from therabill.service_layer import practice as practice_svc
 from therabill.service_layer.remittance_posting import RemittanceResult
 from therabill.service_layer.uow import UnitOfWork
 
@@ -128,7 +130,7 @@ class World:
             return str(uow.records.lines_of(row.id)[0].line_id)
 
     def send(self, claim_id: str) -> batches.Batch:
-        rec.mark_ready(self.engine, self.p.id, ACTOR, claim_id)
+        claims_svc.mark_ready(self.engine, self.p.id, ACTOR, claim_id)
         return batches.build_batch(self.engine, self.p.id, ACTOR, [claim_id], envelope=EnvelopeSettings())
 
 
@@ -139,7 +141,7 @@ SPOUSE = ("Spouse Plan", SECONDARY_ID)
 def a_world(engine: Engine) -> World:
     """The practice, the secondary coverage, and the primary claim sent to Aetna."""
     p = a_practice(engine)
-    spouse = rec.add_payer(
+    spouse = practice_svc.add_payer(
         engine,
         p.id,
         ACTOR,
@@ -149,14 +151,16 @@ def a_world(engine: Engine) -> World:
         claim_filing_indicator="CI",
         address={"line1": "PO Box 5000", "city": "Albany", "state": "NY", "zip": "122050000"},
     )
-    rec.add_coverage(
+    coverages_svc.add_coverage(
         engine,
         p.id,
         ACTOR,
         p.patient_id,
-        rec.CoverageInput(payer_id=spouse, sequence="secondary", member_id="SP998877", group_number="SG-7"),
+        coverages_svc.CoverageInput(
+            payer_id=spouse, sequence="secondary", member_id="SP998877", group_number="SG-7"
+        ),
     )
-    coded = rec.code_visit(engine, p.id, ACTOR, a_visit(p), as_of=AS_OF, scrubber=clean_scrubber)
+    coded = claims_svc.code_visit(engine, p.id, ACTOR, a_visit(p), as_of=AS_OF, scrubber=clean_scrubber)
     w = World(p, spouse, coded.claim_id, coded.claim_number, p.patient_id)
     w.send(coded.claim_id)
     return w

@@ -14,7 +14,8 @@ from sqlalchemy import Engine
 
 from tests.integration.db.builders import ACTOR
 from tests.integration.ledger.scenario import AETNA, SPOUSE, World, a_world
-from therabill.service_layer import records as rec
+from therabill.service_layer import coverages as coverages_svc
+from therabill.service_layer import practice as practice_svc
 
 D = Decimal
 
@@ -197,7 +198,7 @@ def test_a_re_sent_primary_835_makes_nothing_twice(engine: Engine, tmp_path: Pat
 
 def test_the_tertiary_claim_follows_the_secondarys_835(engine: Engine, tmp_path: Path) -> None:
     w = a_world(engine)
-    third = rec.add_payer(
+    third = practice_svc.add_payer(
         engine,
         w.p.id,
         ACTOR,
@@ -207,12 +208,12 @@ def test_the_tertiary_claim_follows_the_secondarys_835(engine: Engine, tmp_path:
         claim_filing_indicator="CI",
         address={"line1": "1 Union Sq", "city": "Albany", "state": "NY", "zip": "122070000"},
     )
-    rec.add_coverage(
+    coverages_svc.add_coverage(
         engine,
         w.p.id,
         ACTOR,
         w.patient_id,
-        rec.CoverageInput(payer_id=third, sequence="tertiary", member_id="U-1"),
+        coverages_svc.CoverageInput(payer_id=third, sequence="tertiary", member_id="U-1"),
     )
     secondary = w.claim(_primary_pays(w))
     w.send(secondary.id)

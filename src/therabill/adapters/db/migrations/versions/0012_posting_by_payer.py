@@ -1,7 +1,7 @@
 """Posting by payer and secondary claims: a claim's prior adjudications, RARCs per line.
 
 Revision ID: 0012_posting_by_payer
-Revises: 0011_token_policy
+Revises: 0020_claim_snapshot
 Create Date: 2026-12-06
 
 ``claims.cob``: on a secondary or tertiary claim, how the earlier payers adjudicated it (the
@@ -24,7 +24,7 @@ MESSAGE = "ledger-append-only: posted rows cannot be changed or deleted; post a 
 LINES = "remittance_lines"
 
 revision: str = "0012_posting_by_payer"
-down_revision: str | Sequence[str] | None = "0011_token_policy"
+down_revision: str | Sequence[str] | None = "0020_claim_snapshot"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
