@@ -281,11 +281,11 @@ def document_with_adjudications(
         return doc
     first = next((a for a in adjudications if a.sequence == "primary"), adjudications[0])
     by_payer = {a.payer_identifier: a for a in adjudications}
-    others = []
+    others: list[Any] = []
     for cov in doc.get("other_coverages") or ():
-        a = by_payer.get(str(cov.get("payer_id") or ""))
+        a = by_payer.get(str(cov.get("payer_id") or "")) if isinstance(cov, Mapping) else None
         if a is None:
-            others.append(dict(cov))
+            others.append(cov)
             continue
         others.append(
             {
@@ -301,6 +301,9 @@ def document_with_adjudications(
         )
     doc["other_coverages"] = others
     line_of = {ln.service_index: ln for ln in first.lines}
+    services = doc.get("services")
+    if not isinstance(services, list):  # not a document the parser accepts: it will say why
+        return doc
     doc["services"] = [
         {
             **svc,
@@ -310,8 +313,8 @@ def document_with_adjudications(
                 "adjustments": _cas_doc(line_of[i].adjustments),
             },
         }
-        if i in line_of
-        else dict(svc)
-        for i, svc in enumerate(doc.get("services") or ())
+        if i in line_of and isinstance(svc, Mapping)
+        else svc
+        for i, svc in enumerate(services)
     ]
     return doc

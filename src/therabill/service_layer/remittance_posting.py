@@ -475,7 +475,7 @@ def _next_claim(
             nxt=nxt,
             payment_date=payment_date,
         )
-    except TherabillError as exc:
+    except (TherabillError, ValueError) as exc:  # the posting stands; the claim is for a biller to make
         savepoint.rollback()
         return None, [
             WorkItem(

@@ -10,10 +10,11 @@ from __future__ import annotations
 from decimal import Decimal
 from pathlib import Path
 
-from sqlalchemy import Engine
+from sqlalchemy import Engine, select, update
 
 from tests.integration.db.builders import ACTOR
 from tests.integration.ledger.scenario import AETNA, SPOUSE, World, a_world
+from therabill.adapters.db.tables import claims, visits
 from therabill.service_layer import coverages as coverages_svc
 from therabill.service_layer import practice as practice_svc
 
@@ -237,4 +238,26 @@ def test_the_tertiary_claim_follows_the_secondarys_835(engine: Engine, tmp_path:
     assert (w.status(), w.status(secondary.id)) == ("paid", "paid")
     text = w.send(tertiary.id).text
     assert "AMT*D*70~AMT*EAF*30~" in text and "CAS*OA*23*90~" in text and "AMT*D*20~AMT*EAF*10~" in text
+    assert w.clean(tmp_path)
+
+
+def test_a_secondary_claim_that_cannot_be_made_leaves_the_posting_whole(
+    engine: Engine, tmp_path: Path
+) -> None:
+    w = a_world(engine)
+    with engine.begin() as c:  # the visit's document is broken after the primary claim was coded
+        visit_id = c.execute(select(claims.c.visit_id).where(claims.c.id == w.claim_id)).scalar_one()
+        c.execute(update(visits).where(visits.c.id == visit_id).values(encounter_json={"services": "none"}))
+    result = w.post(
+        sender=AETNA,
+        trace="AET-B",
+        status="1",
+        paid="70.00",
+        cas=(("CO", "45", "20.00"), ("PR", "2", "30.00")),
+    )
+    assert result.matched_claims == 1 and result.next_claims == []
+    (item,) = [x for x in result.worklist if x.kind == "secondary-claim"]
+    assert "no secondary claim was made" in item.message and item.amount == D("30.00")
+    assert w.payer_balances() == {"Spouse Plan": D("30.00")} and w.status() == "paid"
+    assert len(w.claims_of_visit()) == 1
     assert w.clean(tmp_path)
