@@ -21,6 +21,8 @@ from therabill.adapters.db.ledger_tables import (
     ledger_entries,
     posting_worklist,
     practice_ledger_entries,
+    remittance_claims,
+    remittance_lines,
     remittances,
 )
 from therabill.adapters.db.tables import claim_lines, claims
@@ -34,7 +36,14 @@ from therabill.service_layer import ledger, remittance_posting
 from therabill.service_layer.remittance_posting import RemittanceResult
 from therabill.service_layer.uow import UnitOfWork
 
-__all__ = ["PostedRemittance", "denial_worklist", "post_835", "provider_adjustments", "worklist"]
+__all__ = [
+    "PostedRemittance",
+    "claim_adjudications",
+    "denial_worklist",
+    "post_835",
+    "provider_adjustments",
+    "worklist",
+]
 
 
 @dataclass(frozen=True, slots=True)
@@ -227,6 +236,53 @@ def worklist(engine: Engine, practice_id: str, actor: str, *, open_only: bool = 
             "reason": r.reason,
             "message": r.message,
             "action": r.action,
+        }
+        for r in rows
+    ]
+
+
+def claim_adjudications(engine: Engine, practice_id: str, actor: str, claim_id: str) -> list[dict[str, Any]]:
+    """Every remittance that adjudicated a claim, oldest first: who paid, CLP02, the claim's
+    remark codes, and each service line with its adjustments (CARC) and remark codes (RARC)."""
+    with UnitOfWork(engine, practice_id, actor, read_only=True) as uow:
+        uow.records.get(claims, claim_id)
+        rows = uow.session.execute(
+            select(remittance_claims, remittances.c.trace_number, remittances.c.payment_date)
+            .join(remittances, remittances.c.id == remittance_claims.c.remittance_id)
+            .where(remittance_claims.c.practice_id == practice_id, remittance_claims.c.claim_id == claim_id)
+            .order_by(remittance_claims.c.posted_at, remittance_claims.c.ordinal)
+        ).all()
+        lines = {
+            r.id: uow.session.execute(
+                select(remittance_lines)
+                .where(remittance_lines.c.remittance_claim_id == r.id)
+                .order_by(remittance_lines.c.ordinal)
+            ).all()
+            for r in rows
+        }
+    return [
+        {
+            "trace_number": r.trace_number,
+            "payment_date": r.payment_date.isoformat() if r.payment_date else None,
+            "payer_id": r.payer_id,
+            "status": r.status,
+            "posted": r.posted,
+            "paid": str(from_cents(r.paid_cents)),
+            "patient_responsibility": str(from_cents(r.patient_responsibility_cents)),
+            "payer_claim_control_number": r.payer_claim_control_number,
+            "remarks": list(r.remarks or ()),
+            "lines": [
+                {
+                    "code": ln.code,
+                    "line_id": ln.line_id,
+                    "claim_line_id": ln.claim_line_id,
+                    "charge": str(from_cents(ln.charge_cents)),
+                    "paid": str(from_cents(ln.paid_cents)),
+                    "adjustments": [f"{g}-{c} {a}" for g, c, a in ln.adjustments],
+                    "remarks": list(ln.remarks),
+                }
+                for ln in lines[r.id]
+            ],
         }
         for r in rows
     ]

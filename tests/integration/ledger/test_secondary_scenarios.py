@@ -17,6 +17,7 @@ from tests.integration.ledger.scenario import AETNA, SPOUSE, World, a_world
 from therabill.adapters.db.tables import claims, visits
 from therabill.service_layer import coverages as coverages_svc
 from therabill.service_layer import practice as practice_svc
+from therabill.service_layer import remittances
 
 D = Decimal
 
@@ -72,6 +73,16 @@ def test_primary_then_the_secondarys_own_835(engine: Engine, tmp_path: Path) -> 
     assert figures["patient_balance"] == D("10.00") and figures["insurance_payments"] == D("90.00")
     assert figures["adjustments"] == D("20.00")  # Aetna's CO-45 only
     assert (w.status(), w.status(made.id)) == ("paid", "paid")
+    # What each payer said is kept per line, with its remark codes (RARC).
+    said = remittances.claim_adjudications(engine, w.p.id, ACTOR, made.id)
+    assert [(x["trace_number"], x["payer_id"], x["paid"]) for x in said] == [
+        ("SPS-1", w.secondary_payer, "20.00")
+    ]
+    assert said[0]["lines"][0]["adjustments"] == ["OA-23 90.00", "PR-1 10.00"]
+    assert said[0]["lines"][0]["remarks"] == ["N781"]
+    assert [
+        x["trace_number"] for x in remittances.claim_adjudications(engine, w.p.id, ACTOR, w.claim_id)
+    ] == ["AET-1"]
     assert w.clean(tmp_path)
 
 
