@@ -272,3 +272,53 @@ def test_a_secondary_claim_that_cannot_be_made_leaves_the_posting_whole(
     assert w.payer_balances() == {"Spouse Plan": D("30.00")} and w.status() == "paid"
     assert len(w.claims_of_visit()) == 1
     assert w.clean(tmp_path)
+
+
+def _secondary_835(number: str, line_id: str) -> str:
+    """The spouse plan's 835 as it arrives: named only in N1*PR (no N104, no REF*2U), an unknown TRN03."""
+    body = [
+        "ST*835*0001",
+        "BPR*I*20*C*ACH*CCP*01*888999777*DA*24681012*1935665544**01*111333555*DA*144444*20261212",
+        "TRN*1*SPS-FILE-1*1999999999",
+        "DTM*405*20261212",
+        "N1*PR*SPOUSE PLAN",
+        "N1*PE*HUDSON VALLEY MASSAGE THERAPY PLLC*XX*1887754327",
+        "LX*1",
+        f"CLP*{number}*2*120*20*10*12*SPS-CLAIM-9",
+        "NM1*QC*1*MILLER*GRACE****MI*SP998877",
+        "SVC*HC:97124*120*20**4",
+        "DTM*472*20261120",
+        "CAS*OA*23*90",
+        "CAS*PR*1*10",
+        f"REF*6R*{line_id}",
+        "LQ*HE*N781",
+    ]
+    body.append(f"SE*{len(body) + 1}*0001")
+    isa = "ISA*00*          *00*          *ZZ*SPOUSEPLAN     *ZZ*THERABILL      *261212*1147*^*00501*000000907*0*T*:"
+    return (
+        "~".join(
+            [
+                isa,
+                "GS*HP*SPOUSEPLAN*THERABILL*20261212*1147*1*X*005010X221A1",
+                *body,
+                "GE*1*1",
+                "IEA*1*000000907",
+            ]
+        )
+        + "~"
+    )
+
+
+def test_the_secondarys_835_file_is_known_by_its_payer_name(engine: Engine, tmp_path: Path) -> None:
+    w = a_world(engine)
+    made = w.claim(_primary_pays(w))
+    w.send(made.id)
+    (posted,) = remittances.post_835(
+        engine, w.p.id, ACTOR, _secondary_835(made.claim_number, w.line_id(made.claim_number))
+    )
+    assert posted.as_dict()["claims_matched"] == 1 and posted.as_dict()["next_claims"] == []
+    assert w.payer_balances() == {}
+    assert w.patient()["patient_balance"] == D("10.00") and w.status(made.id) == "paid"
+    said = remittances.claim_adjudications(engine, w.p.id, ACTOR, made.id)
+    assert said[0]["lines"][0]["remarks"] == ["N781"] and said[0]["payer_id"] == w.secondary_payer
+    assert w.clean(tmp_path)
