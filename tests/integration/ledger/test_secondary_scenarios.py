@@ -10,6 +10,7 @@ from __future__ import annotations
 from decimal import Decimal
 from pathlib import Path
 
+import pytest
 from sqlalchemy import Engine, select, update
 
 from tests.integration.db.builders import ACTOR
@@ -17,7 +18,7 @@ from tests.integration.ledger.scenario import AETNA, SPOUSE, World, a_world
 from therabill.adapters.db.tables import claims, visits
 from therabill.service_layer import coverages as coverages_svc
 from therabill.service_layer import practice as practice_svc
-from therabill.service_layer import remittances
+from therabill.service_layer import remittance_posting, remittances
 
 D = Decimal
 
@@ -321,4 +322,34 @@ def test_the_secondarys_835_file_is_known_by_its_payer_name(engine: Engine, tmp_
     assert w.patient()["patient_balance"] == D("10.00") and w.status(made.id) == "paid"
     said = remittances.claim_adjudications(engine, w.p.id, ACTOR, made.id)
     assert said[0]["lines"][0]["remarks"] == ["N781"] and said[0]["payer_id"] == w.secondary_payer
+    assert w.clean(tmp_path)
+
+
+def test_a_crash_after_the_secondary_claim_is_made_leaves_nothing_half_done(
+    engine: Engine, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    w = a_world(engine)
+    real = remittance_posting._work_rows
+    calls = {"n": 0}
+
+    def crash_once(*args: object, **kwargs: object) -> None:
+        calls["n"] += 1
+        if calls["n"] == 2:  # the claim's own items: after its entries and its secondary claim
+            raise RuntimeError("power cut")
+        real(*args, **kwargs)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(remittance_posting, "_work_rows", crash_once)
+    with pytest.raises(RuntimeError):
+        _primary_pays(w)
+    assert len(w.claims_of_visit()) == 1 and w.payer_balances() == {"Aetna": D("120.00")}
+    monkeypatch.setattr(remittance_posting, "_work_rows", real)
+    again = w.post(
+        sender=AETNA,
+        trace="AET-1",
+        status="1",
+        paid="70.00",
+        cas=(("CO", "45", "20.00"), ("PR", "2", "30.00")),
+    )
+    assert not again.new and again.matched_claims == 1 and len(again.next_claims) == 1
+    assert len(w.claims_of_visit()) == 2 and w.payer_balances() == {"Spouse Plan": D("30.00")}
     assert w.clean(tmp_path)
