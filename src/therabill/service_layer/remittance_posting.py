@@ -167,9 +167,9 @@ def _match(uow: UnitOfWork, cp: ClaimPayment, sender: str | None, existing: Sequ
 
     The claim numbered CLP01 when the sender billed it (or the sender is unknown); else the
     open claim of the same visit billed to the sender (a secondary claim); else, when the
-    sender holds a balance on the claim's lines (a crossover, or the patient share moved to
-    it), the claim itself under the sender. Otherwise the claim as billed, so that the payer
-    check sends the money to the worklist.
+    sender has money on the claim's lines (the patient share was moved to it, e.g. by a
+    crossover), the claim itself under the sender. Otherwise the claim as billed, so that the
+    payer check sends the money to the worklist.
     """
     row = uow.records.claim_by_number(cp.claim_id)
     if row is None:
@@ -193,8 +193,8 @@ def _match(uow: UnitOfWork, cp: ClaimPayment, sender: str | None, existing: Sequ
             billed, payer = sibling, sender
         else:
             ledger_id = row.primary_claim_id or row.id
-            holds = {e.payer_id for e in existing if e.claim_id == ledger_id and e.payer_id is not None}
-            if sender in holds:
+            on_lines = {e.payer_id for e in existing if e.claim_id == ledger_id and e.payer_id is not None}
+            if sender in on_lines:
                 payer = sender
     ledger_claim = uow.records.get(claims, billed.primary_claim_id) if billed.primary_claim_id else billed
     own = {ln.line_number: ln for ln in uow.records.lines_of(billed.id)}
