@@ -14,10 +14,13 @@ from typing import Any
 import pytest
 from sqlalchemy import Engine
 
+from tests.integration.db.builders import ACTOR
 from tests.integration.db.conftest import new_empty_engine
-from tests.integration.ledger.scenario import AETNA, World, a_world
+from tests.integration.ledger.scenario import AETNA, SPOUSE, World, a_world
 from therabill.adapters.db import migrations
 from therabill.adapters.x12.tokenizer import SegmentReader
+from therabill.service_layer import coverages as coverages_svc
+from therabill.service_layer import practice as practice_svc
 
 
 @pytest.fixture(scope="module")
@@ -118,3 +121,48 @@ def test_x12sdk_reads_back_amt_eaf_and_a_balanced_cob(sent: tuple[World, str, st
     assert line_paid - claim_cas == amounts["D"]
     assert charge - amounts["D"] == claim_cas + line_cas
     assert amounts["EAF"] == Decimal("30")
+
+
+def test_pyx12_accepts_the_tertiary_837(
+    sqlite_engine: Engine, pyx12_validate: Callable[[str], tuple[bool, list[str]]]
+) -> None:
+    w = a_world(sqlite_engine)
+    union = practice_svc.add_payer(
+        sqlite_engine,
+        w.p.id,
+        ACTOR,
+        name="Union Fund",
+        payer_id="UNF01",
+        profile="commercial",
+        claim_filing_indicator="CI",
+        address={"line1": "1 Union Sq", "city": "Albany", "state": "NY", "zip": "122070000"},
+    )
+    coverages_svc.add_coverage(
+        sqlite_engine,
+        w.p.id,
+        ACTOR,
+        w.patient_id,
+        coverages_svc.CoverageInput(payer_id=union, sequence="tertiary", member_id="U-1"),
+    )
+    first = w.post(
+        sender=AETNA,
+        trace="AET-T",
+        status="1",
+        paid="70.00",
+        cas=(("CO", "45", "20.00"), ("PR", "2", "30.00")),
+    )
+    secondary = w.claim(first.next_claims[0])
+    w.send(secondary.id)
+    second = w.post(
+        sender=SPOUSE,
+        trace="SPS-T",
+        status="2",
+        paid="20.00",
+        cas=(("OA", "23", "90.00"), ("PR", "1", "10.00")),
+        number=secondary.claim_number,
+    )
+    tertiary = w.claim(second.next_claims[0])
+    text = w.send(tertiary.id).text
+    assert [s[1] for s in SegmentReader(text) if s[0] == "SBR"] == ["T", "P", "S"]
+    ok, errors = pyx12_validate(text)
+    assert ok and not errors, errors
