@@ -1,4 +1,4 @@
-"""Any sequence of 835s from several payers keeps the books whole (SQLite, stored records).
+"""Any sequence of 835s from several payers keeps the books whole (both engines, stored records).
 
 Payments, denials, crossovers, reversals and strangers' payments arrive in any order, from
 the primary, the secondary, a payer on file that is not on the claim, and one not on file.
@@ -8,19 +8,15 @@ and a payer whose balance on a line is below zero has a ``payer-overpaid`` item 
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from decimal import Decimal
 from pathlib import Path
 
-import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from sqlalchemy import Engine
 
 from tests.integration.db.builders import ACTOR
-from tests.integration.db.conftest import new_empty_engine
 from tests.integration.ledger.scenario import AETNA, SPOUSE, a_world
-from therabill.adapters.db import migrations
 from therabill.domain.ledger import payer_balances
 from therabill.service_layer import ledger, remittances
 
@@ -40,22 +36,14 @@ def _clp(draw: st.DrawFn) -> dict[str, object]:
     return {"sender": sender, "status": status, "paid": paid, "pr": pr, "co": co, "oa23": use_23}
 
 
-@pytest.fixture(scope="module")
-def sqlite_engine(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Engine]:
-    eng = new_empty_engine("sqlite", tmp_path_factory.mktemp("property"), None)  # type: ignore[arg-type]
-    migrations.upgrade(eng)
-    yield eng
-    eng.dispose()
-
-
 def _money(cents: int) -> str:
     return str(Decimal(cents) / 100)
 
 
-@settings(max_examples=12, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@settings(max_examples=10, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
 @given(steps=st.lists(_clp(), min_size=1, max_size=6))
-def test_any_postings_keep_the_books_whole(sqlite_engine: Engine, steps: list[dict[str, object]]) -> None:
-    w = a_world(sqlite_engine)
+def test_any_postings_keep_the_books_whole(engine: Engine, steps: list[dict[str, object]]) -> None:
+    w = a_world(engine)
     for n, step in enumerate(steps):
         sign = -1 if step["status"] == "22" else 1
         co, pr, paid = (int(step[k]) * sign for k in ("co", "pr", "paid"))  # type: ignore[call-overload]
@@ -103,9 +91,9 @@ def test_any_postings_keep_the_books_whole(sqlite_engine: Engine, steps: list[di
     assert ledger.check_ledger(w.engine, w.p.id, ACTOR) == []
 
 
-def test_the_property_sees_an_overpayment(sqlite_engine: Engine, tmp_path: Path) -> None:
+def test_the_property_sees_an_overpayment(engine: Engine, tmp_path: Path) -> None:
     """The check above can fail: a payer paying more than it owes leaves a negative balance, listed."""
-    w = a_world(sqlite_engine)
+    w = a_world(engine)
     w.post(
         sender=AETNA, trace="O1", status="1", paid="70.00", cas=(("CO", "45", "20.00"), ("PR", "2", "30.00"))
     )
