@@ -8,6 +8,7 @@ may move the primary's balances or bill the patient twice: both wait on the work
 
 from __future__ import annotations
 
+from dataclasses import replace
 from decimal import Decimal
 
 from tests.integration.ledger.conftest import ACTOR, Seed
@@ -75,3 +76,30 @@ def test_a_payment_after_a_reversal_posts(seed: Seed) -> None:
     ]
     after = _figures(seed, pt)
     assert after["insurance_payments"] == Decimal("70.00") and after["patient_balance"] == Decimal("10.00")
+
+
+def test_the_payer_is_known_by_trn03_or_its_name(seed: Seed) -> None:
+    payer = seed.payer("Tax Id Health", "123456789")
+    pt = seed.patient("pt-trn")
+    claim_id, _ = seed.claim(pt, payer, [("97124", 10000)], number="CLM-PB-T")
+    svc.post_claim_charges(seed.engine, seed.practice_id, ACTOR, claim_id)
+    by_trn03 = _remittance("CLM-PB-T", "CLM-PB-T-1", trn="T-T1", payer=None)
+    by_trn03 = replace(
+        by_trn03, header=replace(by_trn03.header, trace_originator="1123456789", payer_name=None)
+    )
+    assert (
+        remittance_posting.post_remittance(seed.engine, seed.practice_id, ACTOR, by_trn03).matched_claims == 1
+    )
+    pt2 = seed.patient("pt-name")
+    claim2, _ = seed.claim(pt2, payer, [("97124", 10000)], number="CLM-PB-N")
+    svc.post_claim_charges(seed.engine, seed.practice_id, ACTOR, claim2)
+    by_name = _remittance("CLM-PB-N", "CLM-PB-N-1", trn="T-N1", payer=None)
+    by_name = replace(by_name, header=replace(by_name.header, payer_name="TAX ID HEALTH"))
+    assert (
+        remittance_posting.post_remittance(seed.engine, seed.practice_id, ACTOR, by_name).matched_claims == 1
+    )
+    nobody = _remittance("CLM-PB-N", "CLM-PB-N-1", trn="T-X1", payer="99999")
+    nobody = replace(nobody, header=replace(nobody.header, payer_name="Unknown Plan"))
+    unknown = remittance_posting.post_remittance(seed.engine, seed.practice_id, ACTOR, nobody)
+    assert [(w.kind, w.action) for w in unknown.worklist] == [("payer-not-on-claim", "refund")]
+    assert "not on file" in unknown.worklist[0].message
