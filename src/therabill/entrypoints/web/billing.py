@@ -185,8 +185,6 @@ def claim_pdf(request: Request, claim_id: str, principal: ClaimsExport) -> Respo
 
 
 def _remittance_context(request: Request, principal: Principal) -> dict[str, Any]:
-    from therabill.service_layer import remittances
-
     engine = state(request).engine
     return {
         "user": principal,
