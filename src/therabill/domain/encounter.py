@@ -226,12 +226,14 @@ class PriorPayment:
         adjudication_date: when it adjudicated the claim.
         adjustments: claim-level adjustments as (group, reason, amount).
         payer_claim_control_number: that payer's claim number.
+        remaining_patient_liability: what the patient still owes after that payer (AMT*EAF).
     """
 
     paid_amount: Decimal
     adjudication_date: date | None
     adjustments: tuple[tuple[str, str, Decimal], ...] = ()
     payer_claim_control_number: str | None = None
+    remaining_patient_liability: Decimal | None = None
 
 
 @dataclass(frozen=True, slots=True)

@@ -202,6 +202,7 @@ class PriorPaymentIn(_Model):
     adjudication_date: IsoDate | None = None
     adjustments: list[AdjustmentIn] = []
     payer_claim_control_number: str | None = None
+    remaining_patient_liability: Money | None = None
 
 
 class LinePriorPaymentIn(_Model):
@@ -619,6 +620,9 @@ def _coverage(c: CoverageIn) -> dom.Coverage:
             adjudication_date=prior.adjudication_date,
             adjustments=tuple((a.group, a.reason, Decimal(a.amount)) for a in prior.adjustments),
             payer_claim_control_number=prior.payer_claim_control_number,
+            remaining_patient_liability=None
+            if prior.remaining_patient_liability is None
+            else Decimal(prior.remaining_patient_liability),
         ),
         medicare_secondary_payer_type=c.medicare_secondary_payer_type,
     )

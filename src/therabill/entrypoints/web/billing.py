@@ -185,13 +185,11 @@ def claim_pdf(request: Request, claim_id: str, principal: ClaimsExport) -> Respo
 
 
 def _remittance_context(request: Request, principal: Principal) -> dict[str, Any]:
-    from therabill.service_layer import ledger
-
     engine = state(request).engine
     return {
         "user": principal,
-        "denials": ledger.denial_worklist(engine, principal.practice_id, actor(principal)),
-        "work": ledger.worklist(engine, principal.practice_id, actor(principal)),
+        "denials": remittances.denial_worklist(engine, principal.practice_id, actor(principal)),
+        "work": remittances.worklist(engine, principal.practice_id, actor(principal)),
         "results": None,
         "problems": (),
     }
