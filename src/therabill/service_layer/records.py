@@ -20,7 +20,7 @@ import re
 import secrets
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from contextlib import nullcontext
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import date
 from decimal import Decimal
 from typing import Any
@@ -978,7 +978,7 @@ def set_claim_status(
         _set_status(uow, claim, status, note=note)
         if payer_claim_control_number:
             uow.records.update(claims, claim_id, payer_claim_control_number=payer_claim_control_number)
-        if status == ClaimStatus.VOIDED.value:
+        if status in (ClaimStatus.VOIDED.value, ClaimStatus.REPLACED.value):
             _release_authorization(uow, claim_id)
             _ledger().reverse_claim_charges_in(uow, claim_id)
 
@@ -1031,6 +1031,14 @@ def claim_in(uow: UnitOfWork, claim_id: str) -> Claim:
     row = uow.records.get(claims, claim_id)
     visit = uow.records.get(visits, row.visit_id)
     encounter = build_encounter(uow.records, visit._mapping, exclude_visit=row.visit_id)
+    if row.frequency in ("7", "8") and row.replaces_claim_id:
+        # a corrected or void version carries the number the payer gave the claim it replaces
+        replaced = uow.records.get(claims, row.replaces_claim_id)
+        encounter = replace(
+            encounter, claim_frequency=row.frequency, payer_claim_control_number=replaced.payer_claim_control_number
+        )
+    elif encounter.claim_frequency != row.frequency:
+        encounter = replace(encounter, claim_frequency=row.frequency, payer_claim_control_number=None)
     lines = tuple(mappers.claim_line_to_domain(r) for r in uow.records.lines_of(claim_id))
     units = units_of(encounter.services, encounter.payer_profile)
     total = sum((line.charge for line in lines), Decimal("0.00"))
