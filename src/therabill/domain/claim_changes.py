@@ -138,7 +138,9 @@ def check_correct(status: str, payer_claim_number: str | None) -> None:
             "claim-rejected", "status", "a rejected claim never reached adjudication: re-bill it instead"
         )
     if s not in AT_PAYER:
-        raise refuse_change("claim-closed", "status", f"a {s.value.replace('_', ' ')} claim cannot be corrected")
+        raise refuse_change(
+            "claim-closed", "status", f"a {s.value.replace('_', ' ')} claim cannot be corrected"
+        )
     if not (payer_claim_number or "").strip():
         raise refuse_change(
             "claim-payer-number-missing",
@@ -162,7 +164,9 @@ def check_rebill(status: str) -> None:
 def version_number(root_number: str, version: int) -> str:
     """The claim number (CLM01) of a version: the first keeps its own, later ones ``-2``, ``-3``..."""
     if version < 1 or version > MAX_VERSIONS:
-        raise refuse_change("claim-too-many-versions", "claim", f"a claim has at most {MAX_VERSIONS} versions")
+        raise refuse_change(
+            "claim-too-many-versions", "claim", f"a claim has at most {MAX_VERSIONS} versions"
+        )
     return root_number if version == 1 else f"{root_number}-{version}"
 
 

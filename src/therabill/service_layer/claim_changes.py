@@ -205,7 +205,9 @@ def _chain(rec: Records, claim: Row[Any]) -> list[Row[Any]]:
     of_visit = {r.id: r for r in rec.rows(claims, claims.c.visit_id == claim.visit_id)}
     root = claim
     seen = {root.id}
-    while root.replaces_claim_id and root.replaces_claim_id in of_visit and root.replaces_claim_id not in seen:
+    while (
+        root.replaces_claim_id and root.replaces_claim_id in of_visit and root.replaces_claim_id not in seen
+    ):
         root = of_visit[root.replaces_claim_id]
         seen.add(root.id)
     chain = [root]
@@ -400,7 +402,9 @@ def _claim_for_change(engine: Engine, practice_id: str, actor: str, claim_id: st
     with UnitOfWork(engine, practice_id, actor, read_only=True) as uow:
         claim = uow.records.get(claims, claim_id)
     if claim.frequency == "8":
-        raise rules.refuse_change("claim-is-void", "claim", "this version voids the claim; it is not changed further")
+        raise rules.refuse_change(
+            "claim-is-void", "claim", "this version voids the claim; it is not changed further"
+        )
     return claim
 
 
@@ -432,14 +436,24 @@ def edit_visit(
             visit = uow.records.get(visits, visit_id, for_update=True)
             old = _standing_claim(uow.records, visit_id)
             if old is not None and old.frequency == "8":
-                raise rules.refuse_change("claim-is-void", "claim", "the visit's claim was voided; it is not edited")
+                raise rules.refuse_change(
+                    "claim-is-void", "claim", "the visit's claim was voided; it is not edited"
+                )
             rules.check_visit_edit(old.status if old is not None else None)
             _, note_version = _edited_document(uow, visit, changes, {})
         if old is None:
             return _result(rules.ChangeKind.EDIT, visit_id, None, None, None, note_version)
         _supersede(engine, practice_id, actor, old, ClaimStatus.REPLACED.value, f"edit: {why}", clock)
         new = _recode(
-            engine, practice_id, actor, visit_id, old, kind=rules.ChangeKind.EDIT, note=why, as_of=as_of, clock=clock
+            engine,
+            practice_id,
+            actor,
+            visit_id,
+            old,
+            kind=rules.ChangeKind.EDIT,
+            note=why,
+            as_of=as_of,
+            clock=clock,
         )
     return _result(rules.ChangeKind.EDIT, visit_id, old, ClaimStatus.REPLACED.value, new, note_version)
 
@@ -608,9 +622,13 @@ def _new_version(
             visit = uow.records.get(visits, claim.visit_id, for_update=True)
             standing = _standing_claim(uow.records, claim.visit_id)
             if standing is None or standing.id != claim.id:
-                raise rules.refuse_change("claim-not-latest", "claim", "a newer version of this claim exists: change that one")
+                raise rules.refuse_change(
+                    "claim-not-latest", "claim", "a newer version of this claim exists: change that one"
+                )
             _, note_version = _edited_document(uow, visit, changes, claim_fields)
-        _supersede(engine, practice_id, actor, claim, ClaimStatus.REPLACED.value, f"{kind.value}: {why}", clock)
+        _supersede(
+            engine, practice_id, actor, claim, ClaimStatus.REPLACED.value, f"{kind.value}: {why}", clock
+        )
         new = _recode(
             engine, practice_id, actor, claim.visit_id, claim, kind=kind, note=why, as_of=as_of, clock=clock
         )

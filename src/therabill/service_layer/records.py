@@ -1035,7 +1035,9 @@ def claim_in(uow: UnitOfWork, claim_id: str) -> Claim:
         # a corrected or void version carries the number the payer gave the claim it replaces
         replaced = uow.records.get(claims, row.replaces_claim_id)
         encounter = replace(
-            encounter, claim_frequency=row.frequency, payer_claim_control_number=replaced.payer_claim_control_number
+            encounter,
+            claim_frequency=row.frequency,
+            payer_claim_control_number=replaced.payer_claim_control_number,
         )
     elif encounter.claim_frequency != row.frequency:
         encounter = replace(encounter, claim_frequency=row.frequency, payer_claim_control_number=None)

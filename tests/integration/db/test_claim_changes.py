@@ -173,7 +173,9 @@ def test_rebill_after_a_rejection_is_a_new_original(engine: Engine) -> None:
     number = claim_changes.versions(engine, p.id, ACTOR, claim_id)[0].claim_number
     assert claim_changes.resolve_claim(engine, p.id, ACTOR, number) == claim_id
     assert claim_changes.resolve_claim(engine, p.id, ACTOR, number.lower()) == claim_id
-    result = claim_changes.rebill(engine, p.id, ACTOR, number and claim_id, as_of=AS_OF, reason="member id fixed")
+    result = claim_changes.rebill(
+        engine, p.id, ACTOR, number and claim_id, as_of=AS_OF, reason="member id fixed"
+    )
     assert result.frequency == "1" and result.status == "scrubbed"
     assert [v.kind for v in claim_changes.versions(engine, p.id, ACTOR, claim_id)] == ["original", "rebill"]
     rec.mark_ready(engine, p.id, ACTOR, result.claim_id or "")
