@@ -48,6 +48,7 @@ __all__ = [
     "edit_visit",
     "rebill",
     "resolve_claim",
+    "resolve_visit",
     "versions",
     "void",
 ]
@@ -198,6 +199,21 @@ def resolve_claim(engine: Engine, practice_id: str, actor: str, key: str) -> str
     if row is None:
         raise NotFoundError("no such claim", (Problem("claim-not-found", "claim", f"no claim {text!r}"),))
     return str(row.id)
+
+
+def resolve_visit(engine: Engine, practice_id: str, actor: str, key: str) -> str:
+    """The id of the visit named by ``key``: a visit id, or a claim's id or number (its visit).
+
+    Raises:
+        NotFoundError: no such visit or claim in the practice.
+    """
+    text = key.strip()
+    with UnitOfWork(engine, practice_id, actor, read_only=True) as uow:
+        if uow.records.find(visits, text) is not None:
+            return text
+    claim_id = resolve_claim(engine, practice_id, actor, text)
+    with UnitOfWork(engine, practice_id, actor, read_only=True) as uow:
+        return str(uow.records.get(claims, claim_id).visit_id)
 
 
 def _chain(rec: Records, claim: Row[Any]) -> list[Row[Any]]:

@@ -138,5 +138,10 @@ def create_app(
     from therabill.entrypoints.web import routes_calendar
 
     app.include_router(routes_calendar.router)
+    from therabill.entrypoints.api.routes import claims_api
+    from therabill.entrypoints.web import routes_lifecycle
+
+    app.include_router(routes_lifecycle.router)
+    app.include_router(claims_api.router)
     app.openapi = lambda: _openapi(app)  # type: ignore[method-assign]
     return app
