@@ -16,7 +16,7 @@ from therabill.domain.encounter import Address
 from therabill.domain.forms import PartyView
 from therabill.domain.money import usd_text
 from therabill.refdata.codes import denial_table
-from therabill.service_layer import records
+from therabill.service_layer import claims as claims_svc
 from therabill.service_layer.documents import diagnosis_descriptions
 from therabill.service_layer.errors import refuse
 from therabill.service_layer.followup import adjustment_codes
@@ -62,7 +62,7 @@ def appeal_letter_pdf(
         raise refuse("appeal-note-too-long", "note", f"at most {_NOTE_MAX} characters")
     if not argument:
         raise refuse("appeal-note-missing", "note", "write why the claim should be paid")
-    claim = records.claim_record(engine, practice_id, actor, claim_id)
+    claim = claims_svc.claim_record(engine, practice_id, actor, claim_id)
     enc = claim.encounter
     with UnitOfWork(engine, practice_id, actor, read_only=True) as uow:
         row = uow.records.get(claims, claim_id)

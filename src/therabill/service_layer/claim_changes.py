@@ -35,8 +35,8 @@ from therabill.clock import Clock, current_time
 from therabill.domain import claim_changes as rules
 from therabill.domain.errors import NotFoundError, Problem
 from therabill.domain.records import ClaimStatus
-from therabill.service_layer import records
-from therabill.service_layer.encounters import CLOSED_CLAIM_STATUSES, build_encounter
+from therabill.service_layer import claims as claims_svc
+from therabill.service_layer.encounters import CLOSED_CLAIM_STATUSES, build_encounter, encounter_document
 from therabill.service_layer.errors import RecordsError, refuse
 from therabill.service_layer.uow import UnitOfWork, ambient_session, one_transaction
 
@@ -370,7 +370,7 @@ def _supersede(
     engine: Engine, practice_id: str, actor: str, claim: Row[Any], status: str, note: str, clock: Clock
 ) -> None:
     """The old version gives way: its charges are reversed and its authorization use released."""
-    records.set_claim_status(engine, practice_id, actor, claim.id, status, note=note[:300], clock=clock)
+    claims_svc.set_claim_status(engine, practice_id, actor, claim.id, status, note=note[:300], clock=clock)
 
 
 def _recode(
@@ -385,7 +385,7 @@ def _recode(
     as_of: date,
     clock: Clock,
 ) -> Row[Any]:
-    coded = records.code_visit(engine, practice_id, actor, visit_id, as_of=as_of, clock=clock)
+    coded = claims_svc.code_visit(engine, practice_id, actor, visit_id, as_of=as_of, clock=clock)
     with UnitOfWork(engine, practice_id, actor, clock=clock) as uow:
         if old is None:
             return uow.records.get(claims, coded.claim_id)
@@ -498,15 +498,19 @@ def void(
     with _together(engine):
         _supersede(engine, practice_id, actor, claim, ClaimStatus.VOIDED.value, f"void: {why}", clock)
         with UnitOfWork(engine, practice_id, actor, clock=clock) as uow:
-            visit = uow.records.get(visits, claim.visit_id, for_update=True)
-            _edited_document(
-                uow,
-                visit,
-                {},
-                {"claim_frequency": "8", "payer_claim_control_number": claim.payer_claim_control_number},
-            )
             new = _void_version(uow, claim, why)
     return _result(rules.ChangeKind.VOID, claim.visit_id, claim, ClaimStatus.VOIDED.value, new)
+
+
+def _void_document(uow: UnitOfWork, claim: Row[Any]) -> dict[str, Any]:
+    """The claim as it was coded, now saying "void this claim" (CLM05-3 8, REF*F8)."""
+    if claim.coded_document is not None:
+        doc = dict(claim.coded_document)
+    else:  # coded before claims kept their document: as the records say now
+        visit = uow.records.get(visits, claim.visit_id)
+        doc = encounter_document(uow.records, visit._mapping, exclude_visit=claim.visit_id)
+    doc.update(claim_frequency="8", payer_claim_control_number=claim.payer_claim_control_number)
+    return doc
 
 
 def _void_version(uow: UnitOfWork, claim: Row[Any], why: str) -> Row[Any]:
@@ -531,6 +535,7 @@ def _void_version(uow: UnitOfWork, claim: Row[Any], why: str) -> Row[Any]:
         total_charge_cents=claim.total_charge_cents,
         findings=None,
         has_errors=False,
+        coded_document=_void_document(uow, claim),
         created_at=now,
         updated_at=now,
     )

@@ -30,7 +30,8 @@ from therabill.domain import claim_changes as rules
 from therabill.domain.ledger import Bucket
 from therabill.domain.money import from_cents
 from therabill.domain.records import ClaimStatus
-from therabill.service_layer import claim_changes, ledger, records
+from therabill.service_layer import claim_changes, ledger
+from therabill.service_layer import claims as claims_svc
 from therabill.service_layer.errors import refuse
 from therabill.service_layer.uow import UnitOfWork, ambient_session, one_transaction
 
@@ -431,7 +432,7 @@ def act(
                 engine, practice_id, actor, claim_id, as_of=as_of, reason=text, clock=clock
             ).claim_id
         elif kind is rules.FollowUpAction.APPEAL:
-            records.set_claim_status(
+            claims_svc.set_claim_status(
                 engine,
                 practice_id,
                 actor,

@@ -10,7 +10,8 @@ from fastapi.testclient import TestClient
 from tests.e2e.api.conftest import bearer, login, token_for
 from tests.e2e.api.world import AS_OF, World
 from therabill.adapters.x12.envelope import EnvelopeSettings
-from therabill.service_layer import batches, records
+from therabill.service_layer import batches, visits
+from therabill.service_layer import claims as records
 
 DOC = {
     "start_time": "10:00",
@@ -34,7 +35,7 @@ DOC = {
 
 def _visit(world: World, dos: date, doc: dict | None = None) -> str:  # type: ignore[type-arg]
     a = world.a
-    return records.record_visit(
+    return visits.record_visit(
         world.engine,
         a.practice_id,
         "test:setup",

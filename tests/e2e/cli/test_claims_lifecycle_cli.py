@@ -17,7 +17,7 @@ from therabill.adapters.db.engine import make_engine
 from therabill.adapters.x12.envelope import EnvelopeSettings
 from therabill.entrypoints.cli.main import app
 from therabill.service_layer import batches
-from therabill.service_layer import records as rec
+from therabill.service_layer import claims as rec
 
 runner = CliRunner()
 ACTOR = "os:tester"

@@ -10,7 +10,9 @@ from therabill.adapters.x12.envelope import EnvelopeSettings
 from therabill.adapters.x12.validate import validate
 from therabill.domain.claim_changes import ClaimChangeError
 from therabill.service_layer import batches, claim_changes, ledger
-from therabill.service_layer import records as rec
+from therabill.service_layer import claims as rec
+from therabill.service_layer import coverages as coverages_svc
+from therabill.service_layer import visits as visits_svc
 from therabill.service_layer.errors import RecordsError
 
 
@@ -72,7 +74,7 @@ def test_edit_an_unsent_visit_recodes_and_rescrubs_as_a_new_version(engine: Engi
     # 45 minutes of 97124 = 3 units: only the newest version's charges stand
     assert _insurance_charges(p, first.claim_id) == "0.00"
     assert _insurance_charges(p, fixed.claim_id or "") == "90.00"
-    assert rec.authorization_status(engine, p.id, ACTOR, p.authorization_id)["units_used"] == 3
+    assert coverages_svc.authorization_status(engine, p.id, ACTOR, p.authorization_id)["units_used"] == 3
 
 
 def test_a_note_change_is_a_new_note_version_and_a_bad_field_changes_nothing(engine: Engine) -> None:
@@ -87,7 +89,7 @@ def test_a_note_change_is_a_new_note_version_and_a_bad_field_changes_nothing(eng
         engine, p.id, ACTOR, visit, {"documentation": {"subjective": "Better today."}}, as_of=AS_OF
     )
     assert done.claim_id is None and done.note_version == 2
-    assert [n["version"] for n in rec.note_versions(engine, p.id, ACTOR, visit)] == [1, 2]
+    assert [n["version"] for n in visits_svc.note_versions(engine, p.id, ACTOR, visit)] == [1, 2]
 
 
 def test_a_sent_visit_is_not_edited_but_corrected(engine: Engine) -> None:
@@ -137,7 +139,7 @@ def test_void_of_a_sent_claim_is_a_frequency_8_version_ready_to_send(engine: Eng
     assert result.old_status == "voided" and result.frequency == "8" and result.status == "ready"
     assert _insurance_charges(p, claim_id) == "0.00"
     assert _insurance_charges(p, result.claim_id or "") == "0.00"
-    assert rec.authorization_status(engine, p.id, ACTOR, p.authorization_id)["visits_used"] == 0
+    assert coverages_svc.authorization_status(engine, p.id, ACTOR, p.authorization_id)["visits_used"] == 0
     batch = batches.build_batch(engine, p.id, ACTOR, [result.claim_id or ""], envelope=EnvelopeSettings())
     assert "*11:B:8*" in batch.text and "REF*F8*PAYER-ICN-0001~" in batch.text
     assert validate(batch.text).ok

@@ -13,7 +13,7 @@ from tests.integration.db.builders import ACTOR, AS_OF, DOS, Practice, a_practic
 from tests.integration.db.test_money_flow import _number, _payment, _remittance, _status, _submitted
 from therabill.domain.claim_changes import ClaimChangeError
 from therabill.service_layer import appeals, followup, ledger
-from therabill.service_layer import records as rec
+from therabill.service_layer import claims as rec
 from therabill.service_layer.errors import RecordsError
 
 

@@ -28,7 +28,7 @@ from therabill.entrypoints.http.who import ClaimsExport, ClaimsRead, ClaimsWrite
 from therabill.service_layer import appeals, cases, claim_changes, followup
 from therabill.service_layer import visits as visits_svc
 from therabill.service_layer.accounts import Principal
-from therabill.service_layer.records import patient as patient_record
+from therabill.service_layer.patients import patient as patient_record
 
 router = APIRouter(prefix="/api/v1", tags=["claim lifecycle"])
 RESPONSES = {**ERRORS, **NOT_FOUND}
