@@ -604,7 +604,8 @@ def rebill(
     reason: str | None = None,
     clock: Clock = current_time,
 ) -> ChangeResult:
-    """Bill a rejected claim again as a new original (frequency 1), with ``changes`` applied.
+    """Bill a rejected claim again, with ``changes`` applied: a new original (frequency 1), or
+    a rejected correction again as a correction (frequency 7, the same REF*F8).
 
     Raises:
         ClaimChangeError: ``claim-not-rejected``, ``claim-is-void``.
@@ -619,11 +620,20 @@ def rebill(
         claim,
         rules.ChangeKind.REBILL,
         changes or {},
-        {"claim_frequency": "1", "payer_claim_control_number": None},
+        _rebill_fields(claim),
         why,
         as_of,
         clock,
     )
+
+
+def _rebill_fields(claim: Row[Any]) -> dict[str, Any]:
+    """A re-bill sends what was rejected again: a new original, or a rejected correction as the
+    same correction (frequency 7 with the REF*F8 it carried)."""
+    sent = dict(claim.coded_document or {})
+    if claim.frequency == "7" and sent.get("payer_claim_control_number"):
+        return {"claim_frequency": "7", "payer_claim_control_number": sent["payer_claim_control_number"]}
+    return {"claim_frequency": "1", "payer_claim_control_number": None}
 
 
 def _new_version(

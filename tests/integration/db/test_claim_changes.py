@@ -185,3 +185,19 @@ def test_rebill_after_a_rejection_is_a_new_original(engine: Engine) -> None:
     assert "*11:B:1*" in batch.text and "REF*F8" not in batch.text
     with pytest.raises(ClaimChangeError):
         claim_changes.rebill(engine, p.id, ACTOR, claim_id, as_of=AS_OF)
+
+
+def test_a_rejected_correction_is_rebilled_as_the_same_correction(engine: Engine) -> None:
+    p = a_practice(engine)
+    _, claim_id = _sent(p)
+    corrected = claim_changes.correct(engine, p.id, ACTOR, claim_id, as_of=AS_OF)
+    rec.mark_ready(engine, p.id, ACTOR, corrected.claim_id or "")
+    batches.build_batch(engine, p.id, ACTOR, [corrected.claim_id or ""], envelope=EnvelopeSettings())
+    rec.set_claim_status(engine, p.id, ACTOR, corrected.claim_id or "", "clearinghouse_rejected")
+    again = claim_changes.rebill(engine, p.id, ACTOR, corrected.claim_id or "", as_of=AS_OF)
+    assert again.frequency == "7" and again.kind == "rebill"
+    claim = rec.claim_record(engine, p.id, ACTOR, again.claim_id or "")
+    assert claim.encounter.claim_frequency == "7"
+    assert claim.encounter.payer_claim_control_number == "PAYER-ICN-0001"
+    kinds = [v.kind for v in claim_changes.versions(engine, p.id, ACTOR, claim_id)]
+    assert kinds == ["original", "correct", "correct"]
