@@ -10,6 +10,7 @@ from fastapi.testclient import TestClient
 from tests.e2e.api.conftest import bearer, login, token_for
 from tests.e2e.api.world import AS_OF, World
 from therabill.adapters.x12.envelope import EnvelopeSettings
+from therabill.domain.forms import cms1500_forms
 from therabill.service_layer import batches, visits
 from therabill.service_layer import claims as records
 
@@ -190,6 +191,11 @@ def test_accident_facts_are_entered_once_per_case(client: TestClient, world: Wor
         statuses=("scrubbed",),
         override_reason="test of the accident segments",
     )
+    # the CMS-1500: box 10b YES with the state, 11b the carrier's claim number, 14 the injury date
+    boxes = cms1500_forms(sent, signed_on=AS_OF)[0].fields
+    assert boxes["10b.yes"] == "X" and "10b.no" not in boxes and boxes["10b.state"] == "NY"
+    assert boxes["10a.no"] == "X" and boxes["11b.qual"] == "Y4" and boxes["11b"] == "NF-778"
+    assert (boxes["14.mm"], boxes["14.dd"], boxes["14.qual"]) == ("10", "02", "431")
     # (REF*Y4 goes out to property & casualty and workers' comp payers only; this one is commercial)
     assert "*AA:::NY~" in batch.text and "DTP*439*D8*20261002~" in batch.text
     # the web form of the next visit is pre-filled with the case
