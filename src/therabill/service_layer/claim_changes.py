@@ -23,8 +23,8 @@ from __future__ import annotations
 import json
 from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
-from dataclasses import dataclass
-from datetime import date, datetime
+from dataclasses import asdict, dataclass
+from datetime import date
 from typing import Any
 
 from sqlalchemy import Engine, Row
@@ -33,8 +33,9 @@ from therabill.adapters.db.repositories import Records, new_id
 from therabill.adapters.db.tables import claim_lines, claim_status_events, claims, visit_notes, visits
 from therabill.clock import Clock, current_time
 from therabill.domain import claim_changes as rules
-from therabill.domain.errors import NotFoundError, Problem
+from therabill.domain.errors import Problem
 from therabill.domain.records import ClaimStatus
+from therabill.service_layer import claim_versions
 from therabill.service_layer import claims as claims_svc
 from therabill.service_layer.encounters import CLOSED_CLAIM_STATUSES, build_encounter, encounter_document
 from therabill.service_layer.errors import RecordsError, refuse
@@ -43,13 +44,9 @@ from therabill.service_layer.uow import UnitOfWork, ambient_session, one_transac
 __all__ = [
     "EDITABLE_VISIT_KEYS",
     "ChangeResult",
-    "ClaimVersion",
     "correct",
     "edit_visit",
     "rebill",
-    "resolve_claim",
-    "resolve_visit",
-    "versions",
     "void",
 ]
 
@@ -103,68 +100,7 @@ class ChangeResult:
 
     def as_dict(self) -> dict[str, Any]:
         """The public shape (web, API and CLI ``--json`` print this)."""
-        return {
-            "kind": self.kind,
-            "visit_id": self.visit_id,
-            "old_claim_id": self.old_claim_id,
-            "old_status": self.old_status,
-            "claim_id": self.claim_id,
-            "claim_number": self.claim_number,
-            "frequency": self.frequency,
-            "status": self.status,
-            "has_errors": self.has_errors,
-            "note_version": self.note_version,
-        }
-
-
-@dataclass(frozen=True, slots=True)
-class ClaimVersion:
-    """One version of a claim as its history shows it.
-
-    Attributes:
-        version: 1 for the first claim of the visit's chain.
-        claim_id: opaque id.
-        claim_number: CLM01.
-        kind: ``original``, ``edit``, ``void``, ``correct`` or ``rebill``.
-        frequency: CLM05-3.
-        status: its current status.
-        total_charge_cents: its total.
-        payer_claim_control_number: the payer's number of this version, if any.
-        replaces_claim_number: the version it replaced or voided.
-        created_at: when it was made.
-        created_by: who made it (audit actor).
-        reason: why (the note of its first status event).
-    """
-
-    version: int
-    claim_id: str
-    claim_number: str
-    kind: str
-    frequency: str
-    status: str
-    total_charge_cents: int
-    payer_claim_control_number: str | None
-    replaces_claim_number: str | None
-    created_at: datetime
-    created_by: str
-    reason: str | None
-
-    def as_dict(self) -> dict[str, Any]:
-        """The public shape."""
-        return {
-            "version": self.version,
-            "claim_id": self.claim_id,
-            "claim_number": self.claim_number,
-            "kind": self.kind,
-            "frequency": self.frequency,
-            "status": self.status,
-            "total_charge_cents": self.total_charge_cents,
-            "payer_claim_control_number": self.payer_claim_control_number,
-            "replaces_claim_number": self.replaces_claim_number,
-            "created_at": self.created_at.isoformat(),
-            "created_by": self.created_by,
-            "reason": self.reason,
-        }
+        return asdict(self)
 
 
 @contextmanager
@@ -182,98 +118,6 @@ def _reason(reason: str | None) -> str | None:
     if len(text) > _REASON_MAX:
         raise refuse("claim-change-reason-too-long", "reason", f"at most {_REASON_MAX} characters")
     return text or None
-
-
-# -- lookups ------------------------------------------------------------------------------
-
-
-def resolve_claim(engine: Engine, practice_id: str, actor: str, key: str) -> str:
-    """The id of the claim named by ``key``: its internal id or its claim number (CLM01).
-
-    Raises:
-        NotFoundError: no such claim in the practice.
-    """
-    text = key.strip()
-    with UnitOfWork(engine, practice_id, actor, read_only=True) as uow:
-        row = uow.records.find(claims, text) or uow.records.claim_by_number(text.upper())
-    if row is None:
-        raise NotFoundError("no such claim", (Problem("claim-not-found", "claim", f"no claim {text!r}"),))
-    return str(row.id)
-
-
-def resolve_visit(engine: Engine, practice_id: str, actor: str, key: str) -> str:
-    """The id of the visit named by ``key``: a visit id, or a claim's id or number (its visit).
-
-    Raises:
-        NotFoundError: no such visit or claim in the practice.
-    """
-    text = key.strip()
-    with UnitOfWork(engine, practice_id, actor, read_only=True) as uow:
-        if uow.records.find(visits, text) is not None:
-            return text
-    claim_id = resolve_claim(engine, practice_id, actor, text)
-    with UnitOfWork(engine, practice_id, actor, read_only=True) as uow:
-        return str(uow.records.get(claims, claim_id).visit_id)
-
-
-def _chain(rec: Records, claim: Row[Any]) -> list[Row[Any]]:
-    """The claim's versions, first to last (linked by ``replaces_claim_id``)."""
-    of_visit = {r.id: r for r in rec.rows(claims, claims.c.visit_id == claim.visit_id)}
-    root = claim
-    seen = {root.id}
-    while (
-        root.replaces_claim_id and root.replaces_claim_id in of_visit and root.replaces_claim_id not in seen
-    ):
-        root = of_visit[root.replaces_claim_id]
-        seen.add(root.id)
-    chain = [root]
-    by_parent: dict[str, list[Row[Any]]] = {}
-    for r in of_visit.values():
-        if r.replaces_claim_id:
-            by_parent.setdefault(r.replaces_claim_id, []).append(r)
-    frontier = [root.id]
-    while frontier:
-        children = sorted(
-            (c for p in frontier for c in by_parent.get(p, [])), key=lambda r: (r.created_at, r.claim_number)
-        )
-        chain.extend(children)
-        frontier = [c.id for c in children]
-    return chain
-
-
-def versions(engine: Engine, practice_id: str, actor: str, claim_id: str) -> list[ClaimVersion]:
-    """Every version of the claim's chain with who made it, when and why, first to last.
-
-    Raises:
-        NotFoundError: no such claim in the practice.
-    """
-    with UnitOfWork(engine, practice_id, actor, read_only=True) as uow:
-        claim = uow.records.get(claims, claim_id)
-        chain = _chain(uow.records, claim)
-        numbers = {r.id: r.claim_number for r in chain}
-        out = []
-        for i, r in enumerate(chain, start=1):
-            events = uow.records.status_history(r.id)
-            first = events[0] if events else None
-            why = next((e.note for e in events if (e.note or "").split(":")[0] in _KINDS), None)
-            edited = (why or "").startswith("edit:")
-            out.append(
-                ClaimVersion(
-                    version=i,
-                    claim_id=r.id,
-                    claim_number=r.claim_number,
-                    kind=rules.change_kind(r.frequency, bool(r.replaces_claim_id), edited).value,
-                    frequency=r.frequency,
-                    status=r.status,
-                    total_charge_cents=int(r.total_charge_cents),
-                    payer_claim_control_number=r.payer_claim_control_number,
-                    replaces_claim_number=numbers.get(r.replaces_claim_id) if r.replaces_claim_id else None,
-                    created_at=r.created_at,
-                    created_by=first.actor if first is not None else "",
-                    reason=why,
-                )
-            )
-    return out
 
 
 # -- building blocks (inside one transaction) ----------------------------------------------
@@ -354,7 +198,7 @@ def _event(uow: UnitOfWork, claim_id: str, status: str, note: str | None, findin
 
 def _number_new_version(uow: UnitOfWork, old: Row[Any], new_claim_id: str, note: str) -> Row[Any]:
     """Give a freshly coded claim its version number and link, and say why in its history."""
-    chain = _chain(uow.records, old)
+    chain = claim_versions.chain(uow.records, old)
     number = rules.version_number(chain[0].claim_number, len(chain) + 1)
     taken = uow.records.claim_by_number(number)
     if taken is not None and taken.id != new_claim_id:
@@ -378,7 +222,7 @@ def _recode(
     practice_id: str,
     actor: str,
     visit_id: str,
-    old: Row[Any] | None,
+    old: Row[Any],
     *,
     kind: rules.ChangeKind,
     note: str,
@@ -387,8 +231,6 @@ def _recode(
 ) -> Row[Any]:
     coded = claims_svc.code_visit(engine, practice_id, actor, visit_id, as_of=as_of, clock=clock)
     with UnitOfWork(engine, practice_id, actor, clock=clock) as uow:
-        if old is None:
-            return uow.records.get(claims, coded.claim_id)
         return _number_new_version(uow, old, coded.claim_id, f"{kind.value}: {note}")
 
 
@@ -515,7 +357,7 @@ def _void_document(uow: UnitOfWork, claim: Row[Any]) -> dict[str, Any]:
 
 def _void_version(uow: UnitOfWork, claim: Row[Any], why: str) -> Row[Any]:
     """A frequency-8 copy of ``claim`` (its lines as sent; no charges: a void owes nothing)."""
-    chain = _chain(uow.records, claim)
+    chain = claim_versions.chain(uow.records, claim)
     number = rules.version_number(chain[0].claim_number, len(chain) + 1)
     new = new_id()
     now = uow.now()

@@ -9,7 +9,7 @@ from tests.integration.db.builders import ACTOR, AS_OF, Practice, a_practice, a_
 from therabill.adapters.x12.envelope import EnvelopeSettings
 from therabill.adapters.x12.validate import validate
 from therabill.domain.claim_changes import ClaimChangeError
-from therabill.service_layer import batches, claim_changes, ledger
+from therabill.service_layer import batches, claim_changes, claim_versions, ledger
 from therabill.service_layer import claims as rec
 from therabill.service_layer import coverages as coverages_svc
 from therabill.service_layer import visits as visits_svc
@@ -64,7 +64,7 @@ def test_edit_an_unsent_visit_recodes_and_rescrubs_as_a_new_version(engine: Engi
     )
     assert fixed.claim_number == f"{first.claim_number}-3" and not fixed.has_errors
     assert fixed.status == "scrubbed"
-    history = claim_changes.versions(engine, p.id, ACTOR, fixed.claim_id or "")
+    history = claim_versions.versions(engine, p.id, ACTOR, fixed.claim_id or "")
     assert [(v.version, v.kind, v.status) for v in history] == [
         (1, "original", "replaced"),
         (2, "edit", "replaced"),
@@ -146,7 +146,7 @@ def test_void_of_a_sent_claim_is_a_frequency_8_version_ready_to_send(engine: Eng
     with pytest.raises(ClaimChangeError) as refused:
         claim_changes.edit_visit(engine, p.id, ACTOR, visit, {"end_time": "11:00"}, as_of=AS_OF)
     assert refused.value.problems[0].code in ("claim-is-void", "visit-claim-sent")
-    kinds = [v.kind for v in claim_changes.versions(engine, p.id, ACTOR, claim_id)]
+    kinds = [v.kind for v in claim_versions.versions(engine, p.id, ACTOR, claim_id)]
     assert kinds == ["original", "void"]
 
 
@@ -172,14 +172,14 @@ def test_rebill_after_a_rejection_is_a_new_original(engine: Engine) -> None:
     with pytest.raises(ClaimChangeError) as refused:
         claim_changes.correct(engine, p.id, ACTOR, claim_id, as_of=AS_OF)
     assert refused.value.problems[0].code == "claim-rejected"
-    number = claim_changes.versions(engine, p.id, ACTOR, claim_id)[0].claim_number
-    assert claim_changes.resolve_claim(engine, p.id, ACTOR, number) == claim_id
-    assert claim_changes.resolve_claim(engine, p.id, ACTOR, number.lower()) == claim_id
+    number = claim_versions.versions(engine, p.id, ACTOR, claim_id)[0].claim_number
+    assert claim_versions.resolve_claim(engine, p.id, ACTOR, number) == claim_id
+    assert claim_versions.resolve_claim(engine, p.id, ACTOR, number.lower()) == claim_id
     result = claim_changes.rebill(
         engine, p.id, ACTOR, number and claim_id, as_of=AS_OF, reason="member id fixed"
     )
     assert result.frequency == "1" and result.status == "scrubbed"
-    assert [v.kind for v in claim_changes.versions(engine, p.id, ACTOR, claim_id)] == ["original", "rebill"]
+    assert [v.kind for v in claim_versions.versions(engine, p.id, ACTOR, claim_id)] == ["original", "rebill"]
     rec.mark_ready(engine, p.id, ACTOR, result.claim_id or "")
     batch = batches.build_batch(engine, p.id, ACTOR, [result.claim_id or ""], envelope=EnvelopeSettings())
     assert "*11:B:1*" in batch.text and "REF*F8" not in batch.text
@@ -199,5 +199,5 @@ def test_a_rejected_correction_is_rebilled_as_the_same_correction(engine: Engine
     claim = rec.claim_record(engine, p.id, ACTOR, again.claim_id or "")
     assert claim.encounter.claim_frequency == "7"
     assert claim.encounter.payer_claim_control_number == "PAYER-ICN-0001"
-    kinds = [v.kind for v in claim_changes.versions(engine, p.id, ACTOR, claim_id)]
+    kinds = [v.kind for v in claim_versions.versions(engine, p.id, ACTOR, claim_id)]
     assert kinds == ["original", "correct", "correct"]

@@ -24,7 +24,7 @@ from therabill.entrypoints.cli.common import (
     read_input,
     stdout,
 )
-from therabill.service_layer import acknowledgments, batches, claim_changes, edi
+from therabill.service_layer import acknowledgments, batches, claim_changes, claim_versions, edi
 from therabill.service_layer.claims import list_claims
 from therabill.service_layer.uow import system_actor
 
@@ -241,7 +241,7 @@ def edit_command(
     try:
         engine, practice_id = open_practice(practice)
         who = system_actor()
-        visit_id = claim_changes.resolve_visit(engine, practice_id, who, visit)
+        visit_id = claim_versions.resolve_visit(engine, practice_id, who, visit)
         result = claim_changes.edit_visit(
             engine,
             practice_id,
@@ -268,7 +268,7 @@ def void_command(
             engine,
             practice_id,
             who,
-            claim_changes.resolve_claim(engine, practice_id, who, claim),
+            claim_versions.resolve_claim(engine, practice_id, who, claim),
             reason=reason,
         )
     except TherabillError as exc:
@@ -289,7 +289,7 @@ def _version_command(
     try:
         engine, practice_id = open_practice(practice)
         who = system_actor()
-        claim_id = claim_changes.resolve_claim(engine, practice_id, who, claim)
+        claim_id = claim_versions.resolve_claim(engine, practice_id, who, claim)
         use_case = claim_changes.correct if kind == "correct" else claim_changes.rebill
         result = use_case(
             engine,
@@ -337,8 +337,8 @@ def versions_command(claim: ClaimArg, practice: PracticeOption = None, as_json: 
     try:
         engine, practice_id = open_practice(practice)
         who = system_actor()
-        found = claim_changes.versions(
-            engine, practice_id, who, claim_changes.resolve_claim(engine, practice_id, who, claim)
+        found = claim_versions.versions(
+            engine, practice_id, who, claim_versions.resolve_claim(engine, practice_id, who, claim)
         )
     except TherabillError as exc:
         fail_from(exc)

@@ -16,7 +16,7 @@ from therabill.domain.errors import TherabillError
 from therabill.domain.money import from_cents
 from therabill.entrypoints.cli._practice import PracticeOption, open_practice
 from therabill.entrypoints.cli.common import fail_from, option_day, print_json, stdout
-from therabill.service_layer import appeals, claim_changes, followup
+from therabill.service_layer import appeals, claim_versions, followup
 from therabill.service_layer.uow import system_actor
 
 followup_app = typer.Typer(help="Follow-up of denied, rejected and unpaid claims.", no_args_is_help=True)
@@ -94,7 +94,7 @@ def note_command(
             engine,
             practice_id,
             who,
-            claim_changes.resolve_claim(engine, practice_id, who, claim),
+            claim_versions.resolve_claim(engine, practice_id, who, claim),
             as_of=option_day(as_of, "--as-of", current_date()),
             note=text,
             state=state,
@@ -122,7 +122,7 @@ def assign_command(
             engine,
             practice_id,
             who,
-            claim_changes.resolve_claim(engine, practice_id, who, claim),
+            claim_versions.resolve_claim(engine, practice_id, who, claim),
             as_of=option_day(as_of, "--as-of", current_date()),
             owner=owner,
             next_action_on=option_day(next_on, "--next"),
@@ -152,7 +152,7 @@ def act_command(
             engine,
             practice_id,
             who,
-            claim_changes.resolve_claim(engine, practice_id, who, claim),
+            claim_versions.resolve_claim(engine, practice_id, who, claim),
             action,
             as_of=option_day(as_of, "--as-of", current_date()),
             note=note,
@@ -182,7 +182,7 @@ def appeal_command(
             engine,
             practice_id,
             who,
-            claim_changes.resolve_claim(engine, practice_id, who, claim),
+            claim_versions.resolve_claim(engine, practice_id, who, claim),
             note=note,
             as_of=option_day(as_of, "--as-of", current_date()),
         )

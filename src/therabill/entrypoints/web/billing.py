@@ -30,7 +30,7 @@ from therabill.entrypoints.http.who import (
 )
 from therabill.entrypoints.web.pages import actor, people_of, render, today
 from therabill.security.permissions import Permission
-from therabill.service_layer import audit_trail, batches, claim_changes, documents, followup, remittances
+from therabill.service_layer import audit_trail, batches, claim_versions, documents, followup, remittances
 from therabill.service_layer import claims as claims_svc
 from therabill.service_layer.accounts import Principal
 from therabill.service_layer.dashboard import ATTENTION_STATUSES
@@ -119,7 +119,7 @@ def claim_view(
             "lines": detail.lines,
             "findings": detail.findings,
             "history": detail.history,
-            "versions": claim_changes.versions(engine, principal.practice_id, who, claim_id),
+            "versions": claim_versions.versions(engine, principal.practice_id, who, claim_id),
             "changes": changes_allowed(detail.claim),
             "followup": followup.item(engine, principal.practice_id, who, claim_id, as_of=today(request)),
             "states": change_rules.FOLLOW_UP_STATES,

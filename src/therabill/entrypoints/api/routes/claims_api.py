@@ -25,7 +25,7 @@ from therabill.entrypoints.api.schemas import ERRORS, NOT_FOUND
 from therabill.entrypoints.http import audit
 from therabill.entrypoints.http.deps import state
 from therabill.entrypoints.http.who import ClaimsExport, ClaimsRead, ClaimsWrite, PatientsRead, VisitsWrite
-from therabill.service_layer import appeals, cases, claim_changes, followup
+from therabill.service_layer import appeals, cases, claim_changes, claim_versions, followup
 from therabill.service_layer import visits as visits_svc
 from therabill.service_layer.accounts import Principal
 from therabill.service_layer.patients import patient as patient_record
@@ -248,9 +248,9 @@ def rebill_claim(
 
 
 @router.get("/claims/{claim_id}/versions", response_model=list[VersionPublic], responses=RESPONSES)
-def claim_versions(request: Request, claim_id: str, principal: ClaimsRead) -> list[dict[str, Any]]:
+def versions_of_claim(request: Request, claim_id: str, principal: ClaimsRead) -> list[dict[str, Any]]:
     """Every version of the claim, first to last, with who made it, when and why."""
-    found = claim_changes.versions(state(request).engine, principal.practice_id, _actor(principal), claim_id)
+    found = claim_versions.versions(state(request).engine, principal.practice_id, _actor(principal), claim_id)
     audit.audit_event(request, principal, "claim.versions", "claim", claim_id)
     return [v.as_dict() for v in found]
 
