@@ -23,6 +23,7 @@ from therabill.service_layer.uow import UnitOfWork
 __all__ = ["ClaimVersion", "chain", "resolve_claim", "resolve_visit", "versions"]
 
 _KINDS = frozenset(k.value for k in rules.ChangeKind)
+_SUPERSEDED = frozenset({"replaced", "voided"})
 
 
 @dataclass(frozen=True, slots=True)
@@ -130,7 +131,14 @@ def versions(engine: Engine, practice_id: str, actor: str, claim_id: str) -> lis
         for i, r in enumerate(found, start=1):
             events = uow.records.status_history(r.id)
             first = events[0] if events else None
-            why = next((e.note for e in events if (e.note or "").split(":")[0] in _KINDS), None)
+            why = next(  # what made this version (not the note of what later replaced it)
+                (
+                    e.note
+                    for e in events
+                    if (e.note or "").split(":")[0] in _KINDS and e.status not in _SUPERSEDED
+                ),
+                None,
+            )
             edited = (why or "").startswith("edit:")
             out.append(
                 ClaimVersion(

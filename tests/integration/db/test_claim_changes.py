@@ -70,6 +70,7 @@ def test_edit_an_unsent_visit_recodes_and_rescrubs_as_a_new_version(engine: Engi
         (2, "edit", "replaced"),
         (3, "edit", "scrubbed"),
     ]
+    assert history[0].reason is None
     assert (history[1].reason or "").startswith("edit: typo") and all(v.created_by == ACTOR for v in history)
     # 45 minutes of 97124 = 3 units: only the newest version's charges stand
     assert _insurance_charges(p, first.claim_id) == "0.00"
