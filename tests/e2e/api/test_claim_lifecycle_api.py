@@ -220,3 +220,34 @@ def test_accident_facts_are_entered_once_per_case(client: TestClient, world: Wor
         client.get(f"/api/v1/patients/{world.a.patient_id}/case", headers=owner).json()["related_causes"]
         is None
     )
+
+
+def test_web_and_api_void_and_correct_the_same_way(client: TestClient, world: World) -> None:
+    """Contract: the claim page and the API call one service; the versions they make agree."""
+    owner = bearer(token_for(world, "a", "owner"))
+    csrf = login(client, world, "a", "owner")
+    shapes = []
+    for n, surface in enumerate(("web", "api")):
+        paid = _sent_claim(world, AS_OF - timedelta(days=60 + n), "paid", f"ICN-CONTRACT-{n}")
+        if surface == "web":
+            r = client.post(f"/claims/{paid}/void", data={"csrf_token": csrf, "reason": "duplicate"})
+            assert r.status_code == 303, r.text
+        else:
+            assert (
+                client.post(
+                    f"/api/v1/claims/{paid}/void", json={"reason": "duplicate"}, headers=owner
+                ).status_code
+                == 200
+            )
+        versions = client.get(f"/api/v1/claims/{paid}/versions", headers=owner).json()
+        shapes.append(
+            [(v["kind"], v["frequency"], v["status"], (v["reason"] or "").split(" (")[0]) for v in versions]
+        )
+    assert (
+        shapes[0]
+        == shapes[1]
+        == [
+            ("original", "1", "voided", ""),
+            ("void", "8", "ready", "void: duplicate"),
+        ]
+    )
