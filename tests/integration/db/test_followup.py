@@ -7,7 +7,8 @@ from datetime import date, timedelta
 from pathlib import Path
 
 import pytest
-from sqlalchemy import Engine
+from sqlalchemy import Engine, text
+from sqlalchemy.exc import DBAPIError
 
 from tests.integration.db.builders import ACTOR, AS_OF, DOS, Practice, a_practice, a_visit, clean_scrubber
 from tests.integration.db.test_money_flow import _number, _payment, _remittance, _status, _submitted
@@ -147,3 +148,15 @@ def test_correct_from_the_worklist_makes_a_frequency_7_version(engine: Engine) -
     assert result.new_claim_id is not None and _status(p, claim) == "replaced"
     assert _number(p, result.new_claim_id) == f"{_number(p, claim)}-2"
     assert followup.item(engine, p.id, ACTOR, claim, as_of=AS_OF).state == "done"
+
+
+def test_follow_up_notes_cannot_be_changed(engine: Engine) -> None:
+    p = a_practice(engine)
+    claim = _denied(p)
+    followup.update(engine, p.id, ACTOR, claim, as_of=AS_OF, note="first call")
+    with pytest.raises(DBAPIError), engine.begin() as conn:
+        conn.execute(
+            text("UPDATE claim_followup_notes SET text = 'rewritten' WHERE claim_id = :c"), {"c": claim}
+        )
+    with pytest.raises(DBAPIError), engine.begin() as conn:
+        conn.execute(text("DELETE FROM claim_followup_notes WHERE claim_id = :c"), {"c": claim})

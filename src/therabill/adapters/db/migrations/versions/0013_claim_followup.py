@@ -49,8 +49,25 @@ def upgrade() -> None:
     )
     op.create_index("ix_claim_followup_notes_practice_id", "claim_followup_notes", ["practice_id"])
     op.create_index("ix_claim_followup_notes_claim_id", "claim_followup_notes", ["claim_id"])
+    # the notes are history: append-only like visit notes and claim status events (0001)
+    if op.get_bind().dialect.name == "postgresql":
+        op.execute(
+            "CREATE TRIGGER claim_followup_notes_append_only BEFORE UPDATE OR DELETE ON claim_followup_notes "
+            "FOR EACH ROW EXECUTE FUNCTION therabill_records_append_only()"
+        )
+    else:
+        for event in ("UPDATE", "DELETE"):
+            op.execute(
+                f"CREATE TRIGGER claim_followup_notes_no_{event.lower()} BEFORE {event} ON claim_followup_notes "
+                "BEGIN SELECT RAISE(ABORT, 'claim_followup_notes is append-only'); END"
+            )
 
 
 def downgrade() -> None:
+    if op.get_bind().dialect.name == "postgresql":
+        op.execute("DROP TRIGGER IF EXISTS claim_followup_notes_append_only ON claim_followup_notes")
+    else:
+        for event in ("update", "delete"):
+            op.execute(f"DROP TRIGGER IF EXISTS claim_followup_notes_no_{event}")
     op.drop_table("claim_followup_notes")
     op.drop_table("claim_followups")
