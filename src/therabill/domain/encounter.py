@@ -347,6 +347,7 @@ class RelatedCauses:
         other_accident: related to another accident.
         accident_date: the accident date (DTP*439).
         property_casualty_claim_number: the carrier's claim number (REF*Y4, box 11b).
+        employer_name: the employer, for an employment-related condition (workers' comp).
     """
 
     employment: bool = False
@@ -355,6 +356,7 @@ class RelatedCauses:
     other_accident: bool = False
     accident_date: date | None = None
     property_casualty_claim_number: str | None = None
+    employer_name: str | None = None
 
     @property
     def any(self) -> bool:

@@ -18,6 +18,7 @@ from therabill import clock as clock_mod
 from therabill.domain.money import usd_text
 from therabill.entrypoints.api.routes import (
     accounts_api,
+    claims_api,
     coding,
     intake_api,
     interop_api,
@@ -36,6 +37,7 @@ from therabill.entrypoints.web import (
     routes_auth,
     routes_calendar,
     routes_eligibility,
+    routes_lifecycle,
     routes_reports,
     routes_settings,
 )
@@ -145,5 +147,7 @@ def create_app(
     app.include_router(routes_eligibility.router)
     app.include_router(schedule_api.router)
     app.include_router(routes_calendar.router)
+    app.include_router(routes_lifecycle.router)
+    app.include_router(claims_api.router)
     app.openapi = lambda: _openapi(app)  # type: ignore[method-assign]
     return app

@@ -252,6 +252,7 @@ class RelatedCausesIn(_Model):
     other_accident: bool = False
     accident_date: IsoDate | None = None
     property_casualty_claim_number: str | None = None
+    employer_name: str | None = Field(default=None, max_length=60)
 
 
 class ConsentIn(_Model):
@@ -751,6 +752,7 @@ def to_domain(doc: EncounterDocument) -> dom.Encounter:
             other_accident=rc.other_accident,
             accident_date=rc.accident_date,
             property_casualty_claim_number=rc.property_casualty_claim_number,
+            employer_name=rc.employer_name,
         ),
         onset_date=doc.onset_date,
         accept_assignment=doc.accept_assignment,
