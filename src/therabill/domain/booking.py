@@ -139,6 +139,11 @@ def signature_matches(typed: str, first_name: str, last_name: str) -> bool:
     return bool(typed.strip()) and _folded(typed) == _folded(f"{first_name} {last_name}")
 
 
+def when_text(local: datetime) -> str:
+    """A local start as emails write it: "Tuesday, December 1 at 10:00 AM"."""
+    return f"{local:%A, %B %-d} at {local:%-I:%M %p}"
+
+
 def policies_digest(text: str) -> str:
     """The SHA-256 of the policies a client accepted (what they read is fixed by it)."""
     return hashlib.sha256(text.encode("utf-8")).hexdigest()

@@ -14,8 +14,9 @@ email are the same whether or not the address belongs to a client (no enumeratio
 link (``confirm_booking``) proves the address: the client with that email is recognised
 (else a new client is registered), the appointment is booked through the calendar, which
 refuses a double booking even for two requests at once, and it is confirmed at once or
-waits for the practice's approval (``decide``). A client signed in to the portal books at
-once (``book_for_client``). Every entry point counts against ``throttle_in``.
+waits for the practice's approval (``booking_approval.decide``). A client signed in to the
+portal books at once (``book_for_client``). Every request that emails counts against
+``portal_limits.throttle_in``.
 
 Emails carry the client's first name, the time and the practice only (never the service,
 the therapist or anything clinical); subjects carry no PHI.
@@ -29,7 +30,7 @@ from datetime import date, datetime, timedelta
 
 from sqlalchemy import Engine, func, select
 
-from therabill.adapters.db.portal_tables import booking_requests, portal_attempts
+from therabill.adapters.db.portal_tables import booking_requests
 from therabill.adapters.db.portal_tables import booking_settings as settings_table
 from therabill.adapters.db.tables import patients, practices, providers, working_hours
 from therabill.adapters.mail import OutgoingMail
@@ -37,16 +38,15 @@ from therabill.clock import Clock, current_time, naive_utc
 from therabill.domain import schedule as calendar_rules
 from therabill.domain.booking import (
     HORIZON_DAYS,
-    BookingError,
     bookable,
     check_contact,
     policies_digest,
     refuse,
+    when_text,
 )
 from therabill.domain.errors import NotFoundError, Problem
 from therabill.domain.schedule import AppointmentStatus, ScheduleError
-from therabill.security.tokens import digest
-from therabill.service_layer import client_links, records, schedule
+from therabill.service_layer import client_links, portal_limits, records, schedule
 from therabill.service_layer.client_links import LinkPurpose
 from therabill.service_layer.uow import UnitOfWork, one_transaction
 
@@ -55,39 +55,20 @@ __all__ = [
     "Booked",
     "BookingSettings",
     "Offer",
-    "PendingBooking",
     "PublicPractice",
-    "RateLimitedError",
-    "awaiting_ids",
     "book_for_client",
     "booking_settings",
     "confirm_booking",
-    "decide",
     "offer",
     "open_practice",
     "open_slots",
-    "pending_approvals",
     "practice_slug",
     "request_booking",
     "set_booking_settings",
-    "throttle_in",
 ]
 
 PUBLIC_ACTOR = "public:booking"
 """The audit actor of what an anonymous visitor of the public page does."""
-
-WINDOW = timedelta(minutes=15)
-PER_ADDRESS = 20
-"""Requests (bookings and log-in links) one network address may make per ``WINDOW``."""
-PER_EMAIL = 3
-"""Links one email address may be sent per practice per ``WINDOW``."""
-
-
-class RateLimitedError(BookingError):
-    """Too many requests from one address or for one email (answered 429)."""
-
-    code = "rate-limited"
-
 
 # -- settings --------------------------------------------------------------------------------
 
@@ -291,51 +272,7 @@ def _check_slot(
         raise refuse("slot-not-free", "start", "that time is no longer free; choose another")
 
 
-# -- rate limits -----------------------------------------------------------------------------
-
-
-def throttle_in(uow: UnitOfWork, kind: str, ip: str, email: str) -> None:
-    """Count one request of ``kind`` from ``ip`` for ``email``; refuse past the limits.
-
-    Raises:
-        RateLimitedError: more than ``PER_ADDRESS`` requests from the address, or ``PER_EMAIL``
-            links for the email in this practice, within ``WINDOW`` (unknown addresses and
-            emails count the same as known ones).
-    """
-    now = naive_utc(uow.now())
-    since = now - WINDOW
-    ip_key, email_key = digest(f"ip:{ip}"), digest(f"email:{email}")
-    a = portal_attempts.c
-    from_ip = uow.session.execute(
-        select(func.count()).select_from(portal_attempts).where(a.ip_digest == ip_key, a.at > since)
-    ).scalar_one()
-    for_email = uow.session.execute(
-        select(func.count())
-        .select_from(portal_attempts)
-        .where(a.practice_id == uow.practice_id, a.email_digest == email_key, a.at > since)
-    ).scalar_one()
-    if from_ip >= PER_ADDRESS or for_email >= PER_EMAIL:
-        raise RateLimitedError(
-            "too many requests; wait a few minutes and try again",
-            (Problem("rate-limited", "email", "too many requests; wait a few minutes and try again"),),
-        )
-    uow.session.execute(
-        portal_attempts.insert().values(
-            id=secrets.token_hex(16),
-            practice_id=uow.practice_id,
-            kind=kind,
-            ip_digest=ip_key,
-            email_digest=email_key,
-            at=now,
-        )
-    )
-
-
 # -- booking ---------------------------------------------------------------------------------
-
-
-def _when(local: datetime) -> str:
-    return f"{local:%A, %B %-d} at {local:%-I:%M %p}"
 
 
 def request_booking(
@@ -378,7 +315,7 @@ def request_booking(
             raise NotFoundError(
                 "no such booking page", (Problem("not-found", "slug", "no such booking page"),)
             )
-        throttle_in(uow, "booking", ip, contact.email)
+        portal_limits.throttle_in(uow, "booking", ip, contact.email)
         zone = uow.session.execute(
             select(practices.c.time_zone, practices.c.name).where(practices.c.id == practice_id)
         ).one()
@@ -401,7 +338,7 @@ def request_booking(
         )
         token = client_links.issue_in(uow, LinkPurpose.BOOKING, request_id=request_id)
         uow.record("booking.request", "booking_request", request_id)
-    when = _when(start_local)
+    when = when_text(start_local)
     text = (
         f"Hi {contact.first_name},\n\n"
         f"To confirm your appointment on {when} at {zone.name}, open this link:\n\n"
@@ -593,95 +530,6 @@ def book_for_client(
             "slot-taken", "start", "that time was booked by someone else meanwhile; choose another"
         ) from None
     return Booked(practice_id, patient_id, appointment, settings.requires_approval, False)
-
-
-# -- approval --------------------------------------------------------------------------------
-
-
-@dataclass(frozen=True, slots=True)
-class PendingBooking:
-    """An online booking waiting for the practice's approval.
-
-    Attributes:
-        request_id: the request.
-        appointment: the appointment (booked: it holds the time).
-        requested_at: when the client booked.
-    """
-
-    request_id: str
-    appointment: schedule.Appointment
-    requested_at: datetime
-
-
-def pending_approvals(engine: Engine, practice_id: str, actor: str) -> list[PendingBooking]:
-    """Online bookings waiting for approval, soonest first."""
-    with UnitOfWork(engine, practice_id, actor, read_only=True) as uow:
-        rows = uow.records.rows(
-            booking_requests, booking_requests.c.approval == "awaiting", order_by=[booking_requests.c.start]
-        )
-    out = []
-    for r in rows:
-        appointment = schedule.get_appointment(engine, practice_id, actor, r.appointment_id)
-        if appointment.status == AppointmentStatus.SCHEDULED.value:
-            out.append(PendingBooking(r.id, appointment, r.created_at))
-    return out
-
-
-def decide(
-    engine: Engine,
-    practice_id: str,
-    actor: str,
-    request_id: str,
-    *,
-    approve: bool,
-    clock: Clock = current_time,
-) -> OutgoingMail | None:
-    """Approve (confirm) or decline (cancel) an online booking; the email to the client.
-
-    Raises:
-        BookingError: the booking is not waiting for approval (``booking-not-awaiting``).
-    """
-    with one_transaction(engine):
-        with UnitOfWork(engine, practice_id, actor, clock=clock) as uow:
-            req = uow.records.get(booking_requests, request_id, for_update=True)
-            if req.approval != "awaiting" or req.appointment_id is None:
-                raise refuse("booking-not-awaiting", "request_id", "this booking is not waiting for approval")
-            uow.records.update(booking_requests, request_id, approval="approved" if approve else "declined")
-            uow.record("booking.approve" if approve else "booking.decline", "appointment", req.appointment_id)
-            name = uow.session.execute(
-                select(practices.c.name).where(practices.c.id == practice_id)
-            ).scalar_one()
-            client = uow.records.get(patients, req.patient_id)
-        status = AppointmentStatus.CONFIRMED if approve else AppointmentStatus.CANCELLED
-        appointment = schedule.set_status(
-            engine, practice_id, actor, req.appointment_id, status.value, clock=clock
-        )
-    if not client.email:
-        return None
-    when = _when(appointment.start_local)
-    if approve:
-        subject = f"Your appointment at {name} is confirmed"
-        text = f"Hi {client.first_name},\n\n{name} confirmed your appointment on {when}.\n"
-    else:
-        subject = f"Your appointment request at {name}"
-        text = (
-            f"Hi {client.first_name},\n\n{name} could not take your appointment on {when}. "
-            "Please choose another time or call the practice.\n"
-        )
-    return OutgoingMail(to=client.email, subject=subject, text=text)
-
-
-def awaiting_ids(engine: Engine, practice_id: str, actor: str, appointment_ids: list[str]) -> set[str]:
-    """Which of the appointments wait for the practice's approval."""
-    if not appointment_ids:
-        return set()
-    with UnitOfWork(engine, practice_id, actor, read_only=True) as uow:
-        rows = uow.records.rows(
-            booking_requests,
-            booking_requests.c.approval == "awaiting",
-            booking_requests.c.appointment_id.in_(appointment_ids),
-        )
-    return {r.appointment_id for r in rows}
 
 
 def practice_slug(engine: Engine, practice_id: str, actor: str) -> str:

@@ -42,7 +42,16 @@ from therabill.domain.intake import IntakeVersion, intake_to_dict
 from therabill.domain.ledger import EntryKind
 from therabill.domain.money import from_cents
 from therabill.security.tokens import digest, new_token
-from therabill.service_layer import booking, client_links, documents, intake, ledger, schedule
+from therabill.service_layer import (
+    booking,
+    booking_approval,
+    client_links,
+    documents,
+    intake,
+    ledger,
+    portal_limits,
+    schedule,
+)
 from therabill.service_layer.client_links import LinkPurpose
 from therabill.service_layer.uow import UnitOfWork, one_transaction
 
@@ -115,7 +124,7 @@ def request_login(
     """
     address = check_email(email)
     with UnitOfWork(engine, practice_id, booking.PUBLIC_ACTOR, clock=clock) as uow:
-        booking.throttle_in(uow, "login", ip, address)
+        portal_limits.throttle_in(uow, "login", ip, address)
         name = uow.session.execute(select(practices.c.name).where(practices.c.id == practice_id)).scalar_one()
         row = uow.session.execute(
             uow.records.scoped(patients)
@@ -307,7 +316,7 @@ def home(engine: Engine, client: Client, *, clock: Clock = current_time) -> Port
         ).scalar()
         payments = _payments(uow, client.patient_id)
     window = prac.late_cancel_window_hours
-    pending = booking.awaiting_ids(engine, client.practice_id, client.actor, ids)
+    pending = booking_approval.awaiting_ids(engine, client.practice_id, client.actor, ids)
     upcoming = []
     for appointment_id in ids:
         view = schedule.get_appointment(engine, client.practice_id, client.actor, appointment_id)

@@ -21,7 +21,7 @@ from therabill.adapters.db.portal_tables import booking_requests, client_signatu
 from therabill.adapters.db.tables import patients
 from therabill.adapters.mail import OutgoingMail
 from therabill.domain.booking import BookingError
-from therabill.service_layer import booking, intake, portal, schedule
+from therabill.service_layer import booking, booking_approval, intake, portal, schedule
 
 BASE = "https://book.example.com/book/confirm/"
 DAY = datetime(2026, 12, 1)  # a Tuesday, a week after the suite's clock
@@ -142,17 +142,17 @@ def test_approval_holds_the_time_until_the_practice_decides(engine: Engine) -> N
     assert datetime(2026, 12, 1, 9) not in {
         s.start_local for s in booking.open_slots(engine, p.id, service_id=svc.id, day=DAY.date())
     }
-    pending = booking.pending_approvals(engine, p.id, ACTOR)
+    pending = booking_approval.pending_approvals(engine, p.id, ACTOR)
     assert [b.appointment.id for b in pending] == [done.appointment.id]
-    mail = booking.decide(engine, p.id, ACTOR, pending[0].request_id, approve=True)
+    mail = booking_approval.decide(engine, p.id, ACTOR, pending[0].request_id, approve=True)
     assert (
         mail is not None
         and mail.subject == "Your appointment at Hudson Valley Massage Therapy PLLC is confirmed"
     )
     assert schedule.get_appointment(engine, p.id, ACTOR, done.appointment.id).status == "confirmed"
-    assert booking.pending_approvals(engine, p.id, ACTOR) == []
+    assert booking_approval.pending_approvals(engine, p.id, ACTOR) == []
     with pytest.raises(BookingError) as twice:
-        booking.decide(engine, p.id, ACTOR, pending[0].request_id, approve=False)
+        booking_approval.decide(engine, p.id, ACTOR, pending[0].request_id, approve=False)
     assert _codes(twice) == {"booking-not-awaiting"}
 
 

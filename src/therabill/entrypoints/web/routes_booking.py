@@ -31,7 +31,7 @@ from therabill.entrypoints.web.client_web import Public
 from therabill.entrypoints.web.pages import actor
 from therabill.entrypoints.web.pages import render as staff_render
 from therabill.security.permissions import Permission, allowed
-from therabill.service_layer import booking, portal
+from therabill.service_layer import booking, booking_approval, portal, portal_limits
 from therabill.service_layer.accounts import Principal
 
 router = APIRouter(include_in_schema=False)
@@ -177,7 +177,7 @@ async def book_submit(request: Request, slug: str, tasks: BackgroundTasks, _: Pu
             ip=client_ip(request),
             link_base=f"{client_web.base_url(request)}/book/confirm/",
         )
-    except booking.RateLimitedError as exc:
+    except portal_limits.RateLimitedError as exc:
         return _message(request, practice, "Too many requests", str(exc), 429)
     except TherabillError as exc:
         problems = tuple(exc.problems) or (Problem(exc.code, "form", str(exc)),)
@@ -285,7 +285,7 @@ async def signin_submit(request: Request, slug: str, tasks: BackgroundTasks, _: 
             link_base=f"{base}/portal/link/",
             book_url=f"{base}/book/{practice.slug}",
         )
-    except booking.RateLimitedError as exc:
+    except portal_limits.RateLimitedError as exc:
         return _message(request, practice, "Too many requests", str(exc), 429)
     except BookingError as exc:
         csrf = client_web.visitor_csrf(request)
@@ -319,7 +319,7 @@ def _staff_page(
 ) -> HTMLResponse:
     engine = state(request).engine
     settings = booking.booking_settings(engine, principal.practice_id, actor(principal))
-    pending = booking.pending_approvals(engine, principal.practice_id, actor(principal))
+    pending = booking_approval.pending_approvals(engine, principal.practice_id, actor(principal))
     slug = booking.practice_slug(engine, principal.practice_id, actor(principal))
     return staff_render(
         request,
@@ -375,7 +375,7 @@ async def staff_decide(
     if decision not in ("approve", "decline"):
         raise not_found("action")
     try:
-        mail = booking.decide(
+        mail = booking_approval.decide(
             state(request).engine,
             principal.practice_id,
             actor(principal),
