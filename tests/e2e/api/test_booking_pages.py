@@ -1,0 +1,110 @@
+"""The online booking pages: the owner opens booking with approval, a signed-in client books
+on the public page, the front desk approves it; closed booking answers 404."""
+
+from __future__ import annotations
+
+import re
+import uuid
+from datetime import timedelta
+from decimal import Decimal
+
+from fastapi.testclient import TestClient
+
+from tests.e2e.api.conftest import csrf_of, login
+from tests.e2e.api.world import World
+from therabill.service_layer import portal, schedule
+
+ACTOR = "test:setup"
+
+
+def test_owner_opens_booking_a_client_books_and_the_desk_approves(client: TestClient, world: World) -> None:
+    pid = world.a.practice_id
+    service = schedule.add_service(
+        world.engine,
+        pid,
+        ACTOR,
+        name=f"Deep tissue {uuid.uuid4().hex[:6]}",
+        duration_minutes=60,
+        price=Decimal("110"),
+    )
+    schedule.set_working_hours(
+        world.engine, pid, ACTOR, world.a.provider_id, [(d, "07:00", "21:00") for d in range(7)]
+    )
+    assert client.get("/book/pa").status_code in (200, 404)
+
+    csrf = login(client, world, "a", "owner")
+    page = client.get("/calendar/online-booking")
+    assert page.status_code == 200 and "/book/pa" in page.text
+    saved = client.post(
+        "/calendar/online-booking/settings",
+        data={
+            "csrf_token": csrf,
+            "enabled": "yes",
+            "requires_approval": "yes",
+            "policies": "24 hours' notice.",
+        },
+    )
+    assert saved.status_code == 303
+    refused = client.post(
+        "/calendar/online-booking/settings", data={"csrf_token": csrf, "enabled": "yes", "policies": ""}
+    )
+    assert refused.status_code == 422 and "policies" in refused.text
+    client.post("/logout", data={"csrf_token": csrf})
+    client.cookies.clear()
+
+    # A signed-in client of the practice books on the public page at once (their session's CSRF).
+    client.cookies.set("tb_portal", portal.start_session(world.engine, pid, world.a.patient_id))
+    day = (world.clock() + timedelta(days=5)).date().isoformat()
+    page = client.get(f"/book/pa?service={service.id}&day={day}")
+    assert page.status_code == 200 and "Booking as Jane" in page.text and 'name="first_name"' not in page.text
+    assert "confirms each online booking" in page.text
+    slot = re.findall(r'name="slot" value="([^"]+)"', page.text)[0].replace("&#43;", "+")
+    booked = client.post(
+        "/book/pa",
+        data={
+            "csrf_token": csrf_of(page.text),
+            "service_id": service.id,
+            "slot": slot,
+            "accept_policies": "yes",
+        },
+    )
+    assert booked.status_code == 303 and booked.headers["location"] == "/portal?notice=awaiting"
+    home = client.get("/portal?notice=awaiting")
+    assert "Waiting for the practice to confirm" in home.text
+    client.cookies.clear()
+
+    desk = login(client, world, "a", "front_desk")
+    page = client.get("/calendar/online-booking")
+    assert (
+        page.status_code == 200
+        and "Jane DoePA" in page.text
+        and 'action="/calendar/online-booking/settings"' not in page.text
+    )
+    assert (
+        client.post(
+            "/calendar/online-booking/settings", data={"csrf_token": desk, "enabled": "yes"}
+        ).status_code
+        == 403
+    )
+    request_id = re.findall(r"/calendar/online-booking/([0-9a-f]{32})/approve", page.text)[0]
+    assert (
+        client.post(f"/calendar/online-booking/{request_id}/approve", data={"csrf_token": desk}).status_code
+        == 303
+    )
+    assert "Nothing waits for approval" in client.get("/calendar/online-booking").text
+    assert (
+        client.post(f"/calendar/online-booking/{request_id}/approve", data={"csrf_token": desk}).status_code
+        == 422
+    )
+    ids = re.findall(r"/portal/appointments/([0-9a-f]{32})/move", home.text)
+    assert schedule.get_appointment(world.engine, pid, ACTOR, ids[0]).status == "confirmed"
+    client.post("/logout", data={"csrf_token": desk})
+
+    # Closed again: the public page is not found, like a practice that does not exist.
+    owner = login(client, world, "a", "owner")
+    client.post(
+        "/calendar/online-booking/settings", data={"csrf_token": owner, "policies": "24 hours' notice."}
+    )
+    client.cookies.clear()
+    assert client.get("/book/pa").status_code == 404
+    assert client.get("/book/no-such-practice").status_code == 404
