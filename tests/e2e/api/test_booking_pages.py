@@ -12,7 +12,7 @@ from fastapi.testclient import TestClient
 
 from tests.e2e.api.conftest import csrf_of, login
 from tests.e2e.api.world import World
-from therabill.service_layer import portal, schedule
+from therabill.service_layer import booking, portal, schedule
 
 ACTOR = "test:setup"
 
@@ -108,3 +108,65 @@ def test_owner_opens_booking_a_client_books_and_the_desk_approves(client: TestCl
     client.cookies.clear()
     assert client.get("/book/pa").status_code == 404
     assert client.get("/book/no-such-practice").status_code == 404
+
+
+def test_the_api_lists_exactly_the_times_the_page_offers(client: TestClient, world: World) -> None:
+    pid = world.a.practice_id
+    service = schedule.add_service(
+        world.engine,
+        pid,
+        ACTOR,
+        name=f"Contract {uuid.uuid4().hex[:6]}",
+        duration_minutes=90,
+        price=Decimal("120"),
+    )
+    schedule.set_working_hours(
+        world.engine, pid, ACTOR, world.a.provider_id, [(d, "07:00", "21:00") for d in range(7)]
+    )
+    booking.set_booking_settings(
+        world.engine,
+        pid,
+        ACTOR,
+        enabled=True,
+        requires_approval=False,
+        card_on_file_notice=False,
+        policies="Be kind.",
+    )
+    try:
+        day = (world.clock() + timedelta(days=6)).date()
+        offer = client.get("/api/v1/booking/pa")
+        assert offer.status_code == 200
+        assert {
+            "id": service.id,
+            "name": service.name,
+            "duration_minutes": 90,
+            "price": "120.00",
+        } in offer.json()["services"]
+        api = client.get(
+            "/api/v1/booking/pa/slots", params={"service_id": service.id, "day": day.isoformat()}
+        )
+        page = client.get(f"/book/pa?service={service.id}&day={day.isoformat()}")
+        shown = [v.replace("&#43;", "+") for v in re.findall(r'name="slot" value="([^"]+)"', page.text)]
+        assert shown and shown == [f"{s['provider_id']}|{s['start_local']}" for s in api.json()]
+        assert (
+            client.get(
+                "/api/v1/booking/nobody/slots", params={"service_id": "x", "day": "2026-12-01"}
+            ).status_code
+            == 404
+        )
+        assert (
+            client.get(
+                "/api/v1/booking/pa/slots", params={"service_id": "nope", "day": "2026-12-01"}
+            ).status_code
+            == 422
+        )
+    finally:
+        booking.set_booking_settings(
+            world.engine,
+            pid,
+            ACTOR,
+            enabled=False,
+            requires_approval=False,
+            card_on_file_notice=False,
+            policies="",
+        )

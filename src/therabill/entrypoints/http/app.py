@@ -138,8 +138,10 @@ def create_app(
     from therabill.entrypoints.web import routes_calendar
 
     app.include_router(routes_calendar.router)
+    from therabill.entrypoints.api.routes import booking_api
     from therabill.entrypoints.web import routes_booking, routes_portal
 
+    app.include_router(booking_api.router)
     app.include_router(routes_booking.router)
     routes_portal.install(app)
     app.openapi = lambda: _openapi(app)  # type: ignore[method-assign]
