@@ -46,7 +46,8 @@ from therabill.domain.booking import (
 )
 from therabill.domain.errors import NotFoundError, Problem
 from therabill.domain.schedule import AppointmentStatus, ScheduleError
-from therabill.service_layer import client_links, portal_limits, records, schedule
+from therabill.service_layer import client_links, portal_limits, schedule
+from therabill.service_layer import patients as patients_svc
 from therabill.service_layer.client_links import LinkPurpose
 from therabill.service_layer.uow import UnitOfWork, one_transaction
 
@@ -428,7 +429,7 @@ def confirm_booking(engine: Engine, token: str, *, clock: Clock = current_time) 
     start_local = calendar_rules.to_local(req.start, zone)
     try:
         with one_transaction(engine):
-            patient_id = existing or records.register_patient(
+            patient_id = existing or patients_svc.register_patient(
                 engine,
                 pid,
                 PUBLIC_ACTOR,
