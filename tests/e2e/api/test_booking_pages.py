@@ -53,7 +53,9 @@ def test_owner_opens_booking_a_client_books_and_the_desk_approves(client: TestCl
     client.cookies.clear()
 
     # A signed-in client of the practice books on the public page at once (their session's CSRF).
-    client.cookies.set("tb_portal", portal.start_session(world.engine, pid, world.a.patient_id))
+    client.cookies.set(
+        "tb_portal", portal.start_session(world.engine, pid, world.a.patient_id, clock=world.clock)
+    )
     day = (world.clock() + timedelta(days=5)).date().isoformat()
     page = client.get(f"/book/pa?service={service.id}&day={day}")
     assert page.status_code == 200 and "Booking as Jane" in page.text and 'name="first_name"' not in page.text

@@ -367,20 +367,12 @@ async def staff_settings(request: Request, principal: SettingsManage) -> Respons
     return RedirectResponse("/calendar/online-booking", status_code=303)
 
 
-@router.post("/calendar/online-booking/{request_id}/{decision}", response_class=HTMLResponse)
-async def staff_decide(
-    request: Request, request_id: str, decision: str, tasks: BackgroundTasks, principal: ScheduleWrite
+def _decide(
+    request: Request, principal: Principal, request_id: str, tasks: BackgroundTasks, *, approve: bool
 ) -> Response:
-    """Approve (confirm) or decline (cancel) an online booking; the client is emailed."""
-    if decision not in ("approve", "decline"):
-        raise not_found("action")
     try:
         mail = booking_approval.decide(
-            state(request).engine,
-            principal.practice_id,
-            actor(principal),
-            request_id,
-            approve=decision == "approve",
+            state(request).engine, principal.practice_id, actor(principal), request_id, approve=approve
         )
     except NotFoundError:
         raise not_found("booking") from None
@@ -388,3 +380,19 @@ async def staff_decide(
         return _staff_page(request, principal, tuple(exc.problems), 422)
     client_web.send_later(request, tasks, mail)
     return RedirectResponse("/calendar/online-booking", status_code=303)
+
+
+@router.post("/calendar/online-booking/{request_id}/approve", response_class=HTMLResponse)
+def staff_approve(
+    request: Request, request_id: str, tasks: BackgroundTasks, principal: ScheduleWrite
+) -> Response:
+    """Approve an online booking: the appointment is confirmed and the client emailed."""
+    return _decide(request, principal, request_id, tasks, approve=True)
+
+
+@router.post("/calendar/online-booking/{request_id}/decline", response_class=HTMLResponse)
+def staff_decline(
+    request: Request, request_id: str, tasks: BackgroundTasks, principal: ScheduleWrite
+) -> Response:
+    """Decline an online booking: the appointment is cancelled (no fee) and the client emailed."""
+    return _decide(request, principal, request_id, tasks, approve=False)

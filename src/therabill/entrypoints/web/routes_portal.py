@@ -276,11 +276,11 @@ def statement(request: Request, client: SignedIn) -> Response:
     return _pdf(portal.statement_pdf(state(request).engine, client), "statement.pdf")
 
 
-@router.get("/portal/receipts/{payment_ref}.pdf")
-def receipt(request: Request, payment_ref: str, client: SignedIn) -> Response:
+@router.get("/portal/receipts/{payment_id}.pdf")
+def receipt(request: Request, payment_id: str, client: SignedIn) -> Response:
     """The receipt of one of the client's payments."""
     try:
-        content = portal.receipt_pdf(state(request).engine, client, payment_ref[:64])
+        content = portal.receipt_pdf(state(request).engine, client, payment_id[:64])
     except NotFoundError:
         raise not_found("receipt") from None
     return _pdf(content, "receipt.pdf")
