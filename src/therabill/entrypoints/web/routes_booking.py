@@ -241,14 +241,10 @@ async def confirm_submit(request: Request, token: str, _: Public) -> Response:
     engine = state(request).engine
     try:
         done = booking.confirm_booking(engine, token)
-    except BookingError as exc:
-        return _message(
-            request,
-            None,
-            "This link cannot be used",
-            str(exc),
-            410 if exc.problems and exc.problems[0].code.startswith("link-") else 409,
-        )
+    except TherabillError as exc:
+        link_problem = bool(exc.problems) and exc.problems[0].code.startswith("link-")
+        title = "This link cannot be used" if link_problem else "That time is no longer free"
+        return _message(request, None, title, str(exc), 410 if link_problem else 409)
     session = portal.start_session(engine, done.practice_id, done.patient_id)
     notice = "awaiting" if done.awaiting_approval else "booked"
     response = RedirectResponse(f"/portal?notice={notice}", status_code=303)

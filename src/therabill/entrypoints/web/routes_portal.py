@@ -82,7 +82,7 @@ async def link_submit(request: Request, token: str, _: Public) -> Response:
     client_web.check_visitor_csrf(request, sent if isinstance(sent, str) else "")
     try:
         session = portal.log_in(state(request).engine, token)
-    except BookingError as exc:
+    except TherabillError as exc:
         return client_web.render(
             request,
             "book_message.html",
