@@ -12,7 +12,8 @@ from fastapi.testclient import TestClient
 
 from tests.e2e.api.conftest import csrf_of, login
 from tests.e2e.api.world import World
-from therabill.service_layer import booking, portal, schedule
+from therabill.domain.ledger import PaymentMethod
+from therabill.service_layer import booking, ledger, portal, schedule
 
 ACTOR = "test:setup"
 
@@ -172,3 +173,32 @@ def test_the_api_lists_exactly_the_times_the_page_offers(client: TestClient, wor
             card_on_file_notice=False,
             policies="",
         )
+
+
+def test_the_portal_shows_the_balance_and_gives_the_statement_and_own_receipts(
+    client: TestClient, world: World
+) -> None:
+    key = f"portal-pay-{uuid.uuid4().hex[:6]}"
+    ledger.post_patient_payment(
+        world.engine, world.a.practice_id, ACTOR, patient_id=world.a.patient_id, amount=Decimal("40.00"),
+        method=PaymentMethod.CARD, key=key,
+    )  # fmt: skip
+    client.cookies.set(
+        "tb_portal",
+        portal.start_session(world.engine, world.a.practice_id, world.a.patient_id, clock=world.clock),
+    )
+    home = client.get("/portal")
+    assert home.status_code == 200 and "$40.00" in home.text and "credit" in home.text
+    receipt = re.findall(r'href="/portal/receipts/([0-9a-f]{32})\.pdf"', home.text)
+    assert len(receipt) >= 1
+    pdf = client.get(f"/portal/receipts/{receipt[0]}.pdf")
+    assert pdf.status_code == 200 and pdf.content.startswith(b"%PDF")
+    statement = client.get("/portal/statement.pdf")
+    assert statement.status_code == 200 and statement.content.startswith(b"%PDF")
+    # Practice B's client, signed in, cannot fetch A's client's receipt.
+    client.cookies.set(
+        "tb_portal",
+        portal.start_session(world.engine, world.b.practice_id, world.b.patient_id, clock=world.clock),
+    )
+    assert client.get(f"/portal/receipts/{receipt[0]}.pdf").status_code == 404
+    assert "$40.00" not in client.get("/portal").text
