@@ -240,6 +240,7 @@ def test_a_new_client_books_online_signs_the_intake_and_the_desk_sees_it(  # noq
     desk.click("#checkin-intake a")
     expect(desk.locator("main")).to_contain_text("Low back pain after gardening")
     expect(desk.locator("main")).to_contain_text("almond oil")
+    expect(desk.locator("#intake-status")).to_contain_text("Entered by the client, signed online")
 
     # The client's portal at desktop width (a new link: the session above belonged to the phone).
     client = wide.new_page()
