@@ -65,6 +65,7 @@ __all__ = [
     "home",
     "intake_document",
     "log_in",
+    "note_view",
     "receipt_pdf",
     "request_login",
     "reschedule_appointment",
@@ -210,6 +211,12 @@ def end_session(engine: Engine, token: str, *, clock: Clock = current_time) -> N
             .where(s.digest == digest(token), s.ended_at.is_(None))
             .values(ended_at=naive_utc(clock()))
         )
+
+
+def note_view(engine: Engine, client: Client, what: str, *, clock: Clock = current_time) -> None:
+    """Write the client's view of a portal page to the audit log (``portal.view``)."""
+    with UnitOfWork(engine, client.practice_id, client.actor, clock=clock) as uow:
+        uow.record("portal.view", "patient", client.patient_id, {"page": what[:40]})
 
 
 # -- the home page ---------------------------------------------------------------------------

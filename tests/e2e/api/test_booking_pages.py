@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import re
 import uuid
-from datetime import timedelta
+from datetime import datetime, time, timedelta
 from decimal import Decimal
 
 from fastapi.testclient import TestClient
@@ -202,3 +202,46 @@ def test_the_portal_shows_the_balance_and_gives_the_statement_and_own_receipts(
     )
     assert client.get(f"/portal/receipts/{receipt[0]}.pdf").status_code == 404
     assert "$40.00" not in client.get("/portal").text
+
+
+def test_a_client_moves_then_cancels_on_the_portal_pages(client: TestClient, world: World) -> None:
+    pid = world.b.practice_id
+    service = schedule.add_service(
+        world.engine,
+        pid,
+        ACTOR,
+        name=f"Move {uuid.uuid4().hex[:6]}",
+        duration_minutes=60,
+        price=Decimal("80"),
+    )
+    schedule.set_working_hours(
+        world.engine, pid, ACTOR, world.b.provider_id, [(d, "08:00", "18:00") for d in range(7)]
+    )
+    day = (world.clock() + timedelta(days=8)).date()
+    booked = schedule.book(
+        world.engine, pid, ACTOR, patient_id=world.b.patient_id, provider_id=world.b.provider_id,
+        start_local=datetime.combine(day, time(9)), service_id=service.id,
+    )  # fmt: skip
+    client.cookies.set(
+        "tb_portal", portal.start_session(world.engine, pid, world.b.patient_id, clock=world.clock)
+    )
+    home = client.get("/portal")
+    assert f"/portal/appointments/{booked.id}/move" in home.text
+    page = client.get(f"/portal/appointments/{booked.id}/move")
+    assert page.status_code == 200 and "9:00 AM" in page.text
+    starts = re.findall(r'name="start" value="([^"]+)"', page.text)
+    assert f"{day.isoformat()}T14:00:00" in starts
+    csrf = csrf_of(home.text)
+    moved = client.post(
+        f"/portal/appointments/{booked.id}/move", data={"csrf_token": csrf, "start": f"{day}T14:00:00"}
+    )
+    assert moved.status_code == 303 and moved.headers["location"] == "/portal?notice=moved"
+    assert schedule.get_appointment(world.engine, pid, ACTOR, booked.id).start_local.hour == 14
+    refused = client.post(
+        f"/portal/appointments/{booked.id}/move", data={"csrf_token": csrf, "start": f"{day}T18:30:00"}
+    )
+    assert refused.status_code == 422 and "not free" in refused.text
+    cancelled = client.post(f"/portal/appointments/{booked.id}/cancel", data={"csrf_token": csrf})
+    assert cancelled.status_code == 303 and cancelled.headers["location"] == "/portal?notice=cancelled"
+    assert schedule.get_appointment(world.engine, pid, ACTOR, booked.id).status == "cancelled"
+    assert f"/portal/appointments/{booked.id}/move" not in client.get("/portal").text

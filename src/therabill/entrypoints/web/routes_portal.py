@@ -129,6 +129,7 @@ def _home(
 @router.get("/portal", response_class=HTMLResponse)
 def home(request: Request, client: SignedIn) -> HTMLResponse:
     """The client's home page."""
+    portal.note_view(state(request).engine, client, "home")
     return _home(request, client)
 
 
@@ -243,6 +244,7 @@ def _intake_page(
 @router.get("/portal/intake", response_class=HTMLResponse)
 def intake_page(request: Request, client: SignedIn) -> HTMLResponse:
     """The health history form, filled with the current version (signing makes a new one)."""
+    portal.note_view(state(request).engine, client, "intake")
     current = portal.intake_document(state(request).engine, client)
     return _intake_page(request, client, intake_form.form_values(current) if current else {})
 
@@ -273,6 +275,7 @@ def _pdf(content: bytes, name: str) -> Response:
 @router.get("/portal/statement.pdf")
 def statement(request: Request, client: SignedIn) -> Response:
     """The client's statement as of today."""
+    portal.note_view(state(request).engine, client, "statement")
     return _pdf(portal.statement_pdf(state(request).engine, client), "statement.pdf")
 
 
