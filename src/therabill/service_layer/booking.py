@@ -479,12 +479,14 @@ def book_for_client(
     service_id: str,
     provider_id: str,
     start_local: datetime,
+    ip: str,
     clock: Clock = current_time,
 ) -> Booked:
     """A client signed in to the portal books a time (confirmed at once or awaiting approval).
 
     Raises:
         BookingError: the time is not bookable online or no longer free.
+        RateLimitedError: more than ``portal_limits.PER_EMAIL`` bookings within the window.
     """
     _service_for_booking(engine, practice_id, service_id)
     _check_slot(engine, practice_id, service_id, provider_id, start_local, clock)
@@ -496,6 +498,8 @@ def book_for_client(
         raise refuse("booking-closed", "practice", "the practice does not take online bookings now")
     try:
         with one_transaction(engine):
+            with UnitOfWork(engine, practice_id, actor, clock=clock) as uow:
+                portal_limits.throttle_in(uow, "client-book", ip, f"patient:{patient_id}")
             appointment = _book_in_calendar(
                 engine,
                 practice_id,

@@ -160,6 +160,7 @@ async def book_submit(request: Request, slug: str, tasks: BackgroundTasks, _: Pu
                 service_id=service_id,
                 provider_id=provider_id,
                 start_local=start,
+                ip=client_ip(request),
             )
             notice = "awaiting" if done.awaiting_approval else "booked"
             return RedirectResponse(f"/portal?notice={notice}", status_code=303)
