@@ -242,6 +242,19 @@ def test_a_new_client_books_online_signs_the_intake_and_the_desk_sees_it(  # noq
     expect(desk.locator("main")).to_contain_text("almond oil")
     expect(desk.locator("#intake-status")).to_contain_text("Entered by the client, signed online")
 
+    # The front desk's online booking page works on a phone too.
+    small = chromium.new_context(viewport={"width": 390, "height": 844})
+    staff = small.new_page()
+    staff.goto(f"{app.url}/login")
+    staff.fill("input[name=username]", app.world.a.usernames["front_desk"])
+    staff.fill("input[name=password]", PASSWORD)
+    staff.click("button[type=submit]")
+    staff.goto(f"{app.url}/calendar/online-booking")
+    expect(staff.locator("#pending")).to_contain_text("Nothing waits for approval")
+    expect(staff.locator("#settings")).to_contain_text("open")
+    _fits_the_phone(staff)
+    small.close()
+
     # The client's portal at desktop width (a new link: the session above belonged to the phone).
     client = wide.new_page()
     client.goto(f"{app.url}/book/pa/signin")
