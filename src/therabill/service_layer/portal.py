@@ -188,16 +188,18 @@ def client_of(engine: Engine, token: str, *, clock: Clock = current_time) -> Cli
         return None
     now = naive_utc(clock())
     s = portal_sessions.c
-    with engine.begin() as conn:
+    # Most requests only read; the last-seen time is written when it is a minute old.
+    with engine.connect().execution_options(therabill_read_only=True) as conn, conn.begin():
         row = conn.execute(
             select(portal_sessions, patients.c.first_name, practices.c.name.label("practice_name"))
             .join(patients, patients.c.id == s.patient_id)
             .join(practices, practices.c.id == s.practice_id)
             .where(s.digest == digest(token), s.ended_at.is_(None))
         ).first()
-        if row is None or row.expires_at <= now or row.last_seen_at + IDLE <= now:
-            return None
-        if now - row.last_seen_at > timedelta(minutes=1):
+    if row is None or row.expires_at <= now or row.last_seen_at + IDLE <= now:
+        return None
+    if now - row.last_seen_at > timedelta(minutes=1):
+        with engine.begin() as conn:
             conn.execute(update(portal_sessions).where(s.id == row.id).values(last_seen_at=now))
     return Client(row.practice_id, row.patient_id, row.first_name, row.practice_name, row.csrf_token)
 
