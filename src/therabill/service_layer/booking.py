@@ -480,14 +480,18 @@ def book_for_client(
     provider_id: str,
     start_local: datetime,
     ip: str,
+    accepted_policies: bool,
     clock: Clock = current_time,
 ) -> Booked:
     """A client signed in to the portal books a time (confirmed at once or awaiting approval).
 
     Raises:
-        BookingError: the time is not bookable online or no longer free.
+        BookingError: the policies were not accepted, the time is not bookable online or no
+            longer free.
         RateLimitedError: more than ``portal_limits.PER_EMAIL`` bookings within the window.
     """
+    if not accepted_policies:
+        raise refuse("policies-not-accepted", "accept_policies", "read and accept the practice's policies")
     _service_for_booking(engine, practice_id, service_id)
     _check_slot(engine, practice_id, service_id, provider_id, start_local, clock)
     actor = f"client:{patient_id}"

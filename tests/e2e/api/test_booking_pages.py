@@ -62,6 +62,10 @@ def test_owner_opens_booking_a_client_books_and_the_desk_approves(client: TestCl
     assert page.status_code == 200 and "Booking as Jane" in page.text and 'name="first_name"' not in page.text
     assert "confirms each online booking" in page.text
     slot = re.findall(r'name="slot" value="([^"]+)"', page.text)[0].replace("&#43;", "+")
+    unaccepted = client.post(
+        "/book/pa", data={"csrf_token": csrf_of(page.text), "service_id": service.id, "slot": slot}
+    )
+    assert unaccepted.status_code == 422 and "accept the practice" in unaccepted.text
     booked = client.post(
         "/book/pa",
         data={

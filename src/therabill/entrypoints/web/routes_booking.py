@@ -161,6 +161,7 @@ async def book_submit(request: Request, slug: str, tasks: BackgroundTasks, _: Pu
                 provider_id=provider_id,
                 start_local=start,
                 ip=client_ip(request),
+                accepted_policies=form.get("accept_policies") == "yes",
             )
             notice = "awaiting" if done.awaiting_approval else "booked"
             return RedirectResponse(f"/portal?notice={notice}", status_code=303)
