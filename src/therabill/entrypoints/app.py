@@ -18,6 +18,7 @@ from therabill import clock as clock_mod
 from therabill.domain.money import usd_text
 from therabill.entrypoints.api.routes import (
     accounts_api,
+    booking_api,
     coding,
     intake_api,
     interop_api,
@@ -34,8 +35,10 @@ from therabill.entrypoints.web import (
     intake_pages,
     pages,
     routes_auth,
+    routes_booking,
     routes_calendar,
     routes_eligibility,
+    routes_portal,
     routes_reports,
     routes_settings,
 )
@@ -145,9 +148,6 @@ def create_app(
     app.include_router(routes_eligibility.router)
     app.include_router(schedule_api.router)
     app.include_router(routes_calendar.router)
-    from therabill.entrypoints.api.routes import booking_api
-    from therabill.entrypoints.web import routes_booking, routes_portal
-
     app.include_router(booking_api.router)
     app.include_router(routes_booking.router)
     routes_portal.install(app)
