@@ -22,7 +22,8 @@ from tests.conftest import SmtpServer
 from tests.e2e.api.conftest import csrf_of, login
 from tests.e2e.api.world import World
 from therabill.adapters.db.tables import patients
-from therabill.entrypoints.http import Settings, create_app
+from therabill.entrypoints.app import create_app
+from therabill.entrypoints.http.settings import Settings
 from therabill.service_layer import booking, schedule
 
 ACTOR = "test:setup"
@@ -38,7 +39,9 @@ def mail_server() -> Iterator[SmtpServer]:
 
 
 @pytest.fixture(scope="module")
-def booking_app(world: World, mail_server: SmtpServer):  # type: ignore[no-untyped-def]
+def booking_app(  # type: ignore[no-untyped-def]
+    world: World, mail_server: SmtpServer, tmp_path_factory: pytest.TempPathFactory
+):
     pid = world.a.practice_id
     service = schedule.add_service(
         world.engine,
@@ -65,7 +68,10 @@ def booking_app(world: World, mail_server: SmtpServer):  # type: ignore[no-untyp
             patients.update().where(patients.c.id == world.a.patient_id).values(email="jane.a@example.com")
         )
     settings = Settings(
-        database_url="sqlite:///unused", smtp_host=mail_server.host, smtp_port=mail_server.port
+        database_url="sqlite:///unused",
+        data_dir=str(tmp_path_factory.mktemp("portal-data")),  # the app's own data folder
+        smtp_host=mail_server.host,
+        smtp_port=mail_server.port,
     )
     app = create_app(settings, engine=world.engine, clock=world.clock)
     app.state.test_service_id = service.id
