@@ -91,6 +91,7 @@ def app(tmp_path_factory: pytest.TempPathFactory) -> Iterator[App]:
     env = {
         **os.environ,
         "THERABILL_DATABASE_URL": f"sqlite:///{folder / 'web.sqlite3'}",
+        "THERABILL_DATA_DIR": str(folder / "data"),
         "THERABILL_TEST_CLOCK_OFFSET": str(offset),
         "THERABILL_SMTP_HOST": mail.host,
         "THERABILL_SMTP_PORT": str(mail.port),
