@@ -21,6 +21,7 @@ TABLE_MODULES = (
     "intake_tables",
     "interop_tables",
     "followup_tables",
+    "portal_tables",
     "report_indexes",
 )
 

@@ -1,7 +1,7 @@
 """The follow-up worklist of claims (owner, state, next action, notes).
 
 Revision ID: 0013_claim_followup
-Revises: 0020_claim_snapshot
+Revises: 0012_posting_by_payer
 Create Date: 2026-12-06
 
 The tables of ``therabill.adapters.db.followup_tables``, written out so that this revision
@@ -16,7 +16,7 @@ import sqlalchemy as sa
 from alembic import op
 
 revision: str = "0013_claim_followup"
-down_revision: str | Sequence[str] | None = "0020_claim_snapshot"
+down_revision: str | Sequence[str] | None = "0012_posting_by_payer"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
