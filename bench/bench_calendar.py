@@ -5,7 +5,7 @@ working Monday to Friday, 09:00-17:00), 5 rooms, 300 clients, a 60-minute servic
 15-minute buffer that uses the rooms, and a year of appointments (five a day per therapist on
 working days, 13,000) written in bulk. Two figures:
 
-* ``availability``: ``schedule.availability`` for the service on a random working day of the
+* ``availability``: ``availability.availability`` for the service on a random working day of the
   year, every therapist (what the booking form and online booking ask): p50, p95, max over
   ``ROUNDS`` calls. Target p95 < 50 ms.
 * ``week_view``: ``GET /calendar?view=week`` for a random week, rendered by the app through
@@ -48,7 +48,7 @@ def _setup(folder: Path) -> tuple[Any, str, str, list[str], list[date]]:
     from therabill.adapters.db.repositories import new_id
     from therabill.adapters.db.tables import appointments
     from therabill.domain.schedule import to_utc
-    from therabill.service_layer import records, schedule
+    from therabill.service_layer import records, schedule_setup
 
     engine = make_engine(f"sqlite:///{folder / 'bench.sqlite3'}")
     migrations.upgrade(engine)
@@ -68,13 +68,13 @@ def _setup(folder: Path) -> tuple[Any, str, str, list[str], list[date]]:
         )  # fmt: skip
         for i in range(THERAPISTS)
     ]
-    rooms = [schedule.add_room(engine, pid, actor, name=f"Room {i + 1}").id for i in range(5)]
-    service = schedule.add_service(
+    rooms = [schedule_setup.add_room(engine, pid, actor, name=f"Room {i + 1}").id for i in range(5)]
+    service = schedule_setup.add_service(
         engine, pid, actor, name="Massage 60", duration_minutes=60, price=Decimal("95.00"),
         buffer_minutes=15, codes=["97124"], room_ids=rooms,
     )  # fmt: skip
     for t in therapists:
-        schedule.set_working_hours(engine, pid, actor, t, [(d, "09:00", "17:00") for d in range(5)])
+        schedule_setup.set_working_hours(engine, pid, actor, t, [(d, "09:00", "17:00") for d in range(5)])
     clients = [
         records.register_patient(
             engine,
@@ -132,7 +132,7 @@ def run() -> dict[str, Any]:
 
     from therabill.entrypoints.http.app import create_app
     from therabill.entrypoints.http.settings import Settings
-    from therabill.service_layer import schedule
+    from therabill.service_layer import availability
 
     with tempfile.TemporaryDirectory() as tmp:
         started = time.perf_counter()
@@ -143,7 +143,7 @@ def run() -> dict[str, Any]:
         for _ in range(ROUNDS):
             day = rng.choice(days)
             t0 = time.perf_counter()
-            slots = schedule.availability(engine, pid, "bench", service_id=service_id, day=day)
+            slots = availability.availability(engine, pid, "bench", service_id=service_id, day=day)
             samples.append(time.perf_counter() - t0)
             found += len(slots)
         _front_desk(engine, pid)

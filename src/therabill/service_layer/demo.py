@@ -45,7 +45,8 @@ from therabill.domain.remittance import (
     RemittanceHeader,
     ServicePayment,
 )
-from therabill.service_layer import accounts, batches, ledger, schedule
+from therabill.domain.schedule import ScheduleError
+from therabill.service_layer import accounts, appointments, batches, ledger
 from therabill.service_layer import records as rec
 from therabill.service_layer.uow import UnitOfWork, attempt, one_transaction
 
@@ -395,7 +396,7 @@ def _load(engine: Engine, actor: str, today: date, rng: random.Random, moment: _
             n_appts += 1
             roll = rng.random()
             if roll < 0.06:
-                schedule.set_appointment_status(engine, pid, actor, appt, "no_show")
+                appointments.set_appointment_status(engine, pid, actor, appt, "no_show")
                 n_no_shows += 1
                 if n_no_shows % 2 == 1:
                     ledger.post_charge(
@@ -410,9 +411,9 @@ def _load(engine: Engine, actor: str, today: date, rng: random.Random, moment: _
                     if n_no_shows % 4 == 1:
                         _pay(engine, pid, actor, patient, NO_SHOW_FEE, f"demo-no-show-paid:{appt}", money)
             elif roll < 0.1:
-                schedule.set_appointment_status(engine, pid, actor, appt, "cancelled")
+                appointments.set_appointment_status(engine, pid, actor, appt, "cancelled")
             else:
-                schedule.check_in(engine, pid, actor, appt)
+                appointments.check_in(engine, pid, actor, appt)
                 mistake = rng.random() < 0.12
                 visit = rec.record_visit(
                     engine,
@@ -472,7 +473,7 @@ def _book_free_hour(
     """Book an hour at ``start`` (local), or the next free hour of that day: never double-book."""
     for hours_later in range(10):
         try:
-            return schedule.book(
+            return appointments.book(
                 engine,
                 pid,
                 actor,
@@ -481,9 +482,9 @@ def _book_free_hour(
                 start_local=start + timedelta(hours=hours_later),
                 end_local=start + timedelta(hours=hours_later, minutes=60),
             ).id
-        except schedule.ScheduleError:
+        except ScheduleError:
             continue
-    raise schedule.ScheduleError("the demo day is full")
+    raise ScheduleError("the demo day is full")
 
 
 def _pay(

@@ -589,7 +589,7 @@ def record_visit(
                     "coverage-not-patients", "coverage_id", "that coverage belongs to another patient"
                 )
         if appointment_id is not None:
-            from therabill.service_layer.schedule import complete_for_visit_in
+            from therabill.service_layer.appointments import complete_for_visit_in
 
             complete_for_visit_in(uow, appointment_id, patient_id)
         visit_id = new_id()

@@ -15,7 +15,7 @@ import typer
 from therabill.domain.errors import TherabillError
 from therabill.entrypoints.cli._practice import PracticeOption, open_practice
 from therabill.entrypoints.cli.common import fail, fail_from, option_day, print_json, stdout
-from therabill.service_layer import schedule as svc
+from therabill.service_layer import appointment_series, appointments, availability, schedule_setup
 from therabill.service_layer.uow import system_actor
 
 schedule_app = typer.Typer(help="The calendar: book, list, move, cancel, statuses.", no_args_is_help=True)
@@ -33,7 +33,7 @@ def _at(text: str, option: str) -> datetime:
         fail(f"{option}: {text!r} is not a local time (YYYY-MM-DDTHH:MM)")
 
 
-def _line(a: svc.Appointment) -> str:
+def _line(a: appointments.Appointment) -> str:
     what = a.service_name or a.reason or "appointment"
     room = f" · {a.room_name}" if a.room_name else ""
     return (
@@ -42,7 +42,7 @@ def _line(a: svc.Appointment) -> str:
     )
 
 
-def _show(found: list[svc.Appointment], as_json: bool) -> None:
+def _show(found: list[appointments.Appointment], as_json: bool) -> None:
     if as_json:
         print_json([a.as_dict() for a in found])
         return
@@ -76,7 +76,7 @@ def book_command(
         engine, pid = open_practice(practice)
         if weekly is None:
             booked = [
-                svc.book(
+                appointments.book(
                     engine,
                     pid,
                     system_actor(),
@@ -90,7 +90,7 @@ def book_command(
             ]
             conflicts: tuple[object, ...] = ()
         else:
-            result = svc.book_weekly(
+            result = appointment_series.book_weekly(
                 engine, pid, system_actor(), patient_id=patient, provider_id=therapist, first_local=start,
                 service_id=service, room_id=room, end_local=end_local, count=weekly, skip_conflicts=skip_conflicts,
             )  # fmt: skip
@@ -113,8 +113,10 @@ def list_command(
     """List the appointments of a day (or several), in start order."""
     try:
         engine, pid = open_practice(practice)
-        first = option_day(day, "--day") or svc.local_today(engine, pid, system_actor())
-        found = svc.appointments_on(engine, pid, system_actor(), first, days=days, provider_id=therapist)
+        first = option_day(day, "--day") or appointments.local_today(engine, pid, system_actor())
+        found = appointments.appointments_on(
+            engine, pid, system_actor(), first, days=days, provider_id=therapist
+        )
     except TherabillError as exc:
         fail_from(exc)
     _show(found, as_json)
@@ -139,10 +141,12 @@ def move_command(
     try:
         engine, pid = open_practice(practice)
         if scope == "rest":
-            moved = svc.move_series_from(engine, pid, system_actor(), appointment, start_local=start)
+            moved = appointment_series.move_series_from(
+                engine, pid, system_actor(), appointment, start_local=start
+            )
         else:
             moved = [
-                svc.reschedule(
+                appointments.reschedule(
                     engine,
                     pid,
                     system_actor(),
@@ -170,9 +174,9 @@ def cancel_command(
     try:
         engine, pid = open_practice(practice)
         if scope == "rest":
-            done = svc.cancel_series_from(engine, pid, system_actor(), appointment)
+            done = appointment_series.cancel_series_from(engine, pid, system_actor(), appointment)
         else:
-            done = [svc.cancel(engine, pid, system_actor(), appointment)]
+            done = [appointments.cancel(engine, pid, system_actor(), appointment)]
     except TherabillError as exc:
         fail_from(exc)
     _show(done, as_json)
@@ -193,7 +197,7 @@ def status_command(
     """Change an appointment's status (a no-show posts the policy's fee)."""
     try:
         engine, pid = open_practice(practice)
-        done = svc.set_status(engine, pid, system_actor(), appointment, status)
+        done = appointments.set_status(engine, pid, system_actor(), appointment, status)
     except TherabillError as exc:
         fail_from(exc)
     _show([done], as_json)
@@ -218,7 +222,7 @@ def service_add_command(
         fail(f"--price: {price!r} is not an amount")
     try:
         engine, pid = open_practice(practice)
-        made = svc.add_service(
+        made = schedule_setup.add_service(
             engine, pid, system_actor(), name=name, duration_minutes=minutes, price=amount, buffer_minutes=buffer,
             codes=code or [], provider_ids=therapist or [], room_ids=room or [],
         )  # fmt: skip
@@ -239,7 +243,7 @@ def room_add_command(
     """Add a room or table."""
     try:
         engine, pid = open_practice(practice)
-        made = svc.add_room(engine, pid, system_actor(), name=name)
+        made = schedule_setup.add_room(engine, pid, system_actor(), name=name)
     except TherabillError as exc:
         fail_from(exc)
     if as_json:
@@ -267,7 +271,7 @@ def hours_command(
             fail(f"--on: {item!r} is not WEEKDAY=HH:MM-HH:MM")
     try:
         engine, pid = open_practice(practice)
-        svc.set_working_hours(engine, pid, system_actor(), therapist, hours)
+        schedule_setup.set_working_hours(engine, pid, system_actor(), therapist, hours)
     except TherabillError as exc:
         fail_from(exc)
     stdout.print(f"{len(hours)} working stretches on file")
@@ -285,7 +289,7 @@ def slots_command(
     when: date = option_day(day, "--day", date.min)
     try:
         engine, pid = open_practice(practice)
-        found = svc.availability(
+        found = availability.availability(
             engine, pid, system_actor(), service_id=service, day=when, provider_id=therapist
         )
     except TherabillError as exc:

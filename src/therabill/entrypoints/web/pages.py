@@ -68,10 +68,10 @@ def health(_: None = Depends(public())) -> dict[str, str]:
 def dashboard(request: Request, principal: PatientsRead) -> HTMLResponse:
     """Today's visits, visits not documented, claims needing attention."""
     day = today(request)
+    from therabill.service_layer import appointments
     from therabill.service_layer import dashboard as board
-    from therabill.service_layer import schedule
 
-    todays = schedule.todays_visits(state(request).engine, principal.practice_id, actor(principal))
+    todays = appointments.todays_visits(state(request).engine, principal.practice_id, actor(principal))
     seen = board.dashboard(
         state(request).engine,
         principal.practice_id,
@@ -205,9 +205,9 @@ def visit_new(
     if principal.provider_id:
         values["provider_id"] = principal.provider_id
     if appointment:
-        from therabill.service_layer import schedule
+        from therabill.service_layer import appointments
 
-        prefill = schedule.check_in_details(
+        prefill = appointments.check_in_details(
             state(request).engine, principal.practice_id, actor(principal), appointment
         ).prefill
         if prefill["patient_id"] != patient_id:

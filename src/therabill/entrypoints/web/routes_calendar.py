@@ -1,6 +1,7 @@
 """The calendar pages: day, week and per-therapist views; book, reschedule, statuses, check-in.
 
-Every route calls the schedule service (``service_layer.schedule``) and renders; reading needs
+Every route calls the calendar services (``appointments``, ``availability``, ``schedule_setup``,
+``appointment_series``) and renders; reading needs
 ``schedule.read``, changing ``schedule.write``. Times shown and typed are the practice's local
 time. Moves and status changes post from small forms; with htmx they swap the appointment's
 card in place, without it the browser follows the redirect. People read names, dates and
@@ -16,11 +17,12 @@ from fastapi import APIRouter, Depends, Query, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 
 from therabill.domain.errors import Problem, TherabillError
+from therabill.domain.schedule import ScheduleError
 from therabill.entrypoints.http.audit import audit_event
 from therabill.entrypoints.http.deps import requires, state
 from therabill.entrypoints.web.pages import actor, render
 from therabill.security.permissions import Permission
-from therabill.service_layer import schedule as svc
+from therabill.service_layer import appointment_series, appointments, availability, schedule_setup
 from therabill.service_layer.accounts import Principal
 
 router = APIRouter(include_in_schema=False)
@@ -47,7 +49,7 @@ def _day(text: str | None, request: Request, principal: Principal) -> date:
             return date.fromisoformat(text)
         except ValueError:
             pass
-    return svc.local_today(*_args(request, principal))
+    return appointments.local_today(*_args(request, principal))
 
 
 @router.get("/calendar", response_class=HTMLResponse)
@@ -63,9 +65,11 @@ def calendar_page(
     if view == "week":
         first = first - timedelta(days=first.weekday())
     days = 7 if view == "week" else 1
-    setup = svc.calendar_setup(*_args(request, principal))
-    found = svc.appointments_on(*_args(request, principal), first, days=days, provider_id=therapist or None)
-    groups: list[tuple[str, list[svc.Appointment]]]
+    setup = schedule_setup.calendar_setup(*_args(request, principal))
+    found = appointments.appointments_on(
+        *_args(request, principal), first, days=days, provider_id=therapist or None
+    )
+    groups: list[tuple[str, list[appointments.Appointment]]]
     if view == "week":
         groups = [
             (f"{d:%a %b %-d}", [a for a in found if a.start_local.date() == d])
@@ -98,7 +102,7 @@ def calendar_page(
 def _book_context(
     request: Request, principal: Principal, values: dict[str, str], problems: tuple[Problem, ...] = ()
 ) -> dict[str, Any]:
-    setup = svc.calendar_setup(*_args(request, principal))
+    setup = schedule_setup.calendar_setup(*_args(request, principal))
     return {"user": principal, "setup": setup, "values": values, "problems": problems}
 
 
@@ -123,11 +127,11 @@ def slots_fragment(
     provider_id: Annotated[str | None, Query()] = None,
 ) -> HTMLResponse:
     """Free starts for the chosen service and day (the booking form's htmx panel)."""
-    slots: list[svc.Slot] = []
+    slots: list[availability.Slot] = []
     message = "Choose a service to see free times."
     if service_id:
         try:
-            slots = svc.availability(
+            slots = availability.availability(
                 *_args(request, principal),
                 service_id=service_id,
                 day=_day(day, request, principal),
@@ -143,7 +147,7 @@ def _local(day: str, at: str, loc: str) -> datetime:
     try:
         return datetime.fromisoformat(f"{day}T{at}")
     except ValueError:
-        raise svc.ScheduleError(
+        raise ScheduleError(
             "check the date and time", (Problem("time-invalid", loc, "give a date and a time"),)
         ) from None
 
@@ -165,10 +169,12 @@ async def book_submit(request: Request, principal: ScheduleWrite) -> Response:
             common["end_local"] = start + timedelta(minutes=int(form.get("minutes") or 60))
         weeks = int(form.get("weeks") or 1)
         if weeks > 1:
-            result = svc.book_weekly(*_args(request, principal), first_local=start, count=weeks, **common)
+            result = appointment_series.book_weekly(
+                *_args(request, principal), first_local=start, count=weeks, **common
+            )
             first = result.booked[0]
         else:
-            first = svc.book(*_args(request, principal), start_local=start, **common)
+            first = appointments.book(*_args(request, principal), start_local=start, **common)
     except ValueError:
         problems: tuple[Problem, ...] = (
             Problem("number-invalid", "weeks", "weeks and minutes are whole numbers"),
@@ -181,21 +187,24 @@ async def book_submit(request: Request, principal: ScheduleWrite) -> Response:
 
 
 def _appointment_context(
-    request: Request, principal: Principal, appointment: svc.Appointment, problems: tuple[Problem, ...] = ()
+    request: Request,
+    principal: Principal,
+    appointment: appointments.Appointment,
+    problems: tuple[Problem, ...] = (),
 ) -> dict[str, Any]:
     return {
         "user": principal,
         "a": appointment,
         "actions": [(s, label) for s, label in STATUS_ACTIONS if s != appointment.status],
         "problems": problems,
-        "setup": svc.calendar_setup(*_args(request, principal)),
+        "setup": schedule_setup.calendar_setup(*_args(request, principal)),
     }
 
 
 @router.get("/calendar/appointments/{appointment_id}", response_class=HTMLResponse)
 def appointment_page(request: Request, appointment_id: str, principal: ScheduleRead) -> HTMLResponse:
     """One appointment: reschedule, change its status, cancel, check in."""
-    found = svc.get_appointment(*_args(request, principal), appointment_id)
+    found = appointments.get_appointment(*_args(request, principal), appointment_id)
     audit_event(request, principal, "schedule.view", "appointment", appointment_id)
     return render(request, "calendar_appointment.html", _appointment_context(request, principal, found))
 
@@ -203,7 +212,7 @@ def appointment_page(request: Request, appointment_id: str, principal: ScheduleR
 def _after_change(
     request: Request, principal: Principal, appointment_id: str, problems: tuple[Problem, ...] = ()
 ) -> Response:
-    found = svc.get_appointment(*_args(request, principal), appointment_id)
+    found = appointments.get_appointment(*_args(request, principal), appointment_id)
     context = _appointment_context(request, principal, found, problems)
     if request.headers.get("hx-request"):
         return render(request, "_calendar_card.html", context, 422 if problems else 200)
@@ -219,9 +228,9 @@ async def move_submit(request: Request, appointment_id: str, principal: Schedule
     try:
         start = _local(str(form.get("day", "")), str(form.get("time", "")), "time")
         if form.get("scope") == "rest":
-            svc.move_series_from(*_args(request, principal), appointment_id, start_local=start)
+            appointment_series.move_series_from(*_args(request, principal), appointment_id, start_local=start)
         else:
-            svc.reschedule(
+            appointments.reschedule(
                 *_args(request, principal),
                 appointment_id,
                 start_local=start,
@@ -242,13 +251,13 @@ async def status_submit(request: Request, appointment_id: str, principal: Schedu
     try:
         if wanted == "cancel":
             if form.get("scope") == "rest":
-                svc.cancel_series_from(*_args(request, principal), appointment_id)
+                appointment_series.cancel_series_from(*_args(request, principal), appointment_id)
             else:
-                svc.cancel(*_args(request, principal), appointment_id)
+                appointments.cancel(*_args(request, principal), appointment_id)
         elif wanted == "arrived":
             return check_in_submit(request, appointment_id, principal)
         else:
-            svc.set_status(*_args(request, principal), appointment_id, wanted)
+            appointments.set_status(*_args(request, principal), appointment_id, wanted)
     except TherabillError as exc:
         if exc.code == "not-found":
             raise
@@ -260,10 +269,10 @@ async def status_submit(request: Request, appointment_id: str, principal: Schedu
 def check_in_submit(request: Request, appointment_id: str, principal: ScheduleWrite) -> Response:
     """Check the client in and show what the visit note starts with, the authorization and intake."""
     try:
-        done = svc.check_in(*_args(request, principal), appointment_id)
+        done = appointments.check_in(*_args(request, principal), appointment_id)
     except TherabillError as exc:
         if exc.code == "not-found":
             raise
         return _after_change(request, principal, appointment_id, tuple(exc.problems))
-    audit_event(request, principal, "schedule.check_in", "appointment", appointment_id)
+    audit_event(request, principal, "appointments.check_in", "appointment", appointment_id)
     return render(request, "calendar_checkin.html", {"user": principal, "c": done})

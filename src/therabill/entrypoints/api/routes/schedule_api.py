@@ -1,6 +1,7 @@
 """``/api/v1``: the calendar. Services, rooms, working hours, time off, appointments, free slots.
 
-Every route calls one function of ``service_layer.schedule``. Times in bodies and answers
+Every route calls one function of the calendar services (``schedule_setup``, ``appointments``,
+``availability``, ``appointment_series``). Times in bodies and answers
 are the practice's local wall-clock time (``start_local``, ISO without offset); answers also
 carry the stored UTC (``start``, ``...Z``). Bodies refuse unknown fields (422).
 
@@ -22,7 +23,8 @@ from therabill.entrypoints.api.schemas import ERRORS, NOT_FOUND
 from therabill.entrypoints.http import audit
 from therabill.entrypoints.http.deps import client_ip, requires, state
 from therabill.security.permissions import Permission
-from therabill.service_layer import schedule as svc
+from therabill.service_layer import appointment_series, appointments, schedule_setup
+from therabill.service_layer import availability as free_times
 from therabill.service_layer.accounts import Principal
 
 router = APIRouter(prefix="/api/v1", tags=["schedule"])
@@ -144,7 +146,7 @@ def _audit_view(request: Request, principal: Principal, object_type: str, object
         )
 
 
-def _service_dict(s: svc.Service) -> dict[str, Any]:
+def _service_dict(s: schedule_setup.Service) -> dict[str, Any]:
     out = asdict(s)
     out["price"] = str(s.price)
     for key in ("codes", "provider_ids", "room_ids"):
@@ -152,7 +154,7 @@ def _service_dict(s: svc.Service) -> dict[str, Any]:
     return out
 
 
-def _policy_dict(p: svc.CalendarPolicy) -> dict[str, Any]:
+def _policy_dict(p: schedule_setup.CalendarPolicy) -> dict[str, Any]:
     return {
         "time_zone": p.time_zone,
         "no_show_fee": str(p.no_show_fee) if p.no_show_fee is not None else None,
@@ -167,43 +169,43 @@ def _policy_dict(p: svc.CalendarPolicy) -> dict[str, Any]:
 @router.get("/calendar-policy", responses=ERRORS)
 def get_policy(request: Request, principal: Reader) -> dict[str, Any]:
     """The practice's time zone and no-show / late-cancel policy."""
-    return _policy_dict(svc.calendar_policy(*_args(request, principal)))
+    return _policy_dict(schedule_setup.calendar_policy(*_args(request, principal)))
 
 
 @router.put("/calendar-policy", responses=ERRORS)
 def put_policy(request: Request, body: PolicyPut, principal: Manager) -> dict[str, Any]:
     """Change the time zone or the fee policy."""
-    return _policy_dict(svc.set_calendar_policy(*_args(request, principal), **body.model_dump()))
+    return _policy_dict(schedule_setup.set_calendar_policy(*_args(request, principal), **body.model_dump()))
 
 
 @router.get("/services", responses=ERRORS)
 def list_services(request: Request, principal: Reader) -> list[dict[str, Any]]:
     """The services the practice offers."""
-    return [_service_dict(s) for s in svc.list_services(*_args(request, principal))]
+    return [_service_dict(s) for s in schedule_setup.list_services(*_args(request, principal))]
 
 
 @router.post("/services", status_code=status.HTTP_201_CREATED, responses=RESPONSES)
 def create_service(request: Request, body: ServiceCreate, principal: Manager) -> dict[str, Any]:
     """Offer a service."""
-    return _service_dict(svc.add_service(*_args(request, principal), **body.model_dump()))
+    return _service_dict(schedule_setup.add_service(*_args(request, principal), **body.model_dump()))
 
 
 @router.get("/services/{service_id}", responses=RESPONSES)
 def get_service(request: Request, service_id: str, principal: Reader) -> dict[str, Any]:
     """One service."""
-    return _service_dict(svc.get_service(*_args(request, principal), service_id))
+    return _service_dict(schedule_setup.get_service(*_args(request, principal), service_id))
 
 
 @router.get("/rooms", responses=ERRORS)
 def list_rooms(request: Request, principal: Reader) -> list[dict[str, Any]]:
     """The practice's rooms and tables."""
-    return [asdict(r) for r in svc.list_rooms(*_args(request, principal))]
+    return [asdict(r) for r in schedule_setup.list_rooms(*_args(request, principal))]
 
 
 @router.post("/rooms", status_code=status.HTTP_201_CREATED, responses=ERRORS)
 def create_room(request: Request, body: RoomCreate, principal: Manager) -> dict[str, Any]:
     """Add a room or table."""
-    return asdict(svc.add_room(*_args(request, principal), name=body.name))
+    return asdict(schedule_setup.add_room(*_args(request, principal), name=body.name))
 
 
 # -- hours and time off ------------------------------------------------------------------------
@@ -216,15 +218,15 @@ def _hours_list(hours: list[Any]) -> list[dict[str, Any]]:
 @router.get("/providers/{provider_id}/hours", responses=RESPONSES)
 def get_hours(request: Request, provider_id: str, principal: Reader) -> list[dict[str, Any]]:
     """A therapist's weekly working hours."""
-    return _hours_list(svc.working_hours_of(*_args(request, principal), provider_id))
+    return _hours_list(schedule_setup.working_hours_of(*_args(request, principal), provider_id))
 
 
 @router.put("/providers/{provider_id}/hours", responses=RESPONSES)
 def put_hours(request: Request, provider_id: str, body: HoursPut, principal: Writer) -> list[dict[str, Any]]:
     """Replace a therapist's weekly working hours."""
     hours = [(h.weekday, h.start, h.end) for h in body.hours]
-    svc.set_working_hours(*_args(request, principal), provider_id, hours)
-    return _hours_list(svc.working_hours_of(*_args(request, principal), provider_id))
+    schedule_setup.set_working_hours(*_args(request, principal), provider_id, hours)
+    return _hours_list(schedule_setup.working_hours_of(*_args(request, principal), provider_id))
 
 
 @router.post("/providers/{provider_id}/time-off", status_code=status.HTTP_201_CREATED, responses=RESPONSES)
@@ -232,7 +234,7 @@ def create_time_off(
     request: Request, provider_id: str, body: TimeOffCreate, principal: Writer
 ) -> dict[str, Any]:
     """Block a therapist's time."""
-    new = svc.add_time_off(*_args(request, principal), provider_id, **body.model_dump())
+    new = schedule_setup.add_time_off(*_args(request, principal), provider_id, **body.model_dump())
     return {"id": new, "provider_id": provider_id, **body.model_dump(mode="json")}
 
 
@@ -249,8 +251,8 @@ def list_appointments(
 ) -> list[dict[str, Any]]:
     """Appointments starting on the local days asked for."""
     engine, pid, actor = _args(request, principal)
-    first = day or svc.local_today(engine, pid, actor)
-    found = svc.appointments_on(engine, pid, actor, first, days=days, provider_id=provider_id)
+    first = day or appointments.local_today(engine, pid, actor)
+    found = appointments.appointments_on(engine, pid, actor, first, days=days, provider_id=provider_id)
     _audit_view(request, principal, "calendar", None)
     return [a.as_dict() for a in found]
 
@@ -260,9 +262,12 @@ def create_appointment(request: Request, body: AppointmentCreate, principal: Wri
     """Book an appointment, or a weekly series (``weekly_count`` / ``weekly_until``)."""
     data = body.model_dump(exclude={"weekly_count", "weekly_until", "skip_conflicts"})
     if body.weekly_count is None and body.weekly_until is None:
-        return {"appointments": [svc.book(*_args(request, principal), **data).as_dict()], "conflicts": []}
+        return {
+            "appointments": [appointments.book(*_args(request, principal), **data).as_dict()],
+            "conflicts": [],
+        }
     first = data.pop("start_local")
-    result = svc.book_weekly(
+    result = appointment_series.book_weekly(
         *_args(request, principal),
         first_local=first,
         count=body.weekly_count,
@@ -281,7 +286,7 @@ def create_appointment(request: Request, body: AppointmentCreate, principal: Wri
 @router.get("/appointments/{appointment_id}", responses=RESPONSES)
 def get_appointment(request: Request, appointment_id: str, principal: Reader) -> dict[str, Any]:
     """One appointment."""
-    found = svc.get_appointment(*_args(request, principal), appointment_id)
+    found = appointments.get_appointment(*_args(request, principal), appointment_id)
     _audit_view(request, principal, "appointment", appointment_id)
     return found.as_dict()
 
@@ -292,9 +297,11 @@ def move_appointment(
 ) -> list[dict[str, Any]]:
     """Reschedule one occurrence, or it and the rest of its series (all or nothing)."""
     if body.scope == "rest":
-        moved = svc.move_series_from(*_args(request, principal), appointment_id, start_local=body.start_local)
+        moved = appointment_series.move_series_from(
+            *_args(request, principal), appointment_id, start_local=body.start_local
+        )
         return [a.as_dict() for a in moved]
-    one = svc.reschedule(
+    one = appointments.reschedule(
         *_args(request, principal),
         appointment_id,
         start_local=body.start_local,
@@ -309,7 +316,7 @@ def change_status(
     request: Request, appointment_id: str, body: StatusChange, principal: Writer
 ) -> dict[str, Any]:
     """Move an appointment to a status (a no-show posts the policy's fee)."""
-    return svc.set_status(*_args(request, principal), appointment_id, body.status).as_dict()
+    return appointments.set_status(*_args(request, principal), appointment_id, body.status).as_dict()
 
 
 @router.post("/appointments/{appointment_id}/cancel", responses=RESPONSES)
@@ -318,14 +325,17 @@ def cancel_appointment(
 ) -> list[dict[str, Any]]:
     """Cancel (late cancel with the policy's fee inside the window), or cancel the rest of the series."""
     if body.scope == "rest":
-        return [a.as_dict() for a in svc.cancel_series_from(*_args(request, principal), appointment_id)]
-    return [svc.cancel(*_args(request, principal), appointment_id).as_dict()]
+        return [
+            a.as_dict()
+            for a in appointment_series.cancel_series_from(*_args(request, principal), appointment_id)
+        ]
+    return [appointments.cancel(*_args(request, principal), appointment_id).as_dict()]
 
 
 @router.post("/appointments/{appointment_id}/check-in", responses=RESPONSES)
 def check_in(request: Request, appointment_id: str, principal: Writer) -> dict[str, Any]:
     """Check the client in: the visit-note pre-fill, current authorizations and intake status."""
-    done = svc.check_in(*_args(request, principal), appointment_id)
+    done = appointments.check_in(*_args(request, principal), appointment_id)
     return {
         "appointment": done.appointment.as_dict(),
         "prefill": done.prefill,
@@ -347,7 +357,7 @@ def availability(
     room_id: Annotated[str | None, Query()] = None,
 ) -> list[dict[str, Any]]:
     """Free starts for a service on a local day."""
-    slots = svc.availability(
+    slots = free_times.availability(
         *_args(request, principal), service_id=service_id, day=day, provider_id=provider_id, room_id=room_id
     )
     return [
