@@ -10,6 +10,7 @@ import typer
 from therabill.clock import current_date
 from therabill.domain.errors import TherabillError
 from therabill.entrypoints.cli.common import fail_from
+from therabill.entrypoints.jobs.inprocess import start_for_sqlite
 from therabill.service_layer import database
 
 DEFAULT_HOST = "127.0.0.1"
@@ -24,6 +25,8 @@ sooner (browsers and reverse proxies do)."""
 
 def _serve(host: str, port: int, workers: int) -> None:
     import uvicorn
+
+    start_for_sqlite()
 
     uvicorn.run(
         "therabill.entrypoints.cli.serve:app_from_environment",

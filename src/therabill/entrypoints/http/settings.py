@@ -9,6 +9,7 @@ from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from therabill import config
 from therabill.adapters.mail import SmtpSettings
+from therabill.adapters.sms import TWILIO_API, SmsSettings
 from therabill.service_layer.accounts import SessionPolicy
 
 
@@ -34,6 +35,13 @@ class Settings(BaseSettings):
         smtp_host, smtp_port, smtp_sender, smtp_username, smtp_password, smtp_starttls,
             smtp_tls: the mail server that sends reminders, log-in links, statements and
             receipts; no ``smtp_host``: nothing is emailed.
+        public_url: the address clients reach the web app at (``https://clinic.example.com``):
+            the links in reminders point there.
+        sms_account_sid, sms_auth_token, sms_from, sms_base_url: the Twilio-compatible SMS
+            provider (``sms_base_url`` defaults to Twilio's API); no ``sms_account_sid``:
+            no text messages.
+        jobs_interval_seconds: how often the in-process job runner (SQLite) looks for due
+            reminders; 0 turns it off.
     """
 
     model_config = SettingsConfigDict(env_prefix="THERABILL_", extra="ignore")
@@ -58,6 +66,12 @@ class Settings(BaseSettings):
     smtp_password: str | None = Field(default=None, repr=False)
     smtp_starttls: bool = False
     smtp_tls: bool = False
+    public_url: str = "http://127.0.0.1:8000"
+    sms_account_sid: str | None = None
+    sms_auth_token: str | None = Field(default=None, repr=False)
+    sms_from: str | None = None
+    sms_base_url: str = TWILIO_API
+    jobs_interval_seconds: int = Field(default=60, ge=0, le=3600)
 
     def mail(self) -> SmtpSettings | None:
         """The mail server settings, or None when no server is set."""
@@ -71,6 +85,17 @@ class Settings(BaseSettings):
             password=self.smtp_password,
             starttls=self.smtp_starttls,
             tls=self.smtp_tls,
+        )
+
+    def sms(self) -> SmsSettings | None:
+        """The SMS provider settings, or None when no provider is set."""
+        if not (self.sms_account_sid and self.sms_auth_token and self.sms_from):
+            return None
+        return SmsSettings(
+            account_sid=self.sms_account_sid,
+            auth_token=self.sms_auth_token,
+            from_number=self.sms_from,
+            base_url=self.sms_base_url,
         )
 
     def proxies(self) -> tuple[IPv4Network | IPv6Network, ...]:
