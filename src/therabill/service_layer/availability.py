@@ -22,7 +22,7 @@ from therabill.domain.schedule import ScheduleError, Span, refuse
 from therabill.service_layer.schedule_setup import hours_in, person_name, policy_in, service_of
 from therabill.service_layer.uow import UnitOfWork
 
-__all__ = ["Plan", "Slot", "availability", "check_free", "conflicts"]
+__all__ = ["Plan", "Slot", "availability", "check_free", "conflicts", "double_bookings"]
 
 SLOT_STEP = timedelta(minutes=15)
 
@@ -89,20 +89,20 @@ def time_off_in(uow: UnitOfWork, provider_ids: Iterable[str], start: datetime, e
     )
 
 
-def conflicts(
+def double_bookings(
     uow: UnitOfWork,
     zone: str,
     *,
     provider_id: str,
     room_id: str | None,
     span: Span,
-    appointment: Span,
     exclude: Iterable[str] = (),
 ) -> list[Problem]:
-    """Why the therapist or room cannot take ``span`` (empty: they can)."""
-    problems = []
-    local = rules.to_local(appointment.start, zone)
+    """The appointments ``span`` would overlap for the therapist or the room (the
+    double-booking part of ``conflicts``: what an import of past visits is checked for)."""
+    local = rules.to_local(span.start, zone)
     when = f"{local:%a %b %-d %-I:%M %p}"
+    problems = []
     for other in busy(
         uow,
         span.start,
@@ -119,6 +119,25 @@ def conflicts(
             )
         else:
             problems.append(Problem("room-double-booked", "room_id", f"the room is already booked at {when}"))
+    return problems
+
+
+def conflicts(
+    uow: UnitOfWork,
+    zone: str,
+    *,
+    provider_id: str,
+    room_id: str | None,
+    span: Span,
+    appointment: Span,
+    exclude: Iterable[str] = (),
+) -> list[Problem]:
+    """Why the therapist or room cannot take ``span`` (empty: they can)."""
+    problems = double_bookings(
+        uow, zone, provider_id=provider_id, room_id=room_id, span=span, exclude=exclude
+    )
+    local = rules.to_local(appointment.start, zone)
+    when = f"{local:%a %b %-d %-I:%M %p}"
     if time_off_in(uow, [provider_id], appointment.start, appointment.end):
         problems.append(Problem("therapist-time-off", "provider_id", f"the therapist is off at {when}"))
     hours = hours_in(uow, provider_id)

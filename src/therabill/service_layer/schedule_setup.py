@@ -30,7 +30,7 @@ from therabill.domain.money import D, from_cents, to_cents
 from therabill.domain.schedule import refuse
 from therabill.service_layer.uow import UnitOfWork
 
-__all__ = ["CalendarPolicy", "CalendarSetup", "Room", "Service"]
+__all__ = ["CalendarPolicy", "CalendarSetup", "Room", "Service", "TimeOff"]
 
 
 # -- records ---------------------------------------------------------------------------------
@@ -173,6 +173,26 @@ def set_calendar_policy(
         return policy_in(uow)
 
 
+def _check_service(name: str, duration_minutes: int, buffer_minutes: int, price: Decimal) -> None:
+    if not name.strip():
+        raise refuse("service-name-missing", "name", "give the service a name")
+    if len(name.strip()) > 120:
+        raise refuse("service-name-long", "name", "a service name has at most 120 characters")
+    if not 5 <= duration_minutes <= 480:
+        raise refuse("duration-invalid", "duration_minutes", "a service lasts 5 to 480 minutes")
+    if not 0 <= buffer_minutes <= 120:
+        raise refuse("buffer-invalid", "buffer_minutes", "the buffer is 0 to 120 minutes")
+    if D(price) < 0:
+        raise refuse("price-negative", "price", "the price cannot be negative")
+
+
+def _check_offered_by(uow: UnitOfWork, provider_ids: Sequence[str], room_ids: Sequence[str]) -> None:
+    for pid in provider_ids:
+        uow.records.get(providers, pid)
+    for rid in room_ids:
+        uow.records.get(rooms, rid)
+
+
 def add_service(
     engine: Engine,
     practice_id: str,
@@ -188,19 +208,9 @@ def add_service(
     clock: Clock = current_time,
 ) -> Service:
     """Offer a service (its therapists and rooms must be the practice's)."""
-    if not name.strip():
-        raise refuse("service-name-missing", "name", "give the service a name")
-    if not 5 <= duration_minutes <= 480:
-        raise refuse("duration-invalid", "duration_minutes", "a service lasts 5 to 480 minutes")
-    if not 0 <= buffer_minutes <= 120:
-        raise refuse("buffer-invalid", "buffer_minutes", "the buffer is 0 to 120 minutes")
-    if D(price) < 0:
-        raise refuse("price-negative", "price", "the price cannot be negative")
+    _check_service(name, duration_minutes, buffer_minutes, price)
     with UnitOfWork(engine, practice_id, actor, clock=clock) as uow:
-        for pid in provider_ids:
-            uow.records.get(providers, pid)
-        for rid in room_ids:
-            uow.records.get(rooms, rid)
+        _check_offered_by(uow, provider_ids, room_ids)
         if uow.records.rows(services, services.c.name == name.strip()):
             raise refuse("service-name-taken", "name", f"a service named {name.strip()!r} exists")
         new = uow.records.insert(
@@ -308,6 +318,162 @@ def add_time_off(
         )
         uow.record("schedule.time_off", "provider", provider_id)
         return new
+
+
+def update_service(
+    engine: Engine,
+    practice_id: str,
+    actor: str,
+    service_id: str,
+    *,
+    name: str | None = None,
+    duration_minutes: int | None = None,
+    price: Decimal | None = None,
+    buffer_minutes: int | None = None,
+    codes: Sequence[str] | None = None,
+    provider_ids: Sequence[str] | None = None,
+    room_ids: Sequence[str] | None = None,
+    active: bool | None = None,
+    clock: Clock = current_time,
+) -> Service:
+    """Change a service (only the values given). Booked appointments keep their times and
+    the time they hold; the new length and buffer apply to bookings from now on. An
+    inactive service is no longer offered for new bookings."""
+    with UnitOfWork(engine, practice_id, actor, clock=clock) as uow:
+        old = service_of(uow.records.get(services, service_id, for_update=True))
+        new = Service(
+            old.id,
+            name.strip() if name is not None else old.name,
+            duration_minutes if duration_minutes is not None else old.duration_minutes,
+            D(price) if price is not None else old.price,
+            buffer_minutes if buffer_minutes is not None else old.buffer_minutes,
+            tuple(codes) if codes is not None else old.codes,
+            tuple(provider_ids) if provider_ids is not None else old.provider_ids,
+            tuple(room_ids) if room_ids is not None else old.room_ids,
+            active if active is not None else old.active,
+        )
+        _check_service(new.name, new.duration_minutes, new.buffer_minutes, new.price)
+        _check_offered_by(uow, new.provider_ids, new.room_ids)
+        if new.name != old.name and uow.records.rows(services, services.c.name == new.name):
+            raise refuse("service-name-taken", "name", f"a service named {new.name!r} exists")
+        changed = {
+            "name": new.name,
+            "duration_minutes": new.duration_minutes,
+            "price_cents": to_cents(new.price),
+            "buffer_minutes": new.buffer_minutes,
+            "codes": list(new.codes),
+            "provider_ids": list(new.provider_ids),
+            "room_ids": list(new.room_ids),
+            "active": new.active,
+        }
+        uow.records.update(services, service_id, **changed)
+        fields = sorted(k for k in ("name", "duration_minutes", "price", "buffer_minutes", "codes", "provider_ids",
+                                    "room_ids", "active") if getattr(new, k) != getattr(old, k))  # fmt: skip
+        uow.record("schedule.service.update", "service", service_id, {"fields": fields})
+        return service_of(uow.records.get(services, service_id))
+
+
+def update_room(
+    engine: Engine,
+    practice_id: str,
+    actor: str,
+    room_id: str,
+    *,
+    name: str | None = None,
+    active: bool | None = None,
+    clock: Clock = current_time,
+) -> Room:
+    """Rename a room, or take it out of (or back into) use; booked appointments keep it."""
+    with UnitOfWork(engine, practice_id, actor, clock=clock) as uow:
+        old = uow.records.get(rooms, room_id, for_update=True)
+        new_name = name.strip() if name is not None else old.name
+        if not new_name:
+            raise refuse("room-name-missing", "name", "give the room a name")
+        if len(new_name) > 80:
+            raise refuse("room-name-long", "name", "a room name has at most 80 characters")
+        if new_name != old.name and uow.records.rows(rooms, rooms.c.name == new_name):
+            raise refuse("room-name-taken", "name", f"a room named {new_name!r} exists")
+        uow.records.update(
+            rooms, room_id, name=new_name, active=bool(old.active) if active is None else active
+        )
+        uow.record("schedule.room.update", "room", room_id)
+        row = uow.records.get(rooms, room_id)
+        return Room(row.id, row.name, bool(row.active))
+
+
+@dataclass(frozen=True, slots=True)
+class TimeOff:
+    """A stretch a therapist is off.
+
+    Attributes:
+        id: opaque id.
+        provider_id: the therapist.
+        provider_name: "First Last".
+        start_local: the practice's wall-clock start.
+        end_local: the practice's wall-clock end.
+        reason: free text.
+    """
+
+    id: str
+    provider_id: str
+    provider_name: str
+    start_local: datetime
+    end_local: datetime
+    reason: str | None
+
+    def as_dict(self) -> dict[str, Any]:
+        """The JSON shape (local times without offset)."""
+        return {
+            "id": self.id,
+            "provider_id": self.provider_id,
+            "provider_name": self.provider_name,
+            "start_local": self.start_local.isoformat(),
+            "end_local": self.end_local.isoformat(),
+            "reason": self.reason,
+        }
+
+
+def list_time_off(
+    engine: Engine,
+    practice_id: str,
+    actor: str,
+    *,
+    provider_id: str | None = None,
+    include_past: bool = False,
+) -> list[TimeOff]:
+    """Time off, soonest first: every therapist's or one's; ended stretches only if asked."""
+    with UnitOfWork(engine, practice_id, actor, read_only=True) as uow:
+        zone = policy_in(uow).time_zone
+        where = []
+        if provider_id is not None:
+            uow.records.get(providers, provider_id)
+            where.append(time_off.c.provider_id == provider_id)
+        if not include_past:
+            where.append(time_off.c.end > uow.now().replace(tzinfo=None))
+        names = {r.id: person_name(r) for r in uow.records.rows(providers)}
+        return [
+            TimeOff(
+                r.id,
+                r.provider_id,
+                names.get(r.provider_id, ""),
+                rules.to_local(r.start, zone),
+                rules.to_local(r.end, zone),
+                r.reason,
+            )
+            for r in uow.records.rows(time_off, *where, order_by=[time_off.c.start])
+        ]
+
+
+def delete_time_off(
+    engine: Engine, practice_id: str, actor: str, time_off_id: str, *, clock: Clock = current_time
+) -> None:
+    """Remove a stretch of time off (its hours can be booked again)."""
+    with UnitOfWork(engine, practice_id, actor, clock=clock) as uow:
+        row = uow.records.get(time_off, time_off_id, for_update=True)
+        uow.session.execute(
+            time_off.delete().where(time_off.c.id == time_off_id, time_off.c.practice_id == practice_id)
+        )
+        uow.record("schedule.time_off.delete", "provider", row.provider_id, {"start": row.start.isoformat()})
 
 
 @dataclass(frozen=True, slots=True)

@@ -20,6 +20,7 @@ from therabill.entrypoints.http import errors
 from therabill.entrypoints.http.deps import AppState
 from therabill.entrypoints.http.limits import BodyLimit, ErrorShield
 from therabill.entrypoints.http.settings import Settings
+from therabill.entrypoints.web import routes_reminders
 from therabill.schemas.encounter import EncounterDocument, UnitsDocument
 from therabill.security.headers import SecurityHeaders
 from therabill.service_layer.database import open_database
@@ -138,5 +139,6 @@ def create_app(
     from therabill.entrypoints.web import routes_calendar
 
     app.include_router(routes_calendar.router)
+    app.include_router(routes_reminders.router)
     app.openapi = lambda: _openapi(app)  # type: ignore[method-assign]
     return app
