@@ -15,7 +15,15 @@ import typer
 from therabill.domain.errors import TherabillError
 from therabill.entrypoints.cli._practice import PracticeOption, open_practice
 from therabill.entrypoints.cli.common import fail, fail_from, option_day, print_json, stdout
-from therabill.service_layer import appointment_series, appointments, availability, schedule_setup
+from therabill.entrypoints.http.settings import Settings
+from therabill.service_layer import (
+    appointment_series,
+    appointments,
+    availability,
+    calendar_feed,
+    schedule_setup,
+)
+from therabill.service_layer.accounts import Principal
 from therabill.service_layer.uow import system_actor
 
 schedule_app = typer.Typer(help="The calendar: book, list, move, cancel, statuses.", no_args_is_help=True)
@@ -304,3 +312,126 @@ def slots_command(
         return
     for s in found:
         stdout.print(f"{s.start_local:%-I:%M %p}  {s.provider_name}")
+
+
+def _flag(on: bool, off: bool, option: str) -> bool | None:
+    if on and off:
+        fail(f"{option}: give one of --{option} / --no-{option}")
+    return True if on else False if off else None
+
+
+@schedule_app.command("service-edit")
+def service_edit_command(
+    service: Annotated[str, typer.Argument(help="The service's id.")],
+    name: Annotated[str | None, typer.Option("--name", help="New name.")] = None,
+    minutes: Annotated[int | None, typer.Option("--minutes", help="New length.")] = None,
+    price: Annotated[str | None, typer.Option("--price", help="New price in dollars.")] = None,
+    buffer: Annotated[int | None, typer.Option("--buffer", help="Minutes held after it.")] = None,
+    therapist: Annotated[
+        list[str] | None, typer.Option("--therapist", help="Therapist id (repeat; replaces the list).")
+    ] = None,
+    room: Annotated[
+        list[str] | None, typer.Option("--room", help="Room id (repeat; replaces the list).")
+    ] = None,
+    inactive: Annotated[bool, typer.Option("--inactive", help="No longer offered for new bookings.")] = False,
+    active: Annotated[bool, typer.Option("--active", help="Offered again.")] = False,
+    practice: PracticeOption = None,
+    as_json: JsonOption = False,
+) -> None:
+    """Change a service (what is booked keeps its times)."""
+    amount = None
+    if price is not None:
+        try:
+            amount = Decimal(price)
+        except InvalidOperation:
+            fail(f"--price: {price!r} is not an amount")
+    offered = _flag(active, inactive, "active")
+    try:
+        engine, pid = open_practice(practice)
+        made = schedule_setup.update_service(
+            engine, pid, system_actor(), service, name=name, duration_minutes=minutes, price=amount,
+            buffer_minutes=buffer, provider_ids=therapist, room_ids=room, active=offered,
+        )  # fmt: skip
+    except TherabillError as exc:
+        fail_from(exc)
+    if as_json:
+        print_json({"id": made.id, "name": made.name, "price": str(made.price), "active": made.active})
+    else:
+        state = "" if made.active else " (not offered)"
+        stdout.print(f"{made.name}: {made.duration_minutes} min, ${made.price}{state}")
+
+
+@schedule_app.command("room-edit")
+def room_edit_command(
+    room: Annotated[str, typer.Argument(help="The room's id.")],
+    name: Annotated[str | None, typer.Option("--name", help="New name.")] = None,
+    inactive: Annotated[bool, typer.Option("--inactive", help="Take it out of use.")] = False,
+    active: Annotated[bool, typer.Option("--active", help="Back in use.")] = False,
+    practice: PracticeOption = None,
+) -> None:
+    """Rename a room or take it out of (or back into) use."""
+    usable = _flag(active, inactive, "active")
+    try:
+        engine, pid = open_practice(practice)
+        made = schedule_setup.update_room(engine, pid, system_actor(), room, name=name, active=usable)
+    except TherabillError as exc:
+        fail_from(exc)
+    stdout.print(f"{made.name}{'' if made.active else ' (out of use)'}")
+
+
+@schedule_app.command("time-off")
+def time_off_command(
+    therapist: Annotated[str | None, typer.Option("--therapist", help="Only this therapist.")] = None,
+    past: Annotated[bool, typer.Option("--past", help="Include stretches that ended.")] = False,
+    add_from: Annotated[
+        str | None, typer.Option("--add-from", help="Add: local start, YYYY-MM-DDTHH:MM.")
+    ] = None,
+    add_to: Annotated[str | None, typer.Option("--add-to", help="Add: local end.")] = None,
+    reason: Annotated[str | None, typer.Option("--reason", help="Add: why.")] = None,
+    delete: Annotated[str | None, typer.Option("--delete", help="Remove the stretch with this id.")] = None,
+    practice: PracticeOption = None,
+    as_json: JsonOption = False,
+) -> None:
+    """List a therapist's (or everyone's) time off; add (--therapist, --add-from, --add-to) or remove one."""
+    try:
+        engine, pid = open_practice(practice)
+        if delete:
+            schedule_setup.delete_time_off(engine, pid, system_actor(), delete)
+        if add_from or add_to:
+            if not (therapist and add_from and add_to):
+                fail("adding time off needs --therapist, --add-from and --add-to")
+            schedule_setup.add_time_off(
+                engine, pid, system_actor(), therapist, start_local=_at(add_from, "--add-from"),
+                end_local=_at(add_to, "--add-to"), reason=reason,
+            )  # fmt: skip
+        found = schedule_setup.list_time_off(
+            engine, pid, system_actor(), provider_id=therapist, include_past=past
+        )
+    except TherabillError as exc:
+        fail_from(exc)
+    if as_json:
+        print_json([t.as_dict() for t in found])
+        return
+    for t in found:
+        why = f"  {t.reason}" if t.reason else ""
+        stdout.print(
+            f"{t.start_local:%a %b %-d %-I:%M %p} – {t.end_local:%a %b %-d %-I:%M %p}  {t.provider_name}{why}  {t.id}"
+        )
+    if not found:
+        stdout.print("No time off on file.")
+
+
+@schedule_app.command("feed")
+def feed_command(
+    therapist: Annotated[str, typer.Argument(help="The therapist's id.")],
+    practice: PracticeOption = None,
+) -> None:
+    """Print a new signed iCalendar feed URL of a therapist's appointments (valid a year)."""
+    settings = Settings()
+    try:
+        engine, pid = open_practice(practice)
+        operator = Principal("os", system_actor(), system_actor(), pid, "owner")
+        token = calendar_feed.feed_link(engine, operator, system_actor(), therapist)
+    except TherabillError as exc:
+        fail_from(exc)
+    stdout.print(f"{settings.public_url.rstrip('/')}/calendar/feed/{token}.ics")

@@ -5,8 +5,9 @@ Every route calls one function of the calendar services (``schedule_setup``, ``a
 are the practice's local wall-clock time (``start_local``, ISO without offset); answers also
 carry the stored UTC (``start``, ``...Z``). Bodies refuse unknown fields (422).
 
-* services, rooms, calendar policy: read ``schedule.read``, write ``settings.manage``;
-* hours, time off, appointments: read ``schedule.read``, write ``schedule.write``.
+* services, rooms, calendar and reminder policy: read ``schedule.read``, write ``settings.manage``;
+* hours, time off, appointments: read ``schedule.read``, write ``schedule.write``;
+* a therapist's calendar feed URL: the therapist for themselves, owner and front desk for anyone.
 """
 
 from __future__ import annotations
@@ -16,14 +17,15 @@ from datetime import date, datetime
 from decimal import Decimal
 from typing import Annotated, Any, Literal
 
-from fastapi import APIRouter, Depends, Query, Request, status
+from fastapi import APIRouter, Depends, Query, Request, Response, status
 from pydantic import BaseModel, ConfigDict, Field
 
 from therabill.entrypoints.api.schemas import ERRORS, NOT_FOUND
 from therabill.entrypoints.http import audit
 from therabill.entrypoints.http.deps import client_ip, requires, state
+from therabill.entrypoints.http.errors import ApiError
 from therabill.security.permissions import Permission
-from therabill.service_layer import appointment_series, appointments, schedule_setup
+from therabill.service_layer import appointment_series, appointments, calendar_feed, reminders, schedule_setup
 from therabill.service_layer import availability as free_times
 from therabill.service_layer.accounts import Principal
 
@@ -55,6 +57,34 @@ class RoomCreate(_In):
     """A new room or table."""
 
     name: str = Field(min_length=1, max_length=80)
+
+
+class ServiceUpdate(_In):
+    """What changes of a service (fields left out stay)."""
+
+    name: str | None = Field(default=None, min_length=1, max_length=120)
+    duration_minutes: int | None = Field(default=None, ge=5, le=480)
+    price: Decimal | None = Field(default=None, ge=0, max_digits=10, decimal_places=2)
+    buffer_minutes: int | None = Field(default=None, ge=0, le=120)
+    codes: list[str] | None = Field(default=None, max_length=4)
+    provider_ids: list[str] | None = None
+    room_ids: list[str] | None = None
+    active: bool | None = None
+
+
+class RoomUpdate(_In):
+    """What changes of a room (fields left out stay)."""
+
+    name: str | None = Field(default=None, min_length=1, max_length=80)
+    active: bool | None = None
+
+
+class ReminderPolicyPut(_In):
+    """When and how reminders go (``hours_before`` null: off)."""
+
+    hours_before: int | None = Field(ge=1, le=168)
+    email: bool = True
+    sms: bool = False
 
 
 class HoursIn(_In):
@@ -208,6 +238,39 @@ def create_room(request: Request, body: RoomCreate, principal: Manager) -> dict[
     return asdict(schedule_setup.add_room(*_args(request, principal), name=body.name))
 
 
+@router.patch("/services/{service_id}", responses=RESPONSES)
+def update_service(
+    request: Request, service_id: str, body: ServiceUpdate, principal: Manager
+) -> dict[str, Any]:
+    """Change a service; booked appointments keep their times."""
+    changes = body.model_dump(exclude_unset=True)
+    return _service_dict(schedule_setup.update_service(*_args(request, principal), service_id, **changes))
+
+
+@router.patch("/rooms/{room_id}", responses=RESPONSES)
+def update_room(request: Request, room_id: str, body: RoomUpdate, principal: Manager) -> dict[str, Any]:
+    """Rename a room or take it out of use."""
+    return asdict(
+        schedule_setup.update_room(*_args(request, principal), room_id, **body.model_dump(exclude_unset=True))
+    )
+
+
+def _reminder_dict(p: reminders.ReminderPolicy) -> dict[str, Any]:
+    return {"hours_before": p.hours_before, "email": p.email, "sms": p.sms}
+
+
+@router.get("/reminder-policy", responses=ERRORS)
+def get_reminder_policy(request: Request, principal: Reader) -> dict[str, Any]:
+    """When and how appointment reminders go."""
+    return _reminder_dict(reminders.reminder_policy(*_args(request, principal)))
+
+
+@router.put("/reminder-policy", responses=ERRORS)
+def put_reminder_policy(request: Request, body: ReminderPolicyPut, principal: Manager) -> dict[str, Any]:
+    """Set when and how appointment reminders go."""
+    return _reminder_dict(reminders.set_reminder_policy(*_args(request, principal), **body.model_dump()))
+
+
 # -- hours and time off ------------------------------------------------------------------------
 
 
@@ -236,6 +299,40 @@ def create_time_off(
     """Block a therapist's time."""
     new = schedule_setup.add_time_off(*_args(request, principal), provider_id, **body.model_dump())
     return {"id": new, "provider_id": provider_id, **body.model_dump(mode="json")}
+
+
+@router.get("/time-off", responses=RESPONSES)
+def list_time_off(
+    request: Request,
+    principal: Reader,
+    provider_id: Annotated[str | None, Query(max_length=32)] = None,
+    include_past: bool = False,
+) -> list[dict[str, Any]]:
+    """Time off, soonest first (every therapist's, or one's); ended stretches if asked."""
+    found = schedule_setup.list_time_off(
+        *_args(request, principal), provider_id=provider_id, include_past=include_past
+    )
+    return [t.as_dict() for t in found]
+
+
+@router.delete("/time-off/{time_off_id}", status_code=status.HTTP_204_NO_CONTENT, responses=RESPONSES)
+def delete_time_off(request: Request, time_off_id: str, principal: Writer) -> Response:
+    """Remove a stretch of time off."""
+    schedule_setup.delete_time_off(*_args(request, principal), time_off_id)
+    return Response(status_code=status.HTTP_204_NO_CONTENT)
+
+
+@router.post(
+    "/providers/{provider_id}/calendar-feed", status_code=status.HTTP_201_CREATED, responses=RESPONSES
+)
+def create_calendar_feed(request: Request, provider_id: str, principal: Reader) -> dict[str, Any]:
+    """A new signed iCalendar feed URL of a therapist's appointments (valid a year)."""
+    try:
+        token = calendar_feed.feed_link(state(request).engine, principal, _actor(principal), provider_id)
+    except calendar_feed.FeedError as exc:
+        raise ApiError(403, exc.code, str(exc), exc.problems) from None
+    base = request.app.state.settings.public_url.rstrip("/")
+    return {"url": f"{base}/calendar/feed/{token}.ics", "provider_id": provider_id}
 
 
 # -- appointments --------------------------------------------------------------------------------
@@ -345,6 +442,22 @@ def check_in(request: Request, appointment_id: str, principal: Writer) -> dict[s
         ],
         "intake": done.intake,
     }
+
+
+@router.get("/appointments/{appointment_id}/reminders", responses=RESPONSES)
+def appointment_reminders(request: Request, appointment_id: str, principal: Reader) -> list[dict[str, Any]]:
+    """The reminders recorded for an appointment (``Not confirmed``: may or may not have gone)."""
+    return [
+        {
+            "channel": r.channel,
+            "start_local": r.start_local.isoformat(),
+            "status": r.status,
+            "status_label": r.status_label,
+            "at": r.at.isoformat(),
+            "error": r.error,
+        }
+        for r in reminders.reminders_of(*_args(request, principal), appointment_id)
+    ]
 
 
 @router.get("/availability", responses=RESPONSES)
