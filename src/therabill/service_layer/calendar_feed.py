@@ -8,7 +8,8 @@ them in its own zone; each event's UID is stable, so a moved appointment moves.
 
 What an event shows (the file leaves the practice, onto a phone and its cloud): the client's
 first name and last initial, the service and the room. No diagnosis, no notes, no contact data.
-Who may issue a feed: the therapist for themselves; owner and front desk for any therapist.
+Who may issue a feed: anyone who reads the calendar, for any therapist, except that a
+therapist gets their own only (another's is "not found", like their visits).
 """
 
 from __future__ import annotations
@@ -20,7 +21,7 @@ from sqlalchemy import Engine, select
 
 from therabill.adapters.db.tables import appointments, patients, practices, providers, rooms, services
 from therabill.clock import Clock, current_time
-from therabill.domain.errors import Problem, TherabillError
+from therabill.domain.errors import NotFoundError, Problem
 from therabill.domain.schedule import AppointmentStatus
 from therabill.service_layer.accounts import Principal
 from therabill.service_layer.links import issue_link_in, link_practice, read_link
@@ -41,22 +42,15 @@ SHOWN = (
 _STATUS = {"scheduled": "TENTATIVE", "confirmed": "CONFIRMED"}
 
 
-class FeedError(TherabillError):
-    """A feed may not be issued for that therapist by this caller."""
-
-    code = "feed-not-allowed"
-
-
 def feed_link(
     engine: Engine, principal: Principal, actor: str, provider_id: str, *, clock: Clock = current_time
 ) -> str:
     """The token of ``provider_id``'s feed URL (``/calendar/feed/<token>.ics``)."""
     if principal.role == "therapist" and principal.provider_id != provider_id:
-        message = "a therapist may subscribe to their own calendar only"
-        raise FeedError(message, (Problem("feed-not-allowed", "provider_id", message),))
-    if principal.role not in ("owner", "front_desk", "therapist"):
-        message = "only therapists, the front desk and the owner subscribe to calendars"
-        raise FeedError(message, (Problem("feed-not-allowed", "provider_id", message),))
+        # another therapist's calendar: as if it did not exist (like their visits)
+        raise NotFoundError(
+            "no such provider", (Problem("provider-not-found", "provider", f"no provider {provider_id!r}"),)
+        )
     with UnitOfWork(engine, principal.practice_id, actor, clock=clock) as uow:
         uow.records.get(providers, provider_id)
         token = issue_link_in(uow, FEED, provider_id, expires=LIFETIME)

@@ -43,7 +43,7 @@ from sqlalchemy import Engine, select
 from sqlalchemy.exc import IntegrityError
 
 from therabill.adapters.db.messaging_tables import link_keys, link_redemptions
-from therabill.clock import Clock, current_time
+from therabill.clock import Clock, as_utc, current_time
 from therabill.domain.errors import Problem, TherabillError
 from therabill.service_layer.uow import UnitOfWork
 
@@ -181,10 +181,9 @@ def issue_link_in(uow: UnitOfWork, purpose: str, subject_id: str, *, expires: da
     ``MAX_LIFETIME``). The practice's key is created on first use.
     """
     _check_purpose(purpose)
-    now = uow.now()
+    now = as_utc(uow.now())
     until = now + expires if isinstance(expires, timedelta) else expires
-    if until.tzinfo is None:
-        raise ValueError("a link's expiry must be an aware datetime")
+    until = as_utc(until)
     if not now < until <= now + MAX_LIFETIME:
         raise ValueError("a link expires after now and within MAX_LIFETIME")
     if not subject_id or len(subject_id.encode("utf-8")) > 200:
@@ -222,7 +221,7 @@ def _verify_in(uow: UnitOfWork, token: str, purpose: str) -> Link:
     if secret is None or not hmac.compare_digest(mac, _mac(secret, purpose, payload)):
         raise _refuse("link-invalid", "this link is not valid")
     expires_at = datetime.fromtimestamp(expires, UTC)
-    if uow.now() >= expires_at:
+    if as_utc(uow.now()) >= expires_at:
         raise _refuse("link-expired", "this link has expired")
     link = Link(practice_id, purpose, subject_id, expires_at, nonce.hex())
     used = uow.session.execute(

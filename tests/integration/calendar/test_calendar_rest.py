@@ -13,10 +13,10 @@ from sqlalchemy import Engine
 from tests.integration.db.builders import ACTOR, a_practice
 from therabill.adapters.csvio import CsvImportError, import_csv
 from therabill.clock import using
+from therabill.domain.errors import NotFoundError
 from therabill.domain.schedule import ScheduleError
 from therabill.service_layer import appointments, availability, calendar_feed, links, schedule_setup
 from therabill.service_layer.accounts import Principal
-from therabill.service_layer.calendar_feed import FeedError
 from therabill.service_layer.links import LinkError
 
 NOW = datetime(2026, 11, 23, 15, 0, tzinfo=UTC)
@@ -134,10 +134,10 @@ def test_a_therapist_feed_is_an_icalendar_of_their_appointments(engine: Engine) 
         start_local=datetime(2026, 12, 2, 10), service_id=svc.id,
     )  # fmt: skip
     appointments.cancel(engine, p.id, ACTOR, gone.id)
-    with pytest.raises(FeedError):  # a therapist subscribes to their own calendar only
+    with pytest.raises(NotFoundError):  # a therapist subscribes to their own calendar only
         calendar_feed.feed_link(engine, _principal(p.id, "therapist", "e" * 32), ACTOR, p.provider_id)
-    with pytest.raises(FeedError):
-        calendar_feed.feed_link(engine, _principal(p.id, "biller"), ACTOR, p.provider_id)
+    with pytest.raises(NotFoundError):
+        calendar_feed.feed_link(engine, _principal(p.id, "owner"), ACTOR, "e" * 32)
     with using(lambda: NOW):
         token = calendar_feed.feed_link(
             engine, _principal(p.id, "therapist", p.provider_id), ACTOR, p.provider_id

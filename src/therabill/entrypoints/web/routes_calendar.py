@@ -11,6 +11,7 @@ prices, never ids.
 from __future__ import annotations
 
 from datetime import date, datetime, timedelta
+from decimal import Decimal, InvalidOperation
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, Query, Request
@@ -21,8 +22,15 @@ from therabill.domain.schedule import ScheduleError
 from therabill.entrypoints.http.audit import audit_event
 from therabill.entrypoints.http.deps import requires, state
 from therabill.entrypoints.web.pages import actor, render
-from therabill.security.permissions import Permission
-from therabill.service_layer import appointment_series, appointments, availability, schedule_setup
+from therabill.security.permissions import Permission, allowed
+from therabill.service_layer import (
+    appointment_series,
+    appointments,
+    availability,
+    calendar_feed,
+    reminders,
+    schedule_setup,
+)
 from therabill.service_layer.accounts import Principal
 
 router = APIRouter(include_in_schema=False)
@@ -276,3 +284,150 @@ def check_in_submit(request: Request, appointment_id: str, principal: ScheduleWr
         return _after_change(request, principal, appointment_id, tuple(exc.problems))
     audit_event(request, principal, "appointments.check_in", "appointment", appointment_id)
     return render(request, "calendar_checkin.html", {"user": principal, "c": done})
+
+
+# -- setup: reminders, services, rooms, time off, calendar feeds --------------------------------
+
+SettingsManage = Annotated[Principal, Depends(requires(Permission.SETTINGS_MANAGE))]
+
+
+def _setup_context(
+    request: Request, principal: Principal, problems: tuple[Problem, ...] = (), feed_url: str = ""
+) -> dict[str, Any]:
+    args = _args(request, principal)
+    setup = schedule_setup.calendar_setup(*args)
+    feedable = [
+        (t, name)
+        for t, name in setup.therapists
+        if principal.role != "therapist" or principal.provider_id == t
+    ]
+    return {
+        "user": principal,
+        "reminders": reminders.reminder_policy(*args),
+        "services": schedule_setup.list_services(*args),
+        "rooms": schedule_setup.list_rooms(*args),
+        "room_names": {r.id: r.name for r in schedule_setup.list_rooms(*args)},
+        "time_off": schedule_setup.list_time_off(*args),
+        "therapists": setup.therapists,
+        "feedable": feedable,
+        "can_manage": allowed(principal.role, Permission.SETTINGS_MANAGE, principal.scopes),
+        "can_write": allowed(principal.role, Permission.SCHEDULE_WRITE, principal.scopes),
+        "problems": problems,
+        "feed_url": feed_url,
+    }
+
+
+def _setup_page(
+    request: Request, principal: Principal, problems: tuple[Problem, ...] = (), feed_url: str = ""
+) -> HTMLResponse:
+    status = 422 if problems else 200
+    return render(
+        request, "calendar_setup.html", _setup_context(request, principal, problems, feed_url), status
+    )
+
+
+def _refused(exc: TherabillError) -> tuple[Problem, ...]:
+    return tuple(exc.problems) or (Problem(exc.code, "form", str(exc)),)
+
+
+@router.get("/calendar/setup", response_class=HTMLResponse)
+def setup_page(request: Request, principal: ScheduleRead) -> HTMLResponse:
+    """Reminders, services, rooms, time off and calendar feeds."""
+    return _setup_page(request, principal)
+
+
+@router.post("/calendar/setup/reminders", response_class=HTMLResponse)
+async def reminders_submit(request: Request, principal: SettingsManage) -> Response:
+    """Set when and how reminders go."""
+    form = await request.form()
+    hours = str(form.get("hours_before", "")).strip()
+    try:
+        reminders.set_reminder_policy(
+            *_args(request, principal),
+            hours_before=int(hours) if hours else None,
+            email=form.get("email") == "on",
+            sms=form.get("sms") == "on",
+        )
+    except ValueError:
+        return _setup_page(
+            request, principal, (Problem("number-invalid", "hours_before", "hours are a whole number"),)
+        )
+    except TherabillError as exc:
+        return _setup_page(request, principal, _refused(exc))
+    return RedirectResponse("/calendar/setup", status_code=303)
+
+
+@router.post("/calendar/setup/services/{service_id}", response_class=HTMLResponse)
+async def service_submit(request: Request, service_id: str, principal: SettingsManage) -> Response:
+    """Change a service (what is booked keeps its times)."""
+    form = await request.form()
+    try:
+        schedule_setup.update_service(
+            *_args(request, principal),
+            service_id,
+            name=str(form.get("name", "")),
+            duration_minutes=int(str(form.get("duration_minutes", ""))),
+            price=Decimal(str(form.get("price", ""))),
+            buffer_minutes=int(str(form.get("buffer_minutes", "0") or 0)),
+            active=form.get("active") == "on",
+        )
+    except (ValueError, InvalidOperation):
+        problem = Problem("number-invalid", "service", "minutes are whole numbers and the price an amount")
+        return _setup_page(request, principal, (problem,))
+    except TherabillError as exc:
+        if exc.code == "not-found":
+            raise
+        return _setup_page(request, principal, _refused(exc))
+    return RedirectResponse("/calendar/setup#services", status_code=303)
+
+
+@router.post("/calendar/setup/rooms/{room_id}", response_class=HTMLResponse)
+async def room_submit(request: Request, room_id: str, principal: SettingsManage) -> Response:
+    """Rename a room or take it out of use."""
+    form = await request.form()
+    try:
+        schedule_setup.update_room(
+            *_args(request, principal),
+            room_id,
+            name=str(form.get("name", "")),
+            active=form.get("active") == "on",
+        )
+    except TherabillError as exc:
+        if exc.code == "not-found":
+            raise
+        return _setup_page(request, principal, _refused(exc))
+    return RedirectResponse("/calendar/setup#rooms", status_code=303)
+
+
+@router.post("/calendar/setup/time-off", response_class=HTMLResponse)
+async def time_off_submit(request: Request, principal: ScheduleWrite) -> Response:
+    """Block a therapist's time."""
+    form = await request.form()
+    try:
+        schedule_setup.add_time_off(
+            *_args(request, principal),
+            str(form.get("provider_id", "")),
+            start_local=_local(str(form.get("start_day", "")), str(form.get("start_time", "")), "start_time"),
+            end_local=_local(str(form.get("end_day", "")), str(form.get("end_time", "")), "end_time"),
+            reason=str(form.get("reason", "")).strip()[:200] or None,
+        )
+    except TherabillError as exc:
+        return _setup_page(request, principal, _refused(exc))
+    return RedirectResponse("/calendar/setup#time-off", status_code=303)
+
+
+@router.post("/calendar/setup/time-off/{time_off_id}/delete", response_class=HTMLResponse)
+def time_off_delete(request: Request, time_off_id: str, principal: ScheduleWrite) -> Response:
+    """Remove a stretch of time off."""
+    schedule_setup.delete_time_off(*_args(request, principal), time_off_id)
+    return RedirectResponse("/calendar/setup#time-off", status_code=303)
+
+
+@router.post("/calendar/setup/feed", response_class=HTMLResponse)
+async def feed_submit(request: Request, principal: ScheduleRead) -> Response:
+    """A new signed calendar-feed URL for a therapist's phone (shown once)."""
+    form = await request.form()
+    engine, _, who = _args(request, principal)
+    token = calendar_feed.feed_link(engine, principal, who, str(form.get("provider_id", "")))
+    base = request.app.state.settings.public_url.rstrip("/")
+    return _setup_page(request, principal, feed_url=f"{base}/calendar/feed/{token}.ics")

@@ -23,7 +23,6 @@ from pydantic import BaseModel, ConfigDict, Field
 from therabill.entrypoints.api.schemas import ERRORS, NOT_FOUND
 from therabill.entrypoints.http import audit
 from therabill.entrypoints.http.deps import client_ip, requires, state
-from therabill.entrypoints.http.errors import ApiError
 from therabill.security.permissions import Permission
 from therabill.service_layer import appointment_series, appointments, calendar_feed, reminders, schedule_setup
 from therabill.service_layer import availability as free_times
@@ -327,10 +326,7 @@ def delete_time_off(request: Request, time_off_id: str, principal: Writer) -> Re
 )
 def create_calendar_feed(request: Request, provider_id: str, principal: Reader) -> dict[str, Any]:
     """A new signed iCalendar feed URL of a therapist's appointments (valid a year)."""
-    try:
-        token = calendar_feed.feed_link(state(request).engine, principal, _actor(principal), provider_id)
-    except calendar_feed.FeedError as exc:
-        raise ApiError(403, exc.code, str(exc), exc.problems) from None
+    token = calendar_feed.feed_link(state(request).engine, principal, _actor(principal), provider_id)
     base = request.app.state.settings.public_url.rstrip("/")
     return {"url": f"{base}/calendar/feed/{token}.ics", "provider_id": provider_id}
 
