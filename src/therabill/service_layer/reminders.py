@@ -390,6 +390,7 @@ _LABELS = {"sent": "Sent", "failed": "Failed", "sending": "Not confirmed"}
 def reminders_of(engine: Engine, practice_id: str, actor: str, appointment_id: str) -> list[ReminderRecord]:
     """The reminders recorded for an appointment, oldest first."""
     with UnitOfWork(engine, practice_id, actor, read_only=True) as uow:
+        uow.records.get(appointments, appointment_id)
         zone = policy_in(uow).time_zone
         rows = uow.records.rows(
             reminder_sends,
