@@ -19,7 +19,7 @@ from therabill.adapters.mail import SmtpMailer, SmtpSettings
 from therabill.adapters.sms import SmsSettings, TwilioSms
 from therabill.clock import using
 from therabill.service_layer import appointments, links, reminders, schedule_setup
-from therabill.service_layer import records as rec
+from therabill.service_layer import patients as patients_svc
 from therabill.service_layer.links import LinkError
 from therabill.service_layer.reminders import Outbox, ReminderError
 from therabill.service_layer.uow import UnitOfWork
@@ -44,7 +44,7 @@ def _outbox(smtp: SmtpServer, provider: FakeSmsProvider) -> Outbox:
 
 
 def _client(engine: Engine, p: Practice, first: str, phone: str | None, email: str | None) -> str:
-    return rec.register_patient(
+    return patients_svc.register_patient(
         engine, p.id, ACTOR, chart_number=f"R-{first}", first_name=first, last_name="Whitfield",
         phone=phone, email=email,
     )  # fmt: skip

@@ -25,7 +25,7 @@ from therabill.adapters.db import migrations
 from therabill.adapters.db.messaging_tables import reminder_sends
 from therabill.domain import schedule as rules
 from therabill.service_layer import appointments, reminders
-from therabill.service_layer import records as rec
+from therabill.service_layer import patients as patients_svc
 
 REMINDERS = 12
 
@@ -74,7 +74,7 @@ def test_two_workers_and_a_sigkill_send_each_reminder_exactly_once(pg_engine: En
     numbers = []
     for i in range(REMINDERS):
         number = f"+1845555{i:04d}"
-        patient = rec.register_patient(
+        patient = patients_svc.register_patient(
             engine,
             p.id,
             ACTOR,
