@@ -1,7 +1,7 @@
 """Signed links and appointment reminders.
 
 Revision ID: 0014_reminders
-Revises: 0011_token_policy
+Revises: 0020_claim_snapshot
 Create Date: 2026-12-06
 
 The tables of ``therabill.adapters.db.messaging_tables``, written out so that this revision
@@ -19,7 +19,7 @@ import sqlalchemy as sa
 from alembic import op
 
 revision: str = "0014_reminders"
-down_revision: str | Sequence[str] | None = "0011_token_policy"
+down_revision: str | Sequence[str] | None = "0020_claim_snapshot"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
