@@ -10,6 +10,11 @@ working days, 13,000) written in bulk. Two figures:
   ``ROUNDS`` calls. Target p95 < 50 ms.
 * ``week_view``: ``GET /calendar?view=week`` for a random week, rendered by the app through
   the ASGI test client (front desk session): p50, p95, max. Target < 150 ms.
+* ``reminders``: with reminders on (24 hours, email) and every client with an address, the
+  sweep ``reminders.due_reminders`` at 08:00 of a random working day (what a worker runs
+  every 30 s: about 50 due): p50, p95; then ``send_reminder`` for one day's reminders into a
+  mailer that keeps them (claim, links, record: the database work of a send): mean per
+  reminder.
 
 Benchmarks measure; they never fail a build on timing.
 """
@@ -127,6 +132,56 @@ def _front_desk(engine: Any, pid: str) -> None:
         )  # fmt: skip
 
 
+class _KeptMail:
+    def __init__(self) -> None:
+        self.sent: list[Any] = []
+
+    def send(self, mail: Any) -> str:
+        self.sent.append(mail)
+        return f"<{len(self.sent)}@bench>"
+
+
+def _reminders(engine: Any, pid: str, days: list[date], rng: random.Random) -> dict[str, Any]:
+    from datetime import UTC
+
+    from therabill.adapters.db.tables import patients
+    from therabill.clock import using
+    from therabill.service_layer import reminders
+
+    with engine.begin() as conn:
+        conn.execute(
+            patients.update().where(patients.c.practice_id == pid).values(email="client@example.org")
+        )
+    reminders.set_reminder_policy(engine, pid, "bench", hours_before=24, email=True, sms=False)
+    sweeps, due_counts = [], []
+    for _ in range(50):
+        at = datetime.combine(rng.choice(days), datetime.min.time()).replace(hour=13, tzinfo=UTC)
+        t0 = time.perf_counter()
+        due = reminders.due_reminders(engine, clock=lambda at=at: at)
+        sweeps.append(time.perf_counter() - t0)
+        due_counts.append(len(due))
+    mailer = _KeptMail()
+    outbox = reminders.Outbox(mailer, None, "https://clinic.example.com")
+    at = datetime.combine(days[len(days) // 2], datetime.min.time()).replace(hour=13, tzinfo=UTC)
+    with using(lambda: at):
+        due = reminders.due_reminders(engine)
+        t0 = time.perf_counter()
+        outcomes = [reminders.send_reminder(engine, d, outbox, worker="bench") for d in due]
+        spent = time.perf_counter() - t0
+    return {
+        "sweep": {
+            **_ms(sweeps),
+            "calls": len(sweeps),
+            "mean_due": round(sum(due_counts) / len(due_counts), 1),
+        },
+        "send": {
+            "reminders": len(due),
+            "sent": outcomes.count("sent"),
+            "mean_ms_per_reminder": round(spent / max(len(due), 1) * 1000, 2),
+        },
+    }
+
+
 def run() -> dict[str, Any]:
     import re
 
@@ -166,8 +221,10 @@ def run() -> dict[str, Any]:
                 week.append(time.perf_counter() - t0)
                 assert r.status_code == 200, r.status_code
                 sizes += r.text.count('class="cal-item')
+        reminders_result = _reminders(engine, pid, days, rng)
         engine.dispose()
     return {
+        "reminders": reminders_result,
         "setup_seconds": setup_s,
         "appointments": len(days) * THERAPISTS * PER_DAY,
         "availability": {

@@ -4,6 +4,7 @@
 from __future__ import annotations
 
 import json
+import os
 from collections.abc import Iterator
 from datetime import UTC, timedelta
 from pathlib import Path
@@ -15,6 +16,7 @@ from typer.testing import CliRunner, Result
 from tests.conftest import SmtpServer
 from tests.integration.calendar.fake_sms import ACCOUNT, FROM, TOKEN, FakeSmsProvider
 from tests.integration.db.builders import ACTOR, Practice, a_practice
+from tests.integration.interop.conftest import ready_claim
 from therabill.adapters.db.engine import make_engine
 from therabill.clock import current_time
 from therabill.domain import schedule as rules
@@ -107,3 +109,41 @@ def test_reminders_go_from_the_worker_in_process_once(
         assert "Annika" in provider.messages[0].body and "Whitfield" not in provider.messages[0].body
     finally:
         provider.stop()
+
+
+CLEARINGHOUSE = """\
+[clearinghouse]
+name = "desk"
+kind = "filedrop"
+outbound = "drop/to-payer"
+inbound = "drop/from-payer"
+archive = "drop/archive"
+file_name = "{practice}_{control}_{ts}.837"
+
+[x12]
+sender_id = "HVMT"
+receiver_id = "DESKCH"
+"""
+
+
+def test_the_worker_exchanges_with_the_clearinghouse_when_set(
+    practice: Practice, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    folder = Path(os.environ["THERABILL_DATA_DIR"])
+    (folder / "clearinghouse.toml").write_text(CLEARINGHOUSE, encoding="utf-8")
+    for sub in ("to-payer", "from-payer", "archive"):
+        (folder / "drop" / sub).mkdir(parents=True, exist_ok=True)
+    ready_claim(practice)
+    off = run("worker", "--once")
+    assert (
+        off.exit_code == 0 and list((folder / "drop" / "to-payer").iterdir()) == []
+    )  # not set: nothing sent
+    monkeypatch.setenv("THERABILL_CLEARINGHOUSE_EVERY_MINUTES", "15")
+    first = run("worker", "--once")
+    assert first.exit_code == 0, first.output
+    sent = list((folder / "drop" / "to-payer").iterdir())
+    assert len(sent) == 1 and sent[0].read_text().startswith("ISA")
+    again = run("worker", "--once")
+    assert (
+        again.exit_code == 0 and len(list((folder / "drop" / "to-payer").iterdir())) == 1
+    )  # a batch goes once

@@ -42,6 +42,9 @@ class Settings(BaseSettings):
             no text messages.
         jobs_interval_seconds: how often the in-process job runner (SQLite) looks for due
             reminders; 0 turns it off.
+        clearinghouse_every_minutes: the worker sends the batches not yet sent and collects
+            the clearinghouse's answers this often (``clearinghouse.toml`` of the data
+            folder); 0 (the default): only from the CLI.
     """
 
     model_config = SettingsConfigDict(env_prefix="THERABILL_", extra="ignore")
@@ -72,6 +75,7 @@ class Settings(BaseSettings):
     sms_from: str | None = None
     sms_base_url: str = TWILIO_API
     jobs_interval_seconds: int = Field(default=60, ge=0, le=3600)
+    clearinghouse_every_minutes: int = Field(default=0, ge=0, le=1440)
 
     def mail(self) -> SmtpSettings | None:
         """The mail server settings, or None when no server is set."""

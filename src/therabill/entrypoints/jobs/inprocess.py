@@ -1,7 +1,8 @@
 """The in-process job runner of the SQLite default: the same jobs on a timer in one thread.
 
 ``therabill run`` and ``therabill serve`` start it when the database is SQLite (one
-machine, one process writes): every ``jobs_interval_seconds`` it runs the due-reminder job.
+machine, one process writes): every ``jobs_interval_seconds`` it runs the due-reminder job, and every ``clearinghouse_every_minutes`` the clearinghouse
+exchange.
 A job that fails is logged and tried again at the next tick; the reminders' claims make a
 second runner (a second ``serve``) harmless.
 """
@@ -10,9 +11,10 @@ from __future__ import annotations
 
 import logging
 import threading
+import time
 
 from therabill.entrypoints.http.settings import Settings
-from therabill.entrypoints.jobs.tasks import JobContext, run_due_reminders
+from therabill.entrypoints.jobs.tasks import JobContext, clearinghouse_exchange, run_due_reminders
 
 log = logging.getLogger("therabill.jobs")
 
@@ -24,6 +26,7 @@ class InProcessJobs:
         self.ctx = ctx
         self.interval = interval
         self._stop = threading.Event()
+        self._exchanged_at: float | None = None
         self._thread = threading.Thread(target=self._loop, name="therabill-jobs", daemon=True)
 
     def start(self) -> InProcessJobs:
@@ -40,6 +43,14 @@ class InProcessJobs:
             run_due_reminders(self.ctx)
         except Exception:  # noqa: BLE001 - a failing job must not stop the runner; logged
             log.exception("the reminder job failed; it runs again at the next tick")
+        minutes = self.ctx.clearinghouse_minutes
+        due = self._exchanged_at is None or time.monotonic() - self._exchanged_at >= minutes * 60
+        if minutes and due:
+            self._exchanged_at = time.monotonic()
+            try:
+                log.info("clearinghouse: %s", clearinghouse_exchange(self.ctx))
+            except Exception:  # noqa: BLE001 - logged; tried again at its next time
+                log.exception("the clearinghouse job failed; it runs again at its next time")
 
     def _loop(self) -> None:
         while not self._stop.is_set():

@@ -5,7 +5,10 @@
 * ``therabill:queue_due_reminders`` (periodic, every ``SWEEP_CRON``): defers one
   ``send_reminder`` job per due reminder, with the reminder's key as the queueing lock, so a
   reminder waiting in the queue is never queued twice;
-* ``therabill:send_reminder``: sends one reminder (at most once, whatever runs it twice).
+* ``therabill:send_reminder``: sends one reminder (at most once, whatever runs it twice);
+* ``therabill:clearinghouse_exchange`` (periodic, every ``clearinghouse_every_minutes``):
+  sends the batches not yet sent and collects the answers, under the procrastinate lock
+  ``clearinghouse`` (never two at once; both services are idempotent).
 
 procrastinate hands each queued job to one worker (``SELECT ... FOR UPDATE SKIP LOCKED``),
 so any number of workers on any number of machines share the jobs; the periodic job is
@@ -36,6 +39,8 @@ log = logging.getLogger("therabill.jobs")
 
 SWEEP_CRON = "*/30 * * * * *"
 """Every 30 seconds (procrastinate's six-field cron: the sixth is seconds)."""
+CLEARINGHOUSE_CRON = "* * * * *"
+"""Each minute; the job runs when the minute is a multiple of ``clearinghouse_every_minutes``."""
 NAMESPACE = "therabill"
 SCHEMA_LOCK = 0x7468657261  # "thera": the advisory lock taken while creating the tables
 
@@ -100,6 +105,17 @@ def make_app(database_url: str) -> App:
         outcome = tasks.send_one_reminder(_context(context), due)
         log.info("reminder %s: %s", due.key, outcome)
         return outcome
+
+    @app.periodic(cron=CLEARINGHOUSE_CRON, periodic_id="clearinghouse")
+    @app.task(name=f"{NAMESPACE}:clearinghouse_exchange", pass_context=True, lock="clearinghouse")
+    def clearinghouse(context: JobContext, timestamp: int) -> dict[str, int]:
+        ctx = _context(context)
+        minutes = ctx.clearinghouse_minutes
+        if minutes == 0 or (timestamp // 60) % minutes:
+            return {}
+        done = tasks.clearinghouse_exchange(ctx)
+        log.info("clearinghouse: %s", done)
+        return done
 
     return app
 

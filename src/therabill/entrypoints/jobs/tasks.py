@@ -14,12 +14,18 @@ from typing import Any
 
 from sqlalchemy import Engine
 
+from therabill.adapters.clearinghouse import load_settings, open_connector
 from therabill.adapters.mail import SmtpMailer
 from therabill.adapters.sms import TwilioSms
+from therabill.adapters.x12.envelope import load_settings as load_envelope
+from therabill.config import data_dir
 from therabill.entrypoints.http.settings import Settings
-from therabill.service_layer import reminders
+from therabill.service_layer import reminders, submission
 from therabill.service_layer.database import open_database
+from therabill.service_layer.practice import resolve_practice
 from therabill.service_layer.reminders import DueReminder, Outbox
+
+CLEARINGHOUSE_ACTOR = "system:clearinghouse"
 
 
 def worker_name() -> str:
@@ -42,6 +48,8 @@ class JobContext:
     outbox: Outbox
     worker: str = field(default_factory=worker_name)
     counts: dict[str, int] = field(default_factory=dict)
+    clearinghouse_minutes: int = 0
+    data_dir: str | None = None
 
     @classmethod
     def from_settings(cls, settings: Settings, engine: Engine | None = None) -> JobContext:
@@ -55,6 +63,8 @@ class JobContext:
                 sms=TwilioSms(sms) if sms is not None else None,
                 public_url=settings.public_url,
             ),
+            clearinghouse_minutes=settings.clearinghouse_every_minutes,
+            data_dir=settings.data_dir,
         )
 
 
@@ -76,3 +86,29 @@ def send_one_reminder(ctx: JobContext, due: DueReminder) -> str:
 def run_due_reminders(ctx: JobContext) -> int:
     """In-process: send every due reminder now, one after the other (how many were due)."""
     return queue_due_reminders(ctx, lambda due: send_one_reminder(ctx, due))
+
+
+def clearinghouse_exchange(ctx: JobContext) -> dict[str, int]:
+    """Send the batches not yet sent and collect the answers (``clearinghouse.toml`` of the
+    data folder; the practice of ``THERABILL_PRACTICE``, or the only one). Both services are
+    idempotent (a batch is sent once, a file applied once); the queue runs this job on one
+    worker at a time. Nothing happens while ``clearinghouse_every_minutes`` is 0 or the data
+    folder has no ``clearinghouse.toml``."""
+    folder = data_dir(ctx.data_dir)
+    path = folder / "clearinghouse.toml"
+    if ctx.clearinghouse_minutes == 0 or not path.exists():
+        return {}
+    cfg = load_settings(path, data_dir=folder)
+    practice_id = resolve_practice(ctx.engine, os.environ.get("THERABILL_PRACTICE"))
+    conn = open_connector(cfg)
+    try:
+        sent = submission.submit(
+            ctx.engine, practice_id, CLEARINGHOUSE_ACTOR, conn, connector_name=cfg.name,
+            envelope=load_envelope(None, cfg.x12), file_name=cfg.file_name, data_dir=folder,
+        )  # fmt: skip
+        fetched = submission.fetch(
+            ctx.engine, practice_id, CLEARINGHOUSE_ACTOR, conn, connector_name=cfg.name, data_dir=folder
+        )
+    finally:
+        conn.close()
+    return {"sent": sum(r.outcome == "sent" for r in sent), "fetched": len(fetched)}
