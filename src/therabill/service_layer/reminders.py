@@ -33,7 +33,6 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from decimal import Decimal
-from typing import Any
 
 from sqlalchemy import Engine, select
 from sqlalchemy.exc import IntegrityError
@@ -334,17 +333,19 @@ def send_reminder(
     """Send one due reminder if nobody has: ``sent``, ``skipped`` (claimed elsewhere, or no
     longer due), ``failed`` (refused), ``retry`` (not taken; the next sweep sends) or
     ``uncertain`` (the provider's answer never came: not sent again)."""
-    sender: Any = outbox.mailer if due.channel == "email" else outbox.sms
-    if sender is None:
+    mailer, sms = outbox.mailer, outbox.sms
+    if (mailer if due.channel == "email" else sms) is None:
         return "skipped"
     claim = _claim(engine, due, outbox, worker, clock)
     if claim is None:
         return "skipped"
     try:
-        if due.channel == "email":
-            message_id = outbox.mailer.send(OutgoingMail(claim.to, claim.subject, claim.text))  # type: ignore[union-attr]
-        else:
-            message_id = outbox.sms.send(claim.to, claim.text)  # type: ignore[union-attr]
+        if mailer is not None and due.channel == "email":
+            message_id = mailer.send(OutgoingMail(claim.to, claim.subject, claim.text))
+        elif sms is not None:
+            message_id = sms.send(claim.to, claim.text)
+        else:  # checked above: never without a sender
+            return "skipped"
     except SmsError as exc:
         if exc.uncertain:
             return "uncertain"

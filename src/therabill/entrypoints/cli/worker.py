@@ -65,12 +65,7 @@ def worker_command(
         stdout.print(f"reminders: {ctx.counts or 'none due'}")
         return
     stdout.print(f"worker {ctx.worker}: SQLite, jobs every {runner.interval} s in this process")
-    runner.start()
-    try:
-        while runner._thread.is_alive():  # noqa: SLF001 - the foreground waits for its own thread
-            runner._thread.join(1.0)  # noqa: SLF001
-    except KeyboardInterrupt:
-        runner.stop()
+    runner.start().wait()
 
 
 @reminders_app.command("policy")

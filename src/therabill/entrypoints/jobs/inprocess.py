@@ -33,6 +33,14 @@ class InProcessJobs:
         self._thread.start()
         return self
 
+    def wait(self) -> None:
+        """Block until the runner stops (Ctrl-C stops it)."""
+        try:
+            while self._thread.is_alive():
+                self._thread.join(1.0)
+        except KeyboardInterrupt:
+            self.stop()
+
     def stop(self, timeout: float = 10.0) -> None:
         self._stop.set()
         self._thread.join(timeout)
