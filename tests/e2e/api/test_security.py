@@ -21,6 +21,13 @@ PUBLIC_ROUTES = {
     ("POST", "/mfa/enroll"),
     ("POST", "/logout"),
     ("GET", "/healthz"),
+    # a reminder's confirm / cancel links and a therapist's calendar feed: the signed link
+    # is the permission (service_layer.links)
+    ("GET", "/r/confirm/{link_id}"),
+    ("POST", "/r/confirm/{link_id}"),
+    ("GET", "/r/cancel/{link_id}"),
+    ("POST", "/r/cancel/{link_id}"),
+    ("GET", "/calendar/feed/{feed_id}.ics"),
 }
 
 

@@ -1,9 +1,9 @@
 """Pages that need no log-in: the confirm and cancel links of a reminder, a therapist's feed.
 
-``GET /r/{confirm|cancel}/{token}`` shows what the link will do (first name, time, practice;
+``GET /r/confirm/{link_id}`` and ``/r/cancel/{link_id}`` show what the link will do (first name, time, practice;
 a late cancel names its fee) without using the link, so mail scanners that open links
 change nothing; its form POSTs back, with a double-submit CSRF cookie like the log-in form,
-and only then is the link used (once). ``GET /calendar/feed/{token}.ics`` answers a
+and only then is the link used (once). ``GET /calendar/feed/{feed_id}.ics`` answers a
 therapist's iCalendar feed. Every link is checked by ``service_layer.links``.
 """
 
@@ -24,8 +24,8 @@ from therabill.service_layer.links import LinkError
 router = APIRouter(include_in_schema=False)
 
 Public = Depends(public())
-Action = Annotated[str, Path(pattern="^(confirm|cancel)$")]
-Token = Annotated[str, Path(min_length=20, max_length=400, pattern="^[A-Za-z0-9_-]+$")]
+LinkId = Annotated[str, Path(min_length=20, max_length=400, pattern="^[A-Za-z0-9_-]+$")]
+"""A signed link's token (opaque: ids, an expiry and a signature; no name)."""
 PURPOSES = {"confirm": reminders.CONFIRM, "cancel": reminders.CANCEL}
 _GONE = {
     "link-expired": "This link has expired: the appointment has started or passed.",
@@ -50,8 +50,7 @@ def _refused(request: Request, exc: TherabillError) -> HTMLResponse:
     return _page(request, {"done": None, "shown": None, "message": message[:200]}, status)
 
 
-@router.get("/r/{action}/{token}", response_class=HTMLResponse)
-def link_page(request: Request, action: Action, token: Token, _: None = Public) -> HTMLResponse:
+def _show(request: Request, action: str, token: str) -> HTMLResponse:
     """What the link will do, with one button (the link is not used yet)."""
     try:
         shown = reminders.linked_appointment(state(request).engine, token, PURPOSES[action])
@@ -74,14 +73,7 @@ def link_page(request: Request, action: Action, token: Token, _: None = Public) 
     return response
 
 
-@router.post("/r/{action}/{token}", response_class=HTMLResponse)
-def use_link(
-    request: Request,
-    action: Action,
-    token: Token,
-    csrf_token: Annotated[str, Form(max_length=128)] = "",
-    _: None = Public,
-) -> HTMLResponse:
+def _use(request: Request, action: str, token: str, csrf_token: str) -> HTMLResponse:
     """Confirm or cancel (the link is used, once, with the change)."""
     expected = request.cookies.get(PRE_CSRF_COOKIE, "")
     if not expected or not csrf_token or not same(csrf_token, expected):
@@ -98,11 +90,39 @@ def use_link(
     return _page(request, {"action": action, "done": done, "shown": None, "message": ""})
 
 
-@router.get("/calendar/feed/{token}.ics")
-def feed(request: Request, token: Token, _: None = Public) -> Response:
+@router.get("/r/confirm/{link_id}", response_class=HTMLResponse)
+def confirm_page(request: Request, link_id: LinkId, _: None = Public) -> HTMLResponse:
+    """A reminder's confirm link: what it will do, with one button."""
+    return _show(request, "confirm", link_id)
+
+
+@router.post("/r/confirm/{link_id}", response_class=HTMLResponse)
+def confirm_submit(
+    request: Request, link_id: LinkId, csrf_token: Annotated[str, Form(max_length=128)] = "", _: None = Public
+) -> HTMLResponse:
+    """Confirm the appointment (the link is used)."""
+    return _use(request, "confirm", link_id, csrf_token)
+
+
+@router.get("/r/cancel/{link_id}", response_class=HTMLResponse)
+def cancel_page(request: Request, link_id: LinkId, _: None = Public) -> HTMLResponse:
+    """A reminder's cancel link: what it will do (a late cancel names its fee), one button."""
+    return _show(request, "cancel", link_id)
+
+
+@router.post("/r/cancel/{link_id}", response_class=HTMLResponse)
+def cancel_submit(
+    request: Request, link_id: LinkId, csrf_token: Annotated[str, Form(max_length=128)] = "", _: None = Public
+) -> HTMLResponse:
+    """Cancel the appointment (the link is used)."""
+    return _use(request, "cancel", link_id, csrf_token)
+
+
+@router.get("/calendar/feed/{feed_id}.ics")
+def feed(request: Request, feed_id: LinkId, _: None = Public) -> Response:
     """A therapist's appointments as an iCalendar feed (``text/calendar``)."""
     try:
-        body = calendar_feed.therapist_feed(state(request).engine, token)
+        body = calendar_feed.therapist_feed(state(request).engine, feed_id)
     except LinkError as exc:
         code = exc.problems[0].code if exc.problems else exc.code
         return Response(_GONE.get(code, "not valid"), status_code=410 if code == "link-expired" else 404)
