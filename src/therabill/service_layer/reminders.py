@@ -171,7 +171,9 @@ def _naive(at: datetime) -> datetime:
 
 
 def due_reminders(engine: Engine, *, clock: Clock = current_time, limit: int = 1000) -> list[DueReminder]:
-    """Every reminder due now, in every practice that has reminders on (soonest first)."""
+    """Every reminder due now, in every practice that has reminders on (soonest first; at most
+    ``limit``, the rest at the next sweep). The window bounds the rows read: appointments
+    starting within the practice's hours."""
     now = _naive(clock())
     with session_factory(engine, read_only=True)() as session:
         policies = list(
@@ -192,7 +194,6 @@ def due_reminders(engine: Engine, *, clock: Clock = current_time, limit: int = 1
                     appointments.c.start <= now + timedelta(hours=policy.hours_before),
                 )
                 .order_by(appointments.c.start)
-                .limit(limit)
             ).all()
             if not rows:
                 continue
