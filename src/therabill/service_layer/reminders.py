@@ -258,9 +258,11 @@ def _claim(engine: Engine, due: DueReminder, outbox: Outbox, worker: str, clock:
         appt = uow.records.find(appointments, due.appointment_id)
         policy = _policy_row(uow)
         if (
-            appt is None
+            due.channel not in CHANNELS
+            or appt is None
             or appt.status not in REMINDABLE
             or appt.start != due.start
+            or appt.start <= _naive(uow.now())  # queued, but it has started since
             or policy.hours_before is None
             or not getattr(policy, due.channel)
         ):
