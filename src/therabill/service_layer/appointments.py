@@ -30,13 +30,13 @@ from therabill.adapters.db.tables import (
 from therabill.clock import Clock, current_time
 from therabill.domain import schedule as rules
 from therabill.domain.ledger import ChargeType
-from therabill.domain.schedule import AppointmentStatus, Span, refuse
+from therabill.domain.schedule import AppointmentStatus, ScheduleError, Span, refuse
 from therabill.service_layer import intake, ledger
 from therabill.service_layer.availability import Plan, check_free, plan_span, room_for
 from therabill.service_layer.schedule_setup import person_name, policy_in, service_of
 from therabill.service_layer.uow import UnitOfWork, ambient_session, one_transaction
 
-__all__ = ["Appointment", "CheckIn"]
+__all__ = ["Appointment", "CheckIn", "ScheduleError"]
 
 
 @dataclass(frozen=True, slots=True)

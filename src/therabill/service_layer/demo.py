@@ -45,7 +45,6 @@ from therabill.domain.remittance import (
     RemittanceHeader,
     ServicePayment,
 )
-from therabill.domain.schedule import ScheduleError
 from therabill.service_layer import accounts, appointments, batches, ledger
 from therabill.service_layer import claims as claims_svc
 from therabill.service_layer import coverages as coverages_svc
@@ -486,9 +485,9 @@ def _book_free_hour(
                 start_local=start + timedelta(hours=hours_later),
                 end_local=start + timedelta(hours=hours_later, minutes=60),
             ).id
-        except ScheduleError:
+        except appointments.ScheduleError:
             continue
-    raise ScheduleError("the demo day is full")
+    raise appointments.ScheduleError("the demo day is full")
 
 
 def _pay(

@@ -32,6 +32,10 @@ class Settings(BaseSettings):
             reverse proxies whose ``X-Forwarded-For`` names the client; empty (the default):
             the header is ignored and the peer address is the client.
         max_body_bytes: the largest request body of a non-upload request.
+        profiles_dir, cache_dir, font_dir, allow_unsafe_db: the installation's folders (see
+            ``therabill.config.Installation``).
+        refdata_practice: in an installation of several practices, the one (slug or id) whose
+            owners may replace the shared reference data.
         smtp_host, smtp_port, smtp_sender, smtp_username, smtp_password, smtp_starttls,
             smtp_tls: the mail server that sends reminders, log-in links, statements and
             receipts; no ``smtp_host``: nothing is emailed.
@@ -45,6 +49,7 @@ class Settings(BaseSettings):
         clearinghouse_every_minutes: the worker sends the batches not yet sent and collects
             the clearinghouse's answers this often (``clearinghouse.toml`` of the data
             folder); 0 (the default): only from the CLI.
+        practice: the practice (slug or id) the clearinghouse job acts for (default: the only one).
     """
 
     model_config = SettingsConfigDict(env_prefix="THERABILL_", extra="ignore")
@@ -62,6 +67,11 @@ class Settings(BaseSettings):
     token_max_days: int = Field(default=365, ge=1, le=3650)
     trusted_proxies: str = ""
     max_body_bytes: int = Field(default=1024 * 1024, ge=1024)
+    profiles_dir: str | None = None
+    cache_dir: str | None = None
+    font_dir: str | None = None
+    allow_unsafe_db: bool = False
+    refdata_practice: str = ""
     smtp_host: str | None = None
     smtp_port: int = Field(default=25, ge=1, le=65535)
     smtp_sender: str = "therabill <therabill@localhost>"
@@ -76,6 +86,7 @@ class Settings(BaseSettings):
     sms_base_url: str = TWILIO_API
     jobs_interval_seconds: int = Field(default=60, ge=0, le=3600)
     clearinghouse_every_minutes: int = Field(default=0, ge=0, le=1440)
+    practice: str | None = None
 
     def mail(self) -> SmtpSettings | None:
         """The mail server settings, or None when no server is set."""
@@ -115,9 +126,21 @@ class Settings(BaseSettings):
                     ) from None
         return tuple(out)
 
+    def installation(self) -> config.Installation:
+        """The installation these settings describe, with the practices' own payer profiles
+        in ``<data folder>/profiles`` (unless only a database URL was given)."""
+        return config.Installation(
+            data_dir=self.data_dir,
+            database_url=self.database_url,
+            profiles_dir=self.profiles_dir,
+            cache_dir=self.cache_dir,
+            font_dir=self.font_dir,
+            allow_unsafe_db=self.allow_unsafe_db,
+        ).with_practice_profiles(explicit_database=self.database_url is not None)
+
     def url(self) -> str:
         """The database URL in effect."""
-        return self.database_url or config.database_url(self.data_dir)
+        return self.installation().url()
 
     def policy(self) -> SessionPolicy:
         """The session and log-in policy."""

@@ -50,6 +50,7 @@ class JobContext:
     counts: dict[str, int] = field(default_factory=dict)
     clearinghouse_minutes: int = 0
     data_dir: str | None = None
+    practice: str | None = None
 
     @classmethod
     def from_settings(cls, settings: Settings, engine: Engine | None = None) -> JobContext:
@@ -65,6 +66,7 @@ class JobContext:
             ),
             clearinghouse_minutes=settings.clearinghouse_every_minutes,
             data_dir=settings.data_dir,
+            practice=settings.practice,
         )
 
 
@@ -99,7 +101,7 @@ def clearinghouse_exchange(ctx: JobContext) -> dict[str, int]:
     if ctx.clearinghouse_minutes == 0 or not path.exists():
         return {}
     cfg = load_settings(path, data_dir=folder)
-    practice_id = resolve_practice(ctx.engine, os.environ.get("THERABILL_PRACTICE"))
+    practice_id = resolve_practice(ctx.engine, ctx.practice)
     conn = open_connector(cfg)
     try:
         sent = submission.submit(

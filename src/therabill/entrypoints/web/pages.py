@@ -24,7 +24,7 @@ from therabill.entrypoints.web import charts, visit_form
 from therabill.refdata.profiles import load_profile
 from therabill.refdata.status import refdata_status
 from therabill.security.permissions import Permission
-from therabill.service_layer import accounts
+from therabill.service_layer import accounts, appointments
 from therabill.service_layer import claims as claims_svc
 from therabill.service_layer import patients as patients_svc
 from therabill.service_layer import visits as visits_svc
@@ -69,7 +69,6 @@ def health(_: None = Depends(public())) -> dict[str, str]:
 def dashboard(request: Request, principal: PatientsRead) -> HTMLResponse:
     """Today's visits, visits not documented, claims needing attention."""
     day = today(request)
-    from therabill.service_layer import appointments
     from therabill.service_layer import dashboard as board
 
     todays = appointments.todays_visits(state(request).engine, principal.practice_id, actor(principal))
@@ -206,8 +205,6 @@ def visit_new(
     if principal.provider_id:
         values["provider_id"] = principal.provider_id
     if appointment:
-        from therabill.service_layer import appointments
-
         prefill = appointments.check_in_details(
             state(request).engine, principal.practice_id, actor(principal), appointment
         ).prefill
@@ -403,10 +400,3 @@ def payer_profiles() -> list[str]:
         except TherabillError:
             continue
     return names
-
-
-# The intake, clearance and note-version pages live in their own module; their routes are
-# part of this router.
-from therabill.entrypoints.web import intake_pages  # noqa: E402 - needs the helpers above
-
-router.include_router(intake_pages.router)  # type: ignore[has-type]  # circular by design
