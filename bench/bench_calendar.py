@@ -5,11 +5,16 @@ working Monday to Friday, 09:00-17:00), 5 rooms, 300 clients, a 60-minute servic
 15-minute buffer that uses the rooms, and a year of appointments (five a day per therapist on
 working days, 13,000) written in bulk. Two figures:
 
-* ``availability``: ``schedule.availability`` for the service on a random working day of the
+* ``availability``: ``availability.availability`` for the service on a random working day of the
   year, every therapist (what the booking form and online booking ask): p50, p95, max over
   ``ROUNDS`` calls. Target p95 < 50 ms.
 * ``week_view``: ``GET /calendar?view=week`` for a random week, rendered by the app through
   the ASGI test client (front desk session): p50, p95, max. Target < 150 ms.
+* ``reminders``: with reminders on (24 hours, email) and every client with an address, the
+  sweep ``reminders.due_reminders`` at 08:00 of a random working day (what a worker runs
+  every 30 s: about 50 due): p50, p95; then ``send_reminder`` for one day's reminders into a
+  mailer that keeps them (claim, links, record: the database work of a send): mean per
+  reminder.
 
 Benchmarks measure; they never fail a build on timing.
 """
@@ -50,7 +55,7 @@ def _setup(folder: Path) -> tuple[Any, str, str, list[str], list[date]]:
     from therabill.domain.schedule import to_utc
     from therabill.service_layer import patients as patients_svc
     from therabill.service_layer import practice as practice_svc
-    from therabill.service_layer import schedule
+    from therabill.service_layer import schedule_setup
 
     engine = make_engine(f"sqlite:///{folder / 'bench.sqlite3'}")
     migrations.upgrade(engine)
@@ -70,13 +75,13 @@ def _setup(folder: Path) -> tuple[Any, str, str, list[str], list[date]]:
         )  # fmt: skip
         for i in range(THERAPISTS)
     ]
-    rooms = [schedule.add_room(engine, pid, actor, name=f"Room {i + 1}").id for i in range(5)]
-    service = schedule.add_service(
+    rooms = [schedule_setup.add_room(engine, pid, actor, name=f"Room {i + 1}").id for i in range(5)]
+    service = schedule_setup.add_service(
         engine, pid, actor, name="Massage 60", duration_minutes=60, price=Decimal("95.00"),
         buffer_minutes=15, codes=["97124"], room_ids=rooms,
     )  # fmt: skip
     for t in therapists:
-        schedule.set_working_hours(engine, pid, actor, t, [(d, "09:00", "17:00") for d in range(5)])
+        schedule_setup.set_working_hours(engine, pid, actor, t, [(d, "09:00", "17:00") for d in range(5)])
     clients = [
         patients_svc.register_patient(
             engine,
@@ -127,6 +132,56 @@ def _front_desk(engine: Any, pid: str) -> None:
         )  # fmt: skip
 
 
+class _KeptMail:
+    def __init__(self) -> None:
+        self.sent: list[Any] = []
+
+    def send(self, mail: Any) -> str:
+        self.sent.append(mail)
+        return f"<{len(self.sent)}@bench>"
+
+
+def _reminders(engine: Any, pid: str, days: list[date], rng: random.Random) -> dict[str, Any]:
+    from datetime import UTC
+
+    from therabill.adapters.db.tables import patients
+    from therabill.clock import using
+    from therabill.service_layer import reminders
+
+    with engine.begin() as conn:
+        conn.execute(
+            patients.update().where(patients.c.practice_id == pid).values(email="client@example.org")
+        )
+    reminders.set_reminder_policy(engine, pid, "bench", hours_before=24, email=True, sms=False)
+    sweeps, due_counts = [], []
+    for _ in range(50):
+        at = datetime.combine(rng.choice(days), datetime.min.time()).replace(hour=13, tzinfo=UTC)
+        t0 = time.perf_counter()
+        due = reminders.due_reminders(engine, clock=lambda at=at: at)
+        sweeps.append(time.perf_counter() - t0)
+        due_counts.append(len(due))
+    mailer = _KeptMail()
+    outbox = reminders.Outbox(mailer, None, "https://clinic.example.com")
+    at = datetime.combine(days[len(days) // 2], datetime.min.time()).replace(hour=13, tzinfo=UTC)
+    with using(lambda: at):
+        due = reminders.due_reminders(engine)
+        t0 = time.perf_counter()
+        outcomes = [reminders.send_reminder(engine, d, outbox, worker="bench") for d in due]
+        spent = time.perf_counter() - t0
+    return {
+        "sweep": {
+            **_ms(sweeps),
+            "calls": len(sweeps),
+            "mean_due": round(sum(due_counts) / len(due_counts), 1),
+        },
+        "send": {
+            "reminders": len(due),
+            "sent": outcomes.count("sent"),
+            "mean_ms_per_reminder": round(spent / max(len(due), 1) * 1000, 2),
+        },
+    }
+
+
 def run() -> dict[str, Any]:
     import re
 
@@ -134,7 +189,7 @@ def run() -> dict[str, Any]:
 
     from therabill.entrypoints.app import create_app
     from therabill.entrypoints.http.settings import Settings
-    from therabill.service_layer import schedule
+    from therabill.service_layer import availability
 
     with tempfile.TemporaryDirectory() as tmp:
         started = time.perf_counter()
@@ -145,7 +200,7 @@ def run() -> dict[str, Any]:
         for _ in range(ROUNDS):
             day = rng.choice(days)
             t0 = time.perf_counter()
-            slots = schedule.availability(engine, pid, "bench", service_id=service_id, day=day)
+            slots = availability.availability(engine, pid, "bench", service_id=service_id, day=day)
             samples.append(time.perf_counter() - t0)
             found += len(slots)
         _front_desk(engine, pid)
@@ -166,8 +221,10 @@ def run() -> dict[str, Any]:
                 week.append(time.perf_counter() - t0)
                 assert r.status_code == 200, r.status_code
                 sizes += r.text.count('class="cal-item')
+        reminders_result = _reminders(engine, pid, days, rng)
         engine.dispose()
     return {
+        "reminders": reminders_result,
         "setup_seconds": setup_s,
         "appointments": len(days) * THERAPISTS * PER_DAY,
         "availability": {

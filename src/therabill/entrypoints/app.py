@@ -41,6 +41,7 @@ from therabill.entrypoints.web import (
     routes_eligibility,
     routes_lifecycle,
     routes_portal,
+    routes_reminders,
     routes_reports,
     routes_settings,
 )
@@ -155,5 +156,6 @@ def create_app(
     app.include_router(booking_api.router)
     app.include_router(routes_booking.router)
     routes_portal.install(app)
+    app.include_router(routes_reminders.router)
     app.openapi = lambda: _openapi(app)  # type: ignore[method-assign]
     return app

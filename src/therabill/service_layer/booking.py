@@ -5,7 +5,7 @@ whether the front desk approves a booking before it is confirmed, whether the pa
 card-on-file notice, and the policies a client accepts.
 
 The public page (``open_practice``, ``offer``, ``open_slots``) shows the active services, the
-therapists and the free starts the calendar computes (``schedule.availability``), from
+therapists and the free starts the calendar computes (``free_times.availability``), from
 ``domain.booking.MIN_NOTICE`` ahead up to ``HORIZON_DAYS``.
 
 A visitor who is not signed in to the portal asks for a time (``request_booking``): the
@@ -46,7 +46,8 @@ from therabill.domain.booking import (
 )
 from therabill.domain.errors import NotFoundError, Problem
 from therabill.domain.schedule import AppointmentStatus, ScheduleError
-from therabill.service_layer import client_links, portal_limits, schedule
+from therabill.service_layer import appointments, client_links, portal_limits, schedule_setup
+from therabill.service_layer import availability as free_times
 from therabill.service_layer import patients as patients_svc
 from therabill.service_layer.client_links import LinkPurpose
 from therabill.service_layer.uow import UnitOfWork, one_transaction
@@ -213,13 +214,13 @@ class Offer:
         therapists: (id, "First Last") of active therapists with working hours on file.
     """
 
-    services: tuple[schedule.Service, ...]
+    services: tuple[schedule_setup.Service, ...]
     therapists: tuple[tuple[str, str], ...]
 
 
 def offer(engine: Engine, practice_id: str) -> Offer:
     """The practice's bookable services and therapists."""
-    services = tuple(s for s in schedule.list_services(engine, practice_id, PUBLIC_ACTOR) if s.active)
+    services = tuple(s for s in schedule_setup.list_services(engine, practice_id, PUBLIC_ACTOR) if s.active)
     with UnitOfWork(engine, practice_id, PUBLIC_ACTOR, read_only=True) as uow:
         working = {r.provider_id for r in uow.records.rows(working_hours)}
         rows = uow.records.rows(providers, order_by=[providers.c.last_name, providers.c.first_name])
@@ -227,9 +228,9 @@ def offer(engine: Engine, practice_id: str) -> Offer:
     return Offer(services, therapists)
 
 
-def _service_for_booking(engine: Engine, practice_id: str, service_id: str) -> schedule.Service:
+def _service_for_booking(engine: Engine, practice_id: str, service_id: str) -> schedule_setup.Service:
     try:
-        found = schedule.get_service(engine, practice_id, PUBLIC_ACTOR, service_id)
+        found = schedule_setup.get_service(engine, practice_id, PUBLIC_ACTOR, service_id)
     except NotFoundError:
         raise refuse("service-unknown", "service_id", "choose one of the services") from None
     if not found.active:
@@ -245,13 +246,13 @@ def open_slots(
     day: date,
     provider_id: str | None = None,
     clock: Clock = current_time,
-) -> list[schedule.Slot]:
+) -> list[free_times.Slot]:
     """Free starts a client may book online for the service on a local day."""
     _service_for_booking(engine, practice_id, service_id)
     now = naive_utc(clock())
     if day < (now - timedelta(days=1)).date() or day > (now + timedelta(days=HORIZON_DAYS + 1)).date():
         return []
-    slots = schedule.availability(
+    slots = free_times.availability(
         engine, practice_id, PUBLIC_ACTOR, service_id=service_id, day=day, provider_id=provider_id
     )
     return [s for s in slots if bookable(s.start, now)]
@@ -364,7 +365,7 @@ class Booked:
 
     practice_id: str
     patient_id: str
-    appointment: schedule.Appointment
+    appointment: appointments.Appointment
     awaiting_approval: bool
     new_client: bool
 
@@ -391,8 +392,8 @@ def _book_in_calendar(
     start_local: datetime,
     requires_approval: bool,
     clock: Clock,
-) -> schedule.Appointment:
-    appointment = schedule.book(
+) -> appointments.Appointment:
+    appointment = appointments.book(
         engine,
         practice_id,
         actor,
@@ -404,7 +405,7 @@ def _book_in_calendar(
         clock=clock,
     )
     if not requires_approval:
-        appointment = schedule.set_status(
+        appointment = appointments.set_status(
             engine, practice_id, actor, appointment.id, AppointmentStatus.CONFIRMED.value, clock=clock
         )
     return appointment

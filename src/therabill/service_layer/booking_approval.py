@@ -18,7 +18,7 @@ from therabill.adapters.mail import OutgoingMail
 from therabill.clock import Clock, current_time
 from therabill.domain.booking import refuse, when_text
 from therabill.domain.schedule import AppointmentStatus
-from therabill.service_layer import schedule
+from therabill.service_layer import appointments
 from therabill.service_layer.uow import UnitOfWork, one_transaction
 
 __all__ = ["PendingBooking", "awaiting_ids", "decide", "pending_approvals"]
@@ -35,7 +35,7 @@ class PendingBooking:
     """
 
     request_id: str
-    appointment: schedule.Appointment
+    appointment: appointments.Appointment
     requested_at: datetime
 
 
@@ -47,7 +47,7 @@ def pending_approvals(engine: Engine, practice_id: str, actor: str) -> list[Pend
         )
     out = []
     for r in rows:
-        appointment = schedule.get_appointment(engine, practice_id, actor, r.appointment_id)
+        appointment = appointments.get_appointment(engine, practice_id, actor, r.appointment_id)
         if appointment.status == AppointmentStatus.SCHEDULED.value:
             out.append(PendingBooking(r.id, appointment, r.created_at))
     return out
@@ -79,7 +79,7 @@ def decide(
             ).scalar_one()
             client = uow.records.get(patients, req.patient_id)
         status = AppointmentStatus.CONFIRMED if approve else AppointmentStatus.CANCELLED
-        appointment = schedule.set_status(
+        appointment = appointments.set_status(
             engine, practice_id, actor, req.appointment_id, status.value, clock=clock
         )
     if not client.email:

@@ -45,7 +45,7 @@ from therabill.domain.remittance import (
     RemittanceHeader,
     ServicePayment,
 )
-from therabill.service_layer import accounts, batches, ledger, remittance_posting, schedule
+from therabill.service_layer import accounts, appointments, batches, ledger, remittance_posting
 from therabill.service_layer import claims as claims_svc
 from therabill.service_layer import coverages as coverages_svc
 from therabill.service_layer import patients as patients_svc
@@ -399,7 +399,7 @@ def _load(engine: Engine, actor: str, today: date, rng: random.Random, moment: _
             n_appts += 1
             roll = rng.random()
             if roll < 0.06:
-                schedule.set_appointment_status(engine, pid, actor, appt, "no_show")
+                appointments.set_appointment_status(engine, pid, actor, appt, "no_show")
                 n_no_shows += 1
                 if n_no_shows % 2 == 1:
                     ledger.post_charge(
@@ -414,9 +414,9 @@ def _load(engine: Engine, actor: str, today: date, rng: random.Random, moment: _
                     if n_no_shows % 4 == 1:
                         _pay(engine, pid, actor, patient, NO_SHOW_FEE, f"demo-no-show-paid:{appt}", money)
             elif roll < 0.1:
-                schedule.set_appointment_status(engine, pid, actor, appt, "cancelled")
+                appointments.set_appointment_status(engine, pid, actor, appt, "cancelled")
             else:
-                schedule.check_in(engine, pid, actor, appt)
+                appointments.check_in(engine, pid, actor, appt)
                 mistake = rng.random() < 0.12
                 visit = visits_svc.record_visit(
                     engine,
@@ -476,7 +476,7 @@ def _book_free_hour(
     """Book an hour at ``start`` (local), or the next free hour of that day: never double-book."""
     for hours_later in range(10):
         try:
-            return schedule.book(
+            return appointments.book(
                 engine,
                 pid,
                 actor,
@@ -485,9 +485,9 @@ def _book_free_hour(
                 start_local=start + timedelta(hours=hours_later),
                 end_local=start + timedelta(hours=hours_later, minutes=60),
             ).id
-        except schedule.ScheduleError:
+        except appointments.ScheduleError:
             continue
-    raise schedule.ScheduleError("the demo day is full")
+    raise appointments.ScheduleError("the demo day is full")
 
 
 def _pay(

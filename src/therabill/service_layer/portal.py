@@ -42,6 +42,8 @@ from therabill.domain.intake import IntakeVersion, intake_to_dict
 from therabill.domain.ledger import EntryKind
 from therabill.domain.money import from_cents
 from therabill.security.tokens import digest, new_token
+from therabill.service_layer import appointments as appointment_svc
+from therabill.service_layer import availability as free_times
 from therabill.service_layer import (
     booking,
     booking_approval,
@@ -50,7 +52,7 @@ from therabill.service_layer import (
     intake,
     ledger,
     portal_limits,
-    schedule,
+    schedule_setup,
 )
 from therabill.service_layer.client_links import LinkPurpose
 from therabill.service_layer.uow import UnitOfWork, one_transaction
@@ -235,7 +237,7 @@ class PortalAppointment:
         change_until: until when (local wall clock).
     """
 
-    appointment: schedule.Appointment
+    appointment: appointment_svc.Appointment
     awaiting_approval: bool
     may_change: bool
     change_until: datetime
@@ -270,9 +272,9 @@ class PortalHome:
     window_hours: int
 
 
-def _own_appointment(engine: Engine, client: Client, appointment_id: str) -> schedule.Appointment:
+def _own_appointment(engine: Engine, client: Client, appointment_id: str) -> appointment_svc.Appointment:
     try:
-        found = schedule.get_appointment(engine, client.practice_id, client.actor, appointment_id)
+        found = appointment_svc.get_appointment(engine, client.practice_id, client.actor, appointment_id)
     except NotFoundError:
         found = None
     if found is None or found.patient_id != client.patient_id:
@@ -328,7 +330,7 @@ def home(engine: Engine, client: Client, *, clock: Clock = current_time) -> Port
     pending = booking_approval.awaiting_ids(engine, client.practice_id, client.actor, ids)
     upcoming = []
     for appointment_id in ids:
-        view = schedule.get_appointment(engine, client.practice_id, client.actor, appointment_id)
+        view = appointment_svc.get_appointment(engine, client.practice_id, client.actor, appointment_id)
         movable = view.status in {s.value for s in calendar_rules.MOVABLE}
         deadline = change_deadline(view.start, window)
         upcoming.append(
@@ -359,8 +361,8 @@ def home(engine: Engine, client: Client, *, clock: Clock = current_time) -> Port
 # -- cancel and reschedule -------------------------------------------------------------------
 
 
-def _check_window(engine: Engine, client: Client, found: schedule.Appointment, now: datetime) -> None:
-    policy = schedule.calendar_policy(engine, client.practice_id, client.actor)
+def _check_window(engine: Engine, client: Client, found: appointment_svc.Appointment, now: datetime) -> None:
+    policy = schedule_setup.calendar_policy(engine, client.practice_id, client.actor)
     if found.status not in {s.value for s in calendar_rules.MOVABLE}:
         raise refuse(
             "appointment-not-changeable", "appointment_id", "this appointment cannot be changed online"
@@ -378,16 +380,16 @@ def _check_window(engine: Engine, client: Client, found: schedule.Appointment, n
 
 def cancel_appointment(
     engine: Engine, client: Client, appointment_id: str, *, clock: Clock = current_time
-) -> schedule.Appointment:
+) -> appointment_svc.Appointment:
     """Cancel one of the client's appointments, outside the practice's window only (no fee)."""
     found = _own_appointment(engine, client, appointment_id)
     _check_window(engine, client, found, naive_utc(clock()))
-    return schedule.cancel(engine, client.practice_id, client.actor, appointment_id, clock=clock)
+    return appointment_svc.cancel(engine, client.practice_id, client.actor, appointment_id, clock=clock)
 
 
 def reschedule_slots(
     engine: Engine, client: Client, appointment_id: str, day: date, *, clock: Clock = current_time
-) -> list[schedule.Slot]:
+) -> list[free_times.Slot]:
     """Free starts on ``day`` for the same service with the same therapist."""
     found = _own_appointment(engine, client, appointment_id)
     if found.service_id is None:
@@ -405,7 +407,7 @@ def reschedule_slots(
 
 def reschedule_appointment(
     engine: Engine, client: Client, appointment_id: str, start_local: datetime, *, clock: Clock = current_time
-) -> schedule.Appointment:
+) -> appointment_svc.Appointment:
     """Move one of the client's appointments to a free start, outside the window only.
 
     Raises:
@@ -418,7 +420,7 @@ def reschedule_appointment(
     if not any(s.start_local == start_local for s in day_slots):
         raise refuse("slot-not-free", "start", "that time is not free; choose another")
     try:
-        return schedule.reschedule(
+        return appointment_svc.reschedule(
             engine, client.practice_id, client.actor, appointment_id, start_local=start_local, clock=clock
         )
     except calendar_rules.ScheduleError:
@@ -499,7 +501,7 @@ def sign_intake(
 
 def statement_pdf(engine: Engine, client: Client, *, clock: Clock = current_time) -> bytes:
     """The client's statement as of today, as PDF."""
-    zone = schedule.calendar_policy(engine, client.practice_id, client.actor).time_zone
+    zone = schedule_setup.calendar_policy(engine, client.practice_id, client.actor).time_zone
     today = calendar_rules.to_local(naive_utc(clock()), zone).date()
     return documents.statement_pdf_for_patient(
         engine, client.practice_id, client.actor, client.patient_id, statement_date=today

@@ -34,7 +34,7 @@ from therabill.domain.errors import NotFoundError, Problem
 from therabill.domain.timing import UnitsResult
 from therabill.schemas.encounter import DocumentError, parse_encounter_obj
 from therabill.scrubber import ScrubContext, scrub
-from therabill.service_layer import cases, intake, schedule
+from therabill.service_layer import appointments, cases, intake
 from therabill.service_layer.accounts import Principal
 from therabill.service_layer.coding import units_of
 from therabill.service_layer.encounters import (
@@ -327,7 +327,7 @@ def record_visit(
                     "coverage-not-patients", "coverage_id", "that coverage belongs to another patient"
                 )
         if appointment_id is not None:
-            schedule.complete_for_visit_in(uow, appointment_id, patient_id)
+            appointments.complete_for_visit_in(uow, appointment_id, patient_id)
         visit_id = new_id()
         row = {
             "id": visit_id,

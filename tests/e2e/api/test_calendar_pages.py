@@ -11,21 +11,21 @@ from fastapi.testclient import TestClient
 
 from tests.e2e.api.conftest import login
 from tests.e2e.api.world import World
-from therabill.service_layer import schedule
+from therabill.service_layer import appointments, schedule_setup
 
 
 def test_front_desk_books_moves_and_checks_in_then_the_therapist_documents(
     client: TestClient, world: World
 ) -> None:
     pid, actor = world.a.practice_id, "test:setup"
-    service = schedule.add_service(
+    service = schedule_setup.add_service(
         world.engine, pid, actor, name=f"Relaxation {uuid.uuid4().hex[:6]}", duration_minutes=60,
         price=Decimal("85.00"), codes=["97124"],
     )  # fmt: skip
-    schedule.set_working_hours(
+    schedule_setup.set_working_hours(
         world.engine, pid, actor, world.a.provider_id, [(d, "06:00", "20:00") for d in range(7)]
     )
-    today = schedule.local_today(world.engine, pid, actor)
+    today = appointments.local_today(world.engine, pid, actor)
     day = today + timedelta(days=30)
     csrf = login(client, world, "a", "front_desk")
 

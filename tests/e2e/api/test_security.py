@@ -45,6 +45,13 @@ PUBLIC_ROUTES = {
     ("POST", "/portal/intake"),
     ("GET", "/portal/statement.pdf"),
     ("GET", "/portal/receipts/{payment_id}.pdf"),
+    # a reminder's confirm / cancel links and a therapist's calendar feed: the signed link
+    # is the permission (service_layer.links)
+    ("GET", "/r/confirm/{link_id}"),
+    ("POST", "/r/confirm/{link_id}"),
+    ("GET", "/r/cancel/{link_id}"),
+    ("POST", "/r/cancel/{link_id}"),
+    ("GET", "/calendar/feed/{feed_id}.ics"),
 }
 
 

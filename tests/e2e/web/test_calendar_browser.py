@@ -12,7 +12,7 @@ from playwright.sync_api import Page, expect
 
 from tests.e2e.api.world import PASSWORD
 from tests.e2e.web.conftest import Server
-from therabill.service_layer import schedule
+from therabill.service_layer import schedule_setup
 
 
 def _login_desk(page: Page, server: Server) -> None:
@@ -39,7 +39,7 @@ def test_front_desk_books_moves_and_checks_in_on_a_phone(browser, server: Server
     world = server.world
     pid, actor = world.b.practice_id, "test:setup"
     name = f"Massage {uuid.uuid4().hex[:4]}"
-    service = schedule.add_service(
+    service = schedule_setup.add_service(
         world.engine, pid, actor, name=name, duration_minutes=60, price=Decimal("95.00"), codes=["97124"]
     )
     day = (server.now() + timedelta(days=21)).date()

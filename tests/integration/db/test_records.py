@@ -21,7 +21,7 @@ from therabill.adapters.x12.envelope import EnvelopeSettings
 from therabill.domain.errors import NotFoundError
 from therabill.domain.records import TransitionError
 from therabill.domain.schedule import ScheduleError
-from therabill.service_layer import batches, schedule
+from therabill.service_layer import appointments, batches
 from therabill.service_layer import claims as claims_svc
 from therabill.service_layer import coverages as coverages_svc
 from therabill.service_layer import errors as svc_errors
@@ -164,7 +164,7 @@ def test_invalid_visit_document_stores_nothing(engine: Engine) -> None:
 
 def test_schedule_check_in_and_undocumented(engine: Engine) -> None:
     p = a_practice(engine)
-    appt = schedule.schedule_appointment(
+    appt = appointments.schedule_appointment(
         engine,
         p.id,
         ACTOR,
@@ -173,10 +173,10 @@ def test_schedule_check_in_and_undocumented(engine: Engine) -> None:
         start=datetime(2026, 11, 20, 10),
         end=datetime(2026, 11, 20, 11),
     )
-    schedule.check_in(engine, p.id, ACTOR, appt)
-    assert schedule.visits_not_documented(engine, p.id, ACTOR, datetime(2026, 11, 21)) == [appt]
+    appointments.check_in(engine, p.id, ACTOR, appt)
+    assert appointments.visits_not_documented(engine, p.id, ACTOR, datetime(2026, 11, 21)) == [appt]
     with pytest.raises(ScheduleError):
-        schedule.set_appointment_status(engine, p.id, ACTOR, appt, "no_show")
+        appointments.set_appointment_status(engine, p.id, ACTOR, appt, "no_show")
     visits_svc.record_visit(
         engine,
         p.id,
@@ -187,7 +187,7 @@ def test_schedule_check_in_and_undocumented(engine: Engine) -> None:
         document=visit_document(),
         appointment_id=appt,
     )
-    assert schedule.visits_not_documented(engine, p.id, ACTOR, datetime(2026, 11, 21)) == []
+    assert appointments.visits_not_documented(engine, p.id, ACTOR, datetime(2026, 11, 21)) == []
 
 
 def test_practice_isolation(engine: Engine) -> None:
@@ -196,7 +196,7 @@ def test_practice_isolation(engine: Engine) -> None:
     with pytest.raises(NotFoundError):
         encounter_for_visit(engine, other.id, ACTOR, visit)
     with pytest.raises(NotFoundError):
-        schedule.schedule_appointment(
+        appointments.schedule_appointment(
             engine,
             other.id,
             ACTOR,

@@ -12,8 +12,8 @@ from sqlalchemy import Engine, select
 from tests.integration.db.builders import ACTOR, Practice, a_practice
 from therabill.adapters.db.ledger_tables import ledger_entries
 from therabill.domain.schedule import ScheduleError
+from therabill.service_layer import appointment_series, appointments, availability, schedule_setup
 from therabill.service_layer import practice as practice_svc
-from therabill.service_layer import schedule
 from therabill.service_layer.uow import UnitOfWork
 
 
@@ -21,10 +21,10 @@ def _codes(exc: pytest.ExceptionInfo[ScheduleError]) -> set[str]:
     return {p.code for p in exc.value.problems}
 
 
-def _setup(engine: Engine) -> tuple[Practice, schedule.Service, schedule.Room]:
+def _setup(engine: Engine) -> tuple[Practice, schedule_setup.Service, schedule_setup.Room]:
     p = a_practice(engine)
-    room = schedule.add_room(engine, p.id, ACTOR, name="Room 1")
-    svc = schedule.add_service(
+    room = schedule_setup.add_room(engine, p.id, ACTOR, name="Room 1")
+    svc = schedule_setup.add_service(
         engine,
         p.id,
         ACTOR,
@@ -54,7 +54,7 @@ def _second_therapist(engine: Engine, p: Practice) -> str:
 
 def test_book_reads_back_in_local_time_and_stores_utc(engine: Engine) -> None:
     p, svc, room = _setup(engine)
-    appt = schedule.book(
+    appt = appointments.book(
         engine, p.id, ACTOR, patient_id=p.patient_id, provider_id=p.provider_id,
         start_local=datetime(2026, 12, 1, 10), service_id=svc.id,
     )  # fmt: skip
@@ -62,30 +62,30 @@ def test_book_reads_back_in_local_time_and_stores_utc(engine: Engine) -> None:
     assert appt.start_local == datetime(2026, 12, 1, 10) and appt.end_local == datetime(2026, 12, 1, 11)
     assert appt.room_id == room.id and appt.status_label == "Booked"
     assert appt.patient_name == "Grace Miller" and appt.service_name == "Massage 60"
-    assert schedule.get_appointment(engine, p.id, ACTOR, appt.id) == appt
+    assert appointments.get_appointment(engine, p.id, ACTOR, appt.id) == appt
 
 
 def test_therapist_and_room_cannot_be_double_booked_including_the_buffer(engine: Engine) -> None:
     p, svc, room = _setup(engine)
     other = _second_therapist(engine, p)
     args = {"patient_id": p.patient_id, "service_id": svc.id}
-    schedule.book(
+    appointments.book(
         engine, p.id, ACTOR, provider_id=p.provider_id, start_local=datetime(2026, 12, 1, 10), **args
     )
     # 11:00 is inside the 15-minute buffer of the 10:00 appointment: refused for the therapist.
     with pytest.raises(ScheduleError) as err:
-        schedule.book(
+        appointments.book(
             engine, p.id, ACTOR, provider_id=p.provider_id, start_local=datetime(2026, 12, 1, 11), **args
         )
     assert "therapist-double-booked" in _codes(err)
     # Another therapist at 10:30 needs the only room: refused for the room.
     with pytest.raises(ScheduleError) as err:
-        schedule.book(
+        appointments.book(
             engine, p.id, ACTOR, provider_id=other, start_local=datetime(2026, 12, 1, 10, 30), **args
         )
     assert _codes(err) == {"room-double-booked"}
     # After the buffer both are free.
-    ok = schedule.book(
+    ok = appointments.book(
         engine, p.id, ACTOR, provider_id=p.provider_id, start_local=datetime(2026, 12, 1, 11, 15), **args
     )
     assert ok.start_local == datetime(2026, 12, 1, 11, 15)
@@ -94,23 +94,23 @@ def test_therapist_and_room_cannot_be_double_booked_including_the_buffer(engine:
 def test_cancelled_frees_the_slot_and_rebooking_it_checks_again(engine: Engine) -> None:
     p, svc, _ = _setup(engine)
     args = {"patient_id": p.patient_id, "service_id": svc.id, "provider_id": p.provider_id}
-    first = schedule.book(engine, p.id, ACTOR, start_local=datetime(2026, 12, 2, 10), **args)
-    schedule.cancel(engine, p.id, ACTOR, first.id)
-    second = schedule.book(engine, p.id, ACTOR, start_local=datetime(2026, 12, 2, 10), **args)
+    first = appointments.book(engine, p.id, ACTOR, start_local=datetime(2026, 12, 2, 10), **args)
+    appointments.cancel(engine, p.id, ACTOR, first.id)
+    second = appointments.book(engine, p.id, ACTOR, start_local=datetime(2026, 12, 2, 10), **args)
     with pytest.raises(ScheduleError) as err:
-        schedule.set_status(engine, p.id, ACTOR, first.id, "scheduled")
+        appointments.set_status(engine, p.id, ACTOR, first.id, "scheduled")
     assert "therapist-double-booked" in _codes(err)
-    assert schedule.get_appointment(engine, p.id, ACTOR, second.id).status == "scheduled"
+    assert appointments.get_appointment(engine, p.id, ACTOR, second.id).status == "scheduled"
 
 
 def test_status_life_cycle(engine: Engine) -> None:
     p, svc, _ = _setup(engine)
-    a = schedule.book(
+    a = appointments.book(
         engine, p.id, ACTOR, patient_id=p.patient_id, provider_id=p.provider_id,
         start_local=datetime(2026, 12, 3, 9), service_id=svc.id,
     )  # fmt: skip
-    assert schedule.set_status(engine, p.id, ACTOR, a.id, "confirmed").status_label == "Confirmed"
-    checked = schedule.check_in(engine, p.id, ACTOR, a.id)
+    assert appointments.set_status(engine, p.id, ACTOR, a.id, "confirmed").status_label == "Confirmed"
+    checked = appointments.check_in(engine, p.id, ACTOR, a.id)
     assert checked.appointment.status_label == "Checked in"
     assert checked.prefill["start_time"] == "09:00" and checked.prefill["end_time"] == "10:00"
     assert checked.prefill["services"] == [{"code": "97124", "minutes": 60}]
@@ -118,41 +118,41 @@ def test_status_life_cycle(engine: Engine) -> None:
     assert checked.authorizations and checked.authorizations[0]["visits_left"] == 100
     assert checked.intake["status"] == "missing"
     with pytest.raises(ScheduleError) as err:
-        schedule.set_status(engine, p.id, ACTOR, a.id, "no_show")
+        appointments.set_status(engine, p.id, ACTOR, a.id, "no_show")
     assert _codes(err) == {"appointment-status-transition"}
     with pytest.raises(ScheduleError) as err:
-        schedule.reschedule(engine, p.id, ACTOR, a.id, start_local=datetime(2026, 12, 4, 9))
+        appointments.reschedule(engine, p.id, ACTOR, a.id, start_local=datetime(2026, 12, 4, 9))
     assert _codes(err) == {"appointment-not-movable"}
 
 
 def test_working_hours_and_time_off_are_respected(engine: Engine) -> None:
     p, svc, _ = _setup(engine)
-    schedule.set_working_hours(engine, p.id, ACTOR, p.provider_id, [(1, "09:00", "13:00")])  # Tuesdays
+    schedule_setup.set_working_hours(engine, p.id, ACTOR, p.provider_id, [(1, "09:00", "13:00")])  # Tuesdays
     args = {"patient_id": p.patient_id, "service_id": svc.id, "provider_id": p.provider_id}
     with pytest.raises(ScheduleError) as err:
-        schedule.book(engine, p.id, ACTOR, start_local=datetime(2026, 12, 1, 12, 30), **args)
+        appointments.book(engine, p.id, ACTOR, start_local=datetime(2026, 12, 1, 12, 30), **args)
     assert _codes(err) == {"outside-working-hours"}
-    schedule.add_time_off(
+    schedule_setup.add_time_off(
         engine, p.id, ACTOR, p.provider_id, start_local=datetime(2026, 12, 8), end_local=datetime(2026, 12, 9)
     )
     with pytest.raises(ScheduleError) as err:
-        schedule.book(engine, p.id, ACTOR, start_local=datetime(2026, 12, 8, 10), **args)
+        appointments.book(engine, p.id, ACTOR, start_local=datetime(2026, 12, 8, 10), **args)
     assert _codes(err) == {"therapist-time-off"}
-    assert schedule.availability(engine, p.id, ACTOR, service_id=svc.id, day=date(2026, 12, 8)) == []
+    assert availability.availability(engine, p.id, ACTOR, service_id=svc.id, day=date(2026, 12, 8)) == []
 
 
 def test_availability_lists_free_starts_around_bookings(engine: Engine) -> None:
     p, svc, _ = _setup(engine)
-    schedule.set_working_hours(engine, p.id, ACTOR, p.provider_id, [(1, "09:00", "12:00")])
-    schedule.book(
+    schedule_setup.set_working_hours(engine, p.id, ACTOR, p.provider_id, [(1, "09:00", "12:00")])
+    appointments.book(
         engine, p.id, ACTOR, patient_id=p.patient_id, provider_id=p.provider_id,
         start_local=datetime(2026, 12, 1, 10), service_id=svc.id,
     )  # fmt: skip
-    slots = schedule.availability(engine, p.id, ACTOR, service_id=svc.id, day=date(2026, 12, 1))
+    slots = availability.availability(engine, p.id, ACTOR, service_id=svc.id, day=date(2026, 12, 1))
     # 09:00 + 60 + 15 buffer must end by 10:00 -> only 08:45 would; 09:00 overlaps. After: 11:15 (ends 12:15 > 12:00? no: 11:00 ends 12:00).
     assert [f"{s.start_local:%H:%M}" for s in slots] == []
-    schedule.set_working_hours(engine, p.id, ACTOR, p.provider_id, [(1, "08:00", "13:00")])
-    slots = schedule.availability(engine, p.id, ACTOR, service_id=svc.id, day=date(2026, 12, 1))
+    schedule_setup.set_working_hours(engine, p.id, ACTOR, p.provider_id, [(1, "08:00", "13:00")])
+    slots = availability.availability(engine, p.id, ACTOR, service_id=svc.id, day=date(2026, 12, 1))
     assert [f"{s.start_local:%H:%M}" for s in slots] == [
         "08:00",
         "08:15",
@@ -173,7 +173,7 @@ def test_availability_lists_free_starts_around_bookings(engine: Engine) -> None:
 )
 def test_weekly_series_stays_at_ten_local_across_dst(engine: Engine, first: datetime, change: date) -> None:
     p, svc, _ = _setup(engine)
-    result = schedule.book_weekly(
+    result = appointment_series.book_weekly(
         engine, p.id, ACTOR, patient_id=p.patient_id, provider_id=p.provider_id,
         first_local=first, service_id=svc.id, count=4,
     )  # fmt: skip
@@ -188,30 +188,32 @@ def test_weekly_series_stays_at_ten_local_across_dst(engine: Engine, first: date
 def test_series_conflict_is_reported_never_silently_booked(engine: Engine) -> None:
     p, svc, _ = _setup(engine)
     args = {"patient_id": p.patient_id, "provider_id": p.provider_id, "service_id": svc.id}
-    blocker = schedule.book(engine, p.id, ACTOR, start_local=datetime(2026, 12, 15, 10), **args)
+    blocker = appointments.book(engine, p.id, ACTOR, start_local=datetime(2026, 12, 15, 10), **args)
     with pytest.raises(ScheduleError) as err:
-        schedule.book_weekly(engine, p.id, ACTOR, first_local=datetime(2026, 12, 1, 10), count=4, **args)
+        appointment_series.book_weekly(
+            engine, p.id, ACTOR, first_local=datetime(2026, 12, 1, 10), count=4, **args
+        )
     assert [pr.loc for pr in err.value.problems] == ["occurrence 2026-12-15 10:00"]
-    assert len(schedule.appointments_on(engine, p.id, ACTOR, date(2026, 12, 1), days=28)) == 1
-    result = schedule.book_weekly(
+    assert len(appointments.appointments_on(engine, p.id, ACTOR, date(2026, 12, 1), days=28)) == 1
+    result = appointment_series.book_weekly(
         engine, p.id, ACTOR, first_local=datetime(2026, 12, 1, 10), count=4, skip_conflicts=True, **args
     )
     assert [a.start_local.day for a in result.booked] == [1, 8, 22]
     assert [pr.code for pr in result.conflicts] == ["therapist-double-booked"]
     # Move the rest of the series from Dec 8 to 14:00: Dec 8 and Dec 22 move, Dec 1 stays.
-    moved = schedule.move_series_from(
+    moved = appointment_series.move_series_from(
         engine, p.id, ACTOR, result.booked[1].id, start_local=datetime(2026, 12, 8, 14)
     )
     assert [f"{a.start_local:%m-%d %H:%M}" for a in moved] == ["12-08 14:00", "12-22 14:00"]
     # Moving one occurrence onto the blocker is refused; nothing moves.
     with pytest.raises(ScheduleError):
-        schedule.reschedule(
+        appointments.reschedule(
             engine, p.id, ACTOR, result.booked[0].id, start_local=datetime(2026, 12, 15, 10, 30)
         )
-    cancelled = schedule.cancel_series_from(engine, p.id, ACTOR, result.booked[1].id)
+    cancelled = appointment_series.cancel_series_from(engine, p.id, ACTOR, result.booked[1].id)
     assert [a.status for a in cancelled] == ["cancelled", "cancelled"]
-    assert schedule.get_appointment(engine, p.id, ACTOR, result.booked[0].id).status == "scheduled"
-    assert schedule.get_appointment(engine, p.id, ACTOR, blocker.id).status == "scheduled"
+    assert appointments.get_appointment(engine, p.id, ACTOR, result.booked[0].id).status == "scheduled"
+    assert appointments.get_appointment(engine, p.id, ACTOR, blocker.id).status == "scheduled"
 
 
 def _fees(engine: Engine, p: Practice) -> list[tuple[str, int]]:
@@ -226,7 +228,7 @@ def _fees(engine: Engine, p: Practice) -> list[tuple[str, int]]:
 
 def test_no_show_and_late_cancel_fees_follow_the_policy(engine: Engine) -> None:
     p, svc, _ = _setup(engine)
-    schedule.set_calendar_policy(
+    schedule_setup.set_calendar_policy(
         engine,
         p.id,
         ACTOR,
@@ -236,29 +238,29 @@ def test_no_show_and_late_cancel_fees_follow_the_policy(engine: Engine) -> None:
     )
     args = {"patient_id": p.patient_id, "provider_id": p.provider_id, "service_id": svc.id}
     # The suite's clock: 2026-11-23 15:00 UTC = 10:00 local.
-    no_show = schedule.book(engine, p.id, ACTOR, start_local=datetime(2026, 11, 23, 8), **args)
-    late = schedule.book(engine, p.id, ACTOR, start_local=datetime(2026, 11, 24, 9), **args)
-    early = schedule.book(engine, p.id, ACTOR, start_local=datetime(2026, 11, 30, 9), **args)
-    schedule.set_status(engine, p.id, ACTOR, no_show.id, "no_show")
-    assert schedule.cancel(engine, p.id, ACTOR, late.id).status == "late_cancel"
-    assert schedule.cancel(engine, p.id, ACTOR, early.id).status == "cancelled"
+    no_show = appointments.book(engine, p.id, ACTOR, start_local=datetime(2026, 11, 23, 8), **args)
+    late = appointments.book(engine, p.id, ACTOR, start_local=datetime(2026, 11, 24, 9), **args)
+    early = appointments.book(engine, p.id, ACTOR, start_local=datetime(2026, 11, 30, 9), **args)
+    appointments.set_status(engine, p.id, ACTOR, no_show.id, "no_show")
+    assert appointments.cancel(engine, p.id, ACTOR, late.id).status == "late_cancel"
+    assert appointments.cancel(engine, p.id, ACTOR, early.id).status == "cancelled"
     assert _fees(engine, p) == [("late-cancel-fee", 2500), ("no-show-fee", 4000)]
 
 
 def test_policy_refuses_bad_values(engine: Engine) -> None:
     p = a_practice(engine)
-    assert schedule.calendar_policy(engine, p.id, ACTOR).time_zone == "America/New_York"
+    assert schedule_setup.calendar_policy(engine, p.id, ACTOR).time_zone == "America/New_York"
     with pytest.raises(ScheduleError) as err:
-        schedule.set_calendar_policy(engine, p.id, ACTOR, time_zone="Mars/Olympus")
+        schedule_setup.set_calendar_policy(engine, p.id, ACTOR, time_zone="Mars/Olympus")
     assert _codes(err) == {"time-zone-unknown"}
     assert (
-        schedule.set_calendar_policy(engine, p.id, ACTOR, time_zone="America/Chicago").time_zone
+        schedule_setup.set_calendar_policy(engine, p.id, ACTOR, time_zone="America/Chicago").time_zone
         == "America/Chicago"
     )
 
 
 def _race(
-    engine: Engine, p: Practice, svc: schedule.Service, bookings: list[tuple[str, datetime]]
+    engine: Engine, p: Practice, svc: schedule_setup.Service, bookings: list[tuple[str, datetime]]
 ) -> list[str]:
     """Run the bookings in threads released together; the outcome of each."""
     barrier = threading.Barrier(len(bookings))
@@ -268,7 +270,7 @@ def _race(
     def attempt(provider: str, start: datetime) -> None:
         barrier.wait()
         try:
-            schedule.book(
+            appointments.book(
                 engine, p.id, ACTOR, patient_id=p.patient_id, provider_id=provider,
                 start_local=start, service_id=svc.id,
             )  # fmt: skip
@@ -303,5 +305,5 @@ def test_two_concurrent_bookings_of_one_slot_one_wins(engine: Engine) -> None:
             [(p.provider_id, datetime(2026, 12, day, 13)), (other, datetime(2026, 12, day, 13, 30))],
         )
         assert outcomes == ["booked", "room-double-booked"]
-    booked = schedule.appointments_on(engine, p.id, ACTOR, date(2026, 12, 7), days=5)
+    booked = appointments.appointments_on(engine, p.id, ACTOR, date(2026, 12, 7), days=5)
     assert len(booked) == 10

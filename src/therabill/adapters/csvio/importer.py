@@ -23,6 +23,9 @@ from sqlalchemy import Engine
 from therabill.adapters.db.tables import appointments, coverages, patients, payers, providers
 from therabill.clock import Clock, current_time
 from therabill.domain.errors import Problem, TherabillError
+from therabill.domain.schedule import OCCUPYING, Span
+from therabill.service_layer.availability import double_bookings
+from therabill.service_layer.schedule_setup import policy_in
 from therabill.service_layer.uow import UnitOfWork
 
 MAPPINGS = Path(__file__).resolve().parent / "mappings"
@@ -171,7 +174,7 @@ def _import(
         by_npi = {p.npi: p.id for p in r.rows(providers) if p.npi}
         only_provider = next(iter(by_npi.values())) if len(by_npi) == 1 else None
         new_charts: set[str] = set()
-        inserts: list[tuple[Any, dict[str, Any]]] = []
+        inserts: list[tuple[Any, dict[str, Any], int]] = []
         for n, raw in enumerate(rows, start=2):  # row 1 is the header
             v = {f: raw.get(col, "") for f, col in cols.items()}
 
@@ -221,7 +224,7 @@ def _import(
                         "zip": re.sub(r"\D", "", v.get("zip", "")),
                     }
                 new_charts.add(chart)
-                inserts.append((patients, values))
+                inserts.append((patients, values, n))
                 plan.creates.append(
                     {
                         "row": n,
@@ -246,7 +249,7 @@ def _import(
                     continue
                 inserts.append((coverages, {"patient_id": pid, "payer_id": payer, "sequence": seq, "member_id": v["member_id"][:80],
                                             "group_number": v.get("group_number") or None, "plan_name": v.get("plan_name") or None,
-                                            "relationship": rel, "created_at": now}))  # fmt: skip
+                                            "relationship": rel, "created_at": now}, n))  # fmt: skip
                 plan.creates.append(
                     {"row": n, "coverage": f"{v['chart_number']} {seq} {v['payer']} {v['member_id']}"}
                 )
@@ -275,7 +278,7 @@ def _import(
                 if pid is None or prov is None or status is None:
                     continue
                 inserts.append((appointments, {"patient_id": pid, "provider_id": prov, "start": start, "end": end, "status": status,
-                                               "reason": (v.get("reason") or None), "created_at": now}))  # fmt: skip
+                                               "reason": (v.get("reason") or None), "created_at": now}, n))  # fmt: skip
                 plan.creates.append(
                     {
                         "row": n,
@@ -286,10 +289,24 @@ def _import(
             raise CsvImportError(
                 f"{len(problems)} problem(s) in the file; nothing was imported", tuple(problems)
             )
+        zone = policy_in(uow).time_zone if kind == "appointments" else ""
+        occupying = {s.value for s in OCCUPYING}
+        for table, values, n in inserts:
+            new = r.insert(table, **values)
+            if table is appointments and values["status"] in occupying:
+                # the one double-booking check of the calendar: against the stored
+                # appointments and the file's earlier rows (inserted just above)
+                found = double_bookings(uow, zone, provider_id=values["provider_id"], room_id=None,
+                                        span=Span(values["start"], values["end"]), exclude=[new])  # fmt: skip
+                problems.extend(
+                    Problem(p.code, f"row {n}: {cols.get('start', 'start')}", p.message) for p in found
+                )
+        if problems:
+            raise CsvImportError(
+                f"{len(problems)} problem(s) in the file; nothing was imported", tuple(problems)
+            )
         if dry_run:
             raise _DryRun(plan)
-        for table, values in inserts:
-            r.insert(table, **values)
         uow.record(f"import.{kind}", "practice", practice_id, {"rows": len(inserts), "mapping": mapping})
         plan.committed = True
     return plan

@@ -33,6 +33,7 @@ from therabill.entrypoints.cli.schedule import schedule_app
 from therabill.entrypoints.cli.scrub import scrub_command
 from therabill.entrypoints.cli.serve import serve_command
 from therabill.entrypoints.cli.units import units_command
+from therabill.entrypoints.cli.worker import reminders_app, worker_command
 from therabill.entrypoints.cli.x12 import x12_app
 from therabill.entrypoints.clock import ensure_installed
 from therabill.schemas.encounter import UnitsDocument, encounter_json_schema
@@ -111,6 +112,8 @@ app.add_typer(era_app, name="era")
 app.add_typer(eligibility_app, name="eligibility")
 app.add_typer(ack_app, name="ack")
 app.add_typer(schedule_app, name="schedule")
+app.command("worker")(worker_command)
+app.add_typer(reminders_app, name="reminders")
 
 
 def main() -> None:

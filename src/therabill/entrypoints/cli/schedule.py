@@ -15,7 +15,15 @@ import typer
 from therabill.domain.errors import TherabillError
 from therabill.entrypoints.cli._practice import PracticeOption, open_practice
 from therabill.entrypoints.cli.common import fail, fail_from, option_day, print_json, stdout
-from therabill.service_layer import schedule as svc
+from therabill.entrypoints.http.settings import Settings
+from therabill.service_layer import (
+    appointment_series,
+    appointments,
+    availability,
+    calendar_feed,
+    schedule_setup,
+)
+from therabill.service_layer.accounts import Principal
 from therabill.service_layer.uow import system_actor
 
 schedule_app = typer.Typer(help="The calendar: book, list, move, cancel, statuses.", no_args_is_help=True)
@@ -33,7 +41,7 @@ def _at(text: str, option: str) -> datetime:
         fail(f"{option}: {text!r} is not a local time (YYYY-MM-DDTHH:MM)")
 
 
-def _line(a: svc.Appointment) -> str:
+def _line(a: appointments.Appointment) -> str:
     what = a.service_name or a.reason or "appointment"
     room = f" · {a.room_name}" if a.room_name else ""
     return (
@@ -42,7 +50,7 @@ def _line(a: svc.Appointment) -> str:
     )
 
 
-def _show(found: list[svc.Appointment], as_json: bool) -> None:
+def _show(found: list[appointments.Appointment], as_json: bool) -> None:
     if as_json:
         print_json([a.as_dict() for a in found])
         return
@@ -76,7 +84,7 @@ def book_command(
         engine, pid = open_practice(practice)
         if weekly is None:
             booked = [
-                svc.book(
+                appointments.book(
                     engine,
                     pid,
                     system_actor(),
@@ -90,7 +98,7 @@ def book_command(
             ]
             conflicts: tuple[object, ...] = ()
         else:
-            result = svc.book_weekly(
+            result = appointment_series.book_weekly(
                 engine, pid, system_actor(), patient_id=patient, provider_id=therapist, first_local=start,
                 service_id=service, room_id=room, end_local=end_local, count=weekly, skip_conflicts=skip_conflicts,
             )  # fmt: skip
@@ -113,8 +121,10 @@ def list_command(
     """List the appointments of a day (or several), in start order."""
     try:
         engine, pid = open_practice(practice)
-        first = option_day(day, "--day") or svc.local_today(engine, pid, system_actor())
-        found = svc.appointments_on(engine, pid, system_actor(), first, days=days, provider_id=therapist)
+        first = option_day(day, "--day") or appointments.local_today(engine, pid, system_actor())
+        found = appointments.appointments_on(
+            engine, pid, system_actor(), first, days=days, provider_id=therapist
+        )
     except TherabillError as exc:
         fail_from(exc)
     _show(found, as_json)
@@ -139,10 +149,12 @@ def move_command(
     try:
         engine, pid = open_practice(practice)
         if scope == "rest":
-            moved = svc.move_series_from(engine, pid, system_actor(), appointment, start_local=start)
+            moved = appointment_series.move_series_from(
+                engine, pid, system_actor(), appointment, start_local=start
+            )
         else:
             moved = [
-                svc.reschedule(
+                appointments.reschedule(
                     engine,
                     pid,
                     system_actor(),
@@ -170,9 +182,9 @@ def cancel_command(
     try:
         engine, pid = open_practice(practice)
         if scope == "rest":
-            done = svc.cancel_series_from(engine, pid, system_actor(), appointment)
+            done = appointment_series.cancel_series_from(engine, pid, system_actor(), appointment)
         else:
-            done = [svc.cancel(engine, pid, system_actor(), appointment)]
+            done = [appointments.cancel(engine, pid, system_actor(), appointment)]
     except TherabillError as exc:
         fail_from(exc)
     _show(done, as_json)
@@ -193,7 +205,7 @@ def status_command(
     """Change an appointment's status (a no-show posts the policy's fee)."""
     try:
         engine, pid = open_practice(practice)
-        done = svc.set_status(engine, pid, system_actor(), appointment, status)
+        done = appointments.set_status(engine, pid, system_actor(), appointment, status)
     except TherabillError as exc:
         fail_from(exc)
     _show([done], as_json)
@@ -218,7 +230,7 @@ def service_add_command(
         fail(f"--price: {price!r} is not an amount")
     try:
         engine, pid = open_practice(practice)
-        made = svc.add_service(
+        made = schedule_setup.add_service(
             engine, pid, system_actor(), name=name, duration_minutes=minutes, price=amount, buffer_minutes=buffer,
             codes=code or [], provider_ids=therapist or [], room_ids=room or [],
         )  # fmt: skip
@@ -239,7 +251,7 @@ def room_add_command(
     """Add a room or table."""
     try:
         engine, pid = open_practice(practice)
-        made = svc.add_room(engine, pid, system_actor(), name=name)
+        made = schedule_setup.add_room(engine, pid, system_actor(), name=name)
     except TherabillError as exc:
         fail_from(exc)
     if as_json:
@@ -267,7 +279,7 @@ def hours_command(
             fail(f"--on: {item!r} is not WEEKDAY=HH:MM-HH:MM")
     try:
         engine, pid = open_practice(practice)
-        svc.set_working_hours(engine, pid, system_actor(), therapist, hours)
+        schedule_setup.set_working_hours(engine, pid, system_actor(), therapist, hours)
     except TherabillError as exc:
         fail_from(exc)
     stdout.print(f"{len(hours)} working stretches on file")
@@ -285,7 +297,7 @@ def slots_command(
     when: date = option_day(day, "--day", date.min)
     try:
         engine, pid = open_practice(practice)
-        found = svc.availability(
+        found = availability.availability(
             engine, pid, system_actor(), service_id=service, day=when, provider_id=therapist
         )
     except TherabillError as exc:
@@ -300,3 +312,126 @@ def slots_command(
         return
     for s in found:
         stdout.print(f"{s.start_local:%-I:%M %p}  {s.provider_name}")
+
+
+def _flag(on: bool, off: bool, option: str) -> bool | None:
+    if on and off:
+        fail(f"{option}: give one of --{option} / --no-{option}")
+    return True if on else False if off else None
+
+
+@schedule_app.command("service-edit")
+def service_edit_command(
+    service: Annotated[str, typer.Argument(help="The service's id.")],
+    name: Annotated[str | None, typer.Option("--name", help="New name.")] = None,
+    minutes: Annotated[int | None, typer.Option("--minutes", help="New length.")] = None,
+    price: Annotated[str | None, typer.Option("--price", help="New price in dollars.")] = None,
+    buffer: Annotated[int | None, typer.Option("--buffer", help="Minutes held after it.")] = None,
+    therapist: Annotated[
+        list[str] | None, typer.Option("--therapist", help="Therapist id (repeat; replaces the list).")
+    ] = None,
+    room: Annotated[
+        list[str] | None, typer.Option("--room", help="Room id (repeat; replaces the list).")
+    ] = None,
+    inactive: Annotated[bool, typer.Option("--inactive", help="No longer offered for new bookings.")] = False,
+    active: Annotated[bool, typer.Option("--active", help="Offered again.")] = False,
+    practice: PracticeOption = None,
+    as_json: JsonOption = False,
+) -> None:
+    """Change a service (what is booked keeps its times)."""
+    amount = None
+    if price is not None:
+        try:
+            amount = Decimal(price)
+        except InvalidOperation:
+            fail(f"--price: {price!r} is not an amount")
+    offered = _flag(active, inactive, "active")
+    try:
+        engine, pid = open_practice(practice)
+        made = schedule_setup.update_service(
+            engine, pid, system_actor(), service, name=name, duration_minutes=minutes, price=amount,
+            buffer_minutes=buffer, provider_ids=therapist, room_ids=room, active=offered,
+        )  # fmt: skip
+    except TherabillError as exc:
+        fail_from(exc)
+    if as_json:
+        print_json({"id": made.id, "name": made.name, "price": str(made.price), "active": made.active})
+    else:
+        state = "" if made.active else " (not offered)"
+        stdout.print(f"{made.name}: {made.duration_minutes} min, ${made.price}{state}")
+
+
+@schedule_app.command("room-edit")
+def room_edit_command(
+    room: Annotated[str, typer.Argument(help="The room's id.")],
+    name: Annotated[str | None, typer.Option("--name", help="New name.")] = None,
+    inactive: Annotated[bool, typer.Option("--inactive", help="Take it out of use.")] = False,
+    active: Annotated[bool, typer.Option("--active", help="Back in use.")] = False,
+    practice: PracticeOption = None,
+) -> None:
+    """Rename a room or take it out of (or back into) use."""
+    usable = _flag(active, inactive, "active")
+    try:
+        engine, pid = open_practice(practice)
+        made = schedule_setup.update_room(engine, pid, system_actor(), room, name=name, active=usable)
+    except TherabillError as exc:
+        fail_from(exc)
+    stdout.print(f"{made.name}{'' if made.active else ' (out of use)'}")
+
+
+@schedule_app.command("time-off")
+def time_off_command(
+    therapist: Annotated[str | None, typer.Option("--therapist", help="Only this therapist.")] = None,
+    past: Annotated[bool, typer.Option("--past", help="Include stretches that ended.")] = False,
+    add_from: Annotated[
+        str | None, typer.Option("--add-from", help="Add: local start, YYYY-MM-DDTHH:MM.")
+    ] = None,
+    add_to: Annotated[str | None, typer.Option("--add-to", help="Add: local end.")] = None,
+    reason: Annotated[str | None, typer.Option("--reason", help="Add: why.")] = None,
+    delete: Annotated[str | None, typer.Option("--delete", help="Remove the stretch with this id.")] = None,
+    practice: PracticeOption = None,
+    as_json: JsonOption = False,
+) -> None:
+    """List a therapist's (or everyone's) time off; add (--therapist, --add-from, --add-to) or remove one."""
+    try:
+        engine, pid = open_practice(practice)
+        if delete:
+            schedule_setup.delete_time_off(engine, pid, system_actor(), delete)
+        if add_from or add_to:
+            if not (therapist and add_from and add_to):
+                fail("adding time off needs --therapist, --add-from and --add-to")
+            schedule_setup.add_time_off(
+                engine, pid, system_actor(), therapist, start_local=_at(add_from, "--add-from"),
+                end_local=_at(add_to, "--add-to"), reason=reason,
+            )  # fmt: skip
+        found = schedule_setup.list_time_off(
+            engine, pid, system_actor(), provider_id=therapist, include_past=past
+        )
+    except TherabillError as exc:
+        fail_from(exc)
+    if as_json:
+        print_json([t.as_dict() for t in found])
+        return
+    for t in found:
+        why = f"  {t.reason}" if t.reason else ""
+        stdout.print(
+            f"{t.start_local:%a %b %-d %-I:%M %p} – {t.end_local:%a %b %-d %-I:%M %p}  {t.provider_name}{why}  {t.id}"
+        )
+    if not found:
+        stdout.print("No time off on file.")
+
+
+@schedule_app.command("feed")
+def feed_command(
+    therapist: Annotated[str, typer.Argument(help="The therapist's id.")],
+    practice: PracticeOption = None,
+) -> None:
+    """Print a new signed iCalendar feed URL of a therapist's appointments (valid a year)."""
+    settings = Settings()
+    try:
+        engine, pid = open_practice(practice)
+        operator = Principal("os", system_actor(), system_actor(), pid, "owner")
+        token = calendar_feed.feed_link(engine, operator, system_actor(), therapist)
+    except TherabillError as exc:
+        fail_from(exc)
+    stdout.print(f"{settings.link_base()}/calendar/feed/{token}.ics")

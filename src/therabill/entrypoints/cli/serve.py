@@ -15,6 +15,7 @@ from therabill.domain.errors import Problem, TherabillError
 from therabill.entrypoints.app import create_app
 from therabill.entrypoints.cli.common import fail, fail_from
 from therabill.entrypoints.http.settings import Settings
+from therabill.entrypoints.jobs.inprocess import start_for_sqlite
 from therabill.service_layer import database
 from therabill.service_layer.demo import demo_logins, load_demo
 from therabill.service_layer.uow import system_actor
@@ -42,6 +43,7 @@ def _serve(host: str, port: int, workers: int, data_dir: str | None) -> None:
         if workers > 1
         else create_app(Settings(data_dir=data_dir) if data_dir else None)
     )
+    start_for_sqlite(Settings(data_dir=data_dir) if data_dir else None)
     uvicorn.run(
         target,
         factory=workers > 1,

@@ -9,6 +9,7 @@ from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from therabill import config
 from therabill.adapters.mail import SmtpSettings
+from therabill.adapters.sms import TWILIO_API, SmsSettings
 from therabill.service_layer.accounts import SessionPolicy
 
 
@@ -38,8 +39,18 @@ class Settings(BaseSettings):
         smtp_host, smtp_port, smtp_sender, smtp_username, smtp_password, smtp_starttls,
             smtp_tls: the mail server that sends reminders, log-in links, statements and
             receipts; no ``smtp_host``: nothing is emailed.
-        public_url: the site's address as clients reach it (``https://book.example.com``),
-            used for the links in emails; empty: the address each request came to.
+        public_url: the address clients reach the web app at (``https://clinic.example.com``):
+            the links in reminders, booking and portal emails point there; empty: the address
+            a request came to (emails sent by a background job then use ``http://127.0.0.1:8000``).
+        sms_account_sid, sms_auth_token, sms_from, sms_base_url: the Twilio-compatible SMS
+            provider (``sms_base_url`` defaults to Twilio's API); no ``sms_account_sid``:
+            no text messages.
+        jobs_interval_seconds: how often the in-process job runner (SQLite) looks for due
+            reminders; 0 turns it off.
+        clearinghouse_every_minutes: the worker sends the batches not yet sent and collects
+            the clearinghouse's answers this often (``clearinghouse.toml`` of the data
+            folder); 0 (the default): only from the CLI.
+        practice: the practice (slug or id) the clearinghouse job acts for (default: the only one).
     """
 
     model_config = SettingsConfigDict(env_prefix="THERABILL_", extra="ignore")
@@ -70,6 +81,13 @@ class Settings(BaseSettings):
     smtp_starttls: bool = False
     smtp_tls: bool = False
     public_url: str | None = None
+    sms_account_sid: str | None = None
+    sms_auth_token: str | None = Field(default=None, repr=False)
+    sms_from: str | None = None
+    sms_base_url: str = TWILIO_API
+    jobs_interval_seconds: int = Field(default=60, ge=0, le=3600)
+    clearinghouse_every_minutes: int = Field(default=0, ge=0, le=1440)
+    practice: str | None = None
 
     def mail(self) -> SmtpSettings | None:
         """The mail server settings, or None when no server is set."""
@@ -85,6 +103,17 @@ class Settings(BaseSettings):
             tls=self.smtp_tls,
         )
 
+    def sms(self) -> SmsSettings | None:
+        """The SMS provider settings, or None when no provider is set."""
+        if not (self.sms_account_sid and self.sms_auth_token and self.sms_from):
+            return None
+        return SmsSettings(
+            account_sid=self.sms_account_sid,
+            auth_token=self.sms_auth_token,
+            from_number=self.sms_from,
+            base_url=self.sms_base_url,
+        )
+
     def proxies(self) -> tuple[IPv4Network | IPv6Network, ...]:
         """The trusted proxies as networks (a bad entry refuses to start, naming it)."""
         out = []
@@ -97,6 +126,10 @@ class Settings(BaseSettings):
                         f"THERABILL_TRUSTED_PROXIES: {item!r} is not an address or network"
                     ) from None
         return tuple(out)
+
+    def link_base(self) -> str:
+        """The address links in messages sent outside a request point to."""
+        return (self.public_url or "http://127.0.0.1:8000").rstrip("/")
 
     def installation(self) -> config.Installation:
         """The installation these settings describe, with the practices' own payer profiles

@@ -24,7 +24,7 @@ from therabill.entrypoints.web import charts, visit_form
 from therabill.refdata.profiles import load_profile
 from therabill.refdata.status import refdata_status
 from therabill.security.permissions import Permission
-from therabill.service_layer import cases, sessions
+from therabill.service_layer import appointments, cases, sessions
 from therabill.service_layer import claims as claims_svc
 from therabill.service_layer import patients as patients_svc
 from therabill.service_layer import visits as visits_svc
@@ -70,9 +70,8 @@ def dashboard(request: Request, principal: PatientsRead) -> HTMLResponse:
     """Today's visits, visits not documented, claims needing attention."""
     day = today(request)
     from therabill.service_layer import dashboard as board
-    from therabill.service_layer import schedule
 
-    todays = schedule.todays_visits(state(request).engine, principal.practice_id, actor(principal))
+    todays = appointments.todays_visits(state(request).engine, principal.practice_id, actor(principal))
     seen = board.dashboard(
         state(request).engine,
         principal.practice_id,
@@ -211,9 +210,7 @@ def visit_new(
     if principal.provider_id:
         values["provider_id"] = principal.provider_id
     if appointment:
-        from therabill.service_layer import schedule
-
-        prefill = schedule.check_in_details(
+        prefill = appointments.check_in_details(
             state(request).engine, principal.practice_id, actor(principal), appointment
         ).prefill
         if prefill["patient_id"] != patient_id:

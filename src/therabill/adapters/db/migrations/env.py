@@ -22,6 +22,7 @@ TABLE_MODULES = (
     "interop_tables",
     "followup_tables",
     "portal_tables",
+    "messaging_tables",
     "report_indexes",
 )
 

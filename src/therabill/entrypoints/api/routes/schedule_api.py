@@ -1,11 +1,13 @@
 """``/api/v1``: the calendar. Services, rooms, working hours, time off, appointments, free slots.
 
-Every route calls one function of ``service_layer.schedule``. Times in bodies and answers
+Every route calls one function of the calendar services (``schedule_setup``, ``appointments``,
+``availability``, ``appointment_series``). Times in bodies and answers
 are the practice's local wall-clock time (``start_local``, ISO without offset); answers also
 carry the stored UTC (``start``, ``...Z``). Bodies refuse unknown fields (422).
 
-* services, rooms, calendar policy: read ``schedule.read``, write ``settings.manage``;
-* hours, time off, appointments: read ``schedule.read``, write ``schedule.write``.
+* services, rooms, calendar and reminder policy: read ``schedule.read``, write ``settings.manage``;
+* hours, time off, appointments: read ``schedule.read``, write ``schedule.write``;
+* a therapist's calendar feed URL: the therapist for themselves, owner and front desk for anyone.
 """
 
 from __future__ import annotations
@@ -15,14 +17,15 @@ from datetime import date, datetime
 from decimal import Decimal
 from typing import Annotated, Any, Literal
 
-from fastapi import APIRouter, Depends, Query, Request, status
+from fastapi import APIRouter, Depends, Query, Request, Response, status
 from pydantic import BaseModel, ConfigDict, Field
 
 from therabill.entrypoints.api.schemas import ERRORS, NOT_FOUND
 from therabill.entrypoints.http import audit
 from therabill.entrypoints.http.deps import client_ip, requires, state
 from therabill.security.permissions import Permission
-from therabill.service_layer import schedule as svc
+from therabill.service_layer import appointment_series, appointments, calendar_feed, reminders, schedule_setup
+from therabill.service_layer import availability as free_times
 from therabill.service_layer.accounts import Principal
 
 router = APIRouter(prefix="/api/v1", tags=["schedule"])
@@ -53,6 +56,34 @@ class RoomCreate(_In):
     """A new room or table."""
 
     name: str = Field(min_length=1, max_length=80)
+
+
+class ServiceUpdate(_In):
+    """What changes of a service (fields left out stay)."""
+
+    name: str | None = Field(default=None, min_length=1, max_length=120)
+    duration_minutes: int | None = Field(default=None, ge=5, le=480)
+    price: Decimal | None = Field(default=None, ge=0, max_digits=10, decimal_places=2)
+    buffer_minutes: int | None = Field(default=None, ge=0, le=120)
+    codes: list[str] | None = Field(default=None, max_length=4)
+    provider_ids: list[str] | None = None
+    room_ids: list[str] | None = None
+    active: bool | None = None
+
+
+class RoomUpdate(_In):
+    """What changes of a room (fields left out stay)."""
+
+    name: str | None = Field(default=None, min_length=1, max_length=80)
+    active: bool | None = None
+
+
+class ReminderPolicyPut(_In):
+    """When and how reminders go (``hours_before`` null: off)."""
+
+    hours_before: int | None = Field(ge=1, le=168)
+    email: bool = True
+    sms: bool = False
 
 
 class HoursIn(_In):
@@ -144,7 +175,7 @@ def _audit_view(request: Request, principal: Principal, object_type: str, object
         )
 
 
-def _service_dict(s: svc.Service) -> dict[str, Any]:
+def _service_dict(s: schedule_setup.Service) -> dict[str, Any]:
     out = asdict(s)
     out["price"] = str(s.price)
     for key in ("codes", "provider_ids", "room_ids"):
@@ -152,7 +183,7 @@ def _service_dict(s: svc.Service) -> dict[str, Any]:
     return out
 
 
-def _policy_dict(p: svc.CalendarPolicy) -> dict[str, Any]:
+def _policy_dict(p: schedule_setup.CalendarPolicy) -> dict[str, Any]:
     return {
         "time_zone": p.time_zone,
         "no_show_fee": str(p.no_show_fee) if p.no_show_fee is not None else None,
@@ -167,43 +198,76 @@ def _policy_dict(p: svc.CalendarPolicy) -> dict[str, Any]:
 @router.get("/calendar-policy", responses=ERRORS)
 def get_policy(request: Request, principal: Reader) -> dict[str, Any]:
     """The practice's time zone and no-show / late-cancel policy."""
-    return _policy_dict(svc.calendar_policy(*_args(request, principal)))
+    return _policy_dict(schedule_setup.calendar_policy(*_args(request, principal)))
 
 
 @router.put("/calendar-policy", responses=ERRORS)
 def put_policy(request: Request, body: PolicyPut, principal: Manager) -> dict[str, Any]:
     """Change the time zone or the fee policy."""
-    return _policy_dict(svc.set_calendar_policy(*_args(request, principal), **body.model_dump()))
+    return _policy_dict(schedule_setup.set_calendar_policy(*_args(request, principal), **body.model_dump()))
 
 
 @router.get("/services", responses=ERRORS)
 def list_services(request: Request, principal: Reader) -> list[dict[str, Any]]:
     """The services the practice offers."""
-    return [_service_dict(s) for s in svc.list_services(*_args(request, principal))]
+    return [_service_dict(s) for s in schedule_setup.list_services(*_args(request, principal))]
 
 
 @router.post("/services", status_code=status.HTTP_201_CREATED, responses=RESPONSES)
 def create_service(request: Request, body: ServiceCreate, principal: Manager) -> dict[str, Any]:
     """Offer a service."""
-    return _service_dict(svc.add_service(*_args(request, principal), **body.model_dump()))
+    return _service_dict(schedule_setup.add_service(*_args(request, principal), **body.model_dump()))
 
 
 @router.get("/services/{service_id}", responses=RESPONSES)
 def get_service(request: Request, service_id: str, principal: Reader) -> dict[str, Any]:
     """One service."""
-    return _service_dict(svc.get_service(*_args(request, principal), service_id))
+    return _service_dict(schedule_setup.get_service(*_args(request, principal), service_id))
 
 
 @router.get("/rooms", responses=ERRORS)
 def list_rooms(request: Request, principal: Reader) -> list[dict[str, Any]]:
     """The practice's rooms and tables."""
-    return [asdict(r) for r in svc.list_rooms(*_args(request, principal))]
+    return [asdict(r) for r in schedule_setup.list_rooms(*_args(request, principal))]
 
 
 @router.post("/rooms", status_code=status.HTTP_201_CREATED, responses=ERRORS)
 def create_room(request: Request, body: RoomCreate, principal: Manager) -> dict[str, Any]:
     """Add a room or table."""
-    return asdict(svc.add_room(*_args(request, principal), name=body.name))
+    return asdict(schedule_setup.add_room(*_args(request, principal), name=body.name))
+
+
+@router.patch("/services/{service_id}", responses=RESPONSES)
+def update_service(
+    request: Request, service_id: str, body: ServiceUpdate, principal: Manager
+) -> dict[str, Any]:
+    """Change a service; booked appointments keep their times."""
+    changes = body.model_dump(exclude_unset=True)
+    return _service_dict(schedule_setup.update_service(*_args(request, principal), service_id, **changes))
+
+
+@router.patch("/rooms/{room_id}", responses=RESPONSES)
+def update_room(request: Request, room_id: str, body: RoomUpdate, principal: Manager) -> dict[str, Any]:
+    """Rename a room or take it out of use."""
+    return asdict(
+        schedule_setup.update_room(*_args(request, principal), room_id, **body.model_dump(exclude_unset=True))
+    )
+
+
+def _reminder_dict(p: reminders.ReminderPolicy) -> dict[str, Any]:
+    return {"hours_before": p.hours_before, "email": p.email, "sms": p.sms}
+
+
+@router.get("/reminder-policy", responses=ERRORS)
+def get_reminder_policy(request: Request, principal: Reader) -> dict[str, Any]:
+    """When and how appointment reminders go."""
+    return _reminder_dict(reminders.reminder_policy(*_args(request, principal)))
+
+
+@router.put("/reminder-policy", responses=ERRORS)
+def put_reminder_policy(request: Request, body: ReminderPolicyPut, principal: Manager) -> dict[str, Any]:
+    """Set when and how appointment reminders go."""
+    return _reminder_dict(reminders.set_reminder_policy(*_args(request, principal), **body.model_dump()))
 
 
 # -- hours and time off ------------------------------------------------------------------------
@@ -216,15 +280,15 @@ def _hours_list(hours: list[Any]) -> list[dict[str, Any]]:
 @router.get("/providers/{provider_id}/hours", responses=RESPONSES)
 def get_hours(request: Request, provider_id: str, principal: Reader) -> list[dict[str, Any]]:
     """A therapist's weekly working hours."""
-    return _hours_list(svc.working_hours_of(*_args(request, principal), provider_id))
+    return _hours_list(schedule_setup.working_hours_of(*_args(request, principal), provider_id))
 
 
 @router.put("/providers/{provider_id}/hours", responses=RESPONSES)
 def put_hours(request: Request, provider_id: str, body: HoursPut, principal: Writer) -> list[dict[str, Any]]:
     """Replace a therapist's weekly working hours."""
     hours = [(h.weekday, h.start, h.end) for h in body.hours]
-    svc.set_working_hours(*_args(request, principal), provider_id, hours)
-    return _hours_list(svc.working_hours_of(*_args(request, principal), provider_id))
+    schedule_setup.set_working_hours(*_args(request, principal), provider_id, hours)
+    return _hours_list(schedule_setup.working_hours_of(*_args(request, principal), provider_id))
 
 
 @router.post("/providers/{provider_id}/time-off", status_code=status.HTTP_201_CREATED, responses=RESPONSES)
@@ -232,8 +296,39 @@ def create_time_off(
     request: Request, provider_id: str, body: TimeOffCreate, principal: Writer
 ) -> dict[str, Any]:
     """Block a therapist's time."""
-    new = svc.add_time_off(*_args(request, principal), provider_id, **body.model_dump())
+    new = schedule_setup.add_time_off(*_args(request, principal), provider_id, **body.model_dump())
     return {"id": new, "provider_id": provider_id, **body.model_dump(mode="json")}
+
+
+@router.get("/time-off", responses=RESPONSES)
+def list_time_off(
+    request: Request,
+    principal: Reader,
+    provider_id: Annotated[str | None, Query(max_length=32)] = None,
+    include_past: bool = False,
+) -> list[dict[str, Any]]:
+    """Time off, soonest first (every therapist's, or one's); ended stretches if asked."""
+    found = schedule_setup.list_time_off(
+        *_args(request, principal), provider_id=provider_id, include_past=include_past
+    )
+    return [t.as_dict() for t in found]
+
+
+@router.delete("/time-off/{time_off_id}", status_code=status.HTTP_204_NO_CONTENT, responses=RESPONSES)
+def delete_time_off(request: Request, time_off_id: str, principal: Writer) -> Response:
+    """Remove a stretch of time off."""
+    schedule_setup.delete_time_off(*_args(request, principal), time_off_id)
+    return Response(status_code=status.HTTP_204_NO_CONTENT)
+
+
+@router.post(
+    "/providers/{provider_id}/calendar-feed", status_code=status.HTTP_201_CREATED, responses=RESPONSES
+)
+def create_calendar_feed(request: Request, provider_id: str, principal: Reader) -> dict[str, Any]:
+    """A new signed iCalendar feed URL of a therapist's appointments (valid a year)."""
+    token = calendar_feed.feed_link(state(request).engine, principal, _actor(principal), provider_id)
+    base = request.app.state.settings.public_url.rstrip("/")
+    return {"url": f"{base}/calendar/feed/{token}.ics", "provider_id": provider_id}
 
 
 # -- appointments --------------------------------------------------------------------------------
@@ -249,8 +344,8 @@ def list_appointments(
 ) -> list[dict[str, Any]]:
     """Appointments starting on the local days asked for."""
     engine, pid, actor = _args(request, principal)
-    first = day or svc.local_today(engine, pid, actor)
-    found = svc.appointments_on(engine, pid, actor, first, days=days, provider_id=provider_id)
+    first = day or appointments.local_today(engine, pid, actor)
+    found = appointments.appointments_on(engine, pid, actor, first, days=days, provider_id=provider_id)
     _audit_view(request, principal, "calendar", None)
     return [a.as_dict() for a in found]
 
@@ -260,9 +355,12 @@ def create_appointment(request: Request, body: AppointmentCreate, principal: Wri
     """Book an appointment, or a weekly series (``weekly_count`` / ``weekly_until``)."""
     data = body.model_dump(exclude={"weekly_count", "weekly_until", "skip_conflicts"})
     if body.weekly_count is None and body.weekly_until is None:
-        return {"appointments": [svc.book(*_args(request, principal), **data).as_dict()], "conflicts": []}
+        return {
+            "appointments": [appointments.book(*_args(request, principal), **data).as_dict()],
+            "conflicts": [],
+        }
     first = data.pop("start_local")
-    result = svc.book_weekly(
+    result = appointment_series.book_weekly(
         *_args(request, principal),
         first_local=first,
         count=body.weekly_count,
@@ -281,7 +379,7 @@ def create_appointment(request: Request, body: AppointmentCreate, principal: Wri
 @router.get("/appointments/{appointment_id}", responses=RESPONSES)
 def get_appointment(request: Request, appointment_id: str, principal: Reader) -> dict[str, Any]:
     """One appointment."""
-    found = svc.get_appointment(*_args(request, principal), appointment_id)
+    found = appointments.get_appointment(*_args(request, principal), appointment_id)
     _audit_view(request, principal, "appointment", appointment_id)
     return found.as_dict()
 
@@ -292,9 +390,11 @@ def move_appointment(
 ) -> list[dict[str, Any]]:
     """Reschedule one occurrence, or it and the rest of its series (all or nothing)."""
     if body.scope == "rest":
-        moved = svc.move_series_from(*_args(request, principal), appointment_id, start_local=body.start_local)
+        moved = appointment_series.move_series_from(
+            *_args(request, principal), appointment_id, start_local=body.start_local
+        )
         return [a.as_dict() for a in moved]
-    one = svc.reschedule(
+    one = appointments.reschedule(
         *_args(request, principal),
         appointment_id,
         start_local=body.start_local,
@@ -309,7 +409,7 @@ def change_status(
     request: Request, appointment_id: str, body: StatusChange, principal: Writer
 ) -> dict[str, Any]:
     """Move an appointment to a status (a no-show posts the policy's fee)."""
-    return svc.set_status(*_args(request, principal), appointment_id, body.status).as_dict()
+    return appointments.set_status(*_args(request, principal), appointment_id, body.status).as_dict()
 
 
 @router.post("/appointments/{appointment_id}/cancel", responses=RESPONSES)
@@ -318,14 +418,17 @@ def cancel_appointment(
 ) -> list[dict[str, Any]]:
     """Cancel (late cancel with the policy's fee inside the window), or cancel the rest of the series."""
     if body.scope == "rest":
-        return [a.as_dict() for a in svc.cancel_series_from(*_args(request, principal), appointment_id)]
-    return [svc.cancel(*_args(request, principal), appointment_id).as_dict()]
+        return [
+            a.as_dict()
+            for a in appointment_series.cancel_series_from(*_args(request, principal), appointment_id)
+        ]
+    return [appointments.cancel(*_args(request, principal), appointment_id).as_dict()]
 
 
 @router.post("/appointments/{appointment_id}/check-in", responses=RESPONSES)
 def check_in(request: Request, appointment_id: str, principal: Writer) -> dict[str, Any]:
     """Check the client in: the visit-note pre-fill, current authorizations and intake status."""
-    done = svc.check_in(*_args(request, principal), appointment_id)
+    done = appointments.check_in(*_args(request, principal), appointment_id)
     return {
         "appointment": done.appointment.as_dict(),
         "prefill": done.prefill,
@@ -335,6 +438,22 @@ def check_in(request: Request, appointment_id: str, principal: Writer) -> dict[s
         ],
         "intake": done.intake,
     }
+
+
+@router.get("/appointments/{appointment_id}/reminders", responses=RESPONSES)
+def appointment_reminders(request: Request, appointment_id: str, principal: Reader) -> list[dict[str, Any]]:
+    """The reminders recorded for an appointment (``Not confirmed``: may or may not have gone)."""
+    return [
+        {
+            "channel": r.channel,
+            "start_local": r.start_local.isoformat(),
+            "status": r.status,
+            "status_label": r.status_label,
+            "at": r.at.isoformat(),
+            "error": r.error,
+        }
+        for r in reminders.reminders_of(*_args(request, principal), appointment_id)
+    ]
 
 
 @router.get("/availability", responses=RESPONSES)
@@ -347,7 +466,7 @@ def availability(
     room_id: Annotated[str | None, Query()] = None,
 ) -> list[dict[str, Any]]:
     """Free starts for a service on a local day."""
-    slots = svc.availability(
+    slots = free_times.availability(
         *_args(request, principal), service_id=service_id, day=day, provider_id=provider_id, room_id=room_id
     )
     return [

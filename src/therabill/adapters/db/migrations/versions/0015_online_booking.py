@@ -1,7 +1,7 @@
 """Online booking and the client portal.
 
 Revision ID: 0015_online_booking
-Revises: 0013_claim_followup
+Revises: 0014_reminders
 Create Date: 2026-12-06
 
 The tables of ``therabill.adapters.db.portal_tables``, written out so that this revision
@@ -19,7 +19,7 @@ import sqlalchemy as sa
 from alembic import op
 
 revision: str = "0015_online_booking"
-down_revision: str | Sequence[str] | None = "0013_claim_followup"
+down_revision: str | Sequence[str] | None = "0014_reminders"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
