@@ -20,6 +20,7 @@ TABLE_MODULES = (
     "auth_tables",
     "intake_tables",
     "interop_tables",
+    "money_tables",
     "report_indexes",
 )
 
