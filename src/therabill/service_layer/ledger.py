@@ -196,6 +196,7 @@ def _to_row(e: Entry, uow: UnitOfWork, key: str | None, **extra: Any) -> dict[st
         "remittance_id": extra.get("remittance_id"),
         "remittance_claim_id": extra.get("remittance_claim_id"),
         "memo": extra.get("memo"),
+        "provider_id": extra.get("provider_id"),
     }
 
 
@@ -262,13 +263,17 @@ def _post_keyed(
     request: dict[str, Any],
     entries: Sequence[Entry],
     unapplied: Decimal = ZERO,
+    provider_id: str | None = None,
 ) -> Posted:
-    """Insert ``entries`` with their key row, or replay the stored answer for ``key``."""
+    """Insert ``entries`` with their key row, or replay the stored answer for ``key``.
+
+    ``provider_id`` names the therapist the posting is for (a tip's therapist).
+    """
     request_hash = _request_hash(request)
     replay = _replay(uow, key, request_hash)
     if replay is not None:
         return replay
-    _insert(uow, entries, key)
+    _insert(uow, entries, key, provider_id=provider_id)
     answer = Posted(tuple(e.entry_id for e in entries), False, unapplied)
     uow.session.execute(
         idempotency_keys.insert().values(
@@ -414,15 +419,41 @@ def post_patient_payment(
     item_id: str | None = None,
     tip: Decimal = ZERO,
     apply: bool = True,
+    tip_method: PaymentMethod | None = None,
+    provider_id: str | None = None,
 ) -> Posted:
     """Post a patient payment (cash, card, check, HSA/FSA) and an optional tip.
 
-    With ``item_id`` the whole payment applies to that item; otherwise (``apply``) it is
-    split across the patient's open items in proportion to their patient balances (largest
-    remainder) and any rest stays unapplied, a credit on the patient's account. The tip is
-    a separate entry in the tips bucket, never revenue.
+    With ``item_id`` the whole payment applies to that item (one of this patient's charges);
+    otherwise (``apply``) it is split across the patient's open items in proportion to their
+    patient balances (largest remainder) and any rest stays unapplied, a credit on the
+    patient's account. The tip is a separate entry in the tips bucket, never revenue, paid
+    by ``tip_method`` (default: ``method``) and kept for ``provider_id``; a tip is never paid
+    from an HSA or FSA (``payment-tip-not-eligible``): it is not a medical expense.
     """
-    amount = D(amount)
+    amount, tip = D(amount), D(tip)
+    paid_tip_with = tip_method or method
+    if amount <= ZERO and tip <= ZERO:
+        raise TherabillError(
+            "nothing to post", (Problem("payment-amount-invalid", "amount", "the amount must be positive"),)
+        )
+    if amount < ZERO or tip < ZERO:
+        field_name = "amount" if amount < ZERO else "tip"
+        raise TherabillError(
+            "amounts cannot be negative",
+            (Problem("payment-amount-invalid", field_name, "the amount cannot be negative"),),
+        )
+    if tip > ZERO and paid_tip_with in (PaymentMethod.HSA, PaymentMethod.FSA):
+        raise TherabillError(
+            "a tip cannot be paid from an HSA or FSA",
+            (
+                Problem(
+                    "payment-tip-not-eligible",
+                    "tip_method",
+                    "a tip is not a medical expense: take it by cash, card or check",
+                ),
+            ),
+        )
     request = {
         "patient": patient_id,
         "amount": str(amount),
@@ -431,13 +462,24 @@ def post_patient_payment(
         "tip": str(tip),
         "apply": apply,
     }
+    if tip > ZERO and paid_tip_with is not method:
+        request["tip_method"] = str(paid_tip_with)
+    if provider_id is not None:
+        request["provider"] = provider_id
     with _unit(engine, practice_id, actor) as uow:
         uow.records.patient(patient_id)
         replay = _replay(uow, key, _request_hash(request))
         if replay is not None:
             return replay
         existing = _patient_entries(uow, [patient_id])
-        if item_id is not None:
+        charged = {e.item_id for e in existing if e.kind is EntryKind.CHARGE}
+        if item_id is not None and item_id not in charged:
+            raise NotFoundError(
+                "no such charge of this patient", (Problem("ledger-item-not-found", "item_id", item_id),)
+            )
+        if amount == ZERO:
+            parts, unapplied = {}, ZERO
+        elif item_id is not None:
             parts, unapplied = {item_id: amount}, ZERO
         elif apply:
             open_items = {k: b.patient_balance for k, b in balances_by(existing, lambda e: e.item_id).items()}
@@ -470,11 +512,11 @@ def post_patient_payment(
                     detail=str(method),
                 )
             )
-        if D(tip) > ZERO:
+        if tip > ZERO:
             entries.append(
-                Entry(new_id(), EntryKind.TIP, Bucket.TIPS, D(tip), patient_id, detail=str(method))
+                Entry(new_id(), EntryKind.TIP, Bucket.TIPS, tip, patient_id, detail=str(paid_tip_with))
             )
-        return _post_keyed(uow, key, "patient-payment", request, entries, unapplied)
+        return _post_keyed(uow, key, "patient-payment", request, entries, unapplied, provider_id)
 
 
 def refund_patient(
@@ -487,11 +529,23 @@ def refund_patient(
     method: PaymentMethod,
     key: str,
 ) -> Posted:
-    """Refund money to a patient (from a credit balance): a refund entry, never an edit."""
+    """Refund money to a patient from a credit balance: a refund entry, never an edit.
+
+    Refuses more than the patient's credit (``refund-exceeds-credit``).
+    """
     request = {"patient": patient_id, "amount": str(amount), "method": str(method)}
     entry = Entry(new_id(), EntryKind.REFUND, Bucket.PATIENT, D(amount), patient_id, detail=str(method))
     with _unit(engine, practice_id, actor) as uow:
         uow.records.patient(patient_id)
+        replay = _replay(uow, key, _request_hash(request))
+        if replay is not None:
+            return replay
+        credit = patient_account(patient_id, _patient_entries(uow, [patient_id])).credit
+        if D(amount) > credit:
+            raise TherabillError(
+                "the refund is more than the credit",
+                (Problem("refund-exceeds-credit", "amount", f"the patient's credit is {credit}"),),
+            )
         return _post_keyed(uow, key, "refund", request, [entry])
 
 
@@ -533,14 +587,34 @@ def write_off(
     reason_code: str,
     key: str,
 ) -> Posted:
-    """Write off (part of) an item's balance in one bucket, with a group and reason code."""
+    """Write off (part of) an item's balance in one bucket, with a group and reason code.
+
+    The amount defaults to the open balance of the bucket; more than that is refused
+    (``write-off-exceeds-balance``), and so is a write-off without a reason.
+    """
+    if not reason_code.strip():
+        raise TherabillError("a write-off needs a reason", (Problem("write-off-reason-missing", "reason", ""),))
+    request = {
+        "item": item_id,
+        "amount": None if amount is None else str(amount),
+        "bucket": str(bucket),
+        "reason": reason_code,
+    }
     with _unit(engine, practice_id, actor) as uow:
+        replay = _replay(uow, key, _request_hash(request))
+        if replay is not None:
+            return replay
         charge = _item_charge(uow, item_id)
         existing = _patient_entries(uow, [charge.patient_id])
         mine = [e for e in existing if e.item_id == item_id]
         bal = balance_of(mine)
         open_amount = bal.insurance_balance if bucket is Bucket.INSURANCE else bal.patient_balance
         value = D(amount) if amount is not None else open_amount
+        if value <= ZERO or value > open_amount:
+            raise TherabillError(
+                "nothing to write off" if open_amount <= ZERO else "the write-off is more than the balance",
+                (Problem("write-off-exceeds-balance", "amount", f"the open {bucket} balance is {open_amount}"),),
+            )
         payer = _item_payer(mine) if bucket is Bucket.INSURANCE else None
         entry = Entry(
             new_id(),
@@ -555,7 +629,6 @@ def write_off(
             group_code=group_code,
             reason_code=reason_code,
         )
-        request = {"item": item_id, "amount": str(value), "bucket": str(bucket), "reason": reason_code}
         return _post_keyed(uow, key, "write-off", request, [entry])
 
 
@@ -590,7 +663,16 @@ def transfer_balance(
     ``to="secondary"`` finds the patient's secondary coverage; the amount defaults to the
     whole insurance balance the current payer holds.
     """
+    if to not in ("patient", "secondary"):
+        raise TherabillError(
+            "transfer to the patient or the secondary payer",
+            (Problem("transfer-target-invalid", "to", "must be patient or secondary"),),
+        )
+    request = {"item": item_id, "to": to, "amount": None if amount is None else str(amount)}
     with _unit(engine, practice_id, actor) as uow:
+        replay = _replay(uow, key, _request_hash(request))
+        if replay is not None:
+            return replay
         charge = _item_charge(uow, item_id)
         existing = _patient_entries(uow, [charge.patient_id])
         mine = [e for e in existing if e.item_id == item_id]
@@ -600,6 +682,11 @@ def transfer_balance(
                 "nothing owed by insurance", (Problem("ledger-no-insurance-balance", "item", item_id),)
             )
         value = D(amount) if amount is not None else payer_balances(mine)[payer]
+        if value <= ZERO or value > payer_balances(mine)[payer]:
+            raise TherabillError(
+                "the transfer is more than the insurance balance",
+                (Problem("transfer-exceeds-balance", "amount", f"{payer_balances(mine)[payer]} is open"),),
+            )
         if to == "patient":
             target_bucket, target_payer = Bucket.PATIENT, None
         else:
@@ -617,7 +704,6 @@ def transfer_balance(
             group_code="PR" if to == "patient" else None,
             reason_code=reason_code,
         )
-        request = {"item": item_id, "to": to, "amount": str(value)}
         return _post_keyed(uow, key, "transfer", request, list(legs))
 
 
@@ -655,19 +741,51 @@ def sell_prepaid(
     description: str | None = None,
     expires_on: date | None = None,
 ) -> Posted:
-    """Sell a package (``sessions`` visits for ``price``) or a gift certificate: a liability."""
+    """Sell a package (``sessions`` visits for ``price``) or a gift certificate: a liability.
+
+    A code is unique in the practice (``prepaid-code-taken``); a package needs sessions; a
+    gift certificate may not expire sooner than ``GIFT_CERTIFICATE_MIN_YEARS`` after the
+    sale (the federal floor; some states forbid any expiry, see the docs).
+    """
     request = {
         "patient": patient_id,
         "kind": str(kind),
         "code": code,
         "price": str(price),
         "sessions": sessions,
+        "method": str(method),
+        "expires_on": None if expires_on is None else expires_on.isoformat(),
     }
+    problems = prepaid_sale_problems(kind, code, D(price), sessions)
+    if problems:
+        raise TherabillError("the sale cannot be made", tuple(problems))
     with _unit(engine, practice_id, actor) as uow:
         uow.records.patient(patient_id)
         replay = _replay(uow, key, _request_hash(request))
         if replay is not None:
             return replay
+        sold_on = uow.now().date()
+        if kind is PrepaidType.GIFT_CERTIFICATE and expires_on is not None:
+            floor = _years_after(sold_on, GIFT_CERTIFICATE_MIN_YEARS)
+            if expires_on < floor:
+                raise TherabillError(
+                    "a gift certificate expires too soon",
+                    (
+                        Problem(
+                            "gift-certificate-expiry-too-soon",
+                            "expires_on",
+                            f"no sooner than {floor.isoformat()} ({GIFT_CERTIFICATE_MIN_YEARS} years)",
+                        ),
+                    ),
+                )
+        elif expires_on is not None and expires_on < sold_on:
+            raise TherabillError(
+                "the expiry is in the past", (Problem("prepaid-expiry-past", "expires_on", str(expires_on)),)
+            )
+        if _instrument(uow, code) is not None:
+            raise TherabillError(
+                "that code is taken", (Problem("prepaid-code-taken", "code", f"{code!r} is in use"),)
+            )
         instrument_id = new_id()
         uow.session.execute(
             prepaid_instruments.insert().values(
@@ -696,6 +814,37 @@ def sell_prepaid(
         return _post_keyed(uow, key, "prepaid-sale", request, [entry])
 
 
+GIFT_CERTIFICATE_MIN_YEARS = 5
+"""A gift certificate may not expire sooner than this many years after its sale."""
+
+
+def _years_after(day: date, years: int) -> date:
+    try:
+        return day.replace(year=day.year + years)
+    except ValueError:  # 29 February
+        return day.replace(year=day.year + years, day=28)
+
+
+def prepaid_sale_problems(kind: PrepaidType, code: str, price: Decimal, sessions: int | None) -> list[Problem]:
+    """What is wrong with a package or gift-certificate sale before it reaches the database."""
+    out = []
+    if not code.strip() or len(code) > 40:
+        out.append(Problem("prepaid-code-invalid", "code", "1 to 40 characters"))
+    if price <= ZERO:
+        out.append(Problem("prepaid-price-invalid", "price", "the price must be positive"))
+    if kind is PrepaidType.PACKAGE and (sessions is None or sessions < 1):
+        out.append(Problem("prepaid-sessions-missing", "sessions", "a package needs at least one session"))
+    return out
+
+
+def _instrument(uow: UnitOfWork, code: str) -> Row[Any] | None:
+    return uow.session.execute(
+        select(prepaid_instruments).where(
+            prepaid_instruments.c.practice_id == uow.practice_id, prepaid_instruments.c.code == code
+        )
+    ).first()
+
+
 def redeem_prepaid(
     engine: Engine,
     practice_id: str,
@@ -710,17 +859,30 @@ def redeem_prepaid(
 
     A package session is worth its share of the price (the price split over the sessions by
     largest remainder); a gift certificate pays ``amount`` (default: the item's patient
-    balance), never more than its remaining value.
+    balance), never more than its remaining value. The item must be a charge of the
+    instrument's patient (``prepaid-other-patient``); an expired package is refused
+    (``prepaid-expired``). A retry with the same key replays before anything is computed.
     """
+    request = {"code": code, "item": item_id, "amount": None if amount is None else str(amount)}
     with _unit(engine, practice_id, actor) as uow:
-        inst = uow.session.execute(
-            select(prepaid_instruments).where(
-                prepaid_instruments.c.practice_id == practice_id, prepaid_instruments.c.code == code
-            )
-        ).first()
+        replay = _replay(uow, key, _request_hash(request))
+        if replay is not None:
+            return replay
+        inst = _instrument(uow, code)
         if inst is None:
             raise NotFoundError(
                 "no such package or gift certificate", (Problem("prepaid-not-found", "code", code),)
+            )
+        if inst.expires_on is not None and inst.expires_on < uow.now().date():
+            raise TherabillError(
+                "the package or certificate has expired",
+                (Problem("prepaid-expired", "code", f"expired on {inst.expires_on.isoformat()}"),),
+            )
+        item = _item_charge(uow, item_id)
+        if item.patient_id != inst.patient_id:
+            raise TherabillError(
+                "the item is another patient's",
+                (Problem("prepaid-other-patient", "item_id", "redeem for the patient it was sold to"),),
             )
         existing = _patient_entries(uow, [inst.patient_id])
         remaining = prepaid_remaining(existing).get(inst.id, ZERO)
@@ -756,9 +918,7 @@ def redeem_prepaid(
             instrument_id=inst.id,
             detail=str(inst.kind),
         )
-        return _post_keyed(
-            uow, key, "redemption", {"code": code, "item": item_id, "amount": str(value)}, [entry]
-        )
+        return _post_keyed(uow, key, "redemption", request, [entry])
 
 
 # --- remittances ------------------------------------------------------------------------
