@@ -418,7 +418,7 @@ def checkout_visit(
             vclaims = uow.records.rows(
                 claims,
                 claims.c.visit_id == visit.id,
-                claims.c.status != "void",
+                claims.c.status != "voided",
                 order_by=(claims.c.created_at,),
             )
             if vclaims:
