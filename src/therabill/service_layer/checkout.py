@@ -34,9 +34,10 @@ from therabill.adapters.db.tables import (
     providers,
     visits,
 )
-from therabill.domain.errors import NotFoundError, Problem
+from therabill.domain.errors import NotFoundError, Problem, TherabillError
 from therabill.domain.ledger import (
     Bucket,
+    ChargeType,
     EntryKind,
     PrepaidType,
     balance_of,
@@ -46,7 +47,8 @@ from therabill.domain.ledger import (
 )
 from therabill.domain.money import ZERO, D, MoneyError
 from therabill.refdata.catalog import default_catalog
-from therabill.service_layer.ledger import to_entry
+from therabill.service_layer import ledger, schedule
+from therabill.service_layer.ledger import Posted, to_entry
 from therabill.service_layer.uow import UnitOfWork
 
 __all__ = [
@@ -56,6 +58,7 @@ __all__ = [
     "LedgerRow",
     "OpenItem",
     "PatientMoney",
+    "charge_fee",
     "checkout_visit",
     "derived_key",
     "patient_money",
@@ -434,4 +437,60 @@ def checkout_visit(
         provider_name=" ".join(p for p in (prov.first_name, prov.last_name, prov.credential) if p),
         item_id=item_id,
         services=services,
+    )
+
+
+FEE_KINDS = {"no-show": ChargeType.NO_SHOW, "late-cancel": ChargeType.LATE_CANCEL}
+
+
+def charge_fee(
+    engine: Engine,
+    practice_id: str,
+    actor: str,
+    *,
+    patient_id: str,
+    kind: str,
+    key: str,
+    amount: Decimal | None = None,
+    appointment_id: str | None = None,
+) -> Posted:
+    """Charge a no-show or late-cancel fee: by default the amount of the practice's policy.
+
+    With ``appointment_id`` the key is the calendar's own (``no-show-fee:<appointment>``), so
+    a fee the calendar already posted when the appointment was marked is never posted twice.
+
+    Raises:
+        TherabillError: an unknown kind (``fee-kind-invalid``) or no fee in the policy and no
+            amount given (``fee-policy-missing``).
+    """
+    charge_type = FEE_KINDS.get(kind)
+    if charge_type is None:
+        raise TherabillError(
+            "a fee is no-show or late-cancel",
+            (Problem("fee-kind-invalid", "kind", "no-show or late-cancel"),),
+        )
+    if amount is None:
+        policy = schedule.calendar_policy(engine, practice_id, actor)
+        amount = policy.no_show_fee if charge_type is ChargeType.NO_SHOW else policy.late_cancel_fee
+        if amount is None or amount <= ZERO:
+            raise TherabillError(
+                "the practice's policy has no such fee",
+                (
+                    Problem(
+                        "fee-policy-missing",
+                        "amount",
+                        f"set a {kind} fee in the calendar policy, or give one",
+                    ),
+                ),
+            )
+    if appointment_id is not None:
+        with UnitOfWork(engine, practice_id, actor, read_only=True) as uow:
+            appt = uow.records.get(appointments, appointment_id)
+        if appt.patient_id != patient_id:
+            raise NotFoundError(
+                "no such appointment", (Problem("appointment-not-found", "appointment_id", ""),)
+            )
+        key = f"{charge_type}:{appointment_id}"
+    return ledger.post_charge(
+        engine, practice_id, actor, patient_id=patient_id, amount=amount, charge_type=charge_type, key=key
     )

@@ -135,6 +135,9 @@ def create_app(
     from therabill.entrypoints.api.routes import schedule_api
 
     app.include_router(schedule_api.router)
+    from therabill.entrypoints.api.routes import money_api
+
+    app.include_router(money_api.router)
     from therabill.entrypoints.web import routes_calendar
 
     app.include_router(routes_calendar.router)
