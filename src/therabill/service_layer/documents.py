@@ -75,6 +75,7 @@ __all__ = [
     "diagnosis_descriptions",
     "note_pdf",
     "note_pdf_for_visit",
+    "payment_patient_and_visits",
     "overflow_mode",
     "progress_pdf_for_patient",
     "progress_view_for_patient",
@@ -397,6 +398,22 @@ def _receipt_service(line: Any, who: _LineProvider | None, paid: Decimal) -> Rec
     )
 
 
+def payment_patient_and_visits(
+    engine: Engine, practice_id: str, actor: str, payment_ref: str
+) -> tuple[str, list[str]]:
+    """The patient of a payment and the visits whose services it paid (for the payment page)."""
+    le = ledger_entries.c
+    with UnitOfWork(engine, practice_id, actor, read_only=True) as uow:
+        found = uow.records.rows(ledger_entries, (le.id == payment_ref) | (le.idempotency_key == payment_ref))
+        if not found:
+            raise NotFoundError(
+                "no such payment", (Problem("payment-not-found", "payment_ref", payment_ref),)
+            )
+        claim_ids = {r.claim_id for r in found if r.claim_id}
+        rows = uow.records.rows(claims, claims.c.id.in_(claim_ids)) if claim_ids else []
+    return found[0].patient_id, sorted({r.visit_id for r in rows})
+
+
 def receipt_pdf_for_payment(engine: Engine, practice_id: str, actor: str, payment_ref: str) -> bytes:
     """The receipt of a patient payment, as PDF, issued and stored as printed."""
     return issue_receipt(engine, practice_id, actor, payment_ref).pdf
@@ -444,13 +461,40 @@ def issue_receipt(engine: Engine, practice_id: str, actor: str, payment_ref: str
 
 
 def superbill_pdf_for_visit(engine: Engine, practice_id: str, actor: str, visit_id: str) -> bytes:
-    """The superbill of one stored visit (rebuilt from the records), for the client to file."""
-    encounter = encounter_for_visit(engine, practice_id, actor, visit_id)
-    return superbill_pdf(
-        [encounter],
+    """The superbill of one stored visit, from its (latest, not voided) claim: codes, units,
+    fees, diagnoses, provider, for the client to file with their plan.
+
+    Raises:
+        NotFoundError: no such visit.
+        TherabillError: the visit is not coded yet (``superbill-needs-claim``).
+    """
+    with UnitOfWork(engine, practice_id, actor, read_only=True) as uow:
+        uow.records.get(visits, visit_id)
+        found = uow.records.rows(
+            claims,
+            claims.c.visit_id == visit_id,
+            claims.c.status != "voided",
+            order_by=(claims.c.created_at,),
+        )
+    if not found:
+        raise TherabillError(
+            "the visit has no claim yet",
+            (
+                Problem(
+                    "superbill-needs-claim", "visit", "code the visit first: the superbill lists its claim"
+                ),
+            ),
+        )
+    claim = claim_record(engine, practice_id, actor, found[-1].id)
+    codes = list(claim.encounter.diagnoses)
+    view = superbill_view(
+        [claim],
         document_id="SB-" + hashlib.sha256(f"{practice_id}|{visit_id}".encode()).hexdigest()[:10],
         issued_on=current_date(),
+        dx_descriptions=diagnosis_descriptions(codes, claim.encounter.date_of_service),
+        code_descriptions=code_descriptions(),
     )
+    return render_superbill(view)
 
 
 # ---------------------------------------------------------------------------- progress report

@@ -593,7 +593,9 @@ def write_off(
     (``write-off-exceeds-balance``), and so is a write-off without a reason.
     """
     if not reason_code.strip():
-        raise TherabillError("a write-off needs a reason", (Problem("write-off-reason-missing", "reason", ""),))
+        raise TherabillError(
+            "a write-off needs a reason", (Problem("write-off-reason-missing", "reason", ""),)
+        )
     request = {
         "item": item_id,
         "amount": None if amount is None else str(amount),
@@ -613,7 +615,11 @@ def write_off(
         if value <= ZERO or value > open_amount:
             raise TherabillError(
                 "nothing to write off" if open_amount <= ZERO else "the write-off is more than the balance",
-                (Problem("write-off-exceeds-balance", "amount", f"the open {bucket} balance is {open_amount}"),),
+                (
+                    Problem(
+                        "write-off-exceeds-balance", "amount", f"the open {bucket} balance is {open_amount}"
+                    ),
+                ),
             )
         payer = _item_payer(mine) if bucket is Bucket.INSURANCE else None
         entry = Entry(
@@ -756,7 +762,7 @@ def sell_prepaid(
         "method": str(method),
         "expires_on": None if expires_on is None else expires_on.isoformat(),
     }
-    problems = prepaid_sale_problems(kind, code, D(price), sessions)
+    problems = prepaid_sale_problems(kind, code, D(price), sessions, method)
     if problems:
         raise TherabillError("the sale cannot be made", tuple(problems))
     with _unit(engine, practice_id, actor) as uow:
@@ -825,9 +831,20 @@ def _years_after(day: date, years: int) -> date:
         return day.replace(year=day.year + years, day=28)
 
 
-def prepaid_sale_problems(kind: PrepaidType, code: str, price: Decimal, sessions: int | None) -> list[Problem]:
-    """What is wrong with a package or gift-certificate sale before it reaches the database."""
+def prepaid_sale_problems(
+    kind: PrepaidType, code: str, price: Decimal, sessions: int | None, method: PaymentMethod
+) -> list[Problem]:
+    """What is wrong with a package or gift-certificate sale before it reaches the database.
+
+    A gift certificate is not a medical expense: it is never paid from an HSA or FSA.
+    """
     out = []
+    if kind is PrepaidType.GIFT_CERTIFICATE and method in (PaymentMethod.HSA, PaymentMethod.FSA):
+        out.append(
+            Problem(
+                "prepaid-hsa-not-eligible", "method", "a gift certificate cannot be paid from an HSA or FSA"
+            )
+        )
     if not code.strip() or len(code) > 40:
         out.append(Problem("prepaid-code-invalid", "code", "1 to 40 characters"))
     if price <= ZERO:

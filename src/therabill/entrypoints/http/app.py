@@ -138,6 +138,9 @@ def create_app(
     from therabill.entrypoints.api.routes import money_api
 
     app.include_router(money_api.router)
+    from therabill.entrypoints.web import routes_money
+
+    app.include_router(routes_money.router)
     from therabill.entrypoints.web import routes_calendar
 
     app.include_router(routes_calendar.router)
