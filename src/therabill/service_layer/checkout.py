@@ -62,6 +62,7 @@ __all__ = [
     "checkout_visit",
     "derived_key",
     "patient_money",
+    "resolve_patient",
 ]
 
 _KIND_WORDS = {
@@ -494,3 +495,19 @@ def charge_fee(
     return ledger.post_charge(
         engine, practice_id, actor, patient_id=patient_id, amount=amount, charge_type=charge_type, key=key
     )
+
+
+def resolve_patient(engine: Engine, practice_id: str, actor: str, ref: str) -> str:
+    """A patient's id from their id or chart number (the CLI and API accept either).
+
+    Raises:
+        NotFoundError: no patient has that id or chart number in the practice.
+    """
+    with UnitOfWork(engine, practice_id, actor, read_only=True) as uow:
+        found = uow.records.rows(patients, (patients.c.id == ref) | (patients.c.chart_number == ref))
+    if len(found) != 1:
+        raise NotFoundError(
+            "no such patient",
+            (Problem("patient-not-found", "patient", f"no patient id or chart number {ref!r}"),),
+        )
+    return str(found[0].id)

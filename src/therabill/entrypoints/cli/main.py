@@ -24,7 +24,14 @@ from therabill.entrypoints.cli.examples import examples_command, run_command
 from therabill.entrypoints.cli.form import form_app
 from therabill.entrypoints.cli.intake import intake_app
 from therabill.entrypoints.cli.interop import register as register_interop
-from therabill.entrypoints.cli.ledger import denials_app, ledger_app, payments_app
+from therabill.entrypoints.cli.ledger import (
+    denials_app,
+    ledger_app,
+    pay_app,
+    payments_app,
+    prepaid_app,
+    statements_app,
+)
 from therabill.entrypoints.cli.patients import patients_app
 from therabill.entrypoints.cli.refdata import refdata_app
 from therabill.entrypoints.cli.report import report_command
@@ -92,6 +99,9 @@ app.add_typer(intake_app, name="intake")
 app.add_typer(payments_app, name="payments")
 app.add_typer(ledger_app, name="ledger")
 app.add_typer(denials_app, name="denials")
+app.add_typer(prepaid_app, name="prepaid")
+app.add_typer(statements_app, name="statements")
+app.add_typer(pay_app, name="pay")
 app.command("serve")(serve_command)
 app.add_typer(form_app, name="form")
 app.command("scrub")(scrub_command)
