@@ -211,7 +211,7 @@ def _statement_view(uow: UnitOfWork, patient_id: str, statement_date: date, numb
             line = lines.get(e.item_id)
             if line is not None:
                 info = catalog.get(line.code)
-                what = f"{line.code} {info.description}" if info is not None else line.code
+                what = f"{line.code} {info.description.split(' (')[0]}" if info is not None else line.code
                 units = f", {line.units} units" if line.units > 1 else ""
                 payer = payer_names.get(e.payer_id or "")
                 billed = f" (billed to {payer})" if payer else ""

@@ -126,17 +126,17 @@ def render_statement(view: StatementView) -> bytes:
     )
     story: list[Flowable] = [top, Spacer(1, 4), Paragraph("Your services and payments", st["h2"])]
     head = [
-        "Date of service",
+        "Date of\nservice",
         "Service",
         "Charge",
-        "Insurance paid",
+        "Insurance\npaid",
         "Adjusted",
-        "Insurance pending",
+        "Insurance\npending",
         "Your share",
-        "You paid",
-        "You owe",
+        "You\npaid",
+        "You\nowe",
     ]
-    rows: list[list[object]] = [[Paragraph(f"<b>{h}</b>", st["label"]) for h in head]]
+    rows: list[list[object]] = [head]
     rows += [
         [
             us_date(ln.service_date),
@@ -152,7 +152,7 @@ def render_statement(view: StatementView) -> bytes:
         for ln in view.lines
     ]
     rows.append(["", "Amount due", "", "", "", "", "", "", money(view.amount_due)])
-    widths = [0.72, 2.02, 0.62, 0.62, 0.62, 0.66, 0.62, 0.6, 0.62]
+    widths = [0.75, 2.15, 0.62, 0.62, 0.62, 0.62, 0.72, 0.6, 0.6]
     story.append(table(rows, [w * inch for w in widths], right_cols=range(2, 9), total_row=True))
     if view.aging:
         aging = [[label for label, _ in view.aging] + ["Total"]]
