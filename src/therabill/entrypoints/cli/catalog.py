@@ -181,6 +181,7 @@ def import_(
     end: Annotated[
         str | None, typer.Option("--to", help="Last date of service it applies to (default: from the names).")
     ] = None,
+    as_json: JsonOption = False,
 ) -> None:
     """Import an official CMS ICD-10-CM release into the data folder (no code change needed)."""
     paths = [*(files or []), *(p for p in (tabular, codes_file) if p is not None)]
@@ -195,6 +196,9 @@ def import_(
         )
     except TherabillError as exc:
         fail_from(exc)
+    if as_json:
+        print_json({"release": release.name, "from": release.effective_from, "to": release.effective_to})
+        return
     stdout.print(f"imported ICD-10-CM {release.name}: {release.effective_from} to {release.effective_to}")
 
 

@@ -19,7 +19,15 @@ import typer
 from therabill.clock import current_date
 from therabill.domain.encounter import Encounter
 from therabill.domain.errors import TherabillError
-from therabill.entrypoints.cli.common import fail, fail_from, option_day, print_json, read_input, stdout
+from therabill.entrypoints.cli.common import (
+    JsonOption,
+    fail,
+    fail_from,
+    option_day,
+    print_json,
+    read_input,
+    stdout,
+)
 from therabill.schemas.encounter import DocumentError, parse_encounter
 
 form_app = typer.Typer(
@@ -61,6 +69,15 @@ def write_atomically(out: Path, data: bytes) -> None:
         fail(f"cannot write {out}: {exc.strerror}")
 
 
+def _done(as_json: bool, output: Path, **details: object) -> None:
+    """Report the file written: a line of text, or JSON with ``--json``."""
+    if as_json:
+        print_json({"output": str(output), **details})
+    else:
+        extra = ", ".join(f"{v} {k}" for k, v in details.items())
+        stdout.print(f"wrote {output}" + (f" ({extra})" if extra else ""))
+
+
 def opaque_id(prefix: str, *parts: str) -> str:
     """A short id derived from record ids, e.g. ``SB-3f9a0c21d4`` (no personal data)."""
     digest = hashlib.sha256("\x1f".join(parts).encode()).hexdigest()[:10]
@@ -87,6 +104,7 @@ def cms1500_command(
     dump: Annotated[
         bool, typer.Option("--json", help="Also print the filled boxes as JSON (SSN masked).")
     ] = False,
+    as_json: JsonOption = False,
 ) -> None:
     """Print the CMS-1500 (02/12) claim form of an encounter.
 
@@ -106,7 +124,7 @@ def cms1500_command(
     if dump:
         print_json([{"claim_id": f.claim_id, "page": f.page, "fields": f.redacted()} for f in forms])
     else:
-        stdout.print(f"wrote {output} ({len(forms)} form{'s' if len(forms) > 1 else ''})")
+        _done(as_json, output, forms=len(forms))
 
 
 @form_app.command("superbill")
@@ -119,6 +137,7 @@ def superbill_command(
     paid_by: Annotated[
         str | None, typer.Option("--paid-by", help="How the client paid (card, cash, ...).")
     ] = None,
+    as_json: JsonOption = False,
 ) -> None:
     """Print a superbill for one visit, or several visits of one client (a date range)."""
     from therabill.service_layer.documents import superbill_pdf
@@ -130,6 +149,9 @@ def superbill_command(
     except TherabillError as exc:
         fail_from(exc)
     write_atomically(output, pdf)
+    if as_json:
+        print_json({"output": str(output), "document_id": doc_id, "visits": len(encs)})
+        return
     stdout.print(f"wrote {output} (superbill {doc_id}, {len(encs)} visit{'s' if len(encs) > 1 else ''})")
 
 
@@ -142,6 +164,7 @@ def note_command(
         str | None,
         typer.Option("--encounter", help="Render from an encounter document instead of the records."),
     ] = None,
+    as_json: JsonOption = False,
 ) -> None:
     """Print the SOAP note of a visit."""
     from therabill.service_layer.documents import note_pdf, note_pdf_for_visit
@@ -159,7 +182,7 @@ def note_command(
     except TherabillError as exc:
         fail_from(exc)
     write_atomically(output, pdf)
-    stdout.print(f"wrote {output}")
+    _done(as_json, output)
 
 
 @form_app.command("statement")
@@ -168,6 +191,7 @@ def statement_command(
     output: OutOption,
     practice: Annotated[str | None, typer.Option("--practice", help="Practice slug or id.")] = None,
     dated: DateOption = None,
+    as_json: JsonOption = False,
 ) -> None:
     """Print a patient statement from the ledger (insurance paid and adjusted, amount due, aging)."""
     from therabill.service_layer.database import open_database
@@ -183,7 +207,7 @@ def statement_command(
     except TherabillError as exc:
         fail_from(exc)
     write_atomically(output, pdf)
-    stdout.print(f"wrote {output}")
+    _done(as_json, output)
 
 
 def _optional_day(text: str | None, option: str) -> date | None:
@@ -197,6 +221,7 @@ def receipt_command(
     ],
     output: OutOption,
     practice: Annotated[str | None, typer.Option("--practice", help="Practice slug or id.")] = None,
+    as_json: JsonOption = False,
 ) -> None:
     """Print a receipt for a patient payment: amount, method, what it paid, balance after (from the ledger)."""
     from therabill.service_layer.database import open_database
@@ -210,7 +235,7 @@ def receipt_command(
     except TherabillError as exc:
         fail_from(exc)
     write_atomically(output, pdf)
-    stdout.print(f"wrote {output}")
+    _done(as_json, output)
 
 
 @form_app.command("progress")
@@ -225,6 +250,7 @@ def progress_command(
     ] = None,
     practice: Annotated[str | None, typer.Option("--practice", help="Practice slug or id.")] = None,
     signed: DateOption = None,
+    as_json: JsonOption = False,
 ) -> None:
     """Print a progress report over the patient's documented visits: goals, pain and ROM chart, feedback."""
     from therabill.service_layer.database import open_database
@@ -247,4 +273,4 @@ def progress_command(
     except TherabillError as exc:
         fail_from(exc)
     write_atomically(output, pdf)
-    stdout.print(f"wrote {output}")
+    _done(as_json, output)

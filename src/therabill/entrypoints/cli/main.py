@@ -15,6 +15,7 @@ from therabill.entrypoints.cli.ack import ack_app
 from therabill.entrypoints.cli.backup import backup_command, restore_command
 from therabill.entrypoints.cli.catalog import catalog_app, icd10_app
 from therabill.entrypoints.cli.claims import claims_app
+from therabill.entrypoints.cli.common import JsonOption
 from therabill.entrypoints.cli.db import db_app
 from therabill.entrypoints.cli.demo import demo_command
 from therabill.entrypoints.cli.doctor import doctor_command
@@ -56,14 +57,16 @@ app.add_typer(schema_app, name="schema")
 
 
 @schema_app.command("encounter")
-def schema_encounter() -> None:
-    """Print the JSON Schema of the encounter document."""
+def schema_encounter(as_json: JsonOption = False) -> None:
+    """Print the JSON Schema of the encounter document (JSON either way)."""
+    del as_json
     typer.echo(json.dumps(encounter_json_schema(), indent=2))
 
 
 @schema_app.command("units")
-def schema_units() -> None:
-    """Print the JSON Schema of the partial document the units calculator accepts."""
+def schema_units(as_json: JsonOption = False) -> None:
+    """Print the JSON Schema of the partial document the units calculator accepts (JSON either way)."""
+    del as_json
     typer.echo(json.dumps(UnitsDocument.model_json_schema(), indent=2))
 
 
