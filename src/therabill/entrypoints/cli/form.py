@@ -104,7 +104,6 @@ def cms1500_command(
     dump: Annotated[
         bool, typer.Option("--json", help="Also print the filled boxes as JSON (SSN masked).")
     ] = False,
-    as_json: JsonOption = False,
 ) -> None:
     """Print the CMS-1500 (02/12) claim form of an encounter.
 
@@ -124,7 +123,7 @@ def cms1500_command(
     if dump:
         print_json([{"claim_id": f.claim_id, "page": f.page, "fields": f.redacted()} for f in forms])
     else:
-        _done(as_json, output, forms=len(forms))
+        _done(False, output, forms=len(forms))
 
 
 @form_app.command("superbill")
