@@ -52,10 +52,10 @@ from therabill.domain.ledger import EntryKind, balance_of
 from therabill.domain.money import ZERO, from_cents, usd_text
 from therabill.refdata.catalog import default_catalog
 from therabill.refdata.profiles import load_profile
+from therabill.service_layer.claims import claim_record
 from therabill.service_layer.coding import units_of
 from therabill.service_layer.encounters import encounter_for_visit
 from therabill.service_layer.ledger import to_entry
-from therabill.service_layer.records import claim_record
 from therabill.service_layer.statements import (
     IssuedDocument,
     party_from_json,

@@ -20,7 +20,11 @@ from tests.conftest import SmtpServer
 from tests.e2e.api.conftest import bearer, token_for
 from tests.e2e.api.world import AS_OF, DOS, World
 from therabill.entrypoints.http import Settings, create_app
-from therabill.service_layer import ledger, records
+from therabill.service_layer import claims as claims_svc
+from therabill.service_layer import coverages as coverages_svc
+from therabill.service_layer import ledger
+from therabill.service_layer import patients as patients_svc
+from therabill.service_layer import visits as visits_svc
 from therabill.service_layer.uow import UnitOfWork
 
 VISIT = {
@@ -53,7 +57,7 @@ class Client:
 def _client(world: World, *, email: str | None = "client@example.org", copay: str | None = "20.00") -> Client:
     pw, actor = world.a, "test:setup"
     n = next(_numbers)
-    pid = records.register_patient(
+    pid = patients_svc.register_patient(
         world.engine,
         pw.practice_id,
         actor,
@@ -64,13 +68,15 @@ def _client(world: World, *, email: str | None = "client@example.org", copay: st
         email=email,
         address={"line1": "5 Oak St", "city": "Springfield", "state": "IL", "zip": "62704"},
         coverages_in=[
-            records.CoverageInput(payer_id=pw.payer_id, member_id=f"M{n:08d}", active_from=date(2026, 1, 1))
+            coverages_svc.CoverageInput(
+                payer_id=pw.payer_id, member_id=f"M{n:08d}", active_from=date(2026, 1, 1)
+            )
         ],
     )
     with UnitOfWork(world.engine, pw.practice_id, actor, read_only=True) as uow:
         coverage = uow.records.coverages_of(pid)[0].id
     if copay is not None:
-        records.record_eligibility_check(
+        coverages_svc.record_eligibility_check(
             world.engine,
             pw.practice_id,
             actor,
@@ -80,7 +86,7 @@ def _client(world: World, *, email: str | None = "client@example.org", copay: st
             source="271",
             result={"copay": copay},
         )
-    visit = records.record_visit(
+    visit = visits_svc.record_visit(
         world.engine,
         pw.practice_id,
         actor,
@@ -90,7 +96,7 @@ def _client(world: World, *, email: str | None = "client@example.org", copay: st
         document=VISIT,
         coverage_id=coverage,
     )
-    coded = records.code_visit(world.engine, pw.practice_id, actor, visit, as_of=AS_OF)
+    coded = claims_svc.code_visit(world.engine, pw.practice_id, actor, visit, as_of=AS_OF)
     ledger.post_claim_charges(world.engine, pw.practice_id, actor, coded.claim_id)
     with UnitOfWork(world.engine, pw.practice_id, actor, read_only=True) as uow:
         item = uow.records.lines_of(coded.claim_id)[0].id

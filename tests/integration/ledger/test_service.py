@@ -234,7 +234,14 @@ def test_fees_tips_packages_transfers_write_offs_and_refunds(seed: Seed) -> None
         sales_tax=D("1.60"),
     )
     pay = svc.post_patient_payment(
-        e, p, ACTOR, patient_id=pt, amount=D("70.00"), method=PaymentMethod.HSA, key="p", tip=D("10.00"),
+        e,
+        p,
+        ACTOR,
+        patient_id=pt,
+        amount=D("70.00"),
+        method=PaymentMethod.HSA,
+        key="p",
+        tip=D("10.00"),
         tip_method=PaymentMethod.CARD,
     )
     assert pay.unapplied == D("8.40")

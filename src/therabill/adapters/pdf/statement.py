@@ -125,7 +125,7 @@ def render_statement(view: StatementView) -> bytes:
         )
     )
     story: list[Flowable] = [top, Spacer(1, 4), Paragraph("Your services and payments", st["h2"])]
-    head = [
+    head: list[object] = [
         "Date of\nservice",
         "Service",
         "Charge",
