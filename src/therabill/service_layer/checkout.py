@@ -249,7 +249,7 @@ def _copay(uow: UnitOfWork, patient_id: str) -> ExpectedCopay:
         return ExpectedCopay(None, "no 271 answer on file: run an eligibility check")
     last = checks[0]
     raw = (last.result or {}).get("copay")
-    when = last.checked_at.date().isoformat()
+    when = f"{last.checked_at:%m/%d/%Y}"
     if raw in (None, ""):
         return ExpectedCopay(None, f"the 271 of {when} states no copay")
     try:
