@@ -36,7 +36,7 @@ def render_receipt(view: ReceiptView) -> bytes:
         story.append(table(rows, [WIDTH - 1.3 * inch, 1.3 * inch], right_cols=(1,), total_row=True))
     if view.services:
         story.append(Paragraph("Itemized services (for your HSA or FSA)", st["h2"]))
-        srows: list[list[object]] = [["Date of service", "Service", "Provider", "Diagnosis", "Paid"]]
+        srows: list[list[object]] = [["Date of\nservice", "Service", "Provider", "Diagnosis", "Paid"]]
         srows += [
             [
                 us_date(s.service_date),
