@@ -113,6 +113,8 @@ def test_a_payment_posts_once_however_often_it_is_retried(client: TestClient, wo
     desk = token_for(world, "a", "front_desk")
     money = client.get(f"/api/v1/patients/{c.patient_id}/money", headers=bearer(desk)).json()
     assert money["expected_copay"] == "20.00" and "271" in money["expected_copay_source"]
+    by_chart = client.get(f"/api/v1/patients/{money['chart_number']}/money", headers=bearer(desk)).json()
+    assert by_chart["patient_id"] == c.patient_id
     url = f"/api/v1/patients/{c.patient_id}/payments"
     body = {"amount": "20.00", "method": "card", "visit_id": c.visit_id}
     missing = _post(client, desk, url, body, None)

@@ -11,6 +11,8 @@ function (``service_layer.ledger``, ``checkout``, ``statements``, ``documents``,
 * balance, payments, fees, packages, receipts, one patient's statement: ``payments.take``;
 * refunds, write-offs, transfers, reversals, statement runs: ``ledger.adjust``;
 * therapist pay: ``reports.read``; commission rates: ``settings.manage``.
+
+A patient in a path is named by id or chart number.
 """
 
 from __future__ import annotations
@@ -132,6 +134,11 @@ def _args(request: Request, principal: Principal) -> tuple[Any, str, str]:
     return state(request).engine, principal.practice_id, audit.actor_of(principal)
 
 
+def _patient(request: Request, principal: Principal, patient: str) -> str:
+    """The patient named in the path by id or chart number."""
+    return checkout.resolve_patient(*_args(request, principal), patient)
+
+
 def _key(key: str | None) -> str:
     if not key or not key.strip():
         raise ApiError(
@@ -160,6 +167,7 @@ def _posted(run: Any, key: str) -> JSONResponse:
 @router.get("/patients/{patient_id}/money", responses=RESPONSES)
 def patient_money(request: Request, patient_id: str, principal: PaymentsTake) -> dict[str, Any]:
     """The patient's balance, credit, open items, packages, ledger and the copay to collect."""
+    patient_id = _patient(request, principal, patient_id)
     money = checkout.patient_money(*_args(request, principal), patient_id)
     audit.audit_event(request, principal, "money.view", "patient", patient_id)
     return money.as_dict()
@@ -174,6 +182,7 @@ def take_payment(
     With ``visit_id`` the payment goes to that visit's service and the tip to its therapist.
     A tip is never taken from an HSA or FSA (``payment-tip-not-eligible``).
     """
+    patient_id = _patient(request, principal, patient_id)
     k = _key(key)
     args = _args(request, principal)
     item, provider = body.item_id, body.provider_id
@@ -204,6 +213,7 @@ def refund(
     request: Request, patient_id: str, body: RefundIn, principal: LedgerAdjust, key: KeyHeader = None
 ) -> JSONResponse:
     """Refund money to the patient from a credit (never more than the credit)."""
+    patient_id = _patient(request, principal, patient_id)
     k = _key(key)
     return _posted(
         lambda: svc.refund_patient(
@@ -264,6 +274,7 @@ def fee(
     request: Request, patient_id: str, body: FeeIn, principal: PaymentsTake, key: KeyHeader = None
 ) -> JSONResponse:
     """Charge a no-show or late-cancel fee by the practice's policy (once per appointment)."""
+    patient_id = _patient(request, principal, patient_id)
     k = _key(key)
     return _posted(
         lambda: checkout.charge_fee(
@@ -283,6 +294,7 @@ def sell_prepaid(
     request: Request, patient_id: str, body: PrepaidIn, principal: PaymentsTake, key: KeyHeader = None
 ) -> JSONResponse:
     """Sell a package, membership period or gift certificate (a liability until redeemed)."""
+    patient_id = _patient(request, principal, patient_id)
     k = _key(key)
     return _posted(
         lambda: svc.sell_prepaid(
@@ -346,6 +358,7 @@ def issue_statement(
     email: Annotated[bool, Query(description="Also email it to the patient.")] = False,
 ) -> dict[str, Any]:
     """Issue the patient's statement as of today (stored as printed); optionally email it."""
+    patient_id = _patient(request, principal, patient_id)
     args = _args(request, principal)
     doc = statements.issue_statement(*args, patient_id, statement_date=state(request).now().date())
     if email:
@@ -362,6 +375,7 @@ def issue_statement(
 @router.get("/patients/{patient_id}/documents", responses=RESPONSES)
 def patient_documents(request: Request, patient_id: str, principal: PaymentsTake) -> list[dict[str, Any]]:
     """Statements and receipts issued to the patient, newest first."""
+    patient_id = _patient(request, principal, patient_id)
     return [
         {
             "document_id": d.document_id,
