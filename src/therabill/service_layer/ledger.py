@@ -39,7 +39,7 @@ from therabill.adapters.db.ledger_tables import (
     remittance_claims,
     remittances,
 )
-from therabill.adapters.db.tables import claim_lines, claims, coverages, payers
+from therabill.adapters.db.tables import claim_lines, claims, coverages, payers, providers
 from therabill.domain.denials import explain
 from therabill.domain.errors import NotFoundError, Problem, TherabillError
 from therabill.domain.ledger import (
@@ -471,6 +471,8 @@ def post_patient_payment(
         replay = _replay(uow, key, _request_hash(request))
         if replay is not None:
             return replay
+        if provider_id is not None:
+            uow.records.get(providers, provider_id)
         existing = _patient_entries(uow, [patient_id])
         charged = {e.item_id for e in existing if e.kind is EntryKind.CHARGE}
         if item_id is not None and item_id not in charged:
