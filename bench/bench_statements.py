@@ -127,6 +127,7 @@ def _seed(engine: Any) -> tuple[str, list[str]]:
 def run() -> dict[str, Any]:
     from therabill.adapters.db import migrations
     from therabill.adapters.db.engine import make_engine
+    from therabill.clock import current_date
     from therabill.service_layer import checkout, statements
 
     with tempfile.TemporaryDirectory() as tmp:
@@ -135,7 +136,7 @@ def run() -> dict[str, Any]:
         practice_id, patient_ids = _seed(engine)
         started = time.perf_counter()
         batch = statements.statement_batch(
-            engine, practice_id, "bench", statement_date=date(2026, 12, 1), over=Decimal("10.00")
+            engine, practice_id, "bench", statement_date=current_date(), over=Decimal("10.00")
         )
         run_seconds = time.perf_counter() - started
         rng = random.Random(3)

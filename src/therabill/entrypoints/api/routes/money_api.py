@@ -40,6 +40,17 @@ from therabill.service_layer.ledger import IdempotencyConflictError, Posted
 
 router = APIRouter(prefix="/api/v1", tags=["money"])
 RESPONSES: dict[int | str, dict[str, Any]] = {**ERRORS, **NOT_FOUND}
+PDF_RESPONSES: dict[int | str, dict[str, Any]] = {
+    **RESPONSES,
+    200: {"content": {"application/pdf": {}}, "description": "The PDF."},
+}
+PAY_RESPONSES: dict[int | str, dict[str, Any]] = {
+    **RESPONSES,
+    200: {
+        "content": {"application/json": {}, "text/csv": {}, "application/pdf": {}},
+        "description": "The report as JSON, CSV or PDF (``format``).",
+    },
+}
 KeyHeader = Annotated[
     str | None,
     Header(alias="Idempotency-Key", description="Makes a retry post once (required).", max_length=200),
@@ -333,7 +344,7 @@ def _pdf(data: bytes, name: str) -> Response:
     )
 
 
-@router.get("/payments/{payment_ref}/receipt", responses=RESPONSES, response_class=Response)
+@router.get("/payments/{payment_ref}/receipt", responses=PDF_RESPONSES, response_class=Response)
 def receipt(request: Request, payment_ref: str, principal: PaymentsTake) -> Response:
     """The payment's receipt (PDF), itemized for an HSA/FSA; issued once, then the stored copy."""
     doc = documents.issue_receipt(*_args(request, principal), payment_ref)
@@ -390,7 +401,7 @@ def patient_documents(request: Request, patient_id: str, principal: PaymentsTake
     ]
 
 
-@router.get("/documents/{document_id}", responses=RESPONSES, response_class=Response)
+@router.get("/documents/{document_id}", responses=PDF_RESPONSES, response_class=Response)
 def document_pdf(request: Request, document_id: str, principal: PaymentsTake) -> Response:
     """An issued statement or receipt exactly as it was printed (the stored PDF)."""
     doc = statements.issued_document(*_args(request, principal), document_id)
@@ -418,13 +429,13 @@ def statement_run(request: Request, body: StatementRunIn, principal: LedgerAdjus
     return {**run.as_dict(), "merged_pdf": f"/api/v1/statement-runs/{run.batch_id}"}
 
 
-@router.get("/statement-runs/{batch_id}", responses=RESPONSES, response_class=Response)
+@router.get("/statement-runs/{batch_id}", responses=PDF_RESPONSES, response_class=Response)
 def statement_run_pdf(request: Request, batch_id: str, principal: LedgerAdjust) -> Response:
     """Every statement of a run in one PDF, to print."""
     return _pdf(statements.batch_pdf(*_args(request, principal), batch_id), f"statements-{batch_id[:8]}.pdf")
 
 
-@router.get("/therapist-pay", responses=RESPONSES, response_model=None)
+@router.get("/therapist-pay", responses=PAY_RESPONSES, response_model=None)
 def therapist_pay(
     request: Request,
     principal: ReportsRead,
