@@ -265,7 +265,8 @@ def _item_words(uow: UnitOfWork, item_ids: set[str]) -> dict[str, tuple[date, st
     for ln in lines:
         info = catalog.get(ln.code)
         units = f" ×{ln.units}" if ln.units > 1 else ""
-        out[ln.id] = (ln.date_of_service, f"{ln.code}{units} {info.description if info else ''}".strip())
+        words = info.description.split(" (")[0] if info else ""
+        out[ln.id] = (ln.date_of_service, f"{ln.code}{units} {words}".strip())
     return out
 
 
