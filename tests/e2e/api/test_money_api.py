@@ -19,7 +19,8 @@ from pypdf import PdfReader
 from tests.conftest import SmtpServer
 from tests.e2e.api.conftest import bearer, token_for
 from tests.e2e.api.world import AS_OF, DOS, World
-from therabill.entrypoints.http import Settings, create_app
+from therabill.entrypoints.app import create_app
+from therabill.entrypoints.http.settings import Settings
 from therabill.service_layer import claims as claims_svc
 from therabill.service_layer import coverages as coverages_svc
 from therabill.service_layer import ledger

@@ -18,6 +18,7 @@ from therabill.entrypoints.cli.common import (
     stdout,
 )
 from therabill.entrypoints.cli.scrub import render_result
+from therabill.entrypoints.cli.serve import run_demo
 from therabill.entrypoints.cli.units import render_units
 from therabill.schemas.encounter import DocumentError, parse_encounter
 from therabill.scrubber import scrub
@@ -96,6 +97,4 @@ def run_command(
 ) -> None:
     """The program's main job: create the database, load the demo practice once, print the
     demo logins and serve the web app on http://127.0.0.1:8000."""
-    from therabill.entrypoints.cli.serve import run_demo
-
     run_demo(data_dir)

@@ -22,7 +22,7 @@ from typing import Annotated
 import typer
 from sqlalchemy import Engine
 
-from therabill.adapters.mail import SmtpMailer
+from therabill.adapters.mail import SmtpMailer, SmtpSettings
 from therabill.clock import current_date
 from therabill.domain.errors import TherabillError
 from therabill.domain.ledger import Bucket, PaymentMethod, PrepaidType
@@ -39,7 +39,6 @@ from therabill.entrypoints.cli.common import (
 )
 from therabill.entrypoints.cli.era import era_app
 from therabill.entrypoints.cli.form import write_atomically
-from therabill.entrypoints.http.settings import Settings
 from therabill.service_layer import checkout, compensation, remittances, statements
 from therabill.service_layer import ledger as svc
 from therabill.service_layer.uow import system_actor
@@ -439,9 +438,20 @@ def prepaid_redeem(
     _posted(res, the_key, as_json, "redemption")
 
 
-def _mailer() -> SmtpMailer | None:
-    settings = Settings().mail()
-    return SmtpMailer(settings) if settings else None
+SmtpHost = Annotated[
+    str | None, typer.Option("--smtp-host", envvar="THERABILL_SMTP_HOST", help="The mail server for --email.")
+]
+SmtpPort = Annotated[int, typer.Option("--smtp-port", envvar="THERABILL_SMTP_PORT", min=1, max=65535)]
+SmtpSender = Annotated[
+    str, typer.Option("--smtp-sender", envvar="THERABILL_SMTP_SENDER", help="The From address.")
+]
+SmtpUser = Annotated[str | None, typer.Option("--smtp-username", envvar="THERABILL_SMTP_USERNAME")]
+SmtpPassword = Annotated[
+    str | None,
+    typer.Option("--smtp-password", envvar="THERABILL_SMTP_PASSWORD", show_default=False, hidden=True),
+]
+SmtpStartTls = Annotated[bool, typer.Option("--smtp-starttls", envvar="THERABILL_SMTP_STARTTLS")]
+SmtpTls = Annotated[bool, typer.Option("--smtp-tls", envvar="THERABILL_SMTP_TLS")]
 
 
 @statements_app.command("run")
@@ -452,13 +462,34 @@ def statements_run(
     email: Annotated[bool, typer.Option("--email", help="Email them (THERABILL_SMTP_* settings).")] = False,
     practice: PracticeOption = None,
     as_json: JsonOption = False,
+    smtp_host: SmtpHost = None,
+    smtp_port: SmtpPort = 25,
+    smtp_sender: SmtpSender = "therabill <therabill@localhost>",
+    smtp_username: SmtpUser = None,
+    smtp_password: SmtpPassword = None,
+    smtp_starttls: SmtpStartTls = False,
+    smtp_tls: SmtpTls = False,
 ) -> None:
     """Issue a statement to every patient owing more than --over: one PDF each, one merged, emailed."""
     threshold = _amount(over, "--over", allow_zero=True) or Decimal(0)
     day = option_day(dated, "--date", current_date())
-    mailer = _mailer() if email else None
-    if email and mailer is None:
-        fail("--email: set THERABILL_SMTP_HOST (and the other THERABILL_SMTP_* settings)")
+    if email and not smtp_host:
+        fail("--email: set THERABILL_SMTP_HOST (and the other THERABILL_SMTP_* settings) or --smtp-host")
+    mailer = (
+        SmtpMailer(
+            SmtpSettings(
+                host=smtp_host or "",
+                port=smtp_port,
+                sender=smtp_sender,
+                username=smtp_username,
+                password=smtp_password,
+                starttls=smtp_starttls,
+                tls=smtp_tls,
+            )
+        )
+        if email
+        else None
+    )
     engine, practice_id = open_practice(practice)
     try:
         run = statements.statement_batch(
