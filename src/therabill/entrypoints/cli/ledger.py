@@ -39,7 +39,7 @@ from therabill.entrypoints.cli.common import (
 )
 from therabill.entrypoints.cli.era import era_app
 from therabill.entrypoints.cli.form import write_atomically
-from therabill.service_layer import checkout, compensation, remittances, statements
+from therabill.service_layer import checkout, compensation, prepaid, remittances, statements
 from therabill.service_layer import ledger as svc
 from therabill.service_layer.uow import system_actor
 
@@ -396,7 +396,7 @@ def prepaid_sell(
     the_key = key or checkout.derived_key("cli-prepaid", practice_id, current_date(), code=code)
     res = _run(
         engine,
-        lambda: svc.sell_prepaid(
+        lambda: prepaid.sell_prepaid(
             engine,
             practice_id,
             system_actor(),
@@ -431,7 +431,7 @@ def prepaid_redeem(
     the_key = key or checkout.derived_key("cli-redeem", practice_id, current_date(), code=code, item=item)
     res = _run(
         engine,
-        lambda: svc.redeem_prepaid(
+        lambda: prepaid.redeem_prepaid(
             engine, practice_id, system_actor(), code=code, item_id=item, key=the_key, amount=value
         ),
     )

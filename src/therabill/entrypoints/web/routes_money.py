@@ -28,7 +28,7 @@ from therabill.entrypoints.http.errors import ApiError, not_found
 from therabill.entrypoints.http.mailer import mailer_of
 from therabill.entrypoints.http.who import LedgerAdjust, PaymentsTake, ReportsRead
 from therabill.entrypoints.web.pages import actor, render, today
-from therabill.service_layer import checkout, compensation, documents, statements
+from therabill.service_layer import checkout, compensation, documents, prepaid, statements
 from therabill.service_layer import ledger as svc
 from therabill.service_layer.accounts import Principal
 
@@ -241,7 +241,7 @@ async def sell_prepaid(request: Request, patient_id: str, principal: PaymentsTak
             raise TherabillError(
                 "check the sessions and the date", (Problem("prepaid-invalid", "sessions", ""),)
             ) from None
-        svc.sell_prepaid(
+        prepaid.sell_prepaid(
             *_args(request, principal),
             patient_id=patient_id,
             kind=kind,
@@ -263,7 +263,7 @@ async def redeem(request: Request, patient_id: str, principal: PaymentsTake) -> 
     _require_patient(request, principal, patient_id)
 
     def run(form: Any, key: str) -> None:
-        svc.redeem_prepaid(
+        prepaid.redeem_prepaid(
             *_args(request, principal),
             code=_text(form, "code", 40),
             item_id=_text(form, "item_id", 40),

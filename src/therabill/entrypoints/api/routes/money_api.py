@@ -33,7 +33,7 @@ from therabill.entrypoints.http.deps import state
 from therabill.entrypoints.http.errors import ApiError
 from therabill.entrypoints.http.mailer import mailer_of
 from therabill.entrypoints.http.who import LedgerAdjust, PaymentsTake, ReportsRead, SettingsManage
-from therabill.service_layer import checkout, compensation, documents, statements
+from therabill.service_layer import checkout, compensation, documents, prepaid, statements
 from therabill.service_layer import ledger as svc
 from therabill.service_layer.accounts import Principal
 from therabill.service_layer.ledger import IdempotencyConflictError, Posted
@@ -308,7 +308,7 @@ def sell_prepaid(
     patient_id = _patient(request, principal, patient_id)
     k = _key(key)
     return _posted(
-        lambda: svc.sell_prepaid(
+        lambda: prepaid.sell_prepaid(
             *_args(request, principal),
             patient_id=patient_id,
             kind=body.kind,
@@ -331,7 +331,7 @@ def redeem(
     """Apply a package session or gift-certificate value to an item of the same patient."""
     k = _key(key)
     return _posted(
-        lambda: svc.redeem_prepaid(
+        lambda: prepaid.redeem_prepaid(
             *_args(request, principal), code=code, item_id=body.item_id, key=k, amount=body.amount
         ),
         k,
