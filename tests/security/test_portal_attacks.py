@@ -24,7 +24,8 @@ from tests.e2e.api.world import World
 from therabill.adapters.db.tables import patients
 from therabill.entrypoints.app import create_app
 from therabill.entrypoints.http.settings import Settings
-from therabill.service_layer import booking, schedule
+from therabill.service_layer import appointments as appointment_svc
+from therabill.service_layer import booking, schedule_setup
 
 ACTOR = "test:setup"
 
@@ -43,7 +44,7 @@ def booking_app(  # type: ignore[no-untyped-def]
     world: World, mail_server: SmtpServer, tmp_path_factory: pytest.TempPathFactory
 ):
     pid = world.a.practice_id
-    service = schedule.add_service(
+    service = schedule_setup.add_service(
         world.engine,
         pid,
         ACTOR,
@@ -51,7 +52,7 @@ def booking_app(  # type: ignore[no-untyped-def]
         duration_minutes=60,
         price=Decimal("90"),
     )
-    schedule.set_working_hours(
+    schedule_setup.set_working_hours(
         world.engine, pid, ACTOR, world.a.provider_id, [(d, "08:00", "20:00") for d in range(7)]
     )
     booking.set_booking_settings(
@@ -243,7 +244,8 @@ def test_one_client_cannot_see_or_change_anothers_portal(
             == 404
         )
         assert (
-            schedule.get_appointment(world.engine, world.a.practice_id, ACTOR, theirs).status == "confirmed"
+            appointment_svc.get_appointment(world.engine, world.a.practice_id, ACTOR, theirs).status
+            == "confirmed"
         )
         assert one.get("/portal/receipts/0123456789abcdef0123456789abcdef.pdf").status_code == 404
         # A client's own CSRF token does not work with another client's session.

@@ -50,6 +50,7 @@ __all__ = [
     "ProgressVisit",
     "ReceiptView",
     "ServiceRow",
+    "ReceiptService",
     "StatementLine",
     "StatementView",
     "SuperbillView",
@@ -611,25 +612,30 @@ class SuperbillView:
 
 @dataclass(frozen=True, slots=True)
 class StatementLine:
-    """A ledger entry on a statement.
+    """One row of a statement: a service (or fee) with what happened to it, or a payment.
 
     Attributes:
-        posted_on: the entry's date.
-        description: what it is (visit and code, payment, adjustment).
+        service_date: the date of service (for a payment or refund not applied to a
+            service: the day it was received or paid back), never the posting date.
+        description: what it is (service code and words, a fee, a payment).
         charge: amount charged (or zero).
         insurance_paid: paid by insurance.
         adjustment: written off / adjusted.
-        patient_paid: paid by the patient.
-        balance: running balance after the entry.
+        patient_paid: paid by the patient (payments, package or gift-certificate value).
+        balance: what the patient owes on this row (negative: a credit).
+        insurance_pending: what insurance has not answered for yet.
+        your_share: the part that is the patient's (copay, coinsurance, deductible, a fee).
     """
 
-    posted_on: date
+    service_date: date
     description: str
     charge: Decimal = ZERO
     insurance_paid: Decimal = ZERO
     adjustment: Decimal = ZERO
     patient_paid: Decimal = ZERO
     balance: Decimal = ZERO
+    insurance_pending: Decimal = ZERO
+    your_share: Decimal = ZERO
 
 
 @dataclass(frozen=True, slots=True)
@@ -648,6 +654,7 @@ class StatementView:
         aging: (bucket label, amount) from current to oldest.
         how_to_pay: payment instructions, one per line.
         message: a note to the patient.
+        remit_to: where to mail a payment: prints the detachable remittance stub.
     """
 
     statement_id: str
@@ -661,6 +668,32 @@ class StatementView:
     aging: tuple[tuple[str, Decimal], ...]
     how_to_pay: tuple[str, ...] = ()
     message: str | None = None
+    remit_to: PartyView | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class ReceiptService:
+    """A service a payment paid for, itemized as an HSA/FSA administrator asks.
+
+    Attributes:
+        service_date: date of service.
+        code: the CPT/HCPCS code.
+        description: the service in words.
+        provider: the provider's name and credential.
+        license: the provider's licence (state and number).
+        npi: the provider's NPI.
+        diagnoses: the diagnosis codes with their descriptions.
+        paid: what this payment paid for the service.
+    """
+
+    service_date: date
+    code: str
+    description: str
+    provider: str
+    license: str
+    npi: str
+    diagnoses: tuple[str, ...]
+    paid: Decimal
 
 
 @dataclass(frozen=True, slots=True)
@@ -679,6 +712,7 @@ class ReceiptView:
         reference: check number or card last four, if any.
         applied_to: (description, amount) of what the payment paid.
         balance_after: the account balance after the payment.
+        services: the services paid for, itemized for an HSA/FSA claim.
     """
 
     receipt_id: str
@@ -692,6 +726,7 @@ class ReceiptView:
     reference: str | None = None
     applied_to: tuple[tuple[str, Decimal], ...] = ()
     balance_after: Decimal | None = None
+    services: tuple[ReceiptService, ...] = ()
 
 
 @dataclass(frozen=True, slots=True)

@@ -23,6 +23,7 @@ from therabill.entrypoints.api.routes import (
     coding,
     intake_api,
     interop_api,
+    money_api,
     records_api,
     schedule_api,
 )
@@ -40,6 +41,7 @@ from therabill.entrypoints.web import (
     routes_calendar,
     routes_eligibility,
     routes_lifecycle,
+    routes_money,
     routes_portal,
     routes_reminders,
     routes_reports,
@@ -150,6 +152,8 @@ def create_app(
     routes_settings.install(app)
     app.include_router(routes_eligibility.router)
     app.include_router(schedule_api.router)
+    app.include_router(money_api.router)
+    app.include_router(routes_money.router)
     app.include_router(routes_calendar.router)
     app.include_router(routes_lifecycle.router)
     app.include_router(claims_api.router)

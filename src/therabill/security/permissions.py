@@ -39,13 +39,18 @@ class Permission(StrEnum):
     ACCOUNT_SELF = "account.self"
     SCHEDULE_READ = "schedule.read"
     SCHEDULE_WRITE = "schedule.write"
+    PAYMENTS_TAKE = "payments.take"
+    LEDGER_ADJUST = "ledger.adjust"
 
 
 # What each permission guards beyond its name: settings.manage = practice details, providers,
 # reference data imports (owner); billing.setup = payers, payer profiles, fee schedule (owner,
 # biller); users.manage = users, roles, MFA resets, every API token of the practice (owner).
 # schedule.write = book, move, cancel, check in, working hours, time off; services, rooms and
-# the calendar policy are settings.manage.
+# the calendar policy are settings.manage. payments.take = check-out: see a patient's balance and
+# ledger, take payments, sell and redeem packages and gift certificates, print and email a
+# patient's statement and receipts; ledger.adjust = refunds, write-offs, transfers, reversals,
+# statement runs (owner, biller).
 
 
 P = Permission
@@ -83,6 +88,7 @@ ROLE_PERMISSIONS: Mapping[str, frozenset[Permission]] = MappingProxyType(
                 P.ELIGIBILITY_RUN,
                 P.SCHEDULE_READ,
                 P.SCHEDULE_WRITE,
+                P.PAYMENTS_TAKE,
             }
         ),
     }

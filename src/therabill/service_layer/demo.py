@@ -45,7 +45,7 @@ from therabill.domain.remittance import (
     RemittanceHeader,
     ServicePayment,
 )
-from therabill.service_layer import accounts, appointments, batches, ledger, remittance_posting
+from therabill.service_layer import accounts, appointments, batches, ledger, prepaid, remittance_posting
 from therabill.service_layer import claims as claims_svc
 from therabill.service_layer import coverages as coverages_svc
 from therabill.service_layer import patients as patients_svc
@@ -535,7 +535,7 @@ def _eligibility_checks(
 
 def _sell_prepaid(engine: Engine, pid: str, actor: str, package_clients: list[str], gift_client: str) -> None:
     for n, patient in enumerate(package_clients, start=1):
-        ledger.sell_prepaid(
+        prepaid.sell_prepaid(
             engine,
             pid,
             actor,
@@ -548,7 +548,7 @@ def _sell_prepaid(engine: Engine, pid: str, actor: str, package_clients: list[st
             sessions=5,
             description="5 massages of 60 minutes",
         )
-    ledger.sell_prepaid(
+    prepaid.sell_prepaid(
         engine,
         pid,
         actor,
@@ -588,7 +588,7 @@ def _cash_visit(
         try:
             n = package_clients.index(patient) + 1
             with attempt(engine):
-                ledger.redeem_prepaid(
+                prepaid.redeem_prepaid(
                     engine, pid, actor, code=f"PKG-{n:03d}", item_id=item, key=f"demo-redeem:{visit}"
                 )
             return
@@ -597,7 +597,7 @@ def _cash_visit(
     if patient == gift_client:
         try:
             with attempt(engine):
-                ledger.redeem_prepaid(
+                prepaid.redeem_prepaid(
                     engine, pid, actor, code="GIFT-0001", item_id=item, key=f"demo-redeem:{visit}"
                 )
         except TherabillError:

@@ -6,40 +6,64 @@ The CLI and the web app call these; the PDF adapters only lay out what they are 
 from __future__ import annotations
 
 import hashlib
+import json
 from collections.abc import Mapping, Sequence
-from datetime import date, timedelta
+from dataclasses import dataclass
+from datetime import date
 from decimal import Decimal
 from typing import TYPE_CHECKING, Any
 
+from sqlalchemy import select
+
+from therabill.adapters.db.ledger_tables import ledger_entries
+from therabill.adapters.db.money_tables import issued_documents
+from therabill.adapters.db.tables import (
+    claim_lines,
+    claims,
+    patients,
+    practices,
+    provider_licenses,
+    providers,
+    visits,
+)
 from therabill.adapters.pdf.cms1500 import render_cms1500
 from therabill.adapters.pdf.note import render_note
 from therabill.adapters.pdf.progress import render_progress
 from therabill.adapters.pdf.receipt import render_receipt
-from therabill.adapters.pdf.statement import render_statement
 from therabill.adapters.pdf.superbill import render_superbill
 from therabill.adapters.text import transliterated
+from therabill.clock import current_date
 from therabill.domain.claim import Claim, build_claim
 from therabill.domain.encounter import Encounter
 from therabill.domain.errors import NotFoundError, Problem, TherabillError
 from therabill.domain.forms import (
     Cms1500Form,
     FormError,
-    PartyView,
     ProgressReportView,
+    ReceiptService,
     ReceiptView,
-    StatementLine,
-    StatementView,
     cms1500_forms,
     note_view,
     printable_tax_id,
     progress_view,
     superbill_view,
 )
-from therabill.domain.money import ZERO, from_cents
+from therabill.domain.ledger import EntryKind, balance_of
+from therabill.domain.money import ZERO, from_cents, usd_text
 from therabill.refdata.catalog import default_catalog
 from therabill.refdata.profiles import load_profile
 from therabill.service_layer.claims import claim_record
 from therabill.service_layer.coding import units_of
+from therabill.service_layer.encounters import encounter_for_visit
+from therabill.service_layer.ledger import to_entry
+from therabill.service_layer.statements import (
+    IssuedDocument,
+    party_from_json,
+    statement_pdf_for_patient,
+    statement_view_for_patient,
+    store_document,
+)
+from therabill.service_layer.uow import UnitOfWork
 
 if TYPE_CHECKING:
     from sqlalchemy.engine import Engine
@@ -51,22 +75,18 @@ __all__ = [
     "diagnosis_descriptions",
     "note_pdf",
     "note_pdf_for_visit",
+    "payment_patient_and_visits",
     "overflow_mode",
     "progress_pdf_for_patient",
     "progress_view_for_patient",
+    "issue_receipt",
     "receipt_pdf_for_payment",
     "receipt_view_for_payment",
     "statement_pdf_for_patient",
     "statement_view_for_patient",
     "superbill_pdf",
+    "superbill_pdf_for_visit",
 ]
-
-AGING_BUCKETS = (
-    ("Current", 0, 30),
-    ("31–60 days", 31, 60),
-    ("61–90 days", 61, 90),
-    ("Over 90 days", 91, None),
-)
 
 
 def claim_for(encounter: Encounter) -> Claim:
@@ -179,144 +199,9 @@ def note_pdf(encounter: Encounter, *, signed_on: date | None = None) -> bytes:
 
 def note_pdf_for_visit(engine: Engine, practice_id: str, actor: str, visit_id: str) -> bytes:
     """The SOAP note of a stored visit (rebuilt from the records)."""
-    from therabill.service_layer.encounters import encounter_for_visit
 
     encounter = encounter_for_visit(engine, practice_id, actor, visit_id)
     return note_pdf(encounter)
-
-
-def _party_from_json(name: str, address: object, phone: str | None = None) -> PartyView:
-    import json
-
-    addr = json.loads(address) if isinstance(address, str) else address
-    lines: list[str] = []
-    if isinstance(addr, dict):
-        street = ", ".join(str(addr[k]) for k in ("line1", "line2") if addr.get(k))
-        if street:
-            lines.append(street)
-        zip_code = str(addr.get("zip") or "")
-        zip_code = f"{zip_code[:5]}-{zip_code[5:]}" if len(zip_code) == 9 else zip_code
-        lines.append(f"{addr.get('city', '')}, {addr.get('state', '')} {zip_code}".strip(", "))
-    return PartyView(name=name, lines=tuple(lines), phone=_phone_text(phone))
-
-
-def _phone_text(phone: str | None) -> str | None:
-    """A 10-digit US number as ``(845) 555-0188``; anything else as stored."""
-    digits = "".join(ch for ch in phone or "" if ch.isdigit())
-    return f"({digits[:3]}) {digits[3:6]}-{digits[6:]}" if len(digits) == 10 else phone
-
-
-def statement_view_for_patient(
-    engine: Engine,
-    practice_id: str,
-    actor: str,
-    patient_id: str,
-    *,
-    statement_date: date,
-    due_days: int = 21,
-) -> StatementView:
-    """A patient statement from the ledger: every figure is the ledger's (``balance_of``,
-    ``patient_account``), the statement only arranges them by posting date.
-
-    A statement is *as of* its date: entries posted after ``statement_date`` are not on it,
-    neither as lines nor in the amount due, so a statement printed again later shows what it
-    showed then. Its aging row always adds up to the amount due (``age_balances``: credits
-    pay the oldest amounts first). Tips and prepaid sales are not on the statement (they are
-    not the patient's balance).
-    """
-    from sqlalchemy import select
-
-    from therabill.adapters.db.ledger_tables import ledger_entries
-    from therabill.adapters.db.tables import claim_lines, patients, payers, practices
-    from therabill.domain.ledger import Bucket, EntryKind, age_balances, balance_of, patient_account
-    from therabill.service_layer.ledger import to_entry
-    from therabill.service_layer.uow import UnitOfWork
-
-    with UnitOfWork(engine, practice_id, actor, read_only=True) as uow:
-        pat = uow.records.get(patients, patient_id)
-        prac = uow.session.execute(select(practices).where(practices.c.id == practice_id)).one()
-        rows = uow.records.rows(
-            ledger_entries,
-            ledger_entries.c.patient_id == patient_id,
-            order_by=(ledger_entries.c.posted_at, ledger_entries.c.id),
-        )
-        item_ids = {r.item_id for r in rows if r.item_id}
-        lines_by_id = (
-            {r.id: r for r in uow.records.rows(claim_lines, claim_lines.c.id.in_(item_ids))}
-            if item_ids
-            else {}
-        )
-        payer_names = (
-            {r.id: r.name for r in uow.records.rows(payers)} if any(r.payer_id for r in rows) else {}
-        )
-    rows = [r for r in rows if r.posted_at.date() <= statement_date]
-    entries = [to_entry(r) for r in rows]
-    posted = {r.id: r.posted_at.date() for r in rows}
-    shown = [e for e in entries if e.bucket in (Bucket.INSURANCE, Bucket.PATIENT)]
-    out: list[StatementLine] = []
-    so_far = []
-    for e in shown:
-        so_far.append(e)
-        bal = balance_of(so_far)
-        line = lines_by_id.get(e.item_id or "")
-        what = (
-            f"{line.date_of_service:%m/%d/%Y} {line.code} ×{line.units}"
-            if line is not None
-            else (e.detail or "")
-        )
-        payer = payer_names.get(e.payer_id or "", "insurance")
-        kind = e.kind
-        if kind == EntryKind.CHARGE:
-            desc, cols = f"Service {what}".strip(), {"charge": e.amount}
-        elif kind == EntryKind.INSURANCE_PAYMENT:
-            desc, cols = f"Paid by {payer} — {what}", {"insurance_paid": e.amount}
-        elif kind in (EntryKind.ADJUSTMENT, EntryKind.WRITE_OFF):
-            code = "-".join(p for p in (e.group_code, e.reason_code) if p)
-            desc, cols = f"Adjustment {code} — {what}".strip(), {"adjustment": e.amount}
-        elif kind in (EntryKind.PATIENT_PAYMENT, EntryKind.REDEMPTION):
-            desc, cols = f"Your payment ({e.detail or 'payment'})", {"patient_paid": e.amount}
-        elif kind == EntryKind.TRANSFER:
-            if e.amount <= 0 or e.bucket != Bucket.PATIENT:
-                continue
-            desc, cols = f"Your share after insurance — {what}", {}
-        elif kind == EntryKind.REFUND:
-            desc, cols = "Refund", {"patient_paid": -e.amount}
-        else:
-            continue
-        out.append(StatementLine(posted_on=posted[e.entry_id], description=desc, balance=bal.total, **cols))
-    acct = patient_account(patient_id, entries)
-    charge_dates = {
-        e.item_id: posted[e.entry_id] for e in entries if e.kind == EntryKind.CHARGE and e.item_id
-    }
-    open_items = [(charge_dates.get(item), bal.patient_balance) for item, bal in acct.items.items()]
-    # What belongs to no item (an unapplied payment: a credit) counts too, as undated.
-    open_items.append((None, acct.balance.patient_balance - sum((b for _, b in open_items), ZERO)))
-    aging = age_balances(open_items, statement_date, AGING_BUCKETS)
-    name = " ".join(p for p in (pat.first_name, pat.last_name) if p)
-    return StatementView(
-        statement_id=f"ST-{hashlib.sha256(f'{patient_id}|{statement_date}'.encode()).hexdigest()[:10]}",
-        statement_date=statement_date,
-        due_date=statement_date + timedelta(days=due_days),
-        practice=_party_from_json(prac.name, prac.address, prac.phone),
-        patient=_party_from_json(name, pat.address),
-        account_id=pat.chart_number,
-        lines=tuple(out),
-        amount_due=max(acct.balance.patient_balance, ZERO),
-        aging=aging,
-        how_to_pay=(
-            f"Call {_phone_text(prac.phone)} to pay by card" if prac.phone else "Pay at your next visit",
-        ),
-        message=None,
-    )
-
-
-def statement_pdf_for_patient(
-    engine: Engine, practice_id: str, actor: str, patient_id: str, *, statement_date: date
-) -> bytes:
-    """The statement of a patient, as PDF."""
-    return render_statement(
-        statement_view_for_patient(engine, practice_id, actor, patient_id, statement_date=statement_date)
-    )
 
 
 # ---------------------------------------------------------------------------- receipt
@@ -332,29 +217,25 @@ def _charge_description(charge: Any | None, line: Any | None) -> str:
     return "Earlier charge"
 
 
-def receipt_view_for_payment(engine: Engine, practice_id: str, actor: str, payment_ref: str) -> ReceiptView:
+def receipt_view_for_payment(
+    engine: Engine, practice_id: str, actor: str, payment_ref: str, *, number: str | None = None
+) -> ReceiptView:
     """A receipt for a patient payment, every figure read from the ledger.
 
     ``payment_ref`` is the payment's idempotency key (``payments post --key``) or the id of
     one of its ledger entries. All the entries posted with that key make the receipt: the
     parts applied to items (a claim line's service, a fee), the unapplied rest (a credit)
-    and a tip. ``balance_after`` is the patient balance over the entries posted up to and
-    including the payment (``balance_of``), so a receipt printed later still shows the
-    balance as it stood.
+    and a tip, each line with how it was paid (a tip is never paid by an HSA or FSA, and the
+    receipt says how it was). The services paid for are itemized for an HSA/FSA claim: date
+    of service, code and words, provider with licence and NPI, diagnoses. ``balance_after``
+    is the patient balance over the entries posted up to and including the payment
+    (``balance_of``), so a receipt printed later still shows the balance as it stood.
 
     Raises:
         NotFoundError: no entry has that key or id.
         TherabillError: the entries are not a patient payment (``receipt-not-a-payment``),
             or the payment was reversed (``receipt-payment-reversed``).
     """
-    from sqlalchemy import select
-
-    from therabill.adapters.db.ledger_tables import ledger_entries
-    from therabill.adapters.db.tables import claim_lines, patients, practices
-    from therabill.domain.ledger import EntryKind, balance_of
-    from therabill.service_layer.ledger import to_entry
-    from therabill.service_layer.uow import UnitOfWork
-
     le = ledger_entries.c
     with UnitOfWork(engine, practice_id, actor, read_only=True) as uow:
         found = uow.records.rows(ledger_entries, (le.id == payment_ref) | (le.idempotency_key == payment_ref))
@@ -404,39 +285,216 @@ def receipt_view_for_payment(engine: Engine, practice_id: str, actor: str, payme
             if line_ids
             else {}
         )
+        providers_of = _line_providers(uow, list(lines.values()), _state_of(prac.address))
     cutoff = max(r.posted_at for r in paid)
     balance = balance_of(to_entry(r) for r in history if r.posted_at <= cutoff)
     applied: list[tuple[str, Decimal]] = []
+    services: list[ReceiptService] = []
     for r in paid:
         amount = from_cents(r.amount_cents)
+        how = _method_words(r.detail)
         if r.kind == EntryKind.TIP:
-            applied.append(("Tip for your therapist (not applied to your account)", amount))
+            applied.append((f"Tip for your therapist (paid by {how}; not a medical expense)", amount))
         elif r.item_id is None:
-            applied.append(("Credit on your account (not yet applied)", amount))
+            applied.append((f"Credit on your account (not yet applied; paid by {how})", amount))
         else:
             charge = charges.get(r.item_id)
             line = lines.get(r.claim_line_id or (charge.claim_line_id if charge is not None else None) or "")
-            applied.append((_charge_description(charge, line), amount))
-    methods = sorted({r.detail for r in paid if r.detail})
+            applied.append((f"{_charge_description(charge, line)} (paid by {how})", amount))
+            if line is not None:
+                services.append(_receipt_service(line, providers_of.get(line.id), amount))
+    by_method: dict[str, Decimal] = {}
+    for r in paid:
+        by_method[_method_words(r.detail)] = by_method.get(_method_words(r.detail), ZERO) + from_cents(
+            r.amount_cents
+        )
     name = " ".join(p for p in (pat.first_name, pat.last_name) if p)
     return ReceiptView(
-        receipt_id="RC-" + hashlib.sha256("|".join([practice_id, *sorted(ids)]).encode()).hexdigest()[:10],
+        receipt_id=number
+        or "RC-" + hashlib.sha256("|".join([practice_id, *sorted(ids)]).encode()).hexdigest()[:10],
         paid_on=min(r.posted_at for r in paid).date(),
-        practice=_party_from_json(prac.name, prac.address, prac.phone),
+        practice=party_from_json(prac.name, prac.address, prac.phone),
         practice_tax_id=printable_tax_id(prac.tax_id, prac.tax_id_type),
         payer_name=name,
         account_id=pat.chart_number,
         amount=sum((a for _, a in applied), ZERO),
-        method=", ".join(methods) or "payment",
+        method=(
+            next(iter(by_method))
+            if len(by_method) == 1
+            else "; ".join(f"{m} {usd_text(a)}" for m, a in sorted(by_method.items()))
+        ),
         reference=None,
         applied_to=tuple(applied),
         balance_after=balance.patient_balance,
+        services=tuple(services),
     )
 
 
+_METHOD_WORDS = {"hsa": "HSA card", "fsa": "FSA card", "card": "card", "cash": "cash", "check": "check"}
+
+
+def _method_words(detail: str | None) -> str:
+    return _METHOD_WORDS.get(detail or "", detail or "payment")
+
+
+def _state_of(address: object) -> str | None:
+    addr = json.loads(address) if isinstance(address, str) else address
+    return str(addr.get("state")) if isinstance(addr, dict) and addr.get("state") else None
+
+
+@dataclass(frozen=True, slots=True)
+class _LineProvider:
+    name: str
+    license: str
+    npi: str
+    diagnoses: tuple[str, ...]
+
+
+def _line_providers(uow: UnitOfWork, lines: Sequence[Any], state: str | None) -> dict[str, _LineProvider]:
+    """Per claim line: its visit's provider (name, licence in the practice's state, NPI) and diagnoses."""
+    if not lines:
+        return {}
+    claim_rows = {r.id: r for r in uow.records.rows(claims, claims.c.id.in_({ln.claim_id for ln in lines}))}
+    visit_rows = {
+        r.id: r for r in uow.records.rows(visits, visits.c.id.in_({c.visit_id for c in claim_rows.values()}))
+    }
+    prov_ids = {v.provider_id for v in visit_rows.values()}
+    provs = {r.id: r for r in uow.records.rows(providers, providers.c.id.in_(prov_ids))}
+    licences: dict[str, list[Any]] = {}
+    for lic in uow.records.rows(provider_licenses, provider_licenses.c.provider_id.in_(prov_ids)):
+        licences.setdefault(lic.provider_id, []).append(lic)
+    out: dict[str, _LineProvider] = {}
+    for ln in lines:
+        visit = visit_rows[claim_rows[ln.claim_id].visit_id]
+        prov = provs.get(visit.provider_id)
+        mine = sorted(licences.get(visit.provider_id, []), key=lambda x: (x.state != state, x.state))
+        codes = list((visit.encounter_json or {}).get("diagnoses") or [])
+        pointed = [codes[p - 1] for p in ln.diagnosis_pointers or [] if 0 < int(p) <= len(codes)]
+        words = diagnosis_descriptions(pointed, ln.date_of_service)
+        name = " ".join(x for x in (prov.first_name, prov.last_name) if x) if prov else ""
+        if prov is not None and prov.credential:
+            name = f"{name}, {prov.credential}"
+        out[ln.id] = _LineProvider(
+            name=name,
+            license=f"{mine[0].state} {mine[0].number}" if mine else "",
+            npi=(prov.npi or "") if prov else "",
+            diagnoses=tuple(f"{c} {words.get(c, '')}".strip() for c in pointed),
+        )
+    return out
+
+
+def _receipt_service(line: Any, who: _LineProvider | None, paid: Decimal) -> ReceiptService:
+    info = default_catalog().codes.get(line.code)
+    return ReceiptService(
+        service_date=line.date_of_service,
+        code=line.code,
+        description=(info.description if info else line.code)
+        + (f", {line.units} units" if line.units > 1 else ""),
+        provider=who.name if who else "",
+        license=who.license if who else "",
+        npi=who.npi if who else "",
+        diagnoses=who.diagnoses if who else (),
+        paid=paid,
+    )
+
+
+def payment_patient_and_visits(
+    engine: Engine, practice_id: str, actor: str, payment_ref: str
+) -> tuple[str, list[str]]:
+    """The patient of a payment and the visits whose services it paid (for the payment page)."""
+    le = ledger_entries.c
+    with UnitOfWork(engine, practice_id, actor, read_only=True) as uow:
+        found = uow.records.rows(ledger_entries, (le.id == payment_ref) | (le.idempotency_key == payment_ref))
+        if not found:
+            raise NotFoundError(
+                "no such payment", (Problem("payment-not-found", "payment_ref", payment_ref),)
+            )
+        claim_ids = {r.claim_id for r in found if r.claim_id}
+        rows = uow.records.rows(claims, claims.c.id.in_(claim_ids)) if claim_ids else []
+    return found[0].patient_id, sorted({r.visit_id for r in rows})
+
+
 def receipt_pdf_for_payment(engine: Engine, practice_id: str, actor: str, payment_ref: str) -> bytes:
-    """The receipt of a patient payment, as PDF."""
-    return render_receipt(receipt_view_for_payment(engine, practice_id, actor, payment_ref))
+    """The receipt of a patient payment, as PDF, issued and stored as printed."""
+    return issue_receipt(engine, practice_id, actor, payment_ref).pdf
+
+
+def issue_receipt(engine: Engine, practice_id: str, actor: str, payment_ref: str) -> IssuedDocument:
+    """Issue the receipt of a payment and store it as printed.
+
+    A payment has one receipt: asking again returns the stored one (the same bytes), so a
+    reprint is the receipt the patient was given.
+    """
+    view = receipt_view_for_payment(engine, practice_id, actor, payment_ref)
+    with UnitOfWork(engine, practice_id, actor) as uow:
+        stored = uow.records.rows(
+            issued_documents,
+            issued_documents.c.kind == "receipt",
+            issued_documents.c.number == view.receipt_id,
+        )
+        if stored:
+            r = stored[0]
+            return IssuedDocument(
+                r.id,
+                r.kind,
+                r.number,
+                r.patient_id,
+                r.document_date,
+                from_cents(r.amount_cents),
+                r.pages,
+                bytes(r.pdf),
+                r.emailed_to,
+            )
+        patient_id = uow.records.rows(
+            ledger_entries,
+            (ledger_entries.c.id == payment_ref) | (ledger_entries.c.idempotency_key == payment_ref),
+        )[0].patient_id
+        return store_document(
+            uow,
+            kind="receipt",
+            number=view.receipt_id,
+            patient_id=patient_id,
+            document_date=view.paid_on,
+            amount=view.amount,
+            pdf=render_receipt(view),
+        )
+
+
+def superbill_pdf_for_visit(engine: Engine, practice_id: str, actor: str, visit_id: str) -> bytes:
+    """The superbill of one stored visit, from its (latest, not voided) claim: codes, units,
+    fees, diagnoses, provider, for the client to file with their plan.
+
+    Raises:
+        NotFoundError: no such visit.
+        TherabillError: the visit is not coded yet (``superbill-needs-claim``).
+    """
+    with UnitOfWork(engine, practice_id, actor, read_only=True) as uow:
+        uow.records.get(visits, visit_id)
+        found = uow.records.rows(
+            claims,
+            claims.c.visit_id == visit_id,
+            claims.c.status != "voided",
+            order_by=(claims.c.created_at,),
+        )
+    if not found:
+        raise TherabillError(
+            "the visit has no claim yet",
+            (
+                Problem(
+                    "superbill-needs-claim", "visit", "code the visit first: the superbill lists its claim"
+                ),
+            ),
+        )
+    claim = claim_record(engine, practice_id, actor, found[-1].id)
+    codes = list(claim.encounter.diagnoses)
+    view = superbill_view(
+        [claim],
+        document_id="SB-" + hashlib.sha256(f"{practice_id}|{visit_id}".encode()).hexdigest()[:10],
+        issued_on=current_date(),
+        dx_descriptions=diagnosis_descriptions(codes, claim.encounter.date_of_service),
+        code_descriptions=code_descriptions(),
+    )
+    return render_superbill(view)
 
 
 # ---------------------------------------------------------------------------- progress report
@@ -463,9 +521,6 @@ def progress_view_for_patient(
         FormError: a reversed range (``progress-range-invalid``) or no documented visit in
             it (``progress-empty``).
     """
-    from therabill.adapters.db.tables import patients, visits
-    from therabill.service_layer.encounters import encounter_for_visit
-    from therabill.service_layer.uow import UnitOfWork
 
     if date_from is not None and date_to is not None and date_from > date_to:
         raise FormError(

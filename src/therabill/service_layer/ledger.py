@@ -17,7 +17,6 @@ import hashlib
 import json
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
-from datetime import date
 from decimal import Decimal
 from typing import Any
 
@@ -29,10 +28,9 @@ from therabill.adapters.db.ledger_tables import (
     idempotency_keys,
     ledger_entries,
     practice_ledger_entries,
-    prepaid_instruments,
     remittances,
 )
-from therabill.adapters.db.tables import claims, coverages
+from therabill.adapters.db.tables import claims, coverages, providers
 from therabill.domain.errors import NotFoundError, Problem, TherabillError
 from therabill.domain.ledger import (
     Balance,
@@ -42,8 +40,6 @@ from therabill.domain.ledger import (
     EntryKind,
     LedgerError,
     PaymentMethod,
-    PrepaidType,
-    allocate,
     apply_payment,
     balance_of,
     balances_by,
@@ -51,7 +47,6 @@ from therabill.domain.ledger import (
     new_id,
     patient_account,
     payer_balances,
-    prepaid_remaining,
     reversal_of,
     transfer,
 )
@@ -128,6 +123,7 @@ def _to_row(e: Entry, uow: UnitOfWork, key: str | None, **extra: Any) -> dict[st
         "remittance_id": extra.get("remittance_id"),
         "remittance_claim_id": extra.get("remittance_claim_id"),
         "memo": extra.get("memo"),
+        "provider_id": extra.get("provider_id"),
     }
 
 
@@ -196,13 +192,17 @@ def _post_keyed(
     request: dict[str, Any],
     entries: Sequence[Entry],
     unapplied: Decimal = ZERO,
+    provider_id: str | None = None,
 ) -> Posted:
-    """Insert ``entries`` with their key row, or replay the stored answer for ``key``."""
+    """Insert ``entries`` with their key row, or replay the stored answer for ``key``.
+
+    ``provider_id`` names the therapist the posting is for (a tip's therapist).
+    """
     request_hash = _request_hash(request)
     replay = _replay(uow, key, request_hash)
     if replay is not None:
         return replay
-    insert_entries(uow, entries, key)
+    insert_entries(uow, entries, key, provider_id=provider_id)
     answer = Posted(tuple(e.entry_id for e in entries), False, unapplied)
     uow.session.execute(
         idempotency_keys.insert().values(
@@ -348,15 +348,41 @@ def post_patient_payment(
     item_id: str | None = None,
     tip: Decimal = ZERO,
     apply: bool = True,
+    tip_method: PaymentMethod | None = None,
+    provider_id: str | None = None,
 ) -> Posted:
     """Post a patient payment (cash, card, check, HSA/FSA) and an optional tip.
 
-    With ``item_id`` the whole payment applies to that item; otherwise (``apply``) it is
-    split across the patient's open items in proportion to their patient balances (largest
-    remainder) and any rest stays unapplied, a credit on the patient's account. The tip is
-    a separate entry in the tips bucket, never revenue.
+    With ``item_id`` the whole payment applies to that item (one of this patient's charges);
+    otherwise (``apply``) it is split across the patient's open items in proportion to their
+    patient balances (largest remainder) and any rest stays unapplied, a credit on the
+    patient's account. The tip is a separate entry in the tips bucket, never revenue, paid
+    by ``tip_method`` (default: ``method``) and kept for ``provider_id``; a tip is never paid
+    from an HSA or FSA (``payment-tip-not-eligible``): it is not a medical expense.
     """
-    amount = D(amount)
+    amount, tip = D(amount), D(tip)
+    paid_tip_with = tip_method or method
+    if amount <= ZERO and tip <= ZERO:
+        raise TherabillError(
+            "nothing to post", (Problem("payment-amount-invalid", "amount", "the amount must be positive"),)
+        )
+    if amount < ZERO or tip < ZERO:
+        field_name = "amount" if amount < ZERO else "tip"
+        raise TherabillError(
+            "amounts cannot be negative",
+            (Problem("payment-amount-invalid", field_name, "the amount cannot be negative"),),
+        )
+    if tip > ZERO and paid_tip_with in (PaymentMethod.HSA, PaymentMethod.FSA):
+        raise TherabillError(
+            "a tip cannot be paid from an HSA or FSA",
+            (
+                Problem(
+                    "payment-tip-not-eligible",
+                    "tip_method",
+                    "a tip is not a medical expense: take it by cash, card or check",
+                ),
+            ),
+        )
     request = {
         "patient": patient_id,
         "amount": str(amount),
@@ -365,13 +391,26 @@ def post_patient_payment(
         "tip": str(tip),
         "apply": apply,
     }
+    if tip > ZERO and paid_tip_with is not method:
+        request["tip_method"] = str(paid_tip_with)
+    if provider_id is not None:
+        request["provider"] = provider_id
     with _unit(engine, practice_id, actor) as uow:
         uow.records.patient(patient_id)
         replay = _replay(uow, key, _request_hash(request))
         if replay is not None:
             return replay
+        if provider_id is not None:
+            uow.records.get(providers, provider_id)
         existing = patient_entries(uow, [patient_id])
-        if item_id is not None:
+        charged = {e.item_id for e in existing if e.kind is EntryKind.CHARGE}
+        if item_id is not None and item_id not in charged:
+            raise NotFoundError(
+                "no such charge of this patient", (Problem("ledger-item-not-found", "item_id", item_id),)
+            )
+        if amount == ZERO:
+            parts, unapplied = {}, ZERO
+        elif item_id is not None:
             parts, unapplied = {item_id: amount}, ZERO
         elif apply:
             open_items = {k: b.patient_balance for k, b in balances_by(existing, lambda e: e.item_id).items()}
@@ -404,11 +443,11 @@ def post_patient_payment(
                     detail=str(method),
                 )
             )
-        if D(tip) > ZERO:
+        if tip > ZERO:
             entries.append(
-                Entry(new_id(), EntryKind.TIP, Bucket.TIPS, D(tip), patient_id, detail=str(method))
+                Entry(new_id(), EntryKind.TIP, Bucket.TIPS, tip, patient_id, detail=str(paid_tip_with))
             )
-        return _post_keyed(uow, key, "patient-payment", request, entries, unapplied)
+        return _post_keyed(uow, key, "patient-payment", request, entries, unapplied, provider_id)
 
 
 def refund_patient(
@@ -421,11 +460,23 @@ def refund_patient(
     method: PaymentMethod,
     key: str,
 ) -> Posted:
-    """Refund money to a patient (from a credit balance): a refund entry, never an edit."""
+    """Refund money to a patient from a credit balance: a refund entry, never an edit.
+
+    Refuses more than the patient's credit (``refund-exceeds-credit``).
+    """
     request = {"patient": patient_id, "amount": str(amount), "method": str(method)}
     entry = Entry(new_id(), EntryKind.REFUND, Bucket.PATIENT, D(amount), patient_id, detail=str(method))
     with _unit(engine, practice_id, actor) as uow:
         uow.records.patient(patient_id)
+        replay = _replay(uow, key, _request_hash(request))
+        if replay is not None:
+            return replay
+        credit = patient_account(patient_id, patient_entries(uow, [patient_id])).credit
+        if D(amount) > credit:
+            raise TherabillError(
+                "the refund is more than the credit",
+                (Problem("refund-exceeds-credit", "amount", f"the patient's credit is {credit}"),),
+            )
         return _post_keyed(uow, key, "refund", request, [entry])
 
 
@@ -467,14 +518,40 @@ def write_off(
     reason_code: str,
     key: str,
 ) -> Posted:
-    """Write off (part of) an item's balance in one bucket, with a group and reason code."""
+    """Write off (part of) an item's balance in one bucket, with a group and reason code.
+
+    The amount defaults to the open balance of the bucket; more than that is refused
+    (``write-off-exceeds-balance``), and so is a write-off without a reason.
+    """
+    if not reason_code.strip():
+        raise TherabillError(
+            "a write-off needs a reason", (Problem("write-off-reason-missing", "reason", ""),)
+        )
+    request = {
+        "item": item_id,
+        "amount": None if amount is None else str(amount),
+        "bucket": str(bucket),
+        "reason": reason_code,
+    }
     with _unit(engine, practice_id, actor) as uow:
+        replay = _replay(uow, key, _request_hash(request))
+        if replay is not None:
+            return replay
         charge = _item_charge(uow, item_id)
         existing = patient_entries(uow, [charge.patient_id])
         mine = [e for e in existing if e.item_id == item_id]
         bal = balance_of(mine)
         open_amount = bal.insurance_balance if bucket is Bucket.INSURANCE else bal.patient_balance
         value = D(amount) if amount is not None else open_amount
+        if value <= ZERO or value > open_amount:
+            raise TherabillError(
+                "nothing to write off" if open_amount <= ZERO else "the write-off is more than the balance",
+                (
+                    Problem(
+                        "write-off-exceeds-balance", "amount", f"the open {bucket} balance is {open_amount}"
+                    ),
+                ),
+            )
         payer = _item_payer(mine) if bucket is Bucket.INSURANCE else None
         entry = Entry(
             new_id(),
@@ -489,7 +566,6 @@ def write_off(
             group_code=group_code,
             reason_code=reason_code,
         )
-        request = {"item": item_id, "amount": str(value), "bucket": str(bucket), "reason": reason_code}
         return _post_keyed(uow, key, "write-off", request, [entry])
 
 
@@ -524,7 +600,16 @@ def transfer_balance(
     ``to="secondary"`` finds the patient's secondary coverage; the amount defaults to the
     whole insurance balance the current payer holds.
     """
+    if to not in ("patient", "secondary"):
+        raise TherabillError(
+            "transfer to the patient or the secondary payer",
+            (Problem("transfer-target-invalid", "to", "must be patient or secondary"),),
+        )
+    request = {"item": item_id, "to": to, "amount": None if amount is None else str(amount)}
     with _unit(engine, practice_id, actor) as uow:
+        replay = _replay(uow, key, _request_hash(request))
+        if replay is not None:
+            return replay
         charge = _item_charge(uow, item_id)
         existing = patient_entries(uow, [charge.patient_id])
         mine = [e for e in existing if e.item_id == item_id]
@@ -534,6 +619,11 @@ def transfer_balance(
                 "nothing owed by insurance", (Problem("ledger-no-insurance-balance", "item", item_id),)
             )
         value = D(amount) if amount is not None else payer_balances(mine)[payer]
+        if value <= ZERO or value > payer_balances(mine)[payer]:
+            raise TherabillError(
+                "the transfer is more than the insurance balance",
+                (Problem("transfer-exceeds-balance", "amount", f"{payer_balances(mine)[payer]} is open"),),
+            )
         if to == "patient":
             target_bucket, target_payer = Bucket.PATIENT, None
         else:
@@ -551,7 +641,6 @@ def transfer_balance(
             group_code="PR" if to == "patient" else None,
             reason_code=reason_code,
         )
-        request = {"item": item_id, "to": to, "amount": str(value)}
         return _post_keyed(uow, key, "transfer", request, list(legs))
 
 
@@ -569,130 +658,6 @@ def _coverage_payer(uow: UnitOfWork, patient_id: str, sequence: str) -> str:
             (Problem("ledger-coverage-missing", "to", f"no {sequence} coverage on file"),),
         )
     return str(row.payer_id)
-
-
-# --- packages and gift certificates -------------------------------------------------------
-
-
-def sell_prepaid(
-    engine: Engine,
-    practice_id: str,
-    actor: str,
-    *,
-    patient_id: str,
-    kind: PrepaidType,
-    code: str,
-    price: Decimal,
-    method: PaymentMethod,
-    key: str,
-    sessions: int | None = None,
-    description: str | None = None,
-    expires_on: date | None = None,
-) -> Posted:
-    """Sell a package (``sessions`` visits for ``price``) or a gift certificate: a liability."""
-    request = {
-        "patient": patient_id,
-        "kind": str(kind),
-        "code": code,
-        "price": str(price),
-        "sessions": sessions,
-    }
-    with _unit(engine, practice_id, actor) as uow:
-        uow.records.patient(patient_id)
-        replay = _replay(uow, key, _request_hash(request))
-        if replay is not None:
-            return replay
-        instrument_id = new_id()
-        uow.session.execute(
-            prepaid_instruments.insert().values(
-                id=instrument_id,
-                practice_id=practice_id,
-                patient_id=patient_id,
-                kind=str(kind),
-                code=code,
-                description=description,
-                sessions=sessions,
-                price_cents=to_cents(D(price)),
-                expires_on=expires_on,
-                sold_at=uow.now(),
-            )
-        )
-        entry = Entry(
-            new_id(),
-            EntryKind.PREPAID_SALE,
-            Bucket.PREPAID,
-            D(price),
-            patient_id,
-            instrument_id=instrument_id,
-            group_code=str(kind),
-            detail=str(method),
-        )
-        return _post_keyed(uow, key, "prepaid-sale", request, [entry])
-
-
-def redeem_prepaid(
-    engine: Engine,
-    practice_id: str,
-    actor: str,
-    *,
-    code: str,
-    item_id: str,
-    key: str,
-    amount: Decimal | None = None,
-) -> Posted:
-    """Apply a package session or gift-certificate value to an item's patient balance.
-
-    A package session is worth its share of the price (the price split over the sessions by
-    largest remainder); a gift certificate pays ``amount`` (default: the item's patient
-    balance), never more than its remaining value.
-    """
-    with _unit(engine, practice_id, actor) as uow:
-        inst = uow.session.execute(
-            select(prepaid_instruments).where(
-                prepaid_instruments.c.practice_id == practice_id, prepaid_instruments.c.code == code
-            )
-        ).first()
-        if inst is None:
-            raise NotFoundError(
-                "no such package or gift certificate", (Problem("prepaid-not-found", "code", code),)
-            )
-        existing = patient_entries(uow, [inst.patient_id])
-        remaining = prepaid_remaining(existing).get(inst.id, ZERO)
-        item_bal = balance_of([e for e in existing if e.item_id == item_id]).patient_balance
-        if inst.kind == PrepaidType.PACKAGE and inst.sessions:
-            used = sum(
-                1
-                for e in existing
-                if e.kind is EntryKind.REDEMPTION and e.instrument_id == inst.id and not e.is_reversal
-            )
-            used -= sum(
-                1
-                for e in existing
-                if e.kind is EntryKind.REDEMPTION and e.instrument_id == inst.id and e.is_reversal
-            )
-            if used >= inst.sessions:
-                raise TherabillError("the package is used up", (Problem("prepaid-used-up", "code", code),))
-            value = allocate(from_cents(inst.price_cents), [Decimal(1)] * inst.sessions)[used]
-        else:
-            value = min(D(amount) if amount is not None else item_bal, remaining)
-        if value <= ZERO:
-            raise TherabillError("nothing to redeem", (Problem("prepaid-nothing-to-redeem", "code", code),))
-        charge = next((e for e in existing if e.item_id == item_id and e.kind is EntryKind.CHARGE), None)
-        entry = Entry(
-            new_id(),
-            EntryKind.REDEMPTION,
-            Bucket.PATIENT,
-            value,
-            inst.patient_id,
-            item_id=item_id,
-            claim_id=charge.claim_id if charge else None,
-            claim_line_id=charge.claim_line_id if charge else None,
-            instrument_id=inst.id,
-            detail=str(inst.kind),
-        )
-        return _post_keyed(
-            uow, key, "redemption", {"code": code, "item": item_id, "amount": str(value)}, [entry]
-        )
 
 
 # --- reading ------------------------------------------------------------------------------
@@ -803,10 +768,8 @@ __all__ = [
     "post_claim_charges",
     "post_entries",
     "post_patient_payment",
-    "redeem_prepaid",
     "refund_patient",
     "reverse_entry",
-    "sell_prepaid",
     "to_entry",
     "transfer_balance",
     "write_off",

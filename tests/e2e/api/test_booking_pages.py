@@ -13,14 +13,15 @@ from fastapi.testclient import TestClient
 from tests.e2e.api.conftest import csrf_of, login
 from tests.e2e.api.world import World
 from therabill.domain.ledger import PaymentMethod
-from therabill.service_layer import booking, ledger, portal, schedule
+from therabill.service_layer import appointments as appointment_svc
+from therabill.service_layer import booking, ledger, portal, schedule_setup
 
 ACTOR = "test:setup"
 
 
 def test_owner_opens_booking_a_client_books_and_the_desk_approves(client: TestClient, world: World) -> None:
     pid = world.a.practice_id
-    service = schedule.add_service(
+    service = schedule_setup.add_service(
         world.engine,
         pid,
         ACTOR,
@@ -28,7 +29,7 @@ def test_owner_opens_booking_a_client_books_and_the_desk_approves(client: TestCl
         duration_minutes=60,
         price=Decimal("110"),
     )
-    schedule.set_working_hours(
+    schedule_setup.set_working_hours(
         world.engine, pid, ACTOR, world.a.provider_id, [(d, "07:00", "21:00") for d in range(7)]
     )
     assert client.get("/book/pa").status_code in (200, 404)
@@ -104,7 +105,7 @@ def test_owner_opens_booking_a_client_books_and_the_desk_approves(client: TestCl
         == 422
     )
     ids = re.findall(r"/portal/appointments/([0-9a-f]{32})/move", home.text)
-    assert schedule.get_appointment(world.engine, pid, ACTOR, ids[0]).status == "confirmed"
+    assert appointment_svc.get_appointment(world.engine, pid, ACTOR, ids[0]).status == "confirmed"
     client.post("/logout", data={"csrf_token": desk})
 
     # Closed again: the public page is not found, like a practice that does not exist.
@@ -119,7 +120,7 @@ def test_owner_opens_booking_a_client_books_and_the_desk_approves(client: TestCl
 
 def test_the_api_lists_exactly_the_times_the_page_offers(client: TestClient, world: World) -> None:
     pid = world.a.practice_id
-    service = schedule.add_service(
+    service = schedule_setup.add_service(
         world.engine,
         pid,
         ACTOR,
@@ -127,7 +128,7 @@ def test_the_api_lists_exactly_the_times_the_page_offers(client: TestClient, wor
         duration_minutes=90,
         price=Decimal("120"),
     )
-    schedule.set_working_hours(
+    schedule_setup.set_working_hours(
         world.engine, pid, ACTOR, world.a.provider_id, [(d, "07:00", "21:00") for d in range(7)]
     )
     booking.set_booking_settings(
@@ -210,7 +211,7 @@ def test_the_portal_shows_the_balance_and_gives_the_statement_and_own_receipts(
 
 def test_a_client_moves_then_cancels_on_the_portal_pages(client: TestClient, world: World) -> None:
     pid = world.b.practice_id
-    service = schedule.add_service(
+    service = schedule_setup.add_service(
         world.engine,
         pid,
         ACTOR,
@@ -218,11 +219,11 @@ def test_a_client_moves_then_cancels_on_the_portal_pages(client: TestClient, wor
         duration_minutes=60,
         price=Decimal("80"),
     )
-    schedule.set_working_hours(
+    schedule_setup.set_working_hours(
         world.engine, pid, ACTOR, world.b.provider_id, [(d, "08:00", "18:00") for d in range(7)]
     )
     day = (world.clock() + timedelta(days=8)).date()
-    booked = schedule.book(
+    booked = appointment_svc.book(
         world.engine, pid, ACTOR, patient_id=world.b.patient_id, provider_id=world.b.provider_id,
         start_local=datetime.combine(day, time(9)), service_id=service.id,
     )  # fmt: skip
@@ -240,12 +241,12 @@ def test_a_client_moves_then_cancels_on_the_portal_pages(client: TestClient, wor
         f"/portal/appointments/{booked.id}/move", data={"csrf_token": csrf, "start": f"{day}T14:00:00"}
     )
     assert moved.status_code == 303 and moved.headers["location"] == "/portal?notice=moved"
-    assert schedule.get_appointment(world.engine, pid, ACTOR, booked.id).start_local.hour == 14
+    assert appointment_svc.get_appointment(world.engine, pid, ACTOR, booked.id).start_local.hour == 14
     refused = client.post(
         f"/portal/appointments/{booked.id}/move", data={"csrf_token": csrf, "start": f"{day}T18:30:00"}
     )
     assert refused.status_code == 422 and "not free" in refused.text
     cancelled = client.post(f"/portal/appointments/{booked.id}/cancel", data={"csrf_token": csrf})
     assert cancelled.status_code == 303 and cancelled.headers["location"] == "/portal?notice=cancelled"
-    assert schedule.get_appointment(world.engine, pid, ACTOR, booked.id).status == "cancelled"
+    assert appointment_svc.get_appointment(world.engine, pid, ACTOR, booked.id).status == "cancelled"
     assert f"/portal/appointments/{booked.id}/move" not in client.get("/portal").text

@@ -26,7 +26,7 @@ from playwright.sync_api import Browser, Page, expect, sync_playwright
 from tests.conftest import REPO, SmtpServer, require
 from tests.e2e.api.world import PASSWORD, START, World, build_world
 from tests.e2e.web.conftest import ARGS, CHROMIUM, _free_port, _utcnow
-from therabill.service_layer import booking, schedule
+from therabill.service_layer import booking, schedule_setup
 
 ACTOR = "test:setup"
 POLICIES = (
@@ -54,7 +54,7 @@ def app(tmp_path_factory: pytest.TempPathFactory) -> Iterator[App]:
     folder = tmp_path_factory.mktemp("booking-web")
     world = build_world(folder)
     pid = world.a.practice_id
-    schedule.add_service(
+    schedule_setup.add_service(
         world.engine,
         pid,
         ACTOR,
@@ -63,7 +63,7 @@ def app(tmp_path_factory: pytest.TempPathFactory) -> Iterator[App]:
         price=Decimal("95.00"),
         codes=["97124"],
     )
-    schedule.add_service(
+    schedule_setup.add_service(
         world.engine,
         pid,
         ACTOR,
@@ -72,7 +72,7 @@ def app(tmp_path_factory: pytest.TempPathFactory) -> Iterator[App]:
         price=Decimal("135.00"),
         codes=["97124"],
     )
-    schedule.set_working_hours(
+    schedule_setup.set_working_hours(
         world.engine, pid, ACTOR, world.a.provider_id, [(d, "09:00", "17:00") for d in range(7)]
     )
     booking.set_booking_settings(

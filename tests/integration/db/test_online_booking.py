@@ -21,7 +21,8 @@ from therabill.adapters.db.portal_tables import booking_requests, client_signatu
 from therabill.adapters.db.tables import patients
 from therabill.adapters.mail import OutgoingMail
 from therabill.domain.booking import BookingError
-from therabill.service_layer import booking, booking_approval, intake, portal, schedule
+from therabill.service_layer import appointments as appointment_svc
+from therabill.service_layer import booking, booking_approval, intake, portal, schedule_setup
 
 BASE = "https://book.example.com/book/confirm/"
 DAY = datetime(2026, 12, 1)  # a Tuesday, a week after the suite's clock
@@ -31,13 +32,15 @@ def _codes(exc: pytest.ExceptionInfo[BookingError]) -> set[str]:
     return {p.code for p in exc.value.problems}
 
 
-def _open(engine: Engine, *, approval: bool = False) -> tuple[Practice, schedule.Service]:
+def _open(engine: Engine, *, approval: bool = False) -> tuple[Practice, schedule_setup.Service]:
     p = a_practice(engine)
-    svc = schedule.add_service(
+    svc = schedule_setup.add_service(
         engine, p.id, ACTOR, name="Massage 60", duration_minutes=60, price=Decimal("95.00"), codes=["97124"]
     )
-    schedule.set_working_hours(engine, p.id, ACTOR, p.provider_id, [(d, "09:00", "17:00") for d in range(5)])
-    schedule.set_calendar_policy(engine, p.id, ACTOR, late_cancel_window_hours=24)
+    schedule_setup.set_working_hours(
+        engine, p.id, ACTOR, p.provider_id, [(d, "09:00", "17:00") for d in range(5)]
+    )
+    schedule_setup.set_calendar_policy(engine, p.id, ACTOR, late_cancel_window_hours=24)
     booking.set_booking_settings(
         engine,
         p.id,
@@ -51,7 +54,7 @@ def _open(engine: Engine, *, approval: bool = False) -> tuple[Practice, schedule
 
 
 def _ask(
-    engine: Engine, p: Practice, svc: schedule.Service, at: datetime, email: str, **who: str
+    engine: Engine, p: Practice, svc: schedule_setup.Service, at: datetime, email: str, **who: str
 ) -> OutgoingMail:
     return booking.request_booking(
         engine,
@@ -149,7 +152,7 @@ def test_approval_holds_the_time_until_the_practice_decides(engine: Engine) -> N
         mail is not None
         and mail.subject == "Your appointment at Hudson Valley Massage Therapy PLLC is confirmed"
     )
-    assert schedule.get_appointment(engine, p.id, ACTOR, done.appointment.id).status == "confirmed"
+    assert appointment_svc.get_appointment(engine, p.id, ACTOR, done.appointment.id).status == "confirmed"
     assert booking_approval.pending_approvals(engine, p.id, ACTOR) == []
     with pytest.raises(BookingError) as twice:
         booking_approval.decide(engine, p.id, ACTOR, pending[0].request_id, approve=False)
@@ -245,7 +248,7 @@ def test_the_portal_intake_is_the_versioned_intake_the_therapist_reads(engine: E
     assert str(current.record.consents.treatment.date) == "2026-11-23"
     assert not current.record.consents.release_of_information.given
     assert not current.signed  # the therapist still reviews and signs it
-    checked = schedule.check_in_details(engine, p.id, ACTOR, done.appointment.id)
+    checked = appointment_svc.check_in_details(engine, p.id, ACTOR, done.appointment.id)
     assert checked.intake == {"status": "unsigned", "version": 1}
     with engine.connect() as conn:
         signed = conn.execute(
@@ -275,11 +278,11 @@ def test_cancel_and_move_only_outside_the_window_and_only_ones_own(engine: Engin
     assert _codes(taken) == {"slot-not-free"}
     assert portal.cancel_appointment(engine, client, mine.appointment.id).status == "cancelled"
     # Inside the 24-hour window: online changes are closed.
-    soon = schedule.book(
+    soon = appointment_svc.book(
         engine, p.id, ACTOR, patient_id=mine.patient_id, provider_id=p.provider_id,
         start_local=datetime(2026, 11, 24, 9), service_id=svc.id,
     )  # fmt: skip
     with pytest.raises(BookingError) as late:
         portal.cancel_appointment(engine, client, soon.id)
     assert _codes(late) == {"change-window-passed"}
-    assert schedule.get_appointment(engine, p.id, ACTOR, soon.id).status == "scheduled"
+    assert appointment_svc.get_appointment(engine, p.id, ACTOR, soon.id).status == "scheduled"

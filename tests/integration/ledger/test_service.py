@@ -23,7 +23,7 @@ from therabill.domain.remittance import (
     ServicePayment,
 )
 from therabill.service_layer import ledger as svc
-from therabill.service_layer import remittance_posting
+from therabill.service_layer import prepaid, remittance_posting
 from therabill.service_layer import remittances as remittance_reads
 
 
@@ -242,7 +242,15 @@ def test_fees_tips_packages_transfers_write_offs_and_refunds(seed: Seed) -> None
         sales_tax=D("1.60"),
     )
     pay = svc.post_patient_payment(
-        e, p, ACTOR, patient_id=pt, amount=D("70.00"), method=PaymentMethod.HSA, key="p", tip=D("10.00")
+        e,
+        p,
+        ACTOR,
+        patient_id=pt,
+        amount=D("70.00"),
+        method=PaymentMethod.HSA,
+        key="p",
+        tip=D("10.00"),
+        tip_method=PaymentMethod.CARD,
     )
     assert pay.unapplied == D("8.40")
     acct = svc.balances(e, p, ACTOR, patient_id=pt)
@@ -256,7 +264,7 @@ def test_fees_tips_packages_transfers_write_offs_and_refunds(seed: Seed) -> None
     svc.transfer_balance(e, p, ACTOR, item_id=line, to="patient", amount=D("60.00"), key="t2")
     bal = svc.balances(e, p, ACTOR, claim_id=claim_id)
     assert bal["payers"] == {payer: "0.00", second: "30.00"}
-    svc.sell_prepaid(
+    prepaid.sell_prepaid(
         e,
         p,
         ACTOR,
@@ -268,7 +276,7 @@ def test_fees_tips_packages_transfers_write_offs_and_refunds(seed: Seed) -> None
         method=PaymentMethod.CARD,
         key="s",
     )
-    red = svc.redeem_prepaid(e, p, ACTOR, code="PKG-1", item_id=line, key="red1")
+    red = prepaid.redeem_prepaid(e, p, ACTOR, code="PKG-1", item_id=line, key="red1")
     assert len(red.entry_ids) == 1
     acct = svc.balances(e, p, ACTOR, patient_id=pt)
     assert acct["items"][line]["patient_balance"] == "26.66"  # 60 - 33.34 (largest remainder share)

@@ -23,7 +23,7 @@ from therabill.adapters.x12.envelope import EnvelopeSettings
 from therabill.domain.ledger import ChargeType, PaymentMethod, PrepaidType
 from therabill.domain.money import D
 from therabill.domain.remittance import Adjustment, ClaimPayment, Remittance, RemittanceHeader, ServicePayment
-from therabill.service_layer import batches, remittance_posting
+from therabill.service_layer import batches, prepaid, remittance_posting
 from therabill.service_layer import claims as claims_svc
 from therabill.service_layer import coverages as coverages_svc
 from therabill.service_layer import ledger as svc
@@ -405,7 +405,7 @@ def _build(engine: Engine, clock: PinnedClock) -> Practice:
         charge_type=ChargeType.SELF_PAY,
         key="dee-visit",
     )
-    svc.sell_prepaid(
+    prepaid.sell_prepaid(
         e,
         pid,
         ACTOR,
@@ -417,7 +417,7 @@ def _build(engine: Engine, clock: PinnedClock) -> Practice:
         key="dee-pkg",
         sessions=3,
     )
-    svc.redeem_prepaid(e, pid, ACTOR, code="PKG-DEE", item_id=charge.entry_ids[0], key="dee-redeem")
+    prepaid.redeem_prepaid(e, pid, ACTOR, code="PKG-DEE", item_id=charge.entry_ids[0], key="dee-redeem")
     p.at(date(2026, 10, 12))
     fee = svc.post_charge(
         e,

@@ -203,6 +203,7 @@ ledger_entries = Table(
     Column("memo", Text),
     Column("posted_at", DateTime(timezone=True), nullable=False),
     Column("posted_by", String(100), nullable=False),
+    Column("provider_id", String(32)),
     CheckConstraint(f"kind IN ({_in(ENTRY_KINDS)})", name="kind"),
     CheckConstraint(f"bucket IN ({_in(BUCKETS)})", name="bucket"),
     CheckConstraint("amount_cents <> 0", name="amount_not_zero"),

@@ -34,6 +34,23 @@ def render_receipt(view: ReceiptView) -> bytes:
         rows += [[Paragraph(esc(d), st["cell"]), money(a)] for d, a in view.applied_to]
         rows.append(["Total", money(view.amount)])
         story.append(table(rows, [WIDTH - 1.3 * inch, 1.3 * inch], right_cols=(1,), total_row=True))
+    if view.services:
+        story.append(Paragraph("Itemized services (for your HSA or FSA)", st["h2"]))
+        srows: list[list[object]] = [["Date of\nservice", "Service", "Provider", "Diagnosis", "Paid"]]
+        srows += [
+            [
+                us_date(s.service_date),
+                Paragraph(f"{esc(s.code)} {esc(s.description)}", st["cell"]),
+                Paragraph(
+                    "<br/>".join(esc(x) for x in (s.provider, f"Licence {s.license}", f"NPI {s.npi}") if x),
+                    st["cell"],
+                ),
+                Paragraph("<br/>".join(esc(d) for d in s.diagnoses), st["cell"]),
+                money(s.paid),
+            ]
+            for s in view.services
+        ]
+        story.append(table(srows, [w * inch for w in (0.85, 1.9, 1.85, 1.95, 0.75)], right_cols=(4,)))
     if view.balance_after is not None:
         story += [
             Spacer(1, 6),

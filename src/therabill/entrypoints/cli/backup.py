@@ -9,7 +9,7 @@ import typer
 
 from therabill.config import data_dir
 from therabill.domain.errors import TherabillError
-from therabill.entrypoints.cli.common import fail_from
+from therabill.entrypoints.cli.common import JsonOption, fail_from, print_json
 from therabill.service_layer import database
 from therabill.service_layer.integrity import anchor_heads
 
@@ -33,6 +33,7 @@ def backup_command(
     file: Annotated[Path, typer.Argument(help="Where to write the backup (mode 0600).")],
     encrypt: Annotated[bool, typer.Option("--encrypt", help="Encrypt with a passphrase.")] = False,
     passphrase: PassphraseEnv = None,
+    as_json: JsonOption = False,
 ) -> None:
     """Write a consistent online backup of the SQLite database, with a manifest (SHA-256, audit heads).
 
@@ -43,6 +44,11 @@ def backup_command(
         anchor_heads(data_dir(), manifest.audit_heads)
     except TherabillError as exc:
         fail_from(exc)
+    if as_json:
+        print_json(
+            {"file": str(file), "size": manifest.size, "sha256": manifest.sha256, "encrypted": encrypt}
+        )
+        return
     typer.echo(
         f"backup written: {file} ({manifest.size} bytes, sha256 {manifest.sha256}"
         f"{', encrypted' if encrypt else ''})"
@@ -56,6 +62,7 @@ def restore_command(
         typer.Option("--replace-practices", help="Restore even when the backup lacks a live practice."),
     ] = False,
     passphrase: PassphraseEnv = None,
+    as_json: JsonOption = False,
 ) -> None:
     """Replace the SQLite database's content with a backup, verified before anything changes.
 
@@ -69,4 +76,7 @@ def restore_command(
         anchor_heads(data_dir(), manifest.audit_heads, replace=True)
     except TherabillError as exc:
         fail_from(exc)
+    if as_json:
+        print_json({"file": str(file), "revision": manifest.revision, "practices": len(manifest.practices)})
+        return
     typer.echo(f"restored from {file} (revision {manifest.revision}, {len(manifest.practices)} practice(s))")

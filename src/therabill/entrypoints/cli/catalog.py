@@ -11,7 +11,7 @@ from rich.table import Table
 
 from therabill.clock import current_date
 from therabill.domain.errors import TherabillError
-from therabill.entrypoints.cli.common import fail, fail_from, option_day, print_json, stdout
+from therabill.entrypoints.cli.common import JsonOption, fail, fail_from, option_day, print_json, stdout
 from therabill.refdata.catalog import body_regions, default_catalog, modifiers
 from therabill.refdata.icd10 import icd10, import_release_files, list_releases
 
@@ -123,15 +123,34 @@ def check(
 def search(
     text: Annotated[str, typer.Argument(help="Words of a description, or the start of a code.")],
     limit: Annotated[int, typer.Option(min=1, max=200)] = 20,
+    as_json: JsonOption = False,
 ) -> None:
     """Search billable codes by description words or code prefix."""
-    for code, desc in icd10().search(text, limit=limit):
+    found = icd10().search(text, limit=limit)
+    if as_json:
+        print_json([{"code": code, "description": desc} for code, desc in found])
+        return
+    for code, desc in found:
         stdout.print(f"{code:<9} {desc}")
 
 
 @icd10_app.command("releases")
-def releases() -> None:
+def releases(as_json: JsonOption = False) -> None:
     """List the known releases with their effective dates."""
+    if as_json:
+        print_json(
+            [
+                {
+                    "name": r.name,
+                    "from": r.effective_from,
+                    "to": r.effective_to,
+                    "label": r.label,
+                    "source": r.source,
+                }
+                for r in list_releases()
+            ]
+        )
+        return
     for r in list_releases():
         stdout.print(f"{r.name:<10} {r.effective_from} to {r.effective_to}  {r.label}  ({r.source})")
 
@@ -162,6 +181,7 @@ def import_(
     end: Annotated[
         str | None, typer.Option("--to", help="Last date of service it applies to (default: from the names).")
     ] = None,
+    as_json: JsonOption = False,
 ) -> None:
     """Import an official CMS ICD-10-CM release into the data folder (no code change needed)."""
     paths = [*(files or []), *(p for p in (tabular, codes_file) if p is not None)]
@@ -176,6 +196,9 @@ def import_(
         )
     except TherabillError as exc:
         fail_from(exc)
+    if as_json:
+        print_json({"release": release.name, "from": release.effective_from, "to": release.effective_to})
+        return
     stdout.print(f"imported ICD-10-CM {release.name}: {release.effective_from} to {release.effective_to}")
 
 

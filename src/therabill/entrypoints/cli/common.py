@@ -38,6 +38,9 @@ CreatedOption = Annotated[
     str | None, typer.Option("--created", help="Creation time written in the envelope (YYYY-MM-DDTHH:MM).")
 ]
 
+JsonOption = Annotated[bool, typer.Option("--json", help="Print JSON instead of text.")]
+"""The ``--json`` option every command takes: its result as JSON on stdout (errors stay on stderr)."""
+
 stdout = Console(highlight=False, soft_wrap=True)
 stderr = Console(stderr=True, highlight=False, soft_wrap=True)
 

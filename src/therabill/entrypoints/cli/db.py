@@ -8,19 +8,22 @@ import typer
 
 from therabill.config import data_dir
 from therabill.domain.errors import TherabillError
-from therabill.entrypoints.cli.common import fail_from, print_json
+from therabill.entrypoints.cli.common import JsonOption, fail_from, print_json
 from therabill.service_layer import database
 
 db_app = typer.Typer(help="The database: schema upgrades and settings.", no_args_is_help=True)
 
 
 @db_app.command("upgrade")
-def upgrade_command() -> None:
+def upgrade_command(as_json: JsonOption = False) -> None:
     """Bring the database (THERABILL_DATABASE_URL, or the data folder's SQLite file) to the newest schema."""
     try:
         before, after = database.upgrade(database.open_database())
     except TherabillError as exc:
         fail_from(exc)
+    if as_json:
+        print_json({"revision": after, "was": before})
+        return
     typer.echo(f"database at {after} (was {before or 'empty'})")
 
 
@@ -34,13 +37,15 @@ def check_command(
             "even though they differ from the anchor (the chains must still verify).",
         ),
     ] = False,
+    as_json: JsonOption = False,
 ) -> None:
-    """Print the durability settings, the schema revision, whether the ledger's monthly
+    """Print the durability settings (JSON always; ``--json`` is accepted for scripts), the schema revision, whether the ledger's monthly
     totals (what the revenue report reads) still equal the entries, and whether every audit
     chain verifies and still reaches the head anchored in the data folder (rows removed at the
     end, all rows removed, or rows rewritten with the chain recomputed are found). When all is
     well the anchor moves to the current heads. Exit 1 when anything differs, and when the
     database is not a therabill database of a known schema revision."""
+    del as_json  # the answer is JSON either way
     try:
         found = database.check(database.open_database(), data_dir(), reanchor=reanchor)
     except TherabillError as exc:
@@ -82,7 +87,7 @@ def check_command(
 
 
 @db_app.command("rebuild-totals")
-def rebuild_totals_command() -> None:
+def rebuild_totals_command(as_json: JsonOption = False) -> None:
     """Recompute the ledger's monthly totals of every practice from the posted entries.
 
     The totals are kept up to date as entries are posted; rebuild them after restoring a
@@ -93,4 +98,7 @@ def rebuild_totals_command() -> None:
         practices, rows = database.rebuild_totals(database.open_database())
     except TherabillError as exc:
         fail_from(exc)
+    if as_json:
+        print_json({"practices": practices, "rows": rows})
+        return
     typer.echo(f"monthly totals rebuilt: {practices} practice(s), {rows} row(s)")

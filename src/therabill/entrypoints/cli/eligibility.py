@@ -20,6 +20,7 @@ from therabill.entrypoints.cli.common import (
     ControlNumberOption,
     CreatedOption,
     EnvelopeConfigOption,
+    JsonOption,
     ProductionOption,
     fail,
     fail_from,
@@ -51,6 +52,7 @@ def eligibility_request(
         str, typer.Option("--service-types", help="EQ01 service type codes, comma separated.")
     ] = ",".join(THERAPY_INQUIRY_SERVICE_TYPES),
     created: CreatedOption = None,
+    as_json: JsonOption = False,
 ) -> None:
     """Write a 270 (005010X279A1) asking the payer about each encounter's primary coverage.
 
@@ -87,6 +89,17 @@ def eligibility_request(
         _write_atomic(output, text)
     except OSError as exc:
         fail(f"cannot write {output}: {exc.strerror}")
+    if as_json:
+        print_json(
+            {
+                "output": str(output),
+                "inquiries": len(inquiries),
+                "service_types": list(types),
+                "control_number": number,
+                "usage": settings.usage_indicator,
+            }
+        )
+        return
     stdout.print(
         f"wrote {output}: {len(inquiries)} inquiry(ies) for {', '.join(types)}, control number {number},"
         f" usage {settings.usage_indicator}"

@@ -8,7 +8,15 @@ from typing import Annotated
 import typer
 
 from therabill.clock import current_date
-from therabill.entrypoints.cli.common import EXIT_INVALID, option_day, read_input, stderr, stdout
+from therabill.entrypoints.cli.common import (
+    EXIT_INVALID,
+    JsonOption,
+    option_day,
+    print_json,
+    read_input,
+    stderr,
+    stdout,
+)
 from therabill.entrypoints.cli.scrub import render_result
 from therabill.entrypoints.cli.serve import run_demo
 from therabill.entrypoints.cli.units import render_units
@@ -34,6 +42,7 @@ def examples_command(
         str | None,
         typer.Option("--as-of", help="The day the claims would be sent (YYYY-MM-DD); default today."),
     ] = None,
+    as_json: JsonOption = False,
 ) -> None:
     """Code and check the example encounters: units by the payer's method, then the scrubber's findings."""
     paths = [Path(f) for f in files] if files else example_files()
@@ -42,21 +51,42 @@ def examples_command(
         stderr.print("no example documents found (looked for ./examples)")
         raise typer.Exit(EXIT_INVALID)
     status = 0
+    found: list[dict[str, object]] = []
     for path in paths:
         try:
             enc = parse_encounter(read_input(str(path)))
         except DocumentError as exc:
+            found.append(
+                {
+                    "file": path.name,
+                    "problems": [{"code": p.code, "loc": p.loc, "message": p.message} for p in exc.problems],
+                }
+            )
             stderr.print(f"[red]{path.name}: invalid document[/]")
             for p in exc.problems:
                 stderr.print(f"  {p}")
             status = EXIT_INVALID
             continue
+        units, result = units_of(enc.services, enc.payer_profile), scrub(enc, as_of=as_of_day)
+        if as_json:
+            found.append(
+                {
+                    "file": path.name,
+                    "encounter_id": enc.encounter_id,
+                    "date_of_service": enc.date_of_service.isoformat(),
+                    "payer_profile": enc.payer_profile,
+                    "units": units.as_dict(),
+                    "scrub": result.as_dict(),
+                }
+            )
+            continue
         stdout.rule(
             f"{path.name} · {enc.encounter_id} · {enc.date_of_service} · {enc.payer_profile or 'no profile'}"
         )
-        render_units(units_of(enc.services, enc.payer_profile), title="Units")
-        codes = [s.code for s in enc.services]
-        render_result(scrub(enc, as_of=as_of_day), codes)
+        render_units(units, title="Units")
+        render_result(result, [s.code for s in enc.services])
+    if as_json:
+        print_json(found)
     raise typer.Exit(status)
 
 

@@ -19,7 +19,15 @@ import typer
 from therabill.clock import current_date
 from therabill.domain.encounter import Encounter
 from therabill.domain.errors import TherabillError
-from therabill.entrypoints.cli.common import fail, fail_from, option_day, print_json, read_input, stdout
+from therabill.entrypoints.cli.common import (
+    JsonOption,
+    fail,
+    fail_from,
+    option_day,
+    print_json,
+    read_input,
+    stdout,
+)
 from therabill.schemas.encounter import DocumentError, parse_encounter
 from therabill.service_layer.database import open_database
 from therabill.service_layer.documents import (
@@ -73,6 +81,15 @@ def write_atomically(out: Path, data: bytes) -> None:
         fail(f"cannot write {out}: {exc.strerror}")
 
 
+def _done(as_json: bool, output: Path, **details: object) -> None:
+    """Report the file written: a line of text, or JSON with ``--json``."""
+    if as_json:
+        print_json({"output": str(output), **details})
+    else:
+        extra = ", ".join(f"{v} {k}" for k, v in details.items())
+        stdout.print(f"wrote {output}" + (f" ({extra})" if extra else ""))
+
+
 def opaque_id(prefix: str, *parts: str) -> str:
     """A short id derived from record ids, e.g. ``SB-3f9a0c21d4`` (no personal data)."""
     digest = hashlib.sha256("\x1f".join(parts).encode()).hexdigest()[:10]
@@ -116,7 +133,7 @@ def cms1500_command(
     if dump:
         print_json([{"claim_id": f.claim_id, "page": f.page, "fields": f.redacted()} for f in forms])
     else:
-        stdout.print(f"wrote {output} ({len(forms)} form{'s' if len(forms) > 1 else ''})")
+        _done(False, output, forms=len(forms))
 
 
 @form_app.command("superbill")
@@ -129,6 +146,7 @@ def superbill_command(
     paid_by: Annotated[
         str | None, typer.Option("--paid-by", help="How the client paid (card, cash, ...).")
     ] = None,
+    as_json: JsonOption = False,
 ) -> None:
     """Print a superbill for one visit, or several visits of one client (a date range)."""
     encs = [_encounter(f) for f in files]
@@ -138,6 +156,9 @@ def superbill_command(
     except TherabillError as exc:
         fail_from(exc)
     write_atomically(output, pdf)
+    if as_json:
+        print_json({"output": str(output), "document_id": doc_id, "visits": len(encs)})
+        return
     stdout.print(f"wrote {output} (superbill {doc_id}, {len(encs)} visit{'s' if len(encs) > 1 else ''})")
 
 
@@ -150,6 +171,7 @@ def note_command(
         str | None,
         typer.Option("--encounter", help="Render from an encounter document instead of the records."),
     ] = None,
+    as_json: JsonOption = False,
 ) -> None:
     """Print the SOAP note of a visit."""
     try:
@@ -161,7 +183,7 @@ def note_command(
     except TherabillError as exc:
         fail_from(exc)
     write_atomically(output, pdf)
-    stdout.print(f"wrote {output}")
+    _done(as_json, output)
 
 
 @form_app.command("statement")
@@ -170,6 +192,7 @@ def statement_command(
     output: OutOption,
     practice: Annotated[str | None, typer.Option("--practice", help="Practice slug or id.")] = None,
     dated: DateOption = None,
+    as_json: JsonOption = False,
 ) -> None:
     """Print a patient statement from the ledger (insurance paid and adjusted, amount due, aging)."""
     try:
@@ -180,7 +203,7 @@ def statement_command(
     except TherabillError as exc:
         fail_from(exc)
     write_atomically(output, pdf)
-    stdout.print(f"wrote {output}")
+    _done(as_json, output)
 
 
 def _optional_day(text: str | None, option: str) -> date | None:
@@ -194,6 +217,7 @@ def receipt_command(
     ],
     output: OutOption,
     practice: Annotated[str | None, typer.Option("--practice", help="Practice slug or id.")] = None,
+    as_json: JsonOption = False,
 ) -> None:
     """Print a receipt for a patient payment: amount, method, what it paid, balance after (from the ledger)."""
     try:
@@ -202,7 +226,7 @@ def receipt_command(
     except TherabillError as exc:
         fail_from(exc)
     write_atomically(output, pdf)
-    stdout.print(f"wrote {output}")
+    _done(as_json, output)
 
 
 @form_app.command("progress")
@@ -217,6 +241,7 @@ def progress_command(
     ] = None,
     practice: Annotated[str | None, typer.Option("--practice", help="Practice slug or id.")] = None,
     signed: DateOption = None,
+    as_json: JsonOption = False,
 ) -> None:
     """Print a progress report over the patient's documented visits: goals, pain and ROM chart, feedback."""
     start, end, signed_on = _optional_day(date_from, "--from"), _optional_day(date_to, "--to"), _day(signed)
@@ -234,4 +259,4 @@ def progress_command(
     except TherabillError as exc:
         fail_from(exc)
     write_atomically(output, pdf)
-    stdout.print(f"wrote {output}")
+    _done(as_json, output)

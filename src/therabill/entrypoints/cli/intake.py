@@ -10,15 +10,21 @@ import typer
 from therabill.domain.errors import TherabillError
 from therabill.domain.intake import IntakeVersion, intake_to_dict
 from therabill.entrypoints.cli._practice import PracticeOption, open_practice
-from therabill.entrypoints.cli.common import EXIT_FINDINGS, fail, fail_from, print_json, read_input, stdout
+from therabill.entrypoints.cli.common import (
+    EXIT_FINDINGS,
+    JsonOption,
+    fail,
+    fail_from,
+    print_json,
+    read_input,
+    stdout,
+)
 from therabill.service_layer import intake as svc
 from therabill.service_layer.uow import system_actor
 
 intake_app = typer.Typer(
     help="Client intake: health history, contraindications, consent.", no_args_is_help=True
 )
-
-JsonOption = Annotated[bool, typer.Option("--json", help="Print JSON.")]
 
 
 def _version_dict(v: IntakeVersion) -> dict[str, Any]:
@@ -131,6 +137,7 @@ def sign_command(
         int | None, typer.Option("--version", help="Version to sign (default: current).")
     ] = None,
     practice: PracticeOption = None,
+    as_json: JsonOption = False,
 ) -> None:
     """Sign a version as the reviewing therapist (the OS user is recorded)."""
     try:
@@ -138,6 +145,9 @@ def sign_command(
         signed = svc.sign_intake(engine, practice_id, system_actor(), patient_id, version)
     except TherabillError as exc:
         fail_from(exc)
+    if as_json:
+        print_json(_version_dict(signed))
+        return
     stdout.print(f"Signed intake version {signed.version} as {signed.signed_by}.")
 
 

@@ -26,6 +26,7 @@ from therabill.entrypoints.cli.claims import claims_app
 from therabill.entrypoints.cli.common import (
     EXIT_FINDINGS,
     EXIT_INVALID,
+    JsonOption,
     fail,
     fail_from,
     option_day,
@@ -171,6 +172,7 @@ def status_request(
     output: Annotated[Path, typer.Option("-o", "--output", help="Where to write the 276.")],
     settings: SettingsOption = None,
     practice: PracticeOption = None,
+    as_json: JsonOption = False,
 ) -> None:
     """Write a 276 claim status request for a claim (send it with your clearinghouse)."""
     try:
@@ -180,6 +182,9 @@ def status_request(
     except TherabillError as exc:
         fail_from(exc)
     _write(output, text)
+    if as_json:
+        print_json({"output": str(output), "transaction": "276", "control_number": control})
+        return
     stdout.print(f"wrote {output} (276, control number {control})")
 
 
@@ -188,6 +193,7 @@ def export_fhir(
     patient_id: Annotated[str, typer.Argument(help="The patient's internal id.")],
     output: Annotated[Path, typer.Option("-o", "--output", help="The Bundle JSON file to write.")],
     practice: PracticeOption = None,
+    as_json: JsonOption = False,
 ) -> None:
     """Export a patient's record as a FHIR R4 Bundle (checked with the R4B models)."""
     try:
@@ -197,6 +203,9 @@ def export_fhir(
     except TherabillError as exc:
         fail_from(exc)
     _write(output, json.dumps(json.loads(model.model_dump_json(exclude_none=True)), indent=2) + "\n")
+    if as_json:
+        print_json({"output": str(output), "resources": len(bundle["entry"])})
+        return
     stdout.print(f"wrote {output} ({len(bundle['entry'])} resources)")
 
 
@@ -205,6 +214,7 @@ def export_csv(
     what: Annotated[str, typer.Argument(help="ledger or claims")],
     output: Annotated[Path, typer.Option("-o", "--output", help="The CSV file to write.")],
     practice: PracticeOption = None,
+    as_json: JsonOption = False,
 ) -> None:
     """Export the ledger or the claims as CSV for an accountant."""
     if what not in ("ledger", "claims"):
@@ -215,6 +225,9 @@ def export_csv(
     except TherabillError as exc:
         fail_from(exc)
     _write(output, text)
+    if as_json:
+        print_json({"output": str(output), "rows": text.count(chr(10)) - 1})
+        return
     stdout.print(f"wrote {output} ({text.count(chr(10)) - 1} rows)")
 
 
@@ -229,6 +242,7 @@ def import_csv_command(
         bool, typer.Option("--dry-run", help="Check and show what would be created; write nothing.")
     ] = False,
     practice: PracticeOption = None,
+    as_json: JsonOption = False,
 ) -> None:
     """Import rows from a CSV export: every row checked first, then all in one transaction."""
     data = read_input(file)
@@ -241,6 +255,16 @@ def import_csv_command(
         fail(str(exc), exc.problems, code=EXIT_FINDINGS if rows else EXIT_INVALID)
     except TherabillError as exc:
         fail_from(exc)
+    if as_json:
+        print_json(
+            {
+                "kind": kind,
+                "dry_run": dry_run,
+                "created": 0 if dry_run else len(plan.creates),
+                "rows": plan.creates,
+            }
+        )
+        return
     for c in plan.creates:
         stdout.print(f"row {c['row']}: " + ", ".join(f"{k} {v}" for k, v in c.items() if k != "row"))
     verb = "would create" if dry_run else "created"

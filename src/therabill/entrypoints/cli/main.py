@@ -15,6 +15,7 @@ from therabill.entrypoints.cli.ack import ack_app
 from therabill.entrypoints.cli.backup import backup_command, restore_command
 from therabill.entrypoints.cli.catalog import catalog_app, icd10_app
 from therabill.entrypoints.cli.claims import claims_app
+from therabill.entrypoints.cli.common import JsonOption
 from therabill.entrypoints.cli.db import db_app
 from therabill.entrypoints.cli.demo import demo_command
 from therabill.entrypoints.cli.doctor import doctor_command
@@ -25,7 +26,14 @@ from therabill.entrypoints.cli.followup import followup_app
 from therabill.entrypoints.cli.form import form_app
 from therabill.entrypoints.cli.intake import intake_app
 from therabill.entrypoints.cli.interop import register as register_interop
-from therabill.entrypoints.cli.ledger import denials_app, ledger_app, payments_app
+from therabill.entrypoints.cli.ledger import (
+    denials_app,
+    ledger_app,
+    pay_app,
+    payments_app,
+    prepaid_app,
+    statements_app,
+)
 from therabill.entrypoints.cli.patients import patients_app
 from therabill.entrypoints.cli.refdata import refdata_app
 from therabill.entrypoints.cli.report import report_command
@@ -51,14 +59,16 @@ app.add_typer(schema_app, name="schema")
 
 
 @schema_app.command("encounter")
-def schema_encounter() -> None:
-    """Print the JSON Schema of the encounter document."""
+def schema_encounter(as_json: JsonOption = False) -> None:
+    """Print the JSON Schema of the encounter document (JSON either way)."""
+    del as_json
     typer.echo(json.dumps(encounter_json_schema(), indent=2))
 
 
 @schema_app.command("units")
-def schema_units() -> None:
-    """Print the JSON Schema of the partial document the units calculator accepts."""
+def schema_units(as_json: JsonOption = False) -> None:
+    """Print the JSON Schema of the partial document the units calculator accepts (JSON either way)."""
+    del as_json
     typer.echo(json.dumps(UnitsDocument.model_json_schema(), indent=2))
 
 
@@ -96,6 +106,9 @@ app.add_typer(intake_app, name="intake")
 app.add_typer(payments_app, name="payments")
 app.add_typer(ledger_app, name="ledger")
 app.add_typer(denials_app, name="denials")
+app.add_typer(prepaid_app, name="prepaid")
+app.add_typer(statements_app, name="statements")
+app.add_typer(pay_app, name="pay")
 app.command("serve")(serve_command)
 app.add_typer(form_app, name="form")
 app.command("scrub")(scrub_command)

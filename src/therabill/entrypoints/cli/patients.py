@@ -9,7 +9,7 @@ import typer
 from therabill.adapters.x12.x271_005010X279A1 import read_271
 from therabill.domain.errors import TherabillError
 from therabill.entrypoints.cli._practice import PracticeOption, open_practice
-from therabill.entrypoints.cli.common import fail_from, print_json, read_input, stdout
+from therabill.entrypoints.cli.common import JsonOption, fail_from, print_json, read_input, stdout
 from therabill.service_layer import edi
 from therabill.service_layer.patients import list_patients
 from therabill.service_layer.uow import system_actor
@@ -52,6 +52,7 @@ def eligibility_command(
     file: Annotated[str, typer.Argument(help="A 271 eligibility response ('-' for standard input).")],
     patient: Annotated[str, typer.Option("--patient", help="The patient's internal id.")],
     practice: PracticeOption = None,
+    as_json: JsonOption = False,
 ) -> None:
     """Store a 271 answer as an eligibility check of the patient's coverage."""
     try:
@@ -63,6 +64,14 @@ def eligibility_command(
         ]
     except TherabillError as exc:
         fail_from(exc)
+    if as_json:
+        print_json(
+            [
+                {"payer": s.payer_name, "member_id": s.member_id, "active": s.active, "check_id": check_id}
+                for s, check_id in zip(summaries, stored, strict=True)
+            ]
+        )
+        return
     for s, check_id in zip(summaries, stored, strict=True):
         state = {True: "active", False: "not active", None: "unknown"}[s.active]
         stdout.print(f"{s.payer_name or '?'} member {s.member_id or '?'}: {state} (check {check_id})")

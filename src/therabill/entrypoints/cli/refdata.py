@@ -8,7 +8,7 @@ from typing import Annotated
 import typer
 
 from therabill.domain.errors import TherabillError
-from therabill.entrypoints.cli.common import fail, fail_from, option_day, stdout
+from therabill.entrypoints.cli.common import JsonOption, fail, fail_from, option_day, print_json, stdout
 from therabill.refdata.fees import import_fees
 from therabill.refdata.ncci import import_mue, import_ptp
 from therabill.refdata.pfs import import_pfs
@@ -30,12 +30,16 @@ def import_ncci_command(
     files: Annotated[
         list[Path], typer.Argument(help="CMS practitioner PTP files (ccipra-*.txt or .zip), all parts.")
     ],
+    as_json: JsonOption = False,
 ) -> None:
     """Replace the NCCI PTP table with the CMS practitioner PTP files (all or nothing)."""
     try:
         n = import_ptp(_existing(files))
     except TherabillError as exc:
         fail_from(exc)
+    if as_json:
+        print_json({"imported": n, "what": "PTP edits"})
+        return
     stdout.print(f"Imported {n} PTP edits from {', '.join(p.name for p in files)}.")
 
 
@@ -54,6 +58,7 @@ def import_mue_command(
             help="Effective date when neither the file name nor the CSV in the zip has one (YYYY-MM-DD).",
         ),
     ] = None,
+    as_json: JsonOption = False,
 ) -> None:
     """Add one quarter's MUE practitioner file (applied by date of service)."""
     eff = option_day(effective, "--effective")
@@ -61,6 +66,9 @@ def import_mue_command(
         n = import_mue(_existing([file])[0], eff)
     except TherabillError as exc:
         fail_from(exc)
+    if as_json:
+        print_json({"imported": n, "what": "MUEs"})
+        return
     stdout.print(f"Imported {n} MUEs from {file.name}.")
 
 
@@ -73,6 +81,7 @@ def import_pfs_command(
         str | None,
         typer.Option("--effective", help="Effective date when the file name has none (YYYY-MM-DD)."),
     ] = None,
+    as_json: JsonOption = False,
 ) -> None:
     """Add one PFS relative value file: status indicators, Medicare amounts and MPPR by date."""
     eff = option_day(effective, "--effective")
@@ -80,6 +89,9 @@ def import_pfs_command(
         n = import_pfs(_existing([file])[0], eff)
     except TherabillError as exc:
         fail_from(exc)
+    if as_json:
+        print_json({"imported": n, "what": "PFS codes"})
+        return
     stdout.print(f"Imported {n} PFS codes from {file.name}.")
 
 
@@ -88,12 +100,16 @@ def import_fees_command(
     file: Annotated[
         Path, typer.Argument(help="Fee schedule CSV (code, practice_fee, medicare_amount, ...).")
     ],
+    as_json: JsonOption = False,
 ) -> None:
     """Replace the fee schedule (practice fees and Medicare PFS amounts) used for estimates."""
     try:
         n = import_fees(_existing([file])[0])
     except TherabillError as exc:
         fail_from(exc)
+    if as_json:
+        print_json({"imported": n, "what": "fee rows"})
+        return
     stdout.print(f"Imported {n} fee rows from {file.name}.")
 
 

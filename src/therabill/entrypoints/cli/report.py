@@ -12,7 +12,7 @@ from rich.table import Table as RichTable
 
 from therabill.domain.errors import TherabillError
 from therabill.entrypoints.cli._practice import PracticeOption, open_practice
-from therabill.entrypoints.cli.common import fail, fail_from, stderr, stdout
+from therabill.entrypoints.cli.common import JsonOption, fail, fail_from, print_json, stderr, stdout
 from therabill.reports import REPORTS, ReportQuery, build_report
 from therabill.reports.common import parse_day, resolve_payer
 from therabill.reports.export import cell_text, to_csv, to_html
@@ -43,6 +43,7 @@ def report_command(
     html_file: Annotated[Path | None, typer.Option("--html", help="Write a standalone HTML page.")] = None,
     quiet: Annotated[bool, typer.Option("--quiet", help="Do not print the tables.")] = False,
     practice: PracticeOption = None,
+    as_json: JsonOption = False,
 ) -> None:
     """Print a report (revenue, trends, denials, aging, authorizations, what-if, outcomes)."""
     if name not in REPORTS:
@@ -82,6 +83,24 @@ def report_command(
     except OSError as exc:
         fail(f"cannot write the export: {exc.strerror}")
     if quiet:
+        return
+    if as_json:
+        print_json(
+            {
+                "report": name,
+                "title": report.title,
+                "query": query.describe(),
+                "notes": list(report.notes),
+                "tables": [
+                    {
+                        "title": t.title,
+                        "columns": list(t.columns),
+                        "rows": [[cell_text(c) for c in r] for r in t.rows],
+                    }
+                    for t in report.tables()
+                ],
+            }
+        )
         return
     stdout.print(f"[bold]{report.title}[/] · {query.describe()}")
     for note in report.notes:

@@ -267,6 +267,7 @@ def hours_command(
         list[str], typer.Option("--on", help="WEEKDAY=HH:MM-HH:MM, weekday 0 (Monday) to 6 (repeat).")
     ],
     practice: PracticeOption = None,
+    as_json: JsonOption = False,
 ) -> None:
     """Replace a therapist's weekly working hours."""
     hours = []
@@ -282,6 +283,9 @@ def hours_command(
         schedule_setup.set_working_hours(engine, pid, system_actor(), therapist, hours)
     except TherabillError as exc:
         fail_from(exc)
+    if as_json:
+        print_json([{"weekday": d, "start": s, "end": e} for d, s, e in hours])
+        return
     stdout.print(f"{len(hours)} working stretches on file")
 
 

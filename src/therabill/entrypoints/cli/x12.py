@@ -25,9 +25,11 @@ from therabill.entrypoints.cli.common import (
     ControlNumberOption,
     CreatedOption,
     EnvelopeConfigOption,
+    JsonOption,
     ProductionOption,
     fail,
     fail_from,
+    print_json,
     read_input,
     stderr,
     stdout,
@@ -105,6 +107,7 @@ def x12_837(
         str | None, typer.Option("--as-of", help="Scrub as of this date (YYYY-MM-DD); default today.")
     ] = None,
     created: CreatedOption = None,
+    as_json: JsonOption = False,
 ) -> None:
     """Write one 837P (005010X222A1) file from encounter documents.
 
@@ -147,13 +150,25 @@ def x12_837(
         _write_atomic(output, text)
     except OSError as exc:
         fail(f"cannot write {output}: {exc.strerror}")
+    if as_json:
+        print_json(
+            {
+                "output": str(output),
+                "claims": len(claims),
+                "control_number": number,
+                "usage": settings.usage_indicator,
+            }
+        )
+        return
     stdout.print(
         f"wrote {output}: {len(claims)} claim(s), control number {number}, usage {settings.usage_indicator}"
     )
 
 
 @x12_app.command("validate")
-def x12_validate(file: Annotated[str, typer.Argument(help="An X12 file (837P, 835, 999...).")]) -> None:
+def x12_validate(
+    file: Annotated[str, typer.Argument(help="An X12 file (837P, 835, 999...).")], as_json: JsonOption = False
+) -> None:
     """Validate an X12 file against its implementation guide with pyx12.
 
     Exit 0 valid, 1 errors found, 2 unusable input or a transaction pyx12 cannot validate
@@ -167,6 +182,18 @@ def x12_validate(file: Annotated[str, typer.Argument(help="An X12 file (837P, 83
     except X12Error as exc:
         fail_from(exc)
     kinds = ", ".join(sorted(set(result.transaction_types))) or "none"
+    if as_json:
+        print_json(
+            {
+                "file": file,
+                "ok": result.ok,
+                "transactions": sorted(set(result.transaction_types)),
+                "errors": list(result.errors),
+            }
+        )
+        if not result.ok:
+            raise typer.Exit(EXIT_FINDINGS)
+        return
     if result.ok:
         stdout.print(f"{file}: OK (transactions: {kinds})")
         return

@@ -23,6 +23,7 @@ TABLE_MODULES = (
     "followup_tables",
     "portal_tables",
     "messaging_tables",
+    "money_tables",
     "report_indexes",
 )
 
