@@ -7,17 +7,33 @@ clinical records at all.
 
 from __future__ import annotations
 
+import re
+from collections.abc import Mapping
 from dataclasses import dataclass
+from datetime import date
 from typing import Any
 
-from sqlalchemy import Engine
+from sqlalchemy import Engine, Row, func, or_, select, tuple_
 
-from therabill.adapters.db.tables import objective_measures, patients, visits
-from therabill.service_layer.accounts import Principal
+from therabill.adapters.db.tables import audit_log, objective_measures, patients, visits
+from therabill.clock import current_date
+from therabill.domain.errors import NotFoundError, Problem
+from therabill.service_layer.accounts import Principal, display_names
+from therabill.service_layer.errors import RecordsError, refuse
+from therabill.service_layer.paging import Page, page_limit
+from therabill.service_layer.records import register_patient
 from therabill.service_layer.uow import UnitOfWork
 from therabill.service_layer.visibility import record_view
 
-__all__ = ["PatientChart", "patient_chart", "search"]
+__all__ = [
+    "PatientChart",
+    "find_patient",
+    "patient_chart",
+    "patient_in",
+    "patient_page",
+    "same_person",
+    "search",
+]
 
 
 def _actor(principal: Principal) -> str:
@@ -84,3 +100,271 @@ def patient_chart(engine: Engine, principal: Principal, patient_id: str) -> Pati
     mine = [v for v in pvisits if view.sees(v.provider_id)]
     shown = {v.id for v in mine}
     return PatientChart(patient, covs, auths, mine, [m for m in measures if m.visit_id in shown], True)
+
+
+# --- finding patients by what people call them, and pages of them -----------------------
+
+
+def patient_in(uow: UnitOfWork, key: str) -> Row[Any]:
+    """The patient whose internal id or chart number is ``key``, in the unit's practice.
+
+    Raises:
+        NotFoundError: no such patient in the practice.
+    """
+    key = key.strip()
+    row = uow.records.find(patients, key)
+    if row is None:
+        row = uow.session.execute(uow.records.scoped(patients).where(patients.c.chart_number == key)).first()
+    if row is None:
+        raise NotFoundError("no such patient", (Problem("patient-not-found", "patient", "no such patient"),))
+    return row
+
+
+def find_patient(engine: Engine, principal: Principal, key: str) -> Row[Any]:
+    """A patient by internal id or chart number.
+
+    Raises:
+        NotFoundError: no such patient in the caller's practice.
+    """
+    with UnitOfWork(engine, principal.practice_id, _actor(principal), read_only=True) as uow:
+        return patient_in(uow, key)
+
+
+def patient_page(
+    engine: Engine,
+    principal: Principal,
+    *,
+    name: str | None = None,
+    chart_number: str | None = None,
+    birth_date: date | None = None,
+    after: list[Any] | None = None,
+    limit: int = 50,
+) -> Page[Row[Any]]:
+    """Patients by last name, first name (then id), filtered, one page after ``after``.
+
+    ``name`` matches part of "first middle last" (any case); ``chart_number`` exactly (any case).
+    """
+    size = page_limit(limit)
+    order = (patients.c.last_name, patients.c.first_name, patients.c.id)
+    with UnitOfWork(engine, principal.practice_id, _actor(principal), read_only=True) as uow:
+        query = uow.records.scoped(patients).order_by(*order)
+        if chart_number:
+            query = query.where(func.lower(patients.c.chart_number) == chart_number.strip().lower())
+        if birth_date:
+            query = query.where(patients.c.birth_date == birth_date)
+        if name and name.strip():
+            needle = " ".join(name.lower().split())
+            first, last, middle = patients.c.first_name, patients.c.last_name, patients.c.middle_name
+            query = query.where(
+                or_(
+                    func.lower(first + " " + last).contains(needle, autoescape=True),
+                    func.lower(last + ", " + first).contains(needle, autoescape=True),
+                    func.lower(first + " " + func.coalesce(middle, "") + " " + last).contains(
+                        needle, autoescape=True
+                    ),
+                )
+            )
+        if after:
+            query = query.where(tuple_(*order) > tuple_(*(str(k) for k in after[:3])))
+        rows = list(uow.session.execute(query.limit(size + 1)).all())
+    more = len(rows) > size
+    rows = rows[:size]
+    return Page(rows, [rows[-1].last_name, rows[-1].first_name, rows[-1].id] if more else None)
+
+
+def same_person(
+    engine: Engine, principal: Principal, first_name: str, last_name: str, birth_date: date
+) -> list[Row[Any]]:
+    """Patients who may be this person already: same birth date and the same first and last
+    name, ignoring case, spaces and punctuation (the front desk's duplicate check)."""
+
+    def folded(text: str) -> str:
+        return "".join(ch for ch in text.lower() if ch.isalnum())
+
+    with UnitOfWork(engine, principal.practice_id, _actor(principal), read_only=True) as uow:
+        born = uow.records.rows(patients, patients.c.birth_date == birth_date)
+    return [
+        p
+        for p in born
+        if folded(p.first_name) == folded(first_name) and folded(p.last_name) == folded(last_name)
+    ]
+
+
+# --- the front desk: register and change a patient --------------------------------------
+
+_PHONE = re.compile(r"^\d{10}$")
+_STATE = re.compile(r"^[A-Z]{2}$")
+_ZIP = re.compile(r"^\d{5}(\d{4})?$")
+_CHART = re.compile(r"^[A-Za-z0-9.\-]{1,30}$")
+_EMAIL = re.compile(r"^[^@\s]{1,64}@[^@\s]{1,120}\.[^@\s]{2,}$")
+DEMOGRAPHIC_FIELDS = (
+    "first_name",
+    "middle_name",
+    "last_name",
+    "birth_date",
+    "sex",
+    "phone",
+    "email",
+    "address",
+)
+
+
+@dataclass(frozen=True, slots=True)
+class NewPatient:
+    """A patient the front desk registers (``chart_number`` blank: the next free number)."""
+
+    first_name: str
+    last_name: str
+    chart_number: str | None = None
+    middle_name: str | None = None
+    birth_date: date | None = None
+    sex: str | None = None
+    phone: str | None = None
+    email: str | None = None
+    address: Mapping[str, Any] | None = None
+
+
+def address_problems(address: Mapping[str, Any] | None, loc: str = "address") -> list[Problem]:
+    """What is wrong with a postal address (empty when none is given or it is complete)."""
+    if not address:
+        return []
+    out = []
+    if not str(address.get("line1") or "").strip():
+        out.append(Problem("address-line1-missing", f"{loc}.line1", "give the street address"))
+    if not str(address.get("city") or "").strip():
+        out.append(Problem("address-city-missing", f"{loc}.city", "give the city"))
+    if not _STATE.match(str(address.get("state") or "")):
+        out.append(Problem("address-state-invalid", f"{loc}.state", "must be a two-letter state code"))
+    if not _ZIP.match(str(address.get("zip") or "")):
+        out.append(Problem("address-zip-invalid", f"{loc}.zip", "must be 5 or 9 digits"))
+    return out
+
+
+def demographic_problems(values: Mapping[str, Any], today: date) -> list[Problem]:
+    """What is wrong with a patient's demographics (only the fields given are checked)."""
+    out = [
+        Problem(f"patient-{key.replace('_', '-')}-invalid", key, "must be 1-60 characters")
+        for key in ("first_name", "last_name")
+        if key in values and not (str(values[key] or "").strip() and len(str(values[key])) <= 60)
+    ]
+    born = values.get("birth_date")
+    if born is not None and born > today:
+        out.append(Problem("patient-birth-date-future", "birth_date", "must not be in the future"))
+    elif born is not None and born.year < 1900:
+        out.append(Problem("patient-birth-date-invalid", "birth_date", "must be after 1900"))
+    if values.get("sex") not in (None, "F", "M", "U"):
+        out.append(Problem("patient-sex-invalid", "sex", "must be F, M or U"))
+    if values.get("phone") and not _PHONE.match(str(values["phone"])):
+        out.append(Problem("patient-phone-invalid", "phone", "must be 10 digits"))
+    if values.get("email") and not _EMAIL.match(str(values["email"])):
+        out.append(Problem("patient-email-invalid", "email", "is not an e-mail address"))
+    out.extend(address_problems(values.get("address")))
+    return out
+
+
+def next_chart_number(uow: UnitOfWork) -> str:
+    """The next free numeric chart number of the practice (``1001`` for the first)."""
+    numbers = [
+        int(n)
+        for n in uow.session.execute(uow.records.scoped(patients).with_only_columns(patients.c.chart_number))
+        .scalars()
+        .all()
+        if str(n).isdigit()
+    ]
+    return str(max([1000, *numbers]) + 1)
+
+
+def register_new_patient(engine: Engine, principal: Principal, data: NewPatient) -> str:
+    """Register a patient after checking every field (a birth date in the future, a bad phone,
+    e-mail or address, a chart number in use are refused, each with its field).
+
+    Returns:
+        the new patient's internal id.
+    """
+    values = {k: getattr(data, k) for k in DEMOGRAPHIC_FIELDS}
+    problems = demographic_problems(values, current_date())
+    if data.chart_number and not _CHART.match(data.chart_number):
+        problems.append(Problem("patient-chart-number-invalid", "chart_number", "letters, digits, '.', '-'"))
+    if problems:
+        raise RecordsError("the patient was not registered", tuple(problems))
+    chart = data.chart_number
+    if not chart:
+        with UnitOfWork(engine, principal.practice_id, _actor(principal), read_only=True) as uow:
+            chart = next_chart_number(uow)
+    return register_patient(
+        engine,
+        principal.practice_id,
+        _actor(principal),
+        chart_number=chart,
+        first_name=data.first_name.strip(),
+        last_name=data.last_name.strip(),
+        middle_name=(data.middle_name or "").strip() or None,
+        birth_date=data.birth_date,
+        sex=data.sex,
+        phone=data.phone,
+        email=data.email,
+        address=dict(data.address) if data.address else None,
+    )
+
+
+def update_patient(
+    engine: Engine, principal: Principal, patient_id: str, changes: Mapping[str, Any]
+) -> list[str]:
+    """Change a patient's demographics; returns the names of the fields that changed (the audit
+    event names them, never their values).
+
+    Raises:
+        NotFoundError: no such patient in the caller's practice.
+        RecordsError: a field is not valid (each problem with its field); nothing is written.
+    """
+    unknown = sorted(set(changes) - set(DEMOGRAPHIC_FIELDS))
+    if unknown:
+        raise refuse("patient-field-unknown", unknown[0], "is not a demographic field")
+    problems = demographic_problems(changes, current_date())
+    if problems:
+        raise RecordsError("the patient was not changed", tuple(problems))
+    with UnitOfWork(engine, principal.practice_id, _actor(principal)) as uow:
+        old = uow.records.get(patients, patient_id)
+        values = {k: (dict(v) if isinstance(v, Mapping) else v) for k, v in changes.items()}
+        for key in ("first_name", "last_name"):
+            if key in values:
+                values[key] = str(values[key]).strip()
+        changed = sorted(k for k, v in values.items() if getattr(old, k) != v)
+        if changed:
+            uow.records.update(patients, patient_id, **{k: values[k] for k in changed})
+            uow.record("patient.update", "patient", patient_id, {"fields": changed})
+    return changed
+
+
+def patient_history(engine: Engine, principal: Principal, patient_id: str) -> list[dict[str, Any]]:
+    """The newest 200 audit events of a patient and of their coverages and authorizations,
+    newest first (what was done, by whom, when, which fields; never the values)."""
+    with UnitOfWork(engine, principal.practice_id, _actor(principal), read_only=True) as uow:
+        patient = uow.records.get(patients, patient_id)
+        ids = {patient.id}
+        for cov in uow.records.coverages_of(patient.id):
+            ids.add(cov.id)
+            ids.update(a.id for a in uow.records.authorizations_of(cov.id))
+        rows = uow.session.execute(
+            select(
+                audit_log.c.at,
+                audit_log.c.actor,
+                audit_log.c.action,
+                audit_log.c.object_type,
+                audit_log.c.details,
+            )
+            .where(audit_log.c.practice_id == principal.practice_id, audit_log.c.object_id.in_(sorted(ids)))
+            .order_by(audit_log.c.seq.desc())
+            .limit(200)
+        ).all()
+        names = display_names(uow.session.connection(), principal.practice_id)
+    return [
+        {
+            "at": r.at,
+            "who": names.get(r.actor) or ("command line" if r.actor.startswith("os:") else "system"),
+            "action": r.action,
+            "what": r.object_type,
+            "fields": list((r.details or {}).get("fields", [])) if isinstance(r.details, dict) else [],
+        }
+        for r in rows
+    ]

@@ -22,7 +22,7 @@ from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import Engine, select
+from sqlalchemy import Engine, func, select
 
 from therabill import config
 from therabill.adapters.db.tables import payers, practices, provider_licenses, providers
@@ -699,10 +699,17 @@ def practice_record(engine: Engine, practice_id: str, actor: str) -> Any:
         return uow.session.execute(select(practices).where(practices.c.id == practice_id)).one()
 
 
-def list_payers(engine: Engine, practice_id: str, actor: str) -> list[Any]:
-    """The practice's payers, by name."""
+def list_payers(engine: Engine, practice_id: str, actor: str, *, query: str | None = None) -> list[Any]:
+    """The practice's payers, by name (those whose name or payer id contains ``query``)."""
     with UnitOfWork(engine, practice_id, actor, read_only=True) as uow:
-        return list(uow.session.execute(uow.records.scoped(payers).order_by(payers.c.name)).all())
+        found = uow.records.scoped(payers).order_by(payers.c.name)
+        if query and query.strip():
+            needle = query.strip().lower()
+            found = found.where(
+                func.lower(payers.c.name).contains(needle, autoescape=True)
+                | func.lower(func.coalesce(payers.c.payer_id, "")).contains(needle, autoescape=True)
+            )
+        return list(uow.session.execute(found).all())
 
 
 def payer_record(engine: Engine, practice_id: str, actor: str, payer_id: str) -> Any:

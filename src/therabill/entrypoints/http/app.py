@@ -74,7 +74,7 @@ def create_app(
             default: the clock the process installed, else the system clock. Tests inject
             one to move time.
     """
-    from therabill.entrypoints.api.routes import accounts_api, coding, records_api
+    from therabill.entrypoints.api.routes import accounts_api, claims_api, coding, records_api
     from therabill.entrypoints.web import billing, pages, routes_auth
     from therabill.entrypoints.web.routes_settings import MAX_REFDATA_BYTES
 
@@ -119,6 +119,7 @@ def create_app(
     app.include_router(coding.router)
     app.include_router(accounts_api.router)
     app.include_router(records_api.router)
+    app.include_router(claims_api.router)
     from therabill.entrypoints.api.routes import intake_api
 
     app.include_router(intake_api.router)
