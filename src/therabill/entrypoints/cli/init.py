@@ -61,7 +61,7 @@ def init_command(
     """
     if data_dir:
         os.environ["THERABILL_DATA_DIR"] = data_dir
-    interactive = not no_input and sys.stdin.isatty()
+    interactive = not no_input
     practice_name = _ask(name, "Practice name", interactive=interactive)
     practice_slug = slug or (
         suggested_slug(practice_name)
