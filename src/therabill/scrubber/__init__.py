@@ -4,12 +4,13 @@
 that the encounter's payer profile switches on and returns a ``ScrubResult``.
 """
 
-from therabill.scrubber.context import Enrollment, License, RuleContext, ScrubContext
+from therabill.scrubber.context import AssignmentOnFile, Enrollment, License, RuleContext, ScrubContext
 from therabill.scrubber.engine import ScrubResult, scrub
 from therabill.scrubber.finding import Finding, Severity
 from therabill.scrubber.registry import Rule, all_rules, get_rule
 
 __all__ = [
+    "AssignmentOnFile",
     "Enrollment",
     "Finding",
     "License",
