@@ -1,56 +1,275 @@
-"""Coverages of patients, their authorizations and eligibility checks, as callers read them.
+"""Coverages, authorizations and eligibility checks of a patient.
 
-Every function takes the caller's principal and stays within its practice: an id of another
-practice is not found, exactly like a missing one. Patients are named by internal id or
-chart number.
+An authorization's used counts grow when a claim is coded (``use_authorization_in``) and
+shrink when it is voided (``release_authorization_in``), each with an event in its history.
 """
 
 from __future__ import annotations
 
-import json
+import re
 from collections.abc import Mapping, Sequence
-from dataclasses import asdict, dataclass
+from dataclasses import dataclass
 from datetime import date, timedelta
 from typing import Any
 
 from sqlalchemy import Engine, Row
 
-from therabill.adapters.db.tables import authorizations, coverages, eligibility_checks, payers
-from therabill.adapters.x12.x271_005010X279A1 import read_271
-from therabill.clock import current_date
-from therabill.domain.errors import NotFoundError, Problem
-from therabill.service_layer.accounts import Principal
-from therabill.service_layer.errors import RecordsError, refuse
-from therabill.service_layer.patients import address_problems, patient_in
-from therabill.service_layer.records import (
-    CoverageInput,
-    add_authorization,
-    add_coverage,
-    record_eligibility_check,
+from therabill.adapters.db.tables import (
+    authorization_events,
+    authorizations,
+    coverages,
+    eligibility_checks,
+    patients,
+    payers,
 )
+from therabill.clock import Clock, current_date, current_time
+from therabill.domain.claim import Claim
+from therabill.domain.errors import Problem
+from therabill.domain.records import address_problems
+from therabill.service_layer.accounts import Principal
+from therabill.service_layer.encounters import (
+    _active_on,
+)
+from therabill.service_layer.errors import RecordsError, refuse
+from therabill.service_layer.lookup import patient_in, payer_in
 from therabill.service_layer.uow import UnitOfWork, one_transaction
 
-__all__ = [
-    "CoverageChange",
-    "CoverageView",
-    "Remaining",
-    "add_coverage_authorization",
-    "add_patient_coverage",
-    "authorization_remaining",
-    "coverage_view",
-    "end_coverage",
-    "extend_authorization",
-    "replace_coverage",
-    "subscriber_problems",
-    "update_coverage",
-    "authorization_record",
-    "authorizations_of_coverage",
-    "coverage_record",
-    "coverages_of_patient",
-    "eligibility_check_record",
-    "eligibility_from_271",
-    "eligibility_checks_of",
-]
+_PROCEDURE_CODE = re.compile(r"[A-Z0-9]{5}")
+
+
+@dataclass(frozen=True, slots=True)
+class CoverageInput:
+    """A coverage to register.
+
+    Attributes:
+        payer_id: the payer's internal id.
+        sequence: ``primary``, ``secondary`` or ``tertiary``.
+        member_id: the id on the card.
+        group_number: group number.
+        plan_name: plan name.
+        relationship: patient's relationship to the subscriber.
+        subscriber: the subscriber as an encounter-document ``subscriber`` object.
+        active_from: first active date.
+        active_to: last active date.
+        details: further encounter-document coverage fields (``therapy_amounts_used``...).
+    """
+
+    payer_id: str
+    sequence: str = "primary"
+    member_id: str | None = None
+    group_number: str | None = None
+    plan_name: str | None = None
+    relationship: str = "self"
+    subscriber: Mapping[str, Any] | None = None
+    active_from: date | None = None
+    active_to: date | None = None
+    details: Mapping[str, Any] | None = None
+
+
+def insert_coverage_in(uow: UnitOfWork, patient_id: str, cov: CoverageInput) -> str:
+    uow.records.get(payers, cov.payer_id)
+    if cov.sequence not in ("primary", "secondary", "tertiary"):
+        raise refuse("coverage-sequence-invalid", "sequence", f"{cov.sequence!r} is not a coverage sequence")
+    return uow.records.insert(
+        coverages,
+        patient_id=patient_id,
+        payer_id=cov.payer_id,
+        sequence=cov.sequence,
+        member_id=cov.member_id,
+        group_number=cov.group_number,
+        plan_name=cov.plan_name,
+        relationship=cov.relationship,
+        subscriber=dict(cov.subscriber) if cov.subscriber else None,
+        active_from=cov.active_from,
+        active_to=cov.active_to,
+        details=dict(cov.details) if cov.details else None,
+        created_at=uow.now(),
+    )
+
+
+def add_coverage(engine: Engine, practice_id: str, actor: str, patient_id: str, cov: CoverageInput) -> str:
+    """Add a coverage to a patient."""
+    with UnitOfWork(engine, practice_id, actor) as uow:
+        uow.records.get(patients, patient_id)
+        new = insert_coverage_in(uow, patient_id, cov)
+        uow.record("coverage.add", "coverage", new, {"sequence": cov.sequence})
+    return new
+
+
+def add_authorization(
+    engine: Engine,
+    practice_id: str,
+    actor: str,
+    *,
+    coverage_id: str,
+    number: str,
+    start_date: date | None,
+    end_date: date | None,
+    codes: Sequence[str] = (),
+    units_pooled: bool = True,
+    visits_allowed: int | None = None,
+    units_allowed: int | None = None,
+    clock: Clock = current_time,
+) -> str:
+    """Record a prior authorization on a coverage (used counts start at zero).
+
+    Validated before anything is stored: a non-blank number, every procedure code a CPT/HCPCS
+    code (five letters or digits; an empty code would block every claim of the coverage),
+    no code twice, and a start no later than the end.
+    """
+    number = number.strip()
+    if not number:
+        raise refuse("authorization-number-missing", "number", "give the authorization number")
+    clean: list[str] = []
+    for i, raw in enumerate(codes):
+        code = str(raw).strip().upper()
+        if not _PROCEDURE_CODE.fullmatch(code):
+            raise refuse(
+                "authorization-code-invalid",
+                f"codes[{i}]",
+                "must be a CPT/HCPCS procedure code of five letters or digits, such as 97124",
+            )
+        if code in clean:
+            raise refuse("authorization-code-duplicate", f"codes[{i}]", f"{code} is listed twice")
+        clean.append(code)
+    if start_date is not None and end_date is not None and end_date < start_date:
+        raise refuse("authorization-dates-reversed", "end_date", "must not be before start_date")
+    with UnitOfWork(engine, practice_id, actor, clock=clock) as uow:
+        uow.records.get(coverages, coverage_id)
+        new = uow.records.insert(
+            authorizations,
+            coverage_id=coverage_id,
+            number=number,
+            start_date=start_date,
+            end_date=end_date,
+            codes=clean,
+            units_pooled=units_pooled,
+            visits_allowed=visits_allowed,
+            units_allowed=units_allowed,
+            visits_used=0,
+            units_used=0,
+            created_at=uow.now(),
+        )
+        uow.record("authorization.add", "authorization", new)
+    return new
+
+
+def record_eligibility_check(
+    engine: Engine,
+    practice_id: str,
+    actor: str,
+    *,
+    coverage_id: str,
+    service_date: date | None,
+    active: bool | None,
+    source: str,
+    result: Mapping[str, Any] | None = None,
+    clock: Clock = current_time,
+) -> str:
+    """Store an eligibility check (a 271 response or a phone call) and stamp the coverage."""
+    with UnitOfWork(engine, practice_id, actor, clock=clock) as uow:
+        uow.records.get(coverages, coverage_id)
+        new = uow.records.insert(
+            eligibility_checks,
+            coverage_id=coverage_id,
+            checked_at=uow.now(),
+            service_date=service_date,
+            active=active,
+            source=source,
+            result=dict(result) if result else None,
+        )
+        if active:
+            uow.records.update(coverages, coverage_id, eligibility_verified_on=uow.now().date())
+        uow.record("eligibility.record", "coverage", coverage_id, {"active": active, "source": source})
+    return new
+
+
+def authorization_status(
+    engine: Engine, practice_id: str, actor: str, authorization_id: str
+) -> dict[str, Any]:
+    """An authorization's allowed and used counts with its history of use and release."""
+    with UnitOfWork(engine, practice_id, actor, read_only=True) as uow:
+        auth = uow.records.get(authorizations, authorization_id)
+        events = uow.records.rows(
+            authorization_events,
+            authorization_events.c.authorization_id == authorization_id,
+            order_by=[authorization_events.c.at],
+        )
+        return {
+            "number": auth.number,
+            "visits_allowed": auth.visits_allowed,
+            "visits_used": auth.visits_used,
+            "units_allowed": auth.units_allowed,
+            "units_used": auth.units_used,
+            "history": [
+                {"kind": e.kind, "claim_id": e.claim_id, "visits": e.visits, "units": e.units, "at": e.at}
+                for e in events
+            ],
+        }
+
+
+def use_authorization_in(uow: UnitOfWork, claim_id: str, coverage_id: str | None, claim: Claim) -> None:
+    if (
+        coverage_id is None
+        or claim.encounter.coverage is None
+        or claim.encounter.coverage.authorization is None
+    ):
+        return
+    number = claim.encounter.coverage.authorization.number
+    dos = claim.encounter.date_of_service
+    for auth in uow.records.authorizations_of(coverage_id):
+        if auth.number != number or not _active_on(auth, dos, "start_date", "end_date"):
+            continue
+        codes = set(auth.codes)
+        units = sum(line.units for line in claim.lines if not codes or line.code in codes)
+        locked = uow.records.get(authorizations, auth.id, for_update=True)
+        uow.records.update(
+            authorizations, auth.id, visits_used=locked.visits_used + 1, units_used=locked.units_used + units
+        )
+        uow.records.insert(
+            authorization_events,
+            authorization_id=auth.id,
+            claim_id=claim_id,
+            kind="use",
+            visits=1,
+            units=units,
+            at=uow.now(),
+            actor=uow.actor,
+        )
+        return
+
+
+def release_authorization_in(uow: UnitOfWork, claim_id: str) -> None:
+    events = uow.records.rows(authorization_events, authorization_events.c.claim_id == claim_id)
+    net: dict[str, list[int]] = {}
+    for ev in events:
+        sign = 1 if ev.kind == "use" else -1
+        acc = net.setdefault(ev.authorization_id, [0, 0])
+        acc[0] += sign * ev.visits
+        acc[1] += sign * ev.units
+    for auth_id, (n_visits, n_units) in net.items():
+        if n_visits <= 0 and n_units <= 0:
+            continue
+        locked = uow.records.get(authorizations, auth_id, for_update=True)
+        uow.records.update(
+            authorizations,
+            auth_id,
+            visits_used=locked.visits_used - n_visits,
+            units_used=locked.units_used - n_units,
+        )
+        uow.records.insert(
+            authorization_events,
+            authorization_id=auth_id,
+            claim_id=claim_id,
+            kind="release",
+            visits=n_visits,
+            units=n_units,
+            at=uow.now(),
+            actor=uow.actor,
+        )
+
+
+# --- the front desk: coverages as people read and change them ---------------------------
 
 
 def _actor(principal: Principal) -> str:
@@ -87,87 +306,12 @@ def coverage_record(engine: Engine, principal: Principal, coverage_id: str) -> R
         return uow.records.get(coverages, coverage_id)
 
 
-def authorizations_of_coverage(engine: Engine, principal: Principal, coverage_id: str) -> list[Row[Any]]:
-    """A coverage's authorizations.
-
-    Raises:
-        NotFoundError: no such coverage in the caller's practice.
-    """
-    with _reader(engine, principal) as uow:
-        uow.records.get(coverages, coverage_id)
-        return list(uow.records.authorizations_of(coverage_id))
-
-
-def authorization_record(engine: Engine, principal: Principal, authorization_id: str) -> Row[Any]:
-    """One authorization with its used visits and units.
-
-    Raises:
-        NotFoundError: no such authorization in the caller's practice.
-    """
-    with _reader(engine, principal) as uow:
-        return uow.records.get(authorizations, authorization_id)
-
-
-def eligibility_checks_of(engine: Engine, principal: Principal, coverage_id: str) -> list[Row[Any]]:
-    """A coverage's eligibility checks, newest first.
-
-    Raises:
-        NotFoundError: no such coverage in the caller's practice.
-    """
-    with _reader(engine, principal) as uow:
-        uow.records.get(coverages, coverage_id)
-        return uow.records.rows(
-            eligibility_checks,
-            eligibility_checks.c.coverage_id == coverage_id,
-            order_by=[eligibility_checks.c.checked_at.desc()],
-        )
-
-
-def eligibility_check_record(engine: Engine, principal: Principal, check_id: str) -> Row[Any]:
-    """One stored eligibility check.
-
-    Raises:
-        NotFoundError: no such check in the caller's practice.
-    """
-    with _reader(engine, principal) as uow:
-        return uow.records.get(eligibility_checks, check_id)
-
-
-def eligibility_from_271(
-    engine: Engine, principal: Principal, coverage_id: str, data: bytes, service_date: date
-) -> str:
-    """Read a 271 answer and store its first answer as an eligibility check of the coverage.
-
-    Raises:
-        NotFoundError: no such coverage in the caller's practice.
-        RecordsError: the 271 holds no answer (``eligibility-empty``).
-    """
-    coverage_record(engine, principal, coverage_id)
-    answers = list(read_271(data.decode("latin-1")))
-    if not answers:
-        raise RecordsError(
-            "the 271 holds no answer", (Problem("eligibility-empty", "body", "the 271 holds no answer"),)
-        )
-    summary = asdict(answers[0])
-    summary["therapy_amounts_applied"] = [
-        {"service_type": t, "amount": a} for t, a in answers[0].therapy_amounts_applied
-    ]
-    return record_eligibility_check(
-        engine,
-        principal.practice_id,
-        _actor(principal),
-        coverage_id=coverage_id,
-        service_date=service_date,
-        active=answers[0].active,
-        source="271",
-        result=json.loads(json.dumps(summary, default=str)),
-    )
-
-
-# --- coverages as the front desk sees and changes them -----------------------------------
-
 SEQUENCES = ("primary", "secondary", "tertiary")
+
+
 RELATIONSHIPS = ("self", "spouse", "child", "employee", "other")
+
+
 COVERAGE_FIELDS = (
     "sequence",
     "member_id",
@@ -189,23 +333,6 @@ class CoverageView:
 
 
 @dataclass(frozen=True, slots=True)
-class Remaining:
-    """What an authorization has left (``None``: no limit)."""
-
-    visits: int | None
-    units: int | None
-
-
-def authorization_remaining(row: Any) -> Remaining:
-    """Visits and units an authorization has left (never below zero)."""
-
-    def left(allowed: int | None, used: int) -> int | None:
-        return None if allowed is None else max(allowed - used, 0)
-
-    return Remaining(left(row.visits_allowed, row.visits_used), left(row.units_allowed, row.units_used))
-
-
-@dataclass(frozen=True, slots=True)
 class CoverageChange:
     """A coverage to add, or what replaces one.
 
@@ -224,16 +351,6 @@ class CoverageChange:
     subscriber: Mapping[str, Any] | None = None
     active_from: date | None = None
     active_to: date | None = None
-
-
-def _payer_in(uow: UnitOfWork, key: str) -> Row[Any]:
-    row = uow.records.find(payers, key)
-    if row is None:
-        found = uow.records.rows(payers, payers.c.payer_id == key)
-        row = found[0] if len(found) == 1 else None
-    if row is None:
-        raise NotFoundError("no such payer", (Problem("payer-not-found", "payer_id", "no such payer"),))
-    return row
 
 
 def subscriber_problems(
@@ -324,7 +441,7 @@ def add_patient_coverage(engine: Engine, principal: Principal, patient_key: str,
         raise RecordsError("the coverage was not added", tuple(problems))
     with UnitOfWork(engine, principal.practice_id, _actor(principal), read_only=True) as uow:
         patient = patient_in(uow, patient_key)
-        payer = _payer_in(uow, cov.payer_id)
+        payer = payer_in(uow, cov.payer_id)
         if _sequence_taken(uow, patient.id, cov.sequence, cov.active_from or current_date()):
             raise refuse(
                 "coverage-sequence-taken",
@@ -425,7 +542,7 @@ def replace_coverage(engine: Engine, principal: Principal, coverage_id: str, new
     with one_transaction(engine):
         with UnitOfWork(engine, principal.practice_id, _actor(principal)) as uow:
             old = uow.records.get(coverages, coverage_id)
-            payer = _payer_in(uow, new.payer_id)
+            payer = payer_in(uow, new.payer_id)
             last_day = starts - timedelta(days=1)
             if old.active_from and last_day < old.active_from:
                 raise refuse("coverage-dates-reversed", "active_from", "must be after the old coverage began")
@@ -450,90 +567,4 @@ def replace_coverage(engine: Engine, principal: Principal, coverage_id: str, new
                 active_from=starts,
                 active_to=new.active_to,
             ),
-        )
-
-
-def add_coverage_authorization(
-    engine: Engine,
-    principal: Principal,
-    coverage_id: str,
-    *,
-    number: str,
-    start_date: date | None,
-    end_date: date | None,
-    codes: Sequence[str] = (),
-    units_pooled: bool = True,
-    visits_allowed: int | None = None,
-    units_allowed: int | None = None,
-) -> str:
-    """Record a prior authorization on a coverage (the records use case, for the caller)."""
-    return add_authorization(
-        engine,
-        principal.practice_id,
-        _actor(principal),
-        coverage_id=coverage_id,
-        number=number,
-        start_date=start_date,
-        end_date=end_date,
-        codes=codes,
-        units_pooled=units_pooled,
-        visits_allowed=visits_allowed,
-        units_allowed=units_allowed,
-    )
-
-
-def extend_authorization(
-    engine: Engine,
-    principal: Principal,
-    authorization_id: str,
-    *,
-    end_date: date | None = None,
-    add_visits: int = 0,
-    add_units: int = 0,
-) -> None:
-    """Grant more visits or units, or a later end date, on an authorization (audited with
-    what was granted). Used counts are never touched.
-
-    Raises:
-        NotFoundError: no such authorization.
-        RecordsError: nothing to extend, an end date earlier than the current one, more
-            visits or units on an authorization that has no such limit.
-    """
-    if add_visits < 0 or add_units < 0:
-        raise refuse("authorization-extend-negative", "add_visits", "must not be negative")
-    with UnitOfWork(engine, principal.practice_id, _actor(principal)) as uow:
-        old = uow.records.get(authorizations, authorization_id)
-        values: dict[str, Any] = {}
-        if end_date is not None:
-            if old.end_date is not None and end_date < old.end_date:
-                raise refuse(
-                    "authorization-extend-earlier", "end_date", "must not be before the current end date"
-                )
-            if old.start_date is not None and end_date < old.start_date:
-                raise refuse("authorization-dates-reversed", "end_date", "must not be before start_date")
-            values["end_date"] = end_date
-        if add_visits:
-            if old.visits_allowed is None:
-                raise refuse(
-                    "authorization-no-visit-limit", "add_visits", "this authorization has no visit limit"
-                )
-            values["visits_allowed"] = old.visits_allowed + add_visits
-        if add_units:
-            if old.units_allowed is None:
-                raise refuse(
-                    "authorization-no-unit-limit", "add_units", "this authorization has no unit limit"
-                )
-            values["units_allowed"] = old.units_allowed + add_units
-        if not values:
-            raise refuse("authorization-extend-empty", "end_date", "give a later end date, visits or units")
-        uow.records.update(authorizations, authorization_id, **values)
-        uow.record(
-            "authorization.extend",
-            "authorization",
-            authorization_id,
-            {
-                "end_date": end_date.isoformat() if end_date else None,
-                "visits": add_visits,
-                "units": add_units,
-            },
         )

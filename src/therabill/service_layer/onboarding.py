@@ -19,7 +19,7 @@ from therabill.domain.errors import Problem
 from therabill.security import passwords
 from therabill.service_layer import accounts
 from therabill.service_layer import practice_settings as ps
-from therabill.service_layer.records import create_practice
+from therabill.service_layer.practice import create_practice
 from therabill.service_layer.uow import one_transaction
 
 __all__ = ["NewPractice", "OnboardingError", "StartedPractice", "onboarding_problems", "start_practice"]

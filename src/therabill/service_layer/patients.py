@@ -1,4 +1,4 @@
-"""Patients as the people who care for them see them: search and the patient's chart.
+"""Patients: registration, search and the patient's chart as the people who care for them see it.
 
 Who may see what is decided here (``visibility.record_view``), with the caller's principal:
 a therapist sees the notes and measures of their own visits only, the front desk no
@@ -7,32 +7,48 @@ clinical records at all.
 
 from __future__ import annotations
 
+import json
 import re
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import date
 from typing import Any
 
 from sqlalchemy import Engine, Row, func, or_, select, tuple_
 
-from therabill.adapters.db.tables import audit_log, objective_measures, patients, visits
-from therabill.clock import current_date
-from therabill.domain.errors import NotFoundError, Problem
+from therabill.adapters.db.repositories import new_id
+from therabill.adapters.db.tables import (
+    audit_log,
+    objective_measures,
+    patients,
+    visits,
+)
+from therabill.clock import Clock, current_date, current_time
+from therabill.domain.errors import Problem
+from therabill.domain.records import (
+    PatientRecord,
+    address_problems,
+)
 from therabill.service_layer.accounts import Principal, display_names
+from therabill.service_layer.coverages import CoverageInput, insert_coverage_in
 from therabill.service_layer.errors import RecordsError, refuse
+from therabill.service_layer.lookup import patient_in
 from therabill.service_layer.paging import Page, page_limit
-from therabill.service_layer.records import register_patient
 from therabill.service_layer.uow import UnitOfWork
 from therabill.service_layer.visibility import record_view
 
 __all__ = [
+    "NewPatient",
     "PatientChart",
     "find_patient",
     "patient_chart",
-    "patient_in",
+    "patient_history",
     "patient_page",
+    "register_new_patient",
+    "register_patient",
     "same_person",
     "search",
+    "update_patient",
 ]
 
 
@@ -102,22 +118,70 @@ def patient_chart(engine: Engine, principal: Principal, patient_id: str) -> Pati
     return PatientChart(patient, covs, auths, mine, [m for m in measures if m.visit_id in shown], True)
 
 
-# --- finding patients by what people call them, and pages of them -----------------------
+def register_patient(
+    engine: Engine,
+    practice_id: str,
+    actor: str,
+    *,
+    chart_number: str,
+    first_name: str,
+    last_name: str,
+    birth_date: date | None = None,
+    sex: str | None = None,
+    middle_name: str | None = None,
+    address: Mapping[str, Any] | None = None,
+    phone: str | None = None,
+    email: str | None = None,
+    coverages_in: Sequence[CoverageInput] = (),
+    clock: Clock = current_time,
+) -> str:
+    """Register a patient and their coverages; returns the patient's opaque id (a birth date
+    in the future or a chart number in use is refused)."""
+    with UnitOfWork(engine, practice_id, actor, clock=clock) as uow:
+        if birth_date is not None and birth_date > uow.now().date():
+            raise refuse("patient-birth-date-future", "birth_date", "must not be in the future")
+        taken = uow.session.execute(
+            uow.records.scoped(patients).where(patients.c.chart_number == chart_number)
+        ).first()
+        if taken:
+            raise refuse("patient-chart-number-taken", "chart_number", "that chart number is already in use")
+        record = PatientRecord(
+            id=new_id(),
+            practice_id=practice_id,
+            chart_number=chart_number,
+            first_name=first_name,
+            last_name=last_name,
+            birth_date=birth_date,
+            sex=sex,
+            middle_name=middle_name,
+            address_json=json.dumps(dict(address)) if address else None,
+            phone=phone,
+            email=email,
+        )
+        patient_id = uow.records.add_patient(record, uow.now())
+        for cov in coverages_in:
+            insert_coverage_in(uow, patient_id, cov)
+        uow.record("patient.register", "patient", patient_id, {"coverages": len(coverages_in)})
+    return patient_id
 
 
-def patient_in(uow: UnitOfWork, key: str) -> Row[Any]:
-    """The patient whose internal id or chart number is ``key``, in the unit's practice.
+def patient(engine: Engine, practice_id: str, actor: str, patient_id: str) -> Row[Any]:
+    """One patient of the practice.
 
     Raises:
         NotFoundError: no such patient in the practice.
     """
-    key = key.strip()
-    row = uow.records.find(patients, key)
-    if row is None:
-        row = uow.session.execute(uow.records.scoped(patients).where(patients.c.chart_number == key)).first()
-    if row is None:
-        raise NotFoundError("no such patient", (Problem("patient-not-found", "patient", "no such patient"),))
-    return row
+    with UnitOfWork(engine, practice_id, actor, read_only=True) as uow:
+        return uow.records.get(patients, patient_id)
+
+
+def list_patients(engine: Engine, practice_id: str, actor: str) -> list[PatientRecord]:
+    """The practice's patients."""
+    with UnitOfWork(engine, practice_id, actor, read_only=True) as uow:
+        return uow.records.patients()
+
+
+# --- finding patients by what people call them, and pages of them -----------------------
 
 
 def find_patient(engine: Engine, principal: Principal, key: str) -> Row[Any]:
@@ -193,8 +257,6 @@ def same_person(
 # --- the front desk: register and change a patient --------------------------------------
 
 _PHONE = re.compile(r"^\d{10}$")
-_STATE = re.compile(r"^[A-Z]{2}$")
-_ZIP = re.compile(r"^\d{5}(\d{4})?$")
 _CHART = re.compile(r"^[A-Za-z0-9.\-]{1,30}$")
 _EMAIL = re.compile(r"^[^@\s]{1,64}@[^@\s]{1,120}\.[^@\s]{2,}$")
 DEMOGRAPHIC_FIELDS = (
@@ -222,22 +284,6 @@ class NewPatient:
     phone: str | None = None
     email: str | None = None
     address: Mapping[str, Any] | None = None
-
-
-def address_problems(address: Mapping[str, Any] | None, loc: str = "address") -> list[Problem]:
-    """What is wrong with a postal address (empty when none is given or it is complete)."""
-    if not address:
-        return []
-    out = []
-    if not str(address.get("line1") or "").strip():
-        out.append(Problem("address-line1-missing", f"{loc}.line1", "give the street address"))
-    if not str(address.get("city") or "").strip():
-        out.append(Problem("address-city-missing", f"{loc}.city", "give the city"))
-    if not _STATE.match(str(address.get("state") or "")):
-        out.append(Problem("address-state-invalid", f"{loc}.state", "must be a two-letter state code"))
-    if not _ZIP.match(str(address.get("zip") or "")):
-        out.append(Problem("address-zip-invalid", f"{loc}.zip", "must be 5 or 9 digits"))
-    return out
 
 
 def demographic_problems(values: Mapping[str, Any], today: date) -> list[Problem]:

@@ -55,8 +55,8 @@ from therabill.service_layer import (
     claims,
     coverages,
     documents,
+    edi,
     ledger,
-    records,
     remittances,
     visits,
 )
@@ -145,7 +145,7 @@ def create_visit(
         found = visits.visit_parties(engine, principal, patient_id, body.provider_id)
     except RecordsError as exc:
         raise ApiError(403, "forbidden", str(exc), exc.problems) from None
-    new = records.record_visit(
+    new = visits.record_visit(
         engine,
         principal.practice_id,
         actor_of(principal),
@@ -176,7 +176,7 @@ def create_claim(request: Request, visit_id: str, principal: ClaimsWrite) -> dic
     """Code and scrub the visit into a claim (its charges go on the ledger in the same transaction)."""
     engine = state(request).engine
     actor = actor_of(principal)
-    coded = records.code_visit(engine, principal.practice_id, actor, visit_id, as_of=_today(request))
+    coded = claims.code_visit(engine, principal.practice_id, actor, visit_id, as_of=_today(request))
     return claim_public(claims.find_claim(engine, principal.practice_id, actor, coded.claim_id))
 
 
@@ -242,7 +242,7 @@ def claim_ready(request: Request, claim_id: str, principal: ClaimsWrite) -> dict
     engine = state(request).engine
     actor = actor_of(principal)
     found = claims.find_claim(engine, principal.practice_id, actor, claim_id).id
-    records.mark_ready(engine, principal.practice_id, actor, found)
+    claims.mark_ready(engine, principal.practice_id, actor, found)
     return claim_public(claims.find_claim(engine, principal.practice_id, actor, found))
 
 
@@ -378,7 +378,7 @@ def eligibility_history(
     request: Request, coverage_id: str, principal: EligibilityRun
 ) -> list[dict[str, Any]]:
     """The coverage's eligibility checks, newest first."""
-    rows = coverages.eligibility_checks_of(state(request).engine, principal, coverage_id)
+    rows = edi.eligibility_checks_of(state(request).engine, principal, coverage_id)
     audit_event(request, principal, "eligibility.list", "coverage", coverage_id)
     return [eligibility_public(r) for r in rows]
 
@@ -397,8 +397,8 @@ async def eligibility_from_271(
     engine = state(request).engine
     coverages.coverage_record(engine, principal, coverage_id)
     data = await _x12_body(request)
-    new = coverages.eligibility_from_271(engine, principal, coverage_id, data, _today(request))
-    return eligibility_public(coverages.eligibility_check_record(engine, principal, new))
+    new = edi.eligibility_from_271(engine, principal, coverage_id, data, _today(request))
+    return eligibility_public(edi.eligibility_check_record(engine, principal, new))
 
 
 # --- reports -----------------------------------------------------------------------------

@@ -49,7 +49,7 @@ from therabill.entrypoints.http.who import (
     PatientsRead,
     PatientsWrite,
 )
-from therabill.service_layer import coverages, patients
+from therabill.service_layer import authorizations, coverages, patients
 from therabill.service_layer import practice_settings as ps
 
 router = APIRouter(
@@ -112,7 +112,7 @@ def coverage_public(view: coverages.CoverageView) -> dict[str, Any]:
 
 def authorization_public(row: Any) -> dict[str, Any]:
     """An authorization as ``AuthorizationPublic`` (with what remains)."""
-    left = coverages.authorization_remaining(row)
+    left = authorizations.authorization_remaining(row)
     return {
         "id": row.id,
         "coverage_id": row.coverage_id,
@@ -318,7 +318,7 @@ def list_authorizations(
     request: Request, coverage_id: str, principal: AuthorizationsRead
 ) -> list[dict[str, Any]]:
     """A coverage's authorizations with used and remaining visits and units."""
-    rows = coverages.authorizations_of_coverage(state(request).engine, principal, coverage_id)
+    rows = authorizations.authorizations_of_coverage(state(request).engine, principal, coverage_id)
     audit_event(request, principal, "authorization.list", "coverage", coverage_id)
     return [authorization_public(r) for r in rows]
 
@@ -334,8 +334,8 @@ def create_authorization(
 ) -> dict[str, Any]:
     """Record a prior authorization on a coverage."""
     engine = state(request).engine
-    new = coverages.add_coverage_authorization(engine, principal, coverage_id, **body.model_dump())
-    return authorization_public(coverages.authorization_record(engine, principal, new))
+    new = authorizations.add_coverage_authorization(engine, principal, coverage_id, **body.model_dump())
+    return authorization_public(authorizations.authorization_record(engine, principal, new))
 
 
 @router.get("/authorizations/{authorization_id}", response_model=AuthorizationPublic, responses=RESPONSES)
@@ -343,7 +343,7 @@ def get_authorization(
     request: Request, authorization_id: str, principal: AuthorizationsRead
 ) -> dict[str, Any]:
     """An authorization with used and remaining visits and units."""
-    row = coverages.authorization_record(state(request).engine, principal, authorization_id)
+    row = authorizations.authorization_record(state(request).engine, principal, authorization_id)
     audit_event(request, principal, "authorization.read", "authorization", authorization_id)
     return authorization_public(row)
 
@@ -356,7 +356,7 @@ def extend_authorization(
 ) -> dict[str, Any]:
     """Grant more visits or units, or a later end date, on an authorization."""
     engine = state(request).engine
-    coverages.extend_authorization(
+    authorizations.extend_authorization(
         engine,
         principal,
         authorization_id,
@@ -364,7 +364,7 @@ def extend_authorization(
         add_visits=body.add_visits,
         add_units=body.add_units,
     )
-    return authorization_public(coverages.authorization_record(engine, principal, authorization_id))
+    return authorization_public(authorizations.authorization_record(engine, principal, authorization_id))
 
 
 # --- payers ------------------------------------------------------------------------------
