@@ -75,7 +75,7 @@ def create_app(
             one to move time.
     """
     from therabill.entrypoints.api.routes import accounts_api, claims_api, coding, records_api
-    from therabill.entrypoints.web import billing, pages, routes_auth
+    from therabill.entrypoints.web import billing, pages, routes_auth, routes_frontdesk
     from therabill.entrypoints.web.routes_settings import MAX_REFDATA_BYTES
 
     settings = settings or Settings()
@@ -114,6 +114,7 @@ def create_app(
     app.add_middleware(InstallClock, clock=the_clock)
     app.mount("/static", StaticFiles(directory=str(WEB / "static")), name="static")
     app.include_router(routes_auth.router)
+    app.include_router(routes_frontdesk.router)  # before pages: /patients/new is not a patient id
     app.include_router(pages.router)
     app.include_router(billing.router)
     app.include_router(coding.router)
