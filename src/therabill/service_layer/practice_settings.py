@@ -25,7 +25,7 @@ from typing import Any
 from sqlalchemy import Engine, func, select
 
 from therabill import config
-from therabill.adapters.db.tables import payers, practices, provider_licenses, providers
+from therabill.adapters.db.tables import payers, practices, provider_enrollments, provider_licenses, providers
 from therabill.clock import Clock, current_time
 from therabill.domain.errors import Problem, ReferenceDataError, TherabillError
 from therabill.domain.money import ZERO, D, MoneyError
@@ -75,6 +75,7 @@ class PracticeInput:
         state: two-letter state.
         zip: ZIP+4 (9 digits) or 5 digits.
         place_of_service: the default place of service code.
+        accept_assignment: the practice accepts assignment (CLM07 ``A``, CMS-1500 box 27).
     """
 
     name: str
@@ -88,6 +89,7 @@ class PracticeInput:
     state: str | None = None
     zip: str | None = None
     place_of_service: str | None = "11"
+    accept_assignment: bool = True
 
 
 def practice_problems(data: PracticeInput) -> list[Problem]:
@@ -135,6 +137,7 @@ def update_practice(
             "phone": data.phone,
             "place_of_service": data.place_of_service,
             "address": {k: v for k, v in address.items() if v} or None,
+            "accept_assignment": data.accept_assignment,
         }
         changed = sorted(k for k, v in values.items() if getattr(row, k) != v)
         if changed:
@@ -158,6 +161,8 @@ class ProviderInput:
         credential: LMT, PT, DC...
         licenses: ``(state, number, expires_on)`` of each license.
         active: whether the provider can be chosen for new visits.
+        signature_on_file: the provider's signed authorization is on file (CLM06 ``Y``,
+            CMS-1500 box 31 "Signature on File").
     """
 
     first_name: str
@@ -167,6 +172,7 @@ class ProviderInput:
     credential: str | None
     licenses: tuple[tuple[str, str, date | None], ...] = ()
     active: bool = True
+    signature_on_file: bool = True
 
 
 def provider_problems(data: ProviderInput) -> list[Problem]:
@@ -214,6 +220,7 @@ def save_provider(
         "taxonomy": data.taxonomy,
         "credential": data.credential,
         "active": data.active,
+        "signature_on_file": data.signature_on_file,
     }
     with UnitOfWork(engine, practice_id, actor, clock=clock) as uow:
         if provider_id is None:
@@ -738,3 +745,81 @@ def may_import_refdata(engine: Engine, practice_id: str, actor: str, named: str)
             ).one()
             return named in (row.id, row.slug)
         return len(uow.session.execute(select(practices.c.id).limit(2)).all()) == 1
+
+
+# --- payer enrollments ------------------------------------------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class EnrollmentInput:
+    """A provider's enrollment with a payer (the scrubber's provider-not-enrolled rule reads it).
+
+    Attributes:
+        provider_id: the provider.
+        payer_id: the payer (internal id).
+        enrolled: credentialed with the payer.
+        in_network: in the payer's network.
+        effective_from: first day it applies.
+        effective_to: last day it applies.
+        payer_provider_id: the id the payer gave the provider, if any.
+    """
+
+    provider_id: str
+    payer_id: str
+    enrolled: bool = True
+    in_network: bool = True
+    effective_from: date | None = None
+    effective_to: date | None = None
+    payer_provider_id: str | None = None
+
+
+def save_enrollment(
+    engine: Engine, practice_id: str, actor: str, data: EnrollmentInput, clock: Clock = current_time
+) -> str:
+    """Record (or replace) a provider's enrollment with a payer; audited.
+
+    Raises:
+        NotFoundError: no such provider or payer in the practice.
+        SettingsError: the dates are reversed or the payer's provider id is too long.
+    """
+    problems = []
+    if data.effective_from and data.effective_to and data.effective_to < data.effective_from:
+        problems.append(
+            Problem("settings-dates-reversed", "effective_to", "must not be before effective_from")
+        )
+    if data.payer_provider_id and len(data.payer_provider_id) > 50:
+        problems.append(Problem("settings-payer-provider-id", "payer_provider_id", "at most 50 characters"))
+    _fail(problems)
+    with UnitOfWork(engine, practice_id, actor, clock=clock) as uow:
+        uow.records.get(providers, data.provider_id)
+        uow.records.get(payers, data.payer_id)
+        uow.session.execute(
+            provider_enrollments.delete().where(
+                provider_enrollments.c.practice_id == practice_id,
+                provider_enrollments.c.provider_id == data.provider_id,
+                provider_enrollments.c.payer_id == data.payer_id,
+            )
+        )
+        new = uow.records.insert(
+            provider_enrollments,
+            provider_id=data.provider_id,
+            payer_id=data.payer_id,
+            enrolled=data.enrolled,
+            in_network=data.in_network,
+            effective_from=data.effective_from,
+            effective_to=data.effective_to,
+            payer_provider_id=data.payer_provider_id,
+        )
+        uow.record(
+            "provider.enroll",
+            "provider",
+            data.provider_id,
+            {"payer": data.payer_id, "enrolled": data.enrolled},
+        )
+    return new
+
+
+def list_enrollments(engine: Engine, practice_id: str, actor: str) -> list[Any]:
+    """Every enrollment of the practice's providers (provider id, payer id and the dates)."""
+    with UnitOfWork(engine, practice_id, actor, read_only=True) as uow:
+        return uow.records.rows(provider_enrollments, order_by=[provider_enrollments.c.provider_id])
