@@ -259,6 +259,8 @@ def same_person(
 _PHONE = re.compile(r"^\d{10}$")
 _CHART = re.compile(r"^[A-Za-z0-9.\-]{1,30}$")
 _EMAIL = re.compile(r"^[^@\s]{1,64}@[^@\s]{1,120}\.[^@\s]{2,}$")
+_READS = frozenset({"view", "read", "list", "search", "document", "history"})
+"""Audit actions that only read: the history shows what was changed."""
 DEMOGRAPHIC_FIELDS = (
     "first_name",
     "middle_name",
@@ -383,8 +385,8 @@ def update_patient(
 
 
 def patient_history(engine: Engine, principal: Principal, patient_id: str) -> list[dict[str, Any]]:
-    """The newest 200 audit events of a patient and of their coverages and authorizations,
-    newest first (what was done, by whom, when, which fields; never the values)."""
+    """The changes among the newest 200 audit events of a patient and of their coverages and
+    authorizations, newest first (what was done, by whom, when, which fields; never values)."""
     with UnitOfWork(engine, principal.practice_id, _actor(principal), read_only=True) as uow:
         patient = uow.records.get(patients, patient_id)
         ids = {patient.id}
@@ -413,4 +415,5 @@ def patient_history(engine: Engine, principal: Principal, patient_id: str) -> li
             "fields": list((r.details or {}).get("fields", [])) if isinstance(r.details, dict) else [],
         }
         for r in rows
+        if r.action.rsplit(".", 1)[-1] not in _READS
     ]

@@ -307,3 +307,44 @@ def test_operation_ids_are_the_route_names(client: TestClient) -> None:
         for op in path.values()
     }
     assert {"list_claims", "get_patient", "create_coverage", "extend_authorization", "list_payers"} <= ops
+
+
+PDF = b"%PDF-1.4\n% a prescription\n%%EOF\n"
+
+
+def test_referrals_with_documents_and_the_history(
+    client: TestClient, desk: dict[str, str], world: World
+) -> None:
+    p = _new_patient(client, desk)
+    url = f"/api/v1/patients/{p['chart_number']}/referrals"
+    form = {
+        "kind": "prescription",
+        "prescriber_name": "Dr. Ruiz",
+        "expires_on": "2027-05-01",
+        "visits_allowed": "12",
+    }
+    r = client.post(url, data=form, files={"document": ("rx.pdf", PDF, "application/pdf")}, headers=desk)
+    assert r.status_code == 201, r.text
+    made = r.json()
+    assert made["content_type"] == "application/pdf" and made["file_bytes"] == len(PDF)
+    assert made["visits_allowed"] == 12 and made["expires_on"] == "2027-05-01"
+    doc = client.get(made["document_url"], headers=desk)
+    assert doc.status_code == 200 and doc.content == PDF
+    assert [x["id"] for x in client.get(url, headers=desk).json()] == [made["id"]]
+    fake = client.post(
+        url, data=form, files={"document": ("x.pdf", b"<html>", "application/pdf")}, headers=desk
+    )
+    assert fake.status_code == 422 and fake.json()["error"]["problems"][0]["code"] == "referral-document-type"
+    big = b"%PDF-" + b"0" * (10 * 1024 * 1024)
+    assert client.post(
+        url, data=form, files={"document": ("b.pdf", big, "application/pdf")}, headers=desk
+    ).status_code in (
+        413,
+        422,
+    )
+    other = bearer(token_for(world, "b", "front_desk"))
+    assert client.get(made["document_url"], headers=other).status_code == 404
+    client.patch(f"/api/v1/patients/{p['id']}", json={"email": "rosa@example.org"}, headers=desk)
+    history = client.get(f"/api/v1/patients/{p['id']}/history", headers=desk).json()
+    assert [h["action"] for h in history[:3]] == ["patient.update", "referral.add", "patient.register"]
+    assert history[0]["fields"] == ["email"] and "rosa@" not in str(history)

@@ -359,3 +359,32 @@ ClaimStatusName = Literal[
     "crossed_over",
     "transferred_to_secondary",
 ]
+
+
+class ReferralPublic(BaseModel):
+    """A referral or prescription on file (its document is at ``document_url``)."""
+
+    id: str
+    patient_id: str
+    coverage_id: str | None
+    kind: str
+    number: str | None
+    prescriber_name: str | None
+    prescriber_npi: str | None
+    issued_on: date | None
+    expires_on: date | None
+    visits_allowed: int | None
+    file_name: str | None
+    content_type: str | None
+    file_bytes: int | None
+    document_url: str | None
+
+
+class HistoryPublic(BaseModel):
+    """One change of a patient's records: when, who, what, which fields (never the values)."""
+
+    at: str
+    who: str
+    action: str
+    what: str
+    fields: list[str]

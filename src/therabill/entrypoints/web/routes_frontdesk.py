@@ -38,8 +38,6 @@ RELATIONSHIPS = (
     ("other", "Other"),
 )
 SEQUENCES = (("primary", "Primary"), ("secondary", "Secondary"), ("tertiary", "Tertiary"))
-_READS = frozenset({"view", "read", "list", "search", "document"})
-"""Audit actions of reading; the history shows what was changed."""
 
 
 def _us_day(text: Any) -> str:
@@ -221,11 +219,7 @@ def _desk_page(
             "coverages": views,
             "auths": auths,
             "referrals": referrals.referrals_of(engine, principal, patient.id),
-            "history": [
-                h
-                for h in patients.patient_history(engine, principal, patient.id)
-                if h["action"].split(".")[-1] not in _READS
-            ],
+            "history": patients.patient_history(engine, principal, patient.id),
             "born": {v.row.id: _us_day((v.row.subscriber or {}).get("birth_date")) for v in views},
             "payers": ps.list_payers(engine, principal.practice_id, actor_of(principal)),
             "today": today,

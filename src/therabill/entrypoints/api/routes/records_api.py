@@ -13,7 +13,7 @@ from __future__ import annotations
 from datetime import date
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Depends, Query, Request, Response, status
+from fastapi import APIRouter, Depends, File, Form, Query, Request, Response, UploadFile, status
 
 from therabill.domain.errors import Problem
 from therabill.entrypoints.api.records_schemas import (
@@ -24,11 +24,13 @@ from therabill.entrypoints.api.records_schemas import (
     CoverageEnd,
     CoveragePublic,
     CoverageUpdate,
+    HistoryPublic,
     PatientCreate,
     PatientPublic,
     PatientSearch,
     PatientUpdate,
     PayerPublic,
+    ReferralPublic,
 )
 from therabill.entrypoints.api.schemas import ERRORS, NOT_FOUND
 from therabill.entrypoints.http.audit import actor_of, audit_event
@@ -49,7 +51,7 @@ from therabill.entrypoints.http.who import (
     PatientsRead,
     PatientsWrite,
 )
-from therabill.service_layer import authorizations, coverages, patients
+from therabill.service_layer import authorizations, coverages, patients, referrals
 from therabill.service_layer import practice_settings as ps
 
 router = APIRouter(
@@ -388,3 +390,90 @@ def list_payers(
         }
         for r in rows
     ]
+
+
+# --- referrals and prescriptions, history -------------------------------------------------
+
+
+def referral_public(row: Any) -> dict[str, Any]:
+    """A referral row as ``ReferralPublic``."""
+    return {
+        **{k: getattr(row, k) for k in ReferralPublic.model_fields if k != "document_url"},
+        "document_url": f"/api/v1/referrals/{row.id}/document" if row.stored_as else None,
+    }
+
+
+@router.get("/patients/{patient_id}/referrals", response_model=list[ReferralPublic], responses=RESPONSES)
+def list_referrals(request: Request, patient_id: str, principal: PatientsRead) -> list[dict[str, Any]]:
+    """A patient's referrals and prescriptions, newest first."""
+    rows = referrals.referrals_of(state(request).engine, principal, patient_id)
+    audit_event(request, principal, "referral.list", "patient", rows[0].patient_id if rows else None)
+    return [referral_public(r) for r in rows]
+
+
+@router.post(
+    "/patients/{patient_id}/referrals",
+    response_model=ReferralPublic,
+    status_code=status.HTTP_201_CREATED,
+    responses=RESPONSES,
+)
+async def create_referral(
+    request: Request,
+    patient_id: str,
+    principal: PatientsWrite,
+    kind: Annotated[str, Form(pattern="^(referral|prescription)$")],
+    number: Annotated[str | None, Form(max_length=50)] = None,
+    prescriber_name: Annotated[str | None, Form(max_length=120)] = None,
+    prescriber_npi: Annotated[str | None, Form(pattern=r"^\d{10}$")] = None,
+    issued_on: Annotated[date | None, Form()] = None,
+    expires_on: Annotated[date | None, Form()] = None,
+    visits_allowed: Annotated[int | None, Form(ge=1, le=1000)] = None,
+    coverage_id: Annotated[str | None, Form(max_length=32)] = None,
+    document: Annotated[UploadFile | None, File(description="PDF, PNG or JPEG, at most 10 MB")] = None,
+) -> dict[str, Any]:
+    """Keep a referral or prescription on file with its signed document (multipart form)."""
+    data = await document.read(referrals.MAX_DOCUMENT_BYTES + 1) if document is not None else b""
+    st = state(request)
+    new = referrals.add_referral(
+        st.engine,
+        principal,
+        patient_id,
+        referrals.NewReferral(
+            kind=kind,
+            number=number,
+            prescriber_name=prescriber_name,
+            prescriber_npi=prescriber_npi,
+            issued_on=issued_on,
+            expires_on=expires_on,
+            visits_allowed=visits_allowed,
+            coverage_id=coverage_id,
+            file_name=document.filename if document is not None else None,
+            data=data,
+        ),
+        st.data_dir,
+    )
+    found = next(r for r in referrals.referrals_of(st.engine, principal, patient_id) if r.id == new)
+    return referral_public(found)
+
+
+@router.get(
+    "/referrals/{referral_id}/document",
+    responses={**RESPONSES, 200: {"content": {"application/pdf": {}, "image/png": {}, "image/jpeg": {}}}},
+    response_class=Response,
+)
+def referral_document(request: Request, referral_id: str, principal: PatientsRead) -> Response:
+    """The referral's document, byte for byte as it was uploaded."""
+    st = state(request)
+    data, content_type, _ = referrals.referral_document(st.engine, principal, referral_id, st.data_dir)
+    audit_event(request, principal, "referral.document", "referral", referral_id)
+    return Response(data, media_type=content_type)
+
+
+@router.get("/patients/{patient_id}/history", response_model=list[HistoryPublic], responses=RESPONSES)
+def patient_history(request: Request, patient_id: str, principal: PatientsRead) -> list[dict[str, Any]]:
+    """The changes to a patient's details, coverages, authorizations and referrals, newest first."""
+    engine = state(request).engine
+    found = patients.find_patient(engine, principal, patient_id)
+    rows = patients.patient_history(engine, principal, found.id)
+    audit_event(request, principal, "patient.history", "patient", found.id)
+    return [{**h, "at": h["at"].isoformat()} for h in rows]
