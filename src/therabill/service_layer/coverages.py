@@ -430,7 +430,15 @@ def _sequence_taken(
 
 
 def add_patient_coverage(engine: Engine, principal: Principal, patient_key: str, cov: CoverageChange) -> str:
-    """Add a coverage to a patient (by id or chart number), with its subscriber.
+    """Add a coverage to a patient (by id or chart number) for the caller (``add_coverage_as``)."""
+    return add_coverage_as(engine, principal.practice_id, _actor(principal), patient_key, cov)
+
+
+def add_coverage_as(
+    engine: Engine, practice_id: str, actor: str, patient_key: str, cov: CoverageChange
+) -> str:
+    """Add a coverage to a patient (by id or chart number), with its subscriber; the payer by
+    its id or electronic payer id (web, API and CLI).
 
     Refused (each problem with its field): an order (primary...) an active coverage already
     has, a subscriber missing when the patient is not the insured, reversed dates.
@@ -439,7 +447,7 @@ def add_patient_coverage(engine: Engine, principal: Principal, patient_key: str,
     problems = _coverage_problems(values, current_date())
     if problems:
         raise RecordsError("the coverage was not added", tuple(problems))
-    with UnitOfWork(engine, principal.practice_id, _actor(principal), read_only=True) as uow:
+    with UnitOfWork(engine, practice_id, actor, read_only=True) as uow:
         patient = patient_in(uow, patient_key)
         payer = payer_in(uow, cov.payer_id)
         if _sequence_taken(uow, patient.id, cov.sequence, cov.active_from or current_date()):
@@ -450,8 +458,8 @@ def add_patient_coverage(engine: Engine, principal: Principal, patient_key: str,
             )
     return add_coverage(
         engine,
-        principal.practice_id,
-        _actor(principal),
+        practice_id,
+        actor,
         patient.id,
         CoverageInput(
             payer_id=payer.id,
@@ -568,3 +576,12 @@ def replace_coverage(engine: Engine, principal: Principal, coverage_id: str, new
                 active_to=new.active_to,
             ),
         )
+
+
+def coverages_with_payers(
+    engine: Engine, practice_id: str, actor: str, patient_id: str
+) -> list[tuple[Row[Any], str]]:
+    """A patient's coverages, primary first, each with its payer's name."""
+    with UnitOfWork(engine, practice_id, actor, read_only=True) as uow:
+        names = {p.id: p.name for p in uow.records.rows(payers)}
+        return [(c, names.get(c.payer_id, "")) for c in uow.records.coverages_of(patient_id)]

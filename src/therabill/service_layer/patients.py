@@ -184,14 +184,23 @@ def list_patients(engine: Engine, practice_id: str, actor: str) -> list[PatientR
 # --- finding patients by what people call them, and pages of them -----------------------
 
 
+def patient_record_of(engine: Engine, practice_id: str, actor: str, key: str) -> Row[Any]:
+    """A patient by internal id or chart number (the CLI's ``PATIENT`` argument).
+
+    Raises:
+        NotFoundError: no such patient in the practice.
+    """
+    with UnitOfWork(engine, practice_id, actor, read_only=True) as uow:
+        return patient_in(uow, key)
+
+
 def find_patient(engine: Engine, principal: Principal, key: str) -> Row[Any]:
     """A patient by internal id or chart number.
 
     Raises:
         NotFoundError: no such patient in the caller's practice.
     """
-    with UnitOfWork(engine, principal.practice_id, _actor(principal), read_only=True) as uow:
-        return patient_in(uow, key)
+    return patient_record_of(engine, principal.practice_id, _actor(principal), key)
 
 
 def patient_page(
@@ -239,13 +248,20 @@ def patient_page(
 def same_person(
     engine: Engine, principal: Principal, first_name: str, last_name: str, birth_date: date
 ) -> list[Row[Any]]:
+    """``same_person_in`` for the caller."""
+    return same_person_in(engine, principal.practice_id, _actor(principal), first_name, last_name, birth_date)
+
+
+def same_person_in(
+    engine: Engine, practice_id: str, actor: str, first_name: str, last_name: str, birth_date: date
+) -> list[Row[Any]]:
     """Patients who may be this person already: same birth date and the same first and last
     name, ignoring case, spaces and punctuation (the front desk's duplicate check)."""
 
     def folded(text: str) -> str:
         return "".join(ch for ch in text.lower() if ch.isalnum())
 
-    with UnitOfWork(engine, principal.practice_id, _actor(principal), read_only=True) as uow:
+    with UnitOfWork(engine, practice_id, actor, read_only=True) as uow:
         born = uow.records.rows(patients, patients.c.birth_date == birth_date)
     return [
         p
@@ -320,6 +336,12 @@ def next_chart_number(uow: UnitOfWork) -> str:
         if str(n).isdigit()
     ]
     return str(max([1000, *numbers]) + 1)
+
+
+def next_chart_number_of(engine: Engine, practice_id: str, actor: str) -> str:
+    """The next free numeric chart number of the practice."""
+    with UnitOfWork(engine, practice_id, actor, read_only=True) as uow:
+        return next_chart_number(uow)
 
 
 def register_new_patient(engine: Engine, principal: Principal, data: NewPatient) -> str:

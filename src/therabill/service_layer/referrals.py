@@ -119,8 +119,10 @@ def _problems(new: NewReferral) -> list[Problem]:
 
 
 def _folder(data_dir: Path, practice_id: str) -> Path:
-    folder = data_dir / "private" / "referrals" / practice_id
-    folder.mkdir(parents=True, exist_ok=True, mode=0o700)
+    folder = data_dir
+    for part in ("private", "referrals", practice_id):
+        folder = folder / part
+        folder.mkdir(exist_ok=True, mode=0o700)
     return folder
 
 
@@ -136,44 +138,50 @@ def add_referral(
     problems = _problems(new)
     if problems:
         raise RecordsError("the referral was not saved", tuple(problems))
-    stored_as = None
     kind = document_kind(new.data) if new.data else None
-    with UnitOfWork(engine, principal.practice_id, _actor(principal)) as uow:
-        patient = patient_in(uow, patient_key)
-        if new.coverage_id:
-            cov = uow.records.get(coverages, new.coverage_id)
-            if cov.patient_id != patient.id:
-                raise NotFoundError(
-                    "no such coverage", (Problem("coverage-not-found", "coverage_id", "not this patient's"),)
-                )
-        if kind is not None:
-            stored_as = f"{secrets.token_hex(16)}.{kind[1]}"
-            write_private(_folder(data_dir, principal.practice_id) / stored_as, new.data)
-        name = _SAFE_NAME.sub("_", Path(new.file_name or "").name)[:120] or None
-        new_id = uow.records.insert(
-            referrals,
-            patient_id=patient.id,
-            coverage_id=new.coverage_id,
-            kind=new.kind,
-            number=new.number,
-            prescriber_name=new.prescriber_name,
-            prescriber_npi=new.prescriber_npi,
-            issued_on=new.issued_on,
-            expires_on=new.expires_on,
-            visits_allowed=new.visits_allowed,
-            file_name=name if kind else None,
-            content_type=kind[0] if kind else None,
-            file_bytes=len(new.data) if kind else None,
-            file_sha256=hashlib.sha256(new.data).hexdigest() if kind else None,
-            stored_as=stored_as,
-            created_at=uow.now(),
-        )
-        uow.record(
-            "referral.add",
-            "patient",
-            patient.id,
-            {"referral": new_id, "kind": new.kind, "document": bool(kind)},
-        )
+    stored: Path | None = None
+    try:
+        with UnitOfWork(engine, principal.practice_id, _actor(principal)) as uow:
+            patient = patient_in(uow, patient_key)
+            if new.coverage_id:
+                cov = uow.records.get(coverages, new.coverage_id)
+                if cov.patient_id != patient.id:
+                    raise NotFoundError(
+                        "no such coverage",
+                        (Problem("coverage-not-found", "coverage_id", "not this patient's"),),
+                    )
+            if kind is not None:
+                stored = _folder(data_dir, principal.practice_id) / f"{secrets.token_hex(16)}.{kind[1]}"
+                write_private(stored, new.data)
+            name = _SAFE_NAME.sub("_", Path(new.file_name or "").name)[:120] or None
+            new_id = uow.records.insert(
+                referrals,
+                patient_id=patient.id,
+                coverage_id=new.coverage_id,
+                kind=new.kind,
+                number=new.number,
+                prescriber_name=new.prescriber_name,
+                prescriber_npi=new.prescriber_npi,
+                issued_on=new.issued_on,
+                expires_on=new.expires_on,
+                visits_allowed=new.visits_allowed,
+                file_name=name if kind else None,
+                content_type=kind[0] if kind else None,
+                file_bytes=len(new.data) if kind else None,
+                file_sha256=hashlib.sha256(new.data).hexdigest() if kind else None,
+                stored_as=stored.name if stored else None,
+                created_at=uow.now(),
+            )
+            uow.record(
+                "referral.add",
+                "patient",
+                patient.id,
+                {"referral": new_id, "kind": new.kind, "document": bool(kind)},
+            )
+    except BaseException:
+        if stored is not None:  # nothing is half written: no file without its record
+            stored.unlink(missing_ok=True)
+        raise
     return new_id
 
 

@@ -242,6 +242,8 @@ def test_unknown_query_parameters_answer_422(client: TestClient, owner: dict[str
         {"code": "query-unknown", "loc": "query.patient_id", "message": "is not a parameter of this endpoint"}
     ]
     assert client.get("/api/v1/payers?q=a&bogus=1", headers=owner).status_code == 422
+    assert client.get("/api/v1/me?verbose=1", headers=owner).status_code == 422  # every API router
+    assert client.get("/api/v1/me", headers=owner).status_code == 200
     assert client.get("/api/v1/claims?status=ready", headers=owner).status_code == 200
 
 

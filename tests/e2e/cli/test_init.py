@@ -15,6 +15,7 @@ from therabill.adapters.db.tables import audit_log, practices
 from therabill.entrypoints.cli.main import app
 from therabill.security import passwords
 from therabill.service_layer import accounts
+from therabill.service_layer import practice as practice_svc
 
 runner = CliRunner()
 PASSWORD = "a long owner passphrase 42"
@@ -111,3 +112,33 @@ def test_run_and_serve_take_host_and_port() -> None:
         assert "--host" in r.stdout and "--port" in r.stdout, command
     bad = runner.invoke(app, ["serve", "--port", "70000"])
     assert bad.exit_code == 2
+
+
+def test_front_desk_from_the_command_line(data_dir: Path) -> None:
+    env = {"THERABILL_OWNER_PASSWORD": PASSWORD}
+    made = runner.invoke(app, [*FLAGS, "--no-input", "--json"], env=env)
+    practice_id = json.loads(made.stdout)["practice_id"]
+    practice_svc.add_payer(
+        _engine(data_dir), practice_id, "os:test", name="Aetna", payer_id="60054", profile="commercial",
+        claim_filing_indicator="CI",
+    )  # fmt: skip
+    add = ["patients", "add", "--first-name", "Rosa", "--last-name", "Rivera", "--birth-date", "1981-06-30"]
+    r = runner.invoke(app, [*add, "--json"])
+    assert r.exit_code == 0, r.output
+    chart = json.loads(r.stdout)["chart_number"]
+    assert chart == "1001"
+    dup = runner.invoke(app, add)
+    assert dup.exit_code == 2 and "patient-duplicate" in dup.stderr and "chart 1001" in dup.stderr
+    future = runner.invoke(
+        app, ["patients", "add", "--first-name", "T", "--last-name", "F", "--birth-date", "2099-01-01"]
+    )
+    assert future.exit_code == 2 and "patient-birth-date-future" in future.stderr
+    cov = ["patients", "coverage-add", chart, "--payer", "60054", "--sequence", "secondary", "--member-id", "S1",
+           "--relationship", "spouse", "--subscriber-first-name", "Mark", "--subscriber-last-name", "Rivera",
+           "--subscriber-birth-date", "1978-02-14"]  # fmt: skip
+    r = runner.invoke(app, cov)
+    assert r.exit_code == 0, r.output
+    shown = json.loads(runner.invoke(app, ["patients", "show", chart, "--json"]).stdout)
+    assert shown["coverages"][0]["subscriber"]["last_name"] == "Rivera"
+    assert shown["coverages"][0]["relationship"] == "spouse" and shown["coverages"][0]["payer"] == "Aetna"
+    assert runner.invoke(app, ["patients", "show", "NOPE"]).exit_code == 2

@@ -5,7 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
-from fastapi import FastAPI
+from fastapi import Depends, FastAPI
 from fastapi.openapi.utils import get_openapi
 from fastapi.staticfiles import StaticFiles
 from fastapi.templating import Jinja2Templates
@@ -19,12 +19,16 @@ from therabill.entrypoints.clock import system_clock
 from therabill.entrypoints.http import errors
 from therabill.entrypoints.http.deps import AppState
 from therabill.entrypoints.http.limits import BodyLimit, ErrorShield
+from therabill.entrypoints.http.query import no_unknown_query
 from therabill.entrypoints.http.settings import Settings
 from therabill.schemas.encounter import EncounterDocument, UnitsDocument
 from therabill.security.headers import SecurityHeaders
 from therabill.service_layer.database import open_database
 
 WEB = Path(__file__).resolve().parents[1] / "web"
+STRICT_QUERY = [Depends(no_unknown_query)]
+"""Every API route answers 422 to a query parameter it does not take (the records routers
+declare it themselves)."""
 
 DESCRIPTION = """\
 The therabill REST API. Authenticate with a per-user API token (`Authorization: Bearer tb_...`),
@@ -117,16 +121,16 @@ def create_app(
     app.include_router(routes_frontdesk.router)  # before pages: /patients/new is not a patient id
     app.include_router(pages.router)
     app.include_router(billing.router)
-    app.include_router(coding.router)
-    app.include_router(accounts_api.router)
+    app.include_router(coding.router, dependencies=STRICT_QUERY)
+    app.include_router(accounts_api.router, dependencies=STRICT_QUERY)
     app.include_router(records_api.router)
     app.include_router(claims_api.router)
     from therabill.entrypoints.api.routes import intake_api
 
-    app.include_router(intake_api.router)
+    app.include_router(intake_api.router, dependencies=STRICT_QUERY)
     from therabill.entrypoints.api.routes import interop_api
 
-    app.include_router(interop_api.router)
+    app.include_router(interop_api.router, dependencies=STRICT_QUERY)
     from therabill.entrypoints.web import routes_reports
 
     app.include_router(routes_reports.router)
@@ -136,7 +140,7 @@ def create_app(
     app.include_router(routes_eligibility.router)
     from therabill.entrypoints.api.routes import schedule_api
 
-    app.include_router(schedule_api.router)
+    app.include_router(schedule_api.router, dependencies=STRICT_QUERY)
     from therabill.entrypoints.web import routes_calendar
 
     app.include_router(routes_calendar.router)
