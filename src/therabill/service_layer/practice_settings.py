@@ -25,13 +25,16 @@ from typing import Any
 from sqlalchemy import Engine, func, select
 
 from therabill import config
-from therabill.adapters.db.tables import payers, practices, provider_enrollments, provider_licenses, providers
+from therabill.adapters.db.tables import payers, practices, provider_licenses, providers
 from therabill.clock import Clock, current_time
 from therabill.domain.errors import Problem, ReferenceDataError, TherabillError
 from therabill.domain.money import ZERO, D, MoneyError
 from therabill.domain.validation import ein_is_valid, npi_is_valid, taxonomy_is_valid, zip_is_valid
+from therabill.refdata import fees, icd10, ncci
 from therabill.refdata import profiles as profile_data
 from therabill.refdata.catalog import default_catalog
+from therabill.refdata.fees import parse_fees
+from therabill.refdata.ncci import REFDATA_DB
 from therabill.service_layer.uow import UnitOfWork
 
 MAX_PROFILE_BYTES = 64 * 1024
@@ -273,24 +276,13 @@ def list_providers(engine: Engine, practice_id: str, actor: str) -> list[dict[st
 
 
 def profiles_dir() -> Path:
-    """Where practices' own profile files live (created on first use)."""
-    env = os.environ.get("THERABILL_PROFILES_DIR")
-    folder = Path(env.split(os.pathsep)[0]) if env else config.data_dir() / "profiles"
+    """Where practices' own profile files live (created on first use): the installation's
+    first profile folder, else ``<data folder>/profiles``."""
+    installation = config.current()
+    dirs = installation.profile_dirs()
+    folder = dirs[0] if dirs else installation.data_path() / "profiles"
     folder.mkdir(parents=True, exist_ok=True)
     return folder
-
-
-def use_practice_profiles(data_dir: str | None = None, *, explicit_database: bool = False) -> None:
-    """Make the profile loader read the practices' own files (``THERABILL_PROFILES_DIR``).
-
-    Sets the variable to ``<data dir>/profiles`` when it is unset, unless the app was given
-    only a database URL (no data folder at all): then nothing is created or set.
-    """
-    if os.environ.get("THERABILL_PROFILES_DIR"):
-        return
-    if explicit_database and data_dir is None and not os.environ.get("THERABILL_DATA_DIR"):
-        return
-    os.environ["THERABILL_PROFILES_DIR"] = str(config.data_dir(data_dir) / "profiles")
 
 
 def practice_slug(engine: Engine, practice_id: str) -> str:
@@ -423,31 +415,8 @@ class PayerInput:
     zip: str | None = None
 
 
-FILING_INDICATORS = (
-    "11",
-    "12",
-    "13",
-    "14",
-    "15",
-    "16",
-    "17",
-    "AM",
-    "BL",
-    "CH",
-    "CI",
-    "DS",
-    "FI",
-    "HM",
-    "LM",
-    "MA",
-    "MB",
-    "MC",
-    "OF",
-    "TV",
-    "VA",
-    "WC",
-    "ZZ",
-)
+FILING_INDICATORS = tuple("11 12 13 14 15 16 17 AM BL CH CI DS FI HM LM MA MB MC OF TV VA WC ZZ".split())
+"""The claim filing indicator codes of SBR09 (837P 005010X222A1)."""
 
 
 def payer_problems(data: PayerInput, allowed_profiles: Iterable[str]) -> list[Problem]:
@@ -549,8 +518,6 @@ def set_fees(
 
 def fees_from_csv(text: str, name: str, on: date) -> dict[str, str]:
     """The practice fees in force on ``on`` from a fee schedule CSV (``therabill.refdata.fees``)."""
-    from therabill.refdata.fees import parse_fees
-
     try:
         rows = parse_fees(text.splitlines(), name)
     except ReferenceDataError as exc:
@@ -616,8 +583,6 @@ def import_refdata(
     """
     import time
 
-    from therabill.refdata import fees, icd10, ncci
-
     started = time.perf_counter()
     try:
         if kind == "ncci-ptp":
@@ -670,9 +635,6 @@ def import_refdata(
 def refdata_status(base: Path | None = None) -> dict[str, Any]:
     """What reference data is in use: the NCCI/MUE imports, the fee schedule, ICD-10-CM releases."""
     import sqlite3
-
-    from therabill.refdata import icd10
-    from therabill.refdata.ncci import REFDATA_DB
 
     db = (base or config.data_dir()) / REFDATA_DB
     imports: list[dict[str, Any]] = []
@@ -745,81 +707,3 @@ def may_import_refdata(engine: Engine, practice_id: str, actor: str, named: str)
             ).one()
             return named in (row.id, row.slug)
         return len(uow.session.execute(select(practices.c.id).limit(2)).all()) == 1
-
-
-# --- payer enrollments ------------------------------------------------------------------
-
-
-@dataclass(frozen=True, slots=True)
-class EnrollmentInput:
-    """A provider's enrollment with a payer (the scrubber's provider-not-enrolled rule reads it).
-
-    Attributes:
-        provider_id: the provider.
-        payer_id: the payer (internal id).
-        enrolled: credentialed with the payer.
-        in_network: in the payer's network.
-        effective_from: first day it applies.
-        effective_to: last day it applies.
-        payer_provider_id: the id the payer gave the provider, if any.
-    """
-
-    provider_id: str
-    payer_id: str
-    enrolled: bool = True
-    in_network: bool = True
-    effective_from: date | None = None
-    effective_to: date | None = None
-    payer_provider_id: str | None = None
-
-
-def save_enrollment(
-    engine: Engine, practice_id: str, actor: str, data: EnrollmentInput, clock: Clock = current_time
-) -> str:
-    """Record (or replace) a provider's enrollment with a payer; audited.
-
-    Raises:
-        NotFoundError: no such provider or payer in the practice.
-        SettingsError: the dates are reversed or the payer's provider id is too long.
-    """
-    problems = []
-    if data.effective_from and data.effective_to and data.effective_to < data.effective_from:
-        problems.append(
-            Problem("settings-dates-reversed", "effective_to", "must not be before effective_from")
-        )
-    if data.payer_provider_id and len(data.payer_provider_id) > 50:
-        problems.append(Problem("settings-payer-provider-id", "payer_provider_id", "at most 50 characters"))
-    _fail(problems)
-    with UnitOfWork(engine, practice_id, actor, clock=clock) as uow:
-        uow.records.get(providers, data.provider_id)
-        uow.records.get(payers, data.payer_id)
-        uow.session.execute(
-            provider_enrollments.delete().where(
-                provider_enrollments.c.practice_id == practice_id,
-                provider_enrollments.c.provider_id == data.provider_id,
-                provider_enrollments.c.payer_id == data.payer_id,
-            )
-        )
-        new = uow.records.insert(
-            provider_enrollments,
-            provider_id=data.provider_id,
-            payer_id=data.payer_id,
-            enrolled=data.enrolled,
-            in_network=data.in_network,
-            effective_from=data.effective_from,
-            effective_to=data.effective_to,
-            payer_provider_id=data.payer_provider_id,
-        )
-        uow.record(
-            "provider.enroll",
-            "provider",
-            data.provider_id,
-            {"payer": data.payer_id, "enrolled": data.enrolled},
-        )
-    return new
-
-
-def list_enrollments(engine: Engine, practice_id: str, actor: str) -> list[Any]:
-    """Every enrollment of the practice's providers (provider id, payer id and the dates)."""
-    with UnitOfWork(engine, practice_id, actor, read_only=True) as uow:
-        return uow.records.rows(provider_enrollments, order_by=[provider_enrollments.c.provider_id])

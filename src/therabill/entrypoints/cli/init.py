@@ -7,12 +7,12 @@ for what is missing, the password without echo and twice. The owner enrols two-s
 
 from __future__ import annotations
 
-import os
 import sys
 from typing import Annotated
 
 import typer
 
+from therabill import config
 from therabill.domain.errors import TherabillError
 from therabill.entrypoints.cli.common import fail, fail_from, print_json
 from therabill.service_layer import database
@@ -53,14 +53,15 @@ def init_command(
         bool, typer.Option("--no-input", help="Never ask: fail when something required is missing.")
     ] = False,
     as_json: Annotated[bool, typer.Option("--json", help="Print the result as JSON.")] = False,
+    password_env: Annotated[
+        str | None, typer.Option("--owner-password-env", hidden=True, envvar=PASSWORD_ENV, show_envvar=False)
+    ] = None,
 ) -> None:
     """Create your practice and its first owner (the owner sets up two-step log-in at first log-in).
 
     The password comes from a prompt, from standard input (--password-stdin) or from
     THERABILL_OWNER_PASSWORD; never from the command line.
     """
-    if data_dir:
-        os.environ["THERABILL_DATA_DIR"] = data_dir
     interactive = not no_input
     practice_name = _ask(name, "Practice name", interactive=interactive)
     practice_slug = slug or (
@@ -72,14 +73,14 @@ def init_command(
     full_name = _ask(owner_name, "Owner full name", interactive=interactive)
     if password_stdin:
         password = sys.stdin.readline().rstrip("\r\n")
-    elif os.environ.get(PASSWORD_ENV):
-        password = os.environ[PASSWORD_ENV]
+    elif password_env:
+        password = password_env
     elif interactive:
         password = typer.prompt("Owner password", hide_input=True, confirmation_prompt=True)
     else:
         fail(f"the owner's password is missing: use --password-stdin or {PASSWORD_ENV}")
     try:
-        engine = database.open_database(upgraded=True)
+        engine = database.open_database(config.database_url(data_dir) if data_dir else None, upgraded=True)
         started = start_practice(
             engine,
             NewPractice(

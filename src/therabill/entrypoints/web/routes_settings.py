@@ -10,7 +10,6 @@ Objects are looked up within the caller's practice: another practice's id answer
 
 from __future__ import annotations
 
-import os
 import re
 import secrets
 from datetime import date
@@ -26,9 +25,11 @@ from therabill.domain.errors import NotFoundError, Problem, TherabillError
 from therabill.entrypoints.http.deps import requires, state
 from therabill.entrypoints.http.errors import ApiError, not_found
 from therabill.entrypoints.web.pages import actor, render, today
+from therabill.refdata.ncci import mue_effective_from_name
 from therabill.refdata.payer_directory import search_directory
-from therabill.security.permissions import ROLES, Permission
+from therabill.security.permissions import ROLES, Permission, permissions_of
 from therabill.service_layer import accounts
+from therabill.service_layer import practice as practice_svc
 from therabill.service_layer import practice_settings as ps
 from therabill.service_layer.accounts import AccountError, Principal
 
@@ -52,8 +53,6 @@ _ID = re.compile(r"^[0-9a-f]{32}$")
 
 def install(app: FastAPI) -> None:
     """Add the settings pages to the app (and let the profile loader see practices' files)."""
-    settings = app.state.settings
-    ps.use_practice_profiles(settings.data_dir, explicit_database=settings.database_url is not None)
     app.include_router(router)
 
 
@@ -71,8 +70,6 @@ def _sections(principal: Principal) -> list[tuple[str, str]]:
 
 
 def _held(principal: Principal) -> frozenset[Permission]:
-    from therabill.security.permissions import permissions_of
-
     return permissions_of(principal.role, principal.scopes)
 
 
@@ -218,7 +215,7 @@ def _providers_page(request: Request, principal: Principal, form: dict[str, str]
     payer_rows = ps.list_payers(engine, principal.practice_id, who)
     names = {p.id: p.name for p in payer_rows}
     enrolled: dict[str, list[Any]] = {}
-    for e in ps.list_enrollments(engine, principal.practice_id, who):
+    for e in practice_svc.list_enrollments(engine, principal.practice_id, who):
         enrolled.setdefault(e.provider_id, []).append((names.get(e.payer_id, ""), e))
     return _page(
         request,
@@ -308,7 +305,7 @@ async def settings_enrollment_save(request: Request, principal: SettingsManage) 
     """Record a provider's enrollment with a payer (replacing the one on file)."""
     form = await _form(request)
     try:
-        data = ps.EnrollmentInput(
+        data = practice_svc.EnrollmentInput(
             provider_id=_ident(form.get("provider_id", "")),
             payer_id=_ident(form.get("payer_id", "")),
             enrolled=form.get("enrolled", "on") == "on",
@@ -317,7 +314,7 @@ async def settings_enrollment_save(request: Request, principal: SettingsManage) 
             effective_to=_date_field(form, "effective_to"),
             payer_provider_id=_opt(form, "payer_provider_id"),
         )
-        ps.save_enrollment(state(request).engine, principal.practice_id, actor(principal), data)
+        practice_svc.save_enrollment(state(request).engine, principal.practice_id, actor(principal), data)
     except NotFoundError:
         raise not_found("provider or payer") from None
     except TherabillError as exc:
@@ -771,7 +768,7 @@ def refdata_allowed(request: Request, principal: Principal) -> bool:
     of several practices only the one named by ``THERABILL_REFDATA_PRACTICE`` (slug or id)
     may import; with a single practice, its owners may.
     """
-    named = os.environ.get("THERABILL_REFDATA_PRACTICE", "").strip()
+    named = str(request.app.state.settings.refdata_practice).strip()
     return ps.may_import_refdata(state(request).engine, principal.practice_id, actor(principal), named)
 
 
@@ -831,8 +828,6 @@ async def _refdata_import(request: Request, kind: str, principal: Principal) -> 
                 names.append(original)
         effective = None
         release = None
-        from therabill.refdata.ncci import mue_effective_from_name
-
         try:
             if kind == "mue":
                 text = str(raw.get("effective", "")).strip()
