@@ -29,11 +29,12 @@ from therabill.domain.records import (
     PatientRecord,
     address_problems,
 )
-from therabill.service_layer.accounts import Principal, display_names
+from therabill.service_layer.accounts import Principal
 from therabill.service_layer.coverages import CoverageInput, insert_coverage_in
 from therabill.service_layer.errors import RecordsError, refuse
 from therabill.service_layer.lookup import patient_in
 from therabill.service_layer.paging import Page, page_limit
+from therabill.service_layer.sessions import display_names
 from therabill.service_layer.uow import UnitOfWork
 from therabill.service_layer.visibility import record_view
 

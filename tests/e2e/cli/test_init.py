@@ -14,7 +14,7 @@ from therabill.adapters.db.engine import make_engine
 from therabill.adapters.db.tables import audit_log, practices
 from therabill.entrypoints.cli.main import app
 from therabill.security import passwords
-from therabill.service_layer import accounts
+from therabill.service_layer import accounts, sessions
 from therabill.service_layer import practice as practice_svc
 
 runner = CliRunner()
@@ -52,7 +52,7 @@ def test_init_with_flags_creates_practice_and_owner_who_must_enrol(data_dir: Pat
         user = conn.execute(select(users)).one()
         assert user.totp_secret is None and user.username == "maria"
         assert passwords.verify_password(user.password_hash, PASSWORD)
-        assert accounts.next_stage(conn, user.id, accounts.SessionPolicy()) == "enroll"
+        assert sessions.next_stage(conn, user.id, accounts.SessionPolicy()) == "enroll"
         assert conn.execute(select(audit_log.c.action)).scalars().all() == ["practice.create"]
 
 
