@@ -18,6 +18,8 @@ from therabill import clock as clock_mod
 from therabill.domain.money import usd_text
 from therabill.entrypoints.api.routes import (
     accounts_api,
+    billing_api,
+    booking_api,
     claims_api,
     coding,
     intake_api,
@@ -36,9 +38,12 @@ from therabill.entrypoints.web import (
     intake_pages,
     pages,
     routes_auth,
+    routes_booking,
     routes_calendar,
     routes_eligibility,
     routes_frontdesk,
+    routes_lifecycle,
+    routes_portal,
     routes_reports,
     routes_settings,
 )
@@ -145,7 +150,7 @@ def create_app(
     app.include_router(coding.router, dependencies=STRICT_QUERY)
     app.include_router(accounts_api.router, dependencies=STRICT_QUERY)
     app.include_router(records_api.router)
-    app.include_router(claims_api.router)
+    app.include_router(billing_api.router)
     app.include_router(intake_api.router, dependencies=STRICT_QUERY)
     app.include_router(interop_api.router, dependencies=STRICT_QUERY)
     app.include_router(routes_reports.router)
@@ -153,5 +158,10 @@ def create_app(
     app.include_router(routes_eligibility.router)
     app.include_router(schedule_api.router, dependencies=STRICT_QUERY)
     app.include_router(routes_calendar.router)
+    app.include_router(routes_lifecycle.router)
+    app.include_router(claims_api.router)
+    app.include_router(booking_api.router)
+    app.include_router(routes_booking.router)
+    routes_portal.install(app)
     app.openapi = lambda: _openapi(app)  # type: ignore[method-assign]
     return app

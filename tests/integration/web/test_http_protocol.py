@@ -105,7 +105,7 @@ def test_served_connections_have_nodelay_behind_a_shared_socket() -> None:
 def test_serve_runs_uvicorn_with_the_protocol_and_keep_alive(monkeypatch: pytest.MonkeyPatch) -> None:
     seen: dict[str, object] = {}
     monkeypatch.setattr(uvicorn, "run", lambda app, **kw: seen.update(kw, app=app))
-    serve._serve("127.0.0.1", 8123, 2)
+    serve._serve("127.0.0.1", 8123, 2, None)
     assert seen["http"] == HTTP_PROTOCOL and seen["workers"] == 2
     assert seen["timeout_keep_alive"] == serve.KEEP_ALIVE_S
     assert seen["app"] == "therabill.entrypoints.cli.serve:app_from_environment"

@@ -300,6 +300,7 @@ class WorkItemPublic(BaseModel):
     amount: str
     reason: str | None
     message: str
+    action: str | None = None
 
 
 class RemittancePosted(BaseModel):
@@ -316,6 +317,7 @@ class RemittancePosted(BaseModel):
     claims_already_posted: int
     entries: int
     worklist: list[WorkItemPublic]
+    next_claims: list[str] = []
 
 
 class EligibilityPublic(BaseModel):

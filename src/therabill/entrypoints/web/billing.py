@@ -13,6 +13,7 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Query, Request, UploadFile
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 
+from therabill.domain import claim_changes as change_rules
 from therabill.domain.errors import NotFoundError, Problem, TherabillError
 from therabill.domain.money import from_cents
 from therabill.domain.records import ClaimStatus
@@ -27,9 +28,9 @@ from therabill.entrypoints.http.who import (
     RemittancesPost,
     RemittancesRead,
 )
-from therabill.entrypoints.web.pages import actor, render, today
+from therabill.entrypoints.web.pages import actor, people_of, render, today
 from therabill.security.permissions import Permission
-from therabill.service_layer import audit_trail, batches, documents, remittances
+from therabill.service_layer import audit_trail, batches, claim_versions, documents, followup, remittances
 from therabill.service_layer import claims as claims_svc
 from therabill.service_layer.accounts import Principal
 from therabill.service_layer.dashboard import ATTENTION_STATUSES
@@ -97,13 +98,14 @@ def claims_page(request: Request, principal: ClaimsRead, status: str = "") -> HT
     )
 
 
-@router.get("/claims/{claim_id}", response_class=HTMLResponse)
-def claim_page(request: Request, claim_id: str, principal: ClaimsRead) -> HTMLResponse:
-    """A claim: lines, scrub findings with fixes, status history, actions."""
+def claim_view(
+    request: Request, principal: Principal, claim_id: str, *, problems: Any = (), status: int = 200
+) -> HTMLResponse:
+    """The claim page: lines, findings, versions with who and when, status history, the
+    changes its status allows, and its follow-up (state, owner, notes, actions)."""
+    engine, who = state(request).engine, actor(principal)
     try:
-        detail = claims_svc.claim_detail(
-            state(request).engine, principal.practice_id, actor(principal), claim_id
-        )
+        detail = claims_svc.claim_detail(engine, principal.practice_id, who, claim_id)
     except NotFoundError as exc:
         raise not_found("claim") from exc
     audit_event(request, principal, "claim.view", "claim", claim_id)
@@ -117,10 +119,44 @@ def claim_page(request: Request, claim_id: str, principal: ClaimsRead) -> HTMLRe
             "lines": detail.lines,
             "findings": detail.findings,
             "history": detail.history,
+            "versions": claim_versions.versions(engine, principal.practice_id, who, claim_id),
+            "changes": changes_allowed(detail.claim),
+            "followup": followup.item(engine, principal.practice_id, who, claim_id, as_of=today(request)),
+            "states": change_rules.FOLLOW_UP_STATES,
+            "people": people_of(request, principal),
             "money": from_cents,
             "message": request.query_params.get("m", "")[:40],
+            "errors": tuple(problems),
         },
+        status,
     )
+
+
+def changes_allowed(claim: Any) -> dict[str, bool]:
+    """Which changes the claim's status allows (the page shows only those buttons)."""
+
+    def ok(check: Any) -> bool:
+        try:
+            check()
+        except TherabillError:
+            return False
+        return True
+
+    void_version = claim.frequency == "8"
+    return {
+        "edit": not void_version and claim.status in {s.value for s in change_rules.UNSENT},
+        "void": not void_version
+        and ok(lambda: change_rules.check_void(claim.status, claim.payer_claim_control_number)),
+        "correct": not void_version
+        and ok(lambda: change_rules.check_correct(claim.status, claim.payer_claim_control_number)),
+        "rebill": not void_version and ok(lambda: change_rules.check_rebill(claim.status)),
+    }
+
+
+@router.get("/claims/{claim_id}", response_class=HTMLResponse)
+def claim_page(request: Request, claim_id: str, principal: ClaimsRead) -> HTMLResponse:
+    """A claim: lines, scrub findings with fixes, versions, status history, actions."""
+    return claim_view(request, principal, claim_id)
 
 
 @router.post("/claims/{claim_id}/ready")
@@ -185,13 +221,11 @@ def claim_pdf(request: Request, claim_id: str, principal: ClaimsExport) -> Respo
 
 
 def _remittance_context(request: Request, principal: Principal) -> dict[str, Any]:
-    from therabill.service_layer import ledger
-
     engine = state(request).engine
     return {
         "user": principal,
-        "denials": ledger.denial_worklist(engine, principal.practice_id, actor(principal)),
-        "work": ledger.worklist(engine, principal.practice_id, actor(principal)),
+        "denials": remittances.denial_worklist(engine, principal.practice_id, actor(principal)),
+        "work": remittances.worklist(engine, principal.practice_id, actor(principal)),
         "results": None,
         "problems": (),
     }

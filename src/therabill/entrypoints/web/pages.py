@@ -24,9 +24,9 @@ from therabill.entrypoints.web import charts, visit_form
 from therabill.refdata.profiles import load_profile
 from therabill.refdata.status import refdata_status
 from therabill.security.permissions import Permission
+from therabill.service_layer import cases, sessions
 from therabill.service_layer import claims as claims_svc
 from therabill.service_layer import patients as patients_svc
-from therabill.service_layer import sessions
 from therabill.service_layer import visits as visits_svc
 from therabill.service_layer.accounts import Principal
 
@@ -203,6 +203,11 @@ def visit_new(
     """The SOAP form of a new visit of this patient (pre-filled from a checked-in appointment)."""
     base = _visit_context(request, principal, patient_id)
     values = {"date_of_service": today(request).isoformat()}
+    values.update(  # the case's accident facts, entered once, carry to each new visit
+        visit_form.cause_values(
+            cases.case_facts(state(request).engine, principal.practice_id, actor(principal), patient_id)
+        )
+    )
     if principal.provider_id:
         values["provider_id"] = principal.provider_id
     if appointment:

@@ -1,411 +1,361 @@
-"""REST resources: visits, claims, batches, remittances, eligibility checks and claim counts.
+"""The claim lifecycle over REST: edit a visit, void / correct / re-bill a claim, its versions,
+the follow-up worklist with its actions, the appeal letter, and a patient's case facts.
 
-Thin routes over the visits, claims, batches, remittances, ledger and coverages services.
-Patients are named by internal id or chart number, claims by internal id or claim number.
-The claim list pages with a cursor (``X-Next-Cursor`` and ``Link`` headers) and filters by
-patient, payer, status and dates of service; an unknown query parameter answers 422.
+* ``PATCH /api/v1/visits/{id}``: edit a saved visit (``visits.write``); its unsent claim is
+  re-coded and re-scrubbed as a new version.
+* ``POST /api/v1/claims/{id}/void|correct|rebill`` (``claims.write``); ``GET .../versions``.
+* ``GET /api/v1/followup``, ``PATCH /api/v1/claims/{id}/followup``,
+  ``POST /api/v1/claims/{id}/followup/actions`` (``claims.read`` / ``claims.write``).
+* ``POST /api/v1/claims/{id}/appeal-letter`` (``claims.export``): the PDF.
+* ``GET /api/v1/patients/{id}/case``: the accident and employment facts later visits carry.
+
+Every route calls the one use case the web pages and the CLI call.
 """
 
 from __future__ import annotations
 
-import json
 from datetime import date
-from typing import Annotated, Any
+from typing import Annotated, Any, Literal
 
-from fastapi import APIRouter, Depends, Query, Request, Response, status
+from fastapi import APIRouter, Query, Request
+from fastapi.responses import Response
+from pydantic import BaseModel, ConfigDict, Field
 
-from therabill.domain.errors import Problem
-from therabill.domain.money import from_cents
-from therabill.entrypoints.api.records_schemas import (
-    BatchCreate,
-    BatchPublic,
-    ClaimDetail,
-    ClaimPublic,
-    ClaimStatusName,
-    EligibilityPublic,
-    RemittancePosted,
-    StatusLine,
-    VisitCreate,
-    VisitPublic,
-)
 from therabill.entrypoints.api.schemas import ERRORS, NOT_FOUND
-from therabill.entrypoints.http.audit import actor_of, audit_event
+from therabill.entrypoints.http import audit
 from therabill.entrypoints.http.deps import state
-from therabill.entrypoints.http.errors import ApiError
-from therabill.entrypoints.http.query import (
-    decode_cursor,
-    encode_cursor,
-    no_unknown_query,
-    operation_id,
-    set_next_cursor,
-)
-from therabill.entrypoints.http.who import (
-    ClaimsExport,
-    ClaimsRead,
-    ClaimsWrite,
-    EligibilityRun,
-    RemittancesPost,
-    RemittancesRead,
-    ReportsRead,
-    VisitsRead,
-    VisitsWrite,
-)
-from therabill.service_layer import (
-    batches,
-    claims,
-    coverages,
-    documents,
-    edi,
-    ledger,
-    remittances,
-    visits,
-)
-from therabill.service_layer.errors import RecordsError
+from therabill.entrypoints.http.who import ClaimsExport, ClaimsRead, ClaimsWrite, PatientsRead, VisitsWrite
+from therabill.service_layer import appeals, cases, claim_changes, claim_versions, followup
+from therabill.service_layer import visits as visits_svc
+from therabill.service_layer.accounts import Principal
+from therabill.service_layer.patients import patient as patient_record
 
-router = APIRouter(
-    prefix="/api/v1",
-    tags=["claims"],
-    dependencies=[Depends(no_unknown_query)],
-    generate_unique_id_function=operation_id,
-)
+router = APIRouter(prefix="/api/v1", tags=["claim lifecycle"])
 RESPONSES = {**ERRORS, **NOT_FOUND}
-MAX_X12_BYTES = 10 * 1024 * 1024
+
+
+def _actor(principal: Principal) -> str:
+    return audit.actor_of(principal)
 
 
 def _today(request: Request) -> date:
     return state(request).now().date()
 
 
-def visit_public(row: Any) -> dict[str, Any]:
-    """A visit row as ``VisitPublic``."""
-    return {
-        "id": row.id,
-        "patient_id": row.patient_id,
-        "provider_id": row.provider_id,
-        "coverage_id": row.coverage_id,
-        "date_of_service": row.date_of_service,
-        "start_time": row.start_time,
-        "end_time": row.end_time,
-        "status": row.status,
-        "document": row.encounter_json,
-    }
+class _In(BaseModel):
+    model_config = ConfigDict(extra="forbid")
 
 
-def claim_public(row: Any) -> dict[str, Any]:
-    """A claim row as ``ClaimPublic``."""
-    return {
-        "id": row.id,
-        "claim_number": row.claim_number,
-        "patient_id": row.patient_id,
-        "visit_id": row.visit_id,
-        "status": row.status,
-        "date_of_service": row.date_of_service,
-        "total_charge": str(from_cents(row.total_charge_cents)),
-        "has_errors": bool(row.has_errors),
-        "batch_id": row.batch_id,
-    }
+class RelatedCausesIn(_In):
+    """Accident and employment facts (box 10, CLM11, DTP*439, REF*Y4)."""
+
+    employment: bool = False
+    auto_accident: bool = False
+    auto_accident_state: str | None = Field(default=None, pattern=r"^[A-Z]{2}$")
+    other_accident: bool = False
+    accident_date: date | None = None
+    property_casualty_claim_number: str | None = Field(default=None, min_length=1, max_length=50)
+    employer_name: str | None = Field(default=None, min_length=1, max_length=60)
 
 
-def eligibility_public(r: Any) -> dict[str, Any]:
-    """A stored eligibility check as ``EligibilityPublic``."""
-    return {
-        "id": r.id,
-        "coverage_id": r.coverage_id,
-        "checked_at": r.checked_at.isoformat(),
-        "service_date": r.service_date,
-        "active": r.active,
-        "source": r.source,
-        "result": r.result,
-    }
+class VisitChanges(_In):
+    """The parts of a saved visit to change (each as in the encounter document); only the
+    fields given change."""
+
+    start_time: str | None = Field(default=None, pattern=r"^\d{2}:\d{2}$")
+    end_time: str | None = Field(default=None, pattern=r"^\d{2}:\d{2}$")
+    place_of_service: str | None = Field(default=None, pattern=r"^\d{2}$")
+    diagnoses: list[Annotated[str, Field(max_length=10)]] | None = Field(default=None, max_length=12)
+    services: list[dict[str, Any]] | None = Field(default=None, max_length=50)
+    documentation: dict[str, Any] | None = None
+    related_causes: RelatedCausesIn | None = None
+    onset_date: date | None = None
+
+    def changes(self) -> dict[str, Any]:
+        """The given fields as encounter-document values."""
+        return self.model_dump(mode="json", exclude_unset=True)
 
 
-# --- visits ------------------------------------------------------------------------------
+class VisitEdit(VisitChanges):
+    """An edit of a saved visit, with why (kept in the claim's history)."""
+
+    reason: str | None = Field(default=None, max_length=200)
+
+    def changes(self) -> dict[str, Any]:
+        """The given fields without the reason."""
+        out = super().changes()
+        out.pop("reason", None)
+        return out
 
 
-@router.get("/patients/{patient_id}/visits", response_model=list[VisitPublic], responses=RESPONSES)
-def list_visits(request: Request, patient_id: str, principal: VisitsRead) -> list[dict[str, Any]]:
-    """A patient's visits (a therapist sees their own visits only)."""
-    rows = visits.visits_of_patient(state(request).engine, principal, patient_id)
-    audit_event(request, principal, "visit.list", "patient", rows[0].patient_id if rows else None)
-    return [visit_public(r) for r in rows]
+class ClaimChange(_In):
+    """A void, correction or re-bill: why, and (correct, re-bill) the visit changes."""
+
+    reason: str | None = Field(default=None, max_length=200)
+    changes: VisitChanges | None = None
 
 
-@router.post(
-    "/patients/{patient_id}/visits",
-    response_model=VisitPublic,
-    status_code=status.HTTP_201_CREATED,
-    responses=RESPONSES,
-)
-def create_visit(
-    request: Request, patient_id: str, body: VisitCreate, principal: VisitsWrite
-) -> dict[str, Any]:
-    """Document a visit (the note becomes version 1; the whole encounter is validated first)."""
-    engine = state(request).engine
-    try:
-        found = visits.visit_parties(engine, principal, patient_id, body.provider_id)
-    except RecordsError as exc:
-        raise ApiError(403, "forbidden", str(exc), exc.problems) from None
-    new = visits.record_visit(
-        engine,
-        principal.practice_id,
-        actor_of(principal),
-        patient_id=found,
-        provider_id=body.provider_id,
-        date_of_service=body.date_of_service,
-        document=body.document,
-        coverage_id=body.coverage_id,
-    )
-    return visit_public(visits.visible_visit(engine, principal, new))
+class ChangePublic(BaseModel):
+    """What a change did (``claim_id``: the new version, if one was made)."""
+
+    kind: str
+    visit_id: str
+    old_claim_id: str | None
+    old_status: str | None
+    claim_id: str | None
+    claim_number: str | None
+    frequency: str | None
+    status: str | None
+    has_errors: bool
+    note_version: int | None
 
 
-@router.get("/visits/{visit_id}", response_model=VisitPublic, responses=RESPONSES)
-def get_visit(request: Request, visit_id: str, principal: VisitsRead) -> dict[str, Any]:
-    """A visit with its documentation."""
-    row = visits.visible_visit(state(request).engine, principal, visit_id)
-    audit_event(request, principal, "visit.read", "visit", visit_id)
-    return visit_public(row)
+class VersionPublic(BaseModel):
+    """One version of a claim with who made it, when and why."""
+
+    version: int
+    claim_id: str
+    claim_number: str
+    kind: str
+    frequency: str
+    status: str
+    total_charge_cents: int
+    payer_claim_control_number: str | None
+    replaces_claim_number: str | None
+    created_at: str
+    created_by: str
+    reason: str | None
 
 
-@router.post(
-    "/visits/{visit_id}/claim",
-    response_model=ClaimPublic,
-    status_code=status.HTTP_201_CREATED,
-    responses=RESPONSES,
-)
-def create_claim(request: Request, visit_id: str, principal: ClaimsWrite) -> dict[str, Any]:
-    """Code and scrub the visit into a claim (its charges go on the ledger in the same transaction)."""
-    engine = state(request).engine
-    actor = actor_of(principal)
-    coded = claims.code_visit(engine, principal.practice_id, actor, visit_id, as_of=_today(request))
-    return claim_public(claims.find_claim(engine, principal.practice_id, actor, coded.claim_id))
+class FollowUpPublic(BaseModel):
+    """A claim on the follow-up worklist."""
+
+    claim_id: str
+    claim_number: str
+    status: str
+    reason: str
+    date_of_service: str
+    age_days: int
+    aging: str
+    patient: str
+    payer: str
+    total_charge: str
+    payer_claim_control_number: str | None
+    state: str
+    owner: str | None
+    next_action_on: str | None
+    remark_codes: list[str]
+    actions: list[str]
+    notes: list[dict[str, Any]]
 
 
-# --- claims ------------------------------------------------------------------------------
+class FollowUpChange(_In):
+    """A note, an owner (``""`` clears it), a state, a next-action date, remark codes."""
+
+    note: str | None = Field(default=None, max_length=2000)
+    state: Literal["open", "in_progress", "waiting", "done"] | None = None
+    owner: str | None = Field(default=None, max_length=80)
+    next_action_on: date | None = None
+    remark_codes: list[Annotated[str, Field(max_length=5)]] | None = Field(default=None, max_length=20)
 
 
-@router.get("/claims", response_model=list[ClaimPublic], responses=ERRORS)
-def list_claims(
-    request: Request,
-    response: Response,
-    principal: ClaimsRead,
-    status_: Annotated[list[ClaimStatusName] | None, Query(alias="status")] = None,
-    patient: Annotated[str | None, Query(max_length=40, description="Internal id or chart number.")] = None,
-    payer: Annotated[
-        str | None, Query(max_length=80, description="Internal id or electronic payer id.")
-    ] = None,
-    date_from: Annotated[date | None, Query(alias="from", description="First date of service.")] = None,
-    date_to: Annotated[date | None, Query(alias="to", description="Last date of service.")] = None,
-    cursor: Annotated[str | None, Query(max_length=400)] = None,
-    limit: Annotated[int, Query(ge=1, le=500)] = 100,
-) -> list[dict[str, Any]]:
-    """The practice's claims, newest date of service first, filtered, a page at a time."""
-    page = claims.claim_page(
+class FollowUpAction(_In):
+    """A worklist action with a note (``reason_code``: the CARC of a write-off)."""
+
+    action: Literal["correct", "void", "rebill", "appeal", "write_off", "transfer_to_patient"]
+    note: str | None = Field(default=None, max_length=2000)
+    reason_code: str | None = Field(default=None, pattern=r"^[A-Z0-9]{1,3}$")
+
+
+class ActionPublic(BaseModel):
+    """What an action did."""
+
+    action: str
+    claim_id: str
+    new_claim_id: str | None
+    entries: int
+
+
+class AppealIn(_In):
+    """The argument of the appeal letter."""
+
+    note: str = Field(min_length=1, max_length=4000)
+
+
+@router.patch("/visits/{visit_id}", response_model=ChangePublic, responses=RESPONSES)
+def edit_visit(request: Request, visit_id: str, body: VisitEdit, principal: VisitsWrite) -> dict[str, Any]:
+    """Edit a saved visit until its claim is sent; the claim is re-coded and re-scrubbed."""
+    visits_svc.visible_visit(state(request).engine, principal, visit_id)
+    result = claim_changes.edit_visit(
         state(request).engine,
-        principal,
-        claims.ClaimFilter(
-            patient=patient, payer=payer, statuses=tuple(status_ or ()), date_from=date_from, date_to=date_to
-        ),
-        after=decode_cursor(cursor),
-        limit=limit,
+        principal.practice_id,
+        _actor(principal),
+        visit_id,
+        body.changes(),
+        as_of=_today(request),
+        reason=body.reason,
     )
-    set_next_cursor(request, response, encode_cursor(page.next_key) if page.next_key else None)
-    audit_event(request, principal, "claim.list", "claim", None)
-    return [claim_public(r) for r in page.items]
+    return result.as_dict()
 
 
-@router.get("/claims/{claim_id}", response_model=ClaimDetail, responses=RESPONSES)
-def get_claim(request: Request, claim_id: str, principal: ClaimsRead) -> dict[str, Any]:
-    """A claim (by internal id or claim number) with its lines, scrub findings and status history."""
-    detail = claims.claim_detail(state(request).engine, principal.practice_id, actor_of(principal), claim_id)
-    audit_event(request, principal, "claim.read", "claim", detail.claim.id)
-    return {
-        **claim_public(detail.claim),
-        "lines": [
-            {
-                "line_number": ln.line_number,
-                "code": ln.code,
-                "modifiers": list(ln.modifiers or []),
-                "units": ln.units,
-                "minutes": ln.minutes,
-                "charge": str(from_cents(ln.charge_cents)),
-            }
-            for ln in detail.lines
-        ],
-        "findings": detail.findings,
-        "history": [json.loads(json.dumps(h, default=str)) for h in detail.history],
-    }
-
-
-@router.post("/claims/{claim_id}/ready", response_model=ClaimPublic, responses=RESPONSES)
-def claim_ready(request: Request, claim_id: str, principal: ClaimsWrite) -> dict[str, Any]:
-    """Mark a scrubbed claim without errors ready to send."""
-    engine = state(request).engine
-    actor = actor_of(principal)
-    found = claims.find_claim(engine, principal.practice_id, actor, claim_id).id
-    claims.mark_ready(engine, principal.practice_id, actor, found)
-    return claim_public(claims.find_claim(engine, principal.practice_id, actor, found))
-
-
-@router.get(
-    "/claims/{claim_id}/cms1500",
-    responses={**RESPONSES, 200: {"content": {"application/pdf": {}}, "description": "The CMS-1500 PDF."}},
-    response_class=Response,
-)
-def claim_cms1500(request: Request, claim_id: str, principal: ClaimsExport) -> Response:
-    """The claim's CMS-1500 (02/12) PDF with the form drawn."""
-    engine = state(request).engine
-    actor = actor_of(principal)
-    found = claims.find_claim(engine, principal.practice_id, actor, claim_id).id
-    pdf, _ = documents.claim_cms1500_pdf(
-        engine, principal.practice_id, actor, found, signed_on=_today(request)
+@router.post("/claims/{claim_id}/void", response_model=ChangePublic, responses=RESPONSES)
+def void_claim(
+    request: Request, claim_id: str, principal: ClaimsWrite, body: ClaimChange | None = None
+) -> dict[str, Any]:
+    """Void a claim: in place when the payer never got it, else a frequency-8 claim (REF*F8)."""
+    result = claim_changes.void(
+        state(request).engine,
+        principal.practice_id,
+        _actor(principal),
+        claim_id,
+        reason=body.reason if body else None,
     )
-    audit_event(request, principal, "claim.export_cms1500", "claim", found)
-    return Response(pdf, media_type="application/pdf")
+    return result.as_dict()
 
 
-# --- batches -----------------------------------------------------------------------------
-
-
-@router.post("/batches", response_model=BatchPublic, status_code=status.HTTP_201_CREATED, responses=RESPONSES)
-def create_batch(request: Request, body: BatchCreate, principal: ClaimsExport) -> dict[str, Any]:
-    """Put ready claims into a batch; they become submitted."""
-    st = state(request)
-    batch = batches.build_batch(
-        st.engine, principal.practice_id, actor_of(principal), body.claim_ids, envelope=st.envelope()
+@router.post("/claims/{claim_id}/correct", response_model=ChangePublic, responses=RESPONSES)
+def correct_claim(
+    request: Request, claim_id: str, principal: ClaimsWrite, body: ClaimChange | None = None
+) -> dict[str, Any]:
+    """A corrected claim (frequency 7, REF*F8 = the payer's claim number), re-coded."""
+    result = claim_changes.correct(
+        state(request).engine,
+        principal.practice_id,
+        _actor(principal),
+        claim_id,
+        as_of=_today(request),
+        changes=body.changes.changes() if body and body.changes else None,
+        reason=body.reason if body else None,
     )
-    return {
-        "id": batch.batch_id,
-        "control_number": batch.control_number,
-        "claim_ids": list(batch.claim_ids),
-        "total_charge": str(from_cents(batch.total_charge_cents)),
-    }
+    return result.as_dict()
 
 
-@router.get(
-    "/batches/{batch_id}/837",
-    responses={**RESPONSES, 200: {"content": {"application/edi-x12": {}}, "description": "The 837P file."}},
-    response_class=Response,
-)
-def batch_837(request: Request, batch_id: str, principal: ClaimsExport) -> Response:
-    """The batch's 837P (005010X222A1) file, byte for byte as it was built."""
-    st = state(request)
-    built = batches.batch_file(st.engine, principal.practice_id, actor_of(principal), batch_id, st.envelope())
-    audit_event(request, principal, "batch.export_837", "claim_batch", batch_id)
-    return Response(built.data, media_type="application/edi-x12")
+@router.post("/claims/{claim_id}/rebill", response_model=ChangePublic, responses=RESPONSES)
+def rebill_claim(
+    request: Request, claim_id: str, principal: ClaimsWrite, body: ClaimChange | None = None
+) -> dict[str, Any]:
+    """Bill a rejected claim again as a new original (frequency 1)."""
+    result = claim_changes.rebill(
+        state(request).engine,
+        principal.practice_id,
+        _actor(principal),
+        claim_id,
+        as_of=_today(request),
+        changes=body.changes.changes() if body and body.changes else None,
+        reason=body.reason if body else None,
+    )
+    return result.as_dict()
 
 
-@router.get("/batches", response_model=list[dict[str, Any]], responses=ERRORS)
-def list_batches(request: Request, principal: ClaimsRead) -> list[dict[str, Any]]:
-    """The practice's batches, newest first."""
-    rows = batches.recent_batches(state(request).engine, principal.practice_id, actor_of(principal))
-    return [
-        {
-            "id": r.id,
-            "control_number": r.control_number,
-            "status": r.status,
-            "claim_count": r.claim_count,
-            "total_charge": str(from_cents(r.total_charge_cents)),
-        }
-        for r in rows
-    ]
+@router.get("/claims/{claim_id}/versions", response_model=list[VersionPublic], responses=RESPONSES)
+def versions_of_claim(request: Request, claim_id: str, principal: ClaimsRead) -> list[dict[str, Any]]:
+    """Every version of the claim, first to last, with who made it, when and why."""
+    found = claim_versions.versions(state(request).engine, principal.practice_id, _actor(principal), claim_id)
+    audit.audit_event(request, principal, "claim.versions", "claim", claim_id)
+    return [v.as_dict() for v in found]
 
 
-# --- remittances -------------------------------------------------------------------------
-
-X12_BODY = {
-    "requestBody": {
-        "required": True,
-        "content": {
-            "application/edi-x12": {"schema": {"type": "string"}},
-            "text/plain": {"schema": {"type": "string"}},
-        },
-    }
-}
-
-
-async def _x12_body(request: Request) -> bytes:
-    declared = request.headers.get("content-length", "")
-    if declared.isdigit() and int(declared) > MAX_X12_BYTES:
-        raise ApiError(413, "too-large", f"the file is larger than {MAX_X12_BYTES} bytes")
-    data = await request.body()
-    if len(data) > MAX_X12_BYTES:
-        raise ApiError(413, "too-large", f"the file is larger than {MAX_X12_BYTES} bytes")
-    if data.lstrip(b"\xef\xbb\xbf \r\n\t")[:3] != b"ISA":
-        raise ApiError(
-            422,
-            "upload-not-x12",
-            "the body is not an X12 interchange",
-            (Problem("upload-not-x12", "body", "must start with an ISA segment"),),
-        )
-    return data
-
-
-@router.post("/remittances", response_model=list[RemittancePosted], responses=ERRORS, openapi_extra=X12_BODY)
-async def post_remittance(request: Request, principal: RemittancesPost) -> list[dict[str, Any]]:
-    """Post an 835: each transaction once (a re-send posts nothing twice)."""
-    data = await _x12_body(request)
-    results = remittances.post_835(state(request).engine, principal.practice_id, actor_of(principal), data)
-    if results and all(r.result.conflict for r in results):
-        raise ApiError(
-            409,
-            "remittance-conflict",
-            "this remittance was already received with other claims; nothing was posted",
-            [Problem("remittance-conflict", "file", r.result.worklist[0].message) for r in results],
-        )
-    return [r.as_dict() for r in results]
-
-
-@router.get("/remittances/denials", response_model=list[dict[str, Any]], responses=ERRORS)
-def denials(request: Request, principal: RemittancesRead) -> list[dict[str, Any]]:
-    """Denied and partly paid claim lines with their reasons in plain words and the likely fix."""
-    audit_event(request, principal, "remittance.denials", "remittance", None)
-    return ledger.denial_worklist(state(request).engine, principal.practice_id, actor_of(principal))
-
-
-@router.get("/remittances/worklist", response_model=list[dict[str, Any]], responses=ERRORS)
-def posting_worklist(request: Request, principal: RemittancesRead) -> list[dict[str, Any]]:
-    """What did not post: unmatched claims or lines, unbalanced transactions, PLB adjustments."""
-    return ledger.worklist(state(request).engine, principal.practice_id, actor_of(principal))
-
-
-# --- eligibility -------------------------------------------------------------------------
-
-
-@router.get(
-    "/coverages/{coverage_id}/eligibility", response_model=list[EligibilityPublic], responses=RESPONSES
-)
-def eligibility_history(
-    request: Request, coverage_id: str, principal: EligibilityRun
+@router.get("/followup", response_model=list[FollowUpPublic], responses=ERRORS)
+def followup_list(
+    request: Request,
+    principal: ClaimsRead,
+    days: Annotated[int, Query(ge=0, le=3650)] = followup.DEFAULT_UNPAID_DAYS,
+    reason: Literal["denied", "rejected", "unpaid"] | None = None,
+    owner: Annotated[str | None, Query(max_length=80)] = None,
+    include_done: bool = False,
 ) -> list[dict[str, Any]]:
-    """The coverage's eligibility checks, newest first."""
-    rows = edi.eligibility_checks_of(state(request).engine, principal, coverage_id)
-    audit_event(request, principal, "eligibility.list", "coverage", coverage_id)
-    return [eligibility_public(r) for r in rows]
+    """Denied, rejected and unpaid claims, oldest date of service first."""
+    items = followup.worklist(
+        state(request).engine,
+        principal.practice_id,
+        _actor(principal),
+        as_of=_today(request),
+        unpaid_days=days,
+        reason=reason,
+        owner=owner,
+        include_done=include_done,
+    )
+    audit.audit_event(request, principal, "followup.list", "claim", None)
+    return [i.as_dict() for i in items]
+
+
+@router.get("/claims/{claim_id}/followup", response_model=FollowUpPublic, responses=RESPONSES)
+def followup_item(request: Request, claim_id: str, principal: ClaimsRead) -> dict[str, Any]:
+    """The claim's follow-up item with its notes."""
+    found = followup.item(
+        state(request).engine, principal.practice_id, _actor(principal), claim_id, as_of=_today(request)
+    )
+    return found.as_dict()
+
+
+@router.patch("/claims/{claim_id}/followup", response_model=FollowUpPublic, responses=RESPONSES)
+def followup_update(
+    request: Request, claim_id: str, body: FollowUpChange, principal: ClaimsWrite
+) -> dict[str, Any]:
+    """Add a note; set the owner, state, next-action date or remark codes."""
+    found = followup.update(
+        state(request).engine,
+        principal.practice_id,
+        _actor(principal),
+        claim_id,
+        as_of=_today(request),
+        note=body.note,
+        state=body.state,
+        owner=body.owner,
+        next_action_on=body.next_action_on,
+        remark_codes=body.remark_codes,
+    )
+    return found.as_dict()
+
+
+@router.post("/claims/{claim_id}/followup/actions", response_model=ActionPublic, responses=RESPONSES)
+def followup_act(
+    request: Request, claim_id: str, body: FollowUpAction, principal: ClaimsWrite
+) -> dict[str, Any]:
+    """Do a worklist action: correct, void, rebill, appeal, write off, transfer to the patient."""
+    done = followup.act(
+        state(request).engine,
+        principal.practice_id,
+        _actor(principal),
+        claim_id,
+        body.action,
+        as_of=_today(request),
+        note=body.note,
+        reason_code=body.reason_code,
+    )
+    return done.as_dict()
 
 
 @router.post(
-    "/coverages/{coverage_id}/eligibility/271",
-    response_model=EligibilityPublic,
-    status_code=status.HTTP_201_CREATED,
-    responses=RESPONSES,
-    openapi_extra=X12_BODY,
+    "/claims/{claim_id}/appeal-letter",
+    responses={**RESPONSES, 200: {"content": {"application/pdf": {}}, "description": "The appeal letter"}},
+    response_class=Response,
 )
-async def eligibility_from_271(
-    request: Request, coverage_id: str, principal: EligibilityRun
-) -> dict[str, Any]:
-    """Read a 271 eligibility answer for this coverage and store the check."""
+def appeal_letter(request: Request, claim_id: str, body: AppealIn, principal: ClaimsExport) -> Response:
+    """The appeal letter (PDF): the note, the diagnoses, the CARC/RARC, the payer's address."""
+    pdf, number = appeals.appeal_letter_pdf(
+        state(request).engine,
+        principal.practice_id,
+        _actor(principal),
+        claim_id,
+        note=body.note,
+        as_of=_today(request),
+        signer=principal.display_name,
+    )
+    audit.audit_event(request, principal, "claim.export_appeal", "claim", claim_id)
+    safe = "".join(c for c in number if c.isalnum() or c == "-")[:40] or "claim"
+    return Response(
+        pdf,
+        media_type="application/pdf",
+        headers={"Content-Disposition": f'attachment; filename="appeal-{safe}.pdf"'},
+    )
+
+
+@router.get("/patients/{patient_id}/case", responses=RESPONSES)
+def patient_case(request: Request, patient_id: str, principal: PatientsRead) -> dict[str, Any]:
+    """The accident and employment facts the patient's next visits carry (``null`` when none)."""
     engine = state(request).engine
-    coverages.coverage_record(engine, principal, coverage_id)
-    data = await _x12_body(request)
-    new = edi.eligibility_from_271(engine, principal, coverage_id, data, _today(request))
-    return eligibility_public(edi.eligibility_check_record(engine, principal, new))
-
-
-# --- reports -----------------------------------------------------------------------------
-
-
-@router.get("/reports/claims-by-status", response_model=list[StatusLine], responses=ERRORS)
-def claims_by_status(request: Request, principal: ReportsRead) -> list[dict[str, Any]]:
-    """How many claims are in each status, and their charges (no PHI)."""
-    rows = claims.claims_by_status(state(request).engine, principal.practice_id, actor_of(principal))
-    return [{"status": s, "claims": n, "total_charge": str(from_cents(t))} for s, n, t in rows]
+    patient_record(engine, principal.practice_id, _actor(principal), patient_id)
+    facts = cases.case_facts(engine, principal.practice_id, _actor(principal), patient_id)
+    audit.audit_event(request, principal, "patient.case", "patient", patient_id)
+    return {"patient_id": patient_id, "related_causes": facts}

@@ -1,7 +1,7 @@
 """The front desk: assignment and signature settings, referrals and prescriptions on file.
 
 Revision ID: 0016_front_desk
-Revises: 0020_claim_snapshot
+Revises: 0015_online_booking
 Create Date: 2026-12-06
 
 ``practices.accept_assignment`` (CLM07, CMS-1500 box 27) and ``providers.signature_on_file``
@@ -19,7 +19,7 @@ import sqlalchemy as sa
 from alembic import op
 
 revision: str = "0016_front_desk"
-down_revision: str | Sequence[str] | None = "0020_claim_snapshot"
+down_revision: str | Sequence[str] | None = "0015_online_booking"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
