@@ -148,7 +148,7 @@ def test_unexpected_error_is_an_error_id_without_phi(
             conn.execute(text("INSERT INTO no_such_table (name) VALUES (:name)"), {"name": PHI})
         return {}
 
-    monkeypatch.setattr(records_api, "_patient", broken)
+    monkeypatch.setattr(records_api, "patient_public", broken)
     token = token_for(world, "a", "owner")
     caplog.set_level(logging.DEBUG)
     # raise_server_exceptions stays on: the exception must not escape the app (a server

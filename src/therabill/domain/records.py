@@ -8,9 +8,12 @@ changes produce new records.
 
 from __future__ import annotations
 
+import re
+from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from enum import StrEnum
+from typing import Any
 
 from therabill.domain.errors import Problem, TherabillError
 
@@ -189,3 +192,23 @@ def authorization_running_out(
         or (units_allowed is not None and units_allowed - units_used <= RUNNING_OUT_UNITS)
         or (end_date is not None and end_date <= day + timedelta(days=RUNNING_OUT_DAYS))
     )
+
+
+_STATE_CODE = re.compile(r"^[A-Z]{2}$")
+_ZIP_CODE = re.compile(r"^\d{5}(\d{4})?$")
+
+
+def address_problems(address: Mapping[str, Any] | None, loc: str = "address") -> list[Problem]:
+    """What is wrong with a postal address (empty when none is given or it is complete)."""
+    if not address:
+        return []
+    out = []
+    if not str(address.get("line1") or "").strip():
+        out.append(Problem("address-line1-missing", f"{loc}.line1", "give the street address"))
+    if not str(address.get("city") or "").strip():
+        out.append(Problem("address-city-missing", f"{loc}.city", "give the city"))
+    if not _STATE_CODE.match(str(address.get("state") or "")):
+        out.append(Problem("address-state-invalid", f"{loc}.state", "must be a two-letter state code"))
+    if not _ZIP_CODE.match(str(address.get("zip") or "")):
+        out.append(Problem("address-zip-invalid", f"{loc}.zip", "must be 5 or 9 digits"))
+    return out

@@ -6,7 +6,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
-from fastapi import FastAPI
+from fastapi import Depends, FastAPI
 from fastapi.openapi.utils import get_openapi
 from fastapi.staticfiles import StaticFiles
 from fastapi.templating import Jinja2Templates
@@ -18,6 +18,7 @@ from therabill import clock as clock_mod
 from therabill.domain.money import usd_text
 from therabill.entrypoints.api.routes import (
     accounts_api,
+    billing_api,
     booking_api,
     claims_api,
     coding,
@@ -31,6 +32,7 @@ from therabill.entrypoints.clock import system_clock
 from therabill.entrypoints.http import errors
 from therabill.entrypoints.http.deps import AppState
 from therabill.entrypoints.http.limits import BodyLimit, ErrorShield
+from therabill.entrypoints.http.query import no_unknown_query
 from therabill.entrypoints.http.settings import Settings
 from therabill.entrypoints.web import (
     billing,
@@ -40,6 +42,7 @@ from therabill.entrypoints.web import (
     routes_booking,
     routes_calendar,
     routes_eligibility,
+    routes_frontdesk,
     routes_lifecycle,
     routes_money,
     routes_portal,
@@ -53,6 +56,9 @@ from therabill.security.headers import SecurityHeaders
 from therabill.service_layer.database import open_database
 
 WEB = Path(__file__).resolve().parent / "web"
+STRICT_QUERY = [Depends(no_unknown_query)]
+"""Every API route answers 422 to a query parameter it does not take (the records routers
+declare it themselves)."""
 
 DESCRIPTION = """\
 The therabill REST API. Authenticate with a per-user API token (`Authorization: Bearer tb_...`),
@@ -140,24 +146,26 @@ def create_app(
     app.add_middleware(InstallContext, clock=the_clock, installation=settings.installation())
     app.mount("/static", StaticFiles(directory=str(WEB / "static")), name="static")
     app.include_router(routes_auth.router)
+    app.include_router(routes_frontdesk.router)  # before pages: /patients/new is not a patient id
     app.include_router(pages.router)
     app.include_router(intake_pages.router)
     app.include_router(billing.router)
-    app.include_router(coding.router)
-    app.include_router(accounts_api.router)
+    app.include_router(coding.router, dependencies=STRICT_QUERY)
+    app.include_router(accounts_api.router, dependencies=STRICT_QUERY)
     app.include_router(records_api.router)
-    app.include_router(intake_api.router)
-    app.include_router(interop_api.router)
+    app.include_router(billing_api.router)
+    app.include_router(intake_api.router, dependencies=STRICT_QUERY)
+    app.include_router(interop_api.router, dependencies=STRICT_QUERY)
     app.include_router(routes_reports.router)
     routes_settings.install(app)
     app.include_router(routes_eligibility.router)
-    app.include_router(schedule_api.router)
-    app.include_router(money_api.router)
+    app.include_router(schedule_api.router, dependencies=STRICT_QUERY)
+    app.include_router(money_api.router, dependencies=STRICT_QUERY)
     app.include_router(routes_money.router)
     app.include_router(routes_calendar.router)
     app.include_router(routes_lifecycle.router)
-    app.include_router(claims_api.router)
-    app.include_router(booking_api.router)
+    app.include_router(claims_api.router, dependencies=STRICT_QUERY)
+    app.include_router(booking_api.router, dependencies=STRICT_QUERY)
     app.include_router(routes_booking.router)
     routes_portal.install(app)
     app.include_router(routes_reminders.router)

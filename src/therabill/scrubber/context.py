@@ -15,7 +15,7 @@ from therabill.refdata.ncci import NcciStore
 from therabill.refdata.profiles import PayerProfile
 from therabill.scrubber.finding import Finding, Severity
 
-__all__ = ["Enrollment", "License", "RuleContext", "ScrubContext"]
+__all__ = ["AssignmentOnFile", "Enrollment", "License", "RuleContext", "ScrubContext"]
 
 
 @dataclass(frozen=True, slots=True)
@@ -59,6 +59,22 @@ class License:
 
 
 @dataclass(frozen=True, slots=True)
+class AssignmentOnFile:
+    """What the practice's records say about assignment and signatures.
+
+    Attributes:
+        accepts_assignment: the practice accepts assignment (CLM07 ``A``, box 27 yes).
+        signature_on_file: the rendering provider's signature is on file (CLM06, box 31).
+        benefits_assigned: the patient signed the assignment of benefits in the intake
+            consent (CLM08, box 13); ``None`` when the patient has no intake on file.
+    """
+
+    accepts_assignment: bool
+    signature_on_file: bool
+    benefits_assigned: bool | None = None
+
+
+@dataclass(frozen=True, slots=True)
 class ScrubContext:
     """What a caller may know beyond the encounter document (every field optional).
 
@@ -70,6 +86,7 @@ class ScrubContext:
         licenses: provider licenses; ``None`` = not known.
         extra_findings: findings made elsewhere (contraindications from intake) to report too.
         profile_dirs: extra folders holding a practice's own payer profiles.
+        assignment: the practice's assignment and signature records; ``None`` = not known.
     """
 
     ncci: NcciStore | None = None
@@ -78,6 +95,7 @@ class ScrubContext:
     licenses: tuple[License, ...] | None = None
     extra_findings: tuple[Finding, ...] = ()
     profile_dirs: tuple[str, ...] = ()
+    assignment: AssignmentOnFile | None = None
 
 
 class RuleContext:
@@ -90,6 +108,7 @@ class RuleContext:
     __slots__ = (
         "_same_day",
         "as_of",
+        "assignment",
         "catalog",
         "dos",
         "enrollments",
@@ -117,6 +136,7 @@ class RuleContext:
         fees: FeeSchedule | None,
         enrollments: tuple[Enrollment, ...] | None,
         licenses: tuple[License, ...] | None,
+        assignment: AssignmentOnFile | None = None,
     ) -> None:
         """Build the context of one scrub."""
         self.as_of = as_of
@@ -129,6 +149,7 @@ class RuleContext:
         self.fees = fees
         self.enrollments = enrollments
         self.licenses = licenses
+        self.assignment = assignment
         self.memo: dict[str, Any] = {}
         self.rule_id = ""
         self.severity = Severity.ERROR

@@ -260,6 +260,7 @@ def scrub(
         ctx_in.fees if ctx_in.fees is not None else default_fees(),
         ctx_in.enrollments,
         ctx_in.licenses,
+        ctx_in.assignment,
     )
     if fast:
         plan = _fast_plan(profile)

@@ -128,6 +128,7 @@ MEDICARE_STATUS_B = _tag("medicare-status-b")
 MEDICARE_STATUS_I = _tag("medicare-status-i")
 ENROLLMENTS = _tag("enrollments")
 LICENSES = _tag("licenses")
+ASSIGNMENT_RECORDS = _tag("assignment-records")
 # documentation
 DOC_NONE = _tag("doc-none")
 DOC_NECESSITY_BLANK = _tag("doc-necessity-blank")
@@ -492,6 +493,8 @@ def facts(enc: Encounter, ctx: RuleContext, wanted: int = -1) -> int:
             f |= ENROLLMENTS
         if ctx.licenses is not None:
             f |= LICENSES
+    if ctx.assignment is not None:
+        f |= ASSIGNMENT_RECORDS
     if wanted & (LMT_PROVIDER | LMT_UNRECOGNIZED) and lmt_roles(enc):
         f |= LMT_PROVIDER
         if params.lmt_unrecognized:

@@ -75,7 +75,7 @@ ROLE_PERMISSIONS: Mapping[str, frozenset[Permission]] = MappingProxyType(
                 P.SCHEDULE_WRITE,
             }
         ),
-        # Scheduling data and demographics only: no clinical notes, no billing.
+        # Scheduling, demographics, coverages and authorizations: no clinical notes, no billing.
         "front_desk": frozenset(
             {
                 P.ACCOUNT_SELF,
@@ -85,6 +85,7 @@ ROLE_PERMISSIONS: Mapping[str, frozenset[Permission]] = MappingProxyType(
                 P.COVERAGES_READ,
                 P.COVERAGES_WRITE,
                 P.AUTHORIZATIONS_READ,
+                P.AUTHORIZATIONS_WRITE,
                 P.ELIGIBILITY_RUN,
                 P.SCHEDULE_READ,
                 P.SCHEDULE_WRITE,

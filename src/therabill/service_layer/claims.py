@@ -15,7 +15,7 @@ from datetime import date
 from decimal import Decimal
 from typing import Any
 
-from sqlalchemy import Engine, func, select
+from sqlalchemy import Engine, Row, and_, func, or_, select
 
 from therabill.adapters.db import mappers
 from therabill.adapters.db.repositories import Records, new_id
@@ -24,13 +24,14 @@ from therabill.adapters.db.tables import (
     claims,
     coverages,
     patients,
+    payers,
     practices,
     visits,
 )
 from therabill.clock import Clock, current_time
 from therabill.domain.claim import Claim, build_claim
 from therabill.domain.encounter import Encounter
-from therabill.domain.errors import Problem
+from therabill.domain.errors import NotFoundError, Problem
 from therabill.domain.intake import VisitNotBillableError
 from therabill.domain.money import D, to_cents
 from therabill.domain.records import (
@@ -39,6 +40,7 @@ from therabill.domain.records import (
 )
 from therabill.scrubber import ScrubContext, scrub
 from therabill.service_layer import intake, ledger
+from therabill.service_layer.accounts import Principal
 from therabill.service_layer.claim_status import add_status_event_in, set_status_in
 from therabill.service_layer.coding import units_of
 from therabill.service_layer.coverages import release_authorization_in, use_authorization_in
@@ -50,6 +52,8 @@ from therabill.service_layer.encounters import (
     scrub_context_in,
 )
 from therabill.service_layer.errors import RecordsError, refuse
+from therabill.service_layer.lookup import claim_row_in, patient_in
+from therabill.service_layer.paging import Page, page_limit
 from therabill.service_layer.uow import UnitOfWork
 
 
@@ -104,13 +108,14 @@ class ClaimDetail:
 
 
 def claim_detail(engine: Engine, practice_id: str, actor: str, claim_id: str) -> ClaimDetail:
-    """A claim with its patient, lines, findings and history.
+    """A claim (by internal id or claim number) with its patient, lines, findings and history.
 
     Raises:
         NotFoundError: no such claim in the practice.
     """
     with UnitOfWork(engine, practice_id, actor, read_only=True) as uow:
-        claim = uow.records.get(claims, claim_id)
+        claim = claim_row_in(uow, claim_id)
+        claim_id = claim.id
         patient = uow.records.get(patients, claim.patient_id)
         lines = uow.records.rows(
             claim_lines, claim_lines.c.claim_id == claim_id, order_by=[claim_lines.c.line_number]
@@ -372,3 +377,94 @@ def claim_in(uow: UnitOfWork, claim_id: str) -> Claim:
     units = units_of(encounter.services, encounter.payer_profile)
     total = sum((line.charge for line in lines), Decimal("0.00"))
     return Claim(claim_id=row.claim_number, encounter=encounter, lines=lines, total_charge=total, units=units)
+
+
+# --- claims by what people call them, pages of them, counts -----------------------------
+
+
+def find_claim(engine: Engine, practice_id: str, actor: str, key: str) -> Row[Any]:
+    """A claim by internal id or claim number.
+
+    Raises:
+        NotFoundError: no such claim in the practice.
+    """
+    with UnitOfWork(engine, practice_id, actor, read_only=True) as uow:
+        return claim_row_in(uow, key)
+
+
+@dataclass(frozen=True, slots=True)
+class ClaimFilter:
+    """Which claims a list shows.
+
+    Attributes:
+        patient: the patient's internal id or chart number.
+        payer: the payer's internal id or its electronic payer id.
+        statuses: claim statuses (any when empty).
+        date_from: first date of service.
+        date_to: last date of service.
+    """
+
+    patient: str | None = None
+    payer: str | None = None
+    statuses: Sequence[str] = ()
+    date_from: date | None = None
+    date_to: date | None = None
+
+
+def claim_page(
+    engine: Engine,
+    principal: Principal,
+    which: ClaimFilter,
+    *,
+    after: list[Any] | None = None,
+    limit: int = 100,
+) -> Page[Row[Any]]:
+    """Claims newest date of service first (then by claim number), filtered, one page after
+    ``after``. A patient or payer that does not exist gives an empty page."""
+    size = page_limit(limit)
+    with UnitOfWork(engine, principal.practice_id, f"user:{principal.user_id}", read_only=True) as uow:
+        query = uow.records.scoped(claims)
+        if which.patient:
+            try:
+                query = query.where(claims.c.patient_id == patient_in(uow, which.patient).id)
+            except NotFoundError:
+                return Page([], None)
+        if which.payer:
+            ids = [
+                p.id
+                for p in uow.records.rows(
+                    payers, or_(payers.c.id == which.payer, payers.c.payer_id == which.payer)
+                )
+            ]
+            query = query.where(claims.c.payer_id.in_(ids))
+        if which.statuses:
+            query = query.where(claims.c.status.in_(list(which.statuses)))
+        if which.date_from:
+            query = query.where(claims.c.date_of_service >= which.date_from)
+        if which.date_to:
+            query = query.where(claims.c.date_of_service <= which.date_to)
+        if after:
+            last_day, last_number = date.fromisoformat(str(after[0])), str(after[1])
+            query = query.where(
+                or_(
+                    claims.c.date_of_service < last_day,
+                    and_(claims.c.date_of_service == last_day, claims.c.claim_number > last_number),
+                )
+            )
+        query = query.order_by(claims.c.date_of_service.desc(), claims.c.claim_number).limit(size + 1)
+        rows = list(uow.session.execute(query).all())
+    more = len(rows) > size
+    rows = rows[:size]
+    return Page(rows, [rows[-1].date_of_service.isoformat(), rows[-1].claim_number] if more else None)
+
+
+def claims_by_status(engine: Engine, practice_id: str, actor: str) -> list[tuple[str, int, int]]:
+    """``(status, claims, total charge in cents)`` of every status that has claims."""
+    with UnitOfWork(engine, practice_id, actor, read_only=True) as uow:
+        rows = uow.session.execute(
+            select(claims.c.status, func.count(), func.coalesce(func.sum(claims.c.total_charge_cents), 0))
+            .where(claims.c.practice_id == practice_id)
+            .group_by(claims.c.status)
+            .order_by(claims.c.status)
+        ).all()
+    return [(str(s), int(n), int(t)) for s, n, t in rows]

@@ -9,10 +9,10 @@ from __future__ import annotations
 import re
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
-from datetime import date
+from datetime import date, timedelta
 from typing import Any
 
-from sqlalchemy import Engine
+from sqlalchemy import Engine, Row
 
 from therabill.adapters.db.tables import (
     authorization_events,
@@ -22,13 +22,17 @@ from therabill.adapters.db.tables import (
     patients,
     payers,
 )
-from therabill.clock import Clock, current_time
+from therabill.clock import Clock, current_date, current_time
 from therabill.domain.claim import Claim
+from therabill.domain.errors import Problem
+from therabill.domain.records import address_problems
+from therabill.service_layer.accounts import Principal
 from therabill.service_layer.encounters import (
     _active_on,
 )
-from therabill.service_layer.errors import refuse
-from therabill.service_layer.uow import UnitOfWork
+from therabill.service_layer.errors import RecordsError, refuse
+from therabill.service_layer.lookup import patient_in, payer_in
+from therabill.service_layer.uow import UnitOfWork, one_transaction
 
 _PROCEDURE_CODE = re.compile(r"[A-Z0-9]{5}")
 
@@ -263,3 +267,321 @@ def release_authorization_in(uow: UnitOfWork, claim_id: str) -> None:
             at=uow.now(),
             actor=uow.actor,
         )
+
+
+# --- the front desk: coverages as people read and change them ---------------------------
+
+
+def _actor(principal: Principal) -> str:
+    return f"user:{principal.user_id}"
+
+
+def _reader(engine: Engine, principal: Principal) -> UnitOfWork:
+    return UnitOfWork(engine, principal.practice_id, _actor(principal), read_only=True)
+
+
+def coverages_of_patient(
+    engine: Engine, principal: Principal, patient_key: str
+) -> tuple[Row[Any], list[CoverageView]]:
+    """The patient (by id or chart number) and their coverages with payer names, primary first.
+
+    Raises:
+        NotFoundError: no such patient in the caller's practice.
+    """
+    with _reader(engine, principal) as uow:
+        patient = patient_in(uow, patient_key)
+        names = {p.id: p.name for p in uow.records.rows(payers)}
+        return patient, [
+            CoverageView(c, names.get(c.payer_id, "")) for c in uow.records.coverages_of(patient.id)
+        ]
+
+
+def coverage_record(engine: Engine, principal: Principal, coverage_id: str) -> Row[Any]:
+    """One coverage.
+
+    Raises:
+        NotFoundError: no such coverage in the caller's practice.
+    """
+    with _reader(engine, principal) as uow:
+        return uow.records.get(coverages, coverage_id)
+
+
+SEQUENCES = ("primary", "secondary", "tertiary")
+
+
+RELATIONSHIPS = ("self", "spouse", "child", "employee", "other")
+
+
+COVERAGE_FIELDS = (
+    "sequence",
+    "member_id",
+    "group_number",
+    "plan_name",
+    "relationship",
+    "subscriber",
+    "active_from",
+    "active_to",
+)
+
+
+@dataclass(frozen=True, slots=True)
+class CoverageView:
+    """A coverage with its payer's name (what a person reads)."""
+
+    row: Row[Any]
+    payer_name: str
+
+
+@dataclass(frozen=True, slots=True)
+class CoverageChange:
+    """A coverage to add, or what replaces one.
+
+    Attributes:
+        payer_id: the payer's internal id or its electronic payer id.
+        subscriber: the insured (first_name, last_name, birth_date, sex, address) when the
+            patient is not the insured; required unless ``relationship`` is ``self``.
+    """
+
+    payer_id: str
+    sequence: str = "primary"
+    member_id: str | None = None
+    group_number: str | None = None
+    plan_name: str | None = None
+    relationship: str = "self"
+    subscriber: Mapping[str, Any] | None = None
+    active_from: date | None = None
+    active_to: date | None = None
+
+
+def subscriber_problems(
+    relationship: str, subscriber: Mapping[str, Any] | None, today: date
+) -> list[Problem]:
+    """What is wrong with a coverage's subscriber (needed unless the patient is the insured)."""
+    out = []
+    if relationship not in RELATIONSHIPS:
+        out.append(
+            Problem(
+                "coverage-relationship-invalid", "relationship", f"must be one of {', '.join(RELATIONSHIPS)}"
+            )
+        )
+    if relationship == "self":
+        return out
+    if not subscriber or not str(subscriber.get("last_name") or "").strip():
+        out.append(
+            Problem("coverage-subscriber-missing", "subscriber.last_name", "give the insured person's name")
+        )
+        return out
+    if not str(subscriber.get("first_name") or "").strip():
+        out.append(
+            Problem(
+                "coverage-subscriber-missing", "subscriber.first_name", "give the insured person's first name"
+            )
+        )
+    born = subscriber.get("birth_date")
+    if born:
+        try:
+            day = date.fromisoformat(str(born))
+        except ValueError:
+            out.append(
+                Problem(
+                    "coverage-subscriber-birth-date", "subscriber.birth_date", "must be a date (YYYY-MM-DD)"
+                )
+            )
+        else:
+            if day > today:
+                out.append(
+                    Problem(
+                        "coverage-subscriber-birth-date", "subscriber.birth_date", "must not be in the future"
+                    )
+                )
+    if subscriber.get("sex") not in (None, "", "F", "M", "U"):
+        out.append(Problem("coverage-subscriber-sex", "subscriber.sex", "must be F, M or U"))
+    out.extend(address_problems(subscriber.get("address"), "subscriber.address"))
+    return out
+
+
+def _coverage_problems(values: Mapping[str, Any], today: date) -> list[Problem]:
+    out = []
+    if "sequence" in values and values["sequence"] not in SEQUENCES:
+        out.append(Problem("coverage-sequence-invalid", "sequence", "must be primary, secondary or tertiary"))
+    if "relationship" in values or "subscriber" in values:
+        out.extend(subscriber_problems(values.get("relationship", "self"), values.get("subscriber"), today))
+    start, end = values.get("active_from"), values.get("active_to")
+    if start and end and end < start:
+        out.append(Problem("coverage-dates-reversed", "active_to", "must not be before active_from"))
+    return out
+
+
+def _clean_subscriber(relationship: str, subscriber: Mapping[str, Any] | None) -> dict[str, Any] | None:
+    if relationship == "self" or not subscriber:
+        return None
+    out = {k: v for k, v in subscriber.items() if v not in (None, "")}
+    out["entity_type"] = "person"
+    return out
+
+
+def _sequence_taken(
+    uow: UnitOfWork, patient_id: str, sequence: str, on: date, but: str | None = None
+) -> bool:
+    for cov in uow.records.coverages_of(patient_id):
+        if cov.id != but and cov.sequence == sequence and (cov.active_to is None or cov.active_to >= on):
+            return True
+    return False
+
+
+def add_patient_coverage(engine: Engine, principal: Principal, patient_key: str, cov: CoverageChange) -> str:
+    """Add a coverage to a patient (by id or chart number) for the caller (``add_coverage_as``)."""
+    return add_coverage_as(engine, principal.practice_id, _actor(principal), patient_key, cov)
+
+
+def add_coverage_as(
+    engine: Engine, practice_id: str, actor: str, patient_key: str, cov: CoverageChange
+) -> str:
+    """Add a coverage to a patient (by id or chart number), with its subscriber; the payer by
+    its id or electronic payer id (web, API and CLI).
+
+    Refused (each problem with its field): an order (primary...) an active coverage already
+    has, a subscriber missing when the patient is not the insured, reversed dates.
+    """
+    values = {k: getattr(cov, k) for k in COVERAGE_FIELDS}
+    problems = _coverage_problems(values, current_date())
+    if problems:
+        raise RecordsError("the coverage was not added", tuple(problems))
+    with UnitOfWork(engine, practice_id, actor, read_only=True) as uow:
+        patient = patient_in(uow, patient_key)
+        payer = payer_in(uow, cov.payer_id)
+        if _sequence_taken(uow, patient.id, cov.sequence, cov.active_from or current_date()):
+            raise refuse(
+                "coverage-sequence-taken",
+                "sequence",
+                f"the patient already has an active {cov.sequence} coverage: end or replace it first",
+            )
+    return add_coverage(
+        engine,
+        practice_id,
+        actor,
+        patient.id,
+        CoverageInput(
+            payer_id=payer.id,
+            sequence=cov.sequence,
+            member_id=cov.member_id,
+            group_number=cov.group_number,
+            plan_name=cov.plan_name,
+            relationship=cov.relationship,
+            subscriber=_clean_subscriber(cov.relationship, cov.subscriber),
+            active_from=cov.active_from,
+            active_to=cov.active_to,
+        ),
+    )
+
+
+def coverage_view(engine: Engine, principal: Principal, coverage_id: str) -> CoverageView:
+    """One coverage with its payer's name.
+
+    Raises:
+        NotFoundError: no such coverage in the caller's practice.
+    """
+    with _reader(engine, principal) as uow:
+        row = uow.records.get(coverages, coverage_id)
+        return CoverageView(row, uow.records.get(payers, row.payer_id).name)
+
+
+def update_coverage(
+    engine: Engine, principal: Principal, coverage_id: str, changes: Mapping[str, Any]
+) -> list[str]:
+    """Change a coverage's fields; returns the names of those that changed (audited by name).
+
+    Raises:
+        NotFoundError: no such coverage.
+        RecordsError: a change is not valid; nothing is written.
+    """
+    unknown = sorted(set(changes) - set(COVERAGE_FIELDS))
+    if unknown:
+        raise refuse("coverage-field-unknown", unknown[0], "is not a coverage field")
+    with UnitOfWork(engine, principal.practice_id, _actor(principal)) as uow:
+        old = uow.records.get(coverages, coverage_id)
+        merged = {k: getattr(old, k) for k in COVERAGE_FIELDS} | dict(changes)
+        if "subscriber" not in changes and merged["relationship"] == "self":
+            merged["subscriber"] = None
+        problems = _coverage_problems(merged, uow.now().date())
+        if problems:
+            raise RecordsError("the coverage was not changed", tuple(problems))
+        if "sequence" in changes and _sequence_taken(
+            uow, old.patient_id, merged["sequence"], uow.now().date(), but=coverage_id
+        ):
+            raise refuse(
+                "coverage-sequence-taken", "sequence", f"another active coverage is {merged['sequence']}"
+            )
+        merged["subscriber"] = _clean_subscriber(merged["relationship"], merged["subscriber"])
+        changed = sorted(k for k in COVERAGE_FIELDS if getattr(old, k) != merged[k])
+        if changed:
+            uow.records.update(coverages, coverage_id, **{k: merged[k] for k in changed})
+            uow.record("coverage.update", "coverage", coverage_id, {"fields": changed})
+    return changed
+
+
+def end_coverage(engine: Engine, principal: Principal, coverage_id: str, last_day: date) -> None:
+    """End a coverage on ``last_day`` (it stays on file for the claims made under it).
+
+    Raises:
+        NotFoundError: no such coverage.
+        RecordsError: the last day is before the coverage began.
+    """
+    with UnitOfWork(engine, principal.practice_id, _actor(principal)) as uow:
+        old = uow.records.get(coverages, coverage_id)
+        if old.active_from and last_day < old.active_from:
+            raise refuse("coverage-dates-reversed", "active_to", "must not be before the coverage began")
+        uow.records.update(coverages, coverage_id, active_to=last_day)
+        uow.record("coverage.end", "coverage", coverage_id, {"active_to": last_day.isoformat()})
+
+
+def replace_coverage(engine: Engine, principal: Principal, coverage_id: str, new: CoverageChange) -> str:
+    """Replace a coverage with a new one (a new card): the old one ends the day before the new
+    one starts (today when no start is given), the new one takes its order. One transaction.
+
+    Returns:
+        the new coverage's id.
+    """
+    starts = new.active_from or current_date()
+    values = {k: getattr(new, k) for k in COVERAGE_FIELDS} | {"active_from": starts}
+    problems = _coverage_problems(values, current_date())
+    if problems:
+        raise RecordsError("the coverage was not replaced", tuple(problems))
+    with one_transaction(engine):
+        with UnitOfWork(engine, principal.practice_id, _actor(principal)) as uow:
+            old = uow.records.get(coverages, coverage_id)
+            payer = payer_in(uow, new.payer_id)
+            last_day = starts - timedelta(days=1)
+            if old.active_from and last_day < old.active_from:
+                raise refuse("coverage-dates-reversed", "active_from", "must be after the old coverage began")
+            uow.records.update(coverages, coverage_id, active_to=last_day)
+            uow.record(
+                "coverage.end", "coverage", coverage_id, {"active_to": last_day.isoformat(), "replaced": True}
+            )
+            patient_id = old.patient_id
+        return add_coverage(
+            engine,
+            principal.practice_id,
+            _actor(principal),
+            patient_id,
+            CoverageInput(
+                payer_id=payer.id,
+                sequence=new.sequence,
+                member_id=new.member_id,
+                group_number=new.group_number,
+                plan_name=new.plan_name,
+                relationship=new.relationship,
+                subscriber=_clean_subscriber(new.relationship, new.subscriber),
+                active_from=starts,
+                active_to=new.active_to,
+            ),
+        )
+
+
+def coverages_with_payers(
+    engine: Engine, practice_id: str, actor: str, patient_id: str
+) -> list[tuple[Row[Any], str]]:
+    """A patient's coverages, primary first, each with its payer's name."""
+    with UnitOfWork(engine, practice_id, actor, read_only=True) as uow:
+        names = {p.id: p.name for p in uow.records.rows(payers)}
+        return [(c, names.get(c.payer_id, "")) for c in uow.records.coverages_of(patient_id)]

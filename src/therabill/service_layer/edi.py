@@ -19,10 +19,11 @@ from datetime import date
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import Engine
+from sqlalchemy import Engine, Row
 
-from therabill.adapters.db.tables import coverages
+from therabill.adapters.db.tables import coverages, eligibility_checks
 from therabill.adapters.x12.envelope import EnvelopeSettings
+from therabill.adapters.x12.x271_005010X279A1 import read_271
 from therabill.adapters.x12.x276_005010X212 import write_276
 from therabill.clock import Clock, current_time, naive_utc
 from therabill.domain.eligibility import EligibilitySummary
@@ -31,6 +32,8 @@ from therabill.domain.records import ClaimStatus
 from therabill.service_layer import batches
 from therabill.service_layer import claims as claims_svc
 from therabill.service_layer import coverages as coverages_svc
+from therabill.service_layer.accounts import Principal
+from therabill.service_layer.errors import RecordsError
 from therabill.service_layer.submission import payer_claim_numbers
 from therabill.service_layer.uow import UnitOfWork, one_transaction
 
@@ -196,4 +199,63 @@ def store_eligibility(
         source="271",
         result=_jsonable(summary),
         clock=clock,
+    )
+
+
+# --- eligibility checks of a coverage, for the caller ------------------------------------
+
+
+def eligibility_checks_of(engine: Engine, principal: Principal, coverage_id: str) -> list[Row[Any]]:
+    """A coverage's eligibility checks, newest first.
+
+    Raises:
+        NotFoundError: no such coverage in the caller's practice.
+    """
+    with UnitOfWork(engine, principal.practice_id, f"user:{principal.user_id}", read_only=True) as uow:
+        uow.records.get(coverages, coverage_id)
+        return uow.records.rows(
+            eligibility_checks,
+            eligibility_checks.c.coverage_id == coverage_id,
+            order_by=[eligibility_checks.c.checked_at.desc()],
+        )
+
+
+def eligibility_check_record(engine: Engine, principal: Principal, check_id: str) -> Row[Any]:
+    """One stored eligibility check.
+
+    Raises:
+        NotFoundError: no such check in the caller's practice.
+    """
+    with UnitOfWork(engine, principal.practice_id, f"user:{principal.user_id}", read_only=True) as uow:
+        return uow.records.get(eligibility_checks, check_id)
+
+
+def eligibility_from_271(
+    engine: Engine, principal: Principal, coverage_id: str, data: bytes, service_date: date
+) -> str:
+    """Read a 271 answer and store its first answer as an eligibility check of the coverage.
+
+    Raises:
+        NotFoundError: no such coverage in the caller's practice.
+        RecordsError: the 271 holds no answer (``eligibility-empty``).
+    """
+    coverages_svc.coverage_record(engine, principal, coverage_id)
+    answers = list(read_271(data.decode("latin-1")))
+    if not answers:
+        raise RecordsError(
+            "the 271 holds no answer", (Problem("eligibility-empty", "body", "the 271 holds no answer"),)
+        )
+    summary = asdict(answers[0])
+    summary["therapy_amounts_applied"] = [
+        {"service_type": t, "amount": a} for t, a in answers[0].therapy_amounts_applied
+    ]
+    return coverages_svc.record_eligibility_check(
+        engine,
+        principal.practice_id,
+        f"user:{principal.user_id}",
+        coverage_id=coverage_id,
+        service_date=service_date,
+        active=answers[0].active,
+        source="271",
+        result=json.loads(json.dumps(summary, default=str)),
     )

@@ -18,6 +18,7 @@ from typing import Any
 
 from sqlalchemy import Engine, Row, select
 
+from therabill.adapters.db.intake_tables import intake_versions
 from therabill.adapters.db.repositories import Records
 from therabill.adapters.db.tables import (
     authorization_events,
@@ -35,12 +36,13 @@ from therabill.domain.encounter import Encounter
 from therabill.domain.records import ClaimStatus
 from therabill.schemas.encounter import DocumentError, parse_encounter
 from therabill.scrubber import Finding, ScrubContext
-from therabill.scrubber.context import Enrollment, License
+from therabill.scrubber.context import AssignmentOnFile, Enrollment, License
 from therabill.service_layer.errors import RecordsError
 from therabill.service_layer.uow import UnitOfWork
 
 __all__ = [
     "CLOSED_CLAIM_STATUSES",
+    "assignment_on_file",
     "build_encounter",
     "encounter_document",
     "encounter_for_visit",
@@ -235,11 +237,20 @@ def encounter_document(records: Records, visit: Any, *, exclude_visit: str | Non
             "prior_claims": _prior_claims(records, patient.id, dos, exclude_visit),
         }
     )
+    practice = records.session.execute(
+        select(practices.c.place_of_service, practices.c.accept_assignment).where(
+            practices.c.id == records.practice_id
+        )
+    ).one()
     if doc.get("place_of_service") is None:
-        pos = records.session.execute(
-            select(practices.c.place_of_service).where(practices.c.id == records.practice_id)
-        ).scalar()
-        doc["place_of_service"] = pos
+        doc["place_of_service"] = practice.place_of_service
+    # CLM06 / box 31 and CLM07 / box 27 come from the records unless the visit's document says.
+    if doc.get("accept_assignment") is None:
+        doc["accept_assignment"] = bool(practice.accept_assignment)
+    if doc.get("provider_signature_on_file") is None:
+        doc["provider_signature_on_file"] = bool(
+            records.get(providers, visit["provider_id"]).signature_on_file
+        )
     loaded: dict[str, Any] = json.loads(json.dumps(doc, default=str))
     return loaded
 
@@ -258,7 +269,8 @@ def scrub_context_in(
     records: Records, visit: Any, extra_findings: Sequence[Finding] = (), profile_dirs: tuple[str, ...] = ()
 ) -> ScrubContext:
     """What the scrubber needs beyond the encounter, from the records: the rendering
-    provider's payer enrollments and state licences, and findings made elsewhere (intake)."""
+    provider's payer enrollments and state licences, the assignment and signature records,
+    and findings made elsewhere (intake)."""
     provider = records.get(providers, visit["provider_id"])
     enrollments = tuple(
         Enrollment(
@@ -282,4 +294,26 @@ def scrub_context_in(
         licenses=licenses,
         extra_findings=tuple(extra_findings),
         profile_dirs=profile_dirs,
+        assignment=assignment_on_file(records, visit),
     )
+
+
+def assignment_on_file(records: Records, visit: Any) -> AssignmentOnFile:
+    """What the records say about assignment and signatures for a visit: the practice's
+    setting, the rendering provider's signature on file, and the patient's assignment of
+    benefits in their newest intake consent (``None`` without an intake)."""
+    accepts = records.session.execute(
+        select(practices.c.accept_assignment).where(practices.c.id == records.practice_id)
+    ).scalar_one()
+    provider = records.get(providers, visit["provider_id"])
+    newest = records.session.execute(
+        records.scoped(intake_versions)
+        .where(intake_versions.c.patient_id == visit["patient_id"])
+        .order_by(intake_versions.c.version.desc())
+        .limit(1)
+    ).first()
+    assigned: bool | None = None
+    if newest is not None:
+        consent = ((newest.content or {}).get("consents") or {}).get("assignment_of_benefits") or {}
+        assigned = bool(consent.get("given"))
+    return AssignmentOnFile(bool(accepts), bool(provider.signature_on_file), assigned)

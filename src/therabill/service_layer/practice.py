@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
 from contextlib import nullcontext
+from dataclasses import dataclass
 from datetime import date
 from typing import Any
 
@@ -26,7 +27,7 @@ from therabill.clock import Clock, current_time
 from therabill.domain.errors import NotFoundError, Problem
 from therabill.domain.money import D, MoneyError
 from therabill.service_layer import audit
-from therabill.service_layer.errors import refuse
+from therabill.service_layer.errors import RecordsError, refuse
 from therabill.service_layer.uow import UnitOfWork, ambient_session
 
 
@@ -202,3 +203,82 @@ def payer_names(engine: Engine, practice_id: str, actor: str) -> list[tuple[str,
     """The practice's payers as (id, name), by name (for choosing one)."""
     with UnitOfWork(engine, practice_id, actor, read_only=True) as uow:
         return [(p.id, p.name) for p in sorted(uow.records.rows(payers), key=lambda p: p.name)]
+
+
+# --- payer enrollments ------------------------------------------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class EnrollmentInput:
+    """A provider's enrollment with a payer (the scrubber's provider-not-enrolled rule reads it).
+
+    Attributes:
+        provider_id: the provider.
+        payer_id: the payer (internal id).
+        enrolled: credentialed with the payer.
+        in_network: in the payer's network.
+        effective_from: first day it applies.
+        effective_to: last day it applies.
+        payer_provider_id: the id the payer gave the provider, if any.
+    """
+
+    provider_id: str
+    payer_id: str
+    enrolled: bool = True
+    in_network: bool = True
+    effective_from: date | None = None
+    effective_to: date | None = None
+    payer_provider_id: str | None = None
+
+
+def save_enrollment(
+    engine: Engine, practice_id: str, actor: str, data: EnrollmentInput, clock: Clock = current_time
+) -> str:
+    """Record (or replace) a provider's enrollment with a payer; audited.
+
+    Raises:
+        NotFoundError: no such provider or payer in the practice.
+        RecordsError: the dates are reversed or the payer's provider id is too long.
+    """
+    problems = []
+    if data.effective_from and data.effective_to and data.effective_to < data.effective_from:
+        problems.append(
+            Problem("settings-dates-reversed", "effective_to", "must not be before effective_from")
+        )
+    if data.payer_provider_id and len(data.payer_provider_id) > 50:
+        problems.append(Problem("settings-payer-provider-id", "payer_provider_id", "at most 50 characters"))
+    if problems:
+        raise RecordsError("the enrollment was not saved", tuple(problems))
+    with UnitOfWork(engine, practice_id, actor, clock=clock) as uow:
+        uow.records.get(providers, data.provider_id)
+        uow.records.get(payers, data.payer_id)
+        uow.session.execute(
+            provider_enrollments.delete().where(
+                provider_enrollments.c.practice_id == practice_id,
+                provider_enrollments.c.provider_id == data.provider_id,
+                provider_enrollments.c.payer_id == data.payer_id,
+            )
+        )
+        new = uow.records.insert(
+            provider_enrollments,
+            provider_id=data.provider_id,
+            payer_id=data.payer_id,
+            enrolled=data.enrolled,
+            in_network=data.in_network,
+            effective_from=data.effective_from,
+            effective_to=data.effective_to,
+            payer_provider_id=data.payer_provider_id,
+        )
+        uow.record(
+            "provider.enroll",
+            "provider",
+            data.provider_id,
+            {"payer": data.payer_id, "enrolled": data.enrolled},
+        )
+    return new
+
+
+def list_enrollments(engine: Engine, practice_id: str, actor: str) -> list[Any]:
+    """Every enrollment of the practice's providers (provider id, payer id and the dates)."""
+    with UnitOfWork(engine, practice_id, actor, read_only=True) as uow:
+        return uow.records.rows(provider_enrollments, order_by=[provider_enrollments.c.provider_id])

@@ -22,7 +22,7 @@ from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import Engine, select
+from sqlalchemy import Engine, func, select
 
 from therabill import config
 from therabill.adapters.db.tables import payers, practices, provider_licenses, providers
@@ -78,6 +78,7 @@ class PracticeInput:
         state: two-letter state.
         zip: ZIP+4 (9 digits) or 5 digits.
         place_of_service: the default place of service code.
+        accept_assignment: the practice accepts assignment (CLM07 ``A``, CMS-1500 box 27).
     """
 
     name: str
@@ -91,6 +92,7 @@ class PracticeInput:
     state: str | None = None
     zip: str | None = None
     place_of_service: str | None = "11"
+    accept_assignment: bool = True
 
 
 def practice_problems(data: PracticeInput) -> list[Problem]:
@@ -138,6 +140,7 @@ def update_practice(
             "phone": data.phone,
             "place_of_service": data.place_of_service,
             "address": {k: v for k, v in address.items() if v} or None,
+            "accept_assignment": data.accept_assignment,
         }
         changed = sorted(k for k, v in values.items() if getattr(row, k) != v)
         if changed:
@@ -161,6 +164,8 @@ class ProviderInput:
         credential: LMT, PT, DC...
         licenses: ``(state, number, expires_on)`` of each license.
         active: whether the provider can be chosen for new visits.
+        signature_on_file: the provider's signed authorization is on file (CLM06 ``Y``,
+            CMS-1500 box 31 "Signature on File").
     """
 
     first_name: str
@@ -170,6 +175,7 @@ class ProviderInput:
     credential: str | None
     licenses: tuple[tuple[str, str, date | None], ...] = ()
     active: bool = True
+    signature_on_file: bool = True
 
 
 def provider_problems(data: ProviderInput) -> list[Problem]:
@@ -217,6 +223,7 @@ def save_provider(
         "taxonomy": data.taxonomy,
         "credential": data.credential,
         "active": data.active,
+        "signature_on_file": data.signature_on_file,
     }
     with UnitOfWork(engine, practice_id, actor, clock=clock) as uow:
         if provider_id is None:
@@ -408,31 +415,8 @@ class PayerInput:
     zip: str | None = None
 
 
-FILING_INDICATORS = (
-    "11",
-    "12",
-    "13",
-    "14",
-    "15",
-    "16",
-    "17",
-    "AM",
-    "BL",
-    "CH",
-    "CI",
-    "DS",
-    "FI",
-    "HM",
-    "LM",
-    "MA",
-    "MB",
-    "MC",
-    "OF",
-    "TV",
-    "VA",
-    "WC",
-    "ZZ",
-)
+FILING_INDICATORS = tuple("11 12 13 14 15 16 17 AM BL CH CI DS FI HM LM MA MB MC OF TV VA WC ZZ".split())
+"""The claim filing indicator codes of SBR09 (837P 005010X222A1)."""
 
 
 def payer_problems(data: PayerInput, allowed_profiles: Iterable[str]) -> list[Problem]:
@@ -684,10 +668,17 @@ def practice_record(engine: Engine, practice_id: str, actor: str) -> Any:
         return uow.session.execute(select(practices).where(practices.c.id == practice_id)).one()
 
 
-def list_payers(engine: Engine, practice_id: str, actor: str) -> list[Any]:
-    """The practice's payers, by name."""
+def list_payers(engine: Engine, practice_id: str, actor: str, *, query: str | None = None) -> list[Any]:
+    """The practice's payers, by name (those whose name or payer id contains ``query``)."""
     with UnitOfWork(engine, practice_id, actor, read_only=True) as uow:
-        return list(uow.session.execute(uow.records.scoped(payers).order_by(payers.c.name)).all())
+        found = uow.records.scoped(payers).order_by(payers.c.name)
+        if query and query.strip():
+            needle = query.strip().lower()
+            found = found.where(
+                func.lower(payers.c.name).contains(needle, autoescape=True)
+                | func.lower(func.coalesce(payers.c.payer_id, "")).contains(needle, autoescape=True)
+            )
+        return list(uow.session.execute(found).all())
 
 
 def payer_record(engine: Engine, practice_id: str, actor: str, payer_id: str) -> Any:

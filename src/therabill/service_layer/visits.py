@@ -42,10 +42,19 @@ from therabill.service_layer.encounters import (
     scrub_context_in,
 )
 from therabill.service_layer.errors import RecordsError, refuse
+from therabill.service_layer.lookup import patient_in
 from therabill.service_layer.uow import UnitOfWork
-from therabill.service_layer.visibility import may_see_visit
+from therabill.service_layer.visibility import may_see_visit, restricted_to_provider
 
-__all__ = ["Preview", "check_stored_visit", "preview_visit", "scrub_findings_of"]
+__all__ = [
+    "Preview",
+    "check_stored_visit",
+    "may_document_for",
+    "preview_visit",
+    "scrub_findings_of",
+    "visit_parties",
+    "visits_of_patient",
+]
 
 
 @dataclass(frozen=True)
@@ -412,3 +421,52 @@ def note_versions(engine: Engine, practice_id: str, actor: str, visit_id: str) -
             }
             for r in found
         ]
+
+
+# --- visits as callers read them ---------------------------------------------------------
+
+
+def _actor(principal: Principal) -> str:
+    return f"user:{principal.user_id}"
+
+
+def visits_of_patient(engine: Engine, principal: Principal, patient_key: str) -> list[Any]:
+    """The visits of a patient (by id or chart number) the caller may see, oldest first
+    (a therapist sees their own visits only).
+
+    Raises:
+        NotFoundError: no such patient in the caller's practice.
+    """
+    with UnitOfWork(engine, principal.practice_id, _actor(principal), read_only=True) as uow:
+        patient = patient_in(uow, patient_key)
+        rows = uow.records.rows(
+            visits, visits.c.patient_id == patient.id, order_by=[visits.c.date_of_service]
+        )
+    return [r for r in rows if may_see_visit(principal, r.provider_id)]
+
+
+def may_document_for(principal: Principal, provider_id: str) -> bool:
+    """Whether the caller may document a visit rendered by ``provider_id`` (a therapist only
+    their own visits)."""
+    return not restricted_to_provider(principal) or (
+        principal.provider_id is not None and provider_id == principal.provider_id
+    )
+
+
+def visit_parties(engine: Engine, principal: Principal, patient_key: str, provider_id: str) -> str:
+    """The internal id of the patient (by id or chart number) a new visit is for, after
+    checking the patient and the provider exist in the caller's practice.
+
+    Raises:
+        NotFoundError: no such patient or provider.
+        RecordsError: a therapist documenting another provider's visit (``visit-not-own``).
+    """
+    with UnitOfWork(engine, principal.practice_id, _actor(principal), read_only=True) as uow:
+        patient = patient_in(uow, patient_key)
+        uow.records.get(providers, provider_id)
+    if not may_document_for(principal, provider_id):
+        raise RecordsError(
+            "therapists document their own visits",
+            (Problem("visit-not-own", "provider_id", "therapists document their own visits"),),
+        )
+    return str(patient.id)

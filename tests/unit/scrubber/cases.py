@@ -13,7 +13,7 @@ from typing import Any
 from therabill.refdata.fees import Fee, schedule_of
 from therabill.refdata.ncci import MemoryNcciStore, MueEdit, PtpEdit, starter_ncci
 from therabill.schemas.encounter import parse_encounter_obj
-from therabill.scrubber import Enrollment, License, ScrubContext, ScrubResult, scrub
+from therabill.scrubber import AssignmentOnFile, Enrollment, License, ScrubContext, ScrubResult, scrub
 
 CASES_DIR = Path(__file__).resolve().parents[2] / "scrubber_cases"
 
@@ -89,12 +89,22 @@ def build_context(spec: dict[str, Any] | None, profile_dir: Path | None) -> Scru
         if "licenses" in spec
         else None
     )
+    assignment = (
+        AssignmentOnFile(
+            spec["assignment"]["accepts_assignment"],
+            spec["assignment"]["signature_on_file"],
+            spec["assignment"].get("benefits_assigned"),
+        )
+        if "assignment" in spec
+        else None
+    )
     return ScrubContext(
         ncci=ncci,
         fees=fees,
         enrollments=enrollments,
         licenses=licenses,
         profile_dirs=(str(profile_dir),) if profile_dir else (),
+        assignment=assignment,
     )
 
 

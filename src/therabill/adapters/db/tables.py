@@ -63,6 +63,7 @@ practices = Table(
     Column("no_show_fee_cents", BigInteger),
     Column("late_cancel_fee_cents", BigInteger),
     Column("late_cancel_window_hours", Integer),
+    Column("accept_assignment", Boolean, nullable=False, server_default="1"),
     _created(),
 )
 
@@ -78,6 +79,7 @@ providers = Table(
     Column("credential", String(10)),
     Column("is_billing_entity", Boolean, nullable=False, server_default="0"),
     Column("active", Boolean, nullable=False, server_default="1"),
+    Column("signature_on_file", Boolean, nullable=False, server_default="1"),
     _created(),
 )
 
@@ -192,6 +194,30 @@ authorization_events = Table(
     Column("actor", String(80), nullable=False),
     CheckConstraint("kind IN ('use', 'release', 'adjust')", name="kind"),
 )
+
+referrals = Table(
+    "referrals",
+    metadata,
+    _id(),
+    _practice(),
+    Column("patient_id", String(32), ForeignKey("patients.id"), nullable=False, index=True),
+    Column("coverage_id", String(32), ForeignKey("coverages.id")),
+    Column("kind", String(12), nullable=False),
+    Column("number", String(50)),
+    Column("prescriber_name", String(120)),
+    Column("prescriber_npi", String(10)),
+    Column("issued_on", Date),
+    Column("expires_on", Date),
+    Column("visits_allowed", Integer),
+    Column("file_name", String(120)),
+    Column("content_type", String(40)),
+    Column("file_bytes", Integer),
+    Column("file_sha256", String(64)),
+    Column("stored_as", String(200)),
+    _created(),
+)
+"""A patient's referral or prescription (order) with its attached document (kept in the data
+folder's private files; ``stored_as`` is its name there)."""
 
 eligibility_checks = Table(
     "eligibility_checks",
@@ -464,6 +490,7 @@ RECORD_TABLES = (
     patients,
     coverages,
     authorizations,
+    referrals,
     eligibility_checks,
     services,
     rooms,

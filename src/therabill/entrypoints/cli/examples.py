@@ -18,7 +18,7 @@ from therabill.entrypoints.cli.common import (
     stdout,
 )
 from therabill.entrypoints.cli.scrub import render_result
-from therabill.entrypoints.cli.serve import run_demo
+from therabill.entrypoints.cli.serve import DEFAULT_HOST, DEFAULT_PORT, run_demo
 from therabill.entrypoints.cli.units import render_units
 from therabill.schemas.encounter import DocumentError, parse_encounter
 from therabill.scrubber import scrub
@@ -94,7 +94,9 @@ def run_command(
     data_dir: Annotated[
         str | None, typer.Option("--data-dir", help="Data folder (same as THERABILL_DATA_DIR).")
     ] = None,
+    host: Annotated[str, typer.Option("--host", help="Address to listen on.")] = DEFAULT_HOST,
+    port: Annotated[int, typer.Option("--port", min=1, max=65535, help="Port to listen on.")] = DEFAULT_PORT,
 ) -> None:
     """The program's main job: create the database, load the demo practice once, print the
-    demo logins and serve the web app on http://127.0.0.1:8000."""
-    run_demo(data_dir)
+    demo logins and serve the web app (http://127.0.0.1:8000 unless --host/--port)."""
+    run_demo(data_dir, host=host, port=port)

@@ -24,6 +24,7 @@ from therabill.entrypoints.cli.era import era_app
 from therabill.entrypoints.cli.examples import examples_command, run_command
 from therabill.entrypoints.cli.followup import followup_app
 from therabill.entrypoints.cli.form import form_app
+from therabill.entrypoints.cli.init import init_command
 from therabill.entrypoints.cli.intake import intake_app
 from therabill.entrypoints.cli.interop import register as register_interop
 from therabill.entrypoints.cli.ledger import (
@@ -76,6 +77,7 @@ app.command("units")(units_command)
 app.command("doctor")(doctor_command)
 app.command("examples")(examples_command)
 app.command("run")(run_command)
+app.command("init")(init_command)
 app.add_typer(catalog_app, name="catalog")
 app.add_typer(icd10_app, name="icd10")
 

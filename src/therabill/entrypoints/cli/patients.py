@@ -2,15 +2,23 @@
 
 from __future__ import annotations
 
-from typing import Annotated
+from typing import Annotated, Any
 
 import typer
 
 from therabill.adapters.x12.x271_005010X279A1 import read_271
-from therabill.domain.errors import TherabillError
+from therabill.domain.errors import Problem, TherabillError
 from therabill.entrypoints.cli._practice import PracticeOption, open_practice
-from therabill.entrypoints.cli.common import JsonOption, fail_from, print_json, read_input, stdout
-from therabill.service_layer import edi
+from therabill.entrypoints.cli.common import (
+    JsonOption,
+    fail,
+    fail_from,
+    option_day,
+    print_json,
+    read_input,
+    stdout,
+)
+from therabill.service_layer import coverages, edi, patients
 from therabill.service_layer.patients import list_patients
 from therabill.service_layer.uow import system_actor
 
@@ -75,3 +83,170 @@ def eligibility_command(
     for s, check_id in zip(summaries, stored, strict=True):
         state = {True: "active", False: "not active", None: "unknown"}[s.active]
         stdout.print(f"{s.payer_name or '?'} member {s.member_id or '?'}: {state} (check {check_id})")
+
+
+def _patient_json(p: Any) -> dict[str, Any]:
+    return {
+        "id": p.id,
+        "chart_number": p.chart_number,
+        "first_name": p.first_name,
+        "middle_name": p.middle_name,
+        "last_name": p.last_name,
+        "birth_date": p.birth_date,
+        "sex": p.sex,
+        "phone": p.phone,
+        "email": p.email,
+        "address": p.address,
+    }
+
+
+@patients_app.command("add")
+def add_command(
+    first_name: Annotated[str, typer.Option("--first-name", help="First name.")],
+    last_name: Annotated[str, typer.Option("--last-name", help="Last name.")],
+    birth_date: Annotated[
+        str | None, typer.Option("--birth-date", help="YYYY-MM-DD (not in the future).")
+    ] = None,
+    sex: Annotated[str | None, typer.Option("--sex", help="F, M or U.")] = None,
+    phone: Annotated[str | None, typer.Option("--phone", help="10 digits.")] = None,
+    email: Annotated[str | None, typer.Option("--email", help="E-mail address.")] = None,
+    chart_number: Annotated[
+        str | None, typer.Option("--chart-number", help="Chart number (default: the next free one).")
+    ] = None,
+    allow_duplicate: Annotated[
+        bool, typer.Option("--allow-duplicate", help="Register even when the same name and birth date exist.")
+    ] = False,
+    practice: PracticeOption = None,
+    as_json: Annotated[bool, typer.Option("--json", help="Print JSON.")] = False,
+) -> None:
+    """Register a patient (a patient of the same name and birth date is refused unless --allow-duplicate)."""
+    born = option_day(birth_date, "--birth-date")
+    try:
+        engine, practice_id = open_practice(practice)
+        actor = system_actor()
+        if born and not allow_duplicate:
+            same = patients.same_person_in(engine, practice_id, actor, first_name, last_name, born)
+            if same:
+                fail(
+                    "a patient of this name and birth date exists (--allow-duplicate registers another)",
+                    [Problem("patient-duplicate", "patient", f"chart {p.chart_number}") for p in same],
+                )
+        new = patients.register_patient(
+            engine,
+            practice_id,
+            actor,
+            chart_number=chart_number or patients.next_chart_number_of(engine, practice_id, actor),
+            first_name=first_name,
+            last_name=last_name,
+            birth_date=born,
+            sex=sex,
+            phone=phone,
+            email=email,
+        )
+        row = patients.patient_record_of(engine, practice_id, actor, new)
+    except TherabillError as exc:
+        fail_from(exc)
+    if as_json:
+        print_json(_patient_json(row))
+        return
+    stdout.print(f"registered {row.first_name} {row.last_name}, chart {row.chart_number}")
+
+
+@patients_app.command("show")
+def show_command(
+    patient: Annotated[str, typer.Argument(help="The patient's chart number (or internal id).")],
+    practice: PracticeOption = None,
+    as_json: Annotated[bool, typer.Option("--json", help="Print JSON.")] = False,
+) -> None:
+    """A patient's details and coverages (the insured named when it is not the patient)."""
+    try:
+        engine, practice_id = open_practice(practice)
+        actor = system_actor()
+        row = patients.patient_record_of(engine, practice_id, actor, patient)
+        covs = coverages.coverages_with_payers(engine, practice_id, actor, row.id)
+    except TherabillError as exc:
+        fail_from(exc)
+    if as_json:
+        print_json(
+            {
+                **_patient_json(row),
+                "coverages": [
+                    {
+                        "id": c.id,
+                        "payer": name,
+                        "sequence": c.sequence,
+                        "member_id": c.member_id,
+                        "relationship": c.relationship,
+                        "subscriber": c.subscriber,
+                        "active_from": c.active_from,
+                        "active_to": c.active_to,
+                    }
+                    for c, name in covs
+                ],
+            }
+        )
+        return
+    stdout.print(f"{row.last_name}, {row.first_name}  chart {row.chart_number}  born {row.birth_date or '?'}")
+    for c, name in covs:
+        insured = (
+            ""
+            if c.relationship == "self" or not c.subscriber
+            else (
+                f"  insured {c.subscriber.get('first_name', '')} {c.subscriber.get('last_name', '')} ({c.relationship})"
+            )
+        )
+        stdout.print(f"  {c.sequence:<9} {name}  member {c.member_id or '?'}{insured}")
+
+
+@patients_app.command("coverage-add")
+def coverage_add_command(
+    patient: Annotated[str, typer.Argument(help="The patient's chart number (or internal id).")],
+    payer: Annotated[str, typer.Option("--payer", help="The payer's electronic payer id (or internal id).")],
+    sequence: Annotated[str, typer.Option("--sequence", help="primary, secondary or tertiary.")] = "primary",
+    member_id: Annotated[str | None, typer.Option("--member-id", help="Member id on the card.")] = None,
+    group_number: Annotated[str | None, typer.Option("--group", help="Group number.")] = None,
+    relationship: Annotated[
+        str, typer.Option("--relationship", help="self, spouse, child, employee or other.")
+    ] = "self",
+    subscriber_first: Annotated[str | None, typer.Option("--subscriber-first-name")] = None,
+    subscriber_last: Annotated[str | None, typer.Option("--subscriber-last-name")] = None,
+    subscriber_born: Annotated[
+        str | None, typer.Option("--subscriber-birth-date", help="YYYY-MM-DD.")
+    ] = None,
+    subscriber_sex: Annotated[str | None, typer.Option("--subscriber-sex", help="F, M or U.")] = None,
+    active_from: Annotated[str | None, typer.Option("--from", help="First day covered.")] = None,
+    practice: PracticeOption = None,
+    as_json: Annotated[bool, typer.Option("--json", help="Print JSON.")] = False,
+) -> None:
+    """Add a coverage to a patient, with the insured when it is not the patient."""
+    subscriber = None
+    if relationship != "self":
+        subscriber = {
+            "first_name": subscriber_first,
+            "last_name": subscriber_last,
+            "birth_date": subscriber_born,
+            "sex": subscriber_sex,
+        }
+    try:
+        engine, practice_id = open_practice(practice)
+        new = coverages.add_coverage_as(
+            engine,
+            practice_id,
+            system_actor(),
+            patient,
+            coverages.CoverageChange(
+                payer_id=payer,
+                sequence=sequence,
+                member_id=member_id,
+                group_number=group_number,
+                relationship=relationship,
+                subscriber=subscriber,
+                active_from=option_day(active_from, "--from"),
+            ),
+        )
+    except TherabillError as exc:
+        fail_from(exc)
+    if as_json:
+        print_json({"coverage_id": new})
+        return
+    stdout.print(f"coverage added ({sequence}), id {new}")

@@ -73,7 +73,7 @@ def _prepare(data_dir: str | None) -> Engine:
 
 def serve_command(
     host: Annotated[str, typer.Option("--host", help="Address to listen on.")] = DEFAULT_HOST,
-    port: Annotated[int, typer.Option("--port", help="Port to listen on.")] = DEFAULT_PORT,
+    port: Annotated[int, typer.Option("--port", min=1, max=65535, help="Port to listen on.")] = DEFAULT_PORT,
     data_dir: Annotated[
         str | None, typer.Option("--data-dir", help="Data folder (same as THERABILL_DATA_DIR).")
     ] = None,

@@ -26,8 +26,10 @@ from therabill.entrypoints.http.deps import requires, state
 from therabill.entrypoints.http.errors import ApiError, not_found
 from therabill.entrypoints.web.pages import actor, render, today
 from therabill.refdata.ncci import mue_effective_from_name
+from therabill.refdata.payer_directory import search_directory
 from therabill.security.permissions import ROLES, Permission, permissions_of
 from therabill.service_layer import accounts, api_tokens
+from therabill.service_layer import practice as practice_svc
 from therabill.service_layer import practice_settings as ps
 from therabill.service_layer.accounts import AccountError, Principal
 
@@ -134,6 +136,7 @@ def _practice_form(row: Any) -> dict[str, str]:
         "state": address.get("state", ""),
         "zip": address.get("zip", ""),
         "place_of_service": row.place_of_service or "",
+        "accept_assignment": "on" if row.accept_assignment else "off",
     }
 
 
@@ -160,6 +163,7 @@ async def settings_practice(request: Request, principal: SettingsManage) -> Resp
         state=(_opt(form, "state") or "").upper() or None,
         zip=(_opt(form, "zip") or "").replace("-", "") or None,
         place_of_service=_opt(form, "place_of_service"),
+        accept_assignment=form.get("accept_assignment", "on") == "on",
     )
     try:
         changed = ps.update_practice(state(request).engine, principal.practice_id, actor(principal), data)
@@ -201,16 +205,31 @@ def _provider_input(form: dict[str, str]) -> ps.ProviderInput:
         credential=_opt(form, "credential"),
         licenses=_licenses(form),
         active=form.get("active", "on") == "on",
+        signature_on_file=form.get("signature_on_file", "on") == "on",
     )
 
 
 def _providers_page(request: Request, principal: Principal, form: dict[str, str], **kw: Any) -> HTMLResponse:
-    listed = ps.list_providers(state(request).engine, principal.practice_id, actor(principal))
+    engine, who = state(request).engine, actor(principal)
+    listed = ps.list_providers(engine, principal.practice_id, who)
+    payer_rows = ps.list_payers(engine, principal.practice_id, who)
+    names = {p.id: p.name for p in payer_rows}
+    enrolled: dict[str, list[Any]] = {}
+    for e in practice_svc.list_enrollments(engine, principal.practice_id, who):
+        enrolled.setdefault(e.provider_id, []).append((names.get(e.payer_id, ""), e))
     return _page(
         request,
         principal,
         "providers.html",
-        {"providers": listed, "form": form, "today": today(request), "editing": kw.pop("editing", None)},
+        {
+            "providers": listed,
+            "form": form,
+            "today": today(request),
+            "editing": kw.pop("editing", None),
+            "payers": payer_rows,
+            "enrolled": enrolled,
+            "enroll_form": kw.pop("enroll_form", {}),
+        },
         **kw,
     )
 
@@ -249,6 +268,7 @@ def settings_provider_edit(request: Request, provider_id: str, principal: Settin
         "taxonomy": row.taxonomy or "",
         "credential": row.credential or "",
         "active": "on" if row.active else "off",
+        "signature_on_file": "on" if row.signature_on_file else "off",
     }
     for i, lic in enumerate(found["licenses"]):
         form.update(
@@ -278,6 +298,40 @@ async def settings_provider_save(request: Request, provider_id: str, principal: 
     except TherabillError as exc:
         return _providers_page(request, principal, form, problems=_problems(exc), editing=provider_id)
     return RedirectResponse("/settings/providers", status_code=303)
+
+
+@router.post("/settings/enrollments", response_class=HTMLResponse)
+async def settings_enrollment_save(request: Request, principal: SettingsManage) -> Response:
+    """Record a provider's enrollment with a payer (replacing the one on file)."""
+    form = await _form(request)
+    try:
+        data = practice_svc.EnrollmentInput(
+            provider_id=_ident(form.get("provider_id", "")),
+            payer_id=_ident(form.get("payer_id", "")),
+            enrolled=form.get("enrolled", "on") == "on",
+            in_network=form.get("in_network", "on") == "on",
+            effective_from=_date_field(form, "effective_from"),
+            effective_to=_date_field(form, "effective_to"),
+            payer_provider_id=_opt(form, "payer_provider_id"),
+        )
+        practice_svc.save_enrollment(state(request).engine, principal.practice_id, actor(principal), data)
+    except NotFoundError:
+        raise not_found("provider or payer") from None
+    except TherabillError as exc:
+        return _providers_page(request, principal, {}, problems=_problems(exc), enroll_form=form)
+    return RedirectResponse("/settings/providers#enrollments", status_code=303)
+
+
+def _date_field(form: dict[str, str], key: str) -> date | None:
+    text = form.get(key, "")
+    if not text:
+        return None
+    try:
+        return date.fromisoformat(text)
+    except ValueError:
+        raise ps.SettingsError(
+            "bad date", (Problem("settings-date-invalid", key, "must be YYYY-MM-DD"),)
+        ) from None
 
 
 # --- payers and profiles ----------------------------------------------------------------
@@ -317,6 +371,8 @@ def _payers_page(request: Request, principal: Principal, form: dict[str, str], *
             "slug": slug,
             "indicators": ps.FILING_INDICATORS,
             "editing": kw.pop("editing", None),
+            "find": kw.get("find", ""),
+            "found": search_directory(kw.pop("find", "")) if "find" in kw else [],
         },
         **kw,
     )
@@ -336,9 +392,12 @@ def _payer_input(form: dict[str, str]) -> ps.PayerInput:
 
 
 @router.get("/settings/payers", response_class=HTMLResponse)
-def settings_payers(request: Request, principal: BillingSetup) -> HTMLResponse:
-    """Payers, the profile each uses, and every profile with its settings and their sources."""
-    return _payers_page(request, principal, {})
+def settings_payers(request: Request, principal: BillingSetup, find: str | None = None) -> HTMLResponse:
+    """Payers, the profile each uses, and every profile with its settings and their sources;
+    ``find`` searches the payer directory (name, payer id, profile) to fill the new payer's form."""
+    if find is None:
+        return _payers_page(request, principal, {})
+    return _payers_page(request, principal, {}, find=find.strip()[:80])
 
 
 @router.post("/settings/payers", response_class=HTMLResponse)

@@ -751,6 +751,60 @@ def license_expired(enc: Encounter, ctx: RuleContext) -> Iterator[Finding]:
         )
 
 
+@rule("assignment-contradicts-records", Severity.ERROR, family="coverage",
+      title="The claim's assignment or signature indicators contradict the practice's records (CLM06-08, boxes 13, 27, 31)",
+      source="837P 005010X222A1 2300 CLM06 (provider signature), CLM07 (assignment), CLM08 (benefits assigned); CMS-1500 boxes 13, 27, 31 (NUCC instructions); the practice's settings and the patient's intake consent",
+      needs="assignment-records", enabled_by="check_assignment_records", enabled_default=True)  # fmt: skip
+def assignment_contradicts_records(enc: Encounter, ctx: RuleContext) -> Iterator[Finding]:
+    on_file = ctx.assignment
+    if on_file is None:
+        return
+    if enc.accept_assignment is not None and enc.accept_assignment != on_file.accepts_assignment:
+        said, kept = (
+            ("accepts", "does not accept") if enc.accept_assignment else ("does not accept", "accepts")
+        )
+        yield ctx.finding(
+            "accept_assignment",
+            f"The claim says the provider {said} assignment (CLM07, box 27), but the practice's "
+            f"settings say it {kept} assignment.",
+            "Correct the practice's setting (Settings → Practice) or the claim, so the payer pays whom "
+            "the practice means it to.",
+        )
+    if enc.provider_signature_on_file and not on_file.signature_on_file:
+        yield ctx.finding(
+            "provider_signature_on_file",
+            "The claim says the provider's signature is on file (CLM06, box 31), but the provider's "
+            "record says it is not.",
+            "Keep the provider's signed authorization on file and tick 'signature on file' on the "
+            "provider (Settings → Providers), or send the claim without it.",
+        )
+    elif enc.provider_signature_on_file is False and on_file.signature_on_file:
+        yield ctx.finding(
+            "provider_signature_on_file",
+            "The claim says the provider's signature is not on file (CLM06 N, box 31 empty), but the "
+            "provider's record says it is; payers deny unsigned claims.",
+            "Re-code the claim so it carries the signature on file.",
+            severity=Severity.WARNING,
+        )
+    assigned = enc.consent.benefits_assigned if enc.consent is not None else False
+    if assigned and on_file.benefits_assigned is False:
+        yield ctx.finding(
+            "consent.benefits_assigned",
+            "The claim says the patient assigned benefits to the provider (CLM08 Y, box 13), but the "
+            "patient's intake consent has no signed assignment of benefits.",
+            "Have the patient sign the assignment of benefits in the intake, or send the claim "
+            "without it (the payer will pay the patient).",
+        )
+    elif not assigned and on_file.benefits_assigned:
+        yield ctx.finding(
+            "consent.benefits_assigned",
+            "The patient signed the assignment of benefits, but the claim does not carry it (CLM08 N, "
+            "box 13 empty): the payer will pay the patient instead of the practice.",
+            "Re-code the claim from the current intake so it carries the assignment.",
+            severity=Severity.WARNING,
+        )
+
+
 @rule("accident-facts-missing", Severity.ERROR, family="coverage",
       title="An auto or workers' comp claim without the accident facts (CLM11, DTP*439, REF*Y4)",
       source="payer profile accident_facts_required; 837P 2300 CLM11, DTP*439, REF*Y4; CMS-1500 boxes 10a-c, 11b, 14 (NUCC instructions)", enabled_by="accident_facts_required")  # fmt: skip

@@ -1,7 +1,7 @@
 """Patient money: issued documents, the therapist of a tip, commission rates.
 
 Revision ID: 0017_patient_money
-Revises: 0015_online_booking
+Revises: 0016_front_desk
 Create Date: 2026-12-06
 
 ``issued_documents`` keeps every statement and receipt as it was printed or emailed (the PDF
@@ -19,7 +19,7 @@ import sqlalchemy as sa
 from alembic import op
 
 revision: str = "0017_patient_money"
-down_revision: str | Sequence[str] | None = "0015_online_booking"
+down_revision: str | Sequence[str] | None = "0016_front_desk"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
