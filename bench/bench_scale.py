@@ -185,7 +185,10 @@ def _principal(pid: str) -> Principal:
 def run() -> dict[str, Any]:
     url = _url()
     sizes = _sizes()
-    figures: dict[str, Any] = {"sizes": sizes, "total_visits": sizes["largest"] + sizes["medium"] + sizes["small"]}
+    figures: dict[str, Any] = {
+        "sizes": sizes,
+        "total_visits": sizes["largest"] + sizes["medium"] + sizes["small"],
+    }
     figures["total_visits"] += sizes["tail"] * max(0, sizes["practices"] - 3)
     fresh = os.environ.get("THERABILL_BENCH_FRESH") == "1"
     if fresh or _stored_key(url) != _key(sizes):
@@ -198,11 +201,15 @@ def run() -> dict[str, Any]:
     migrations.upgrade(engine)
     figures["upgrade_seconds"] = round(time.perf_counter() - t, 1)
     with engine.connect() as conn:
-        figures["database_bytes"] = int(conn.execute(text("SELECT pg_database_size(current_database())")).scalar_one())
+        figures["database_bytes"] = int(
+            conn.execute(text("SELECT pg_database_size(current_database())")).scalar_one()
+        )
         figures["ledger_entries_bytes"] = int(
             conn.execute(text("SELECT pg_total_relation_size('ledger_entries')")).scalar_one()
         )
-        figures["ledger_entries_rows"] = int(conn.execute(text("SELECT count(*) FROM ledger_entries")).scalar_one())
+        figures["ledger_entries_rows"] = int(
+            conn.execute(text("SELECT count(*) FROM ledger_entries")).scalar_one()
+        )
         figures["practices"] = int(conn.execute(text("SELECT count(*) FROM practices")).scalar_one())
     runs = int(os.environ.get("THERABILL_BENCH_RUNS", "2"))
     only = os.environ.get("THERABILL_BENCH_SCALE_ONLY", "")
@@ -211,15 +218,21 @@ def run() -> dict[str, Any]:
             continue
         pid = hashlib.md5(f"p{pno}".encode()).hexdigest()  # noqa: S324 - the generator's id, not security
         with engine.connect() as conn:
-            n_visits = conn.execute(text("SELECT count(*) FROM visits WHERE practice_id = :p"), {"p": pid}).scalar()
+            n_visits = conn.execute(
+                text("SELECT count(*) FROM visits WHERE practice_id = :p"), {"p": pid}
+            ).scalar()
         figures[f"{label}_visits"] = int(n_visits or 0)
         checks: dict[str, Callable[[], Any]] = {}
         for name in REPORTS:
-            checks[f"report_{name}_all"] = lambda n=name, p=pid: build_report(n, engine, ReportQuery(p, as_of=LAST_DAY))
+            checks[f"report_{name}_all"] = lambda n=name, p=pid: build_report(
+                n, engine, ReportQuery(p, as_of=LAST_DAY)
+            )
             checks[f"report_{name}_last_year"] = lambda n=name, p=pid: build_report(
                 n, engine, ReportQuery(p, LAST_DAY - timedelta(days=365), LAST_DAY, as_of=LAST_DAY)
             )
-        checks["page_dashboard"] = lambda p=pid: dashboard_service.dashboard(engine, p, ACTOR, day=LAST_DAY, billing=True)
+        checks["page_dashboard"] = lambda p=pid: dashboard_service.dashboard(
+            engine, p, ACTOR, day=LAST_DAY, billing=True
+        )
         checks["page_claims_worklist"] = lambda p=pid: claims_service.worklist(engine, p, ACTOR)
         checks["page_follow_up"] = lambda p=pid: submission.follow_up(engine, p, ACTOR, as_of=LAST_DAY)
         checks["page_patient_search"] = lambda p=pid: patients_service.search(engine, _principal(p), "L12")
@@ -228,7 +241,10 @@ def run() -> dict[str, Any]:
             figures[f"{label}_{key}_seconds"] = round(best, 3)
             figures[f"{label}_{key}_worst_seconds"] = round(worst, 3)
             figures[f"{label}_{key}_cpu_seconds"] = round(cpu, 3)
-            print(f"  {label:8s} {key:32s} best {best:8.3f} s  worst {worst:8.3f} s  cpu {cpu:7.3f} s", flush=True)
+            print(
+                f"  {label:8s} {key:32s} best {best:8.3f} s  worst {worst:8.3f} s  cpu {cpu:7.3f} s",
+                flush=True,
+            )
     engine.dispose()
     load = os.getloadavg()
     figures["load_average_after"] = [round(x, 2) for x in load]

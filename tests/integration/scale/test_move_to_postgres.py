@@ -113,5 +113,7 @@ def test_move_to_postgres_wants_sqlite_into_postgresql(demo_sqlite: str, tmp_pat
     with pytest.raises(TherabillError) as err:
         database.move_to_postgres(f"sqlite:///{tmp_path / 'other.sqlite3'}", demo_sqlite)
     assert err.value.problems[0].code == "db-transfer-wrong-engines"
-    r = runner.invoke(app, ["db", "move-to-postgres", f"sqlite:///{tmp_path / 'x.sqlite3'}", "--from", demo_sqlite])
+    r = runner.invoke(
+        app, ["db", "move-to-postgres", f"sqlite:///{tmp_path / 'x.sqlite3'}", "--from", demo_sqlite]
+    )
     assert r.exit_code != 0 and "db-transfer-wrong-engines" in r.output
