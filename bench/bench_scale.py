@@ -50,7 +50,8 @@ SQL = HERE / "scale_data.sql"
 DEFAULT_URL = "postgresql://postgres@127.0.0.1:5432/therabill_scale"
 DEFAULT_SCALE = "1000,1000000,100000,10000,300"
 FIRST_DAY = date(2025, 1, 1)
-LAST_DAY = FIRST_DAY + timedelta(days=700)
+LAST_DAY = FIRST_DAY + timedelta(days=710)
+"""The as-of day of the reports: after the last posting (charges reach day 705), as "today" is."""
 ACTOR = "bench"
 BIG_TABLES = (
     "ledger_entries",
@@ -105,7 +106,7 @@ def _stored_key(url: str) -> str | None:
         engine.dispose()
 
 
-def _statements(sizes: dict[str, int]) -> list[str]:
+def statements(sizes: dict[str, int]) -> list[str]:
     sql = "\n".join(line for line in SQL.read_text().splitlines() if not line.lstrip().startswith("--"))
     sql = re.sub(r":(practices|largest|medium|small|tail)\b", lambda m: str(int(sizes[m.group(1)])), sql)
     return [s.strip() for s in sql.split(";\n") if s.strip()]
@@ -139,7 +140,7 @@ def generate(url: str, sizes: dict[str, int]) -> dict[str, float]:
         for _table, _definition, index in secondary:
             conn.execute(text(f"DROP INDEX {index}"))
         t = time.perf_counter()
-        for stmt in _statements(sizes):
+        for stmt in statements(sizes):
             s = time.perf_counter()
             conn.exec_driver_sql(stmt.replace("%", "%%"))
             label = " ".join(stmt.split()[:3]).lower()
