@@ -69,7 +69,9 @@ def test_a_drifted_balance_is_found_and_rebuilt(practice: Practice) -> None:
     with practice.engine.begin() as conn:
         conn.execute(
             update(ledger_balances)
-            .where(ledger_balances.c.practice_id == practice.practice_id, ledger_balances.c.bucket == "patient")
+            .where(
+                ledger_balances.c.practice_id == practice.practice_id, ledger_balances.c.bucket == "patient"
+            )
             .values(balance_cents=ledger_balances.c.balance_cents + 1)
         )
     with practice.engine.connect() as conn:

@@ -18,9 +18,9 @@ from datetime import timedelta
 from typing import Any
 
 import pytest
+from bench.bench_scale import LAST_DAY, statements
 from sqlalchemy import Engine, event, text
 
-from bench.bench_scale import LAST_DAY, statements
 from tests.conftest import require
 from tests.integration.db.conftest import PgDatabases, pg_available
 from therabill.adapters.db import migrations, report_totals
@@ -153,12 +153,16 @@ def test_aging_of_a_past_day_groups_the_index_in_its_order(shared: Engine) -> No
         nodes
         for _s, nodes in plans
         if any(
-            n.get("Index Name") == "ix_ledger_entries_report_bucket" and "insurance" in n.get("Index Cond", "")
+            n.get("Index Name") == "ix_ledger_entries_report_bucket"
+            and "insurance" in n.get("Index Cond", "")
             for n in nodes
         )
     ]
     assert len(insurance) == 1, [
-        (n['Node Type'], n.get('Index Name'), n.get('Index Cond')) for _s, nodes in plans for n in nodes if n.get('Relation Name') == 'ledger_entries'
+        (n["Node Type"], n.get("Index Name"), n.get("Index Cond"))
+        for _s, nodes in plans
+        for n in nodes
+        if n.get("Relation Name") == "ledger_entries"
     ]
     kinds = [n["Node Type"] for n in insurance[0]]
     assert "Aggregate" in kinds and "Sort" not in kinds, kinds
