@@ -384,14 +384,28 @@ async def _drive(base: str, data: dict[str, object], server_pid: int) -> dict[st
     }
 
 
-def run() -> dict[str, object]:
-    """Start the server, drive the mix, stop the server; return the figures."""
+def run(database_url: str | None = None, workers: int = WORKERS) -> dict[str, object]:
+    """Start the server (``workers`` processes; on ``database_url``, default a SQLite file in a
+    temporary folder), drive the mix, stop the server; return the figures."""
     with tempfile.TemporaryDirectory(prefix="therabill-bench-") as tmp:
         folder = Path(tmp)
-        data = _prepare(folder)
+        before = os.environ.get("THERABILL_DATABASE_URL")
+        if database_url:
+            os.environ["THERABILL_DATABASE_URL"] = database_url
+        else:
+            os.environ.pop("THERABILL_DATABASE_URL", None)
+        try:
+            data = _prepare(folder)
+        finally:
+            if before is None:
+                os.environ.pop("THERABILL_DATABASE_URL", None)
+            else:
+                os.environ["THERABILL_DATABASE_URL"] = before
         port = _free_port()
         env = {**os.environ, "THERABILL_DATA_DIR": str(folder)}
         env.pop("THERABILL_DATABASE_URL", None)
+        if database_url:
+            env["THERABILL_DATABASE_URL"] = database_url
         log = open(folder / "server.log", "w")  # noqa: SIM115 - closed in the finally below
         server = subprocess.Popen(
             [
@@ -404,7 +418,7 @@ def run() -> dict[str, object]:
                 "--port",
                 str(port),
                 "--workers",
-                str(WORKERS),
+                str(workers),
             ],
             env=env,
             stdout=subprocess.DEVNULL,
@@ -421,6 +435,8 @@ def run() -> dict[str, object]:
             else:
                 raise RuntimeError("the server did not start")
             figures = asyncio.run(_drive(base, data, server.pid))
+            figures["workers"] = workers
+            figures["database"] = "postgresql" if database_url else "sqlite"
             log.flush()
             found = re.findall(
                 r"\b([A-Za-z_][\w.]*(?:Error|Exception))\)?:? ?([^\n/]{0,60})",
