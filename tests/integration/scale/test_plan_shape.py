@@ -29,7 +29,7 @@ from therabill.service_layer import claims as claims_service
 from therabill.service_layer import dashboard as dashboard_service
 from therabill.service_layer import submission
 
-SIZES = {"practices": 12, "largest": 3000, "medium": 800, "small": 200, "tail": 60}
+SIZES = {"practices": 12, "largest": 1500, "medium": 400, "small": 100, "tail": 40}
 SHARED_TABLES = (
     "ledger_entries",
     "ledger_balances",
