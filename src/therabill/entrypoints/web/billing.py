@@ -126,10 +126,10 @@ def claim_page(request: Request, claim_id: str, principal: ClaimsRead) -> HTMLRe
 @router.post("/claims/{claim_id}/ready")
 def claim_ready(request: Request, claim_id: str, principal: ClaimsWrite) -> Response:
     """Mark a scrubbed claim without errors ready to send."""
-    from therabill.service_layer import records
+    from therabill.service_layer import claims as claims_svc
 
     try:
-        records.mark_ready(state(request).engine, principal.practice_id, actor(principal), claim_id)
+        claims_svc.mark_ready(state(request).engine, principal.practice_id, actor(principal), claim_id)
     except NotFoundError:
         raise not_found("claim") from None
     return RedirectResponse(f"/claims/{claim_id}", status_code=303)
