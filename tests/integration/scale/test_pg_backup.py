@@ -24,7 +24,7 @@ from therabill.adapters.db.engine import make_engine
 from therabill.adapters.db.transfer import Facts, facts
 from therabill.entrypoints.cli.main import app
 from therabill.service_layer import database
-from therabill.service_layer import records as rec
+from therabill.service_layer import patients as rec
 
 runner = CliRunner()
 

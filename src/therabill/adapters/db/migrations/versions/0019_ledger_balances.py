@@ -1,7 +1,7 @@
 """Open balances per insurance claim and per patient item, for A/R aging at scale.
 
 Revision ID: 0019_ledger_balances
-Revises: 0011_token_policy
+Revises: 0020_claim_snapshot
 Create Date: 2026-12-06
 
 The table ``ledger_balances`` of ``therabill.adapters.db.ledger_tables``, written out so that
@@ -22,7 +22,7 @@ import sqlalchemy as sa
 from alembic import op
 
 revision: str = "0019_ledger_balances"
-down_revision: str | Sequence[str] | None = "0011_token_policy"
+down_revision: str | Sequence[str] | None = "0020_claim_snapshot"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
