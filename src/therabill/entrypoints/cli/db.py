@@ -79,13 +79,16 @@ def check_command(
         )
         raise typer.Exit(1)
     if any(differing.values()):
-        typer.echo("the monthly totals differ from the ledger: run `therabill db rebuild-totals`", err=True)
+        typer.echo(
+            "the monthly totals or open balances differ from the ledger: run `therabill db rebuild-totals`",
+            err=True,
+        )
         raise typer.Exit(1)
 
 
 @db_app.command("rebuild-totals")
 def rebuild_totals_command() -> None:
-    """Recompute the ledger's monthly totals of every practice from the posted entries.
+    """Recompute the ledger's monthly totals and open balances of every practice from the posted entries.
 
     The totals are kept up to date as entries are posted; rebuild them after restoring a
     database written by hand or when ``therabill db check`` finds a difference. The ledger
