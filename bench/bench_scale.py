@@ -198,6 +198,9 @@ def run() -> dict[str, Any]:
     else:
         figures["generated_from_cache"] = True
     engine = make_engine(url)
+    with engine.connect() as conn:
+        spent = conn.execute(text("SELECT value FROM bench_scale_meta WHERE key = 'seconds'")).scalar()
+    figures.setdefault("generate_seconds", spent)  # when taken from the kept database: as measured then
     t = time.perf_counter()
     migrations.upgrade(engine)
     figures["upgrade_seconds"] = round(time.perf_counter() - t, 1)
