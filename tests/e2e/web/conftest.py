@@ -71,6 +71,7 @@ def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Server]:
     env = {
         **os.environ,
         "THERABILL_DATABASE_URL": f"sqlite:///{folder / 'web.sqlite3'}",
+        "THERABILL_DATA_DIR": str(folder / "data"),
         "THERABILL_TEST_CLOCK_OFFSET": str(offset),
         "PYTHONPATH": str(REPO),
     }
