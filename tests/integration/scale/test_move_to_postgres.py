@@ -11,7 +11,7 @@ from datetime import datetime
 from pathlib import Path
 
 import pytest
-from sqlalchemy import Engine, text
+from sqlalchemy import Engine, select, text
 from sqlalchemy.engine import make_url
 from typer.testing import CliRunner
 
@@ -20,7 +20,8 @@ from tests.integration.db.conftest import PgDatabases, pg_available
 from tests.integration.reports.conftest import build_practice
 from therabill.adapters.db import migrations
 from therabill.adapters.db.engine import make_engine
-from therabill.adapters.db.transfer import TransferError, facts
+from therabill.adapters.db.ledger_tables import ledger_entries
+from therabill.adapters.db.transfer import TransferError, _chunks, facts
 from therabill.domain.errors import TherabillError
 from therabill.entrypoints.cli.main import app
 from therabill.service_layer import accounts, database
@@ -128,3 +129,21 @@ def test_move_to_postgres_wants_sqlite_into_postgresql(demo_sqlite: str, tmp_pat
         app, ["db", "move-to-postgres", f"sqlite:///{tmp_path / 'x.sqlite3'}", "--from", demo_sqlite]
     )
     assert r.exit_code != 0 and "db-transfer-wrong-engines" in r.output
+
+
+def test_a_reversal_is_copied_after_the_entry_it_reverses(demo_sqlite: str) -> None:
+    source = make_engine(demo_sqlite)
+    try:
+        with source.connect() as conn:
+            order = [r["id"] for chunk in _chunks(conn, ledger_entries, 3) for r in chunk]
+            reversals = conn.execute(
+                select(ledger_entries.c.id, ledger_entries.c.reverses_entry_id).where(
+                    ledger_entries.c.reverses_entry_id.is_not(None)
+                )
+            ).all()
+    finally:
+        source.dispose()
+    assert reversals  # the practice has reversals (a voided claim's charges, a refund)
+    assert len(order) == len(set(order))
+    position = {entry_id: i for i, entry_id in enumerate(order)}
+    assert all(position[r.reverses_entry_id] < position[r.id] for r in reversals)

@@ -18,11 +18,11 @@ PostgreSQL sequences moved past them.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 from typing import Any
 
-from sqlalchemy import Connection, Engine, Integer, Table, func, select, text
+from sqlalchemy import Connection, Engine, Integer, Table, and_, func, select, text
 
 from therabill.adapters.db import (  # noqa: F401 - every table module registers its tables on metadata
     auth_tables,
@@ -167,6 +167,33 @@ def _restart_sequences(conn: Connection) -> None:
                     )
 
 
+def _chunks(src: Connection, t: Table, batch_rows: int) -> Iterator[list[dict[str, Any]]]:
+    """The rows of ``t`` in batches, every row after the row it references in its own table
+    (a reversal after the entry it reverses): first the rows that reference none, then the
+    others (few) in dependency order."""
+    own = [fk.parent for fk in t.foreign_keys if fk.column.table is t]
+    stream = src.execution_options(yield_per=batch_rows)
+    if not own:
+        result = stream.execute(select(t).order_by(*t.primary_key.columns))
+        for part in result.mappings().partitions(batch_rows):
+            yield [dict(r) for r in part]
+        return
+    (key,) = (c.name for c in t.primary_key.columns)
+    refers_to_none = and_(*(c.is_(None) for c in own))
+    result = stream.execute(select(t).where(refers_to_none).order_by(*t.primary_key.columns))
+    for part in result.mappings().partitions(batch_rows):
+        yield [dict(r) for r in part]
+    pending = {r[key]: dict(r) for r in src.execute(select(t).where(~refers_to_none)).mappings()}
+    while pending:
+        ready = [r for r in pending.values() if all(r[c.name] not in pending for c in own)]
+        if not ready:
+            raise _fail("db-transfer-cycle", f"rows of {t.name} reference each other in a cycle")
+        for r in ready:
+            del pending[r[key]]
+        for i in range(0, len(ready), batch_rows):
+            yield ready[i : i + batch_rows]
+
+
 def copy_database(
     source: Engine,
     target: Engine,
@@ -226,11 +253,8 @@ def copy_database(
                         )
                     for t in all_tables:
                         n = 0
-                        result = src.execution_options(yield_per=batch_rows).execute(
-                            select(t).order_by(*t.primary_key.columns)
-                        )
-                        for chunk in result.mappings().partitions(batch_rows):
-                            dst.execute(t.insert(), [dict(r) for r in chunk])
+                        for chunk in _chunks(src, t, batch_rows):
+                            dst.execute(t.insert(), chunk)
                             n += len(chunk)
                             if progress is not None:
                                 progress(t.name, n)
