@@ -18,7 +18,6 @@ The password of the URL is handed to the tools in ``PGPASSWORD``, never on the c
 
 from __future__ import annotations
 
-import os
 import shutil
 import subprocess
 import uuid
@@ -32,6 +31,7 @@ from sqlalchemy.pool import NullPool
 
 from therabill.adapters.db.backup import BackupError
 from therabill.adapters.db.engine import make_engine
+from therabill.config import child_environment
 from therabill.domain.errors import Problem
 
 TOOL_TIMEOUT_SECONDS = 6 * 3600
@@ -43,9 +43,7 @@ def _fail(code: str, message: str) -> BackupError:
 
 def _libpq(url: URL) -> tuple[str, dict[str, str]]:
     """A libpq connection URI without the password, and the environment that carries it."""
-    env = dict(os.environ)
-    if url.password:
-        env["PGPASSWORD"] = str(url.password)
+    env = child_environment(**({"PGPASSWORD": str(url.password)} if url.password else {}))
     plain = url.set(drivername="postgresql", password=None)
     return plain.render_as_string(hide_password=False), env
 
