@@ -24,9 +24,9 @@ from therabill.entrypoints.web import charts, visit_form
 from therabill.refdata.profiles import load_profile
 from therabill.refdata.status import refdata_status
 from therabill.security.permissions import Permission
-from therabill.service_layer import accounts
 from therabill.service_layer import claims as claims_svc
 from therabill.service_layer import patients as patients_svc
+from therabill.service_layer import sessions
 from therabill.service_layer import visits as visits_svc
 from therabill.service_layer.accounts import Principal
 
@@ -51,7 +51,7 @@ def actor(principal: Principal) -> str:
 def people_of(request: Request, principal: Principal) -> dict[str, str]:
     """Audit actors (``user:<id>``) of the caller's practice with their display names."""
     with state(request).engine.connect() as conn:
-        return accounts.display_names(conn, principal.practice_id)
+        return sessions.display_names(conn, principal.practice_id)
 
 
 def today(request: Request) -> date:
