@@ -60,6 +60,8 @@ STEPS = ((10, 10), (25, 10))
 CONCURRENCY = 32
 SEQUENTIAL = 15
 WORKERS = 2
+STARTUP_S = 180
+"""How long the workers may take to start (a busy machine takes tens of seconds)."""
 PASSWORD = "bench-owner-password-2026"
 
 MIX = [
@@ -384,14 +386,28 @@ async def _drive(base: str, data: dict[str, object], server_pid: int) -> dict[st
     }
 
 
-def run() -> dict[str, object]:
-    """Start the server, drive the mix, stop the server; return the figures."""
+def run(database_url: str | None = None, workers: int = WORKERS) -> dict[str, object]:
+    """Start the server (``workers`` processes; on ``database_url``, default a SQLite file in a
+    temporary folder), drive the mix, stop the server; return the figures."""
     with tempfile.TemporaryDirectory(prefix="therabill-bench-") as tmp:
         folder = Path(tmp)
-        data = _prepare(folder)
+        before = os.environ.get("THERABILL_DATABASE_URL")
+        if database_url:
+            os.environ["THERABILL_DATABASE_URL"] = database_url
+        else:
+            os.environ.pop("THERABILL_DATABASE_URL", None)
+        try:
+            data = _prepare(folder)
+        finally:
+            if before is None:
+                os.environ.pop("THERABILL_DATABASE_URL", None)
+            else:
+                os.environ["THERABILL_DATABASE_URL"] = before
         port = _free_port()
         env = {**os.environ, "THERABILL_DATA_DIR": str(folder)}
         env.pop("THERABILL_DATABASE_URL", None)
+        if database_url:
+            env["THERABILL_DATABASE_URL"] = database_url
         log = open(folder / "server.log", "w")  # noqa: SIM115 - closed in the finally below
         server = subprocess.Popen(
             [
@@ -404,7 +420,7 @@ def run() -> dict[str, object]:
                 "--port",
                 str(port),
                 "--workers",
-                str(WORKERS),
+                str(workers),
             ],
             env=env,
             stdout=subprocess.DEVNULL,
@@ -412,15 +428,18 @@ def run() -> dict[str, object]:
         )
         base = f"http://127.0.0.1:{port}"
         try:
-            for _ in range(300):
+            deadline = time.monotonic() + STARTUP_S
+            while True:
                 try:
                     if httpx.get(base + "/healthz", timeout=1).status_code == 200:
                         break
                 except httpx.HTTPError:
                     time.sleep(0.1)
-            else:
-                raise RuntimeError("the server did not start")
+                if time.monotonic() > deadline:
+                    raise RuntimeError("the server did not start")
             figures = asyncio.run(_drive(base, data, server.pid))
+            figures["workers"] = workers
+            figures["database"] = "postgresql" if database_url else "sqlite"
             log.flush()
             found = re.findall(
                 r"\b([A-Za-z_][\w.]*(?:Error|Exception))\)?:? ?([^\n/]{0,60})",

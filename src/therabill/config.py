@@ -133,3 +133,9 @@ def data_dir(override: str | os.PathLike[str] | None = None) -> Path:
 def database_url(data_dir_override: str | os.PathLike[str] | None = None) -> str:
     """The database URL of the installation in force."""
     return current().url(data_dir_override)
+
+
+def child_environment(**extra: str) -> dict[str, str]:
+    """The environment for a child process (e.g. ``pg_dump``): this process's, plus ``extra``
+    (a secret handed to a tool in its own variable, never on its command line)."""
+    return {**os.environ, **extra}

@@ -20,10 +20,13 @@ from collections import defaultdict
 from dataclasses import dataclass
 from datetime import date, timedelta
 from decimal import Decimal
+from typing import Any
 
-from sqlalchemy import Engine, case, func, select
+from sqlalchemy import Engine, func, select
 
+from therabill.adapters.db.ledger_tables import ledger_balances as lb
 from therabill.adapters.db.ledger_tables import ledger_entries as le
+from therabill.adapters.db.report_totals import NONE, balances_complete_before, signed_amount
 from therabill.adapters.db.tables import claim_status_events, claims
 from therabill.domain.money import ZERO
 from therabill.reports import charts
@@ -48,7 +51,6 @@ BUCKETS: tuple[tuple[str, int, int | None], ...] = (
     ("121+", 121, None),
 )
 LABELS = tuple(b[0] for b in BUCKETS)
-REDUCING = ("insurance-payment", "patient-payment", "redemption", "adjustment", "write-off")
 
 INSURANCE_START = (
     "Insurance balances age from the claim's first submission (a claim never submitted: from its creation)."
@@ -165,24 +167,36 @@ class AgingReport:
 
 
 def _signed() -> object:
-    return case((le.c.kind.in_(REDUCING), -le.c.amount_cents), else_=le.c.amount_cents)
+    return signed_amount(le.c.kind, le.c.amount_cents)
 
 
-def build(engine: Engine, q: ReportQuery, progress: Progress | None = None) -> AgingReport:
-    """The aging report as of ``q.day`` (the range's start is ignored: balances are cumulative)."""
-    step = progress or (lambda _s: None)
-    as_of = q.day
-    dialect = engine.dialect.name
-    end = start_of(as_of + timedelta(days=1))
-    signed = func.sum(_signed())
-    base = [le.c.practice_id == q.practice_id, le.c.posted_at < end]
+def _from_balances(q: ReportQuery, dialect: str) -> tuple[Any, Any]:
+    """The insurance and patient statements on ``ledger_balances`` (its open rows only): the
+    same rows as the statements on the ledger, when nothing was posted after the as-of day."""
+    base = [lb.c.practice_id == q.practice_id, lb.c.balance_cents != 0]
+    payer_col = func.nullif(lb.c.payer_id, NONE)
+    claim_col = func.nullif(lb.c.claim_id, NONE)
     ins = (
-        select(le.c.payer_id, le.c.claim_id, signed.label("cents"))
-        .where(*base, le.c.bucket == "insurance", *([le.c.payer_id == q.payer_id] if q.payer_id else []))
-        .group_by(le.c.payer_id, le.c.claim_id)
-        .having(signed != 0)
+        select(payer_col.label("payer_id"), claim_col.label("claim_id"), lb.c.balance_cents.label("cents"))
+        .where(*base, lb.c.bucket == "insurance", *([lb.c.payer_id == q.payer_id] if q.payer_id else []))
         .subquery()
     )
+    pat_stmt = select(
+        func.nullif(lb.c.patient_id, NONE).label("patient_id"),
+        func.nullif(lb.c.item_id, NONE).label("item_id"),
+        lb.c.balance_cents.label("cents"),
+        day_of_timestamp(lb.c.first_posted_at, dialect).label("start"),
+    ).where(*base, lb.c.bucket == "patient")
+    if q.payer_id:
+        payer_claims = select(claims.c.id).where(
+            claims.c.practice_id == q.practice_id, claims.c.payer_id == q.payer_id
+        )
+        pat_stmt = pat_stmt.where(lb.c.claim_ref.in_(payer_claims))
+    return ins, pat_stmt
+
+
+def _insurance_statement(ins: Any, q: ReportQuery, dialect: str) -> Any:
+    """Each open insurance balance of ``ins`` (payer_id, claim_id, cents) with its start day."""
     # Looked up for the open balances only (one index seek each), not grouped for every claim.
     first_sub = (
         select(func.min(claim_status_events.c.at))
@@ -193,11 +207,31 @@ def build(engine: Engine, q: ReportQuery, progress: Progress | None = None) -> A
         )
         .scalar_subquery()
     )
-    ins_stmt = select(
+    return select(
         ins.c.payer_id,
         ins.c.cents,
         day_of_timestamp(func.coalesce(first_sub, claims.c.created_at), dialect).label("start"),
     ).select_from(ins.outerjoin(claims, claims.c.id == ins.c.claim_id))
+
+
+def build(engine: Engine, q: ReportQuery, progress: Progress | None = None) -> AgingReport:
+    """The aging report as of ``q.day`` (the range's start is ignored: balances are cumulative)."""
+    step = progress or (lambda _s: None)
+    as_of = q.day
+    dialect = engine.dialect.name
+    end = start_of(as_of + timedelta(days=1))
+    signed = func.sum(_signed())
+    base = [le.c.practice_id == q.practice_id, le.c.posted_at < end]
+    # Grouped in the order of the covering bucket index (practice, bucket, claim, payer), so
+    # PostgreSQL aggregates the index as it reads it instead of sorting every entry.
+    ins = (
+        select(le.c.payer_id, le.c.claim_id, signed.label("cents"))
+        .where(*base, le.c.bucket == "insurance", *([le.c.payer_id == q.payer_id] if q.payer_id else []))
+        .group_by(le.c.claim_id, le.c.payer_id)
+        .having(signed != 0)
+        .subquery()
+    )
+    ins_stmt = _insurance_statement(ins, q, dialect)
     # Grouped on an expression of patient_id (the same value), so the planner reads the covering
     # bucket index instead of the patient_id index, which would visit every table row.
     pat_key = func.coalesce(le.c.patient_id, le.c.patient_id)
@@ -220,6 +254,9 @@ def build(engine: Engine, q: ReportQuery, progress: Progress | None = None) -> A
     with read_connection(engine) as conn:
         names = load_names(conn, q.practice_id, with_patients=True)
         check_payer(names, q.payer_id)
+        if balances_complete_before(conn, q.practice_id, end):
+            ins_sub, pat_stmt = _from_balances(q, dialect)  # nothing posted after the day: the kept balances
+            ins_stmt = _insurance_statement(ins_sub, q, dialect)
         step("insurance balances")
         ins_rows = conn.execute(ins_stmt).all()
         step("patient balances")

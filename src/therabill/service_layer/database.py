@@ -6,17 +6,36 @@ call these and never the database adapters themselves.
 
 from __future__ import annotations
 
+import hashlib
+import tempfile
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import Engine, select
+from alembic.runtime.migration import MigrationContext
+from sqlalchemy import Connection, Engine, inspect, select
+from sqlalchemy.orm import Session
 
-from therabill.adapters.db import migrations, report_totals
-from therabill.adapters.db.backup import Manifest, backup_sqlite, is_encrypted, restore_sqlite
+from therabill.adapters.db import migrations, pg_backup, report_totals
+from therabill.adapters.db.backup import (
+    MAGIC,
+    REQUIRED_TABLES,
+    BackupError,
+    Manifest,
+    backup_sqlite,
+    is_encrypted,
+    read_manifest,
+    restore_sqlite,
+    seal,
+    unseal,
+)
 from therabill.adapters.db.engine import durability_settings, make_engine
 from therabill.adapters.db.tables import practices
+from therabill.adapters.db.transfer import Transfer, copy_database
+from therabill.adapters.files import write_private
 from therabill.domain.errors import Problem, TherabillError
+from therabill.service_layer.audit import chain_heads, verify_chain
 from therabill.service_layer.integrity import AuditCheck, check_audit
 
 __all__ = [
@@ -26,6 +45,8 @@ __all__ = [
     "restore",
     "DatabaseNotReadyError",
     "check",
+    "copy",
+    "move_to_postgres",
     "open_database",
     "open_existing",
     "rebuild_totals",
@@ -135,10 +156,13 @@ def rebuild_totals(engine: Engine) -> tuple[int, int]:
 
 
 def backup(target: Path, passphrase: str | None = None, url: str | None = None) -> Manifest:
-    """A consistent, checked copy of the database in ``target``, with its manifest
-    (``adapters.db.backup``: SQLite; PostgreSQL is backed up with pg_dump, see docs/storage.md)."""
+    """A consistent, checked copy of the database in ``target``, with its manifest: SQLite with
+    its online backup API (``adapters.db.backup``), PostgreSQL with ``pg_dump`` of one snapshot
+    whose revision, practices and verified audit chains the manifest records."""
     engine = make_engine(url)
     try:
+        if engine.dialect.name == "postgresql":
+            return _backup_postgres(engine, target, passphrase)
         return backup_sqlite(engine, target, passphrase)
     finally:
         engine.dispose()
@@ -153,9 +177,158 @@ def restore(
     source: Path, passphrase: str | None = None, *, replace_practices: bool = False, url: str | None = None
 ) -> Manifest:
     """Replace the database's content with the backup ``source``, every check made before
-    anything is touched (``adapters.db.backup.restore_sqlite``)."""
+    anything is touched (SQLite: ``adapters.db.backup.restore_sqlite``; PostgreSQL: the archive
+    is restored and checked in a scratch database first, then into the live one in one
+    transaction)."""
     engine = make_engine(url)
     try:
+        if engine.dialect.name == "postgresql":
+            return _restore_postgres(engine, source, passphrase, replace_practices=replace_practices)
         return restore_sqlite(engine, source, passphrase, replace_practices=replace_practices)
     finally:
         engine.dispose()
+
+
+def _backup_fail(code: str, message: str) -> BackupError:
+    return BackupError(message, (Problem(code, "backup", message),))
+
+
+@dataclass(frozen=True, slots=True)
+class _PgFacts:
+    revision: str
+    practices: tuple[str, ...]
+    audit_heads: dict[str, tuple[int, str]]
+
+
+def _examine_pg(conn: Connection) -> _PgFacts:
+    """Revision, practices and audit heads of a PostgreSQL database; every chain must verify.
+
+    Raises:
+        BackupError: not a therabill database of a known revision, or a broken audit chain.
+    """
+    missing = sorted(REQUIRED_TABLES - set(inspect(conn).get_table_names()))
+    if missing:
+        raise _backup_fail(
+            "backup-not-therabill", f"not a therabill database: no table(s) {', '.join(missing)}"
+        )
+    revision = MigrationContext.configure(conn).get_current_revision()
+    if revision not in migrations.revisions():
+        raise _backup_fail("backup-revision-unknown", f"the schema revision {revision!r} is unknown")
+    session = Session(bind=conn)
+    ids = tuple(str(p) for p in session.execute(select(practices.c.id).order_by(practices.c.id)).scalars())
+    for pid in ids:
+        report = verify_chain(session, pid)
+        if not report.ok:
+            raise _backup_fail(
+                "backup-audit-chain-broken",
+                f"the audit chain of practice {pid} breaks at row {report.first_bad_seq}: {report.reason}",
+            )
+    return _PgFacts(str(revision), ids, chain_heads(session))
+
+
+def _backup_postgres(engine: Engine, target: Path, passphrase: str | None) -> Manifest:
+    target = target.expanduser().resolve()
+    target.parent.mkdir(parents=True, exist_ok=True)
+    with engine.connect() as conn:
+        conn.execution_options(isolation_level="REPEATABLE READ")
+        with conn.begin():
+            snapshot = pg_backup.exported_snapshot(conn)  # first statement: the transaction's snapshot
+            facts = _examine_pg(conn)
+            with tempfile.TemporaryDirectory(dir=target.parent, prefix=".therabill-") as tmp:
+                archive = Path(tmp) / "database.dump"
+                pg_backup.dump(engine, archive, snapshot)
+                data = archive.read_bytes()
+    payload = seal(data, passphrase)
+    manifest = Manifest(
+        encrypted=bool(passphrase),
+        sha256=hashlib.sha256(data).hexdigest(),
+        size=len(data),
+        payload_sha256=hashlib.sha256(payload).hexdigest(),
+        revision=facts.revision,
+        practices=facts.practices,
+        audit_heads=facts.audit_heads,
+        engine="postgresql",
+    )
+    write_private(target, MAGIC + manifest.to_json() + b"\n" + payload)
+    return manifest
+
+
+def _facts_of(engine: Engine) -> _PgFacts:
+    with engine.connect() as conn, conn.begin():
+        return _examine_pg(conn)
+
+
+def _restore_postgres(
+    engine: Engine, source: Path, passphrase: str | None, *, replace_practices: bool
+) -> Manifest:
+    manifest, payload = read_manifest(source)
+    if manifest.engine != "postgresql":
+        raise _backup_fail(
+            "backup-other-engine", f"the backup is of a {manifest.engine} database; restore it into one"
+        )
+    data = unseal(manifest, payload, passphrase)
+    with tempfile.TemporaryDirectory(prefix="therabill-restore-") as tmp:
+        archive = Path(tmp) / "database.dump"
+        write_private(archive, data)
+        with pg_backup.scratch_database(engine) as scratch:
+            pg_backup.pg_restore_into(scratch.url, archive, clean=False)
+            tried = _facts_of(scratch)
+        if tried.revision != manifest.revision or tried.audit_heads != manifest.audit_heads:
+            raise _backup_fail("backup-manifest-mismatch", "the database copy does not match its manifest")
+        with engine.connect() as conn:
+            live = (
+                set(conn.execute(select(practices.c.id)).scalars())
+                if inspect(conn).has_table("practices")
+                else set()
+            )
+        lost = sorted(live - set(tried.practices))
+        if lost and not replace_practices:
+            raise _backup_fail(
+                "backup-other-practice",
+                f"the backup lacks {len(lost)} practice(s) of the live database; "
+                "give --replace-practices to restore it anyway",
+            )
+        engine.dispose()  # the live database is replaced in one transaction: all of it or nothing
+        pg_backup.pg_restore_into(engine.url, archive, clean=True)
+    after = _facts_of(engine)
+    if after.audit_heads != manifest.audit_heads or after.revision != manifest.revision:
+        raise _backup_fail("backup-restore-failed", "the restored database differs from the backup")
+    return manifest
+
+
+def copy(
+    source_url: str | None, target_url: str, *, progress: Callable[[str, int], None] | None = None
+) -> Transfer:
+    """Copy every row of the database at ``source_url`` (default: the configured one) into the
+    database at ``target_url``, brought to the newest schema first; one transaction, verified by
+    every table's count, the ledger's counts and sums, the monthly totals and the audit heads
+    (``adapters.db.transfer``)."""
+    source = make_engine(source_url)
+    target = make_engine(target_url)
+    try:
+        migrations.upgrade(target)
+        return copy_database(source, target, progress=progress)
+    finally:
+        source.dispose()
+        target.dispose()
+
+
+def move_to_postgres(
+    target_url: str, source_url: str | None = None, *, progress: Callable[[str, int], None] | None = None
+) -> Transfer:
+    """Copy a practice's SQLite database (default: the configured one) into PostgreSQL, verified
+    as ``copy`` does; the SQLite file is only read.
+
+    Raises:
+        TherabillError: the source is not SQLite or the target not PostgreSQL
+            (``db-transfer-wrong-engines``), or the copy was refused or failed its checks.
+    """
+    source_engine = make_engine(source_url)
+    target_engine = make_engine(target_url)
+    kinds = (source_engine.dialect.name, target_engine.dialect.name)
+    source_engine.dispose()
+    target_engine.dispose()
+    if kinds != ("sqlite", "postgresql"):
+        message = f"move-to-postgres copies SQLite into PostgreSQL, not {kinds[0]} into {kinds[1]}"
+        raise TherabillError(message, (Problem("db-transfer-wrong-engines", "url", message),))
+    return copy(source_url, target_url, progress=progress)

@@ -73,6 +73,8 @@ class Manifest:
         revision: the schema revision of the copy.
         practices: ids of the practices in the copy.
         audit_heads: each practice's audit chain head ``(seq, hash)``.
+        engine: ``sqlite`` (the payload is a SQLite file) or ``postgresql`` (a ``pg_dump``
+            archive in its custom format).
     """
 
     encrypted: bool
@@ -82,6 +84,7 @@ class Manifest:
     revision: str
     practices: tuple[str, ...]
     audit_heads: dict[str, tuple[int, str]]
+    engine: str = "sqlite"
 
     def to_json(self) -> bytes:
         doc = {
@@ -93,6 +96,7 @@ class Manifest:
             "revision": self.revision,
             "practices": list(self.practices),
             "audit_heads": {p: {"seq": s, "hash": h} for p, (s, h) in sorted(self.audit_heads.items())},
+            "engine": self.engine,
         }
         return json.dumps(doc, sort_keys=True, separators=(",", ":")).encode("ascii")
 
@@ -109,6 +113,7 @@ class Manifest:
             revision=str(doc["revision"]),
             practices=tuple(str(p) for p in doc["practices"]),
             audit_heads={str(p): (int(v["seq"]), str(v["hash"])) for p, v in doc["audit_heads"].items()},
+            engine=str(doc.get("engine", "sqlite")),
         )
 
 
@@ -123,6 +128,35 @@ def _key(passphrase: str, salt: bytes) -> bytes:
 
 def _sha(data: bytes) -> str:
     return hashlib.sha256(data).hexdigest()
+
+
+def seal(data: bytes, passphrase: str | None) -> bytes:
+    """The payload of a backup: ``data`` itself, or with a passphrase salt + Fernet token."""
+    if not passphrase:
+        return data
+    salt = os.urandom(16)
+    return salt + Fernet(_key(passphrase, salt)).encrypt(data)
+
+
+def unseal(manifest: Manifest, payload: bytes, passphrase: str | None) -> bytes:
+    """The database copy inside ``payload``, checked against the manifest's size and SHA-256.
+
+    Raises:
+        BackupError: a passphrase is needed or wrong, or the copy differs from the manifest.
+    """
+    if manifest.encrypted:
+        if not passphrase:
+            raise _fail("backup-passphrase-needed", "the backup is encrypted; give its passphrase")
+        salt, token = payload[:16], payload[16:]
+        try:
+            data = Fernet(_key(passphrase, salt)).decrypt(token)
+        except InvalidToken:
+            raise _fail("backup-passphrase-wrong", "wrong passphrase, or the backup was altered") from None
+    else:
+        data = payload
+    if len(data) != manifest.size or _sha(data) != manifest.sha256:
+        raise _fail("backup-checksum-mismatch", "the database copy does not match its manifest's SHA-256")
+    return data
 
 
 def _sqlite_path(engine: Engine) -> Path:
@@ -221,10 +255,7 @@ def backup_sqlite(engine: Engine, target: Path, passphrase: str | None = None) -
             src.close()
         facts = _examine(plain)
         data = plain.read_bytes()
-    payload = data
-    if passphrase:
-        salt = os.urandom(16)
-        payload = salt + Fernet(_key(passphrase, salt)).encrypt(data)
+    payload = seal(data, passphrase)
     manifest = Manifest(
         encrypted=bool(passphrase),
         sha256=_sha(data),
@@ -306,18 +337,9 @@ def restore_sqlite(
     """
     target = _sqlite_path(engine)
     manifest, payload = read_manifest(source)
-    if manifest.encrypted:
-        if not passphrase:
-            raise _fail("backup-passphrase-needed", "the backup is encrypted; give its passphrase")
-        salt, token = payload[:16], payload[16:]
-        try:
-            data = Fernet(_key(passphrase, salt)).decrypt(token)
-        except InvalidToken:
-            raise _fail("backup-passphrase-wrong", "wrong passphrase, or the backup was altered") from None
-    else:
-        data = payload
-    if len(data) != manifest.size or _sha(data) != manifest.sha256:
-        raise _fail("backup-checksum-mismatch", "the database copy does not match its manifest's SHA-256")
+    if manifest.engine != "sqlite":
+        raise _fail("backup-other-engine", f"the backup is of a {manifest.engine} database; restore it there")
+    data = unseal(manifest, payload, passphrase)
     target.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
     with _private_dir(target.parent) as tmpdir:
         plain = tmpdir / "restore.sqlite3"

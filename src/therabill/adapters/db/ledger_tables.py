@@ -22,6 +22,7 @@ from sqlalchemy import (
     Date,
     DateTime,
     ForeignKey,
+    Index,
     Integer,
     PrimaryKeyConstraint,
     String,
@@ -29,6 +30,7 @@ from sqlalchemy import (
     Text,
     UniqueConstraint,
     event,
+    text,
 )
 
 from therabill.adapters.db.base import metadata
@@ -316,6 +318,51 @@ transaction that posts the entries (``therabill.adapters.db.report_totals``); un
 ledger it is updated in place, and it can always be rebuilt from the ledger.
 """
 
+ledger_balances = Table(
+    "ledger_balances",
+    metadata,
+    Column("practice_id", String(32), ForeignKey("practices.id"), nullable=False),
+    Column("bucket", String(10), nullable=False),
+    Column("payer_id", String(32), nullable=False),
+    Column("claim_id", String(32), nullable=False),
+    Column("patient_id", String(32), nullable=False),
+    Column("item_id", String(32), nullable=False),
+    Column("balance_cents", BigInteger, nullable=False),
+    Column("entries", Integer, nullable=False),
+    Column("first_posted_at", DateTime(timezone=True), nullable=False),
+    Column("last_posted_at", DateTime(timezone=True), nullable=False),
+    Column("claim_ref", String(32)),
+    PrimaryKeyConstraint(
+        "practice_id", "bucket", "payer_id", "claim_id", "patient_id", "item_id", name="pk_ledger_balances"
+    ),
+    Index(
+        "ix_ledger_balances_open",
+        "practice_id",
+        "bucket",
+        "payer_id",
+        "claim_id",
+        "patient_id",
+        "item_id",
+        "balance_cents",
+        "first_posted_at",
+        "claim_ref",
+        sqlite_where=text("balance_cents <> 0"),
+        postgresql_where=text("balance_cents <> 0"),
+    ),
+    Index("ix_ledger_balances_last_posted", "practice_id", "last_posted_at"),
+)
+"""What is owed now, per insurance claim and per patient item (derived data, for A/R aging).
+
+Insurance rows: one per practice, payer and claim (``patient_id`` and ``item_id`` ``''``);
+patient rows: one per practice, patient and item (``payer_id`` and ``claim_id`` ``''``,
+``claim_ref`` the item's claim). ``balance_cents`` is the sum of the entries with the reducing
+kinds (payments, adjustments, write-offs, redemptions) counted negative, as the aging report
+counts them; ``first_posted_at`` / ``last_posted_at`` are the first and last entry's posting
+time. Only rows with a balance are in ``ix_ledger_balances_open`` (a partial index), so the
+aging report reads the open balances alone. Kept in the posting transaction with the monthly
+totals (``therabill.adapters.db.report_totals``); rebuilt from the ledger on demand.
+"""
+
 LEDGER_TABLES = (
     prepaid_instruments,
     remittances,
@@ -325,6 +372,7 @@ LEDGER_TABLES = (
     idempotency_keys,
     practice_ledger_entries,
     ledger_month_totals,
+    ledger_balances,
 )
 
 for _table in (remittances, remittance_claims, remittance_lines, ledger_entries, practice_ledger_entries):

@@ -1,4 +1,4 @@
-"""``therabill backup FILE`` and ``therabill restore FILE`` (SQLite; pg_dump for PostgreSQL)."""
+"""``therabill backup FILE`` and ``therabill restore FILE`` (SQLite; PostgreSQL through pg_dump / pg_restore)."""
 
 from __future__ import annotations
 
@@ -35,7 +35,8 @@ def backup_command(
     passphrase: PassphraseEnv = None,
     as_json: JsonOption = False,
 ) -> None:
-    """Write a consistent online backup of the SQLite database, with a manifest (SHA-256, audit heads).
+    """Write a consistent online backup of the database, with a manifest (SHA-256, audit heads):
+    SQLite through its backup API, PostgreSQL through pg_dump of one snapshot.
 
     The audit chain heads are also anchored in the data folder (see ``therabill db check``).
     """
@@ -64,7 +65,8 @@ def restore_command(
     passphrase: PassphraseEnv = None,
     as_json: JsonOption = False,
 ) -> None:
-    """Replace the SQLite database's content with a backup, verified before anything changes.
+    """Replace the database's content with a backup, verified before anything changes (on
+    PostgreSQL: restored and checked in a scratch database first, then in one transaction).
 
     Refused (exit 2, nothing changed): no manifest, a SHA-256 mismatch, not a therabill
     database of a known schema revision, a broken audit chain, or a backup without the live

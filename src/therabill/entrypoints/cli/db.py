@@ -11,7 +11,9 @@ from therabill.domain.errors import TherabillError
 from therabill.entrypoints.cli.common import JsonOption, fail_from, print_json
 from therabill.service_layer import database
 
-db_app = typer.Typer(help="The database: schema upgrades and settings.", no_args_is_help=True)
+db_app = typer.Typer(
+    help="The database: schema upgrades, settings, checks and the move to PostgreSQL.", no_args_is_help=True
+)
 
 
 @db_app.command("upgrade")
@@ -82,13 +84,16 @@ def check_command(
         )
         raise typer.Exit(1)
     if any(differing.values()):
-        typer.echo("the monthly totals differ from the ledger: run `therabill db rebuild-totals`", err=True)
+        typer.echo(
+            "the monthly totals or open balances differ from the ledger: run `therabill db rebuild-totals`",
+            err=True,
+        )
         raise typer.Exit(1)
 
 
 @db_app.command("rebuild-totals")
 def rebuild_totals_command(as_json: JsonOption = False) -> None:
-    """Recompute the ledger's monthly totals of every practice from the posted entries.
+    """Recompute the ledger's monthly totals and open balances of every practice from the posted entries.
 
     The totals are kept up to date as entries are posted; rebuild them after restoring a
     database written by hand or when ``therabill db check`` finds a difference. The ledger
@@ -102,3 +107,39 @@ def rebuild_totals_command(as_json: JsonOption = False) -> None:
         print_json({"practices": practices, "rows": rows})
         return
     typer.echo(f"monthly totals rebuilt: {practices} practice(s), {rows} row(s)")
+
+
+@db_app.command("move-to-postgres")
+def move_to_postgres_command(
+    url: Annotated[
+        str, typer.Argument(help="The PostgreSQL database, e.g. postgresql://user@host/therabill.")
+    ],
+    source: Annotated[
+        str | None,
+        typer.Option(
+            "--from",
+            help="The SQLite database URL (default: THERABILL_DATABASE_URL or the data folder's file).",
+        ),
+    ] = None,
+) -> None:
+    """Copy the SQLite database (every practice, account and audit row) into PostgreSQL.
+
+    The PostgreSQL database is brought to the newest schema, then filled in ONE transaction
+    that commits only when every table's row count, each practice's ledger count and sum, the
+    monthly totals and the audit chain heads equal the source's: a failed or interrupted move
+    leaves nothing behind and can simply be run again. The SQLite file is only read. Then set
+    THERABILL_DATABASE_URL to the new database.
+    """
+    try:
+        moved = database.move_to_postgres(url, source)
+    except TherabillError as exc:
+        fail_from(exc)
+    print_json(
+        {
+            "revision": moved.revision,
+            "practices": len(moved.practices),
+            "rows": moved.total_rows,
+            "tables": {name: n for name, n in moved.rows.items() if n},
+            "verified": ["row counts", "ledger counts and sums", "monthly totals", "audit chain heads"],
+        }
+    )

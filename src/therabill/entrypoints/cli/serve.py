@@ -30,6 +30,10 @@ this can send a request just as the server closes the connection; they should ex
 sooner (browsers and reverse proxies do)."""
 
 
+WORKER_HEALTHCHECK_S = 60
+"""Seconds a worker process may take to answer the supervisor's health check."""
+
+
 def _serve(host: str, port: int, workers: int, data_dir: str | None) -> None:
     """Serve; one worker gets its app built here, several import the factory themselves (and
     so read the data folder from ``THERABILL_DATA_DIR``, the one way to tell a new process)."""
@@ -52,6 +56,10 @@ def _serve(host: str, port: int, workers: int, data_dir: str | None) -> None:
         host=host,
         port=port,
         workers=workers,
+        # A worker that does not answer the supervisor's ping in time is killed and replaced;
+        # uvicorn's 5 s is shorter than a worker's start on a busy machine (imports alone), so
+        # workers were killed and restarted in a loop there.
+        timeout_worker_healthcheck=WORKER_HEALTHCHECK_S,
         proxy_headers=False,
         server_header=False,
         log_level="info",

@@ -1,0 +1,3 @@
+from tests.integration.db.conftest import pg_databases
+
+__all__ = ["pg_databases"]

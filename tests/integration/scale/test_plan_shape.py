@@ -1,0 +1,168 @@
+"""Plan shape on PostgreSQL, not time: every query that a report or a main page sends for one
+practice of a database shared by many practices reaches the big tables through an index that
+starts with the practice (no sequential scan of a shared table), and the aging report reads
+the open balances through their partial index. The data is the scale benchmark's generator
+(``bench/scale_data.sql``) at a small size: 12 practices of different sizes.
+
+Sequential scans are switched off for the EXPLAIN (``enable_seqscan = off``): on tables this
+small the planner may rightly prefer one, and the question here is whether an index fit for
+the query exists, which the planner then shows by not falling back to a (disabled) scan.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from collections.abc import Callable, Iterator
+from datetime import timedelta
+from typing import Any
+
+import pytest
+from bench.bench_scale import LAST_DAY, statements
+from sqlalchemy import Engine, event, text
+
+from tests.conftest import require
+from tests.integration.db.conftest import PgDatabases, pg_available
+from therabill.adapters.db import migrations, report_totals
+from therabill.reports import REPORTS, ReportQuery, build_report
+from therabill.service_layer import claims as claims_service
+from therabill.service_layer import dashboard as dashboard_service
+from therabill.service_layer import submission
+
+SIZES = {"practices": 12, "largest": 1500, "medium": 400, "small": 100, "tail": 40}
+SHARED_TABLES = (
+    "ledger_entries",
+    "ledger_balances",
+    "ledger_month_totals",
+    "claims",
+    "claim_lines",
+    "claim_status_events",
+    "visits",
+    "objective_measures",
+    "patients",
+)
+PID = hashlib.md5(b"p1").hexdigest()  # noqa: S324 - the generator's id of practice 1
+
+
+@pytest.fixture(scope="module")
+def shared(pg_databases: PgDatabases) -> Iterator[Engine]:
+    require("PostgreSQL on 127.0.0.1:5432", pg_available(), "scripts/system-deps.sh installs it")
+    engine = pg_databases.new()
+    migrations.upgrade(engine)
+    with engine.begin() as conn:
+        conn.execute(text("SET LOCAL session_replication_role = replica"))
+        for stmt in statements(SIZES):
+            conn.exec_driver_sql(stmt.replace("%", "%%"))
+        pids = list(conn.execute(text("SELECT id FROM practices")).scalars())
+        report_totals.rebuild(conn, pids)
+    with engine.connect().execution_options(isolation_level="AUTOCOMMIT") as conn:
+        conn.execute(text("VACUUM ANALYZE"))
+    yield engine
+
+
+def _captured(engine: Engine, call: Callable[[], Any]) -> list[tuple[str, Any]]:
+    seen: list[tuple[str, Any]] = []
+
+    def grab(_conn: Any, _cursor: Any, statement: str, parameters: Any, _ctx: Any, _many: bool) -> None:
+        if statement.lstrip().upper().startswith(("SELECT", "WITH")):
+            seen.append((statement, parameters))
+
+    event.listen(engine, "before_cursor_execute", grab)
+    try:
+        call()
+    finally:
+        event.remove(engine, "before_cursor_execute", grab)
+    return seen
+
+
+def _nodes(plan: dict[str, Any]) -> Iterator[dict[str, Any]]:
+    yield plan
+    for child in plan.get("Plans", []):
+        yield from _nodes(child)
+
+
+def _plans(
+    engine: Engine, found: list[tuple[str, Any]], *, hash_aggregates: bool = True
+) -> list[tuple[str, list[dict[str, Any]]]]:
+    out = []
+    with engine.connect() as conn:
+        conn.execute(text("SET enable_seqscan = off"))
+        if not hash_aggregates:
+            conn.execute(text("SET enable_hashagg = off"))
+            conn.execute(text("SET enable_bitmapscan = off"))
+        for statement, parameters in found:
+            raw = conn.exec_driver_sql("EXPLAIN (FORMAT JSON) " + statement, parameters).scalar_one()
+            doc = raw if isinstance(raw, list) else json.loads(raw)
+            out.append((statement, list(_nodes(doc[0]["Plan"]))))
+    return out
+
+
+def _seq_scans(plans: list[tuple[str, list[dict[str, Any]]]]) -> list[str]:
+    return [
+        f"{n['Relation Name']}: {statement[:160]}"
+        for statement, nodes in plans
+        for n in nodes
+        if n["Node Type"] == "Seq Scan" and n.get("Relation Name") in SHARED_TABLES
+    ]
+
+
+def _calls() -> dict[str, Callable[[Engine], Any]]:
+    calls: dict[str, Callable[[Engine], Any]] = {}
+    for name in REPORTS:
+        calls[f"report {name}"] = lambda e, n=name: build_report(n, e, ReportQuery(PID, as_of=LAST_DAY))
+        calls[f"report {name} last year"] = lambda e, n=name: build_report(
+            n, e, ReportQuery(PID, LAST_DAY - timedelta(days=365), LAST_DAY, as_of=LAST_DAY)
+        )
+    calls["dashboard"] = lambda e: dashboard_service.dashboard(e, PID, "test", day=LAST_DAY, billing=True)
+    calls["claims worklist"] = lambda e: claims_service.worklist(e, PID, "test")
+    calls["follow-up"] = lambda e: submission.follow_up(e, PID, "test", as_of=LAST_DAY)
+    return calls
+
+
+@pytest.mark.parametrize("name", list(_calls()))
+def test_every_query_reaches_the_shared_tables_through_a_practice_index(shared: Engine, name: str) -> None:
+    found = _captured(shared, lambda: _calls()[name](shared))
+    assert found, "the call sent no query"
+    plans = _plans(shared, found)
+    assert _seq_scans(plans) == []
+    for _statement, nodes in plans:  # every index scan of a shared table is bounded by the practice
+        for n in nodes:
+            if n.get("Relation Name") in SHARED_TABLES and "Index" in n["Node Type"]:
+                assert "practice_id" in (n.get("Index Cond", "") + n.get("Filter", "")) or n.get(
+                    "Index Name", ""
+                ).endswith(("_report_id", "_pkey", "pk_claims", "pk_claim_lines", "pk_visits")), n
+
+
+def test_aging_reads_the_open_balances_through_their_partial_index(shared: Engine) -> None:
+    found = _captured(shared, lambda: build_report("aging", shared, ReportQuery(PID, as_of=LAST_DAY)))
+    plans = _plans(shared, found)
+    used = {n.get("Index Name") for _s, nodes in plans for n in nodes}
+    assert "ix_ledger_balances_open" in used
+    scanned = {n.get("Relation Name") for _s, nodes in plans for n in nodes}
+    assert "ledger_entries" not in scanned  # the open balances alone, not the practice's entries
+
+
+def test_aging_of_a_past_day_groups_the_index_in_its_order(shared: Engine) -> None:
+    """Entries were posted after the day, so the ledger is read: grouped without a sort (with
+    hash aggregation and bitmap scans off, a GROUP BY in another order than the covering
+    index would need one)."""
+    day = LAST_DAY - timedelta(days=200)
+    found = _captured(shared, lambda: build_report("aging", shared, ReportQuery(PID, as_of=day)))
+    plans = _plans(shared, found, hash_aggregates=False)
+    insurance = [
+        nodes
+        for _s, nodes in plans
+        if any(
+            n.get("Index Name") == "ix_ledger_entries_report_bucket"
+            and "insurance" in n.get("Index Cond", "")
+            for n in nodes
+        )
+    ]
+    assert len(insurance) == 1, [
+        (n["Node Type"], n.get("Index Name"), n.get("Index Cond"))
+        for _s, nodes in plans
+        for n in nodes
+        if n.get("Relation Name") == "ledger_entries"
+    ]
+    kinds = [n["Node Type"] for n in insurance[0]]
+    assert "Aggregate" in kinds and "Sort" not in kinds, kinds
