@@ -51,6 +51,7 @@ from therabill.domain.forms import (
 from therabill.domain.ledger import EntryKind, balance_of
 from therabill.domain.money import ZERO, from_cents, usd_text
 from therabill.refdata.catalog import default_catalog
+from therabill.refdata.icd10 import icd10
 from therabill.refdata.profiles import load_profile
 from therabill.service_layer.claims import claim_record
 from therabill.service_layer.coding import units_of
@@ -103,10 +104,6 @@ def overflow_mode(profile_name: str | None) -> str:
 
 def diagnosis_descriptions(codes: Sequence[str], day: date | None) -> dict[str, str]:
     """ICD-10-CM descriptions of ``codes`` (release in force on ``day``); blank when unknown."""
-    try:
-        from therabill.refdata.icd10 import icd10
-    except ImportError:  # the ICD-10 service is optional for documents
-        return {}
     service = icd10()
     out: dict[str, str] = {}
     for code in codes:
