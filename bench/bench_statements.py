@@ -50,7 +50,7 @@ def _seed(engine: Any) -> tuple[str, list[str]]:
         visits,
     )
     from therabill.domain.ledger import PaymentMethod, new_id
-    from therabill.service_layer import ledger
+    from therabill.service_layer import ledger, ledger_corrections
 
     practice_id, provider_id, payer_id = new_id(), new_id(), new_id()
     address = {"line1": "1 Main St", "city": "Springfield", "state": "IL", "zip": "62701"}
@@ -113,7 +113,7 @@ def _seed(engine: Any) -> tuple[str, list[str]]:
                 work.append((pid, claim_id, lines[0]))
     for _pid, claim_id, line in work:
         ledger.post_claim_charges(engine, practice_id, "bench", claim_id)
-        ledger.transfer_balance(
+        ledger_corrections.transfer_balance(
             engine, practice_id, "bench", item_id=line, to="patient", amount=Decimal("25.00"), key=f"t-{line}"
         )
     for pid in patient_ids[::2]:

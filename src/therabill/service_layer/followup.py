@@ -30,7 +30,7 @@ from therabill.domain import claim_changes as rules
 from therabill.domain.ledger import Bucket
 from therabill.domain.money import from_cents
 from therabill.domain.records import ClaimStatus
-from therabill.service_layer import claim_changes, ledger
+from therabill.service_layer import claim_changes, ledger, ledger_corrections
 from therabill.service_layer import claims as claims_svc
 from therabill.service_layer.errors import refuse
 from therabill.service_layer.uow import UnitOfWork, ambient_session, one_transaction
@@ -488,7 +488,7 @@ def _move_money(
         if owed <= 0:
             continue
         if kind is rules.FollowUpAction.WRITE_OFF:
-            done = ledger.write_off(
+            done = ledger_corrections.write_off(
                 engine,
                 practice_id,
                 actor,
@@ -500,7 +500,7 @@ def _move_money(
                 key=f"followup-write-off:{claim_id}:{line_id}",
             )
         else:
-            done = ledger.transfer_balance(
+            done = ledger_corrections.transfer_balance(
                 engine,
                 practice_id,
                 actor,

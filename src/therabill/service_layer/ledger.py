@@ -30,7 +30,7 @@ from therabill.adapters.db.ledger_tables import (
     practice_ledger_entries,
     remittances,
 )
-from therabill.adapters.db.tables import claims, coverages, providers
+from therabill.adapters.db.tables import claims, providers
 from therabill.domain.errors import NotFoundError, Problem, TherabillError
 from therabill.domain.ledger import (
     Balance,
@@ -48,7 +48,6 @@ from therabill.domain.ledger import (
     patient_account,
     payer_balances,
     reversal_of,
-    transfer,
 )
 from therabill.domain.money import ZERO, D, from_cents, to_cents
 from therabill.service_layer.uow import UnitOfWork
@@ -141,11 +140,11 @@ def patient_entries(uow: UnitOfWork, patient_ids: Iterable[str]) -> list[Entry]:
     return entries_where(uow, ledger_entries.c.patient_id.in_(ids)) if ids else []
 
 
-def _request_hash(request: dict[str, Any]) -> str:
+def request_hash(request: dict[str, Any]) -> str:
     return hashlib.sha256(json.dumps(request, sort_keys=True, default=str).encode()).hexdigest()
 
 
-def _replay(uow: UnitOfWork, key: str, request_hash: str) -> Posted | None:
+def replay_in(uow: UnitOfWork, key: str, digest: str) -> Posted | None:
     row = uow.session.execute(
         select(idempotency_keys).where(
             idempotency_keys.c.practice_id == uow.practice_id, idempotency_keys.c.key == key
@@ -153,7 +152,7 @@ def _replay(uow: UnitOfWork, key: str, request_hash: str) -> Posted | None:
     ).first()
     if row is None:
         return None
-    if row.request_sha256 != request_hash:
+    if row.request_sha256 != digest:
         raise IdempotencyConflictError(
             "this idempotency key was used for a different request",
             (
@@ -185,7 +184,7 @@ def insert_entries(
         report_totals.add_posted(uow.session.connection(), rows)
 
 
-def _post_keyed(
+def post_keyed_in(
     uow: UnitOfWork,
     key: str,
     scope: str,
@@ -198,8 +197,8 @@ def _post_keyed(
 
     ``provider_id`` names the therapist the posting is for (a tip's therapist).
     """
-    request_hash = _request_hash(request)
-    replay = _replay(uow, key, request_hash)
+    digest = request_hash(request)
+    replay = replay_in(uow, key, digest)
     if replay is not None:
         return replay
     insert_entries(uow, entries, key, provider_id=provider_id)
@@ -210,7 +209,7 @@ def _post_keyed(
             practice_id=uow.practice_id,
             key=key,
             scope=scope,
-            request_sha256=request_hash,
+            request_sha256=digest,
             response={"entry_ids": list(answer.entry_ids), "unapplied": str(unapplied)},
             created_at=uow.now(),
         )
@@ -221,7 +220,7 @@ def _post_keyed(
     return answer
 
 
-def _unit(engine: Engine, practice_id: str, actor: str, **kw: Any) -> UnitOfWork:
+def ledger_unit(engine: Engine, practice_id: str, actor: str, **kw: Any) -> UnitOfWork:
     return UnitOfWork(engine, practice_id, actor, **kw)
 
 
@@ -232,8 +231,8 @@ def post_entries(
     request = {
         "entries": [(str(e.kind), str(e.bucket), str(e.amount), e.item_id, e.reverses) for e in entries]
     }
-    with _unit(engine, practice_id, actor) as uow:
-        return _post_keyed(uow, key, "entries", request, entries)
+    with ledger_unit(engine, practice_id, actor) as uow:
+        return post_keyed_in(uow, key, "entries", request, entries)
 
 
 # --- charges ---------------------------------------------------------------------------
@@ -241,7 +240,7 @@ def post_entries(
 
 def post_claim_charges(engine: Engine, practice_id: str, actor: str, claim_id: str) -> Posted:
     """Post one charge per line of a claim, owed by the claim's payer (once per claim)."""
-    with _unit(engine, practice_id, actor) as uow:
+    with ledger_unit(engine, practice_id, actor) as uow:
         return claim_charges_in(uow, claim_id)
 
 
@@ -271,7 +270,7 @@ def claim_charges_in(uow: UnitOfWork, claim_id: str) -> Posted:
         for ln in lines
         if ln.charge_cents > 0
     ]
-    return _post_keyed(uow, f"claim-charges:{claim_id}", "charge", {"claim": claim_id}, entries)
+    return post_keyed_in(uow, f"claim-charges:{claim_id}", "charge", {"claim": claim_id}, entries)
 
 
 def reverse_claim_charges_in(uow: UnitOfWork, claim_id: str) -> Posted:
@@ -289,7 +288,7 @@ def reverse_claim_charges_in(uow: UnitOfWork, claim_id: str) -> Posted:
         for e in mine
         if e.kind is EntryKind.CHARGE and not e.is_reversal and e.entry_id not in reversed_ids
     ]
-    return _post_keyed(uow, f"claim-void:{claim_id}", "claim-void", {"void": claim_id}, entries)
+    return post_keyed_in(uow, f"claim-void:{claim_id}", "claim-void", {"void": claim_id}, entries)
 
 
 def post_charge(
@@ -322,14 +321,14 @@ def post_charge(
                 detail=ChargeType.SALES_TAX,
             )
         )
-    entries = [_own_item(e) for e in entries]
+    entries = [own_item_in(e) for e in entries]
     request = {"patient": patient_id, "amount": str(amount), "type": str(charge_type), "tax": str(sales_tax)}
-    with _unit(engine, practice_id, actor) as uow:
+    with ledger_unit(engine, practice_id, actor) as uow:
         uow.records.patient(patient_id)
-        return _post_keyed(uow, key, "charge", request, entries)
+        return post_keyed_in(uow, key, "charge", request, entries)
 
 
-def _own_item(e: Entry) -> Entry:
+def own_item_in(e: Entry) -> Entry:
     return Entry(e.entry_id, e.kind, e.bucket, e.amount, e.patient_id, item_id=e.entry_id, detail=e.detail)
 
 
@@ -395,9 +394,9 @@ def post_patient_payment(
         request["tip_method"] = str(paid_tip_with)
     if provider_id is not None:
         request["provider"] = provider_id
-    with _unit(engine, practice_id, actor) as uow:
+    with ledger_unit(engine, practice_id, actor) as uow:
         uow.records.patient(patient_id)
-        replay = _replay(uow, key, _request_hash(request))
+        replay = replay_in(uow, key, request_hash(request))
         if replay is not None:
             return replay
         if provider_id is not None:
@@ -447,7 +446,7 @@ def post_patient_payment(
             entries.append(
                 Entry(new_id(), EntryKind.TIP, Bucket.TIPS, tip, patient_id, detail=str(paid_tip_with))
             )
-        return _post_keyed(uow, key, "patient-payment", request, entries, unapplied, provider_id)
+        return post_keyed_in(uow, key, "patient-payment", request, entries, unapplied, provider_id)
 
 
 def refund_patient(
@@ -466,9 +465,9 @@ def refund_patient(
     """
     request = {"patient": patient_id, "amount": str(amount), "method": str(method)}
     entry = Entry(new_id(), EntryKind.REFUND, Bucket.PATIENT, D(amount), patient_id, detail=str(method))
-    with _unit(engine, practice_id, actor) as uow:
+    with ledger_unit(engine, practice_id, actor) as uow:
         uow.records.patient(patient_id)
-        replay = _replay(uow, key, _request_hash(request))
+        replay = replay_in(uow, key, request_hash(request))
         if replay is not None:
             return replay
         credit = patient_account(patient_id, patient_entries(uow, [patient_id])).credit
@@ -477,187 +476,10 @@ def refund_patient(
                 "the refund is more than the credit",
                 (Problem("refund-exceeds-credit", "amount", f"the patient's credit is {credit}"),),
             )
-        return _post_keyed(uow, key, "refund", request, [entry])
+        return post_keyed_in(uow, key, "refund", request, [entry])
 
 
 # --- corrections ------------------------------------------------------------------------
-
-
-def reverse_entry(
-    engine: Engine, practice_id: str, actor: str, entry_id: str, *, key: str | None = None
-) -> Posted:
-    """Reverse an entry (every leg of a transfer): new entries that negate it."""
-    with _unit(engine, practice_id, actor) as uow:
-        row = uow.session.execute(
-            select(ledger_entries).where(
-                ledger_entries.c.practice_id == practice_id, ledger_entries.c.id == entry_id
-            )
-        ).first()
-        if row is None:
-            raise NotFoundError("no such entry", (Problem("ledger-entry-not-found", "entry", entry_id),))
-        original = to_entry(row)
-        existing = patient_entries(uow, [original.patient_id])
-        if original.kind is EntryKind.TRANSFER and original.journal_id:
-            legs = [e for e in existing if e.journal_id == original.journal_id and not e.is_reversal]
-        else:
-            legs = [original]
-        journal = new_id() if original.journal_id else None
-        entries = [reversal_of(leg, journal_id=journal) for leg in legs]
-        return _post_keyed(uow, key or f"reverse:{entry_id}", "reversal", {"reverse": entry_id}, entries)
-
-
-def write_off(
-    engine: Engine,
-    practice_id: str,
-    actor: str,
-    *,
-    item_id: str,
-    amount: Decimal | None = None,
-    bucket: Bucket = Bucket.PATIENT,
-    group_code: str = "CO",
-    reason_code: str,
-    key: str,
-) -> Posted:
-    """Write off (part of) an item's balance in one bucket, with a group and reason code.
-
-    The amount defaults to the open balance of the bucket; more than that is refused
-    (``write-off-exceeds-balance``), and so is a write-off without a reason.
-    """
-    if not reason_code.strip():
-        raise TherabillError(
-            "a write-off needs a reason", (Problem("write-off-reason-missing", "reason", ""),)
-        )
-    request = {
-        "item": item_id,
-        "amount": None if amount is None else str(amount),
-        "bucket": str(bucket),
-        "reason": reason_code,
-    }
-    with _unit(engine, practice_id, actor) as uow:
-        replay = _replay(uow, key, _request_hash(request))
-        if replay is not None:
-            return replay
-        charge = _item_charge(uow, item_id)
-        existing = patient_entries(uow, [charge.patient_id])
-        mine = [e for e in existing if e.item_id == item_id]
-        bal = balance_of(mine)
-        open_amount = bal.insurance_balance if bucket is Bucket.INSURANCE else bal.patient_balance
-        value = D(amount) if amount is not None else open_amount
-        if value <= ZERO or value > open_amount:
-            raise TherabillError(
-                "nothing to write off" if open_amount <= ZERO else "the write-off is more than the balance",
-                (
-                    Problem(
-                        "write-off-exceeds-balance", "amount", f"the open {bucket} balance is {open_amount}"
-                    ),
-                ),
-            )
-        payer = _item_payer(mine) if bucket is Bucket.INSURANCE else None
-        entry = Entry(
-            new_id(),
-            EntryKind.WRITE_OFF,
-            bucket,
-            value,
-            charge.patient_id,
-            item_id=item_id,
-            claim_id=charge.claim_id,
-            claim_line_id=charge.claim_line_id,
-            payer_id=payer,
-            group_code=group_code,
-            reason_code=reason_code,
-        )
-        return _post_keyed(uow, key, "write-off", request, [entry])
-
-
-def _item_charge(uow: UnitOfWork, item_id: str) -> Entry:
-    rows = entries_where(uow, ledger_entries.c.item_id == item_id, ledger_entries.c.kind == "charge")
-    if not rows:
-        raise NotFoundError("no such item", (Problem("ledger-item-not-found", "item", item_id),))
-    return rows[0]
-
-
-def _item_payer(entries: Sequence[Entry]) -> str | None:
-    """The payer that owes the most on an item (the current insurance holder)."""
-    owed = payer_balances(entries)
-    if not owed:
-        return None
-    return max(sorted(owed), key=lambda p: owed[p])
-
-
-def transfer_balance(
-    engine: Engine,
-    practice_id: str,
-    actor: str,
-    *,
-    item_id: str,
-    to: str,
-    key: str,
-    amount: Decimal | None = None,
-    reason_code: str | None = None,
-) -> Posted:
-    """Move an item's insurance balance to the patient (``to="patient"``) or the secondary payer.
-
-    ``to="secondary"`` finds the patient's secondary coverage; the amount defaults to the
-    whole insurance balance the current payer holds.
-    """
-    if to not in ("patient", "secondary"):
-        raise TherabillError(
-            "transfer to the patient or the secondary payer",
-            (Problem("transfer-target-invalid", "to", "must be patient or secondary"),),
-        )
-    request = {"item": item_id, "to": to, "amount": None if amount is None else str(amount)}
-    with _unit(engine, practice_id, actor) as uow:
-        replay = _replay(uow, key, _request_hash(request))
-        if replay is not None:
-            return replay
-        charge = _item_charge(uow, item_id)
-        existing = patient_entries(uow, [charge.patient_id])
-        mine = [e for e in existing if e.item_id == item_id]
-        payer = _item_payer(mine)
-        if payer is None:
-            raise TherabillError(
-                "nothing owed by insurance", (Problem("ledger-no-insurance-balance", "item", item_id),)
-            )
-        value = D(amount) if amount is not None else payer_balances(mine)[payer]
-        if value <= ZERO or value > payer_balances(mine)[payer]:
-            raise TherabillError(
-                "the transfer is more than the insurance balance",
-                (Problem("transfer-exceeds-balance", "amount", f"{payer_balances(mine)[payer]} is open"),),
-            )
-        if to == "patient":
-            target_bucket, target_payer = Bucket.PATIENT, None
-        else:
-            target_payer = _coverage_payer(uow, charge.patient_id, "secondary")
-            target_bucket = Bucket.INSURANCE
-        legs = transfer(
-            value,
-            patient_id=charge.patient_id,
-            item_id=item_id,
-            claim_id=charge.claim_id,
-            from_bucket=Bucket.INSURANCE,
-            from_payer=payer,
-            to_bucket=target_bucket,
-            to_payer=target_payer,
-            group_code="PR" if to == "patient" else None,
-            reason_code=reason_code,
-        )
-        return _post_keyed(uow, key, "transfer", request, list(legs))
-
-
-def _coverage_payer(uow: UnitOfWork, patient_id: str, sequence: str) -> str:
-    row = uow.session.execute(
-        select(coverages.c.payer_id).where(
-            coverages.c.practice_id == uow.practice_id,
-            coverages.c.patient_id == patient_id,
-            coverages.c.sequence == sequence,
-        )
-    ).first()
-    if row is None:
-        raise NotFoundError(
-            f"the patient has no {sequence} coverage",
-            (Problem("ledger-coverage-missing", "to", f"no {sequence} coverage on file"),),
-        )
-    return str(row.payer_id)
 
 
 # --- reading ------------------------------------------------------------------------------
@@ -665,7 +487,7 @@ def _coverage_payer(uow: UnitOfWork, patient_id: str, sequence: str) -> str:
 
 def all_entries(engine: Engine, practice_id: str, actor: str) -> list[Entry]:
     """Every entry of the practice, in posting order."""
-    with _unit(engine, practice_id, actor, read_only=True) as uow:
+    with ledger_unit(engine, practice_id, actor, read_only=True) as uow:
         return entries_where(uow)
 
 
@@ -678,7 +500,7 @@ def balances(
     claim_id: str | None = None,
 ) -> dict[str, Any]:
     """Balances of a patient (with items, credit, unapplied, prepaid, tips) or of a claim."""
-    with _unit(engine, practice_id, actor, read_only=True) as uow:
+    with ledger_unit(engine, practice_id, actor, read_only=True) as uow:
         if claim_id is not None:
             uow.records.get(claims, claim_id)
             entries = entries_where(uow, ledger_entries.c.claim_id == claim_id)
@@ -725,7 +547,7 @@ def check_ledger(engine: Engine, practice_id: str, actor: str) -> list[Problem]:
         for j, t in journals.items()
         if t != ZERO
     )
-    with _unit(engine, practice_id, actor, read_only=True) as uow:
+    with ledger_unit(engine, practice_id, actor, read_only=True) as uow:
         plb = dict(
             uow.session.execute(
                 select(
@@ -769,8 +591,5 @@ __all__ = [
     "post_entries",
     "post_patient_payment",
     "refund_patient",
-    "reverse_entry",
     "to_entry",
-    "transfer_balance",
-    "write_off",
 ]

@@ -2,7 +2,7 @@
 
 A sale records the instrument (``prepaid_instruments``) and a prepaid-sale entry in one
 transaction; a redemption is a ledger entry that pays one of the patient's charges. Both post
-through the ledger's keyed posting (``ledger._post_keyed``: one transaction, idempotent by key,
+through the ledger's keyed posting (``ledger.post_keyed_in``: one transaction, idempotent by key,
 checked against the patient's posted entries), so a retried sale or redemption posts once.
 """
 
@@ -31,13 +31,13 @@ from therabill.domain.ledger import (
 from therabill.domain.money import ZERO, D, from_cents, to_cents
 from therabill.service_layer.ledger import (
     Posted,
-    _item_charge,
-    _post_keyed,
-    _replay,
-    _request_hash,
-    _unit,
+    ledger_unit,
     patient_entries,
+    post_keyed_in,
+    replay_in,
+    request_hash,
 )
+from therabill.service_layer.ledger_corrections import _item_charge
 from therabill.service_layer.uow import UnitOfWork
 
 __all__ = ["GIFT_CERTIFICATE_MIN_YEARS", "prepaid_sale_problems", "redeem_prepaid", "sell_prepaid"]
@@ -76,9 +76,9 @@ def sell_prepaid(
     problems = prepaid_sale_problems(kind, code, D(price), sessions, method)
     if problems:
         raise TherabillError("the sale cannot be made", tuple(problems))
-    with _unit(engine, practice_id, actor) as uow:
+    with ledger_unit(engine, practice_id, actor) as uow:
         uow.records.patient(patient_id)
-        replay = _replay(uow, key, _request_hash(request))
+        replay = replay_in(uow, key, request_hash(request))
         if replay is not None:
             return replay
         sold_on = uow.now().date()
@@ -128,7 +128,7 @@ def sell_prepaid(
             group_code=str(kind),
             detail=str(method),
         )
-        return _post_keyed(uow, key, "prepaid-sale", request, [entry])
+        return post_keyed_in(uow, key, "prepaid-sale", request, [entry])
 
 
 GIFT_CERTIFICATE_MIN_YEARS = 5
@@ -192,8 +192,8 @@ def redeem_prepaid(
     (``prepaid-expired``). A retry with the same key replays before anything is computed.
     """
     request = {"code": code, "item": item_id, "amount": None if amount is None else str(amount)}
-    with _unit(engine, practice_id, actor) as uow:
-        replay = _replay(uow, key, _request_hash(request))
+    with ledger_unit(engine, practice_id, actor) as uow:
+        replay = replay_in(uow, key, request_hash(request))
         if replay is not None:
             return replay
         inst = _instrument(uow, code)
@@ -246,4 +246,4 @@ def redeem_prepaid(
             instrument_id=inst.id,
             detail=str(inst.kind),
         )
-        return _post_keyed(uow, key, "redemption", request, [entry])
+        return post_keyed_in(uow, key, "redemption", request, [entry])

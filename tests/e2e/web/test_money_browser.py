@@ -28,7 +28,7 @@ from therabill import clock
 from therabill.domain.money import D
 from therabill.service_layer import claims as claims_svc
 from therabill.service_layer import coverages as coverages_svc
-from therabill.service_layer import ledger
+from therabill.service_layer import ledger, ledger_corrections
 from therabill.service_layer import patients as patients_svc
 from therabill.service_layer import visits as visits_svc
 from therabill.service_layer.uow import UnitOfWork
@@ -83,7 +83,7 @@ def _client(world: World) -> str:
     ledger.post_claim_charges(world.engine, pw.practice_id, actor, coded.claim_id)
     with UnitOfWork(world.engine, pw.practice_id, actor, read_only=True) as uow:
         line = uow.records.lines_of(coded.claim_id)[0].id
-    ledger.transfer_balance(
+    ledger_corrections.transfer_balance(
         world.engine, pw.practice_id, actor, item_id=line, to="patient", amount=D("63.00"), key="pr-63"
     )
     return pid

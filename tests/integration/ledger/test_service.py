@@ -23,7 +23,7 @@ from therabill.domain.remittance import (
     ServicePayment,
 )
 from therabill.service_layer import ledger as svc
-from therabill.service_layer import prepaid, remittance_posting
+from therabill.service_layer import ledger_corrections, prepaid, remittance_posting
 from therabill.service_layer import remittances as remittance_reads
 
 
@@ -260,8 +260,10 @@ def test_fees_tips_packages_transfers_write_offs_and_refunds(seed: Seed) -> None
 
     claim_id, (line,) = seed.claim(pt, payer, [("97140", 9000)], number="CLM-TR-1")
     svc.post_claim_charges(e, p, ACTOR, claim_id)
-    svc.transfer_balance(e, p, ACTOR, item_id=line, to="secondary", amount=D("30.00"), key="t1")
-    svc.transfer_balance(e, p, ACTOR, item_id=line, to="patient", amount=D("60.00"), key="t2")
+    ledger_corrections.transfer_balance(
+        e, p, ACTOR, item_id=line, to="secondary", amount=D("30.00"), key="t1"
+    )
+    ledger_corrections.transfer_balance(e, p, ACTOR, item_id=line, to="patient", amount=D("60.00"), key="t2")
     bal = svc.balances(e, p, ACTOR, claim_id=claim_id)
     assert bal["payers"] == {payer: "0.00", second: "30.00"}
     prepaid.sell_prepaid(
@@ -281,8 +283,8 @@ def test_fees_tips_packages_transfers_write_offs_and_refunds(seed: Seed) -> None
     acct = svc.balances(e, p, ACTOR, patient_id=pt)
     assert acct["items"][line]["patient_balance"] == "26.66"  # 60 - 33.34 (largest remainder share)
     assert list(acct["prepaid"].values()) == ["66.66"]
-    svc.write_off(e, p, ACTOR, item_id=line, reason_code="SMALL", key="w")
-    svc.reverse_entry(e, p, ACTOR, fee.entry_ids[0])
+    ledger_corrections.write_off(e, p, ACTOR, item_id=line, reason_code="SMALL", key="w")
+    ledger_corrections.reverse_entry(e, p, ACTOR, fee.entry_ids[0])
     acct = svc.balances(e, p, ACTOR, patient_id=pt)
     assert acct["items"][line]["patient_balance"] == "0.00"
     assert acct["holds"]

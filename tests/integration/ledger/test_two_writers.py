@@ -14,6 +14,7 @@ from decimal import Decimal
 from tests.integration.ledger.conftest import ACTOR, Seed
 from therabill.domain.ledger import EntryKind, PaymentMethod
 from therabill.service_layer import ledger as svc
+from therabill.service_layer import ledger_corrections
 
 WRITERS = 2
 OWN = 8
@@ -25,7 +26,9 @@ def test_two_writers_post_payments_to_one_claim(seed: Seed) -> None:
     pt = seed.patient("dee")
     claim_id, (line,) = seed.claim(pt, payer, [("97124", 50000)])
     svc.post_claim_charges(seed.engine, seed.practice_id, ACTOR, claim_id)
-    svc.transfer_balance(seed.engine, seed.practice_id, ACTOR, item_id=line, to="patient", key="to-patient")
+    ledger_corrections.transfer_balance(
+        seed.engine, seed.practice_id, ACTOR, item_id=line, to="patient", key="to-patient"
+    )
     errors: list[BaseException] = []
     start = threading.Barrier(WRITERS)
 

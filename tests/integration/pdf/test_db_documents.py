@@ -21,6 +21,7 @@ from therabill.domain.ledger import ChargeType, EntryKind, PaymentMethod
 from therabill.domain.money import D
 from therabill.service_layer import claims as claims_svc
 from therabill.service_layer import ledger as svc
+from therabill.service_layer import ledger_corrections
 from therabill.service_layer.documents import (
     progress_pdf_for_patient,
     progress_view_for_patient,
@@ -61,7 +62,7 @@ def account(engine: Engine) -> Account:
         ),
         key=lambda item: -item[1],
     )
-    svc.transfer_balance(
+    ledger_corrections.transfer_balance(
         engine, p.id, ACTOR, item_id=items[0][0], to="patient", key="pr-1", amount=D("30.00")
     )
     svc.post_charge(
@@ -153,7 +154,7 @@ def test_no_receipt_for_a_reversed_payment(engine: Engine) -> None:
         engine, p.id, ACTOR, patient_id=p.patient_id, amount=D("90.00"), method=PaymentMethod.CHECK, key="chk"
     )
     assert receipt_view_for_payment(engine, p.id, ACTOR, "chk").balance_after == D("0.00")
-    svc.reverse_entry(engine, p.id, ACTOR, paid.entry_ids[0])
+    ledger_corrections.reverse_entry(engine, p.id, ACTOR, paid.entry_ids[0])
     with pytest.raises(TherabillError) as err:
         receipt_view_for_payment(engine, p.id, ACTOR, "chk")
     assert err.value.problems[0].code == "receipt-payment-reversed"

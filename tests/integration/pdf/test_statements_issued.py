@@ -27,7 +27,7 @@ from therabill.domain.errors import TherabillError
 from therabill.domain.ledger import Bucket, ChargeType, PaymentMethod
 from therabill.domain.money import D
 from therabill.service_layer import ledger as svc
-from therabill.service_layer import statements
+from therabill.service_layer import ledger_corrections, statements
 
 DOS = date(2026, 10, 2)
 
@@ -60,7 +60,7 @@ def _short_balance(seed: Seed, name: str, email: str | None = None) -> str:
     with clock.using(_at(date(2026, 10, 20))):
         svc.post_claim_charges(seed.engine, seed.practice_id, ACTOR, claim_id)
     with clock.using(_at(date(2026, 11, 12))):
-        svc.transfer_balance(
+        ledger_corrections.transfer_balance(
             seed.engine,
             seed.practice_id,
             ACTOR,
@@ -69,11 +69,11 @@ def _short_balance(seed: Seed, name: str, email: str | None = None) -> str:
             amount=D("63.00"),
             key=f"{name}-t",
         )
-        svc.write_off(
+        ledger_corrections.write_off(
             seed.engine, seed.practice_id, ACTOR, item_id=lines[0], bucket=Bucket.INSURANCE, group_code="CO",
             reason_code="45", key=f"{name}-w",
         )  # fmt: skip
-        svc.write_off(
+        ledger_corrections.write_off(
             seed.engine, seed.practice_id, ACTOR, item_id=lines[1], bucket=Bucket.INSURANCE, group_code="CO",
             reason_code="45", key=f"{name}-w2",
         )  # fmt: skip
@@ -195,7 +195,7 @@ def test_statement_aging_adds_up_to_the_amount_due(
                     svc.post_claim_charges(seed.engine, seed.practice_id, ACTOR, claim_id)
                     lines += ids
                 elif kind == "share" and lines:
-                    svc.transfer_balance(
+                    ledger_corrections.transfer_balance(
                         seed.engine, seed.practice_id, ACTOR, item_id=lines[a % len(lines)], to="patient",
                         amount=D(cents) / 100, key=key,
                     )  # fmt: skip
@@ -210,7 +210,7 @@ def test_statement_aging_adds_up_to_the_amount_due(
                         charge_type=ChargeType.NO_SHOW, key=key,
                     )  # fmt: skip
                 elif kind == "write-off" and lines:
-                    svc.write_off(
+                    ledger_corrections.write_off(
                         seed.engine, seed.practice_id, ACTOR, item_id=lines[a % len(lines)], amount=D(cents) / 100,
                         reason_code="SMALL", key=key,
                     )  # fmt: skip

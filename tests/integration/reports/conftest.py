@@ -23,7 +23,7 @@ from therabill.adapters.x12.envelope import EnvelopeSettings
 from therabill.domain.ledger import ChargeType, PaymentMethod, PrepaidType
 from therabill.domain.money import D
 from therabill.domain.remittance import Adjustment, ClaimPayment, Remittance, RemittanceHeader, ServicePayment
-from therabill.service_layer import batches, prepaid, remittance_posting
+from therabill.service_layer import batches, ledger_corrections, prepaid, remittance_posting
 from therabill.service_layer import claims as claims_svc
 from therabill.service_layer import coverages as coverages_svc
 from therabill.service_layer import ledger as svc
@@ -356,11 +356,11 @@ def _build(engine: Engine, clock: PinnedClock) -> Practice:
         for x in svc.all_entries(e, pid, ACTOR)
         if x.reason_code == "50" and x.claim_line_id == lines_b1[0].id
     ][0]
-    svc.reverse_entry(e, pid, ACTOR, denial.entry_id, key="fix-b1")
+    ledger_corrections.reverse_entry(e, pid, ACTOR, denial.entry_id, key="fix-b1")
     p.at(date(2026, 9, 28))
     svc.post_entries(e, pid, ACTOR, [_ins_payment(p, lines_b1[0], "60.00", "00123")], key="appeal-b1")
     p.at(date(2026, 9, 28))
-    svc.write_off(
+    ledger_corrections.write_off(
         e,
         pid,
         ACTOR,
@@ -449,7 +449,7 @@ def _build(engine: Engine, clock: PinnedClock) -> Practice:
         key="dee-cash",
         tip=D("10.00"),
     )
-    svc.write_off(
+    ledger_corrections.write_off(
         e, pid, ACTOR, item_id=fee.entry_ids[0], amount=D("10.00"), reason_code="courtesy", key="dee-wo"
     )
     p.at(date(2026, 11, 3))

@@ -39,7 +39,14 @@ from therabill.entrypoints.cli.common import (
 )
 from therabill.entrypoints.cli.era import era_app
 from therabill.entrypoints.cli.form import write_atomically
-from therabill.service_layer import checkout, compensation, prepaid, remittances, statements
+from therabill.service_layer import (
+    checkout,
+    compensation,
+    ledger_corrections,
+    prepaid,
+    remittances,
+    statements,
+)
 from therabill.service_layer import ledger as svc
 from therabill.service_layer.uow import system_actor
 
@@ -297,7 +304,7 @@ def ledger_write_off(
     )
     res = _run(
         engine,
-        lambda: svc.write_off(
+        lambda: ledger_corrections.write_off(
             engine,
             practice_id,
             system_actor(),
@@ -328,7 +335,7 @@ def ledger_transfer(
     )
     res = _run(
         engine,
-        lambda: svc.transfer_balance(
+        lambda: ledger_corrections.transfer_balance(
             engine, practice_id, system_actor(), item_id=item, to=to, key=the_key, amount=value
         ),
     )
@@ -343,7 +350,7 @@ def ledger_reverse(
 ) -> None:
     """Reverse a posted entry (every leg of a transfer); running it again posts nothing."""
     engine, practice_id = open_practice(practice)
-    res = _run(engine, lambda: svc.reverse_entry(engine, practice_id, system_actor(), entry))
+    res = _run(engine, lambda: ledger_corrections.reverse_entry(engine, practice_id, system_actor(), entry))
     _posted(res, f"reverse:{entry}", as_json, "reversal")
 
 

@@ -23,8 +23,7 @@ from therabill.entrypoints.http.errors import ApiError, not_found
 from therabill.entrypoints.http.who import AuthorizationsWrite, CoveragesWrite, PatientsRead, PatientsWrite
 from therabill.entrypoints.web.pages import render
 from therabill.security.permissions import Permission, allowed
-from therabill.service_layer import authorizations, coverages, patients, referrals
-from therabill.service_layer import practice_settings as ps
+from therabill.service_layer import authorizations, coverages, patients, payer_setup, referrals
 from therabill.service_layer.accounts import Principal
 
 router = APIRouter(include_in_schema=False)
@@ -221,7 +220,7 @@ def _desk_page(
             "referrals": referrals.referrals_of(engine, principal, patient.id),
             "history": patients.patient_history(engine, principal, patient.id),
             "born": {v.row.id: _us_day((v.row.subscriber or {}).get("birth_date")) for v in views},
-            "payers": ps.list_payers(engine, principal.practice_id, actor_of(principal)),
+            "payers": payer_setup.list_payers(engine, principal.practice_id, actor_of(principal)),
             "today": today,
             "problems": problems,
             "bad": _bad_fields(problems),

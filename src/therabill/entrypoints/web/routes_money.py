@@ -28,7 +28,7 @@ from therabill.entrypoints.http.errors import ApiError, not_found
 from therabill.entrypoints.http.mailer import mailer_of
 from therabill.entrypoints.http.who import LedgerAdjust, PaymentsTake, ReportsRead
 from therabill.entrypoints.web.pages import actor, render, today
-from therabill.service_layer import checkout, compensation, documents, prepaid, statements
+from therabill.service_layer import checkout, compensation, documents, ledger_corrections, prepaid, statements
 from therabill.service_layer import ledger as svc
 from therabill.service_layer.accounts import Principal
 
@@ -315,7 +315,7 @@ async def write_off(request: Request, patient_id: str, principal: LedgerAdjust) 
 
     def run(form: Any, key: str) -> None:
         bucket = Bucket.INSURANCE if _text(form, "bucket") == "insurance" else Bucket.PATIENT
-        svc.write_off(
+        ledger_corrections.write_off(
             *_args(request, principal),
             item_id=_text(form, "item_id", 40),
             amount=_money(form, "amount", required=False),
@@ -333,7 +333,7 @@ async def transfer(request: Request, patient_id: str, principal: LedgerAdjust) -
     _require_patient(request, principal, patient_id)
 
     def run(form: Any, key: str) -> None:
-        svc.transfer_balance(
+        ledger_corrections.transfer_balance(
             *_args(request, principal),
             item_id=_text(form, "item_id", 40),
             to=_text(form, "to", 10),
@@ -350,7 +350,7 @@ async def reverse(request: Request, patient_id: str, principal: LedgerAdjust) ->
     _require_patient(request, principal, patient_id)
 
     def run(form: Any, key: str) -> None:
-        svc.reverse_entry(*_args(request, principal), _text(form, "entry_id", 40), key=key)
+        ledger_corrections.reverse_entry(*_args(request, principal), _text(form, "entry_id", 40), key=key)
 
     return await _post(request, principal, patient_id, run, "Reversed")
 

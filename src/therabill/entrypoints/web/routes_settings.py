@@ -28,7 +28,7 @@ from therabill.entrypoints.web.pages import actor, render, today
 from therabill.refdata.ncci import mue_effective_from_name
 from therabill.refdata.payer_directory import search_directory
 from therabill.security.permissions import ROLES, Permission, permissions_of
-from therabill.service_layer import accounts, api_tokens
+from therabill.service_layer import accounts, api_tokens, payer_setup, refdata_imports
 from therabill.service_layer import practice as practice_svc
 from therabill.service_layer import practice_settings as ps
 from therabill.service_layer.accounts import AccountError, Principal
@@ -212,7 +212,7 @@ def _provider_input(form: dict[str, str]) -> ps.ProviderInput:
 def _providers_page(request: Request, principal: Principal, form: dict[str, str], **kw: Any) -> HTMLResponse:
     engine, who = state(request).engine, actor(principal)
     listed = ps.list_providers(engine, principal.practice_id, who)
-    payer_rows = ps.list_payers(engine, principal.practice_id, who)
+    payer_rows = payer_setup.list_payers(engine, principal.practice_id, who)
     names = {p.id: p.name for p in payer_rows}
     enrolled: dict[str, list[Any]] = {}
     for e in practice_svc.list_enrollments(engine, principal.practice_id, who):
@@ -338,16 +338,16 @@ def _date_field(form: dict[str, str], key: str) -> date | None:
 
 
 def _slug(request: Request, principal: Principal) -> str:
-    return ps.practice_slug(state(request).engine, principal.practice_id)
+    return payer_setup.practice_slug(state(request).engine, principal.practice_id)
 
 
 def _payers_page(request: Request, principal: Principal, form: dict[str, str], **kw: Any) -> HTMLResponse:
     slug = _slug(request, principal)
-    rows = ps.list_payers(state(request).engine, principal.practice_id, actor(principal))
+    rows = payer_setup.list_payers(state(request).engine, principal.practice_id, actor(principal))
     profiles = []
-    for name in ps.usable_profiles(slug):
+    for name in payer_setup.usable_profiles(slug):
         try:
-            described = ps.describe_profile(name)
+            described = payer_setup.describe_profile(name)
         except TherabillError as exc:
             described = {
                 "id": name,
@@ -369,7 +369,7 @@ def _payers_page(request: Request, principal: Principal, form: dict[str, str], *
             "profiles": profiles,
             "form": form,
             "slug": slug,
-            "indicators": ps.FILING_INDICATORS,
+            "indicators": payer_setup.FILING_INDICATORS,
             "editing": kw.pop("editing", None),
             "find": kw.get("find", ""),
             "found": search_directory(kw.pop("find", "")) if "find" in kw else [],
@@ -378,8 +378,8 @@ def _payers_page(request: Request, principal: Principal, form: dict[str, str], *
     )
 
 
-def _payer_input(form: dict[str, str]) -> ps.PayerInput:
-    return ps.PayerInput(
+def _payer_input(form: dict[str, str]) -> payer_setup.PayerInput:
+    return payer_setup.PayerInput(
         name=form.get("name", ""),
         payer_id=_opt(form, "payer_id"),
         profile=_opt(form, "profile"),
@@ -405,7 +405,9 @@ async def settings_payer_add(request: Request, principal: BillingSetup) -> Respo
     """Add a payer."""
     form = await _form(request)
     try:
-        ps.save_payer(state(request).engine, principal.practice_id, actor(principal), _payer_input(form))
+        payer_setup.save_payer(
+            state(request).engine, principal.practice_id, actor(principal), _payer_input(form)
+        )
     except TherabillError as exc:
         return _payers_page(request, principal, form, problems=_problems(exc))
     return RedirectResponse("/settings/payers", status_code=303)
@@ -415,7 +417,9 @@ async def settings_payer_add(request: Request, principal: BillingSetup) -> Respo
 def settings_payer_edit(request: Request, payer_id: str, principal: BillingSetup) -> HTMLResponse:
     """The edit form of one payer."""
     try:
-        row = ps.payer_record(state(request).engine, principal.practice_id, actor(principal), payer_id)
+        row = payer_setup.payer_record(
+            state(request).engine, principal.practice_id, actor(principal), payer_id
+        )
     except NotFoundError as exc:
         raise not_found("payer") from exc
     address = row.address or {}
@@ -434,7 +438,7 @@ async def settings_payer_save(request: Request, payer_id: str, principal: Billin
     """Save a payer (name, ids, the profile it uses, claims address)."""
     form = await _form(request)
     try:
-        ps.save_payer(
+        payer_setup.save_payer(
             state(request).engine,
             principal.practice_id,
             actor(principal),
@@ -452,11 +456,11 @@ async def settings_payer_save(request: Request, payer_id: str, principal: Billin
 def settings_profile(request: Request, profile_id: str, principal: BillingSetup) -> HTMLResponse:
     """One profile: its settings with sources, and its TOML to copy or edit."""
     slug = _slug(request, principal)
-    if profile_id not in ps.usable_profiles(slug):
+    if profile_id not in payer_setup.usable_profiles(slug):
         raise not_found("profile")
     try:
-        described = ps.describe_profile(profile_id)
-        text = ps.profile_text(slug, profile_id)
+        described = payer_setup.describe_profile(profile_id)
+        text = payer_setup.profile_text(slug, profile_id)
     except TherabillError:
         raise not_found("profile") from None
     own = profile_id.startswith(f"{slug}.")
@@ -488,7 +492,9 @@ async def settings_profile_save(request: Request, principal: BillingSetup) -> Re
             raise ps.SettingsError(
                 "empty", (Problem("settings-profile-empty", "toml", "paste or upload a profile"),)
             )
-        saved = ps.save_profile(state(request).engine, principal.practice_id, actor(principal), name, text)
+        saved = payer_setup.save_profile(
+            state(request).engine, principal.practice_id, actor(principal), name, text
+        )
     except TherabillError as exc:
         context = {
             "profile": None,
@@ -769,11 +775,13 @@ def refdata_allowed(request: Request, principal: Principal) -> bool:
     may import; with a single practice, its owners may.
     """
     named = str(request.app.state.settings.refdata_practice).strip()
-    return ps.may_import_refdata(state(request).engine, principal.practice_id, actor(principal), named)
+    return refdata_imports.may_import_refdata(
+        state(request).engine, principal.practice_id, actor(principal), named
+    )
 
 
 def _refdata_page(request: Request, principal: Principal, **kw: Any) -> HTMLResponse:
-    status = ps.refdata_status()
+    status = refdata_imports.refdata_status()
     context = {"status": status, "allowed": refdata_allowed(request, principal), **kw.pop("extra", {})}
     return _page(request, principal, "refdata.html", context, **kw)
 
@@ -844,7 +852,7 @@ async def _refdata_import(request: Request, kind: str, principal: Principal) -> 
             raise ps.SettingsError(
                 "bad date", (Problem("settings-date-invalid", "effective", "give the dates as YYYY-MM-DD"),)
             ) from None
-        result = ps.import_refdata(
+        result = refdata_imports.import_refdata(
             state(request).engine,
             principal.practice_id,
             actor(principal),
@@ -869,7 +877,7 @@ def _import_route(kind: str) -> Any:
     return route
 
 
-for _kind in ps.REFDATA_KINDS:  # one route per kind: no free-form text in the address
+for _kind in refdata_imports.REFDATA_KINDS:  # one route per kind: no free-form text in the address
     router.add_api_route(
         f"/settings/refdata/{_kind}", _import_route(_kind), methods=["POST"], response_class=HTMLResponse
     )

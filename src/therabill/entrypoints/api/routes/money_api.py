@@ -33,7 +33,7 @@ from therabill.entrypoints.http.deps import state
 from therabill.entrypoints.http.errors import ApiError
 from therabill.entrypoints.http.mailer import mailer_of
 from therabill.entrypoints.http.who import LedgerAdjust, PaymentsTake, ReportsRead, SettingsManage
-from therabill.service_layer import checkout, compensation, documents, prepaid, statements
+from therabill.service_layer import checkout, compensation, documents, ledger_corrections, prepaid, statements
 from therabill.service_layer import ledger as svc
 from therabill.service_layer.accounts import Principal
 from therabill.service_layer.ledger import IdempotencyConflictError, Posted
@@ -241,7 +241,7 @@ def write_off(
     """Write off (part of) an item's balance with a reason (default: all that is open)."""
     k = _key(key)
     return _posted(
-        lambda: svc.write_off(
+        lambda: ledger_corrections.write_off(
             *_args(request, principal),
             item_id=item_id,
             amount=body.amount,
@@ -261,7 +261,7 @@ def transfer(
     """Move an item's insurance balance to the patient or the secondary payer."""
     k = _key(key)
     return _posted(
-        lambda: svc.transfer_balance(
+        lambda: ledger_corrections.transfer_balance(
             *_args(request, principal),
             item_id=item_id,
             to=body.to,
@@ -277,7 +277,7 @@ def transfer(
 def reverse(request: Request, entry_id: str, principal: LedgerAdjust, key: KeyHeader = None) -> JSONResponse:
     """Reverse a posted entry (a correction is a new entry; posted ones never change)."""
     k = _key(key)
-    return _posted(lambda: svc.reverse_entry(*_args(request, principal), entry_id, key=k), k)
+    return _posted(lambda: ledger_corrections.reverse_entry(*_args(request, principal), entry_id, key=k), k)
 
 
 @router.post("/patients/{patient_id}/fees", status_code=201, responses=RESPONSES)

@@ -51,8 +51,7 @@ from therabill.entrypoints.http.who import (
     PatientsRead,
     PatientsWrite,
 )
-from therabill.service_layer import authorizations, coverages, patients, referrals
-from therabill.service_layer import practice_settings as ps
+from therabill.service_layer import authorizations, coverages, patients, payer_setup, referrals
 
 router = APIRouter(
     prefix="/api/v1",
@@ -379,7 +378,7 @@ def list_payers(
     q: Annotated[str | None, Query(max_length=80, description="Part of the name or the payer id.")] = None,
 ) -> list[dict[str, Any]]:
     """The practice's payers by name (to choose one for a coverage)."""
-    rows = ps.list_payers(state(request).engine, principal.practice_id, actor_of(principal), query=q)
+    rows = payer_setup.list_payers(state(request).engine, principal.practice_id, actor_of(principal), query=q)
     return [
         {
             "id": r.id,
