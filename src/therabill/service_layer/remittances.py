@@ -13,14 +13,26 @@ from dataclasses import dataclass
 from decimal import Decimal
 from typing import Any
 
-from sqlalchemy import Engine
+from sqlalchemy import Engine, select, update
 
+from therabill.adapters.db.ledger_tables import posting_worklist, remittances
 from therabill.adapters.x12.x835_005010X221A1 import read_835
+from therabill.domain.errors import NotFoundError, Problem
 from therabill.domain.remittance import Remittance
 from therabill.service_layer import ledger
+from therabill.service_layer.errors import refuse
 from therabill.service_layer.ledger import RemittanceResult
+from therabill.service_layer.uow import UnitOfWork
 
-__all__ = ["PostedRemittance", "post_835"]
+__all__ = [
+    "UNMATCHED_KINDS",
+    "PostedRemittance",
+    "WorkRow",
+    "dismiss_work_item",
+    "open_work",
+    "post_835",
+    "received",
+]
 
 
 @dataclass(frozen=True, slots=True)
@@ -48,6 +60,11 @@ class PostedRemittance:
     def matched_claims(self) -> int:
         """Claims of ours that the 835 paid, adjusted or denied, posted now."""
         return self.result.matched_claims
+
+    @property
+    def not_matched(self) -> int:
+        """Claims of the 835 that matched none of ours (on the worklist, nothing posted)."""
+        return sum(1 for w in self.result.worklist if w.kind == "claim-unmatched")
 
     @property
     def unmatched_claims(self) -> int:
@@ -101,3 +118,118 @@ def post_835(
         )
         for rem in remittances
     ]
+
+
+UNMATCHED_KINDS = frozenset({"claim-unmatched", "line-unmatched", "reversal-unmatched"})
+"""Worklist kinds for money that matched none of our claims (or lines)."""
+_KIND_WORDS = {
+    "claim-unmatched": "Claim not ours",
+    "line-unmatched": "Line not on the claim",
+    "reversal-unmatched": "Reversal of nothing posted",
+    "claim-unbalanced": "Claim does not balance",
+    "claim-not-postable": "Claim could not be posted",
+    "payer-not-on-claim": "Payer not on the claim",
+    "payment-duplicate": "Paid twice",
+    "provider-adjustment": "Provider adjustment (PLB)",
+    "remittance-conflict": "Remittance received twice, different claims",
+    "remittance-unbalanced": "Remittance does not balance",
+    "status-not-updated": "Claim status not moved",
+}
+
+
+@dataclass(frozen=True, slots=True)
+class WorkRow:
+    """An open item of the posting worklist, as the remittance page lists it.
+
+    Attributes:
+        id: the item (for its actions).
+        kind: the kind id; ``kind_words``: the kind in words.
+        unmatched: True when the money matched none of our claims.
+        claim_number: the claim number as the 835 gave it; ``claim_id``: ours when matched.
+        amount_cents: the money concerned.
+        message: what happened, in words.
+        trace_number: the check or EFT number of its remittance; ``created_at``: when.
+    """
+
+    id: str
+    kind: str
+    kind_words: str
+    unmatched: bool
+    claim_number: str | None
+    claim_id: str | None
+    amount_cents: int
+    message: str
+    trace_number: str | None
+    created_at: Any
+
+
+def open_work(engine: Engine, practice_id: str, actor: str, *, limit: int = 200) -> list[WorkRow]:
+    """The open worklist items (oldest first), each with its remittance's trace number."""
+    with UnitOfWork(engine, practice_id, actor, read_only=True) as uow:
+        rows = uow.session.execute(
+            select(posting_worklist, remittances.c.trace_number)
+            .outerjoin(remittances, remittances.c.id == posting_worklist.c.remittance_id)
+            .where(posting_worklist.c.practice_id == practice_id, posting_worklist.c.resolved_at.is_(None))
+            .order_by(posting_worklist.c.created_at, posting_worklist.c.segment_number)
+            .limit(limit)
+        ).all()
+    return [
+        WorkRow(
+            r.id,
+            r.kind,
+            _KIND_WORDS.get(r.kind, r.kind.replace("-", " ").capitalize()),
+            r.kind in UNMATCHED_KINDS,
+            r.claim_number,
+            r.claim_id,
+            int(r.amount_cents),
+            r.message,
+            r.trace_number,
+            r.created_at,
+        )
+        for r in rows
+    ]
+
+
+def dismiss_work_item(engine: Engine, practice_id: str, actor: str, item_id: str, reason: str) -> None:
+    """Close a worklist item with the reason why nothing more is to be done (audited).
+
+    Raises:
+        RecordsError: no reason (``worklist-reason-missing``) or already closed
+            (``worklist-item-closed``).
+        NotFoundError: no such item in the practice.
+    """
+    why = " ".join(reason.split())[:200]
+    if not why:
+        raise refuse("worklist-reason-missing", "reason", "say why the item needs nothing more")
+    with UnitOfWork(engine, practice_id, actor) as uow:
+        row = uow.session.execute(
+            select(posting_worklist.c.id, posting_worklist.c.resolved_at).where(
+                posting_worklist.c.practice_id == practice_id, posting_worklist.c.id == item_id
+            )
+        ).first()
+        if row is None:
+            raise NotFoundError(
+                "no such worklist item", (Problem("not-found", "id", f"no item {item_id!r}"),)
+            )
+        if row.resolved_at is not None:
+            raise refuse("worklist-item-closed", "id", "the item was already closed")
+        uow.session.execute(
+            update(posting_worklist)
+            .where(posting_worklist.c.id == item_id)
+            .values(resolved_at=uow.now(), resolved_by=actor[:100])
+        )
+        uow.record("remittance.worklist-dismissed", "posting_worklist", item_id, {"reason": why})
+
+
+def received(engine: Engine, practice_id: str, actor: str, *, limit: int = 50) -> list[Any]:
+    """The remittances received (835s: payer, check or EFT number, amount, date), newest first,
+    to reconcile with the bank."""
+    with UnitOfWork(engine, practice_id, actor, read_only=True) as uow:
+        return list(
+            uow.session.execute(
+                select(remittances)
+                .where(remittances.c.practice_id == practice_id)
+                .order_by(remittances.c.received_at.desc())
+                .limit(limit)
+            ).all()
+        )

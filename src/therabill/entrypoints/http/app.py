@@ -14,12 +14,12 @@ from starlette.types import ASGIApp, Receive, Scope, Send
 
 from therabill import __version__, config
 from therabill import clock as clock_mod
-from therabill.domain.money import usd_text
 from therabill.entrypoints.clock import system_clock
 from therabill.entrypoints.http import errors
 from therabill.entrypoints.http.deps import AppState
 from therabill.entrypoints.http.limits import BodyLimit, ErrorShield
 from therabill.entrypoints.http.settings import Settings
+from therabill.entrypoints.web import filters
 from therabill.schemas.encounter import EncounterDocument, UnitsDocument
 from therabill.security.headers import SecurityHeaders
 from therabill.service_layer.database import open_database
@@ -99,7 +99,7 @@ def create_app(
     )
     app.state.settings = settings
     templates = Jinja2Templates(directory=str(WEB / "templates"))
-    templates.env.filters["usd"] = usd_text
+    filters.install(templates.env)
     app.state.templates = templates
     errors.install(app)
     # Outermost last: headers on every answer, then body limits, then the error shield.
