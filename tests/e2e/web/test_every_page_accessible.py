@@ -88,7 +88,16 @@ def site(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[Server, dic
             start_local=datetime(2026, 11, 23, 10, 0),
             end_local=datetime(2026, 11, 23, 11, 0),
         )
-        ids.update(appointment_id=appointment.id, profile_id="commercial", name=next(iter(REPORTS)))
+        with engine.connect() as conn:
+            claimed = conn.exec_driver_sql(
+                "SELECT visit_id FROM claims WHERE id = ?", (ids["claim_id"],)
+            ).scalar()
+        ids.update(
+            appointment_id=appointment.id,
+            profile_id="commercial",
+            name=next(iter(REPORTS)),
+            claimed_visit_id=str(claimed),
+        )
         yield server, ids
 
 
@@ -181,3 +190,35 @@ def test_the_helper_fails_a_page_that_breaks_the_rules(browser: Browser, tmp_pat
     assert any(f.startswith("label (critical)") for f in found), found
     assert any("horizontal scrolling" in f for f in found), found
     assert any("tap target" in f for f in found), found
+
+
+MAIN_PAGES = {
+    "dashboard": "/",
+    "patient": "/patients/{patient_id}",
+    "visit-form": "/patients/{patient_id}/visits/new",
+    "visit": "/visits/{claimed_visit_id}",
+    "claims": "/claims",
+    "claim": "/claims/{claim_id}",
+    "remittances": "/remittances",
+    "audit": "/audit",
+}
+
+
+def test_screenshots_of_the_main_pages_at_both_sizes(
+    browser: Browser, site: tuple[Server, dict[str, str]], shots: Path
+) -> None:
+    """``web-<page>-1366.png`` and ``web-<page>-390.png`` (``THERABILL_SCREENSHOTS=docs/images``
+    writes the README's pictures); each page is checked as it is photographed."""
+    server, ids = site
+    context = browser.new_context(viewport={"width": 1366, "height": 900})
+    page = context.new_page()
+    _login(page, server, "owner")
+    for width, height in SIZES:
+        page.set_viewport_size({"width": width, "height": height})
+        for name, path in MAIN_PAGES.items():
+            page.goto(server.url + _url(path, ids))
+            page.wait_for_load_state("networkidle")
+            assert not problems(page), (name, width, problems(page))
+            page.screenshot(path=str(shots / f"web-{name}-{width}.png"), full_page=width < 1000)
+    context.close()
+    assert len(list(shots.glob("web-*-390.png"))) >= len(MAIN_PAGES)
