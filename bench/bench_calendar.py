@@ -48,14 +48,16 @@ def _setup(folder: Path) -> tuple[Any, str, str, list[str], list[date]]:
     from therabill.adapters.db.repositories import new_id
     from therabill.adapters.db.tables import appointments
     from therabill.domain.schedule import to_utc
-    from therabill.service_layer import records, schedule
+    from therabill.service_layer import patients as patients_svc
+    from therabill.service_layer import practice as practice_svc
+    from therabill.service_layer import schedule
 
     engine = make_engine(f"sqlite:///{folder / 'bench.sqlite3'}")
     migrations.upgrade(engine)
     actor = "bench"
-    pid = records.create_practice(engine, name="Bench Massage", slug="bench", actor=actor)
+    pid = practice_svc.create_practice(engine, name="Bench Massage", slug="bench", actor=actor)
     therapists = [
-        records.add_provider(
+        practice_svc.add_provider(
             engine,
             pid,
             actor,
@@ -76,7 +78,7 @@ def _setup(folder: Path) -> tuple[Any, str, str, list[str], list[date]]:
     for t in therapists:
         schedule.set_working_hours(engine, pid, actor, t, [(d, "09:00", "17:00") for d in range(5)])
     clients = [
-        records.register_patient(
+        patients_svc.register_patient(
             engine,
             pid,
             actor,

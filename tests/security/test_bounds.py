@@ -16,7 +16,7 @@ from therabill.adapters.db.ledger_tables import remittances
 from therabill.domain.errors import ReferenceDataError, TherabillError
 from therabill.domain.money import MAX_AMOUNT, D, MoneyError
 from therabill.refdata.fees import import_fees
-from therabill.service_layer import records
+from therabill.service_layer import practice as practice_svc
 
 HUGE = "50000000000000000.00"  # 5e16 dollars
 
@@ -72,7 +72,7 @@ def test_fee_of_1_2e29_in_a_fee_schedule_is_refused(tmp_path: Path) -> None:
 
 def test_fee_of_1_2e29_on_a_practice_is_refused(world: World) -> None:
     with pytest.raises(TherabillError) as err:
-        records.create_practice(
+        practice_svc.create_practice(
             world.engine, name="Huge", slug="huge-fee", actor="test", fees={"97124": "1" + "0" * 29 + ".00"}
         )
     assert err.value.problems[0].code == "practice-fee-invalid"

@@ -15,7 +15,8 @@ from fastapi.testclient import TestClient
 from tests.e2e.api.conftest import bearer, login, token_for
 from tests.e2e.api.test_authorization_matrix import VISIT_DOC
 from tests.e2e.api.world import DOS, World
-from therabill.service_layer import records
+from therabill.service_layer import practice as practice_svc
+from therabill.service_layer import visits as visits_svc
 
 ACTOR = "test:setup"
 
@@ -23,7 +24,7 @@ ACTOR = "test:setup"
 @pytest.fixture(scope="module")
 def visits(world: World) -> dict[str, str]:
     pw = world.a
-    other_provider = records.add_provider(
+    other_provider = practice_svc.add_provider(
         world.engine,
         pw.practice_id,
         ACTOR,
@@ -34,7 +35,7 @@ def visits(world: World) -> dict[str, str]:
         credential="LMT",
         licenses=[("IL", "227.088888", None)],
     )
-    own = records.record_visit(
+    own = visits_svc.record_visit(
         world.engine,
         pw.practice_id,
         ACTOR,
@@ -44,7 +45,7 @@ def visits(world: World) -> dict[str, str]:
         document=VISIT_DOC,
         coverage_id=pw.coverage_id,
     )
-    other = records.record_visit(
+    other = visits_svc.record_visit(
         world.engine,
         pw.practice_id,
         ACTOR,

@@ -19,7 +19,8 @@ from therabill.adapters.db import migrations
 from therabill.adapters.db.engine import make_engine
 from therabill.adapters.db.tables import patients
 from therabill.security.csvcell import safe_cell
-from therabill.service_layer import ledger, records
+from therabill.service_layer import claims as claims_svc
+from therabill.service_layer import ledger
 
 # --- finding 10 -------------------------------------------------------------------------
 
@@ -90,7 +91,7 @@ def test_claim_and_ledger_exports_hold_no_formula(tmp_path: Path) -> None:
     migrations.upgrade(engine)
     p = a_practice(engine)
     visit = a_visit(p)
-    coded = records.code_visit(engine, p.id, ACTOR, visit, as_of=AS_OF)
+    coded = claims_svc.code_visit(engine, p.id, ACTOR, visit, as_of=AS_OF)
     ledger.post_claim_charges(engine, p.id, ACTOR, coded.claim_id)
     with engine.begin() as conn:
         conn.execute(

@@ -23,7 +23,7 @@ from therabill.adapters.db.backup import MAGIC
 from therabill.adapters.db.engine import make_engine
 from therabill.config import DB_FILENAME
 from therabill.entrypoints.cli.main import app
-from therabill.service_layer import records as rec
+from therabill.service_layer import patients as patients_svc
 
 runner = CliRunner()
 
@@ -183,7 +183,9 @@ def test_good_backup_restores_and_nothing_is_left_aside(folder: Path, tmp_path: 
     before = _fingerprint(folder)
     engine = make_engine(f"sqlite:///{folder / DB_FILENAME}")
     pid = sqlite3.connect(folder / DB_FILENAME).execute("SELECT id FROM practices").fetchone()[0]
-    rec.register_patient(engine, pid, ACTOR, chart_number="LATE", first_name="Late", last_name="Comer")
+    patients_svc.register_patient(
+        engine, pid, ACTOR, chart_number="LATE", first_name="Late", last_name="Comer"
+    )
     engine.dispose()
     assert _fingerprint(folder) != before
     r = run("restore", str(good))
@@ -321,7 +323,9 @@ def test_growth_after_the_anchor_is_fine(folder: Path) -> None:
     assert run("db", "check").exit_code == 0
     engine = make_engine(f"sqlite:///{folder / DB_FILENAME}")
     pid = sqlite3.connect(folder / DB_FILENAME).execute("SELECT id FROM practices").fetchone()[0]
-    rec.register_patient(engine, pid, ACTOR, chart_number="NEW", first_name="New", last_name="Person")
+    patients_svc.register_patient(
+        engine, pid, ACTOR, chart_number="NEW", first_name="New", last_name="Person"
+    )
     engine.dispose()
     assert run("db", "check").exit_code == 0
 

@@ -37,7 +37,7 @@ from therabill.clock import Clock, current_time
 from therabill.domain.acknowledgment import Acknowledgment, ClaimAck
 from therabill.domain.errors import Problem, TherabillError
 from therabill.domain.records import ClaimStatus, TransitionError, check_claim_transition
-from therabill.service_layer import records as rec
+from therabill.service_layer import claim_status
 from therabill.service_layer.uow import UnitOfWork
 
 __all__ = [
@@ -161,7 +161,7 @@ def _move(
             check_claim_transition(row.status, target.value)
         except TransitionError:
             continue
-        rec.set_status_in(uow, row, target.value, note=note)
+        claim_status.set_status_in(uow, row, target.value, note=note)
         return {"claim": row.claim_number, "from": row.status, "to": target.value, "note": note}
     return {"claim": row.claim_number, "from": row.status, "to": None, "note": f"left {row.status}"}
 

@@ -35,7 +35,8 @@ from therabill.adapters.x12.x837p_005010X222A1 import write_837p
 from therabill.clock import Clock, current_time, naive_utc
 from therabill.domain.errors import Problem, TherabillError
 from therabill.domain.records import ClaimStatus
-from therabill.service_layer import records as rec
+from therabill.service_layer import claim_status
+from therabill.service_layer import claims as claims_svc
 from therabill.service_layer.uow import UnitOfWork
 
 __all__ = [
@@ -224,7 +225,7 @@ def build_batch(
             )
         control = allocate_control_number(uow)
         now = uow.now()
-        domain_claims = [rec.claim_in(uow, r.id) for r in chosen]
+        domain_claims = [claims_svc.claim_in(uow, r.id) for r in chosen]
         text = write_837p(domain_claims, envelope, control_number=control, created=naive_utc(now))
         digest = hashlib.sha256(text.encode("ascii")).hexdigest()
         total = sum(int(r.total_charge_cents) for r in chosen)
@@ -246,9 +247,9 @@ def build_batch(
             else:
                 note = None
             if r.status != _S.READY.value:
-                rec.set_status_in(uow, r, _S.READY.value, note=note or "batched")
+                claim_status.set_status_in(uow, r, _S.READY.value, note=note or "batched")
                 r = uow.records.get(claims, r.id)
-            rec.set_status_in(uow, r, _S.SUBMITTED.value, note=f"837P interchange {control}")
+            claim_status.set_status_in(uow, r, _S.SUBMITTED.value, note=f"837P interchange {control}")
             uow.records.update(
                 claims,
                 r.id,
@@ -297,7 +298,7 @@ def batch_file(
             raise BatchError("the batch holds no claim", (Problem("batch-empty", batch_id, "no claim"),))
         text = batch.x12_text
         if text is None:
-            domain_claims = [rec.claim_in(uow, r.id) for r in rows]
+            domain_claims = [claims_svc.claim_in(uow, r.id) for r in rows]
     if text is None:
         text = write_837p(
             domain_claims,

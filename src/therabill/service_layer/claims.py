@@ -1,37 +1,56 @@
-"""Claims as the biller reads them: the worklist and one claim with its lines and history.
+"""Claims: coding a visit into a claim, its life cycle, and the claim as the biller reads it.
 
-(The claim use cases that write, ``code_visit``, ``mark_ready``, ``set_claim_status``, still
-live in ``records.py``; they move here next.)
+``code_visit`` is the one way a claim is made: coded by the payer's unit method, scrubbed
+with everything the records know, its authorization use and ledger charges written in the
+same transaction. Status moves go through ``claim_status.set_status_in``.
 """
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+import json
+import secrets
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
+from datetime import date
+from decimal import Decimal
 from typing import Any
 
 from sqlalchemy import Engine, func, select
 
-from therabill.adapters.db.tables import claim_lines, claims, patients, payers, providers, visits
-from therabill.domain.errors import NotFoundError, TherabillError
-from therabill.domain.records import ClaimStatus
-from therabill.service_layer.records import claim_history, mark_ready
+from therabill.adapters.db import mappers
+from therabill.adapters.db.repositories import Records, new_id
+from therabill.adapters.db.tables import (
+    claim_lines,
+    claims,
+    coverages,
+    patients,
+    practices,
+    visits,
+)
+from therabill.clock import Clock, current_time
+from therabill.domain.claim import Claim, build_claim
+from therabill.domain.encounter import Encounter
+from therabill.domain.errors import Problem
+from therabill.domain.intake import VisitNotBillableError
+from therabill.domain.money import D, to_cents
+from therabill.domain.records import (
+    ClaimStatus,
+    ClaimSummary,
+)
+from therabill.scrubber import ScrubContext, scrub
+from therabill.service_layer import intake, ledger
+from therabill.service_layer.claim_status import add_status_event_in, set_status_in
+from therabill.service_layer.coding import units_of
+from therabill.service_layer.coverages import release_authorization_in, use_authorization_in
+from therabill.service_layer.encounters import (
+    CLOSED_CLAIM_STATUSES,
+    build_encounter,
+    encounter_document,
+    encounter_of_document,
+    scrub_context_in,
+)
+from therabill.service_layer.errors import RecordsError, refuse
 from therabill.service_layer.uow import UnitOfWork
-
-__all__ = [
-    "ATTENTION_REASONS",
-    "BillingQueues",
-    "ClaimDetail",
-    "ClaimsPage",
-    "MarkedReady",
-    "ReadyGroup",
-    "Worklist",
-    "billing_queues",
-    "claim_detail",
-    "claims_page",
-    "mark_ready_many",
-    "worklist",
-]
 
 
 @dataclass(frozen=True, slots=True)
@@ -104,206 +123,252 @@ def claim_detail(engine: Engine, practice_id: str, actor: str, claim_id: str) ->
     )
 
 
-# --- the biller's queues ----------------------------------------------------------------
+Scrub = Callable[[Encounter, date], Any]
 
-ATTENTION_REASONS: dict[str, tuple[str, ...]] = {
-    "Rejected: correct and send again": ("batch_rejected", "clearinghouse_rejected", "payer_rejected"),
-    "Denied: appeal, correct or bill the patient": ("denied",),
-    "Partly paid: review the adjustments": ("partly_paid",),
-}
-"""Why a claim needs a biller, in words, and the statuses that mean it (scrub errors come first)."""
-SCRUB_ERRORS = "Scrub errors: fix the visit or the claim"
-PER_PAGE = 50
+"""A scrubber: ``(encounter, as_of) -> report`` with ``.has_errors`` and ``.as_dict()``."""
+
+
+def _scrubbing_with(context: ScrubContext) -> Scrub:
+    """The scrubber with everything the records know (``encounters.scrub_context_in``)."""
+
+    def scrubber(encounter: Encounter, day: date) -> Any:
+        return scrub(encounter, day, context)
+
+    return scrubber
+
+
+def _scrub(encounter: Encounter, as_of: date, scrubber: Scrub) -> tuple[dict[str, Any], bool]:
+    """The scrubber's report as stored JSON, and whether it has errors."""
+    report = scrubber(encounter, as_of)
+    return json.loads(json.dumps(report.as_dict(), default=str)), bool(report.has_errors)
+
+
+def _claim_number(records: Records) -> str:
+    for _ in range(20):
+        candidate = "TB" + secrets.token_hex(5).upper()
+        if records.claim_by_number(candidate) is None:
+            return candidate
+    raise RuntimeError("could not find a free claim number")  # pragma: no cover - 16^10 space
 
 
 @dataclass(frozen=True, slots=True)
-class ClaimsPage:
-    """One page of the claims worklist.
+class CodedClaim:
+    """The result of coding a visit.
 
     Attributes:
-        claims: the claims of the page, each with ``payer_name`` and ``patient_name``.
-        total: claims matching the filters (on every page).
-        page: this page, from 1.
-        pages: how many pages there are (at least 1).
-        ready_count: claims ready to batch, in any case.
+        claim_id: the claim's opaque id.
+        claim_number: CLM01.
+        status: its status (``scrubbed``: every claim is scrubbed as it is made).
+        has_errors: whether the scrub found errors (the claim cannot be marked ready).
+        findings: the scrub findings as stored.
+        total_charge_cents: the claim total.
     """
 
-    claims: list[Any]
-    total: int
-    page: int
-    pages: int
-    ready_count: int
+    claim_id: str
+    claim_number: str
+    status: str
+    has_errors: bool
+    findings: Any
+    total_charge_cents: int
 
 
-def _claim_query(uow: UnitOfWork) -> Any:
-    return (
-        uow.records.scoped(claims)
-        .outerjoin(payers, payers.c.id == claims.c.payer_id)
-        .join(patients, patients.c.id == claims.c.patient_id)
-        .with_only_columns(
-            claims,
-            payers.c.name.label("payer_name"),
-            (patients.c.last_name + ", " + patients.c.first_name).label("patient_name"),
-        )
-    )
-
-
-def claims_page(
+def code_visit(
     engine: Engine,
     practice_id: str,
     actor: str,
+    visit_id: str,
     *,
-    statuses: Sequence[str] = (),
-    payer_id: str | None = None,
-    page: int = 1,
-    per_page: int = PER_PAGE,
-) -> ClaimsPage:
-    """The claims in ``statuses`` (all when empty) of ``payer_id`` (any when ``None``), newest
-    first, one page of ``per_page``."""
-    page = max(1, page)
-    with UnitOfWork(engine, practice_id, actor, read_only=True) as uow:
-        query = _claim_query(uow)
-        if statuses:
-            query = query.where(claims.c.status.in_(list(statuses)))
-        if payer_id:
-            query = query.where(claims.c.payer_id == payer_id)
-        total = int(uow.session.execute(select(func.count()).select_from(query.subquery())).scalar_one())
-        pages = max(1, -(-total // per_page))
-        page = min(page, pages)
-        rows = list(
-            uow.session.execute(
-                query.order_by(claims.c.date_of_service.desc(), claims.c.claim_number)
-                .offset((page - 1) * per_page)
-                .limit(per_page)
-            ).all()
+    as_of: date,
+    clock: Clock = current_time,
+    scrubber: Scrub | None = None,
+) -> CodedClaim:
+    """Code and scrub a visit into a claim: units by the payer's method, zero-unit lines left off.
+
+    The claim is stored as ``draft`` and moves to ``scrubbed`` with the findings current at
+    that moment, scrubbed with everything the records know (``encounters.scrub_context_in``). The authorization's used
+    counts grow by this claim's visit and units, and each line's charge is posted to the
+    ledger (owed by the claim's payer) in the same transaction: a claim never exists
+    without its charges, and voiding it reverses them.
+
+    The visit is checked against the patient's intake first, in the same transaction: a
+    treated visit with an uncleared absolute contraindication raises
+    ``VisitNotBillableError`` (code ``visit-not-billable``, one problem
+    ``intake-contraindication-uncleared`` per contraindication) and nothing is written; the
+    visit and its note stay as they are. With the default scrubber, the intake's findings
+    (region marked "avoid", precautions, an unsigned intake) are added to the scrub.
+
+    Raises:
+        VisitNotBillableError: an uncleared absolute contraindication (clear it first with
+            ``intake.record_clearance``).
+        RecordsError: the visit already has an open claim, or no coverage to bill.
+    """
+    with UnitOfWork(engine, practice_id, actor, clock=clock) as uow:
+        visit = uow.records.get(visits, visit_id, for_update=True)
+        open_claims = uow.records.rows(
+            claims, claims.c.visit_id == visit_id, claims.c.status.not_in(list(CLOSED_CLAIM_STATUSES))
         )
-        ready = uow.session.execute(
-            uow.records.scoped(claims).with_only_columns(func.count()).where(claims.c.status == "ready")
-        ).scalar_one()
-    return ClaimsPage(rows, total, page, pages, int(ready))
-
-
-@dataclass(frozen=True, slots=True)
-class ReadyGroup:
-    """The ready claims of one payer (a batch per payer).
-
-    Attributes:
-        payer_id: our id of the payer (``""``: no payer on the claims).
-        payer_name: its name.
-        claims: its ready claims, oldest service first.
-        total_cents: their charges.
-    """
-
-    payer_id: str
-    payer_name: str
-    claims: list[Any]
-    total_cents: int
-
-
-@dataclass(frozen=True, slots=True)
-class BillingQueues:
-    """What a biller works through, in order.
-
-    Attributes:
-        to_bill: documented visits with services and no claim yet (``patient_name``,
-            ``provider_name``), oldest first, at most the limit.
-        to_bill_count: all of them.
-        to_mark_ready: scrubbed claims without errors (they may be marked ready together).
-        attention: reason in words → claims needing work for it (only reasons with claims).
-        ready: the ready claims, one group per payer.
-    """
-
-    to_bill: list[Any]
-    to_bill_count: int
-    to_mark_ready: list[Any]
-    attention: dict[str, list[Any]]
-    ready: list[ReadyGroup]
-
-
-def _treated(encounter: Any) -> bool:
-    services = (encounter or {}).get("services") or []
-    return any((s.get("minutes") or 0) > 0 or s.get("units") for s in services)
-
-
-def billing_queues(engine: Engine, practice_id: str, actor: str, *, limit: int = PER_PAGE) -> BillingQueues:
-    """The visits to bill, the claims to mark ready, those needing attention by reason, and the
-    ready claims by payer."""
-    with UnitOfWork(engine, practice_id, actor, read_only=True) as uow:
-        billed = select(claims.c.visit_id).where(claims.c.practice_id == practice_id)
-        candidates = uow.session.execute(
-            uow.records.scoped(visits)
-            .join(patients, patients.c.id == visits.c.patient_id)
-            .join(providers, providers.c.id == visits.c.provider_id)
-            .with_only_columns(
-                visits.c.id,
-                visits.c.patient_id,
-                visits.c.date_of_service,
-                visits.c.status,
-                visits.c.encounter_json,
-                (patients.c.last_name + ", " + patients.c.first_name).label("patient_name"),
-                (providers.c.first_name + " " + providers.c.last_name).label("provider_name"),
+        if open_claims:
+            raise refuse(
+                "visit-already-coded", "visit_id", "the visit already has an open claim; void it first"
             )
-            .where(visits.c.id.not_in(billed), visits.c.status != "open")
-            .order_by(visits.c.date_of_service, visits.c.id)
-        ).all()
-        to_bill = [v for v in candidates if _treated(v.encounter_json)]
-        open_rows = list(
-            uow.session.execute(
-                _claim_query(uow)
-                .where(
-                    claims.c.has_errors.is_(True)
-                    | claims.c.status.in_(
-                        ["scrubbed", "ready", *(s for group in ATTENTION_REASONS.values() for s in group)]
-                    )
-                )
-                .order_by(claims.c.date_of_service, claims.c.claim_number)
-            ).all()
+        check = intake.check_in(uow.records, visit)
+        if not check.billable:
+            raise VisitNotBillableError(intake.NOT_BILLABLE, check.problems)
+        if scrubber is None:
+            context = scrub_context_in(uow.records, visit._mapping, intake.claim_findings(check))
+            scrubber = _scrubbing_with(context)
+        document = encounter_document(uow.records, visit._mapping, exclude_visit=visit_id)
+        encounter = encounter_of_document(document)
+        if encounter.coverage is None:
+            raise refuse("visit-no-coverage", "coverage", "the patient has no active coverage to bill")
+        fees_raw = uow.session.execute(select(practices.c.fees).where(practices.c.id == practice_id)).scalar()
+        fees = {code: D(str(v)) for code, v in (fees_raw or {}).items()}
+        units = units_of(encounter.services, encounter.payer_profile)
+        number = _claim_number(uow.records)
+        claim = build_claim(encounter, units, claim_id=number, fees=fees)
+        cov_row = uow.records.rows(
+            coverages,
+            coverages.c.patient_id == visit.patient_id,
+            coverages.c.sequence == encounter.coverage.sequence,
         )
-    attention: dict[str, list[Any]] = {}
-    errors = [c for c in open_rows if c.has_errors and c.status in ("draft", "scrubbed")]
-    if errors:
-        attention[SCRUB_ERRORS] = errors
-    for reason, statuses in ATTENTION_REASONS.items():
-        found = [c for c in open_rows if c.status in statuses]
-        if found:
-            attention[reason] = found
-    groups: dict[str, list[Any]] = {}
-    for c in open_rows:
-        if c.status == ClaimStatus.READY.value:
-            groups.setdefault(c.payer_id or "", []).append(c)
-    ready = [
-        ReadyGroup(pid, found[0].payer_name or "No payer", found, sum(c.total_charge_cents for c in found))
-        for pid, found in sorted(groups.items(), key=lambda kv: kv[1][0].payer_name or "")
-    ]
-    marks = [c for c in open_rows if c.status == ClaimStatus.SCRUBBED.value and not c.has_errors]
-    return BillingQueues(to_bill[:limit], len(to_bill), marks, attention, ready)
+        coverage_id = visit.coverage_id or (cov_row[0].id if cov_row else None)
+        payer_row_id = uow.records.get(coverages, coverage_id).payer_id if coverage_id else None
+        claim_id = new_id()
+        now = uow.now()
+        uow.records.insert(
+            claims,
+            id=claim_id,
+            visit_id=visit_id,
+            patient_id=visit.patient_id,
+            payer_id=payer_row_id,
+            coverage_id=coverage_id,
+            claim_number=number,
+            payer_claim_control_number=encounter.payer_claim_control_number,
+            frequency=encounter.claim_frequency,
+            status=ClaimStatus.DRAFT.value,
+            date_of_service=encounter.date_of_service,
+            total_charge_cents=to_cents(claim.total_charge),
+            findings=None,
+            has_errors=False,
+            coded_document=document,
+            created_at=now,
+            updated_at=now,
+        )
+        uow.records.insert_many(
+            claim_lines,
+            [
+                mappers.claim_line_to_row(
+                    line, line_row_id=new_id(), claim_id=claim_id, practice_id=practice_id
+                )
+                for line in claim.lines
+            ],
+        )
+        add_status_event_in(uow, claim_id, ClaimStatus.DRAFT.value, note=f"{len(claim.lines)} lines")
+        findings, has_errors = _scrub(encounter, as_of, scrubber)
+        status = ClaimStatus.SCRUBBED.value
+        uow.records.update(claims, claim_id, status=status, findings=findings, has_errors=has_errors)
+        add_status_event_in(uow, claim_id, status, findings=findings, note="scrubbed")
+        use_authorization_in(uow, claim_id, coverage_id, claim)
+        ledger.claim_charges_in(uow, claim_id)
+        uow.records.update(visits, visit_id, status="coded")
+        uow.record("claim.create", "claim", claim_id, {"status": status, "lines": len(claim.lines)})
+    return CodedClaim(claim_id, number, status, has_errors, findings, to_cents(claim.total_charge))
 
 
-@dataclass(frozen=True, slots=True)
-class MarkedReady:
-    """What marking several claims ready did.
+def mark_ready(
+    engine: Engine, practice_id: str, actor: str, claim_id: str, *, clock: Clock = current_time
+) -> None:
+    """Mark a scrubbed claim ready to send; refused while its scrub has errors."""
+    with UnitOfWork(engine, practice_id, actor, clock=clock) as uow:
+        claim = uow.records.get(claims, claim_id, for_update=True)
+        if claim.status == ClaimStatus.DRAFT.value:
+            raise refuse("claim-not-scrubbed", "status", "the claim has not been scrubbed")
+        if claim.has_errors:
+            raise refuse("claim-has-scrub-errors", "findings", "fix the scrub errors and scrub again first")
+        set_status_in(uow, claim, ClaimStatus.READY.value)
 
-    Attributes:
-        marked: claim ids now ready.
-        refused: (claim id, why) of those left as they were.
+
+def set_claim_status(
+    engine: Engine,
+    practice_id: str,
+    actor: str,
+    claim_id: str,
+    status: str,
+    *,
+    note: str | None = None,
+    payer_claim_control_number: str | None = None,
+    clock: Clock = current_time,
+) -> None:
+    """Move a claim along its life cycle (acknowledgements, adjudication, appeal...)."""
+    with UnitOfWork(engine, practice_id, actor, clock=clock) as uow:
+        claim = uow.records.get(claims, claim_id, for_update=True)
+        if status == ClaimStatus.READY.value and claim.has_errors:
+            raise refuse("claim-has-scrub-errors", "findings", "fix the scrub errors and scrub again first")
+        set_status_in(uow, claim, status, note=note)
+        if payer_claim_control_number:
+            uow.records.update(claims, claim_id, payer_claim_control_number=payer_claim_control_number)
+        if status == ClaimStatus.VOIDED.value:
+            release_authorization_in(uow, claim_id)
+            ledger.reverse_claim_charges_in(uow, claim_id)
+
+
+def void_claim(
+    engine: Engine, practice_id: str, actor: str, claim_id: str, *, clock: Clock = current_time
+) -> None:
+    """Void a claim; its authorization use is released (with an event in the history)."""
+    set_claim_status(engine, practice_id, actor, claim_id, ClaimStatus.VOIDED.value, clock=clock)
+
+
+def claim_history(engine: Engine, practice_id: str, actor: str, claim_id: str) -> list[dict[str, Any]]:
+    """The claim's status events with the findings current at each."""
+    with UnitOfWork(engine, practice_id, actor, read_only=True) as uow:
+        uow.records.get(claims, claim_id)
+        return [
+            {
+                "seq": e.seq,
+                "status": e.status,
+                "at": e.at,
+                "actor": e.actor,
+                "note": e.note,
+                "findings": e.findings,
+            }
+            for e in uow.records.status_history(claim_id)
+        ]
+
+
+def list_claims(
+    engine: Engine, practice_id: str, actor: str, statuses: Sequence[str] = ()
+) -> list[ClaimSummary]:
+    """The practice's claims, optionally only those in ``statuses``."""
+    bad = [s for s in statuses if s not in ClaimStatus.__members__.values()]
+    if bad:
+        raise RecordsError(
+            "unknown claim status", tuple(Problem("claim-status-unknown", "--status", f"{s!r}") for s in bad)
+        )
+    with UnitOfWork(engine, practice_id, actor, read_only=True) as uow:
+        return uow.records.claims_by_status(statuses)
+
+
+def claim_record(engine: Engine, practice_id: str, actor: str, claim_id: str) -> Claim:
+    """The stored claim as a domain ``Claim`` (lines as billed, encounter rebuilt)."""
+    with UnitOfWork(engine, practice_id, actor, read_only=True) as uow:
+        return claim_in(uow, claim_id)
+
+
+def claim_in(uow: UnitOfWork, claim_id: str) -> Claim:
+    """``claim_record`` inside an open unit of work (e.g. the one that exports the claim).
+
+    The encounter is the one the claim was coded from (``claims.coded_document``): renaming a
+    provider or moving a patient later changes none of the claim's documents. Claims coded
+    before the snapshot was kept are rebuilt from the records.
     """
-
-    marked: list[str]
-    refused: list[tuple[str, str]]
-
-
-def mark_ready_many(engine: Engine, practice_id: str, actor: str, claim_ids: Sequence[str]) -> MarkedReady:
-    """Mark each claim ready (each in its own transaction, by ``mark_ready``): a claim with scrub
-    errors, not scrubbed, or not of the practice is refused and the others still move."""
-    marked: list[str] = []
-    refused: list[tuple[str, str]] = []
-    for claim_id in dict.fromkeys(claim_ids):
-        try:
-            mark_ready(engine, practice_id, actor, claim_id)
-        except NotFoundError:
-            refused.append((claim_id, "no such claim"))
-        except TherabillError as exc:
-            refused.append((claim_id, str(exc)))
-        else:
-            marked.append(claim_id)
-    return MarkedReady(marked, refused)
+    row = uow.records.get(claims, claim_id)
+    if row.coded_document is not None:
+        encounter = encounter_of_document(dict(row.coded_document))
+    else:
+        visit = uow.records.get(visits, row.visit_id)
+        encounter = build_encounter(uow.records, visit._mapping, exclude_visit=row.visit_id)
+    lines = tuple(mappers.claim_line_to_domain(r) for r in uow.records.lines_of(claim_id))
+    units = units_of(encounter.services, encounter.payer_profile)
+    total = sum((line.charge for line in lines), Decimal("0.00"))
+    return Claim(claim_id=row.claim_number, encounter=encounter, lines=lines, total_charge=total, units=units)

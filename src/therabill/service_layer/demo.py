@@ -46,7 +46,11 @@ from therabill.domain.remittance import (
     ServicePayment,
 )
 from therabill.service_layer import accounts, batches, ledger, schedule
-from therabill.service_layer import records as rec
+from therabill.service_layer import claims as claims_svc
+from therabill.service_layer import coverages as coverages_svc
+from therabill.service_layer import patients as patients_svc
+from therabill.service_layer import practice as practice_svc
+from therabill.service_layer import visits as visits_svc
 from therabill.service_layer.uow import UnitOfWork, attempt, one_transaction
 
 DEMO_SLUG = "demo"
@@ -299,7 +303,7 @@ class _Money:
 
 
 def _load(engine: Engine, actor: str, today: date, rng: random.Random, moment: _Moment) -> DemoResult:
-    pid = rec.create_practice(
+    pid = practice_svc.create_practice(
         engine,
         name="Riverside Massage & Physical Therapy (demo)",
         slug=DEMO_SLUG,
@@ -319,7 +323,7 @@ def _load(engine: Engine, actor: str, today: date, rng: random.Random, moment: _
     ]
     therapists = [
         (
-            rec.add_provider(
+            practice_svc.add_provider(
                 engine,
                 pid,
                 actor,
@@ -334,11 +338,11 @@ def _load(engine: Engine, actor: str, today: date, rng: random.Random, moment: _
         )
         for first, last, npi, taxonomy, credential, number, kind in people
     ]
-    payer_ids = [rec.add_payer(engine, pid, actor, address=ADDRESS, **p) for p in PAYERS]
+    payer_ids = [practice_svc.add_payer(engine, pid, actor, address=ADDRESS, **p) for p in PAYERS]
     for provider, kind in therapists:
         for payer_row, payer_info in zip(payer_ids, PAYERS, strict=True):
             medicare = payer_info["profile"] == "medicare"
-            rec.enroll_provider(
+            practice_svc.enroll_provider(
                 engine,
                 pid,
                 actor,
@@ -355,13 +359,13 @@ def _load(engine: Engine, actor: str, today: date, rng: random.Random, moment: _
         covs = []
         if plan < 5:
             covs.append(
-                rec.CoverageInput(
+                coverages_svc.CoverageInput(
                     payer_id=payer_ids[plan],
                     member_id=f"M{rng.randint(10**8, 10**9 - 1)}",
                     active_from=today - timedelta(days=365),
                 )
             )
-        patient = rec.register_patient(
+        patient = patients_svc.register_patient(
             engine,
             pid,
             actor,
@@ -414,7 +418,7 @@ def _load(engine: Engine, actor: str, today: date, rng: random.Random, moment: _
             else:
                 schedule.check_in(engine, pid, actor, appt)
                 mistake = rng.random() < 0.12
-                visit = rec.record_visit(
+                visit = visits_svc.record_visit(
                     engine,
                     pid,
                     actor,
@@ -427,13 +431,13 @@ def _load(engine: Engine, actor: str, today: date, rng: random.Random, moment: _
                 if payer is not None:
                     try:
                         with attempt(engine):
-                            coded = rec.code_visit(engine, pid, actor, visit, as_of=day)
+                            coded = claims_svc.code_visit(engine, pid, actor, visit, as_of=day)
                     except TherabillError:
                         coded = None
                     if coded is not None:
                         n_claims += 1
                         if coded.status == "scrubbed" and not coded.has_errors and (today - day).days > 21:
-                            rec.mark_ready(engine, pid, actor, coded.claim_id)
+                            claims_svc.mark_ready(engine, pid, actor, coded.claim_id)
                 else:
                     _cash_visit(engine, pid, actor, patient, visit, rng, package_clients, gift_client, money)
             day += timedelta(days=rng.choice([7, 7, 14, 21]))
@@ -442,7 +446,7 @@ def _load(engine: Engine, actor: str, today: date, rng: random.Random, moment: _
     sent_before = today - timedelta(days=35)
     moment.at(datetime(sent_before.year, sent_before.month, sent_before.day, 17))
     old_ready = [
-        c.id for c in rec.list_claims(engine, pid, actor, ["ready"]) if c.date_of_service < sent_before
+        c.id for c in claims_svc.list_claims(engine, pid, actor, ["ready"]) if c.date_of_service < sent_before
     ]
     if old_ready:
         batches.build_batch(engine, pid, actor, old_ready, envelope=EnvelopeSettings())
@@ -511,7 +515,7 @@ def _eligibility_checks(
     with UnitOfWork(engine, pid, actor, read_only=True) as uow:
         covs = [(c.id, c.member_id) for p in insured for c in uow.records.coverages_of(p)]
     for cov_id, member in covs:
-        rec.record_eligibility_check(
+        coverages_svc.record_eligibility_check(
             engine,
             pid,
             actor,

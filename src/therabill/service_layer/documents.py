@@ -38,8 +38,8 @@ from therabill.domain.forms import (
 from therabill.domain.money import ZERO, from_cents
 from therabill.refdata.catalog import default_catalog
 from therabill.refdata.profiles import load_profile
+from therabill.service_layer.claims import claim_record
 from therabill.service_layer.coding import units_of
-from therabill.service_layer.records import claim_record
 
 if TYPE_CHECKING:
     from sqlalchemy.engine import Engine

@@ -28,7 +28,8 @@ from therabill.domain.eligibility import EligibilitySummary
 from therabill.domain.errors import NotFoundError, Problem, TherabillError
 from therabill.domain.records import ClaimStatus
 from therabill.service_layer import batches
-from therabill.service_layer import records as rec
+from therabill.service_layer import claims as claims_svc
+from therabill.service_layer import coverages as coverages_svc
 from therabill.service_layer.uow import UnitOfWork, one_transaction
 
 _S = ClaimStatus
@@ -144,7 +145,7 @@ def request_276(
     from therabill.adapters.x12.x276_005010X212 import write_276
     from therabill.service_layer.submission import payer_claim_numbers
 
-    claim = rec.claim_record(engine, practice_id, actor, claim_id)
+    claim = claims_svc.claim_record(engine, practice_id, actor, claim_id)
     numbers = payer_claim_numbers(engine, practice_id, actor, [claim_id])
     with UnitOfWork(engine, practice_id, actor, clock=clock) as uow:
         control = batches.allocate_control_number(uow)
@@ -186,7 +187,7 @@ def store_eligibility(
             "the patient has no coverage to check",
             (Problem("coverage-not-found", "patient", "no coverage on file for this patient"),),
         )
-    return rec.record_eligibility_check(
+    return coverages_svc.record_eligibility_check(
         engine,
         practice_id,
         actor,

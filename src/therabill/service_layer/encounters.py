@@ -39,7 +39,14 @@ from therabill.scrubber.context import Enrollment, License
 from therabill.service_layer.errors import RecordsError
 from therabill.service_layer.uow import UnitOfWork
 
-__all__ = ["CLOSED_CLAIM_STATUSES", "build_encounter", "encounter_for_visit", "scrub_context_in"]
+__all__ = [
+    "CLOSED_CLAIM_STATUSES",
+    "build_encounter",
+    "encounter_document",
+    "encounter_for_visit",
+    "encounter_of_document",
+    "scrub_context_in",
+]
 
 CLOSED_CLAIM_STATUSES = frozenset({ClaimStatus.VOIDED.value, ClaimStatus.REPLACED.value})
 """A claim in one of these statuses no longer stands for its visit."""
@@ -175,6 +182,21 @@ def _prior_claims(
 
 
 def build_encounter(records: Records, visit: Any, *, exclude_visit: str | None) -> Encounter:
+    """The encounter of a stored visit with what the records know today, validated."""
+    return encounter_of_document(encounter_document(records, visit, exclude_visit=exclude_visit))
+
+
+def encounter_of_document(doc: dict[str, Any]) -> Encounter:
+    """A stored encounter document (a visit's, or a claim's as coded) validated as an encounter."""
+    try:
+        return parse_encounter(json.dumps(doc, default=str))
+    except DocumentError as exc:
+        raise RecordsError("the visit does not make a valid encounter", tuple(exc.problems)) from None
+
+
+def encounter_document(records: Records, visit: Any, *, exclude_visit: str | None) -> dict[str, Any]:
+    """The whole encounter document of a stored visit: its own part plus what the records know
+    (practice, providers, patient, coverages, prior claims of the day), as JSON values."""
     dos: date = visit["date_of_service"]
     patient = records.get(patients, visit["patient_id"])
     all_covs = [c for c in records.coverages_of(patient.id) if _active_on(c, dos, "active_from", "active_to")]
@@ -218,10 +240,8 @@ def build_encounter(records: Records, visit: Any, *, exclude_visit: str | None) 
             select(practices.c.place_of_service).where(practices.c.id == records.practice_id)
         ).scalar()
         doc["place_of_service"] = pos
-    try:
-        return parse_encounter(json.dumps(doc, default=str))
-    except DocumentError as exc:
-        raise RecordsError("the visit does not make a valid encounter", tuple(exc.problems)) from None
+    loaded: dict[str, Any] = json.loads(json.dumps(doc, default=str))
+    return loaded
 
 
 def encounter_for_visit(engine: Engine, practice_id: str, actor: str, visit_id: str) -> Encounter:

@@ -10,16 +10,16 @@ Every function takes the engine, the practice id and the actor and runs in one
   contraindication table; ``check_document`` does the same for an unsaved visit document.
 * ``record_clearance`` records that an absolute contraindication was cleared for a visit.
 * ``can_bill_visit`` says whether a visit may be marked billable and get a claim: a treated
-  visit with an uncleared absolute contraindication may not. ``records.code_visit`` (and so
+  visit with an uncleared absolute contraindication may not. ``claims.code_visit`` (and so
   every path that creates a claim: web, API, CLI) enforces it through ``check_in`` in its
   own transaction and raises ``VisitNotBillableError`` (``visit-not-billable``). The visit
   note is never blocked.
 * ``scrub_context_for_visit`` is everything the scrubber needs beyond a stored visit's
-  encounter (enrollments, licences, the intake's findings); ``records.code_visit`` scrubs
+  encounter (enrollments, licences, the intake's findings); ``claims.code_visit`` scrubs
   every claim with it.
 * ``visit_document_with_intake`` fills a visit document's ``consent`` (and ``onset_date`` and
   ``related_causes`` when the visit has none) from the current intake;
-  ``records.record_visit`` does the same through ``document_with_intake_in``.
+  ``visits.record_visit`` does the same through ``document_with_intake_in``.
 """
 
 from __future__ import annotations
@@ -333,7 +333,7 @@ def check_in(
 ) -> VisitCheck:
     """``check_visit_intake`` inside an open unit of work (``visit`` is the stored visit row).
 
-    ``records.code_visit`` calls it in its own transaction, so the gate and the claim see the
+    ``claims.code_visit`` calls it in its own transaction, so the gate and the claim see the
     same intake and clearances.
     """
     facts = facts_of_document(visit.encounter_json or {}, visit.date_of_service, reported)
@@ -571,7 +571,7 @@ def _with_intake(current: IntakeVersion | None, document: Mapping[str, Any]) -> 
 
 
 def document_with_intake_in(rec: Records, patient_id: str, document: Mapping[str, Any]) -> dict[str, Any]:
-    """``visit_document_with_intake`` inside an open unit of work (``records.record_visit``)."""
+    """``visit_document_with_intake`` inside an open unit of work (``visits.record_visit``)."""
     return _with_intake(_current(rec, patient_id), document)
 
 

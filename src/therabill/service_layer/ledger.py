@@ -78,7 +78,7 @@ from therabill.domain.posting import (
 )
 from therabill.domain.remittance import Remittance
 from therabill.refdata.codes import denial_table
-from therabill.service_layer import records as rec
+from therabill.service_layer import claim_status
 from therabill.service_layer.uow import UnitOfWork
 
 ROUTINE_ADJUSTMENTS_FILE = "routine_adjustments.toml"
@@ -931,7 +931,7 @@ def _update_claim_status(uow: UnitOfWork, ref: ClaimRef, cp: Any, trace: str | N
         return []
     note = f"835 {trace or ''}: {cp.status_words}, paid {cp.paid}".strip()
     try:
-        rec.set_status_in(uow, row, target, note=note[:300])
+        claim_status.set_status_in(uow, row, target, note=note[:300])
     except TherabillError:
         return [
             WorkItem(

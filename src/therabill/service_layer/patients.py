@@ -1,4 +1,4 @@
-"""Patients as the people who care for them see them: search and the patient's chart.
+"""Patients: registration, search and the patient's chart as the people who care for them see it.
 
 Who may see what is decided here (``visibility.record_view``), with the caller's principal:
 a therapist sees the notes and measures of their own visits only, the front desk no
@@ -7,13 +7,27 @@ clinical records at all.
 
 from __future__ import annotations
 
+import json
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
+from datetime import date
 from typing import Any
 
-from sqlalchemy import Engine
+from sqlalchemy import Engine, Row
 
-from therabill.adapters.db.tables import objective_measures, patients, visits
+from therabill.adapters.db.repositories import new_id
+from therabill.adapters.db.tables import (
+    objective_measures,
+    patients,
+    visits,
+)
+from therabill.clock import Clock, current_time
+from therabill.domain.records import (
+    PatientRecord,
+)
 from therabill.service_layer.accounts import Principal
+from therabill.service_layer.coverages import CoverageInput, insert_coverage_in
+from therabill.service_layer.errors import refuse
 from therabill.service_layer.uow import UnitOfWork
 from therabill.service_layer.visibility import record_view
 
@@ -84,3 +98,63 @@ def patient_chart(engine: Engine, principal: Principal, patient_id: str) -> Pati
     mine = [v for v in pvisits if view.sees(v.provider_id)]
     shown = {v.id for v in mine}
     return PatientChart(patient, covs, auths, mine, [m for m in measures if m.visit_id in shown], True)
+
+
+def register_patient(
+    engine: Engine,
+    practice_id: str,
+    actor: str,
+    *,
+    chart_number: str,
+    first_name: str,
+    last_name: str,
+    birth_date: date | None = None,
+    sex: str | None = None,
+    middle_name: str | None = None,
+    address: Mapping[str, Any] | None = None,
+    phone: str | None = None,
+    email: str | None = None,
+    coverages_in: Sequence[CoverageInput] = (),
+    clock: Clock = current_time,
+) -> str:
+    """Register a patient and their coverages; returns the patient's opaque id."""
+    with UnitOfWork(engine, practice_id, actor, clock=clock) as uow:
+        taken = uow.session.execute(
+            uow.records.scoped(patients).where(patients.c.chart_number == chart_number)
+        ).first()
+        if taken:
+            raise refuse("patient-chart-number-taken", "chart_number", "that chart number is already in use")
+        record = PatientRecord(
+            id=new_id(),
+            practice_id=practice_id,
+            chart_number=chart_number,
+            first_name=first_name,
+            last_name=last_name,
+            birth_date=birth_date,
+            sex=sex,
+            middle_name=middle_name,
+            address_json=json.dumps(dict(address)) if address else None,
+            phone=phone,
+            email=email,
+        )
+        patient_id = uow.records.add_patient(record, uow.now())
+        for cov in coverages_in:
+            insert_coverage_in(uow, patient_id, cov)
+        uow.record("patient.register", "patient", patient_id, {"coverages": len(coverages_in)})
+    return patient_id
+
+
+def patient(engine: Engine, practice_id: str, actor: str, patient_id: str) -> Row[Any]:
+    """One patient of the practice.
+
+    Raises:
+        NotFoundError: no such patient in the practice.
+    """
+    with UnitOfWork(engine, practice_id, actor, read_only=True) as uow:
+        return uow.records.get(patients, patient_id)
+
+
+def list_patients(engine: Engine, practice_id: str, actor: str) -> list[PatientRecord]:
+    """The practice's patients."""
+    with UnitOfWork(engine, practice_id, actor, read_only=True) as uow:
+        return uow.records.patients()

@@ -47,7 +47,7 @@ from therabill.clock import Clock, current_time
 from therabill.domain.errors import TherabillError
 from therabill.domain.records import ClaimStatus
 from therabill.service_layer import acknowledgments, batches, remittances
-from therabill.service_layer import records as rec
+from therabill.service_layer import claims as claims_svc
 from therabill.service_layer.acknowledgments import AWAITING_ANSWER, detect_kind
 from therabill.service_layer.uow import UnitOfWork
 
@@ -130,7 +130,7 @@ def submit(
     ``data_dir/outbound`` when a data folder is given.
     """
     envelope = envelope or EnvelopeSettings()
-    if build and rec.list_claims(engine, practice_id, actor, [_S.READY.value]):
+    if build and claims_svc.list_claims(engine, practice_id, actor, [_S.READY.value]):
         batches.build_batch(engine, practice_id, actor, envelope=envelope, clock=clock)
     with UnitOfWork(engine, practice_id, actor, read_only=True) as uow:
         slug = uow.session.execute(select(practices.c.slug).where(practices.c.id == practice_id)).scalar_one()

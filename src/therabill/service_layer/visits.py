@@ -9,23 +9,39 @@ same for a saved visit.
 
 from __future__ import annotations
 
+import json
+from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import date
 from typing import Any
 
 from sqlalchemy import Engine
 
-from therabill.adapters.db.tables import claims, patients, providers, visits
+from therabill.adapters.db.repositories import new_id
+from therabill.adapters.db.tables import (
+    claims,
+    coverages,
+    goals,
+    objective_measures,
+    patients,
+    providers,
+    visit_notes,
+    visits,
+)
+from therabill.clock import Clock, current_time
 from therabill.domain.encounter import Encounter
 from therabill.domain.errors import NotFoundError, Problem
 from therabill.domain.timing import UnitsResult
 from therabill.schemas.encounter import DocumentError, parse_encounter_obj
 from therabill.scrubber import ScrubContext, scrub
-from therabill.service_layer import intake
+from therabill.service_layer import intake, schedule
 from therabill.service_layer.accounts import Principal
 from therabill.service_layer.coding import units_of
-from therabill.service_layer.encounters import build_encounter, scrub_context_in
-from therabill.service_layer.errors import RecordsError
+from therabill.service_layer.encounters import (
+    build_encounter,
+    scrub_context_in,
+)
+from therabill.service_layer.errors import RecordsError, refuse
 from therabill.service_layer.uow import UnitOfWork
 from therabill.service_layer.visibility import may_see_visit
 
@@ -186,3 +202,211 @@ def visit_record(engine: Engine, practice_id: str, actor: str, visit: Any) -> Vi
         vclaims = uow.records.rows(claims, claims.c.visit_id == visit.id)
         version = uow.records.latest_note_version(visit.id)
     return VisitRecord(patient, list(vclaims), version)
+
+
+VISIT_DOCUMENT_KEYS = frozenset(
+    {
+        "start_time",
+        "end_time",
+        "place_of_service",
+        "claim_frequency",
+        "payer_claim_control_number",
+        "service_facility",
+        "referring_provider",
+        "related_causes",
+        "onset_date",
+        "accept_assignment",
+        "provider_signature_on_file",
+        "patient_amount_paid",
+        "consent",
+        "diagnoses",
+        "services",
+        "documentation",
+        "plan_of_care",
+    }
+)
+
+"""The parts of an encounter document a visit stores; the rest comes from the records."""
+
+
+def _visit_document(document: Mapping[str, Any]) -> dict[str, Any]:
+    unknown = sorted(set(document) - VISIT_DOCUMENT_KEYS)
+    if unknown:
+        raise RecordsError(
+            "the visit document has fields a visit does not store",
+            tuple(
+                Problem("visit-field-unknown", k, "not part of a visit (comes from the records)")
+                for k in unknown
+            ),
+        )
+    loaded: dict[str, Any] = json.loads(json.dumps(dict(document), default=str))
+    return loaded
+
+
+def _clinical_rows(uow: UnitOfWork, visit_id: str, patient_id: str, dos: date, documentation: Any) -> None:
+    if not documentation:
+        return
+    for g in documentation.get("goals") or []:
+        uow.records.insert(
+            goals,
+            patient_id=patient_id,
+            visit_id=visit_id,
+            description=g["description"],
+            baseline=g.get("baseline"),
+            target=g.get("target"),
+            target_date=date.fromisoformat(g["target_date"]) if g.get("target_date") else None,
+            status="open",
+            created_at=uow.now(),
+        )
+    objective = documentation.get("objective") or {}
+    measures: list[tuple[str, str, str, str | None]] = []
+    if objective.get("pain_scale") is not None:
+        measures.append(("pain", "pain_scale", str(objective["pain_scale"]), "0-10"))
+    measures.extend(
+        ("rom", f"{r['joint']} {r['motion']}", str(r["degrees"]), "deg")
+        for r in objective.get("range_of_motion") or []
+    )
+    measures.extend(
+        ("strength", s["muscle_group"], s["grade"], None) for s in objective.get("strength") or []
+    )
+    measures.extend(
+        ("functional", f["name"], f["value"], f.get("unit")) for f in objective.get("functional_tests") or []
+    )
+    uow.records.insert_many(
+        objective_measures,
+        [
+            {
+                "id": new_id(),
+                "practice_id": uow.practice_id,
+                "visit_id": visit_id,
+                "patient_id": patient_id,
+                "measured_on": dos,
+                "kind": kind,
+                "name": name[:80],
+                "value": value[:40],
+                "unit": unit,
+            }
+            for kind, name, value, unit in measures
+        ],
+    )
+
+
+def record_visit(
+    engine: Engine,
+    practice_id: str,
+    actor: str,
+    *,
+    patient_id: str,
+    provider_id: str,
+    date_of_service: date,
+    document: Mapping[str, Any],
+    appointment_id: str | None = None,
+    coverage_id: str | None = None,
+    clock: Clock = current_time,
+) -> str:
+    """Record a visit: its documentation and services (the visit part of an encounter document).
+
+    The whole encounter (with the records' patient, providers and coverage) is validated
+    through the encounter schema before anything is stored; an attended appointment is
+    marked completed; the note becomes version 1; goals and objective measures are kept
+    as rows for progress over time. A document without ``consent`` takes it from the
+    patient's current intake (signature on file: CLM08/CLM09, boxes 12/13), and its onset
+    date and related causes when it has none. The intake never blocks the note.
+    """
+    doc = _visit_document(document)
+    with UnitOfWork(engine, practice_id, actor, clock=clock) as uow:
+        uow.records.get(patients, patient_id)
+        uow.records.get(providers, provider_id)
+        doc = intake.document_with_intake_in(uow.records, patient_id, doc)
+        if coverage_id is not None:
+            cov = uow.records.get(coverages, coverage_id)
+            if cov.patient_id != patient_id:
+                raise refuse(
+                    "coverage-not-patients", "coverage_id", "that coverage belongs to another patient"
+                )
+        if appointment_id is not None:
+            schedule.complete_for_visit_in(uow, appointment_id, patient_id)
+        visit_id = new_id()
+        row = {
+            "id": visit_id,
+            "patient_id": patient_id,
+            "provider_id": provider_id,
+            "coverage_id": coverage_id,
+            "date_of_service": date_of_service,
+            "start_time": doc.get("start_time"),
+            "end_time": doc.get("end_time"),
+            "encounter_json": doc,
+        }
+        build_encounter(uow.records, row, exclude_visit=visit_id)  # validates, raises DocumentError
+        uow.records.insert(
+            visits,
+            **row,
+            appointment_id=appointment_id,
+            status="documented" if doc.get("documentation") else "open",
+            created_at=uow.now(),
+        )
+        if doc.get("documentation"):
+            uow.records.insert(
+                visit_notes,
+                visit_id=visit_id,
+                version=1,
+                content=doc["documentation"],
+                created_by=actor,
+                created_at=uow.now(),
+            )
+        _clinical_rows(uow, visit_id, patient_id, date_of_service, doc.get("documentation"))
+        uow.record("visit.record", "visit", visit_id, {"services": len(doc.get("services") or [])})
+    return visit_id
+
+
+def edit_note(
+    engine: Engine,
+    practice_id: str,
+    actor: str,
+    visit_id: str,
+    documentation: Mapping[str, Any],
+    *,
+    clock: Clock = current_time,
+) -> int:
+    """Save an edited note as a new version (old versions stay); returns the new version."""
+    content = json.loads(json.dumps(dict(documentation), default=str))
+    with UnitOfWork(engine, practice_id, actor, clock=clock) as uow:
+        visit = uow.records.get(visits, visit_id, for_update=True)
+        doc = dict(visit.encounter_json)
+        doc["documentation"] = content
+        build_encounter(uow.records, dict(visit._mapping, encounter_json=doc), exclude_visit=visit_id)
+        version = uow.records.latest_note_version(visit_id) + 1
+        uow.records.insert(
+            visit_notes,
+            visit_id=visit_id,
+            version=version,
+            content=content,
+            created_by=actor,
+            created_at=uow.now(),
+        )
+        uow.records.update(
+            visits,
+            visit_id,
+            encounter_json=doc,
+            status="documented" if visit.status == "open" else visit.status,
+        )
+        uow.record("note.edit", "visit", visit_id, {"version": version})
+    return version
+
+
+def note_versions(engine: Engine, practice_id: str, actor: str, visit_id: str) -> list[dict[str, Any]]:
+    """Every version of a visit's note, oldest first."""
+    with UnitOfWork(engine, practice_id, actor, read_only=True) as uow:
+        uow.records.get(visits, visit_id)
+        found = uow.records.rows(
+            visit_notes, visit_notes.c.visit_id == visit_id, order_by=[visit_notes.c.version]
+        )
+        return [
+            {
+                "version": r.version,
+                "content": r.content,
+                "created_by": r.created_by,
+                "created_at": r.created_at,
+            }
+            for r in found
+        ]

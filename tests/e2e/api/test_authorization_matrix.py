@@ -20,7 +20,11 @@ from tests.e2e.api.world import AS_OF, DOS, ROLES, World
 from therabill.adapters.x12.envelope import EnvelopeSettings
 from therabill.entrypoints.http.deps import PUBLIC, route_permissions
 from therabill.security.permissions import Permission, allowed
-from therabill.service_layer import accounts, batches, ledger, records
+from therabill.service_layer import accounts, batches, ledger
+from therabill.service_layer import claims as claims_svc
+from therabill.service_layer import coverages as coverages_svc
+from therabill.service_layer import practice as practice_svc
+from therabill.service_layer import visits as visits_svc
 
 VISIT_DOC = {
     "start_time": "10:00",
@@ -49,7 +53,7 @@ class Objects:
 def _objects(world: World, practice: str) -> Objects:
     pw = getattr(world, practice)
     engine, pid, actor = world.engine, pw.practice_id, "test:setup"
-    visit = records.record_visit(
+    visit = visits_svc.record_visit(
         engine,
         pid,
         actor,
@@ -59,11 +63,11 @@ def _objects(world: World, practice: str) -> Objects:
         document=VISIT_DOC,
         coverage_id=pw.coverage_id,
     )
-    coded = records.code_visit(engine, pid, actor, visit, as_of=AS_OF)
+    coded = claims_svc.code_visit(engine, pid, actor, visit, as_of=AS_OF)
     ledger.post_claim_charges(engine, pid, actor, coded.claim_id)
-    records.mark_ready(engine, pid, actor, coded.claim_id)
+    claims_svc.mark_ready(engine, pid, actor, coded.claim_id)
     batch = batches.build_batch(engine, pid, actor, [coded.claim_id], envelope=EnvelopeSettings())
-    auth = records.add_authorization(
+    auth = coverages_svc.add_authorization(
         engine,
         pid,
         actor,
@@ -75,7 +79,7 @@ def _objects(world: World, practice: str) -> Objects:
         visits_allowed=12,
         units_allowed=48,
     )
-    other_provider = records.add_provider(
+    other_provider = practice_svc.add_provider(
         engine,
         pid,
         actor,
@@ -86,7 +90,7 @@ def _objects(world: World, practice: str) -> Objects:
         credential="LMT",
         licenses=[("IL", "227.099999", None)],
     )
-    other_visit = records.record_visit(
+    other_visit = visits_svc.record_visit(
         engine,
         pid,
         actor,
@@ -96,7 +100,7 @@ def _objects(world: World, practice: str) -> Objects:
         document=VISIT_DOC,
         coverage_id=pw.coverage_id,
     )
-    second_visit = records.record_visit(
+    second_visit = visits_svc.record_visit(
         engine,
         pid,
         actor,

@@ -3,27 +3,31 @@ stay the same after the records change; a 999 for a web-built batch moves its cl
 
 from __future__ import annotations
 
+import io
 from datetime import date
 from pathlib import Path
 
 import pytest
 from fastapi.testclient import TestClient
+from pypdf import PdfReader
 from typer.testing import CliRunner
 
 from tests.e2e.api.conftest import bearer, login, token_for
 from tests.e2e.api.test_authorization_matrix import VISIT_DOC
 from tests.e2e.api.world import AS_OF, World
 from therabill.adapters.clearinghouse import FileDropConnector
-from therabill.adapters.db.tables import claim_batches, claims, providers
+from therabill.adapters.db.tables import claim_batches, claims, patients, practices, providers
 from therabill.adapters.x12.envelope import EnvelopeSettings
 from therabill.entrypoints.cli.main import app as cli
-from therabill.service_layer import batches, ledger, records, submission
+from therabill.service_layer import batches, documents, ledger, submission
+from therabill.service_layer import claims as claims_svc
+from therabill.service_layer import visits as visits_svc
 
 
 def _ready_claim(world: World, day: date) -> str:
     """A ready claim of practice b (practice a's authorization is for the other tests) on its own date of service (no other test bills that day)."""
     pw, actor = world.b, "test:setup"
-    visit = records.record_visit(
+    visit = visits_svc.record_visit(
         world.engine,
         pw.practice_id,
         actor,
@@ -33,9 +37,9 @@ def _ready_claim(world: World, day: date) -> str:
         document=VISIT_DOC,
         coverage_id=pw.coverage_id,
     )
-    coded = records.code_visit(world.engine, pw.practice_id, actor, visit, as_of=AS_OF)
+    coded = claims_svc.code_visit(world.engine, pw.practice_id, actor, visit, as_of=AS_OF)
     ledger.post_claim_charges(world.engine, pw.practice_id, actor, coded.claim_id)
-    records.mark_ready(world.engine, pw.practice_id, actor, coded.claim_id)
+    claims_svc.mark_ready(world.engine, pw.practice_id, actor, coded.claim_id)
     return coded.claim_id
 
 
@@ -95,8 +99,15 @@ def test_one_batch_gives_one_837_everywhere_and_it_is_a_snapshot(
     assert after | {(tmp_path / "out" / ours.remote_name).read_bytes()} == {text.encode("ascii")}
     assert "RENAMED" not in text.upper()
 
-    # Without the snapshot the same batch would now read differently (the test would mean nothing).
+    # Rendered again without the batch's file, the claim's own snapshot (the encounter as
+    # coded) still gives the old name; without both, the same batch would read differently
+    # (so the test means something).
     with world.engine.begin() as conn:
+        conn.execute(claim_batches.update().where(claim_batches.c.id == batch_id).values(x12_text=None))
+    rendered_now = batches.batch_file(world.engine, world.b.practice_id, "test", batch_id, EnvelopeSettings())
+    assert "RENAMED-AFTER-SENDING" not in rendered_now.text.upper()
+    with world.engine.begin() as conn:
+        conn.execute(claims.update().where(claims.c.id == claim_id).values(coded_document=None))
         conn.execute(claim_batches.update().where(claim_batches.c.id == batch_id).values(x12_text=None))
     rendered_now = batches.batch_file(world.engine, world.b.practice_id, "test", batch_id, EnvelopeSettings())
     assert "RENAMED-AFTER-SENDING" in rendered_now.text.upper()
@@ -146,3 +157,36 @@ def _no_other_ready_claims(world: World) -> None:
             .where(claims.c.practice_id == world.b.practice_id, claims.c.status == "ready")
             .values(status="scrubbed")
         )
+
+
+def _cms1500_text(world: World, claim_id: str) -> str:
+    pdf, _number = documents.claim_cms1500_pdf(
+        world.engine, world.b.practice_id, "test", claim_id, signed_on=AS_OF, mode="full"
+    )
+    return "\n".join(page.extract_text() or "" for page in PdfReader(io.BytesIO(pdf)).pages)
+
+
+def test_a_coded_claim_is_a_snapshot_its_cms1500_does_not_follow_the_records(
+    client: TestClient, world: World
+) -> None:
+    claim_id = _ready_claim(world, date(2026, 11, 12))
+    before = _cms1500_text(world, claim_id)
+    with world.engine.begin() as conn:
+        conn.execute(
+            providers.update()
+            .where(providers.c.practice_id == world.b.practice_id)
+            .values(last_name="Renamed-Later", npi="1245319599")
+        )
+        conn.execute(
+            patients.update().where(patients.c.id == world.b.patient_id).values(last_name="Moved-Later")
+        )
+        conn.execute(
+            practices.update().where(practices.c.id == world.b.practice_id).values(fees={"97124": "999.00"})
+        )
+    after = _cms1500_text(world, claim_id)
+    assert after == before
+    assert "RENAMED-LATER" not in after.upper() and "MOVED-LATER" not in after.upper()
+    # Without the snapshot the form follows today's records (the comparison above means something).
+    with world.engine.begin() as conn:
+        conn.execute(claims.update().where(claims.c.id == claim_id).values(coded_document=None))
+    assert "MOVED-LATER" in _cms1500_text(world, claim_id).upper()

@@ -162,9 +162,9 @@ def test_progress_series_scales_points() -> None:
 
 
 def test_dashboard_lists_authorizations_running_out(client: TestClient, world: World) -> None:
-    from therabill.service_layer import records
+    from therabill.service_layer import coverages as coverages_svc
 
-    records.add_authorization(
+    coverages_svc.add_authorization(
         world.engine,
         world.a.practice_id,
         "test:setup",

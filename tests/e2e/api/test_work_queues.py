@@ -8,7 +8,7 @@ import re
 
 from fastapi.testclient import TestClient
 
-from tests.e2e.api.conftest import csrf_of, login
+from tests.e2e.api.conftest import login
 from tests.e2e.api.test_visit_page import _form
 from tests.e2e.api.world import World, make_835
 

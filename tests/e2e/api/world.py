@@ -16,7 +16,10 @@ from sqlalchemy import Engine
 from therabill.adapters.db import migrations
 from therabill.adapters.db.engine import make_engine
 from therabill.security import totp
-from therabill.service_layer import accounts, records
+from therabill.service_layer import accounts
+from therabill.service_layer import coverages as coverages_svc
+from therabill.service_layer import patients as patients_svc
+from therabill.service_layer import practice as practice_svc
 
 PASSWORD = "correct horse battery staple"
 START = datetime(2026, 11, 23, 9, 0, 0)
@@ -64,7 +67,7 @@ class World:
 
 def _practice(engine: Engine, slug: str, clock: MovableClock) -> PracticeWorld:
     actor = "test:setup"
-    pid = records.create_practice(
+    pid = practice_svc.create_practice(
         engine,
         name=f"Practice {slug}",
         slug=slug,
@@ -76,7 +79,7 @@ def _practice(engine: Engine, slug: str, clock: MovableClock) -> PracticeWorld:
         address={"line1": "100 Main St", "city": "Springfield", "state": "IL", "zip": "627011234"},
         fees={"97124": "35.00", "97140": "40.00"},
     )
-    provider = records.add_provider(
+    provider = practice_svc.add_provider(
         engine,
         pid,
         actor,
@@ -87,7 +90,7 @@ def _practice(engine: Engine, slug: str, clock: MovableClock) -> PracticeWorld:
         credential="LMT",
         licenses=[("IL", "227.012345", date(2027, 12, 31))],
     )
-    payer = records.add_payer(
+    payer = practice_svc.add_payer(
         engine,
         pid,
         actor,
@@ -97,10 +100,10 @@ def _practice(engine: Engine, slug: str, clock: MovableClock) -> PracticeWorld:
         claim_filing_indicator="BL",
         address={"line1": "PO Box 805107", "city": "Chicago", "state": "IL", "zip": "606805107"},
     )
-    records.enroll_provider(
+    practice_svc.enroll_provider(
         engine, pid, actor, provider_id=provider, payer_id=payer, enrolled=True, in_network=True
     )
-    patient = records.register_patient(
+    patient = patients_svc.register_patient(
         engine,
         pid,
         actor,
@@ -111,7 +114,7 @@ def _practice(engine: Engine, slug: str, clock: MovableClock) -> PracticeWorld:
         sex="F",
         address={"line1": "9 Elm St", "city": "Springfield", "state": "IL", "zip": "62704"},
         coverages_in=[
-            records.CoverageInput(
+            coverages_svc.CoverageInput(
                 payer_id=payer,
                 member_id="XOJ123456789",
                 group_number="GRP-7781",

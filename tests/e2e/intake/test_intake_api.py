@@ -9,7 +9,7 @@ from fastapi.testclient import TestClient
 
 from tests.e2e.api.conftest import bearer
 from tests.e2e.api.world import World
-from therabill.service_layer import records
+from therabill.service_layer import visits as visits_svc
 
 SAMPLE = json.loads(Path(__file__).with_name("sample-intake.json").read_text())
 
@@ -40,7 +40,7 @@ def test_post_get_sign_and_check(
         ],
         "documentation": {"subjective": "neck pain"},
     }
-    visit_id = records.record_visit(
+    visit_id = visits_svc.record_visit(
         world.engine,
         world.a.practice_id,
         "test",

@@ -15,8 +15,11 @@ from fastapi.testclient import TestClient
 
 from tests.e2e.api.conftest import bearer, login
 from tests.e2e.api.world import World
-from therabill.service_layer import encounters, records
+from therabill.service_layer import coverages as coverages_svc
+from therabill.service_layer import encounters
 from therabill.service_layer import intake as svc
+from therabill.service_layer import patients as patients_svc
+from therabill.service_layer import visits as visits_svc
 
 CONSENTS = {
     f"consent-{key}-{part}": value
@@ -27,7 +30,7 @@ CONSENTS = {
 
 def new_patient(world: World) -> str:
     pw = world.a
-    return records.register_patient(
+    return patients_svc.register_patient(
         world.engine,
         pw.practice_id,
         "test:setup",
@@ -38,7 +41,7 @@ def new_patient(world: World) -> str:
         sex="F",
         address={"line1": "1 Oak St", "city": "Springfield", "state": "IL", "zip": "62704"},
         coverages_in=[
-            records.CoverageInput(
+            coverages_svc.CoverageInput(
                 payer_id=pw.payer_id,
                 member_id="XOJ555000111",
                 group_number="G-2",
@@ -270,7 +273,7 @@ def test_editing_a_note_makes_a_new_version_and_keeps_the_old(client: TestClient
     )
     assert r.status_code == 303
     visit_id = url.rsplit("/", 1)[1]
-    versions = records.note_versions(world.engine, world.a.practice_id, "t", visit_id)
+    versions = visits_svc.note_versions(world.engine, world.a.practice_id, "t", visit_id)
     assert [v["version"] for v in versions] == [1, 2]
     assert versions[0]["content"]["client_feedback"] == "Felt looser, pain 3/10 after."
     assert versions[1]["content"]["client_feedback"] == "Much looser; pain 2/10 after."

@@ -14,7 +14,8 @@ from playwright.sync_api import Page, expect
 from tests.e2e.api.world import PASSWORD
 from tests.e2e.web.conftest import Server
 from therabill.security import totp
-from therabill.service_layer import records
+from therabill.service_layer import coverages as coverages_svc
+from therabill.service_layer import patients as patients_svc
 
 
 def _login(page: Page, server: Server, role: str) -> None:
@@ -32,7 +33,7 @@ def _login(page: Page, server: Server, role: str) -> None:
 
 def _patient(server: Server) -> str:
     pw = server.world.a
-    return records.register_patient(
+    return patients_svc.register_patient(
         server.world.engine,
         pw.practice_id,
         "test:setup",
@@ -43,7 +44,7 @@ def _patient(server: Server) -> str:
         sex="F",
         address={"line1": "5 Pine St", "city": "Springfield", "state": "IL", "zip": "62704"},
         coverages_in=[
-            records.CoverageInput(
+            coverages_svc.CoverageInput(
                 payer_id=pw.payer_id, member_id="XOJ777000222", active_from=date(2026, 1, 1)
             )
         ],

@@ -11,7 +11,10 @@ from typing import Any
 from sqlalchemy import Engine
 
 from tests.conftest import EXAMPLES
-from therabill.service_layer import records as rec
+from therabill.service_layer import coverages as coverages_svc
+from therabill.service_layer import patients as patients_svc
+from therabill.service_layer import practice as practice_svc
+from therabill.service_layer import visits as visits_svc
 
 ACTOR = "os:tester"
 AS_OF = date(2026, 11, 23)
@@ -25,7 +28,7 @@ def fixed_clock() -> datetime:
 def visit_document(example: str = "clean-60-minute-massage.json") -> dict[str, Any]:
     """The visit part of an example encounter document."""
     doc = json.loads((EXAMPLES / example).read_text())
-    return {k: v for k, v in doc.items() if k in rec.VISIT_DOCUMENT_KEYS}
+    return {k: v for k, v in doc.items() if k in visits_svc.VISIT_DOCUMENT_KEYS}
 
 
 @dataclass
@@ -41,7 +44,7 @@ class Practice:
 
 def a_practice(engine: Engine, *, units_allowed: int = 400, visits_allowed: int = 100) -> Practice:
     slug = f"p-{uuid.uuid4().hex[:10]}"
-    pid = rec.create_practice(
+    pid = practice_svc.create_practice(
         engine,
         name="Hudson Valley Massage Therapy PLLC",
         slug=slug,
@@ -53,7 +56,7 @@ def a_practice(engine: Engine, *, units_allowed: int = 400, visits_allowed: int 
         address={"line1": "12 Market St", "city": "Poughkeepsie", "state": "NY", "zip": "126013301"},
         clock=fixed_clock,
     )
-    provider = rec.add_provider(
+    provider = practice_svc.add_provider(
         engine,
         pid,
         ACTOR,
@@ -64,7 +67,7 @@ def a_practice(engine: Engine, *, units_allowed: int = 400, visits_allowed: int 
         credential="LMT",
         licenses=[("NY", "024567", date(2027, 10, 31))],
     )
-    payer = rec.add_payer(
+    payer = practice_svc.add_payer(
         engine,
         pid,
         ACTOR,
@@ -74,7 +77,7 @@ def a_practice(engine: Engine, *, units_allowed: int = 400, visits_allowed: int 
         claim_filing_indicator="CI",
         address={"line1": "PO Box 981106", "city": "El Paso", "state": "TX", "zip": "799981106"},
     )
-    patient = rec.register_patient(
+    patient = patients_svc.register_patient(
         engine,
         pid,
         ACTOR,
@@ -84,16 +87,18 @@ def a_practice(engine: Engine, *, units_allowed: int = 400, visits_allowed: int 
         birth_date=date(1992, 9, 30),
         sex="F",
         address={"line1": "77 River Rd", "city": "Poughkeepsie", "state": "NY", "zip": "12601"},
-        coverages_in=[rec.CoverageInput(payer_id=payer, member_id="W123456789", group_number="G-1")],
+        coverages_in=[
+            coverages_svc.CoverageInput(payer_id=payer, member_id="W123456789", group_number="G-1")
+        ],
     )
-    with_cov = rec.list_patients(engine, pid, ACTOR)[0]
+    with_cov = patients_svc.list_patients(engine, pid, ACTOR)[0]
     assert with_cov.id == patient
     from therabill.adapters.db.tables import coverages
     from therabill.service_layer.uow import UnitOfWork
 
     with UnitOfWork(engine, pid, ACTOR, read_only=True) as uow:
         coverage = uow.records.rows(coverages, coverages.c.patient_id == patient)[0].id
-    auth = rec.add_authorization(
+    auth = coverages_svc.add_authorization(
         engine,
         pid,
         ACTOR,
@@ -109,7 +114,7 @@ def a_practice(engine: Engine, *, units_allowed: int = 400, visits_allowed: int 
 
 
 def a_visit(p: Practice, example: str = "clean-60-minute-massage.json", dos: date = DOS) -> str:
-    return rec.record_visit(
+    return visits_svc.record_visit(
         p.engine,
         p.id,
         ACTOR,

@@ -11,7 +11,7 @@ from tests.integration.db.builders import ACTOR, a_practice, a_visit
 from therabill.adapters.db import migrations
 from therabill.adapters.db.backup import BackupError, backup_sqlite, restore_sqlite
 from therabill.adapters.db.engine import make_engine
-from therabill.service_layer import records as rec
+from therabill.service_layer import patients as patients_svc
 from therabill.service_layer.audit import verify_chain
 from therabill.service_layer.uow import UnitOfWork
 
@@ -28,14 +28,16 @@ def test_backup_restore_round_trip(tmp_path: Path, passphrase: str | None) -> No
     if passphrase:
         assert b"Miller" not in target.read_bytes() and b"SQLite format 3" not in target.read_bytes()
     # after the backup: a new patient that the restore must take away again
-    rec.register_patient(engine, p.id, ACTOR, chart_number="P-LATE", first_name="Late", last_name="Comer")
-    assert len(rec.list_patients(engine, p.id, ACTOR)) == 2
+    patients_svc.register_patient(
+        engine, p.id, ACTOR, chart_number="P-LATE", first_name="Late", last_name="Comer"
+    )
+    assert len(patients_svc.list_patients(engine, p.id, ACTOR)) == 2
     if passphrase:
         with pytest.raises(BackupError) as err:
             restore_sqlite(engine, target, "wrong")
         assert err.value.problems[0].code == "backup-passphrase-wrong"
     restore_sqlite(engine, target, passphrase)
-    assert [x.chart_number for x in rec.list_patients(engine, p.id, ACTOR)] == ["P-0101"]
+    assert [x.chart_number for x in patients_svc.list_patients(engine, p.id, ACTOR)] == ["P-0101"]
     with UnitOfWork(engine, p.id, ACTOR, read_only=True) as uow:
         assert verify_chain(uow.session, p.id).ok
 

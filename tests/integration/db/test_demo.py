@@ -27,9 +27,10 @@ from therabill.adapters.db.tables import (
     provider_licenses,
 )
 from therabill.domain.ledger import ChargeType, EntryKind, balances_by
+from therabill.service_layer import claims as claims_svc
 from therabill.service_layer import demo as demo_module
 from therabill.service_layer import ledger
-from therabill.service_layer import records as rec
+from therabill.service_layer import patients as patients_svc
 from therabill.service_layer.audit import verify_chain
 from therabill.service_layer.demo import load_demo
 from therabill.service_layer.uow import UnitOfWork
@@ -53,7 +54,7 @@ def test_demo_loads_once_with_money_in_every_state(fresh: Engine) -> None:
     first = load_demo(fresh, "os:t", today=TODAY)
     assert first.created and first.patients == 40 and first.appointments > 200 and first.claims > 100
     assert first.remittances >= 2 and first.payments > 10
-    statuses = Counter(c.status for c in rec.list_claims(fresh, first.practice_id, "os:t"))
+    statuses = Counter(c.status for c in claims_svc.list_claims(fresh, first.practice_id, "os:t"))
     assert {"paid", "partly_paid", "denied", "ready", "scrubbed"} <= set(statuses)
     assert ledger.check_ledger(fresh, first.practice_id, "os:t") == []
     entries = ledger.all_entries(fresh, first.practice_id, "os:t")
@@ -73,7 +74,7 @@ def test_demo_loads_once_with_money_in_every_state(fresh: Engine) -> None:
         assert verify_chain(uow.session, first.practice_id).ok
     again = load_demo(fresh, "os:t", today=TODAY)
     assert not again.created and again.practice_id == first.practice_id
-    assert len(rec.list_patients(fresh, first.practice_id, "os:t")) == 40
+    assert len(patients_svc.list_patients(fresh, first.practice_id, "os:t")) == 40
 
 
 def test_a_failed_demo_load_leaves_nothing(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:

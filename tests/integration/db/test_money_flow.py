@@ -27,13 +27,13 @@ from therabill.domain.remittance import (
     ServicePayment,
 )
 from therabill.service_layer import acknowledgments, batches, edi, ledger
-from therabill.service_layer import records as rec
+from therabill.service_layer import claims as claims_svc
 from therabill.service_layer.encounters import encounter_for_visit
 from therabill.service_layer.uow import UnitOfWork
 
 
 def _claim(p: Practice, example: str = "clean-60-minute-massage.json", dos: date = DOS) -> str:
-    coded = rec.code_visit(
+    coded = claims_svc.code_visit(
         p.engine, p.id, ACTOR, a_visit(p, example, dos), as_of=AS_OF, scrubber=clean_scrubber
     )
     return coded.claim_id
@@ -41,7 +41,7 @@ def _claim(p: Practice, example: str = "clean-60-minute-massage.json", dos: date
 
 def _submitted(p: Practice, *claim_ids: str) -> None:
     for cid in claim_ids:
-        rec.mark_ready(p.engine, p.id, ACTOR, cid)
+        claims_svc.mark_ready(p.engine, p.id, ACTOR, cid)
     batches.build_batch(p.engine, p.id, ACTOR, list(claim_ids), envelope=EnvelopeSettings())
 
 
@@ -120,7 +120,7 @@ def test_claim_creation_posts_its_charges_and_a_void_reverses_them(engine: Engin
     again = ledger.post_claim_charges(engine, p.id, ACTOR, claim_id)
     assert again.replayed
     assert ledger.balances(engine, p.id, ACTOR, claim_id=claim_id)["balance"]["charges"] == "120.00"
-    rec.void_claim(engine, p.id, ACTOR, claim_id)
+    claims_svc.void_claim(engine, p.id, ACTOR, claim_id)
     after = ledger.balances(engine, p.id, ACTOR, claim_id=claim_id)["balance"]
     assert after["charges"] == "0.00" and after["insurance_balance"] == "0.00"
     assert ledger.check_ledger(engine, p.id, ACTOR) == []
@@ -134,9 +134,9 @@ def test_a_failed_claim_creation_posts_no_charge(engine: Engine) -> None:
         raise RuntimeError("scrubber crashed")
 
     with pytest.raises(RuntimeError):
-        rec.code_visit(engine, p.id, ACTOR, visit, as_of=AS_OF, scrubber=broken)
+        claims_svc.code_visit(engine, p.id, ACTOR, visit, as_of=AS_OF, scrubber=broken)
     assert ledger.all_entries(engine, p.id, ACTOR) == []
-    assert rec.list_claims(engine, p.id, ACTOR) == []
+    assert claims_svc.list_claims(engine, p.id, ACTOR) == []
 
 
 def test_remittance_posting_moves_claim_status_and_posts_plb(engine: Engine) -> None:
@@ -152,7 +152,7 @@ def test_remittance_posting_moves_claim_status_and_posts_plb(engine: Engine) -> 
     result = ledger.post_remittance(engine, p.id, ACTOR, rem)
     assert result.new and result.posted_claims == 3
     assert (_status(p, paid), _status(p, partly), _status(p, denied)) == ("paid", "partly_paid", "denied")
-    history = rec.claim_history(engine, p.id, ACTOR, paid)
+    history = claims_svc.claim_history(engine, p.id, ACTOR, paid)
     assert history[-1]["status"] == "paid" and "835 T-1" in history[-1]["note"]
     with UnitOfWork(engine, p.id, ACTOR, read_only=True) as uow:
         assert uow.records.get(claims, paid).payer_claim_control_number == f"PCN{paid[:8]}"
@@ -164,7 +164,7 @@ def test_remittance_posting_moves_claim_status_and_posts_plb(engine: Engine) -> 
     again = ledger.post_remittance(engine, p.id, ACTOR, rem)
     assert not again.new and again.skipped_claims == 3 and again.entries == 0
     assert len(ledger.provider_adjustments(engine, p.id, ACTOR)) == 1
-    assert len(rec.claim_history(engine, p.id, ACTOR, paid)) == len(history)
+    assert len(claims_svc.claim_history(engine, p.id, ACTOR, paid)) == len(history)
     # Denial worklist: the denied and the bundled lines, reasons in words; CO-45 is routine.
     denials = {d["claim_id"]: d for d in ledger.denial_worklist(engine, p.id, ACTOR)}
     assert set(denials) == {partly, denied}
@@ -204,7 +204,7 @@ def test_remittance_for_a_claim_not_sent_goes_to_the_worklist(engine: Engine) ->
 
 def _ready(p: Practice, *claim_ids: str) -> None:
     for cid in claim_ids:
-        rec.mark_ready(p.engine, p.id, ACTOR, cid)
+        claims_svc.mark_ready(p.engine, p.id, ACTOR, cid)
 
 
 def test_export_837_from_stored_claims(engine: Engine, tmp_path: Path) -> None:
@@ -221,7 +221,7 @@ def test_export_837_from_stored_claims(engine: Engine, tmp_path: Path) -> None:
     assert verdict.ok, verdict.errors
     assert text.split("*")[15] == "T"  # ISA15 test unless production
     assert {_status(p, first), _status(p, second)} == {"submitted"}
-    history = rec.claim_history(engine, p.id, ACTOR, first)
+    history = claims_svc.claim_history(engine, p.id, ACTOR, first)
     assert [h["status"] for h in history][-2:] == ["ready", "submitted"]
     # A second export finds nothing to send (no claim is sent twice) and writes no file.
     with pytest.raises(edi.ExportError) as refused:
@@ -243,7 +243,9 @@ def test_export_837_leaves_claims_with_scrub_errors_unless_overridden(engine: En
     from tests.integration.db.builders import failing_scrubber
 
     p = a_practice(engine)
-    bad = rec.code_visit(engine, p.id, ACTOR, a_visit(p), as_of=AS_OF, scrubber=failing_scrubber).claim_id
+    bad = claims_svc.code_visit(
+        engine, p.id, ACTOR, a_visit(p), as_of=AS_OF, scrubber=failing_scrubber
+    ).claim_id
     with pytest.raises(edi.ExportError) as refused:
         edi.export_837(
             engine, p.id, ACTOR, settings=EnvelopeSettings(), statuses=["scrubbed"], out=tmp_path / "x.837"
@@ -260,7 +262,7 @@ def test_export_837_leaves_claims_with_scrub_errors_unless_overridden(engine: En
         out=tmp_path / "x.837",
     )
     assert done.claim_numbers == (_number(p, bad),) and _status(p, bad) == "submitted"
-    notes = [h["note"] or "" for h in rec.claim_history(engine, p.id, ACTOR, bad)]
+    notes = [h["note"] or "" for h in claims_svc.claim_history(engine, p.id, ACTOR, bad)]
     assert any(f"overridden by {ACTOR}: payer confirmed by phone" in n for n in notes)
     with UnitOfWork(engine, p.id, ACTOR, read_only=True) as uow:
         actions = uow.session.execute(

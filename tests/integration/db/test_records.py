@@ -22,7 +22,11 @@ from therabill.domain.errors import NotFoundError
 from therabill.domain.records import TransitionError
 from therabill.domain.schedule import ScheduleError
 from therabill.service_layer import batches, schedule
-from therabill.service_layer import records as rec
+from therabill.service_layer import claims as claims_svc
+from therabill.service_layer import coverages as coverages_svc
+from therabill.service_layer import errors as svc_errors
+from therabill.service_layer import patients as patients_svc
+from therabill.service_layer import visits as visits_svc
 from therabill.service_layer.encounters import encounter_for_visit
 from therabill.service_layer.uow import UnitOfWork
 
@@ -45,49 +49,49 @@ def test_visit_rebuilds_the_encounter_from_the_records(engine: Engine) -> None:
 
 def test_code_scrub_ready_batch_and_history(engine: Engine) -> None:
     p = a_practice(engine)
-    coded = rec.code_visit(engine, p.id, ACTOR, a_visit(p), as_of=AS_OF, scrubber=clean_scrubber)
+    coded = claims_svc.code_visit(engine, p.id, ACTOR, a_visit(p), as_of=AS_OF, scrubber=clean_scrubber)
     assert coded.status == "scrubbed" and not coded.has_errors
     assert coded.total_charge_cents == 12000 and len(coded.claim_number) <= 20
-    claim = rec.claim_record(engine, p.id, ACTOR, coded.claim_id)
+    claim = claims_svc.claim_record(engine, p.id, ACTOR, coded.claim_id)
     assert [(ln.code, ln.units) for ln in claim.lines] == [("97124", 4)]
     assert str(claim.total_charge) == "120.00"
-    rec.mark_ready(engine, p.id, ACTOR, coded.claim_id)
+    claims_svc.mark_ready(engine, p.id, ACTOR, coded.claim_id)
     batch = batches.build_batch(engine, p.id, ACTOR, envelope=EnvelopeSettings())
     assert batch.claim_ids == (coded.claim_id,) and batch.total_charge_cents == 12000
-    history = rec.claim_history(engine, p.id, ACTOR, coded.claim_id)
+    history = claims_svc.claim_history(engine, p.id, ACTOR, coded.claim_id)
     assert [h["status"] for h in history] == ["draft", "scrubbed", "ready", "submitted"]
     assert history[1]["findings"] == {"findings": [], "has_errors": False}
-    assert [c.status for c in rec.list_claims(engine, p.id, ACTOR, ["submitted"])] == ["submitted"]
-    assert rec.list_claims(engine, p.id, ACTOR, ["ready"]) == []
+    assert [c.status for c in claims_svc.list_claims(engine, p.id, ACTOR, ["submitted"])] == ["submitted"]
+    assert claims_svc.list_claims(engine, p.id, ACTOR, ["ready"]) == []
 
 
 def test_scrub_errors_block_ready(engine: Engine) -> None:
     p = a_practice(engine)
-    coded = rec.code_visit(engine, p.id, ACTOR, a_visit(p), as_of=AS_OF, scrubber=failing_scrubber)
+    coded = claims_svc.code_visit(engine, p.id, ACTOR, a_visit(p), as_of=AS_OF, scrubber=failing_scrubber)
     assert coded.has_errors
-    with pytest.raises(rec.RecordsError) as err:
-        rec.mark_ready(engine, p.id, ACTOR, coded.claim_id)
+    with pytest.raises(svc_errors.RecordsError) as err:
+        claims_svc.mark_ready(engine, p.id, ACTOR, coded.claim_id)
     assert err.value.problems[0].code == "claim-has-scrub-errors"
-    assert rec.list_claims(engine, p.id, ACTOR, ["scrubbed"])[0].id == coded.claim_id
+    assert claims_svc.list_claims(engine, p.id, ACTOR, ["scrubbed"])[0].id == coded.claim_id
 
 
 def test_status_transitions_are_enforced(engine: Engine) -> None:
     p = a_practice(engine)
-    coded = rec.code_visit(engine, p.id, ACTOR, a_visit(p), as_of=AS_OF, scrubber=clean_scrubber)
+    coded = claims_svc.code_visit(engine, p.id, ACTOR, a_visit(p), as_of=AS_OF, scrubber=clean_scrubber)
     with pytest.raises(TransitionError):
-        rec.set_claim_status(engine, p.id, ACTOR, coded.claim_id, "paid")
-    assert rec.list_claims(engine, p.id, ACTOR)[0].status == "scrubbed"
+        claims_svc.set_claim_status(engine, p.id, ACTOR, coded.claim_id, "paid")
+    assert claims_svc.list_claims(engine, p.id, ACTOR)[0].status == "scrubbed"
 
 
 def test_authorization_used_on_billing_and_released_on_void(engine: Engine) -> None:
     p = a_practice(engine)
-    first = rec.code_visit(engine, p.id, ACTOR, a_visit(p), as_of=AS_OF, scrubber=clean_scrubber)
+    first = claims_svc.code_visit(engine, p.id, ACTOR, a_visit(p), as_of=AS_OF, scrubber=clean_scrubber)
     second_visit = a_visit(p, "massage-and-manual-therapy-two-regions.json")
     enc = encounter_for_visit(engine, p.id, ACTOR, second_visit)
     assert enc.coverage is not None and enc.coverage.authorization is not None
     assert (enc.coverage.authorization.visits_used, enc.coverage.authorization.units_used) == (1, 4)
-    rec.void_claim(engine, p.id, ACTOR, first.claim_id)
-    status = rec.authorization_status(engine, p.id, ACTOR, p.authorization_id)
+    claims_svc.void_claim(engine, p.id, ACTOR, first.claim_id)
+    status = coverages_svc.authorization_status(engine, p.id, ACTOR, p.authorization_id)
     assert (status["visits_used"], status["units_used"]) == (0, 0)
     assert [h["kind"] for h in status["history"]] == ["use", "release"]
 
@@ -96,7 +100,7 @@ def test_zero_unit_lines_are_left_off(engine: Engine) -> None:
     p = a_practice(engine)
     doc = visit_document()
     doc["services"] = [*doc["services"], {**doc["services"][0], "code": "97140", "minutes": 0}]
-    visit = rec.record_visit(
+    visit = visits_svc.record_visit(
         engine,
         p.id,
         ACTOR,
@@ -105,16 +109,16 @@ def test_zero_unit_lines_are_left_off(engine: Engine) -> None:
         date_of_service=AS_OF,
         document=doc,
     )
-    coded = rec.code_visit(engine, p.id, ACTOR, visit, as_of=AS_OF, scrubber=clean_scrubber)
-    assert [ln.code for ln in rec.claim_record(engine, p.id, ACTOR, coded.claim_id).lines] == ["97124"]
+    coded = claims_svc.code_visit(engine, p.id, ACTOR, visit, as_of=AS_OF, scrubber=clean_scrubber)
+    assert [ln.code for ln in claims_svc.claim_record(engine, p.id, ACTOR, coded.claim_id).lines] == ["97124"]
 
 
 def test_note_edits_add_versions(engine: Engine) -> None:
     p = a_practice(engine)
     visit = a_visit(p)
     doc = visit_document()["documentation"]
-    assert rec.edit_note(engine, p.id, "os:second", visit, {**doc, "assessment": "better"}) == 2
-    versions = rec.note_versions(engine, p.id, ACTOR, visit)
+    assert visits_svc.edit_note(engine, p.id, "os:second", visit, {**doc, "assessment": "better"}) == 2
+    versions = visits_svc.note_versions(engine, p.id, ACTOR, visit)
     assert [v["version"] for v in versions] == [1, 2]
     assert versions[0]["content"]["assessment"] == doc["assessment"]
     assert versions[1]["content"]["assessment"] == "better" and versions[1]["created_by"] == "os:second"
@@ -138,8 +142,8 @@ def test_invalid_visit_document_stores_nothing(engine: Engine) -> None:
     p = a_practice(engine)
     doc = visit_document()
     doc["services"][0]["minutes"] = -5
-    with pytest.raises(rec.RecordsError) as err:
-        rec.record_visit(
+    with pytest.raises(svc_errors.RecordsError) as err:
+        visits_svc.record_visit(
             engine,
             p.id,
             ACTOR,
@@ -173,7 +177,7 @@ def test_schedule_check_in_and_undocumented(engine: Engine) -> None:
     assert schedule.visits_not_documented(engine, p.id, ACTOR, datetime(2026, 11, 21)) == [appt]
     with pytest.raises(ScheduleError):
         schedule.set_appointment_status(engine, p.id, ACTOR, appt, "no_show")
-    rec.record_visit(
+    visits_svc.record_visit(
         engine,
         p.id,
         ACTOR,
@@ -201,10 +205,10 @@ def test_practice_isolation(engine: Engine) -> None:
             start=datetime(2026, 11, 20, 10),
             end=datetime(2026, 11, 20, 11),
         )
-    coded = rec.code_visit(engine, mine.id, ACTOR, visit, as_of=AS_OF, scrubber=clean_scrubber)
+    coded = claims_svc.code_visit(engine, mine.id, ACTOR, visit, as_of=AS_OF, scrubber=clean_scrubber)
     with pytest.raises(NotFoundError):
-        rec.mark_ready(engine, other.id, ACTOR, coded.claim_id)
-    assert [x.id for x in rec.list_patients(engine, other.id, ACTOR)] == [other.patient_id]
-    assert rec.list_claims(engine, other.id, ACTOR) == []
+        claims_svc.mark_ready(engine, other.id, ACTOR, coded.claim_id)
+    assert [x.id for x in patients_svc.list_patients(engine, other.id, ACTOR)] == [other.patient_id]
+    assert claims_svc.list_claims(engine, other.id, ACTOR) == []
     with pytest.raises(NotFoundError):
-        rec.note_versions(engine, other.id, ACTOR, visit)
+        visits_svc.note_versions(engine, other.id, ACTOR, visit)

@@ -12,7 +12,7 @@ from sqlalchemy import Engine, select
 from tests.integration.db.builders import ACTOR, Practice, a_practice
 from therabill.adapters.db.ledger_tables import ledger_entries
 from therabill.domain.schedule import ScheduleError
-from therabill.service_layer import records as rec
+from therabill.service_layer import practice as practice_svc
 from therabill.service_layer import schedule
 from therabill.service_layer.uow import UnitOfWork
 
@@ -39,7 +39,7 @@ def _setup(engine: Engine) -> tuple[Practice, schedule.Service, schedule.Room]:
 
 
 def _second_therapist(engine: Engine, p: Practice) -> str:
-    return rec.add_provider(
+    return practice_svc.add_provider(
         engine,
         p.id,
         ACTOR,

@@ -1,4 +1,4 @@
-"""``records.code_visit`` itself refuses a contraindicated treated visit (every path that bills).
+"""``claims_svc.code_visit`` itself refuses a contraindicated treated visit (every path that bills).
 
 On SQLite and PostgreSQL: the refusal writes nothing (no claim, no ledger charge, no
 authorization use), the note stays, and after the clearance the claim is made with the
@@ -16,8 +16,8 @@ from tests.integration.db.builders import ACTOR, AS_OF, Practice, a_practice, fi
 from tests.integration.intake.test_intake_service import BASE, THERAPIST, claims_of, visit
 from therabill.adapters.db.tables import authorizations, visit_notes, visits
 from therabill.domain.intake import IntakeError, VisitNotBillableError
+from therabill.service_layer import claims as claims_svc
 from therabill.service_layer import intake as svc
-from therabill.service_layer import records as rec
 from therabill.service_layer.encounters import encounter_for_visit
 from therabill.service_layer.uow import UnitOfWork
 
@@ -35,7 +35,7 @@ def test_code_visit_refuses_until_cleared_and_writes_nothing(engine: Engine) -> 
     visit_id = visit(p, visit_document())
     auth_before = _row(p, authorizations, p.authorization_id)
     with pytest.raises(VisitNotBillableError) as exc:
-        rec.code_visit(engine, p.id, ACTOR, visit_id, as_of=AS_OF, clock=fixed_clock)
+        claims_svc.code_visit(engine, p.id, ACTOR, visit_id, as_of=AS_OF, clock=fixed_clock)
     assert exc.value.code == "visit-not-billable"
     assert [(x.code, x.loc) for x in exc.value.problems] == [
         ("intake-contraindication-uncleared", "current_conditions[0]")
@@ -51,7 +51,7 @@ def test_code_visit_refuses_until_cleared_and_writes_nothing(engine: Engine) -> 
     svc.record_clearance(
         engine, p.id, THERAPIST, visit_id, "deep-vein-thrombosis", "physician's note, Dr. Patel, 2026-11-18"
     )
-    coded = rec.code_visit(engine, p.id, ACTOR, visit_id, as_of=AS_OF, clock=fixed_clock)
+    coded = claims_svc.code_visit(engine, p.id, ACTOR, visit_id, as_of=AS_OF, clock=fixed_clock)
     rules = {(f["rule_id"], f["severity"]) for f in coded.findings["findings"]}
     assert ("intake-contraindication-absolute", "info") in rules  # cleared: reported, not blocking
     assert ("intake-unsigned", "warning") in rules
@@ -70,7 +70,7 @@ def test_an_absolute_result_on_a_visit_not_treated_never_blocks(engine: Engine) 
 def test_no_intake_adds_no_finding_to_a_claim(engine: Engine) -> None:
     p = a_practice(engine)
     visit_id = visit(p, visit_document())
-    plain = rec.code_visit(engine, p.id, ACTOR, visit_id, as_of=AS_OF, clock=fixed_clock)
+    plain = claims_svc.code_visit(engine, p.id, ACTOR, visit_id, as_of=AS_OF, clock=fixed_clock)
     assert not any(f["rule_id"].startswith("intake-") for f in plain.findings["findings"])
 
 
@@ -79,7 +79,7 @@ def test_region_to_avoid_reaches_the_claims_findings(engine: Engine) -> None:
     svc.record_intake(engine, p.id, ACTOR, p.patient_id, {**BASE, "areas_to_avoid": ["lumbar"]})
     svc.sign_intake(engine, p.id, THERAPIST, p.patient_id)
     visit_id = visit(p, visit_document())  # 97124 on lumbar and thoracic
-    coded = rec.code_visit(engine, p.id, ACTOR, visit_id, as_of=AS_OF, clock=fixed_clock)
+    coded = claims_svc.code_visit(engine, p.id, ACTOR, visit_id, as_of=AS_OF, clock=fixed_clock)
     avoid = [f for f in coded.findings["findings"] if f["rule_id"] == "intake-region-avoid"]
     assert [f["loc"] for f in avoid] == ["services[0].body_regions"]
 

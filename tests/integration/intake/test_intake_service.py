@@ -11,8 +11,9 @@ from tests.integration.db.builders import ACTOR, AS_OF, DOS, Practice, a_practic
 from therabill.adapters.db.intake_tables import intake_versions
 from therabill.adapters.db.tables import claims, visit_notes
 from therabill.domain.intake import IntakeError
+from therabill.service_layer import claims as claims_svc
 from therabill.service_layer import intake as svc
-from therabill.service_layer import records as rec
+from therabill.service_layer import visits as visits_svc
 from therabill.service_layer.encounters import encounter_for_visit
 from therabill.service_layer.uow import UnitOfWork
 
@@ -30,7 +31,7 @@ BASE: dict[str, Any] = {
 
 
 def visit(p: Practice, document: dict[str, Any]) -> str:
-    return rec.record_visit(
+    return visits_svc.record_visit(
         p.engine,
         p.id,
         ACTOR,
@@ -93,7 +94,7 @@ def test_contraindicated_visit_is_saved_but_not_billed_until_cleared(engine: Eng
     gate = svc.can_bill_visit(engine, p.id, ACTOR, visit_id)
     assert not gate.allowed and gate.problems[0].code == "intake-contraindication-uncleared"
     with pytest.raises(IntakeError):
-        rec.code_visit(engine, p.id, ACTOR, visit_id, as_of=AS_OF, clock=fixed_clock)
+        claims_svc.code_visit(engine, p.id, ACTOR, visit_id, as_of=AS_OF, clock=fixed_clock)
     assert claims_of(engine, p.id, visit_id) == []
     with pytest.raises(IntakeError) as exc:
         svc.record_clearance(engine, p.id, THERAPIST, visit_id, "osteoporosis", "note")
@@ -108,7 +109,7 @@ def test_contraindicated_visit_is_saved_but_not_billed_until_cleared(engine: Eng
         clock=fixed_clock,
     )
     assert svc.can_bill_visit(engine, p.id, ACTOR, visit_id).allowed
-    coded = rec.code_visit(engine, p.id, ACTOR, visit_id, as_of=AS_OF, clock=fixed_clock)
+    coded = claims_svc.code_visit(engine, p.id, ACTOR, visit_id, as_of=AS_OF, clock=fixed_clock)
     ids = {(f["rule_id"], f["severity"]) for f in coded.findings["findings"]}
     assert ("intake-contraindication-absolute", "info") in ids
     assert ("intake-unsigned", "warning") in ids

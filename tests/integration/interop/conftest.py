@@ -27,7 +27,7 @@ from tests.integration.db.builders import (
 )
 from tests.integration.db.conftest import engine, pg_databases  # noqa: F401 - fixtures reused
 from therabill.adapters.clearinghouse.config import ClearinghouseSettings, Secrets
-from therabill.service_layer import records as rec
+from therabill.service_layer import claims as claims_svc
 
 USER = "practice123"
 PASSWORD = "correct horse battery staple"
@@ -36,10 +36,10 @@ PASSWORD = "correct horse battery staple"
 def ready_claim(p: Practice, example: str = "clean-60-minute-massage.json") -> str:
     """Record, code (clean scrub) and mark ready one visit; returns the claim id."""
     visit = a_visit(p, example)
-    coded = rec.code_visit(
+    coded = claims_svc.code_visit(
         p.engine, p.id, ACTOR, visit, as_of=AS_OF, clock=fixed_clock, scrubber=clean_scrubber
     )
-    rec.mark_ready(p.engine, p.id, ACTOR, coded.claim_id, clock=fixed_clock)
+    claims_svc.mark_ready(p.engine, p.id, ACTOR, coded.claim_id, clock=fixed_clock)
     return coded.claim_id
 
 

@@ -30,7 +30,8 @@ from therabill.adapters.db.engine import make_engine
 from therabill.adapters.db.tables import practices
 from therabill.adapters.x12.tokenizer import iter_segments
 from therabill.entrypoints.cli.main import app
-from therabill.service_layer import records as rec
+from therabill.service_layer import claims as claims_svc
+from therabill.service_layer import patients as patients_svc
 
 runner = CliRunner()
 
@@ -99,7 +100,7 @@ def setup(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Setup]:
         [batch] = json.loads(state["submit"].stdout)
         state["sent_files"] = sorted((data / "drop" / "to-payer").iterdir())
         control = state["control"] = batch["control_number"]
-        number = state["number"] = rec.list_claims(engine, practice.id, ACTOR)[0].claim_number
+        number = state["number"] = claims_svc.list_claims(engine, practice.id, ACTOR)[0].claim_number
         inbox = data / "drop" / "from-payer"
         inbox.mkdir(parents=True, exist_ok=True)
         (inbox / "a.999").write_bytes(xf.ack_999(control))
@@ -136,7 +137,7 @@ def test_fetch_applies_the_answers_and_keeps_the_files(setup: Setup) -> None:
     assert not any((setup.drop / "from-payer").iterdir())
     kept = sorted(p.name.split("-", 1)[1] for p in (setup.data / "inbound").rglob("*") if p.is_file())
     assert kept == ["a.999", "b.277"]
-    history = rec.claim_history(setup.practice.engine, setup.practice.id, ACTOR, setup.claim_id)
+    history = claims_svc.claim_history(setup.practice.engine, setup.practice.id, ACTOR, setup.claim_id)
     assert [h["status"] for h in history][-2:] == ["batch_accepted", "clearinghouse_accepted"]
     assert "no new files" in setup.state["fetch_again"].output
 
@@ -181,7 +182,9 @@ PATIENTS = "chart_number,first_name,last_name,birth_date,sex\nCSV-1,Ana,Lopez,19
 
 
 def _charts(setup: Setup) -> set[str]:
-    return {p.chart_number for p in rec.list_patients(setup.practice.engine, setup.practice.id, ACTOR)}
+    return {
+        p.chart_number for p in patients_svc.list_patients(setup.practice.engine, setup.practice.id, ACTOR)
+    }
 
 
 def test_import_csv_dry_run_then_real(setup: Setup) -> None:

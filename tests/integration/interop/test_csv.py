@@ -10,8 +10,9 @@ import pytest
 from tests.integration.db.builders import ACTOR, Practice, fixed_clock
 from tests.integration.interop.conftest import ready_claim
 from therabill.adapters.csvio import CsvImportError, export_claims, export_ledger, import_csv, mapping_names
+from therabill.service_layer import claims as claims_svc
 from therabill.service_layer import ledger
-from therabill.service_layer import records as rec
+from therabill.service_layer import patients as patients_svc
 
 PATIENTS = (
     "chart_number,first_name,last_name,birth_date,sex,email,phone,address_line1,city,state,zip\r\n"
@@ -21,7 +22,7 @@ PATIENTS = (
 
 
 def _charts(p: Practice) -> set[str]:
-    return {x.chart_number for x in rec.list_patients(p.engine, p.id, ACTOR)}
+    return {x.chart_number for x in patients_svc.list_patients(p.engine, p.id, ACTOR)}
 
 
 def test_dry_run_reports_and_writes_nothing(practice: Practice) -> None:
@@ -86,7 +87,7 @@ def test_exports_for_the_accountant(practice: Practice) -> None:
     claim_id = ready_claim(practice)
     ledger.post_claim_charges(practice.engine, practice.id, ACTOR, claim_id)
     claims_rows = list(csv.DictReader(io.StringIO(export_claims(practice.engine, practice.id, ACTOR))))
-    total = rec.list_claims(practice.engine, practice.id, ACTOR)[0].total_charge_cents
+    total = claims_svc.list_claims(practice.engine, practice.id, ACTOR)[0].total_charge_cents
     assert [(r["status"], r["total_charge"], r["patient_chart"]) for r in claims_rows] == [
         ("ready", f"{total / 100:.2f}", "P-0101")
     ]

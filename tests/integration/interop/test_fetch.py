@@ -16,7 +16,7 @@ from therabill.adapters.clearinghouse.sftp import SftpConnector
 from therabill.adapters.db.ledger_tables import remittances
 from therabill.adapters.db.tables import claim_lines, claims
 from therabill.domain.money import from_cents
-from therabill.service_layer import records as rec
+from therabill.service_layer import claims as claims_svc
 from therabill.service_layer import submission as sub
 
 
@@ -24,12 +24,12 @@ def _submitted(p: Practice, tmp_path: Path) -> tuple[FileDropConnector, str, str
     claim_id = ready_claim(p)
     drop = FileDropConnector(tmp_path / "out", tmp_path / "in", tmp_path / "arch")
     res = sub.submit(p.engine, p.id, ACTOR, drop, connector_name="desk", clock=fixed_clock)
-    number = rec.list_claims(p.engine, p.id, ACTOR)[0].claim_number
+    number = claims_svc.list_claims(p.engine, p.id, ACTOR)[0].claim_number
     return drop, claim_id, number, res[0].control_number
 
 
 def _status(p: Practice, claim_id: str) -> str:
-    return str(rec.claim_history(p.engine, p.id, ACTOR, claim_id)[-1]["status"])
+    return str(claims_svc.claim_history(p.engine, p.id, ACTOR, claim_id)[-1]["status"])
 
 
 def test_999_then_277ca_then_835_move_the_claim_to_paid(practice: Practice, tmp_path: Path) -> None:
@@ -53,7 +53,7 @@ def test_999_then_277ca_then_835_move_the_claim_to_paid(practice: Practice, tmp_
         practice.engine, practice.id, ACTOR, drop, connector_name="desk", data_dir=data, clock=fixed_clock
     )
     assert [r.kind for r in got] == ["999", "277CA", "835"]
-    history = [h["status"] for h in rec.claim_history(practice.engine, practice.id, ACTOR, claim_id)]
+    history = [h["status"] for h in claims_svc.claim_history(practice.engine, practice.id, ACTOR, claim_id)]
     assert history[-3:] == ["batch_accepted", "clearinghouse_accepted", "paid"]
     with practice.engine.connect() as conn:
         pccn = conn.execute(
@@ -97,7 +97,7 @@ def test_the_same_file_twice_is_recorded_and_applied_once(practice: Practice, tm
     )
     assert [r.duplicate for r in again] == [True]
     assert len(sub.list_inbound_files(practice.engine, practice.id, ACTOR)) == 1
-    statuses = [h["status"] for h in rec.claim_history(practice.engine, practice.id, ACTOR, claim_id)]
+    statuses = [h["status"] for h in claims_svc.claim_history(practice.engine, practice.id, ACTOR, claim_id)]
     assert statuses.count("batch_accepted") == 1
 
 

@@ -21,7 +21,7 @@ from therabill.adapters.db.tables import claim_lines
 from therabill.adapters.fhir import FhirExportError, patient_bundle, validate_bundle
 from therabill.domain.errors import NotFoundError
 from therabill.domain.money import from_cents
-from therabill.service_layer import records as rec
+from therabill.service_layer import claims as claims_svc
 from therabill.service_layer import submission as sub
 
 NOW = datetime(2026, 12, 5, 12, 0, tzinfo=UTC)
@@ -31,7 +31,7 @@ def test_bundle_of_a_billed_and_paid_patient_validates(practice: Practice, tmp_p
     claim_id = ready_claim(practice)
     drop = FileDropConnector(tmp_path / "out", tmp_path / "in", tmp_path / "arch")
     sub.submit(practice.engine, practice.id, ACTOR, drop, connector_name="desk", clock=fixed_clock)
-    number = rec.list_claims(practice.engine, practice.id, ACTOR)[0].claim_number
+    number = claims_svc.list_claims(practice.engine, practice.id, ACTOR)[0].claim_number
     with practice.engine.connect() as conn:
         lines = conn.execute(select(claim_lines).where(claim_lines.c.claim_id == claim_id)).all()
     (tmp_path / "in").mkdir()

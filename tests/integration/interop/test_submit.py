@@ -16,7 +16,7 @@ from therabill.adapters.clearinghouse.config import Secrets
 from therabill.adapters.clearinghouse.sftp import SftpConnector
 from therabill.adapters.db.interop_tables import submissions
 from therabill.adapters.x12.tokenizer import iter_segments
-from therabill.service_layer import records as rec
+from therabill.service_layer import claims as claims_svc
 from therabill.service_layer import submission as sub
 
 
@@ -47,7 +47,7 @@ def test_submit_by_file_drop_sends_each_batch_once(practice: Practice, tmp_path:
     assert hashlib.sha256(data).hexdigest() == first[0].sha256
     segs = list(iter_segments(data))
     assert segs[0][13] == f"{first[0].control_number:09d}"
-    number = rec.list_claims(practice.engine, practice.id, ACTOR)[0].claim_number
+    number = claims_svc.list_claims(practice.engine, practice.id, ACTOR)[0].claim_number
     assert any(s[0] == "CLM" and s[1] == number for s in segs)
     assert (tmp_path / "data" / "outbound" / first[0].remote_name).read_bytes() == data
     row = _rows(practice.engine, practice.id)[0]
@@ -57,7 +57,9 @@ def test_submit_by_file_drop_sends_each_batch_once(practice: Practice, tmp_path:
         sub.submit(practice.engine, practice.id, ACTOR, drop, connector_name="desk", clock=fixed_clock) == []
     )
     assert len(_only_files(tmp_path / "out")) == 1
-    assert rec.claim_history(practice.engine, practice.id, ACTOR, claim_id)[-1]["status"] == "submitted"
+    assert (
+        claims_svc.claim_history(practice.engine, practice.id, ACTOR, claim_id)[-1]["status"] == "submitted"
+    )
 
 
 def test_a_batch_has_one_submission_row(practice: Practice, tmp_path: Path) -> None:

@@ -7,7 +7,7 @@ from datetime import date
 from typing import Any
 
 from tests.integration.db.builders import ACTOR, Practice, visit_document
-from therabill.service_layer import records as rec
+from therabill.service_layer import visits as visits_svc
 
 TWO_REGIONS = "massage-and-manual-therapy-two-regions.json"
 # (date, pain, cervical rotation right in degrees, client feedback, changes since last visit)
@@ -33,7 +33,7 @@ def record_series(p: Practice) -> list[str]:
     out = []
     for dos, pain, rom, feedback, changes in (SERIES[2], SERIES[0], SERIES[1]):
         out.append(
-            rec.record_visit(
+            visits_svc.record_visit(
                 p.engine,
                 p.id,
                 ACTOR,

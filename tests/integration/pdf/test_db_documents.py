@@ -19,8 +19,8 @@ from therabill.domain.errors import NotFoundError, TherabillError
 from therabill.domain.forms import FormError
 from therabill.domain.ledger import ChargeType, EntryKind, PaymentMethod
 from therabill.domain.money import D
+from therabill.service_layer import claims as claims_svc
 from therabill.service_layer import ledger as svc
-from therabill.service_layer import records as rec
 from therabill.service_layer.documents import (
     progress_pdf_for_patient,
     progress_view_for_patient,
@@ -52,7 +52,7 @@ class Account:
 def account(engine: Engine) -> Account:
     p = a_practice(engine)
     visit_ids = record_series(p)
-    coded = rec.code_visit(engine, p.id, ACTOR, visit_ids[0], as_of=AS_OF, scrubber=clean_scrubber)
+    coded = claims_svc.code_visit(engine, p.id, ACTOR, visit_ids[0], as_of=AS_OF, scrubber=clean_scrubber)
     items = sorted(  # largest charge first: the 97124 line
         (
             (e.item_id, e.amount)

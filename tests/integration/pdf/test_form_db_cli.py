@@ -19,8 +19,8 @@ from therabill.config import database_url
 from therabill.domain.ledger import ChargeType, PaymentMethod
 from therabill.domain.money import D
 from therabill.entrypoints.cli.main import app
+from therabill.service_layer import claims as claims_svc
 from therabill.service_layer import ledger as svc
-from therabill.service_layer import records as rec
 
 runner = CliRunner()
 
@@ -49,7 +49,7 @@ def folder(tmp_path_factory: pytest.TempPathFactory) -> Folder:
     migrations.upgrade(engine)
     p = a_practice(engine)
     visit_ids = record_series(p)
-    rec.code_visit(engine, p.id, ACTOR, visit_ids[0], as_of=AS_OF, scrubber=clean_scrubber)
+    claims_svc.code_visit(engine, p.id, ACTOR, visit_ids[0], as_of=AS_OF, scrubber=clean_scrubber)
     svc.post_charge(
         engine,
         p.id,

@@ -24,8 +24,12 @@ from therabill.domain.ledger import ChargeType, PaymentMethod, PrepaidType
 from therabill.domain.money import D
 from therabill.domain.remittance import Adjustment, ClaimPayment, Remittance, RemittanceHeader, ServicePayment
 from therabill.service_layer import batches
+from therabill.service_layer import claims as claims_svc
+from therabill.service_layer import coverages as coverages_svc
 from therabill.service_layer import ledger as svc
-from therabill.service_layer import records as rec
+from therabill.service_layer import patients as patients_svc
+from therabill.service_layer import practice as practice_svc
+from therabill.service_layer import visits as visits_svc
 from therabill.service_layer.uow import UnitOfWork
 
 ACTOR = "os:reports-test"
@@ -174,7 +178,7 @@ def build_practice(engine: Engine) -> Practice:
 
 def _build(engine: Engine, clock: PinnedClock) -> Practice:
     e = engine
-    pid = rec.create_practice(
+    pid = practice_svc.create_practice(
         e,
         name="Report Test Practice",
         slug=f"rep-{id(clock)}",
@@ -188,7 +192,7 @@ def _build(engine: Engine, clock: PinnedClock) -> Practice:
         clock=clock,
     )
     p = Practice(e, pid, clock)
-    prov = rec.add_provider(
+    prov = practice_svc.add_provider(
         e,
         pid,
         ACTOR,
@@ -201,7 +205,7 @@ def _build(engine: Engine, clock: PinnedClock) -> Practice:
         clock=clock,
     )
     addr = {"line1": "PO Box 1", "city": "Albany", "state": "NY", "zip": "122010001"}
-    p.payers["aetna"] = rec.add_payer(
+    p.payers["aetna"] = practice_svc.add_payer(
         e,
         pid,
         ACTOR,
@@ -212,7 +216,7 @@ def _build(engine: Engine, clock: PinnedClock) -> Practice:
         address=addr,
         clock=clock,
     )
-    p.payers["blue"] = rec.add_payer(
+    p.payers["blue"] = practice_svc.add_payer(
         e,
         pid,
         ACTOR,
@@ -227,14 +231,14 @@ def _build(engine: Engine, clock: PinnedClock) -> Practice:
     def patient(key: str, payer: str | None, n: int) -> str:
         covs = (
             [
-                rec.CoverageInput(
+                coverages_svc.CoverageInput(
                     payer_id=p.payers[payer], member_id=f"M{n}00000", active_from=date(2026, 1, 1)
                 )
             ]
             if payer
             else []
         )
-        p.patients[key] = rec.register_patient(
+        p.patients[key] = patients_svc.register_patient(
             e,
             pid,
             ACTOR,
@@ -255,7 +259,7 @@ def _build(engine: Engine, clock: PinnedClock) -> Practice:
     patient("dee", None, 4)
     with UnitOfWork(e, pid, ACTOR, read_only=True) as uow:
         cy_cov = uow.records.coverages_of(p.patients["cy"])[0].id
-    p.authorization = rec.add_authorization(
+    p.authorization = coverages_svc.add_authorization(
         e,
         pid,
         ACTOR,
@@ -273,7 +277,7 @@ def _build(engine: Engine, clock: PinnedClock) -> Practice:
         key: str, who: str, day: date, lines: list[dict[str, Any]], pain: int, rom: int, bill: bool = True
     ) -> None:
         p.at(day)
-        p.visits[key] = rec.record_visit(
+        p.visits[key] = visits_svc.record_visit(
             e,
             pid,
             ACTOR,
@@ -284,7 +288,7 @@ def _build(engine: Engine, clock: PinnedClock) -> Practice:
             clock=clock,
         )
         if bill:
-            coded = rec.code_visit(e, pid, ACTOR, p.visits[key], as_of=day, clock=clock)
+            coded = claims_svc.code_visit(e, pid, ACTOR, p.visits[key], as_of=day, clock=clock)
             p.claims[key] = coded.claim_id
 
     # Aetna (commercial: per-code in its profile or cms: either way priced by the what-if)
@@ -302,12 +306,12 @@ def _build(engine: Engine, clock: PinnedClock) -> Practice:
     ready = list(p.claims)
     for key in ready:
         p.at(date(2026, 11, 20) if key == "c2" else _plus(_dos(key), 2))
-        rec.mark_ready(e, pid, ACTOR, p.claims[key], clock=clock)
+        claims_svc.mark_ready(e, pid, ACTOR, p.claims[key], clock=clock)
         batches.build_batch(e, pid, ACTOR, [p.claims[key]], envelope=EnvelopeSettings(), clock=clock)
         svc.post_claim_charges(e, pid, ACTOR, p.claims[key])
     numbers = (
-        {r.claim_id: r.claim_number for r in rec.list_claims(e, pid, ACTOR)}
-        if hasattr(rec.list_claims(e, pid, ACTOR)[0], "claim_id")
+        {r.claim_id: r.claim_number for r in claims_svc.list_claims(e, pid, ACTOR)}
+        if hasattr(claims_svc.list_claims(e, pid, ACTOR)[0], "claim_id")
         else {}
     )
     p.numbers = numbers or _numbers(p)  # type: ignore[attr-defined]

@@ -382,6 +382,7 @@ claims = Table(
     Column("total_charge_cents", BigInteger, nullable=False),
     Column("findings", JSON),
     Column("has_errors", Boolean, nullable=False, server_default="0"),
+    Column("coded_document", JSON),
     Column("interchange_control_number", Integer),
     Column("group_control_number", Integer),
     Column("transaction_control_number", String(9)),

@@ -11,7 +11,7 @@ from sqlalchemy import Engine
 from therabill.domain.errors import TherabillError
 from therabill.entrypoints.cli.common import fail_from
 from therabill.service_layer.database import open_existing
-from therabill.service_layer.records import resolve_practice
+from therabill.service_layer.practice import resolve_practice
 
 PracticeOption = Annotated[
     str | None,

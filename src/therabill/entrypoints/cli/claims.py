@@ -21,7 +21,7 @@ from therabill.entrypoints.cli.common import (
     stdout,
 )
 from therabill.service_layer import acknowledgments, batches, edi
-from therabill.service_layer.records import list_claims
+from therabill.service_layer.claims import list_claims
 from therabill.service_layer.uow import system_actor
 
 claims_app = typer.Typer(help="Claims of a practice.", no_args_is_help=True)

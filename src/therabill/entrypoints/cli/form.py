@@ -151,7 +151,7 @@ def note_command(
             pdf = note_pdf(_encounter(encounter_file))
         else:
             from therabill.service_layer.database import open_database
-            from therabill.service_layer.records import resolve_practice
+            from therabill.service_layer.practice import resolve_practice
             from therabill.service_layer.uow import system_actor
 
             engine = open_database()
@@ -172,7 +172,7 @@ def statement_command(
     """Print a patient statement from the ledger (insurance paid and adjusted, amount due, aging)."""
     from therabill.service_layer.database import open_database
     from therabill.service_layer.documents import statement_pdf_for_patient
-    from therabill.service_layer.records import resolve_practice
+    from therabill.service_layer.practice import resolve_practice
     from therabill.service_layer.uow import system_actor
 
     try:
@@ -201,7 +201,7 @@ def receipt_command(
     """Print a receipt for a patient payment: amount, method, what it paid, balance after (from the ledger)."""
     from therabill.service_layer.database import open_database
     from therabill.service_layer.documents import receipt_pdf_for_payment
-    from therabill.service_layer.records import resolve_practice
+    from therabill.service_layer.practice import resolve_practice
     from therabill.service_layer.uow import system_actor
 
     try:
@@ -229,7 +229,7 @@ def progress_command(
     """Print a progress report over the patient's documented visits: goals, pain and ROM chart, feedback."""
     from therabill.service_layer.database import open_database
     from therabill.service_layer.documents import progress_pdf_for_patient
-    from therabill.service_layer.records import resolve_practice
+    from therabill.service_layer.practice import resolve_practice
     from therabill.service_layer.uow import system_actor
 
     start, end, signed_on = _optional_day(date_from, "--from"), _optional_day(date_to, "--to"), _day(signed)

@@ -11,7 +11,7 @@ from therabill.domain.errors import TherabillError
 from therabill.entrypoints.cli._practice import PracticeOption, open_practice
 from therabill.entrypoints.cli.common import fail_from, print_json, read_input, stdout
 from therabill.service_layer import edi
-from therabill.service_layer.records import list_patients
+from therabill.service_layer.patients import list_patients
 from therabill.service_layer.uow import system_actor
 
 patients_app = typer.Typer(help="Patients of a practice.", no_args_is_help=True)

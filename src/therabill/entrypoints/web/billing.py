@@ -29,7 +29,15 @@ from therabill.entrypoints.http.who import (
 )
 from therabill.entrypoints.web.pages import actor, render, today
 from therabill.security.permissions import Permission
-from therabill.service_layer import audit_trail, batches, documents, ledger, records, remittances
+from therabill.service_layer import (
+    audit_trail,
+    batches,
+    documents,
+    ledger,
+    practice,
+    remittances,
+    work_queues,
+)
 from therabill.service_layer import claims as claims_svc
 from therabill.service_layer.accounts import Principal
 from therabill.service_layer.dashboard import ATTENTION_STATUSES
@@ -88,10 +96,10 @@ def claims_page(
         raise ApiError(422, "invalid-input", "unknown claim status")
     wanted = ATTENTION if status == "attention" else ((status,) if status else ())
     engine, who = state(request).engine, actor(principal)
-    work = claims_svc.claims_page(
+    work = work_queues.claims_page(
         engine, principal.practice_id, who, statuses=wanted, payer_id=payer or None, page=page
     )
-    queues = claims_svc.billing_queues(engine, principal.practice_id, who)
+    queues = work_queues.billing_queues(engine, principal.practice_id, who)
     recent = batches.recent_batches(engine, principal.practice_id, who, limit=10)
     audit_event(request, principal, "claim.list", "claim", None)
     return render(
@@ -104,7 +112,7 @@ def claims_page(
             "status": status,
             "statuses": STATUSES,
             "payer": payer,
-            "payers": records.payer_names(engine, principal.practice_id, who),
+            "payers": practice.payer_names(engine, principal.practice_id, who),
             "batches": recent,
             "marked": marked,
             "refused": refused,
@@ -117,7 +125,7 @@ async def claims_ready(request: Request, principal: ClaimsWrite) -> Response:
     """Mark the chosen scrubbed claims ready together (those with scrub errors are refused)."""
     form = await request.form()
     chosen = [str(v)[:32] for v in form.getlist("claim_id")][:500]
-    done = claims_svc.mark_ready_many(state(request).engine, principal.practice_id, actor(principal), chosen)
+    done = work_queues.mark_ready_many(state(request).engine, principal.practice_id, actor(principal), chosen)
     return RedirectResponse(
         f"/claims?marked={len(done.marked)}&refused={len(done.refused)}#to-mark-ready", status_code=303
     )
@@ -154,7 +162,7 @@ def claim_ready(request: Request, claim_id: str, principal: ClaimsWrite) -> Resp
     """Mark a scrubbed claim without errors ready to send."""
 
     try:
-        records.mark_ready(state(request).engine, principal.practice_id, actor(principal), claim_id)
+        claims_svc.mark_ready(state(request).engine, principal.practice_id, actor(principal), claim_id)
     except NotFoundError:
         raise not_found("claim") from None
     return RedirectResponse(f"/claims/{claim_id}", status_code=303)
@@ -169,7 +177,7 @@ async def claims_batch(request: Request, principal: ClaimsExport) -> Response:
     chosen = [str(v)[:32] for v in form.getlist("claim_id")][:500]
     payer = str(form.get("payer", ""))[:32]
     if payer and not chosen:
-        queues = claims_svc.billing_queues(st.engine, principal.practice_id, actor(principal))
+        queues = work_queues.billing_queues(st.engine, principal.practice_id, actor(principal))
         chosen = [c.id for g in queues.ready if g.payer_id == payer for c in g.claims]
         if not chosen:
             raise ApiError(422, "batch-empty", "no ready claim of this payer")

@@ -38,7 +38,8 @@ from therabill.entrypoints.web.pages import (
 from therabill.refdata.catalog import body_regions
 from therabill.security.permissions import Permission, allowed
 from therabill.service_layer import intake as svc
-from therabill.service_layer import records
+from therabill.service_layer import patients as patients_svc
+from therabill.service_layer import visits as visits_svc
 from therabill.service_layer.accounts import Principal
 
 router = APIRouter(include_in_schema=False)
@@ -46,7 +47,9 @@ router = APIRouter(include_in_schema=False)
 
 def _patient(request: Request, principal: Principal, patient_id: str) -> Any:
     try:
-        return records.patient(state(request).engine, principal.practice_id, actor(principal), patient_id)
+        return patients_svc.patient(
+            state(request).engine, principal.practice_id, actor(principal), patient_id
+        )
     except NotFoundError as exc:
         raise not_found("patient") from exc
 
@@ -235,7 +238,7 @@ def _note_page(
     errors: Any = (),
     status: int = 200,
 ) -> HTMLResponse:
-    patient = records.patient(
+    patient = patients_svc.patient(
         state(request).engine, principal.practice_id, actor(principal), visit.patient_id
     )
     return render(
@@ -271,7 +274,7 @@ async def note_save(request: Request, visit_id: str, principal: VisitsWrite) -> 
     visit = find_visit(request, principal, visit_id)
     form = await request.form()
     try:
-        records.edit_note(
+        visits_svc.edit_note(
             state(request).engine,
             principal.practice_id,
             actor(principal),
@@ -291,8 +294,10 @@ def note_history(request: Request, visit_id: str, principal: VisitsRead) -> HTML
     """Every version of the visit's note, newest first, with who saved it and when."""
 
     visit = find_visit(request, principal, visit_id)
-    versions = records.note_versions(state(request).engine, principal.practice_id, actor(principal), visit_id)
-    patient = records.patient(
+    versions = visits_svc.note_versions(
+        state(request).engine, principal.practice_id, actor(principal), visit_id
+    )
+    patient = patients_svc.patient(
         state(request).engine, principal.practice_id, actor(principal), visit.patient_id
     )
     audit_event(request, principal, "note.history", "visit", visit_id)

@@ -24,7 +24,8 @@ from therabill.entrypoints.web import charts, visit_form
 from therabill.refdata.profiles import load_profile
 from therabill.refdata.status import refdata_status
 from therabill.security.permissions import Permission
-from therabill.service_layer import accounts, records
+from therabill.service_layer import accounts
+from therabill.service_layer import claims as claims_svc
 from therabill.service_layer import patients as patients_svc
 from therabill.service_layer import visits as visits_svc
 from therabill.service_layer.accounts import Principal
@@ -222,7 +223,7 @@ def visit_new(
 
 def _require_patient(request: Request, principal: Principal, patient_id: str) -> None:
     try:
-        records.patient(state(request).engine, principal.practice_id, actor(principal), patient_id)
+        patients_svc.patient(state(request).engine, principal.practice_id, actor(principal), patient_id)
     except NotFoundError as exc:
         raise not_found("patient") from exc
 
@@ -275,7 +276,7 @@ async def visit_save(request: Request, patient_id: str, principal: VisitsWrite) 
     document = visit_form.visit_document(form)
     provider_id, coverage_id, dos = _ids(form, principal)
     try:
-        visit_id = records.record_visit(
+        visit_id = visits_svc.record_visit(
             state(request).engine,
             principal.practice_id,
             actor(principal),
@@ -368,7 +369,7 @@ def visit_claim(request: Request, visit_id: str, principal: ClaimsWrite) -> Resp
 
     engine = state(request).engine
     try:
-        coded = records.code_visit(
+        coded = claims_svc.code_visit(
             engine, principal.practice_id, actor(principal), visit_id, as_of=today(request)
         )
     except NotFoundError:

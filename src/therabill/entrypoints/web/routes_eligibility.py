@@ -77,7 +77,7 @@ async def eligibility_upload(
     """Read a 271 answer for this coverage, store it as a check and show the history."""
     from therabill.adapters.x12.x271_005010X279A1 import read_271
     from therabill.entrypoints.cli.eligibility import summary_json
-    from therabill.service_layer import records
+    from therabill.service_layer import coverages as coverages_svc
 
     cov = _coverage(request, principal, coverage_id)
     problems: tuple[Problem, ...] = ()
@@ -94,7 +94,7 @@ async def eligibility_upload(
         if not answers:
             raise ApiError(422, "eligibility-empty", "the 271 holds no answer")
         summary = json.loads(json.dumps(summary_json(answers[0]), default=str))
-        records.record_eligibility_check(
+        coverages_svc.record_eligibility_check(
             state(request).engine,
             principal.practice_id,
             actor(principal),

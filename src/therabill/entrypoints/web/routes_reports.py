@@ -86,7 +86,7 @@ def report_csv(request: Request, name: str, principal: Reader) -> Response:
 def report_page(request: Request, name: str, principal: Reader) -> HTMLResponse:
     """A report: its notes, charts (SVG) and tables."""
     report = _build(request, principal, name)
-    from therabill.service_layer.records import payer_names
+    from therabill.service_layer.practice import payer_names
 
     payer_list = payer_names(state(request).engine, principal.practice_id, actor(principal))
     return render(

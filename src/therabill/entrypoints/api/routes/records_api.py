@@ -398,9 +398,9 @@ def search_patients(request: Request, body: PatientSearch, principal: PatientsRe
 @router.post("/patients", response_model=PatientPublic, status_code=status.HTTP_201_CREATED, responses=ERRORS)
 def create_patient(request: Request, body: PatientCreate, principal: PatientsWrite) -> dict[str, Any]:
     """Register a patient."""
-    from therabill.service_layer import records
+    from therabill.service_layer import patients as patients_svc
 
-    new = records.register_patient(
+    new = patients_svc.register_patient(
         state(request).engine,
         principal.practice_id,
         _actor(principal),
@@ -453,11 +453,11 @@ def create_coverage(
     principal: CoveragesWrite,
 ) -> dict[str, Any]:
     """Add a coverage to a patient."""
-    from therabill.service_layer import records
+    from therabill.service_layer import coverages as coverages_svc
 
-    cov = records.CoverageInput(**body.model_dump())
+    cov = coverages_svc.CoverageInput(**body.model_dump())
     new = _use_case(
-        lambda: records.add_coverage(
+        lambda: coverages_svc.add_coverage(
             state(request).engine, principal.practice_id, _actor(principal), patient_id, cov
         )
     )
@@ -509,10 +509,10 @@ def create_authorization(
     principal: AuthorizationsWrite,
 ) -> dict[str, Any]:
     """Record a prior authorization on a coverage."""
-    from therabill.service_layer import records
+    from therabill.service_layer import coverages as coverages_svc
 
     new = _use_case(
-        lambda: records.add_authorization(
+        lambda: coverages_svc.add_authorization(
             state(request).engine,
             principal.practice_id,
             _actor(principal),
@@ -570,7 +570,7 @@ def create_visit(
     principal: VisitsWrite,
 ) -> dict[str, Any]:
     """Document a visit (the note becomes version 1; the whole encounter is validated first)."""
-    from therabill.service_layer import records
+    from therabill.service_layer import visits as visits_svc
 
     with _reader(request, principal) as uow:
         if uow.records.find(patients, patient_id) is None:
@@ -580,7 +580,7 @@ def create_visit(
     if principal.role == "therapist" and principal.provider_id and body.provider_id != principal.provider_id:
         raise ApiError(403, "forbidden", "therapists document their own visits")
     new = _use_case(
-        lambda: records.record_visit(
+        lambda: visits_svc.record_visit(
             state(request).engine,
             principal.practice_id,
             _actor(principal),
@@ -614,11 +614,11 @@ def get_visit(request: Request, visit_id: str, principal: VisitsRead) -> dict[st
 )
 def create_claim(request: Request, visit_id: str, principal: ClaimsWrite) -> dict[str, Any]:
     """Code and scrub the visit into a claim (its charges go on the ledger in the same transaction)."""
-    from therabill.service_layer import records
+    from therabill.service_layer import claims as claims_svc
 
     engine = state(request).engine
     coded = _use_case(
-        lambda: records.code_visit(
+        lambda: claims_svc.code_visit(
             engine, principal.practice_id, _actor(principal), visit_id, as_of=_today(request)
         )
     )
@@ -672,7 +672,7 @@ def list_claims(
 @router.get("/claims/{claim_id}", response_model=ClaimDetail, responses=RESPONSES)
 def get_claim(request: Request, claim_id: str, principal: ClaimsRead) -> dict[str, Any]:
     """A claim with its lines, scrub findings and status history."""
-    from therabill.service_layer import records
+    from therabill.service_layer import claims as claims_svc
 
     with _reader(request, principal) as uow:
         row = uow.records.find(claims, claim_id)
@@ -683,7 +683,9 @@ def get_claim(request: Request, claim_id: str, principal: ClaimsRead) -> dict[st
             .where(claim_lines.c.claim_id == claim_id)
             .order_by(claim_lines.c.line_number)
         ).all()
-    history = records.claim_history(state(request).engine, principal.practice_id, _actor(principal), claim_id)
+    history = claims_svc.claim_history(
+        state(request).engine, principal.practice_id, _actor(principal), claim_id
+    )
     findings = row.findings or []
     if isinstance(findings, dict):
         findings = findings.get("findings", [])
@@ -709,10 +711,12 @@ def get_claim(request: Request, claim_id: str, principal: ClaimsRead) -> dict[st
 @router.post("/claims/{claim_id}/ready", response_model=ClaimPublic, responses=RESPONSES)
 def claim_ready(request: Request, claim_id: str, principal: ClaimsWrite) -> dict[str, Any]:
     """Mark a scrubbed claim without errors ready to send."""
-    from therabill.service_layer import records
+    from therabill.service_layer import claims as claims_svc
 
     _use_case(
-        lambda: records.mark_ready(state(request).engine, principal.practice_id, _actor(principal), claim_id)
+        lambda: claims_svc.mark_ready(
+            state(request).engine, principal.practice_id, _actor(principal), claim_id
+        )
     )
     with _reader(request, principal) as uow:
         return _claim(uow.records.get(claims, claim_id))
@@ -916,7 +920,7 @@ async def eligibility_from_271(
     """Read a 271 eligibility answer for this coverage and store the check."""
     from therabill.adapters.x12.x271_005010X279A1 import read_271
     from therabill.entrypoints.cli.eligibility import summary_json
-    from therabill.service_layer import records
+    from therabill.service_layer import coverages as coverages_svc
 
     with _reader(request, principal) as uow:
         if uow.records.find(coverages, coverage_id) is None:
@@ -926,7 +930,7 @@ async def eligibility_from_271(
     if not answers:
         raise ApiError(422, "eligibility-empty", "the 271 holds no answer")
     summary = json.loads(json.dumps(summary_json(answers[0]), default=str))
-    new = records.record_eligibility_check(
+    new = coverages_svc.record_eligibility_check(
         state(request).engine,
         principal.practice_id,
         _actor(principal),
