@@ -16,9 +16,13 @@ from typing import Any
 from sqlalchemy import Engine, select, update
 
 from therabill.adapters.db.ledger_tables import posting_worklist, remittances
+from therabill.adapters.db.tables import claim_lines, claims, patients, payers, practices
 from therabill.adapters.x12.x835_005010X221A1 import read_835
+from therabill.adapters.x12.x835_writer import write_835
+from therabill.clock import current_time
 from therabill.domain.errors import NotFoundError, Problem
-from therabill.domain.remittance import Remittance
+from therabill.domain.money import ZERO, from_cents, quantize
+from therabill.domain.remittance import Adjustment, ClaimPayment, Remittance, RemittanceHeader, ServicePayment
 from therabill.service_layer import ledger
 from therabill.service_layer.errors import refuse
 from therabill.service_layer.ledger import RemittanceResult
@@ -29,6 +33,7 @@ __all__ = [
     "PostedRemittance",
     "WorkRow",
     "dismiss_work_item",
+    "example_835",
     "open_work",
     "post_835",
     "received",
@@ -233,3 +238,97 @@ def received(engine: Engine, practice_id: str, actor: str, *, limit: int = 50) -
                 .limit(limit)
             ).all()
         )
+
+
+AWAITING_PAYMENT = ("submitted", "batch_accepted", "clearinghouse_accepted", "payer_accepted", "pending")
+"""Claim statuses an example 835 pays."""
+
+
+def _example_line(line: Any, denied: bool) -> ServicePayment:
+    charge = from_cents(line.charge_cents)
+    allowed = ZERO if denied else quantize(charge * Decimal("0.80"))
+    adjustment = Adjustment("CO", "97", charge) if denied else Adjustment("CO", "45", charge - allowed)
+    return ServicePayment(
+        code=line.code,
+        qualifier="HC",
+        modifiers=tuple(line.modifiers or ()),
+        charge=charge,
+        paid=allowed,
+        units=Decimal(line.units),
+        service_date=line.date_of_service,
+        line_id=line.line_id,
+        adjustments=(adjustment,) if adjustment.amount else (),
+    )
+
+
+def example_835(engine: Engine, practice_id: str, actor: str) -> str:
+    """An 835 paying the practice's claims that await payment, one transaction per payer, so
+    that a newcomer can post a remittance that matches (the demo's claims): each line paid 80 %
+    of its charge (CO-45 for the rest), and the last line of the first claim with two lines
+    denied (CO-97), so the denial worklist explains one. Empty text when nothing awaits payment.
+    """
+    with UnitOfWork(engine, practice_id, actor, read_only=True) as uow:
+        waiting = uow.records.rows(
+            claims,
+            claims.c.status.in_(AWAITING_PAYMENT),
+            order_by=[claims.c.date_of_service, claims.c.claim_number],
+        )
+        lines = {
+            c.id: uow.records.rows(
+                claim_lines, claim_lines.c.claim_id == c.id, order_by=[claim_lines.c.line_number]
+            )
+            for c in waiting
+        }
+        people = {p.id: p for p in uow.records.rows(patients)}
+        payer_rows = {p.id: p for p in uow.records.rows(payers)}
+        practice = uow.session.execute(select(practices).where(practices.c.id == practice_id)).one()
+    if not waiting:
+        return ""
+    by_payer: dict[str, list[Any]] = {}
+    for c in waiting:
+        by_payer.setdefault(c.payer_id or "", []).append(c)
+    now = current_time()
+    denied_one = False
+    found: list[Remittance] = []
+    for n, (payer_id, its_claims) in enumerate(sorted(by_payer.items()), start=1):
+        payments = []
+        for c in its_claims:
+            deny_last = not denied_one and len(lines[c.id]) > 1
+            denied_one = denied_one or deny_last
+            paid_lines = tuple(
+                _example_line(ln, deny_last and i == len(lines[c.id]) - 1) for i, ln in enumerate(lines[c.id])
+            )
+            person = people.get(c.patient_id)
+            payments.append(
+                ClaimPayment(
+                    claim_id=c.claim_number,
+                    status="1",
+                    charge=sum((ln.charge for ln in paid_lines), ZERO),
+                    paid=sum((ln.paid for ln in paid_lines), ZERO),
+                    payer_claim_control_number=f"EX{c.claim_number[-8:]}",
+                    patient_last_name=person.last_name.upper() if person else None,
+                    patient_first_name=person.first_name.upper() if person else None,
+                    lines=paid_lines,
+                )
+            )
+        payer = payer_rows.get(payer_id)
+        header = RemittanceHeader(
+            handling_code="I",
+            payment_amount=sum((p.paid for p in payments), ZERO),
+            credit_debit="C",
+            payment_method="ACH",
+            payment_date=now.date(),
+            trace_number=f"EXAMPLE{now:%Y%m%d}{n:03d}",
+            payer_name=payer.name if payer else "PAYER",
+            payer_id=payer.payer_id if payer else None,
+        )
+        found.append(Remittance(header, tuple(payments)))
+    return write_835(
+        found,
+        sender="EXAMPLEPAYER",
+        receiver="THERABILL",
+        control_number=int(f"{now:%j%H%M}") % 1_000_000_000 or 1,
+        created=now,
+        payee_name=practice.name,
+        payee_npi=practice.npi or "",
+    )

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import uuid
 from decimal import Decimal
+from pathlib import Path
 from typing import Annotated
 
 import typer
@@ -64,6 +65,31 @@ def era_post(
                 stdout.print(f"  worklist {w['kind']}: {w['message']}")
     if any(r["worklist"] for r in report):
         raise typer.Exit(EXIT_FINDINGS)
+
+
+@era_app.command("example")
+def era_example(
+    practice: PracticeOption = None,
+    out: Annotated[str | None, typer.Option("--out", help="Write the 835 here (default: print it).")] = None,
+) -> None:
+    """Write an 835 that pays the practice's claims awaiting payment (the demo's, to try posting).
+
+    Every line is paid 80 % of its charge; the last line of the first claim with two lines is
+    denied (CO-97). Post it with ``therabill era post FILE`` or on the Remittances page.
+    """
+    engine, practice_id = open_practice(practice)
+    try:
+        text = remittances.example_835(engine, practice_id, system_actor())
+    finally:
+        engine.dispose()
+    if not text:
+        stdout.print("no claim awaits payment: submit a batch first")
+        raise typer.Exit(EXIT_FINDINGS)
+    if out:
+        Path(out).write_text(text, encoding="ascii")
+        stdout.print(f"wrote {out}")
+    else:
+        typer.echo(text, nl=False)
 
 
 @payments_app.command("post")
