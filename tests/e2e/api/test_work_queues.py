@@ -31,6 +31,10 @@ def test_visits_to_bill_then_mark_ready_together_and_batch_per_payer(
 ) -> None:
     csrf = login(client, world, "a", "owner")
     visits = [_visit(client, world, csrf, day) for day in ("2026-11-02", "2026-11-03")]
+    shown = client.get(f"/visits/{visits[0]}").text  # the goals and measures saved are shown
+    goals = shown.split('id="visit-goals"')[1].split("</dl>")[0]
+    assert "Sit 60 minutes without pain above 3/10" in goals and "12/18/2026" in goals
+    assert "rotation right" in shown.split('id="visit-rom"')[1].split("</table>")[0]
     page = client.get("/claims")
     to_bill = _section(page.text, "to-bill")
     assert all(f"/visits/{v}/claim" in to_bill for v in visits)

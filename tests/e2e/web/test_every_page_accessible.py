@@ -9,16 +9,18 @@ the pages its permissions open; the log-in pages are checked without a session.
 
 from __future__ import annotations
 
+import json
 import re
 from collections.abc import Iterator
-from datetime import datetime
+from datetime import date, datetime
 from pathlib import Path
 
 import pytest
 from fastapi.responses import HTMLResponse
 from playwright.sync_api import Browser, Page, expect
 
-from tests.e2e.api.test_authorization_matrix import _objects
+from tests.conftest import EXAMPLES
+from tests.e2e.api.test_authorization_matrix import VISIT_DOC, _objects
 from tests.e2e.api.world import PASSWORD, ROLES, make_835
 from tests.e2e.web.a11y import FAILING, problems
 from tests.e2e.web.conftest import Server, serve
@@ -27,9 +29,12 @@ from therabill.entrypoints.http.deps import PUBLIC, _api_routes, route_permissio
 from therabill.reports import REPORTS
 from therabill.security import totp
 from therabill.security.permissions import Permission, allowed
-from therabill.service_layer import remittances, schedule
+from therabill.service_layer import remittances, schedule, visits
 
 SIZES = ((390, 844), (1366, 900))
+EXAMPLE_NOTE = json.loads((EXAMPLES / "massage-and-manual-therapy-two-regions.json").read_text())[
+    "documentation"
+]
 SETUP = "test:setup"
 
 
@@ -88,15 +93,21 @@ def site(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[Server, dic
             start_local=datetime(2026, 11, 23, 10, 0),
             end_local=datetime(2026, 11, 23, 11, 0),
         )
-        with engine.connect() as conn:
-            claimed = conn.exec_driver_sql(
-                "SELECT visit_id FROM claims WHERE id = ?", (ids["claim_id"],)
-            ).scalar()
+        documented = visits.record_visit(  # a full note: pain, range of motion, goals
+            engine,
+            pid,
+            SETUP,
+            patient_id=pw.patient_id,
+            provider_id=pw.provider_id,
+            date_of_service=date(2026, 11, 21),
+            document={**VISIT_DOC, "documentation": EXAMPLE_NOTE},
+            coverage_id=pw.coverage_id,
+        )
         ids.update(
             appointment_id=appointment.id,
             profile_id="commercial",
             name=next(iter(REPORTS)),
-            claimed_visit_id=str(claimed),
+            documented_visit_id=documented,
         )
         yield server, ids
 
@@ -196,7 +207,7 @@ MAIN_PAGES = {
     "dashboard": "/",
     "patient": "/patients/{patient_id}",
     "visit-form": "/patients/{patient_id}/visits/new",
-    "visit": "/visits/{claimed_visit_id}",
+    "visit": "/visits/{documented_visit_id}",
     "claims": "/claims",
     "claim": "/claims/{claim_id}",
     "remittances": "/remittances",
