@@ -35,6 +35,8 @@ def test_visits_to_bill_then_mark_ready_together_and_batch_per_payer(
     goals = shown.split('id="visit-goals"')[1].split("</dl>")[0]
     assert "Sit 60 minutes without pain above 3/10" in goals and "12/18/2026" in goals
     assert "rotation right" in shown.split('id="visit-rom"')[1].split("</table>")[0]
+    chart = client.get(f"/patients/{world.a.patient_id}").text
+    assert "Sit 60 minutes without pain above 3/10" in _section(chart, "patient-goals")
     page = client.get("/claims")
     to_bill = _section(page.text, "to-bill")
     assert all(f"/visits/{v}/claim" in to_bill for v in visits)

@@ -142,8 +142,18 @@ def patient_page(request: Request, patient_id: str, principal: PatientsRead) -> 
             "chart": {"width": charts.WIDTH, "height": charts.HEIGHT, "pad": charts.PAD},
             "clinical": chart.clinical,
             "intake": check,
+            "goals": current_goals(chart.visits) if chart.clinical else None,
         },
     )
+
+
+def current_goals(visits: list[Any]) -> tuple[Any, list[dict[str, Any]]] | None:
+    """The goals of the newest visit that set any (visits newest first), with that visit."""
+    for v in visits:
+        goals = ((v.encounter_json or {}).get("documentation") or {}).get("goals") or []
+        if goals:
+            return v, list(goals)
+    return None
 
 
 def intake_check(
