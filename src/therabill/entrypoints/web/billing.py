@@ -14,7 +14,6 @@ from fastapi import APIRouter, Query, Request, UploadFile
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 
 from therabill.domain.errors import NotFoundError, Problem, TherabillError
-from therabill.domain.money import from_cents
 from therabill.domain.records import ClaimStatus
 from therabill.entrypoints.http.audit import audit_event
 from therabill.entrypoints.http.deps import state
@@ -27,6 +26,7 @@ from therabill.entrypoints.http.who import (
     RemittancesPost,
     RemittancesRead,
 )
+from therabill.entrypoints.web import filters
 from therabill.entrypoints.web.pages import actor, render, today
 from therabill.security.permissions import Permission
 from therabill.service_layer import (
@@ -151,7 +151,7 @@ def claim_page(request: Request, claim_id: str, principal: ClaimsRead) -> HTMLRe
             "lines": detail.lines,
             "findings": detail.findings,
             "history": detail.history,
-            "money": from_cents,
+            "money": filters.money,  # the one money format (an int is cents)
             "message": request.query_params.get("m", "")[:40],
         },
     )
@@ -199,9 +199,7 @@ def batch_page(request: Request, batch_id: str, principal: ClaimsRead) -> HTMLRe
         )
     except NotFoundError as exc:
         raise not_found("batch") from exc
-    return render(
-        request, "batch.html", {"user": principal, "batch": batch, "claims": rows, "money": from_cents}
-    )
+    return render(request, "batch.html", {"user": principal, "batch": batch, "claims": rows})
 
 
 @router.get("/batches/{batch_id}/837")
