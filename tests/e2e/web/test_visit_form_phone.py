@@ -67,3 +67,42 @@ def test_on_a_phone_the_live_panel_is_a_summary_bar_over_nothing(browser: Browse
     expect(page.locator("#preview-panel .units-value")).to_have_text(["4"])
     assert_accessible(page)
     page.context.close()
+
+
+def _tab_to(page: Page, selector: str, limit: int = 120) -> None:
+    """Press Tab until the focused element matches ``selector`` (keyboard only, no clicks)."""
+    for _ in range(limit):
+        page.keyboard.press("Tab")
+        if page.evaluate("(s) => document.activeElement && document.activeElement.matches(s)", selector):
+            return
+    raise AssertionError(f"Tab never reached {selector}")
+
+
+def test_a_visit_is_documented_with_the_keyboard_only(browser: Browser, server: Server) -> None:
+    page = _therapist(browser, server, 1366, 900)
+    page.goto(f"{server.url}/patients/{server.world.a.patient_id}/visits/new")
+    _tab_to(page, "a.skip-link")
+    page.keyboard.press("Enter")  # skip the menu
+    _tab_to(page, "input[name=start_time]")
+    page.keyboard.type("1000AM")
+    _tab_to(page, "input[name=end_time]")
+    page.keyboard.type("1100AM")
+    _tab_to(page, "#diagnoses")
+    page.keyboard.type("M54.50")
+    _tab_to(page, "input[name='svc-0-code']")
+    page.keyboard.type("97124")
+    page.keyboard.press("Tab")
+    page.keyboard.type("60")
+    _tab_to(page, "input[name='svc-0-pointers']")
+    page.keyboard.type("1")
+    _tab_to(page, '#body-diagram [data-region="lumbar"]')
+    page.keyboard.press("Space")
+    expect(page.locator("#svc-0-regions-text")).to_have_text("lumbar")
+    expect(page.locator("#preview-panel .units-value")).to_have_text(["4"])
+    _tab_to(page, "textarea[name=subjective]")
+    page.keyboard.type("Low back stiffness after desk work.")
+    _tab_to(page, "#save-visit")
+    page.keyboard.press("Enter")
+    expect(page.locator("h1")).to_contain_text("Visit 11/23/2026")
+    expect(page.locator(".units-value")).to_have_text(["4"])
+    page.context.close()
