@@ -124,6 +124,7 @@ def _login(page: Page, server: Server, role: str) -> None:
     page.click("button[type=submit]")
     if role in pw.secrets:
         expect(page).to_have_url(re.compile(r"/login/mfa$"))
+        assert not problems(page), problems(page)  # the second step of the log-in is a page too
         page.fill("input[name=code]", totp.code_at(pw.secrets[role], server.now()))
         page.click("button[type=submit]")
     expect(page).to_have_url(server.url + "/")
