@@ -14,9 +14,9 @@ Findings without such an action (remove a code, check a diagnosis) change nothin
 from __future__ import annotations
 
 import copy
+import functools
 import itertools
 import json
-from collections.abc import Iterator
 from datetime import date
 from typing import Any
 
@@ -107,13 +107,20 @@ def _apply(doc: dict[str, Any], verb: str, line: int) -> dict[str, Any]:
     return out
 
 
-def _actions(doc: dict[str, Any], pair: bool) -> Iterator[tuple[str, Action]]:
+def _actions(doc: dict[str, Any], pair: bool) -> tuple[tuple[str, Action], ...]:
+    return _actions_of(json.dumps(doc, sort_keys=True), pair)
+
+
+@functools.cache
+def _actions_of(text: str, pair: bool) -> tuple[tuple[str, Action], ...]:
     context = ScrubContext(ncci=MemoryNcciStore([PAIR] if pair else []))
-    result = scrub(parse_encounter(json.dumps(doc)), as_of=AS_OF, context=context)
+    result = scrub(parse_encounter(text), as_of=AS_OF, context=context)
+    found = []
     for f in result.findings:
         verb = action_of(f.rule_id, f.fix or "")
         if verb and f.loc:
-            yield f.rule_id, (verb, _line(f.loc))
+            found.append((f.rule_id, (verb, _line(f.loc))))
+    return tuple(found)
 
 
 def _walk(doc: dict[str, Any], pair: bool, done: list[tuple[str, Action]], depth: int) -> list[str]:
