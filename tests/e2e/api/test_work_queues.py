@@ -37,6 +37,7 @@ def test_visits_to_bill_then_mark_ready_together_and_batch_per_payer(
     assert "rotation right" in shown.split('id="visit-rom"')[1].split("</table>")[0]
     chart = client.get(f"/patients/{world.a.patient_id}").text
     assert "Sit 60 minutes without pain above 3/10" in _section(chart, "patient-goals")
+    assert re.search(r"Bill \d+ documented visits?</a>", _section(client.get("/").text, "next-steps"))
     page = client.get("/claims")
     to_bill = _section(page.text, "to-bill")
     assert all(f"/visits/{v}/claim" in to_bill for v in visits)

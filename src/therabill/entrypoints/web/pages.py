@@ -93,6 +93,7 @@ def dashboard(request: Request, principal: PatientsRead) -> HTMLResponse:
             "names": seen.patients,
             "running_out": seen.running_out,
             "paid_this_week": from_cents(seen.paid_this_week_cents),
+            "queues": seen,
             "refdata_missing": [
                 i for i in refdata_status(day) if not i.ok and i.id == "icd10-release-missing"
             ],
