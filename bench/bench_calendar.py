@@ -132,7 +132,7 @@ def run() -> dict[str, Any]:
 
     from fastapi.testclient import TestClient
 
-    from therabill.entrypoints.http.app import create_app
+    from therabill.entrypoints.app import create_app
     from therabill.entrypoints.http.settings import Settings
     from therabill.service_layer import schedule
 

@@ -11,7 +11,8 @@ from tests.e2e.api.conftest import bearer, csrf_of, token_for
 from tests.e2e.api.world import PASSWORD, World
 from therabill.adapters.db.auth_tables import api_tokens
 from therabill.adapters.db.tables import audit_log
-from therabill.entrypoints.http import Settings, create_app
+from therabill.entrypoints.app import create_app
+from therabill.entrypoints.http.settings import Settings
 from therabill.security.permissions import ROLE_PERMISSIONS
 
 

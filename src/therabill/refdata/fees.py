@@ -11,7 +11,6 @@ the data folder, replacing the previous import). Amounts are ``Decimal``, never 
 from __future__ import annotations
 
 import csv
-import os
 import sqlite3
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
@@ -22,9 +21,11 @@ from importlib import resources
 from pathlib import Path
 from types import MappingProxyType
 
+from therabill import config
 from therabill.config import data_dir
 from therabill.domain.errors import Problem, ReferenceDataError
 from therabill.domain.money import MAX_AMOUNT
+from therabill.refdata import pfs as pfs_data
 from therabill.refdata.ncci import REFDATA_DB
 
 __all__ = [
@@ -230,9 +231,7 @@ def import_fees(path: Path, base: Path | None = None) -> int:
 
 def _pfs_fees() -> list[Fee]:
     """Fee rows from the imported PFS files: the national non-facility amount per code."""
-    from therabill.refdata.pfs import default_pfs
-
-    pfs = default_pfs()
+    pfs = pfs_data.default_pfs()
     if pfs is None:
         return []
     return [
@@ -286,7 +285,7 @@ def _default_for(env_dir: str | None) -> FeeSchedule | None:  # noqa: ARG001 - t
 
 def default_fees() -> FeeSchedule | None:
     """The imported fee schedule of the data folder, or ``None`` (cached per process)."""
-    return _default_for(os.environ.get("THERABILL_DATA_DIR"))
+    return _default_for(config.current().data_dir)
 
 
 def reset_default_fees() -> None:

@@ -34,8 +34,7 @@ from importlib import metadata, resources
 from pathlib import Path
 from typing import Any
 
-from platformdirs import user_cache_dir
-
+from therabill import config
 from therabill.config import data_dir
 from therabill.domain.errors import ReferenceDataError
 
@@ -332,7 +331,7 @@ def _fingerprint(release: Icd10Release) -> str:
 
 
 def _cache_dir() -> Path:
-    return Path(os.environ.get("THERABILL_CACHE_DIR") or user_cache_dir("therabill", appauthor=False))
+    return config.current().cache_path()
 
 
 def _build_index(release: Icd10Release) -> dict[str, Entry]:

@@ -39,7 +39,6 @@ import bisect
 import csv
 import io
 import itertools
-import os
 import re
 import sqlite3
 import threading
@@ -52,6 +51,7 @@ from importlib import resources
 from pathlib import Path
 from typing import Protocol
 
+from therabill import config
 from therabill.clock import current_time
 from therabill.config import data_dir
 from therabill.domain.errors import Problem, ReferenceDataError
@@ -718,7 +718,7 @@ def default_ncci() -> NcciStore:
 
     Cached per process and data folder; an import through this module resets the cache.
     """
-    return _default_for(os.environ.get("THERABILL_DATA_DIR"))
+    return _default_for(config.current().data_dir)
 
 
 def reset_default_ncci() -> None:

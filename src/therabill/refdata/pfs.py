@@ -28,7 +28,6 @@ are not kept: therapy codes have no professional/technical split.
 from __future__ import annotations
 
 import bisect
-import os
 import re
 import sqlite3
 from dataclasses import dataclass
@@ -37,9 +36,11 @@ from decimal import Decimal, InvalidOperation
 from functools import lru_cache
 from pathlib import Path
 
+from therabill import config
 from therabill.clock import current_time
 from therabill.config import data_dir
 from therabill.domain.errors import Problem, ReferenceDataError
+from therabill.refdata import fees as fee_schedules
 from therabill.refdata.ncci import REFDATA_DB, _records
 
 __all__ = ["PfsRow", "PfsStore", "default_pfs", "import_pfs", "parse_pfs", "reset_default_pfs"]
@@ -218,9 +219,7 @@ def import_pfs(path: Path, effective: date | None = None, base: Path | None = No
     finally:
         con.close()
     reset_default_pfs()
-    from therabill.refdata.fees import reset_default_fees
-
-    reset_default_fees()
+    fee_schedules.reset_default_fees()
     return len(rows)
 
 
@@ -282,7 +281,7 @@ def _default_for(env_dir: str | None) -> PfsStore | None:  # noqa: ARG001 - the 
 
 def default_pfs() -> PfsStore | None:
     """The imported PFS tables of the data folder, or ``None`` (cached per process)."""
-    return _default_for(os.environ.get("THERABILL_DATA_DIR"))
+    return _default_for(config.current().data_dir)
 
 
 def reset_default_pfs() -> None:

@@ -9,7 +9,6 @@ shipped file of the same id. Every setting is a table with ``value`` and ``sourc
 
 from __future__ import annotations
 
-import os
 import tomllib
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
@@ -19,6 +18,7 @@ from pathlib import Path
 from types import MappingProxyType
 from typing import Any
 
+from therabill import config
 from therabill.domain.errors import ReferenceDataError
 from therabill.domain.timing import UnitMethod
 
@@ -87,9 +87,7 @@ class PayerProfile:
 
 def _dirs(extra_dirs: Iterable[Path]) -> list[Path]:
     out = [Path(p) for p in extra_dirs]
-    env = os.environ.get("THERABILL_PROFILES_DIR")
-    if env:
-        out.extend(Path(p) for p in env.split(os.pathsep) if p)
+    out.extend(config.current().profile_dirs())
     return out
 
 

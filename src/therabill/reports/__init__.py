@@ -12,6 +12,7 @@ from typing import Any
 from sqlalchemy import Engine
 
 import therabill.adapters.db.report_indexes  # noqa: F401 - the report indexes join the metadata
+from therabill.domain.errors import Problem
 from therabill.reports import aging, authorizations, denials, outcomes, revenue, trends, what_if
 from therabill.reports.common import Progress, Report, ReportError, ReportQuery, Table
 
@@ -31,8 +32,6 @@ REPORTS: dict[str, tuple[str, Builder]] = {
 
 def build_report(name: str, engine: Engine, query: ReportQuery, progress: Progress | None = None) -> Report:
     """Build the report ``name`` (``ReportError`` for an unknown name)."""
-    from therabill.domain.errors import Problem
-
     if name not in REPORTS:
         raise ReportError(
             f"no report {name!r}",

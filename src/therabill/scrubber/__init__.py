@@ -4,6 +4,7 @@
 that the encounter's payer profile switches on and returns a ``ScrubResult``.
 """
 
+import therabill.scrubber.rules  # noqa: F401  (the rule modules register themselves on import)
 from therabill.scrubber.context import Enrollment, License, RuleContext, ScrubContext
 from therabill.scrubber.engine import ScrubResult, scrub
 from therabill.scrubber.finding import Finding, Severity

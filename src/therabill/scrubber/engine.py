@@ -11,11 +11,11 @@ Two paths give the same findings:
 
 from __future__ import annotations
 
-import os
 from dataclasses import dataclass
 from datetime import date
 from pathlib import Path
 
+from therabill import config
 from therabill.domain.encounter import Encounter
 from therabill.domain.errors import ReferenceDataError
 from therabill.domain.timing import UnitMethod, UnitsResult, compute_units
@@ -173,7 +173,7 @@ def _profile_fast(encounter: Encounter, dirs: tuple[str, ...]) -> tuple[PayerPro
     name = encounter.payer_profile
     if not name:
         return None, "missing"
-    key = (name, dirs, os.environ.get("THERABILL_PROFILES_DIR"))
+    key = (name, dirs, config.current().profiles_dir)
     hit = _PROFILES.get(key)
     if hit is not None:
         return hit, None

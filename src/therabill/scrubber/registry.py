@@ -89,9 +89,8 @@ def rule(
 
 
 def all_rules() -> tuple[Rule, ...]:
-    """Every registered rule, in registration order (importing the rule modules first)."""
-    import therabill.scrubber.rules  # noqa: F401  (registers the rules)
-
+    """Every registered rule, in registration order (the ``therabill.scrubber`` package imports
+    the rule modules, which register themselves, before anything can ask)."""
     return tuple(_RULES.values())
 
 

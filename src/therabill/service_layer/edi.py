@@ -23,6 +23,7 @@ from sqlalchemy import Engine
 
 from therabill.adapters.db.tables import coverages
 from therabill.adapters.x12.envelope import EnvelopeSettings
+from therabill.adapters.x12.x276_005010X212 import write_276
 from therabill.clock import Clock, current_time, naive_utc
 from therabill.domain.eligibility import EligibilitySummary
 from therabill.domain.errors import NotFoundError, Problem, TherabillError
@@ -30,6 +31,7 @@ from therabill.domain.records import ClaimStatus
 from therabill.service_layer import batches
 from therabill.service_layer import claims as claims_svc
 from therabill.service_layer import coverages as coverages_svc
+from therabill.service_layer.submission import payer_claim_numbers
 from therabill.service_layer.uow import UnitOfWork, one_transaction
 
 _S = ClaimStatus
@@ -142,9 +144,6 @@ def request_276(
 ) -> tuple[str, int]:
     """A 276 claim status request for a stored claim, with the practice's next control number
     (recorded and audited); returns the text and the control number."""
-    from therabill.adapters.x12.x276_005010X212 import write_276
-    from therabill.service_layer.submission import payer_claim_numbers
-
     claim = claims_svc.claim_record(engine, practice_id, actor, claim_id)
     numbers = payer_claim_numbers(engine, practice_id, actor, [claim_id])
     with UnitOfWork(engine, practice_id, actor, clock=clock) as uow:

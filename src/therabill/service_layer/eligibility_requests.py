@@ -18,9 +18,11 @@ from sqlalchemy import Engine, select
 
 from therabill.adapters.db.tables import coverages, eligibility_checks, patients, payers, practices, providers
 from therabill.adapters.x12.envelope import EnvelopeSettings
+from therabill.adapters.x12.x270_005010X279A1 import write_270
 from therabill.clock import Clock, current_time
 from therabill.domain.eligibility import THERAPY_INQUIRY_SERVICE_TYPES, EligibilityInquiry, InquiryPerson
 from therabill.domain.errors import Problem, TherabillError
+from therabill.service_layer.batches import allocate_control_number
 from therabill.service_layer.uow import UnitOfWork
 
 
@@ -76,9 +78,6 @@ def request_270(
 ) -> Request270:
     """Write the 270 of a coverage of the practice (with the practice's envelope settings and
     its next control number, ``batches.practice_envelope``) and record the check."""
-    from therabill.adapters.x12.x270_005010X279A1 import write_270
-    from therabill.service_layer.batches import allocate_control_number
-
     with UnitOfWork(engine, practice_id, actor, clock=clock) as uow:
         cov = uow.records.get(coverages, coverage_id)
         patient = uow.records.get(patients, cov.patient_id)

@@ -30,8 +30,11 @@ from therabill.clock import Clock, current_time
 from therabill.domain.errors import Problem, ReferenceDataError, TherabillError
 from therabill.domain.money import ZERO, D, MoneyError
 from therabill.domain.validation import ein_is_valid, npi_is_valid, taxonomy_is_valid, zip_is_valid
+from therabill.refdata import fees, icd10, ncci
 from therabill.refdata import profiles as profile_data
 from therabill.refdata.catalog import default_catalog
+from therabill.refdata.fees import parse_fees
+from therabill.refdata.ncci import REFDATA_DB
 from therabill.service_layer.uow import UnitOfWork
 
 MAX_PROFILE_BYTES = 64 * 1024
@@ -266,24 +269,13 @@ def list_providers(engine: Engine, practice_id: str, actor: str) -> list[dict[st
 
 
 def profiles_dir() -> Path:
-    """Where practices' own profile files live (created on first use)."""
-    env = os.environ.get("THERABILL_PROFILES_DIR")
-    folder = Path(env.split(os.pathsep)[0]) if env else config.data_dir() / "profiles"
+    """Where practices' own profile files live (created on first use): the installation's
+    first profile folder, else ``<data folder>/profiles``."""
+    installation = config.current()
+    dirs = installation.profile_dirs()
+    folder = dirs[0] if dirs else installation.data_path() / "profiles"
     folder.mkdir(parents=True, exist_ok=True)
     return folder
-
-
-def use_practice_profiles(data_dir: str | None = None, *, explicit_database: bool = False) -> None:
-    """Make the profile loader read the practices' own files (``THERABILL_PROFILES_DIR``).
-
-    Sets the variable to ``<data dir>/profiles`` when it is unset, unless the app was given
-    only a database URL (no data folder at all): then nothing is created or set.
-    """
-    if os.environ.get("THERABILL_PROFILES_DIR"):
-        return
-    if explicit_database and data_dir is None and not os.environ.get("THERABILL_DATA_DIR"):
-        return
-    os.environ["THERABILL_PROFILES_DIR"] = str(config.data_dir(data_dir) / "profiles")
 
 
 def practice_slug(engine: Engine, practice_id: str) -> str:
@@ -542,8 +534,6 @@ def set_fees(
 
 def fees_from_csv(text: str, name: str, on: date) -> dict[str, str]:
     """The practice fees in force on ``on`` from a fee schedule CSV (``therabill.refdata.fees``)."""
-    from therabill.refdata.fees import parse_fees
-
     try:
         rows = parse_fees(text.splitlines(), name)
     except ReferenceDataError as exc:
@@ -609,8 +599,6 @@ def import_refdata(
     """
     import time
 
-    from therabill.refdata import fees, icd10, ncci
-
     started = time.perf_counter()
     try:
         if kind == "ncci-ptp":
@@ -663,9 +651,6 @@ def import_refdata(
 def refdata_status(base: Path | None = None) -> dict[str, Any]:
     """What reference data is in use: the NCCI/MUE imports, the fee schedule, ICD-10-CM releases."""
     import sqlite3
-
-    from therabill.refdata import icd10
-    from therabill.refdata.ncci import REFDATA_DB
 
     db = (base or config.data_dir()) / REFDATA_DB
     imports: list[dict[str, Any]] = []

@@ -9,7 +9,8 @@ import pytest
 from fastapi.testclient import TestClient
 
 from tests.e2e.api.world import PASSWORD, World, build_world
-from therabill.entrypoints.http import Settings, create_app
+from therabill.entrypoints.app import create_app
+from therabill.entrypoints.http.settings import Settings
 from therabill.security import totp
 from therabill.security.permissions import Permission, permissions_of
 from therabill.service_layer import accounts
@@ -23,8 +24,11 @@ def world(tmp_path_factory: pytest.TempPathFactory) -> World:
 
 
 @pytest.fixture(scope="session")
-def app(world: World):  # type: ignore[no-untyped-def]
-    return create_app(Settings(database_url="sqlite:///unused"), engine=world.engine, clock=world.clock)
+def app(world: World, tmp_path_factory: pytest.TempPathFactory):  # type: ignore[no-untyped-def]
+    data = tmp_path_factory.mktemp("web-data")  # the app's own data folder (never the user's)
+    return create_app(
+        Settings(database_url="sqlite:///unused", data_dir=str(data)), engine=world.engine, clock=world.clock
+    )
 
 
 @pytest.fixture

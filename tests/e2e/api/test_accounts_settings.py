@@ -20,6 +20,8 @@ from tests.e2e.api.conftest import csrf_of, login
 from tests.e2e.api.world import PASSWORD, World
 from therabill.adapters.db.auth_tables import users
 from therabill.adapters.db.tables import audit_log, eligibility_checks, payers, practices, providers
+from therabill.entrypoints.app import create_app
+from therabill.entrypoints.http.settings import Settings
 from therabill.service_layer import accounts
 from therabill.service_layer import audit as audit_service
 from therabill.service_layer.uow import UnitOfWork
@@ -135,7 +137,6 @@ def test_providers_add_edit_with_licenses_and_other_practice_is_404(
 def test_payers_profiles_and_own_profile_toml(
     client: TestClient, world: World, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    monkeypatch.setenv("THERABILL_PROFILES_DIR", str(tmp_path))
     csrf = login(client, world, "b", "biller")  # billing.setup: owner and biller
     page = client.get("/settings/payers")
     assert page.status_code == 200
@@ -369,7 +370,15 @@ def test_reference_data_imports(
 ) -> None:
     from therabill.refdata.ncci import default_ncci, reset_default_ncci
 
+    # The app's data folder is where imports go; the loaders read it too (outside a request,
+    # from the environment).
     monkeypatch.setenv("THERABILL_DATA_DIR", str(tmp_path))
+    app = create_app(
+        Settings(database_url="sqlite:///unused", data_dir=str(tmp_path)),
+        engine=world.engine,
+        clock=world.clock,
+    )
+    client = TestClient(app, base_url="http://127.0.0.1", follow_redirects=False)
     csrf = login(client, world, "b", "owner")
     ptp = (
         "CMS National Correct Coding Initiative\nColumn 1\tColumn 2\t*=in existence prior to 1996\tEffective Date\t"
@@ -383,7 +392,7 @@ def test_reference_data_imports(
         files={"file": ("ccipra-f1.txt", ptp, "text/plain")},
     )
     assert refused.status_code == 422 and "settings-import-shared" in refused.text
-    monkeypatch.setenv("THERABILL_REFDATA_PRACTICE", "pb")
+    app.state.settings.refdata_practice = "pb"  # THERABILL_REFDATA_PRACTICE=pb
     wrong = client.post(
         "/settings/refdata/ncci-ptp",
         data={"csrf_token": csrf},

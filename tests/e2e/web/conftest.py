@@ -72,6 +72,7 @@ def serve(folder: Path) -> Iterator[Server]:
     env = {
         **os.environ,
         "THERABILL_DATABASE_URL": f"sqlite:///{folder / 'web.sqlite3'}",
+        "THERABILL_DATA_DIR": str(folder / "data"),
         "THERABILL_TEST_CLOCK_OFFSET": str(offset),
         "PYTHONPATH": str(REPO),
     }

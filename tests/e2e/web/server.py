@@ -9,7 +9,8 @@ from __future__ import annotations
 import os
 from datetime import UTC, datetime, timedelta
 
-from therabill.entrypoints.http import Settings, create_app
+from therabill.entrypoints.app import create_app
+from therabill.entrypoints.http.settings import Settings
 
 
 def make_app():  # type: ignore[no-untyped-def]

@@ -3,14 +3,16 @@
 from __future__ import annotations
 
 from datetime import datetime
+from pathlib import Path
 
 from fastapi.testclient import TestClient
 
 from tests.integration.reports.conftest import Practice
 
 
-def test_reports_link_for_owner_and_biller_only(practice: Practice) -> None:
-    from therabill.entrypoints.http import Settings, create_app
+def test_reports_link_for_owner_and_biller_only(practice: Practice, tmp_path: Path) -> None:
+    from therabill.entrypoints.app import create_app
+    from therabill.entrypoints.http.settings import Settings
     from therabill.service_layer import accounts
 
     now = datetime(2026, 11, 23, 12, 0)
@@ -32,7 +34,11 @@ def test_reports_link_for_owner_and_biller_only(practice: Practice) -> None:
             # a token holds at most its role's permissions: the therapist's lacks reports.read
             scopes = "patients.read,reports.read" if role != "therapist" else "patients.read"
             tokens[role] = accounts.create_api_token(conn, who, "t", scopes, now)[1]
-    app = create_app(Settings(database_url="sqlite:///unused"), engine=practice.engine, clock=lambda: now)
+    app = create_app(
+        Settings(database_url="sqlite:///unused", data_dir=str(tmp_path)),
+        engine=practice.engine,
+        clock=lambda: now,
+    )
     link = '<a href="/reports">Reports</a>'
     with TestClient(app, base_url="http://127.0.0.1") as c:
         for role, shown in (("owner", True), ("biller", True), ("therapist", False)):

@@ -53,11 +53,12 @@ def test_cli_writes_csv_and_html(practice: Practice, tmp_path: Path, monkeypatch
     assert bad_day.exit_code == 2 and "YYYY-MM-DD" in bad_day.output
 
 
-def test_web_pages_need_reports_read(practice: Practice) -> None:
+def test_web_pages_need_reports_read(practice: Practice, tmp_path: Path) -> None:
     _sqlite(practice.engine)
     from datetime import datetime
 
-    from therabill.entrypoints.http import Settings, create_app
+    from therabill.entrypoints.app import create_app
+    from therabill.entrypoints.http.settings import Settings
     from therabill.service_layer import accounts
 
     now = datetime(2026, 11, 23, 12, 0)
@@ -81,7 +82,11 @@ def test_web_pages_need_reports_read(practice: Practice) -> None:
             # a token holds at most its role's permissions: the therapist's cannot hold reports.read
             scopes = "reports.read" if role != "therapist" else "patients.read"
             tokens[role] = accounts.create_api_token(conn, who, "t", scopes, now)[1]
-    app = create_app(Settings(database_url="sqlite:///unused"), engine=practice.engine, clock=lambda: now)
+    app = create_app(
+        Settings(database_url="sqlite:///unused", data_dir=str(tmp_path)),
+        engine=practice.engine,
+        clock=lambda: now,
+    )
     with TestClient(app, base_url="http://127.0.0.1") as c:
         owner = {"Authorization": f"Bearer {tokens['owner']}"}
         assert c.get("/reports", headers=owner).status_code == 200

@@ -4,9 +4,16 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from therabill.adapters.clearinghouse.base import Connector, ConnectorError, SentReceipt, render_name
+from therabill.adapters.clearinghouse.base import (
+    Connector,
+    ConnectorError,
+    SentReceipt,
+    connector_error,
+    render_name,
+)
 from therabill.adapters.clearinghouse.config import ClearinghouseSettings, load_secrets, load_settings
 from therabill.adapters.clearinghouse.filedrop import FileDropConnector
+from therabill.adapters.clearinghouse.sftp import SftpConnector
 
 __all__ = [
     "ClearinghouseSettings",
@@ -24,11 +31,7 @@ def open_connector(settings: ClearinghouseSettings) -> Connector:
     """The connector the settings describe (SFTP reads its secrets file now)."""
     if settings.kind == "filedrop":
         return FileDropConnector(Path(settings.outbound), Path(settings.inbound), Path(settings.archive))
-    from therabill.adapters.clearinghouse.sftp import SftpConnector
-
     if settings.secrets_path is None:
-        from therabill.adapters.clearinghouse.base import connector_error
-
         raise connector_error(
             "clearinghouse-secrets-missing", "clearinghouse.secrets", "no secrets file given"
         )

@@ -43,6 +43,7 @@ from therabill.adapters.db import migrations
 from therabill.adapters.db.tables import practices
 from therabill.adapters.files import write_private
 from therabill.domain.errors import Problem, TherabillError
+from therabill.service_layer.audit import chain_heads, verify_chain
 
 MAGIC = b"THERABILL-BACKUP-2\n"
 FORMAT = 2
@@ -146,8 +147,6 @@ def _examine(path: Path) -> _Facts:
         BackupError: not a usable SQLite file, not a therabill database of a known revision,
             a table missing, or an audit chain that does not verify.
     """
-    from therabill.service_layer.audit import chain_heads, verify_chain
-
     conn = sqlite3.connect(f"file:{path}?mode=ro", uri=True)
     try:
         result = conn.execute("PRAGMA integrity_check").fetchone()[0]

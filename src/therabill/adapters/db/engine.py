@@ -22,6 +22,7 @@ from sqlalchemy.engine import Connection
 from sqlalchemy.engine.url import make_url
 from sqlalchemy.orm import Session, sessionmaker
 
+from therabill import config
 from therabill.config import database_url
 from therabill.domain.errors import Problem, TherabillError
 
@@ -48,7 +49,7 @@ class DatabaseUrlError(TherabillError):
 
 
 def _unsafe_allowed() -> bool:
-    return os.environ.get("THERABILL_ALLOW_UNSAFE_DB", "") == "1"
+    return config.current().allow_unsafe_db
 
 
 def _refuse(what: str, settings: dict[str, Any]) -> None:

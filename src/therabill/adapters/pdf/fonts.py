@@ -7,13 +7,13 @@ same on any reader and prints every character of a name.
 
 from __future__ import annotations
 
-import os
 from functools import cache
 from pathlib import Path
 
 from reportlab.pdfbase import pdfmetrics
 from reportlab.pdfbase.ttfonts import TTFont
 
+from therabill import config
 from therabill.domain.errors import Problem, TherabillError
 
 SANS = "TBSans"
@@ -46,7 +46,7 @@ def font_dir() -> Path:
     Raises:
         FontMissingError: when no folder holds them.
     """
-    candidates = [os.environ.get("THERABILL_FONT_DIR", ""), *_SYSTEM_DIRS]
+    candidates = [config.current().font_dir or "", *_SYSTEM_DIRS]
     for d in candidates:
         if d and (Path(d) / _FILES[SANS]).is_file():
             return Path(d)

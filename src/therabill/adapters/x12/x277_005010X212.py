@@ -18,6 +18,7 @@ from decimal import Decimal
 from therabill.adapters.x12.errors import X12Error
 from therabill.adapters.x12.tokenizer import SegmentReader, Source
 from therabill.adapters.x12.values import amount, date8, el
+from therabill.refdata.codes import describe
 
 __all__ = ["CATEGORY_WORDS", "ClaimStatusAnswer", "StatusInfo", "category_words", "read_277"]
 
@@ -69,8 +70,6 @@ def category_words(category: str) -> str:
     short = CATEGORY_WORDS.get(category)
     if short is not None:
         return short
-    from therabill.refdata.codes import describe
-
     return describe("claim_status_category", category) or f"category {category}"
 
 

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import os
 from typing import Annotated
 
 import typer
@@ -16,7 +15,9 @@ from therabill.service_layer.practice import resolve_practice
 PracticeOption = Annotated[
     str | None,
     typer.Option(
-        "--practice", help="Practice slug or id (default: THERABILL_PRACTICE, or the only practice)."
+        "--practice",
+        envvar="THERABILL_PRACTICE",
+        help="Practice slug or id (default: THERABILL_PRACTICE, or the only practice).",
     ),
 ]
 
@@ -26,6 +27,6 @@ def open_practice(practice: str | None) -> tuple[Engine, str]:
     there is no database yet or no such practice)."""
     try:
         engine = open_existing()
-        return engine, resolve_practice(engine, practice or os.environ.get("THERABILL_PRACTICE"))
+        return engine, resolve_practice(engine, practice)
     except TherabillError as exc:
         fail_from(exc)

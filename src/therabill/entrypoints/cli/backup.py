@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import os
 from pathlib import Path
 from typing import Annotated
 
@@ -14,24 +13,33 @@ from therabill.entrypoints.cli.common import fail_from
 from therabill.service_layer import database
 from therabill.service_layer.integrity import anchor_heads
 
+PassphraseEnv = Annotated[
+    str | None,
+    typer.Option(
+        envvar="THERABILL_BACKUP_PASSPHRASE",
+        hidden=True,
+        help="The passphrase, from THERABILL_BACKUP_PASSPHRASE only (asked for when unset).",
+    ),
+]
 
-def _passphrase(confirm: bool) -> str:
-    env = os.environ.get("THERABILL_BACKUP_PASSPHRASE")
-    if env:
-        return env
+
+def _passphrase(given: str | None, confirm: bool) -> str:
+    if given:
+        return given
     return str(typer.prompt("Backup passphrase", hide_input=True, confirmation_prompt=confirm))
 
 
 def backup_command(
     file: Annotated[Path, typer.Argument(help="Where to write the backup (mode 0600).")],
     encrypt: Annotated[bool, typer.Option("--encrypt", help="Encrypt with a passphrase.")] = False,
+    passphrase: PassphraseEnv = None,
 ) -> None:
     """Write a consistent online backup of the SQLite database, with a manifest (SHA-256, audit heads).
 
     The audit chain heads are also anchored in the data folder (see ``therabill db check``).
     """
     try:
-        manifest = database.backup(file, _passphrase(True) if encrypt else None)
+        manifest = database.backup(file, _passphrase(passphrase, True) if encrypt else None)
         anchor_heads(data_dir(), manifest.audit_heads)
     except TherabillError as exc:
         fail_from(exc)
@@ -47,6 +55,7 @@ def restore_command(
         bool,
         typer.Option("--replace-practices", help="Restore even when the backup lacks a live practice."),
     ] = False,
+    passphrase: PassphraseEnv = None,
 ) -> None:
     """Replace the SQLite database's content with a backup, verified before anything changes.
 
@@ -55,7 +64,7 @@ def restore_command(
     database's practices (unless ``--replace-practices``).
     """
     try:
-        passphrase = _passphrase(False) if database.backup_is_encrypted(file) else None
+        passphrase = _passphrase(passphrase, False) if database.backup_is_encrypted(file) else None
         manifest = database.restore(file, passphrase, replace_practices=replace_practices)
         anchor_heads(data_dir(), manifest.audit_heads, replace=True)
     except TherabillError as exc:

@@ -28,6 +28,7 @@ from therabill.entrypoints.cli.common import (
     read_input,
     stdout,
 )
+from therabill.entrypoints.cli.x12 import _write_atomic
 from therabill.schemas.encounter import DocumentError, parse_encounters
 
 eligibility_app = typer.Typer(
@@ -56,8 +57,6 @@ def eligibility_request(
     Asks for service types BE (massage), AE (physical medicine) and 30 (plan coverage) by
     default; the trace number (TRN02) is the encounter id. Nothing is written on error.
     """
-    from therabill.entrypoints.cli.x12 import _write_atomic
-
     try:
         when = (
             datetime.fromisoformat(created)

@@ -21,6 +21,18 @@ from therabill.domain.encounter import Encounter
 from therabill.domain.errors import TherabillError
 from therabill.entrypoints.cli.common import fail, fail_from, option_day, print_json, read_input, stdout
 from therabill.schemas.encounter import DocumentError, parse_encounter
+from therabill.service_layer.database import open_database
+from therabill.service_layer.documents import (
+    cms1500_pdf,
+    note_pdf,
+    note_pdf_for_visit,
+    progress_pdf_for_patient,
+    receipt_pdf_for_payment,
+    statement_pdf_for_patient,
+    superbill_pdf,
+)
+from therabill.service_layer.practice import resolve_practice
+from therabill.service_layer.uow import system_actor
 
 form_app = typer.Typer(
     help="Print documents as PDF: CMS-1500, superbill, statement, receipt, SOAP note, progress report.",
@@ -93,8 +105,6 @@ def cms1500_command(
     --print places the data for the pre-printed red form (load red forms, print at 100 %);
     --full draws the boxes too, for payers that take a PDF or fax, and for review.
     """
-    from therabill.service_layer.documents import cms1500_pdf
-
     enc = _encounter(file)
     try:
         pdf, forms = cms1500_pdf(
@@ -121,8 +131,6 @@ def superbill_command(
     ] = None,
 ) -> None:
     """Print a superbill for one visit, or several visits of one client (a date range)."""
-    from therabill.service_layer.documents import superbill_pdf
-
     encs = [_encounter(f) for f in files]
     doc_id = opaque_id("SB", *(e.encounter_id for e in encs))
     try:
@@ -144,16 +152,10 @@ def note_command(
     ] = None,
 ) -> None:
     """Print the SOAP note of a visit."""
-    from therabill.service_layer.documents import note_pdf, note_pdf_for_visit
-
     try:
         if encounter_file:
             pdf = note_pdf(_encounter(encounter_file))
         else:
-            from therabill.service_layer.database import open_database
-            from therabill.service_layer.practice import resolve_practice
-            from therabill.service_layer.uow import system_actor
-
             engine = open_database()
             pdf = note_pdf_for_visit(engine, resolve_practice(engine, practice), system_actor(), visit_id)
     except TherabillError as exc:
@@ -170,11 +172,6 @@ def statement_command(
     dated: DateOption = None,
 ) -> None:
     """Print a patient statement from the ledger (insurance paid and adjusted, amount due, aging)."""
-    from therabill.service_layer.database import open_database
-    from therabill.service_layer.documents import statement_pdf_for_patient
-    from therabill.service_layer.practice import resolve_practice
-    from therabill.service_layer.uow import system_actor
-
     try:
         engine = open_database()
         pdf = statement_pdf_for_patient(
@@ -199,11 +196,6 @@ def receipt_command(
     practice: Annotated[str | None, typer.Option("--practice", help="Practice slug or id.")] = None,
 ) -> None:
     """Print a receipt for a patient payment: amount, method, what it paid, balance after (from the ledger)."""
-    from therabill.service_layer.database import open_database
-    from therabill.service_layer.documents import receipt_pdf_for_payment
-    from therabill.service_layer.practice import resolve_practice
-    from therabill.service_layer.uow import system_actor
-
     try:
         engine = open_database()
         pdf = receipt_pdf_for_payment(engine, resolve_practice(engine, practice), system_actor(), payment_ref)
@@ -227,11 +219,6 @@ def progress_command(
     signed: DateOption = None,
 ) -> None:
     """Print a progress report over the patient's documented visits: goals, pain and ROM chart, feedback."""
-    from therabill.service_layer.database import open_database
-    from therabill.service_layer.documents import progress_pdf_for_patient
-    from therabill.service_layer.practice import resolve_practice
-    from therabill.service_layer.uow import system_actor
-
     start, end, signed_on = _optional_day(date_from, "--from"), _optional_day(date_to, "--to"), _day(signed)
     try:
         engine = open_database()

@@ -12,12 +12,17 @@ from typing import Annotated
 
 import typer
 
+from therabill.adapters.clearinghouse import load_settings, open_connector
 from therabill.adapters.clearinghouse.config import ClearinghouseSettings
+from therabill.adapters.csvio import CsvImportError, export_claims, export_ledger, import_csv
+from therabill.adapters.fhir import patient_bundle, validate_bundle
 from therabill.adapters.x12.envelope import EnvelopeSettings
+from therabill.adapters.x12.envelope import load_settings as load_x12
 from therabill.clock import current_date
 from therabill.config import data_dir
 from therabill.domain.errors import TherabillError
 from therabill.entrypoints.cli._practice import PracticeOption, open_practice
+from therabill.entrypoints.cli.claims import claims_app
 from therabill.entrypoints.cli.common import (
     EXIT_FINDINGS,
     EXIT_INVALID,
@@ -28,6 +33,8 @@ from therabill.entrypoints.cli.common import (
     read_input,
     stdout,
 )
+from therabill.service_layer import batches, edi
+from therabill.service_layer.submission import fetch, follow_up, submit
 from therabill.service_layer.uow import system_actor
 
 SettingsOption = Annotated[
@@ -42,15 +49,11 @@ import_app = typer.Typer(help="Import records from CSV.", no_args_is_help=True)
 
 
 def _settings(path: Path | None) -> ClearinghouseSettings:
-    from therabill.adapters.clearinghouse import load_settings
-
     folder = data_dir()
     return load_settings(path or folder / "clearinghouse.toml", data_dir=folder)
 
 
 def _envelope(settings: ClearinghouseSettings) -> EnvelopeSettings:
-    from therabill.adapters.x12.envelope import load_settings as load_x12
-
     return load_x12(None, settings.x12)
 
 
@@ -71,9 +74,6 @@ def submit_command(
     as_json: Annotated[bool, typer.Option("--json", help="Print JSON.")] = False,
 ) -> None:
     """Send every claim batch not yet sent to the clearinghouse (each batch once)."""
-    from therabill.adapters.clearinghouse import open_connector
-    from therabill.service_layer.submission import submit
-
     try:
         cfg = _settings(settings)
         engine, practice_id = open_practice(practice)
@@ -108,9 +108,6 @@ def fetch_command(
     as_json: Annotated[bool, typer.Option("--json", help="Print JSON.")] = False,
 ) -> None:
     """Collect the clearinghouse's answers (999, TA1, 277CA, 277, 835, 271) and apply them."""
-    from therabill.adapters.clearinghouse import open_connector
-    from therabill.service_layer.submission import fetch
-
     try:
         cfg = _settings(settings)
         engine, practice_id = open_practice(practice)
@@ -148,8 +145,6 @@ def follow_up_command(
     as_json: Annotated[bool, typer.Option("--json", help="Print JSON.")] = False,
 ) -> None:
     """Claims still waiting for an answer after a number of days. Exit 1 when there are some."""
-    from therabill.service_layer.submission import follow_up
-
     when = option_day(as_of, "--as-of", current_date())
     try:
         if days is None:
@@ -178,8 +173,6 @@ def status_request(
     practice: PracticeOption = None,
 ) -> None:
     """Write a 276 claim status request for a claim (send it with your clearinghouse)."""
-    from therabill.service_layer import batches, edi
-
     try:
         envelope = batches.practice_envelope(data_dir(), config_file=settings)
         engine, practice_id = open_practice(practice)
@@ -197,8 +190,6 @@ def export_fhir(
     practice: PracticeOption = None,
 ) -> None:
     """Export a patient's record as a FHIR R4 Bundle (checked with the R4B models)."""
-    from therabill.adapters.fhir import patient_bundle, validate_bundle
-
     try:
         engine, practice_id = open_practice(practice)
         bundle = patient_bundle(engine, practice_id, system_actor(), patient_id)
@@ -216,8 +207,6 @@ def export_csv(
     practice: PracticeOption = None,
 ) -> None:
     """Export the ledger or the claims as CSV for an accountant."""
-    from therabill.adapters.csvio import export_claims, export_ledger
-
     if what not in ("ledger", "claims"):
         fail(f"{what!r}: export ledger or claims")
     try:
@@ -242,8 +231,6 @@ def import_csv_command(
     practice: PracticeOption = None,
 ) -> None:
     """Import rows from a CSV export: every row checked first, then all in one transaction."""
-    from therabill.adapters.csvio import CsvImportError, import_csv
-
     data = read_input(file)
     try:
         engine, practice_id = open_practice(practice)
@@ -262,8 +249,6 @@ def import_csv_command(
 
 def register(app: typer.Typer) -> None:
     """Add the interoperability commands to the main app and ``claims follow-up``."""
-    from therabill.entrypoints.cli.claims import claims_app
-
     app.command("submit")(submit_command)
     app.command("fetch")(fetch_command)
     claims_app.command("follow-up")(follow_up_command)

@@ -10,7 +10,7 @@ from typing import Annotated
 
 import typer
 
-from therabill import __version__
+from therabill import __version__, config
 from therabill.entrypoints.cli.ack import ack_app
 from therabill.entrypoints.cli.backup import backup_command, restore_command
 from therabill.entrypoints.cli.catalog import catalog_app, icd10_app
@@ -76,6 +76,7 @@ def _version(value: bool) -> None:
 
 @app.callback()
 def _root(
+    ctx: typer.Context,
     version: Annotated[
         bool, typer.Option("--version", callback=_version, is_eager=True, help="Print the version.")
     ] = False,
@@ -83,6 +84,7 @@ def _root(
     """Practice management and insurance billing for massage and manual therapy."""
     del version  # handled by its eager callback
     ensure_installed()
+    ctx.with_resource(config.using(config.from_environ()))
 
 
 # Sub-apps of the other nouns register below, one line each.

@@ -2,15 +2,22 @@
 
 from __future__ import annotations
 
-import os
-from typing import Annotated
+from typing import Annotated, Any
 
 import typer
+import uvicorn
+from fastapi import FastAPI
+from sqlalchemy import Engine
 
+from therabill import config
 from therabill.clock import current_date
-from therabill.domain.errors import TherabillError
-from therabill.entrypoints.cli.common import fail_from
+from therabill.domain.errors import Problem, TherabillError
+from therabill.entrypoints.app import create_app
+from therabill.entrypoints.cli.common import fail, fail_from
+from therabill.entrypoints.http.settings import Settings
 from therabill.service_layer import database
+from therabill.service_layer.demo import demo_logins, load_demo
+from therabill.service_layer.uow import system_actor
 
 DEFAULT_HOST = "127.0.0.1"
 DEFAULT_PORT = 8000
@@ -22,12 +29,22 @@ this can send a request just as the server closes the connection; they should ex
 sooner (browsers and reverse proxies do)."""
 
 
-def _serve(host: str, port: int, workers: int) -> None:
-    import uvicorn
-
+def _serve(host: str, port: int, workers: int, data_dir: str | None) -> None:
+    """Serve; one worker gets its app built here, several import the factory themselves (and
+    so read the data folder from ``THERABILL_DATA_DIR``, the one way to tell a new process)."""
+    if workers > 1 and data_dir:
+        fail(
+            "several workers read the data folder from the environment",
+            [Problem("serve-data-dir-with-workers", "--data-dir", "set THERABILL_DATA_DIR instead")],
+        )
+    target: Any = (
+        "therabill.entrypoints.cli.serve:app_from_environment"
+        if workers > 1
+        else create_app(Settings(data_dir=data_dir) if data_dir else None)
+    )
     uvicorn.run(
-        "therabill.entrypoints.cli.serve:app_from_environment",
-        factory=True,
+        target,
+        factory=workers > 1,
         http=HTTP_PROTOCOL,
         timeout_keep_alive=KEEP_ALIVE_S,
         host=host,
@@ -40,18 +57,14 @@ def _serve(host: str, port: int, workers: int) -> None:
     )
 
 
-def app_from_environment():  # type: ignore[no-untyped-def]
+def app_from_environment() -> FastAPI:
     """The app with settings from ``THERABILL_*`` variables (what uvicorn workers import)."""
-    from therabill.entrypoints.http import create_app
-
     return create_app()
 
 
-def _prepare(data_dir: str | None) -> None:
-    if data_dir:
-        os.environ["THERABILL_DATA_DIR"] = data_dir
+def _prepare(data_dir: str | None) -> Engine:
     try:
-        database.open_database(upgraded=True).dispose()
+        return database.open_database(config.database_url(data_dir) if data_dir else None, upgraded=True)
     except TherabillError as exc:
         fail_from(exc)
 
@@ -69,19 +82,15 @@ def serve_command(
     Serve over TLS (a reverse proxy) for anything but this machine, and then set
     THERABILL_SECURE_COOKIES=1.
     """
-    _prepare(data_dir)
+    _prepare(data_dir).dispose()
     typer.echo(f"therabill on http://{host}:{port}  (Ctrl-C stops)")
-    _serve(host, port, workers)
+    _serve(host, port, workers, data_dir)
 
 
 def run_demo(data_dir: str | None = None, *, host: str = DEFAULT_HOST, port: int = DEFAULT_PORT) -> None:
     """Create the database, load the demo practice once, create the demo logins, serve."""
-    from therabill.service_layer.demo import demo_logins, load_demo
-    from therabill.service_layer.uow import system_actor
-
-    _prepare(data_dir)
+    engine = _prepare(data_dir)
     try:
-        engine = database.open_database()
         result = load_demo(engine, system_actor(), today=current_date())
         logins = demo_logins(engine, result.practice_id)
     except TherabillError as exc:
@@ -90,5 +99,6 @@ def run_demo(data_dir: str | None = None, *, host: str = DEFAULT_HOST, port: int
     typer.echo("demo logins (owner and biller set up two-step log-in at their first log-in):")
     for username, role, password in logins:
         typer.echo(f"  {username:<10} {password:<22} {role.replace('_', ' ')}")
+    engine.dispose()
     typer.echo(f"therabill on http://{host}:{port}  (Ctrl-C stops)")
-    _serve(host, port, 1)
+    _serve(host, port, 1, data_dir)

@@ -33,6 +33,7 @@ from therabill.entrypoints.cli.common import (
     stdout,
 )
 from therabill.schemas.encounter import DocumentError, parse_encounters
+from therabill.scrubber import scrub
 from therabill.service_layer import batches
 from therabill.service_layer.coding import units_of
 
@@ -44,8 +45,6 @@ def scrub_gate(encounters: Sequence[Encounter], as_of: date, override_reason: st
 
     With ``override_reason`` the errors are reported but do not block.
     """
-    from therabill.scrubber import scrub  # the scrubber is optional for the rest of this module
-
     blocking: list[Problem] = []
     for enc in encounters:
         result = scrub(enc, as_of=as_of)

@@ -14,7 +14,7 @@ from fastapi import Request
 from sqlalchemy import Connection
 from sqlalchemy.orm import Session
 
-from therabill.entrypoints.http.deps import client_ip, state
+from therabill.entrypoints.http import deps
 from therabill.service_layer import audit as audit_log
 from therabill.service_layer.accounts import Principal
 
@@ -86,7 +86,7 @@ def audit_event(
     request: Request, principal: Principal, action: str, object_type: str, object_id: str | None
 ) -> None:
     """Record one PHI read or write of the caller in its own transaction (pages and API)."""
-    st = state(request)
+    st = deps.state(request)
     with st.engine.begin() as conn:
         record(
             conn,
@@ -95,5 +95,5 @@ def audit_event(
             object_type=object_type,
             object_id=object_id,
             at=st.now(),
-            ip=client_ip(request),
+            ip=deps.client_ip(request),
         )

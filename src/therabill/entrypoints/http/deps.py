@@ -21,6 +21,7 @@ from sqlalchemy import Connection, Engine
 
 from therabill.adapters.x12.envelope import EnvelopeSettings
 from therabill.clock import Clock, naive_utc
+from therabill.entrypoints.http import audit
 from therabill.entrypoints.http.errors import ApiError, LoginRequiredError
 from therabill.security.permissions import Permission, allowed
 from therabill.security.tokens import same
@@ -189,8 +190,6 @@ def public() -> Callable[..., Any]:
 
 
 def _audit_denial(request: Request, principal: Principal, permission: Permission) -> None:
-    from therabill.entrypoints.http import audit
-
     route = request.scope.get("route")
     path = str(getattr(route, "path", "")) or request.url.path
     with state(request).engine.begin() as conn:

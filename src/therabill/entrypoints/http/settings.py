@@ -31,6 +31,10 @@ class Settings(BaseSettings):
             reverse proxies whose ``X-Forwarded-For`` names the client; empty (the default):
             the header is ignored and the peer address is the client.
         max_body_bytes: the largest request body of a non-upload request.
+        profiles_dir, cache_dir, font_dir, allow_unsafe_db: the installation's folders (see
+            ``therabill.config.Installation``).
+        refdata_practice: in an installation of several practices, the one (slug or id) whose
+            owners may replace the shared reference data.
         smtp_host, smtp_port, smtp_sender, smtp_username, smtp_password, smtp_starttls,
             smtp_tls: the mail server that sends reminders, log-in links, statements and
             receipts; no ``smtp_host``: nothing is emailed.
@@ -51,6 +55,11 @@ class Settings(BaseSettings):
     token_max_days: int = Field(default=365, ge=1, le=3650)
     trusted_proxies: str = ""
     max_body_bytes: int = Field(default=1024 * 1024, ge=1024)
+    profiles_dir: str | None = None
+    cache_dir: str | None = None
+    font_dir: str | None = None
+    allow_unsafe_db: bool = False
+    refdata_practice: str = ""
     smtp_host: str | None = None
     smtp_port: int = Field(default=25, ge=1, le=65535)
     smtp_sender: str = "therabill <therabill@localhost>"
@@ -86,9 +95,21 @@ class Settings(BaseSettings):
                     ) from None
         return tuple(out)
 
+    def installation(self) -> config.Installation:
+        """The installation these settings describe, with the practices' own payer profiles
+        in ``<data folder>/profiles`` (unless only a database URL was given)."""
+        return config.Installation(
+            data_dir=self.data_dir,
+            database_url=self.database_url,
+            profiles_dir=self.profiles_dir,
+            cache_dir=self.cache_dir,
+            font_dir=self.font_dir,
+            allow_unsafe_db=self.allow_unsafe_db,
+        ).with_practice_profiles(explicit_database=self.database_url is not None)
+
     def url(self) -> str:
         """The database URL in effect."""
-        return self.database_url or config.database_url(self.data_dir)
+        return self.installation().url()
 
     def policy(self) -> SessionPolicy:
         """The session and log-in policy."""

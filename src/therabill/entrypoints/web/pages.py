@@ -414,10 +414,3 @@ def payer_profiles() -> list[str]:
         except TherabillError:
             continue
     return names
-
-
-# The intake, clearance and note-version pages live in their own module; their routes are
-# part of this router.
-from therabill.entrypoints.web import intake_pages  # noqa: E402 - needs the helpers above
-
-router.include_router(intake_pages.router)  # type: ignore[has-type]  # circular by design

@@ -15,15 +15,19 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Depends, File, Request, UploadFile
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 
+from therabill.adapters.x12.x271_005010X279A1 import read_271
 from therabill.domain.errors import NotFoundError, Problem, TherabillError
+from therabill.entrypoints.cli.eligibility import summary_json
 from therabill.entrypoints.http.audit import audit_event
 from therabill.entrypoints.http.deps import requires, state
 from therabill.entrypoints.http.errors import ApiError, not_found
 from therabill.entrypoints.web.billing import read_upload
 from therabill.entrypoints.web.pages import actor, render, today
 from therabill.security.permissions import Permission
+from therabill.service_layer import coverages as coverages_svc
 from therabill.service_layer import eligibility_requests
 from therabill.service_layer.accounts import Principal
+from therabill.service_layer.eligibility_requests import request_270
 
 router = APIRouter(include_in_schema=False)
 
@@ -75,10 +79,6 @@ async def eligibility_upload(
     file: Annotated[UploadFile | None, File()] = None,
 ) -> Response:
     """Read a 271 answer for this coverage, store it as a check and show the history."""
-    from therabill.adapters.x12.x271_005010X279A1 import read_271
-    from therabill.entrypoints.cli.eligibility import summary_json
-    from therabill.service_layer import coverages as coverages_svc
-
     cov = _coverage(request, principal, coverage_id)
     problems: tuple[Problem, ...] = ()
     try:
@@ -124,8 +124,6 @@ async def eligibility_270(request: Request, coverage_id: str, principal: Eligibi
     The check is stored with source ``270`` and its trace number; read the payer's 271 to
     complete it. A coverage that lacks what a 270 needs shows the page with each problem.
     """
-    from therabill.service_layer.eligibility_requests import request_270
-
     cov = _coverage(request, principal, coverage_id)
     try:
         made = request_270(

@@ -21,6 +21,7 @@ from therabill.reports.common import parse_day
 from therabill.reports.export import cell_text, table_html, to_csv
 from therabill.security.permissions import Permission
 from therabill.service_layer.accounts import Principal
+from therabill.service_layer.practice import payer_names
 
 router = APIRouter(include_in_schema=False)
 Reader = Annotated[Principal, Depends(requires(Permission.REPORTS_READ))]
@@ -86,8 +87,6 @@ def report_csv(request: Request, name: str, principal: Reader) -> Response:
 def report_page(request: Request, name: str, principal: Reader) -> HTMLResponse:
     """A report: its notes, charts (SVG) and tables."""
     report = _build(request, principal, name)
-    from therabill.service_layer.practice import payer_names
-
     payer_list = payer_names(state(request).engine, principal.practice_id, actor(principal))
     return render(
         request,

@@ -10,7 +10,6 @@ Objects are looked up within the caller's practice: another practice's id answer
 
 from __future__ import annotations
 
-import os
 import re
 import secrets
 from datetime import date
@@ -26,7 +25,8 @@ from therabill.domain.errors import NotFoundError, Problem, TherabillError
 from therabill.entrypoints.http.deps import requires, state
 from therabill.entrypoints.http.errors import ApiError, not_found
 from therabill.entrypoints.web.pages import actor, render, today
-from therabill.security.permissions import ROLES, Permission
+from therabill.refdata.ncci import mue_effective_from_name
+from therabill.security.permissions import ROLES, Permission, permissions_of
 from therabill.service_layer import accounts
 from therabill.service_layer import practice_settings as ps
 from therabill.service_layer.accounts import AccountError, Principal
@@ -51,8 +51,6 @@ _ID = re.compile(r"^[0-9a-f]{32}$")
 
 def install(app: FastAPI) -> None:
     """Add the settings pages to the app (and let the profile loader see practices' files)."""
-    settings = app.state.settings
-    ps.use_practice_profiles(settings.data_dir, explicit_database=settings.database_url is not None)
     app.include_router(router)
 
 
@@ -70,8 +68,6 @@ def _sections(principal: Principal) -> list[tuple[str, str]]:
 
 
 def _held(principal: Principal) -> frozenset[Permission]:
-    from therabill.security.permissions import permissions_of
-
     return permissions_of(principal.role, principal.scopes)
 
 
@@ -713,7 +709,7 @@ def refdata_allowed(request: Request, principal: Principal) -> bool:
     of several practices only the one named by ``THERABILL_REFDATA_PRACTICE`` (slug or id)
     may import; with a single practice, its owners may.
     """
-    named = os.environ.get("THERABILL_REFDATA_PRACTICE", "").strip()
+    named = str(request.app.state.settings.refdata_practice).strip()
     return ps.may_import_refdata(state(request).engine, principal.practice_id, actor(principal), named)
 
 
@@ -773,8 +769,6 @@ async def _refdata_import(request: Request, kind: str, principal: Principal) -> 
                 names.append(original)
         effective = None
         release = None
-        from therabill.refdata.ncci import mue_effective_from_name
-
         try:
             if kind == "mue":
                 text = str(raw.get("effective", "")).strip()

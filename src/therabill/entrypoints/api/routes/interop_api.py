@@ -12,6 +12,7 @@ from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, Request
 
+from therabill.adapters.fhir import patient_bundle, validate_bundle
 from therabill.entrypoints.api.schemas import ERRORS, NOT_FOUND
 from therabill.entrypoints.http.audit import actor_of
 from therabill.entrypoints.http.deps import requires, state
@@ -38,8 +39,6 @@ def patient_fhir(
     ``visits.read`` (a therapist: their own visits only), claims and EOBs ``claims.read``.
     """
     from fastapi.responses import Response
-
-    from therabill.adapters.fhir import patient_bundle, validate_bundle
 
     st = state(request)
     view = record_view(principal)

@@ -1,4 +1,5 @@
-"""The app factory: ``create_app(settings)`` builds the FastAPI app (pages and ``/api/v1``)."""
+"""The app factory: ``create_app(settings)`` puts the web pages and the REST API (``/api/v1``)
+together into one FastAPI app."""
 
 from __future__ import annotations
 
@@ -14,17 +15,36 @@ from starlette.types import ASGIApp, Receive, Scope, Send
 
 from therabill import __version__, config
 from therabill import clock as clock_mod
+from therabill.entrypoints.api.routes import (
+    accounts_api,
+    coding,
+    intake_api,
+    interop_api,
+    records_api,
+    schedule_api,
+)
 from therabill.entrypoints.clock import system_clock
 from therabill.entrypoints.http import errors
 from therabill.entrypoints.http.deps import AppState
 from therabill.entrypoints.http.limits import BodyLimit, ErrorShield
 from therabill.entrypoints.http.settings import Settings
-from therabill.entrypoints.web import filters
+from therabill.entrypoints.web import (
+    billing,
+    filters,
+    intake_pages,
+    pages,
+    routes_auth,
+    routes_calendar,
+    routes_eligibility,
+    routes_reports,
+    routes_settings,
+)
+from therabill.entrypoints.web.routes_settings import MAX_REFDATA_BYTES
 from therabill.schemas.encounter import EncounterDocument, UnitsDocument
 from therabill.security.headers import SecurityHeaders
 from therabill.service_layer.database import open_database
 
-WEB = Path(__file__).resolve().parents[1] / "web"
+WEB = Path(__file__).resolve().parent / "web"
 
 DESCRIPTION = """\
 The therabill REST API. Authenticate with a per-user API token (`Authorization: Bearer tb_...`),
@@ -50,15 +70,17 @@ def _openapi(app: FastAPI) -> dict[str, Any]:
     return schema
 
 
-class InstallClock:
-    """ASGI middleware: every request runs with the app's clock installed (``therabill.clock``)."""
+class InstallContext:
+    """ASGI middleware: every request runs with the app's clock (``therabill.clock``) and its
+    installation settings (``therabill.config``) in force."""
 
-    def __init__(self, app: ASGIApp, clock: clock_mod.Clock) -> None:
+    def __init__(self, app: ASGIApp, clock: clock_mod.Clock, installation: config.Installation) -> None:
         self.app = app
         self.clock = clock
+        self.installation = installation
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        with clock_mod.using(self.clock):
+        with clock_mod.using(self.clock), config.using(self.installation):
             await self.app(scope, receive, send)
 
 
@@ -74,10 +96,6 @@ def create_app(
             default: the clock the process installed, else the system clock. Tests inject
             one to move time.
     """
-    from therabill.entrypoints.api.routes import accounts_api, coding, records_api
-    from therabill.entrypoints.web import billing, pages, routes_auth
-    from therabill.entrypoints.web.routes_settings import MAX_REFDATA_BYTES
-
     settings = settings or Settings()
     the_clock = clock or clock_mod.installed() or system_clock
     app = FastAPI(
@@ -94,7 +112,7 @@ def create_app(
         policy=settings.policy(),
         secure_cookies=settings.secure_cookies,
         max_upload_bytes=settings.max_upload_bytes,
-        data_dir=config.data_dir(settings.data_dir),
+        data_dir=settings.installation().data_path(),
         trusted_proxies=settings.proxies(),
     )
     app.state.settings = settings
@@ -111,32 +129,21 @@ def create_app(
         large_paths={"/settings/refdata/": MAX_REFDATA_BYTES + 1024 * 1024},
     )
     app.add_middleware(SecurityHeaders, hsts=settings.secure_cookies)
-    app.add_middleware(InstallClock, clock=the_clock)
+    app.add_middleware(InstallContext, clock=the_clock, installation=settings.installation())
     app.mount("/static", StaticFiles(directory=str(WEB / "static")), name="static")
     app.include_router(routes_auth.router)
     app.include_router(pages.router)
+    app.include_router(intake_pages.router)
     app.include_router(billing.router)
     app.include_router(coding.router)
     app.include_router(accounts_api.router)
     app.include_router(records_api.router)
-    from therabill.entrypoints.api.routes import intake_api
-
     app.include_router(intake_api.router)
-    from therabill.entrypoints.api.routes import interop_api
-
     app.include_router(interop_api.router)
-    from therabill.entrypoints.web import routes_reports
-
     app.include_router(routes_reports.router)
-    from therabill.entrypoints.web import routes_eligibility, routes_settings
-
     routes_settings.install(app)
     app.include_router(routes_eligibility.router)
-    from therabill.entrypoints.api.routes import schedule_api
-
     app.include_router(schedule_api.router)
-    from therabill.entrypoints.web import routes_calendar
-
     app.include_router(routes_calendar.router)
     app.openapi = lambda: _openapi(app)  # type: ignore[method-assign]
     return app
