@@ -263,8 +263,6 @@ FUNCTION_LEVEL_IMPORTS = {
     "adapters/db/migrations/env.py",  # Alembic loads it as a script; it imports the tables when run
     # being hoisted as their modules are reworked:
     "entrypoints/api/routes/records_api.py",
-    "entrypoints/web/billing.py",
-    "entrypoints/web/pages.py",
     "service_layer/documents.py",
     "service_layer/ledger.py",
     "service_layer/schedule.py",

@@ -5,23 +5,44 @@ dates as people read them on the dashboard and the audit log."""
 from __future__ import annotations
 
 import re
+from datetime import date
 
 from fastapi.testclient import TestClient
 
 from tests.e2e.api.conftest import login
 from tests.e2e.api.test_visit_page import _form
 from tests.e2e.api.world import World, make_835
+from therabill.service_layer import patients as patients_svc
+from therabill.service_layer.coverages import CoverageInput
 
 
 def _section(html: str, section_id: str) -> str:
     return html.split(f'id="{section_id}"')[1].split("</section>")[0]
 
 
-def _visit(client: TestClient, world: World, csrf: str, day: str) -> str:
-    services = [{"code": "97124", "minutes": "60", "regions": "lumbar", "pointers": "1,2"}]
-    r = client.post(
-        f"/patients/{world.a.patient_id}/visits", data=_form(world, csrf, services, date_of_service=day)
+def _patient(world: World) -> str:
+    """A patient of practice A of this module's own (the other tests chart the world's patient)."""
+    return patients_svc.register_patient(
+        world.engine,
+        world.a.practice_id,
+        "test:setup",
+        chart_number="pa-queue-1",
+        first_name="Quinn",
+        last_name="Queue",
+        birth_date=date(1975, 6, 1),
+        sex="F",
+        address={"line1": "9 Elm St", "city": "Springfield", "state": "IL", "zip": "62704"},
+        coverages_in=[
+            CoverageInput(payer_id=world.a.payer_id, member_id="XOJ555555555", active_from=date(2026, 1, 1))
+        ],
     )
+
+
+def _visit(client: TestClient, world: World, csrf: str, day: str, patient: str) -> str:
+    services = [{"code": "97124", "minutes": "60", "regions": "lumbar", "pointers": "1,2"}]
+    form = _form(world, csrf, services, date_of_service=day)
+    form.pop("coverage_id")
+    r = client.post(f"/patients/{patient}/visits", data=form)
     assert r.status_code == 303, r.text
     return r.headers["location"].rsplit("/", 1)[1]
 
@@ -30,18 +51,19 @@ def test_visits_to_bill_then_mark_ready_together_and_batch_per_payer(
     client: TestClient, world: World
 ) -> None:
     csrf = login(client, world, "a", "owner")
-    visits = [_visit(client, world, csrf, day) for day in ("2026-11-02", "2026-11-03")]
+    patient = _patient(world)
+    visits = [_visit(client, world, csrf, day, patient) for day in ("2026-11-02", "2026-11-03")]
     shown = client.get(f"/visits/{visits[0]}").text  # the goals and measures saved are shown
     goals = shown.split('id="visit-goals"')[1].split("</dl>")[0]
     assert "Sit 60 minutes without pain above 3/10" in goals and "12/18/2026" in goals
     assert "rotation right" in shown.split('id="visit-rom"')[1].split("</table>")[0]
-    chart = client.get(f"/patients/{world.a.patient_id}").text
+    chart = client.get(f"/patients/{patient}").text
     assert "Sit 60 minutes without pain above 3/10" in _section(chart, "patient-goals")
     assert re.search(r"Bill \d+ documented visits?</a>", _section(client.get("/").text, "next-steps"))
     page = client.get("/claims")
     to_bill = _section(page.text, "to-bill")
     assert all(f"/visits/{v}/claim" in to_bill for v in visits)
-    assert "11/02/2026" in to_bill and "DoePA, Jane" in to_bill
+    assert "11/02/2026" in to_bill and "Queue, Quinn" in to_bill
 
     claim_ids = []
     for v in visits:

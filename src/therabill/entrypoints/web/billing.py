@@ -28,6 +28,7 @@ from therabill.entrypoints.http.who import (
 )
 from therabill.entrypoints.web import filters
 from therabill.entrypoints.web.pages import actor, render, today
+from therabill.security.csvcell import safe_row
 from therabill.security.permissions import Permission
 from therabill.service_layer import (
     audit_trail,
@@ -343,8 +344,6 @@ def audit_export(request: Request, principal: AuditRead) -> Response:
     import csv
     import io
     import json
-
-    from therabill.security.csvcell import safe_row
 
     out = io.StringIO()
     writer = csv.writer(out)
