@@ -24,8 +24,9 @@ from tests.e2e.api.test_authorization_matrix import VISIT_DOC, _objects
 from tests.e2e.api.world import PASSWORD, ROLES, make_835
 from tests.e2e.web.a11y import FAILING, problems
 from tests.e2e.web.conftest import Server, serve
-from therabill.entrypoints.http import Settings, create_app
+from therabill.entrypoints.app import create_app
 from therabill.entrypoints.http.deps import PUBLIC, _api_routes, route_permissions
+from therabill.entrypoints.http.settings import Settings
 from therabill.reports import REPORTS
 from therabill.security import totp
 from therabill.security.permissions import Permission, allowed
