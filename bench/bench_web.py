@@ -123,7 +123,7 @@ def _prepare(folder: Path) -> dict[str, object]:
     from therabill.adapters.db.tables import claims, patients, providers
     from therabill.security import totp
     from therabill.security.permissions import Permission
-    from therabill.service_layer import accounts
+    from therabill.service_layer import accounts, api_tokens
     from therabill.service_layer.demo import load_demo
 
     engine = make_engine()
@@ -151,7 +151,7 @@ def _prepare(folder: Path) -> dict[str, object]:
             now=_utcnow(),
         )
         principal = accounts.Principal(user_id, "bench-owner", "Bench Owner", demo.practice_id, "owner")
-        _, token = accounts.create_api_token(
+        _, token = api_tokens.create_api_token(
             conn, principal, "bench", " ".join(p.value for p in Permission), _utcnow()
         )
         patient_ids = [

@@ -23,7 +23,7 @@ from tests.integration.db.builders import a_practice
 from therabill.adapters.db import migrations
 from therabill.adapters.db.auth_tables import user_practice_roles, users
 from therabill.security import totp
-from therabill.service_layer import accounts
+from therabill.service_layer import accounts, sessions
 from therabill.service_layer.accounts import AccountError, SessionPolicy
 
 NOW = datetime(2026, 11, 23, 9, 0, 0)
@@ -81,13 +81,13 @@ def test_one_totp_code_completes_one_login(empty_engine: Engine) -> None:
     user_id = _user(empty_engine, practice.id, "biller", secret)
     policy = SessionPolicy()
     with empty_engine.begin() as conn:
-        pending = [accounts.start_session(conn, user_id, "mfa", NOW, policy) for _ in range(8)]
+        pending = [sessions.start_session(conn, user_id, "mfa", NOW, policy) for _ in range(8)]
     code = totp.code_at(secret, NOW)
     _hold_writers(empty_engine, 8)
 
     def attack(i: int) -> object:
         with empty_engine.begin() as conn:
-            return accounts.complete_mfa(conn, pending[i], code, NOW, policy, "192.0.2.1")
+            return sessions.complete_mfa(conn, pending[i], code, NOW, policy, "192.0.2.1")
 
     results = _race(8, attack)
     assert not [r for r in results if isinstance(r, Exception) and not _is_lock_error(r)], results

@@ -264,7 +264,6 @@ FUNCTION_LEVEL_IMPORTS = {
     # being hoisted as their modules are reworked:
     "entrypoints/api/routes/records_api.py",
     "service_layer/documents.py",
-    "service_layer/ledger.py",
     "service_layer/schedule.py",
 }
 """Modules allowed to import therabill modules inside functions (an import cycle hidden in a
@@ -288,9 +287,8 @@ def test_the_import_rule_catches_a_hidden_import() -> None:
 
 SERVICE_MODULE_LINES = 600
 LONG_SERVICE_MODULES: dict[str, int] = {
-    "service_layer/accounts.py": 1015,
     "service_layer/demo.py": 725,
-    "service_layer/ledger.py": 1300,
+    "service_layer/ledger.py": 813,
     "service_layer/practice_settings.py": 718,
     "service_layer/schedule.py": 1298,
 }

@@ -226,12 +226,14 @@ class PriorPayment:
         adjudication_date: when it adjudicated the claim.
         adjustments: claim-level adjustments as (group, reason, amount).
         payer_claim_control_number: that payer's claim number.
+        remaining_patient_liability: what the patient still owes after that payer (AMT*EAF).
     """
 
     paid_amount: Decimal
     adjudication_date: date | None
     adjustments: tuple[tuple[str, str, Decimal], ...] = ()
     payer_claim_control_number: str | None = None
+    remaining_patient_liability: Decimal | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -345,6 +347,7 @@ class RelatedCauses:
         other_accident: related to another accident.
         accident_date: the accident date (DTP*439).
         property_casualty_claim_number: the carrier's claim number (REF*Y4, box 11b).
+        employer_name: the employer, for an employment-related condition (workers' comp).
     """
 
     employment: bool = False
@@ -353,6 +356,7 @@ class RelatedCauses:
     other_accident: bool = False
     accident_date: date | None = None
     property_casualty_claim_number: str | None = None
+    employer_name: str | None = None
 
     @property
     def any(self) -> bool:

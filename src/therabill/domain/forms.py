@@ -346,8 +346,9 @@ def _header_fields(enc: Encounter, box19: str | None) -> dict[str, str]:
             out["12.date"] = "".join(form_date(consent.signature_date))
     if consent is not None and consent.benefits_assigned:
         out["13.signature"] = SIGNATURE_ON_FILE
-    if enc.onset_date is not None:
-        out["14.mm"], out["14.dd"], out["14.yy"] = form_date(enc.onset_date)
+    current = enc.onset_date or (rc.accident_date if rc.any else None)  # an injury's date is its onset
+    if current is not None:
+        out["14.mm"], out["14.dd"], out["14.yy"] = form_date(current)
         out["14.qual"] = "431"
     if rc.accident_date is not None and rc.accident_date != enc.onset_date:
         out["15.qual"] = "439"

@@ -5,8 +5,12 @@ one of our claims (``ClaimRef``), into ledger entries:
 
 * the line's paid amount (SVC03) → an insurance payment;
 * each CO, OA, PI (or CR) adjustment → an adjustment with its group and reason;
-* each PR adjustment → a transfer of that amount from the payer to the patient (or, for
-  a claim the payer crossed over, to the secondary payer when we know it);
+* each PR adjustment → a transfer of that amount from the paying payer to the next payer
+  of the patient for the date of service (the secondary after the primary, the tertiary
+  after the secondary, or the payer a crossover names), else to the patient;
+* a payer after the first (``ClaimRef.prior_payer_adjudicated``) reports the earlier
+  payer's adjudication as CARC 23 (``OA-23``): that amount is not the payer's own
+  adjustment and is not posted;
 * a reversal (CLP02 = 22) carries the original's amounts negated: each becomes a reversal
   of the matching posted entry, or, when none matches, a negative entry and a worklist
   item;
@@ -26,13 +30,25 @@ from dataclasses import dataclass, field
 from datetime import date
 from decimal import Decimal
 
-from therabill.domain.ledger import Bucket, Entry, EntryKind, allocate, new_id, reversal_of, transfer
+from therabill.domain.ledger import (
+    Bucket,
+    Entry,
+    EntryKind,
+    allocate,
+    new_id,
+    payer_balances,
+    reversal_of,
+    transfer,
+)
 from therabill.domain.money import ZERO
 from therabill.domain.remittance import Adjustment, ClaimPayment, Remittance, ServicePayment
 
 __all__ = [
     "PATIENT_GROUP",
+    "PRIOR_PAYER_REASON",
+    "negative_payer_items",
     "payer_problem",
+    "responsibility_mismatch",
     "ClaimPosting",
     "ClaimRef",
     "LineRef",
@@ -46,6 +62,12 @@ __all__ = [
 
 PATIENT_GROUP = "PR"
 """The CAS group that moves a balance to the patient."""
+
+PRIOR_PAYER_REASON = "23"
+"""CARC 23: the impact of prior payer(s) adjudication (what the earlier payer paid and adjusted)."""
+
+REFUND = "refund"
+"""The action of a worklist item for money we must not keep (a duplicate, an overpayment)."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -75,9 +97,15 @@ class ClaimRef:
         claim_id: the claim's record id.
         claim_number: our claim id sent as CLM01 (returned as CLP01).
         patient_id: the patient.
-        payer_id: the payer billed (whose insurance bucket the lines sit in).
-        lines: the claim lines.
-        secondary_payer_id: the next payer, when the patient has one.
+        payer_id: the payer whose money is posted (whose insurance bucket it moves).
+        lines: the claim lines (the ledger items).
+        next_payer_id: the payer after ``payer_id`` for the date of service (the secondary
+            after the primary, the tertiary after the secondary, or the payer a crossover
+            names); its patient responsibility moves there instead of to the patient.
+        billed_claim_id: the claim the payer adjudicated, when it is not ``claim_id`` (a
+            secondary claim: its money posts on the primary claim's lines, its status moves).
+        prior_payer_adjudicated: ``payer_id`` is not the first payer of these lines: its
+            CARC 23 adjustments repeat an earlier payer's and are not posted.
     """
 
     claim_id: str
@@ -85,7 +113,14 @@ class ClaimRef:
     patient_id: str
     payer_id: str
     lines: tuple[LineRef, ...]
-    secondary_payer_id: str | None = None
+    next_payer_id: str | None = None
+    billed_claim_id: str | None = None
+    prior_payer_adjudicated: bool = False
+
+    @property
+    def status_claim_id(self) -> str:
+        """The claim whose status the remittance moves."""
+        return self.billed_claim_id or self.claim_id
 
 
 @dataclass(frozen=True, slots=True)
@@ -95,13 +130,15 @@ class WorkItem:
     Attributes:
         kind: stable id: ``claim-unmatched``, ``line-unmatched``, ``claim-unbalanced``,
             ``remittance-unbalanced``, ``reversal-unmatched``, ``crossover``,
-            ``provider-adjustment``, ``denied``, ``payer-not-on-claim``, ``payment-duplicate``.
+            ``provider-adjustment``, ``denied``, ``payer-not-on-claim``, ``payment-duplicate``,
+            ``payer-overpaid``, ``responsibility-mismatch``, ``secondary-claim``.
         message: what happened, for a person.
         claim_number: CLP01, when the item concerns a claim.
         line: the line's REF*6R or code, when it concerns a line.
         amount: the money concerned.
         reason: codes concerned (e.g. ``CO-50``, ``PLB WO``).
         segment_number: where in the file.
+        action: what the biller is to do, when it is one thing (``refund``).
     """
 
     kind: str
@@ -111,6 +148,7 @@ class WorkItem:
     amount: Decimal = ZERO
     reason: str | None = None
     segment_number: int = 0
+    action: str | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -206,7 +244,7 @@ def _split_claim_level(
 
 
 def _line_entries(
-    ref: LineRef, amounts: _Amounts, claim: ClaimRef, payer_id: str, *, crossover: bool, denied: bool
+    ref: LineRef, amounts: _Amounts, claim: ClaimRef, payer_id: str, *, denied: bool
 ) -> list[Entry]:
     common = {
         "patient_id": claim.patient_id,
@@ -229,8 +267,10 @@ def _line_entries(
     for adj in amounts.adjustments:
         if adj.amount == ZERO:
             continue
+        if claim.prior_payer_adjudicated and adj.reason == PRIOR_PAYER_REASON:
+            continue
         if adj.group == PATIENT_GROUP:
-            to_secondary = crossover and claim.secondary_payer_id is not None
+            to_secondary = claim.next_payer_id is not None
             entries.extend(
                 transfer(
                     adj.amount,
@@ -240,7 +280,7 @@ def _line_entries(
                     from_bucket=Bucket.INSURANCE,
                     from_payer=payer_id,
                     to_bucket=Bucket.INSURANCE if to_secondary else Bucket.PATIENT,
-                    to_payer=claim.secondary_payer_id if to_secondary else None,
+                    to_payer=claim.next_payer_id if to_secondary else None,
                     group_code=adj.group,
                     reason_code=adj.reason,
                 )
@@ -420,7 +460,6 @@ def post_claim_payment(
                 amt,
                 claim,
                 payer_id,
-                crossover=crossover,
                 denied=cp.is_denied or line_key in denied_lines,
             )
         )
@@ -440,11 +479,11 @@ def post_claim_payment(
             for e in unmatched_neg
         )
     if crossover:
-        target = claim.secondary_payer_id
+        target = claim.next_payer_id
         text = (
             f"claim {cp.claim_id} was crossed over by the payer"
             + (f" to {cp.crossover_payer}" if cp.crossover_payer else "")
-            + ": do not bill the secondary payer; wait for its remittance"
+            + ": do not bill that payer; wait for its remittance"
         )
         notes.append(text)
         work.append(
@@ -533,7 +572,7 @@ def claim_status_after(cp: ClaimPayment, routine_reasons: frozenset[str]) -> str
     * a crossover (CLP02 19/20/21, or remark MA18/N89) → ``crossed_over``;
     * denied (CLP02 = 4, or nothing paid on a charged claim) → ``denied``;
     * paid, but a line paid nothing or carries a CO/OA/PI reason that is not routine
-      (``routine_reasons``, e.g. CARC 45) → ``partly_paid``;
+      (``routine_reasons``, e.g. CARC 45; CARC 23 is the earlier payer's share) → ``partly_paid``;
     * otherwise → ``paid``. Predetermination (CLP02 = 25) changes nothing (``None``).
     """
     if cp.is_reversal:
@@ -546,7 +585,10 @@ def claim_status_after(cp: ClaimPayment, routine_reasons: frozenset[str]) -> str
         return "denied"
     line_unpaid = any(ln.paid <= ZERO < ln.charge for ln in cp.lines)
     non_routine = any(
-        a.group in ("CO", "OA", "PI", "CR") and a.reason not in routine_reasons and a.amount > ZERO
+        a.group in ("CO", "OA", "PI", "CR")
+        and a.reason not in routine_reasons
+        and a.reason != PRIOR_PAYER_REASON
+        and a.amount > ZERO
         for a in cp.all_adjustments
     )
     return "partly_paid" if line_unpaid or non_routine else "paid"
@@ -565,11 +607,21 @@ def payer_problem(
     * ``payment-duplicate``: the payer already paid this claim (net of reversals) and pays it
       again without reversing the first payment: a probable duplicate or overpayment to refund.
 
-    A remittance whose payer is not on file (``remittance_payer_id`` ``None``) and a reversal
-    are posted as before.
+    A remittance from a payer not on file (``remittance_payer_id`` ``None``: none of its ids
+    or its name is known) is ``payer-not-on-claim`` too. A reversal of posted money is posted.
     """
-    if remittance_payer_id is None or cp.is_reversal:
+    if cp.is_reversal and remittance_payer_id is not None:
         return None
+    if remittance_payer_id is None:
+        return WorkItem(
+            "payer-not-on-claim",
+            f"claim {cp.claim_id}: the payer of this remittance is not on file; this payment of {cp.paid} "
+            "was not posted. Add the payer (its id as the 835 gives it) and post it again, or refund it",
+            cp.claim_id,
+            amount=cp.paid,
+            segment_number=cp.segment_number,
+            action=REFUND,
+        )
     if remittance_payer_id != claim.payer_id:
         return WorkItem(
             "payer-not-on-claim",
@@ -578,6 +630,7 @@ def payer_problem(
             cp.claim_id,
             amount=cp.paid,
             segment_number=cp.segment_number,
+            action=REFUND,
         )
     reversed_ids = {e.reverses for e in existing if e.reverses}
     paid_before = sum(
@@ -600,5 +653,59 @@ def payer_problem(
             cp.claim_id,
             amount=cp.paid,
             segment_number=cp.segment_number,
+            action=REFUND,
         )
     return None
+
+
+def responsibility_mismatch(cp: ClaimPayment) -> WorkItem | None:
+    """A worklist item when CLP05 (patient responsibility) disagrees with the PR adjustments.
+
+    The PR adjustments are what is posted (they say which reason and line); the item asks a
+    biller to confirm the patient's share with the payer before billing the patient.
+    """
+    from_adjustments = cp.patient_responsibility_from_adjustments
+    if cp.patient_responsibility == from_adjustments:
+        return None
+    return WorkItem(
+        "responsibility-mismatch",
+        f"claim {cp.claim_id}: CLP05 says the patient owes {cp.patient_responsibility} but the PR "
+        f"adjustments add up to {from_adjustments}; the PR adjustments were posted, confirm the "
+        "patient's share with the payer before billing the patient",
+        cp.claim_id,
+        amount=cp.patient_responsibility - from_adjustments,
+        reason="CLP05",
+        segment_number=cp.segment_number,
+    )
+
+
+def negative_payer_items(
+    existing: Sequence[Entry], new: Sequence[Entry], claim_number: str | None, segment_number: int = 0
+) -> list[WorkItem]:
+    """An item for each payer whose balance on a claim line goes (further) below zero.
+
+    A payer that pays or adjusts more than it owes on a line has overpaid: the money is
+    posted as the payer sent it and a biller refunds the overpayment (action ``refund``).
+    """
+    items = {e.item_id for e in new if e.item_id is not None}
+    out: list[WorkItem] = []
+    for item in sorted(items):
+        before = payer_balances(e for e in existing if e.item_id == item)
+        after = payer_balances(
+            [*(e for e in existing if e.item_id == item), *(e for e in new if e.item_id == item)]
+        )
+        for payer, value in sorted(after.items()):
+            if value < ZERO and value < before.get(payer, ZERO):
+                out.append(
+                    WorkItem(
+                        "payer-overpaid",
+                        f"claim {claim_number}: the payer paid or adjusted {-value} more than it owed on a "
+                        "line; refund the overpayment or ask the payer to take it back",
+                        claim_number,
+                        line=item,
+                        amount=-value,
+                        segment_number=segment_number,
+                        action=REFUND,
+                    )
+                )
+    return out

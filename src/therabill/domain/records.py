@@ -50,18 +50,23 @@ _REWORK = frozenset({_S.SCRUBBED, _S.READY, _S.VOIDED})
 _REOPEN = frozenset({_S.PENDING})
 """A payer's reversal (CLP02 = 22) reopens an adjudicated claim: it waits for reprocessing."""
 
+_SUPERSEDED = frozenset({_S.REPLACED, _S.VOIDED})
+"""A claim version gives way to a newer one (edit, correction, re-bill) or is voided."""
+
 CLAIM_TRANSITIONS: dict[ClaimStatus, frozenset[ClaimStatus]] = {
-    _S.DRAFT: frozenset({_S.SCRUBBED, _S.VOIDED}),
-    _S.SCRUBBED: frozenset({_S.SCRUBBED, _S.READY, _S.DRAFT, _S.VOIDED}),
-    _S.READY: frozenset({_S.SUBMITTED, _S.SCRUBBED, _S.VOIDED}),
-    _S.SUBMITTED: frozenset({_S.BATCH_ACCEPTED, _S.BATCH_REJECTED} | _IN_FLIGHT | _ANSWERS),
-    _S.BATCH_ACCEPTED: _IN_FLIGHT | _ANSWERS,
-    _S.BATCH_REJECTED: _REWORK,
-    _S.CLEARINGHOUSE_ACCEPTED: frozenset({_S.PAYER_ACCEPTED, _S.PAYER_REJECTED, _S.PENDING}) | _ANSWERS,
-    _S.CLEARINGHOUSE_REJECTED: _REWORK,
-    _S.PAYER_ACCEPTED: frozenset({_S.PENDING}) | _ANSWERS,
-    _S.PAYER_REJECTED: _REWORK | {_S.REPLACED},
-    _S.PENDING: frozenset({_S.PENDING}) | _ANSWERS,
+    _S.DRAFT: frozenset({_S.SCRUBBED}) | _SUPERSEDED,
+    _S.SCRUBBED: frozenset({_S.SCRUBBED, _S.READY, _S.DRAFT}) | _SUPERSEDED,
+    _S.READY: frozenset({_S.SUBMITTED, _S.SCRUBBED}) | _SUPERSEDED,
+    _S.SUBMITTED: frozenset({_S.BATCH_ACCEPTED, _S.BATCH_REJECTED} | _IN_FLIGHT | _ANSWERS) | _SUPERSEDED,
+    _S.BATCH_ACCEPTED: _IN_FLIGHT | _ANSWERS | _SUPERSEDED,
+    _S.BATCH_REJECTED: _REWORK | _SUPERSEDED,
+    _S.CLEARINGHOUSE_ACCEPTED: frozenset({_S.PAYER_ACCEPTED, _S.PAYER_REJECTED, _S.PENDING})
+    | _ANSWERS
+    | _SUPERSEDED,
+    _S.CLEARINGHOUSE_REJECTED: _REWORK | _SUPERSEDED,
+    _S.PAYER_ACCEPTED: frozenset({_S.PENDING}) | _ANSWERS | _SUPERSEDED,
+    _S.PAYER_REJECTED: _REWORK | _SUPERSEDED,
+    _S.PENDING: frozenset({_S.PENDING}) | _ANSWERS | _SUPERSEDED,
     _S.PAID: frozenset({_S.REPLACED, _S.VOIDED, _S.CROSSED_OVER, _S.TRANSFERRED_TO_SECONDARY, _S.APPEALED})
     | _REOPEN,
     _S.PARTLY_PAID: frozenset(
@@ -72,10 +77,10 @@ CLAIM_TRANSITIONS: dict[ClaimStatus, frozenset[ClaimStatus]] = {
         {_S.PAID, _S.PARTLY_PAID, _S.APPEALED, _S.REPLACED, _S.VOIDED, _S.TRANSFERRED_TO_SECONDARY}
     )
     | _REOPEN,
-    _S.APPEALED: frozenset({_S.PENDING}) | _ANSWERS,
+    _S.APPEALED: frozenset({_S.PENDING}) | _ANSWERS | _SUPERSEDED,
     _S.REPLACED: frozenset(),
     _S.VOIDED: frozenset(),
-    _S.CROSSED_OVER: _ADJUDICATED | _REOPEN,
+    _S.CROSSED_OVER: _ADJUDICATED | _REOPEN | _SUPERSEDED,
     _S.TRANSFERRED_TO_SECONDARY: _ADJUDICATED,
 }
 """For each claim status, the statuses it may move to."""

@@ -63,7 +63,7 @@ REVERSAL_STATUS = "22"
 DENIED_STATUS = "4"
 """CLP02 for a denied claim."""
 
-CROSSOVER_STATUSES = frozenset({"19", "20", "21"})
+CROSSOVER_STATUSES = frozenset({"19", "20", "21", "23"})
 """CLP02 values meaning "processed and forwarded to the next payer" (crossover)."""
 
 CROSSOVER_REMARKS = frozenset({"MA18", "N89"})
@@ -253,7 +253,7 @@ class ClaimPayment:
     def is_crossover(self) -> bool:
         """True when the claim was forwarded to another payer: do not bill that payer again.
 
-        CLP02 19/20/21, or remark MA18/N89 on the claim, or a crossover payer (NM1*TT).
+        CLP02 19/20/21/23, or remark MA18/N89 on the claim, or a crossover payer (NM1*TT).
         """
         return (
             self.status in CROSSOVER_STATUSES

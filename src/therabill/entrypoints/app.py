@@ -17,6 +17,8 @@ from therabill import __version__, config
 from therabill import clock as clock_mod
 from therabill.entrypoints.api.routes import (
     accounts_api,
+    booking_api,
+    claims_api,
     coding,
     intake_api,
     interop_api,
@@ -34,8 +36,11 @@ from therabill.entrypoints.web import (
     intake_pages,
     pages,
     routes_auth,
+    routes_booking,
     routes_calendar,
     routes_eligibility,
+    routes_lifecycle,
+    routes_portal,
     routes_reports,
     routes_settings,
 )
@@ -145,5 +150,10 @@ def create_app(
     app.include_router(routes_eligibility.router)
     app.include_router(schedule_api.router)
     app.include_router(routes_calendar.router)
+    app.include_router(routes_lifecycle.router)
+    app.include_router(claims_api.router)
+    app.include_router(booking_api.router)
+    app.include_router(routes_booking.router)
+    routes_portal.install(app)
     app.openapi = lambda: _openapi(app)  # type: ignore[method-assign]
     return app

@@ -202,6 +202,7 @@ class PriorPaymentIn(_Model):
     adjudication_date: IsoDate | None = None
     adjustments: list[AdjustmentIn] = []
     payer_claim_control_number: str | None = None
+    remaining_patient_liability: Money | None = None
 
 
 class LinePriorPaymentIn(_Model):
@@ -251,6 +252,7 @@ class RelatedCausesIn(_Model):
     other_accident: bool = False
     accident_date: IsoDate | None = None
     property_casualty_claim_number: str | None = None
+    employer_name: str | None = Field(default=None, max_length=60)
 
 
 class ConsentIn(_Model):
@@ -619,6 +621,9 @@ def _coverage(c: CoverageIn) -> dom.Coverage:
             adjudication_date=prior.adjudication_date,
             adjustments=tuple((a.group, a.reason, Decimal(a.amount)) for a in prior.adjustments),
             payer_claim_control_number=prior.payer_claim_control_number,
+            remaining_patient_liability=None
+            if prior.remaining_patient_liability is None
+            else Decimal(prior.remaining_patient_liability),
         ),
         medicare_secondary_payer_type=c.medicare_secondary_payer_type,
     )
@@ -747,6 +752,7 @@ def to_domain(doc: EncounterDocument) -> dom.Encounter:
             other_accident=rc.other_accident,
             accident_date=rc.accident_date,
             property_casualty_claim_number=rc.property_casualty_claim_number,
+            employer_name=rc.employer_name,
         ),
         onset_date=doc.onset_date,
         accept_assignment=doc.accept_assignment,

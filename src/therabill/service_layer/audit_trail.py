@@ -8,8 +8,8 @@ from typing import Any
 from sqlalchemy import Engine, select
 
 from therabill.adapters.db.tables import audit_log, claims, visits
-from therabill.service_layer.accounts import display_names
 from therabill.service_layer.audit import ChainReport, verify_chain
+from therabill.service_layer.sessions import display_names
 from therabill.service_layer.uow import UnitOfWork
 
 __all__ = ["action_words", "all_events", "names_of", "page"]

@@ -49,6 +49,7 @@ __all__ = [
     "batch_with_claims",
     "recent_batches",
     "build_batch",
+    "next_control_number",
     "practice_envelope",
 ]
 
@@ -150,6 +151,15 @@ def allocate_control_number(uow: UnitOfWork) -> int:
         practices.update().where(practices.c.id == uow.practice_id).values(next_control_number=current + 1)
     )
     return int(current)
+
+
+def next_control_number(engine: Engine, practice_id: str, actor: str) -> int:
+    """Take the practice's next interchange control number in its own transaction (for a file
+    written outside a batch: ``x12 837`` and ``eligibility request`` on documents)."""
+    with UnitOfWork(engine, practice_id, actor) as uow:
+        number = allocate_control_number(uow)
+        uow.record("x12.control-number", "practice", practice_id, {"control_number": number})
+    return number
 
 
 def _st_numbers(count: int, per_transaction: int) -> tuple[str, ...]:

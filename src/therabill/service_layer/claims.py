@@ -307,7 +307,7 @@ def set_claim_status(
         set_status_in(uow, claim, status, note=note)
         if payer_claim_control_number:
             uow.records.update(claims, claim_id, payer_claim_control_number=payer_claim_control_number)
-        if status == ClaimStatus.VOIDED.value:
+        if status in (ClaimStatus.VOIDED.value, ClaimStatus.REPLACED.value):
             release_authorization_in(uow, claim_id)
             ledger.reverse_claim_charges_in(uow, claim_id)
 

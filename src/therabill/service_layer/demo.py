@@ -45,7 +45,7 @@ from therabill.domain.remittance import (
     RemittanceHeader,
     ServicePayment,
 )
-from therabill.service_layer import accounts, batches, ledger, schedule
+from therabill.service_layer import accounts, batches, ledger, remittance_posting, schedule
 from therabill.service_layer import claims as claims_svc
 from therabill.service_layer import coverages as coverages_svc
 from therabill.service_layer import patients as patients_svc
@@ -709,7 +709,7 @@ def _remittances(
             payer_name=payer.name,
             payer_id=payer.payer_id,
         )
-        ledger.post_remittance(engine, pid, actor, Remittance(header, payments, plb))
+        remittance_posting.post_remittance(engine, pid, actor, Remittance(header, payments, plb))
         money.remittances += 1
         for cp in payments:
             if cp.patient_responsibility > ZERO and rng.random() < 0.6:

@@ -1,4 +1,4 @@
-"""Ledger use cases: each one transaction, each money movement idempotent.
+"""Ledger use cases: patient money and balances, each one transaction, each movement idempotent.
 
 Every use case opens one ``UnitOfWork`` (one transaction for one practice; ``BEGIN
 IMMEDIATE`` on SQLite, the practice row locked on PostgreSQL), checks the new entries
@@ -7,23 +7,18 @@ against the practice's posted entries with the pure ledger rules
 idempotency key. A request whose key is already stored changes nothing and returns the
 stored answer; the same key with a different request is refused.
 
-A remittance posts claim by claim: one transaction records the remittance (its key is
-payer id + TRN02 + BPR02 + BPR16, so the same money re-sent in a new envelope is
-recognised), then each CLP posts in its own transaction with its own key, so a crash
-part way leaves whole claims posted and a re-run posts only the rest.
+Posting a remittance lives in ``remittance_posting`` (it uses ``insert_entries`` and
+``patient_entries`` from here); the posting worklist and denials are read in ``remittances``.
 """
 
 from __future__ import annotations
 
-import functools
 import hashlib
 import json
-import tomllib
 from collections.abc import Iterable, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import date
 from decimal import Decimal
-from importlib import resources
 from typing import Any
 
 from sqlalchemy import Engine, func, select
@@ -33,14 +28,11 @@ from therabill.adapters.db import report_totals
 from therabill.adapters.db.ledger_tables import (
     idempotency_keys,
     ledger_entries,
-    posting_worklist,
     practice_ledger_entries,
     prepaid_instruments,
-    remittance_claims,
     remittances,
 )
-from therabill.adapters.db.tables import claim_lines, claims, coverages, payers
-from therabill.domain.denials import explain
+from therabill.adapters.db.tables import claims, coverages
 from therabill.domain.errors import NotFoundError, Problem, TherabillError
 from therabill.domain.ledger import (
     Balance,
@@ -64,38 +56,7 @@ from therabill.domain.ledger import (
     transfer,
 )
 from therabill.domain.money import ZERO, D, from_cents, to_cents
-from therabill.domain.posting import (
-    ClaimPosting,
-    ClaimRef,
-    LineRef,
-    WorkItem,
-    claim_keys,
-    claim_status_after,
-    payer_problem,
-    post_claim_payment,
-    provider_adjustment_items,
-    remittance_unbalanced_items,
-)
-from therabill.domain.remittance import Remittance
-from therabill.refdata.codes import denial_table
-from therabill.service_layer import claim_status
 from therabill.service_layer.uow import UnitOfWork
-
-ROUTINE_ADJUSTMENTS_FILE = "routine_adjustments.toml"
-"""The data file (in ``therabill/refdata/data``) of CARCs that are routine, not denials."""
-
-
-@functools.cache
-def routine_reasons() -> frozenset[str]:
-    """CARCs that are routine reductions, not denials (CO-45, CO-253...), from the data file."""
-    from therabill.domain.errors import ReferenceDataError
-
-    try:
-        text = resources.files("therabill.refdata").joinpath("data", ROUTINE_ADJUSTMENTS_FILE).read_text()
-        data = tomllib.loads(text)
-    except (OSError, UnicodeDecodeError, tomllib.TOMLDecodeError) as exc:
-        raise ReferenceDataError(f"cannot read {ROUTINE_ADJUSTMENTS_FILE}: {exc}") from exc
-    return frozenset(str(code) for code in data.get("routine", {}))
 
 
 class IdempotencyConflictError(TherabillError):
@@ -117,35 +78,6 @@ class Posted:
     entry_ids: tuple[str, ...]
     replayed: bool = False
     unapplied: Decimal = ZERO
-
-
-@dataclass(slots=True)
-class RemittanceResult:
-    """What posting one remittance did.
-
-    Attributes:
-        remittance_id: the stored remittance.
-        idempotency_key: payer id + TRN02 + BPR02 + BPR16.
-        new: False when the remittance was already on file (a re-send).
-        posted_claims: CLPs processed now (matched or sent to the worklist).
-        matched_claims: of those, the CLPs posted to one of our claims.
-        skipped_claims: CLPs already posted earlier (their keys were on file).
-        entries: ledger entries posted now.
-        worklist: worklist items recorded now.
-        paid: BPR02.
-        conflict: the remittance key was on file with other claims (nothing was posted).
-    """
-
-    remittance_id: str
-    idempotency_key: str
-    new: bool
-    posted_claims: int = 0
-    matched_claims: int = 0
-    skipped_claims: int = 0
-    entries: int = 0
-    worklist: list[WorkItem] = field(default_factory=list)
-    paid: Decimal = ZERO
-    conflict: bool = False
 
 
 # --- mapping ---------------------------------------------------------------------------
@@ -199,16 +131,18 @@ def _to_row(e: Entry, uow: UnitOfWork, key: str | None, **extra: Any) -> dict[st
     }
 
 
-def _entries_where(uow: UnitOfWork, *where: Any) -> list[Entry]:
+def entries_where(uow: UnitOfWork, *where: Any) -> list[Entry]:
+    """The practice's entries matching ``where``, in posting order (inside an open unit of work)."""
     q = select(ledger_entries).where(ledger_entries.c.practice_id == uow.practice_id, *where)
     return [
         to_entry(r) for r in uow.session.execute(q.order_by(ledger_entries.c.posted_at, ledger_entries.c.id))
     ]
 
 
-def _patient_entries(uow: UnitOfWork, patient_ids: Iterable[str]) -> list[Entry]:
+def patient_entries(uow: UnitOfWork, patient_ids: Iterable[str]) -> list[Entry]:
+    """Every entry of these patients (inside an open unit of work)."""
     ids = sorted(set(patient_ids))
-    return _entries_where(uow, ledger_entries.c.patient_id.in_(ids)) if ids else []
+    return entries_where(uow, ledger_entries.c.patient_id.in_(ids)) if ids else []
 
 
 def _request_hash(request: dict[str, Any]) -> str:
@@ -236,7 +170,7 @@ def _replay(uow: UnitOfWork, key: str, request_hash: str) -> Posted | None:
     return Posted(tuple(response.get("entry_ids", ())), True, D(response.get("unapplied", "0.00")))
 
 
-def _insert(
+def insert_entries(
     uow: UnitOfWork,
     entries: Sequence[Entry],
     key: str | None,
@@ -245,7 +179,7 @@ def _insert(
 ) -> None:
     """Check ``entries`` against the posted entries of their patients and insert them."""
     if existing is None:
-        existing = _patient_entries(uow, (e.patient_id for e in entries))
+        existing = patient_entries(uow, (e.patient_id for e in entries))
     problems = check_entries(existing, entries)
     if problems:
         raise LedgerError("entries cannot be posted", tuple(problems))
@@ -268,7 +202,7 @@ def _post_keyed(
     replay = _replay(uow, key, request_hash)
     if replay is not None:
         return replay
-    _insert(uow, entries, key)
+    insert_entries(uow, entries, key)
     answer = Posted(tuple(e.entry_id for e in entries), False, unapplied)
     uow.session.execute(
         idempotency_keys.insert().values(
@@ -348,7 +282,7 @@ def reverse_claim_charges_in(uow: UnitOfWork, claim_id: str) -> Posted:
     Idempotent: the key is ``claim-void:<claim id>``.
     """
     uow.records.get(claims, claim_id)
-    mine = _entries_where(uow, ledger_entries.c.claim_id == claim_id)
+    mine = entries_where(uow, ledger_entries.c.claim_id == claim_id)
     reversed_ids = {e.reverses for e in mine if e.reverses}
     entries = [
         reversal_of(e)
@@ -436,7 +370,7 @@ def post_patient_payment(
         replay = _replay(uow, key, _request_hash(request))
         if replay is not None:
             return replay
-        existing = _patient_entries(uow, [patient_id])
+        existing = patient_entries(uow, [patient_id])
         if item_id is not None:
             parts, unapplied = {item_id: amount}, ZERO
         elif apply:
@@ -511,7 +445,7 @@ def reverse_entry(
         if row is None:
             raise NotFoundError("no such entry", (Problem("ledger-entry-not-found", "entry", entry_id),))
         original = to_entry(row)
-        existing = _patient_entries(uow, [original.patient_id])
+        existing = patient_entries(uow, [original.patient_id])
         if original.kind is EntryKind.TRANSFER and original.journal_id:
             legs = [e for e in existing if e.journal_id == original.journal_id and not e.is_reversal]
         else:
@@ -536,7 +470,7 @@ def write_off(
     """Write off (part of) an item's balance in one bucket, with a group and reason code."""
     with _unit(engine, practice_id, actor) as uow:
         charge = _item_charge(uow, item_id)
-        existing = _patient_entries(uow, [charge.patient_id])
+        existing = patient_entries(uow, [charge.patient_id])
         mine = [e for e in existing if e.item_id == item_id]
         bal = balance_of(mine)
         open_amount = bal.insurance_balance if bucket is Bucket.INSURANCE else bal.patient_balance
@@ -560,7 +494,7 @@ def write_off(
 
 
 def _item_charge(uow: UnitOfWork, item_id: str) -> Entry:
-    rows = _entries_where(uow, ledger_entries.c.item_id == item_id, ledger_entries.c.kind == "charge")
+    rows = entries_where(uow, ledger_entries.c.item_id == item_id, ledger_entries.c.kind == "charge")
     if not rows:
         raise NotFoundError("no such item", (Problem("ledger-item-not-found", "item", item_id),))
     return rows[0]
@@ -592,7 +526,7 @@ def transfer_balance(
     """
     with _unit(engine, practice_id, actor) as uow:
         charge = _item_charge(uow, item_id)
-        existing = _patient_entries(uow, [charge.patient_id])
+        existing = patient_entries(uow, [charge.patient_id])
         mine = [e for e in existing if e.item_id == item_id]
         payer = _item_payer(mine)
         if payer is None:
@@ -722,7 +656,7 @@ def redeem_prepaid(
             raise NotFoundError(
                 "no such package or gift certificate", (Problem("prepaid-not-found", "code", code),)
             )
-        existing = _patient_entries(uow, [inst.patient_id])
+        existing = patient_entries(uow, [inst.patient_id])
         remaining = prepaid_remaining(existing).get(inst.id, ZERO)
         item_bal = balance_of([e for e in existing if e.item_id == item_id]).patient_balance
         if inst.kind == PrepaidType.PACKAGE and inst.sessions:
@@ -761,346 +695,13 @@ def redeem_prepaid(
         )
 
 
-# --- remittances ------------------------------------------------------------------------
-
-
-def _claim_ref(uow: UnitOfWork, claim_number: str) -> ClaimRef | None:
-    row = uow.records.claim_by_number(claim_number)
-    if row is None:
-        return None
-    lines = tuple(
-        LineRef(
-            claim_line_id=ln.id,
-            line_id=ln.line_id,
-            code=ln.code,
-            charge=from_cents(ln.charge_cents),
-            date_of_service=ln.date_of_service,
-        )
-        for ln in uow.records.lines_of(row.id)
-    )
-    secondary = uow.session.execute(
-        select(coverages.c.payer_id).where(
-            coverages.c.practice_id == uow.practice_id,
-            coverages.c.patient_id == row.patient_id,
-            coverages.c.sequence == "secondary",
-        )
-    ).first()
-    return ClaimRef(
-        claim_id=row.id,
-        claim_number=row.claim_number,
-        patient_id=row.patient_id,
-        payer_id=row.payer_id,
-        lines=lines,
-        secondary_payer_id=secondary.payer_id if secondary else None,
-    )
-
-
-def _work_rows(
-    uow: UnitOfWork,
-    items: Iterable[WorkItem],
-    remittance_id: str | None,
-    rc_id: str | None,
-    claim_id: str | None,
-) -> None:
-    rows = [
-        {
-            "id": new_id(),
-            "practice_id": uow.practice_id,
-            "remittance_id": remittance_id,
-            "remittance_claim_id": rc_id,
-            "claim_id": claim_id,
-            "kind": w.kind,
-            "claim_number": w.claim_number,
-            "line": w.line,
-            "amount_cents": to_cents(w.amount),
-            "reason": w.reason,
-            "message": w.message,
-            "segment_number": w.segment_number,
-            "created_at": uow.now(),
-        }
-        for w in items
-    ]
-    if rows:
-        uow.session.execute(posting_worklist.insert(), rows)
-
-
-def _open_remittance(
-    uow: UnitOfWork, rem: Remittance, file_sha256: str | None
-) -> tuple[str, bool, list[WorkItem]]:
-    key = rem.idempotency_key
-    found = uow.session.execute(
-        select(remittances.c.id).where(
-            remittances.c.practice_id == uow.practice_id, remittances.c.idempotency_key == key
-        )
-    ).first()
-    if found is not None:
-        return str(found.id), False, []
-    payer = uow.session.execute(
-        select(payers.c.id).where(payers.c.practice_id == uow.practice_id, payers.c.payer_id == rem.payer_id)
-    ).first()
-    rid = new_id()
-    uow.session.execute(
-        remittances.insert().values(
-            id=rid,
-            practice_id=uow.practice_id,
-            payer_id=payer.id if payer else None,
-            payer_identifier=rem.payer_id,
-            payer_name=rem.payer_name,
-            trace_number=rem.trace_number,
-            payment_cents=to_cents(rem.payment_amount),
-            payment_date=rem.payment_date,
-            payment_method=rem.payment_method,
-            provider_adjustment_cents=to_cents(rem.provider_adjustment_total),
-            claim_count=len(rem.claims),
-            idempotency_key=key,
-            file_sha256=file_sha256,
-            received_at=uow.now(),
-            received_by=uow.actor,
-        )
-    )
-    items = remittance_unbalanced_items(rem) + provider_adjustment_items(rem)
-    _work_rows(uow, items, rid, None, None)
-    if rem.transaction_balanced:
-        _post_provider_adjustments(uow, rem, rid, payer.id if payer else None)
-    uow.record(
-        "remittance.received", "remittance", rid, {"trace": rem.trace_number, "claims": len(rem.claims)}
-    )
-    return rid, True, items
-
-
-def _post_provider_adjustments(
-    uow: UnitOfWork, rem: Remittance, remittance_id: str, payer_id: str | None
-) -> None:
-    """One practice-level ledger entry per PLB adjustment (in the remittance's transaction)."""
-    rows = [
-        {
-            "id": new_id(),
-            "practice_id": uow.practice_id,
-            "kind": "provider-adjustment",
-            "payer_id": payer_id,
-            "remittance_id": remittance_id,
-            "provider_identifier": p.provider_id,
-            "fiscal_period_date": p.fiscal_period_date,
-            "reason": p.reason,
-            "reference": p.reference,
-            "amount_cents": to_cents(p.amount),
-            "segment_number": p.segment_number,
-            "idempotency_key": f"{rem.idempotency_key}|PLB|{n}",
-            "posted_at": uow.now(),
-            "posted_by": uow.actor,
-        }
-        for n, p in enumerate(rem.provider_adjustments, start=1)
-        if p.amount != ZERO
-    ]
-    if rows:
-        uow.session.execute(practice_ledger_entries.insert(), rows)
-        uow.record("ledger.provider-adjustment", "remittance", remittance_id, {"entries": len(rows)})
-
-
-def provider_adjustments(engine: Engine, practice_id: str, actor: str) -> list[dict[str, Any]]:
-    """The practice-level ledger: PLB adjustments posted from remittances, oldest first."""
-    with _unit(engine, practice_id, actor, read_only=True) as uow:
-        rows = uow.session.execute(
-            select(practice_ledger_entries, remittances.c.trace_number)
-            .join(remittances, remittances.c.id == practice_ledger_entries.c.remittance_id, isouter=True)
-            .where(practice_ledger_entries.c.practice_id == practice_id)
-            .order_by(practice_ledger_entries.c.posted_at, practice_ledger_entries.c.segment_number)
-        ).all()
-    return [
-        {
-            "id": r.id,
-            "kind": r.kind,
-            "reason": r.reason,
-            "reference": r.reference,
-            "amount": str(from_cents(r.amount_cents)),
-            "payer_id": r.payer_id,
-            "remittance_id": r.remittance_id,
-            "trace_number": r.trace_number,
-        }
-        for r in rows
-    ]
-
-
-def _update_claim_status(uow: UnitOfWork, ref: ClaimRef, cp: Any, trace: str | None) -> list[WorkItem]:
-    """Move the claim to the status the remittance implies; a worklist item if it cannot move."""
-    target = claim_status_after(cp, routine_reasons())
-    row = uow.records.get(claims, ref.claim_id, for_update=True)
-    if cp.payer_claim_control_number and row.payer_claim_control_number != cp.payer_claim_control_number:
-        uow.records.update(claims, row.id, payer_claim_control_number=cp.payer_claim_control_number)
-    if target is None or row.status == target:
-        return []
-    note = f"835 {trace or ''}: {cp.status_words}, paid {cp.paid}".strip()
-    try:
-        claim_status.set_status_in(uow, row, target, note=note[:300])
-    except TherabillError:
-        return [
-            WorkItem(
-                "status-not-updated",
-                f"claim {cp.claim_id} is {row.status}; the remittance says {target}: status left as it is",
-                cp.claim_id,
-                amount=cp.paid,
-                segment_number=cp.segment_number,
-            )
-        ]
-    return []
-
-
-def _conflicts(uow: UnitOfWork, remittance_id: str, rem: Remittance) -> bool:
-    """Whether a remittance already on file (same key) differs from ``rem`` in its claims.
-
-    A re-send of the same transaction has the same claims at the same places; a copy cut
-    short by a crash has a prefix of them. Anything else (a claim changed, added or removed
-    under the same payer, trace number and amount) is a conflict.
-    """
-    stored_count = uow.session.execute(
-        select(remittances.c.claim_count).where(remittances.c.id == remittance_id)
-    ).scalar_one()
-    if stored_count != len(rem.claims):
-        return True
-    keys = claim_keys(rem)
-    for ordinal, key in uow.session.execute(
-        select(remittance_claims.c.ordinal, remittance_claims.c.idempotency_key).where(
-            remittance_claims.c.remittance_id == remittance_id
-        )
-    ):
-        if not 1 <= ordinal <= len(keys) or keys[ordinal - 1] != key:
-            return True
-    return False
-
-
-def post_remittance(
-    engine: Engine, practice_id: str, actor: str, remittance: Remittance, *, file_sha256: str | None = None
-) -> RemittanceResult:
-    """Post one remittance transaction: its record first, then each claim in its own transaction.
-
-    A transaction that does not balance (sum of CLP04 − PLB ≠ BPR02) posts no claim: every
-    claim goes to the worklist. Each posted claim moves to the status the remittance implies
-    (``therabill.domain.posting.claim_status_after``: paid, partly paid, denied, crossed
-    over, or back to pending after a payer's reversal) in the claim's own transaction, with
-    a status-history event; PLB adjustments become practice-level ledger entries. Re-posting the same remittance (or the same money in a new
-    envelope) posts nothing; after a crash it posts the claims not yet posted.
-    """
-    with _unit(engine, practice_id, actor) as uow:
-        rid, new, items = _open_remittance(uow, remittance, file_sha256)
-        if not new and _conflicts(uow, rid, remittance):
-            item = WorkItem(
-                "remittance-conflict",
-                f"remittance {remittance.trace_number} was already received with other claims; "
-                "nothing of this copy was posted (ask the payer which one is right)",
-                amount=remittance.payment_amount,
-            )
-            _work_rows(uow, [item], rid, None, None)
-            uow.record("remittance.conflict", "remittance", rid, {"trace": remittance.trace_number})
-            return RemittanceResult(
-                rid,
-                remittance.idempotency_key,
-                False,
-                worklist=[item],
-                paid=remittance.payment_amount,
-                conflict=True,
-            )
-        sender = uow.session.execute(select(remittances.c.payer_id).where(remittances.c.id == rid)).scalar()
-    result = RemittanceResult(
-        rid, remittance.idempotency_key, new, worklist=list(items), paid=remittance.payment_amount
-    )
-    balanced = remittance.transaction_balanced
-    for ordinal, (cp, key) in enumerate(zip(remittance.claims, claim_keys(remittance), strict=True), start=1):
-        with _unit(engine, practice_id, actor) as uow:
-            done = uow.session.execute(
-                select(remittance_claims.c.id).where(
-                    remittance_claims.c.practice_id == practice_id, remittance_claims.c.idempotency_key == key
-                )
-            ).first()
-            if done is not None:
-                result.skipped_claims += 1
-                continue
-            ref = _claim_ref(uow, cp.claim_id)
-            if not balanced:
-                posting = ClaimPosting(
-                    worklist=(
-                        WorkItem(
-                            "remittance-unbalanced",
-                            f"claim {cp.claim_id} not posted: the remittance does not balance",
-                            cp.claim_id,
-                            amount=cp.paid,
-                            segment_number=cp.segment_number,
-                        ),
-                    ),
-                    paid=cp.paid,
-                )
-            else:
-                existing = _patient_entries(uow, [ref.patient_id]) if ref else []
-                payer_id = ref.payer_id if ref else ""
-                on_claim = [e for e in existing if ref and e.claim_id == ref.claim_id]
-                wrong_payer = payer_problem(cp, ref, sender, on_claim) if ref else None
-                posting = (
-                    ClaimPosting(worklist=(wrong_payer,), paid=cp.paid)
-                    if wrong_payer is not None
-                    else post_claim_payment(cp, ref, payer_id, on_claim)
-                )
-                problems = check_entries(existing, posting.entries) if posting.posted else []
-                if problems:
-                    posting = ClaimPosting(
-                        worklist=(
-                            WorkItem(
-                                "claim-not-postable",
-                                f"claim {cp.claim_id} not posted: " + "; ".join(p.message for p in problems),
-                                cp.claim_id,
-                                amount=cp.paid,
-                                segment_number=cp.segment_number,
-                            ),
-                        ),
-                        paid=cp.paid,
-                    )
-            rc_id = new_id()
-            uow.session.execute(
-                remittance_claims.insert().values(
-                    id=rc_id,
-                    practice_id=practice_id,
-                    remittance_id=rid,
-                    ordinal=ordinal,
-                    idempotency_key=key,
-                    claim_number=cp.claim_id,
-                    status=cp.status,
-                    payer_claim_control_number=cp.payer_claim_control_number,
-                    charge_cents=to_cents(cp.charge),
-                    paid_cents=to_cents(cp.paid),
-                    patient_responsibility_cents=to_cents(cp.patient_responsibility),
-                    claim_id=ref.claim_id if ref else None,
-                    posted=posting.posted,
-                    crossover=posting.crossover,
-                    entry_count=len(posting.entries),
-                    posted_at=uow.now(),
-                )
-            )
-            work = list(posting.worklist)
-            if posting.posted:
-                _insert(
-                    uow, posting.entries, key, existing=existing, remittance_id=rid, remittance_claim_id=rc_id
-                )
-                if ref is not None:
-                    work.extend(_update_claim_status(uow, ref, cp, remittance.trace_number))
-            _work_rows(uow, work, rid, rc_id, ref.claim_id if ref else None)
-            uow.record(
-                "remittance.claim-posted",
-                "remittance_claim",
-                rc_id,
-                {"claim": cp.claim_id, "posted": posting.posted},
-            )
-            result.posted_claims += 1
-            result.matched_claims += 1 if posting.posted else 0
-            result.entries += len(posting.entries)
-            result.worklist.extend(work)
-    return result
-
-
 # --- reading ------------------------------------------------------------------------------
 
 
 def all_entries(engine: Engine, practice_id: str, actor: str) -> list[Entry]:
     """Every entry of the practice, in posting order."""
     with _unit(engine, practice_id, actor, read_only=True) as uow:
-        return _entries_where(uow)
+        return entries_where(uow)
 
 
 def balances(
@@ -1115,7 +716,7 @@ def balances(
     with _unit(engine, practice_id, actor, read_only=True) as uow:
         if claim_id is not None:
             uow.records.get(claims, claim_id)
-            entries = _entries_where(uow, ledger_entries.c.claim_id == claim_id)
+            entries = entries_where(uow, ledger_entries.c.claim_id == claim_id)
             return {
                 "claim_id": claim_id,
                 "balance": balance_of(entries).as_dict(),
@@ -1128,7 +729,7 @@ def balances(
                 "name a patient or a claim", (Problem("ledger-scope-missing", "--patient", "required"),)
             )
         uow.records.patient(patient_id)
-        acct = patient_account(patient_id, _patient_entries(uow, [patient_id]))
+        acct = patient_account(patient_id, patient_entries(uow, [patient_id]))
         return {
             "patient_id": patient_id,
             "balance": acct.balance.as_dict(),
@@ -1139,91 +740,6 @@ def balances(
             "items": {k: v.as_dict() for k, v in acct.items.items()},
             "holds": all(b.holds() for b in acct.items.values()) and acct.balance.holds(),
         }
-
-
-def _explain(group: str, reason: str) -> tuple[str, str | None]:
-    """The reason in words and a likely fix (the denial explainer's table of CARC advice)."""
-    advice = explain(group, reason, denial_table())
-    return advice.words, advice.fix
-
-
-def denial_worklist(engine: Engine, practice_id: str, actor: str) -> list[dict[str, Any]]:
-    """Each denied or partly paid claim line: paid, adjusted, reasons in words, likely fix.
-
-    A line is listed when an unreversed CO/OA/PI adjustment on it has a reason that is not
-    routine (``routine_reasons``: the data file ``refdata/data/routine_adjustments.toml``,
-    CARC 45 and 253); it is *denied* when the payer paid nothing.
-    """
-    with _unit(engine, practice_id, actor, read_only=True) as uow:
-        entries = _entries_where(uow, ledger_entries.c.claim_line_id.is_not(None))
-        numbers = dict(
-            uow.session.execute(
-                select(claims.c.id, claims.c.claim_number).where(claims.c.practice_id == practice_id)
-            ).all()
-        )
-        codes = dict(
-            uow.session.execute(
-                select(claim_lines.c.id, claim_lines.c.code).where(claim_lines.c.practice_id == practice_id)
-            ).all()
-        )
-    reversed_ids = {e.reverses for e in entries if e.reverses}
-    live = [e for e in entries if not e.is_reversal and e.entry_id not in reversed_ids]
-    routine = routine_reasons()
-    out: list[dict[str, Any]] = []
-    for line_id, bal in sorted(balances_by(entries, lambda e: e.claim_line_id).items()):
-        reasons = sorted(
-            {
-                (e.group_code or "", e.reason_code or "")
-                for e in live
-                if e.claim_line_id == line_id
-                and e.kind is EntryKind.ADJUSTMENT
-                and e.group_code in ("CO", "OA", "PI", "CR")
-                and e.reason_code not in routine
-            }
-        )
-        if not reasons:
-            continue
-        claim_id = next(e.claim_id for e in entries if e.claim_line_id == line_id)
-        explained = []
-        for group, reason in reasons:
-            words, fix = _explain(group, reason)
-            explained.append({"code": f"{group}-{reason}", "words": words, "fix": fix})
-        out.append(
-            {
-                "claim_id": claim_id,
-                "claim_number": numbers.get(claim_id),
-                "claim_line_id": line_id,
-                "code": codes.get(line_id),
-                "status": "denied" if bal.insurance_payments == ZERO else "partly paid",
-                "charges": str(bal.charges),
-                "paid": str(bal.insurance_payments),
-                "adjusted": str(bal.adjustments),
-                "reasons": explained,
-            }
-        )
-    return out
-
-
-def worklist(engine: Engine, practice_id: str, actor: str, *, open_only: bool = True) -> list[dict[str, Any]]:
-    """The posting worklist (unmatched claims and lines, crossovers, PLB, unbalanced)."""
-    with _unit(engine, practice_id, actor, read_only=True) as uow:
-        q = select(posting_worklist).where(posting_worklist.c.practice_id == practice_id)
-        if open_only:
-            q = q.where(posting_worklist.c.resolved_at.is_(None))
-        rows = uow.session.execute(
-            q.order_by(posting_worklist.c.created_at, posting_worklist.c.segment_number)
-        ).all()
-    return [
-        {
-            "kind": r.kind,
-            "claim_number": r.claim_number,
-            "line": r.line,
-            "amount": str(from_cents(r.amount_cents)),
-            "reason": r.reason,
-            "message": r.message,
-        }
-        for r in rows
-    ]
 
 
 def check_ledger(engine: Engine, practice_id: str, actor: str) -> list[Problem]:
@@ -1277,24 +793,21 @@ __all__ = [
     "Balance",
     "IdempotencyConflictError",
     "Posted",
-    "RemittanceResult",
     "all_entries",
     "balances",
     "check_ledger",
-    "denial_worklist",
+    "entries_where",
+    "insert_entries",
+    "patient_entries",
     "post_charge",
     "post_claim_charges",
     "post_entries",
     "post_patient_payment",
-    "post_remittance",
-    "provider_adjustments",
-    "routine_reasons",
     "redeem_prepaid",
     "refund_patient",
     "reverse_entry",
     "sell_prepaid",
     "to_entry",
     "transfer_balance",
-    "worklist",
     "write_off",
 ]

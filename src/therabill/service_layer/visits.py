@@ -34,7 +34,7 @@ from therabill.domain.errors import NotFoundError, Problem
 from therabill.domain.timing import UnitsResult
 from therabill.schemas.encounter import DocumentError, parse_encounter_obj
 from therabill.scrubber import ScrubContext, scrub
-from therabill.service_layer import intake, schedule
+from therabill.service_layer import cases, intake, schedule
 from therabill.service_layer.accounts import Principal
 from therabill.service_layer.coding import units_of
 from therabill.service_layer.encounters import (
@@ -317,7 +317,9 @@ def record_visit(
     with UnitOfWork(engine, practice_id, actor, clock=clock) as uow:
         uow.records.get(patients, patient_id)
         uow.records.get(providers, provider_id)
-        doc = intake.document_with_intake_in(uow.records, patient_id, doc)
+        doc = intake.document_with_intake_in(
+            uow.records, patient_id, cases.document_with_case_in(uow.records, patient_id, doc)
+        )
         if coverage_id is not None:
             cov = uow.records.get(coverages, coverage_id)
             if cov.patient_id != patient_id:

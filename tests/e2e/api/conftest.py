@@ -13,7 +13,7 @@ from therabill.entrypoints.app import create_app
 from therabill.entrypoints.http.settings import Settings
 from therabill.security import totp
 from therabill.security.permissions import Permission, permissions_of
-from therabill.service_layer import accounts
+from therabill.service_layer import accounts, api_tokens
 
 ALL_SCOPES = " ".join(p.value for p in Permission)
 
@@ -77,7 +77,7 @@ def token_for(world: World, practice: str, role: str, scopes: str = ALL_SCOPES) 
             practice_id=pw.practice_id,
             role=role,
         )
-        _, token = accounts.create_api_token(conn, user, f"test {role}", scopes, world.clock())
+        _, token = api_tokens.create_api_token(conn, user, f"test {role}", scopes, world.clock())
     return token
 
 

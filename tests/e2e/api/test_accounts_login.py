@@ -16,7 +16,7 @@ from tests.e2e.api.world import PASSWORD, World
 from therabill.adapters.db.auth_tables import login_attempts
 from therabill.adapters.db.tables import audit_log
 from therabill.security import totp
-from therabill.service_layer import accounts
+from therabill.service_layer import accounts, sessions
 from therabill.service_layer.accounts import SessionPolicy
 
 POLICY = SessionPolicy(max_failures_per_user=3, max_failures_per_ip=5, window_minutes=15)
@@ -38,7 +38,7 @@ def _user(world: World, name: str) -> str:
 
 def _try(world: World, name: str, password: str, ip: str, at: datetime) -> tuple[str | None, str]:
     with world.engine.begin() as conn:
-        return accounts.check_password(conn, name, password, ip, at, POLICY)
+        return sessions.check_password(conn, name, password, ip, at, POLICY)
 
 
 def test_a_guesser_elsewhere_cannot_lock_the_user_out(world: World) -> None:
@@ -84,10 +84,10 @@ def test_one_address_spraying_many_accounts_is_capped(world: World) -> None:
         assert _try(world, name, "not the password", "10.9.9.9", at)[1] == "invalid"
     assert _try(world, names[5], "not the password", "10.9.9.9", at)[1] == "throttled"
     with world.engine.connect() as conn:
-        reason = accounts.throttle_reason(conn, names[5], "10.9.9.9", at, POLICY)
+        reason = sessions.throttle_reason(conn, names[5], "10.9.9.9", at, POLICY)
     assert reason == "address"
     with world.engine.connect() as conn:
-        assert accounts.throttle_reason(conn, names[5], "10.9.9.8", at, POLICY) is None
+        assert sessions.throttle_reason(conn, names[5], "10.9.9.8", at, POLICY) is None
 
 
 def test_failed_and_throttled_logins_are_in_the_audit_chain_without_the_password(

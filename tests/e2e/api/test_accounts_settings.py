@@ -22,7 +22,7 @@ from therabill.adapters.db.auth_tables import users
 from therabill.adapters.db.tables import audit_log, eligibility_checks, payers, practices, providers
 from therabill.entrypoints.app import create_app
 from therabill.entrypoints.http.settings import Settings
-from therabill.service_layer import accounts
+from therabill.service_layer import accounts, api_tokens
 from therabill.service_layer import audit as audit_service
 from therabill.service_layer.uow import UnitOfWork
 
@@ -335,11 +335,11 @@ def test_api_tokens_are_created_with_scopes_and_revoked_by_the_owner(
     # The owner revokes a token of another user of the practice.
     with world.engine.begin() as conn:
         who = accounts.Principal(world.b.users["biller"], "biller-pb", "b", world.b.practice_id, "biller")
-        biller_token_id, biller_token = accounts.create_api_token(
+        biller_token_id, biller_token = api_tokens.create_api_token(
             conn, who, "script", "claims.read", world.clock()
         )
         other = accounts.Principal(world.a.users["biller"], "biller-pa", "a", world.a.practice_id, "biller")
-        a_token_id, _ = accounts.create_api_token(conn, other, "script", "claims.read", world.clock())
+        a_token_id, _ = api_tokens.create_api_token(conn, other, "script", "claims.read", world.clock())
     assert "script" in client.get("/settings/tokens").text
     assert (
         client.post(f"/settings/tokens/{biller_token_id}/revoke", data={"csrf_token": owner_b}).status_code

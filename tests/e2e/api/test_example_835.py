@@ -11,7 +11,7 @@ from tests.e2e.api.test_authorization_matrix import _objects
 from tests.e2e.api.world import build_world
 from therabill.adapters.x12.x835_005010X221A1 import read_835
 from therabill.entrypoints.cli.main import app
-from therabill.service_layer import ledger, remittances
+from therabill.service_layer import remittances
 
 
 def test_the_example_835_matches_the_practice_claims_and_posts(tmp_path: Path) -> None:
@@ -24,7 +24,7 @@ def test_the_example_835_matches_the_practice_claims_and_posts(tmp_path: Path) -
     assert [c.claim_id for c in rem.claims]  # the batched claim of the practice
     posted = remittances.post_835(engine, pid, "test:example", text)
     assert posted[0].matched_claims == len(rem.claims) and posted[0].not_matched == 0
-    denials = ledger.denial_worklist(engine, pid, "test:example")
+    denials = remittances.denial_worklist(engine, pid, "test:example")
     assert [d["claim_id"] for d in denials] == [objects.ids["claim_id"]]
     assert denials[0]["reasons"][0]["code"] == "CO-97"
     assert remittances.example_835(engine, pid, "test:example") == ""  # nothing awaits payment now

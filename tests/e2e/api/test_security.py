@@ -21,6 +21,30 @@ PUBLIC_ROUTES = {
     ("POST", "/mfa/enroll"),
     ("POST", "/logout"),
     ("GET", "/healthz"),
+    # Online booking and the client portal: open to visitors, or to a signed-in client
+    # (their own session, no staff permission).
+    ("GET", "/book/{slug}"),
+    ("POST", "/book/{slug}"),
+    ("GET", "/book/{slug}/sent"),
+    ("GET", "/book/confirm/{token}"),
+    ("POST", "/book/confirm/{token}"),
+    ("GET", "/book/{slug}/signin"),
+    ("POST", "/book/{slug}/signin"),
+    ("GET", "/book/{slug}/signin/sent"),
+    ("GET", "/api/v1/booking/{slug}"),
+    ("GET", "/api/v1/booking/{slug}/slots"),
+    ("GET", "/portal/link/{token}"),
+    ("POST", "/portal/link/{token}"),
+    ("POST", "/portal/logout"),
+    ("GET", "/portal/signed-out"),
+    ("GET", "/portal"),
+    ("POST", "/portal/appointments/{appointment_id}/cancel"),
+    ("GET", "/portal/appointments/{appointment_id}/move"),
+    ("POST", "/portal/appointments/{appointment_id}/move"),
+    ("GET", "/portal/intake"),
+    ("POST", "/portal/intake"),
+    ("GET", "/portal/statement.pdf"),
+    ("GET", "/portal/receipts/{payment_id}.pdf"),
 }
 
 
@@ -291,7 +315,8 @@ def test_denials_are_audited(client: TestClient, world: World) -> None:
 def test_no_phi_in_addresses_or_error_bodies(client: TestClient, world: World, app) -> None:
     for _, path in route_permissions(app):
         params = re.findall(r"\{(\w+)\}", path)
-        assert all(p.endswith("_id") or p == "name" for p in params), path
+        # A practice's public short name and an emailed link's token carry no PHI.
+        assert all(p.endswith("_id") or p in ("name", "slug", "token") for p in params), path
     token = token_for(world, "a", "owner")
     r = client.post("/api/v1/patients/search", json={"name": "DoePA", "bogus": 1}, headers=bearer(token))
     assert r.status_code == 422 and "DoePA" not in r.text

@@ -29,7 +29,7 @@ from therabill.adapters.db.tables import (
 from therabill.domain.ledger import ChargeType, EntryKind, balances_by
 from therabill.service_layer import claims as claims_svc
 from therabill.service_layer import demo as demo_module
-from therabill.service_layer import ledger
+from therabill.service_layer import ledger, remittances
 from therabill.service_layer import patients as patients_svc
 from therabill.service_layer.audit import verify_chain
 from therabill.service_layer.demo import load_demo
@@ -64,8 +64,8 @@ def test_demo_loads_once_with_money_in_every_state(fresh: Engine) -> None:
     assert kinds[EntryKind.INSURANCE_PAYMENT] > 0 and kinds[EntryKind.PATIENT_PAYMENT] > 0
     assert kinds[EntryKind.PREPAID_SALE] == 3 and kinds[EntryKind.REDEMPTION] > 0 and kinds[EntryKind.TIP] > 0
     assert any(e.detail == ChargeType.NO_SHOW for e in entries if e.kind is EntryKind.CHARGE)
-    assert [p["reason"] for p in ledger.provider_adjustments(fresh, first.practice_id, "os:t")] == ["L6"]
-    denials = ledger.denial_worklist(fresh, first.practice_id, "os:t")
+    assert [p["reason"] for p in remittances.provider_adjustments(fresh, first.practice_id, "os:t")] == ["L6"]
+    denials = remittances.denial_worklist(fresh, first.practice_id, "os:t")
     codes = {r["code"] for d in denials for r in d["reasons"]}
     assert "CO-97" in codes and codes & {"CO-197", "CO-50", "CO-29"} and "CO-45" not in codes
     with UnitOfWork(fresh, first.practice_id, "os:t", read_only=True) as uow:

@@ -26,7 +26,7 @@ from therabill.domain.remittance import (
     RemittanceHeader,
     ServicePayment,
 )
-from therabill.service_layer import acknowledgments, batches, edi, ledger
+from therabill.service_layer import acknowledgments, batches, edi, ledger, remittance_posting, remittances
 from therabill.service_layer import claims as claims_svc
 from therabill.service_layer.encounters import encounter_for_visit
 from therabill.service_layer.uow import UnitOfWork
@@ -149,24 +149,24 @@ def test_remittance_posting_moves_claim_status_and_posts_plb(engine: Engine) -> 
     rem = _remittance(
         [_payment(p, paid, "paid"), _payment(p, partly, "partly"), _payment(p, denied, "denied")], "T-1", plb
     )
-    result = ledger.post_remittance(engine, p.id, ACTOR, rem)
+    result = remittance_posting.post_remittance(engine, p.id, ACTOR, rem)
     assert result.new and result.posted_claims == 3
     assert (_status(p, paid), _status(p, partly), _status(p, denied)) == ("paid", "partly_paid", "denied")
     history = claims_svc.claim_history(engine, p.id, ACTOR, paid)
     assert history[-1]["status"] == "paid" and "835 T-1" in history[-1]["note"]
     with UnitOfWork(engine, p.id, ACTOR, read_only=True) as uow:
         assert uow.records.get(claims, paid).payer_claim_control_number == f"PCN{paid[:8]}"
-    practice_entries = ledger.provider_adjustments(engine, p.id, ACTOR)
+    practice_entries = remittances.provider_adjustments(engine, p.id, ACTOR)
     assert [(e["reason"], e["reference"], e["amount"], e["trace_number"]) for e in practice_entries] == [
         ("L6", "INT-2026", "-2.50", "T-1")
     ]
     # The same remittance again: nothing new, statuses and PLB entries unchanged.
-    again = ledger.post_remittance(engine, p.id, ACTOR, rem)
+    again = remittance_posting.post_remittance(engine, p.id, ACTOR, rem)
     assert not again.new and again.skipped_claims == 3 and again.entries == 0
-    assert len(ledger.provider_adjustments(engine, p.id, ACTOR)) == 1
+    assert len(remittances.provider_adjustments(engine, p.id, ACTOR)) == 1
     assert len(claims_svc.claim_history(engine, p.id, ACTOR, paid)) == len(history)
     # Denial worklist: the denied and the bundled lines, reasons in words; CO-45 is routine.
-    denials = {d["claim_id"]: d for d in ledger.denial_worklist(engine, p.id, ACTOR)}
+    denials = {d["claim_id"]: d for d in remittances.denial_worklist(engine, p.id, ACTOR)}
     assert set(denials) == {partly, denied}
     assert denials[denied]["reasons"][0]["code"] == "CO-197"
     # A payer reversal reopens the paid claim.
@@ -187,7 +187,7 @@ def test_remittance_posting_moves_claim_status_and_posts_plb(engine: Engine) -> 
             for ln in original.lines
         ),
     )
-    ledger.post_remittance(engine, p.id, ACTOR, _remittance([reversal], "T-2"))
+    remittance_posting.post_remittance(engine, p.id, ACTOR, _remittance([reversal], "T-2"))
     assert _status(p, paid) == "pending"
     assert ledger.balances(engine, p.id, ACTOR, claim_id=paid)["balance"]["insurance_balance"] == "120.00"
     assert ledger.check_ledger(engine, p.id, ACTOR) == []
@@ -196,9 +196,11 @@ def test_remittance_posting_moves_claim_status_and_posts_plb(engine: Engine) -> 
 def test_remittance_for_a_claim_not_sent_goes_to_the_worklist(engine: Engine) -> None:
     p = a_practice(engine)
     claim_id = _claim(p)  # scrubbed, never submitted
-    ledger.post_remittance(engine, p.id, ACTOR, _remittance([_payment(p, claim_id, "paid")], "T-9"))
+    remittance_posting.post_remittance(
+        engine, p.id, ACTOR, _remittance([_payment(p, claim_id, "paid")], "T-9")
+    )
     assert _status(p, claim_id) == "scrubbed"
-    kinds = [w["kind"] for w in ledger.worklist(engine, p.id, ACTOR)]
+    kinds = [w["kind"] for w in remittances.worklist(engine, p.id, ACTOR)]
     assert "status-not-updated" in kinds
 
 

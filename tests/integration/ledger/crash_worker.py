@@ -23,6 +23,7 @@ from therabill.domain.ledger import PaymentMethod
 from therabill.domain.remittance import Adjustment, ClaimPayment, Remittance, RemittanceHeader, ServicePayment
 from therabill.entrypoints.clock import system_clock
 from therabill.service_layer import ledger as svc
+from therabill.service_layer import remittance_posting
 
 ACTOR = "os:crash-worker"
 
@@ -62,7 +63,7 @@ def work(plan: dict, ack_path: str, seed: int) -> None:
     while True:
         if rng.random() < 0.5:
             k = rng.randrange(plan["remittances"])
-            res = svc.post_remittance(engine, plan["practice_id"], ACTOR, remittance(plan, k))
+            res = remittance_posting.post_remittance(engine, plan["practice_id"], ACTOR, remittance(plan, k))
             line = f"rem {res.idempotency_key}\n"
         else:
             n = rng.randrange(plan["payment_keys"])

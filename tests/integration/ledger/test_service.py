@@ -23,6 +23,8 @@ from therabill.domain.remittance import (
     ServicePayment,
 )
 from therabill.service_layer import ledger as svc
+from therabill.service_layer import remittance_posting
+from therabill.service_layer import remittances as remittance_reads
 
 
 def _count(seed: Seed, table=ledger_entries) -> int:  # type: ignore[no-untyped-def]
@@ -78,7 +80,9 @@ def test_worked_example_through_the_database(seed: Seed) -> None:
     first = svc.post_claim_charges(seed.engine, seed.practice_id, ACTOR, claim_id)
     assert len(first.entry_ids) == 1
     assert svc.post_claim_charges(seed.engine, seed.practice_id, ACTOR, claim_id).replayed
-    result = svc.post_remittance(seed.engine, seed.practice_id, ACTOR, _remittance("CLM-WE-1", "CLM-WE-1-1"))
+    result = remittance_posting.post_remittance(
+        seed.engine, seed.practice_id, ACTOR, _remittance("CLM-WE-1", "CLM-WE-1-1")
+    )
     assert (result.new, result.posted_claims, result.entries) == (True, 1, 4)
     bal = svc.balances(seed.engine, seed.practice_id, ACTOR, claim_id=claim_id)
     assert bal["balance"] == {
@@ -111,9 +115,9 @@ def test_remittance_and_payment_posted_twice_change_nothing(seed: Seed) -> None:
     claim_id, _ = seed.claim(pt, payer, [("97124", 10000)], number="CLM-ID-1")
     svc.post_claim_charges(seed.engine, seed.practice_id, ACTOR, claim_id)
     rem = _remittance("CLM-ID-1", "CLM-ID-1-1")
-    svc.post_remittance(seed.engine, seed.practice_id, ACTOR, rem)
+    remittance_posting.post_remittance(seed.engine, seed.practice_id, ACTOR, rem)
     before = _count(seed)
-    again = svc.post_remittance(seed.engine, seed.practice_id, ACTOR, rem)
+    again = remittance_posting.post_remittance(seed.engine, seed.practice_id, ACTOR, rem)
     assert (again.new, again.posted_claims, again.skipped_claims, again.entries) == (False, 0, 1, 0)
     # the same money in a new envelope (other control numbers, same payer/TRN02/BPR02/BPR16)
     rem2 = _remittance("CLM-ID-1", "CLM-ID-1-1")
@@ -131,7 +135,7 @@ def test_remittance_and_payment_posted_twice_change_nothing(seed: Seed) -> None:
         ),
         rem2.claims,
     )
-    assert svc.post_remittance(seed.engine, seed.practice_id, ACTOR, rem2).entries == 0
+    assert remittance_posting.post_remittance(seed.engine, seed.practice_id, ACTOR, rem2).entries == 0
     assert _count(seed) == before
     assert _count(seed, remittances) == 1 and _count(seed, remittance_claims) == 1
 
@@ -153,7 +157,7 @@ def test_synthetic_835_posts_matched_claims_and_lists_the_rest(seed: Seed) -> No
     c1, _ = seed.claim(pts[1], payer, [("97124", 19500)], number="PCN00000001", dos=date(2026, 11, 2))
     for c in (c0, c1):
         svc.post_claim_charges(seed.engine, seed.practice_id, ACTOR, c)
-    result = svc.post_remittance(seed.engine, seed.practice_id, ACTOR, rem)
+    result = remittance_posting.post_remittance(seed.engine, seed.practice_id, ACTOR, rem)
     assert result.posted_claims == 3
     kinds = sorted(w.kind for w in result.worklist)
     assert kinds == ["claim-unmatched"]  # PCN00000002 is not ours: listed, never dropped
@@ -164,7 +168,7 @@ def test_synthetic_835_posts_matched_claims_and_lists_the_rest(seed: Seed) -> No
         "10.00",
         "0.00",
     )
-    listed = svc.worklist(seed.engine, seed.practice_id, ACTOR)
+    listed = remittance_reads.worklist(seed.engine, seed.practice_id, ACTOR)
     assert [w["claim_number"] for w in listed] == ["PCN00000002"]
     assert svc.check_ledger(seed.engine, seed.practice_id, ACTOR) == []
 
@@ -174,7 +178,9 @@ def test_payer_reversal_negates_the_original_and_a_denial_is_explained(seed: See
     pt = seed.patient("cy")
     claim_id, (line,) = seed.claim(pt, payer, [("97124", 10000)], number="CLM-RV-1")
     svc.post_claim_charges(seed.engine, seed.practice_id, ACTOR, claim_id)
-    svc.post_remittance(seed.engine, seed.practice_id, ACTOR, _remittance("CLM-RV-1", "CLM-RV-1-1", trn="A"))
+    remittance_posting.post_remittance(
+        seed.engine, seed.practice_id, ACTOR, _remittance("CLM-RV-1", "CLM-RV-1-1", trn="A")
+    )
     rev = _remittance("CLM-RV-1", "CLM-RV-1-1", trn="B", status="22", amounts=("-60.00", "-20.00", "-20.00"))
     rev = Remittance(
         rev.header.__class__("I", D("0.00"), "C", "NON", date(2026, 12, 1), "B", payer_id="ACME"), rev.claims
@@ -192,7 +198,7 @@ def test_payer_reversal_negates_the_original_and_a_denial_is_explained(seed: See
     # sum(CLP04) - PLB = BPR02: -60 - (-60) = 0, the negative balance carried forward (PLB FB)
     fb = ProviderAdjustment("1234567893", None, "FB", "CLM-RV-1", D("-60.00"))
     rem = Remittance(rev.header, (*rev.claims, denial), (fb,))
-    res = svc.post_remittance(seed.engine, seed.practice_id, ACTOR, rem)
+    res = remittance_posting.post_remittance(seed.engine, seed.practice_id, ACTOR, rem)
     assert sorted(w.kind for w in res.worklist) == ["denied", "provider-adjustment"]
     with seed.engine.connect() as c:
         reversals = c.execute(
@@ -209,7 +215,9 @@ def test_payer_reversal_negates_the_original_and_a_denial_is_explained(seed: See
     )
     assert bal["adjustments"] == "100.00"
     (listed,) = [
-        d for d in svc.denial_worklist(seed.engine, seed.practice_id, ACTOR) if d["claim_id"] == claim_id
+        d
+        for d in remittance_reads.denial_worklist(seed.engine, seed.practice_id, ACTOR)
+        if d["claim_id"] == claim_id
     ]
     assert listed["status"] == "denied" and listed["reasons"][0]["code"] == "CO-50"
     assert "necess" in listed["reasons"][0]["words"].lower()

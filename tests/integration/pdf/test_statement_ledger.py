@@ -19,6 +19,7 @@ from therabill.adapters.db import migrations
 from therabill.domain.ledger import PaymentMethod
 from therabill.domain.money import D
 from therabill.service_layer import ledger as svc
+from therabill.service_layer import remittance_posting
 from therabill.service_layer.documents import statement_pdf_for_patient, statement_view_for_patient
 
 
@@ -37,7 +38,9 @@ def posted(sqlite_engine: Engine) -> tuple[Seed, str]:
     pt = seed.patient("ann")
     claim_id, _ = seed.claim(pt, payer, [("97124", 10000)], number="CLM-ST-1")
     svc.post_claim_charges(seed.engine, seed.practice_id, ACTOR, claim_id)
-    svc.post_remittance(seed.engine, seed.practice_id, ACTOR, _remittance("CLM-ST-1", "CLM-ST-1-1"))
+    remittance_posting.post_remittance(
+        seed.engine, seed.practice_id, ACTOR, _remittance("CLM-ST-1", "CLM-ST-1-1")
+    )
     svc.post_patient_payment(
         seed.engine,
         seed.practice_id,
@@ -77,7 +80,7 @@ def test_a_statement_is_as_of_its_date(posted):
     with clock.using(clock.fixed(datetime(2026, 11, 10, 16, tzinfo=UTC))):
         svc.post_claim_charges(seed.engine, seed.practice_id, ACTOR, claim_id)
     with clock.using(clock.fixed(datetime(2026, 11, 15, 16, tzinfo=UTC))):
-        svc.post_remittance(
+        remittance_posting.post_remittance(
             seed.engine,
             seed.practice_id,
             ACTOR,

@@ -23,7 +23,7 @@ from therabill.adapters.x12.envelope import EnvelopeSettings
 from therabill.domain.ledger import ChargeType, PaymentMethod, PrepaidType
 from therabill.domain.money import D
 from therabill.domain.remittance import Adjustment, ClaimPayment, Remittance, RemittanceHeader, ServicePayment
-from therabill.service_layer import batches
+from therabill.service_layer import batches, remittance_posting
 from therabill.service_layer import claims as claims_svc
 from therabill.service_layer import coverages as coverages_svc
 from therabill.service_layer import ledger as svc
@@ -320,7 +320,7 @@ def _build(engine: Engine, clock: PinnedClock) -> Practice:
         key: str, day: date, trn: str, payer: str, amounts: list[tuple[str, list[tuple[str, str, str]]]]
     ) -> None:
         p.at(day)
-        svc.post_remittance(
+        remittance_posting.post_remittance(
             e, pid, ACTOR, remit(p.numbers[p.claims[key]], p.lines(key), amounts, trn, payer, day)
         )  # type: ignore[attr-defined]
 

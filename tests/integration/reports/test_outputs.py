@@ -59,7 +59,7 @@ def test_web_pages_need_reports_read(practice: Practice, tmp_path: Path) -> None
 
     from therabill.entrypoints.app import create_app
     from therabill.entrypoints.http.settings import Settings
-    from therabill.service_layer import accounts
+    from therabill.service_layer import accounts, api_tokens
 
     now = datetime(2026, 11, 23, 12, 0)
     with practice.engine.begin() as conn:
@@ -81,7 +81,7 @@ def test_web_pages_need_reports_read(practice: Practice, tmp_path: Path) -> None
             )
             # a token holds at most its role's permissions: the therapist's cannot hold reports.read
             scopes = "reports.read" if role != "therapist" else "patients.read"
-            tokens[role] = accounts.create_api_token(conn, who, "t", scopes, now)[1]
+            tokens[role] = api_tokens.create_api_token(conn, who, "t", scopes, now)[1]
     app = create_app(
         Settings(database_url="sqlite:///unused", data_dir=str(tmp_path)),
         engine=practice.engine,

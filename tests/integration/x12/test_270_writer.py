@@ -151,10 +151,12 @@ def test_cli_request_and_validate_says_pyx12_cannot(tmp_path: Path, monkeypatch)
     runner = CliRunner()
     out = tmp_path / "ask.270"
     args = ["eligibility", "request", str(EXAMPLES / "medicare-pt-visit.json"), "-o", str(out)]
-    result = runner.invoke(app, [*args, "--created", "2026-11-23T12:00", "--date", "2026-11-24"])
+    result = runner.invoke(
+        app, [*args, "--created", "2026-11-23T12:00", "--date", "2026-11-24", "--control-number", "5"]
+    )
     assert result.exit_code == 0, result.output
     segs = _segments(out.read_text())
-    assert next(s for s in segs if s[0] == "ISA")[13] == "000000001"  # the counter's first number
+    assert next(s for s in segs if s[0] == "ISA")[13] == "000000005"
     assert next(s for s in segs if s[0] == "DTP")[3] == "20261124"
     assert next(s for s in segs if s[0] == "EQ")[1] == "BE^AE^30"
     validate = runner.invoke(app, ["x12", "validate", str(out)])

@@ -8,7 +8,10 @@ from pathlib import Path
 from typer.testing import CliRunner
 
 from tests.conftest import EXAMPLES, shared_path
+from therabill import config
 from therabill.entrypoints.cli.main import app
+from therabill.service_layer import batches, database, practice
+from therabill.service_layer.uow import UnitOfWork
 
 runner = CliRunner()
 FIXED = ["--as-of", "2026-11-23", "--created", "2026-11-23T12:00"]
@@ -18,10 +21,10 @@ def test_x12_837_writes_a_valid_file(tmp_path: Path, monkeypatch, pyx12_validate
     monkeypatch.setenv("THERABILL_DATA_DIR", str(tmp_path / "data"))
     out = tmp_path / "claims.837"
     files = [str(EXAMPLES / "clean-60-minute-massage.json"), str(EXAMPLES / "workers-comp-visit.json")]
-    result = runner.invoke(app, ["x12", "837", *files, "-o", str(out), *FIXED])
+    result = runner.invoke(app, ["x12", "837", *files, "-o", str(out), "--control-number", "1", *FIXED])
     assert result.exit_code == 0, result.output
     text = out.read_text()
-    assert "*000000001*0*T*" in text  # first number of the counter, test usage
+    assert "*000000001*0*T*" in text  # test usage
     ok, errors = pyx12_validate(text)
     assert ok and not errors
     placeholders = runner.invoke(
@@ -114,3 +117,30 @@ def test_eligibility_and_ack_read() -> None:
         app, ["ack", "read", str(shared_path("x12-samples", "999", "ims__x12_999_rejected.txt"))]
     )
     assert ack.exit_code == 1 and "REJECTED" in ack.output
+
+
+def test_files_from_documents_take_the_practice_sequence(tmp_path: Path, monkeypatch) -> None:
+    """``x12 837`` and ``eligibility request`` on documents number their interchanges from the
+    practice's one sequence, the one batches use; without a practice database they need
+    ``--control-number``."""
+    data = tmp_path / "data"
+    monkeypatch.setenv("THERABILL_DATA_DIR", str(data))
+    doc = str(EXAMPLES / "clean-60-minute-massage.json")
+    out = tmp_path / "claims.837"
+    none = runner.invoke(app, ["x12", "837", doc, "-o", str(out), *FIXED])
+    assert none.exit_code == 2 and "x12-control-number-needed" in none.output and not out.exists()
+
+    engine = database.open_database(config.database_url(data), upgraded=True)
+    practice_id = practice.create_practice(engine, name="Riverside Massage", slug="rm", actor="test")
+    first = runner.invoke(app, ["x12", "837", doc, "-o", str(out), *FIXED])
+    assert first.exit_code == 0, first.output
+    assert "*000000001*0*T*" in out.read_text()
+    ask = tmp_path / "ask.270"
+    second = runner.invoke(
+        app, ["eligibility", "request", doc, "-o", str(ask), "--created", "2026-11-23T12:00"]
+    )
+    assert second.exit_code == 0, second.output
+    assert "*000000002*0*T*" in ask.read_text()
+    with UnitOfWork(engine, practice_id, "test") as uow:
+        assert batches.allocate_control_number(uow) == 3  # the next batch continues the sequence
+    engine.dispose()

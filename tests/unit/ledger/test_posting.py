@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
 from datetime import date
 
 from therabill.domain.ledger import Bucket, Entry, EntryKind, Ledger, balances_by
@@ -16,7 +17,7 @@ REF = ClaimRef(
     "pt",
     "P1",
     (LineRef("l1", "CLM1-1", "97124", D("100.00"), DOS), LineRef("l2", "CLM1-2", "97140", D("50.00"), DOS)),
-    secondary_payer_id="P2",
+    next_payer_id="P2",
 )
 
 
@@ -48,12 +49,17 @@ def test_claim_without_lines_is_split_by_charge_and_balances() -> None:
         D("20.00"),
         adjustments=(Adjustment("CO", "45", D("30.00")), Adjustment("PR", "1", D("20.00"))),
     )
-    posting = post_claim_payment(cp, REF, "P1")
+    alone = replace(REF, next_payer_id=None)  # no other coverage: the patient owes the PR share
+    posting = post_claim_payment(cp, alone, "P1")
     ledger = _charged().post(posting.entries)
     items = balances_by(ledger.entries, lambda e: e.item_id)
     assert items["l1"].insurance_payments == D("66.67") and items["l2"].insurance_payments == D("33.33")
     assert all(b.holds() and b.insurance_balance == D("0.00") for b in items.values())
     assert ledger.balance().patient_balance == D("20.00")
+    # With a secondary on file, the same share waits for the secondary payer instead.
+    to_next = _charged().post(post_claim_payment(cp, REF, "P1").entries)
+    assert to_next.payer_balances() == {"P1": D("0.00"), "P2": D("20.00")}
+    assert to_next.balance().patient_balance == D("0.00")
 
 
 def test_crossover_moves_patient_share_to_the_secondary_and_is_listed() -> None:

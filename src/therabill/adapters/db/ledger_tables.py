@@ -46,7 +46,13 @@ ENTRY_KINDS = (
     "refund",
 )
 BUCKETS = ("insurance", "patient", "prepaid", "tips")
-APPEND_ONLY_TABLES = ("ledger_entries", "remittances", "remittance_claims", "practice_ledger_entries")
+APPEND_ONLY_TABLES = (
+    "ledger_entries",
+    "remittances",
+    "remittance_claims",
+    "remittance_lines",
+    "practice_ledger_entries",
+)
 """Tables whose rows the database refuses to update or delete."""
 
 APPEND_ONLY_MESSAGE = "ledger-append-only: posted rows cannot be changed or deleted; post a reversal"
@@ -148,9 +154,29 @@ remittance_claims = Table(
     Column("crossover", Boolean, nullable=False),
     Column("entry_count", Integer, nullable=False),
     Column("posted_at", DateTime(timezone=True), nullable=False),
+    Column("payer_id", String(32)),
+    Column("remarks", JSON),
     UniqueConstraint("practice_id", "idempotency_key", name="uq_remittance_claims_practice_key"),
     UniqueConstraint("remittance_id", "ordinal", name="uq_remittance_claims_remittance_ordinal"),
 )
+
+remittance_lines = Table(
+    "remittance_lines",
+    metadata,
+    _id(),
+    _practice(),
+    Column("remittance_claim_id", String(32), ForeignKey("remittance_claims.id"), nullable=False, index=True),
+    Column("ordinal", Integer, nullable=False),
+    Column("claim_line_id", String(32), ForeignKey("claim_lines.id"), index=True),
+    Column("line_id", String(50)),
+    Column("code", String(10), nullable=False),
+    Column("charge_cents", BigInteger, nullable=False),
+    Column("paid_cents", BigInteger, nullable=False),
+    Column("adjustments", JSON, nullable=False),
+    Column("remarks", JSON, nullable=False),
+    UniqueConstraint("remittance_claim_id", "ordinal", name="uq_remittance_lines_claim_ordinal"),
+)
+"""Each service line (SVC) of a posted claim payment: its CAS and its remark codes (RARC)."""
 
 ledger_entries = Table(
     "ledger_entries",
@@ -200,6 +226,7 @@ posting_worklist = Table(
     Column("created_at", DateTime(timezone=True), nullable=False),
     Column("resolved_at", DateTime(timezone=True)),
     Column("resolved_by", String(100)),
+    Column("action", String(20)),
 )
 
 idempotency_keys = Table(
@@ -299,7 +326,7 @@ LEDGER_TABLES = (
     ledger_month_totals,
 )
 
-for _table in (remittances, remittance_claims, ledger_entries, practice_ledger_entries):
+for _table in (remittances, remittance_claims, remittance_lines, ledger_entries, practice_ledger_entries):
     for _sql in sqlite_trigger_sql(_table.name):
         event.listen(_table, "after_create", DDL(_sql).execute_if(dialect="sqlite"))  # type: ignore[no-untyped-call]
     for _sql in postgres_trigger_sql(_table.name):

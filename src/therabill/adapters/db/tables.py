@@ -389,6 +389,8 @@ claims = Table(
     Column("batch_id", String(32), ForeignKey("claim_batches.id"), index=True),
     _created(),
     Column("updated_at", DateTime(timezone=True), nullable=False),
+    Column("cob", JSON),
+    Column("primary_claim_id", String(32), ForeignKey("claims.id"), index=True),
     UniqueConstraint("practice_id", "claim_number", name="uq_claims_practice_claim_number"),
     CheckConstraint("frequency IN ('1', '7', '8')", name="frequency"),
     CheckConstraint("total_charge_cents >= 0", name="total_charge"),

@@ -686,6 +686,8 @@ class _Claim837:
         if prior is not None:
             self.cas(prior.adjustments, f"{name}.prior_payment.adjustments")
             seg("AMT", "D", _money(prior.paid_amount))
+            if prior.remaining_patient_liability is not None:
+                seg("AMT", "EAF", _money(prior.remaining_patient_liability))
         consent = e.consent
         seg(
             "OI",

@@ -7,10 +7,12 @@ from typing import Annotated
 import typer
 from sqlalchemy import Engine
 
-from therabill.domain.errors import TherabillError
-from therabill.entrypoints.cli.common import fail_from
-from therabill.service_layer.database import open_existing
+from therabill.domain.errors import Problem, TherabillError
+from therabill.entrypoints.cli.common import fail, fail_from
+from therabill.service_layer import batches
+from therabill.service_layer.database import DatabaseNotReadyError, open_existing
 from therabill.service_layer.practice import resolve_practice
+from therabill.service_layer.uow import system_actor
 
 PracticeOption = Annotated[
     str | None,
@@ -20,6 +22,25 @@ PracticeOption = Annotated[
         help="Practice slug or id (default: THERABILL_PRACTICE, or the only practice).",
     ),
 ]
+
+
+def control_number_for(given: int | None, practice: str | None) -> int:
+    """The interchange control number of a file written from documents: the one given, else
+    the next of the practice's one sequence (the one batches, 270s and 276s take theirs from).
+    Without a practice database there is no sequence: give ``--control-number``."""
+    if given is not None:
+        return given
+    try:
+        engine = open_existing()
+        practice_id = resolve_practice(engine, practice)
+        return batches.next_control_number(engine, practice_id, system_actor())
+    except DatabaseNotReadyError:
+        fail(
+            "no practice database to take the next control number from",
+            [Problem("x12-control-number-needed", "--control-number", "give one, or set up a practice")],
+        )
+    except TherabillError as exc:
+        fail_from(exc)
 
 
 def open_practice(practice: str | None) -> tuple[Engine, str]:

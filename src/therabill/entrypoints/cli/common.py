@@ -24,7 +24,11 @@ EXIT_INVALID = 2
 
 # Options of the commands that write X12 envelopes.
 ControlNumberOption = Annotated[
-    int | None, typer.Option("--control-number", help="ISA13/GS06; default: the counter in the data folder.")
+    int | None,
+    typer.Option(
+        "--control-number",
+        help="ISA13/GS06; default: the next of the practice's one sequence (needs a practice).",
+    ),
 ]
 ProductionOption = Annotated[bool, typer.Option("--production", help="Usage indicator P (default T: test).")]
 EnvelopeConfigOption = Annotated[

@@ -9,14 +9,13 @@ from typing import Annotated, Any
 
 import typer
 
-from therabill import config
-from therabill.adapters.x12.control import next_control_number
 from therabill.adapters.x12.envelope import load_settings
 from therabill.adapters.x12.errors import X12Error
 from therabill.adapters.x12.x270_005010X279A1 import inquiry_from_encounter, write_270
 from therabill.adapters.x12.x271_005010X279A1 import read_271
 from therabill.clock import current_time
 from therabill.domain.eligibility import THERAPY_INQUIRY_SERVICE_TYPES, EligibilitySummary
+from therabill.entrypoints.cli._practice import PracticeOption, control_number_for
 from therabill.entrypoints.cli.common import (
     ControlNumberOption,
     CreatedOption,
@@ -41,6 +40,7 @@ def eligibility_request(
     file: Annotated[str, typer.Argument(help="Encounter document(s) (JSON: one object or a list).")],
     output: Annotated[Path, typer.Option("-o", "--output", help="The 270 file to write.")],
     control_number: ControlNumberOption = None,
+    practice: PracticeOption = None,
     production: ProductionOption = False,
     config_file: EnvelopeConfigOption = None,
     service_date: Annotated[
@@ -79,7 +79,7 @@ def eligibility_request(
             inquiry_from_encounter(e, e.encounter_id, service_date=asked, service_types=types)
             for e in encounters
         ]
-        number = control_number if control_number is not None else next_control_number(config.data_dir())
+        number = control_number_for(control_number, practice)
         text = write_270(inquiries, settings, control_number=number, created=when)
     except X12Error as exc:
         fail_from(exc)

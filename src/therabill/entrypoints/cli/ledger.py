@@ -37,10 +37,13 @@ def era_post(
     practice: PracticeOption = None,
     as_json: JsonOption = False,
 ) -> None:
-    """Post an 835: payments, adjustments, patient responsibility; the rest to the worklist.
+    """Post an 835 for the payer that sent it: payments, adjustments, patient responsibility.
 
-    Each claim posts in its own transaction; posting the same file (or the same payment in
-    a new envelope) again posts nothing. Exit 1 when anything went to the worklist.
+    Each claim posts on that payer's claim; the patient's share moves to the next coverage,
+    whose claim is made and scrubbed for review. Money from a payer not on the claim, or a
+    second payment, goes to the worklist to refund. Each claim posts in its own transaction;
+    posting the same file (or the same payment in a new envelope) again posts nothing. Exit 1
+    when anything went to the worklist.
     """
     data = read_input(file)
     engine, practice_id = open_practice(practice)
@@ -62,7 +65,12 @@ def era_post(
                 f"{r['claims_already_posted']} already posted, {r['entries']} ledger entries"
             )
             for w in r["worklist"]:
-                stdout.print(f"  worklist {w['kind']}: {w['message']}")
+                action = f" [action: {w['action']}]" if w["action"] else ""
+                stdout.print(f"  worklist {w['kind']}: {w['message']}{action}")
+            for number in r["next_claims"]:
+                stdout.print(
+                    f"  secondary claim {number} made from this payment: review it and mark it ready"
+                )
     if any(r["worklist"] for r in report):
         raise typer.Exit(EXIT_FINDINGS)
 
@@ -161,7 +169,7 @@ def denials_list(practice: PracticeOption = None, as_json: JsonOption = False) -
     """List denied and partly paid claim lines with the reason in words and a likely fix."""
     engine, practice_id = open_practice(practice)
     try:
-        found = svc.denial_worklist(engine, practice_id, system_actor())
+        found = remittances.denial_worklist(engine, practice_id, system_actor())
     except TherabillError as exc:
         fail_from(exc)
     finally:

@@ -21,6 +21,7 @@ from therabill.entrypoints.cli.doctor import doctor_command
 from therabill.entrypoints.cli.eligibility import eligibility_app
 from therabill.entrypoints.cli.era import era_app
 from therabill.entrypoints.cli.examples import examples_command, run_command
+from therabill.entrypoints.cli.followup import followup_app
 from therabill.entrypoints.cli.form import form_app
 from therabill.entrypoints.cli.intake import intake_app
 from therabill.entrypoints.cli.interop import register as register_interop
@@ -101,6 +102,7 @@ app.add_typer(refdata_app, name="refdata")
 app.add_typer(db_app, name="db")
 app.add_typer(patients_app, name="patients")
 app.add_typer(claims_app, name="claims")
+app.add_typer(followup_app, name="followup")
 app.command("demo")(demo_command)
 app.command("backup")(backup_command)
 app.command("restore")(restore_command)

@@ -12,7 +12,6 @@ from typing import Annotated
 import typer
 
 from therabill import config
-from therabill.adapters.x12.control import next_control_number
 from therabill.adapters.x12.errors import X12Error
 from therabill.adapters.x12.validate import NotValidatable, validate
 from therabill.adapters.x12.x837p_005010X222A1 import write_837p
@@ -20,6 +19,7 @@ from therabill.clock import current_date, current_time
 from therabill.domain.claim import Claim, build_claim
 from therabill.domain.encounter import Encounter
 from therabill.domain.errors import Problem, TherabillError
+from therabill.entrypoints.cli._practice import PracticeOption, control_number_for
 from therabill.entrypoints.cli.common import (
     EXIT_FINDINGS,
     ControlNumberOption,
@@ -91,6 +91,7 @@ def x12_837(
     files: Annotated[list[str], typer.Argument(help="Encounter documents (JSON: one object or a list).")],
     output: Annotated[Path, typer.Option("-o", "--output", help="The 837P file to write.")],
     control_number: ControlNumberOption = None,
+    practice: PracticeOption = None,
     production: ProductionOption = False,
     config_file: EnvelopeConfigOption = None,
     override_scrub: Annotated[
@@ -138,7 +139,7 @@ def x12_837(
         fail("the scrubber found errors; no file was written", blocking, code=EXIT_FINDINGS)
     claims = _claims(encounters)
     try:
-        number = control_number if control_number is not None else next_control_number(config.data_dir())
+        number = control_number_for(control_number, practice)
         text = write_837p(claims, settings, control_number=number, created=when)
     except X12Error as exc:
         fail_from(exc)

@@ -25,7 +25,7 @@ from therabill.entrypoints.http import audit
 from therabill.entrypoints.http.errors import ApiError, LoginRequiredError
 from therabill.security.permissions import Permission, allowed
 from therabill.security.tokens import same
-from therabill.service_layer import accounts, batches
+from therabill.service_layer import api_tokens, batches, sessions
 from therabill.service_layer.accounts import Principal, SessionPolicy
 
 SESSION_COOKIE = "tb_session"
@@ -128,14 +128,14 @@ def _principal(request: Request) -> Principal:
         if not token:
             return None
         if auth:
-            return accounts.token_principal(conn, token, at, touch=touch)
-        return accounts.session_principal(conn, token, at, st.policy, touch=touch)
+            return api_tokens.token_principal(conn, token, at, touch=touch)
+        return sessions.session_principal(conn, token, at, st.policy, touch=touch)
 
     # Most requests only read: a deferred transaction, and a write only when the last-use
     # time is stale (SQLite has one writer at a time).
     with st.engine.connect().execution_options(therabill_read_only=True) as conn, conn.begin():
         principal = lookup(conn, touch=False)
-        stale = principal is not None and accounts.needs_touch(conn, token, at, api=bool(auth))
+        stale = principal is not None and sessions.needs_touch(conn, token, at, api=bool(auth))
     if stale:
         with st.engine.begin() as conn:
             principal = lookup(conn, touch=True)

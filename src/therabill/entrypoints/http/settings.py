@@ -38,6 +38,8 @@ class Settings(BaseSettings):
         smtp_host, smtp_port, smtp_sender, smtp_username, smtp_password, smtp_starttls,
             smtp_tls: the mail server that sends reminders, log-in links, statements and
             receipts; no ``smtp_host``: nothing is emailed.
+        public_url: the site's address as clients reach it (``https://book.example.com``),
+            used for the links in emails; empty: the address each request came to.
     """
 
     model_config = SettingsConfigDict(env_prefix="THERABILL_", extra="ignore")
@@ -67,6 +69,7 @@ class Settings(BaseSettings):
     smtp_password: str | None = Field(default=None, repr=False)
     smtp_starttls: bool = False
     smtp_tls: bool = False
+    public_url: str | None = None
 
     def mail(self) -> SmtpSettings | None:
         """The mail server settings, or None when no server is set."""

@@ -13,7 +13,9 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Query, Request, UploadFile
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 
+from therabill.domain import claim_changes as change_rules
 from therabill.domain.errors import NotFoundError, Problem, TherabillError
+from therabill.domain.money import from_cents
 from therabill.domain.records import ClaimStatus
 from therabill.entrypoints.http.audit import audit_event
 from therabill.entrypoints.http.deps import state
@@ -26,15 +28,15 @@ from therabill.entrypoints.http.who import (
     RemittancesPost,
     RemittancesRead,
 )
-from therabill.entrypoints.web import filters
-from therabill.entrypoints.web.pages import actor, render, today
+from therabill.entrypoints.web.pages import actor, people_of, render, today
 from therabill.security.csvcell import safe_row
 from therabill.security.permissions import Permission
 from therabill.service_layer import (
     audit_trail,
     batches,
+    claim_versions,
     documents,
-    ledger,
+    followup,
     practice,
     remittances,
     work_queues,
@@ -132,13 +134,14 @@ async def claims_ready(request: Request, principal: ClaimsWrite) -> Response:
     )
 
 
-@router.get("/claims/{claim_id}", response_class=HTMLResponse)
-def claim_page(request: Request, claim_id: str, principal: ClaimsRead) -> HTMLResponse:
-    """A claim: lines, scrub findings with fixes, status history, actions."""
+def claim_view(
+    request: Request, principal: Principal, claim_id: str, *, problems: Any = (), status: int = 200
+) -> HTMLResponse:
+    """The claim page: lines, findings, versions with who and when, status history, the
+    changes its status allows, and its follow-up (state, owner, notes, actions)."""
+    engine, who = state(request).engine, actor(principal)
     try:
-        detail = claims_svc.claim_detail(
-            state(request).engine, principal.practice_id, actor(principal), claim_id
-        )
+        detail = claims_svc.claim_detail(engine, principal.practice_id, who, claim_id)
     except NotFoundError as exc:
         raise not_found("claim") from exc
     audit_event(request, principal, "claim.view", "claim", claim_id)
@@ -152,10 +155,44 @@ def claim_page(request: Request, claim_id: str, principal: ClaimsRead) -> HTMLRe
             "lines": detail.lines,
             "findings": detail.findings,
             "history": detail.history,
-            "money": filters.money,  # the one money format (an int is cents)
+            "versions": claim_versions.versions(engine, principal.practice_id, who, claim_id),
+            "changes": changes_allowed(detail.claim),
+            "followup": followup.item(engine, principal.practice_id, who, claim_id, as_of=today(request)),
+            "states": change_rules.FOLLOW_UP_STATES,
+            "people": people_of(request, principal),
+            "money": from_cents,
             "message": request.query_params.get("m", "")[:40],
+            "errors": tuple(problems),
         },
+        status,
     )
+
+
+def changes_allowed(claim: Any) -> dict[str, bool]:
+    """Which changes the claim's status allows (the page shows only those buttons)."""
+
+    def ok(check: Any) -> bool:
+        try:
+            check()
+        except TherabillError:
+            return False
+        return True
+
+    void_version = claim.frequency == "8"
+    return {
+        "edit": not void_version and claim.status in {s.value for s in change_rules.UNSENT},
+        "void": not void_version
+        and ok(lambda: change_rules.check_void(claim.status, claim.payer_claim_control_number)),
+        "correct": not void_version
+        and ok(lambda: change_rules.check_correct(claim.status, claim.payer_claim_control_number)),
+        "rebill": not void_version and ok(lambda: change_rules.check_rebill(claim.status)),
+    }
+
+
+@router.get("/claims/{claim_id}", response_class=HTMLResponse)
+def claim_page(request: Request, claim_id: str, principal: ClaimsRead) -> HTMLResponse:
+    """A claim: lines, scrub findings with fixes, versions, status history, actions."""
+    return claim_view(request, principal, claim_id)
 
 
 @router.post("/claims/{claim_id}/ready")
@@ -235,7 +272,7 @@ def _remittance_context(request: Request, principal: Principal) -> dict[str, Any
     work = remittances.open_work(engine, principal.practice_id, who)
     return {
         "user": principal,
-        "denials": ledger.denial_worklist(engine, principal.practice_id, who),
+        "denials": remittances.denial_worklist(engine, principal.practice_id, who),
         "unmatched": [w for w in work if w.unmatched],
         "review": [w for w in work if not w.unmatched],
         "received": remittances.received(engine, principal.practice_id, who),

@@ -26,7 +26,7 @@ from therabill.refdata.icd10 import icd10
 from therabill.refdata.profiles import load_profile
 from therabill.refdata.status import refdata_status
 from therabill.security.permissions import Permission
-from therabill.service_layer import accounts, schedule
+from therabill.service_layer import cases, schedule, sessions
 from therabill.service_layer import claims as claims_svc
 from therabill.service_layer import dashboard as board
 from therabill.service_layer import intake as intake_svc
@@ -55,7 +55,7 @@ def actor(principal: Principal) -> str:
 def people_of(request: Request, principal: Principal) -> dict[str, str]:
     """Audit actors (``user:<id>``) of the caller's practice with their display names."""
     with state(request).engine.connect() as conn:
-        return accounts.display_names(conn, principal.practice_id)
+        return sessions.display_names(conn, principal.practice_id)
 
 
 def today(request: Request) -> date:
@@ -215,6 +215,11 @@ def visit_new(
     """The SOAP form of a new visit of this patient (pre-filled from a checked-in appointment)."""
     base = _visit_context(request, principal, patient_id)
     values = {"date_of_service": today(request).isoformat()}
+    values.update(  # the case's accident facts, entered once, carry to each new visit
+        visit_form.cause_values(
+            cases.case_facts(state(request).engine, principal.practice_id, actor(principal), patient_id)
+        )
+    )
     if principal.provider_id:
         values["provider_id"] = principal.provider_id
     if appointment:

@@ -27,7 +27,7 @@ from therabill.entrypoints.http.errors import ApiError
 from therabill.security import totp
 from therabill.security.permissions import Permission
 from therabill.security.tokens import new_token, same
-from therabill.service_layer import accounts
+from therabill.service_layer import accounts, api_tokens, sessions
 from therabill.service_layer.accounts import AccountError, Principal
 
 router = APIRouter(include_in_schema=False)
@@ -73,7 +73,7 @@ def _check_pre_csrf(request: Request, sent: str) -> None:
 
 
 def _audit_login(conn: Any, user_id: str, action: str, outcome: str, request: Request) -> None:
-    practice_id = accounts.practice_of_user(conn, user_id)
+    practice_id = sessions.practice_of_user(conn, user_id)
     if practice_id is not None:
         audit.record_for_user(
             conn,
@@ -105,7 +105,7 @@ def login(
     st = state(request)
     at = st.now()
     with st.engine.begin() as conn:
-        user_id, reason = accounts.check_password(conn, username, password, client_ip(request), at, st.policy)
+        user_id, reason = sessions.check_password(conn, username, password, client_ip(request), at, st.policy)
         if user_id is None:
             message = (
                 "Too many failed log-ins; wait 15 minutes and try again."
@@ -114,8 +114,8 @@ def login(
             )
             result: Response = _login_page(request, message, 429 if reason == "throttled" else 401)
             return result
-        stage = accounts.next_stage(conn, user_id, st.policy)
-        token = accounts.start_session(conn, user_id, stage, at, st.policy)
+        stage = sessions.next_stage(conn, user_id, st.policy)
+        token = sessions.start_session(conn, user_id, stage, at, st.policy)
         if stage == "full":
             _audit_login(conn, user_id, "auth.login", "ok", request)
     target = {"mfa": "/login/mfa", "enroll": "/mfa/enroll", "full": "/"}[stage]
@@ -129,7 +129,7 @@ def _pending(request: Request, stage: str) -> accounts.PendingSession:
     st = state(request)
     token = request.cookies.get(SESSION_COOKIE, "")
     with st.engine.begin() as conn:
-        pending = accounts.pending_session(conn, token, st.now(), st.policy) if token else None
+        pending = sessions.pending_session(conn, token, st.now(), st.policy) if token else None
     if pending is None or pending.stage != stage:
         raise ApiError(401, "not-authenticated", "log in first")
     return pending
@@ -168,11 +168,11 @@ def _finish(request: Request, stage: str, code: str, csrf_token: str) -> Respons
     at = st.now()
     ip = client_ip(request)
     with st.engine.begin() as conn:
-        why = accounts.throttle_reason(conn, pending.username, ip, at, st.policy)
+        why = sessions.throttle_reason(conn, pending.username, ip, at, st.policy)
         if why is not None:
             new = None
         else:
-            new = accounts.complete_mfa(
+            new = sessions.complete_mfa(
                 conn, request.cookies.get(SESSION_COOKIE, ""), code, at, st.policy, ip
             )
         _audit_login(
@@ -228,7 +228,7 @@ async def logout(request: Request, _: None = Public) -> Response:
     st = state(request)
     if token:
         with st.engine.begin() as conn:
-            principal = accounts.session_principal(conn, token, st.now(), st.policy)
+            principal = sessions.session_principal(conn, token, st.now(), st.policy)
             if principal is not None:
                 await check_csrf(request, principal.csrf_token)
                 audit.record(
@@ -240,7 +240,7 @@ async def logout(request: Request, _: None = Public) -> Response:
                     at=st.now(),
                     ip=client_ip(request),
                 )
-            accounts.end_session(conn, token)
+            sessions.end_session(conn, token)
     response = RedirectResponse("/login", status_code=303)
     response.delete_cookie(SESSION_COOKIE)
     return response
@@ -253,7 +253,7 @@ def account_page(
     """The account page: change password, API tokens."""
     st = state(request)
     with st.engine.begin() as conn:
-        tokens = accounts.list_api_tokens(conn, principal)
+        tokens = api_tokens.list_api_tokens(conn, principal)
     return _render(
         request, "account.html", {"user": principal, "tokens": tokens, "message": "", "new_token": ""}
     )
@@ -286,7 +286,7 @@ def change_password(
         message = "; ".join(f"{p.loc} {p.message}" for p in exc.problems) or str(exc)
         status = 422
     with st.engine.begin() as conn:
-        tokens = accounts.list_api_tokens(conn, principal)
+        tokens = api_tokens.list_api_tokens(conn, principal)
     return _render(
         request,
         "account.html",
@@ -307,13 +307,13 @@ def create_token_page(
     message, new_token_value, status = "", "", 200
     try:
         with st.engine.begin() as conn:
-            _, new_token_value = accounts.create_api_token(
+            _, new_token_value = api_tokens.create_api_token(
                 conn, principal, name, scopes, st.now(), policy=st.policy
             )
     except AccountError as exc:
         message, status = str(exc), 422
     with st.engine.begin() as conn:
-        tokens = accounts.list_api_tokens(conn, principal)
+        tokens = api_tokens.list_api_tokens(conn, principal)
     return _render(
         request,
         "account.html",
@@ -331,7 +331,7 @@ def revoke_token_page(
     """Revoke one of the caller's tokens."""
     st = state(request)
     with st.engine.begin() as conn:
-        revoked = accounts.revoke_api_token(conn, principal, token_id, st.now())
+        revoked = api_tokens.revoke_api_token(conn, principal, token_id, st.now())
     if not revoked:
         raise ApiError(404, "not-found", "no such token")
     return RedirectResponse("/account", status_code=303)

@@ -27,7 +27,7 @@ from therabill.entrypoints.http.errors import ApiError, not_found
 from therabill.entrypoints.web.pages import actor, render, today
 from therabill.refdata.ncci import mue_effective_from_name
 from therabill.security.permissions import ROLES, Permission, permissions_of
-from therabill.service_layer import accounts
+from therabill.service_layer import accounts, api_tokens
 from therabill.service_layer import practice_settings as ps
 from therabill.service_layer.accounts import AccountError, Principal
 
@@ -615,8 +615,8 @@ async def settings_user_reset_mfa(request: Request, user_id: str, principal: Use
 def _tokens_page(request: Request, principal: Principal, **kw: Any) -> HTMLResponse:
     st = state(request)
     with st.engine.connect() as conn:
-        tokens = accounts.list_practice_tokens(conn, principal.practice_id)
-        lifetimes = accounts.practice_token_policy(conn, principal.practice_id, st.policy)
+        tokens = api_tokens.list_practice_tokens(conn, principal.practice_id)
+        lifetimes = api_tokens.practice_token_policy(conn, principal.practice_id, st.policy)
     scopes = sorted(p.value for p in _held(principal))
     extra = kw.pop("extra", {})
     context = {
@@ -642,7 +642,7 @@ async def settings_token_policy(request: Request, principal: UsersManage) -> Res
                 (Problem("token-policy-invalid", "token_max_days", "give whole numbers of days"),),
             )
         with st.engine.begin() as conn:
-            accounts.set_token_policy(
+            api_tokens.set_token_policy(
                 conn,
                 principal,
                 default_days=int(values[0]),
@@ -678,7 +678,7 @@ async def settings_token_create(request: Request, principal: UsersManage) -> Res
                 (Problem("token-expiry", "expires_in_days", f"1 to {st.policy.token_max_days} days"),),
             )
         with st.engine.begin() as conn:
-            _, token = accounts.create_api_token(
+            _, token = api_tokens.create_api_token(
                 conn, principal, name, chosen, st.now(), int(days), st.policy
             )
     except AccountError as exc:
@@ -691,7 +691,7 @@ async def settings_token_revoke(request: Request, token_id: str, principal: User
     """Revoke any token of the practice at once."""
     st = state(request)
     with st.engine.begin() as conn:
-        done = accounts.revoke_practice_token(
+        done = api_tokens.revoke_practice_token(
             conn, principal.practice_id, actor(principal), _ident(token_id), st.now()
         )
     if not done:

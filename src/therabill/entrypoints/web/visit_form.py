@@ -3,7 +3,9 @@
 Field names: ``date_of_service``, ``start_time``, ``end_time``, ``diagnoses`` (comma list),
 ``svc-N-code``, ``svc-N-minutes``, ``svc-N-modifiers``, ``svc-N-regions`` (comma list, filled
 by the body diagram), ``svc-N-techniques``, ``svc-N-pointers``; the SOAP fields; ``pain_scale``;
-``rom-N-joint|motion|degrees``; ``goal-N-description|baseline|target|target_date``.
+``rom-N-joint|motion|degrees``; ``goal-N-description|baseline|target|target_date``; the accident
+and employment facts ``rc-employment|auto_accident|other_accident`` (checkboxes) and
+``rc-auto_accident_state|accident_date|property_casualty_claim_number|employer_name``.
 A field that is not a number where one is needed is passed through as text, so the schema
 reports it with its path (``services[0].minutes``) instead of the form guessing.
 """
@@ -133,7 +135,71 @@ def visit_document(form: Mapping[str, Any]) -> dict[str, Any]:
         value = _text(form, name)
         if value:
             doc[name] = value
+    causes = related_causes(form)
+    if causes is not None:
+        doc["related_causes"] = causes
     return doc
+
+
+CAUSE_FLAGS = ("employment", "auto_accident", "other_accident")
+CAUSE_TEXTS = ("auto_accident_state", "accident_date", "property_casualty_claim_number", "employer_name")
+
+
+def related_causes(form: Mapping[str, Any]) -> dict[str, Any] | None:
+    """The accident and employment facts (``rc-*`` fields; box 10, CLM11) when the form has
+    them (``rc-present``); every cause unchecked says "not related" (it ends a case)."""
+    if not _text(form, "rc-present"):
+        return None
+    out: dict[str, Any] = {flag: bool(_text(form, f"rc-{flag}")) for flag in CAUSE_FLAGS}
+    for name in CAUSE_TEXTS:
+        value = _text(form, f"rc-{name}")
+        out[name] = (value.upper() if name == "auto_accident_state" else value) or None
+    return out
+
+
+def cause_values(causes: Mapping[str, Any] | None) -> dict[str, str]:
+    """Form values (``rc-*``) of stored accident facts (to pre-fill or edit the form)."""
+    values: dict[str, str] = {}
+    for flag in CAUSE_FLAGS:
+        if causes and causes.get(flag):
+            values[f"rc-{flag}"] = "1"
+    for name in CAUSE_TEXTS:
+        if causes and causes.get(name):
+            values[f"rc-{name}"] = str(causes[name])
+    return values
+
+
+def keep_service_extras(services: list[dict[str, Any]], stored: list[Any]) -> list[dict[str, Any]]:
+    """The form's services with the stored lines' fee and billed units kept where the code
+    is the same (the form does not show them)."""
+    out = []
+    for i, svc in enumerate(services):
+        old = stored[i] if i < len(stored) and isinstance(stored[i], Mapping) else {}
+        merged = dict(svc)
+        if old.get("code") == svc.get("code"):
+            for key in ("unit_charge", "units"):
+                if old.get(key) is not None:
+                    merged[key] = old[key]
+        out.append(merged)
+    return out
+
+
+def document_values(doc: Mapping[str, Any]) -> dict[str, str]:
+    """Form values of a stored visit document (to edit the saved visit)."""
+    values = note_values(doc.get("documentation"))
+    for name in ("start_time", "end_time"):
+        if doc.get(name):
+            values[name] = str(doc[name])
+    values["diagnoses"] = ", ".join(doc.get("diagnoses") or [])
+    for i, svc in enumerate((doc.get("services") or [])[:SERVICE_ROWS]):
+        values[f"svc-{i}-code"] = str(svc.get("code", ""))
+        values[f"svc-{i}-minutes"] = str(svc.get("minutes", ""))
+        values[f"svc-{i}-modifiers"] = ", ".join(svc.get("modifiers") or [])
+        values[f"svc-{i}-pointers"] = ", ".join(str(x) for x in svc.get("diagnosis_pointers") or [])
+        values[f"svc-{i}-regions"] = ", ".join(svc.get("body_regions") or [])
+        values[f"svc-{i}-techniques"] = ", ".join(svc.get("techniques") or [])
+    values.update(cause_values(doc.get("related_causes")))
+    return values
 
 
 # --- the body diagram ------------------------------------------------------------------

@@ -20,6 +20,8 @@ TABLE_MODULES = (
     "auth_tables",
     "intake_tables",
     "interop_tables",
+    "followup_tables",
+    "portal_tables",
     "report_indexes",
 )
 

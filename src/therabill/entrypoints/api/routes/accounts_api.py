@@ -17,7 +17,7 @@ from therabill.entrypoints.api.schemas import (
 from therabill.entrypoints.http.deps import Conn, now, requires, state
 from therabill.entrypoints.http.errors import not_found
 from therabill.security.permissions import Permission, permissions_of
-from therabill.service_layer import accounts
+from therabill.service_layer import api_tokens
 from therabill.service_layer.accounts import Principal
 
 router = APIRouter(prefix="/api/v1", tags=["account"])
@@ -41,13 +41,13 @@ def me(principal: Self) -> dict[str, Any]:
 @router.get("/tokens", response_model=list[TokenPublic], responses=ERRORS)
 def list_tokens(principal: Self, conn: Conn) -> list[dict[str, object]]:
     """The caller's API tokens (never their secrets)."""
-    return accounts.list_api_tokens(conn, principal)
+    return api_tokens.list_api_tokens(conn, principal)
 
 
 @router.post("/tokens", response_model=TokenCreated, status_code=status.HTTP_201_CREATED, responses=ERRORS)
 def create_token(body: TokenCreate, principal: Self, conn: Conn, request: Request) -> dict[str, object]:
     """Create an API token with the given scopes (permission names); the token is shown once."""
-    token_id, token = accounts.create_api_token(
+    token_id, token = api_tokens.create_api_token(
         conn,
         principal,
         body.name,
@@ -56,7 +56,7 @@ def create_token(body: TokenCreate, principal: Self, conn: Conn, request: Reques
         body.expires_in_days,
         state(request).policy,
     )
-    listed = next(t for t in accounts.list_api_tokens(conn, principal) if t["id"] == token_id)
+    listed = next(t for t in api_tokens.list_api_tokens(conn, principal) if t["id"] == token_id)
     return {**listed, "token": token}
 
 
@@ -65,5 +65,5 @@ def create_token(body: TokenCreate, principal: Self, conn: Conn, request: Reques
 )
 def revoke_token(token_id: str, principal: Self, conn: Conn, request: Request) -> None:
     """Revoke one of the caller's tokens; it stops working at once."""
-    if not accounts.revoke_api_token(conn, principal, token_id, now(request)):
+    if not api_tokens.revoke_api_token(conn, principal, token_id, now(request)):
         raise not_found("token")

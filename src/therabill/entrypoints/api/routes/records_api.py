@@ -265,6 +265,7 @@ class WorkItemPublic(BaseModel):
     amount: str
     reason: str | None
     message: str
+    action: str | None = None
 
 
 class RemittancePosted(BaseModel):
@@ -281,6 +282,7 @@ class RemittancePosted(BaseModel):
     claims_already_posted: int
     entries: int
     worklist: list[WorkItemPublic]
+    next_claims: list[str] = []
 
 
 class EligibilityPublic(BaseModel):
@@ -856,18 +858,18 @@ async def post_remittance(request: Request, principal: RemittancesPost) -> list[
 @router.get("/remittances/denials", response_model=list[dict[str, Any]], responses=ERRORS)
 def denials(request: Request, principal: RemittancesRead) -> list[dict[str, Any]]:
     """Denied and partly paid claim lines with their reasons in plain words and the likely fix."""
-    from therabill.service_layer import ledger
+    from therabill.service_layer import remittances
 
     _audit(request, principal, "remittance.denials", "remittance", None)
-    return ledger.denial_worklist(state(request).engine, principal.practice_id, _actor(principal))
+    return remittances.denial_worklist(state(request).engine, principal.practice_id, _actor(principal))
 
 
 @router.get("/remittances/worklist", response_model=list[dict[str, Any]], responses=ERRORS)
 def posting_worklist(request: Request, principal: RemittancesRead) -> list[dict[str, Any]]:
     """What did not post: unmatched claims or lines, unbalanced transactions, PLB adjustments."""
-    from therabill.service_layer import ledger
+    from therabill.service_layer import remittances
 
-    return ledger.worklist(state(request).engine, principal.practice_id, _actor(principal))
+    return remittances.worklist(state(request).engine, principal.practice_id, _actor(principal))
 
 
 # --- eligibility -------------------------------------------------------------------------
