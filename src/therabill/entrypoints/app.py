@@ -15,7 +15,6 @@ from starlette.types import ASGIApp, Receive, Scope, Send
 
 from therabill import __version__, config
 from therabill import clock as clock_mod
-from therabill.domain.money import usd_text
 from therabill.entrypoints.api.routes import (
     accounts_api,
     billing_api,
@@ -36,6 +35,7 @@ from therabill.entrypoints.http.query import no_unknown_query
 from therabill.entrypoints.http.settings import Settings
 from therabill.entrypoints.web import (
     billing,
+    filters,
     intake_pages,
     pages,
     routes_auth,
@@ -131,7 +131,7 @@ def create_app(
     )
     app.state.settings = settings
     templates = Jinja2Templates(directory=str(WEB / "templates"))
-    templates.env.filters["usd"] = usd_text
+    filters.install(templates.env)
     app.state.templates = templates
     errors.install(app)
     # Outermost last: headers on every answer, then body limits, then the error shield.

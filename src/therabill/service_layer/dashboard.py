@@ -11,6 +11,7 @@ from sqlalchemy import Engine, func, select
 from therabill.adapters.db.ledger_tables import remittances
 from therabill.adapters.db.tables import appointments, authorizations, claims, coverages, visits
 from therabill.domain.records import authorization_running_out
+from therabill.service_layer import work_queues
 from therabill.service_layer.uow import UnitOfWork
 
 __all__ = ["ATTENTION_STATUSES", "Dashboard", "dashboard"]
@@ -29,6 +30,9 @@ class Dashboard:
         running_out: authorizations in force that are about to run out.
         attention: claims with scrub errors or in a status that needs work (billing roles).
         paid_this_week_cents: remittance payments received in the last seven days (billing roles).
+        to_bill: documented visits with services and no claim (billing roles).
+        to_mark_ready: scrubbed claims without errors (billing roles).
+        ready: claims ready to send (billing roles).
     """
 
     patients: dict[str, Any]
@@ -36,6 +40,9 @@ class Dashboard:
     running_out: list[Any]
     attention: list[Any] = field(default_factory=list)
     paid_this_week_cents: int = 0
+    to_bill: int = 0
+    to_mark_ready: int = 0
+    ready: int = 0
 
 
 def dashboard(engine: Engine, practice_id: str, actor: str, *, day: date, billing: bool) -> Dashboard:
@@ -92,4 +99,14 @@ def dashboard(engine: Engine, practice_id: str, actor: str, *, day: date, billin
                 remittances.c.received_at >= start - timedelta(days=6),
             )
         ).scalar_one()
-    return Dashboard(names, undocumented, running_out, attention, int(paid))
+    queues = work_queues.billing_queues(engine, practice_id, actor, limit=0)
+    return Dashboard(
+        names,
+        undocumented,
+        running_out,
+        attention,
+        int(paid),
+        to_bill=queues.to_bill_count,
+        to_mark_ready=len(queues.to_mark_ready),
+        ready=sum(len(g.claims) for g in queues.ready),
+    )

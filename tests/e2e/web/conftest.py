@@ -9,6 +9,7 @@ import subprocess
 import sys
 import time
 from collections.abc import Iterator
+from contextlib import contextmanager
 from datetime import datetime
 from pathlib import Path
 
@@ -56,14 +57,14 @@ def _utcnow() -> datetime:
     return datetime.now(UTC).replace(tzinfo=None)
 
 
-@pytest.fixture(scope="session")
-def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Server]:
+@contextmanager
+def serve(folder: Path) -> Iterator[Server]:
+    """Build a fresh world in ``folder`` and serve it on a free loopback port until the block ends."""
     require(
         "chromium",
         Path(CHROMIUM).exists() or shutil.which("chromium") is not None,
         "apt-get install chromium",
     )
-    folder = tmp_path_factory.mktemp("webui")
     world = build_world(folder)
     world.engine.dispose()
     offset = (START - _utcnow()).total_seconds()
@@ -111,6 +112,12 @@ def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Server]:
             proc.wait(timeout=10)
         except subprocess.TimeoutExpired:
             proc.kill()
+
+
+@pytest.fixture(scope="session")
+def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Server]:
+    with serve(tmp_path_factory.mktemp("webui")) as running:
+        yield running
 
 
 @pytest.fixture(scope="session")

@@ -614,3 +614,28 @@ def denials_list(practice: PracticeOption = None, as_json: JsonOption = False) -
             stdout.print(f"  {r['code']}: {r['words']}")
             if r["fix"]:
                 stdout.print(f"    fix: {r['fix']}")
+
+
+@era_app.command("example")
+def era_example(
+    practice: PracticeOption = None,
+    out: Annotated[str | None, typer.Option("--out", help="Write the 835 here (default: print it).")] = None,
+) -> None:
+    """Write an 835 that pays the practice's claims awaiting payment (the demo's, to try posting).
+
+    Every line is paid 80 % of its charge; the last line of the first claim with two lines is
+    denied (CO-97). Post it with ``therabill era post FILE`` or on the Remittances page.
+    """
+    engine, practice_id = open_practice(practice)
+    try:
+        text = remittances.example_835(engine, practice_id, system_actor())
+    finally:
+        engine.dispose()
+    if not text:
+        stdout.print("no claim awaits payment: submit a batch first")
+        raise typer.Exit(EXIT_FINDINGS)
+    if out:
+        Path(out).write_text(text, encoding="ascii")
+        stdout.print(f"wrote {out}")
+    else:
+        typer.echo(text, nl=False)

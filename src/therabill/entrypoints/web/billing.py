@@ -29,8 +29,18 @@ from therabill.entrypoints.http.who import (
     RemittancesRead,
 )
 from therabill.entrypoints.web.pages import actor, people_of, render, today
+from therabill.security.csvcell import safe_row
 from therabill.security.permissions import Permission
-from therabill.service_layer import audit_trail, batches, claim_versions, documents, followup, remittances
+from therabill.service_layer import (
+    audit_trail,
+    batches,
+    claim_versions,
+    documents,
+    followup,
+    practice,
+    remittances,
+    work_queues,
+)
 from therabill.service_layer import claims as claims_svc
 from therabill.service_layer.accounts import Principal
 from therabill.service_layer.dashboard import ATTENTION_STATUSES
@@ -74,27 +84,53 @@ def _safe_name(text: str) -> str:
 
 
 @router.get("/claims", response_class=HTMLResponse)
-def claims_page(request: Request, principal: ClaimsRead, status: str = "") -> HTMLResponse:
-    """The claims worklist, filtered by status (``attention`` for those needing work)."""
+def claims_page(
+    request: Request,
+    principal: ClaimsRead,
+    status: str = "",
+    payer: Annotated[str, Query(max_length=32)] = "",
+    page: Annotated[int, Query(ge=1, le=100_000)] = 1,
+    marked: Annotated[int, Query(ge=0, le=10_000)] = -1,
+    refused: Annotated[int, Query(ge=0, le=10_000)] = 0,
+) -> HTMLResponse:
+    """The biller's queues (visits to bill, claims to mark ready, needing attention by reason,
+    ready claims by payer) and the claims worklist, filtered by status and payer, in pages."""
     if status and status != "attention" and status not in STATUSES:
         raise ApiError(422, "invalid-input", "unknown claim status")
     wanted = ATTENTION if status == "attention" else ((status,) if status else ())
-    work = claims_svc.worklist(state(request).engine, principal.practice_id, actor(principal), wanted)
-    recent = batches.recent_batches(state(request).engine, principal.practice_id, actor(principal), limit=10)
+    engine, who = state(request).engine, actor(principal)
+    work = work_queues.claims_page(
+        engine, principal.practice_id, who, statuses=wanted, payer_id=payer or None, page=page
+    )
+    queues = work_queues.billing_queues(engine, principal.practice_id, who)
+    recent = batches.recent_batches(engine, principal.practice_id, who, limit=10)
     audit_event(request, principal, "claim.list", "claim", None)
     return render(
         request,
         "claims.html",
         {
             "user": principal,
-            "claims": work.claims,
-            "names": work.patients,
+            "work": work,
+            "queues": queues,
             "status": status,
             "statuses": STATUSES,
-            "ready_count": work.ready_count,
+            "payer": payer,
+            "payers": practice.payer_names(engine, principal.practice_id, who),
             "batches": recent,
-            "money": from_cents,
+            "marked": marked,
+            "refused": refused,
         },
+    )
+
+
+@router.post("/claims/ready")
+async def claims_ready(request: Request, principal: ClaimsWrite) -> Response:
+    """Mark the chosen scrubbed claims ready together (those with scrub errors are refused)."""
+    form = await request.form()
+    chosen = [str(v)[:32] for v in form.getlist("claim_id")][:500]
+    done = work_queues.mark_ready_many(state(request).engine, principal.practice_id, actor(principal), chosen)
+    return RedirectResponse(
+        f"/claims?marked={len(done.marked)}&refused={len(done.refused)}#to-mark-ready", status_code=303
     )
 
 
@@ -162,7 +198,6 @@ def claim_page(request: Request, claim_id: str, principal: ClaimsRead) -> HTMLRe
 @router.post("/claims/{claim_id}/ready")
 def claim_ready(request: Request, claim_id: str, principal: ClaimsWrite) -> Response:
     """Mark a scrubbed claim without errors ready to send."""
-    from therabill.service_layer import claims as claims_svc
 
     try:
         claims_svc.mark_ready(state(request).engine, principal.practice_id, actor(principal), claim_id)
@@ -172,10 +207,24 @@ def claim_ready(request: Request, claim_id: str, principal: ClaimsWrite) -> Resp
 
 
 @router.post("/claims/batch")
-def claims_batch(request: Request, principal: ClaimsExport) -> Response:
-    """Put every ready claim into a new batch (they become submitted) and show it."""
+async def claims_batch(request: Request, principal: ClaimsExport) -> Response:
+    """Put ready claims into a new batch (they become submitted) and show it: the chosen ones
+    (``claim_id``), those of one payer (``payer``), or else every ready claim."""
     st = state(request)
-    batch = batches.build_batch(st.engine, principal.practice_id, actor(principal), envelope=st.envelope())
+    form = await request.form()
+    chosen = [str(v)[:32] for v in form.getlist("claim_id")][:500]
+    payer = str(form.get("payer", ""))[:32]
+    if payer and not chosen:
+        queues = work_queues.billing_queues(st.engine, principal.practice_id, actor(principal))
+        chosen = [c.id for g in queues.ready if g.payer_id == payer for c in g.claims]
+        if not chosen:
+            raise ApiError(422, "batch-empty", "no ready claim of this payer")
+    try:
+        batch = batches.build_batch(
+            st.engine, principal.practice_id, actor(principal), chosen or None, envelope=st.envelope()
+        )
+    except NotFoundError:
+        raise not_found("claim") from None
     return RedirectResponse(f"/batches/{batch.batch_id}", status_code=303)
 
 
@@ -188,9 +237,7 @@ def batch_page(request: Request, batch_id: str, principal: ClaimsRead) -> HTMLRe
         )
     except NotFoundError as exc:
         raise not_found("batch") from exc
-    return render(
-        request, "batch.html", {"user": principal, "batch": batch, "claims": rows, "money": from_cents}
-    )
+    return render(request, "batch.html", {"user": principal, "batch": batch, "claims": rows})
 
 
 @router.get("/batches/{batch_id}/837")
@@ -221,13 +268,17 @@ def claim_pdf(request: Request, claim_id: str, principal: ClaimsExport) -> Respo
 
 
 def _remittance_context(request: Request, principal: Principal) -> dict[str, Any]:
-    engine = state(request).engine
+    engine, who = state(request).engine, actor(principal)
+    work = remittances.open_work(engine, principal.practice_id, who)
     return {
         "user": principal,
-        "denials": remittances.denial_worklist(engine, principal.practice_id, actor(principal)),
-        "work": remittances.worklist(engine, principal.practice_id, actor(principal)),
+        "denials": remittances.denial_worklist(engine, principal.practice_id, who),
+        "unmatched": [w for w in work if w.unmatched],
+        "review": [w for w in work if not w.unmatched],
+        "received": remittances.received(engine, principal.practice_id, who),
         "results": None,
         "problems": (),
+        "message": "",
     }
 
 
@@ -277,6 +328,27 @@ async def remittances_upload(
     return render(request, "remittances.html", context, 422 if problems else 200)
 
 
+@router.post("/remittances/worklist/{item_id}/dismiss", response_class=HTMLResponse)
+async def worklist_dismiss(request: Request, item_id: str, principal: RemittancesPost) -> Response:
+    """Close a posting-worklist item with the reason nothing more is to be done."""
+    form = await request.form()
+    try:
+        remittances.dismiss_work_item(
+            state(request).engine,
+            principal.practice_id,
+            actor(principal),
+            item_id,
+            str(form.get("reason", "")),
+        )
+    except NotFoundError:
+        raise not_found("worklist item") from None
+    except TherabillError as exc:
+        context = _remittance_context(request, principal)
+        context.update(problems=exc.problems or (Problem(exc.code, "reason", str(exc)),))
+        return render(request, "remittances.html", context, 422)
+    return RedirectResponse("/remittances?dismissed=1#worklist", status_code=303)
+
+
 # --- owner: audit log, settings -----------------------------------------------------------
 
 
@@ -288,8 +360,19 @@ def audit_page(
     rows, report = audit_trail.page(
         state(request).engine, principal.practice_id, actor(principal), before=before
     )
+    names = audit_trail.names_of(state(request).engine, principal.practice_id, actor(principal), rows)
     audit_event(request, principal, "audit.view", "audit_log", None)
-    return render(request, "audit.html", {"user": principal, "rows": rows, "report": report})
+    return render(
+        request,
+        "audit.html",
+        {
+            "user": principal,
+            "rows": rows,
+            "report": report,
+            "names": names,
+            "words": audit_trail.action_words,
+        },
+    )
 
 
 @router.get("/audit/export.csv")
@@ -298,8 +381,6 @@ def audit_export(request: Request, principal: AuditRead) -> Response:
     import csv
     import io
     import json
-
-    from therabill.security.csvcell import safe_row
 
     out = io.StringIO()
     writer = csv.writer(out)

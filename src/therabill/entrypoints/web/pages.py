@@ -14,6 +14,7 @@ from fastapi import APIRouter, Depends, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 
 from therabill.domain.errors import NotFoundError, TherabillError
+from therabill.domain.intake import VisitNotBillableError
 from therabill.domain.money import from_cents
 from therabill.entrypoints.http import audit
 from therabill.entrypoints.http.audit import audit_event
@@ -21,11 +22,14 @@ from therabill.entrypoints.http.deps import public, state
 from therabill.entrypoints.http.errors import ApiError, not_found
 from therabill.entrypoints.http.who import ClaimsWrite, PatientsRead, VisitsRead, VisitsWrite
 from therabill.entrypoints.web import charts, visit_form
+from therabill.refdata.icd10 import icd10
 from therabill.refdata.profiles import load_profile
 from therabill.refdata.status import refdata_status
 from therabill.security.permissions import Permission
 from therabill.service_layer import appointments, cases, sessions
 from therabill.service_layer import claims as claims_svc
+from therabill.service_layer import dashboard as board
+from therabill.service_layer import intake as intake_svc
 from therabill.service_layer import patients as patients_svc
 from therabill.service_layer import visits as visits_svc
 from therabill.service_layer.accounts import Principal
@@ -69,7 +73,6 @@ def health(_: None = Depends(public())) -> dict[str, str]:
 def dashboard(request: Request, principal: PatientsRead) -> HTMLResponse:
     """Today's visits, visits not documented, claims needing attention."""
     day = today(request)
-    from therabill.service_layer import dashboard as board
 
     todays = appointments.todays_visits(state(request).engine, principal.practice_id, actor(principal))
     seen = board.dashboard(
@@ -92,6 +95,7 @@ def dashboard(request: Request, principal: PatientsRead) -> HTMLResponse:
             "names": seen.patients,
             "running_out": seen.running_out,
             "paid_this_week": from_cents(seen.paid_this_week_cents),
+            "queues": seen,
             "refdata_missing": [
                 i for i in refdata_status(day) if not i.ok and i.id == "icd10-release-missing"
             ],
@@ -141,8 +145,18 @@ def patient_page(request: Request, patient_id: str, principal: PatientsRead) -> 
             "chart": {"width": charts.WIDTH, "height": charts.HEIGHT, "pad": charts.PAD},
             "clinical": chart.clinical,
             "intake": check,
+            "goals": current_goals(chart.visits) if chart.clinical else None,
         },
     )
+
+
+def current_goals(visits: list[Any]) -> tuple[Any, list[dict[str, Any]]] | None:
+    """The goals of the newest visit that set any (visits newest first), with that visit."""
+    for v in visits:
+        goals = ((v.encounter_json or {}).get("documentation") or {}).get("goals") or []
+        if goals:
+            return v, list(goals)
+    return None
 
 
 def intake_check(
@@ -150,7 +164,6 @@ def intake_check(
 ) -> dict[str, Any]:
     """What the current intake means for a session today (or for ``document``): absolute,
     local (regions not to work on) and precautions (``VisitCheck.as_dict()``)."""
-    from therabill.service_layer import intake as intake_svc
 
     result = intake_svc.check_document(
         state(request).engine,
@@ -367,7 +380,6 @@ def visit_claim(request: Request, visit_id: str, principal: ClaimsWrite) -> Resp
     Refused (422, ``visit-not-billable``) while a treated visit has an uncleared absolute
     contraindication: the visit page is shown again with the reason.
     """
-    from therabill.domain.intake import VisitNotBillableError
 
     engine = state(request).engine
     try:
@@ -384,7 +396,6 @@ def visit_claim(request: Request, visit_id: str, principal: ClaimsWrite) -> Resp
 @router.post("/icd10/search", response_class=HTMLResponse)
 async def icd10_search(request: Request, _principal: VisitsWrite) -> HTMLResponse:
     """ICD-10-CM codes matching the text (code or words), for the diagnosis picker."""
-    from therabill.refdata.icd10 import icd10
 
     form = await request.form()
     text = str(form.get("icd-q", ""))[:80]

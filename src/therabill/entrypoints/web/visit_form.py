@@ -204,13 +204,16 @@ def document_values(doc: Mapping[str, Any]) -> dict[str, str]:
 
 # --- the body diagram ------------------------------------------------------------------
 
-# Shapes of a front-facing schematic figure (viewBox 0 0 200 360); the figure's right is the
-# viewer's left. Each region id of the vocabulary has one or more rectangles (x, y, w, h).
+# Shapes of a front-facing schematic figure (drawn in x 44..156, y 0..340: the viewBox
+# ``DIAGRAM_VIEWBOX``); the figure's right is the viewer's left. Each region id of the
+# vocabulary has one or more rectangles (x, y, w, h), none narrower than 10 units, so that at
+# the drawn width (300 px for 116 units) every region is a tap target of at least 24 px.
+DIAGRAM_VIEWBOX = "42 0 116 340"
 _SHAPES: dict[str, list[tuple[int, int, int, int]]] = {
     "head": [(86, 4, 28, 22)],
     "face": [(90, 26, 20, 14)],
-    "tmj_right": [(80, 28, 9, 12)],
-    "tmj_left": [(111, 28, 9, 12)],
+    "tmj_right": [(79, 28, 10, 12)],
+    "tmj_left": [(111, 28, 10, 12)],
     "cervical": [(92, 42, 16, 14)],
     "shoulder_right": [(58, 58, 24, 16)],
     "shoulder_left": [(118, 58, 24, 16)],

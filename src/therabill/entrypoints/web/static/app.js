@@ -1,4 +1,5 @@
-// therabill pages: the body diagram and the ICD-10 picker of the visit form (no inline script).
+// therabill pages: the body diagram and the ICD-10 picker of the visit form, tables as cards on
+// phones, the main menu, the live panel's summary (no inline script, no framework).
 (function () {
   "use strict";
 
@@ -71,4 +72,58 @@
   });
 
   document.addEventListener("DOMContentLoaded", paint);
+
+  // Tables become cards on phones: each cell is labelled with its column's heading (app.css).
+  function stackTables(root) {
+    (root || document).querySelectorAll("main table").forEach(function (table) {
+      if (table.classList.contains("no-stack") || table.closest(".no-stack")) return;
+      var heads = table.querySelectorAll("thead th");
+      if (!heads.length) return;
+      var labels = Array.prototype.map.call(heads, function (th) { return th.textContent.trim(); });
+      table.querySelectorAll("tbody tr, tfoot tr").forEach(function (tr) {
+        var col = 0;
+        Array.prototype.forEach.call(tr.children, function (cell) {
+          if (!cell.hasAttribute("data-label")) cell.setAttribute("data-label", labels[col] || "");
+          col += cell.colSpan || 1;
+        });
+      });
+      table.classList.add("stacked");
+    });
+  }
+
+  // The main menu is open on wide screens (a row of tabs) and a "Menu" button on phones.
+  function menu() {
+    var nav = document.getElementById("nav-menu");
+    if (!nav || !window.matchMedia) return;
+    var wide = window.matchMedia("(min-width: 1000px)");
+    function apply() { if (wide.matches) nav.setAttribute("open", ""); else nav.removeAttribute("open"); }
+    apply();
+    if (wide.addEventListener) wide.addEventListener("change", apply);
+  }
+
+  // The live panel's one-line summary (units and findings) for the collapsed bar on phones.
+  function summarize() {
+    var panel = document.getElementById("preview-panel");
+    var out = document.getElementById("live-summary-text");
+    if (!panel || !out) return;
+    var total = panel.querySelector("#units-total");
+    var errors = panel.querySelectorAll(".finding.error").length;
+    var others = panel.querySelectorAll(".finding").length - errors;
+    var parts = [total ? total.textContent.trim() + " units" : "No units yet"];
+    if (errors) parts.push(errors + " to fix");
+    if (others) parts.push(others + " to review");
+    if (!errors && !others && panel.querySelector(".ok")) parts.push("claim check clean");
+    out.textContent = parts.join(" · ");
+    var status = document.getElementById("live-status");
+    if (status && status.textContent !== out.textContent) status.textContent = out.textContent;
+  }
+
+  // On phones the live panel starts as its one-line summary bar (tap to open it).
+  function collapseLive() {
+    var live = document.querySelector("aside.preview.live > details");
+    if (live && window.matchMedia && !window.matchMedia("(min-width: 1000px)").matches) live.removeAttribute("open");
+  }
+
+  document.addEventListener("DOMContentLoaded", function () { stackTables(); menu(); collapseLive(); summarize(); });
+  document.addEventListener("htmx:afterSwap", function (event) { stackTables(event.target.parentNode || document); summarize(); });
 })();
