@@ -322,8 +322,12 @@ def test_denials_are_audited(client: TestClient, world: World) -> None:
 def test_no_phi_in_addresses_or_error_bodies(client: TestClient, world: World, app) -> None:
     for _, path in route_permissions(app):
         params = re.findall(r"\{(\w+)\}", path)
-        # A practice's public short name and an emailed link's token carry no PHI.
-        assert all(p.endswith("_id") or p in ("name", "slug", "token") for p in params), path
+        # A practice's public short name, an emailed link's token, a package or gift certificate's
+        # printed code and a payment's reference carry no PHI.
+        assert all(
+            p.endswith("_id") or p in ("name", "slug", "token", "code", "payment_ref") for p in params
+        ), path
+
     token = token_for(world, "a", "owner")
     r = client.post("/api/v1/patients/search", json={"name": "DoePA", "bogus": 1}, headers=bearer(token))
     assert r.status_code == 422 and "DoePA" not in r.text

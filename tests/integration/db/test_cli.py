@@ -64,7 +64,7 @@ def _patients_and_claims_lists(data_dir: Path) -> None:
 
 def _ledger_balance_and_denials(data_dir: Path) -> None:
     claim = as_json("claims", "list", "--status", "paid")[0]
-    result = run("ledger", "balance", "--claim", claim["id"])
+    result = run("ledger", "balance", "--claim", claim["id"], "--json")
     assert result.exit_code == 0, result.output
     bal = json.loads(result.stdout)
     assert bal["holds"] and bal["balance"]["charges"] == claim["total_charge"]
@@ -89,10 +89,10 @@ def _payments_post_is_idempotent(data_dir: Path) -> None:
     )
     first = run(*args)
     assert first.exit_code == 0, first.output
-    before = json.loads(run("ledger", "balance", "--patient", patient).stdout)
+    before = json.loads(run("ledger", "balance", "--patient", patient, "--json").stdout)
     second = run(*args)
     assert second.exit_code == 0, second.output
-    after = json.loads(run("ledger", "balance", "--patient", patient).stdout)
+    after = json.loads(run("ledger", "balance", "--patient", patient, "--json").stdout)
     assert before == after
 
 

@@ -13,7 +13,7 @@ from sqlalchemy.exc import DBAPIError
 from tests.integration.db.builders import ACTOR, AS_OF, DOS, Practice, a_practice, a_visit, clean_scrubber
 from tests.integration.db.test_money_flow import _number, _payment, _remittance, _status, _submitted
 from therabill.domain.claim_changes import ClaimChangeError
-from therabill.service_layer import appeals, followup, ledger
+from therabill.service_layer import appeals, followup, ledger, remittance_posting
 from therabill.service_layer import claims as rec
 from therabill.service_layer.errors import RecordsError
 
@@ -27,7 +27,9 @@ def _coded(p: Practice, dos: date = DOS) -> str:
 def _denied(p: Practice) -> str:
     claim = _coded(p)
     _submitted(p, claim)
-    ledger.post_remittance(p.engine, p.id, ACTOR, _remittance([_payment(p, claim, "denied")], f"T-{claim}"))
+    remittance_posting.post_remittance(
+        p.engine, p.id, ACTOR, _remittance([_payment(p, claim, "denied")], f"T-{claim}")
+    )
     assert _status(p, claim) == "denied"
     return claim
 

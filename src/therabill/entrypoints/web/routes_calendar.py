@@ -429,5 +429,5 @@ async def feed_submit(request: Request, principal: ScheduleRead) -> Response:
     form = await request.form()
     engine, _, who = _args(request, principal)
     token = calendar_feed.feed_link(engine, principal, who, str(form.get("provider_id", "")))
-    base = request.app.state.settings.public_url.rstrip("/")
+    base = (request.app.state.settings.public_url or str(request.base_url)).rstrip("/")
     return _setup_page(request, principal, feed_url=f"{base}/calendar/feed/{token}.ics")

@@ -327,7 +327,7 @@ def delete_time_off(request: Request, time_off_id: str, principal: Writer) -> Re
 def create_calendar_feed(request: Request, provider_id: str, principal: Reader) -> dict[str, Any]:
     """A new signed iCalendar feed URL of a therapist's appointments (valid a year)."""
     token = calendar_feed.feed_link(state(request).engine, principal, _actor(principal), provider_id)
-    base = request.app.state.settings.public_url.rstrip("/")
+    base = (request.app.state.settings.public_url or str(request.base_url)).rstrip("/")
     return {"url": f"{base}/calendar/feed/{token}.ics", "provider_id": provider_id}
 
 
