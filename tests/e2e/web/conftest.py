@@ -121,13 +121,21 @@ def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Server]:
 
 
 @pytest.fixture(scope="session")
-def browser(server: Server):  # type: ignore[no-untyped-def]
+def chromium_browser():  # type: ignore[no-untyped-def]
+    """Debian's chromium, launched once per test process (Playwright's sync API runs one
+    driver per thread: every browser test shares this one)."""
     from playwright.sync_api import sync_playwright
 
     with sync_playwright() as p:
         b = p.chromium.launch(executable_path=CHROMIUM, headless=True, args=ARGS)
         yield b
         b.close()
+
+
+@pytest.fixture(scope="session")
+def browser(server: Server, chromium_browser):  # type: ignore[no-untyped-def]
+    """The shared browser, once the shared server is up."""
+    return chromium_browser
 
 
 @pytest.fixture(scope="session")

@@ -21,11 +21,11 @@ from pathlib import Path
 
 import httpx
 import pytest
-from playwright.sync_api import Browser, Page, expect, sync_playwright
+from playwright.sync_api import Browser, Page, expect
 
 from tests.conftest import REPO, SmtpServer, require
 from tests.e2e.api.world import PASSWORD, START, World, build_world
-from tests.e2e.web.conftest import ARGS, CHROMIUM, _free_port, _utcnow
+from tests.e2e.web.conftest import CHROMIUM, _free_port, _utcnow
 from therabill.service_layer import booking, schedule_setup
 
 ACTOR = "test:setup"
@@ -124,11 +124,8 @@ def app(tmp_path_factory: pytest.TempPathFactory) -> Iterator[App]:
 
 
 @pytest.fixture(scope="module")
-def chromium(app: App) -> Iterator[Browser]:
-    with sync_playwright() as p:
-        b = p.chromium.launch(executable_path=CHROMIUM, headless=True, args=ARGS)
-        yield b
-        b.close()
+def chromium(app: App, chromium_browser: Browser) -> Browser:
+    return chromium_browser
 
 
 @pytest.fixture(scope="module")
