@@ -1,11 +1,9 @@
-"""Emailed client links: expiring, single-use, bound to one practice, purpose and client.
+"""Emailed client links: the booking page's and the portal's use of ``links``.
 
-A link carries a random 256-bit token; only its SHA-256 digest is stored
-(``portal_links``), with the practice, the purpose (``login``: the client portal;
-``booking``: confirm a booking made on the public page), the client or the booking request
-it opens, when it expires and when it was used. A token that was changed in any character
-matches no digest; an expired one or one used before is refused; using it is one
-conditional ``UPDATE ... WHERE used_at IS NULL``, so two clicks at once redeem it once.
+The tokens are ``service_layer.links`` tokens (signed with the practice's key, expiring,
+single-use, ids only): ``portal-login`` opens the client portal for a client,
+``booking-confirm`` confirms a booking request made on the public page. This module names
+those two purposes, their lifetimes, and speaks the booking page's errors.
 """
 
 from __future__ import annotations
@@ -14,28 +12,32 @@ from dataclasses import dataclass
 from datetime import timedelta
 from enum import StrEnum
 
-from sqlalchemy import Engine, select, update
+from sqlalchemy import Engine
 
-from therabill.adapters.db.portal_tables import portal_links
-from therabill.clock import current_time, naive_utc
 from therabill.domain.booking import BookingError, refuse
-from therabill.security.tokens import digest, new_token
+from therabill.service_layer import links
 from therabill.service_layer.uow import UnitOfWork
 
 __all__ = ["Grant", "LinkPurpose", "issue_in", "redeem"]
 
 
 class LinkPurpose(StrEnum):
-    """What a link opens."""
+    """What a link opens (the signed purpose of its token)."""
 
-    LOGIN = "login"
-    BOOKING = "booking"
+    LOGIN = "portal-login"
+    BOOKING = "booking-confirm"
 
 
 LIFETIME = {LinkPurpose.LOGIN: timedelta(minutes=30), LinkPurpose.BOOKING: timedelta(hours=2)}
 """How long a link of each purpose works after it is sent."""
 
-_TOKEN_MAX = 100
+_TOKEN_MAX = 200
+
+_MESSAGES = {
+    "link-invalid": "this link is not valid; ask for a new one",
+    "link-expired": "this link has expired; ask for a new one",
+    "link-used": "this link was used already; ask for a new one",
+}
 
 
 @dataclass(frozen=True, slots=True)
@@ -62,56 +64,31 @@ def issue_in(
     patient_id: str | None = None,
     request_id: str | None = None,
 ) -> str:
-    """Inside a unit of work: a new link token (only its digest is stored)."""
-    token = new_token()
-    now = naive_utc(uow.now())
-    uow.records.insert(
-        portal_links,
-        digest=digest(token),
-        purpose=purpose.value,
-        patient_id=patient_id,
-        request_id=request_id,
-        expires_at=now + LIFETIME[purpose],
-        used_at=None,
-        created_at=now,
-    )
-    return token
-
-
-def _invalid() -> BookingError:
-    return refuse("link-invalid", "token", "this link is not valid; ask for a new one")
+    """Inside a unit of work: a new link token for the client or the booking request."""
+    subject = patient_id if purpose is LinkPurpose.LOGIN else request_id
+    if not subject:
+        raise ValueError(
+            f"a {purpose} link names its {'client' if purpose is LinkPurpose.LOGIN else 'request'}"
+        )
+    return links.issue_link_in(uow, purpose.value, subject, expires=LIFETIME[purpose])
 
 
 def redeem(engine: Engine, token: str, purpose: LinkPurpose) -> Grant:
     """Use a link once.
 
     Raises:
-        BookingError: ``link-invalid`` (unknown or altered), ``link-expired`` or ``link-used``.
+        BookingError: ``link-invalid`` (unknown, altered, another purpose), ``link-expired``
+            or ``link-used``.
     """
     if not token or len(token) > _TOKEN_MAX:
-        raise _invalid()
-    hashed = digest(token)
-    with engine.connect() as conn:
-        row = conn.execute(
-            select(portal_links).where(
-                portal_links.c.digest == hashed, portal_links.c.purpose == purpose.value
-            )
-        ).first()
-    if row is None:
-        raise _invalid()
-    actor = f"client:{row.patient_id}" if row.patient_id else "public:booking"
-    with UnitOfWork(engine, row.practice_id, actor) as uow:
-        now = naive_utc(current_time())
-        if row.used_at is not None:
-            raise refuse("link-used", "token", "this link was used already; ask for a new one")
-        if row.expires_at <= now:
-            raise refuse("link-expired", "token", "this link has expired; ask for a new one")
-        done = uow.session.execute(
-            update(portal_links)
-            .where(portal_links.c.id == row.id, portal_links.c.used_at.is_(None))
-            .values(used_at=now)
-        )
-        if done.rowcount != 1:  # type: ignore[attr-defined]
-            raise refuse("link-used", "token", "this link was used already; ask for a new one")
-        uow.record("portal.link.use", "portal_link", row.id, {"purpose": purpose.value})
-    return Grant(row.practice_id, purpose, row.patient_id, row.request_id)
+        raise refuse("link-invalid", "token", _MESSAGES["link-invalid"])
+    try:
+        link = links.redeem_link(engine, token, purpose.value)
+    except links.LinkError as exc:
+        code = exc.problems[0].code if exc.problems else "link-invalid"
+        raise refuse(code, "token", _MESSAGES.get(code, _MESSAGES["link-invalid"])) from None
+    except (ValueError, BookingError):
+        raise refuse("link-invalid", "token", _MESSAGES["link-invalid"]) from None
+    if purpose is LinkPurpose.LOGIN:
+        return Grant(link.practice_id, purpose, link.subject_id, None)
+    return Grant(link.practice_id, purpose, None, link.subject_id)

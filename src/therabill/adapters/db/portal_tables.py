@@ -3,9 +3,8 @@
 ``booking_settings``: one row per practice that opened online booking (on or off, approval
 before a booking is confirmed, the card-on-file notice, the policies a client accepts).
 ``booking_requests``: what a client asked for on the public page (the slot, who they say
-they are) and what became of it. ``portal_links``: the emailed log-in and booking links,
-stored as the SHA-256 digest of the token only, each bound to one practice, one purpose and
-one client or request, expiring and single-use. ``portal_sessions``: client sessions,
+they are) and what became of it. (The emailed log-in and booking links are
+``service_layer.links`` tokens.) ``portal_sessions``: client sessions,
 separate from staff sessions. ``portal_attempts``: what the rate limits count (digests of
 the address and the email, never the values). ``client_signatures``: a client's electronic
 signature of a document (the intake version they filled in). Migration ``0015_online_booking``
@@ -70,20 +69,6 @@ booking_requests = Table(
     Column("created_at", DateTime(timezone=True), nullable=False),
 )
 
-portal_links = Table(
-    "portal_links",
-    metadata,
-    _id(),
-    _practice(),
-    Column("digest", String(64), nullable=False, unique=True),
-    Column("purpose", String(12), nullable=False),
-    Column("patient_id", String(32), ForeignKey("patients.id")),
-    Column("request_id", String(32), ForeignKey("booking_requests.id")),
-    Column("expires_at", DateTime, nullable=False),
-    Column("used_at", DateTime),
-    Column("created_at", DateTime, nullable=False),
-)
-
 portal_sessions = Table(
     "portal_sessions",
     metadata,
@@ -126,7 +111,6 @@ client_signatures = Table(
 PORTAL_TABLES = (
     booking_settings,
     booking_requests,
-    portal_links,
     portal_sessions,
     portal_attempts,
     client_signatures,

@@ -6,9 +6,9 @@ Create Date: 2026-12-06
 
 The tables of ``therabill.adapters.db.portal_tables``, written out so that this revision
 stays what it is when the module changes: ``booking_settings`` (one row per practice),
-``booking_requests``, ``portal_links`` (digests of emailed single-use tokens),
-``portal_sessions`` (client sessions, apart from staff sessions), ``portal_attempts`` (what
-the rate limits count) and ``client_signatures``.
+``booking_requests``, ``portal_sessions`` (client sessions, apart from staff sessions), ``portal_attempts`` (what
+the rate limits count) and ``client_signatures``. The emailed log-in and booking links are
+``service_layer.links`` tokens (signed, single-use through ``link_redemptions``).
 """
 
 from __future__ import annotations
@@ -75,24 +75,6 @@ def upgrade() -> None:
     _index("booking_requests", "practice_id")
     _index("booking_requests", "appointment_id")
     op.create_table(
-        "portal_links",
-        sa.Column("id", sa.String(length=32), nullable=False),
-        sa.Column("practice_id", sa.String(length=32), nullable=False),
-        sa.Column("digest", sa.String(length=64), nullable=False),
-        sa.Column("purpose", sa.String(length=12), nullable=False),
-        sa.Column("patient_id", sa.String(length=32), nullable=True),
-        sa.Column("request_id", sa.String(length=32), nullable=True),
-        sa.Column("expires_at", sa.DateTime(), nullable=False),
-        sa.Column("used_at", sa.DateTime(), nullable=True),
-        sa.Column("created_at", sa.DateTime(), nullable=False),
-        _fk("portal_links", "practice_id", "practices"),
-        _fk("portal_links", "patient_id", "patients"),
-        _fk("portal_links", "request_id", "booking_requests"),
-        sa.PrimaryKeyConstraint("id", name=op.f("pk_portal_links")),
-        sa.UniqueConstraint("digest", name=op.f("uq_portal_links_digest")),
-    )
-    _index("portal_links", "practice_id")
-    op.create_table(
         "portal_sessions",
         sa.Column("id", sa.String(length=32), nullable=False),
         sa.Column("practice_id", sa.String(length=32), nullable=False),
@@ -148,7 +130,6 @@ def downgrade() -> None:
         "client_signatures",
         "portal_attempts",
         "portal_sessions",
-        "portal_links",
         "booking_requests",
         "booking_settings",
     ):
