@@ -6,13 +6,16 @@ from __future__ import annotations
 from datetime import date, timedelta
 
 from fastapi.testclient import TestClient
+from sqlalchemy import select
 
 from tests.e2e.api.conftest import bearer, login, token_for
 from tests.e2e.api.world import AS_OF, World
+from therabill.adapters.db.tables import coverages
 from therabill.adapters.x12.envelope import EnvelopeSettings
 from therabill.domain.forms import cms1500_forms
-from therabill.service_layer import batches, visits
+from therabill.service_layer import batches, patients, visits
 from therabill.service_layer import claims as records
+from therabill.service_layer.coverages import CoverageInput
 
 DOC = {
     "start_time": "10:00",
@@ -34,23 +37,64 @@ DOC = {
 }
 
 
+_OWN: dict[str, tuple[str, str]] = {}
+
+
+def _client(world: World) -> tuple[str, str]:
+    """A client of practice a of these tests' own, with the same plan as the world's client
+    but no authorization (other tests use up the world client's authorized visits)."""
+    if "a" not in _OWN:
+        a = world.a
+        with world.engine.connect() as conn:
+            cov = conn.execute(select(coverages).where(coverages.c.id == a.coverage_id)).one()
+        patient = patients.register_patient(
+            world.engine,
+            a.practice_id,
+            "test:setup",
+            chart_number="LIFECYCLE-1",
+            first_name="Lena",
+            last_name="Cycle",
+            birth_date=date(1980, 5, 17),
+            sex="F",
+            address={"line1": "1 Main St", "city": "Albany", "state": "NY", "zip": "12207"},
+            coverages_in=[
+                CoverageInput(
+                    payer_id=cov.payer_id,
+                    member_id="LC123456789",
+                    group_number=cov.group_number,
+                    active_from=cov.active_from,
+                    details=cov.details,
+                )
+            ],
+        )
+        with world.engine.connect() as conn:
+            own_cov = conn.execute(
+                select(coverages.c.id).where(coverages.c.patient_id == patient)
+            ).scalar_one()
+        _OWN["a"] = (patient, own_cov)
+    return _OWN["a"]
+
+
 def _visit(world: World, dos: date, doc: dict | None = None) -> str:  # type: ignore[type-arg]
     a = world.a
+    patient, coverage = _client(world)
     return visits.record_visit(
         world.engine,
         a.practice_id,
         "test:setup",
-        patient_id=a.patient_id,
+        patient_id=patient,
         provider_id=a.provider_id,
         date_of_service=dos,
         document=doc or DOC,
-        coverage_id=a.coverage_id,
+        coverage_id=coverage,
     )
 
 
 def _sent_claim(world: World, dos: date, status: str, icn: str | None) -> str:
     engine, pid = world.engine, world.a.practice_id
     coded = records.code_visit(engine, pid, "test:setup", _visit(world, dos), as_of=AS_OF)
+    errors = [f for f in coded.findings.get("findings", []) if f.get("severity") == "error"]
+    assert not coded.has_errors, errors
     records.mark_ready(engine, pid, "test:setup", coded.claim_id)
     batches.build_batch(engine, pid, "test:setup", [coded.claim_id], envelope=EnvelopeSettings())
     records.set_claim_status(
