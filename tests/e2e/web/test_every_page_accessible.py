@@ -25,12 +25,12 @@ from tests.e2e.api.test_authorization_matrix import VISIT_DOC, _objects
 from tests.e2e.api.world import PASSWORD, ROLES, make_835
 from tests.e2e.web.a11y import FAILING, problems
 from tests.e2e.web.conftest import Server, serve
+from tests.e2e.web.test_browser_flow import enter_code
 from therabill.domain.ledger import PaymentMethod
 from therabill.entrypoints.app import create_app
 from therabill.entrypoints.http.deps import PUBLIC, _api_routes, route_permissions
 from therabill.entrypoints.http.settings import Settings
 from therabill.reports import REPORTS
-from therabill.security import totp
 from therabill.security.permissions import Permission, allowed
 from therabill.service_layer import appointments, ledger, remittances, visits
 
@@ -139,8 +139,7 @@ def _login(page: Page, server: Server, role: str) -> None:
     if role in pw.secrets:
         expect(page).to_have_url(re.compile(r"/login/mfa$"))
         assert not problems(page), problems(page)  # the second step of the log-in is a page too
-        page.fill("input[name=code]", totp.code_at(pw.secrets[role], server.now()))
-        page.click("button[type=submit]")
+        enter_code(page, server, pw.secrets[role])
     expect(page).to_have_url(server.url + "/")
 
 

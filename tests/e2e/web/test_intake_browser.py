@@ -13,7 +13,7 @@ from playwright.sync_api import Page, expect
 
 from tests.e2e.api.world import PASSWORD
 from tests.e2e.web.conftest import Server
-from therabill.security import totp
+from tests.e2e.web.test_browser_flow import enter_code
 from therabill.service_layer import coverages as coverages_svc
 from therabill.service_layer import patients as patients_svc
 
@@ -26,8 +26,7 @@ def _login(page: Page, server: Server, role: str) -> None:
     page.click("button[type=submit]")
     if role in pw.secrets:
         expect(page).to_have_url(re.compile(r"/login/mfa$"))
-        page.fill("input[name=code]", totp.code_at(pw.secrets[role], server.now()))
-        page.click("button[type=submit]")
+        enter_code(page, server, pw.secrets[role])
     expect(page).to_have_url(server.url + "/")
 
 

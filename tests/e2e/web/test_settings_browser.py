@@ -10,6 +10,7 @@ from playwright.sync_api import Page, expect
 
 from tests.e2e.api.world import PASSWORD
 from tests.e2e.web.conftest import Server
+from tests.e2e.web.test_browser_flow import enter_code
 from therabill.security import totp
 
 
@@ -21,8 +22,7 @@ def _login_b(page: Page, server: Server, role: str) -> None:
     page.click("button[type=submit]")
     if role in pw.secrets:
         expect(page).to_have_url(re.compile(r"/login/mfa$"))
-        page.fill("input[name=code]", totp.code_at(pw.secrets[role], server.now()))
-        page.click("button[type=submit]")
+        enter_code(page, server, pw.secrets[role])
     expect(page).to_have_url(server.url + "/")
 
 
