@@ -74,7 +74,7 @@ def serve(folder: Path) -> Iterator[Server]:
         "THERABILL_DATABASE_URL": f"sqlite:///{folder / 'web.sqlite3'}",
         "THERABILL_DATA_DIR": str(folder / "data"),
         "THERABILL_TEST_CLOCK_OFFSET": str(offset),
-        "PYTHONPATH": str(REPO),
+        "PYTHONPATH": os.pathsep.join([str(REPO / "src"), str(REPO)]),
     }
     proc = subprocess.Popen(
         [

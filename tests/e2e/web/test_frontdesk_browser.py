@@ -44,7 +44,7 @@ def fresh(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Started]:
         pytest.skip("chromium is not installed")
     folder = tmp_path_factory.mktemp("fresh-practice")
     env = {k: v for k, v in os.environ.items() if k != "THERABILL_DATABASE_URL"}
-    env |= {"THERABILL_DATA_DIR": str(folder), "PYTHONPATH": str(REPO)}
+    env |= {"THERABILL_DATA_DIR": str(folder), "PYTHONPATH": os.pathsep.join([str(REPO / "src"), str(REPO)])}
     init = subprocess.run(
         [sys.executable, "-m", "therabill.entrypoints.cli.main", "init", "--name", "Calm Hands Massage",
          "--owner", "maria", "--owner-name", "Maria Gomez", "--password-stdin", "--no-input"],

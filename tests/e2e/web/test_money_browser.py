@@ -106,7 +106,7 @@ def money_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[MoneyServ
         "THERABILL_SMTP_HOST": smtp.host,
         "THERABILL_SMTP_PORT": str(smtp.port),
         "THERABILL_SMTP_SENDER": "Practice pa <billing@example.org>",
-        "PYTHONPATH": str(REPO),
+        "PYTHONPATH": os.pathsep.join([str(REPO / "src"), str(REPO)]),
     }
     proc = subprocess.Popen(
         [sys.executable, "-m", "uvicorn", "tests.e2e.web.server:make_app", "--factory", "--host", "127.0.0.1",

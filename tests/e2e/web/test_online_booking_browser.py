@@ -96,7 +96,7 @@ def app(tmp_path_factory: pytest.TempPathFactory) -> Iterator[App]:
         "THERABILL_SMTP_HOST": mail.host,
         "THERABILL_SMTP_PORT": str(mail.port),
         "THERABILL_SMTP_SENDER": "Practice pa <front@practice-pa.example>",
-        "PYTHONPATH": str(REPO),
+        "PYTHONPATH": os.pathsep.join([str(REPO / "src"), str(REPO)]),
     }
     proc = subprocess.Popen(
         [sys.executable, "-m", "uvicorn", "tests.e2e.web.server:make_app", "--factory",
