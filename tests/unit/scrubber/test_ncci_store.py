@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 import zipfile
 from datetime import date
 from decimal import Decimal
@@ -253,3 +254,24 @@ def test_starter_has_97140_over_97530_and_evaluations_over_97140() -> None:
     assert pairs[("97140", "97530")].modifier_indicator == "1"
     assert ("97530", "97140") not in pairs
     assert ("97161", "97140") in pairs and ("97140", "97161") not in pairs
+
+
+_STATUS = re.compile(r"^\[(V|V3)\]( UNVERIFIED (order|date|indicator)(, (order|date|indicator))*)?$")
+
+
+def test_every_starter_pair_names_its_source_and_what_is_unverified() -> None:
+    rows = starter_ncci().pairs_among(_STARTER_CODES)
+    assert len(rows) == 18
+    for p in rows:
+        status, _, source = p.source.removeprefix("therabill NCCI starter row (").partition(": ")
+        assert _STATUS.match(status), (p.column1, p.column2, status)
+        assert len(source) > 40, (p.column1, p.column2)
+        # a row whose source admits an unconfirmed fact says UNVERIFIED in its status
+        if "not confirmed" in source or "not in either source" in source:
+            assert "UNVERIFIED" in status, (p.column1, p.column2)
+
+
+_STARTER_CODES = [
+    "98940", "98941", "98942", "97140", "97124", "97112", "97161", "97162", "97163",
+    "97164", "97530", "97150", "97116", "97110", "97012",
+]  # fmt: skip
