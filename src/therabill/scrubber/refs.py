@@ -10,11 +10,13 @@ from decimal import Decimal
 from functools import cache, lru_cache
 from types import MappingProxyType
 
-from therabill.refdata.catalog import CodeInfo, load_toml, source_of
+from therabill.refdata.catalog import CodeInfo, body_regions, load_toml, source_of
 from therabill.refdata.icd10 import Icd10Check, icd10, normalize
 from therabill.refdata.pfs import PfsRow, default_pfs
 
 __all__ = [
+    "CmtPolicy",
+    "cmt_policy",
     "DxRegions",
     "KxYear",
     "default_same_region_pairs",
@@ -265,3 +267,34 @@ def dx_laterality(code: str, day: date) -> str | None:
     if left and not right:
         return "left"
     return None
+
+
+@dataclass(frozen=True, slots=True)
+class CmtPolicy:
+    """The chiropractic manipulation policy (``chiropractic.toml``).
+
+    Attributes:
+        regions: spinal CMT code -> (fewest, most) spinal regions its descriptor covers.
+        subluxation: ICD-10-CM code (no dot) -> the spinal region whose subluxation it states.
+        spinal: the spinal region ids (body_regions.toml group ``spinal``).
+        source: where the policy comes from.
+    """
+
+    regions: Mapping[str, tuple[int, int]]
+    subluxation: Mapping[str, str]
+    spinal: frozenset[str]
+    source: str
+
+
+@cache
+def cmt_policy() -> CmtPolicy:
+    """The chiropractic manipulation policy, read once."""
+    data = load_toml(None, "chiropractic.toml")
+    regions = {str(r["code"]): (int(r["min_regions"]), int(r["max_regions"])) for r in data.get("cmt", ())}
+    sub = {
+        normalize(str(c)): str(region) for region, codes in data.get("subluxation", {}).items() for c in codes
+    }
+    spinal = frozenset(r.id for r in body_regions().values() if r.group == "spinal")
+    return CmtPolicy(
+        MappingProxyType(regions), MappingProxyType(sub), spinal, str(source_of("chiropractic.toml"))
+    )

@@ -21,7 +21,7 @@ from tests.unit.scrubber.cases import case_files, load, set_path
 from therabill.refdata.fees import Fee, schedule_of
 from therabill.refdata.ncci import MemoryNcciStore, MueEdit, PtpEdit
 from therabill.schemas.encounter import DocumentError, parse_encounter, parse_encounter_obj
-from therabill.scrubber import Enrollment, License, ScrubContext, all_rules, scrub
+from therabill.scrubber import AssignmentOnFile, Enrollment, License, ScrubContext, all_rules, scrub
 from therabill.scrubber.engine import _fast_plan, _profile_fast, _units_fast
 from therabill.scrubber.gates import TAGS, bit_of, facts
 
@@ -112,13 +112,15 @@ def _store(rng: random.Random) -> MemoryNcciStore:
                 rng.choice("0119"), "test pair", "test table")
         for c1 in CODES for c2 in CODES if c1 != c2 and rng.random() < 0.12
     ]  # fmt: skip
+    # sometimes only a future quarter's table was imported (no table in force before it)
+    quarters = rng.choice([[date(2020, 1, 1), date(2026, 7, 1)], [date(2027, 1, 1)]])
     mues = [
         MueEdit(
             c,
             rng.randint(1, 4),
             rng.choice("123"),
             "test",
-            rng.choice([date(2020, 1, 1), date(2026, 7, 1)]),
+            rng.choice(quarters),
             "test table",
         )
         for c in CODES
@@ -152,12 +154,16 @@ def _context(rng: random.Random, doc: dict[str, Any], profile_dir: Path) -> Scru
             [Fee(c, None, Decimal(rng.randint(10, 900)), date(2000, 1, 1), None, "test") for c in CODES],
             "test fees",
         )
+    assignment = None
+    if rng.random() < 0.3:
+        assignment = AssignmentOnFile(rng.random() < 0.5, rng.random() < 0.5, rng.choice([True, False, None]))
     return ScrubContext(
         ncci=_store(rng) if rng.random() < 0.6 else None,
         fees=fees,
         enrollments=enrollments,
         licenses=licenses,
         profile_dirs=(str(profile_dir),),
+        assignment=assignment,
     )
 
 

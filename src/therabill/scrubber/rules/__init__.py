@@ -1,5 +1,6 @@
 """The scrubber's rules, one module per family; importing this package registers them."""
 
+import therabill.scrubber.rules.chiropractic
 import therabill.scrubber.rules.coding
 import therabill.scrubber.rules.coverage
 import therabill.scrubber.rules.diagnoses

@@ -110,11 +110,12 @@ def doc_progress_report(enc: Encounter, ctx: RuleContext) -> Iterator[Finding]:
 def doc_poc_missing(enc: Encounter, ctx: RuleContext) -> Iterator[Finding]:
     poc = enc.plan_of_care
     if poc is None or poc.certified_from is None or poc.certified_through is None:
+        most = int(ctx.setting("certification_max_days", 0) or 0)
         yield ctx.finding(
             "plan_of_care",
             "There is no certified plan of care (certification dates missing).",
-            "Send the plan of care to the physician for signature and record the certified dates "
-            "(at most 90 days).",
+            "Send the plan of care to the physician for signature and record the certified dates"
+            + (f" (at most {most} days)." if most > 0 else "."),
         )
 
 
@@ -194,7 +195,7 @@ def doc_progress_report_by_assistant(enc: Encounter, ctx: RuleContext) -> Iterat
             f"A progress report is due on this visit, and it is rendered by a {d.label}; the progress report "
             "must be written by the therapist (or the physician/NPP), not an assistant.",
             "Have the supervising therapist see the patient and write the progress report for this treatment "
-            "day, or schedule it on the therapist's next visit before the 10th treatment day passes.",
+            f"day, or schedule it on the therapist's next visit before treatment day {interval} passes.",
         )
 
 
