@@ -77,3 +77,13 @@ def test_a_level_manipulated_without_its_subluxation_is_a_warning(tmp_path: Path
         body_regions=["lumbar", "cervical"],
     )
     assert not quiet
+
+
+def test_a_course_dated_after_the_visit_is_an_error(tmp_path: Path) -> None:
+    case = copy.deepcopy(load(CASES_DIR / "medicare-cmt-initiation-date-missing.json"))
+    case["document"]["onset_date"] = "2026-11-21"
+    hits = [f for f in run_case(case, tmp_path, fixed=False).findings if f.rule_id == case["rule_id"]]
+    assert [(f.severity, f.loc) for f in hits] == [(Severity.ERROR, "onset_date")]
+    assert "after the visit" in hits[0].message
+    case["document"]["onset_date"] = "2026-11-20"  # the first visit of the course
+    assert not [f for f in run_case(case, tmp_path, fixed=False).findings if f.rule_id == case["rule_id"]]

@@ -92,3 +92,29 @@ def medicare_cmt_subluxation(enc: Encounter, ctx: RuleContext) -> Iterator[Findi
                 "recorded.",
                 severity=Severity.WARNING,
             )
+
+
+@rule("medicare-cmt-initiation-date-missing", Severity.ERROR, family="coverage",
+      title="Spinal manipulation billed to Medicare without the date the course of treatment began (box 14), or with one after the visit",
+      source="Pub 100-04 Ch. 12 §220 (the date of the initial treatment or of the exacerbation in item 14 of the CMS-1500 or its electronic equivalent) [V3] (AAPC Chiropractic Coding & Compliance Alert; MAC billing guidelines L34585)",
+      enabled_by="original_medicare", needs="cmt-code")  # fmt: skip
+def medicare_cmt_initiation_date(enc: Encounter, ctx: RuleContext) -> Iterator[Finding]:
+    policy = cmt_policy()
+    if not any(s.code in policy.regions for s in enc.services):
+        return
+    began = enc.onset_date
+    if began is None:
+        yield ctx.finding(
+            "onset_date",
+            "Medicare requires the date the course of chiropractic treatment began (or of the exacerbation) "
+            "in box 14 of a spinal-manipulation claim; the visit has none, and the claim is denied.",
+            "Enter the date of the first treatment of this course (or of the exacerbation) as the visit's "
+            "onset date.",
+        )
+    elif began > ctx.dos:
+        yield ctx.finding(
+            "onset_date",
+            f"The course of treatment is dated {began}, after the visit on {ctx.dos}.",
+            "Enter the date of the first treatment of this course (or of the exacerbation), on or before the "
+            "visit.",
+        )
