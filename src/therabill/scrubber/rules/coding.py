@@ -30,7 +30,7 @@ def code_unsupported(enc: Encounter, ctx: RuleContext) -> Iterator[Finding]:
                 f"{line_no(i)}: {s.code} is not a supported CPT/HCPCS code (not in the code catalog "
                 f"{ctx.catalog.source}), so its unit model is unknown: no units were computed for its "
                 f"{s.minutes} minutes and the line cannot be billed as it stands.",
-                "Check the code for a typo; bill one of the supported codes (therabill codes list), "
+                "Check the code for a typo; bill one of the supported codes (therabill catalog codes), "
                 "or add the code to the catalog with its unit model and source.",
             )
 
