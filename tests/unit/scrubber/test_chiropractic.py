@@ -66,6 +66,7 @@ def test_a_level_manipulated_without_its_subluxation_is_a_warning(tmp_path: Path
         "medicare-cmt-subluxation-dx",
         tmp_path,
         diagnoses=["M99.03", "M54.50"],
+        diagnosis_pointers=[1, 2],
         body_regions=["lumbar", "cervical"],
     )
     assert [(f.severity, f.loc) for f in hits] == [(Severity.WARNING, "services[0].body_regions")]
@@ -74,9 +75,18 @@ def test_a_level_manipulated_without_its_subluxation_is_a_warning(tmp_path: Path
         "medicare-cmt-subluxation-dx",
         tmp_path,
         diagnoses=["M99.03", "M99.01", "M54.50"],
+        diagnosis_pointers=[1, 2, 3],
         body_regions=["lumbar", "cervical"],
     )
     assert not quiet
+
+
+def test_a_line_pointing_only_to_subluxations_lacks_the_condition(tmp_path: Path) -> None:
+    hits = _findings(
+        "medicare-cmt-subluxation-dx", tmp_path, diagnoses=["M99.03", "M54.50"], diagnosis_pointers=[1]
+    )
+    assert [(f.severity, f.loc) for f in hits] == [(Severity.ERROR, "services[0].diagnosis_pointers")]
+    assert "secondary diagnosis" in hits[0].message
 
 
 def test_a_course_dated_after_the_visit_is_an_error(tmp_path: Path) -> None:

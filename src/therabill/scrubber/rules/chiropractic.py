@@ -16,7 +16,8 @@ from therabill.scrubber.rules._util import line_no, svc, words
 _CPT = "CPT descriptors 98940 (1-2 spinal regions), 98941 (3-4), 98942 (5) [V3]; chiropractic.toml"
 _SUBLUXATION = (
     "Pub 100-02 Ch. 15 §240.1.2, §240.1.4 (the precise level of the subluxation) [V3]; MAC chiropractic "
-    "LCDs and CMS MCD articles A56273, A56616 (the subluxation is the primary diagnosis) [V3]; chiropractic.toml"
+    "LCDs and CMS MCD articles A56273, A56616 (the subluxation is the primary diagnosis) [V3]; MAC billing "
+    "guidelines L34585 (the condition treated is the secondary diagnosis) [V3]; chiropractic.toml"
 )
 
 
@@ -60,7 +61,7 @@ def cmt_regions_mismatch(enc: Encounter, ctx: RuleContext) -> Iterator[Finding]:
 
 
 @rule("medicare-cmt-subluxation-dx", Severity.ERROR, family="coverage",
-      title="Spinal manipulation billed to Medicare whose primary diagnosis is not a spinal subluxation, or a region manipulated without its subluxation diagnosis",
+      title="Spinal manipulation billed to Medicare whose primary diagnosis is not a spinal subluxation, without the condition it causes as a secondary diagnosis, or with a region manipulated without its subluxation diagnosis",
       source=_SUBLUXATION, enabled_by="original_medicare", needs="cmt-code")  # fmt: skip
 def medicare_cmt_subluxation(enc: Encounter, ctx: RuleContext) -> Iterator[Finding]:
     policy = cmt_policy()
@@ -91,6 +92,15 @@ def medicare_cmt_subluxation(enc: Encounter, ctx: RuleContext) -> Iterator[Findi
                 f"Add the subluxation code of {words(missing)} to the diagnoses, or correct the regions "
                 "recorded.",
                 severity=Severity.WARNING,
+            )
+        pointed = [dx[q - 1] for q in s.diagnosis_pointers if 0 < q <= len(dx)]
+        if pointed and all(normalize(c) in policy.subluxation for c in pointed):
+            yield ctx.finding(
+                svc(i, "diagnosis_pointers"),
+                f"{line_no(i)}: the line points only to subluxation codes; Medicare needs the "
+                "neuromusculoskeletal condition the subluxation causes as the secondary diagnosis.",
+                "Add the condition treated (for example the back or neck pain, or the radiculopathy) to the "
+                "diagnoses and point the line to it after the subluxation.",
             )
 
 
