@@ -529,12 +529,16 @@ class PlanOfCare:
         treatment_days_since_progress_report: treatment days before this visit since the
             last progress report.
         certification_signed_on: the day the physician/NPP signed (certified) the plan.
+        frequency_per_week: the treatment days per week the plan prescribes.
+        duration_weeks: the weeks of treatment the plan prescribes.
     """
 
     certified_from: date | None = None
     certified_through: date | None = None
     treatment_days_since_progress_report: int | None = None
     certification_signed_on: date | None = None
+    frequency_per_week: int | None = None
+    duration_weeks: int | None = None
 
 
 @dataclass(frozen=True, slots=True)

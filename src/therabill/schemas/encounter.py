@@ -340,6 +340,8 @@ class PlanOfCareIn(_Model):
     certified_through: IsoDate | None = None
     treatment_days_since_progress_report: NonNegInt | None = None
     certification_signed_on: IsoDate | None = None
+    frequency_per_week: Annotated[int, Field(ge=1, le=14)] | None = None
+    duration_weeks: Annotated[int, Field(ge=1, le=104)] | None = None
 
 
 class PriorClaimLineIn(_Model):
@@ -788,6 +790,8 @@ def to_domain(doc: EncounterDocument) -> dom.Encounter:
             certified_through=poc.certified_through,
             treatment_days_since_progress_report=poc.treatment_days_since_progress_report,
             certification_signed_on=poc.certification_signed_on,
+            frequency_per_week=poc.frequency_per_week,
+            duration_weeks=poc.duration_weeks,
         ),
         prior_claims=tuple(
             dom.PriorClaimLine(

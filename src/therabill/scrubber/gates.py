@@ -140,6 +140,7 @@ POC_UNCERTIFIED = _tag("poc-uncertified")
 POC_OUTSIDE = _tag("poc-outside")
 POC_PERIOD = _tag("poc-period")
 POC_SIGNED = _tag("poc-signed")
+POC_INCOMPLETE = _tag("poc-incomplete")
 DOC_SOAP_BLANK = _tag("doc-soap-blank")
 # identity
 PROFILE_ERROR = _tag("profile-error")
@@ -539,6 +540,8 @@ def facts(enc: Encounter, ctx: RuleContext, wanted: int = -1) -> int:
         f |= PROGRESS_DAYS
     if poc is not None and poc.certified_from is not None and poc.certification_signed_on is not None:
         f |= POC_SIGNED
+    if poc is not None and (poc.frequency_per_week is None or poc.duration_weeks is None):
+        f |= POC_INCOMPLETE
 
     b = enc.billing_provider
     if b is not None:

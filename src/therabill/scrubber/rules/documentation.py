@@ -119,6 +119,29 @@ def doc_poc_missing(enc: Encounter, ctx: RuleContext) -> Iterator[Finding]:
         )
 
 
+@rule("doc-plan-of-care-incomplete", Severity.WARNING, family="documentation",
+      title="A plan of care that does not state the frequency and duration of treatment",
+      source="Pub 100-02 Ch. 15 §220.1.2 B (the plan states the type, amount, frequency and duration of therapy) [V3]; payer profile plan_of_care_required", enabled_by="plan_of_care_required", needs="poc-incomplete")  # fmt: skip
+def doc_poc_incomplete(enc: Encounter, ctx: RuleContext) -> Iterator[Finding]:
+    poc = enc.plan_of_care
+    if poc is None:
+        return  # doc-plan-of-care-missing speaks for it
+    lacking = [
+        what
+        for what, value in (("frequency (treatment days per week)", poc.frequency_per_week),
+                            ("duration (weeks)", poc.duration_weeks))
+        if value is None
+    ]  # fmt: skip
+    if lacking:
+        yield ctx.finding(
+            "plan_of_care",
+            f"The plan of care does not state its {' or its '.join(lacking)}; a certified plan states the "
+            "type, amount, frequency and duration of the therapy it orders.",
+            "Record the frequency and duration the certified plan prescribes (for example 2 days a week "
+            "for 6 weeks); if the signed plan does not state them, have it amended and recertified.",
+        )
+
+
 @rule("doc-plan-of-care-not-certified", Severity.ERROR, family="documentation",
       title="The plan of care is not certified for the date of service",
       source="Pub 100-02 Ch. 15 §220.1.3 [V3]", enabled_by="plan_of_care_required", needs="poc-outside")  # fmt: skip
