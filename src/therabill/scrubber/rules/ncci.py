@@ -87,6 +87,16 @@ def _regions(enc: Encounter, lines: Sequence[int]) -> set[str]:
     return out
 
 
+def _time_blocks(enc: Encounter, ctx: RuleContext, lines: Sequence[int]) -> bool:
+    """True when every line is a timed code with a billable block of its own (8 minutes or more)."""
+    for i in lines:
+        s = enc.services[i]
+        info = ctx.catalog.get(s.code)
+        if info is None or not info.timed or s.minutes < 8:
+            return False
+    return bool(lines)
+
+
 def _edit_source(e: PtpEdit) -> str:
     return f"{e.source}; pair {e.column1}/{e.column2} indicator {e.modifier_indicator}"
 
@@ -149,6 +159,12 @@ def ptp_modifier_missing(enc: Encounter, ctx: RuleContext) -> Iterator[Finding]:
                     f"{e.column1} was billed on an earlier claim the same day. If {e.column2} was done at "
                     f"a separate encounter, document it and add {mod}; otherwise remove {e.column2}."
                 )
+            elif _time_blocks(enc, ctx, p.col1) and _time_blocks(enc, ctx, (i,)):
+                fix = (
+                    f"If {e.column2} and {e.column1} were done in separate 15-minute blocks (one after the "
+                    f"other, not at the same time), add 59 to {e.column2} on {line_no(i)} and let the note "
+                    f"show each block's minutes; if they were done together, bill only {e.column1}."
+                )
             else:
                 shared = words(sorted(own & col1_regions)) if own & col1_regions else "regions not documented"
                 fix = (
@@ -168,13 +184,14 @@ def ptp_modifier_missing(enc: Encounter, ctx: RuleContext) -> Iterator[Finding]:
 
 @rule("ncci-modifier-unsupported", Severity.ERROR, family="ncci",
       title="A 59/X modifier that the record does not support (same body regions, same encounter)",
-      source=f"{_NCCI}; NCCI Policy Manual Ch. 1 on 59/XE/XS/XP/XU", needs="ptp-pairs")  # fmt: skip
+      source=f"{_NCCI}; NCCI Policy Manual Ch. 1 on 59/XE/XS/XP/XU; CMS 'Proper use of modifiers 59, XE, XP, XS, XU' (two timed therapy services in distinctly different 15-minute blocks take 59) [V3]", needs="ptp-pairs")  # fmt: skip
 def ptp_modifier_unsupported(enc: Encounter, ctx: RuleContext) -> Iterator[Finding]:
     for p in active_pairs(enc, ctx):
         e = p.edit
         if e.modifier_indicator != "1" or not p.col1:
             continue  # a column 1 code on an earlier claim may be a separate encounter
         col1_regions = _regions(enc, p.col1)
+        col1_blocks = _time_blocks(enc, ctx, p.col1)
         for i in p.col2:
             s = enc.services[i]
             mods = _bypass(s.modifiers)
@@ -183,7 +200,10 @@ def ptp_modifier_unsupported(enc: Encounter, ctx: RuleContext) -> Iterator[Findi
             own = set(s.body_regions)
             same = own & col1_regions
             problems = []
-            if any(m in ("59", "XS", "XU") for m in mods) and (same or not own or not col1_regions):
+            # two timed services in their own 15-minute blocks are distinct with 59 (or XU) even on
+            # one region; XS still says "another structure"
+            regional = ("XS",) if col1_blocks and _time_blocks(enc, ctx, (i,)) else ("59", "XS", "XU")
+            if any(m in regional for m in mods) and (same or not own or not col1_regions):
                 problems.append(
                     f"the regions overlap ({words(sorted(same))})"
                     if same
