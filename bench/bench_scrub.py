@@ -1,10 +1,10 @@
 """Scrubbing throughput: encounters per second on one core, full rule set, with a
 1,000,000-row PTP table (official CMS layout) imported into a temporary data folder.
 
-Wall-clock figures depend on what else the machine runs; the CPU-time figures
-(``time.process_time``) are the ones to compare between runs on a shared machine. The
-reference path (``scrub(..., fast=False)``: every rule, no caches) is measured on a
-subset for comparison."""
+Wall-clock figures depend on what else the machine runs (``load_average_1m`` records the
+load around the scrub); the CPU-time figures (``time.process_time``) are the ones to compare
+between runs on a shared machine. The reference path (``scrub(..., fast=False)``: every
+rule, no caches) is measured on a subset for comparison."""
 
 from __future__ import annotations
 
@@ -88,6 +88,7 @@ def run() -> dict[str, object]:
         for e in encs[:500]:  # warm the process caches (ICD-10 index, profiles)
             scrub(e, as_of=AS_OF)  # type: ignore[arg-type]
             scrub(e, as_of=AS_OF, fast=False)  # type: ignore[arg-type]
+        load_before = os.getloadavg()[0]
         t0, c0 = time.perf_counter(), time.process_time()
         errors = 0
         for e in encs:
@@ -98,6 +99,7 @@ def run() -> dict[str, object]:
         for e in ref:
             scrub(e, as_of=AS_OF, fast=False)  # type: ignore[arg-type]
         ref_elapsed, ref_cpu = time.perf_counter() - t0, time.process_time() - c0
+        load_after = os.getloadavg()[0]
         reset_default_ncci()
         del os.environ["THERABILL_DATA_DIR"]
     return {
@@ -116,4 +118,6 @@ def run() -> dict[str, object]:
         "reference_encounters_per_s": round(REFERENCE_ENCOUNTERS / ref_elapsed),
         "reference_encounters_per_cpu_s": round(REFERENCE_ENCOUNTERS / ref_cpu),
         "target_encounters_per_s": 10_000,
+        # the machine is shared: the 1-minute load average around the scrub (cores: os.cpu_count())
+        "load_average_1m": [round(load_before, 2), round(load_after, 2)],
     }
