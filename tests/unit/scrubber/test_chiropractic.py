@@ -97,3 +97,13 @@ def test_a_course_dated_after_the_visit_is_an_error(tmp_path: Path) -> None:
     assert "after the visit" in hits[0].message
     case["document"]["onset_date"] = "2026-11-20"  # the first visit of the course
     assert not [f for f in run_case(case, tmp_path, fixed=False).findings if f.rule_id == case["rule_id"]]
+
+
+def test_a_chiropractors_excluded_service_is_not_told_to_take_an_ncci_modifier(tmp_path: Path) -> None:
+    case = copy.deepcopy(load(CASES_DIR / "medicare-chiro-not-covered.json"))
+    case["document"]["services"][1]["modifiers"] = []  # 97140 without GP or XS
+    ids = [f.rule_id for f in run_case(case, tmp_path, fixed=False).findings]
+    assert "medicare-chiro-not-covered" in ids and "ncci-ptp-modifier-missing" not in ids
+    case["document"]["coverage"]["payer_profile"] = "commercial"  # a payer that pays it: the pair needs XS
+    ids = [f.rule_id for f in run_case(case, tmp_path, fixed=False).findings]
+    assert "ncci-ptp-modifier-missing" in ids

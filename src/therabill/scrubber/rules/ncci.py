@@ -14,6 +14,7 @@ from therabill.scrubber.finding import Finding, Severity
 from therabill.scrubber.refs import default_same_region_pairs
 from therabill.scrubber.registry import rule
 from therabill.scrubber.rules._util import NCCI_BYPASS, line_no, svc, words
+from therabill.scrubber.rules.coverage import chiro_excluded
 
 _NCCI = "CMS NCCI Policy Manual Ch. 1; NCCI PTP practitioner edits (billing-rules.md §3)"
 _ANY_DAY = date(1900, 1, 1)
@@ -123,6 +124,7 @@ def ptp_not_allowed(enc: Encounter, ctx: RuleContext) -> Iterator[Finding]:
       title="An NCCI pair with indicator 1 without 59/XE/XS/XP/XU on its column-2 code", source=_NCCI, needs="ptp-pairs")  # fmt: skip
 def ptp_modifier_missing(enc: Encounter, ctx: RuleContext) -> Iterator[Finding]:
     prefer_x = bool(ctx.setting("prefer_x_modifiers", False)) and x_accepted(ctx)
+    medicare = bool(ctx.setting("original_medicare", False))
     for p in active_pairs(enc, ctx):
         e = p.edit
         if e.modifier_indicator != "1" or not (p.col1 or p.prior1):
@@ -132,6 +134,8 @@ def ptp_modifier_missing(enc: Encounter, ctx: RuleContext) -> Iterator[Finding]:
             s = enc.services[i]
             if _bypass(s.modifiers):
                 continue
+            if medicare and chiro_excluded(enc, s.code) is not None:
+                continue  # not a Medicare benefit at all: medicare-chiro-not-covered, no modifier helps
             own = set(s.body_regions)
             distinct = bool(own) and bool(col1_regions) and not own & col1_regions
             if distinct:
