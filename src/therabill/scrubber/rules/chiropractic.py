@@ -21,6 +21,17 @@ _SUBLUXATION = (
 )
 
 
+def _extraspinal(ctx: RuleContext) -> str:
+    """The catalog's manipulation codes that are not spinal CMT (extraspinal: 98943)."""
+    spinal = cmt_policy().regions
+    found = sorted(
+        c
+        for c, info in ctx.catalog.codes.items()
+        if info.category == "chiropractic_manipulation" and c not in spinal
+    )
+    return " or ".join(found) or "the extraspinal manipulation code"
+
+
 def _range(lo: int, hi: int) -> str:
     return f"{lo}" if lo == hi else f"{lo}-{hi}"
 
@@ -47,7 +58,11 @@ def cmt_regions_mismatch(enc: Encounter, ctx: RuleContext) -> Iterator[Finding]:
                 svc(i, "code"),
                 f"{line_no(i)}: {s.code} is manipulation of {_range(lo, hi)} spinal regions, but the line "
                 f"records {treated}; the record does not support the code.",
-                (f"Bill {right} for {treated}" if right else "Bill 98943 for extraspinal regions only")
+                (
+                    f"Bill {right} for {treated}"
+                    if right
+                    else f"Bill {_extraspinal(ctx)} for extraspinal regions only"
+                )
                 + ", or record every spinal region manipulated.",
             )
         else:
