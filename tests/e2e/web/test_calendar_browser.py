@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import re
 import uuid
-from datetime import timedelta
+from datetime import datetime, time, timedelta
 from decimal import Decimal
 from pathlib import Path
 
@@ -12,7 +12,8 @@ from playwright.sync_api import Page, expect
 
 from tests.e2e.api.world import PASSWORD
 from tests.e2e.web.conftest import Server
-from therabill.service_layer import schedule_setup
+from therabill.service_layer import appointments, schedule_setup
+from therabill.service_layer import patients as patients_svc
 
 
 def _login_desk(page: Page, server: Server) -> None:
@@ -81,4 +82,45 @@ def test_front_desk_books_moves_and_checks_in_on_a_phone(browser, server: Server
     expect(desk.locator(".cal-column")).to_have_count(7)
     desk.screenshot(path=str(shots / "calendar-week-1366.png"), full_page=True)
     wide.close()
+    context.close()
+
+
+def test_a_no_show_charges_the_practice_fee_on_the_client_account(
+    browser, server: Server, shots: Path
+) -> None:  # type: ignore[no-untyped-def]
+    world = server.world
+    pid, actor = world.b.practice_id, "test:setup"
+    schedule_setup.set_calendar_policy(world.engine, pid, actor, no_show_fee=Decimal("45.00"))
+    tag = uuid.uuid4().hex[:6]
+    client = patients_svc.register_patient(
+        world.engine, pid, actor, chart_number=f"ns-{tag}", first_name="Nora", last_name=f"Show{tag}"
+    )
+    day = (server.now() + timedelta(days=23)).date()
+    appt = appointments.book(
+        world.engine,
+        pid,
+        actor,
+        patient_id=client,
+        provider_id=world.b.provider_id,
+        start_local=datetime.combine(day, time(15, 0)),
+        end_local=datetime.combine(day, time(16, 0)),
+        reason="Massage",
+    )
+    context = browser.new_context(viewport={"width": 390, "height": 844})
+    page = context.new_page()
+    _login_desk(page, server)
+
+    page.goto(f"{server.url}/patients/{client}")
+    expect(page.locator("#amount-due")).to_have_text("$0.00")
+    page.goto(f"{server.url}/calendar/appointments/{appt.id}")
+    expect(page.locator("#appointment-card #status")).to_have_text("Booked")
+    page.click("#appointment-card button:has-text('No-show')")
+    expect(page.locator("#appointment-card #status")).to_have_text("No-show")
+    _fits_the_phone(page)
+
+    page.goto(f"{server.url}/patients/{client}")
+    expect(page.locator("#amount-due")).to_have_text("$45.00")
+    expect(page.locator("#recent-ledger")).to_contain_text("$45.00")
+    _fits_the_phone(page)
+    page.screenshot(path=str(shots / "calendar-no-show-fee-390.png"), full_page=True)
     context.close()
