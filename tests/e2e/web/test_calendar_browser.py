@@ -1,4 +1,5 @@
-"""In a real browser at phone width: the front desk books a weekly series, moves one (htmx), checks in."""
+"""In a real browser at phone width: the front desk books a weekly series, moves one (htmx), checks in,
+and the therapist documents the visit from its pre-filled note; a no-show charges the practice's fee."""
 
 from __future__ import annotations
 
@@ -17,8 +18,12 @@ from therabill.service_layer import patients as patients_svc
 
 
 def _login_desk(page: Page, server: Server) -> None:
+    _login(page, server, "front_desk")
+
+
+def _login(page: Page, server: Server, role: str) -> None:
     page.goto(server.url + "/login")
-    page.fill("input[name=username]", server.world.b.usernames["front_desk"])
+    page.fill("input[name=username]", server.world.b.usernames[role])
     page.fill("input[name=password]", PASSWORD)
     page.click("button[type=submit]")
     expect(page).to_have_url(server.url + "/")
@@ -74,6 +79,31 @@ def test_front_desk_books_moves_and_checks_in_on_a_phone(browser, server: Server
     expect(page.locator("#checkin-intake")).to_be_visible()
     _fits_the_phone(page)
     page.screenshot(path=str(shots / "calendar-checkin-390.png"), full_page=True)
+    appointment_id = page.url.rsplit("/", 2)[-2]
+
+    # the therapist documents the checked-in visit from its pre-filled note
+    therapist = browser.new_context(viewport={"width": 390, "height": 844})
+    note = therapist.new_page()
+    _login(note, server, "therapist")
+    note.goto(f"{server.url}/calendar/appointments/{appointment_id}")
+    expect(note.locator("#appointment-card #status")).to_have_text("Checked in")
+    note.click("#appointment-card a:has-text('Open the visit note')")
+    expect(note).to_have_url(re.compile(rf"/visits/new\?appointment={appointment_id}$"))
+    expect(note.locator("input[name=date_of_service]")).to_have_value(day.isoformat())
+    expect(note.locator("input[name=start_time]")).to_have_value("11:30")  # the moved time
+    expect(note.locator("input[name='svc-0-code']")).to_have_value("97124")
+    expect(note.locator("input[name='svc-0-minutes']")).to_have_value("60")
+    expect(note.locator("input[name=appointment_id]")).to_have_value(appointment_id)
+    note.fill("#diagnoses", "M54.50")
+    note.fill("input[name='svc-0-pointers']", "1")
+    note.fill("textarea[name=subjective]", "Upper back tension; weekly visits help.")
+    note.screenshot(path=str(shots / "calendar-visit-note-390.png"), full_page=True)
+    note.click("#save-visit")
+    expect(note.locator("h1")).to_contain_text(f"Visit {day:%m/%d/%Y}")
+    expect(note.locator("main")).to_contain_text("Upper back tension")
+    note.goto(f"{server.url}/calendar/appointments/{appointment_id}")
+    expect(note.locator("#appointment-card #status")).to_have_text("Completed")
+    therapist.close()
 
     wide = browser.new_context(viewport={"width": 1366, "height": 900})
     desk = wide.new_page()
