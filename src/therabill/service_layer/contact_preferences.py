@@ -65,6 +65,11 @@ def _read(uow: UnitOfWork, patient_id: str) -> ContactPreferences:
     return ContactPreferences(patient_id, bool(row.email_opt_out), bool(row.sms_opt_out))
 
 
+def contact_preferences_in(uow: UnitOfWork, patient_id: str) -> ContactPreferences:
+    """Inside a unit of work: the client's preferences."""
+    return _read(uow, patient_id)
+
+
 def opted_out_in(uow: UnitOfWork, patient_id: str, channel: str) -> bool:
     """Inside a unit of work: has the client opted out of ``channel`` (``email`` or ``sms``)?"""
     prefs = _read(uow, patient_id)

@@ -102,3 +102,30 @@ def test_statement_emails_from_the_cli_go_once_and_respect_an_opt_out(
     assert listed.exit_code == 0 and "1 sent, 1 not sent" in listed.output
     twice = run("statement-emails", "schedule", "--over", "50.00")
     assert twice.exit_code == 2 and "statement-emails-scheduled" in twice.output
+
+
+def test_a_feed_url_is_rotated_and_revoked_from_the_cli(practice: Practice) -> None:
+    from therabill.service_layer import calendar_feed
+    from therabill.service_layer.links import LinkError
+
+    def token(output: str) -> str:
+        return output.strip().rsplit("/", 1)[1].removesuffix(".ics")
+
+    first = run("schedule", "feed", practice.provider_id)
+    assert first.exit_code == 0, first.output
+    rotated = run("schedule", "feed", practice.provider_id, "--rotate")
+    assert rotated.exit_code == 0 and rotated.output.strip().endswith(".ics")
+    engine = make_engine()
+    try:
+        with pytest.raises(LinkError) as gone:
+            calendar_feed.therapist_feed(engine, token(first.output))
+        assert gone.value.problems[0].code == "calendar-feed-revoked"
+        assert calendar_feed.therapist_feed(engine, token(rotated.output)).startswith(b"BEGIN:VCALENDAR")
+        revoked = run("schedule", "feed", practice.provider_id, "--revoke")
+        assert revoked.exit_code == 0 and "revoked" in revoked.output
+        with pytest.raises(LinkError):
+            calendar_feed.therapist_feed(engine, token(rotated.output))
+    finally:
+        engine.dispose()
+    both = run("schedule", "feed", practice.provider_id, "--revoke", "--rotate")
+    assert both.exit_code == 2 and "feed-option-conflict" in both.output

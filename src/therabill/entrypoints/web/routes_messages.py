@@ -93,7 +93,7 @@ def _preferences(
     return render(request, "_contact_preferences.html", context, status)
 
 
-@router.get("/patients/{patient_id}/contact-preferences", response_class=HTMLResponse)
+@router.get("/patients/{patient_id}/contact-preferences/fragment", response_class=HTMLResponse)
 def contact_preferences_card(request: Request, patient_id: str, principal: PatientsRead) -> HTMLResponse:
     """The patient page's card: whether the client accepts email and text messages."""
     return _preferences(request, principal, patient_id)
