@@ -66,6 +66,8 @@ LABELS = {
     "failed": "Failed",
     "skipped": "Not sent",
 }
+MAX_THRESHOLD = Decimal("1000000.00")
+"""The largest threshold (a run for clients owing more than a million dollars emails nobody)."""
 REASONS = {"opted-out": "the client opted out of email", "no-address": "no email address on file"}
 
 
@@ -230,8 +232,10 @@ def schedule_statement_emails(
         StatementEmailError: a negative threshold (``statement-threshold-invalid``) or a run
             already scheduled for that date (``statement-emails-scheduled``).
     """
-    if not isinstance(over, Decimal) or not over.is_finite() or over < ZERO:
-        raise _refuse("statement-threshold-invalid", "over", "the threshold is an amount of $0.00 or more")
+    if not isinstance(over, Decimal) or not over.is_finite() or not ZERO <= over <= MAX_THRESHOLD:
+        raise _refuse(
+            "statement-threshold-invalid", "over", "the threshold is an amount from $0.00 to $1,000,000.00"
+        )
     with UnitOfWork(engine, practice_id, actor, read_only=True, clock=clock) as uow:
         today = rules.to_local(uow.now().replace(tzinfo=None), policy_in(uow).time_zone).date()
     day = statement_date or today

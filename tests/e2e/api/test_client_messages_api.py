@@ -37,6 +37,8 @@ def test_statement_emails_are_scheduled_and_read_through_the_api(client: TestCli
 
     refused = client.post("/api/v1/statement-emails", json={"over": "-5"}, headers=owner)
     assert refused.status_code == 422 and "over" in refused.text
+    huge = client.post("/api/v1/statement-emails", json={"over": "99999999.99"}, headers=owner)
+    assert huge.status_code == 422 and "statement-threshold-invalid" in huge.text
     unknown = client.post("/api/v1/statement-emails", json={"over": "5", "send": True}, headers=owner)
     assert unknown.status_code == 422
     assert client.post("/api/v1/statement-emails", json={"over": "60"}, headers=desk).status_code == 403

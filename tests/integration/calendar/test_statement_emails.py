@@ -158,3 +158,5 @@ def test_the_threshold_is_checked(engine: Engine) -> None:
         statement_emails.schedule_statement_emails(engine, p.id, ACTOR, over=Decimal("-1"))
     assert exc.value.problems[0].code == "statement-threshold-invalid"
     assert exc.value.problems[0].loc == "over"
+    with pytest.raises(StatementEmailError):  # bounded where it enters: never an overflow
+        statement_emails.schedule_statement_emails(engine, p.id, ACTOR, over=Decimal("99999999.99"))
