@@ -66,3 +66,35 @@ def test_reminders_skip_an_opted_out_channel(
     assert outcomes == ["sent", "sent", "skipped", "skipped"]
     assert [m["To"] for m in smtp_server.messages] == ["uma@example.org"]
     assert [m.to for m in sms.messages] == ["+18455550201"]  # Vik's phone
+
+
+def test_a_printed_statement_run_does_not_email_a_client_who_opted_out(
+    engine: Engine, smtp_server: SmtpServer
+) -> None:
+    from decimal import Decimal
+
+    from therabill.domain.ledger import ChargeType
+    from therabill.service_layer import ledger, statements
+
+    p = a_practice(engine)
+    ids = {}
+    for name in ("Xena", "Yves"):
+        patient = patients_svc.register_patient(
+            engine, p.id, ACTOR, chart_number=f"SB-{name}", first_name=name, last_name="Holm",
+            email=f"{name.lower()}@example.org",
+        )  # fmt: skip
+        ledger.post_charge(
+            engine, p.id, ACTOR, patient_id=patient, amount=Decimal("30.00"), charge_type=ChargeType.RETAIL,
+            key=f"retail:{patient}",
+        )  # fmt: skip
+        ids[name] = patient
+    contact_preferences.set_contact_preferences(engine, p.id, ACTOR, ids["Yves"], email_opt_out=True)
+    mailer = SmtpMailer(SmtpSettings(host=smtp_server.host, port=smtp_server.port, sender="c@example.com"))
+    run = statements.statement_batch(
+        engine, p.id, ACTOR, statement_date=NOW.date(), over=Decimal("10.00"), mailer=mailer
+    )
+    numbers = {d.patient_id: d.number for d in run.statements}
+    assert set(numbers) == set(ids.values())  # both printed
+    assert run.emailed == [numbers[ids["Xena"]]]
+    assert run.not_emailed == [(numbers[ids["Yves"]], "opted-out")]
+    assert [m["To"] for m in smtp_server.messages] == ["xena@example.org"]

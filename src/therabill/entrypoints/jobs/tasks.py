@@ -93,7 +93,10 @@ def run_due_reminders(ctx: JobContext) -> int:
 
 
 def queue_due_statement_emails(ctx: JobContext, defer: Callable[[DueStatementEmail], Any]) -> int:
-    """Hand every pending statement email to ``defer`` (the queue, or the sender); how many."""
+    """Hand every pending statement email to ``defer`` (the queue, or the sender); how many
+    (none without a mail server: they wait, pending, until one is set)."""
+    if ctx.outbox.mailer is None:
+        return 0
     due = statement_emails.due_statement_emails(ctx.engine)
     for item in due:
         defer(item)
@@ -110,8 +113,6 @@ def send_one_statement_email(ctx: JobContext, due: DueStatementEmail) -> str:
 
 def run_due_statement_emails(ctx: JobContext) -> int:
     """In-process: send every pending statement email now (how many were pending)."""
-    if ctx.outbox.mailer is None:
-        return 0
     return queue_due_statement_emails(ctx, lambda due: send_one_statement_email(ctx, due))
 
 
