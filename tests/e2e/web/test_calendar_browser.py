@@ -13,7 +13,7 @@ from playwright.sync_api import Page, expect
 
 from tests.e2e.api.world import PASSWORD
 from tests.e2e.web.conftest import Server
-from therabill.service_layer import appointments, schedule_setup
+from therabill.service_layer import appointments, contact_preferences, schedule_setup
 from therabill.service_layer import patients as patients_svc
 
 
@@ -152,5 +152,11 @@ def test_a_no_show_charges_the_practice_fee_on_the_client_account(
     expect(page.locator("#amount-due")).to_have_text("$45.00")
     expect(page.locator("#recent-ledger")).to_contain_text("$45.00")
     _fits_the_phone(page)
+    # the client asks for no more text messages: the desk ticks it on the same page (htmx)
+    page.check("#sms-opt-out")
+    page.click("#save-contact-preferences")
+    expect(page.locator("#contact-preferences-message")).to_have_text("Saved.")
+    expect(page.locator("#sms-opt-out")).to_be_checked()
+    assert contact_preferences.contact_preferences_of(world.engine, pid, actor, client).sms_opt_out
     page.screenshot(path=str(shots / "calendar-no-show-fee-390.png"), full_page=True)
     context.close()
