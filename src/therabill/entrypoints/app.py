@@ -23,6 +23,7 @@ from therabill.entrypoints.api.routes import (
     coding,
     intake_api,
     interop_api,
+    messages_api,
     money_api,
     records_api,
     schedule_api,
@@ -44,6 +45,7 @@ from therabill.entrypoints.web import (
     routes_eligibility,
     routes_frontdesk,
     routes_lifecycle,
+    routes_messages,
     routes_money,
     routes_portal,
     routes_reminders,
@@ -169,5 +171,7 @@ def create_app(
     app.include_router(routes_booking.router)
     routes_portal.install(app)
     app.include_router(routes_reminders.router)
+    app.include_router(messages_api.router, dependencies=STRICT_QUERY)
+    app.include_router(routes_messages.router)
     app.openapi = lambda: _openapi(app)  # type: ignore[method-assign]
     return app

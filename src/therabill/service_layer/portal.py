@@ -26,7 +26,7 @@ from sqlalchemy import Engine, func, select, update
 
 from therabill.adapters.db.ledger_tables import ledger_entries
 from therabill.adapters.db.portal_tables import client_signatures, portal_sessions
-from therabill.adapters.db.tables import appointments, patients, practices
+from therabill.adapters.db.tables import appointments, claims, patients, practices, visits
 from therabill.adapters.mail import OutgoingMail
 from therabill.clock import Clock, current_time, naive_utc
 from therabill.domain import schedule as calendar_rules
@@ -48,6 +48,7 @@ from therabill.service_layer import (
     booking,
     booking_approval,
     client_links,
+    contact_preferences,
     documents,
     intake,
     ledger,
@@ -258,6 +259,9 @@ class PortalHome:
         balance: what the client owes (negative: a credit).
         payments: (reference, date, amount) of the client's payments, newest first (receipts).
         window_hours: the practice's change window.
+        superbills: (visit id, date of service) of the client's coded visits, newest first:
+            each one's superbill, to file with their plan.
+        contact: the client's email / text-message opt-outs.
     """
 
     practice_name: str
@@ -270,6 +274,8 @@ class PortalHome:
     balance: Decimal
     payments: tuple[tuple[str, date, Decimal], ...]
     window_hours: int
+    superbills: tuple[tuple[str, date], ...] = ()
+    contact: contact_preferences.ContactPreferences | None = None
 
 
 def _own_appointment(engine: Engine, client: Client, appointment_id: str) -> appointment_svc.Appointment:
@@ -300,6 +306,21 @@ def _payments(uow: UnitOfWork, patient_id: str) -> tuple[tuple[str, date, Decima
     return tuple(by_ref.values())
 
 
+def _superbills(uow: UnitOfWork, patient_id: str) -> tuple[tuple[str, date], ...]:
+    """The client's visits that have a claim (not voided): each has a superbill."""
+    rows = uow.session.execute(
+        select(visits.c.id, visits.c.date_of_service)
+        .where(
+            visits.c.practice_id == uow.practice_id,
+            visits.c.patient_id == patient_id,
+            select(claims.c.id).where(claims.c.visit_id == visits.c.id, claims.c.status != "voided").exists(),
+        )
+        .order_by(visits.c.date_of_service.desc())
+        .limit(50)
+    ).all()
+    return tuple((r.id, r.date_of_service) for r in rows)
+
+
 def home(engine: Engine, client: Client, *, clock: Clock = current_time) -> PortalHome:
     """The client's upcoming appointments, intake status, balance and receipts."""
     now = naive_utc(clock())
@@ -326,6 +347,8 @@ def home(engine: Engine, client: Client, *, clock: Clock = current_time) -> Port
             )
         ).scalar()
         payments = _payments(uow, client.patient_id)
+        superbills = _superbills(uow, client.patient_id)
+        contact = contact_preferences.contact_preferences_in(uow, client.patient_id)
     window = prac.late_cancel_window_hours
     pending = booking_approval.awaiting_ids(engine, client.practice_id, client.actor, ids)
     upcoming = []
@@ -355,6 +378,8 @@ def home(engine: Engine, client: Client, *, clock: Clock = current_time) -> Port
         Decimal(balances["balance"]["patient_balance"]),
         payments,
         window if window is not None else 24,
+        superbills,
+        contact,
     )
 
 
@@ -515,3 +540,27 @@ def receipt_pdf(engine: Engine, client: Client, payment_ref: str) -> bytes:
     if payment_ref not in own:
         raise NotFoundError("no such receipt", (Problem("not-found", "payment", "no such receipt"),))
     return documents.receipt_pdf_for_payment(engine, client.practice_id, client.actor, payment_ref)
+
+
+def superbill_pdf(engine: Engine, client: Client, visit_id: str) -> bytes:
+    """The superbill of one of the client's coded visits, as PDF (another's answers not found)."""
+    with UnitOfWork(engine, client.practice_id, client.actor, read_only=True) as uow:
+        own = {v for v, _ in _superbills(uow, client.patient_id)}
+    if visit_id not in own:
+        raise NotFoundError("no such superbill", (Problem("not-found", "visit", "no such superbill"),))
+    return documents.superbill_pdf_for_visit(engine, client.practice_id, client.actor, visit_id)
+
+
+def set_contact_preferences(
+    engine: Engine, client: Client, *, email_opt_out: bool, sms_opt_out: bool, clock: Clock = current_time
+) -> contact_preferences.ContactPreferences:
+    """The client opts out of (or back into) email and text messages from the practice."""
+    return contact_preferences.set_contact_preferences(
+        engine,
+        client.practice_id,
+        client.actor,
+        client.patient_id,
+        email_opt_out=email_opt_out,
+        sms_opt_out=sms_opt_out,
+        clock=clock,
+    )

@@ -24,6 +24,9 @@ taken it just before the crash). The choice: a client who gets the same reminder
 sees a broken product, and a duplicate cannot be taken back; a reminder not confirmed is
 visible to the practice, which can call. The same holds for an answer that timed out.
 
+A client who opted out of a channel (``contact_preferences``) gets nothing on it: the sweep
+leaves it out and the claim checks again, so an opt-out after a reminder was queued holds.
+
 No PHI beyond the client's first name, the time and the practice's name is written in a
 message: no therapist, service, diagnosis or last name. The links carry ids only.
 """
@@ -38,7 +41,7 @@ from sqlalchemy import Engine, select
 from sqlalchemy.exc import IntegrityError
 
 from therabill.adapters.db.engine import session_factory
-from therabill.adapters.db.messaging_tables import reminder_policies, reminder_sends
+from therabill.adapters.db.messaging_tables import contact_preferences, reminder_policies, reminder_sends
 from therabill.adapters.db.tables import appointments, patients, practices
 from therabill.adapters.mail import Mailer, MailError, OutgoingMail
 from therabill.adapters.sms import SmsError, SmsSender, e164
@@ -47,6 +50,7 @@ from therabill.domain import schedule as rules
 from therabill.domain.errors import Problem, TherabillError
 from therabill.domain.schedule import AppointmentStatus
 from therabill.service_layer import appointments as appts
+from therabill.service_layer.contact_preferences import opted_out_in
 from therabill.service_layer.links import Link, issue_link_in, link_practice, read_link, redeem_link_in
 from therabill.service_layer.schedule_setup import policy_in
 from therabill.service_layer.uow import UnitOfWork, one_transaction
@@ -185,8 +189,16 @@ def due_reminders(engine: Engine, *, clock: Clock = current_time, limit: int = 1
             if not channels:
                 continue
             rows = session.execute(
-                select(appointments.c.id, appointments.c.start, patients.c.email, patients.c.phone)
+                select(
+                    appointments.c.id,
+                    appointments.c.start,
+                    patients.c.email,
+                    patients.c.phone,
+                    contact_preferences.c.email_opt_out,
+                    contact_preferences.c.sms_opt_out,
+                )
                 .join(patients, patients.c.id == appointments.c.patient_id)
+                .outerjoin(contact_preferences, contact_preferences.c.patient_id == patients.c.id)
                 .where(
                     appointments.c.practice_id == policy.practice_id,
                     appointments.c.status.in_(REMINDABLE),
@@ -211,6 +223,8 @@ def due_reminders(engine: Engine, *, clock: Clock = current_time, limit: int = 1
                 for channel in channels:
                     if (r.id, channel, r.start) in done or _address(channel, r.email, r.phone) is None:
                         continue
+                    if r.email_opt_out if channel == "email" else r.sms_opt_out:
+                        continue  # the client opted out of this channel
                     out.append(DueReminder(policy.practice_id, r.id, channel, r.start))
     out.sort(key=lambda d: d.start)
     return out[:limit]
@@ -269,7 +283,7 @@ def _claim(engine: Engine, due: DueReminder, outbox: Outbox, worker: str, clock:
             return None
         patient = uow.records.get(patients, appt.patient_id)
         to = _address(due.channel, patient.email, patient.phone)
-        if to is None:
+        if to is None or opted_out_in(uow, patient.id, due.channel):
             return None
         now = uow.now()
         try:

@@ -10,7 +10,8 @@ Issued documents are snapshots: ``issue_statement`` (and ``documents.issue_recei
 the PDF bytes as printed (``issued_documents``); showing, printing or emailing it again
 reads those bytes, never rebuilds them. ``statement_batch`` issues a statement to every
 patient owing more than a threshold, one PDF each and one merged PDF to print, and emails
-those with an email address. No subject line carries PHI: it names the practice only.
+those with an email address (not those who opted out of email). No subject line carries PHI:
+it names the practice only.
 """
 
 from __future__ import annotations
@@ -46,6 +47,7 @@ from therabill.domain.ledger import (
 )
 from therabill.domain.money import ZERO, from_cents, to_cents, usd_text
 from therabill.refdata.catalog import default_catalog
+from therabill.service_layer.contact_preferences import contact_preferences_of
 from therabill.service_layer.ledger import to_entry
 from therabill.service_layer.uow import UnitOfWork
 
@@ -505,6 +507,9 @@ def statement_batch(
         )
         batch.statements.append(doc)
         if mailer is None:
+            continue
+        if contact_preferences_of(engine, practice_id, actor, patient_id).email_opt_out:
+            batch.not_emailed.append((doc.number, "opted-out"))  # the client refuses email
             continue
         try:
             email_document(engine, practice_id, actor, doc.document_id, mailer)

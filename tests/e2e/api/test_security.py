@@ -45,6 +45,8 @@ PUBLIC_ROUTES = {
     ("POST", "/portal/intake"),
     ("GET", "/portal/statement.pdf"),
     ("GET", "/portal/receipts/{payment_id}.pdf"),
+    ("GET", "/portal/superbills/{visit_id}.pdf"),
+    ("POST", "/portal/messages"),
     # a reminder's confirm / cancel links and a therapist's calendar feed: the signed link
     # is the permission (service_layer.links)
     ("GET", "/r/confirm/{link_id}"),

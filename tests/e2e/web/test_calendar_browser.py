@@ -1,10 +1,11 @@
-"""In a real browser at phone width: the front desk books a weekly series, moves one (htmx), checks in."""
+"""In a real browser at phone width: the front desk books a weekly series, moves one (htmx), checks in,
+and the therapist documents the visit from its pre-filled note; a no-show charges the practice's fee."""
 
 from __future__ import annotations
 
 import re
 import uuid
-from datetime import timedelta
+from datetime import datetime, time, timedelta
 from decimal import Decimal
 from pathlib import Path
 
@@ -12,12 +13,17 @@ from playwright.sync_api import Page, expect
 
 from tests.e2e.api.world import PASSWORD
 from tests.e2e.web.conftest import Server
-from therabill.service_layer import schedule_setup
+from therabill.service_layer import appointments, contact_preferences, schedule_setup
+from therabill.service_layer import patients as patients_svc
 
 
 def _login_desk(page: Page, server: Server) -> None:
+    _login(page, server, "front_desk")
+
+
+def _login(page: Page, server: Server, role: str) -> None:
     page.goto(server.url + "/login")
-    page.fill("input[name=username]", server.world.b.usernames["front_desk"])
+    page.fill("input[name=username]", server.world.b.usernames[role])
     page.fill("input[name=password]", PASSWORD)
     page.click("button[type=submit]")
     expect(page).to_have_url(server.url + "/")
@@ -73,6 +79,31 @@ def test_front_desk_books_moves_and_checks_in_on_a_phone(browser, server: Server
     expect(page.locator("#checkin-intake")).to_be_visible()
     _fits_the_phone(page)
     page.screenshot(path=str(shots / "calendar-checkin-390.png"), full_page=True)
+    appointment_id = page.url.rsplit("/", 2)[-2]
+
+    # the therapist documents the checked-in visit from its pre-filled note
+    therapist = browser.new_context(viewport={"width": 390, "height": 844})
+    note = therapist.new_page()
+    _login(note, server, "therapist")
+    note.goto(f"{server.url}/calendar/appointments/{appointment_id}")
+    expect(note.locator("#appointment-card #status")).to_have_text("Checked in")
+    note.click("#appointment-card a:has-text('Open the visit note')")
+    expect(note).to_have_url(re.compile(rf"/visits/new\?appointment={appointment_id}$"))
+    expect(note.locator("input[name=date_of_service]")).to_have_value(day.isoformat())
+    expect(note.locator("input[name=start_time]")).to_have_value("11:30")  # the moved time
+    expect(note.locator("input[name='svc-0-code']")).to_have_value("97124")
+    expect(note.locator("input[name='svc-0-minutes']")).to_have_value("60")
+    expect(note.locator("input[name=appointment_id]")).to_have_value(appointment_id)
+    note.fill("#diagnoses", "M54.50")
+    note.fill("input[name='svc-0-pointers']", "1")
+    note.fill("textarea[name=subjective]", "Upper back tension; weekly visits help.")
+    note.screenshot(path=str(shots / "calendar-visit-note-390.png"), full_page=True)
+    note.click("#save-visit")
+    expect(note.locator("h1")).to_contain_text(f"Visit {day:%m/%d/%Y}")
+    expect(note.locator("main")).to_contain_text("Upper back tension")
+    note.goto(f"{server.url}/calendar/appointments/{appointment_id}")
+    expect(note.locator("#appointment-card #status")).to_have_text("Completed")
+    therapist.close()
 
     wide = browser.new_context(viewport={"width": 1366, "height": 900})
     desk = wide.new_page()
@@ -81,4 +112,51 @@ def test_front_desk_books_moves_and_checks_in_on_a_phone(browser, server: Server
     expect(desk.locator(".cal-column")).to_have_count(7)
     desk.screenshot(path=str(shots / "calendar-week-1366.png"), full_page=True)
     wide.close()
+    context.close()
+
+
+def test_a_no_show_charges_the_practice_fee_on_the_client_account(
+    browser, server: Server, shots: Path
+) -> None:  # type: ignore[no-untyped-def]
+    world = server.world
+    pid, actor = world.b.practice_id, "test:setup"
+    schedule_setup.set_calendar_policy(world.engine, pid, actor, no_show_fee=Decimal("45.00"))
+    tag = uuid.uuid4().hex[:6]
+    client = patients_svc.register_patient(
+        world.engine, pid, actor, chart_number=f"ns-{tag}", first_name="Nora", last_name=f"Show{tag}"
+    )
+    day = (server.now() + timedelta(days=23)).date()
+    appt = appointments.book(
+        world.engine,
+        pid,
+        actor,
+        patient_id=client,
+        provider_id=world.b.provider_id,
+        start_local=datetime.combine(day, time(15, 0)),
+        end_local=datetime.combine(day, time(16, 0)),
+        reason="Massage",
+    )
+    context = browser.new_context(viewport={"width": 390, "height": 844})
+    page = context.new_page()
+    _login_desk(page, server)
+
+    page.goto(f"{server.url}/patients/{client}")
+    expect(page.locator("#amount-due")).to_have_text("$0.00")
+    page.goto(f"{server.url}/calendar/appointments/{appt.id}")
+    expect(page.locator("#appointment-card #status")).to_have_text("Booked")
+    page.click("#appointment-card button:has-text('No-show')")
+    expect(page.locator("#appointment-card #status")).to_have_text("No-show")
+    _fits_the_phone(page)
+
+    page.goto(f"{server.url}/patients/{client}")
+    expect(page.locator("#amount-due")).to_have_text("$45.00")
+    expect(page.locator("#recent-ledger")).to_contain_text("$45.00")
+    _fits_the_phone(page)
+    # the client asks for no more text messages: the desk ticks it on the same page (htmx)
+    page.check("#sms-opt-out")
+    page.click("#save-contact-preferences")
+    expect(page.locator("#contact-preferences-message")).to_have_text("Saved.")
+    expect(page.locator("#sms-opt-out")).to_be_checked()
+    assert contact_preferences.contact_preferences_of(world.engine, pid, actor, client).sms_opt_out
+    page.screenshot(path=str(shots / "calendar-no-show-fee-390.png"), full_page=True)
     context.close()

@@ -12,7 +12,7 @@ from __future__ import annotations
 import json
 import re
 from collections.abc import Iterator
-from datetime import date, datetime
+from datetime import UTC, date, datetime
 from decimal import Decimal
 from pathlib import Path
 
@@ -32,7 +32,7 @@ from therabill.entrypoints.http.deps import PUBLIC, _api_routes, route_permissio
 from therabill.entrypoints.http.settings import Settings
 from therabill.reports import REPORTS
 from therabill.security.permissions import Permission, allowed
-from therabill.service_layer import appointments, ledger, remittances, visits
+from therabill.service_layer import appointments, ledger, portal, remittances, statement_emails, visits
 
 SIZES = ((390, 844), (1366, 900))
 EXAMPLE_NOTE = json.loads((EXAMPLES / "massage-and-manual-therapy-two-regions.json").read_text())[
@@ -116,7 +116,9 @@ def site(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[Server, dic
             key="a11y-payment-1",
             apply=False,
         )
+        run = statement_emails.schedule_statement_emails(engine, pid, SETUP, over=Decimal("0"))
         ids.update(
+            run_id=run.run_id,
             payment_ref="a11y-payment-1",
             appointment_id=appointment.id,
             profile_id="commercial",
@@ -196,6 +198,33 @@ def test_the_public_pages_are_accessible_at_both_sizes(
     found, checked = _check_pages(context.new_page(), server, urls)
     context.close()
     assert checked >= 2
+    assert not found, f"{len(found)} problems:\n" + "\n".join(found)
+
+
+def test_every_portal_page_is_accessible_at_both_sizes(
+    browser: Browser, site: tuple[Server, dict[str, str]]
+) -> None:
+    """The client portal's pages, signed in as a client (its menu's tap targets too)."""
+    server, ids = site
+    pw = server.world.a
+    session = portal.start_session(
+        server.world.engine, pw.practice_id, pw.patient_id, clock=lambda: server.now().replace(tzinfo=UTC)
+    )
+    urls = [_url(path, ids) for path in sorted(PAGES) if path.startswith("/portal") and "{token}" not in path]
+    assert "/portal" in urls and "/portal/intake" in urls, urls
+    context = browser.new_context(viewport={"width": SIZES[0][0], "height": SIZES[0][1]})
+    context.add_cookies([{"name": "tb_portal", "value": session, "url": server.url}])
+    page = context.new_page()
+    page.goto(server.url + "/portal")
+    expect(page.locator("header.top nav")).to_contain_text("Sign out")  # signed in, not the sign-in page
+    link = page.locator("#superbills a").first  # the coded visit's superbill is shared
+    superbill = page.request.get(server.url + str(link.get_attribute("href")))
+    assert superbill.status == 200 and superbill.body().startswith(b"%PDF")
+    foreign = page.request.get(server.url + "/portal/superbills/" + "0" * 32 + ".pdf")
+    assert foreign.status == 404
+    found, checked = _check_pages(page, server, urls)
+    context.close()
+    assert checked == len(SIZES) * len(urls)
     assert not found, f"{len(found)} problems:\n" + "\n".join(found)
 
 

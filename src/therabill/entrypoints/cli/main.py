@@ -41,6 +41,7 @@ from therabill.entrypoints.cli.report import report_command
 from therabill.entrypoints.cli.schedule import schedule_app
 from therabill.entrypoints.cli.scrub import scrub_command
 from therabill.entrypoints.cli.serve import serve_command
+from therabill.entrypoints.cli.statement_emails import statement_emails_app
 from therabill.entrypoints.cli.units import units_command
 from therabill.entrypoints.cli.worker import reminders_app, worker_command
 from therabill.entrypoints.cli.x12 import x12_app
@@ -129,6 +130,7 @@ app.add_typer(ack_app, name="ack")
 app.add_typer(schedule_app, name="schedule")
 app.command("worker")(worker_command)
 app.add_typer(reminders_app, name="reminders")
+app.add_typer(statement_emails_app, name="statement-emails")
 
 
 def main() -> None:

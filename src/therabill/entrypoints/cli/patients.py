@@ -250,3 +250,40 @@ def coverage_add_command(
         print_json({"coverage_id": new})
         return
     stdout.print(f"coverage added ({sequence}), id {new}")
+
+
+@patients_app.command("messages")
+def messages_command(
+    patient: Annotated[str, typer.Argument(help="The patient's internal id.")],
+    email: Annotated[bool | None, typer.Option("--email/--no-email", help="Accept or refuse email.")] = None,
+    sms: Annotated[
+        bool | None, typer.Option("--sms/--no-sms", help="Accept or refuse text messages.")
+    ] = None,
+    practice: PracticeOption = None,
+    as_json: JsonOption = False,
+) -> None:
+    """Show or set whether the client accepts email and text messages (reminders, statements)."""
+    from therabill.service_layer import contact_preferences
+
+    try:
+        engine, practice_id = open_practice(practice)
+        if email is None and sms is None:
+            prefs = contact_preferences.contact_preferences_of(engine, practice_id, system_actor(), patient)
+        else:
+            prefs = contact_preferences.set_contact_preferences(
+                engine,
+                practice_id,
+                system_actor(),
+                patient,
+                email_opt_out=None if email is None else not email,
+                sms_opt_out=None if sms is None else not sms,
+            )
+    except TherabillError as exc:
+        fail_from(exc)
+    if as_json:
+        print_json(prefs.as_dict())
+        return
+    stdout.print(
+        f"Email: {'opted out' if prefs.email_opt_out else 'accepted'}; "
+        f"text messages: {'opted out' if prefs.sms_opt_out else 'accepted'}."
+    )

@@ -12,7 +12,7 @@ from typing import Annotated
 
 import typer
 
-from therabill.domain.errors import TherabillError
+from therabill.domain.errors import Problem, TherabillError
 from therabill.entrypoints.cli._practice import PracticeOption, open_practice
 from therabill.entrypoints.cli.common import fail, fail_from, option_day, print_json, stdout
 from therabill.entrypoints.http.settings import Settings
@@ -428,14 +428,29 @@ def time_off_command(
 @schedule_app.command("feed")
 def feed_command(
     therapist: Annotated[str, typer.Argument(help="The therapist's id.")],
+    revoke: Annotated[
+        bool, typer.Option("--revoke", help="Revoke every feed URL issued so far (they answer 410 Gone).")
+    ] = False,
+    rotate: Annotated[
+        bool, typer.Option("--rotate", help="Revoke the old URLs and print the new one.")
+    ] = False,
     practice: PracticeOption = None,
 ) -> None:
     """Print a new signed iCalendar feed URL of a therapist's appointments (valid a year)."""
     settings = Settings()
+    if revoke and rotate:
+        fail(
+            "give --revoke or --rotate, not both", [Problem("feed-option-conflict", "revoke", "one of them")]
+        )
     try:
         engine, pid = open_practice(practice)
         operator = Principal("os", system_actor(), system_actor(), pid, "owner")
-        token = calendar_feed.feed_link(engine, operator, system_actor(), therapist)
+        if revoke:
+            calendar_feed.revoke_feed(engine, operator, system_actor(), therapist)
+            stdout.print("The therapist's calendar feed URLs are revoked.")
+            return
+        make = calendar_feed.rotate_feed if rotate else calendar_feed.feed_link
+        token = make(engine, operator, system_actor(), therapist)
     except TherabillError as exc:
         fail_from(exc)
     stdout.print(f"{settings.link_base()}/calendar/feed/{token}.ics")

@@ -46,7 +46,7 @@ def worker_command(
     ] = 1,
     once: Annotated[bool, typer.Option("--once", help="Work until the queue is empty, then stop.")] = False,
 ) -> None:
-    """Run the background jobs (reminders) until stopped (Ctrl-C / SIGTERM end them cleanly).
+    """Run the background jobs (reminders, statement emails) until stopped (Ctrl-C / SIGTERM end them cleanly).
 
     Mail goes through THERABILL_SMTP_*, text messages through THERABILL_SMS_*; links in
     reminders point at THERABILL_PUBLIC_URL.
@@ -62,7 +62,7 @@ def worker_command(
     runner = InProcessJobs(ctx, max(settings.jobs_interval_seconds, 1))
     if once:
         runner.tick()
-        stdout.print(f"reminders: {ctx.counts or 'none due'}")
+        stdout.print(f"jobs: {ctx.counts or 'nothing due'}")
         return
     stdout.print(f"worker {ctx.worker}: SQLite, jobs every {runner.interval} s in this process")
     runner.start().wait()

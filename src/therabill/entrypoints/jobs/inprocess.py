@@ -1,7 +1,8 @@
 """The in-process job runner of the SQLite default: the same jobs on a timer in one thread.
 
 ``therabill run`` and ``therabill serve`` start it when the database is SQLite (one
-machine, one process writes): every ``jobs_interval_seconds`` it runs the due-reminder job, and every ``clearinghouse_every_minutes`` the clearinghouse
+machine, one process writes): every ``jobs_interval_seconds`` it runs the due-reminder and
+statement-email jobs, and every ``clearinghouse_every_minutes`` the clearinghouse
 exchange.
 A job that fails is logged and tried again at the next tick; the reminders' claims make a
 second runner (a second ``serve``) harmless.
@@ -14,7 +15,12 @@ import threading
 import time
 
 from therabill.entrypoints.http.settings import Settings
-from therabill.entrypoints.jobs.tasks import JobContext, clearinghouse_exchange, run_due_reminders
+from therabill.entrypoints.jobs.tasks import (
+    JobContext,
+    clearinghouse_exchange,
+    run_due_reminders,
+    run_due_statement_emails,
+)
 
 log = logging.getLogger("therabill.jobs")
 
@@ -51,6 +57,10 @@ class InProcessJobs:
             run_due_reminders(self.ctx)
         except Exception:  # noqa: BLE001 - a failing job must not stop the runner; logged
             log.exception("the reminder job failed; it runs again at the next tick")
+        try:
+            run_due_statement_emails(self.ctx)
+        except Exception:  # noqa: BLE001 - a failing job must not stop the runner; logged
+            log.exception("the statement-email job failed; it runs again at the next tick")
         minutes = self.ctx.clearinghouse_minutes
         due = self._exchanged_at is None or time.monotonic() - self._exchanged_at >= minutes * 60
         if minutes and due:

@@ -6,6 +6,9 @@
   ``send_reminder`` job per due reminder, with the reminder's key as the queueing lock, so a
   reminder waiting in the queue is never queued twice;
 * ``therabill:send_reminder``: sends one reminder (at most once, whatever runs it twice);
+* ``therabill:queue_statement_emails`` (periodic, every ``SWEEP_CRON``): defers one
+  ``send_statement_email`` job per pending statement email (its key as the queueing lock);
+* ``therabill:send_statement_email``: emails one client's statement (at most once);
 * ``therabill:clearinghouse_exchange`` (periodic, every ``clearinghouse_every_minutes``):
   sends the batches not yet sent and collects the answers, under the procrastinate lock
   ``clearinghouse`` (never two at once; both services are idempotent).
@@ -34,6 +37,7 @@ from sqlalchemy.engine import make_url
 
 from therabill.entrypoints.jobs import tasks
 from therabill.service_layer.reminders import DueReminder
+from therabill.service_layer.statement_emails import DueStatementEmail
 
 log = logging.getLogger("therabill.jobs")
 
@@ -86,6 +90,17 @@ def defer_reminder(app: App, due: DueReminder) -> bool:
     return True
 
 
+def defer_statement_email(app: App, due: DueStatementEmail) -> bool:
+    """Queue one statement email's job; False when it is already waiting in the queue."""
+    try:
+        app.configure_task(f"{NAMESPACE}:send_statement_email", queueing_lock=due.key).defer(
+            practice_id=due.practice_id, send_id=due.send_id
+        )
+    except AlreadyEnqueued:
+        return False
+    return True
+
+
 def make_app(database_url: str) -> App:
     """The procrastinate app on ``database_url`` with therabill's tasks."""
     app = App(
@@ -104,6 +119,20 @@ def make_app(database_url: str) -> App:
         due = DueReminder(practice_id, appointment_id, channel, datetime.fromisoformat(start))
         outcome = tasks.send_one_reminder(_context(context), due)
         log.info("reminder %s: %s", due.key, outcome)
+        return outcome
+
+    @app.periodic(cron=SWEEP_CRON, periodic_id="statement-emails")
+    @app.task(name=f"{NAMESPACE}:queue_statement_emails", pass_context=True)
+    def queue_statement_emails(context: JobContext, timestamp: int) -> int:  # noqa: ARG001 - the tick
+        return tasks.queue_due_statement_emails(
+            _context(context), lambda due: defer_statement_email(context.app, due)
+        )
+
+    @app.task(name=f"{NAMESPACE}:send_statement_email", pass_context=True)
+    def send_statement_email(context: JobContext, practice_id: str, send_id: str) -> str:
+        due = DueStatementEmail(practice_id, send_id)
+        outcome = tasks.send_one_statement_email(_context(context), due)
+        log.info("statement email %s: %s", due.key, outcome)
         return outcome
 
     @app.periodic(cron=CLEARINGHOUSE_CRON, periodic_id="clearinghouse")
@@ -132,6 +161,21 @@ def queue_now(database_url: str, ctx: tasks.JobContext) -> int:
             queued += defer_reminder(app, due)
 
         tasks.queue_due_reminders(ctx, defer)
+    return queued
+
+
+def queue_statement_emails_now(database_url: str, ctx: tasks.JobContext) -> int:
+    """Defer every pending statement email now (what the periodic job does); how many were queued."""
+    ensure_schema(database_url)
+    app = make_app(database_url)
+    queued = 0
+    with app.open():
+
+        def defer(due: DueStatementEmail) -> None:
+            nonlocal queued
+            queued += defer_statement_email(app, due)
+
+        tasks.queue_due_statement_emails(ctx, defer)
     return queued
 
 

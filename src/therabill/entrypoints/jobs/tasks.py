@@ -1,7 +1,8 @@
 """The job functions: what a worker or the in-process runner does, each a call to a service.
 
 Every job is idempotent: running it twice, or on two workers at once, or again after a
-crash, sends each reminder at most once (``service_layer.reminders`` says how).
+crash, sends each reminder and each statement email at most once (``service_layer.reminders``
+and ``service_layer.statement_emails`` say how).
 """
 
 from __future__ import annotations
@@ -20,10 +21,11 @@ from therabill.adapters.sms import TwilioSms
 from therabill.adapters.x12.envelope import load_settings as load_envelope
 from therabill.config import data_dir
 from therabill.entrypoints.http.settings import Settings
-from therabill.service_layer import reminders, submission
+from therabill.service_layer import reminders, statement_emails, submission
 from therabill.service_layer.database import open_database
 from therabill.service_layer.practice import resolve_practice
 from therabill.service_layer.reminders import DueReminder, Outbox
+from therabill.service_layer.statement_emails import DueStatementEmail
 
 CLEARINGHOUSE_ACTOR = "system:clearinghouse"
 
@@ -88,6 +90,30 @@ def send_one_reminder(ctx: JobContext, due: DueReminder) -> str:
 def run_due_reminders(ctx: JobContext) -> int:
     """In-process: send every due reminder now, one after the other (how many were due)."""
     return queue_due_reminders(ctx, lambda due: send_one_reminder(ctx, due))
+
+
+def queue_due_statement_emails(ctx: JobContext, defer: Callable[[DueStatementEmail], Any]) -> int:
+    """Hand every pending statement email to ``defer`` (the queue, or the sender); how many
+    (none without a mail server: they wait, pending, until one is set)."""
+    if ctx.outbox.mailer is None:
+        return 0
+    due = statement_emails.due_statement_emails(ctx.engine)
+    for item in due:
+        defer(item)
+    return len(due)
+
+
+def send_one_statement_email(ctx: JobContext, due: DueStatementEmail) -> str:
+    """Email one client's statement unless it was sent or claimed (the outcome)."""
+    outcome = statement_emails.send_statement_email(ctx.engine, due, ctx.outbox.mailer, worker=ctx.worker)
+    key = f"statement-{outcome}"
+    ctx.counts[key] = ctx.counts.get(key, 0) + 1
+    return outcome
+
+
+def run_due_statement_emails(ctx: JobContext) -> int:
+    """In-process: send every pending statement email now (how many were pending)."""
+    return queue_due_statement_emails(ctx, lambda due: send_one_statement_email(ctx, due))
 
 
 def clearinghouse_exchange(ctx: JobContext) -> dict[str, int]:

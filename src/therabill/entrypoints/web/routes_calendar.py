@@ -431,3 +431,26 @@ async def feed_submit(request: Request, principal: ScheduleRead) -> Response:
     token = calendar_feed.feed_link(engine, principal, who, str(form.get("provider_id", "")))
     base = (request.app.state.settings.public_url or str(request.base_url)).rstrip("/")
     return _setup_page(request, principal, feed_url=f"{base}/calendar/feed/{token}.ics")
+
+
+@router.post("/calendar/setup/feed/revoke", response_class=HTMLResponse)
+async def feed_revoke(request: Request, principal: ScheduleRead) -> Response:
+    """Revoke every feed address of a therapist made so far (they answer 410 Gone)."""
+    form = await request.form()
+    engine, _, who = _args(request, principal)
+    calendar_feed.revoke_feed(engine, principal, who, str(form.get("provider_id", "")))
+    context = _setup_context(request, principal)
+    context["feed_notice"] = "The therapist's calendar feed addresses are revoked."
+    return render(request, "calendar_setup.html", context)
+
+
+@router.post("/calendar/setup/feed/rotate", response_class=HTMLResponse)
+async def feed_rotate(request: Request, principal: ScheduleRead) -> Response:
+    """Revoke a therapist's feed addresses and make the new one (shown once)."""
+    form = await request.form()
+    engine, _, who = _args(request, principal)
+    token = calendar_feed.rotate_feed(engine, principal, who, str(form.get("provider_id", "")))
+    base = (request.app.state.settings.public_url or str(request.base_url)).rstrip("/")
+    context = _setup_context(request, principal, feed_url=f"{base}/calendar/feed/{token}.ics")
+    context["feed_notice"] = "The old addresses are revoked; here is the new one."
+    return render(request, "calendar_setup.html", context)

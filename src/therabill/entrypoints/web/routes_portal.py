@@ -34,6 +34,7 @@ NOTICES = {
     "cancelled": "Your appointment is cancelled.",
     "moved": "Your appointment is moved.",
     "intake": "Thank you: your health history is signed and sent to your therapist.",
+    "messages": "Your message preferences are saved.",
 }
 
 
@@ -287,3 +288,26 @@ def receipt(request: Request, payment_id: str, client: SignedIn) -> Response:
     except NotFoundError:
         raise not_found("receipt") from None
     return _pdf(content, "receipt.pdf")
+
+
+@router.get("/portal/superbills/{visit_id}.pdf")
+def superbill(request: Request, visit_id: str, client: SignedIn) -> Response:
+    """The superbill of one of the client's visits (to file with their plan)."""
+    try:
+        content = portal.superbill_pdf(state(request).engine, client, visit_id[:64])
+    except NotFoundError:
+        raise not_found("superbill") from None
+    return _pdf(content, "superbill.pdf")
+
+
+@router.post("/portal/messages", response_class=HTMLResponse)
+async def messages_submit(request: Request, client: SignedIn) -> Response:
+    """The client opts out of (or back into) email and text messages."""
+    form = await request.form()
+    portal.set_contact_preferences(
+        state(request).engine,
+        client,
+        email_opt_out=form.get("email_opt_out") == "1",
+        sms_opt_out=form.get("sms_opt_out") == "1",
+    )
+    return RedirectResponse("/portal?notice=messages", status_code=303)

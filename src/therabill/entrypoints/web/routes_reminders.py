@@ -31,6 +31,7 @@ _GONE = {
     "link-expired": "This link has expired: the appointment has started or passed.",
     "link-used": "This link was already used.",
     "link-invalid": "This link is not valid. Please call the practice.",
+    "calendar-feed-revoked": "This calendar feed was revoked. Ask the practice for the new address.",
 }
 
 
@@ -125,7 +126,10 @@ def feed(request: Request, feed_id: LinkId, _: None = Public) -> Response:
         body = calendar_feed.therapist_feed(state(request).engine, feed_id)
     except LinkError as exc:
         code = exc.problems[0].code if exc.problems else exc.code
-        return Response(_GONE.get(code, "not valid"), status_code=410 if code == "link-expired" else 404)
+        return Response(
+            _GONE.get(code, "not valid"),
+            status_code=410 if code in ("link-expired", "calendar-feed-revoked") else 404,
+        )
     return Response(
         body,
         media_type="text/calendar; charset=utf-8",

@@ -7,7 +7,8 @@ carry the stored UTC (``start``, ``...Z``). Bodies refuse unknown fields (422).
 
 * services, rooms, calendar and reminder policy: read ``schedule.read``, write ``settings.manage``;
 * hours, time off, appointments: read ``schedule.read``, write ``schedule.write``;
-* a therapist's calendar feed URL: the therapist for themselves, owner and front desk for anyone.
+* a therapist's calendar feed URL (issue, revoke, rotate): the therapist for themselves, owner
+  and front desk for anyone.
 """
 
 from __future__ import annotations
@@ -327,6 +328,25 @@ def delete_time_off(request: Request, time_off_id: str, principal: Writer) -> Re
 def create_calendar_feed(request: Request, provider_id: str, principal: Reader) -> dict[str, Any]:
     """A new signed iCalendar feed URL of a therapist's appointments (valid a year)."""
     token = calendar_feed.feed_link(state(request).engine, principal, _actor(principal), provider_id)
+    base = (request.app.state.settings.public_url or str(request.base_url)).rstrip("/")
+    return {"url": f"{base}/calendar/feed/{token}.ics", "provider_id": provider_id}
+
+
+@router.delete(
+    "/providers/{provider_id}/calendar-feed", status_code=status.HTTP_204_NO_CONTENT, responses=RESPONSES
+)
+def revoke_calendar_feed(request: Request, provider_id: str, principal: Reader) -> Response:
+    """Revoke every feed URL of the therapist issued so far (they answer 410 Gone)."""
+    calendar_feed.revoke_feed(state(request).engine, principal, _actor(principal), provider_id)
+    return Response(status_code=status.HTTP_204_NO_CONTENT)
+
+
+@router.post(
+    "/providers/{provider_id}/calendar-feed/rotate", status_code=status.HTTP_201_CREATED, responses=RESPONSES
+)
+def rotate_calendar_feed(request: Request, provider_id: str, principal: Reader) -> dict[str, Any]:
+    """Revoke the therapist's feed URLs and issue the new one, at once."""
+    token = calendar_feed.rotate_feed(state(request).engine, principal, _actor(principal), provider_id)
     base = (request.app.state.settings.public_url or str(request.base_url)).rstrip("/")
     return {"url": f"{base}/calendar/feed/{token}.ics", "provider_id": provider_id}
 
