@@ -23,7 +23,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
 from dataclasses import asdict, dataclass, field
-from datetime import date, timedelta
+from datetime import UTC, date, datetime, time, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -39,7 +39,7 @@ from therabill.adapters.clearinghouse.base import (
 )
 from therabill.adapters.db.interop_tables import inbound_files, submissions
 from therabill.adapters.db.repositories import new_id
-from therabill.adapters.db.tables import claim_batches, claims, patients, payers, practices
+from therabill.adapters.db.tables import claim_batches, claims, payers, practices
 from therabill.adapters.files import write_private
 from therabill.adapters.x12.envelope import EnvelopeSettings
 from therabill.adapters.x12.x271_005010X279A1 import read_271
@@ -404,15 +404,37 @@ def follow_up(
 ) -> list[dict[str, Any]]:
     """Claims waiting for an answer (submitted ... pending) whose status is ``days`` or more old."""
     cutoff = as_of - timedelta(days=days)
+    # Read through (practice, status, updated_at): only the claims waiting since before the
+    # cutoff (a day's margin for the time zone; the day itself is checked below), only the
+    # columns shown, and only the names of their patients.
+    before = datetime.combine(cutoff + timedelta(days=2), time.min, tzinfo=UTC)
     out: list[dict[str, Any]] = []
     with UnitOfWork(engine, practice_id, actor, read_only=True) as uow:
-        rows = uow.records.rows(
-            claims,
-            claims.c.status.in_([s.value for s in AWAITING_ANSWER]),
-            order_by=[claims.c.updated_at, claims.c.claim_number],
+        rows = list(
+            uow.session.execute(
+                select(
+                    claims.c.id,
+                    claims.c.claim_number,
+                    claims.c.status,
+                    claims.c.updated_at,
+                    claims.c.date_of_service,
+                    claims.c.patient_id,
+                    claims.c.payer_id,
+                    claims.c.payer_claim_control_number,
+                )
+                .where(
+                    claims.c.practice_id == practice_id,
+                    claims.c.status.in_([s.value for s in AWAITING_ANSWER]),
+                    claims.c.updated_at < before,
+                )
+                .order_by(claims.c.updated_at, claims.c.claim_number)
+            )
         )
         payer_names = {r.id: r.name for r in uow.records.rows(payers)}
-        patient_names = {r.id: f"{r.last_name}, {r.first_name}" for r in uow.records.rows(patients)}
+        patient_names = {
+            pid: f"{p.last_name}, {p.first_name}"
+            for pid, p in uow.records.patients_by_id(r.patient_id for r in rows).items()
+        }
         for r in rows:
             since = r.updated_at.date()
             if since > cutoff:

@@ -11,7 +11,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import Engine, func, select
+from sqlalchemy import Engine, exists, func, select
 
 from therabill.adapters.db.tables import claims, patients, payers, providers, visits
 from therabill.domain.errors import NotFoundError, TherabillError
@@ -154,7 +154,9 @@ def billing_queues(engine: Engine, practice_id: str, actor: str, *, limit: int =
     """The visits to bill, the claims to mark ready, those needing attention by reason, and the
     ready claims by payer."""
     with UnitOfWork(engine, practice_id, actor, read_only=True) as uow:
-        billed = select(claims.c.visit_id).where(claims.c.practice_id == practice_id)
+        # A claim of the visit is looked up per visit (NOT EXISTS: an anti-join), not a NOT IN
+        # list of every claim of the practice.
+        billed = exists().where(claims.c.practice_id == practice_id, claims.c.visit_id == visits.c.id)
         candidates = uow.session.execute(
             uow.records.scoped(visits)
             .join(patients, patients.c.id == visits.c.patient_id)
@@ -168,7 +170,7 @@ def billing_queues(engine: Engine, practice_id: str, actor: str, *, limit: int =
                 (patients.c.last_name + ", " + patients.c.first_name).label("patient_name"),
                 (providers.c.first_name + " " + providers.c.last_name).label("provider_name"),
             )
-            .where(visits.c.id.not_in(billed), visits.c.status != "open")
+            .where(~billed, visits.c.status != "open")
             .order_by(visits.c.date_of_service, visits.c.id)
         ).all()
         to_bill = [v for v in candidates if _treated(v.encounter_json)]

@@ -90,6 +90,10 @@ REPORT_INDEX_COLUMNS: dict[str, tuple[str, tuple[str, ...], bool]] = {
         False,
     ),
     "ix_objective_measures_report": ("objective_measures", ("practice_id", "measured_on"), False),
+    # pages (revision 0023): the dashboard's visits of an appointment; follow-up, attention and
+    # the ready count by status
+    "ix_visits_practice_appointment": ("visits", ("practice_id", "appointment_id"), False),
+    "ix_claims_practice_status": ("claims", ("practice_id", "status", "updated_at", "claim_number"), False),
 }
 """Index name → (table name, columns in order, unique). Unique indexes start with the table's
 primary key, so they are unique by construction (and the planner takes them as such)."""
