@@ -4,12 +4,16 @@ the patients of their rows; on SQLite and PostgreSQL."""
 
 from __future__ import annotations
 
+from datetime import timedelta
+
 from sqlalchemy import Engine
 
-from tests.integration.db.builders import ACTOR, AS_OF, a_practice, a_visit, clean_scrubber
+from tests.integration.db.builders import ACTOR, AS_OF, a_practice, a_visit, clean_scrubber, visit_document
 from therabill.service_layer import claims as claims_svc
 from therabill.service_layer import dashboard as dashboard_svc
 from therabill.service_layer import patients as patients_svc
+from therabill.service_layer import visits as visits_svc
+from therabill.service_layer import work_queues
 from therabill.service_layer.accounts import Principal
 
 
@@ -50,3 +54,28 @@ def test_the_worklist_and_the_dashboard_name_the_patients_of_their_rows(engine: 
     board = dashboard_svc.dashboard(engine, p.id, ACTOR, day=AS_OF, billing=True)
     shown = {r.patient_id for r in (*board.undocumented, *board.running_out, *board.attention)}
     assert set(board.patients) == shown
+
+
+def test_visits_to_bill_count_only_treated_visits_and_list_the_oldest(engine: Engine) -> None:
+    p = a_practice(engine)
+    treated = [a_visit(p, dos=AS_OF - timedelta(days=d)) for d in (3, 9, 5)]
+    untreated = visit_document()
+    for s in untreated["services"]:
+        s["minutes"] = 0
+        s.pop("units", None)
+    visits_svc.record_visit(
+        engine,
+        p.id,
+        ACTOR,
+        patient_id=p.patient_id,
+        provider_id=p.provider_id,
+        date_of_service=AS_OF - timedelta(days=20),
+        document=untreated,
+    )
+    claims_svc.code_visit(engine, p.id, ACTOR, treated[0], as_of=AS_OF, scrubber=clean_scrubber)  # billed
+    queues = work_queues.billing_queues(engine, p.id, ACTOR, limit=1)
+    assert queues.to_bill_count == 2
+    assert [v.id for v in queues.to_bill] == [treated[1]]  # the oldest treated visit without a claim
+    everything = work_queues.billing_queues(engine, p.id, ACTOR)
+    assert [v.id for v in everything.to_bill] == [treated[1], treated[2]]
+    assert work_queues.billing_queues(engine, p.id, ACTOR, limit=0).to_bill == []
