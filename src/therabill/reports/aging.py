@@ -214,12 +214,29 @@ def _insurance_statement(ins: Any, q: ReportQuery, dialect: str) -> Any:
     ).select_from(ins.outerjoin(claims, claims.c.id == ins.c.claim_id))
 
 
-def _by_bucket(rows: Any, key: str, as_of: date) -> Any:
+def _by_bucket(rows: Any, key: str, as_of: date, *, by_day_first: bool = False) -> Any:
     """The balances of ``rows`` (``key``, cents, start day as ``YYYY-MM-DD`` text, and for
     patients ``item_id``) summed per ``key`` and aging bucket in the database: (key, bucket,
     aged cents, aged items, credit cents, credit rows). A credit is a negative balance (and on
     the patient side a payment applied to no item); it is not aged. The bucket compares the
-    start day with the buckets' first days as text (ISO days sort as text on both engines)."""
+    start day with the buckets' first days as text (ISO days sort as text on both engines).
+
+    ``by_day_first``: sum per ``key`` and start day first, then per bucket, so that a start day
+    that is costly to find (an insurance claim's first submission) is computed once per row and
+    not once per bucket boundary.
+    """
+    credit = rows.c.cents < 0
+    if "item_id" in rows.c:
+        credit = or_(credit, rows.c.item_id.is_(None))
+    sums: tuple[Any, ...] = (
+        func.sum(case((credit, 0), else_=rows.c.cents)).label("cents"),
+        func.sum(case((credit, 0), else_=1)).label("items"),
+        func.sum(case((credit, rows.c.cents), else_=0)).label("credit"),
+        func.sum(case((credit, 1), else_=0)).label("credits"),
+    )
+    if by_day_first:
+        rows = select(rows.c[key], rows.c.start, *sums).group_by(rows.c[key], rows.c.start).subquery()
+        sums = tuple(func.sum(rows.c[name]).label(name) for name in ("cents", "items", "credit", "credits"))
     start = rows.c.start
     whens = [
         (start >= (as_of - timedelta(days=hi)).isoformat(), label)
@@ -227,18 +244,7 @@ def _by_bucket(rows: Any, key: str, as_of: date) -> Any:
         if hi is not None
     ]
     bucket = case(*whens, else_=LABELS[-1])
-    credit = rows.c.cents < 0
-    if "item_id" in rows.c:
-        credit = or_(credit, rows.c.item_id.is_(None))
-    aged = case((credit, 0), else_=rows.c.cents)
-    return select(
-        rows.c[key],
-        bucket.label("bucket"),
-        func.sum(aged).label("cents"),
-        func.sum(case((credit, 0), else_=1)).label("items"),
-        func.sum(case((credit, rows.c.cents), else_=0)).label("credit"),
-        func.sum(case((credit, 1), else_=0)).label("credits"),
-    ).group_by(rows.c[key], bucket)
+    return select(rows.c[key], bucket.label("bucket"), *sums).group_by(rows.c[key], bucket)
 
 
 def build(engine: Engine, q: ReportQuery, progress: Progress | None = None) -> AgingReport:
@@ -285,7 +291,7 @@ def build(engine: Engine, q: ReportQuery, progress: Progress | None = None) -> A
             ins_sub, pat_stmt = _from_balances(q, dialect)  # nothing posted after the day: the kept balances
             ins_stmt = _insurance_statement(ins_sub, q, dialect)
         step("insurance balances")
-        ins_rows = conn.execute(_by_bucket(ins_stmt.subquery(), "payer_id", as_of)).all()
+        ins_rows = conn.execute(_by_bucket(ins_stmt.subquery(), "payer_id", as_of, by_day_first=True)).all()
         step("patient balances")
         pat_rows = conn.execute(_by_bucket(pat_stmt.subquery(), "patient_id", as_of)).all()
 

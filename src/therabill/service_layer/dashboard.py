@@ -6,7 +6,7 @@ from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
 from typing import Any
 
-from sqlalchemy import Engine, exists, func, select
+from sqlalchemy import Engine, exists, func, select, true
 
 from therabill.adapters.db.ledger_tables import remittances
 from therabill.adapters.db.tables import appointments, authorizations, claims, coverages, visits
@@ -84,7 +84,7 @@ def dashboard(engine: Engine, practice_id: str, actor: str, *, day: date, billin
         attention = list(
             uow.session.execute(
                 uow.records.scoped(claims)
-                .where((claims.c.has_errors.is_(True)) | claims.c.status.in_(ATTENTION_STATUSES))
+                .where((claims.c.has_errors == true()) | claims.c.status.in_(ATTENTION_STATUSES))
                 .order_by(claims.c.date_of_service)
             ).all()
         )

@@ -432,8 +432,8 @@ def follow_up(
         )
         payer_names = {r.id: r.name for r in uow.records.rows(payers)}
         patient_names = {
-            pid: f"{p.last_name}, {p.first_name}"
-            for pid, p in uow.records.patients_by_id(r.patient_id for r in rows).items()
+            pid: f"{last}, {first}"
+            for pid, (last, first) in uow.records.patient_names(r.patient_id for r in rows).items()
         }
         for r in rows:
             since = r.updated_at.date()

@@ -12,7 +12,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import Engine, exists, func, select
+from sqlalchemy import Engine, exists, func, select, true
 
 from therabill.adapters.db.tables import claims, patients, payers, providers, visits
 from therabill.domain.errors import NotFoundError, TherabillError
@@ -198,7 +198,7 @@ def billing_queues(engine: Engine, practice_id: str, actor: str, *, limit: int =
             uow.session.execute(
                 _claim_query(uow)
                 .where(
-                    claims.c.has_errors.is_(True)
+                    (claims.c.has_errors == true())  # "= true": an index condition
                     | claims.c.status.in_(
                         ["scrubbed", "ready", *(s for group in ATTENTION_REASONS.values() for s in group)]
                     )

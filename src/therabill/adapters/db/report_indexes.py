@@ -90,10 +90,25 @@ REPORT_INDEX_COLUMNS: dict[str, tuple[str, tuple[str, ...], bool]] = {
         False,
     ),
     "ix_objective_measures_report": ("objective_measures", ("practice_id", "measured_on"), False),
-    # pages (revision 0023): the dashboard's visits of an appointment; follow-up, attention and
-    # the ready count by status
+    # pages (revision 0023): the dashboard's visits of an appointment; follow-up (every column it
+    # shows, so the index alone answers), attention and the ready count by status; scrub errors
     "ix_visits_practice_appointment": ("visits", ("practice_id", "appointment_id"), False),
-    "ix_claims_practice_status": ("claims", ("practice_id", "status", "updated_at", "claim_number"), False),
+    "ix_claims_practice_status": (
+        "claims",
+        (
+            "practice_id",
+            "status",
+            "updated_at",
+            "claim_number",
+            "id",
+            "date_of_service",
+            "patient_id",
+            "payer_id",
+            "payer_claim_control_number",
+        ),
+        False,
+    ),
+    "ix_claims_practice_errors": ("claims", ("practice_id", "has_errors"), False),
 }
 """Index name → (table name, columns in order, unique). Unique indexes start with the table's
 primary key, so they are unique by construction (and the planner takes them as such)."""

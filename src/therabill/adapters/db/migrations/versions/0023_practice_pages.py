@@ -15,9 +15,9 @@ denial is an adjustment in group CO, OA or PI whose reason is not one of the rou
 contractual reasons of ``reports/data/contractual.toml`` (read when this revision runs). From
 here on the application adds each posting to them in the posting's own transaction.
 
-Two indexes, practice first: the visits of an appointment (the dashboard's "not documented")
-and the claims by status and last change (follow-up, the claims needing attention, the
-ready count).
+Three indexes, practice first: the visits of an appointment (the dashboard's "not documented"),
+the claims by status and last change with the columns follow-up shows (follow-up, the claims
+needing attention, the ready count), and the claims with scrub errors.
 """
 
 from __future__ import annotations
@@ -156,14 +156,28 @@ def upgrade() -> None:
     )
     op.create_index("ix_visits_practice_appointment", "visits", ["practice_id", "appointment_id"])
     op.create_index(
-        "ix_claims_practice_status", "claims", ["practice_id", "status", "updated_at", "claim_number"]
+        "ix_claims_practice_status",
+        "claims",
+        [
+            "practice_id",
+            "status",
+            "updated_at",
+            "claim_number",
+            "id",
+            "date_of_service",
+            "patient_id",
+            "payer_id",
+            "payer_claim_control_number",
+        ],
     )
+    op.create_index("ix_claims_practice_errors", "claims", ["practice_id", "has_errors"])
     for table in ("ledger_line_denials", "ledger_denial_days", "ledger_denial_reasons"):
         op.execute(f"ANALYZE {table}")
 
 
 def downgrade() -> None:
     """Drop the denial tables and the page indexes (the ledger itself is untouched)."""
+    op.drop_index("ix_claims_practice_errors", table_name="claims")
     op.drop_index("ix_claims_practice_status", table_name="claims")
     op.drop_index("ix_visits_practice_appointment", table_name="visits")
     op.drop_index("ix_ledger_denial_reasons_day", table_name="ledger_denial_reasons")
