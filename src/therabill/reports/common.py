@@ -278,12 +278,9 @@ def read_connection(engine: Engine) -> Iterator[Connection]:
     with engine.connect() as plain:
         conn = plain.execution_options(**{READ_ONLY: True})  # a deferred (read) transaction
         if engine.dialect.name == "postgresql":
-            # No JIT compilation for the report's statements (this transaction only): their
-            # estimated costs on a large practice make PostgreSQL compile them, which costs
-            # seconds (2.4 s of 3.8 s for aging's insurance balances at 1,000,000 visits) for
-            # queries that run in milliseconds to a second. A larger sort and hash memory, so
-            # that grouping a large practice's open balances (400,000 rows) is not spilled to disk.
-            conn.exec_driver_sql("SET LOCAL jit = off")
+            # A larger sort and hash memory for this transaction, so that grouping a large
+            # practice's open balances (400,000 rows) is not spilled to disk. (The engine turns
+            # PostgreSQL's JIT compilation off: see ``adapters.db.engine``.)
             conn.exec_driver_sql("SET LOCAL work_mem = '64MB'")
         if engine.dialect.name != "sqlite":
             yield conn
