@@ -39,7 +39,7 @@ from therabill.adapters.clearinghouse.base import (
 )
 from therabill.adapters.db.interop_tables import inbound_files, submissions
 from therabill.adapters.db.repositories import new_id
-from therabill.adapters.db.tables import claim_batches, claims, payers, practices
+from therabill.adapters.db.tables import claim_batches, claims, patients, payers, practices
 from therabill.adapters.files import write_private
 from therabill.adapters.x12.envelope import EnvelopeSettings
 from therabill.adapters.x12.x271_005010X279A1 import read_271
@@ -404,9 +404,9 @@ def follow_up(
 ) -> list[dict[str, Any]]:
     """Claims waiting for an answer (submitted ... pending) whose status is ``days`` or more old."""
     cutoff = as_of - timedelta(days=days)
-    # Read through (practice, status, updated_at): only the claims waiting since before the
-    # cutoff (a day's margin for the time zone; the day itself is checked below), only the
-    # columns shown, and only the names of their patients.
+    # Read through (practice, status, updated_at), an index with every column shown: only the
+    # claims waiting since before the cutoff (a day's margin for the time zone; the day itself
+    # is checked below), with their patients' names joined.
     before = datetime.combine(cutoff + timedelta(days=2), time.min, tzinfo=UTC)
     out: list[dict[str, Any]] = []
     with UnitOfWork(engine, practice_id, actor, read_only=True) as uow:
@@ -418,10 +418,12 @@ def follow_up(
                     claims.c.status,
                     claims.c.updated_at,
                     claims.c.date_of_service,
-                    claims.c.patient_id,
                     claims.c.payer_id,
                     claims.c.payer_claim_control_number,
+                    patients.c.last_name,
+                    patients.c.first_name,
                 )
+                .select_from(claims.outerjoin(patients, patients.c.id == claims.c.patient_id))
                 .where(
                     claims.c.practice_id == practice_id,
                     claims.c.status.in_([s.value for s in AWAITING_ANSWER]),
@@ -431,10 +433,6 @@ def follow_up(
             )
         )
         payer_names = {r.id: r.name for r in uow.records.rows(payers)}
-        patient_names = {
-            pid: f"{last}, {first}"
-            for pid, (last, first) in uow.records.patient_names(r.patient_id for r in rows).items()
-        }
         for r in rows:
             since = r.updated_at.date()
             if since > cutoff:
@@ -447,7 +445,7 @@ def follow_up(
                     "since": since.isoformat(),
                     "days_waiting": (as_of - since).days,
                     "date_of_service": r.date_of_service.isoformat(),
-                    "patient": patient_names.get(r.patient_id, ""),
+                    "patient": f"{r.last_name}, {r.first_name}" if r.last_name is not None else "",
                     "payer": payer_names.get(r.payer_id, "") if r.payer_id else "",
                     "payer_claim_control_number": r.payer_claim_control_number,
                 }

@@ -122,19 +122,6 @@ class Records:
                 found[row.id] = mappers.patient_to_domain(row)
         return found
 
-    def patient_names(self, ids: Iterable[str | None]) -> dict[str, tuple[str, str]]:
-        """(last name, first name) of the patients of ``ids``, patient id → names (a list's
-        names without reading the whole records)."""
-        wanted = sorted({i for i in ids if i})
-        found: dict[str, tuple[str, str]] = {}
-        for start in range(0, len(wanted), 1000):
-            chunk = wanted[start : start + 1000]
-            query = select(patients.c.id, patients.c.last_name, patients.c.first_name).where(
-                patients.c.practice_id == self.practice_id, patients.c.id.in_(chunk)
-            )
-            found.update({r.id: (r.last_name, r.first_name) for r in self.session.execute(query)})
-        return found
-
     def coverages_of(self, patient_id: str) -> list[Row[Any]]:
         """The patient's coverages, primary first."""
         order = {"primary": 1, "secondary": 2, "tertiary": 3}
