@@ -15,7 +15,8 @@ beside 997 small ones, and the same queries are measured at each size: how a cos
 the practice, and whether the other practices' rows cost anything.
 
 Figures per measured practice: each report (whole range and last year), the dashboard, the
-claims worklist, the follow-up worklist and a patient search; best and worst of
+claims worklist, the web's claims page (a page of claims and the billing queues), the follow-up
+worklist and a patient search; best and worst of
 ``THERABILL_BENCH_RUNS`` (default 2) wall seconds, and the benchmark process's own CPU seconds
 of the best run (the rest of the wall time is the database and waiting: on a shared machine
 the CPU figure is the steadier one). Also the database and ``ledger_entries`` sizes on disk.
@@ -42,7 +43,7 @@ from therabill.reports import REPORTS, ReportQuery, build_report
 from therabill.service_layer import claims as claims_service
 from therabill.service_layer import dashboard as dashboard_service
 from therabill.service_layer import patients as patients_service
-from therabill.service_layer import submission
+from therabill.service_layer import submission, work_queues
 from therabill.service_layer.accounts import Principal
 
 HERE = Path(__file__).resolve().parent
@@ -238,6 +239,10 @@ def run() -> dict[str, Any]:
             engine, p, ACTOR, day=LAST_DAY, billing=True
         )
         checks["page_claims_worklist"] = lambda p=pid: claims_service.worklist(engine, p, ACTOR)
+        checks["page_claims_page"] = lambda p=pid: (  # what the web's claims page asks for
+            work_queues.claims_page(engine, p, ACTOR),
+            work_queues.billing_queues(engine, p, ACTOR),
+        )
         checks["page_follow_up"] = lambda p=pid: submission.follow_up(engine, p, ACTOR, as_of=LAST_DAY)
         checks["page_patient_search"] = lambda p=pid: patients_service.search(engine, _principal(p), "L12")
         for key, fn in checks.items():

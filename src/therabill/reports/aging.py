@@ -22,7 +22,7 @@ from datetime import date, timedelta
 from decimal import Decimal
 from typing import Any
 
-from sqlalchemy import Engine, func, select
+from sqlalchemy import Engine, case, func, or_, select
 
 from therabill.adapters.db.ledger_tables import ledger_balances as lb
 from therabill.adapters.db.ledger_tables import ledger_entries as le
@@ -214,6 +214,39 @@ def _insurance_statement(ins: Any, q: ReportQuery, dialect: str) -> Any:
     ).select_from(ins.outerjoin(claims, claims.c.id == ins.c.claim_id))
 
 
+def _by_bucket(rows: Any, key: str, as_of: date, *, by_day_first: bool = False) -> Any:
+    """The balances of ``rows`` (``key``, cents, start day as ``YYYY-MM-DD`` text, and for
+    patients ``item_id``) summed per ``key`` and aging bucket in the database: (key, bucket,
+    aged cents, aged items, credit cents, credit rows). A credit is a negative balance (and on
+    the patient side a payment applied to no item); it is not aged. The bucket compares the
+    start day with the buckets' first days as text (ISO days sort as text on both engines).
+
+    ``by_day_first``: sum per ``key`` and start day first, then per bucket, so that a start day
+    that is costly to find (an insurance claim's first submission) is computed once per row and
+    not once per bucket boundary.
+    """
+    credit = rows.c.cents < 0
+    if "item_id" in rows.c:
+        credit = or_(credit, rows.c.item_id.is_(None))
+    sums: tuple[Any, ...] = (
+        func.sum(case((credit, 0), else_=rows.c.cents)).label("cents"),
+        func.sum(case((credit, 0), else_=1)).label("items"),
+        func.sum(case((credit, rows.c.cents), else_=0)).label("credit"),
+        func.sum(case((credit, 1), else_=0)).label("credits"),
+    )
+    if by_day_first:
+        rows = select(rows.c[key], rows.c.start, *sums).group_by(rows.c[key], rows.c.start).subquery()
+        sums = tuple(func.sum(rows.c[name]).label(name) for name in ("cents", "items", "credit", "credits"))
+    start = rows.c.start
+    whens = [
+        (start >= (as_of - timedelta(days=hi)).isoformat(), label)
+        for label, _lo, hi in BUCKETS
+        if hi is not None
+    ]
+    bucket = case(*whens, else_=LABELS[-1])
+    return select(rows.c[key], bucket.label("bucket"), *sums).group_by(rows.c[key], bucket)
+
+
 def build(engine: Engine, q: ReportQuery, progress: Progress | None = None) -> AgingReport:
     """The aging report as of ``q.day`` (the range's start is ignored: balances are cumulative)."""
     step = progress or (lambda _s: None)
@@ -258,39 +291,34 @@ def build(engine: Engine, q: ReportQuery, progress: Progress | None = None) -> A
             ins_sub, pat_stmt = _from_balances(q, dialect)  # nothing posted after the day: the kept balances
             ins_stmt = _insurance_statement(ins_sub, q, dialect)
         step("insurance balances")
-        ins_rows = conn.execute(ins_stmt).all()
+        ins_rows = conn.execute(_by_bucket(ins_stmt.subquery(), "payer_id", as_of, by_day_first=True)).all()
         step("patient balances")
-        pat_rows = conn.execute(pat_stmt).all()
-    labels: dict[str, str] = {}  # start day → bucket (start days repeat)
+        pat_rows = conn.execute(_by_bucket(pat_stmt.subquery(), "patient_id", as_of)).all()
 
-    def label_of(start: str | None) -> str:
-        if not start:
-            return LABELS[-1]
-        if start not in labels:
-            labels[start] = bucket_of((as_of - date.fromisoformat(start)).days)
-        return labels[start]
-
-    # Cents are summed as integers and turned into money once per cell.
+    # The balances come summed per payer (patient) and bucket; cents are summed as integers and
+    # turned into money once per cell.
     ins_credit_cents: list[int] = []
     ins_cents: dict[str, dict[str, int]] = defaultdict(lambda: defaultdict(int))
     ins_items: dict[str, int] = defaultdict(int)
-    for payer_id, cents, start in ins_rows:
-        if cents < 0:
-            ins_credit_cents.append(cents)
+    for payer_id, label, cents, items, credit, credits in ins_rows:
+        if credits:
+            ins_credit_cents.append(int(credit))
+        if not items:
             continue
         name = names.payer(payer_id)
-        ins_cents[name][label_of(start)] += cents
-        ins_items[name] += 1
+        ins_cents[name][label] += int(cents)
+        ins_items[name] += int(items)
     pat_credit_cents: list[int] = []
     pat_cents: dict[str, dict[str, int]] = defaultdict(lambda: defaultdict(int))
     pat_items: dict[str, int] = defaultdict(int)
-    for patient_id, item_id, cents, start in pat_rows:
-        if cents < 0 or item_id is None:
-            pat_credit_cents.append(cents)
+    for patient_id, label, cents, items, credit, credits in pat_rows:
+        if credits:
+            pat_credit_cents.append(int(credit))
+        if not items:
             continue
         name = names.patients.get(patient_id, patient_id)
-        pat_cents[name][label_of(start)] += cents
-        pat_items[name] += 1
+        pat_cents[name][label] += int(cents)
+        pat_items[name] += int(items)
     by_payer = {n: {b: ZERO + money(c) for b, c in cells.items()} for n, cells in ins_cents.items()}
     by_patient = {n: {b: ZERO + money(c) for b, c in cells.items()} for n, cells in pat_cents.items()}
     ins_credit = ZERO + money(sum(ins_credit_cents)) if ins_credit_cents else ZERO

@@ -277,6 +277,11 @@ def read_connection(engine: Engine) -> Iterator[Connection]:
     the duration (the connection's own settings are put back before it returns to the pool)."""
     with engine.connect() as plain:
         conn = plain.execution_options(**{READ_ONLY: True})  # a deferred (read) transaction
+        if engine.dialect.name == "postgresql":
+            # A larger sort and hash memory for this transaction, so that grouping a large
+            # practice's open balances (400,000 rows) is not spilled to disk. (The engine turns
+            # PostgreSQL's JIT compilation off: see ``adapters.db.engine``.)
+            conn.exec_driver_sql("SET LOCAL work_mem = '64MB'")
         if engine.dialect.name != "sqlite":
             yield conn
             return

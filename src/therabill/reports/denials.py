@@ -16,10 +16,11 @@ from collections import defaultdict
 from dataclasses import dataclass
 from decimal import Decimal
 
-from sqlalchemy import Engine, and_, case, func, select
+from sqlalchemy import Engine, func, select
 
-from therabill.adapters.db.ledger_tables import ledger_entries as le
-from therabill.adapters.db.tables import claim_lines
+from therabill.adapters.db import denial_totals
+from therabill.adapters.db.ledger_tables import ledger_denial_days as days
+from therabill.adapters.db.ledger_tables import ledger_denial_reasons as reason_lines
 from therabill.domain.denials import explain
 from therabill.domain.money import ZERO
 from therabill.refdata.codes import denial_table
@@ -38,7 +39,7 @@ from therabill.reports.common import (
 )
 from therabill.reports.revenue import contractual_codes
 
-DENIAL_GROUPS = ("CO", "OA", "PI")
+DENIAL_GROUPS = denial_totals.DENIAL_GROUPS
 TOP_REASONS = 10
 
 
@@ -164,66 +165,50 @@ class DenialsReport:
 
 
 def build(engine: Engine, q: ReportQuery, progress: Progress | None = None) -> DenialsReport:
-    """The denials report of ``q``."""
+    """The denials report of ``q``.
+
+    Read from the denial tables kept at posting time (``adapters.db.denial_totals``): the day
+    totals (a row per date of service, payer and code) and the denial reasons per line, not
+    every entry and line of the range.
+    """
     step = progress or (lambda _s: None)
     _groups, routine = contractual_codes()
-    is_denial = and_(
-        le.c.kind == "adjustment",
-        le.c.group_code.in_(DENIAL_GROUPS),
-        le.c.reason_code.not_in(sorted(routine)),
-    )
-    conds = [
-        le.c.practice_id == q.practice_id,
-        le.c.bucket == "insurance",
-        le.c.kind.in_(("insurance-payment", "adjustment")),
-        *date_range(claim_lines.c.date_of_service, q),
-        *([le.c.payer_id == q.payer_id] if q.payer_id else []),
+    day_conds = [
+        days.c.practice_id == q.practice_id,
+        *date_range(days.c.date_of_service, q),
+        *([days.c.payer_id == q.payer_id] if q.payer_id else []),
     ]
-    per_line = (
+    group_stmt = (
         select(
-            le.c.payer_id.label("payer"),
-            claim_lines.c.code.label("code"),
-            func.max(case((and_(is_denial, le.c.reverses_entry_id.is_(None)), 1), else_=0)).label("denied"),
-            func.sum(case((is_denial, le.c.amount_cents), else_=0)).label("stake"),
-            func.sum(case((le.c.kind == "insurance-payment", le.c.amount_cents), else_=0)).label("paid"),
+            days.c.payer_id.label("payer"),
+            days.c.code,
+            func.sum(days.c.lines).label("lines"),
+            func.sum(days.c.denied).label("denied"),
+            func.sum(days.c.stake_cents).label("stake"),
+            func.sum(days.c.fixed).label("fixed"),
         )
-        .select_from(le.join(claim_lines, claim_lines.c.id == le.c.claim_line_id))
-        .where(*conds)
-        .group_by(le.c.payer_id, claim_lines.c.code, claim_lines.c.id)
-        .subquery()
+        .where(*day_conds)
+        .group_by(days.c.payer_id, days.c.code)
     )
-    fixed = case((and_(per_line.c.denied == 1, per_line.c.stake == 0, per_line.c.paid > 0), 1), else_=0)
-    group_stmt = select(
-        per_line.c.payer,
-        per_line.c.code,
-        func.count().label("lines"),
-        func.sum(per_line.c.denied).label("denied"),
-        func.sum(per_line.c.stake).label("stake"),
-        func.sum(fixed).label("fixed"),
-    ).group_by(per_line.c.payer, per_line.c.code)
-    reason_per_line = (
+    reason_stmt = (
         select(
-            le.c.group_code,
-            le.c.reason_code,
-            le.c.claim_line_id,
-            func.sum(le.c.amount_cents).label("cents"),
+            reason_lines.c.group_code,
+            reason_lines.c.reason_code,
+            func.count(reason_lines.c.claim_line_id.distinct()).label("lines"),
+            func.sum(reason_lines.c.cents).label("cents"),
         )
-        .select_from(le.join(claim_lines, claim_lines.c.id == le.c.claim_line_id))
-        .where(*conds, is_denial)
-        .group_by(le.c.group_code, le.c.reason_code, le.c.claim_line_id)
-        .subquery()
+        .where(
+            reason_lines.c.practice_id == q.practice_id,
+            *date_range(reason_lines.c.date_of_service, q),
+            *([reason_lines.c.payer_id == q.payer_id] if q.payer_id else []),
+        )
+        .group_by(reason_lines.c.group_code, reason_lines.c.reason_code)
     )
-    reason_stmt = select(
-        reason_per_line.c.group_code,
-        reason_per_line.c.reason_code,
-        func.count().label("lines"),
-        func.sum(reason_per_line.c.cents).label("cents"),
-    ).group_by(reason_per_line.c.group_code, reason_per_line.c.reason_code)
     with read_connection(engine) as conn:
         names = load_names(conn, q.practice_id)
         check_payer(names, q.payer_id)
         step("lines")
-        rows = conn.execute(group_stmt).all()
+        rows = [r for r in conn.execute(group_stmt).all() if r.lines]
         step("reasons")
         reason_rows = conn.execute(reason_stmt).all()
     acc: dict[str, dict[str, list[int]]] = {
@@ -233,7 +218,7 @@ def build(engine: Engine, q: ReportQuery, progress: Progress | None = None) -> D
     tot = [0, 0, 0, 0]
     for r in rows:
         vals = (int(r.lines), int(r.denied or 0), int(r.stake or 0), int(r.fixed or 0))
-        for key, dim in ((names.payer(r.payer), "payer"), (r.code, "code")):
+        for key, dim in ((names.payer(r.payer or None), "payer"), (r.code, "code")):
             a = acc[dim][key]
             for i, v in enumerate(vals):
                 a[i] += v

@@ -81,7 +81,7 @@ def worklist(
         if statuses:
             query = query.where(claims.c.status.in_(list(statuses)))
         rows = list(uow.session.execute(query.limit(limit)).all())
-        names = {p.id: p for p in uow.records.patients()}
+        names = dict(uow.records.patients_by_id(r.patient_id for r in rows))
         ready = uow.session.execute(
             uow.records.scoped(claims).with_only_columns(func.count()).where(claims.c.status == "ready")
         ).scalar_one()

@@ -6,7 +6,7 @@ from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
 from typing import Any
 
-from sqlalchemy import Engine, func, select
+from sqlalchemy import Engine, exists, func, select, true
 
 from therabill.adapters.db.ledger_tables import remittances
 from therabill.adapters.db.tables import appointments, authorizations, claims, coverages, visits
@@ -49,25 +49,20 @@ def dashboard(engine: Engine, practice_id: str, actor: str, *, day: date, billin
     """The dashboard of ``day``; the money and claims parts only when ``billing``."""
     start = datetime.combine(day, datetime.min.time())
     with UnitOfWork(engine, practice_id, actor, read_only=True) as uow:
-        names = {p.id: p for p in uow.records.patients()}
-        documented = {
-            r.appointment_id
-            for r in uow.session.execute(
-                uow.records.scoped(visits)
-                .with_only_columns(visits.c.appointment_id)
-                .where(visits.c.appointment_id.is_not(None))
-            )
-        }
-        undocumented = [
-            a
-            for a in uow.session.execute(
+        # The visit of an appointment is looked up per appointment (an index seek each), not
+        # every visit of the practice read into memory.
+        documented = exists().where(
+            visits.c.practice_id == practice_id, visits.c.appointment_id == appointments.c.id
+        )
+        undocumented = list(
+            uow.session.execute(
                 uow.records.scoped(appointments).where(
                     appointments.c.start < start + timedelta(days=1),
                     appointments.c.status.in_(["arrived", "completed"]),
+                    ~documented,
                 )
             )
-            if a.id not in documented
-        ]
+        )
         running_out = [
             a
             for a in uow.session.execute(
@@ -85,11 +80,11 @@ def dashboard(engine: Engine, practice_id: str, actor: str, *, day: date, billin
             )
         ]
         if not billing:
-            return Dashboard(names, undocumented, running_out)
+            return Dashboard(_patients_of(uow, undocumented, running_out), undocumented, running_out)
         attention = list(
             uow.session.execute(
                 uow.records.scoped(claims)
-                .where((claims.c.has_errors.is_(True)) | claims.c.status.in_(ATTENTION_STATUSES))
+                .where((claims.c.has_errors == true()) | claims.c.status.in_(ATTENTION_STATUSES))
                 .order_by(claims.c.date_of_service)
             ).all()
         )
@@ -99,6 +94,7 @@ def dashboard(engine: Engine, practice_id: str, actor: str, *, day: date, billin
                 remittances.c.received_at >= start - timedelta(days=6),
             )
         ).scalar_one()
+        names = _patients_of(uow, undocumented, running_out, attention)
     queues = work_queues.billing_queues(engine, practice_id, actor, limit=0)
     return Dashboard(
         names,
@@ -110,3 +106,8 @@ def dashboard(engine: Engine, practice_id: str, actor: str, *, day: date, billin
         to_mark_ready=len(queues.to_mark_ready),
         ready=sum(len(g.claims) for g in queues.ready),
     )
+
+
+def _patients_of(uow: UnitOfWork, *groups: list[Any]) -> dict[str, Any]:
+    """The patients the rows of ``groups`` name (patient id → patient), not the whole practice."""
+    return dict(uow.records.patients_by_id(r.patient_id for rows in groups for r in rows))

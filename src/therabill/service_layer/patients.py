@@ -61,15 +61,26 @@ def search(engine: Engine, principal: Principal, query: str, *, limit: int = 50)
     """Patients whose name contains ``query`` (either order) or whose chart number is it."""
     q = query.strip().lower()
     with UnitOfWork(engine, principal.practice_id, _actor(principal), read_only=True) as uow:
-        everyone = uow.records.patients()
-    return [
-        p
-        for p in everyone
-        if not q
-        or q in f"{p.first_name} {p.last_name}".lower()
-        or q in f"{p.last_name}, {p.first_name}".lower()
-        or q == p.chart_number.lower()
-    ][:limit]
+        # The names and chart numbers alone are read and matched (the same order as the
+        # patient list); only the patients shown are read whole.
+        names = uow.session.execute(
+            select(patients.c.id, patients.c.first_name, patients.c.last_name, patients.c.chart_number)
+            .where(patients.c.practice_id == principal.practice_id)
+            .order_by(patients.c.last_name, patients.c.first_name, patients.c.chart_number)
+        )
+        chosen: list[str] = []
+        for p in names:
+            if len(chosen) >= limit:
+                break
+            if (
+                not q
+                or q in f"{p.first_name} {p.last_name}".lower()
+                or q in f"{p.last_name}, {p.first_name}".lower()
+                or q == p.chart_number.lower()
+            ):
+                chosen.append(p.id)
+        found = uow.records.patients_by_id(chosen)
+    return [found[i] for i in chosen]
 
 
 @dataclass(frozen=True, slots=True)

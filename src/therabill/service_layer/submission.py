@@ -23,7 +23,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
 from dataclasses import asdict, dataclass, field
-from datetime import date, timedelta
+from datetime import UTC, date, datetime, time, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -404,15 +404,35 @@ def follow_up(
 ) -> list[dict[str, Any]]:
     """Claims waiting for an answer (submitted ... pending) whose status is ``days`` or more old."""
     cutoff = as_of - timedelta(days=days)
+    # Read through (practice, status, updated_at), an index with every column shown: only the
+    # claims waiting since before the cutoff (a day's margin for the time zone; the day itself
+    # is checked below), with their patients' names joined.
+    before = datetime.combine(cutoff + timedelta(days=2), time.min, tzinfo=UTC)
     out: list[dict[str, Any]] = []
     with UnitOfWork(engine, practice_id, actor, read_only=True) as uow:
-        rows = uow.records.rows(
-            claims,
-            claims.c.status.in_([s.value for s in AWAITING_ANSWER]),
-            order_by=[claims.c.updated_at, claims.c.claim_number],
+        rows = list(
+            uow.session.execute(
+                select(
+                    claims.c.id,
+                    claims.c.claim_number,
+                    claims.c.status,
+                    claims.c.updated_at,
+                    claims.c.date_of_service,
+                    claims.c.payer_id,
+                    claims.c.payer_claim_control_number,
+                    patients.c.last_name,
+                    patients.c.first_name,
+                )
+                .select_from(claims.outerjoin(patients, patients.c.id == claims.c.patient_id))
+                .where(
+                    claims.c.practice_id == practice_id,
+                    claims.c.status.in_([s.value for s in AWAITING_ANSWER]),
+                    claims.c.updated_at < before,
+                )
+                .order_by(claims.c.updated_at, claims.c.claim_number)
+            )
         )
         payer_names = {r.id: r.name for r in uow.records.rows(payers)}
-        patient_names = {r.id: f"{r.last_name}, {r.first_name}" for r in uow.records.rows(patients)}
         for r in rows:
             since = r.updated_at.date()
             if since > cutoff:
@@ -425,7 +445,7 @@ def follow_up(
                     "since": since.isoformat(),
                     "days_waiting": (as_of - since).days,
                     "date_of_service": r.date_of_service.isoformat(),
-                    "patient": patient_names.get(r.patient_id, ""),
+                    "patient": f"{r.last_name}, {r.first_name}" if r.last_name is not None else "",
                     "payer": payer_names.get(r.payer_id, "") if r.payer_id else "",
                     "payer_claim_control_number": r.payer_claim_control_number,
                 }

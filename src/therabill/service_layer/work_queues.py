@@ -7,11 +7,12 @@ Reading only, except ``mark_ready_many``, which marks several claims ready throu
 
 from __future__ import annotations
 
+import json
 from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import Engine, func, select
+from sqlalchemy import Engine, exists, func, select, true
 
 from therabill.adapters.db.tables import claims, patients, payers, providers, visits
 from therabill.domain.errors import NotFoundError, TherabillError
@@ -154,29 +155,50 @@ def billing_queues(engine: Engine, practice_id: str, actor: str, *, limit: int =
     """The visits to bill, the claims to mark ready, those needing attention by reason, and the
     ready claims by payer."""
     with UnitOfWork(engine, practice_id, actor, read_only=True) as uow:
-        billed = select(claims.c.visit_id).where(claims.c.practice_id == practice_id)
-        candidates = uow.session.execute(
+        # A claim of the visit is looked up per visit (NOT EXISTS: an anti-join), not a NOT IN
+        # list of every claim of the practice.
+        billed = exists().where(claims.c.practice_id == practice_id, claims.c.visit_id == visits.c.id)
+        candidates = (
             uow.records.scoped(visits)
             .join(patients, patients.c.id == visits.c.patient_id)
             .join(providers, providers.c.id == visits.c.provider_id)
-            .with_only_columns(
-                visits.c.id,
-                visits.c.patient_id,
-                visits.c.date_of_service,
-                visits.c.status,
-                visits.c.encounter_json,
-                (patients.c.last_name + ", " + patients.c.first_name).label("patient_name"),
-                (providers.c.first_name + " " + providers.c.last_name).label("provider_name"),
+            .where(~billed, visits.c.status != "open")
+        )
+        # Counted per distinct services text (visits of the same shape are judged once), not
+        # one decoded document per visit.
+        services = visits.c.encounter_json["services"].as_string()
+        to_bill_count = sum(
+            int(n)
+            for text, n in uow.session.execute(
+                candidates.with_only_columns(services, func.count()).group_by(services)
             )
-            .where(visits.c.id.not_in(billed), visits.c.status != "open")
-            .order_by(visits.c.date_of_service, visits.c.id)
-        ).all()
-        to_bill = [v for v in candidates if _treated(v.encounter_json)]
+            if _treated({"services": json.loads(text) if text else None})
+        )
+        to_bill: list[Any] = []
+        if limit > 0:  # the oldest first, read in order until the page is full
+            stream = uow.session.execute(
+                candidates.with_only_columns(
+                    visits.c.id,
+                    visits.c.patient_id,
+                    visits.c.date_of_service,
+                    visits.c.status,
+                    visits.c.encounter_json,
+                    (patients.c.last_name + ", " + patients.c.first_name).label("patient_name"),
+                    (providers.c.first_name + " " + providers.c.last_name).label("provider_name"),
+                ).order_by(visits.c.date_of_service, visits.c.id),
+                execution_options={"yield_per": max(limit, 100)},
+            )
+            for v in stream:
+                if _treated(v.encounter_json):
+                    to_bill.append(v)
+                    if len(to_bill) >= limit:
+                        break
+            stream.close()
         open_rows = list(
             uow.session.execute(
                 _claim_query(uow)
                 .where(
-                    claims.c.has_errors.is_(True)
+                    (claims.c.has_errors == true())  # "= true": an index condition
                     | claims.c.status.in_(
                         ["scrubbed", "ready", *(s for group in ATTENTION_REASONS.values() for s in group)]
                     )
@@ -201,7 +223,7 @@ def billing_queues(engine: Engine, practice_id: str, actor: str, *, limit: int =
         for pid, found in sorted(groups.items(), key=lambda kv: kv[1][0].payer_name or "")
     ]
     marks = [c for c in open_rows if c.status == ClaimStatus.SCRUBBED.value and not c.has_errors]
-    return BillingQueues(to_bill[:limit], len(to_bill), marks, attention, ready)
+    return BillingQueues(to_bill, to_bill_count, marks, attention, ready)
 
 
 @dataclass(frozen=True, slots=True)

@@ -12,7 +12,7 @@ from sqlalchemy import Engine, create_engine, inspect
 from tests.integration.db.conftest import PgDatabases, new_empty_engine
 from therabill.adapters.db import migrations
 from therabill.adapters.db.base import metadata
-from therabill.adapters.db.report_indexes import REPORT_INDEX_COLUMNS
+from therabill.adapters.db.report_indexes import PAGE_INDEX_COLUMNS, REPORT_INDEX_COLUMNS
 
 REVISION = Path(migrations.__file__).parent / "versions" / "0007_report_indexes.py"
 
@@ -63,5 +63,30 @@ def test_upgrade_and_downgrade_of_the_revision(kind: str, tmp_path: Path, pg_dat
         assert _indexes(eng) == REPORT_INDEX_COLUMNS
         migrations.downgrade(eng, "0006_practice_ledger")
         assert _indexes(eng) == {}
+    finally:
+        eng.dispose()
+
+
+@pytest.mark.parametrize("kind", ["sqlite", "postgresql"])
+def test_revision_0023_creates_and_drops_the_page_indexes(
+    kind: str, tmp_path: Path, pg_databases: PgDatabases
+) -> None:
+    def page_indexes(engine: Engine) -> dict[str, tuple[str, tuple[str, ...], bool]]:
+        insp = inspect(engine)
+        return {
+            str(ix["name"]): (table, tuple(str(c) for c in ix["column_names"]), bool(ix["unique"]))
+            for table in {t for t, _c, _u in PAGE_INDEX_COLUMNS.values()}
+            for ix in insp.get_indexes(table)
+            if ix["name"] in PAGE_INDEX_COLUMNS
+        }
+
+    eng = new_empty_engine(kind, tmp_path, pg_databases)
+    try:
+        migrations.upgrade(eng, "0022_remittance_work")
+        assert page_indexes(eng) == {}
+        migrations.upgrade(eng, "0023_practice_pages")
+        assert page_indexes(eng) == PAGE_INDEX_COLUMNS
+        migrations.downgrade(eng, "0022_remittance_work")
+        assert page_indexes(eng) == {}
     finally:
         eng.dispose()

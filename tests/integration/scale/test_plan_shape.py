@@ -27,13 +27,18 @@ from therabill.adapters.db import migrations, report_totals
 from therabill.reports import REPORTS, ReportQuery, build_report
 from therabill.service_layer import claims as claims_service
 from therabill.service_layer import dashboard as dashboard_service
-from therabill.service_layer import submission
+from therabill.service_layer import patients as patients_service
+from therabill.service_layer import submission, work_queues
+from therabill.service_layer.accounts import Principal
 
 SIZES = {"practices": 12, "largest": 1500, "medium": 400, "small": 100, "tail": 40}
 SHARED_TABLES = (
     "ledger_entries",
     "ledger_balances",
     "ledger_month_totals",
+    "ledger_line_denials",
+    "ledger_denial_days",
+    "ledger_denial_reasons",
     "claims",
     "claim_lines",
     "claim_status_events",
@@ -116,6 +121,13 @@ def _calls() -> dict[str, Callable[[Engine], Any]]:
     calls["dashboard"] = lambda e: dashboard_service.dashboard(e, PID, "test", day=LAST_DAY, billing=True)
     calls["claims worklist"] = lambda e: claims_service.worklist(e, PID, "test")
     calls["follow-up"] = lambda e: submission.follow_up(e, PID, "test", as_of=LAST_DAY)
+    calls["claims page"] = lambda e: (
+        work_queues.claims_page(e, PID, "test"),
+        work_queues.billing_queues(e, PID, "test"),
+    )
+    calls["patient search"] = lambda e: patients_service.search(
+        e, Principal(user_id="t", username="t", display_name="T", practice_id=PID, role="owner"), "L12"
+    )
     return calls
 
 
@@ -167,5 +179,31 @@ def test_aging_of_a_past_day_groups_the_index_in_its_order(shared: Engine) -> No
         for n in nodes
         if n.get("Relation Name") == "ledger_entries"
     ]
-    kinds = [n["Node Type"] for n in insurance[0]]
-    assert "Aggregate" in kinds and "Sort" not in kinds, kinds
+
+    # The aggregate that reads the entries has no sort below it (what is sorted above it, for the
+    # sums per payer and bucket, is one row per claim, not every entry).
+    def reads_entries(node: dict[str, Any]) -> bool:
+        return node.get("Index Name") == "ix_ledger_entries_report_bucket"
+
+    grouping = [
+        n
+        for n in insurance[0]
+        if n["Node Type"] == "Aggregate"
+        and any(reads_entries(m) for m in _nodes(n))
+        and not any(m["Node Type"] == "Aggregate" for m in list(_nodes(n))[1:])
+    ]
+    assert len(grouping) == 1, [n["Node Type"] for n in insurance[0]]
+    kinds = [n["Node Type"] for n in _nodes(grouping[0])]
+    assert "Sort" not in kinds, kinds
+
+
+@pytest.mark.parametrize("last_year", [False, True])
+def test_denials_read_the_kept_day_and_reason_rows_not_the_entries(shared: Engine, last_year: bool) -> None:
+    q = ReportQuery(PID, LAST_DAY - timedelta(days=365), LAST_DAY) if last_year else ReportQuery(PID)
+    found = _captured(shared, lambda: build_report("denials", shared, q))
+    plans = _plans(shared, found)
+    scanned = {n.get("Relation Name") for _s, nodes in plans for n in nodes}
+    assert {"ledger_denial_days", "ledger_denial_reasons"} <= scanned
+    assert not scanned & {"ledger_entries", "claim_lines", "ledger_line_denials"}
+    used = {n.get("Index Name") for _s, nodes in plans for n in nodes}
+    assert {"pk_ledger_denial_days", "ix_ledger_denial_reasons_day"} <= used, used

@@ -380,3 +380,78 @@ for _table in (remittances, remittance_claims, remittance_lines, ledger_entries,
         event.listen(_table, "after_create", DDL(_sql).execute_if(dialect="sqlite"))  # type: ignore[no-untyped-call]
     for _sql in postgres_trigger_sql(_table.name):
         event.listen(_table, "after_create", DDL(_sql).execute_if(dialect="postgresql"))  # type: ignore[no-untyped-call]
+
+ledger_line_denials = Table(
+    "ledger_line_denials",
+    metadata,
+    Column("practice_id", String(32), ForeignKey("practices.id"), nullable=False),
+    Column("claim_line_id", String(32), nullable=False),
+    Column("payer_id", String(32), nullable=False),
+    Column("date_of_service", Date, nullable=False),
+    Column("code", String(5), nullable=False),
+    Column("entries", Integer, nullable=False),
+    Column("denials", Integer, nullable=False),
+    Column("stake_cents", BigInteger, nullable=False),
+    Column("paid_cents", BigInteger, nullable=False),
+    PrimaryKeyConstraint("practice_id", "claim_line_id", "payer_id", name="pk_ledger_line_denials"),
+)
+"""What the denials report needs of each claim line and payer (derived data).
+
+One row per practice, claim line and payer (the entry's ``payer_id``, ``''`` for none) that
+has an insurance payment or adjustment on the line: their count (``entries``), the count of
+denial adjustments that are not reversals (``denials``), what the denial adjustments hold net
+of reversals (``stake_cents``) and the payments (``paid_cents``). The line's date of service and
+code are copied so that the day totals need no join. A denial is an adjustment in group CO, OA
+or PI whose reason is not a routine contractual one (``reports/data/contractual.toml``).
+"""
+
+ledger_denial_days = Table(
+    "ledger_denial_days",
+    metadata,
+    Column("practice_id", String(32), ForeignKey("practices.id"), nullable=False),
+    Column("date_of_service", Date, nullable=False),
+    Column("payer_id", String(32), nullable=False),
+    Column("code", String(5), nullable=False),
+    Column("lines", Integer, nullable=False),
+    Column("denied", Integer, nullable=False),
+    Column("stake_cents", BigInteger, nullable=False),
+    Column("fixed", Integer, nullable=False),
+    PrimaryKeyConstraint("practice_id", "date_of_service", "payer_id", "code", name="pk_ledger_denial_days"),
+)
+"""``ledger_line_denials`` summed per practice, date of service, payer and code (derived data):
+adjudicated lines, denied lines, money at stake and lines fixed and paid (denied, stake back to
+zero, paid). The denials report reads this (a row per day, payer and code) instead of every
+line of the range."""
+
+ledger_denial_reasons = Table(
+    "ledger_denial_reasons",
+    metadata,
+    Column("practice_id", String(32), ForeignKey("practices.id"), nullable=False),
+    Column("claim_line_id", String(32), nullable=False),
+    Column("payer_id", String(32), nullable=False),
+    Column("group_code", String(20), nullable=False),
+    Column("reason_code", String(10), nullable=False),
+    Column("date_of_service", Date, nullable=False),
+    Column("entries", Integer, nullable=False),
+    Column("cents", BigInteger, nullable=False),
+    PrimaryKeyConstraint(
+        "practice_id",
+        "claim_line_id",
+        "payer_id",
+        "group_code",
+        "reason_code",
+        name="pk_ledger_denial_reasons",
+    ),
+    Index(
+        "ix_ledger_denial_reasons_day",
+        "practice_id",
+        "date_of_service",
+        "payer_id",
+        "group_code",
+        "reason_code",
+        "claim_line_id",
+        "cents",
+    ),
+)
+"""The denial adjustments of each claim line, payer and reason (group and CARC), summed (derived
+data): the denials report's top reasons count the lines of a reason and add up what it holds."""

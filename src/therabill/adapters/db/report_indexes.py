@@ -94,6 +94,29 @@ REPORT_INDEX_COLUMNS: dict[str, tuple[str, tuple[str, ...], bool]] = {
 """Index name → (table name, columns in order, unique). Unique indexes start with the table's
 primary key, so they are unique by construction (and the planner takes them as such)."""
 
+PAGE_INDEX_COLUMNS: dict[str, tuple[str, tuple[str, ...], bool]] = {
+    # revision 0023: the dashboard's visits of an appointment; follow-up (every column it
+    # shows, so the index alone answers), attention and the ready count by status; scrub errors
+    "ix_visits_practice_appointment": ("visits", ("practice_id", "appointment_id"), False),
+    "ix_claims_practice_status": (
+        "claims",
+        (
+            "practice_id",
+            "status",
+            "updated_at",
+            "claim_number",
+            "id",
+            "date_of_service",
+            "patient_id",
+            "payer_id",
+            "payer_claim_control_number",
+        ),
+        False,
+    ),
+    "ix_claims_practice_errors": ("claims", ("practice_id", "has_errors"), False),
+}
+"""The pages' indexes (revision ``0023_practice_pages``), in the same form."""
+
 _TABLES = {
     t.name: t for t in (ledger_entries, claim_lines, claims, visits, claim_status_events, objective_measures)
 }
@@ -101,7 +124,7 @@ _TABLES = {
 
 def _attach() -> tuple[Index, ...]:
     out = []
-    for name, (table_name, columns, unique) in REPORT_INDEX_COLUMNS.items():
+    for name, (table_name, columns, unique) in {**REPORT_INDEX_COLUMNS, **PAGE_INDEX_COLUMNS}.items():
         table = _TABLES[table_name]
         existing = {str(ix.name): ix for ix in table.indexes}
         if name in existing:  # imported twice (a reload): keep the first

@@ -85,7 +85,7 @@ def check_command(
         raise typer.Exit(1)
     if any(differing.values()):
         typer.echo(
-            "the monthly totals or open balances differ from the ledger: run `therabill db rebuild-totals`",
+            "the monthly totals, open balances or denial tables differ from the ledger: run `therabill db rebuild-totals`",
             err=True,
         )
         raise typer.Exit(1)
@@ -93,7 +93,7 @@ def check_command(
 
 @db_app.command("rebuild-totals")
 def rebuild_totals_command(as_json: JsonOption = False) -> None:
-    """Recompute the ledger's monthly totals and open balances of every practice from the posted entries.
+    """Recompute the ledger's monthly totals, open balances and denial tables of every practice from the posted entries.
 
     The totals are kept up to date as entries are posted; rebuild them after restoring a
     database written by hand or when ``therabill db check`` finds a difference. The ledger
