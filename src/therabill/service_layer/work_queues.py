@@ -46,7 +46,8 @@ class ClaimsPage:
     """One page of the claims worklist.
 
     Attributes:
-        claims: the claims of the page, each with ``payer_name`` and ``patient_name``.
+        claims: the claims of the page (``LIST_COLUMNS``), each with ``payer_name`` and
+            ``patient_name``.
         total: claims matching the filters (on every page).
         page: this page, from 1.
         pages: how many pages there are (at least 1).
@@ -60,13 +61,29 @@ class ClaimsPage:
     ready_count: int
 
 
+LIST_COLUMNS = (
+    claims.c.id,
+    claims.c.claim_number,
+    claims.c.visit_id,
+    claims.c.patient_id,
+    claims.c.payer_id,
+    claims.c.status,
+    claims.c.date_of_service,
+    claims.c.total_charge_cents,
+    claims.c.has_errors,
+    claims.c.batch_id,
+)
+"""What a claims list shows or links to. The JSON columns (findings, the coded document, COB)
+are left out: decoding them for every row of a queue was most of a page's cost."""
+
+
 def _claim_query(uow: UnitOfWork) -> Any:
     return (
         uow.records.scoped(claims)
         .outerjoin(payers, payers.c.id == claims.c.payer_id)
         .join(patients, patients.c.id == claims.c.patient_id)
         .with_only_columns(
-            claims,
+            *LIST_COLUMNS,
             payers.c.name.label("payer_name"),
             (patients.c.last_name + ", " + patients.c.first_name).label("patient_name"),
         )
