@@ -16,7 +16,7 @@ from sqlalchemy import Engine, func, select
 from therabill.adapters.db.tables import claims, patients, payers, providers, visits
 from therabill.domain.errors import NotFoundError, TherabillError
 from therabill.domain.records import ClaimStatus
-from therabill.service_layer.claims import mark_ready
+from therabill.service_layer.claims import LIST_COLUMNS, mark_ready
 from therabill.service_layer.uow import UnitOfWork
 
 __all__ = [
@@ -59,22 +59,6 @@ class ClaimsPage:
     page: int
     pages: int
     ready_count: int
-
-
-LIST_COLUMNS = (
-    claims.c.id,
-    claims.c.claim_number,
-    claims.c.visit_id,
-    claims.c.patient_id,
-    claims.c.payer_id,
-    claims.c.status,
-    claims.c.date_of_service,
-    claims.c.total_charge_cents,
-    claims.c.has_errors,
-    claims.c.batch_id,
-)
-"""What a claims list shows or links to. The JSON columns (findings, the coded document, COB)
-are left out: decoding them for every row of a queue was most of a page's cost."""
 
 
 def _claim_query(uow: UnitOfWork) -> Any:

@@ -1,5 +1,5 @@
 """What a request costs the database, counted (never timed): the caller is resolved in one
-query, the claims lists never read the claims' JSON columns, a page's statements stay within a
+query, the claims lists (page and API) never read the claims' JSON columns, a page's statements stay within a
 fixed number whatever the practice holds, and the session factory is made once per engine."""
 
 from __future__ import annotations
@@ -50,6 +50,7 @@ def test_an_api_token_is_resolved_in_one_query(
     assert r.status_code == 200, r.text
     assert len(_auth_queries(seen)) == 1, _auth_queries(seen)
     assert not [s for s in seen if s.lstrip().upper().startswith("UPDATE")]  # last use is fresh
+    assert not [s for s in seen if "claims.findings" in s], "the claims list read the findings"
 
 
 def test_a_browser_session_is_resolved_in_one_query_and_the_claims_page_reads_no_claim_json(
