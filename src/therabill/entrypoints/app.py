@@ -133,6 +133,9 @@ def create_app(
     )
     app.state.settings = settings
     templates = Jinja2Templates(directory=str(WEB / "templates"))
+    # Templates ship with the package: each is compiled once per process and then served from
+    # the cache, without a look at the file on every render.
+    templates.env.auto_reload = False
     filters.install(templates.env)
     app.state.templates = templates
     errors.install(app)

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from dataclasses import replace
 from datetime import datetime, timedelta
+from typing import Any
 
 from sqlalchemy import Connection, insert, select, update
 
@@ -242,6 +243,28 @@ def token_principal(conn: Connection, token: str, now: datetime, *, touch: bool 
 
     One indexed query (token, user and role joined).
     """
+    row = _live_token(conn, token, now)
+    if row is None:
+        return None
+    if touch and (row.last_used_at is None or now - row.last_used_at >= TOUCH_EVERY):
+        conn.execute(update(api_tokens).where(api_tokens.c.id == row.token_id).values(last_used_at=now))
+        # Use is audited once per ``TOUCH_EVERY`` of use (each request is in the access log).
+        audit_in(
+            conn, row.practice_id, f"user:{row.user_id}", "token.use", "api_token", row.token_id, {}, now
+        )
+    return _token_principal(row)
+
+
+def token_lookup(conn: Connection, token: str, now: datetime) -> tuple[Principal | None, bool]:
+    """The principal of a live API token (else None) and whether its use should be written
+    again (``TOUCH_EVERY`` since the last), from one indexed query; it writes nothing."""
+    row = _live_token(conn, token, now)
+    if row is None:
+        return None, False
+    return _token_principal(row), row.last_used_at is None or now - row.last_used_at >= TOUCH_EVERY
+
+
+def _live_token(conn: Connection, token: str, now: datetime) -> Any:
     if not token.startswith(API_TOKEN_PREFIX):
         return None
     row = conn.execute(
@@ -260,12 +283,10 @@ def token_principal(conn: Connection, token: str, now: datetime, *, touch: bool 
         return None
     if not row.active:
         return None
-    if touch and (row.last_used_at is None or now - row.last_used_at >= TOUCH_EVERY):
-        conn.execute(update(api_tokens).where(api_tokens.c.id == row.token_id).values(last_used_at=now))
-        # Use is audited once per ``TOUCH_EVERY`` of use (each request is in the access log).
-        audit_in(
-            conn, row.practice_id, f"user:{row.user_id}", "token.use", "api_token", row.token_id, {}, now
-        )
+    return row
+
+
+def _token_principal(row: Any) -> Principal:
     return Principal(
         user_id=row.user_id,
         username=row.username,

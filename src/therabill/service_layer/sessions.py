@@ -7,7 +7,7 @@ from datetime import datetime, timedelta
 
 from sqlalchemy import Connection, and_, func, insert, or_, select, update
 
-from therabill.adapters.db.auth_tables import api_tokens, login_attempts, sessions, user_practice_roles, users
+from therabill.adapters.db.auth_tables import login_attempts, sessions, user_practice_roles, users
 from therabill.adapters.db.tables import practices
 from therabill.security import passwords, totp
 from therabill.security.permissions import MFA_REQUIRED_ROLES
@@ -219,19 +219,6 @@ def _live_session(conn: Connection, token: str, now: datetime, policy: SessionPo
     return row
 
 
-def needs_touch(conn: Connection, token: str, now: datetime, *, api: bool = False) -> bool:
-    """Whether the session's (or API token's) last use is old enough to be written again."""
-    if api:
-        used = conn.execute(
-            select(api_tokens.c.last_used_at).where(api_tokens.c.token_hash == digest(token))
-        ).first()
-        return used is not None and (used[0] is None or now - used[0] >= TOUCH_EVERY)
-    seen = conn.execute(
-        select(sessions.c.last_seen_at).where(sessions.c.token_hash == digest(token))
-    ).scalar()
-    return seen is not None and now - seen >= TOUCH_EVERY
-
-
 def session_principal(
     conn: Connection, token: str, now: datetime, policy: SessionPolicy, *, touch: bool = True
 ) -> Principal | None:
@@ -241,6 +228,19 @@ def session_principal(
     used when its last use is ``TOUCH_EVERY`` old or more (so the idle timeout counts from
     the last request, to within that step, without a write on every request).
     """
+    principal, stale = session_lookup(conn, token, now, policy)
+    if touch and stale and principal is not None:
+        conn.execute(
+            update(sessions).where(sessions.c.token_hash == principal.session_hash).values(last_seen_at=now)
+        )
+    return principal
+
+
+def session_lookup(
+    conn: Connection, token: str, now: datetime, policy: SessionPolicy
+) -> tuple[Principal | None, bool]:
+    """The principal of a live session (else None) and whether its last use should be written
+    again (``TOUCH_EVERY`` old or more), from one indexed query; it writes nothing."""
     row = conn.execute(
         select(
             sessions.c.token_hash,
@@ -255,12 +255,10 @@ def session_principal(
         .where(sessions.c.token_hash == digest(token))
     ).first()
     if row is None or row.stage != "full" or row.revoked_at is not None or now >= row.expires_at:
-        return None
+        return None, False
     if now - row.last_seen_at > timedelta(minutes=policy.idle_minutes) or not row.active:
-        return None
-    if touch and now - row.last_seen_at >= TOUCH_EVERY:
-        conn.execute(update(sessions).where(sessions.c.token_hash == row.token_hash).values(last_seen_at=now))
-    return Principal(
+        return None, False
+    principal = Principal(
         user_id=row.user_id,
         username=row.username,
         display_name=row.display_name,
@@ -270,6 +268,7 @@ def session_principal(
         csrf_token=row.csrf_token,
         session_hash=row.token_hash,
     )
+    return principal, now - row.last_seen_at >= TOUCH_EVERY
 
 
 def pending_session(

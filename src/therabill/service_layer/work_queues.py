@@ -17,7 +17,7 @@ from sqlalchemy import Engine, exists, func, select, true
 from therabill.adapters.db.tables import claims, patients, payers, providers, visits
 from therabill.domain.errors import NotFoundError, TherabillError
 from therabill.domain.records import ClaimStatus
-from therabill.service_layer.claims import mark_ready
+from therabill.service_layer.claims import LIST_COLUMNS, mark_ready
 from therabill.service_layer.uow import UnitOfWork
 
 __all__ = [
@@ -47,7 +47,8 @@ class ClaimsPage:
     """One page of the claims worklist.
 
     Attributes:
-        claims: the claims of the page, each with ``payer_name`` and ``patient_name``.
+        claims: the claims of the page (``LIST_COLUMNS``), each with ``payer_name`` and
+            ``patient_name``.
         total: claims matching the filters (on every page).
         page: this page, from 1.
         pages: how many pages there are (at least 1).
@@ -67,7 +68,7 @@ def _claim_query(uow: UnitOfWork) -> Any:
         .outerjoin(payers, payers.c.id == claims.c.payer_id)
         .join(patients, patients.c.id == claims.c.patient_id)
         .with_only_columns(
-            claims,
+            *LIST_COLUMNS,
             payers.c.name.label("payer_name"),
             (patients.c.last_name + ", " + patients.c.first_name).label("patient_name"),
         )

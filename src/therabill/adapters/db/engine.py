@@ -169,10 +169,25 @@ def is_sqlite(engine: Engine) -> bool:
     return engine.dialect.name == "sqlite"
 
 
+_FACTORIES = "_therabill_session_factories"
+
+
 def session_factory(engine: Engine, *, read_only: bool = False) -> sessionmaker[Session]:
-    """A session factory; ``read_only`` sessions open deferred transactions on SQLite."""
-    bind = engine.execution_options(**{READ_ONLY: True}) if read_only else engine
-    return sessionmaker(bind=bind, expire_on_commit=False, autoflush=True)
+    """A session factory; ``read_only`` sessions open deferred transactions on SQLite.
+
+    Made once per engine and kind: a ``sessionmaker`` defines a new ``Session`` subclass, whose
+    event set-up cost more CPU than many a query when it was made for every unit of work. The
+    factories are kept on the engine itself, so they go when it goes.
+    """
+    made: dict[bool, sessionmaker[Session]] | None = engine.__dict__.get(_FACTORIES)
+    if made is None:
+        made = {}
+        setattr(engine, _FACTORIES, made)
+    factory = made.get(read_only)
+    if factory is None:
+        bind = engine.execution_options(**{READ_ONLY: True}) if read_only else engine
+        factory = made[read_only] = sessionmaker(bind=bind, expire_on_commit=False, autoflush=True)
+    return factory
 
 
 def durability_settings(engine: Engine) -> dict[str, Any]:

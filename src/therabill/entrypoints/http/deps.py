@@ -124,21 +124,22 @@ def _principal(request: Request) -> Principal:
     if auth and scheme.lower() != "bearer":
         token = ""
 
-    def lookup(conn: Connection, touch: bool) -> Principal | None:
-        if not token:
-            return None
-        if auth:
-            return api_tokens.token_principal(conn, token, at, touch=touch)
-        return sessions.session_principal(conn, token, at, st.policy, touch=touch)
-
-    # Most requests only read: a deferred transaction, and a write only when the last-use
-    # time is stale (SQLite has one writer at a time).
-    with st.engine.connect().execution_options(therabill_read_only=True) as conn, conn.begin():
-        principal = lookup(conn, touch=False)
-        stale = principal is not None and sessions.needs_touch(conn, token, at, api=bool(auth))
+    # Most requests only read: one query in a deferred transaction, and a write only when the
+    # last-use time is stale (SQLite has one writer at a time).
+    principal: Principal | None = None
+    stale = False
+    if token:
+        with st.engine.connect().execution_options(therabill_read_only=True) as conn, conn.begin():
+            if auth:
+                principal, stale = api_tokens.token_lookup(conn, token, at)
+            else:
+                principal, stale = sessions.session_lookup(conn, token, at, st.policy)
     if stale:
         with st.engine.begin() as conn:
-            principal = lookup(conn, touch=True)
+            if auth:
+                principal = api_tokens.token_principal(conn, token, at, touch=True)
+            else:
+                principal = sessions.session_principal(conn, token, at, st.policy, touch=True)
     if principal is None:
         raise LoginRequiredError()
     request.state.principal = principal

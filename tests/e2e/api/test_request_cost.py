@@ -1,0 +1,72 @@
+"""What a request costs the database, counted (never timed): the caller is resolved in one
+query, the claims lists (page and API) never read the claims' JSON columns, a page's statements stay within a
+fixed number whatever the practice holds, and the session factory is made once per engine."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from contextlib import contextmanager
+from typing import Any
+
+from fastapi.testclient import TestClient
+from sqlalchemy import Engine, event
+
+from tests.e2e.api.conftest import bearer, login
+from tests.e2e.api.world import World
+from therabill.adapters.db.engine import session_factory
+
+CLAIMS_PAGE_MAX_STATEMENTS = 20
+"""GET /claims: the caller, the worklist page and its count, the queues, recent batches, payers,
+the audit row. A query per claim or per patient would pass this at once."""
+
+
+@contextmanager
+def statements(engine: Engine) -> Iterator[list[str]]:
+    """The SQL statements ``engine`` runs inside the block (transaction control left out)."""
+    seen: list[str] = []
+
+    def note(_conn: Any, _cursor: Any, statement: str, *_: Any) -> None:
+        if statement.split(None, 1)[0].upper() not in ("BEGIN", "COMMIT", "ROLLBACK", "SAVEPOINT", "RELEASE"):
+            seen.append(statement)
+
+    event.listen(engine, "before_cursor_execute", note)
+    try:
+        yield seen
+    finally:
+        event.remove(engine, "before_cursor_execute", note)
+
+
+def _auth_queries(seen: list[str]) -> list[str]:
+    return [s for s in seen if "FROM api_tokens" in s or "FROM sessions" in s]
+
+
+def test_an_api_token_is_resolved_in_one_query(
+    client: TestClient, world: World, tokens: dict[tuple[str, str], str]
+) -> None:
+    auth = bearer(tokens[("a", "biller")])
+    assert client.get("/api/v1/claims?limit=5", headers=auth).status_code == 200  # marked used now
+    with statements(world.engine) as seen:
+        r = client.get("/api/v1/claims?limit=5", headers=auth)
+    assert r.status_code == 200, r.text
+    assert len(_auth_queries(seen)) == 1, _auth_queries(seen)
+    assert not [s for s in seen if s.lstrip().upper().startswith("UPDATE")]  # last use is fresh
+    assert not [s for s in seen if "claims.findings" in s], "the claims list read the findings"
+
+
+def test_a_browser_session_is_resolved_in_one_query_and_the_claims_page_reads_no_claim_json(
+    client: TestClient, world: World
+) -> None:
+    login(client, world, "a", "owner")
+    with statements(world.engine) as seen:
+        r = client.get("/claims")
+    assert r.status_code == 200, r.text
+    assert len(_auth_queries(seen)) == 1, _auth_queries(seen)
+    for column in ("claims.findings", "claims.coded_document", "claims.cob"):
+        assert not [s for s in seen if column in s], f"the claims page read {column}"
+    assert len(seen) <= CLAIMS_PAGE_MAX_STATEMENTS, "\n\n".join(seen)
+
+
+def test_the_session_factory_is_made_once_per_engine_and_kind(world: World) -> None:
+    assert session_factory(world.engine) is session_factory(world.engine)
+    assert session_factory(world.engine, read_only=True) is session_factory(world.engine, read_only=True)
+    assert session_factory(world.engine) is not session_factory(world.engine, read_only=True)
