@@ -12,7 +12,6 @@ claim. Claims, the visit form's live check and documents all use these two.
 from __future__ import annotations
 
 import json
-from collections.abc import Sequence
 from datetime import date, datetime, time
 from typing import Any
 
@@ -35,8 +34,8 @@ from therabill.adapters.db.tables import (
 from therabill.domain.encounter import Encounter
 from therabill.domain.records import ClaimStatus
 from therabill.schemas.encounter import DocumentError, parse_encounter
-from therabill.scrubber import Finding, ScrubContext
-from therabill.scrubber.context import AssignmentOnFile, Enrollment, License
+from therabill.scrubber import ScrubContext
+from therabill.scrubber.context import AssignmentOnFile, Enrollment, IntakeOnFile, License
 from therabill.service_layer.errors import RecordsError
 from therabill.service_layer.uow import UnitOfWork
 
@@ -266,11 +265,11 @@ def encounter_for_visit(engine: Engine, practice_id: str, actor: str, visit_id: 
 
 
 def scrub_context_in(
-    records: Records, visit: Any, extra_findings: Sequence[Finding] = (), profile_dirs: tuple[str, ...] = ()
+    records: Records, visit: Any, intake: IntakeOnFile | None = None, profile_dirs: tuple[str, ...] = ()
 ) -> ScrubContext:
     """What the scrubber needs beyond the encounter, from the records: the rendering
     provider's payer enrollments and state licences, the assignment and signature records,
-    and findings made elsewhere (intake)."""
+    and the client's intake checked for the visit (``intake.on_file``)."""
     provider = records.get(providers, visit["provider_id"])
     enrollments = tuple(
         Enrollment(
@@ -292,7 +291,7 @@ def scrub_context_in(
     return ScrubContext(
         enrollments=enrollments,
         licenses=licenses,
-        extra_findings=tuple(extra_findings),
+        intake=intake,
         profile_dirs=profile_dirs,
         assignment=assignment_on_file(records, visit),
     )

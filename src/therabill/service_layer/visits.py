@@ -2,7 +2,7 @@
 
 ``preview_visit`` builds the encounter of an unsaved visit from the records exactly as a
 claim would be built (``encounters.build_encounter``) and scrubs it with everything the
-records know (``encounters.scrub_context_in``: enrollments, licences, the intake's findings),
+records know (``encounters.scrub_context_in``: enrollments, licences, the intake on file),
 so the panel beside the form says what the claim will say; ``check_stored_visit`` does the
 same for a saved visit.
 """
@@ -155,7 +155,7 @@ def _preview(
         encounter = build_encounter(uow.records, visit, exclude_visit=exclude_visit)
     except (DocumentError, RecordsError) as exc:
         return Preview(units_if_invalid, [], tuple(exc.problems), False, check.as_dict())
-    context = scrub_context_in(uow.records, visit, intake.scrub_findings(check))
+    context = scrub_context_in(uow.records, visit, intake.on_file(check))
     units = units_of(encounter.services, encounter.payer_profile)
     return Preview(units, scrub_findings_of(encounter, as_of, context), (), True, check.as_dict())
 
