@@ -54,6 +54,7 @@ __all__ = [
     "scrub_findings_of",
     "visit_parties",
     "visits_of_patient",
+    "visits_of_patient_in",
 ]
 
 
@@ -438,10 +439,13 @@ def visits_of_patient(engine: Engine, principal: Principal, patient_key: str) ->
         NotFoundError: no such patient in the caller's practice.
     """
     with UnitOfWork(engine, principal.practice_id, _actor(principal), read_only=True) as uow:
-        patient = patient_in(uow, patient_key)
-        rows = uow.records.rows(
-            visits, visits.c.patient_id == patient.id, order_by=[visits.c.date_of_service]
-        )
+        return visits_of_patient_in(uow, principal, patient_key)
+
+
+def visits_of_patient_in(uow: UnitOfWork, principal: Principal, patient_key: str) -> list[Any]:
+    """``visits_of_patient`` in an open unit of work."""
+    patient = patient_in(uow, patient_key)
+    rows = uow.records.rows(visits, visits.c.patient_id == patient.id, order_by=[visits.c.date_of_service])
     return [r for r in rows if may_see_visit(principal, r.provider_id)]
 
 
