@@ -59,7 +59,8 @@ def _iso(value: Any) -> Any:
     return value
 
 
-def _active_on(row: Row[Any], dos: date, start: str, end: str) -> bool:
+def active_on(row: Row[Any], dos: date, start: str, end: str) -> bool:
+    """Whether ``row`` is in force on ``dos`` (its ``start`` and ``end`` columns, either may be open)."""
     lo, hi = getattr(row, start), getattr(row, end)
     return (lo is None or lo <= dos) and (hi is None or dos <= hi)
 
@@ -94,7 +95,7 @@ def _authorization_doc(records: Records, auth: Row[Any], exclude_visit: str | No
 def _coverage_doc(records: Records, cov: Row[Any], dos: date, exclude_visit: str | None) -> dict[str, Any]:
     payer = records.get(payers, cov.payer_id)
     auth = next(
-        (a for a in records.authorizations_of(cov.id) if _active_on(a, dos, "start_date", "end_date")), None
+        (a for a in records.authorizations_of(cov.id) if active_on(a, dos, "start_date", "end_date")), None
     )
     doc: dict[str, Any] = dict(cov.details or {})
     doc.update(
@@ -200,7 +201,7 @@ def encounter_document(records: Records, visit: Any, *, exclude_visit: str | Non
     (practice, providers, patient, coverages, prior claims of the day), as JSON values."""
     dos: date = visit["date_of_service"]
     patient = records.get(patients, visit["patient_id"])
-    all_covs = [c for c in records.coverages_of(patient.id) if _active_on(c, dos, "active_from", "active_to")]
+    all_covs = [c for c in records.coverages_of(patient.id) if active_on(c, dos, "active_from", "active_to")]
     chosen = None
     if visit.get("coverage_id"):
         chosen = next((c for c in all_covs if c.id == visit["coverage_id"]), None)
