@@ -86,10 +86,17 @@ def test_one_batch_gives_one_837_everywhere_and_it_is_a_snapshot(
             .where(providers.c.practice_id == world.b.practice_id)
             .values(last_name="Renamed-After-Sending")
         )
+        fees = conn.execute(practices.select().where(practices.c.id == world.b.practice_id)).one().fees
         conn.execute(  # and the fee schedule: the claim's charges are what was coded
-            practices.update().where(practices.c.id == world.b.practice_id).values(fees={"97124": "987.65"})
+            practices.update()
+            .where(practices.c.id == world.b.practice_id)
+            .values(fees={**(fees or {}), "97124": "987.65"})
         )
-    after = _surfaces(client, world, batch_id, token, tmp_path, 2)
+    try:
+        after = _surfaces(client, world, batch_id, token, tmp_path, 2)
+    finally:  # the world is shared: later tests bill at the usual fees
+        with world.engine.begin() as conn:
+            conn.execute(practices.update().where(practices.c.id == world.b.practice_id).values(fees=fees))
     drop = FileDropConnector(tmp_path / "out", tmp_path / "in", tmp_path / "arch")
     sent = submission.submit(
         world.engine,
