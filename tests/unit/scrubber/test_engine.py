@@ -81,33 +81,30 @@ def test_the_intake_on_file_feeds_the_intake_rules() -> None:
     assert finding.loc == "intake.reported[0]" and "contraindications 1; table row" in finding.source
 
 
-def test_a_payer_profile_switches_the_intake_rules(tmp_path: Path) -> None:
+def _mine(folder: Path, rules_off: str, overrides: str):  # type: ignore[no-untyped-def]
+    """The example encounter under a copy of the commercial profile (``mine``) with ``rules_off``
+    and ``severity_overrides``."""
     text = (
         Path(__file__).resolve().parents[3] / "src/therabill/refdata/data/payers/commercial.toml"
     ).read_text()
     text = text.replace('id = "commercial"', 'id = "mine"')
-    text += '\n[rules_off]\nvalue = ["intake-contraindication-absolute"]\nsource = "test"\n'
-    text += '\n[severity_overrides]\nvalue = {intake-unsigned = "error"}\nsource = "test"\n'
-    (tmp_path / "mine.toml").write_text(text)
+    text += f'\n[rules_off]\nvalue = ["{rules_off}"]\nsource = "test"\n'
+    text += f'\n[severity_overrides]\nvalue = {{{overrides} = "error"}}\nsource = "test"\n'
+    (folder / "mine.toml").write_text(text)
     enc = _enc()
-    enc = dataclasses.replace(enc, coverage=dataclasses.replace(enc.coverage, payer_profile="mine"))  # type: ignore[arg-type]
-    fever = _fever()
-    unsigned = IntakeOnFile(dataclasses.replace(fever.check, intake_signed=False))
+    return dataclasses.replace(enc, coverage=dataclasses.replace(enc.coverage, payer_profile="mine"))  # type: ignore[arg-type]
+
+
+def test_a_payer_profile_switches_the_intake_rules(tmp_path: Path) -> None:
+    enc = _mine(tmp_path, "intake-contraindication-absolute", "intake-unsigned")
+    unsigned = IntakeOnFile(dataclasses.replace(_fever().check, intake_signed=False))
     r = scrub(enc, as_of=AS_OF, context=ScrubContext(profile_dirs=(str(tmp_path),), intake=unsigned))
     found = {f.rule_id: f.severity for f in r.findings if f.rule_id.startswith("intake-")}
     assert found == {"intake-unsigned": Severity.ERROR}
 
 
 def test_profile_rules_off_and_severity_overrides(tmp_path: Path) -> None:
-    text = (
-        Path(__file__).resolve().parents[3] / "src/therabill/refdata/data/payers/commercial.toml"
-    ).read_text()
-    text = text.replace('id = "commercial"', 'id = "mine"')
-    text += '\n[rules_off]\nvalue = ["dx-release-not-covering"]\nsource = "test"\n'
-    text += '\n[severity_overrides]\nvalue = {ncci-modifier-unneeded = "error"}\nsource = "test"\n'
-    (tmp_path / "mine.toml").write_text(text)
-    enc = _enc()
-    enc = dataclasses.replace(enc, coverage=dataclasses.replace(enc.coverage, payer_profile="mine"))  # type: ignore[arg-type]
+    enc = _mine(tmp_path, "dx-release-not-covering", "ncci-modifier-unneeded")
     r = scrub(enc, as_of=AS_OF, context=ScrubContext(profile_dirs=(str(tmp_path),)))
     ids = {f.rule_id: f for f in r.findings}
     assert "dx-release-not-covering" not in ids
