@@ -14,13 +14,13 @@ from sqlalchemy import update
 from tests.e2e.api.conftest import bearer, token_for
 from tests.e2e.api.world import World
 from tests.integration.db.builders import ACTOR, AS_OF, a_practice, a_visit
-from therabill.adapters.csvio import export_claims, export_ledger
 from therabill.adapters.db import migrations
 from therabill.adapters.db.engine import make_engine
 from therabill.adapters.db.tables import patients
 from therabill.security.csvcell import safe_cell
 from therabill.service_layer import claims as claims_svc
 from therabill.service_layer import ledger
+from therabill.service_layer.interop import export_claims, export_ledger
 
 # --- finding 10 -------------------------------------------------------------------------
 

@@ -19,10 +19,11 @@ from typer.testing import CliRunner, Result
 
 from tests.integration.db.builders import ACTOR, a_practice, a_visit
 from therabill.adapters.db import migrations
-from therabill.adapters.db.backup import MAGIC
+from therabill.adapters.db.backup import MAGIC, backup_sqlite
 from therabill.adapters.db.engine import make_engine
 from therabill.config import DB_FILENAME
 from therabill.entrypoints.cli.main import app
+from therabill.service_layer import audit
 from therabill.service_layer import patients as patients_svc
 
 runner = CliRunner()
@@ -171,9 +172,7 @@ def test_backup_of_another_database_does_not_replace_a_practice(folder: Path, tm
     engine = make_engine(f"sqlite:///{other / 'x.sqlite3'}")
     migrations.upgrade(engine)
     a_practice(engine)
-    from therabill.adapters.db.backup import backup_sqlite
-
-    backup_sqlite(engine, tmp_path / "other.tbk")
+    backup_sqlite(engine, tmp_path / "other.tbk", audit=audit)
     engine.dispose()
     _refused(folder, tmp_path / "other.tbk", "backup-other-practice")
 

@@ -149,25 +149,16 @@ def test_web_and_api_share_http_but_never_import_each_other(side: str, other: st
     assert not bad, "web and api meet only in entrypoints/http: " + "; ".join(bad)
 
 
-ADAPTERS_USING_SERVICES = {
-    "adapters/fhir/export.py",
-    "adapters/csvio/exporter.py",
-    "adapters/csvio/importer.py",
-    "adapters/db/backup.py",
-}
-"""Adapters that still reach into the service layer (a unit of work, the audit chain): to move
-into services; the list only shrinks."""
-
-
 def test_adapters_do_not_import_the_service_layer() -> None:
-    found = {
-        str(p.relative_to(SRC))
+    """Adapters translate and do IO; orchestration (units of work, audit) lives in services,
+    which pass adapters what they need (e.g. the audit chain check of a backup)."""
+    found = sorted(
+        f"{p.relative_to(SRC)} imports {name}"
         for p in sorted((SRC / "adapters").rglob("*.py"))
-        if any(name.startswith("therabill.service_layer") for name in _module_imports(p))
-    }
-    assert found <= ADAPTERS_USING_SERVICES, (
-        f"new adapter → service_layer imports: {sorted(found - ADAPTERS_USING_SERVICES)}"
+        for name in _module_imports(p)
+        if name.startswith("therabill.service_layer")
     )
+    assert not found, f"adapters importing the service layer: {found}"
 
 
 ONE_HOME = {
@@ -296,3 +287,34 @@ def test_service_modules_stay_small() -> None:
         if n > max(SERVICE_MODULE_LINES, LONG_SERVICE_MODULES.get(name, 0))
     }
     assert not too_long, f"service modules over {SERVICE_MODULE_LINES} lines (split by noun): {too_long}"
+
+
+def _private_imports(path: Path) -> list[str]:
+    """``_private`` names ``path`` imports from another therabill module (dunder names and
+    private modules, which stay inside their package, aside)."""
+    found = []
+    for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+        if isinstance(node, ast.ImportFrom) and (node.level or (node.module or "").startswith("therabill")):
+            found.extend(
+                f"line {node.lineno}: {a.name} from {node.module}"
+                for a in node.names
+                if a.name.startswith("_") and not a.name.startswith("__")
+            )
+    return found
+
+
+def test_no_private_name_is_imported_across_modules() -> None:
+    """A ``_name`` is its module's own business: what another module needs is public (and
+    documented) in the module that owns it."""
+    found = {
+        str(p.relative_to(SRC)): uses for p in sorted(SRC.rglob("*.py")) if (uses := _private_imports(p))
+    }
+    assert not found, f"private names imported from other modules: {found}"
+
+
+def test_the_private_import_rule_catches_one(tmp_path: Path) -> None:
+    bad = tmp_path / "bad.py"
+    bad.write_text("from therabill.refdata.catalog import _source, load_toml\nfrom os import _exit\n")
+    assert _private_imports(bad) == ["line 1: _source from therabill.refdata.catalog"]
+    bad.write_text("from __future__ import annotations\nfrom therabill.scrubber.rules._util import svc\n")
+    assert _private_imports(bad) == []

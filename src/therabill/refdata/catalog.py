@@ -174,7 +174,8 @@ def load_toml(path: Path | None, default_name: str) -> dict[str, Any]:
         ) from None
 
 
-def _source(data: dict[str, Any], where: str) -> DataSource:
+def data_source(data: dict[str, Any], where: str) -> DataSource:
+    """The ``[meta]`` of a reference data file (name, version, sources); ``ReferenceDataError`` without one."""
     meta = data.get("meta")
     if not isinstance(meta, dict) or "version" not in meta:
         raise ReferenceDataError(f"{where}: [meta] with name, version and sources is required")
@@ -222,7 +223,7 @@ def load_catalog(path: Path | None = None) -> CodeCatalog:
             techniques.setdefault(t, []).append(info.code)
     units = {c: CodeUnits(i.unit_model, i.addon_role, i.partner) for c, i in codes.items()}
     return CodeCatalog(
-        source=_source(data, where),
+        source=data_source(data, where),
         codes=MappingProxyType(codes),
         units=MappingProxyType(units),
         by_technique=MappingProxyType({k: tuple(v) for k, v in techniques.items()}),
@@ -267,4 +268,4 @@ def body_regions() -> Mapping[str, BodyRegion]:
 
 def source_of(name: str) -> DataSource:
     """The provenance of a shipped TOML reference file."""
-    return _source(load_toml(None, name), name)
+    return data_source(load_toml(None, name), name)

@@ -12,7 +12,7 @@ from typing import Any
 
 from therabill.domain.errors import Problem, ReferenceDataError
 from therabill.domain.intake import ContraindicationRule, ContraindicationTable, Kind
-from therabill.refdata.catalog import _source, body_regions, load_toml
+from therabill.refdata.catalog import body_regions, data_source, load_toml
 
 __all__ = ["APPLIES_TO", "default_contraindications", "load_contraindications"]
 
@@ -111,7 +111,7 @@ def load_contraindications(path: Path | None = None) -> ContraindicationTable:
     """
     where = str(path) if path else "contraindications.toml"
     data = load_toml(path, "contraindications.toml")
-    src = _source(data, where)
+    src = data_source(data, where)
     regions = frozenset(body_regions())
     rules: list[ContraindicationRule] = []
     seen: set[str] = set()

@@ -194,7 +194,7 @@ def _streams(path: Path) -> Iterator[tuple[str, io.TextIOBase]]:
         raise ReferenceDataError(f"cannot read {path}: {exc.strerror}") from None
 
 
-def _records(path: Path) -> Iterator[tuple[str, int, list[str]]]:
+def cms_records(path: Path) -> Iterator[tuple[str, int, list[str]]]:
     """The records of a CMS text file (tab-delimited or CSV), by record and not by line.
 
     A CSV field in quotes may hold line breaks (a long rationale): the CSV reader keeps it in
@@ -238,7 +238,7 @@ def _ptp_rows(path: Path) -> Iterator[_PtpRow]:
     dates: dict[str, date | None] = {}
     codes: set[str] = set()  # codes already checked against _CODE
     code_ok = _CODE.match
-    for name, lineno, f in _records(path):
+    for name, lineno, f in cms_records(path):
         n = len(f)
         if n < 3:
             continue
@@ -319,7 +319,7 @@ def parse_mue(path: Path, effective: date | None = None) -> Iterator[MueEdit]:
         ReferenceDataError: no effective date, a malformed row, or no data row.
     """
     count = 0
-    for name, lineno, f in _records(path):
+    for name, lineno, f in cms_records(path):
         if len(f) < 3 or not _CODE.match(f[0]):
             continue
         where = f"{name} line {lineno}"

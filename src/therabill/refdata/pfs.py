@@ -41,7 +41,7 @@ from therabill.clock import current_time
 from therabill.config import data_dir
 from therabill.domain.errors import Problem, ReferenceDataError
 from therabill.refdata import fees as fee_schedules
-from therabill.refdata.ncci import REFDATA_DB, _records
+from therabill.refdata.ncci import REFDATA_DB, cms_records
 
 __all__ = ["PfsRow", "PfsStore", "default_pfs", "import_pfs", "parse_pfs", "reset_default_pfs"]
 
@@ -131,7 +131,7 @@ def parse_pfs(path: Path, effective: date | None = None) -> list[PfsRow]:
         ReferenceDataError: no effective date, a malformed row, or no data row.
     """
     out: list[PfsRow] = []
-    for name, lineno, f in _records(path):
+    for name, lineno, f in cms_records(path):
         if len(f) <= _MULT or not _CODE.match(f[_HCPCS]):
             continue
         if not _NAME.search(name) and not _NAME.search(path.name) and effective is None:

@@ -8,6 +8,7 @@ from datetime import date
 from typing import Any
 
 from therabill.domain.encounter import Encounter, PriorClaimLine
+from therabill.domain.intake import ContraindicationCheck
 from therabill.domain.timing import UnitsResult
 from therabill.refdata.catalog import CodeCatalog
 from therabill.refdata.fees import FeeSchedule
@@ -15,7 +16,7 @@ from therabill.refdata.ncci import NcciStore
 from therabill.refdata.profiles import PayerProfile
 from therabill.scrubber.finding import Finding, Severity
 
-__all__ = ["AssignmentOnFile", "Enrollment", "License", "RuleContext", "ScrubContext"]
+__all__ = ["AssignmentOnFile", "Enrollment", "IntakeOnFile", "License", "RuleContext", "ScrubContext"]
 
 
 @dataclass(frozen=True, slots=True)
@@ -75,6 +76,27 @@ class AssignmentOnFile:
 
 
 @dataclass(frozen=True, slots=True)
+class IntakeOnFile:
+    """What the records say about the client's intake (health history) for this visit.
+
+    Attributes:
+        check: the visit checked against the current intake and the contraindication table
+            (``check.intake_version`` is ``None`` when no intake is on file).
+        cleared: the absolute contraindications (table entry ids) cleared for the visit.
+        treated: whether treatment was given (a visit "not treated, rescheduled" is never
+            blocked by a contraindication).
+        expected: whether a missing intake is reported (``intake-missing``): the visit form
+            says so; a claim does not, so a practice that keeps no intake is not warned on
+            every claim.
+    """
+
+    check: ContraindicationCheck
+    cleared: frozenset[str] = frozenset()
+    treated: bool = True
+    expected: bool = True
+
+
+@dataclass(frozen=True, slots=True)
 class ScrubContext:
     """What a caller may know beyond the encounter document (every field optional).
 
@@ -84,18 +106,19 @@ class ScrubContext:
         fees: a fee schedule for estimates (KX threshold); ``None`` = the imported one, if any.
         enrollments: provider enrollments; ``None`` = not known (the rule stays quiet).
         licenses: provider licenses; ``None`` = not known.
-        extra_findings: findings made elsewhere (contraindications from intake) to report too.
         profile_dirs: extra folders holding a practice's own payer profiles.
         assignment: the practice's assignment and signature records; ``None`` = not known.
+        intake: the client's intake checked for this visit; ``None`` = not known (the intake
+            rules stay quiet).
     """
 
     ncci: NcciStore | None = None
     fees: FeeSchedule | None = None
     enrollments: tuple[Enrollment, ...] | None = None
     licenses: tuple[License, ...] | None = None
-    extra_findings: tuple[Finding, ...] = ()
     profile_dirs: tuple[str, ...] = ()
     assignment: AssignmentOnFile | None = None
+    intake: IntakeOnFile | None = None
 
 
 class RuleContext:
@@ -113,6 +136,7 @@ class RuleContext:
         "dos",
         "enrollments",
         "fees",
+        "intake",
         "licenses",
         "memo",
         "ncci",
@@ -137,6 +161,7 @@ class RuleContext:
         enrollments: tuple[Enrollment, ...] | None,
         licenses: tuple[License, ...] | None,
         assignment: AssignmentOnFile | None = None,
+        intake: IntakeOnFile | None = None,
     ) -> None:
         """Build the context of one scrub."""
         self.as_of = as_of
@@ -150,6 +175,7 @@ class RuleContext:
         self.enrollments = enrollments
         self.licenses = licenses
         self.assignment = assignment
+        self.intake = intake
         self.memo: dict[str, Any] = {}
         self.rule_id = ""
         self.severity = Severity.ERROR

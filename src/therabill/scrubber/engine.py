@@ -261,6 +261,7 @@ def scrub(
         ctx_in.enrollments,
         ctx_in.licenses,
         ctx_in.assignment,
+        ctx_in.intake,
     )
     if fast:
         plan = _fast_plan(profile)
@@ -273,7 +274,6 @@ def scrub(
         ctx.severity = severity
         ctx.source = source
         findings.extend(r.fn(encounter, ctx))
-    findings.extend(ctx_in.extra_findings)
     findings.sort(key=lambda f: SEVERITY_ORDER[f.severity])
     if any(f.severity is Severity.ERROR for f in findings):
         status = "errors"

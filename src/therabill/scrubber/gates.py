@@ -129,6 +129,7 @@ MEDICARE_STATUS_I = _tag("medicare-status-i")
 ENROLLMENTS = _tag("enrollments")
 LICENSES = _tag("licenses")
 ASSIGNMENT_RECORDS = _tag("assignment-records")
+INTAKE_ON_FILE = _tag("intake-on-file")
 # documentation
 DOC_NONE = _tag("doc-none")
 DOC_NECESSITY_BLANK = _tag("doc-necessity-blank")
@@ -496,6 +497,8 @@ def facts(enc: Encounter, ctx: RuleContext, wanted: int = -1) -> int:
             f |= LICENSES
     if ctx.assignment is not None:
         f |= ASSIGNMENT_RECORDS
+    if ctx.intake is not None:
+        f |= INTAKE_ON_FILE
     if wanted & (LMT_PROVIDER | LMT_UNRECOGNIZED) and lmt_roles(enc):
         f |= LMT_PROVIDER
         if params.lmt_unrecognized:

@@ -37,7 +37,7 @@ class Rule:
     Attributes:
         id: stable kebab-case id.
         severity: default severity.
-        family: coding, units, diagnoses, ncci, coverage, documentation, identity, payer.
+        family: coding, units, diagnoses, ncci, coverage, documentation, identity, payer, intake.
         title: one line saying what it catches.
         source: its reference (manual section, data file).
         fn: the rule function.

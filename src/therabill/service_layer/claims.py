@@ -199,8 +199,8 @@ def code_visit(
     treated visit with an uncleared absolute contraindication raises
     ``VisitNotBillableError`` (code ``visit-not-billable``, one problem
     ``intake-contraindication-uncleared`` per contraindication) and nothing is written; the
-    visit and its note stay as they are. With the default scrubber, the intake's findings
-    (region marked "avoid", precautions, an unsigned intake) are added to the scrub.
+    visit and its note stay as they are. With the default scrubber, the intake rules (region
+    marked "avoid", precautions, an unsigned intake) run on the intake on file.
 
     Raises:
         VisitNotBillableError: an uncleared absolute contraindication (clear it first with
@@ -220,7 +220,7 @@ def code_visit(
         if not check.billable:
             raise VisitNotBillableError(intake.NOT_BILLABLE, check.problems)
         if scrubber is None:
-            context = scrub_context_in(uow.records, visit._mapping, intake.claim_findings(check))
+            context = scrub_context_in(uow.records, visit._mapping, intake.on_file(check, expected=False))
             scrubber = _scrubbing_with(context)
         document = encounter_document(uow.records, visit._mapping, exclude_visit=visit_id)
         encounter = encounter_of_document(document)

@@ -28,7 +28,7 @@ from therabill.domain.errors import Problem
 from therabill.domain.records import address_problems
 from therabill.service_layer.accounts import Principal
 from therabill.service_layer.encounters import (
-    _active_on,
+    active_on,
 )
 from therabill.service_layer.errors import RecordsError, refuse
 from therabill.service_layer.lookup import patient_in, payer_in
@@ -218,7 +218,7 @@ def use_authorization_in(uow: UnitOfWork, claim_id: str, coverage_id: str | None
     number = claim.encounter.coverage.authorization.number
     dos = claim.encounter.date_of_service
     for auth in uow.records.authorizations_of(coverage_id):
-        if auth.number != number or not _active_on(auth, dos, "start_date", "end_date"):
+        if auth.number != number or not active_on(auth, dos, "start_date", "end_date"):
             continue
         codes = set(auth.codes)
         units = sum(line.units for line in claim.lines if not codes or line.code in codes)

@@ -14,7 +14,13 @@ from therabill.domain.records import authorization_running_out
 from therabill.service_layer import work_queues
 from therabill.service_layer.uow import UnitOfWork
 
-__all__ = ["ATTENTION_STATUSES", "Dashboard", "dashboard"]
+__all__ = [
+    "ATTENTION_STATUSES",
+    "AuthorizationLeft",
+    "Dashboard",
+    "authorizations_running_out_in",
+    "dashboard",
+]
 
 ATTENTION_STATUSES = ("batch_rejected", "clearinghouse_rejected", "payer_rejected", "denied", "partly_paid")
 """Claim statuses that need a biller's work (besides scrub errors)."""
@@ -45,6 +51,62 @@ class Dashboard:
     ready: int = 0
 
 
+@dataclass(frozen=True, slots=True)
+class AuthorizationLeft:
+    """An authorization in force that is about to run out, and what is left of it.
+
+    Attributes:
+        id: the authorization's id.
+        patient_id: whose it is (through its coverage).
+        number: the payer's authorization number.
+        visits_allowed / visits_used, units_allowed / units_used: its counts.
+        end_date: its last day.
+    """
+
+    id: str
+    patient_id: str
+    number: str | None
+    visits_allowed: int | None
+    visits_used: int
+    units_allowed: int | None
+    units_used: int
+    end_date: date | None
+
+
+def authorizations_running_out_in(uow: UnitOfWork, day: date) -> list[AuthorizationLeft]:
+    """The authorizations that are about to run out on ``day`` (``domain.records.
+    authorization_running_out``: few visits or units left, or the end date near)."""
+    found = [
+        a
+        for a in uow.records.rows(authorizations)
+        if authorization_running_out(
+            day=day,
+            end_date=a.end_date,
+            visits_allowed=a.visits_allowed,
+            visits_used=a.visits_used,
+            units_allowed=a.units_allowed,
+            units_used=a.units_used,
+        )
+    ]
+    # Only the coverages of those authorizations, not every coverage of the practice.
+    wanted = sorted({a.coverage_id for a in found})
+    owner = {c.id: c.patient_id for c in uow.records.rows(coverages, coverages.c.id.in_(wanted))} if wanted else {}
+    return [
+        AuthorizationLeft(
+            a.id,
+            owner[a.coverage_id],
+            a.number,
+            a.visits_allowed,
+            a.visits_used,
+            a.units_allowed,
+            a.units_used,
+            a.end_date,
+        )  # fmt: skip
+        for a in found
+        if a.coverage_id in owner
+    ]
+
+
 def dashboard(engine: Engine, practice_id: str, actor: str, *, day: date, billing: bool) -> Dashboard:
     """The dashboard of ``day``; the money and claims parts only when ``billing``."""
     start = datetime.combine(day, datetime.min.time())
@@ -63,22 +125,7 @@ def dashboard(engine: Engine, practice_id: str, actor: str, *, day: date, billin
                 )
             )
         )
-        running_out = [
-            a
-            for a in uow.session.execute(
-                uow.records.scoped(authorizations)
-                .join(coverages, coverages.c.id == authorizations.c.coverage_id)
-                .with_only_columns(authorizations, coverages.c.patient_id)
-            )
-            if authorization_running_out(
-                day=day,
-                end_date=a.end_date,
-                visits_allowed=a.visits_allowed,
-                visits_used=a.visits_used,
-                units_allowed=a.units_allowed,
-                units_used=a.units_used,
-            )
-        ]
+        running_out = authorizations_running_out_in(uow, day)
         if not billing:
             return Dashboard(_patients_of(uow, undocumented, running_out), undocumented, running_out)
         attention = list(

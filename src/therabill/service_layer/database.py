@@ -35,6 +35,7 @@ from therabill.adapters.db.tables import practices
 from therabill.adapters.db.transfer import Transfer, copy_database
 from therabill.adapters.files import write_private
 from therabill.domain.errors import Problem, TherabillError
+from therabill.service_layer import audit
 from therabill.service_layer.audit import chain_heads, verify_chain
 from therabill.service_layer.integrity import AuditCheck, check_audit
 
@@ -163,7 +164,7 @@ def backup(target: Path, passphrase: str | None = None, url: str | None = None) 
     try:
         if engine.dialect.name == "postgresql":
             return _backup_postgres(engine, target, passphrase)
-        return backup_sqlite(engine, target, passphrase)
+        return backup_sqlite(engine, target, passphrase, audit=audit)
     finally:
         engine.dispose()
 
@@ -184,7 +185,7 @@ def restore(
     try:
         if engine.dialect.name == "postgresql":
             return _restore_postgres(engine, source, passphrase, replace_practices=replace_practices)
-        return restore_sqlite(engine, source, passphrase, replace_practices=replace_practices)
+        return restore_sqlite(engine, source, passphrase, audit=audit, replace_practices=replace_practices)
     finally:
         engine.dispose()
 

@@ -12,7 +12,6 @@ claim. Claims, the visit form's live check and documents all use these two.
 from __future__ import annotations
 
 import json
-from collections.abc import Sequence
 from datetime import date, datetime, time
 from typing import Any
 
@@ -35,8 +34,8 @@ from therabill.adapters.db.tables import (
 from therabill.domain.encounter import Encounter
 from therabill.domain.records import ClaimStatus
 from therabill.schemas.encounter import DocumentError, parse_encounter
-from therabill.scrubber import Finding, ScrubContext
-from therabill.scrubber.context import AssignmentOnFile, Enrollment, License
+from therabill.scrubber import ScrubContext
+from therabill.scrubber.context import AssignmentOnFile, Enrollment, IntakeOnFile, License
 from therabill.service_layer.errors import RecordsError
 from therabill.service_layer.uow import UnitOfWork
 
@@ -60,7 +59,8 @@ def _iso(value: Any) -> Any:
     return value
 
 
-def _active_on(row: Row[Any], dos: date, start: str, end: str) -> bool:
+def active_on(row: Row[Any], dos: date, start: str, end: str) -> bool:
+    """Whether ``row`` is in force on ``dos`` (its ``start`` and ``end`` columns, either may be open)."""
     lo, hi = getattr(row, start), getattr(row, end)
     return (lo is None or lo <= dos) and (hi is None or dos <= hi)
 
@@ -95,7 +95,7 @@ def _authorization_doc(records: Records, auth: Row[Any], exclude_visit: str | No
 def _coverage_doc(records: Records, cov: Row[Any], dos: date, exclude_visit: str | None) -> dict[str, Any]:
     payer = records.get(payers, cov.payer_id)
     auth = next(
-        (a for a in records.authorizations_of(cov.id) if _active_on(a, dos, "start_date", "end_date")), None
+        (a for a in records.authorizations_of(cov.id) if active_on(a, dos, "start_date", "end_date")), None
     )
     doc: dict[str, Any] = dict(cov.details or {})
     doc.update(
@@ -201,7 +201,7 @@ def encounter_document(records: Records, visit: Any, *, exclude_visit: str | Non
     (practice, providers, patient, coverages, prior claims of the day), as JSON values."""
     dos: date = visit["date_of_service"]
     patient = records.get(patients, visit["patient_id"])
-    all_covs = [c for c in records.coverages_of(patient.id) if _active_on(c, dos, "active_from", "active_to")]
+    all_covs = [c for c in records.coverages_of(patient.id) if active_on(c, dos, "active_from", "active_to")]
     chosen = None
     if visit.get("coverage_id"):
         chosen = next((c for c in all_covs if c.id == visit["coverage_id"]), None)
@@ -266,11 +266,11 @@ def encounter_for_visit(engine: Engine, practice_id: str, actor: str, visit_id: 
 
 
 def scrub_context_in(
-    records: Records, visit: Any, extra_findings: Sequence[Finding] = (), profile_dirs: tuple[str, ...] = ()
+    records: Records, visit: Any, intake: IntakeOnFile | None = None, profile_dirs: tuple[str, ...] = ()
 ) -> ScrubContext:
     """What the scrubber needs beyond the encounter, from the records: the rendering
     provider's payer enrollments and state licences, the assignment and signature records,
-    and findings made elsewhere (intake)."""
+    and the client's intake checked for the visit (``intake.on_file``)."""
     provider = records.get(providers, visit["provider_id"])
     enrollments = tuple(
         Enrollment(
@@ -292,7 +292,7 @@ def scrub_context_in(
     return ScrubContext(
         enrollments=enrollments,
         licenses=licenses,
-        extra_findings=tuple(extra_findings),
+        intake=intake,
         profile_dirs=profile_dirs,
         assignment=assignment_on_file(records, visit),
     )

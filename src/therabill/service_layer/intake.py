@@ -14,9 +14,10 @@ Every function takes the engine, the practice id and the actor and runs in one
   every path that creates a claim: web, API, CLI) enforces it through ``check_in`` in its
   own transaction and raises ``VisitNotBillableError`` (``visit-not-billable``). The visit
   note is never blocked.
-* ``scrub_context_for_visit`` is everything the scrubber needs beyond a stored visit's
-  encounter (enrollments, licences, the intake's findings); ``claims.code_visit`` scrubs
-  every claim with it.
+* ``on_file`` gives the scrubber's intake rules the visit's check (``ScrubContext.intake``);
+  ``scrub_context_for_visit`` is everything the scrubber needs beyond a stored visit's
+  encounter (enrollments, licences, the intake); ``claims.code_visit`` scrubs every claim
+  with the same context.
 * ``visit_document_with_intake`` fills a visit document's ``consent`` (and ``onset_date`` and
   ``related_causes`` when the visit has none) from the current intake;
   ``visits.record_visit`` does the same through ``document_with_intake_in``.
@@ -38,7 +39,6 @@ from therabill.adapters.db.tables import patients, visits
 from therabill.clock import Clock, current_time
 from therabill.domain.errors import NotFoundError, Problem
 from therabill.domain.intake import (
-    CheckResult,
     Clearance,
     ContraindicationCheck,
     ContraindicationTable,
@@ -50,11 +50,10 @@ from therabill.domain.intake import (
     claim_fields,
     intake_from_dict,
     intake_to_dict,
-    uncleared,
 )
 from therabill.refdata.catalog import body_regions
 from therabill.refdata.contraindications import default_contraindications
-from therabill.scrubber import Finding, ScrubContext, Severity
+from therabill.scrubber import IntakeOnFile, ScrubContext
 from therabill.service_layer.accounts import Principal
 from therabill.service_layer.encounters import scrub_context_in
 from therabill.service_layer.uow import UnitOfWork
@@ -67,7 +66,6 @@ __all__ = [
     "check_document",
     "check_in",
     "document_with_intake_in",
-    "claim_findings",
     "check_visit_intake",
     "current_intake",
     "facts_of_document",
@@ -75,7 +73,7 @@ __all__ = [
     "record_clearance",
     "record_intake",
     "scrub_context_for_visit",
-    "scrub_findings",
+    "on_file",
     "sign_intake",
     "visit_document_with_intake",
 ]
@@ -433,108 +431,32 @@ def can_bill_visit(
     return BillingGate(result.billable, result.problems)
 
 
-def scrub_findings(result: VisitCheck) -> tuple[Finding, ...]:
-    """The intake's findings for the scrubber (stable rule ids).
+def on_file(result: VisitCheck, *, expected: bool = True) -> IntakeOnFile:
+    """The intake check of a visit as the scrubber's intake rules read it
+    (``ScrubContext.intake``: ``intake-missing``, ``intake-unsigned``,
+    ``intake-contraindication-absolute``, ``intake-region-avoid``, ``intake-precaution``).
 
-    ``intake-missing`` and ``intake-unsigned`` (warnings), ``intake-contraindication-absolute``
-    (error while uncleared on a treated visit; info once cleared),
-    ``intake-region-avoid`` (warning: a line bills a region the intake says not to work on),
-    ``intake-precaution`` (info).
+    Args:
+        expected: report a missing intake (the visit form and ``scrub_context_for_visit``
+            do; a claim does not, so a practice that keeps no intake is not warned on every
+            claim).
     """
-    check = result.check
-    table = check.table
-    out: list[Finding] = []
-    if check.intake_version is None:
-        out.append(
-            Finding(
-                "intake-missing",
-                Severity.WARNING,
-                "The client has no health history (intake) on file.",
-                "Have the client fill in the intake form and the therapist review and sign it.",
-                "patient",
-                "therabill intake",
-            )
-        )
-    elif not check.intake_signed:
-        out.append(
-            Finding(
-                "intake-unsigned",
-                Severity.WARNING,
-                f"Intake version {check.intake_version} has not been reviewed and signed by a therapist.",
-                "Have the therapist review and sign the intake.",
-                "patient",
-                "therabill intake",
-            )
-        )
-    open_ids = {r.rule_id for r in uncleared(check, result.clearances)}
-
-    def src(r: CheckResult) -> str:
-        return f"{table}; {r.source}"
-
-    for r in check.absolute:
-        still = r.rule_id in open_ids and result.facts.treated
-        out.append(
-            Finding(
-                "intake-contraindication-absolute",
-                Severity.ERROR if still else Severity.INFO,
-                f"{r.label} ({r.matched}) is an absolute contraindication"
-                + (
-                    ": the visit cannot be billed until it is cleared."
-                    if still
-                    else "; it is cleared or was not treated."
-                ),
-                "Record the clearance (for example a physician's note) or do not bill the visit.",
-                f"intake.{r.loc}",
-                src(r),
-            )
-        )
-    for r in check.local:
-        for line, region in r.conflicts:
-            out.append(
-                Finding(
-                    "intake-region-avoid",
-                    Severity.WARNING,
-                    f"Line {line + 1} bills treatment of {region}, which the intake marks not to work on "
-                    f"({r.label}: {r.matched}).",
-                    "Correct the documented regions, or document why the region was treated.",
-                    f"services[{line}].body_regions",
-                    src(r),
-                )
-            )
-    out.extend(
-        Finding(
-            "intake-precaution",
-            Severity.INFO,
-            f"Precaution: {r.label} ({r.matched}). {r.guidance}",
-            "Document how the session was adapted.",
-            f"intake.{r.loc}",
-            src(r),
-        )
-        for r in check.precautions
+    return IntakeOnFile(
+        result.check, frozenset(c.rule_id for c in result.clearances), result.facts.treated, expected
     )
-    return tuple(out)
 
 
 NOT_BILLABLE = "the visit cannot be billed until its absolute contraindication is cleared"
 """The message of ``VisitNotBillableError`` (code ``visit-not-billable``)."""
 
 
-def claim_findings(result: VisitCheck, *, include_missing: bool = False) -> tuple[Finding, ...]:
-    """The intake's findings a claim's scrub reports.
-
-    ``intake-missing`` is left out unless ``include_missing``: a practice that keeps no intake
-    does not get a warning on every claim.
-    """
-    return tuple(f for f in scrub_findings(result) if include_missing or f.rule_id != "intake-missing")
-
-
 def scrub_context_for_visit(engine: Engine, practice_id: str, actor: str, visit_id: str) -> ScrubContext:
     """Everything the scrubber needs beyond a stored visit's encounter: the rendering
-    provider's enrollments and licences and the intake's findings (``intake-missing`` too)."""
-    findings = scrub_findings(check_visit_intake(engine, practice_id, actor, visit_id))
+    provider's enrollments and licences and the intake checked for the visit
+    (``intake-missing`` too)."""
     with UnitOfWork(engine, practice_id, actor, read_only=True) as uow:
         visit = uow.records.get(visits, visit_id)
-        return scrub_context_in(uow.records, visit._mapping, findings)
+        return scrub_context_in(uow.records, visit._mapping, on_file(check_in(uow.records, visit)))
 
 
 # -- claim fields ----------------------------------------------------------------------------

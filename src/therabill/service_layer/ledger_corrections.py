@@ -91,7 +91,7 @@ def write_off(
         replay = replay_in(uow, key, request_hash(request))
         if replay is not None:
             return replay
-        charge = _item_charge(uow, item_id)
+        charge = item_charge_in(uow, item_id)
         existing = patient_entries(uow, [charge.patient_id])
         mine = [e for e in existing if e.item_id == item_id]
         bal = balance_of(mine)
@@ -123,7 +123,8 @@ def write_off(
         return post_keyed_in(uow, key, "write-off", request, [entry])
 
 
-def _item_charge(uow: UnitOfWork, item_id: str) -> Entry:
+def item_charge_in(uow: UnitOfWork, item_id: str) -> Entry:
+    """The charge entry of a ledger item; ``NotFoundError`` (``ledger-item-not-found``) otherwise."""
     rows = entries_where(uow, ledger_entries.c.item_id == item_id, ledger_entries.c.kind == "charge")
     if not rows:
         raise NotFoundError("no such item", (Problem("ledger-item-not-found", "item", item_id),))
@@ -164,7 +165,7 @@ def transfer_balance(
         replay = replay_in(uow, key, request_hash(request))
         if replay is not None:
             return replay
-        charge = _item_charge(uow, item_id)
+        charge = item_charge_in(uow, item_id)
         existing = patient_entries(uow, [charge.patient_id])
         mine = [e for e in existing if e.item_id == item_id]
         payer = _item_payer(mine)

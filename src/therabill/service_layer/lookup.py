@@ -28,7 +28,7 @@ def patient_in(uow: UnitOfWork, key: str) -> Row[Any]:
     key = key.strip()
     row = uow.records.find(patients, key)
     if row is None:
-        row = uow.session.execute(uow.records.scoped(patients).where(patients.c.chart_number == key)).first()
+        row = next(iter(uow.records.rows(patients, patients.c.chart_number == key)), None)
     if row is None:
         raise NotFoundError("no such patient", (Problem("patient-not-found", "patient", "no such patient"),))
     return row

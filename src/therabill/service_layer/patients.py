@@ -43,6 +43,7 @@ __all__ = [
     "PatientChart",
     "find_patient",
     "patient_chart",
+    "patient_chart_in",
     "patient_history",
     "patient_page",
     "register_new_patient",
@@ -111,20 +112,26 @@ def patient_chart(engine: Engine, principal: Principal, patient_id: str) -> Pati
         NotFoundError: no such patient in the caller's practice.
     """
     with UnitOfWork(engine, principal.practice_id, _actor(principal), read_only=True) as uow:
-        patient = uow.records.get(patients, patient_id)
-        covs = list(uow.records.coverages_of(patient_id))
-        auths = {c.id: list(uow.records.authorizations_of(c.id)) for c in covs}
-        measures = uow.records.rows(
-            objective_measures,
-            objective_measures.c.patient_id == patient_id,
-            order_by=[objective_measures.c.measured_on],
-        )
-        pvisits = uow.records.rows(
-            visits, visits.c.patient_id == patient_id, order_by=[visits.c.date_of_service.desc()]
-        )
+        return patient_chart_in(uow, principal, patient_id)
+
+
+def patient_chart_in(uow: UnitOfWork, principal: Principal, patient_id: str) -> PatientChart:
+    """``patient_chart`` in an open unit of work: a therapist sees the visits and measures of
+    their own visits only; a caller without ``visits.read`` sees no clinical records."""
+    patient = uow.records.get(patients, patient_id)
+    covs = list(uow.records.coverages_of(patient_id))
+    auths = {c.id: list(uow.records.authorizations_of(c.id)) for c in covs}
     view = record_view(principal)
     if not view.clinical:
         return PatientChart(patient, covs, auths, [], [], False)
+    measures = uow.records.rows(
+        objective_measures,
+        objective_measures.c.patient_id == patient_id,
+        order_by=[objective_measures.c.measured_on],
+    )
+    pvisits = uow.records.rows(
+        visits, visits.c.patient_id == patient_id, order_by=[visits.c.date_of_service.desc()]
+    )
     mine = [v for v in pvisits if view.sees(v.provider_id)]
     shown = {v.id for v in mine}
     return PatientChart(patient, covs, auths, mine, [m for m in measures if m.visit_id in shown], True)

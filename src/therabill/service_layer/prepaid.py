@@ -37,7 +37,7 @@ from therabill.service_layer.ledger import (
     replay_in,
     request_hash,
 )
-from therabill.service_layer.ledger_corrections import _item_charge
+from therabill.service_layer.ledger_corrections import item_charge_in
 from therabill.service_layer.uow import UnitOfWork
 
 __all__ = ["GIFT_CERTIFICATE_MIN_YEARS", "prepaid_sale_problems", "redeem_prepaid", "sell_prepaid"]
@@ -206,7 +206,7 @@ def redeem_prepaid(
                 "the package or certificate has expired",
                 (Problem("prepaid-expired", "code", f"expired on {inst.expires_on.isoformat()}"),),
             )
-        item = _item_charge(uow, item_id)
+        item = item_charge_in(uow, item_id)
         if item.patient_id != inst.patient_id:
             raise TherabillError(
                 "the item is another patient's",

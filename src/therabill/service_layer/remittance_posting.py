@@ -332,7 +332,7 @@ def _post_provider_adjustments(
         uow.record("ledger.provider-adjustment", "remittance", remittance_id, {"entries": len(rows)})
 
 
-def _update_claim_status(uow: UnitOfWork, ref: ClaimRef, cp: Any, trace: str | None) -> list[WorkItem]:
+def update_claim_status_in(uow: UnitOfWork, ref: ClaimRef, cp: Any, trace: str | None) -> list[WorkItem]:
     """Move the claim the payer adjudicated to the status the remittance implies; a worklist
     item if it cannot move."""
     target = claim_status_after(cp, routine_reasons())
@@ -574,7 +574,7 @@ def post_remittance(
                 work.extend(negative_payer_items(on_claim, posting.entries, cp.claim_id, cp.segment_number))
                 mismatch = responsibility_mismatch(cp)
                 work.extend([mismatch] if mismatch is not None else [])
-                work.extend(_update_claim_status(uow, match.ref, cp, remittance.trace_number))
+                work.extend(update_claim_status_in(uow, match.ref, cp, remittance.trace_number))
                 number, items = _next_claim(uow, match, cp, remittance.header.payment_date)
                 work.extend(items)
                 if number is not None:

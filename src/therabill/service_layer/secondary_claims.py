@@ -33,7 +33,7 @@ from therabill.domain.posting import ClaimRef, WorkItem
 from therabill.domain.records import ClaimStatus
 from therabill.domain.remittance import ClaimPayment
 from therabill.scrubber import scrub
-from therabill.service_layer import claim_status
+from therabill.service_layer import claim_status, intake
 from therabill.service_layer.encounters import (
     CLOSED_CLAIM_STATUSES,
     encounter_document,
@@ -227,7 +227,8 @@ def make_next_claim_in(
     claim_status.add_status_event_in(
         uow, claim_id, ClaimStatus.DRAFT.value, note=f"{nxt.sequence} claim from the 835 of {payer.name}"
     )
-    report = scrub(encounter, now.date(), scrub_context_in(uow.records, visit._mapping))
+    on_file = intake.on_file(intake.check_in(uow.records, visit), expected=False)
+    report = scrub(encounter, now.date(), scrub_context_in(uow.records, visit._mapping, on_file))
     findings = json.loads(json.dumps(report.as_dict(), default=str))
     uow.records.update(
         claims,

@@ -2,7 +2,7 @@
 
 ``preview_visit`` builds the encounter of an unsaved visit from the records exactly as a
 claim would be built (``encounters.build_encounter``) and scrubs it with everything the
-records know (``encounters.scrub_context_in``: enrollments, licences, the intake's findings),
+records know (``encounters.scrub_context_in``: enrollments, licences, the intake on file),
 so the panel beside the form says what the claim will say; ``check_stored_visit`` does the
 same for a saved visit.
 """
@@ -54,6 +54,7 @@ __all__ = [
     "scrub_findings_of",
     "visit_parties",
     "visits_of_patient",
+    "visits_of_patient_in",
 ]
 
 
@@ -155,7 +156,7 @@ def _preview(
         encounter = build_encounter(uow.records, visit, exclude_visit=exclude_visit)
     except (DocumentError, RecordsError) as exc:
         return Preview(units_if_invalid, [], tuple(exc.problems), False, check.as_dict())
-    context = scrub_context_in(uow.records, visit, intake.scrub_findings(check))
+    context = scrub_context_in(uow.records, visit, intake.on_file(check))
     units = units_of(encounter.services, encounter.payer_profile)
     return Preview(units, scrub_findings_of(encounter, as_of, context), (), True, check.as_dict())
 
@@ -438,10 +439,13 @@ def visits_of_patient(engine: Engine, principal: Principal, patient_key: str) ->
         NotFoundError: no such patient in the caller's practice.
     """
     with UnitOfWork(engine, principal.practice_id, _actor(principal), read_only=True) as uow:
-        patient = patient_in(uow, patient_key)
-        rows = uow.records.rows(
-            visits, visits.c.patient_id == patient.id, order_by=[visits.c.date_of_service]
-        )
+        return visits_of_patient_in(uow, principal, patient_key)
+
+
+def visits_of_patient_in(uow: UnitOfWork, principal: Principal, patient_key: str) -> list[Any]:
+    """``visits_of_patient`` in an open unit of work."""
+    patient = patient_in(uow, patient_key)
+    rows = uow.records.rows(visits, visits.c.patient_id == patient.id, order_by=[visits.c.date_of_service])
     return [r for r in rows if may_see_visit(principal, r.provider_id)]
 
 

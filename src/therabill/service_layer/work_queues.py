@@ -8,7 +8,7 @@ Reading only, except ``mark_ready_many``, which marks several claims ready throu
 from __future__ import annotations
 
 import json
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -29,6 +29,7 @@ __all__ = [
     "billing_queues",
     "claims_page",
     "mark_ready_many",
+    "ready_groups",
 ]
 
 
@@ -147,6 +148,19 @@ class BillingQueues:
     ready: list[ReadyGroup]
 
 
+def ready_groups(rows: Iterable[Any]) -> list[ReadyGroup]:
+    """The ready claims among ``rows`` (with ``payer_name``), one group per payer (a batch per
+    payer), by payer name; each group keeps the rows' order."""
+    groups: dict[str, list[Any]] = {}
+    for c in rows:
+        if c.status == ClaimStatus.READY.value:
+            groups.setdefault(c.payer_id or "", []).append(c)
+    return [
+        ReadyGroup(pid, found[0].payer_name or "No payer", found, sum(c.total_charge_cents for c in found))
+        for pid, found in sorted(groups.items(), key=lambda kv: kv[1][0].payer_name or "")
+    ]
+
+
 def _treated(encounter: Any) -> bool:
     services = (encounter or {}).get("services") or []
     return any((s.get("minutes") or 0) > 0 or s.get("units") for s in services)
@@ -215,14 +229,7 @@ def billing_queues(engine: Engine, practice_id: str, actor: str, *, limit: int =
         found = [c for c in open_rows if c.status in statuses]
         if found:
             attention[reason] = found
-    groups: dict[str, list[Any]] = {}
-    for c in open_rows:
-        if c.status == ClaimStatus.READY.value:
-            groups.setdefault(c.payer_id or "", []).append(c)
-    ready = [
-        ReadyGroup(pid, found[0].payer_name or "No payer", found, sum(c.total_charge_cents for c in found))
-        for pid, found in sorted(groups.items(), key=lambda kv: kv[1][0].payer_name or "")
-    ]
+    ready = ready_groups(open_rows)
     marks = [c for c in open_rows if c.status == ClaimStatus.SCRUBBED.value and not c.has_errors]
     return BillingQueues(to_bill, to_bill_count, marks, attention, ready)
 

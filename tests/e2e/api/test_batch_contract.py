@@ -1,9 +1,10 @@
 """One batch, one 837P: the web, the API, the CLI and ``submit`` give the same bytes, which
-stay the same after the records change; a 999 for a web-built batch moves its claims."""
+stay the same after the records change; a 999 and a 277CA for a web-built batch move its claims."""
 
 from __future__ import annotations
 
 import io
+import re
 from datetime import date
 from pathlib import Path
 
@@ -15,9 +16,11 @@ from typer.testing import CliRunner
 from tests.e2e.api.conftest import bearer, login, token_for
 from tests.e2e.api.test_authorization_matrix import VISIT_DOC
 from tests.e2e.api.world import AS_OF, World
+from tests.integration.interop import x12_files as xf
 from therabill.adapters.clearinghouse import FileDropConnector
 from therabill.adapters.db.tables import claim_batches, claims, patients, practices, providers
 from therabill.adapters.x12.envelope import EnvelopeSettings
+from therabill.domain.money import from_cents
 from therabill.entrypoints.cli.main import app as cli
 from therabill.service_layer import batches, documents, ledger, submission
 from therabill.service_layer import claims as claims_svc
@@ -83,7 +86,17 @@ def test_one_batch_gives_one_837_everywhere_and_it_is_a_snapshot(
             .where(providers.c.practice_id == world.b.practice_id)
             .values(last_name="Renamed-After-Sending")
         )
-    after = _surfaces(client, world, batch_id, token, tmp_path, 2)
+        fees = conn.execute(practices.select().where(practices.c.id == world.b.practice_id)).one().fees
+        conn.execute(  # and the fee schedule: the claim's charges are what was coded
+            practices.update()
+            .where(practices.c.id == world.b.practice_id)
+            .values(fees={**(fees or {}), "97124": "987.65"})
+        )
+    try:
+        after = _surfaces(client, world, batch_id, token, tmp_path, 2)
+    finally:  # the world is shared: later tests bill at the usual fees
+        with world.engine.begin() as conn:
+            conn.execute(practices.update().where(practices.c.id == world.b.practice_id).values(fees=fees))
     drop = FileDropConnector(tmp_path / "out", tmp_path / "in", tmp_path / "arch")
     sent = submission.submit(
         world.engine,
@@ -97,7 +110,7 @@ def test_one_batch_gives_one_837_everywhere_and_it_is_a_snapshot(
     (ours,) = [r for r in sent if r.batch_id == batch_id]
     assert ours.outcome == "sent"
     assert after | {(tmp_path / "out" / ours.remote_name).read_bytes()} == {text.encode("ascii")}
-    assert "RENAMED" not in text.upper()
+    assert "RENAMED" not in text.upper() and "987.65" not in text
 
     # Rendered again without the batch's file, the claim's own snapshot (the encounter as
     # coded) still gives the old name; without both, the same batch would read differently
@@ -146,6 +159,38 @@ def test_a_999_moves_the_claims_of_a_web_built_batch(
     with world.engine.connect() as conn:
         status = conn.execute(claims.select().where(claims.c.id == claim_id)).one().status
     assert status == "batch_accepted"
+
+
+def test_a_277ca_rejecting_a_web_built_batch_moves_its_claims(
+    client: TestClient, world: World, tmp_path: Path
+) -> None:
+    """The 277CA names the batch by our 837's BHT03 (ISA13 + ST02): the web builder records
+    both on the claims, so a batch-level rejection finds them, after the 999 accepted it."""
+    claim_id = _ready_claim(world, date(2026, 11, 11))
+    csrf = login(client, world, "b", "biller")
+    built = client.post("/claims/batch", data={"csrf_token": csrf})
+    assert built.status_code == 303, built.text
+    batch_id = built.headers["location"].rsplit("/", 1)[1]
+    text = client.get(f"/batches/{batch_id}/837").text
+    found = re.search(r"BHT\*0019\*00\*(\d+)\*", text)
+    assert found, "no BHT in the batch's 837"
+    with world.engine.connect() as conn:
+        row = conn.execute(claims.select().where(claims.c.id == claim_id)).one()
+    charge = from_cents(row.total_charge_cents)
+    drop = FileDropConnector(tmp_path / "out", tmp_path / "in", tmp_path / "arch")
+    (tmp_path / "in").mkdir(parents=True, exist_ok=True)
+    (tmp_path / "in" / "a.999").write_bytes(xf.ack_999(int(row.group_control_number)))
+    (tmp_path / "in" / "b.277").write_bytes(
+        xf.ack_277ca(None, charge, batch_trace=found.group(1), batch_stc="A3:21")
+    )
+    got = submission.fetch(
+        world.engine, world.b.practice_id, "test", drop, connector_name="drop", data_dir=tmp_path / "data"
+    )
+    assert [r.kind for r in got] == ["999", "277CA"]
+    history = [
+        h["status"] for h in claims_svc.claim_history(world.engine, world.b.practice_id, "test", claim_id)
+    ]
+    assert history[-2:] == ["batch_accepted", "clearinghouse_rejected"]
 
 
 @pytest.fixture(autouse=True)

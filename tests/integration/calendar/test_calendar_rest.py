@@ -11,12 +11,12 @@ from icalendar import Calendar
 from sqlalchemy import Engine
 
 from tests.integration.db.builders import ACTOR, a_practice
-from therabill.adapters.csvio import CsvImportError, import_csv
 from therabill.clock import using
 from therabill.domain.errors import NotFoundError
 from therabill.domain.schedule import ScheduleError
 from therabill.service_layer import appointments, availability, calendar_feed, links, schedule_setup
 from therabill.service_layer.accounts import Principal
+from therabill.service_layer.interop import CsvImportError, import_csv
 from therabill.service_layer.links import LinkError
 
 NOW = datetime(2026, 11, 23, 15, 0, tzinfo=UTC)

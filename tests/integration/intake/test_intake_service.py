@@ -11,6 +11,7 @@ from tests.integration.db.builders import ACTOR, AS_OF, DOS, Practice, a_practic
 from therabill.adapters.db.intake_tables import intake_versions
 from therabill.adapters.db.tables import claims, visit_notes
 from therabill.domain.intake import IntakeError
+from therabill.scrubber import scrub
 from therabill.service_layer import claims as claims_svc
 from therabill.service_layer import intake as svc
 from therabill.service_layer import visits as visits_svc
@@ -135,8 +136,6 @@ def test_region_marked_avoid_is_a_scrubber_finding(engine: Engine) -> None:
     svc.record_intake(engine, p.id, ACTOR, p.patient_id, {**BASE, "areas_to_avoid": [{"region": "lumbar"}]})
     svc.sign_intake(engine, p.id, THERAPIST, p.patient_id)
     visit_id = visit(p, visit_document())  # 97124 on lumbar and thoracic
-    from therabill.scrubber import scrub
-
     context = svc.scrub_context_for_visit(engine, p.id, ACTOR, visit_id)
     encounter = encounter_for_visit(engine, p.id, ACTOR, visit_id)
     result = scrub(encounter, AS_OF, context)
@@ -149,8 +148,9 @@ def test_region_marked_avoid_is_a_scrubber_finding(engine: Engine) -> None:
 def test_no_intake_is_a_warning(engine: Engine) -> None:
     p = a_practice(engine)
     visit_id = visit(p, visit_document())
-    findings = svc.scrub_findings(svc.check_visit_intake(engine, p.id, ACTOR, visit_id))
-    assert [f.rule_id for f in findings] == ["intake-missing"]
+    context = svc.scrub_context_for_visit(engine, p.id, ACTOR, visit_id)
+    result = scrub(encounter_for_visit(engine, p.id, ACTOR, visit_id), AS_OF, context)
+    assert [f.rule_id for f in result.findings if f.rule_id.startswith("intake-")] == ["intake-missing"]
 
 
 def test_intake_consent_reaches_the_stored_claim(engine: Engine) -> None:

@@ -9,10 +9,11 @@ import pytest
 
 from tests.integration.db.builders import ACTOR, Practice, fixed_clock
 from tests.integration.interop.conftest import ready_claim
-from therabill.adapters.csvio import CsvImportError, export_claims, export_ledger, import_csv, mapping_names
+from therabill.adapters.csvio import mapping_names
 from therabill.service_layer import claims as claims_svc
 from therabill.service_layer import ledger
 from therabill.service_layer import patients as patients_svc
+from therabill.service_layer.interop import CsvImportError, export_claims, export_ledger, import_csv
 
 PATIENTS = (
     "chart_number,first_name,last_name,birth_date,sex,email,phone,address_line1,city,state,zip\r\n"

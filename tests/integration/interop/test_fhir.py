@@ -18,11 +18,11 @@ from tests.integration.interop import x12_files as xf
 from tests.integration.interop.conftest import ready_claim
 from therabill.adapters.clearinghouse import FileDropConnector
 from therabill.adapters.db.tables import claim_lines
-from therabill.adapters.fhir import FhirExportError, patient_bundle, validate_bundle
 from therabill.domain.errors import NotFoundError
 from therabill.domain.money import from_cents
 from therabill.service_layer import claims as claims_svc
 from therabill.service_layer import submission as sub
+from therabill.service_layer.interop import FhirExportError, patient_bundle, validate_bundle
 
 NOW = datetime(2026, 12, 5, 12, 0, tzinfo=UTC)
 

@@ -10,10 +10,19 @@ from functools import cache
 from pathlib import Path
 from typing import Any
 
+from therabill.domain.intake import CheckResult, ContraindicationCheck, Kind
 from therabill.refdata.fees import Fee, schedule_of
 from therabill.refdata.ncci import MemoryNcciStore, MueEdit, PtpEdit, starter_ncci
 from therabill.schemas.encounter import parse_encounter_obj
-from therabill.scrubber import AssignmentOnFile, Enrollment, License, ScrubContext, ScrubResult, scrub
+from therabill.scrubber import (
+    AssignmentOnFile,
+    Enrollment,
+    IntakeOnFile,
+    License,
+    ScrubContext,
+    ScrubResult,
+    scrub,
+)
 
 CASES_DIR = Path(__file__).resolve().parents[2] / "scrubber_cases"
 
@@ -99,12 +108,31 @@ def build_context(spec: dict[str, Any] | None, profile_dir: Path | None) -> Scru
         else None
     )
     return ScrubContext(
+        intake=intake_of(spec["intake"]) if "intake" in spec else None,
         ncci=ncci,
         fees=fees,
         enrollments=enrollments,
         licenses=licenses,
         profile_dirs=(str(profile_dir),) if profile_dir else (),
         assignment=assignment,
+    )
+
+
+def intake_of(spec: dict[str, Any]) -> IntakeOnFile:
+    """The intake on file of a case's ``context.intake``."""
+    results = tuple(
+        CheckResult(
+            r["rule_id"], r["label"], Kind(r["kind"]), r["matched"], r["loc"], tuple(r.get("regions", ())),
+            tuple((int(i), str(reg)) for i, reg in r.get("conflicts", ())), r.get("guidance", ""),
+            r.get("source", ""),
+        )
+        for r in spec.get("results", ())
+    )  # fmt: skip
+    check = ContraindicationCheck(
+        spec.get("version"), bool(spec.get("signed")), results, spec.get("table", "")
+    )
+    return IntakeOnFile(
+        check, frozenset(spec.get("cleared", ())), spec.get("treated", True), spec.get("expected", True)
     )
 
 

@@ -1,4 +1,4 @@
-"""The engine: the public API, profile switches, as_of, JSON shape, extra findings, CLI."""
+"""The engine: the public API, profile switches, as_of, JSON shape, the intake on file, CLI."""
 
 from __future__ import annotations
 
@@ -10,10 +10,11 @@ from pathlib import Path
 from typer.testing import CliRunner
 
 from tests.conftest import EXAMPLES
+from therabill.domain.intake import CheckResult, ContraindicationCheck, Kind
 from therabill.entrypoints.cli.main import app
 from therabill.refdata.ncci import MemoryNcciStore, PtpEdit
 from therabill.schemas.encounter import parse_encounter
-from therabill.scrubber import Finding, ScrubContext, Severity, scrub
+from therabill.scrubber import IntakeOnFile, ScrubContext, Severity, scrub
 
 AS_OF = date(2026, 11, 23)
 TWO = EXAMPLES / "massage-and-manual-therapy-two-regions.json"
@@ -55,22 +56,55 @@ def test_an_imported_pair_makes_the_59_needed() -> None:
     assert "ncci-modifier-unneeded" not in ids and "ncci-modifier-unsupported" not in ids
 
 
-def test_extra_findings_are_reported() -> None:
-    extra = Finding("contraindication-recent-surgery", Severity.ERROR, "m", "f", "documentation", "intake")
-    r = scrub(_enc(), as_of=AS_OF, context=ScrubContext(extra_findings=(extra,)))
-    assert r.has_errors and extra in r.findings
+def _fever(**kw: object) -> IntakeOnFile:
+    fever = CheckResult("fever", "Fever", Kind.ABSOLUTE, "fever", "reported[0]", source="table row")
+    return IntakeOnFile(ContraindicationCheck(2, True, (fever,), "contraindications 1"), **kw)  # type: ignore[arg-type]
 
 
-def test_profile_rules_off_and_severity_overrides(tmp_path: Path) -> None:
+def _intake_findings(on_file: IntakeOnFile | None) -> list[tuple[str, Severity]]:
+    r = scrub(_enc(), as_of=AS_OF, context=ScrubContext(intake=on_file))
+    return [(f.rule_id, f.severity) for f in r.findings if f.rule_id.startswith("intake-")]
+
+
+def test_the_intake_on_file_feeds_the_intake_rules() -> None:
+    assert _intake_findings(None) == []  # not known: quiet
+    assert _intake_findings(_fever()) == [("intake-contraindication-absolute", Severity.ERROR)]
+    # cleared for the visit, or not treated: reported, not blocking
+    assert _intake_findings(_fever(cleared=frozenset({"fever"}))) == [
+        ("intake-contraindication-absolute", Severity.INFO)
+    ]
+    assert _intake_findings(_fever(treated=False)) == [("intake-contraindication-absolute", Severity.INFO)]
+    none_on_file = ContraindicationCheck(None, False, (), "contraindications 1")
+    assert _intake_findings(IntakeOnFile(none_on_file)) == [("intake-missing", Severity.WARNING)]
+    assert _intake_findings(IntakeOnFile(none_on_file, expected=False)) == []
+    finding = scrub(_enc(), as_of=AS_OF, context=ScrubContext(intake=_fever())).findings[0]
+    assert finding.loc == "intake.reported[0]" and "contraindications 1; table row" in finding.source
+
+
+def _mine(folder: Path, rules_off: str, overrides: str):  # type: ignore[no-untyped-def]
+    """The example encounter under a copy of the commercial profile (``mine``) with ``rules_off``
+    and ``severity_overrides``."""
     text = (
         Path(__file__).resolve().parents[3] / "src/therabill/refdata/data/payers/commercial.toml"
     ).read_text()
     text = text.replace('id = "commercial"', 'id = "mine"')
-    text += '\n[rules_off]\nvalue = ["dx-release-not-covering"]\nsource = "test"\n'
-    text += '\n[severity_overrides]\nvalue = {ncci-modifier-unneeded = "error"}\nsource = "test"\n'
-    (tmp_path / "mine.toml").write_text(text)
+    text += f'\n[rules_off]\nvalue = ["{rules_off}"]\nsource = "test"\n'
+    text += f'\n[severity_overrides]\nvalue = {{{overrides} = "error"}}\nsource = "test"\n'
+    (folder / "mine.toml").write_text(text)
     enc = _enc()
-    enc = dataclasses.replace(enc, coverage=dataclasses.replace(enc.coverage, payer_profile="mine"))  # type: ignore[arg-type]
+    return dataclasses.replace(enc, coverage=dataclasses.replace(enc.coverage, payer_profile="mine"))  # type: ignore[arg-type]
+
+
+def test_a_payer_profile_switches_the_intake_rules(tmp_path: Path) -> None:
+    enc = _mine(tmp_path, "intake-contraindication-absolute", "intake-unsigned")
+    unsigned = IntakeOnFile(dataclasses.replace(_fever().check, intake_signed=False))
+    r = scrub(enc, as_of=AS_OF, context=ScrubContext(profile_dirs=(str(tmp_path),), intake=unsigned))
+    found = {f.rule_id: f.severity for f in r.findings if f.rule_id.startswith("intake-")}
+    assert found == {"intake-unsigned": Severity.ERROR}
+
+
+def test_profile_rules_off_and_severity_overrides(tmp_path: Path) -> None:
+    enc = _mine(tmp_path, "dx-release-not-covering", "ncci-modifier-unneeded")
     r = scrub(enc, as_of=AS_OF, context=ScrubContext(profile_dirs=(str(tmp_path),)))
     ids = {f.rule_id: f for f in r.findings}
     assert "dx-release-not-covering" not in ids

@@ -17,7 +17,7 @@ from typing import Any
 import pytest
 
 from tests.conftest import EXAMPLES
-from tests.unit.scrubber.cases import case_files, load, set_path
+from tests.unit.scrubber.cases import case_files, intake_of, load, set_path
 from therabill.refdata.fees import Fee, schedule_of
 from therabill.refdata.ncci import MemoryNcciStore, MueEdit, PtpEdit
 from therabill.schemas.encounter import DocumentError, parse_encounter, parse_encounter_obj
@@ -129,6 +129,17 @@ def _store(rng: random.Random) -> MemoryNcciStore:
     return MemoryNcciStore(pairs, mues, "test PTP table", "test MUE table")
 
 
+@cache
+def _intake_specs() -> tuple[dict[str, Any], ...]:
+    """The intakes on file of the intake rules' cases, faulty and fixed."""
+    specs = [
+        spec
+        for case in map(load, case_files())
+        for spec in (case.get("context") or {}, case["fix"].get("context") or {})
+    ]
+    return tuple(spec["intake"] for spec in specs if "intake" in spec)
+
+
 def _context(rng: random.Random, doc: dict[str, Any], profile_dir: Path) -> ScrubContext:
     npis = [
         (doc.get(role) or {}).get("npi") or "1245319599"
@@ -157,7 +168,9 @@ def _context(rng: random.Random, doc: dict[str, Any], profile_dir: Path) -> Scru
     assignment = None
     if rng.random() < 0.3:
         assignment = AssignmentOnFile(rng.random() < 0.5, rng.random() < 0.5, rng.choice([True, False, None]))
+    intake = intake_of(rng.choice(_intake_specs())) if rng.random() < 0.3 else None
     return ScrubContext(
+        intake=intake,
         ncci=_store(rng) if rng.random() < 0.6 else None,
         fees=fees,
         enrollments=enrollments,

@@ -1,24 +1,26 @@
-"""CSV in and out: import patients, coverages and appointments; export the ledger and claims."""
+"""CSV in and out: read and check patients, coverages and appointments; write the ledger and claims."""
 
-from therabill.adapters.csvio.exporter import export_claims, export_ledger
+from therabill.adapters.csvio.exporter import claims_csv, ledger_csv
 from therabill.adapters.csvio.importer import (
     KINDS,
     CsvImportError,
     ImportPlan,
-    import_csv,
+    OnFile,
+    StagedImport,
     load_mapping,
     mapping_names,
-    preview_csv,
+    stage_import,
 )
 
 __all__ = [
     "KINDS",
     "CsvImportError",
     "ImportPlan",
-    "export_claims",
-    "export_ledger",
-    "import_csv",
+    "OnFile",
+    "StagedImport",
+    "claims_csv",
+    "ledger_csv",
     "load_mapping",
     "mapping_names",
-    "preview_csv",
+    "stage_import",
 ]

@@ -5,6 +5,10 @@ A mapping (``mappings/*.toml``) says which column of the file holds which therab
 row number and column) refuses the whole file and nothing is written. Otherwise every row
 is inserted in ONE transaction. ``dry_run`` checks and reports what would be created and
 writes nothing.
+
+This module reads and checks the file against what is on file (``OnFile``) and says what to
+insert (``StagedImport``); the interop service (``service_layer.interop.import_csv``) reads
+the lookups, inserts the rows, checks double bookings and audits, in one unit of work.
 """
 
 from __future__ import annotations
@@ -18,15 +22,10 @@ from datetime import date, datetime
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import Engine
+from sqlalchemy import Table
 
-from therabill.adapters.db.tables import appointments, coverages, patients, payers, providers
-from therabill.clock import Clock, current_time
+from therabill.adapters.db.tables import appointments, coverages, patients
 from therabill.domain.errors import Problem, TherabillError
-from therabill.domain.schedule import OCCUPYING, Span
-from therabill.service_layer.availability import double_bookings
-from therabill.service_layer.schedule_setup import policy_in
-from therabill.service_layer.uow import UnitOfWork
 
 MAPPINGS = Path(__file__).resolve().parent / "mappings"
 KINDS = ("patients", "coverages", "appointments")
@@ -76,6 +75,40 @@ class ImportPlan:
     committed: bool = False
 
 
+@dataclass(frozen=True, slots=True)
+class OnFile:
+    """What the rows of a file are checked against.
+
+    Attributes:
+        charts: patient id by chart number.
+        payers: payer id by lower-case name and by lower-case payer id.
+        providers: provider id by NPI.
+    """
+
+    charts: dict[str, str]
+    payers: dict[str, str]
+    providers: dict[str, str]
+
+
+@dataclass
+class StagedImport:
+    """A checked file: the plan and the rows to insert.
+
+    Attributes:
+        plan: what the import creates.
+        inserts: ``(table, values, row number)`` per row, in file order.
+        columns: the mapping's columns of the kind (field -> column name).
+    """
+
+    plan: ImportPlan
+    inserts: list[tuple[Table, dict[str, Any], int]]
+    columns: dict[str, str]
+
+    def problem_at(self, n: int, field_: str, code: str, message: str) -> Problem:
+        """A problem of row ``n`` named by the file's column of ``field_``."""
+        return Problem(code, f"row {n}: {self.columns.get(field_, field_)}", message)
+
+
 def mapping_names() -> list[str]:
     """The mappings shipped (file stems)."""
     return sorted(p.stem for p in MAPPINGS.glob("*.toml"))
@@ -119,22 +152,14 @@ def _read(data: bytes) -> list[dict[str, str]]:
     return rows
 
 
-def _import(
-    engine: Engine,
-    practice_id: str,
-    actor: str,
-    kind: str,
-    data: bytes,
-    *,
-    mapping: str = "generic",
-    dry_run: bool = False,
-    clock: Clock = current_time,
-) -> ImportPlan:
-    """Check every row, then create all of them in one transaction (or none; or only report).
+def stage_import(
+    kind: str, data: bytes, on_file: OnFile, now: datetime, *, mapping: str = "generic"
+) -> StagedImport:
+    """Check every row of the file against what is on file; the rows to insert.
 
     Raises:
         CsvImportError: an unknown kind or mapping, missing columns, or bad rows (each
-            problem's ``loc`` is ``row N: column``); nothing was written.
+            problem's ``loc`` is ``row N: column``).
     """
     if kind not in KINDS:
         raise CsvImportError(
@@ -164,187 +189,119 @@ def _import(
         )
     plan = ImportPlan(kind, mapping, len(rows))
     problems: list[Problem] = []
-    with UnitOfWork(engine, practice_id, actor, clock=clock) as uow:
-        r = uow.records
-        charts = {p.chart_number: p.id for p in r.patients()}
-        payer_rows = r.rows(payers)
-        by_payer = {p.name.lower(): p.id for p in payer_rows} | {
-            (p.payer_id or "").lower(): p.id for p in payer_rows if p.payer_id
-        }
-        by_npi = {p.npi: p.id for p in r.rows(providers) if p.npi}
-        only_provider = next(iter(by_npi.values())) if len(by_npi) == 1 else None
-        new_charts: set[str] = set()
-        inserts: list[tuple[Any, dict[str, Any], int]] = []
-        for n, raw in enumerate(rows, start=2):  # row 1 is the header
-            v = {f: raw.get(col, "") for f, col in cols.items()}
+    charts = on_file.charts
+    by_payer = on_file.payers
+    by_npi = on_file.providers
+    only_provider = next(iter(by_npi.values())) if len(by_npi) == 1 else None
+    new_charts: set[str] = set()
+    inserts: list[tuple[Table, dict[str, Any], int]] = []
+    for n, raw in enumerate(rows, start=2):  # row 1 is the header
+        v = {f: raw.get(col, "") for f, col in cols.items()}
 
-            def bad(field_: str, message: str, n: int = n) -> None:
-                problems.append(
-                    Problem(f"csv-{kind}-invalid", f"row {n}: {cols.get(field_, field_)}", message)
-                )
+        def bad(field_: str, message: str, n: int = n) -> None:
+            problems.append(Problem(f"csv-{kind}-invalid", f"row {n}: {cols.get(field_, field_)}", message))
 
-            for f in REQUIRED[kind]:
-                if not v.get(f):
-                    bad(f, f"{f} is required")
-            if any(p.loc.startswith(f"row {n}:") for p in problems):
+        for f in REQUIRED[kind]:
+            if not v.get(f):
+                bad(f, f"{f} is required")
+        if any(p.loc.startswith(f"row {n}:") for p in problems):
+            continue
+        if kind == "patients":
+            chart = v["chart_number"]
+            if chart in charts or chart in new_charts:
+                bad("chart_number", f"chart number {chart!r} already exists")
                 continue
-            now = uow.now()
-            if kind == "patients":
-                chart = v["chart_number"]
-                if chart in charts or chart in new_charts:
-                    bad("chart_number", f"chart number {chart!r} already exists")
-                    continue
-                values: dict[str, Any] = {"chart_number": chart[:30], "first_name": v["first_name"][:60], "last_name": v["last_name"][:60],
-                                          "middle_name": v.get("middle_name") or None, "created_at": now}  # fmt: skip
-                try:
-                    values["birth_date"] = (
-                        _date(v["birth_date"], about.get("date_format")) if v.get("birth_date") else None
-                    )
-                except ValueError:
-                    bad(
-                        "birth_date",
-                        f"{v['birth_date']!r} is not a date ({about.get('date_format', 'YYYY-MM-DD')})",
-                    )
-                    continue
-                sex = (v.get("sex") or "").lower()
-                if sex not in _SEX:
-                    bad("sex", f"{v['sex']!r} is not F, M or U")
-                    continue
-                values["sex"] = _SEX[sex]
-                if v.get("email") and not re.fullmatch(r"[^@\s]+@[^@\s]+\.[^@\s]+", v["email"]):
-                    bad("email", f"{v['email']!r} is not an e-mail address")
-                    continue
-                values["email"] = v.get("email") or None
-                values["phone"] = re.sub(r"\D", "", v.get("phone") or "")[:20] or None
-                if v.get("address_line1"):
-                    values["address"] = {
-                        "line1": v["address_line1"],
-                        "city": v.get("city", ""),
-                        "state": v.get("state", ""),
-                        "zip": re.sub(r"\D", "", v.get("zip", "")),
-                    }
-                new_charts.add(chart)
-                inserts.append((patients, values, n))
-                plan.creates.append(
-                    {
-                        "row": n,
-                        "patient": f"{values['last_name']}, {values['first_name']}",
-                        "chart_number": chart,
-                    }
+            values: dict[str, Any] = {"chart_number": chart[:30], "first_name": v["first_name"][:60], "last_name": v["last_name"][:60],
+                                      "middle_name": v.get("middle_name") or None, "created_at": now}  # fmt: skip
+            try:
+                values["birth_date"] = (
+                    _date(v["birth_date"], about.get("date_format")) if v.get("birth_date") else None
                 )
-            elif kind == "coverages":
-                pid = charts.get(v["chart_number"])
-                payer = by_payer.get(v["payer"].lower())
-                seq = _SEQ.get((v.get("sequence") or "").lower())
-                rel = _REL.get((v.get("relationship") or "").lower())
-                if pid is None:
-                    bad("chart_number", f"no patient with chart number {v['chart_number']!r}")
-                if payer is None:
-                    bad("payer", f"no payer named or with id {v['payer']!r}; add the payer first")
-                if seq is None:
-                    bad("sequence", f"{v['sequence']!r} is not primary, secondary or tertiary")
-                if rel is None:
-                    bad("relationship", f"{v['relationship']!r} is not self, spouse, child or other")
-                if pid is None or payer is None or seq is None or rel is None:
-                    continue
-                inserts.append((coverages, {"patient_id": pid, "payer_id": payer, "sequence": seq, "member_id": v["member_id"][:80],
-                                            "group_number": v.get("group_number") or None, "plan_name": v.get("plan_name") or None,
-                                            "relationship": rel, "created_at": now}, n))  # fmt: skip
-                plan.creates.append(
-                    {"row": n, "coverage": f"{v['chart_number']} {seq} {v['payer']} {v['member_id']}"}
+            except ValueError:
+                bad(
+                    "birth_date",
+                    f"{v['birth_date']!r} is not a date ({about.get('date_format', 'YYYY-MM-DD')})",
                 )
-            else:
-                pid = charts.get(v["chart_number"])
-                prov = by_npi.get(v.get("provider_npi", "")) if v.get("provider_npi") else only_provider
-                status = _STATUS.get((v.get("status") or "").lower())
-                if pid is None:
-                    bad("chart_number", f"no patient with chart number {v['chart_number']!r}")
-                if prov is None:
-                    bad("provider_npi", f"no provider with NPI {v.get('provider_npi', '')!r}")
-                if status is None:
-                    bad("status", f"{v['status']!r} is not a known appointment status")
-                try:
-                    start = _datetime(v["start"], about.get("datetime_format"))
-                    end = _datetime(v["end"], about.get("datetime_format"))
-                except ValueError:
-                    bad(
-                        "start",
-                        f"{v['start']!r} / {v['end']!r} are not date-times ({about.get('datetime_format', 'ISO 8601')})",
-                    )
-                    continue
-                if end <= start:
-                    bad("end", "the appointment ends before it starts")
-                    continue
-                if pid is None or prov is None or status is None:
-                    continue
-                inserts.append((appointments, {"patient_id": pid, "provider_id": prov, "start": start, "end": end, "status": status,
-                                               "reason": (v.get("reason") or None), "created_at": now}, n))  # fmt: skip
-                plan.creates.append(
-                    {
-                        "row": n,
-                        "appointment": f"{v['chart_number']} {start:%Y-%m-%d %H:%M}-{end:%H:%M} {status}",
-                    }
-                )
-        if problems:
-            raise CsvImportError(
-                f"{len(problems)} problem(s) in the file; nothing was imported", tuple(problems)
+                continue
+            sex = (v.get("sex") or "").lower()
+            if sex not in _SEX:
+                bad("sex", f"{v['sex']!r} is not F, M or U")
+                continue
+            values["sex"] = _SEX[sex]
+            if v.get("email") and not re.fullmatch(r"[^@\s]+@[^@\s]+\.[^@\s]+", v["email"]):
+                bad("email", f"{v['email']!r} is not an e-mail address")
+                continue
+            values["email"] = v.get("email") or None
+            values["phone"] = re.sub(r"\D", "", v.get("phone") or "")[:20] or None
+            if v.get("address_line1"):
+                values["address"] = {
+                    "line1": v["address_line1"],
+                    "city": v.get("city", ""),
+                    "state": v.get("state", ""),
+                    "zip": re.sub(r"\D", "", v.get("zip", "")),
+                }
+            new_charts.add(chart)
+            inserts.append((patients, values, n))
+            plan.creates.append(
+                {
+                    "row": n,
+                    "patient": f"{values['last_name']}, {values['first_name']}",
+                    "chart_number": chart,
+                }
             )
-        zone = policy_in(uow).time_zone if kind == "appointments" else ""
-        occupying = {s.value for s in OCCUPYING}
-        for table, values, n in inserts:
-            new = r.insert(table, **values)
-            if table is appointments and values["status"] in occupying:
-                # the one double-booking check of the calendar: against the stored
-                # appointments and the file's earlier rows (inserted just above)
-                found = double_bookings(uow, zone, provider_id=values["provider_id"], room_id=None,
-                                        span=Span(values["start"], values["end"]), exclude=[new])  # fmt: skip
-                problems.extend(
-                    Problem(p.code, f"row {n}: {cols.get('start', 'start')}", p.message) for p in found
-                )
-        if problems:
-            raise CsvImportError(
-                f"{len(problems)} problem(s) in the file; nothing was imported", tuple(problems)
+        elif kind == "coverages":
+            pid = charts.get(v["chart_number"])
+            payer = by_payer.get(v["payer"].lower())
+            seq = _SEQ.get((v.get("sequence") or "").lower())
+            rel = _REL.get((v.get("relationship") or "").lower())
+            if pid is None:
+                bad("chart_number", f"no patient with chart number {v['chart_number']!r}")
+            if payer is None:
+                bad("payer", f"no payer named or with id {v['payer']!r}; add the payer first")
+            if seq is None:
+                bad("sequence", f"{v['sequence']!r} is not primary, secondary or tertiary")
+            if rel is None:
+                bad("relationship", f"{v['relationship']!r} is not self, spouse, child or other")
+            if pid is None or payer is None or seq is None or rel is None:
+                continue
+            inserts.append((coverages, {"patient_id": pid, "payer_id": payer, "sequence": seq, "member_id": v["member_id"][:80],
+                                        "group_number": v.get("group_number") or None, "plan_name": v.get("plan_name") or None,
+                                        "relationship": rel, "created_at": now}, n))  # fmt: skip
+            plan.creates.append(
+                {"row": n, "coverage": f"{v['chart_number']} {seq} {v['payer']} {v['member_id']}"}
             )
-        if dry_run:
-            raise _DryRun(plan)
-        uow.record(f"import.{kind}", "practice", practice_id, {"rows": len(inserts), "mapping": mapping})
-        plan.committed = True
-    return plan
-
-
-class _DryRun(Exception):  # noqa: N818 - control flow: leaves the unit of work, which rolls back
-    def __init__(self, plan: ImportPlan) -> None:
-        self.plan = plan
-
-
-def import_csv(
-    engine: Engine,
-    practice_id: str,
-    actor: str,
-    kind: str,
-    data: bytes,
-    *,
-    mapping: str = "generic",
-    dry_run: bool = False,
-    clock: Clock = current_time,
-) -> ImportPlan:
-    """Check every row, then create all of them in one transaction (none on any problem).
-
-    With ``dry_run`` the rows are checked the same way and the plan is returned, but the
-    transaction is rolled back: nothing is written.
-
-    Raises:
-        CsvImportError: an unknown kind or mapping, missing columns, or bad rows (each
-            problem's ``loc`` is ``row N: column``); nothing was written.
-    """
-    try:
-        return _import(engine, practice_id, actor, kind, data, mapping=mapping, dry_run=dry_run, clock=clock)
-    except _DryRun as done:
-        return done.plan
-
-
-def preview_csv(
-    engine: Engine, practice_id: str, actor: str, kind: str, data: bytes, *, mapping: str = "generic"
-) -> ImportPlan:
-    """What ``import_csv`` would create; nothing is written."""
-    return import_csv(engine, practice_id, actor, kind, data, mapping=mapping, dry_run=True)
+        else:
+            pid = charts.get(v["chart_number"])
+            prov = by_npi.get(v.get("provider_npi", "")) if v.get("provider_npi") else only_provider
+            status = _STATUS.get((v.get("status") or "").lower())
+            if pid is None:
+                bad("chart_number", f"no patient with chart number {v['chart_number']!r}")
+            if prov is None:
+                bad("provider_npi", f"no provider with NPI {v.get('provider_npi', '')!r}")
+            if status is None:
+                bad("status", f"{v['status']!r} is not a known appointment status")
+            try:
+                start = _datetime(v["start"], about.get("datetime_format"))
+                end = _datetime(v["end"], about.get("datetime_format"))
+            except ValueError:
+                bad(
+                    "start",
+                    f"{v['start']!r} / {v['end']!r} are not date-times ({about.get('datetime_format', 'ISO 8601')})",
+                )
+                continue
+            if end <= start:
+                bad("end", "the appointment ends before it starts")
+                continue
+            if pid is None or prov is None or status is None:
+                continue
+            inserts.append((appointments, {"patient_id": pid, "provider_id": prov, "start": start, "end": end, "status": status,
+                                           "reason": (v.get("reason") or None), "created_at": now}, n))  # fmt: skip
+            plan.creates.append(
+                {
+                    "row": n,
+                    "appointment": f"{v['chart_number']} {start:%Y-%m-%d %H:%M}-{end:%H:%M} {status}",
+                }
+            )
+    if problems:
+        raise CsvImportError(f"{len(problems)} problem(s) in the file; nothing was imported", tuple(problems))
+    return StagedImport(plan, inserts, cols)

@@ -32,7 +32,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, Protocol
 
 from cryptography.fernet import Fernet, InvalidToken
 from cryptography.hazmat.primitives.kdf.scrypt import Scrypt
@@ -43,7 +43,6 @@ from therabill.adapters.db import migrations
 from therabill.adapters.db.tables import practices
 from therabill.adapters.files import write_private
 from therabill.domain.errors import Problem, TherabillError
-from therabill.service_layer.audit import chain_heads, verify_chain
 
 MAGIC = b"THERABILL-BACKUP-2\n"
 FORMAT = 2
@@ -53,6 +52,25 @@ REQUIRED_TABLES = frozenset(
     {"alembic_version", "practices", "patients", "visits", "claims", "audit_log", "users", "api_tokens"}
 )
 """Tables every therabill database (any known revision with accounts) has."""
+
+
+class ChainReport(Protocol):
+    """What a check of one practice's audit chain reports (``service_layer.audit.ChainReport``)."""
+
+    @property
+    def ok(self) -> bool: ...
+    @property
+    def first_bad_seq(self) -> int | None: ...
+    @property
+    def reason(self) -> str | None: ...
+
+
+class AuditChains(Protocol):
+    """How a copy's audit chains are checked: the audit service (``service_layer.audit``) is
+    passed in by the database service, so this adapter only copies and reads files."""
+
+    def verify_chain(self, session: Session, practice_id: str) -> ChainReport: ...
+    def chain_heads(self, session: Session) -> dict[str, tuple[int, str]]: ...
 
 
 class BackupError(TherabillError):
@@ -174,7 +192,7 @@ class _Facts:
     audit_heads: dict[str, tuple[int, str]]
 
 
-def _examine(path: Path) -> _Facts:
+def _examine(path: Path, audit: AuditChains) -> _Facts:
     """Check a database copy as a restore needs it; its revision, practices and chain heads.
 
     Raises:
@@ -202,14 +220,14 @@ def _examine(path: Path) -> _Facts:
         with Session(engine) as session:
             ids = tuple(session.execute(select(practices.c.id).order_by(practices.c.id)).scalars())
             for pid in ids:
-                report = verify_chain(session, pid)
+                report = audit.verify_chain(session, pid)
                 if not report.ok:
                     raise _fail(
                         "backup-audit-chain-broken",
                         f"the copy's audit chain of practice {pid} breaks at row {report.first_bad_seq}: "
                         f"{report.reason}",
                     )
-            heads = chain_heads(session)
+            heads = audit.chain_heads(session)
     except BackupError:
         raise
     except Exception as exc:  # noqa: BLE001 - any failure reading the copy refuses the restore
@@ -238,8 +256,11 @@ def _private_dir(near: Path) -> Iterator[Path]:
         yield Path(tmpdir)
 
 
-def backup_sqlite(engine: Engine, target: Path, passphrase: str | None = None) -> Manifest:
-    """Write a consistent, checked copy of the database to ``target`` (mode 0600); returns its manifest."""
+def backup_sqlite(
+    engine: Engine, target: Path, passphrase: str | None = None, *, audit: AuditChains
+) -> Manifest:
+    """Write a consistent, checked copy of the database to ``target`` (mode 0600); returns its
+    manifest. ``audit`` checks the copy's audit chains (``service_layer.audit``)."""
     source = _sqlite_path(engine)
     target = target.expanduser().resolve()
     target.parent.mkdir(parents=True, exist_ok=True)
@@ -253,7 +274,7 @@ def backup_sqlite(engine: Engine, target: Path, passphrase: str | None = None) -
         finally:
             dst.close()
             src.close()
-        facts = _examine(plain)
+        facts = _examine(plain, audit)
         data = plain.read_bytes()
     payload = seal(data, passphrase)
     manifest = Manifest(
@@ -322,7 +343,12 @@ def _live_practices(target: Path) -> set[str]:
 
 
 def restore_sqlite(
-    engine: Engine, source: Path, passphrase: str | None = None, *, replace_practices: bool = False
+    engine: Engine,
+    source: Path,
+    passphrase: str | None = None,
+    *,
+    audit: AuditChains,
+    replace_practices: bool = False,
 ) -> Manifest:
     """Replace the database's content with the backup ``source``, verified first; returns its manifest.
 
@@ -330,6 +356,7 @@ def restore_sqlite(
         engine: the live database's engine.
         source: a file written by ``backup_sqlite``.
         passphrase: the passphrase of an encrypted backup.
+        audit: checks the copy's audit chains (``service_layer.audit``).
         replace_practices: allow a backup that lacks practices the live database has.
 
     Raises:
@@ -345,7 +372,7 @@ def restore_sqlite(
         plain = tmpdir / "restore.sqlite3"
         plain.write_bytes(data)
         os.chmod(plain, 0o600)
-        facts = _examine(plain)
+        facts = _examine(plain, audit)
         if facts.revision != manifest.revision or facts.audit_heads != manifest.audit_heads:
             raise _fail("backup-manifest-mismatch", "the database copy does not match its manifest")
         lost = sorted(_live_practices(target) - set(facts.practices))
@@ -365,7 +392,7 @@ def restore_sqlite(
             target.touch(mode=0o600)
         try:
             _copy_db(plain, target)
-            after = _examine(target)
+            after = _examine(target, audit)
             if after.audit_heads != facts.audit_heads:
                 raise _fail("backup-restore-failed", "the restored database differs from the backup")
         except BaseException:

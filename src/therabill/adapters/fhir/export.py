@@ -5,7 +5,8 @@ Resources: the ``Patient``; an ``Organization`` for the practice and for each pa
 (ICD-10-CM), a ``Procedure`` per service (CPT, with body sites as text) and an
 ``Observation`` per pain score (LOINC 72514-3, 0-10) and range-of-motion measure (degrees);
 a ``Claim`` per claim with its lines; an ``ExplanationOfBenefit`` per claim answered in an
-835. Resource ids are therabill's opaque ids; references are ``urn:uuid:`` full URLs
+835. The interop service reads the rows (``service_layer.interop.patient_bundle``); this module
+only translates them. Resource ids are therabill's opaque ids; references are ``urn:uuid:`` full URLs
 inside the Bundle, so the Bundle stands alone. ``validate_bundle`` parses the result with
 the R4B models of ``fhir.resources`` (structure, cardinality, value types); it does not
 check terminology bindings or profiles such as US Core.
@@ -14,25 +15,13 @@ check terminology bindings or profiles such as US Core.
 from __future__ import annotations
 
 import uuid
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
 from datetime import UTC, date, datetime
 from typing import Any
 
-from sqlalchemy import Engine, select
-
-from therabill.adapters.db.ledger_tables import remittance_claims
-from therabill.adapters.db.tables import (
-    claims,
-    objective_measures,
-    patients,
-    payers,
-    practices,
-    providers,
-    visits,
-)
-from therabill.clock import current_time
 from therabill.domain.errors import Problem, TherabillError
 from therabill.domain.money import from_cents
-from therabill.service_layer.uow import UnitOfWork
 
 ICD10 = "http://hl7.org/fhir/sid/icd-10-cm"
 CPT = "http://www.ama-assn.org/go/cpt"
@@ -126,53 +115,54 @@ def _item(ln: Any, visit_id: str) -> dict[str, Any]:
     )
 
 
-def patient_bundle(
-    engine: Engine,
-    practice_id: str,
-    actor: str,
-    patient_id: str,
-    *,
-    now: datetime | None = None,
-    clinical: bool = True,
-    billing: bool = True,
-    provider_id: str | None = None,
-) -> dict[str, Any]:
-    """The patient's record as a FHIR R4 Bundle (a JSON-ready dict); ``NotFoundError`` for an unknown id.
+@dataclass(frozen=True, slots=True)
+class PatientRecord:
+    """The stored rows of one patient's export, read by the interop service.
 
-    Args:
-        clinical: include visits (Encounter, Condition, Procedure, Observation).
-        billing: include claims and remittance results (Claim, ExplanationOfBenefit).
-        provider_id: only the visits (and their measures) of this rendering provider.
+    Attributes:
+        patient: the patient row.
+        practice: the practice row.
+        coverages: the patient's coverages.
+        payers: every payer row by id.
+        providers: every provider row by id.
+        visits: the visits to export (oldest first), already limited to what may be shown.
+        measures: the objective measures of those visits.
+        claims: the claims to export (oldest date of service first).
+        lines: each claim's service lines, by claim id.
+        remittances: the 835 claim results of those claims.
     """
+
+    patient: Any
+    practice: Any
+    coverages: Sequence[Any]
+    payers: Mapping[str, Any]
+    providers: Mapping[str, Any]
+    visits: Sequence[Any]
+    measures: Sequence[Any]
+    claims: Sequence[Any]
+    lines: Mapping[str, Sequence[Any]]
+    remittances: Sequence[Any]
+
+
+def bundle_of(record: PatientRecord, now: datetime) -> dict[str, Any]:
+    """The patient's record as a FHIR R4 Bundle (a JSON-ready dict), created at ``now``."""
     entries: list[dict[str, Any]] = []
 
     def add(resource: dict[str, Any]) -> None:
         entries.append({"fullUrl": _url(resource["id"]), "resource": _clean(resource)})
 
-    with UnitOfWork(engine, practice_id, actor, read_only=True) as uow:
-        r = uow.records
-        pat = r.get(patients, patient_id)
-        practice = uow.session.execute(select(practices).where(practices.c.id == practice_id)).one()
-        covs = r.coverages_of(patient_id)
-        payer_rows = {p.id: p for p in r.rows(payers)}
-        provider_rows = {p.id: p for p in r.rows(providers)}
-        visit_rows = r.rows(visits, visits.c.patient_id == patient_id, order_by=[visits.c.date_of_service])
-        measures = r.rows(objective_measures, objective_measures.c.patient_id == patient_id)
-        claim_rows = r.rows(claims, claims.c.patient_id == patient_id, order_by=[claims.c.date_of_service])
-        if not clinical:
-            visit_rows = []
-        elif provider_id is not None:
-            visit_rows = [v for v in visit_rows if v.provider_id == provider_id]
-        shown = {v.id for v in visit_rows}
-        measures = [m for m in measures if m.visit_id in shown]
-        if not billing:
-            claim_rows = []
-        lines_by_claim = {c.id: r.lines_of(c.id) for c in claim_rows}
-        eob_rows = r.rows(remittance_claims, remittance_claims.c.claim_id.in_([c.id for c in claim_rows]))
-    # An export is a read of PHI: audited in its own (writing) unit, the read above being read-only.
-    with UnitOfWork(engine, practice_id, actor, clock=(lambda: now) if now else current_time) as audit_uow:
-        audit_uow.record("fhir.export", "patient", patient_id, {"claims": len(claim_rows)})
-    created = _iso(now or current_time())
+    pat = record.patient
+    patient_id = pat.id
+    practice = record.practice
+    covs = record.coverages
+    payer_rows = record.payers
+    provider_rows = record.providers
+    visit_rows = record.visits
+    measures = record.measures
+    claim_rows = record.claims
+    lines_by_claim = record.lines
+    eob_rows = record.remittances
+    created = _iso(now)
 
     add(
         {
@@ -228,9 +218,7 @@ def patient_bundle(
             {
                 "resourceType": "Coverage",
                 "id": c.id,
-                "status": "active"
-                if c.active_to is None or c.active_to >= (now or current_time()).date()
-                else "cancelled",
+                "status": "active" if c.active_to is None or c.active_to >= now.date() else "cancelled",
                 "subscriberId": c.member_id,
                 "beneficiary": _ref(pat.id),
                 "relationship": {

@@ -28,7 +28,7 @@ from therabill.entrypoints.cli.common import (
     read_input,
     stdout,
 )
-from therabill.entrypoints.cli.x12 import _write_atomic
+from therabill.entrypoints.cli.x12 import write_atomic
 from therabill.schemas.encounter import DocumentError, parse_encounters
 
 eligibility_app = typer.Typer(
@@ -86,7 +86,7 @@ def eligibility_request(
     except X12Error as exc:
         fail_from(exc)
     try:
-        _write_atomic(output, text)
+        write_atomic(output, text)
     except OSError as exc:
         fail(f"cannot write {output}: {exc.strerror}")
     if as_json:

@@ -6,10 +6,14 @@ pages and the API call; every claim argument is its number (CLM01) or its id.
 
 from __future__ import annotations
 
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import date
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, TypeVar
 
 import typer
+from sqlalchemy import Engine
 
 from therabill.clock import current_date
 from therabill.domain.errors import TherabillError
@@ -24,6 +28,32 @@ followup_app = typer.Typer(help="Follow-up of denied, rejected and unpaid claims
 ClaimArg = Annotated[str, typer.Argument(help="The claim: its number (CLM01) or its id.")]
 JsonOption = Annotated[bool, typer.Option("--json", help="Print JSON.")]
 AsOfOption = Annotated[str | None, typer.Option("--as-of", help="Today for aging and dates (default today).")]
+T = TypeVar("T")
+
+
+@dataclass(frozen=True, slots=True)
+class ClaimCall:
+    """What a command's use case is called with: the practice, the actor, the claim, the day."""
+
+    engine: Engine
+    practice_id: str
+    actor: str
+    claim_id: str
+    day: date
+
+
+def _on_claim(practice: str | None, claim: str, as_of: str | None, use_case: Callable[[ClaimCall], T]) -> T:
+    """Open the practice, find the claim (number or id) and run ``use_case`` on it with the
+    day; a refusal exits 2 with its problems."""
+    try:
+        engine, practice_id = open_practice(practice)
+        who = system_actor()
+        claim_id = claim_versions.resolve_claim(engine, practice_id, who, claim)
+        return use_case(
+            ClaimCall(engine, practice_id, who, claim_id, option_day(as_of, "--as-of", current_date()))
+        )
+    except TherabillError as exc:
+        fail_from(exc)
 
 
 def _print_item(item: followup.FollowUpItem, as_json: bool) -> None:
@@ -87,21 +117,9 @@ def note_command(
     as_json: JsonOption = False,
 ) -> None:
     """Add a note to a claim's follow-up (with who and when)."""
-    try:
-        engine, practice_id = open_practice(practice)
-        who = system_actor()
-        item = followup.update(
-            engine,
-            practice_id,
-            who,
-            claim_versions.resolve_claim(engine, practice_id, who, claim),
-            as_of=option_day(as_of, "--as-of", current_date()),
-            note=text,
-            state=state,
-            remark_codes=rarc,
-        )
-    except TherabillError as exc:
-        fail_from(exc)
+    item = _on_claim(practice, claim, as_of, lambda c: followup.update(
+        c.engine, c.practice_id, c.actor, c.claim_id, as_of=c.day, note=text, state=state, remark_codes=rarc
+    ))  # fmt: skip
     _print_item(item, as_json)
 
 
@@ -115,20 +133,10 @@ def assign_command(
     as_json: JsonOption = False,
 ) -> None:
     """Give a claim's follow-up an owner and a next-action date."""
-    try:
-        engine, practice_id = open_practice(practice)
-        who = system_actor()
-        item = followup.update(
-            engine,
-            practice_id,
-            who,
-            claim_versions.resolve_claim(engine, practice_id, who, claim),
-            as_of=option_day(as_of, "--as-of", current_date()),
-            owner=owner,
-            next_action_on=option_day(next_on, "--next"),
-        )
-    except TherabillError as exc:
-        fail_from(exc)
+    next_action_on = option_day(next_on, "--next")
+    item = _on_claim(practice, claim, as_of, lambda c: followup.update(
+        c.engine, c.practice_id, c.actor, c.claim_id, as_of=c.day, owner=owner, next_action_on=next_action_on
+    ))  # fmt: skip
     _print_item(item, as_json)
 
 
@@ -145,21 +153,9 @@ def act_command(
     as_json: JsonOption = False,
 ) -> None:
     """Do a worklist action on a claim."""
-    try:
-        engine, practice_id = open_practice(practice)
-        who = system_actor()
-        done = followup.act(
-            engine,
-            practice_id,
-            who,
-            claim_versions.resolve_claim(engine, practice_id, who, claim),
-            action,
-            as_of=option_day(as_of, "--as-of", current_date()),
-            note=note,
-            reason_code=reason_code,
-        )
-    except TherabillError as exc:
-        fail_from(exc)
+    done = _on_claim(practice, claim, as_of, lambda c: followup.act(
+        c.engine, c.practice_id, c.actor, c.claim_id, action, as_of=c.day, note=note, reason_code=reason_code
+    ))  # fmt: skip
     if as_json:
         print_json(done.as_dict())
     else:
@@ -175,18 +171,8 @@ def appeal_command(
     practice: PracticeOption = None,
 ) -> None:
     """Write the appeal letter of a claim (PDF): the note, diagnoses, CARC/RARC, the payer's address."""
-    try:
-        engine, practice_id = open_practice(practice)
-        who = system_actor()
-        pdf, number = appeals.appeal_letter_pdf(
-            engine,
-            practice_id,
-            who,
-            claim_versions.resolve_claim(engine, practice_id, who, claim),
-            note=note,
-            as_of=option_day(as_of, "--as-of", current_date()),
-        )
-    except TherabillError as exc:
-        fail_from(exc)
+    pdf, number = _on_claim(practice, claim, as_of, lambda c: appeals.appeal_letter_pdf(
+        c.engine, c.practice_id, c.actor, c.claim_id, note=note, as_of=c.day
+    ))  # fmt: skip
     out.write_bytes(pdf)
     stdout.print(f"appeal letter of claim {number} written to {out}")

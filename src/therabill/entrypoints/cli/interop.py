@@ -14,8 +14,6 @@ import typer
 
 from therabill.adapters.clearinghouse import load_settings, open_connector
 from therabill.adapters.clearinghouse.config import ClearinghouseSettings
-from therabill.adapters.csvio import CsvImportError, export_claims, export_ledger, import_csv
-from therabill.adapters.fhir import patient_bundle, validate_bundle
 from therabill.adapters.x12.envelope import EnvelopeSettings
 from therabill.adapters.x12.envelope import load_settings as load_x12
 from therabill.clock import current_date
@@ -35,6 +33,14 @@ from therabill.entrypoints.cli.common import (
     stdout,
 )
 from therabill.service_layer import batches, edi
+from therabill.service_layer.interop import (
+    CsvImportError,
+    export_claims,
+    export_ledger,
+    import_csv,
+    patient_bundle,
+    validate_bundle,
+)
 from therabill.service_layer.submission import fetch, follow_up, submit
 from therabill.service_layer.uow import system_actor
 

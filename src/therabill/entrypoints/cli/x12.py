@@ -77,7 +77,8 @@ def _claims(encounters: Sequence[Encounter]) -> list[Claim]:
     return claims
 
 
-def _write_atomic(path: Path, text: str) -> None:
+def write_atomic(path: Path, text: str) -> None:
+    """Write ``text`` to ``path`` through a temporary file in the same folder, so a reader never sees half a file."""
     fd, tmp = tempfile.mkstemp(prefix=".therabill-", dir=path.parent if str(path.parent) else ".")
     try:
         with os.fdopen(fd, "w", encoding="ascii", newline="") as fh:
@@ -147,7 +148,7 @@ def x12_837(
     except X12Error as exc:
         fail_from(exc)
     try:
-        _write_atomic(output, text)
+        write_atomic(output, text)
     except OSError as exc:
         fail(f"cannot write {output}: {exc.strerror}")
     if as_json:

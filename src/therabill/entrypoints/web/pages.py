@@ -179,7 +179,8 @@ def intake_check(
 # --- visit documentation ---------------------------------------------------------------
 
 
-def _visit_context(request: Request, principal: Principal, patient_id: str) -> dict[str, Any]:
+def visit_context(request: Request, principal: Principal, patient_id: str) -> dict[str, Any]:
+    """What the visit form needs of the patient (shared by the new-visit and edit-visit pages)."""
     try:
         form = visits_svc.visit_form(
             state(request).engine, principal.practice_id, actor(principal), patient_id
@@ -189,9 +190,10 @@ def _visit_context(request: Request, principal: Principal, patient_id: str) -> d
     return {"patient": form.patient, "coverages": form.coverages, "providers": form.providers}
 
 
-def _form_context(
+def form_context(
     principal: Principal, base: dict[str, Any], values: dict[str, Any], intake: dict[str, Any] | None = None
 ) -> dict[str, Any]:
+    """The visit form's template context: the patient's, the values shown and the intake check."""
     return {
         "user": principal,
         **base,
@@ -213,7 +215,7 @@ def visit_new(
     request: Request, patient_id: str, principal: VisitsWrite, appointment: str | None = None
 ) -> HTMLResponse:
     """The SOAP form of a new visit of this patient (pre-filled from a checked-in appointment)."""
-    base = _visit_context(request, principal, patient_id)
+    base = visit_context(request, principal, patient_id)
     values = {"date_of_service": today(request).isoformat()}
     values.update(  # the case's accident facts, entered once, carry to each new visit
         visit_form.cause_values(
@@ -233,7 +235,7 @@ def visit_new(
         for i, line in enumerate(prefill["services"]):
             values[f"svc-{i}-code"], values[f"svc-{i}-minutes"] = line["code"], str(line["minutes"])
     check = intake_check(request, principal, patient_id)
-    return render(request, "visit_form.html", _form_context(principal, base, values, check))
+    return render(request, "visit_form.html", form_context(principal, base, values, check))
 
 
 def _require_patient(request: Request, principal: Principal, patient_id: str) -> None:
@@ -305,8 +307,8 @@ async def visit_save(request: Request, patient_id: str, principal: VisitsWrite) 
     except NotFoundError:
         raise not_found("patient") from None
     except TherabillError as exc:
-        base = _visit_context(request, principal, patient_id)
-        context = _form_context(principal, base, dict(form), intake_check(request, principal, patient_id))
+        base = visit_context(request, principal, patient_id)
+        context = form_context(principal, base, dict(form), intake_check(request, principal, patient_id))
         context["errors"] = exc.problems
         return render(request, "visit_form.html", context, 422)
     return RedirectResponse(f"/visits/{visit_id}", status_code=303)

@@ -23,13 +23,13 @@ from therabill.entrypoints.http.who import ClaimsExport, ClaimsRead, ClaimsWrite
 from therabill.entrypoints.web import visit_form
 from therabill.entrypoints.web.billing import claim_view
 from therabill.entrypoints.web.pages import (
-    _form_context,
-    _visit_context,
     actor,
     find_visit,
+    form_context,
     intake_check,
     render,
     today,
+    visit_context,
 )
 from therabill.service_layer import appeals, claim_changes, followup
 from therabill.service_layer import claims as claims_svc
@@ -61,14 +61,14 @@ def _edit_form(
     status: int = 200,
     title: str = "",
 ) -> HTMLResponse:
-    base = _visit_context(request, principal, visit.patient_id)
+    base = visit_context(request, principal, visit.patient_id)
     shown = values or {
         **visit_form.document_values(visit.encounter_json or {}),
         "date_of_service": visit.date_of_service.isoformat(),
         "provider_id": visit.provider_id,
         "coverage_id": visit.coverage_id or "",
     }
-    context = _form_context(principal, base, shown, intake_check(request, principal, visit.patient_id))
+    context = form_context(principal, base, shown, intake_check(request, principal, visit.patient_id))
     context.update(form_action=action, editing=title or "Edit the visit", errors=tuple(problems))
     return render(request, "visit_form.html", context, status)
 

@@ -6,5 +6,6 @@ import therabill.scrubber.rules.coverage
 import therabill.scrubber.rules.diagnoses
 import therabill.scrubber.rules.documentation
 import therabill.scrubber.rules.identity
+import therabill.scrubber.rules.intake
 import therabill.scrubber.rules.ncci
 import therabill.scrubber.rules.units  # noqa: F401

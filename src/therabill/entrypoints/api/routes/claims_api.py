@@ -14,6 +14,7 @@ Every route calls the one use case the web pages and the CLI call.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from datetime import date
 from typing import Annotated, Any, Literal
 
@@ -213,12 +214,15 @@ def void_claim(
     return result.as_dict()
 
 
-@router.post("/claims/{claim_id}/correct", response_model=ChangePublic, responses=RESPONSES)
-def correct_claim(
-    request: Request, claim_id: str, principal: ClaimsWrite, body: ClaimChange | None = None
+def _new_version(
+    use_case: Callable[..., claim_changes.ChangeResult],
+    request: Request,
+    principal: Principal,
+    claim_id: str,
+    body: ClaimChange | None,
 ) -> dict[str, Any]:
-    """A corrected claim (frequency 7, REF*F8 = the payer's claim number), re-coded."""
-    result = claim_changes.correct(
+    """A new version of the claim by ``use_case`` (a correction or a re-bill), as of today."""
+    return use_case(
         state(request).engine,
         principal.practice_id,
         _actor(principal),
@@ -226,8 +230,15 @@ def correct_claim(
         as_of=_today(request),
         changes=body.changes.changes() if body and body.changes else None,
         reason=body.reason if body else None,
-    )
-    return result.as_dict()
+    ).as_dict()
+
+
+@router.post("/claims/{claim_id}/correct", response_model=ChangePublic, responses=RESPONSES)
+def correct_claim(
+    request: Request, claim_id: str, principal: ClaimsWrite, body: ClaimChange | None = None
+) -> dict[str, Any]:
+    """A corrected claim (frequency 7, REF*F8 = the payer's claim number), re-coded."""
+    return _new_version(claim_changes.correct, request, principal, claim_id, body)
 
 
 @router.post("/claims/{claim_id}/rebill", response_model=ChangePublic, responses=RESPONSES)
@@ -235,16 +246,7 @@ def rebill_claim(
     request: Request, claim_id: str, principal: ClaimsWrite, body: ClaimChange | None = None
 ) -> dict[str, Any]:
     """Bill a rejected claim again as a new original (frequency 1)."""
-    result = claim_changes.rebill(
-        state(request).engine,
-        principal.practice_id,
-        _actor(principal),
-        claim_id,
-        as_of=_today(request),
-        changes=body.changes.changes() if body and body.changes else None,
-        reason=body.reason if body else None,
-    )
-    return result.as_dict()
+    return _new_version(claim_changes.rebill, request, principal, claim_id, body)
 
 
 @router.get("/claims/{claim_id}/versions", response_model=list[VersionPublic], responses=RESPONSES)

@@ -12,12 +12,12 @@ from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, Request
 
-from therabill.adapters.fhir import patient_bundle, validate_bundle
 from therabill.entrypoints.api.schemas import ERRORS, NOT_FOUND
 from therabill.entrypoints.http.audit import actor_of
 from therabill.entrypoints.http.deps import requires, state
 from therabill.security.permissions import Permission
 from therabill.service_layer.accounts import Principal
+from therabill.service_layer.interop import patient_bundle, validate_bundle
 from therabill.service_layer.visibility import record_view
 
 router = APIRouter(prefix="/api/v1", tags=["interoperability"])
