@@ -90,7 +90,11 @@ def authorizations_running_out_in(uow: UnitOfWork, day: date) -> list[Authorizat
     ]
     # Only the coverages of those authorizations, not every coverage of the practice.
     wanted = sorted({a.coverage_id for a in found})
-    owner = {c.id: c.patient_id for c in uow.records.rows(coverages, coverages.c.id.in_(wanted))} if wanted else {}
+    owner = (
+        {c.id: c.patient_id for c in uow.records.rows(coverages, coverages.c.id.in_(wanted))}
+        if wanted
+        else {}
+    )
     return [
         AuthorizationLeft(
             a.id,
