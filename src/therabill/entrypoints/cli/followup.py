@@ -173,6 +173,7 @@ def appeal_command(
     out: Annotated[Path, typer.Option("-o", "--out", help="Write the PDF here.")],
     as_of: AsOfOption = None,
     practice: PracticeOption = None,
+    as_json: JsonOption = False,
 ) -> None:
     """Write the appeal letter of a claim (PDF): the note, diagnoses, CARC/RARC, the payer's address."""
     try:
@@ -189,4 +190,7 @@ def appeal_command(
     except TherabillError as exc:
         fail_from(exc)
     out.write_bytes(pdf)
+    if as_json:
+        print_json({"claim_number": number, "file": str(out), "bytes": len(pdf)})
+        return
     stdout.print(f"appeal letter of claim {number} written to {out}")
