@@ -99,8 +99,14 @@ def authorization_in(uow: UnitOfWork, key: str, patient_id: str | None = None) -
     """
     key = key.strip()
     row = uow.records.find(authorizations, key)
-    found = [row] if row is not None else list(
-        uow.session.execute(uow.records.scoped(authorizations).where(authorizations.c.number == key)).all()
+    found = (
+        [row]
+        if row is not None
+        else list(
+            uow.session.execute(
+                uow.records.scoped(authorizations).where(authorizations.c.number == key)
+            ).all()
+        )
     )
     if patient_id is not None:
         own = {c.id for c in uow.records.coverages_of(patient_id)}
@@ -112,6 +118,8 @@ def authorization_in(uow: UnitOfWork, key: str, patient_id: str | None = None) -
         )
     if len(found) > 1:
         raise refuse(
-            "authorization-ambiguous", "authorization", "this number is on file more than once: name the patient"
+            "authorization-ambiguous",
+            "authorization",
+            "this number is on file more than once: name the patient",
         )
     return found[0]
