@@ -3,15 +3,18 @@
 ``therabill init`` makes the practice and its owner; the owner logs in and enrols two-step
 log-in, sets the practice's address and fee, adds a provider with a licence, payers from the
 directory, an enrollment and the staff. The front desk registers a client with her own plan,
-her spouse's plan as secondary and an authorization, and reads the payer's 271. The therapist
-documents a 60-minute visit; the biller (enrolling two-step log-in too) claims it; the front
-desk takes the copay the 271 expects, sells a package and emails the statement to a real SMTP
-server on loopback, and the test reads that mail. Every new page is photographed at 1366×900
-and 390×844 (``THERABILL_SCREENSHOTS``) and must fit a phone without scrolling sideways."""
+her spouse's plan as secondary, an authorization and the doctor's prescription (a PDF), and
+reads the payer's 271. The therapist documents a 60-minute visit; the biller (enrolling
+two-step log-in too) claims it; the front desk takes the copay the 271 expects, sells a
+package and emails the statement to a real SMTP server on loopback, and the test reads that
+mail. At the end of the day ``therabill backup`` writes the database with the prescription's
+document. Every new page is photographed at 1366×900 and 390×844 (``THERABILL_SCREENSHOTS``)
+and must fit a phone without scrolling sideways."""
 
 from __future__ import annotations
 
 import io
+import json
 import os
 import re
 import subprocess
@@ -37,6 +40,7 @@ PASSWORD = "calm hands owner passphrase"
 DESK = (1366, 900)
 PHONE = (390, 844)
 CLIENT_EMAIL = "rosa.rivera@example.org"
+ORDER_PDF = b"%PDF-1.4\n% massage therapy 2x/week for 4 weeks, lumbar spasm. Dana Reed, MD\n%%EOF\n"
 
 
 @dataclass
@@ -44,6 +48,7 @@ class Started:
     url: str
     offset: float
     smtp: SmtpServer
+    env: dict[str, str]
 
     def now(self) -> datetime:
         return datetime.now(UTC).replace(tzinfo=None) + timedelta(seconds=self.offset)
@@ -90,7 +95,7 @@ def fresh(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Started]:
                 time.sleep(0.1)
         else:
             raise RuntimeError("the server did not start")
-        yield Started(url, offset, smtp)
+        yield Started(url, offset, smtp, env)
     finally:
         proc.terminate()
         try:
@@ -271,6 +276,23 @@ def test_a_new_practice_runs_its_first_day(fresh: Started, shots: Path, chromium
     expect(page.locator("#coverages")).to_contain_text("Authorization PA-2026-118")
     expect(page.locator("#coverages")).to_contain_text("8 of 8 left")
     expect(page.locator("#history")).to_contain_text("authorization add")
+
+    # The doctor's prescription, with the signed order scanned to PDF.
+    referral = page.locator("#referrals")
+    referral.locator("summary", has_text="Add a referral or prescription").click()
+    referral.locator("select[name=kind]").select_option("prescription")
+    referral.locator("input[name=number]").fill("RX-5521")
+    referral.locator("input[name=prescriber_name]").fill("Dana Reed, MD")
+    referral.locator("input[name=issued_on]").fill("2026-11-02")
+    referral.locator("input[name=expires_on]").fill("2027-02-01")
+    referral.locator("input[name=document]").set_input_files(
+        files={"name": "order.pdf", "mimeType": "application/pdf", "buffer": ORDER_PDF}
+    )
+    referral.locator("button[type=submit]", has_text="Save").click()
+    expect(page.locator("#referrals")).to_contain_text("RX-5521")
+    link = page.locator("#referrals a", has_text="order.pdf")
+    document = page.request.get(fresh.url + str(link.get_attribute("href")))
+    assert document.ok and document.body() == ORDER_PDF
     _both(page, shots, "web-frontdesk-client.png", "web-frontdesk-client-phone.png")
 
     # The payer's 271 for the primary plan: the copay to collect.
@@ -384,3 +406,12 @@ def test_a_new_practice_runs_its_first_day(fresh: Started, shots: Path, chromium
     _money_shots(owner, shots, fresh.url + "/therapist-pay?start=2026-11-01&end=2026-11-30", "therapist-pay")
     expect(owner.locator("main")).to_contain_text("Ana Lopez")
     owner.context.close()
+
+    # The end of the day: one backup file with the database and the prescription's document.
+    target = Path(fresh.env["THERABILL_DATA_DIR"]).parent / "end-of-day.tbk"
+    backup = subprocess.run(
+        [sys.executable, "-m", "therabill.entrypoints.cli.main", "backup", str(target), "--json"],
+        capture_output=True, text=True, cwd=REPO, env=fresh.env, timeout=120,
+    )  # fmt: skip
+    assert backup.returncode == 0, backup.stderr
+    assert json.loads(backup.stdout)["documents"] == 1
