@@ -105,8 +105,9 @@ def _refusals(p: Practice, url: str, data_dir: Path, tmp_path: Path, counts: Cal
     assert err.value.problems[0].code == "backup-document-mismatch"
     assert counts() == before and _read(p, data_dir, order) == PDF
 
-    stored = next((data_dir / "private" / "referrals").rglob("*.pdf"))
-    stored.unlink()
+    principal = command_line_principal(p.id, "os:tester")
+    row = next(r for r in referrals.referrals_of(p.engine, principal, "P-0101") if r.id == order)
+    (data_dir / "private" / "referrals" / p.id / row.stored_as).unlink()  # lost from the data folder
     with pytest.raises(BackupError) as err:
         database.backup(tmp_path / "incomplete.tbk", url=url, data_folder=data_dir)
     assert err.value.problems[0].code == "backup-document-missing"
