@@ -187,6 +187,7 @@ def test_a_new_practice_runs_its_first_day(fresh: Started, shots: Path, chromium
     page.fill("input[name='fee-97124']", "30.00")
     page.click("form[action='/settings/fees'] button[type=submit]")
     expect(page.locator("input[name='fee-97124']")).to_have_value(re.compile(r"^30(\.00)?$"))
+    _both(page, shots, "web-settings-fees.png", "web-settings-fees-phone.png")
 
     # A provider with a licence; signature on file.
     page.goto(fresh.url + "/settings/providers")
@@ -229,6 +230,7 @@ def test_a_new_practice_runs_its_first_day(fresh: Started, shots: Path, chromium
             page.select_option("form[action='/settings/users'] select[name=provider_id]", label="Ana Lopez")
         page.click("text=Create user")
         passwords[username] = page.locator("#new-password").inner_text()
+    _both(page, shots, "web-settings-users.png", "web-settings-users-phone.png")
 
     # --- The front desk registers the client. ---
     page = _log_in(browser, fresh, "frank", passwords["frank"])
@@ -302,6 +304,8 @@ def test_a_new_practice_runs_its_first_day(fresh: Started, shots: Path, chromium
     )
     page.locator("button", has_text="Read the 271").first.click()
     expect(page).to_have_url(patient_url + "/eligibility")
+    expect(page.locator("main")).to_contain_text("PPO CHOICE")
+    _both(page, shots, "web-frontdesk-eligibility.png", "web-frontdesk-eligibility-phone.png")
     page.context.close()
 
     # --- The therapist documents a 60-minute visit. ---
