@@ -31,7 +31,7 @@ import pytest
 from playwright.sync_api import Page, expect
 from pypdf import PdfReader
 
-from tests.conftest import REPO, SmtpServer
+from tests.conftest import REPO, SmtpServer, require
 from tests.e2e.api.world import START
 from tests.e2e.web.conftest import CHROMIUM, _free_port
 from therabill.security import totp
@@ -58,8 +58,7 @@ class Started:
 def fresh(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Started]:
     """``therabill init`` in an empty data folder, then the app served on loopback with a
     local SMTP server for its mail."""
-    if not Path(CHROMIUM).exists():
-        pytest.skip("chromium is not installed")
+    require("chromium", Path(CHROMIUM).exists(), "apt-get install chromium")  # CI: fails, never skips
     folder = tmp_path_factory.mktemp("fresh-practice")
     env = {k: v for k, v in os.environ.items() if not k.startswith("THERABILL_")}
     env |= {"THERABILL_DATA_DIR": str(folder), "PYTHONPATH": os.pathsep.join([str(REPO / "src"), str(REPO)])}
