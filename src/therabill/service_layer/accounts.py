@@ -85,6 +85,23 @@ class Principal:
     session_hash: str = ""
 
 
+COMMAND_LINE = "os:"
+"""How the audit actor of a command-line caller starts (the operating-system user)."""
+
+
+def command_line_principal(practice_id: str, os_actor: str) -> Principal:
+    """The caller of a ``therabill`` command: the operating-system user (``os:<name>``) acting
+    as the practice's owner (whoever can run the command can open the database)."""
+    return Principal(os_actor, os_actor, "command line", practice_id, "owner")
+
+
+def actor_of(principal: Principal) -> str:
+    """The audit actor of a caller: ``user:<id>`` for a user, ``os:<name>`` on the command line."""
+    if principal.user_id.startswith(COMMAND_LINE):
+        return principal.user_id
+    return f"user:{principal.user_id}"
+
+
 @dataclass(frozen=True, slots=True)
 class PendingSession:
     """A session that is not fully logged in (waiting for a TOTP code or enrollment).

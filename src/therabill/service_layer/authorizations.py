@@ -14,10 +14,11 @@ from typing import Any
 
 from sqlalchemy import Engine, Row
 
-from therabill.adapters.db.tables import authorizations, coverages
-from therabill.service_layer.accounts import Principal
-from therabill.service_layer.coverages import add_authorization
+from therabill.adapters.db.tables import authorizations, coverages, payers
+from therabill.service_layer.accounts import Principal, actor_of
+from therabill.service_layer.coverages import CoverageView, add_authorization
 from therabill.service_layer.errors import refuse
+from therabill.service_layer.lookup import authorization_in, patient_in
 from therabill.service_layer.uow import UnitOfWork
 
 __all__ = [
@@ -27,11 +28,13 @@ __all__ = [
     "authorization_remaining",
     "authorizations_of_coverage",
     "extend_authorization",
+    "find_authorization",
+    "patient_authorizations",
 ]
 
 
 def _actor(principal: Principal) -> str:
-    return f"user:{principal.user_id}"
+    return actor_of(principal)
 
 
 def _reader(engine: Engine, principal: Principal) -> UnitOfWork:
@@ -57,6 +60,41 @@ def authorization_record(engine: Engine, principal: Principal, authorization_id:
     """
     with _reader(engine, principal) as uow:
         return uow.records.get(authorizations, authorization_id)
+
+
+def find_authorization(
+    engine: Engine, principal: Principal, key: str, patient_key: str | None = None
+) -> Row[Any]:
+    """An authorization by internal id or by its number; with ``patient_key`` (id or chart
+    number) only that patient's.
+
+    Raises:
+        NotFoundError: no such authorization (or patient).
+        RecordsError: the number is on file for more than one patient and none was named.
+    """
+    with _reader(engine, principal) as uow:
+        patient_id = patient_in(uow, patient_key).id if patient_key else None
+        return authorization_in(uow, key, patient_id)
+
+
+def patient_authorizations(
+    engine: Engine, principal: Principal, patient_key: str
+) -> tuple[Row[Any], list[tuple[CoverageView, Row[Any]]]]:
+    """The patient (by id or chart number) and every authorization of their coverages, each
+    with its coverage (primary first, then by start date).
+
+    Raises:
+        NotFoundError: no such patient in the caller's practice.
+    """
+    with _reader(engine, principal) as uow:
+        patient = patient_in(uow, patient_key)
+        names = {p.id: p.name for p in uow.records.rows(payers)}
+        found = [
+            (CoverageView(cov, names.get(cov.payer_id, "")), auth)
+            for cov in uow.records.coverages_of(patient.id)
+            for auth in sorted(uow.records.authorizations_of(cov.id), key=lambda a: a.start_date or date.min)
+        ]
+    return patient, found
 
 
 @dataclass(frozen=True, slots=True)

@@ -26,12 +26,12 @@ from therabill.clock import Clock, current_date, current_time
 from therabill.domain.claim import Claim
 from therabill.domain.errors import Problem
 from therabill.domain.records import address_problems
-from therabill.service_layer.accounts import Principal
+from therabill.service_layer.accounts import Principal, actor_of
 from therabill.service_layer.encounters import (
     active_on,
 )
 from therabill.service_layer.errors import RecordsError, refuse
-from therabill.service_layer.lookup import patient_in, payer_in
+from therabill.service_layer.lookup import coverage_of_patient_in, patient_in, payer_in
 from therabill.service_layer.uow import UnitOfWork, one_transaction
 
 _PROCEDURE_CODE = re.compile(r"[A-Z0-9]{5}")
@@ -273,7 +273,7 @@ def release_authorization_in(uow: UnitOfWork, claim_id: str) -> None:
 
 
 def _actor(principal: Principal) -> str:
-    return f"user:{principal.user_id}"
+    return actor_of(principal)
 
 
 def _reader(engine: Engine, principal: Principal) -> UnitOfWork:
@@ -294,6 +294,16 @@ def coverages_of_patient(
         return patient, [
             CoverageView(c, names.get(c.payer_id, "")) for c in uow.records.coverages_of(patient.id)
         ]
+
+
+def find_coverage(engine: Engine, principal: Principal, patient_key: str, key: str) -> Row[Any]:
+    """A patient's coverage by internal id or by its order (``primary``: the one in force).
+
+    Raises:
+        NotFoundError: no such patient, or no such coverage of theirs.
+    """
+    with _reader(engine, principal) as uow:
+        return coverage_of_patient_in(uow, patient_in(uow, patient_key).id, key)
 
 
 def coverage_record(engine: Engine, principal: Principal, coverage_id: str) -> Row[Any]:

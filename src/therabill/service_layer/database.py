@@ -24,11 +24,17 @@ from therabill.adapters.db.backup import (
     BackupError,
     Manifest,
     backup_sqlite,
+    check_documents,
+    collect_documents,
     is_encrypted,
+    pack,
     read_manifest,
+    referral_files,
     restore_sqlite,
     seal,
+    unpack,
     unseal,
+    write_documents,
 )
 from therabill.adapters.db.engine import durability_settings, make_engine
 from therabill.adapters.db.tables import practices
@@ -156,15 +162,19 @@ def rebuild_totals(engine: Engine) -> tuple[int, int]:
     return len(ids), rows
 
 
-def backup(target: Path, passphrase: str | None = None, url: str | None = None) -> Manifest:
+def backup(
+    target: Path, passphrase: str | None = None, url: str | None = None, data_folder: Path | None = None
+) -> Manifest:
     """A consistent, checked copy of the database in ``target``, with its manifest: SQLite with
     its online backup API (``adapters.db.backup``), PostgreSQL with ``pg_dump`` of one snapshot
-    whose revision, practices and verified audit chains the manifest records."""
+    whose revision, practices and verified audit chains the manifest records. The stored
+    documents under ``data_folder`` (signed referrals and prescriptions) go in the same file,
+    each checked against the referral that names it."""
     engine = make_engine(url)
     try:
         if engine.dialect.name == "postgresql":
-            return _backup_postgres(engine, target, passphrase)
-        return backup_sqlite(engine, target, passphrase, audit=audit)
+            return _backup_postgres(engine, target, passphrase, data_folder)
+        return backup_sqlite(engine, target, passphrase, data_folder, audit=audit)
     finally:
         engine.dispose()
 
@@ -175,17 +185,32 @@ def backup_is_encrypted(source: Path) -> bool:
 
 
 def restore(
-    source: Path, passphrase: str | None = None, *, replace_practices: bool = False, url: str | None = None
+    source: Path,
+    passphrase: str | None = None,
+    *,
+    replace_practices: bool = False,
+    url: str | None = None,
+    data_folder: Path | None = None,
 ) -> Manifest:
     """Replace the database's content with the backup ``source``, every check made before
     anything is touched (SQLite: ``adapters.db.backup.restore_sqlite``; PostgreSQL: the archive
     is restored and checked in a scratch database first, then into the live one in one
-    transaction)."""
+    transaction). The backup's documents, each checked against the manifest and the restored
+    referrals, are written back under ``data_folder`` first."""
     engine = make_engine(url)
     try:
         if engine.dialect.name == "postgresql":
-            return _restore_postgres(engine, source, passphrase, replace_practices=replace_practices)
-        return restore_sqlite(engine, source, passphrase, audit=audit, replace_practices=replace_practices)
+            return _restore_postgres(
+                engine, source, passphrase, replace_practices=replace_practices, data_folder=data_folder
+            )
+        return restore_sqlite(
+            engine,
+            source,
+            passphrase,
+            audit=audit,
+            replace_practices=replace_practices,
+            data_folder=data_folder,
+        )
     finally:
         engine.dispose()
 
@@ -199,6 +224,7 @@ class _PgFacts:
     revision: str
     practices: tuple[str, ...]
     audit_heads: dict[str, tuple[int, str]]
+    documents: dict[str, str]
 
 
 def _examine_pg(conn: Connection) -> _PgFacts:
@@ -224,10 +250,12 @@ def _examine_pg(conn: Connection) -> _PgFacts:
                 "backup-audit-chain-broken",
                 f"the audit chain of practice {pid} breaks at row {report.first_bad_seq}: {report.reason}",
             )
-    return _PgFacts(str(revision), ids, chain_heads(session))
+    return _PgFacts(str(revision), ids, chain_heads(session), referral_files(session))
 
 
-def _backup_postgres(engine: Engine, target: Path, passphrase: str | None) -> Manifest:
+def _backup_postgres(
+    engine: Engine, target: Path, passphrase: str | None, data_folder: Path | None
+) -> Manifest:
     target = target.expanduser().resolve()
     target.parent.mkdir(parents=True, exist_ok=True)
     with engine.connect() as conn:
@@ -238,7 +266,9 @@ def _backup_postgres(engine: Engine, target: Path, passphrase: str | None) -> Ma
             with tempfile.TemporaryDirectory(dir=target.parent, prefix=".therabill-") as tmp:
                 archive = Path(tmp) / "database.dump"
                 pg_backup.dump(engine, archive, snapshot)
-                data = archive.read_bytes()
+                documents = collect_documents(data_folder)
+                check_documents(facts.documents, documents)
+                data = pack(archive.read_bytes(), documents)
     payload = seal(data, passphrase)
     manifest = Manifest(
         encrypted=bool(passphrase),
@@ -249,6 +279,7 @@ def _backup_postgres(engine: Engine, target: Path, passphrase: str | None) -> Ma
         practices=facts.practices,
         audit_heads=facts.audit_heads,
         engine="postgresql",
+        documents={name: hashlib.sha256(blob).hexdigest() for name, blob in documents.items()},
     )
     write_private(target, MAGIC + manifest.to_json() + b"\n" + payload)
     return manifest
@@ -260,14 +291,14 @@ def _facts_of(engine: Engine) -> _PgFacts:
 
 
 def _restore_postgres(
-    engine: Engine, source: Path, passphrase: str | None, *, replace_practices: bool
+    engine: Engine, source: Path, passphrase: str | None, *, replace_practices: bool, data_folder: Path | None
 ) -> Manifest:
     manifest, payload = read_manifest(source)
     if manifest.engine != "postgresql":
         raise _backup_fail(
             "backup-other-engine", f"the backup is of a {manifest.engine} database; restore it into one"
         )
-    data = unseal(manifest, payload, passphrase)
+    data, documents = unpack(manifest, unseal(manifest, payload, passphrase))
     with tempfile.TemporaryDirectory(prefix="therabill-restore-") as tmp:
         archive = Path(tmp) / "database.dump"
         write_private(archive, data)
@@ -276,6 +307,8 @@ def _restore_postgres(
             tried = _facts_of(scratch)
         if tried.revision != manifest.revision or tried.audit_heads != manifest.audit_heads:
             raise _backup_fail("backup-manifest-mismatch", "the database copy does not match its manifest")
+        if manifest.format >= 3:
+            check_documents(tried.documents, documents)
         with engine.connect() as conn:
             live = (
                 set(conn.execute(select(practices.c.id)).scalars())
@@ -289,6 +322,8 @@ def _restore_postgres(
                 f"the backup lacks {len(lost)} practice(s) of the live database; "
                 "give --replace-practices to restore it anyway",
             )
+        if data_folder is not None:  # first: a document the live database does not name is inert
+            write_documents(data_folder, documents)
         engine.dispose()  # the live database is replaced in one transaction: all of it or nothing
         pg_backup.pg_restore_into(engine.url, archive, clean=True)
     after = _facts_of(engine)

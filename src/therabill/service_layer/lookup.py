@@ -8,15 +8,19 @@ exactly like a missing one.
 
 from __future__ import annotations
 
+from datetime import date
 from typing import Any
 
 from sqlalchemy import Row
 
-from therabill.adapters.db.tables import claims, patients, payers
+from therabill.adapters.db.tables import authorizations, claims, coverages, patients, payers
 from therabill.domain.errors import NotFoundError, Problem
+from therabill.service_layer.errors import refuse
 from therabill.service_layer.uow import UnitOfWork
 
-__all__ = ["claim_row_in", "patient_in", "payer_in"]
+__all__ = ["authorization_in", "claim_row_in", "coverage_of_patient_in", "patient_in", "payer_in"]
+
+SEQUENCES = ("primary", "secondary", "tertiary")
 
 
 def patient_in(uow: UnitOfWork, key: str) -> Row[Any]:
@@ -60,3 +64,62 @@ def payer_in(uow: UnitOfWork, key: str) -> Row[Any]:
     if row is None:
         raise NotFoundError("no such payer", (Problem("payer-not-found", "payer_id", "no such payer"),))
     return row
+
+
+def coverage_of_patient_in(uow: UnitOfWork, patient_id: str, key: str) -> Row[Any]:
+    """The patient's coverage whose internal id is ``key``, or the coverage of that order
+    (``primary``, ``secondary``, ``tertiary``) in force today (else the latest one of that order).
+
+    Raises:
+        NotFoundError: no such coverage of this patient.
+    """
+    key = key.strip()
+    row = uow.records.find(coverages, key)
+    if row is not None and row.patient_id == patient_id:
+        return row
+    if key.lower() in SEQUENCES:
+        today = uow.now().date()
+        of_order = [c for c in uow.records.coverages_of(patient_id) if c.sequence == key.lower()]
+        current = [c for c in of_order if c.active_to is None or c.active_to >= today]
+        ranked = sorted(current or of_order, key=lambda c: c.active_from or date.min)
+        if ranked:
+            return ranked[-1]
+    raise NotFoundError(
+        "no such coverage", (Problem("coverage-not-found", "coverage", "no such coverage of this patient"),)
+    )
+
+
+def authorization_in(uow: UnitOfWork, key: str, patient_id: str | None = None) -> Row[Any]:
+    """The authorization whose internal id or number (as the payer wrote it) is ``key``;
+    with ``patient_id``, only that patient's.
+
+    Raises:
+        NotFoundError: no such authorization.
+        RecordsError: the number is on file for more than one patient (name the patient).
+    """
+    key = key.strip()
+    row = uow.records.find(authorizations, key)
+    found = (
+        [row]
+        if row is not None
+        else list(
+            uow.session.execute(
+                uow.records.scoped(authorizations).where(authorizations.c.number == key)
+            ).all()
+        )
+    )
+    if patient_id is not None:
+        own = {c.id for c in uow.records.coverages_of(patient_id)}
+        found = [a for a in found if a.coverage_id in own]
+    if not found:
+        raise NotFoundError(
+            "no such authorization",
+            (Problem("authorization-not-found", "authorization", "no such authorization"),),
+        )
+    if len(found) > 1:
+        raise refuse(
+            "authorization-ambiguous",
+            "authorization",
+            "this number is on file more than once: name the patient",
+        )
+    return found[0]

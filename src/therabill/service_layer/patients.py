@@ -29,7 +29,7 @@ from therabill.domain.records import (
     PatientRecord,
     address_problems,
 )
-from therabill.service_layer.accounts import Principal
+from therabill.service_layer.accounts import Principal, actor_of
 from therabill.service_layer.coverages import CoverageInput, insert_coverage_in
 from therabill.service_layer.errors import RecordsError, refuse
 from therabill.service_layer.lookup import patient_in
@@ -55,7 +55,7 @@ __all__ = [
 
 
 def _actor(principal: Principal) -> str:
-    return f"user:{principal.user_id}"
+    return actor_of(principal)
 
 
 def search(engine: Engine, principal: Principal, query: str, *, limit: int = 50) -> list[Any]:

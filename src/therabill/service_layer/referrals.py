@@ -23,7 +23,7 @@ from therabill.adapters.db.tables import coverages, referrals
 from therabill.adapters.files import write_private
 from therabill.domain.errors import NotFoundError, Problem
 from therabill.domain.validation import npi_is_valid
-from therabill.service_layer.accounts import Principal
+from therabill.service_layer.accounts import Principal, actor_of
 from therabill.service_layer.errors import RecordsError
 from therabill.service_layer.lookup import patient_in
 from therabill.service_layer.uow import UnitOfWork
@@ -51,7 +51,7 @@ _SAFE_NAME = re.compile(r"[^A-Za-z0-9._ -]+")
 
 
 def _actor(principal: Principal) -> str:
-    return f"user:{principal.user_id}"
+    return actor_of(principal)
 
 
 @dataclass(frozen=True, slots=True)

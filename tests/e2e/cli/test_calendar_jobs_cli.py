@@ -61,6 +61,8 @@ def test_edit_services_rooms_time_off_and_a_feed(practice: Practice) -> None:
     room = as_json("schedule", "room-add", "Room 1")
     renamed = run("schedule", "room-edit", room["id"], "--name", "Table A", "--inactive")
     assert renamed.exit_code == 0 and "Table A (out of use)" in renamed.output
+    back = as_json("schedule", "room-edit", room["id"], "--active")
+    assert back == {"id": room["id"], "name": "Table A", "active": True}
     added = as_json(
         "schedule", "time-off", "--therapist", p.provider_id, "--add-from", "2027-01-04T09:00",
         "--add-to", "2027-01-04T17:00", "--reason", "course",
@@ -69,6 +71,8 @@ def test_edit_services_rooms_time_off_and_a_feed(practice: Practice) -> None:
     assert as_json("schedule", "time-off", "--delete", added[0]["id"]) == []
     feed = run("schedule", "feed", p.provider_id)
     assert feed.exit_code == 0 and "/calendar/feed/" in feed.output and feed.output.strip().endswith(".ics")
+    linked = as_json("schedule", "feed", p.provider_id)
+    assert linked["therapist"] == p.provider_id and linked["url"].endswith(".ics")
 
 
 def test_reminders_go_from_the_worker_in_process_once(
@@ -104,6 +108,7 @@ def test_reminders_go_from_the_worker_in_process_once(
         assert "'sent': 2" in first.output
         again = run("reminders", "send-due")
         assert again.exit_code == 0 and "0 due" in again.output
+        assert as_json("reminders", "send-due")["due"] == 0
         assert [m["To"] for m in smtp_server.messages] == ["annika@example.org"]
         assert [m.to for m in provider.messages] == ["+18455550142"]
         assert "Annika" in provider.messages[0].body and "Whitfield" not in provider.messages[0].body

@@ -124,6 +124,18 @@ def _export_837_then_nothing_left_to_send(data_dir: Path, tmp_path: Path) -> Non
     assert (tmp_path / "resent.837").read_bytes() == out.read_bytes()
 
 
+def _results_as_json(data_dir: Path, tmp_path: Path) -> None:
+    again = as_json("demo", "--today", "2026-11-23")
+    assert again["created"] is False and again["slug"] == "demo" and again["practice_id"]
+    example = as_json("era", "example", "--out", str(tmp_path / "example.835"))
+    assert example["written"] is True and example["file"] == str(tmp_path / "example.835")
+    assert (tmp_path / "example.835").read_text().startswith("ISA*")
+    denied = as_json("claims", "list", "--status", "denied")[0]["claim_number"]
+    letter = tmp_path / "appeal.pdf"
+    appeal = as_json("followup", "appeal", denied, "--note", "Ordered by Dr. Reed.", "-o", str(letter))
+    assert appeal == {"claim_number": denied, "file": str(letter), "bytes": letter.stat().st_size}
+
+
 def _backup_and_restore(data_dir: Path, tmp_path: Path) -> None:
     target = tmp_path / "practice.tbk"
     made = run("backup", str(target))
@@ -174,6 +186,7 @@ def test_storage_and_money_commands_end_to_end(data_dir: Path, tmp_path: Path) -
     _payments_post_is_idempotent(data_dir)
     _era_post_twice_posts_once(data_dir)
     _export_837_then_nothing_left_to_send(data_dir, tmp_path)
+    _results_as_json(data_dir, tmp_path)
     _backup_and_restore(data_dir, tmp_path)
     _monthly_totals_checked_and_rebuilt(data_dir)
     _claims_ack_takes_acknowledgments_only(tmp_path)

@@ -18,34 +18,50 @@ the live database is unchanged. The live database is then copied aside (``<file>
 mode 0600), the backup copied in with the backup API, checked again, and the copy aside removed;
 when anything fails after the copy aside, the live database is put back from it. PostgreSQL is
 backed up with ``pg_dump`` (see ``docs/storage.md``).
+
+Format 3 carries the stored documents too (the signed referrals and prescriptions under the
+data folder's ``private/referrals/``): the payload (sealed like the database) is then an
+uncompressed tar of ``database`` and each document by its path in the data folder, and the
+manifest lists each document's SHA-256. A backup is refused when a document a referral names
+is missing or altered; a restore checks every document against the manifest and against the
+referrals of the database copy before anything is touched, then writes the documents back
+(mode 0600) before the database. Format 2 files (the database only) still restore.
 """
 
 from __future__ import annotations
 
 import base64
 import hashlib
+import io
 import json
 import os
+import re
 import sqlite3
+import tarfile
 import tempfile
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Protocol
 
 from cryptography.fernet import Fernet, InvalidToken
 from cryptography.hazmat.primitives.kdf.scrypt import Scrypt
-from sqlalchemy import Engine, create_engine, select
+from sqlalchemy import Engine, create_engine, inspect, select
 from sqlalchemy.orm import Session
 
 from therabill.adapters.db import migrations
-from therabill.adapters.db.tables import practices
+from therabill.adapters.db.tables import practices, referrals
 from therabill.adapters.files import write_private
 from therabill.domain.errors import Problem, TherabillError
 
 MAGIC = b"THERABILL-BACKUP-2\n"
-FORMAT = 2
+FORMAT = 3
+FORMATS = (2, 3)
+"""Format 2: the payload is the database copy; 3: a tar of the database and the documents."""
+DOCUMENTS = Path("private") / "referrals"
+"""Where the stored documents are, inside the data folder (one folder per practice)."""
+_DOCUMENT_NAME = re.compile(r"private/referrals/[A-Za-z0-9_-]{1,64}/[A-Za-z0-9_-]{1,64}\.[a-z]{2,4}")
 MAX_MANIFEST_BYTES = 1024 * 1024
 ASIDE_SUFFIX = ".before-restore"
 REQUIRED_TABLES = frozenset(
@@ -93,6 +109,8 @@ class Manifest:
         audit_heads: each practice's audit chain head ``(seq, hash)``.
         engine: ``sqlite`` (the payload is a SQLite file) or ``postgresql`` (a ``pg_dump``
             archive in its custom format).
+        documents: the stored documents carried (path in the data folder → SHA-256).
+        format: 3 (database and documents) or 2 (the database only, older files).
     """
 
     encrypted: bool
@@ -103,10 +121,12 @@ class Manifest:
     practices: tuple[str, ...]
     audit_heads: dict[str, tuple[int, str]]
     engine: str = "sqlite"
+    documents: dict[str, str] = field(default_factory=dict)
+    format: int = FORMAT
 
     def to_json(self) -> bytes:
-        doc = {
-            "format": FORMAT,
+        doc: dict[str, Any] = {
+            "format": self.format,
             "encrypted": self.encrypted,
             "sha256": self.sha256,
             "size": self.size,
@@ -116,12 +136,14 @@ class Manifest:
             "audit_heads": {p: {"seq": s, "hash": h} for p, (s, h) in sorted(self.audit_heads.items())},
             "engine": self.engine,
         }
+        if self.format >= 3:
+            doc["documents"] = dict(sorted(self.documents.items()))
         return json.dumps(doc, sort_keys=True, separators=(",", ":")).encode("ascii")
 
     @classmethod
     def from_json(cls, raw: bytes) -> Manifest:
         doc = json.loads(raw.decode("ascii"))
-        if doc.get("format") != FORMAT:
+        if doc.get("format") not in FORMATS:
             raise ValueError("unknown format")
         return cls(
             encrypted=bool(doc["encrypted"]),
@@ -132,7 +154,112 @@ class Manifest:
             practices=tuple(str(p) for p in doc["practices"]),
             audit_heads={str(p): (int(v["seq"]), str(v["hash"])) for p, v in doc["audit_heads"].items()},
             engine=str(doc.get("engine", "sqlite")),
+            documents={str(k): str(v) for k, v in doc.get("documents", {}).items()},
+            format=int(doc["format"]),
         )
+
+
+# --- the stored documents ---------------------------------------------------------------
+
+
+def collect_documents(data_folder: Path | None) -> dict[str, bytes]:
+    """The stored documents under ``data_folder`` by their path in it (none without a folder)."""
+    if data_folder is None:
+        return {}
+    root = data_folder / DOCUMENTS
+    found: dict[str, bytes] = {}
+    if root.is_dir():
+        for path in sorted(root.glob("*/*")):
+            name = path.relative_to(data_folder).as_posix()
+            if path.is_file() and _DOCUMENT_NAME.fullmatch(name):
+                found[name] = path.read_bytes()
+    return found
+
+
+def referral_files(session: Session) -> dict[str, str]:
+    """The documents a database's referrals name: path in the data folder → SHA-256."""
+    if not inspect(session.connection()).has_table("referrals"):
+        return {}
+    rows = session.execute(
+        select(referrals.c.practice_id, referrals.c.stored_as, referrals.c.file_sha256).where(
+            referrals.c.stored_as.is_not(None)
+        )
+    ).all()
+    return {
+        f"{DOCUMENTS.as_posix()}/{r.practice_id}/{Path(r.stored_as).name}": str(r.file_sha256) for r in rows
+    }
+
+
+def check_documents(expected: Mapping[str, str], documents: Mapping[str, bytes]) -> None:
+    """Every document the referrals name is there with its SHA-256.
+
+    Raises:
+        BackupError: one is missing (``backup-document-missing``) or differs (``backup-document-mismatch``).
+    """
+    for name, sha in sorted(expected.items()):
+        data = documents.get(name)
+        if data is None:
+            raise _fail("backup-document-missing", f"the referral document {name} is missing")
+        if _sha(data) != sha:
+            raise _fail("backup-document-mismatch", f"the referral document {name} differs from its record")
+
+
+def pack(database: bytes, documents: Mapping[str, bytes]) -> bytes:
+    """The plain payload of a format-3 backup: a tar of ``database`` and the documents."""
+    buffer = io.BytesIO()
+    with tarfile.open(fileobj=buffer, mode="w", format=tarfile.PAX_FORMAT) as tar:
+        for name, data in (("database", database), *sorted(documents.items())):
+            info = tarfile.TarInfo(name)
+            info.size, info.mode = len(data), 0o600
+            tar.addfile(info, io.BytesIO(data))
+    return buffer.getvalue()
+
+
+def unpack(manifest: Manifest, data: bytes) -> tuple[bytes, dict[str, bytes]]:
+    """The database copy and the documents of a backup's plain payload, each document
+    checked against the manifest (a format-2 payload is the database alone).
+
+    Raises:
+        BackupError: not a readable container, an unexpected member, a document missing
+            from the file or differing from the manifest.
+    """
+    if manifest.format < 3:
+        return data, {}
+    members: dict[str, bytes] = {}
+    try:
+        with tarfile.open(fileobj=io.BytesIO(data), mode="r:") as tar:
+            for member in tar:
+                handle = tar.extractfile(member) if member.isfile() else None
+                if handle is None or member.name in members:
+                    raise _fail("backup-corrupt", f"unexpected entry {member.name!r} in the backup")
+                members[member.name] = handle.read()
+    except tarfile.TarError:
+        raise _fail("backup-corrupt", "the backup's content cannot be read") from None
+    database = members.pop("database", None)
+    if database is None:
+        raise _fail("backup-corrupt", "the backup holds no database")
+    for name in members:
+        if not _DOCUMENT_NAME.fullmatch(name) or name not in manifest.documents:
+            raise _fail("backup-corrupt", f"unexpected entry {name!r} in the backup")
+    for name, sha in manifest.documents.items():
+        if name not in members:
+            raise _fail("backup-document-missing", f"the document {name} is not in the backup")
+        if _sha(members[name]) != sha:
+            raise _fail("backup-document-mismatch", f"the document {name} does not match the manifest")
+    return database, members
+
+
+def write_documents(data_folder: Path, documents: Mapping[str, bytes]) -> None:
+    """Put restored documents in place under ``data_folder`` (folders 0700, files 0600)."""
+    for name, data in sorted(documents.items()):
+        if not _DOCUMENT_NAME.fullmatch(name):  # checked by ``unpack``; never written outside
+            raise _fail("backup-corrupt", f"unexpected entry {name!r} in the backup")
+        path = data_folder / name
+        folder = data_folder
+        for part in path.relative_to(data_folder).parts[:-1]:
+            folder = folder / part
+            folder.mkdir(exist_ok=True, mode=0o700)
+        write_private(path, data)
 
 
 def _fail(code: str, message: str) -> BackupError:
@@ -190,6 +317,7 @@ class _Facts:
     revision: str
     practices: tuple[str, ...]
     audit_heads: dict[str, tuple[int, str]]
+    documents: dict[str, str]
 
 
 def _examine(path: Path, audit: AuditChains) -> _Facts:
@@ -228,6 +356,7 @@ def _examine(path: Path, audit: AuditChains) -> _Facts:
                         f"{report.reason}",
                     )
             heads = audit.chain_heads(session)
+            documents = referral_files(session)
     except BackupError:
         raise
     except Exception as exc:  # noqa: BLE001 - any failure reading the copy refuses the restore
@@ -236,7 +365,7 @@ def _examine(path: Path, audit: AuditChains) -> _Facts:
         ) from None
     finally:
         engine.dispose()
-    return _Facts(str(revision), ids, heads)
+    return _Facts(str(revision), ids, heads, documents)
 
 
 def _copy_db(source: Path, target: Path) -> None:
@@ -257,10 +386,20 @@ def _private_dir(near: Path) -> Iterator[Path]:
 
 
 def backup_sqlite(
-    engine: Engine, target: Path, passphrase: str | None = None, *, audit: AuditChains
+    engine: Engine,
+    target: Path,
+    passphrase: str | None = None,
+    data_folder: Path | None = None,
+    *,
+    audit: AuditChains,
 ) -> Manifest:
-    """Write a consistent, checked copy of the database to ``target`` (mode 0600); returns its
-    manifest. ``audit`` checks the copy's audit chains (``service_layer.audit``)."""
+    """Write a consistent, checked copy of the database and of the stored documents under
+    ``data_folder`` to ``target`` (mode 0600); returns its manifest. ``audit`` checks the
+    copy's audit chains (``service_layer.audit``).
+
+    Raises:
+        BackupError: the copy does not check, or a document a referral names is missing or altered.
+    """
     source = _sqlite_path(engine)
     target = target.expanduser().resolve()
     target.parent.mkdir(parents=True, exist_ok=True)
@@ -275,7 +414,9 @@ def backup_sqlite(
             dst.close()
             src.close()
         facts = _examine(plain, audit)
-        data = plain.read_bytes()
+        documents = collect_documents(data_folder)
+        check_documents(facts.documents, documents)
+        data = pack(plain.read_bytes(), documents)
     payload = seal(data, passphrase)
     manifest = Manifest(
         encrypted=bool(passphrase),
@@ -285,6 +426,7 @@ def backup_sqlite(
         revision=facts.revision,
         practices=facts.practices,
         audit_heads=facts.audit_heads,
+        documents={name: _sha(blob) for name, blob in documents.items()},
     )
     write_private(target, MAGIC + manifest.to_json() + b"\n" + payload)
     return manifest
@@ -349,6 +491,7 @@ def restore_sqlite(
     *,
     audit: AuditChains,
     replace_practices: bool = False,
+    data_folder: Path | None = None,
 ) -> Manifest:
     """Replace the database's content with the backup ``source``, verified first; returns its manifest.
 
@@ -358,6 +501,7 @@ def restore_sqlite(
         passphrase: the passphrase of an encrypted backup.
         audit: checks the copy's audit chains (``service_layer.audit``).
         replace_practices: allow a backup that lacks practices the live database has.
+        data_folder: where the backup's documents go back (``None``: checked, not written).
 
     Raises:
         BackupError: any check failed; the live database is unchanged.
@@ -366,15 +510,17 @@ def restore_sqlite(
     manifest, payload = read_manifest(source)
     if manifest.engine != "sqlite":
         raise _fail("backup-other-engine", f"the backup is of a {manifest.engine} database; restore it there")
-    data = unseal(manifest, payload, passphrase)
+    database, documents = unpack(manifest, unseal(manifest, payload, passphrase))
     target.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
     with _private_dir(target.parent) as tmpdir:
         plain = tmpdir / "restore.sqlite3"
-        plain.write_bytes(data)
+        plain.write_bytes(database)
         os.chmod(plain, 0o600)
         facts = _examine(plain, audit)
         if facts.revision != manifest.revision or facts.audit_heads != manifest.audit_heads:
             raise _fail("backup-manifest-mismatch", "the database copy does not match its manifest")
+        if manifest.format >= 3:
+            check_documents(facts.documents, documents)
         lost = sorted(_live_practices(target) - set(facts.practices))
         if lost and not replace_practices:
             raise _fail(
@@ -382,6 +528,8 @@ def restore_sqlite(
                 f"the backup lacks {len(lost)} practice(s) of the live database; "
                 "give --replace-practices to restore it anyway",
             )
+        if data_folder is not None:  # first: a document the live database does not name is inert
+            write_documents(data_folder, documents)
         engine.dispose()
         aside = target.with_name(target.name + ASIDE_SUFFIX)
         if target.exists():
@@ -413,4 +561,5 @@ def manifest_summary(manifest: Manifest) -> dict[str, Any]:
         "sha256": manifest.sha256,
         "size": manifest.size,
         "encrypted": manifest.encrypted,
+        "documents": len(manifest.documents),
     }

@@ -10,6 +10,7 @@ from sqlalchemy import Engine
 from therabill.domain.errors import Problem, TherabillError
 from therabill.entrypoints.cli.common import fail, fail_from
 from therabill.service_layer import batches
+from therabill.service_layer.accounts import Principal, command_line_principal
 from therabill.service_layer.database import DatabaseNotReadyError, open_existing
 from therabill.service_layer.practice import resolve_practice
 from therabill.service_layer.uow import system_actor
@@ -51,3 +52,10 @@ def open_practice(practice: str | None) -> tuple[Engine, str]:
         return engine, resolve_practice(engine, practice)
     except TherabillError as exc:
         fail_from(exc)
+
+
+def open_as_operator(practice: str | None) -> tuple[Engine, Principal]:
+    """``open_practice`` with the caller as the services' principal: the operating-system user
+    acting for the practice (the audit log names them)."""
+    engine, practice_id = open_practice(practice)
+    return engine, command_line_principal(practice_id, system_actor())

@@ -41,18 +41,26 @@ def backup_command(
     The audit chain heads are also anchored in the data folder (see ``therabill db check``).
     """
     try:
-        manifest = database.backup(file, _passphrase(passphrase, True) if encrypt else None)
+        manifest = database.backup(
+            file, _passphrase(passphrase, True) if encrypt else None, data_folder=data_dir()
+        )
         anchor_heads(data_dir(), manifest.audit_heads)
     except TherabillError as exc:
         fail_from(exc)
     if as_json:
         print_json(
-            {"file": str(file), "size": manifest.size, "sha256": manifest.sha256, "encrypted": encrypt}
+            {
+                "file": str(file),
+                "size": manifest.size,
+                "sha256": manifest.sha256,
+                "encrypted": encrypt,
+                "documents": len(manifest.documents),
+            }
         )
         return
     typer.echo(
         f"backup written: {file} ({manifest.size} bytes, sha256 {manifest.sha256}"
-        f"{', encrypted' if encrypt else ''})"
+        f"{', encrypted' if encrypt else ''}; {len(manifest.documents)} document(s))"
     )
 
 
@@ -74,11 +82,23 @@ def restore_command(
     """
     try:
         passphrase = _passphrase(passphrase, False) if database.backup_is_encrypted(file) else None
-        manifest = database.restore(file, passphrase, replace_practices=replace_practices)
+        manifest = database.restore(
+            file, passphrase, replace_practices=replace_practices, data_folder=data_dir()
+        )
         anchor_heads(data_dir(), manifest.audit_heads, replace=True)
     except TherabillError as exc:
         fail_from(exc)
     if as_json:
-        print_json({"file": str(file), "revision": manifest.revision, "practices": len(manifest.practices)})
+        print_json(
+            {
+                "file": str(file),
+                "revision": manifest.revision,
+                "practices": len(manifest.practices),
+                "documents": len(manifest.documents),
+            }
+        )
         return
-    typer.echo(f"restored from {file} (revision {manifest.revision}, {len(manifest.practices)} practice(s))")
+    typer.echo(
+        f"restored from {file} (revision {manifest.revision}, {len(manifest.practices)} practice(s), "
+        f"{len(manifest.documents)} document(s))"
+    )

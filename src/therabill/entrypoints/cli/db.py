@@ -121,6 +121,7 @@ def move_to_postgres_command(
             help="The SQLite database URL (default: THERABILL_DATABASE_URL or the data folder's file).",
         ),
     ] = None,
+    as_json: JsonOption = False,
 ) -> None:
     """Copy the SQLite database (every practice, account and audit row) into PostgreSQL.
 
@@ -130,6 +131,7 @@ def move_to_postgres_command(
     leaves nothing behind and can simply be run again. The SQLite file is only read. Then set
     THERABILL_DATABASE_URL to the new database.
     """
+    del as_json  # the answer is JSON either way
     try:
         moved = database.move_to_postgres(url, source)
     except TherabillError as exc:

@@ -8,7 +8,7 @@ import typer
 
 from therabill.clock import current_date
 from therabill.domain.errors import TherabillError
-from therabill.entrypoints.cli.common import fail_from, option_day
+from therabill.entrypoints.cli.common import JsonOption, fail_from, option_day, print_json
 from therabill.service_layer import database
 from therabill.service_layer.demo import load_demo
 from therabill.service_layer.uow import system_actor
@@ -19,6 +19,7 @@ def demo_command(
         str | None, typer.Option("--today", help="Pin the last day (YYYY-MM-DD); default today.")
     ] = None,
     seed: Annotated[int, typer.Option("--seed", help="Random seed.")] = 2026,
+    as_json: JsonOption = False,
 ) -> None:
     """Load a realistic demo practice (3 therapists, 40 patients, 3 months); once only."""
     day = option_day(today, "--today", current_date())
@@ -27,6 +28,20 @@ def demo_command(
         result = load_demo(engine, system_actor(), today=day, seed=seed)
     except TherabillError as exc:
         fail_from(exc)
+    if as_json:
+        print_json(
+            {
+                "created": result.created,
+                "practice_id": result.practice_id,
+                "slug": "demo",
+                "patients": result.patients,
+                "appointments": result.appointments,
+                "claims": result.claims,
+                "remittances": result.remittances,
+                "payments": result.payments,
+            }
+        )
+        return
     if not result.created:
         typer.echo(f"the demo practice already exists (id {result.practice_id}); nothing changed")
         return

@@ -169,10 +169,14 @@ def appeal_command(
     out: Annotated[Path, typer.Option("-o", "--out", help="Write the PDF here.")],
     as_of: AsOfOption = None,
     practice: PracticeOption = None,
+    as_json: JsonOption = False,
 ) -> None:
     """Write the appeal letter of a claim (PDF): the note, diagnoses, CARC/RARC, the payer's address."""
     pdf, number = _on_claim(practice, claim, as_of, lambda c: appeals.appeal_letter_pdf(
         c.engine, c.practice_id, c.actor, c.claim_id, note=note, as_of=c.day
     ))  # fmt: skip
     out.write_bytes(pdf)
+    if as_json:
+        print_json({"claim_number": number, "file": str(out), "bytes": len(pdf)})
+        return
     stdout.print(f"appeal letter of claim {number} written to {out}")

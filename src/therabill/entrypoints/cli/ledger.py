@@ -620,6 +620,7 @@ def denials_list(practice: PracticeOption = None, as_json: JsonOption = False) -
 def era_example(
     practice: PracticeOption = None,
     out: Annotated[str | None, typer.Option("--out", help="Write the 835 here (default: print it).")] = None,
+    as_json: JsonOption = False,
 ) -> None:
     """Write an 835 that pays the practice's claims awaiting payment (the demo's, to try posting).
 
@@ -632,10 +633,18 @@ def era_example(
     finally:
         engine.dispose()
     if not text:
-        stdout.print("no claim awaits payment: submit a batch first")
+        if as_json:
+            print_json({"written": False, "reason": "no claim awaits payment: submit a batch first"})
+        else:
+            stdout.print("no claim awaits payment: submit a batch first")
         raise typer.Exit(EXIT_FINDINGS)
     if out:
         Path(out).write_text(text, encoding="ascii")
+        if as_json:
+            print_json({"written": True, "file": out, "bytes": len(text)})
+            return
         stdout.print(f"wrote {out}")
+    elif as_json:
+        print_json({"written": True, "x12": text})
     else:
         typer.echo(text, nl=False)

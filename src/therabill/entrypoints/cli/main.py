@@ -36,6 +36,7 @@ from therabill.entrypoints.cli.ledger import (
     statements_app,
 )
 from therabill.entrypoints.cli.patients import patients_app
+from therabill.entrypoints.cli.records import authorizations_app, referrals_app
 from therabill.entrypoints.cli.refdata import refdata_app
 from therabill.entrypoints.cli.report import report_command
 from therabill.entrypoints.cli.schedule import schedule_app
@@ -118,6 +119,8 @@ app.command("scrub")(scrub_command)
 app.add_typer(refdata_app, name="refdata")
 app.add_typer(db_app, name="db")
 app.add_typer(patients_app, name="patients")
+app.add_typer(authorizations_app, name="authorizations")
+app.add_typer(referrals_app, name="referrals")
 app.add_typer(claims_app, name="claims")
 app.add_typer(followup_app, name="followup")
 app.command("demo")(demo_command)

@@ -8,7 +8,7 @@ import typer
 
 from therabill.adapters.x12.x271_005010X279A1 import read_271
 from therabill.domain.errors import Problem, TherabillError
-from therabill.entrypoints.cli._practice import PracticeOption, open_practice
+from therabill.entrypoints.cli._practice import PracticeOption, open_as_operator, open_practice
 from therabill.entrypoints.cli.common import (
     JsonOption,
     fail,
@@ -287,3 +287,116 @@ def messages_command(
         f"Email: {'opted out' if prefs.email_opt_out else 'accepted'}; "
         f"text messages: {'opted out' if prefs.sms_opt_out else 'accepted'}."
     )
+
+
+@patients_app.command("edit")
+def edit_command(
+    patient: Annotated[str, typer.Argument(help="The patient's chart number (or internal id).")],
+    first_name: Annotated[str | None, typer.Option("--first-name")] = None,
+    middle_name: Annotated[str | None, typer.Option("--middle-name")] = None,
+    last_name: Annotated[str | None, typer.Option("--last-name")] = None,
+    birth_date: Annotated[
+        str | None, typer.Option("--birth-date", help="YYYY-MM-DD (not in the future).")
+    ] = None,
+    sex: Annotated[str | None, typer.Option("--sex", help="F, M or U.")] = None,
+    phone: Annotated[str | None, typer.Option("--phone", help="10 digits.")] = None,
+    email: Annotated[str | None, typer.Option("--email")] = None,
+    line1: Annotated[str | None, typer.Option("--line1", help="Street address.")] = None,
+    line2: Annotated[str | None, typer.Option("--line2")] = None,
+    city: Annotated[str | None, typer.Option("--city")] = None,
+    state: Annotated[str | None, typer.Option("--state", help="Two letters.")] = None,
+    zip_code: Annotated[str | None, typer.Option("--zip", help="ZIP or ZIP+4.")] = None,
+    practice: PracticeOption = None,
+    as_json: JsonOption = False,
+) -> None:
+    """Change a patient's demographics (only the options given; the history names the fields)."""
+    changes: dict[str, Any] = {
+        k: v
+        for k, v in (
+            ("first_name", first_name),
+            ("middle_name", middle_name),
+            ("last_name", last_name),
+            ("sex", sex),
+            ("phone", phone),
+            ("email", email),
+        )
+        if v is not None
+    }
+    if birth_date is not None:
+        changes["birth_date"] = option_day(birth_date, "--birth-date")
+    address = {
+        k: v
+        for k, v in (("line1", line1), ("line2", line2), ("city", city), ("state", state), ("zip", zip_code))
+        if v is not None
+    }
+    if not changes and not address:
+        fail("nothing to change: give at least one field option")
+    try:
+        engine, principal = open_as_operator(practice)
+        row = patients.find_patient(engine, principal, patient)
+        if address:
+            changes["address"] = {**(row.address or {}), **address}
+        changed = patients.update_patient(engine, principal, row.id, changes)
+        after = patients.find_patient(engine, principal, row.id)
+    except TherabillError as exc:
+        fail_from(exc)
+    if as_json:
+        print_json({**_patient_json(after), "changed": changed})
+        return
+    stdout.print(
+        f"{after.first_name} {after.last_name}, chart {after.chart_number}: "
+        + (", ".join(changed) or "nothing changed")
+    )
+
+
+@patients_app.command("coverage-end")
+def coverage_end_command(
+    patient: Annotated[str, typer.Argument(help="The patient's chart number (or internal id).")],
+    last_day: Annotated[str, typer.Option("--last-day", help="The last day covered, YYYY-MM-DD.")],
+    coverage: Annotated[
+        str,
+        typer.Option(
+            "--coverage", help="primary, secondary, tertiary (the one in force) or the coverage's id."
+        ),
+    ] = "primary",
+    practice: PracticeOption = None,
+    as_json: JsonOption = False,
+) -> None:
+    """End a coverage (it stays on file for the claims made under it)."""
+    day = option_day(last_day, "--last-day")
+    if day is None:
+        fail("--last-day: give the last day covered (YYYY-MM-DD)")
+    try:
+        engine, principal = open_as_operator(practice)
+        cov = coverages.find_coverage(engine, principal, patient, coverage)
+        coverages.end_coverage(engine, principal, cov.id, day)
+    except TherabillError as exc:
+        fail_from(exc)
+    if as_json:
+        print_json(
+            {"coverage_id": cov.id, "sequence": cov.sequence, "member_id": cov.member_id, "active_to": day}
+        )
+        return
+    stdout.print(f"{cov.sequence} coverage (member {cov.member_id or '?'}) ends on {day}")
+
+
+@patients_app.command("history")
+def history_command(
+    patient: Annotated[str, typer.Argument(help="The patient's chart number (or internal id).")],
+    practice: PracticeOption = None,
+    as_json: JsonOption = False,
+) -> None:
+    """What changed on a patient, their coverages and authorizations: who, when, which fields."""
+    try:
+        engine, principal = open_as_operator(practice)
+        row = patients.find_patient(engine, principal, patient)
+        events = patients.patient_history(engine, principal, row.id)
+    except TherabillError as exc:
+        fail_from(exc)
+    if as_json:
+        print_json(events)
+        return
+    for e in events:
+        fields = f" ({', '.join(e['fields'])})" if e["fields"] else ""
+        stdout.print(f"{e['at']:%Y-%m-%d %H:%M}  {e['who']:<16} {e['action']}{fields}")
+    stdout.print(f"{len(events)} changes")

@@ -372,6 +372,7 @@ def room_edit_command(
     inactive: Annotated[bool, typer.Option("--inactive", help="Take it out of use.")] = False,
     active: Annotated[bool, typer.Option("--active", help="Back in use.")] = False,
     practice: PracticeOption = None,
+    as_json: JsonOption = False,
 ) -> None:
     """Rename a room or take it out of (or back into) use."""
     usable = _flag(active, inactive, "active")
@@ -380,6 +381,9 @@ def room_edit_command(
         made = schedule_setup.update_room(engine, pid, system_actor(), room, name=name, active=usable)
     except TherabillError as exc:
         fail_from(exc)
+    if as_json:
+        print_json({"id": room, "name": made.name, "active": made.active})
+        return
     stdout.print(f"{made.name}{'' if made.active else ' (out of use)'}")
 
 
@@ -435,6 +439,7 @@ def feed_command(
         bool, typer.Option("--rotate", help="Revoke the old URLs and print the new one.")
     ] = False,
     practice: PracticeOption = None,
+    as_json: JsonOption = False,
 ) -> None:
     """Print a new signed iCalendar feed URL of a therapist's appointments (valid a year)."""
     settings = Settings()
@@ -453,4 +458,8 @@ def feed_command(
         token = make(engine, operator, system_actor(), therapist)
     except TherabillError as exc:
         fail_from(exc)
-    stdout.print(f"{settings.link_base()}/calendar/feed/{token}.ics")
+    link = f"{settings.link_base()}/calendar/feed/{token}.ics"
+    if as_json:
+        print_json({"therapist": therapist, "url": link})
+        return
+    stdout.print(link)

@@ -103,18 +103,27 @@ def policy_command(
 
 
 @reminders_app.command("send-due")
-def send_due_command() -> None:
+def send_due_command(
+    as_json: Annotated[bool, typer.Option("--json", help="Print JSON.")] = False,
+) -> None:
     """Send the reminders due now (PostgreSQL: queue them for the workers)."""
     settings = Settings()
     ctx = _context(settings)
     url = ctx.engine.url.render_as_string(hide_password=False)
     try:
         if _is_postgres(url):
-            stdout.print(f"queued {queue.queue_now(url, ctx)} reminder job(s)")
+            queued = queue.queue_now(url, ctx)
+            if as_json:
+                print_json({"queued": queued})
+                return
+            stdout.print(f"queued {queued} reminder job(s)")
             return
         due = run_due_reminders(ctx)
     except TherabillError as exc:
         fail_from(exc)
     except ValueError as exc:
         fail(str(exc))
+    if as_json:
+        print_json({"due": due, "sent": ctx.counts})
+        return
     stdout.print(f"{due} due; {ctx.counts or 'nothing sent'}")
