@@ -18,7 +18,7 @@ from therabill.entrypoints.cli.common import (
     read_input,
     stdout,
 )
-from therabill.service_layer import coverages, edi, patients
+from therabill.service_layer import contact_preferences, coverages, edi, patients
 from therabill.service_layer.patients import list_patients
 from therabill.service_layer.uow import system_actor
 
@@ -254,7 +254,7 @@ def coverage_add_command(
 
 @patients_app.command("messages")
 def messages_command(
-    patient: Annotated[str, typer.Argument(help="The patient's internal id.")],
+    patient: Annotated[str, typer.Argument(help="The patient's chart number (or internal id).")],
     email: Annotated[bool | None, typer.Option("--email/--no-email", help="Accept or refuse email.")] = None,
     sms: Annotated[
         bool | None, typer.Option("--sms/--no-sms", help="Accept or refuse text messages.")
@@ -263,10 +263,9 @@ def messages_command(
     as_json: JsonOption = False,
 ) -> None:
     """Show or set whether the client accepts email and text messages (reminders, statements)."""
-    from therabill.service_layer import contact_preferences
-
     try:
-        engine, practice_id = open_practice(practice)
+        engine, principal = open_as_operator(practice)
+        practice_id, patient = principal.practice_id, patients.find_patient(engine, principal, patient).id
         if email is None and sms is None:
             prefs = contact_preferences.contact_preferences_of(engine, practice_id, system_actor(), patient)
         else:

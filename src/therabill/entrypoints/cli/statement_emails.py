@@ -16,8 +16,8 @@ import typer
 from therabill.domain.errors import Problem, TherabillError
 from therabill.domain.money import usd_text
 from therabill.entrypoints.cli._practice import PracticeOption, open_practice
-from therabill.entrypoints.cli.common import fail, fail_from, print_json, stdout
-from therabill.entrypoints.cli.worker import _context, _is_postgres
+from therabill.entrypoints.cli.common import JsonOption, fail, fail_from, print_json, stdout
+from therabill.entrypoints.cli.worker import is_postgres, job_context
 from therabill.entrypoints.http.settings import Settings
 from therabill.entrypoints.jobs import queue
 from therabill.entrypoints.jobs.tasks import run_due_statement_emails
@@ -112,18 +112,25 @@ def show_command(
 
 
 @statement_emails_app.command("send-due")
-def send_due_command() -> None:
+def send_due_command(as_json: JsonOption = False) -> None:
     """Send the pending statement emails now (PostgreSQL: queue them for the workers)."""
     settings = Settings()
-    ctx = _context(settings)
+    ctx = job_context(settings)
     url = ctx.engine.url.render_as_string(hide_password=False)
     try:
-        if _is_postgres(url):
-            stdout.print(f"queued {queue.queue_statement_emails_now(url, ctx)} statement email job(s)")
+        if is_postgres(url):
+            queued = queue.queue_statement_emails_now(url, ctx)
+            if as_json:
+                print_json({"queued": queued})
+                return
+            stdout.print(f"queued {queued} statement email job(s)")
             return
         if ctx.outbox.mailer is None:
             fail("no mail server: set THERABILL_SMTP_HOST", [Problem("mail-not-configured", "smtp_host", "")])
         due = run_due_statement_emails(ctx)
     except TherabillError as exc:
         fail_from(exc)
+    if as_json:
+        print_json({"pending": due, "outcomes": dict(ctx.counts)})
+        return
     stdout.print(f"{due} pending; {ctx.counts or 'nothing sent'}")

@@ -29,11 +29,13 @@ reminders_app = typer.Typer(
 )
 
 
-def _is_postgres(url: str) -> bool:
+def is_postgres(url: str) -> bool:
+    """Whether ``url`` names a PostgreSQL database (the job runner is procrastinate there)."""
     return url.startswith("postgresql")
 
 
-def _context(settings: Settings) -> JobContext:
+def job_context(settings: Settings) -> JobContext:
+    """The jobs' context for the installation's database, or a clear error and exit 1."""
     try:
         return JobContext.from_settings(settings, open_existing(settings.url()))
     except TherabillError as exc:
@@ -53,9 +55,9 @@ def worker_command(
     """
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s %(message)s")
     settings = Settings()
-    ctx = _context(settings)
+    ctx = job_context(settings)
     url = ctx.engine.url.render_as_string(hide_password=False)
-    if _is_postgres(url):
+    if is_postgres(url):
         stdout.print(f"worker {ctx.worker}: PostgreSQL job queue, concurrency {concurrency}")
         queue.run_worker(url, ctx, concurrency=concurrency, wait=not once)
         return
@@ -108,10 +110,10 @@ def send_due_command(
 ) -> None:
     """Send the reminders due now (PostgreSQL: queue them for the workers)."""
     settings = Settings()
-    ctx = _context(settings)
+    ctx = job_context(settings)
     url = ctx.engine.url.render_as_string(hide_password=False)
     try:
-        if _is_postgres(url):
+        if is_postgres(url):
             queued = queue.queue_now(url, ctx)
             if as_json:
                 print_json({"queued": queued})
