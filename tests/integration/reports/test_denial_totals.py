@@ -6,6 +6,8 @@ entries already posted."""
 
 from __future__ import annotations
 
+import threading
+import time
 from collections import defaultdict
 from datetime import date
 from typing import Any
@@ -17,7 +19,7 @@ from tests.conftest import require
 from tests.integration.db.conftest import PgDatabases, pg_available
 from tests.integration.reports.conftest import Practice, build_practice
 from therabill.adapters.db import denial_totals, migrations, report_totals
-from therabill.adapters.db.ledger_tables import ledger_denial_days
+from therabill.adapters.db.ledger_tables import ledger_denial_days, ledger_line_denials
 from therabill.adapters.db.ledger_tables import ledger_entries as le
 from therabill.adapters.db.tables import claim_lines
 from therabill.reports import ReportQuery, denials
@@ -157,3 +159,77 @@ def test_the_revision_fills_the_denial_tables_from_the_posted_entries(pg: Engine
     with pg.connect() as conn:
         assert denial_totals.differences(conn, p.practice_id) == []
         assert conn.execute(text("SELECT count(*) FROM ledger_line_denials")).scalar_one() == kept_before > 0
+
+
+def test_two_postings_on_one_line_at_once_keep_the_day_row_exact(pg: Engine) -> None:
+    """A denial and then its reversal and a payment, posted by two transactions on one line at
+    once (PostgreSQL): the second waits for the first's line row, and the day row ends as the
+    line rows say (denied, fixed and paid)."""
+    migrations.upgrade(pg)
+    p = build_practice(pg)
+    with pg.connect() as conn:
+        line = conn.execute(
+            select(claim_lines.c.id, claim_lines.c.date_of_service, claim_lines.c.code)
+            .where(claim_lines.c.practice_id == p.practice_id)
+            .limit(1)
+        ).one()
+    base = {
+        "practice_id": p.practice_id,
+        "claim_line_id": line.id,
+        "payer_id": "payer-at-once",
+        "bucket": "insurance",
+        "reverses_entry_id": None,
+    }
+    denial = {**base, "kind": "adjustment", "group_code": "CO", "reason_code": "50", "amount_cents": 900}
+    reversal = {**denial, "amount_cents": -900, "reverses_entry_id": "x"}
+    payment = {
+        **base,
+        "kind": "insurance-payment",
+        "group_code": None,
+        "reason_code": None,
+        "amount_cents": 700,
+    }
+    first_done = threading.Event()
+    errors: list[BaseException] = []
+
+    def first() -> None:
+        try:
+            with pg.begin() as conn:
+                denial_totals.add_posted(conn, [denial])
+                first_done.set()
+                time.sleep(0.3)  # holds the line row while the second posts
+        except BaseException as exc:  # noqa: BLE001 - reported by the test
+            errors.append(exc)
+            first_done.set()
+
+    def second() -> None:
+        first_done.wait()
+        try:
+            with pg.begin() as conn:
+                denial_totals.add_posted(conn, [reversal, payment])
+        except BaseException as exc:  # noqa: BLE001 - reported by the test
+            errors.append(exc)
+
+    threads = [threading.Thread(target=first), threading.Thread(target=second)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert errors == []
+    with pg.connect() as conn:
+        kept = conn.execute(
+            select(ledger_line_denials).where(
+                ledger_line_denials.c.claim_line_id == line.id,
+                ledger_line_denials.c.payer_id == "payer-at-once",
+            )
+        ).one()
+        day = conn.execute(
+            select(ledger_denial_days).where(
+                ledger_denial_days.c.practice_id == p.practice_id,
+                ledger_denial_days.c.date_of_service == line.date_of_service,
+                ledger_denial_days.c.payer_id == "payer-at-once",
+                ledger_denial_days.c.code == line.code,
+            )
+        ).one()
+    assert (kept.entries, kept.denials, kept.stake_cents, kept.paid_cents) == (3, 1, 0, 700)
+    assert (day.lines, day.denied, day.stake_cents, day.fixed) == (1, 1, 0, 1)
