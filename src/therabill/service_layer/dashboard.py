@@ -12,6 +12,7 @@ from therabill.adapters.db.ledger_tables import remittances
 from therabill.adapters.db.tables import appointments, authorizations, claims, coverages, visits
 from therabill.domain.records import authorization_running_out
 from therabill.service_layer import work_queues
+from therabill.service_layer.claims import LIST_COLUMNS
 from therabill.service_layer.uow import UnitOfWork
 
 __all__ = [
@@ -135,6 +136,7 @@ def dashboard(engine: Engine, practice_id: str, actor: str, *, day: date, billin
         attention = list(
             uow.session.execute(
                 uow.records.scoped(claims)
+                .with_only_columns(*LIST_COLUMNS)  # not the findings or coded document JSON
                 .where((claims.c.has_errors == true()) | claims.c.status.in_(ATTENTION_STATUSES))
                 .order_by(claims.c.date_of_service)
             ).all()
