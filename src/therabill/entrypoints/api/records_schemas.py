@@ -269,12 +269,80 @@ class ClaimPublic(BaseModel):
     batch_id: str | None
 
 
+class AdjustmentPublic(BaseModel):
+    """One adjustment of a remittance: group and reason (CARC) with their words."""
+
+    group: str
+    reason: str
+    code: str
+    amount: str
+    group_words: str
+    words: str
+
+
+class RemarkPublic(BaseModel):
+    """A remark code (RARC) with its words."""
+
+    code: str
+    words: str
+
+
+class AdjudicatedLinePublic(BaseModel):
+    """One service line as the payer adjudicated it."""
+
+    line_number: int | None
+    code: str
+    modifiers: list[str]
+    units: str
+    units_paid: str | None
+    charge: str
+    paid: str
+    adjustments: list[AdjustmentPublic]
+    remarks: list[RemarkPublic]
+    patient_share: str
+
+
+class RemittanceAdjudicationPublic(BaseModel):
+    """One remittance's adjudication of the claim (one CLP of an 835)."""
+
+    trace_number: str | None
+    payment_date: str | None
+    payer: str | None
+    status: str
+    status_words: str
+    posted: bool
+    charge: str
+    paid: str
+    patient_share: str
+    payer_claim_control_number: str | None
+    claim_adjustments: list[AdjustmentPublic]
+    remarks: list[RemarkPublic]
+    lines: list[AdjudicatedLinePublic]
+
+
+class DenialReasonPublic(BaseModel):
+    """Why the payer did not pay, in words, with a likely fix."""
+
+    code: str
+    words: str
+    fix: str | None
+
+
+class AdjudicationPublic(BaseModel):
+    """How the payers adjudicated the claim (oldest first), what they paid, why they denied."""
+
+    remittances: list[RemittanceAdjudicationPublic]
+    paid: str
+    denial_reasons: list[DenialReasonPublic]
+
+
 class ClaimDetail(ClaimPublic):
-    """A claim with its lines, findings and status history."""
+    """A claim with its lines, findings, status history and adjudication."""
 
     lines: list[ClaimLinePublic]
     findings: list[FindingPublic]
     history: list[dict[str, Any]]
+    adjudication: AdjudicationPublic
 
 
 class BatchCreate(_In):

@@ -32,6 +32,7 @@ from therabill.entrypoints.web.pages import actor, people_of, render, today
 from therabill.security.csvcell import safe_row
 from therabill.security.permissions import Permission
 from therabill.service_layer import (
+    adjudication,
     audit_trail,
     batches,
     claim_versions,
@@ -156,6 +157,7 @@ def claim_view(
             "findings": detail.findings,
             "history": detail.history,
             "versions": claim_versions.versions(engine, principal.practice_id, who, claim_id),
+            "adjudication": adjudication.claim_adjudication(engine, principal.practice_id, who, claim_id),
             "changes": changes_allowed(detail.claim),
             "followup": followup.item(engine, principal.practice_id, who, claim_id, as_of=today(request)),
             "states": change_rules.FOLLOW_UP_STATES,

@@ -52,6 +52,7 @@ from therabill.entrypoints.http.who import (
     VisitsWrite,
 )
 from therabill.service_layer import (
+    adjudication,
     batches,
     claims,
     coverages,
@@ -233,6 +234,9 @@ def get_claim(request: Request, claim_id: str, principal: ClaimsRead) -> dict[st
         ],
         "findings": detail.findings,
         "history": [json.loads(json.dumps(h, default=str)) for h in detail.history],
+        "adjudication": adjudication.claim_adjudication(
+            state(request).engine, principal.practice_id, actor_of(principal), detail.claim.id
+        ).as_dict(),
     }
 
 
