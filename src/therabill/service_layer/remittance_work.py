@@ -47,6 +47,7 @@ __all__ = [
     "WorkItemView",
     "assign_work_item",
     "candidate_claims",
+    "default_query",
     "received_payments",
     "record_deposit",
     "work_item",
@@ -215,6 +216,16 @@ def _as_date(text: str) -> date | None:
         except ValueError:
             continue
     return None
+
+
+def default_query(item: WorkItemView) -> str:
+    """What to search our claims by when the biller gave nothing: the patient's last name the
+    payer sent, else the date of service, else the claim number as sent."""
+    if item.patient:
+        return item.patient.split()[-1]
+    if item.service_date is not None:
+        return item.service_date.isoformat()
+    return item.claim_number or ""
 
 
 def candidate_claims(
