@@ -32,7 +32,7 @@ from therabill.entrypoints.http.deps import PUBLIC, _api_routes, route_permissio
 from therabill.entrypoints.http.settings import Settings
 from therabill.reports import REPORTS
 from therabill.security.permissions import Permission, allowed
-from therabill.service_layer import appointments, ledger, remittances, visits
+from therabill.service_layer import appointments, ledger, remittance_work, remittances, visits
 
 SIZES = ((390, 844), (1366, 900))
 EXAMPLE_NOTE = json.loads((EXAMPLES / "massage-and-manual-therapy-two-regions.json").read_text())[
@@ -116,7 +116,9 @@ def site(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[Server, dic
             key="a11y-payment-1",
             apply=False,
         )
+        (unmatched,) = [w for w in remittance_work.worklist_items(engine, pid, SETUP) if w.assignable]
         ids.update(
+            item_id=unmatched.id,
             payment_ref="a11y-payment-1",
             appointment_id=appointment.id,
             profile_id="commercial",
