@@ -1,6 +1,7 @@
 """Every page of the route table, as every role, on a 390 × 844 phone and a 1366 × 900 screen:
 no serious or critical axe-core violation (WCAG 2.2 A/AA rules), no horizontal scrolling,
-every tap target at least 24 px (``tests/e2e/web/a11y.py``).
+every tap target at least 24 px (``tests/e2e/web/a11y.py``), and no internal id (32 hex digits)
+shown as text: people see names.
 
 The list of pages is generated from the app's routes (every GET route that answers HTML, as
 the authorization matrix does), so a new page is checked the day it is added. Each role sees
@@ -23,7 +24,7 @@ from playwright.sync_api import Browser, Page, expect
 from tests.conftest import EXAMPLES
 from tests.e2e.api.test_authorization_matrix import VISIT_DOC, _objects
 from tests.e2e.api.world import PASSWORD, ROLES, make_835
-from tests.e2e.web.a11y import FAILING, problems
+from tests.e2e.web.a11y import FAILING, problems, visible_ids
 from tests.e2e.web.conftest import Server, serve
 from tests.e2e.web.test_browser_flow import enter_code
 from therabill.domain.ledger import PaymentMethod
@@ -161,6 +162,7 @@ def _check_pages(page: Page, server: Server, urls: list[str]) -> tuple[list[str]
             page.wait_for_load_state("networkidle")
             checked += 1
             found += [f"{url} at {width}px: {p}" for p in problems(page, impacts=FAILING)]
+            found += [f"{url} at {width}px: an internal id shown: {i}" for i in visible_ids(page)]
     assert checked == len(SIZES) * (len(urls) - len(fragments)), (checked, sorted(fragments))
     assert all("/money/summary" in f or "/slots" in f or f.endswith("/fragment") for f in fragments), (
         fragments
