@@ -235,6 +235,7 @@ MAIN_PAGES = {
     "claims": "/claims",
     "claim": "/claims/{claim_id}",
     "remittances": "/remittances",
+    "remittance-assign": "/remittances/worklist/{item_id}/assign",
     "audit": "/audit",
 }
 
