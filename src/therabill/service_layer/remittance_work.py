@@ -474,8 +474,11 @@ def _counts(uow: UnitOfWork, remittance_ids: list[str]) -> dict[str, dict[str, i
     assigned = {
         r[0]
         for r in uow.session.execute(
-            select(remittance_assignments.c.remittance_claim_id).where(
-                remittance_assignments.c.practice_id == uow.practice_id
+            select(remittance_assignments.c.remittance_claim_id)
+            .join(remittance_claims, remittance_claims.c.id == remittance_assignments.c.remittance_claim_id)
+            .where(
+                remittance_assignments.c.practice_id == uow.practice_id,
+                remittance_claims.c.remittance_id.in_(remittance_ids),
             )
         )
     }
