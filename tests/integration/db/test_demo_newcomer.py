@@ -17,7 +17,7 @@ from therabill.adapters.db.ledger_tables import ledger_entries
 from therabill.adapters.db.tables import patients
 from therabill.adapters.x12.x835_005010X221A1 import read_835
 from therabill.service_layer import claims as claims_svc
-from therabill.service_layer import remittance_work, remittances
+from therabill.service_layer import received_payments, remittances
 from therabill.service_layer.demo import load_demo
 from therabill.service_layer.uow import UnitOfWork
 
@@ -56,6 +56,6 @@ def test_the_demo_shows_a_newcomer_a_remittance_post(fresh: Engine) -> None:
     results = remittances.post_835(fresh, pid, "os:t", text)
     assert sum(r.matched_claims for r in results) == len(awaiting)
     assert all(r.not_matched == 0 for r in results)
-    received = {r.trace_number: r for r in remittance_work.received_payments(fresh, pid, "os:t")}
+    received = {r.trace_number: r for r in received_payments.received_payments(fresh, pid, "os:t")}
     assert all(received[r.trace_number].unmatched == 0 for r in results)
     assert not claims_svc.list_claims(fresh, pid, "os:t", ["submitted"])

@@ -15,7 +15,14 @@ from tests.integration.db.builders import ACTOR, DOS, Practice, a_practice
 from tests.integration.db.test_money_flow import _claim, _number, _payment, _remittance, _status, _submitted
 from therabill.adapters.db.tables import patients
 from therabill.domain.errors import NotFoundError, TherabillError
-from therabill.service_layer import adjudication, ledger, remittance_posting, remittance_work, remittances
+from therabill.service_layer import (
+    adjudication,
+    ledger,
+    received_payments,
+    remittance_posting,
+    remittance_work,
+    remittances,
+)
 from therabill.service_layer.uow import UnitOfWork
 
 
@@ -53,7 +60,7 @@ def test_an_assigned_claim_posts_as_if_it_had_matched(engine: Engine) -> None:
     rem = _remittance([wrong], "EFT-TYPO")
     posted = remittance_posting.post_remittance(engine, p.id, ACTOR, rem)
     assert posted.matched_claims == 0 and _status(p, claim_id) == "submitted"
-    (paid,) = remittance_work.received_payments(engine, p.id, ACTOR)
+    (paid,) = received_payments.received_payments(engine, p.id, ACTOR)
     assert (paid.posted, paid.denied, paid.unmatched, paid.to_review) == (0, 0, 1, 0)
 
     (item,) = [w for w in remittance_work.worklist_items(engine, p.id, ACTOR) if w.assignable]
@@ -75,7 +82,7 @@ def test_an_assigned_claim_posts_as_if_it_had_matched(engine: Engine) -> None:
     assert ours["remittances"][0]["lines"] == theirs["remittances"][0]["lines"]
     assert ours["remittances"][0]["trace_number"] == "EFT-TYPO" and ours["remittances"][0]["posted"]
 
-    (paid,) = remittance_work.received_payments(engine, p.id, ACTOR)
+    (paid,) = received_payments.received_payments(engine, p.id, ACTOR)
     assert (paid.posted, paid.denied, paid.unmatched) == (1, 0, 0)
     assert item.id not in {w.id for w in remittance_work.worklist_items(engine, p.id, ACTOR)}
     closed = remittance_work.work_item(engine, p.id, ACTOR, item.id)
@@ -129,19 +136,19 @@ def test_a_denied_claim_counts_as_denied_and_a_deposit_shows_a_mismatch(engine: 
     _submitted(p, paid_claim, denied_claim)
     rem = _remittance([_payment(p, paid_claim, "paid"), _payment(p, denied_claim, "denied")], "EFT-BANK-1")
     remittance_posting.post_remittance(engine, p.id, ACTOR, rem)
-    (paid,) = remittance_work.received_payments(engine, p.id, ACTOR)
+    (paid,) = received_payments.received_payments(engine, p.id, ACTOR)
     assert (paid.posted, paid.denied, paid.unmatched, paid.to_review) == (1, 1, 0, 0)
     assert not paid.reconciled and paid.difference is None and not paid.mismatch
 
-    short = remittance_work.record_deposit(
+    short = received_payments.record_deposit(
         engine, p.id, ACTOR, paid.id, paid.amount - Decimal("10.00"), date(2026, 12, 11), "bank fee?"
     )
     assert short.reconciled and short.mismatch and short.difference == Decimal("-10.00")
     assert short.deposit_date == date(2026, 12, 11) and short.deposit_note == "bank fee?"
-    fixed = remittance_work.record_deposit(engine, p.id, ACTOR, paid.id, paid.amount, date(2026, 12, 11))
+    fixed = received_payments.record_deposit(engine, p.id, ACTOR, paid.id, paid.amount, date(2026, 12, 11))
     assert fixed.reconciled and not fixed.mismatch and fixed.difference == 0
     with pytest.raises(TherabillError) as negative:
-        remittance_work.record_deposit(engine, p.id, ACTOR, paid.id, Decimal("-1"), date(2026, 12, 11))
+        received_payments.record_deposit(engine, p.id, ACTOR, paid.id, Decimal("-1"), date(2026, 12, 11))
     assert negative.value.problems[0].code == "deposit-amount-negative"
     with pytest.raises(NotFoundError):
-        remittance_work.record_deposit(engine, p.id, ACTOR, "0" * 32, Decimal("1"), date(2026, 12, 11))
+        received_payments.record_deposit(engine, p.id, ACTOR, "0" * 32, Decimal("1"), date(2026, 12, 11))

@@ -40,6 +40,7 @@ from therabill.service_layer import (
     documents,
     followup,
     practice,
+    received_payments,
     remittance_work,
     remittances,
     work_queues,
@@ -279,7 +280,7 @@ def _remittance_context(request: Request, principal: Principal) -> dict[str, Any
         "denials": remittances.denial_worklist(engine, principal.practice_id, who),
         "unmatched": [w for w in work if w.unmatched],
         "review": [w for w in work if not w.unmatched],
-        "received": remittance_work.received_payments(engine, principal.practice_id, who),
+        "received": received_payments.received_payments(engine, principal.practice_id, who),
         "counts": {},
         "results": None,
         "problems": (),
@@ -332,7 +333,7 @@ async def remittances_upload(
     context = _remittance_context(request, principal)
     engine, who = state(request).engine, actor(principal)
     counts = {
-        r.result.remittance_id: remittance_work.received_payments(
+        r.result.remittance_id: received_payments.received_payments(
             engine, principal.practice_id, who, only=r.result.remittance_id
         )[0]
         for r in results
@@ -422,7 +423,7 @@ async def remittance_deposit(request: Request, remittance_id: str, principal: Re
         problems.append(Problem("deposit-date-invalid", "deposit_date", "enter the date of the bank deposit"))
     if not problems:
         try:
-            remittance_work.record_deposit(
+            received_payments.record_deposit(
                 state(request).engine,
                 principal.practice_id,
                 actor(principal),

@@ -65,6 +65,7 @@ from therabill.service_layer import (
     coverages,
     documents,
     edi,
+    received_payments,
     remittance_work,
     remittances,
     visits,
@@ -431,12 +432,12 @@ def dismiss_work_item(
 
 
 @router.get("/remittances/received", response_model=list[ReceivedPaymentPublic], responses=ERRORS)
-def received_payments(
+def list_received_payments(
     request: Request, principal: RemittancesRead, limit: Annotated[int, Query(ge=1, le=500)] = 50
 ) -> list[dict[str, Any]]:
     """Received payments (835 / EFT), newest first: posted, denied and unmatched claims, and the
     bank deposit each was reconciled with (a mismatch when the amounts differ)."""
-    rows = remittance_work.received_payments(
+    rows = received_payments.received_payments(
         state(request).engine, principal.practice_id, actor_of(principal), limit=limit
     )
     return [r.as_dict() for r in rows]
@@ -447,7 +448,7 @@ def record_deposit(
     request: Request, remittance_id: str, body: DepositIn, principal: RemittancesPost
 ) -> dict[str, Any]:
     """Record the bank deposit (amount, date) a received payment arrived as."""
-    row = remittance_work.record_deposit(
+    row = received_payments.record_deposit(
         state(request).engine,
         principal.practice_id,
         actor_of(principal),
