@@ -47,7 +47,8 @@ from therabill.domain.remittance import ClaimPayment, Remittance
 from therabill.domain.remittance_data import claim_payment_to_data
 from therabill.service_layer import claim_status, ledger, secondary_claims
 from therabill.service_layer.encounters import CLOSED_CLAIM_STATUSES
-from therabill.service_layer.remittance_records import store_lines, work_rows
+from therabill.service_layer.remittance_records import store_lines
+from therabill.service_layer.remittance_records import work_rows as _work_rows
 from therabill.service_layer.uow import UnitOfWork
 
 __all__ = [
@@ -271,7 +272,7 @@ def _open_remittance(
         )
     )
     items = remittance_unbalanced_items(rem) + provider_adjustment_items(rem)
-    work_rows(uow, items, rid, None, None)
+    _work_rows(uow, items, rid, None, None)
     if rem.transaction_balanced:
         _post_provider_adjustments(uow, rem, rid, payer.id if payer else None)
     uow.record(
@@ -527,7 +528,7 @@ def post_claim_in(
         work.extend(items)
         if number is not None:
             result.next_claims.append(number)
-    work_rows(uow, work, rid, rc_id, ref.status_claim_id if ref else None)
+    _work_rows(uow, work, rid, rc_id, ref.status_claim_id if ref else None)
     uow.record(
         "remittance.claim-posted",
         "remittance_claim",
@@ -562,7 +563,7 @@ def post_remittance(
                 "nothing of this copy was posted (ask the payer which one is right)",
                 amount=remittance.payment_amount,
             )
-            work_rows(uow, [item], rid, None, None)
+            _work_rows(uow, [item], rid, None, None)
             uow.record("remittance.conflict", "remittance", rid, {"trace": remittance.trace_number})
             return RemittanceResult(
                 rid,
