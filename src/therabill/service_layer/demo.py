@@ -204,8 +204,8 @@ def _load(engine: Engine, actor: str, today: date, rng: random.Random, moment: _
             pid,
             actor,
             chart_number=f"C-{1001 + i}",
-            first_name=FIRST[i % 20],
-            last_name=LAST[(i * 7) % 20],
+            first_name=FIRST[i % len(FIRST)],
+            last_name=LAST[(i * 7 + i // len(FIRST)) % len(LAST)],  # 40 different names
             birth_date=date(1940 + (i * 3) % 60, 1 + i % 12, 1 + i % 28),
             sex="F" if i % 2 == 0 else "M",
             address={"line1": f"{10 + i} River Rd", "city": "Poughkeepsie", "state": "NY", "zip": "12601"},
@@ -285,6 +285,17 @@ def _load(engine: Engine, actor: str, today: date, rng: random.Random, moment: _
     if old_ready:
         batches.build_batch(engine, pid, actor, old_ready, envelope=EnvelopeSettings())
     _remittances(engine, pid, actor, today, rng, money, moment)
+    # A second batch went out last week and awaits payment: ``therabill era example`` writes
+    # an 835 for it, so a newcomer can post one; the newest ready claims stay ready.
+    sent_lately = today - timedelta(days=5)
+    moment.at(datetime(sent_lately.year, sent_lately.month, sent_lately.day, 17))
+    awaiting = [
+        c.id
+        for c in claims_svc.list_claims(engine, pid, actor, ["ready"])
+        if c.date_of_service < today - timedelta(days=28)
+    ]
+    if awaiting:
+        batches.build_batch(engine, pid, actor, awaiting, envelope=EnvelopeSettings())
     return DemoResult(pid, True, len(patients), n_appts, n_claims, money.remittances, money.payments)
 
 

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import functools
 import tomllib
-from collections.abc import Iterable, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import date
 from decimal import Decimal
@@ -20,10 +20,9 @@ from typing import Any
 from sqlalchemy import Engine, Row, func, or_, select
 
 from therabill.adapters.db.ledger_tables import (
-    posting_worklist,
     practice_ledger_entries,
+    remittance_claim_payments,
     remittance_claims,
-    remittance_lines,
     remittances,
 )
 from therabill.adapters.db.tables import claims, coverages, payers
@@ -37,7 +36,6 @@ from therabill.domain.posting import (
     WorkItem,
     claim_keys,
     claim_status_after,
-    match_lines,
     negative_payer_items,
     payer_problem,
     post_claim_payment,
@@ -46,11 +44,21 @@ from therabill.domain.posting import (
     responsibility_mismatch,
 )
 from therabill.domain.remittance import ClaimPayment, Remittance
+from therabill.domain.remittance_data import claim_payment_to_data
 from therabill.service_layer import claim_status, ledger, secondary_claims
 from therabill.service_layer.encounters import CLOSED_CLAIM_STATUSES
+from therabill.service_layer.remittance_records import store_lines
+from therabill.service_layer.remittance_records import work_rows as _work_rows
 from therabill.service_layer.uow import UnitOfWork
 
-__all__ = ["ROUTINE_ADJUSTMENTS_FILE", "RemittanceResult", "post_remittance", "routine_reasons"]
+__all__ = [
+    "ROUTINE_ADJUSTMENTS_FILE",
+    "Received",
+    "RemittanceResult",
+    "post_claim_in",
+    "post_remittance",
+    "routine_reasons",
+]
 
 ROUTINE_ADJUSTMENTS_FILE = "routine_adjustments.toml"
 """The data file (in ``therabill/refdata/data``) of CARCs that are routine, not denials."""
@@ -229,36 +237,6 @@ def _match(uow: UnitOfWork, cp: ClaimPayment, sender: str | None, existing: Sequ
     return _Match(ref, billed, sequence, crossed_to)
 
 
-def _work_rows(
-    uow: UnitOfWork,
-    items: Iterable[WorkItem],
-    remittance_id: str | None,
-    rc_id: str | None,
-    claim_id: str | None,
-) -> None:
-    rows = [
-        {
-            "id": new_id(),
-            "practice_id": uow.practice_id,
-            "remittance_id": remittance_id,
-            "remittance_claim_id": rc_id,
-            "claim_id": claim_id,
-            "kind": w.kind,
-            "claim_number": w.claim_number,
-            "line": w.line,
-            "amount_cents": to_cents(w.amount),
-            "reason": w.reason,
-            "message": w.message,
-            "segment_number": w.segment_number,
-            "created_at": uow.now(),
-            "action": w.action,
-        }
-        for w in items
-    ]
-    if rows:
-        uow.session.execute(posting_worklist.insert(), rows)
-
-
 def _open_remittance(
     uow: UnitOfWork, rem: Remittance, file_sha256: str | None
 ) -> tuple[str, bool, list[WorkItem]]:
@@ -375,6 +353,8 @@ def _conflicts(uow: UnitOfWork, remittance_id: str, rem: Remittance) -> bool:
             remittance_claims.c.remittance_id == remittance_id
         )
     ):
+        if ordinal < 0:  # a biller's assignment of an unmatched claim (not part of the copy)
+            continue
         if not 1 <= ordinal <= len(keys) or keys[ordinal - 1] != key:
             return True
     return False
@@ -424,32 +404,6 @@ def _posting(
     )
 
 
-def _store_lines(uow: UnitOfWork, rc_id: str, cp: ClaimPayment, ref: ClaimRef | None) -> None:
-    """Each SVC of the claim payment with its CAS and remark codes (RARC), matched to our line."""
-    if not cp.lines:
-        return
-    matched = match_lines(cp.lines, ref.lines)[0] if ref is not None else {}
-    uow.session.execute(
-        remittance_lines.insert(),
-        [
-            {
-                "id": new_id(),
-                "practice_id": uow.practice_id,
-                "remittance_claim_id": rc_id,
-                "ordinal": n,
-                "claim_line_id": matched[n - 1].claim_line_id if n - 1 in matched else None,
-                "line_id": sp.line_id,
-                "code": sp.code[:10],
-                "charge_cents": to_cents(sp.charge),
-                "paid_cents": to_cents(sp.paid),
-                "adjustments": [[a.group, a.reason, str(a.amount)] for a in sp.adjustments],
-                "remarks": list(sp.remarks),
-            }
-            for n, sp in enumerate(cp.lines, start=1)
-        ],
-    )
-
-
 def _next_claim(
     uow: UnitOfWork, match: _Match, cp: ClaimPayment, payment_date: date | None
 ) -> tuple[str | None, list[WorkItem]]:
@@ -488,6 +442,104 @@ def _next_claim(
         ]
     savepoint.commit()
     return made
+
+
+@dataclass(frozen=True, slots=True)
+class Received:
+    """The remittance a claim payment came in (what posting one CLP needs of it).
+
+    Attributes:
+        remittance_id: the stored remittance.
+        trace_number: TRN02; ``payment_date``: BPR16.
+        sender: our record of the paying payer, when known.
+        balanced: whether the transaction balances (a CLP of one that does not is not posted).
+    """
+
+    remittance_id: str
+    trace_number: str | None
+    payment_date: date | None
+    sender: str | None
+    balanced: bool
+
+
+def post_claim_in(
+    uow: UnitOfWork,
+    cp: ClaimPayment,
+    received: Received,
+    *,
+    key: str,
+    ordinal: int,
+    result: RemittanceResult,
+) -> str:
+    """Post one claim payment (CLP) in ``uow``: its record, its lines, its ledger entries, the
+    claim's status, the next payer's claim, its worklist items; adds to ``result``.
+
+    The one way a CLP posts: while the remittance is posted, and later when a biller assigns
+    a claim payment that matched none of ours to one of our claims. Returns the new remittance
+    claim's id.
+    """
+    practice_id = uow.practice_id
+    rid = received.remittance_id
+    claim_row = uow.records.claim_by_number(cp.claim_id)
+    existing = ledger.patient_entries(uow, [claim_row.patient_id]) if claim_row is not None else []
+    match = _match(uow, cp, received.sender, existing) if claim_row is not None else None
+    ref = match.ref if match is not None else None
+    on_claim = [e for e in existing if ref is not None and e.claim_id == ref.claim_id]
+    posting = _posting(cp, ref, received.sender, existing, on_claim, balanced=received.balanced)
+    rc_id = new_id()
+    uow.session.execute(
+        remittance_claims.insert().values(
+            id=rc_id,
+            practice_id=practice_id,
+            remittance_id=rid,
+            ordinal=ordinal,
+            idempotency_key=key,
+            claim_number=cp.claim_id,
+            status=cp.status,
+            payer_claim_control_number=cp.payer_claim_control_number,
+            charge_cents=to_cents(cp.charge),
+            paid_cents=to_cents(cp.paid),
+            patient_responsibility_cents=to_cents(cp.patient_responsibility),
+            claim_id=ref.status_claim_id if ref else None,
+            posted=posting.posted,
+            crossover=posting.crossover,
+            entry_count=len(posting.entries),
+            posted_at=uow.now(),
+            payer_id=ref.payer_id if ref is not None and posting.posted else received.sender,
+            remarks=list(cp.remarks),
+        )
+    )
+    uow.session.execute(
+        remittance_claim_payments.insert().values(
+            remittance_claim_id=rc_id, practice_id=practice_id, payment=claim_payment_to_data(cp)
+        )
+    )
+    store_lines(uow, rc_id, cp, ref)
+    work = list(posting.worklist)
+    if posting.posted and match is not None:
+        ledger.insert_entries(
+            uow, posting.entries, key, existing=existing, remittance_id=rid, remittance_claim_id=rc_id
+        )
+        work.extend(negative_payer_items(on_claim, posting.entries, cp.claim_id, cp.segment_number))
+        mismatch = responsibility_mismatch(cp)
+        work.extend([mismatch] if mismatch is not None else [])
+        work.extend(update_claim_status_in(uow, match.ref, cp, received.trace_number))
+        number, items = _next_claim(uow, match, cp, received.payment_date)
+        work.extend(items)
+        if number is not None:
+            result.next_claims.append(number)
+    _work_rows(uow, work, rid, rc_id, ref.status_claim_id if ref else None)
+    uow.record(
+        "remittance.claim-posted",
+        "remittance_claim",
+        rc_id,
+        {"claim": cp.claim_id, "posted": posting.posted},
+    )
+    result.posted_claims += 1
+    result.matched_claims += 1 if posting.posted else 0
+    result.entries += len(posting.entries)
+    result.worklist.extend(work)
+    return rc_id
 
 
 def post_remittance(
@@ -536,58 +588,12 @@ def post_remittance(
             if done is not None:
                 result.skipped_claims += 1
                 continue
-            claim_row = uow.records.claim_by_number(cp.claim_id)
-            existing = ledger.patient_entries(uow, [claim_row.patient_id]) if claim_row is not None else []
-            match = _match(uow, cp, sender, existing) if claim_row is not None else None
-            ref = match.ref if match is not None else None
-            on_claim = [e for e in existing if ref is not None and e.claim_id == ref.claim_id]
-            posting = _posting(cp, ref, sender, existing, on_claim, balanced=balanced)
-            rc_id = new_id()
-            uow.session.execute(
-                remittance_claims.insert().values(
-                    id=rc_id,
-                    practice_id=practice_id,
-                    remittance_id=rid,
-                    ordinal=ordinal,
-                    idempotency_key=key,
-                    claim_number=cp.claim_id,
-                    status=cp.status,
-                    payer_claim_control_number=cp.payer_claim_control_number,
-                    charge_cents=to_cents(cp.charge),
-                    paid_cents=to_cents(cp.paid),
-                    patient_responsibility_cents=to_cents(cp.patient_responsibility),
-                    claim_id=ref.status_claim_id if ref else None,
-                    posted=posting.posted,
-                    crossover=posting.crossover,
-                    entry_count=len(posting.entries),
-                    posted_at=uow.now(),
-                    payer_id=ref.payer_id if ref is not None and posting.posted else sender,
-                    remarks=list(cp.remarks),
-                )
+            post_claim_in(
+                uow,
+                cp,
+                Received(rid, remittance.trace_number, remittance.header.payment_date, sender, balanced),
+                key=key,
+                ordinal=ordinal,
+                result=result,
             )
-            _store_lines(uow, rc_id, cp, ref)
-            work = list(posting.worklist)
-            if posting.posted and match is not None:
-                ledger.insert_entries(
-                    uow, posting.entries, key, existing=existing, remittance_id=rid, remittance_claim_id=rc_id
-                )
-                work.extend(negative_payer_items(on_claim, posting.entries, cp.claim_id, cp.segment_number))
-                mismatch = responsibility_mismatch(cp)
-                work.extend([mismatch] if mismatch is not None else [])
-                work.extend(update_claim_status_in(uow, match.ref, cp, remittance.trace_number))
-                number, items = _next_claim(uow, match, cp, remittance.header.payment_date)
-                work.extend(items)
-                if number is not None:
-                    result.next_claims.append(number)
-            _work_rows(uow, work, rid, rc_id, ref.status_claim_id if ref else None)
-            uow.record(
-                "remittance.claim-posted",
-                "remittance_claim",
-                rc_id,
-                {"claim": cp.claim_id, "posted": posting.posted},
-            )
-            result.posted_claims += 1
-            result.matched_claims += 1 if posting.posted else 0
-            result.entries += len(posting.entries)
-            result.worklist.extend(work)
     return result

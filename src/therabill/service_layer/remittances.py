@@ -41,6 +41,7 @@ from therabill.service_layer.remittance_posting import RemittanceResult
 from therabill.service_layer.uow import UnitOfWork
 
 __all__ = [
+    "KIND_WORDS",
     "UNMATCHED_KINDS",
     "PostedRemittance",
     "WorkRow",
@@ -305,7 +306,7 @@ def claim_adjudications(engine: Engine, practice_id: str, actor: str, claim_id: 
 
 UNMATCHED_KINDS = frozenset({"claim-unmatched", "line-unmatched", "reversal-unmatched"})
 """Worklist kinds for money that matched none of our claims (or lines)."""
-_KIND_WORDS = {
+KIND_WORDS = {
     "claim-unmatched": "Claim not ours",
     "line-unmatched": "Line not on the claim",
     "reversal-unmatched": "Reversal of nothing posted",
@@ -360,7 +361,7 @@ def open_work(engine: Engine, practice_id: str, actor: str, *, limit: int = 200)
         WorkRow(
             r.id,
             r.kind,
-            _KIND_WORDS.get(r.kind, r.kind.replace("-", " ").capitalize()),
+            KIND_WORDS.get(r.kind, r.kind.replace("-", " ").capitalize()),
             r.kind in UNMATCHED_KINDS,
             r.claim_number,
             r.claim_id,
@@ -399,7 +400,9 @@ def dismiss_work_item(engine: Engine, practice_id: str, actor: str, item_id: str
         uow.session.execute(
             update(posting_worklist)
             .where(posting_worklist.c.id == item_id)
-            .values(resolved_at=uow.now(), resolved_by=actor[:100])
+            .values(
+                resolved_at=uow.now(), resolved_by=actor[:100], resolution="dismissed", resolution_note=why
+            )
         )
         uow.record("remittance.worklist-dismissed", "posting_worklist", item_id, {"reason": why})
 

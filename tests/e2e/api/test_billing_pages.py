@@ -39,7 +39,7 @@ def test_claim_to_batch_to_837_and_cms1500_then_835_posts_and_explains(
     if 'id="mark-ready"' in page.text:
         assert client.post(claim_url + "/ready", data={"csrf_token": csrf}).status_code == 303
     page = client.get(claim_url)
-    assert ">ready<" in page.text, page.text[:2000]
+    assert ">Ready<" in page.text, page.text[:2000]
     pdf = client.get(claim_url + "/cms1500.pdf")
     assert pdf.status_code == 200 and pdf.content.startswith(b"%PDF"), pdf.text
     assert "attachment" in pdf.headers["content-disposition"]

@@ -15,6 +15,7 @@ report but do not fail a page.
 
 from __future__ import annotations
 
+import re
 from typing import Any
 
 from axe_playwright_python.sync_playwright import Axe
@@ -83,6 +84,16 @@ def small_tap_targets(page: Page, minimum: int = MIN_TARGET) -> list[str]:
     """Visible controls smaller than ``minimum`` px in width or height (inline links excepted)."""
     found: list[str] = page.evaluate(_SMALL_TARGETS, minimum)
     return found
+
+
+_INTERNAL_ID = re.compile(r"(?<![0-9A-Za-z])[0-9a-f]{32}(?![0-9A-Za-z])")
+
+
+def visible_ids(page: Page) -> list[str]:
+    """Internal ids (32 hex digits) shown as visible text: people should see names, not ids
+    (ids may stay in links, forms and hover titles)."""
+    text: str = page.evaluate("() => document.body.innerText")
+    return sorted(set(_INTERNAL_ID.findall(text)))
 
 
 def problems(page: Page, *, impacts: tuple[str, ...] = FAILING) -> list[str]:

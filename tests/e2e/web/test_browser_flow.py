@@ -85,7 +85,7 @@ def test_document_bill_and_post(browser, server: Server, shots: Path) -> None:  
     expect(page).to_have_url(re.compile(r"/claims/\w+$"))
     number = re.search(r"Claim (\w+)", page.locator("h1").inner_text()).group(1)
     page.click("#mark-ready")
-    expect(page.locator("#claim-status")).to_have_text("ready")
+    expect(page.locator("#claim-status")).to_have_text("Ready")
     page.screenshot(path=str(shots / "web-claim.png"), full_page=True)
     with page.expect_download() as pdf_download:
         page.click("#download-cms1500")

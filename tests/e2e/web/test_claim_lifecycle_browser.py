@@ -86,7 +86,7 @@ def test_edit_void_correct_rebill(browser, server: Server) -> None:  # type: ign
     expect(page.locator("#claim-versions tbody tr")).to_have_count(2)
     expect(page.locator("#claim-versions tbody tr").nth(1)).to_contain_text("start and end were swapped")
     page.click("#mark-ready")
-    expect(page.locator("#claim-status")).to_have_text("ready")
+    expect(page.locator("#claim-status")).to_have_text("Ready")
     edited = _claim_id(page)
     _send(server, edited, "paid", "ICN-WEB-0001")
 
@@ -107,7 +107,7 @@ def test_edit_void_correct_rebill(browser, server: Server) -> None:  # type: ign
 
     # 3. the clearinghouse rejected it: re-bill (the same correction again)
     page.reload()
-    expect(page.locator("#claim-status")).to_have_text("clearinghouse rejected")
+    expect(page.locator("#claim-status")).to_have_text("Rejected by the clearinghouse")
     page.click("#rebill-claim")
     page.fill("input[name=reason]", "subscriber id fixed")
     page.click("#save-visit")
@@ -121,13 +121,13 @@ def test_edit_void_correct_rebill(browser, server: Server) -> None:  # type: ign
     page.fill("#void-form input[name=reason]", "billed to the wrong payer")
     page.click("#void-claim")
     expect(page.locator("#claim-frequency")).to_contain_text("frequency 8")
-    expect(page.locator("#claim-status")).to_have_text("ready")
+    expect(page.locator("#claim-status")).to_have_text("Ready")
     rows = page.locator("#claim-versions tbody tr")
     expect(rows).to_have_count(5)
     kinds = [rows.nth(i).locator("td").nth(2).inner_text() for i in range(5)]
     assert kinds == ["original (1)", "edit (1)", "correct (7)", "correct (7)", "void (8)"]
     statuses = [rows.nth(i).locator("td").nth(3).inner_text() for i in range(5)]
-    assert statuses == ["replaced", "replaced", "replaced", "voided", "ready"]
+    assert statuses == ["Replaced", "Replaced", "Replaced", "Voided", "Ready"]
     voided = _claim_id(page)
     text = _send(server, voided, "payer_accepted", "ICN-WEB-0003")
     assert "*11:B:8*" in text and "REF*F8*ICN-WEB-0002~" in text

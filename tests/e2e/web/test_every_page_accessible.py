@@ -1,6 +1,7 @@
 """Every page of the route table, as every role, on a 390 × 844 phone and a 1366 × 900 screen:
 no serious or critical axe-core violation (WCAG 2.2 A/AA rules), no horizontal scrolling,
-every tap target at least 24 px (``tests/e2e/web/a11y.py``).
+every tap target at least 24 px (``tests/e2e/web/a11y.py``), and no internal id (32 hex digits)
+shown as text: people see names.
 
 The list of pages is generated from the app's routes (every GET route that answers HTML, as
 the authorization matrix does), so a new page is checked the day it is added. Each role sees
@@ -23,7 +24,7 @@ from playwright.sync_api import Browser, Page, expect
 from tests.conftest import EXAMPLES
 from tests.e2e.api.test_authorization_matrix import VISIT_DOC, _objects
 from tests.e2e.api.world import PASSWORD, ROLES, make_835
-from tests.e2e.web.a11y import FAILING, problems
+from tests.e2e.web.a11y import FAILING, problems, visible_ids
 from tests.e2e.web.conftest import Server, serve
 from tests.e2e.web.test_browser_flow import enter_code
 from therabill.domain.ledger import PaymentMethod
@@ -32,7 +33,15 @@ from therabill.entrypoints.http.deps import PUBLIC, _api_routes, route_permissio
 from therabill.entrypoints.http.settings import Settings
 from therabill.reports import REPORTS
 from therabill.security.permissions import Permission, allowed
-from therabill.service_layer import appointments, ledger, portal, remittances, statement_emails, visits
+from therabill.service_layer import (
+    appointments,
+    ledger,
+    portal,
+    remittance_work,
+    remittances,
+    statement_emails,
+    visits,
+)
 
 SIZES = ((390, 844), (1366, 900))
 EXAMPLE_NOTE = json.loads((EXAMPLES / "massage-and-manual-therapy-two-regions.json").read_text())[
@@ -117,8 +126,10 @@ def site(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[Server, dic
             apply=False,
         )
         run = statement_emails.schedule_statement_emails(engine, pid, SETUP, over=Decimal("0"))
+        (unmatched,) = [w for w in remittance_work.worklist_items(engine, pid, SETUP) if w.assignable]
         ids.update(
             run_id=run.run_id,
+            item_id=unmatched.id,
             payment_ref="a11y-payment-1",
             appointment_id=appointment.id,
             profile_id="commercial",
@@ -161,6 +172,7 @@ def _check_pages(page: Page, server: Server, urls: list[str]) -> tuple[list[str]
             page.wait_for_load_state("networkidle")
             checked += 1
             found += [f"{url} at {width}px: {p}" for p in problems(page, impacts=FAILING)]
+            found += [f"{url} at {width}px: an internal id shown: {i}" for i in visible_ids(page)]
     assert checked == len(SIZES) * (len(urls) - len(fragments)), (checked, sorted(fragments))
     assert all("/money/summary" in f or "/slots" in f or f.endswith("/fragment") for f in fragments), (
         fragments
@@ -260,6 +272,7 @@ MAIN_PAGES = {
     "claims": "/claims",
     "claim": "/claims/{claim_id}",
     "remittances": "/remittances",
+    "remittance-assign": "/remittances/worklist/{item_id}/assign",
     "audit": "/audit",
 }
 

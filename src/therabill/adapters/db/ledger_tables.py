@@ -230,7 +230,11 @@ posting_worklist = Table(
     Column("resolved_at", DateTime(timezone=True)),
     Column("resolved_by", String(100)),
     Column("action", String(20)),
+    Column("resolution", String(20)),
+    Column("resolution_note", String(200)),
 )
+"""``resolution``: how a closed item was closed (``dismissed`` with ``resolution_note`` the
+biller's reason, or ``assigned`` to one of our claims and posted)."""
 
 idempotency_keys = Table(
     "idempotency_keys",
@@ -363,6 +367,47 @@ aging report reads the open balances alone. Kept in the posting transaction with
 totals (``therabill.adapters.db.report_totals``); rebuilt from the ledger on demand.
 """
 
+remittance_claim_payments = Table(
+    "remittance_claim_payments",
+    metadata,
+    Column("remittance_claim_id", String(32), ForeignKey("remittance_claims.id"), primary_key=True),
+    _practice(),
+    Column("payment", JSON, nullable=False),
+)
+"""What the payer sent for one claim (the CLP loop as read, ``domain.remittance_data``), kept
+beside each remittance claim: the claim page reads its adjustments, and an unmatched claim is
+posted from it once a biller assigns it to one of our claims."""
+
+remittance_assignments = Table(
+    "remittance_assignments",
+    metadata,
+    _id(),
+    _practice(),
+    Column("worklist_id", String(32), ForeignKey("posting_worklist.id"), nullable=False),
+    Column("remittance_claim_id", String(32), ForeignKey("remittance_claims.id"), nullable=False),
+    Column("claim_id", String(32), ForeignKey("claims.id"), nullable=False, index=True),
+    Column("posted_remittance_claim_id", String(32), ForeignKey("remittance_claims.id"), nullable=False),
+    Column("assigned_at", DateTime(timezone=True), nullable=False),
+    Column("assigned_by", String(100), nullable=False),
+    UniqueConstraint("worklist_id", name="uq_remittance_assignments_worklist"),
+)
+"""An unmatched 835 claim a biller assigned to one of our claims, and the posting it made."""
+
+bank_deposits = Table(
+    "bank_deposits",
+    metadata,
+    _id(),
+    _practice(),
+    Column("remittance_id", String(32), ForeignKey("remittances.id"), nullable=False),
+    Column("deposit_cents", BigInteger, nullable=False),
+    Column("deposit_date", Date, nullable=False),
+    Column("note", String(200)),
+    Column("recorded_at", DateTime(timezone=True), nullable=False),
+    Column("recorded_by", String(100), nullable=False),
+    UniqueConstraint("remittance_id", name="uq_bank_deposits_remittance"),
+)
+"""The bank deposit a biller matched to a received payment (835 / EFT): amount and date."""
+
 LEDGER_TABLES = (
     prepaid_instruments,
     remittances,
@@ -373,6 +418,9 @@ LEDGER_TABLES = (
     practice_ledger_entries,
     ledger_month_totals,
     ledger_balances,
+    remittance_claim_payments,
+    remittance_assignments,
+    bank_deposits,
 )
 
 for _table in (remittances, remittance_claims, remittance_lines, ledger_entries, practice_ledger_entries):

@@ -8,6 +8,7 @@ Inbound models forbid unknown fields; what a client writes it can read back (eve
 from __future__ import annotations
 
 from datetime import date
+from decimal import Decimal
 from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
@@ -269,12 +270,80 @@ class ClaimPublic(BaseModel):
     batch_id: str | None
 
 
+class AdjustmentPublic(BaseModel):
+    """One adjustment of a remittance: group and reason (CARC) with their words."""
+
+    group: str
+    reason: str
+    code: str
+    amount: str
+    group_words: str
+    words: str
+
+
+class RemarkPublic(BaseModel):
+    """A remark code (RARC) with its words."""
+
+    code: str
+    words: str
+
+
+class AdjudicatedLinePublic(BaseModel):
+    """One service line as the payer adjudicated it."""
+
+    line_number: int | None
+    code: str
+    modifiers: list[str]
+    units: str
+    units_paid: str | None
+    charge: str
+    paid: str
+    adjustments: list[AdjustmentPublic]
+    remarks: list[RemarkPublic]
+    patient_share: str
+
+
+class RemittanceAdjudicationPublic(BaseModel):
+    """One remittance's adjudication of the claim (one CLP of an 835)."""
+
+    trace_number: str | None
+    payment_date: str | None
+    payer: str | None
+    status: str
+    status_words: str
+    posted: bool
+    charge: str
+    paid: str
+    patient_share: str
+    payer_claim_control_number: str | None
+    claim_adjustments: list[AdjustmentPublic]
+    remarks: list[RemarkPublic]
+    lines: list[AdjudicatedLinePublic]
+
+
+class DenialReasonPublic(BaseModel):
+    """Why the payer did not pay, in words, with a likely fix."""
+
+    code: str
+    words: str
+    fix: str | None
+
+
+class AdjudicationPublic(BaseModel):
+    """How the payers adjudicated the claim (oldest first), what they paid, why they denied."""
+
+    remittances: list[RemittanceAdjudicationPublic]
+    paid: str
+    denial_reasons: list[DenialReasonPublic]
+
+
 class ClaimDetail(ClaimPublic):
-    """A claim with its lines, findings and status history."""
+    """A claim with its lines, findings, status history and adjudication."""
 
     lines: list[ClaimLinePublic]
     findings: list[FindingPublic]
     history: list[dict[str, Any]]
+    adjudication: AdjudicationPublic
 
 
 class BatchCreate(_In):
@@ -301,6 +370,92 @@ class WorkItemPublic(BaseModel):
     reason: str | None
     message: str
     action: str | None = None
+
+
+class WorkItemView(BaseModel):
+    """A posting-worklist item with what the payer sent (patient, date of service)."""
+
+    id: str
+    kind: str
+    kind_words: str
+    unmatched: bool
+    assignable: bool
+    claim_number: str | None
+    claim_id: str | None
+    amount: str
+    message: str
+    patient: str | None
+    service_date: str | None
+    trace_number: str | None
+    payer: str | None
+    created_at: str
+    resolution: str | None
+    resolution_note: str | None
+
+
+class CandidateClaim(BaseModel):
+    """One of our claims an unmatched claim payment may belong to."""
+
+    claim_id: str
+    claim_number: str
+    patient: str
+    date_of_service: str
+    total_charge: str
+    status: str
+
+
+class AssignIn(_In):
+    """The claim to assign an unmatched claim payment to (its id or claim number)."""
+
+    claim: str = Field(min_length=1, max_length=40)
+
+
+class DismissIn(_In):
+    """Why the item needs nothing more."""
+
+    reason: str = Field(max_length=200)
+
+
+class AssignedPublic(BaseModel):
+    """What assigning an unmatched claim payment did."""
+
+    claim_id: str
+    claim_number: str
+    posted: bool
+    entries: int
+    worklist: list[str]
+    next_claims: list[str]
+
+
+class ReceivedPaymentPublic(BaseModel):
+    """A received payment (835 / EFT): its claims' fate and the bank deposit it was matched to."""
+
+    id: str
+    payer: str | None
+    trace_number: str | None
+    method: str | None
+    amount: str
+    payment_date: str | None
+    received_at: str
+    claims: int
+    posted: int
+    denied: int
+    unmatched: int
+    to_review: int
+    reconciled: bool
+    deposit_amount: str | None
+    deposit_date: str | None
+    deposit_note: str | None
+    difference: str | None
+    mismatch: bool
+
+
+class DepositIn(_In):
+    """The bank deposit a received payment arrived as."""
+
+    amount: Decimal = Field(ge=0, max_digits=12, decimal_places=2)
+    deposit_date: date
+    note: str = Field(default="", max_length=200)
 
 
 class RemittancePosted(BaseModel):

@@ -21,6 +21,7 @@ from therabill.entrypoints.cli.demo import demo_command
 from therabill.entrypoints.cli.doctor import doctor_command
 from therabill.entrypoints.cli.eligibility import eligibility_app
 from therabill.entrypoints.cli.era import era_app
+from therabill.entrypoints.cli.era_work import era_assign  # noqa: F401 - adds worklist/assign/dismiss to era
 from therabill.entrypoints.cli.examples import examples_command, run_command
 from therabill.entrypoints.cli.followup import followup_app
 from therabill.entrypoints.cli.form import form_app

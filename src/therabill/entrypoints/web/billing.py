@@ -8,6 +8,7 @@ limit (before it is read whole) or does not start with an X12 ``ISA`` header.
 
 from __future__ import annotations
 
+from datetime import date
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Query, Request, UploadFile
@@ -15,7 +16,7 @@ from fastapi.responses import HTMLResponse, RedirectResponse, Response
 
 from therabill.domain import claim_changes as change_rules
 from therabill.domain.errors import NotFoundError, Problem, TherabillError
-from therabill.domain.money import from_cents
+from therabill.domain.money import D, MoneyError, from_cents
 from therabill.domain.records import ClaimStatus
 from therabill.entrypoints.http.audit import audit_event
 from therabill.entrypoints.http.deps import state
@@ -32,12 +33,15 @@ from therabill.entrypoints.web.pages import actor, people_of, render, today
 from therabill.security.csvcell import safe_row
 from therabill.security.permissions import Permission
 from therabill.service_layer import (
+    adjudication,
     audit_trail,
     batches,
     claim_versions,
     documents,
     followup,
     practice,
+    received_payments,
+    remittance_work,
     remittances,
     work_queues,
 )
@@ -156,6 +160,7 @@ def claim_view(
             "findings": detail.findings,
             "history": detail.history,
             "versions": claim_versions.versions(engine, principal.practice_id, who, claim_id),
+            "adjudication": adjudication.claim_adjudication(engine, principal.practice_id, who, claim_id),
             "changes": changes_allowed(detail.claim),
             "followup": followup.item(engine, principal.practice_id, who, claim_id, as_of=today(request)),
             "states": change_rules.FOLLOW_UP_STATES,
@@ -269,16 +274,18 @@ def claim_pdf(request: Request, claim_id: str, principal: ClaimsExport) -> Respo
 
 def _remittance_context(request: Request, principal: Principal) -> dict[str, Any]:
     engine, who = state(request).engine, actor(principal)
-    work = remittances.open_work(engine, principal.practice_id, who)
+    work = remittance_work.worklist_items(engine, principal.practice_id, who)
     return {
         "user": principal,
         "denials": remittances.denial_worklist(engine, principal.practice_id, who),
         "unmatched": [w for w in work if w.unmatched],
         "review": [w for w in work if not w.unmatched],
-        "received": remittances.received(engine, principal.practice_id, who),
+        "received": received_payments.received_payments(engine, principal.practice_id, who),
+        "counts": {},
         "results": None,
         "problems": (),
         "message": "",
+        "today": today(request),
     }
 
 
@@ -324,7 +331,14 @@ async def remittances_upload(
     except TherabillError as exc:
         results, problems = [], exc.problems or (Problem(exc.code, "file", str(exc)),)
     context = _remittance_context(request, principal)
-    context.update(results=results, problems=problems)
+    engine, who = state(request).engine, actor(principal)
+    counts = {
+        r.result.remittance_id: received_payments.received_payments(
+            engine, principal.practice_id, who, only=r.result.remittance_id
+        )[0]
+        for r in results
+    }
+    context.update(results=results, problems=problems, counts=counts)
     return render(request, "remittances.html", context, 422 if problems else 200)
 
 
@@ -347,6 +361,86 @@ async def worklist_dismiss(request: Request, item_id: str, principal: Remittance
         context.update(problems=exc.problems or (Problem(exc.code, "reason", str(exc)),))
         return render(request, "remittances.html", context, 422)
     return RedirectResponse("/remittances?dismissed=1#worklist", status_code=303)
+
+
+@router.get("/remittances/worklist/{item_id}/assign", response_class=HTMLResponse)
+def worklist_assign_page(
+    request: Request,
+    item_id: str,
+    principal: RemittancesPost,
+    q: Annotated[str | None, Query(max_length=80)] = None,
+) -> HTMLResponse:
+    """Find the claim of ours an unmatched 835 claim belongs to (claim number, patient, date)."""
+    engine, who = state(request).engine, actor(principal)
+    try:
+        item = remittance_work.work_item(engine, principal.practice_id, who, item_id)
+    except NotFoundError:
+        raise not_found("worklist item") from None
+    query = q if q is not None else remittance_work.default_query(item)
+    found = remittance_work.candidate_claims(engine, principal.practice_id, who, query)
+    return render(
+        request,
+        "remittance_assign.html",
+        {"user": principal, "item": item, "q": query, "candidates": found, "problems": ()},
+    )
+
+
+@router.post("/remittances/worklist/{item_id}/assign", response_class=HTMLResponse)
+async def worklist_assign(request: Request, item_id: str, principal: RemittancesPost) -> Response:
+    """Assign an unmatched 835 claim to the chosen claim: it posts as a matched one does."""
+    form = await request.form()
+    engine, who = state(request).engine, actor(principal)
+    try:
+        done = remittance_work.assign_work_item(
+            engine, principal.practice_id, who, item_id, str(form.get("claim_id", ""))[:40]
+        )
+    except NotFoundError:
+        raise not_found("worklist item or claim") from None
+    except TherabillError as exc:
+        item = remittance_work.work_item(engine, principal.practice_id, who, item_id)
+        context = {"user": principal, "item": item, "q": "", "candidates": [], "problems": exc.problems}
+        return render(request, "remittance_assign.html", context, 422)
+    state_word = "posted" if done.posted else "to-review"
+    return RedirectResponse(
+        f"/remittances?assigned={done.claim_number}&result={state_word}#worklist", status_code=303
+    )
+
+
+@router.post("/remittances/{remittance_id}/deposit", response_class=HTMLResponse)
+async def remittance_deposit(request: Request, remittance_id: str, principal: RemittancesPost) -> Response:
+    """Record the bank deposit a received payment arrived as (amount and date)."""
+    form = await request.form()
+    problems: list[Problem] = []
+    try:
+        amount = D(str(form.get("amount", "")).replace("$", "").replace(",", "").strip())
+    except MoneyError:
+        problems.append(
+            Problem("deposit-amount-invalid", "amount", "enter the deposited amount, e.g. 1,234.50")
+        )
+    try:
+        day = date.fromisoformat(str(form.get("deposit_date", "")))
+    except ValueError:
+        problems.append(Problem("deposit-date-invalid", "deposit_date", "enter the date of the bank deposit"))
+    if not problems:
+        try:
+            received_payments.record_deposit(
+                state(request).engine,
+                principal.practice_id,
+                actor(principal),
+                remittance_id,
+                amount,
+                day,
+                str(form.get("note", ""))[:200],
+            )
+        except NotFoundError:
+            raise not_found("remittance") from None
+        except TherabillError as exc:
+            problems.extend(exc.problems)
+    if problems:
+        context = _remittance_context(request, principal)
+        context.update(problems=tuple(problems))
+        return render(request, "remittances.html", context, 422)
+    return RedirectResponse("/remittances?deposit=1#received", status_code=303)
 
 
 # --- owner: audit log, settings -----------------------------------------------------------

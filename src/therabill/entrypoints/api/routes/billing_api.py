@@ -18,16 +18,23 @@ from fastapi import APIRouter, Depends, Query, Request, Response, status
 from therabill.domain.errors import Problem
 from therabill.domain.money import from_cents
 from therabill.entrypoints.api.records_schemas import (
+    AssignedPublic,
+    AssignIn,
     BatchCreate,
     BatchPublic,
+    CandidateClaim,
     ClaimDetail,
     ClaimPublic,
     ClaimStatusName,
+    DepositIn,
+    DismissIn,
     EligibilityPublic,
+    ReceivedPaymentPublic,
     RemittancePosted,
     StatusLine,
     VisitCreate,
     VisitPublic,
+    WorkItemView,
 )
 from therabill.entrypoints.api.schemas import ERRORS, NOT_FOUND
 from therabill.entrypoints.http.audit import actor_of, audit_event
@@ -52,11 +59,14 @@ from therabill.entrypoints.http.who import (
     VisitsWrite,
 )
 from therabill.service_layer import (
+    adjudication,
     batches,
     claims,
     coverages,
     documents,
     edi,
+    received_payments,
+    remittance_work,
     remittances,
     visits,
 )
@@ -233,6 +243,9 @@ def get_claim(request: Request, claim_id: str, principal: ClaimsRead) -> dict[st
         ],
         "findings": detail.findings,
         "history": [json.loads(json.dumps(h, default=str)) for h in detail.history],
+        "adjudication": adjudication.claim_adjudication(
+            state(request).engine, principal.practice_id, actor_of(principal), detail.claim.id
+        ).as_dict(),
     }
 
 
@@ -366,6 +379,85 @@ def denials(request: Request, principal: RemittancesRead) -> list[dict[str, Any]
 def posting_worklist(request: Request, principal: RemittancesRead) -> list[dict[str, Any]]:
     """What did not post: unmatched claims or lines, unbalanced transactions, PLB adjustments."""
     return remittances.worklist(state(request).engine, principal.practice_id, actor_of(principal))
+
+
+@router.get("/remittances/work-items", response_model=list[WorkItemView], responses=ERRORS)
+def work_items(
+    request: Request,
+    principal: RemittancesRead,
+    open_only: Annotated[bool, Query(alias="open", description="Open items only.")] = True,
+) -> list[dict[str, Any]]:
+    """The posting worklist with ids for its actions (assign an unmatched claim, dismiss)."""
+    items = remittance_work.worklist_items(
+        state(request).engine, principal.practice_id, actor_of(principal), open_only=open_only
+    )
+    return [w.as_dict() for w in items]
+
+
+@router.get(
+    "/remittances/work-items/{item_id}/candidates", response_model=list[CandidateClaim], responses=RESPONSES
+)
+def work_item_candidates(
+    request: Request,
+    item_id: str,
+    principal: RemittancesRead,
+    q: Annotated[str | None, Query(max_length=80, description="Claim number, patient name or date.")] = None,
+) -> list[dict[str, Any]]:
+    """Our claims the item may belong to: by ``q``, else by the patient and date the payer sent."""
+    engine, who = state(request).engine, actor_of(principal)
+    item = remittance_work.work_item(engine, principal.practice_id, who, item_id)
+    query = q if q is not None else remittance_work.default_query(item)
+    return [c.as_dict() for c in remittance_work.candidate_claims(engine, principal.practice_id, who, query)]
+
+
+@router.post("/remittances/work-items/{item_id}/assign", response_model=AssignedPublic, responses=RESPONSES)
+def assign_work_item(
+    request: Request, item_id: str, body: AssignIn, principal: RemittancesPost
+) -> dict[str, Any]:
+    """Assign an unmatched 835 claim to one of our claims: it posts as if the payer had sent our number."""
+    done = remittance_work.assign_work_item(
+        state(request).engine, principal.practice_id, actor_of(principal), item_id, body.claim
+    )
+    return done.as_dict()
+
+
+@router.post("/remittances/work-items/{item_id}/dismiss", response_model=WorkItemView, responses=RESPONSES)
+def dismiss_work_item(
+    request: Request, item_id: str, body: DismissIn, principal: RemittancesPost
+) -> dict[str, Any]:
+    """Close a worklist item with the reason nothing more is to be done."""
+    engine, who = state(request).engine, actor_of(principal)
+    remittances.dismiss_work_item(engine, principal.practice_id, who, item_id, body.reason)
+    return remittance_work.work_item(engine, principal.practice_id, who, item_id).as_dict()
+
+
+@router.get("/remittances/received", response_model=list[ReceivedPaymentPublic], responses=ERRORS)
+def list_received_payments(
+    request: Request, principal: RemittancesRead, limit: Annotated[int, Query(ge=1, le=500)] = 50
+) -> list[dict[str, Any]]:
+    """Received payments (835 / EFT), newest first: posted, denied and unmatched claims, and the
+    bank deposit each was reconciled with (a mismatch when the amounts differ)."""
+    rows = received_payments.received_payments(
+        state(request).engine, principal.practice_id, actor_of(principal), limit=limit
+    )
+    return [r.as_dict() for r in rows]
+
+
+@router.put("/remittances/{remittance_id}/deposit", response_model=ReceivedPaymentPublic, responses=RESPONSES)
+def record_deposit(
+    request: Request, remittance_id: str, body: DepositIn, principal: RemittancesPost
+) -> dict[str, Any]:
+    """Record the bank deposit (amount, date) a received payment arrived as."""
+    row = received_payments.record_deposit(
+        state(request).engine,
+        principal.practice_id,
+        actor_of(principal),
+        remittance_id,
+        body.amount,
+        body.deposit_date,
+        body.note,
+    )
+    return row.as_dict()
 
 
 # --- eligibility -------------------------------------------------------------------------
