@@ -259,10 +259,11 @@ def build_batch(
             if r.status != _S.READY.value:
                 claim_status.set_status_in(uow, r, _S.READY.value, note=note or "batched")
                 r = uow.records.get(claims, r.id)
-            claim_status.set_status_in(uow, r, _S.SUBMITTED.value, note=f"837P interchange {control}")
-            uow.records.update(
-                claims,
-                r.id,
+            claim_status.set_status_in(  # the status and the batch's numbers in one update
+                uow,
+                r,
+                _S.SUBMITTED.value,
+                note=f"837P interchange {control}",
                 batch_id=batch_id,
                 interchange_control_number=control,
                 group_control_number=control,

@@ -37,14 +37,21 @@ def add_status_event_in(
 
 
 def set_status_in(
-    uow: UnitOfWork, claim: Row[Any], new_status: str, *, findings: Any = None, note: str | None = None
+    uow: UnitOfWork,
+    claim: Row[Any],
+    new_status: str,
+    *,
+    findings: Any = None,
+    note: str | None = None,
+    **values: Any,
 ) -> None:
-    """Move a claim inside an open unit of work, with an event and an audit row.
+    """Move a claim inside an open unit of work, with an event and an audit row (``values``:
+    other columns of the claim set in the same update).
 
-    Raises ``TransitionError`` when the life cycle does not allow the move.
+    Raises ``TransitionError`` (before writing anything) when the life cycle does not allow the move.
     """
     nxt = check_claim_transition(claim.status, new_status)
-    uow.records.update(claims, claim.id, status=nxt.value, updated_at=uow.now())
+    uow.records.update(claims, claim.id, status=nxt.value, updated_at=uow.now(), **values)
     add_status_event_in(
         uow, claim.id, nxt.value, findings=findings if findings is not None else claim.findings, note=note
     )

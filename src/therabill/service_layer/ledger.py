@@ -170,16 +170,20 @@ def insert_entries(
     entries: Sequence[Entry],
     key: str | None,
     existing: Sequence[Entry] | None = None,
+    deferred: list[dict[str, Any]] | None = None,
     **extra: Any,
 ) -> None:
-    """Check ``entries`` against the posted entries of their patients and insert them."""
+    """Check ``entries`` against their patients' entries and insert them; with ``deferred``, append the
+    rows there for the caller to insert and add to the summary tables before it commits."""
     if existing is None:
         existing = patient_entries(uow, (e.patient_id for e in entries))
     problems = check_entries(existing, entries)
     if problems:
         raise LedgerError("entries cannot be posted", tuple(problems))
-    if entries:
-        rows = [_to_row(e, uow, key, **extra) for e in entries]
+    rows = [_to_row(e, uow, key, **extra) for e in entries]
+    if deferred is not None:
+        deferred.extend(rows)
+    elif rows:
         uow.session.execute(ledger_entries.insert(), rows)
         report_totals.add_posted(uow.session.connection(), rows)
 

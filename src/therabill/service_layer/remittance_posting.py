@@ -1,9 +1,12 @@
 """Posting one remittance (835 transaction): exactly once, claim by claim, crash-safe.
 
 One transaction records the remittance (its key is payer id + TRN02 + BPR02 + BPR16, so
-the same money re-sent in a new envelope is recognised), then each CLP posts in its own
-transaction with its own key, so a crash part way leaves whole claims posted and a re-run
-posts only the rest. The ledger rules and the entry inserts are ``service_layer.ledger``'s.
+the same money re-sent in a new envelope is recognised), then the CLPs post in transactions
+of up to ``CLAIMS_PER_TRANSACTION`` claims, each claim whole with its own key, so a crash part
+way leaves whole claims posted and a re-run posts only the rest. What the claims of one
+transaction read (the claims by number, their lines, coverages and patients' entries) is
+read once for all of them, and the summary tables are added to once per transaction. The
+ledger rules and the entry inserts are ``service_layer.ledger``'s.
 """
 
 from __future__ import annotations
@@ -17,22 +20,24 @@ from decimal import Decimal
 from importlib import resources
 from typing import Any
 
-from sqlalchemy import Engine, Row, func, or_, select
+from sqlalchemy import Engine, select
 
+from therabill.adapters.db import report_totals
 from therabill.adapters.db.ledger_tables import (
+    ledger_entries,
     practice_ledger_entries,
     remittance_claim_payments,
     remittance_claims,
+    remittance_lines,
     remittances,
 )
-from therabill.adapters.db.tables import claims, coverages, payers
+from therabill.adapters.db.tables import claims, payers
 from therabill.domain.errors import ReferenceDataError, TherabillError
 from therabill.domain.ledger import Entry, check_entries, new_id
-from therabill.domain.money import ZERO, from_cents, to_cents
+from therabill.domain.money import ZERO, to_cents
 from therabill.domain.posting import (
     ClaimPosting,
     ClaimRef,
-    LineRef,
     WorkItem,
     claim_keys,
     claim_status_after,
@@ -46,8 +51,8 @@ from therabill.domain.posting import (
 from therabill.domain.remittance import ClaimPayment, Remittance
 from therabill.domain.remittance_data import claim_payment_to_data
 from therabill.service_layer import claim_status, ledger, secondary_claims
-from therabill.service_layer.encounters import CLOSED_CLAIM_STATUSES
-from therabill.service_layer.remittance_records import store_lines
+from therabill.service_layer.remittance_matching import Match, Reads, match_claim, sender_of
+from therabill.service_layer.remittance_records import line_rows
 from therabill.service_layer.remittance_records import work_rows as _work_rows
 from therabill.service_layer.uow import UnitOfWork
 
@@ -59,6 +64,10 @@ __all__ = [
     "post_remittance",
     "routine_reasons",
 ]
+
+CLAIMS_PER_TRANSACTION = 200
+"""CLPs posted per transaction: each claim whole and once (its key is stored with its entries),
+so a crash part way leaves whole claims posted and a re-run posts only the rest."""
 
 ROUTINE_ADJUSTMENTS_FILE = "routine_adjustments.toml"
 """The data file (in ``therabill/refdata/data``) of CARCs that are routine, not denials."""
@@ -107,134 +116,6 @@ class RemittanceResult:
 
 
 # --- posting ---------------------------------------------------------------------------
-
-
-@dataclass(frozen=True, slots=True)
-class _Match:
-    """One CLP resolved to our records: whose money, on which lines, which claim's status.
-
-    Attributes:
-        ref: the ledger's view (the lines carrying the money, the paying payer, the next payer).
-        billed: the claim the payer adjudicated (its status moves).
-        sequence: the paying payer's place for the patient (``primary``, ``secondary``...).
-        crossed_to: the payer a crossover named, when we know it.
-    """
-
-    ref: ClaimRef
-    billed: Row[Any]
-    sequence: str | None
-    crossed_to: str | None = None
-
-
-def _sender(uow: UnitOfWork, rem: Remittance) -> str | None:
-    """Our record of the payer that sent the 835: its id (REF*2U / N1*PR N104), TRN03, or N1*PR name."""
-    ids = [x for x in (rem.payer_id, rem.header.trace_originator) if x]
-    ids += [x[1:] for x in ids if len(x) == 10 and x.startswith("1")]  # TRN03: "1" + the payer's EIN
-    for ident in ids:
-        found = uow.session.execute(
-            select(payers.c.id).where(payers.c.practice_id == uow.practice_id, payers.c.payer_id == ident)
-        ).first()
-        if found is not None:
-            return str(found.id)
-    if rem.payer_name:
-        found = uow.session.execute(
-            select(payers.c.id).where(
-                payers.c.practice_id == uow.practice_id,
-                func.lower(payers.c.name) == rem.payer_name.strip().lower(),
-            )
-        ).first()
-        if found is not None:
-            return str(found.id)
-    return None
-
-
-def _named_payer(uow: UnitOfWork, name: str | None) -> str | None:
-    """The payer a crossover names (NM1*TT name or id), when it is on file."""
-    if not name:
-        return None
-    found = uow.session.execute(
-        select(payers.c.id).where(
-            payers.c.practice_id == uow.practice_id,
-            or_(func.lower(payers.c.name) == name.strip().lower(), payers.c.payer_id == name.strip()),
-        )
-    ).first()
-    return None if found is None else str(found.id)
-
-
-def _sequence_of(uow: UnitOfWork, claim: Row[Any], payer_id: str) -> str | None:
-    """The place of ``payer_id`` for the claim's patient on its date of service."""
-    if claim.payer_id == payer_id and claim.coverage_id:
-        row = uow.records.get(coverages, claim.coverage_id)
-        return str(row.sequence)
-    cov = secondary_claims.coverage_on(uow, claim.patient_id, claim.date_of_service, payer_id=payer_id)
-    return None if cov is None else str(cov.sequence)
-
-
-def _match(uow: UnitOfWork, cp: ClaimPayment, sender: str | None, existing: Sequence[Entry]) -> _Match | None:
-    """CLP01 + the sending payer → that payer's claim for the patient, and the lines its money goes on.
-
-    The claim numbered CLP01 when the sender billed it (or the sender is unknown); else the
-    open claim of the same visit billed to the sender (a secondary claim); else, when the
-    sender has money on the claim's lines (the patient share was moved to it, e.g. by a
-    crossover), the claim itself under the sender. Otherwise the claim as billed, so that the
-    payer check sends the money to the worklist.
-    """
-    row = uow.records.claim_by_number(cp.claim_id)
-    if row is None:
-        return None
-    billed = row
-    payer = row.payer_id
-    if sender is not None and sender != row.payer_id:
-        sibling = next(
-            iter(
-                uow.records.rows(
-                    claims,
-                    claims.c.visit_id == row.visit_id,
-                    claims.c.payer_id == sender,
-                    claims.c.status.not_in(list(CLOSED_CLAIM_STATUSES)),
-                    order_by=[claims.c.created_at],
-                )
-            ),
-            None,
-        )
-        if sibling is not None:
-            billed, payer = sibling, sender
-        else:
-            ledger_id = row.primary_claim_id or row.id
-            on_lines = {e.payer_id for e in existing if e.claim_id == ledger_id and e.payer_id is not None}
-            if sender in on_lines:
-                payer = sender
-    ledger_claim = uow.records.get(claims, billed.primary_claim_id) if billed.primary_claim_id else billed
-    own = {ln.line_number: ln for ln in uow.records.lines_of(billed.id)}
-    lines = tuple(
-        LineRef(
-            claim_line_id=ln.id,
-            line_id=own[ln.line_number].line_id if ln.line_number in own else ln.line_id,
-            code=ln.code,
-            charge=from_cents(ln.charge_cents),
-            date_of_service=ln.date_of_service,
-        )
-        for ln in uow.records.lines_of(ledger_claim.id)
-    )
-    sequence = _sequence_of(uow, billed, payer) if payer else None
-    crossed_to = _named_payer(uow, cp.crossover_payer) if cp.is_crossover else None
-    nxt = (
-        secondary_claims.next_payer_of(uow, billed.patient_id, billed.date_of_service, sequence)
-        if sequence
-        else None
-    )
-    next_payer = crossed_to or (nxt.payer_id if nxt else None)
-    ref = ClaimRef(
-        claim_id=ledger_claim.id,
-        claim_number=billed.claim_number,
-        patient_id=billed.patient_id,
-        payer_id=payer,
-        lines=lines,
-        next_payer_id=next_payer if next_payer != payer else None,
-        billed_claim_id=billed.id if billed.id != ledger_claim.id else None,
-        prior_payer_adjudicated=sequence not in (None, "primary"),
-    )
-    return _Match(ref, billed, sequence, crossed_to)
 
 
 def _open_remittance(
@@ -315,14 +196,18 @@ def update_claim_status_in(uow: UnitOfWork, ref: ClaimRef, cp: Any, trace: str |
     item if it cannot move."""
     target = claim_status_after(cp, routine_reasons())
     row = uow.records.get(claims, ref.status_claim_id, for_update=True)
-    if cp.payer_claim_control_number and row.payer_claim_control_number != cp.payer_claim_control_number:
-        uow.records.update(claims, row.id, payer_claim_control_number=cp.payer_claim_control_number)
+    pcn = cp.payer_claim_control_number
+    changed = {"payer_claim_control_number": pcn} if pcn and row.payer_claim_control_number != pcn else {}
     if target is None or row.status == target:
+        if changed:
+            uow.records.update(claims, row.id, **changed)
         return []
     note = f"835 {trace or ''}: {cp.status_words}, paid {cp.paid}".strip()
-    try:
-        claim_status.set_status_in(uow, row, target, note=note[:300])
-    except TherabillError:
+    try:  # the status and the payer's claim number in one update
+        claim_status.set_status_in(uow, row, target, note=note[:300], **changed)
+    except TherabillError:  # refused before anything was written
+        if changed:
+            uow.records.update(claims, row.id, **changed)
         return [
             WorkItem(
                 "status-not-updated",
@@ -404,18 +289,64 @@ def _posting(
     )
 
 
+class _Pending:
+    """The rows of the claims posted so far in a transaction, inserted together (``flush``):
+    remittance claims, their lines, ledger entries, worklist items; the summary tables are
+    added to once, at the end (``close``)."""
+
+    def __init__(self, uow: UnitOfWork, remittance_id: str) -> None:
+        self.uow, self.remittance_id = uow, remittance_id
+        self.claims: list[dict[str, Any]] = []
+        self.payments: list[dict[str, Any]] = []
+        self.lines: list[dict[str, Any]] = []
+        self.entries: list[dict[str, Any]] = []
+        self.work: list[tuple[list[WorkItem], str, str | None]] = []
+        self.totals: list[dict[str, Any]] = []
+
+    def flush(self) -> None:
+        session = self.uow.session
+        for table, rows in (
+            (remittance_claims, self.claims),
+            (remittance_claim_payments, self.payments),
+            (remittance_lines, self.lines),
+            (ledger_entries, self.entries),
+        ):
+            if rows:
+                session.execute(table.insert(), rows)
+        for items, rc_id, claim_id in self.work:
+            _work_rows(self.uow, items, self.remittance_id, rc_id, claim_id)
+        self.totals.extend(self.entries)
+        self.claims, self.payments, self.lines, self.entries, self.work = [], [], [], [], []
+
+    def close(self) -> None:
+        self.flush()
+        report_totals.add_posted(self.uow.session.connection(), self.totals)
+
+
+def _no_next_claim(match: Match, cp: ClaimPayment) -> bool:
+    """True when posting ``cp`` surely makes no next payer's claim and withdraws none."""
+    if cp.is_reversal:
+        return False
+    return (
+        cp.is_crossover
+        or cp.status == "25"
+        or match.sequence is None
+        or match.ref.next_payer_id is None
+        or cp.patient_responsibility_from_adjustments <= ZERO
+    )
+
+
 def _next_claim(
-    uow: UnitOfWork, match: _Match, cp: ClaimPayment, payment_date: date | None
+    uow: UnitOfWork, match: Match, cp: ClaimPayment, payment_date: date | None
 ) -> tuple[str | None, list[WorkItem]]:
     """After a payer's claim posts: the next payer's claim (or, after a reversal, its withdrawal)."""
     ref = match.ref
     if cp.is_reversal:
         return None, secondary_claims.withdraw_next_claims_in(uow, ref.claim_id, cp, keep=match.billed.id)
-    if cp.is_crossover or cp.status == "25" or match.sequence is None or ref.next_payer_id is None:
+    sequence = match.sequence
+    if _no_next_claim(match, cp) or sequence is None:
         return None, []
-    if cp.patient_responsibility_from_adjustments <= ZERO:
-        return None, []
-    nxt = secondary_claims.next_payer_of(uow, ref.patient_id, match.billed.date_of_service, match.sequence)
+    nxt = secondary_claims.next_payer_of(uow, ref.patient_id, match.billed.date_of_service, sequence)
     if nxt is None or nxt.payer_id != ref.next_payer_id:
         return None, []
     savepoint = uow.session.begin_nested()
@@ -425,7 +356,7 @@ def _next_claim(
             billed=match.billed,
             ref=ref,
             cp=cp,
-            sequence=match.sequence,
+            sequence=sequence,
             nxt=nxt,
             payment_date=payment_date,
         )
@@ -444,113 +375,16 @@ def _next_claim(
     return made
 
 
-@dataclass(frozen=True, slots=True)
-class Received:
-    """The remittance a claim payment came in (what posting one CLP needs of it).
-
-    Attributes:
-        remittance_id: the stored remittance.
-        trace_number: TRN02; ``payment_date``: BPR16.
-        sender: our record of the paying payer, when known.
-        balanced: whether the transaction balances (a CLP of one that does not is not posted).
-    """
-
-    remittance_id: str
-    trace_number: str | None
-    payment_date: date | None
-    sender: str | None
-    balanced: bool
-
-
-def post_claim_in(
-    uow: UnitOfWork,
-    cp: ClaimPayment,
-    received: Received,
-    *,
-    key: str,
-    ordinal: int,
-    result: RemittanceResult,
-) -> str:
-    """Post one claim payment (CLP) in ``uow``: its record, its lines, its ledger entries, the
-    claim's status, the next payer's claim, its worklist items; adds to ``result``.
-
-    The one way a CLP posts: while the remittance is posted, and later when a biller assigns
-    a claim payment that matched none of ours to one of our claims. Returns the new remittance
-    claim's id.
-    """
-    practice_id = uow.practice_id
-    rid = received.remittance_id
-    claim_row = uow.records.claim_by_number(cp.claim_id)
-    existing = ledger.patient_entries(uow, [claim_row.patient_id]) if claim_row is not None else []
-    match = _match(uow, cp, received.sender, existing) if claim_row is not None else None
-    ref = match.ref if match is not None else None
-    on_claim = [e for e in existing if ref is not None and e.claim_id == ref.claim_id]
-    posting = _posting(cp, ref, received.sender, existing, on_claim, balanced=received.balanced)
-    rc_id = new_id()
-    uow.session.execute(
-        remittance_claims.insert().values(
-            id=rc_id,
-            practice_id=practice_id,
-            remittance_id=rid,
-            ordinal=ordinal,
-            idempotency_key=key,
-            claim_number=cp.claim_id,
-            status=cp.status,
-            payer_claim_control_number=cp.payer_claim_control_number,
-            charge_cents=to_cents(cp.charge),
-            paid_cents=to_cents(cp.paid),
-            patient_responsibility_cents=to_cents(cp.patient_responsibility),
-            claim_id=ref.status_claim_id if ref else None,
-            posted=posting.posted,
-            crossover=posting.crossover,
-            entry_count=len(posting.entries),
-            posted_at=uow.now(),
-            payer_id=ref.payer_id if ref is not None and posting.posted else received.sender,
-            remarks=list(cp.remarks),
-        )
-    )
-    uow.session.execute(
-        remittance_claim_payments.insert().values(
-            remittance_claim_id=rc_id, practice_id=practice_id, payment=claim_payment_to_data(cp)
-        )
-    )
-    store_lines(uow, rc_id, cp, ref)
-    work = list(posting.worklist)
-    if posting.posted and match is not None:
-        ledger.insert_entries(
-            uow, posting.entries, key, existing=existing, remittance_id=rid, remittance_claim_id=rc_id
-        )
-        work.extend(negative_payer_items(on_claim, posting.entries, cp.claim_id, cp.segment_number))
-        mismatch = responsibility_mismatch(cp)
-        work.extend([mismatch] if mismatch is not None else [])
-        work.extend(update_claim_status_in(uow, match.ref, cp, received.trace_number))
-        number, items = _next_claim(uow, match, cp, received.payment_date)
-        work.extend(items)
-        if number is not None:
-            result.next_claims.append(number)
-    _work_rows(uow, work, rid, rc_id, ref.status_claim_id if ref else None)
-    uow.record(
-        "remittance.claim-posted",
-        "remittance_claim",
-        rc_id,
-        {"claim": cp.claim_id, "posted": posting.posted},
-    )
-    result.posted_claims += 1
-    result.matched_claims += 1 if posting.posted else 0
-    result.entries += len(posting.entries)
-    result.worklist.extend(work)
-    return rc_id
-
-
 def post_remittance(
     engine: Engine, practice_id: str, actor: str, remittance: Remittance, *, file_sha256: str | None = None
 ) -> RemittanceResult:
-    """Post one remittance transaction: its record first, then each claim in its own transaction.
+    """Post one remittance transaction: its record first, then its claims, in transactions of
+    up to ``CLAIMS_PER_TRANSACTION`` claims (each claim whole, each once).
 
     A transaction that does not balance (sum of CLP04 − PLB ≠ BPR02) posts no claim: every
     claim goes to the worklist. Each posted claim moves to the status the remittance implies
     (``therabill.domain.posting.claim_status_after``: paid, partly paid, denied, crossed
-    over, or back to pending after a payer's reversal) in the claim's own transaction, with
+    over, or back to pending after a payer's reversal) in the transaction that posts it, with
     a status-history event; PLB adjustments become practice-level ledger entries. Re-posting the same remittance (or the same money in a new
     envelope) posts nothing; after a crash it posts the claims not yet posted.
     """
@@ -573,27 +407,156 @@ def post_remittance(
                 paid=remittance.payment_amount,
                 conflict=True,
             )
-        sender = _sender(uow, remittance)
+        sender = sender_of(uow, remittance)
     result = RemittanceResult(
         rid, remittance.idempotency_key, new, worklist=list(items), paid=remittance.payment_amount
     )
     balanced = remittance.transaction_balanced
-    for ordinal, (cp, key) in enumerate(zip(remittance.claims, claim_keys(remittance), strict=True), start=1):
+    numbered = list(enumerate(zip(remittance.claims, claim_keys(remittance), strict=True), start=1))
+    for start in range(0, len(numbered), CLAIMS_PER_TRANSACTION):
+        chunk = numbered[start : start + CLAIMS_PER_TRANSACTION]
         with UnitOfWork(engine, practice_id, actor) as uow:
-            done = uow.session.execute(
-                select(remittance_claims.c.id).where(
-                    remittance_claims.c.practice_id == practice_id, remittance_claims.c.idempotency_key == key
-                )
-            ).first()
-            if done is not None:
-                result.skipped_claims += 1
-                continue
-            post_claim_in(
-                uow,
-                cp,
-                Received(rid, remittance.trace_number, remittance.header.payment_date, sender, balanced),
-                key=key,
-                ordinal=ordinal,
-                result=result,
-            )
+            _post_claims(uow, remittance, rid, sender, balanced, chunk, result)
     return result
+
+
+@dataclass(frozen=True, slots=True)
+class Received:
+    """The remittance a claim payment came in (what posting one CLP needs of it).
+
+    Attributes:
+        remittance_id: the stored remittance.
+        trace_number: TRN02; ``payment_date``: BPR16.
+        sender: our record of the paying payer, when known.
+        balanced: whether the transaction balances (a CLP of one that does not is not posted).
+    """
+
+    remittance_id: str
+    trace_number: str | None
+    payment_date: date | None
+    sender: str | None
+    balanced: bool
+
+
+def post_claim_in(
+    uow: UnitOfWork, cp: ClaimPayment, received: Received, *, key: str, ordinal: int, result: RemittanceResult
+) -> str:
+    """Post one claim payment (CLP) in ``uow``: its record, its lines, its ledger entries, the
+    claim's status, the next payer's claim, its worklist items; adds to ``result``.
+
+    Used when a biller assigns a claim payment that matched none of ours to one of our claims;
+    a remittance's own claims post through the same ``_post_one``, many per transaction.
+    Returns the new remittance claim's id.
+    """
+    read = Reads(uow, [cp.claim_id])
+    pending = _Pending(uow, received.remittance_id)
+    rc_id = _post_one(uow, cp, received, key, ordinal, read, pending, result)
+    pending.close()
+    return rc_id
+
+
+def _post_claims(
+    uow: UnitOfWork,
+    remittance: Remittance,
+    rid: str,
+    sender: str | None,
+    balanced: bool,
+    chunk: Sequence[tuple[int, tuple[ClaimPayment, str]]],
+    result: RemittanceResult,
+) -> None:
+    """Post the CLPs of ``chunk`` (ordinal, (CLP, key)) in the open unit of work, each once."""
+    done = set(
+        uow.session.scalars(
+            select(remittance_claims.c.idempotency_key).where(
+                remittance_claims.c.practice_id == uow.practice_id,
+                remittance_claims.c.idempotency_key.in_([key for _, (_, key) in chunk]),
+            )
+        )
+    )
+    todo = [(ordinal, cp, key) for ordinal, (cp, key) in chunk if key not in done]
+    result.skipped_claims += len(chunk) - len(todo)
+    read = Reads(uow, [cp.claim_id for _, cp, _ in todo])
+    pending = _Pending(uow, rid)
+    received = Received(rid, remittance.trace_number, remittance.header.payment_date, sender, balanced)
+    for ordinal, cp, key in todo:
+        _post_one(uow, cp, received, key, ordinal, read, pending, result)
+    pending.close()
+
+
+def _post_one(
+    uow: UnitOfWork,
+    cp: ClaimPayment,
+    received: Received,
+    key: str,
+    ordinal: int,
+    read: Reads,
+    pending: _Pending,
+    result: RemittanceResult,
+) -> str:
+    """The one way a CLP posts (its rows go to ``pending``); returns its remittance claim's id."""
+    rid, sender = received.remittance_id, received.sender
+    claim_row = read.claim(cp.claim_id)
+    existing = read.entries_of(claim_row.patient_id) if claim_row is not None else []
+    match = match_claim(uow, cp, sender, existing, read, claim_row) if claim_row is not None else None
+    ref = match.ref if match is not None else None
+    on_claim = [e for e in existing if ref is not None and e.claim_id == ref.claim_id]
+    posting = _posting(cp, ref, sender, existing, on_claim, balanced=received.balanced)
+    rc_id = new_id()
+    pending.claims.append(
+        {
+            "id": rc_id,
+            "practice_id": uow.practice_id,
+            "remittance_id": rid,
+            "ordinal": ordinal,
+            "idempotency_key": key,
+            "claim_number": cp.claim_id,
+            "status": cp.status,
+            "payer_claim_control_number": cp.payer_claim_control_number,
+            "charge_cents": to_cents(cp.charge),
+            "paid_cents": to_cents(cp.paid),
+            "patient_responsibility_cents": to_cents(cp.patient_responsibility),
+            "claim_id": ref.status_claim_id if ref else None,
+            "posted": posting.posted,
+            "crossover": posting.crossover,
+            "entry_count": len(posting.entries),
+            "posted_at": uow.now(),
+            "payer_id": ref.payer_id if ref is not None and posting.posted else sender,
+            "remarks": list(cp.remarks),
+        }
+    )
+    pending.payments.append(
+        {"remittance_claim_id": rc_id, "practice_id": uow.practice_id, "payment": claim_payment_to_data(cp)}
+    )
+    pending.lines.extend(line_rows(uow, rc_id, cp, ref))
+    work = list(posting.worklist)
+    if posting.posted and match is not None:
+        ledger.insert_entries(
+            uow,
+            posting.entries,
+            key,
+            existing=existing,
+            deferred=pending.entries,
+            remittance_id=rid,
+            remittance_claim_id=rc_id,
+        )
+        read.posted(posting.entries)
+        work.extend(negative_payer_items(on_claim, posting.entries, cp.claim_id, cp.segment_number))
+        mismatch = responsibility_mismatch(cp)
+        work.extend([mismatch] if mismatch is not None else [])
+        work.extend(update_claim_status_in(uow, match.ref, cp, received.trace_number))
+        if not _no_next_claim(match, cp):  # it reads and writes more: everything written first
+            pending.flush()
+            number, items = _next_claim(uow, match, cp, received.payment_date)
+            read.forget()
+            work.extend(items)
+            if number is not None:
+                result.next_claims.append(number)
+    pending.work.append((work, rc_id, ref.status_claim_id if ref else None))
+    uow.record(
+        "remittance.claim-posted", "remittance_claim", rc_id, {"claim": cp.claim_id, "posted": posting.posted}
+    )
+    result.posted_claims += 1
+    result.matched_claims += 1 if posting.posted else 0
+    result.entries += len(posting.entries)
+    result.worklist.extend(work)
+    return rc_id

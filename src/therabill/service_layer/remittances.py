@@ -2,7 +2,7 @@
 
 ``post_835`` reads the file (every transaction in it) and posts each remittance with
 ``remittance_posting.post_remittance``: exactly once, claim by claim, each claim's status moved in the
-claim's own transaction. ``PostedRemittance.as_dict`` is the one public shape of what
+transaction that posts the claim. ``PostedRemittance.as_dict`` is the one public shape of what
 posting did; every surface shows it (the web in words, the API and ``--json`` as is).
 What posting left for a biller is read here too: the posting worklist, the denials, and
 the practice-level (PLB) entries.

@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import json
 import secrets
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import date
 from typing import Any
@@ -92,11 +92,18 @@ def coverage_on(uow: UnitOfWork, patient_id: str, day: date, *, payer_id: str) -
 
 def next_payer_of(uow: UnitOfWork, patient_id: str, day: date, sequence: str) -> NextPayer | None:
     """The coverage billed after a payer of ``sequence`` on ``day`` (``None``: the patient is next)."""
+    if NEXT_SEQUENCE.get(sequence) is None:
+        return None
+    return next_payer_among(uow.records.rows(coverages, coverages.c.patient_id == patient_id), day, sequence)
+
+
+def next_payer_among(rows: Iterable[Row[Any]], day: date, sequence: str) -> NextPayer | None:
+    """``next_payer_of`` over the patient's coverage rows already read (a posting reads them
+    once for many claims)."""
     nxt = NEXT_SEQUENCE.get(sequence)
     if nxt is None:
         return None
-    rows = uow.records.rows(coverages, coverages.c.patient_id == patient_id, coverages.c.sequence == nxt)
-    row = next((r for r in rows if _active(r, day)), None)
+    row = next((r for r in rows if r.sequence == nxt and _active(r, day)), None)
     return None if row is None else NextPayer(row.id, row.payer_id, nxt)
 
 
