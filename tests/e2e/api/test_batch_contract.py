@@ -216,22 +216,41 @@ def test_a_coded_claim_is_a_snapshot_its_cms1500_does_not_follow_the_records(
 ) -> None:
     claim_id = _ready_claim(world, date(2026, 11, 12))
     before = _cms1500_text(world, claim_id)
-    with world.engine.begin() as conn:
-        conn.execute(
-            providers.update()
-            .where(providers.c.practice_id == world.b.practice_id)
-            .values(last_name="Renamed-Later", npi="1245319599")
-        )
-        conn.execute(
-            patients.update().where(patients.c.id == world.b.patient_id).values(last_name="Moved-Later")
-        )
-        conn.execute(
-            practices.update().where(practices.c.id == world.b.practice_id).values(fees={"97124": "999.00"})
-        )
-    after = _cms1500_text(world, claim_id)
-    assert after == before
-    assert "RENAMED-LATER" not in after.upper() and "MOVED-LATER" not in after.upper()
-    # Without the snapshot the form follows today's records (the comparison above means something).
-    with world.engine.begin() as conn:
-        conn.execute(claims.update().where(claims.c.id == claim_id).values(coded_document=None))
-    assert "MOVED-LATER" in _cms1500_text(world, claim_id).upper()
+    pb = world.b
+    with world.engine.connect() as conn:  # the world is shared: put back what this test changes
+        was_providers = [
+            (r.id, r.last_name, r.npi)
+            for r in conn.execute(providers.select().where(providers.c.practice_id == pb.practice_id))
+        ]
+        was_patient = conn.execute(patients.select().where(patients.c.id == pb.patient_id)).one().last_name
+        was_fees = conn.execute(practices.select().where(practices.c.id == pb.practice_id)).one().fees
+    try:
+        with world.engine.begin() as conn:
+            conn.execute(
+                providers.update()
+                .where(providers.c.practice_id == pb.practice_id)
+                .values(last_name="Renamed-Later", npi="1245319599")
+            )
+            conn.execute(
+                patients.update().where(patients.c.id == pb.patient_id).values(last_name="Moved-Later")
+            )
+            conn.execute(
+                practices.update().where(practices.c.id == pb.practice_id).values(fees={"97124": "999.00"})
+            )
+        after = _cms1500_text(world, claim_id)
+        assert after == before
+        assert "RENAMED-LATER" not in after.upper() and "MOVED-LATER" not in after.upper()
+        # Without the snapshot the form follows today's records (the comparison above means something).
+        with world.engine.begin() as conn:
+            conn.execute(claims.update().where(claims.c.id == claim_id).values(coded_document=None))
+        assert "MOVED-LATER" in _cms1500_text(world, claim_id).upper()
+    finally:
+        with world.engine.begin() as conn:
+            for pid, last_name, npi in was_providers:
+                conn.execute(
+                    providers.update().where(providers.c.id == pid).values(last_name=last_name, npi=npi)
+                )
+            conn.execute(
+                patients.update().where(patients.c.id == pb.patient_id).values(last_name=was_patient)
+            )
+            conn.execute(practices.update().where(practices.c.id == pb.practice_id).values(fees=was_fees))

@@ -334,7 +334,7 @@ def test_a_new_practice_runs_its_first_day(fresh: Started, shots: Path, chromium
     page.click("#create-claim")
     expect(page).to_have_url(re.compile(r"/claims/\w+$"))
     page.click("#mark-ready")
-    expect(page.locator("#claim-status")).to_have_text("ready")
+    expect(page.locator("#claim-status")).to_have_text("Ready")
     expect(page.locator("main")).to_contain_text("$120.00")
     number = re.search(r"Claim (\w+)", page.locator("h1").inner_text()).group(1)  # type: ignore[union-attr]
     page.goto(fresh.url + "/claims")
