@@ -6,16 +6,13 @@ from __future__ import annotations
 from datetime import date, timedelta
 
 from fastapi.testclient import TestClient
-from sqlalchemy import select
 
 from tests.e2e.api.conftest import bearer, login, token_for
-from tests.e2e.api.world import AS_OF, World
-from therabill.adapters.db.tables import coverages
+from tests.e2e.api.world import AS_OF, World, own_client
 from therabill.adapters.x12.envelope import EnvelopeSettings
 from therabill.domain.forms import cms1500_forms
-from therabill.service_layer import batches, patients, visits
+from therabill.service_layer import batches, visits
 from therabill.service_layer import claims as records
-from therabill.service_layer.coverages import CoverageInput
 
 DOC = {
     "start_time": "10:00",
@@ -37,42 +34,8 @@ DOC = {
 }
 
 
-_OWN: dict[str, tuple[str, str]] = {}
-
-
 def _client(world: World) -> tuple[str, str]:
-    """A client of practice a of these tests' own, with the same plan as the world's client
-    but no authorization (other tests use up the world client's authorized visits)."""
-    if "a" not in _OWN:
-        a = world.a
-        with world.engine.connect() as conn:
-            cov = conn.execute(select(coverages).where(coverages.c.id == a.coverage_id)).one()
-        patient = patients.register_patient(
-            world.engine,
-            a.practice_id,
-            "test:setup",
-            chart_number="LIFECYCLE-1",
-            first_name="Lena",
-            last_name="Cycle",
-            birth_date=date(1980, 5, 17),
-            sex="F",
-            address={"line1": "1 Main St", "city": "Albany", "state": "NY", "zip": "12207"},
-            coverages_in=[
-                CoverageInput(
-                    payer_id=cov.payer_id,
-                    member_id="LC123456789",
-                    group_number=cov.group_number,
-                    active_from=cov.active_from,
-                    details=cov.details,
-                )
-            ],
-        )
-        with world.engine.connect() as conn:
-            own_cov = conn.execute(
-                select(coverages.c.id).where(coverages.c.patient_id == patient)
-            ).scalar_one()
-        _OWN["a"] = (patient, own_cov)
-    return _OWN["a"]
+    return own_client(world, "a", "LIFECYCLE-1", "Lena", "Cycle")
 
 
 def _visit(world: World, dos: date, doc: dict | None = None) -> str:  # type: ignore[type-arg]

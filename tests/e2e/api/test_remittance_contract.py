@@ -12,57 +12,24 @@ from pathlib import Path
 from typing import Any
 
 from fastapi.testclient import TestClient
-from sqlalchemy import select
 from typer.testing import CliRunner
 
 from tests.e2e.api.conftest import bearer, csrf_of, login, token_for
 from tests.e2e.api.test_authorization_matrix import VISIT_DOC
-from tests.e2e.api.world import AS_OF, World
+from tests.e2e.api.world import AS_OF, World, own_client
 from tests.integration.interop import x12_files as xf
-from therabill.adapters.db.tables import coverages
 from therabill.adapters.x12.envelope import EnvelopeSettings
 from therabill.domain.money import from_cents
 from therabill.entrypoints.cli.main import app as cli
-from therabill.service_layer import batches, ledger, patients
+from therabill.service_layer import batches, ledger
 from therabill.service_layer import claims as claims_svc
 from therabill.service_layer import visits as visits_svc
-from therabill.service_layer.coverages import CoverageInput
 
 ACTOR = "test:setup"
-_OWN: dict[str, tuple[str, str]] = {}
 
 
 def _client(world: World) -> tuple[str, str]:
-    """A client of practice b of this test's own, on the world client's plan: other tests bill
-    the world's client (its authorized visits, its claims of the same days)."""
-    if "b" not in _OWN:
-        pw = world.b
-        with world.engine.connect() as conn:
-            cov = conn.execute(select(coverages).where(coverages.c.id == pw.coverage_id)).one()
-        patient = patients.register_patient(
-            world.engine,
-            pw.practice_id,
-            ACTOR,
-            chart_number="REMIT-CONTRACT-1",
-            first_name="Rita",
-            last_name="Contract",
-            birth_date=date(1979, 3, 14),
-            sex="F",
-            address={"line1": "2 Main St", "city": "Albany", "state": "NY", "zip": "12207"},
-            coverages_in=[
-                CoverageInput(
-                    payer_id=cov.payer_id,
-                    member_id="RC123456789",
-                    group_number=cov.group_number,
-                    active_from=cov.active_from,
-                    details=cov.details,
-                )
-            ],
-        )
-        with world.engine.connect() as conn:
-            own = conn.execute(select(coverages.c.id).where(coverages.c.patient_id == patient)).scalar_one()
-        _OWN["b"] = (patient, own)
-    return _OWN["b"]
+    return own_client(world, "b", "REMIT-CONTRACT-1", "Rita", "Contract")
 
 
 def _sent_claim(world: World, day: date) -> str:

@@ -11,10 +11,11 @@ from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
 from pathlib import Path
 
-from sqlalchemy import Engine
+from sqlalchemy import Engine, select
 
 from therabill.adapters.db import migrations
 from therabill.adapters.db.engine import make_engine
+from therabill.adapters.db.tables import coverages
 from therabill.security import totp
 from therabill.service_layer import accounts
 from therabill.service_layer import coverages as coverages_svc
@@ -148,6 +149,45 @@ def _practice(engine: Engine, slug: str, clock: MovableClock) -> PracticeWorld:
             if secret:
                 world.secrets[role] = secret
     return world
+
+
+def own_client(world: World, which: str, chart_number: str, first: str, last: str) -> tuple[str, str]:
+    """A client of practice ``which`` ("a" or "b") of one test module's own, on the plan of the
+    world's client but without its authorization: the world's client is billed by many tests
+    (its authorized visits get used up, its days already have claims). Made once per chart
+    number; returns (patient id, coverage id)."""
+    key = (which, chart_number)
+    if key not in _OWN_CLIENTS:
+        pw = world.a if which == "a" else world.b
+        with world.engine.connect() as conn:
+            cov = conn.execute(select(coverages).where(coverages.c.id == pw.coverage_id)).one()
+        patient = patients_svc.register_patient(
+            world.engine,
+            pw.practice_id,
+            "test:setup",
+            chart_number=chart_number,
+            first_name=first,
+            last_name=last,
+            birth_date=date(1980, 5, 17),
+            sex="F",
+            address={"line1": "1 Main St", "city": "Albany", "state": "NY", "zip": "12207"},
+            coverages_in=[
+                coverages_svc.CoverageInput(
+                    payer_id=cov.payer_id,
+                    member_id=f"{first[0]}{last[0]}123456789",
+                    group_number=cov.group_number,
+                    active_from=cov.active_from,
+                    details=cov.details,
+                )
+            ],
+        )
+        with world.engine.connect() as conn:
+            own = conn.execute(select(coverages.c.id).where(coverages.c.patient_id == patient)).scalar_one()
+        _OWN_CLIENTS[key] = (patient, own)
+    return _OWN_CLIENTS[key]
+
+
+_OWN_CLIENTS: dict[tuple[str, str], tuple[str, str]] = {}
 
 
 def build_world(folder: Path) -> World:

@@ -3,52 +3,21 @@
 
 from __future__ import annotations
 
-import json
 import os
-from collections.abc import Iterator
 from datetime import UTC, timedelta
 from pathlib import Path
-from typing import Any
 
 import pytest
-from typer.testing import CliRunner, Result
 
 from tests.conftest import SmtpServer
+from tests.e2e.cli.harness import as_json, run
 from tests.integration.calendar.fake_sms import ACCOUNT, FROM, TOKEN, FakeSmsProvider
-from tests.integration.db.builders import ACTOR, Practice, a_practice
+from tests.integration.db.builders import ACTOR, Practice
 from tests.integration.interop.conftest import ready_claim
 from therabill.adapters.db.engine import make_engine
 from therabill.clock import current_time
 from therabill.domain import schedule as rules
-from therabill.entrypoints.cli.main import app
 from therabill.service_layer import appointments, patients
-
-runner = CliRunner()
-
-
-def run(*args: str) -> Result:
-    return runner.invoke(app, list(args))
-
-
-def as_json(*args: str) -> Any:
-    result = run(*args, "--json")
-    assert result.exit_code == 0, result.output
-    return json.loads(result.stdout)
-
-
-@pytest.fixture
-def practice(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Practice]:
-    folder: Path = tmp_path_factory.mktemp("cli-jobs")
-    with pytest.MonkeyPatch.context() as mp:
-        mp.setenv("THERABILL_DATA_DIR", str(folder))
-        for name in ("THERABILL_DATABASE_URL", "THERABILL_PRACTICE"):
-            mp.delenv(name, raising=False)
-        assert run("db", "upgrade").exit_code == 0
-        engine = make_engine()
-        p = a_practice(engine)
-        mp.setenv("THERABILL_PRACTICE", p.id)
-        yield p
-        engine.dispose()
 
 
 def test_edit_services_rooms_time_off_and_a_feed(practice: Practice) -> None:

@@ -3,48 +3,16 @@ a run scheduled from the CLI is emailed by ``therabill worker --once``, once, op
 
 from __future__ import annotations
 
-import json
-from collections.abc import Iterator
 from decimal import Decimal
-from pathlib import Path
-from typing import Any
 
 import pytest
-from typer.testing import CliRunner, Result
 
 from tests.conftest import SmtpServer
-from tests.integration.db.builders import ACTOR, Practice, a_practice
+from tests.e2e.cli.harness import as_json, run
+from tests.integration.db.builders import ACTOR, Practice
 from therabill.adapters.db.engine import make_engine
 from therabill.domain.ledger import ChargeType
-from therabill.entrypoints.cli.main import app
 from therabill.service_layer import ledger, patients
-
-runner = CliRunner()
-
-
-def run(*args: str) -> Result:
-    return runner.invoke(app, list(args))
-
-
-def as_json(*args: str) -> Any:
-    result = run(*args, "--json")
-    assert result.exit_code == 0, result.output
-    return json.loads(result.stdout)
-
-
-@pytest.fixture
-def practice(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Practice]:
-    folder: Path = tmp_path_factory.mktemp("cli-messages")
-    with pytest.MonkeyPatch.context() as mp:
-        mp.setenv("THERABILL_DATA_DIR", str(folder))
-        for name in ("THERABILL_DATABASE_URL", "THERABILL_PRACTICE", "THERABILL_SMTP_HOST"):
-            mp.delenv(name, raising=False)
-        assert run("db", "upgrade").exit_code == 0
-        engine = make_engine()
-        p = a_practice(engine)
-        mp.setenv("THERABILL_PRACTICE", p.id)
-        yield p
-        engine.dispose()
 
 
 def _owing(p: Practice, first: str, amount: str) -> str:

@@ -2,44 +2,8 @@
 
 from __future__ import annotations
 
-import json
-from collections.abc import Iterator
-from pathlib import Path
-from typing import Any
-
-import pytest
-from typer.testing import CliRunner, Result
-
-from tests.integration.db.builders import Practice, a_practice
-from therabill.adapters.db.engine import make_engine
-from therabill.entrypoints.cli.main import app
-
-runner = CliRunner()
-
-
-def run(*args: str) -> Result:
-    return runner.invoke(app, list(args))
-
-
-def as_json(*args: str) -> Any:
-    result = run(*args, "--json")
-    assert result.exit_code == 0, result.output
-    return json.loads(result.stdout)
-
-
-@pytest.fixture
-def practice(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Practice]:
-    folder: Path = tmp_path_factory.mktemp("cli-schedule")
-    with pytest.MonkeyPatch.context() as mp:
-        mp.setenv("THERABILL_DATA_DIR", str(folder))
-        for name in ("THERABILL_DATABASE_URL", "THERABILL_PRACTICE"):
-            mp.delenv(name, raising=False)
-        assert run("db", "upgrade").exit_code == 0
-        engine = make_engine()
-        p = a_practice(engine)
-        mp.setenv("THERABILL_PRACTICE", p.id)
-        yield p
-        engine.dispose()
+from tests.e2e.cli.harness import as_json, run
+from tests.integration.db.builders import Practice
 
 
 def test_schedule_commands(practice: Practice) -> None:
