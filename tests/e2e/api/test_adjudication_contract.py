@@ -12,11 +12,9 @@ from fastapi.testclient import TestClient
 
 from tests.e2e.api.conftest import bearer, login, token_for
 from tests.e2e.api.test_authorization_matrix import VISIT_DOC
-from tests.e2e.api.world import AS_OF, World, make_835
+from tests.e2e.api.world import World, make_835, ready_claim
 from therabill.adapters.x12.envelope import EnvelopeSettings
-from therabill.service_layer import batches, ledger, remittances
-from therabill.service_layer import claims as claims_svc
-from therabill.service_layer import visits as visits_svc
+from therabill.service_layer import batches, remittances
 from therabill.service_layer.uow import UnitOfWork
 
 
@@ -55,19 +53,7 @@ def _money(text: str) -> str:
 
 def _submitted_claim(world: World, day: date) -> tuple[str, str, list[tuple[str, int, int]]]:
     pw, actor = world.b, "test:setup"
-    visit = visits_svc.record_visit(
-        world.engine,
-        pw.practice_id,
-        actor,
-        patient_id=pw.patient_id,
-        provider_id=pw.provider_id,
-        date_of_service=day,
-        document=VISIT_DOC,
-        coverage_id=pw.coverage_id,
-    )
-    coded = claims_svc.code_visit(world.engine, pw.practice_id, actor, visit, as_of=AS_OF)
-    ledger.post_claim_charges(world.engine, pw.practice_id, actor, coded.claim_id)
-    claims_svc.mark_ready(world.engine, pw.practice_id, actor, coded.claim_id)
+    coded = ready_claim(world, day, VISIT_DOC)
     batches.build_batch(world.engine, pw.practice_id, actor, [coded.claim_id], envelope=EnvelopeSettings())
     with UnitOfWork(world.engine, pw.practice_id, actor, read_only=True) as uow:
         number = uow.records.claim_by_number(coded.claim_number).claim_number

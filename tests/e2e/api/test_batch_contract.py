@@ -15,35 +15,20 @@ from typer.testing import CliRunner
 
 from tests.e2e.api.conftest import bearer, login, token_for
 from tests.e2e.api.test_authorization_matrix import VISIT_DOC
-from tests.e2e.api.world import AS_OF, World
+from tests.e2e.api.world import AS_OF, World, ready_claim
 from tests.integration.interop import x12_files as xf
 from therabill.adapters.clearinghouse import FileDropConnector
 from therabill.adapters.db.tables import claim_batches, claims, patients, practices, providers
 from therabill.adapters.x12.envelope import EnvelopeSettings
 from therabill.domain.money import from_cents
 from therabill.entrypoints.cli.main import app as cli
-from therabill.service_layer import batches, documents, ledger, submission
+from therabill.service_layer import batches, documents, submission
 from therabill.service_layer import claims as claims_svc
-from therabill.service_layer import visits as visits_svc
 
 
 def _ready_claim(world: World, day: date) -> str:
     """A ready claim of practice b (practice a's authorization is for the other tests) on its own date of service (no other test bills that day)."""
-    pw, actor = world.b, "test:setup"
-    visit = visits_svc.record_visit(
-        world.engine,
-        pw.practice_id,
-        actor,
-        patient_id=pw.patient_id,
-        provider_id=pw.provider_id,
-        date_of_service=day,
-        document=VISIT_DOC,
-        coverage_id=pw.coverage_id,
-    )
-    coded = claims_svc.code_visit(world.engine, pw.practice_id, actor, visit, as_of=AS_OF)
-    ledger.post_claim_charges(world.engine, pw.practice_id, actor, coded.claim_id)
-    claims_svc.mark_ready(world.engine, pw.practice_id, actor, coded.claim_id)
-    return coded.claim_id
+    return ready_claim(world, day, VISIT_DOC).claim_id
 
 
 def _surfaces(

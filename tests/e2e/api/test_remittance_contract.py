@@ -16,14 +16,13 @@ from typer.testing import CliRunner
 
 from tests.e2e.api.conftest import bearer, csrf_of, login, token_for
 from tests.e2e.api.test_authorization_matrix import VISIT_DOC
-from tests.e2e.api.world import AS_OF, World, own_client
+from tests.e2e.api.world import World, own_client, ready_claim
 from tests.integration.interop import x12_files as xf
 from therabill.adapters.x12.envelope import EnvelopeSettings
 from therabill.domain.money import from_cents
 from therabill.entrypoints.cli.main import app as cli
-from therabill.service_layer import batches, ledger
+from therabill.service_layer import batches
 from therabill.service_layer import claims as claims_svc
-from therabill.service_layer import visits as visits_svc
 
 ACTOR = "test:setup"
 
@@ -35,16 +34,7 @@ def _client(world: World) -> tuple[str, str]:
 def _sent_claim(world: World, day: date) -> str:
     """A claim of practice b on its own date of service, batched (the 835 answers it)."""
     pw = world.b
-    patient, coverage = _client(world)
-    visit = visits_svc.record_visit(
-        world.engine, pw.practice_id, ACTOR, patient_id=patient, provider_id=pw.provider_id,
-        date_of_service=day, document=VISIT_DOC, coverage_id=coverage,
-    )  # fmt: skip
-    coded = claims_svc.code_visit(world.engine, pw.practice_id, ACTOR, visit, as_of=AS_OF)
-    errors = [f for f in coded.findings.get("findings", []) if f.get("severity") == "error"]
-    assert not coded.has_errors, errors
-    ledger.post_claim_charges(world.engine, pw.practice_id, ACTOR, coded.claim_id)
-    claims_svc.mark_ready(world.engine, pw.practice_id, ACTOR, coded.claim_id)
+    coded = ready_claim(world, day, VISIT_DOC, client=_client(world))
     batches.build_batch(world.engine, pw.practice_id, ACTOR, [coded.claim_id], envelope=EnvelopeSettings())
     return coded.claim_id
 

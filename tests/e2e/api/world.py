@@ -10,6 +10,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
 from pathlib import Path
+from typing import Any
 
 from sqlalchemy import Engine, select
 
@@ -18,9 +19,13 @@ from therabill.adapters.db.engine import make_engine
 from therabill.adapters.db.tables import coverages
 from therabill.security import totp
 from therabill.service_layer import accounts
+from therabill.service_layer import claims as claims_svc
 from therabill.service_layer import coverages as coverages_svc
+from therabill.service_layer import ledger as ledger_svc
 from therabill.service_layer import patients as patients_svc
 from therabill.service_layer import practice as practice_svc
+from therabill.service_layer import visits as visits_svc
+from therabill.service_layer.claims import CodedClaim
 
 PASSWORD = "correct horse battery staple"
 START = datetime(2026, 11, 23, 9, 0, 0)
@@ -188,6 +193,26 @@ def own_client(world: World, which: str, chart_number: str, first: str, last: st
 
 
 _OWN_CLIENTS: dict[tuple[str, str], tuple[str, str]] = {}
+
+
+def ready_claim(
+    world: World, day: date, document: dict[str, Any], *, client: tuple[str, str] | None = None
+) -> CodedClaim:
+    """A claim of practice b on ``day`` (give each test its own day): the visit documented,
+    coded with no scrub error, its charges posted and marked ready. ``client``: (patient id,
+    coverage id), the world's client by default."""
+    pw, actor = world.b, "test:setup"
+    patient, coverage = client or (pw.patient_id, pw.coverage_id)
+    visit = visits_svc.record_visit(
+        world.engine, pw.practice_id, actor, patient_id=patient, provider_id=pw.provider_id,
+        date_of_service=day, document=document, coverage_id=coverage,
+    )  # fmt: skip
+    coded = claims_svc.code_visit(world.engine, pw.practice_id, actor, visit, as_of=AS_OF)
+    errors = [f for f in coded.findings.get("findings", []) if f.get("severity") == "error"]
+    assert not coded.has_errors, errors
+    ledger_svc.post_claim_charges(world.engine, pw.practice_id, actor, coded.claim_id)
+    claims_svc.mark_ready(world.engine, pw.practice_id, actor, coded.claim_id)
+    return coded
 
 
 def build_world(folder: Path) -> World:
