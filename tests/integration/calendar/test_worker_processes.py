@@ -3,72 +3,37 @@ with SIGKILL while the SMS provider holds its request: every reminder is sent ex
 
 from __future__ import annotations
 
-import os
-import signal
-import subprocess
-import sys
-import threading
-import time
 from collections import Counter
-from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
-import pytest
-from sqlalchemy import Engine, select, text
+from sqlalchemy import Engine, select
 
-from tests.conftest import require
-from tests.integration.calendar.fake_sms import ACCOUNT, FROM, TOKEN, FakeSmsProvider, Received
+from tests.integration.calendar.fake_sms import ACCOUNT, FROM, TOKEN, FakeSmsProvider
+from tests.integration.calendar.worker_harness import (
+    HeldSend,
+    kill_a_mid_send,
+    run_cli,
+    two_workers,
+    worker_env,
+)
 from tests.integration.db.builders import ACTOR, a_practice
-from tests.integration.db.conftest import PgDatabases, pg_available
-from therabill.adapters.db import migrations
 from therabill.adapters.db.messaging_tables import reminder_sends
 from therabill.domain import schedule as rules
-from therabill.entrypoints.jobs import queue
 from therabill.service_layer import appointments, reminders
 from therabill.service_layer import patients as patients_svc
 
 REMINDERS = 12
 
 
-@pytest.fixture
-def pg_engine(pg_databases: PgDatabases) -> Iterator[Engine]:
-    require("PostgreSQL on 127.0.0.1:5432", pg_available(), "scripts/system-deps.sh installs it")
-    engine = pg_databases.new()
-    migrations.upgrade(engine)
-    yield engine
-    engine.dispose()
-
-
 def _env(engine: Engine, sms_url: str) -> dict[str, str]:
-    env = {k: v for k, v in os.environ.items() if not k.startswith("THERABILL_")}
-    env.update(
-        THERABILL_DATABASE_URL=engine.url.render_as_string(hide_password=False),
+    return worker_env(
+        engine,
         THERABILL_SMS_ACCOUNT_SID=ACCOUNT,
         THERABILL_SMS_AUTH_TOKEN=TOKEN,
         THERABILL_SMS_FROM=FROM,
         THERABILL_SMS_BASE_URL=sms_url,
-        THERABILL_PUBLIC_URL="https://clinic.example.com",
     )
-    return env
-
-
-def _cli(*args: str) -> list[str]:
-    return [sys.executable, "-m", "therabill.entrypoints.cli.main", *args]
-
-
-def _wait(condition: object, timeout: float, what: str) -> None:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if condition():  # type: ignore[operator]
-            return
-        time.sleep(0.05)
-    raise AssertionError(f"timed out waiting for {what}")
-
-
-def _workers_up(engine: Engine) -> int:
-    with engine.connect() as conn:
-        return int(conn.execute(text("SELECT count(*) FROM procrastinate_workers")).scalar_one())
 
 
 def test_two_workers_and_a_sigkill_send_each_reminder_exactly_once(pg_engine: Engine, tmp_path: Path) -> None:
@@ -97,59 +62,23 @@ def test_two_workers_and_a_sigkill_send_each_reminder_exactly_once(pg_engine: En
 
     provider = FakeSmsProvider().start()
     provider.delay = 0.4
-    a_holding, release, b_first = threading.Event(), threading.Event(), threading.Event()
+    held = HeldSend()
+    provider.on_request = lambda got: held(got.prefix)
+    envs = {name: _env(engine, provider.url(name)) for name in ("a", "b")}
 
-    def hook(got: Received) -> None:
-        if got.prefix == "b":
-            b_first.set()
-        elif b_first.is_set() and not a_holding.is_set():
-            # the provider has A's message; A waits for the answer and is killed meanwhile
-            a_holding.set()
-            release.wait(600)
+    def settled() -> bool:
+        with engine.connect() as conn:
+            rows = conn.execute(select(reminder_sends.c.status)).scalars().all()
+        return len(rows) == REMINDERS and Counter(rows)["sent"] == REMINDERS - 1
 
-    provider.on_request = hook
-    logs = {name: (tmp_path / f"{name}.log").open("w") for name in ("a", "b")}
-    workers: list[subprocess.Popen[bytes]] = []
-    url = engine.url.render_as_string(hide_password=False)
     try:
-        queue.ensure_schema(url)
-        for name in ("a", "b"):
-            env = _env(engine, provider.url(name))
-            workers.append(subprocess.Popen(_cli("worker"), env=env, stdout=logs[name], stderr=logs[name]))
-        _wait(lambda: _workers_up(engine) == 2, 180, "both workers to start")
-        # only now is anything due: both workers are listening when the jobs arrive
-        reminders.set_reminder_policy(engine, p.id, ACTOR, hours_before=24, email=False, sms=True)
-        queued = subprocess.run(
-            _cli("reminders", "send-due"),
-            env=_env(engine, provider.url("q")),
-            capture_output=True,
-            timeout=180,
-        )
-        assert queued.returncode == 0, queued.stderr.decode()
-        assert f"queued {REMINDERS} reminder job(s)" in queued.stdout.decode()
-        _wait(a_holding.is_set, 300, "worker A mid-send while B works")
-        workers[0].send_signal(signal.SIGKILL)
-        assert workers[0].wait(10) == -signal.SIGKILL
-        release.set()
-
-        def settled() -> bool:
-            with engine.connect() as conn:
-                rows = conn.execute(select(reminder_sends.c.status)).scalars().all()
-            return len(rows) == REMINDERS and Counter(rows)["sent"] == REMINDERS - 1
-
-        _wait(settled, 300, "worker B to send the rest")
-        time.sleep(1.0)  # give a wrong second send the chance to show
+        with two_workers(engine, envs, tmp_path) as workers:
+            # only now is anything due: both workers are listening when the jobs arrive
+            reminders.set_reminder_policy(engine, p.id, ACTOR, hours_before=24, email=False, sms=True)
+            queued = run_cli(_env(engine, provider.url("q")), "reminders", "send-due")
+            assert f"queued {REMINDERS} reminder job(s)" in queued
+            kill_a_mid_send(workers, held, settled)
     finally:
-        release.set()
-        for w in workers:
-            if w.poll() is None:
-                w.terminate()
-                try:
-                    w.wait(15)
-                except subprocess.TimeoutExpired:
-                    w.kill()
-        for f in logs.values():
-            f.close()
         provider.stop()
 
     received = Counter(m.to for m in provider.messages)
