@@ -17,10 +17,9 @@ from therabill.domain.errors import Problem, TherabillError
 from therabill.domain.money import usd_text
 from therabill.entrypoints.cli._practice import PracticeOption, open_practice
 from therabill.entrypoints.cli.common import JsonOption, fail, fail_from, print_json, stdout
-from therabill.entrypoints.cli.worker import is_postgres, job_context
-from therabill.entrypoints.http.settings import Settings
+from therabill.entrypoints.cli.worker import send_due
 from therabill.entrypoints.jobs import queue
-from therabill.entrypoints.jobs.tasks import run_due_statement_emails
+from therabill.entrypoints.jobs.tasks import JobContext, run_due_statement_emails
 from therabill.service_layer import statement_emails
 from therabill.service_layer.statement_emails import StatementEmailRun
 from therabill.service_layer.uow import system_actor
@@ -111,26 +110,19 @@ def show_command(
     _print(run)
 
 
+def _send_here(ctx: JobContext) -> int:
+    if ctx.outbox.mailer is None:
+        fail("no mail server: set THERABILL_SMTP_HOST", [Problem("mail-not-configured", "smtp_host", "")])
+    return run_due_statement_emails(ctx)
+
+
 @statement_emails_app.command("send-due")
 def send_due_command(as_json: JsonOption = False) -> None:
     """Send the pending statement emails now (PostgreSQL: queue them for the workers)."""
-    settings = Settings()
-    ctx = job_context(settings)
-    url = ctx.engine.url.render_as_string(hide_password=False)
-    try:
-        if is_postgres(url):
-            queued = queue.queue_statement_emails_now(url, ctx)
-            if as_json:
-                print_json({"queued": queued})
-                return
-            stdout.print(f"queued {queued} statement email job(s)")
-            return
-        if ctx.outbox.mailer is None:
-            fail("no mail server: set THERABILL_SMTP_HOST", [Problem("mail-not-configured", "smtp_host", "")])
-        due = run_due_statement_emails(ctx)
-    except TherabillError as exc:
-        fail_from(exc)
-    if as_json:
-        print_json({"pending": due, "outcomes": dict(ctx.counts)})
-        return
-    stdout.print(f"{due} pending; {ctx.counts or 'nothing sent'}")
+    send_due(
+        as_json,
+        noun="statement email",
+        queue_now=queue.queue_statement_emails_now,
+        run_here=_send_here,
+        pending_word="pending",
+    )

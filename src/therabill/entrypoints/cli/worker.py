@@ -9,6 +9,7 @@ jobs in the foreground (for a machine that serves no web pages).
 from __future__ import annotations
 
 import logging
+from collections.abc import Callable
 from typing import Annotated
 
 import typer
@@ -104,28 +105,42 @@ def policy_command(
     stdout.print(f"Reminders go {current.hours_before} hours before, by {channels or 'no channel'}.")
 
 
-@reminders_app.command("send-due")
-def send_due_command(
-    as_json: Annotated[bool, typer.Option("--json", help="Print JSON.")] = False,
+def send_due(
+    as_json: bool,
+    *,
+    noun: str,
+    queue_now: Callable[[str, JobContext], int],
+    run_here: Callable[[JobContext], int],
+    pending_word: str,
 ) -> None:
-    """Send the reminders due now (PostgreSQL: queue them for the workers)."""
-    settings = Settings()
-    ctx = job_context(settings)
+    """The shape of every ``send-due`` command: on PostgreSQL the due jobs are queued for the
+    workers (``queue_now``); on SQLite they run here, in this process (``run_here``)."""
+    ctx = job_context(Settings())
     url = ctx.engine.url.render_as_string(hide_password=False)
     try:
         if is_postgres(url):
-            queued = queue.queue_now(url, ctx)
+            queued = queue_now(url, ctx)
             if as_json:
                 print_json({"queued": queued})
-                return
-            stdout.print(f"queued {queued} reminder job(s)")
+            else:
+                stdout.print(f"queued {queued} {noun} job(s)")
             return
-        due = run_due_reminders(ctx)
+        due = run_here(ctx)
     except TherabillError as exc:
         fail_from(exc)
     except ValueError as exc:
         fail(str(exc))
     if as_json:
-        print_json({"due": due, "sent": ctx.counts})
+        print_json({pending_word: due, "outcomes": dict(ctx.counts)})
         return
-    stdout.print(f"{due} due; {ctx.counts or 'nothing sent'}")
+    stdout.print(f"{due} {pending_word}; {ctx.counts or 'nothing sent'}")
+
+
+@reminders_app.command("send-due")
+def send_due_command(
+    as_json: Annotated[bool, typer.Option("--json", help="Print JSON.")] = False,
+) -> None:
+    """Send the reminders due now (PostgreSQL: queue them for the workers)."""
+    send_due(
+        as_json, noun="reminder", queue_now=queue.queue_now, run_here=run_due_reminders, pending_word="due"
+    )
