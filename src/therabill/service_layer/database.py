@@ -70,6 +70,11 @@ def open_database(url: str | None = None, *, upgraded: bool = False) -> Engine:
     return engine
 
 
+def has_schema(engine: Engine) -> bool:
+    """Whether the database holds the therabill schema (any revision)."""
+    return migrations.current(engine) is not None
+
+
 class DatabaseNotReadyError(TherabillError):
     """The database has no therabill schema yet (nothing was set up in this data folder)."""
 

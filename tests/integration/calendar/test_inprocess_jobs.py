@@ -3,16 +3,20 @@ due reminders on its timer thread with the same job functions as a worker."""
 
 from __future__ import annotations
 
+import logging
 import time
 from datetime import datetime
 from pathlib import Path
+
+import pytest
 
 from tests.conftest import SmtpServer
 from tests.integration.db.builders import ACTOR, a_practice
 from therabill.adapters.db import migrations
 from therabill.adapters.db.engine import make_engine
 from therabill.entrypoints.http.settings import Settings
-from therabill.entrypoints.jobs.inprocess import start_for_sqlite
+from therabill.entrypoints.jobs.inprocess import InProcessJobs, start_for_sqlite
+from therabill.entrypoints.jobs.tasks import JobContext
 from therabill.service_layer import appointments, patients, reminders
 
 
@@ -53,3 +57,19 @@ def test_the_in_process_runner_sends_due_reminders_on_sqlite(tmp_path: Path, smt
         runner.stop()
     assert [m["To"] for m in smtp_server.messages] == ["a@example.org"]
     assert runner.ctx.counts == {"sent": 1}
+
+
+def test_the_runner_waits_quietly_for_a_database_without_a_schema(
+    tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    """``serve --workers N`` starts the runner before any worker has set up the database."""
+    url = f"sqlite:///{tmp_path / 'therabill.sqlite3'}"
+    runner = InProcessJobs(JobContext.from_settings(Settings(database_url=url)), interval=60)
+    with caplog.at_level(logging.WARNING, logger="therabill.jobs"):
+        runner.tick()
+    assert caplog.records == []  # no "no such table" traceback
+    migrations.upgrade(make_engine(url))
+    with caplog.at_level(logging.WARNING, logger="therabill.jobs"):
+        runner.tick()  # the schema is there now: the jobs run (nothing due)
+    assert caplog.records == []
+    assert runner.ctx.counts == {}

@@ -21,6 +21,7 @@ from therabill.entrypoints.jobs.tasks import (
     run_due_reminders,
     run_due_statement_emails,
 )
+from therabill.service_layer.database import has_schema
 
 log = logging.getLogger("therabill.jobs")
 
@@ -33,6 +34,7 @@ class InProcessJobs:
         self.interval = interval
         self._stop = threading.Event()
         self._exchanged_at: float | None = None
+        self._schema_seen = False
         self._thread = threading.Thread(target=self._loop, name="therabill-jobs", daemon=True)
 
     def start(self) -> InProcessJobs:
@@ -52,7 +54,13 @@ class InProcessJobs:
         self._thread.join(timeout)
 
     def tick(self) -> None:
-        """Run every job once (what each interval does)."""
+        """Run every job once (what each interval does); nothing while the database has no
+        schema yet (a runner started before ``therabill db upgrade`` or the first ``run``)."""
+        if not self._schema_seen:
+            if not has_schema(self.ctx.engine):
+                log.debug("the database has no schema yet; the jobs wait for it")
+                return
+            self._schema_seen = True
         try:
             run_due_reminders(self.ctx)
         except Exception:  # noqa: BLE001 - a failing job must not stop the runner; logged
