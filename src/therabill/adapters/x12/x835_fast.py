@@ -1,0 +1,199 @@
+"""Reading common 835 claims straight from the text, a claim at a time.
+
+Reading an 835 segment by segment costs a Python step (split, dispatch, a few dictionary
+writes) for each of the dozen segments of a claim. ``FastClaims`` instead matches a whole
+claim loop with a handful of compiled patterns, one for the CLP and its 2100 segments and
+one per service line (2110), and builds the claim from what they captured: the CLP and SVC
+segments are read by the same functions as in the general reader, the commonest segments
+(NM1*QC, DTM*050, DTM*472, REF*6R, AMT*B6) inline, a line's CAS segments through a bounded
+table keyed by their text, and every other segment through ``ClaimSegments.read``, in
+file order. So a claim comes out exactly as the general reader makes it.
+
+It declines (returns None, and the general reader reads the claim) whenever the text is
+not in the shape it knows: a segment it cannot place, white space inside a segment where
+the tokenizer would strip it, a claim not followed by CLP, LX, PLB or SE, a claim running
+past the text read so far, or any unexpected error.
+"""
+
+from __future__ import annotations
+
+import re
+from decimal import Decimal
+
+from therabill.adapters.x12.errors import X12Error
+from therabill.adapters.x12.tokenizer import Delimiters
+from therabill.adapters.x12.x835_claims import ClaimSegments, OpenClaim, open_claim, read_svc
+from therabill.domain.remittance import Adjustment
+
+__all__ = ["FastClaims", "usable"]
+
+_CACHE_LIMIT = 4096
+"""CAS texts remembered (bounded: memory stays flat)."""
+
+_ENDERS = ("CLP", "LX", "PLB", "SE", "ST", "GS", "GE", "IEA", "ISA", "SVC")
+"""Segments a claim's other segments are not: those that end a claim, and SVC."""
+
+
+def usable(delims: Delimiters) -> bool:
+    """Whether claims can be read from text with these delimiters (none is white space,
+    which the tokenizer would strip from the ends of a segment)."""
+    return not any(c.isspace() for c in (delims.element, delims.component, delims.segment))
+
+
+class FastClaims:
+    """Reads the common claims of one interchange's text (see the module docs).
+
+    Attributes:
+        stop: the pattern that finds the terminator before a CLP (``SegmentReader.next_batch``
+            ends a list there, so that the next claim can be tried here).
+    """
+
+    __slots__ = (
+        "cas",
+        "comp",
+        "ender",
+        "head",
+        "line",
+        "lx",
+        "reader",
+        "sep",
+        "stop",
+        "term",
+        "values",
+    )
+
+    def __init__(self, delims: Delimiters, reader: ClaimSegments) -> None:
+        sep, term = delims.element, delims.segment
+        s, t = re.escape(sep), re.escape(term)
+        e = f"[^{s}{t}]*"  # one element
+        end = rf"(?<!\s){t}"  # the end of a segment the tokenizer would not strip
+        other = rf"(?:\s*(?!(?:{'|'.join(_ENDERS)}){s})[A-Z0-9]{{2,3}}{s}[^{t}]*{t})*"
+        self.head = re.compile(
+            rf"\s*(CLP{s}[^{t}]*){end}"
+            rf"(?:\s*NM1{s}QC{s}{e}{s}({e}){s}({e}){s}{e}{s}{e}{s}{e}{s}{e}{s}({e}){end})?"
+            rf"(?:\s*DTM{s}050{s}([0-9]{{8}}){end})?"
+            rf"({other})"
+        ).match
+        self.line = re.compile(
+            rf"\s*(SVC{s}[^{t}]*){end}"
+            rf"(?:\s*DTM{s}472{s}([0-9]{{8}}){end})?"
+            rf"((?:\s*CAS{s}[^{t}]*{t})*)"
+            rf"(?:\s*REF{s}6R{s}({e}){end})?"
+            rf"(?:\s*AMT{s}B6{s}({e}){end})?"
+            rf"({other})"
+        ).match
+        self.ender = re.compile(rf"\s*(?:CLP|LX|PLB|SE){s}").match
+        self.lx = re.compile(rf"\s*LX{s}[^{t}]*{t}").match
+        self.stop = re.compile(rf"{t}(?=\s*CLP{s})")
+        self.sep, self.term, self.comp = sep, term, delims.component
+        self.reader = reader
+        self.values = reader.values
+        self.cas: dict[str, tuple[tuple[Adjustment, ...], Decimal, int]] = {}
+
+    def claim(self, text: str, pos: int, n: int) -> tuple[OpenClaim, int, int] | None:
+        """The claim whose CLP starts ``text[pos:]``, read to its last segment.
+
+        ``n`` is the number of the segment before the CLP. Returns the claim, the index
+        after its last segment and that segment's number; None to decline.
+        """
+        try:
+            return self._claim(text, pos, n)
+        except Exception:  # the general reader reads it again, and says what is wrong
+            return None
+
+    def _claim(self, text: str, pos: int, n: int) -> tuple[OpenClaim, int, int] | None:  # noqa: C901
+        m = self.head(text, pos)
+        if m is None:
+            return None
+        clp, last, first, member, received, rest = m.groups()
+        values = self.values
+        n += 1
+        claim = open_claim(clp.split(self.sep), n, values)
+        fields = claim.fields
+        if member is not None:
+            n += 1
+            fields["patient_last_name"] = last or None
+            fields["patient_first_name"] = first or None
+            fields["member_id"] = member or fields.get("member_id")
+        if received is not None:
+            n += 1
+            day = values.dates.get(received)
+            try:
+                fields["received_date"] = values.date(["DTM", "050", received], 2, n) if day is None else day
+            except X12Error as exc:
+                claim.problems += exc.problems
+        if rest:
+            n = self._others(rest, n, claim)
+        pos = m.end()
+        match_line = self.line
+        sep = self.sep
+        while (lm := match_line(text, pos)) is not None:
+            svc, served, cas, line_id, allowed, rest = lm.groups()
+            n += 1
+            try:
+                read_svc(svc.split(sep), n, claim, values, self.comp)
+            except X12Error as exc:
+                claim.problems += exc.problems
+            line = claim.line
+            if line is None:
+                return None
+            if served is not None:
+                n += 1
+                day = values.dates.get(served)
+                try:
+                    line["service_date"] = values.date(["DTM", "472", served], 2, n) if day is None else day
+                except X12Error as exc:
+                    claim.problems += exc.problems
+            if cas:
+                n = self._adjustments(cas, n, claim, line)
+            if line_id is not None:
+                n += 1
+                line["line_id"] = line_id or None
+            if allowed is not None:
+                n += 1
+                value = values.amounts.get(allowed)
+                try:
+                    line["allowed_amount"] = (
+                        values.amount(["AMT", "B6", allowed], 2, n) if value is None else value
+                    )
+                except X12Error as exc:
+                    claim.problems += exc.problems
+            if rest:
+                n = self._others(rest, n, claim)
+            pos = lm.end()
+        if self.ender(text, pos) is None:
+            return None
+        return claim, pos, n
+
+    def after_claim(self, text: str, pos: int) -> int:
+        """The index after an LX segment at ``text[pos:]``, or -1."""
+        m = self.lx(text, pos)
+        return -1 if m is None else m.end()
+
+    def _others(self, text: str, n: int, claim: OpenClaim) -> int:
+        """Read the segments of ``text`` as the general reader does; the last number."""
+        read, sep, comp = self.reader.read, self.sep, self.comp
+        for seg in [s.split(sep) for s in map(str.strip, text.split(self.term)) if s]:
+            n += 1
+            try:
+                read(seg, seg[0], n, claim, comp)
+            except X12Error as exc:
+                claim.problems += exc.problems
+        return n
+
+    def _adjustments(self, text: str, n: int, claim: OpenClaim, line: dict[str, object]) -> int:
+        """A line's CAS segments (``text``), from the table when met before."""
+        known = self.cas.get(text)
+        if known is not None:
+            adjustments, total, count = known
+            line["adjustments"] = line.get("adjustments", ()) + adjustments  # type: ignore[operator]
+            claim.line_adj += total
+            return n + count
+        before: tuple[Adjustment, ...] = line.get("adjustments", ())  # type: ignore[assignment]
+        adj_before = claim.line_adj
+        problems = claim.problems
+        last = self._others(text, n, claim)
+        if claim.problems is problems and claim.line is line and len(self.cas) < _CACHE_LIMIT:
+            now: tuple[Adjustment, ...] = line.get("adjustments", ())  # type: ignore[assignment]
+            self.cas[text] = (now[len(before) :], claim.line_adj - adj_before, last - n)
+        return last
