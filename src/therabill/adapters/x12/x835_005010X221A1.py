@@ -275,8 +275,10 @@ def _events(  # noqa: C901 - one loop, one dispatch
             continue
         # Claims read straight from the text (the general path above reads what this declines).
         text, pos, end = reader.window()
+        read_claim = fast_claims.claim
+        first = n
         while pos < end:
-            got = fast_claims.claim(text, pos, n)
+            got = read_claim(text, pos, n)
             if got is None:
                 after = fast_claims.after_claim(text, pos)
                 if after < 0:
@@ -287,7 +289,6 @@ def _events(  # noqa: C901 - one loop, one dispatch
                     break
                 n += 1  # LX: ends the claim
                 where[0] = n
-                reader.advance(after, 1)
                 pos = after
                 if claim is not None:
                     built = finish_claim(claim)
@@ -297,14 +298,16 @@ def _events(  # noqa: C901 - one loop, one dispatch
             new_claim, pos, last = got
             accepted += 1
             where[0] = n + 1  # the CLP
-            reader.advance(pos, last - n)
             n = last
             if claim is not None:
-                built = finish_claim(claim)
+                built = claim.build()  # finish_claim, inlined
+                tx.paid_total += built.paid
+                tx.count += 1
                 claim = new_claim
                 yield built
             else:
                 claim = new_claim
+        reader.advance(pos, n - first)
     where[0] = n
     env.end(n)
     if not seen_835:

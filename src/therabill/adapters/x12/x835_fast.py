@@ -22,8 +22,20 @@ from decimal import Decimal
 
 from therabill.adapters.x12.errors import X12Error
 from therabill.adapters.x12.tokenizer import Delimiters
-from therabill.adapters.x12.x835_claims import ClaimSegments, OpenClaim, open_claim, read_svc
-from therabill.domain.remittance import Adjustment
+from therabill.adapters.x12.x835_claims import (
+    BuiltClaim,
+    ClaimSegments,
+    OpenClaim,
+    adjustments_of,
+    finish,
+    open_claim,
+    read_svc,
+)
+from therabill.domain.money import ZERO
+from therabill.domain.remittance import Adjustment, ServicePayment
+
+_new = object.__new__
+_set = object.__setattr__
 
 __all__ = ["FastClaims", "usable"]
 
@@ -50,10 +62,13 @@ class FastClaims:
 
     __slots__ = (
         "cas",
+        "common_head",
+        "common_line",
         "comp",
         "ender",
         "head",
         "line",
+        "lines",
         "lx",
         "reader",
         "sep",
@@ -82,6 +97,13 @@ class FastClaims:
             rf"(?:\s*AMT{s}B6{s}({e}){end})?"
             rf"({other})"
         ).match
+        self.common_head = re.compile(
+            rf"\s*(CLP{s}[^{t}]*){end}(?:\s*(NM1{s}QC{s}[^{t}]*){end})?(?:\s*DTM{s}050{s}([0-9]{{8}}){end})?"
+        ).match
+        self.common_line = re.compile(
+            rf"\s*(SVC{s}[^{t}]*{end}(?:\s*DTM{s}[^{t}]*{t})*(?:\s*CAS{s}[^{t}]*{t})*)"
+            rf"(?:\s*REF{s}6R{s}({e}){end})?(?:\s*AMT{s}B6{s}({e}){end})?"
+        ).match
         self.ender = re.compile(rf"\s*(?:CLP|LX|PLB|SE){s}").match
         self.lx = re.compile(rf"\s*LX{s}[^{t}]*{t}").match
         self.stop = re.compile(rf"{t}(?=\s*CLP{s})")
@@ -89,6 +111,7 @@ class FastClaims:
         self.reader = reader
         self.values = reader.values
         self.cas: dict[str, tuple[tuple[Adjustment, ...], Decimal, int]] = {}
+        self.lines: dict[str, tuple[dict[str, object], Decimal, Decimal, int, bool]] = {}
 
     def claim(self, text: str, pos: int, n: int) -> tuple[OpenClaim, int, int] | None:
         """The claim whose CLP starts ``text[pos:]``, read to its last segment.
@@ -97,9 +120,136 @@ class FastClaims:
         after its last segment and that segment's number; None to decline.
         """
         try:
+            got = self._common(text, pos, n)
+        except Exception:  # a value to word as a problem: read the claim the longer way
+            got = None
+        if got is not None:
+            return got
+        try:
             return self._claim(text, pos, n)
         except Exception:  # the general reader reads it again, and says what is wrong
             return None
+
+    def _common(self, text: str, pos: int, n: int) -> tuple[OpenClaim, int, int] | None:  # noqa: C901
+        """The claim at ``text[pos:]`` if it has only the commonest segments, every value
+        readable (raises X12Error otherwise); None for anything else."""
+        m = self.common_head(text, pos)
+        if m is None:
+            return None
+        clp, nm1, received = m.groups()
+        seg = clp.split(self.sep)
+        size = len(seg)
+        if size < 5 or not seg[1]:
+            return None
+        if size < 10:
+            seg += [""] * (10 - size)
+        values = self.values
+        amounts_get = values.amounts.get
+        n += 1
+        charge = amounts_get(seg[3])
+        if charge is None:
+            charge = values.amount(seg, 3, n)
+        paid = amounts_get(seg[4])
+        if paid is None:
+            paid = values.amount(seg, 4, n)
+        fields: dict[str, object] = {
+            "claim_id": seg[1],
+            "status": seg[2],
+            "charge": charge,
+            "paid": paid,
+            "segment_number": n,
+            "filing_indicator": seg[6] or None,
+            "payer_claim_control_number": seg[7] or None,
+            "facility_code": seg[8] or None,
+            "frequency": seg[9] or None,
+        }
+        if seg[5]:
+            value = amounts_get(seg[5])
+            fields["patient_responsibility"] = values.amount(seg, 5, n) if value is None else value
+        if nm1 is not None:
+            seg = nm1.split(self.sep)
+            if len(seg) != 10:
+                return None
+            n += 1
+            fields["patient_last_name"] = seg[3] or None
+            fields["patient_first_name"] = seg[4] or None
+            fields["member_id"] = seg[9] or None
+        if received is not None:
+            n += 1
+            day = values.dates.get(received)
+            fields["received_date"] = values.date(["DTM", "050", received], 2, n) if day is None else day
+        lines: list[ServicePayment] = []
+        adjusted = charges = ZERO
+        balanced = True
+        match_line, known_get = self.common_line, self.lines.get
+        pos = m.end()
+        while (lm := match_line(text, pos)) is not None:
+            body, line_id, allowed = lm.groups()
+            known = known_get(body)
+            if known is None:
+                known = self._line(body)
+            template, charge, line_adj, count, line_balanced = known
+            line = template.copy()
+            line["segment_number"] = n + 1
+            n += count
+            if line_id is not None:
+                n += 1
+                line["line_id"] = line_id or None
+            if allowed is not None:
+                n += 1
+                value = amounts_get(allowed)
+                line["allowed_amount"] = (
+                    values.amount(["AMT", "B6", allowed], 2, n) if value is None else value
+                )
+            built: ServicePayment = _new(ServicePayment)  # record, inlined: once per line
+            _set(built, "__dict__", line)
+            lines.append(built)
+            adjusted += line_adj
+            charges += charge
+            if not line_balanced:
+                balanced = False
+            pos = lm.end()
+        if self.ender(text, pos) is None:
+            return None
+        fields["lines"] = tuple(lines)
+        return BuiltClaim(finish(fields, adjusted, charges, lines_balanced=balanced)), pos, n
+
+    def _line(self, text: str) -> tuple[dict[str, object], Decimal, Decimal, int, bool]:
+        """A service line's SVC, DTM and CAS segments (``text``) read as the general reader
+        reads them: the line's fields, charge, adjustment total, segment count and whether
+        it balances (raises X12Error on a value it cannot read)."""
+        scratch = OpenClaim({})
+        count = 0
+        read, sep, comp = self.reader.read, self.sep, self.comp
+        for seg in [s.split(sep) for s in map(str.strip, text.split(self.term)) if s]:
+            count += 1
+            read(seg, seg[0], count, scratch, comp)
+        line = scratch.line
+        if line is None or scratch.problems:  # not reached: an SVC opens a line, problems raise
+            raise X12Error("unexpected service line", code="x12-internal")
+        charge: Decimal = line["charge"]  # type: ignore[assignment]
+        paid: Decimal = line["paid"]  # type: ignore[assignment]
+        adj = scratch.line_adj
+        known = (line, charge, adj, count, charge - adj == paid)
+        if len(self.lines) < _CACHE_LIMIT:
+            self.lines[text] = known
+        return known
+
+    def _cas(self, text: str, n: int) -> tuple[tuple[Adjustment, ...], Decimal, int]:
+        """A line's CAS segments (``text``, after segment ``n``): the adjustments, their
+        total and the number of segments (raises X12Error on a value it cannot read)."""
+        adjustments: tuple[Adjustment, ...] = ()
+        total = ZERO
+        count = 0
+        values, sep = self.values, self.sep
+        for seg in [s.split(sep) for s in map(str.strip, text.split(self.term)) if s]:
+            count += 1
+            found, value = adjustments_of(seg, n + count, values)
+            adjustments += found
+            total += value
+        if len(self.cas) < _CACHE_LIMIT:
+            self.cas[text] = (adjustments, total, count)
+        return adjustments, total, count
 
     def _claim(self, text: str, pos: int, n: int) -> tuple[OpenClaim, int, int] | None:  # noqa: C901
         m = self.head(text, pos)
