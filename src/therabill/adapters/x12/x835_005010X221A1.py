@@ -23,6 +23,7 @@ from therabill.adapters.x12.values import Envelope, amount, date8, el
 from therabill.adapters.x12.x835_claims import (
     CLAIM_ENDERS,
     ENVELOPE_IDS,
+    BuiltClaim,
     ClaimSegments,
     OpenClaim,
     Values,
@@ -275,38 +276,47 @@ def _events(  # noqa: C901 - one loop, one dispatch
             continue
         # Claims read straight from the text (the general path above reads what this declines).
         text, pos, end = reader.window()
-        read_claim = fast_claims.claim
+        common, read_claim = fast_claims.common, fast_claims.claim
         first = n
+        done: ClaimPayment | None = None  # a claim read whole: what follows it finishes it
         while pos < end:
-            got = read_claim(text, pos, n)
-            if got is None:
-                after = fast_claims.after_claim(text, pos)
-                if after < 0:
-                    declined += 1
-                    if declined > 16 and declined > accepted:
-                        fast_claims = readers[delims] = None  # an unusual file: the general path
-                        stop = None
-                    break
-                n += 1  # LX: ends the claim
-                where[0] = n
-                pos = after
-                if claim is not None:
-                    built = finish_claim(claim)
-                    claim = None
-                    yield built
-                continue
-            new_claim, pos, last = got
-            accepted += 1
-            where[0] = n + 1  # the CLP
-            n = last
-            if claim is not None:
-                built = claim.build()  # finish_claim, inlined
-                tx.paid_total += built.paid
-                tx.count += 1
-                claim = new_claim
-                yield built
+            try:
+                got = common(text, pos, n)
+            except Exception:  # a value to word as a problem: the longer way
+                got = None
+            opened: OpenClaim | None = None
+            whole: ClaimPayment | None
+            if got is not None:
+                whole, pos, last = got
             else:
-                claim = new_claim
+                slow = read_claim(text, pos, n)
+                if slow is None:
+                    after = fast_claims.after_claim(text, pos)
+                    if after < 0:
+                        declined += 1
+                        if declined > 16 and declined > accepted:
+                            fast_claims = readers[delims] = None  # an unusual file: the general path
+                            stop = None
+                        break
+                    n += 1  # LX: ends the claim
+                    where[0] = n
+                    pos = after
+                    whole = None
+                else:
+                    opened, pos, last = slow
+                    whole = None
+            if opened is not None or whole is not None:
+                accepted += 1
+                where[0] = n + 1  # the CLP
+                n = last
+            previous = done if done is not None else None if claim is None else claim.build()
+            done, claim = whole, opened
+            if previous is not None:
+                tx.paid_total += previous.paid  # finish_claim, inlined
+                tx.count += 1
+                yield previous
+        if done is not None:
+            claim = BuiltClaim(done)
         reader.advance(pos, n - first)
     where[0] = n
     env.end(n)

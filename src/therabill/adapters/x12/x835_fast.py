@@ -23,7 +23,6 @@ from decimal import Decimal
 from therabill.adapters.x12.errors import X12Error
 from therabill.adapters.x12.tokenizer import Delimiters
 from therabill.adapters.x12.x835_claims import (
-    BuiltClaim,
     ClaimSegments,
     OpenClaim,
     adjustments_of,
@@ -32,7 +31,7 @@ from therabill.adapters.x12.x835_claims import (
     read_svc,
 )
 from therabill.domain.money import ZERO
-from therabill.domain.remittance import Adjustment, ServicePayment
+from therabill.domain.remittance import Adjustment, ClaimPayment, ServicePayment
 
 _new = object.__new__
 _set = object.__setattr__
@@ -97,13 +96,18 @@ class FastClaims:
             rf"(?:\s*AMT{s}B6{s}({e}){end})?"
             rf"({other})"
         ).match
-        self.common_head = re.compile(
-            rf"\s*(CLP{s}[^{t}]*){end}(?:\s*(NM1{s}QC{s}[^{t}]*){end})?(?:\s*DTM{s}050{s}([0-9]{{8}}){end})?"
-        ).match
-        self.common_line = re.compile(
+        # A service line (its SVC, DTM and CAS segments as one text, REF*6R and AMT*B6), and
+        # what follows it: another line ("SVC" captured) or the end of the claim.
+        line = (
             rf"\s*(SVC{s}[^{t}]*{end}(?:\s*DTM{s}[^{t}]*{t})*(?:\s*CAS{s}[^{t}]*{t})*)"
             rf"(?:\s*REF{s}6R{s}({e}){end})?(?:\s*AMT{s}B6{s}({e}){end})?"
+        )
+        then = rf"(?=\s*(?:(SVC)|CLP|LX|PLB|SE){s})"
+        self.common_head = re.compile(
+            rf"\s*(CLP{s}[^{t}]*){end}(?:\s*(NM1{s}QC{s}[^{t}]*){end})?(?:\s*DTM{s}050{s}([0-9]{{8}}){end})?"
+            rf"(?:{line})?{then}"
         ).match
+        self.common_line = re.compile(line + then).match
         self.ender = re.compile(rf"\s*(?:CLP|LX|PLB|SE){s}").match
         self.lx = re.compile(rf"\s*LX{s}[^{t}]*{t}").match
         self.stop = re.compile(rf"{t}(?=\s*CLP{s})")
@@ -114,29 +118,30 @@ class FastClaims:
         self.lines: dict[str, tuple[dict[str, object], Decimal, Decimal, int, bool]] = {}
 
     def claim(self, text: str, pos: int, n: int) -> tuple[OpenClaim, int, int] | None:
-        """The claim whose CLP starts ``text[pos:]``, read to its last segment.
+        """The claim whose CLP starts ``text[pos:]``, read to its last segment, open (its
+        ``build`` finishes it): any claim shape whose segments this reader can place.
 
         ``n`` is the number of the segment before the CLP. Returns the claim, the index
         after its last segment and that segment's number; None to decline.
         """
         try:
-            got = self._common(text, pos, n)
-        except Exception:  # a value to word as a problem: read the claim the longer way
-            got = None
-        if got is not None:
-            return got
-        try:
             return self._claim(text, pos, n)
         except Exception:  # the general reader reads it again, and says what is wrong
             return None
 
-    def _common(self, text: str, pos: int, n: int) -> tuple[OpenClaim, int, int] | None:  # noqa: C901
-        """The claim at ``text[pos:]`` if it has only the commonest segments, every value
-        readable (raises X12Error otherwise); None for anything else."""
+    def common(self, text: str, pos: int, n: int) -> tuple[ClaimPayment, int, int] | None:  # noqa: C901
+        """The claim at ``text[pos:]``, finished, if it has only the commonest segments;
+        None for anything else (``claim`` then).
+
+        Raises:
+            X12Error: a value that cannot be read (``claim`` words it as a problem).
+        """
         m = self.common_head(text, pos)
         if m is None:
             return None
-        clp, nm1, received = m.groups()
+        clp, nm1, received, body, line_id, allowed, more = m.groups()
+        if body is None and more is not None:
+            return None
         seg = clp.split(self.sep)
         size = len(seg)
         if size < 5 or not seg[1]:
@@ -183,8 +188,7 @@ class FastClaims:
         balanced = True
         match_line, known_get = self.common_line, self.lines.get
         pos = m.end()
-        while (lm := match_line(text, pos)) is not None:
-            body, line_id, allowed = lm.groups()
+        while body is not None:
             known = known_get(body)
             if known is None:
                 known = self._line(body)
@@ -208,11 +212,15 @@ class FastClaims:
             charges += charge
             if not line_balanced:
                 balanced = False
+            if more is None:  # the claim ends here
+                break
+            lm = match_line(text, pos)
+            if lm is None:
+                return None
+            body, line_id, allowed, more = lm.groups()
             pos = lm.end()
-        if self.ender(text, pos) is None:
-            return None
         fields["lines"] = tuple(lines)
-        return BuiltClaim(finish(fields, adjusted, charges, lines_balanced=balanced)), pos, n
+        return finish(fields, adjusted, charges, lines_balanced=balanced), pos, n
 
     def _line(self, text: str) -> tuple[dict[str, object], Decimal, Decimal, int, bool]:
         """A service line's SVC, DTM and CAS segments (``text``) read as the general reader
