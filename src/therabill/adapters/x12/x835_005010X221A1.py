@@ -7,10 +7,12 @@ adjustments and the transaction's problems, so memory stays flat however many cl
 file holds. ``read_835(source)`` assembles the same events into one ``Remittance`` per
 transaction (memory grows with the largest transaction).
 
-A value that cannot be read inside a claim (a bad amount, a bad date) becomes a problem of
-that claim and the rest of the file is read; each claim is checked against the service
-line and claim balancing rules, each transaction against the transaction rule. Structural
-errors (no ISA, a broken envelope, a file that is not an 835) raise ``X12Error``.
+Claims in the shapes payers commonly send are read straight from the text, a claim at a
+time (``x835_fast``), the others segment by segment (``x835_claims``); both make the same
+records. A value that cannot be read inside a claim (a bad amount, a bad date) becomes a
+problem of that claim and the rest of the file is read; each claim is checked against the
+service line and claim balancing rules, each transaction against the transaction rule.
+Structural errors (no ISA, a broken envelope, a file that is not an 835) raise ``X12Error``.
 """
 
 from __future__ import annotations

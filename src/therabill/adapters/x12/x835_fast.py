@@ -1,18 +1,25 @@
-"""Reading common 835 claims straight from the text, a claim at a time.
+"""Reading 835 claims straight from the text, a claim at a time.
 
 Reading an 835 segment by segment costs a Python step (split, dispatch, a few dictionary
-writes) for each of the dozen segments of a claim. ``FastClaims`` instead matches a whole
-claim loop with a handful of compiled patterns, one for the CLP and its 2100 segments and
-one per service line (2110), and builds the claim from what they captured: the CLP and SVC
-segments are read by the same functions as in the general reader, the commonest segments
-(NM1*QC, DTM*050, DTM*472, REF*6R, AMT*B6) inline, a line's CAS segments through a bounded
-table keyed by their text, and every other segment through ``ClaimSegments.read``, in
-file order. So a claim comes out exactly as the general reader makes it.
+writes) for each of the dozen segments of a claim. ``FastClaims`` instead matches a claim
+loop with a few compiled patterns over the text the tokenizer has not handed out yet:
 
-It declines (returns None, and the general reader reads the claim) whenever the text is
-not in the shape it knows: a segment it cannot place, white space inside a segment where
-the tokenizer would strip it, a claim not followed by CLP, LX, PLB or SE, a claim running
-past the text read so far, or any unexpected error.
+* ``common``: the commonest claim, CLP, NM1*QC, DTM*050, then service lines of SVC, DTM,
+  CAS, REF*6R and AMT*B6, in one pattern for the claim and its first line and one per
+  further line. A line's SVC, DTM and CAS segments are read once per distinct text (by
+  ``ClaimSegments.read``, as the general reader reads them) and remembered in a bounded
+  table; the claim is finished in place.
+* ``claim``: any claim whose segments can be placed: CLP, its 2100 segments, service lines
+  with any other segments. The CLP and SVC segments are read by the general reader's own
+  functions, the commonest segments inline, and every other segment by
+  ``ClaimSegments.read``, in file order.
+
+So a claim comes out exactly as the general reader makes it, problems included. Either
+declines (None, and the general reader reads the claim) whenever the text is not in a
+shape it knows: a segment it cannot place, white space that the tokenizer would strip
+from a segment's end, a claim not followed by CLP, LX, PLB or SE (or running past the text
+read so far), a value that cannot be read (``common`` only: ``claim`` words it as a
+problem), or any unexpected error.
 """
 
 from __future__ import annotations
@@ -39,7 +46,7 @@ _set = object.__setattr__
 __all__ = ["FastClaims", "usable"]
 
 _CACHE_LIMIT = 4096
-"""CAS texts remembered (bounded: memory stays flat)."""
+"""Service line and CAS texts remembered (bounded: memory stays flat)."""
 
 _ENDERS = ("CLP", "LX", "PLB", "SE", "ST", "GS", "GE", "IEA", "ISA", "SVC")
 """Segments a claim's other segments are not: those that end a claim, and SVC."""
