@@ -37,6 +37,7 @@ from therabill.adapters.x12.x835_claims import (
     open_claim,
     read_svc,
 )
+from therabill.domain.errors import Problem
 from therabill.domain.money import ZERO
 from therabill.domain.remittance import Adjustment, ClaimPayment, ServicePayment
 
@@ -103,16 +104,16 @@ class FastClaims:
             rf"(?:\s*AMT{s}B6{s}({e}){end})?"
             rf"({other})"
         ).match
-        # A service line (its SVC, DTM and CAS segments as one text, REF*6R and AMT*B6), and
-        # what follows it: another line ("SVC" captured) or the end of the claim.
+        # A service line (its SVC, DTM and CAS segments as one text, REF*6R, AMT*B6, any other
+        # segments), and what follows it: another line ("SVC" captured) or the claim's end.
         line = (
             rf"\s*(SVC{s}[^{t}]*{end}(?:\s*DTM{s}[^{t}]*{t})*(?:\s*CAS{s}[^{t}]*{t})*)"
-            rf"(?:\s*REF{s}6R{s}({e}){end})?(?:\s*AMT{s}B6{s}({e}){end})?"
+            rf"(?:\s*REF{s}6R{s}({e}){end})?(?:\s*AMT{s}B6{s}({e}){end})?({other})"
         )
         then = rf"(?=\s*(?:(SVC)|CLP|LX|PLB|SE){s})"
         self.common_head = re.compile(
             rf"\s*(CLP{s}[^{t}]*){end}(?:\s*(NM1{s}QC{s}[^{t}]*){end})?(?:\s*DTM{s}050{s}([0-9]{{8}}){end})?"
-            rf"(?:{line})?{then}"
+            rf"({other})(?:{line})?{then}"
         ).match
         self.common_line = re.compile(line + then).match
         self.ender = re.compile(rf"\s*(?:CLP|LX|PLB|SE){s}").match
@@ -146,7 +147,7 @@ class FastClaims:
         m = self.common_head(text, pos)
         if m is None:
             return None
-        clp, nm1, received, body, line_id, allowed, more = m.groups()
+        clp, nm1, received, rest, body, line_id, allowed, line_rest, more = m.groups()
         if body is None and more is not None:
             return None
         seg = clp.split(self.sep)
@@ -190,8 +191,13 @@ class FastClaims:
             n += 1
             day = values.dates.get(received)
             fields["received_date"] = values.date(["DTM", "050", received], 2, n) if day is None else day
-        lines: list[ServicePayment] = []
         adjusted = charges = ZERO
+        problems: tuple[Problem, ...] = ()
+        if rest:  # other claim segments: as the general reader reads them
+            scratch = OpenClaim(fields)
+            n = self._others(rest, n, scratch)
+            adjusted, problems = scratch.adj_total, scratch.problems
+        lines: list[ServicePayment] = []
         balanced = True
         match_line, known_get = self.common_line, self.lines.get
         pos = m.end()
@@ -212,6 +218,13 @@ class FastClaims:
                 line["allowed_amount"] = (
                     values.amount(["AMT", "B6", allowed], 2, n) if value is None else value
                 )
+            if line_rest:  # other segments of the line: as the general reader reads them
+                scratch = OpenClaim(fields)
+                scratch.line, scratch.line_adj = line, line_adj
+                n = self._others(line_rest, n, scratch)
+                problems += scratch.problems
+                line_adj = scratch.line_adj
+                line_balanced = charge - line_adj == line["paid"]
             built: ServicePayment = _new(ServicePayment)  # record, inlined: once per line
             _set(built, "__dict__", line)
             lines.append(built)
@@ -224,10 +237,10 @@ class FastClaims:
             lm = match_line(text, pos)
             if lm is None:
                 return None
-            body, line_id, allowed, more = lm.groups()
+            body, line_id, allowed, line_rest, more = lm.groups()
             pos = lm.end()
         fields["lines"] = tuple(lines)
-        return finish(fields, adjusted, charges, lines_balanced=balanced), pos, n
+        return finish(fields, adjusted, charges, lines_balanced=balanced, problems=problems), pos, n
 
     def _line(self, text: str) -> tuple[dict[str, object], Decimal, Decimal, int, bool]:
         """A service line's SVC, DTM and CAS segments (``text``) read as the general reader
