@@ -19,6 +19,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 import therabill.adapters.x12.tokenizer as tokenizer
+import therabill.adapters.x12.x835_claims as x835_claims
 import therabill.adapters.x12.x835_fast as x835_fast
 from tests.conftest import shared_path
 from tests.unit.x12.x835_gen import DELIMITER_SETS, remittance_text
@@ -167,3 +168,11 @@ def test_the_fast_path_reads_most_claims(monkeypatch: pytest.MonkeyPatch) -> Non
     counts.update(common=0, claim=0)
     assert [e for e in iter_835(text, fast=False) if isinstance(e, ClaimPayment)] == claims
     assert counts == {"common": 0, "claim": 0}
+
+
+def test_full_value_and_line_tables_read_the_same(monkeypatch: pytest.MonkeyPatch) -> None:
+    """The bounded tables (values, adjustments, lines) fill up and are emptied: no change."""
+    monkeypatch.setattr(x835_fast, "_CACHE_LIMIT", 3)
+    monkeypatch.setattr(x835_claims, "_CACHE_LIMIT", 3)
+    for seed in range(6):
+        _same(remittance_text(random.Random(seed), bad=0.02))

@@ -32,7 +32,6 @@ from therabill.adapters.x12.tokenizer import Delimiters
 from therabill.adapters.x12.x835_claims import (
     ClaimSegments,
     OpenClaim,
-    adjustments_of,
     finish,
     open_claim,
     read_svc,
@@ -47,7 +46,8 @@ _set = object.__setattr__
 __all__ = ["FastClaims", "usable"]
 
 _CACHE_LIMIT = 4096
-"""Service line and CAS texts remembered (bounded: memory stays flat)."""
+"""Service line and CAS texts remembered (bounded: memory stays flat). The line table is
+emptied when full, so that a long file's later lines are remembered in their turn."""
 
 _ENDERS = ("CLP", "LX", "PLB", "SE", "ST", "GS", "GE", "IEA", "ISA", "SVC")
 """Segments a claim's other segments are not: those that end a claim, and SVC."""
@@ -259,25 +259,10 @@ class FastClaims:
         paid: Decimal = line["paid"]  # type: ignore[assignment]
         adj = scratch.line_adj
         known = (line, charge, adj, count, charge - adj == paid)
-        if len(self.lines) < _CACHE_LIMIT:
-            self.lines[text] = known
+        if len(self.lines) >= _CACHE_LIMIT:
+            self.lines.clear()  # bounded; a long file's later lines are remembered again
+        self.lines[text] = known
         return known
-
-    def _cas(self, text: str, n: int) -> tuple[tuple[Adjustment, ...], Decimal, int]:
-        """A line's CAS segments (``text``, after segment ``n``): the adjustments, their
-        total and the number of segments (raises X12Error on a value it cannot read)."""
-        adjustments: tuple[Adjustment, ...] = ()
-        total = ZERO
-        count = 0
-        values, sep = self.values, self.sep
-        for seg in [s.split(sep) for s in map(str.strip, text.split(self.term)) if s]:
-            count += 1
-            found, value = adjustments_of(seg, n + count, values)
-            adjustments += found
-            total += value
-        if len(self.cas) < _CACHE_LIMIT:
-            self.cas[text] = (adjustments, total, count)
-        return adjustments, total, count
 
     def _claim(self, text: str, pos: int, n: int) -> tuple[OpenClaim, int, int] | None:  # noqa: C901
         m = self.head(text, pos)
