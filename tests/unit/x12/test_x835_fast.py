@@ -173,6 +173,6 @@ def test_the_fast_path_reads_most_claims(monkeypatch: pytest.MonkeyPatch) -> Non
 def test_full_value_and_line_tables_read_the_same(monkeypatch: pytest.MonkeyPatch) -> None:
     """The bounded tables (values, adjustments, lines) fill up and are emptied: no change."""
     monkeypatch.setattr(x835_fast, "_CACHE_LIMIT", 3)
-    monkeypatch.setattr(x835_claims, "_CACHE_LIMIT", 3)
+    monkeypatch.setattr(x835_claims, "CACHE_LIMIT", 3)
     for seed in range(6):
         _same(remittance_text(random.Random(seed), bad=0.02))

@@ -23,19 +23,24 @@ from therabill.adapters.x12.errors import X12Error
 from therabill.adapters.x12.tokenizer import Delimiters, SegmentReader, Source
 from therabill.adapters.x12.values import Envelope, amount, date8, el
 from therabill.adapters.x12.x835_claims import (
+    CACHE_LIMIT,
     CLAIM_ENDERS,
     ENVELOPE_IDS,
     BuiltClaim,
     ClaimSegments,
     OpenClaim,
     Values,
+    claim_segment,
     open_claim,
+    read_svc,
+    record,
 )
 from therabill.adapters.x12.x835_fast import FastClaims
 from therabill.adapters.x12.x835_fast import usable as fast_usable
 from therabill.domain.errors import Problem
 from therabill.domain.money import ZERO
 from therabill.domain.remittance import (
+    Adjustment,
     ClaimPayment,
     ProviderAdjustment,
     Remittance,
@@ -156,7 +161,13 @@ def _events(  # noqa: C901 - one loop, one dispatch
     claim: OpenClaim | None = None
     values = Values()
     segments = ClaimSegments(values)
-    read = segments.read
+    svc = read_svc
+    amounts_get = values.amounts.get
+    dates_get = values.dates.get
+    # Adjustments are frozen records: one record per distinct (group, reason, amount) text
+    # is shared by every claim that has it (bounded, like the value tables).
+    adjustments = segments.adjustments
+    adjustments_get = adjustments.get
     st_control = ""
     is_835 = False
     seen_835 = False
@@ -187,15 +198,83 @@ def _events(  # noqa: C901 - one loop, one dispatch
         for seg in segs:
             n += 1
             sid = seg[0]
-            if claim is not None and sid not in claim_enders:
+            if claim is not None:
+                # The hot path: a segment of the current claim. The commonest shapes are
+                # read inline (as ``ClaimSegments.read`` reads them); everything else goes
+                # through ``claim_segment``.
                 try:
-                    read(seg, sid, n, claim, comp)
+                    if sid == "DTM":
+                        line = claim.line
+                        if len(seg) == 3 and (seg[1] == "472" if line is not None else seg[1] == "050"):
+                            day = dates_get(seg[2])
+                            if day is None:
+                                day = values.date(seg, 2, n)
+                            if line is not None:
+                                line["service_date"] = day
+                            else:
+                                claim.fields["received_date"] = day
+                        else:
+                            claim_segment(seg, sid, n, claim, values, comp)
+                        continue
+                    if sid == "CAS":
+                        if len(seg) == 4 and seg[1] and seg[2]:  # one reason, no quantity
+                            key = (seg[1], seg[2], seg[3])
+                            adj = adjustments_get(key)
+                            if adj is None:
+                                value = amounts_get(seg[3])
+                                if value is None:
+                                    value = values.amount(seg, 3, n)
+                                adj = record(
+                                    Adjustment,
+                                    {"group": seg[1], "reason": seg[2], "amount": value, "quantity": None},
+                                )
+                                if len(adjustments) < CACHE_LIMIT:
+                                    adjustments[key] = adj
+                            else:
+                                value = adj.amount
+                            line = claim.line
+                            if line is not None:
+                                line["adjustments"] = line.get("adjustments", ()) + (adj,)  # type: ignore[operator]
+                                claim.line_adj += value
+                            else:
+                                fields = claim.fields
+                                fields["adjustments"] = fields.get("adjustments", ()) + (adj,)  # type: ignore[operator]
+                                claim.adj_total += value
+                        else:
+                            claim_segment(seg, sid, n, claim, values, comp)
+                        continue
+                    if sid == "SVC":
+                        svc(seg, n, claim, values, comp)
+                        continue
+                    if sid == "NM1":
+                        if claim.line is None and len(seg) == 10 and seg[1] == "QC":
+                            fields = claim.fields
+                            fields["patient_last_name"] = seg[3] or None
+                            fields["patient_first_name"] = seg[4] or None
+                            fields["member_id"] = seg[9] or fields.get("member_id")
+                        else:
+                            claim_segment(seg, sid, n, claim, values, comp)
+                        continue
+                    if sid == "REF":
+                        line = claim.line
+                        if line is not None and len(seg) > 2 and seg[1] == "6R":
+                            line["line_id"] = seg[2] or None
+                        continue
+                    if sid == "AMT":
+                        line = claim.line
+                        if line is not None and len(seg) > 2 and seg[1] == "B6":
+                            value = amounts_get(seg[2])
+                            line["allowed_amount"] = values.amount(seg, 2, n) if value is None else value
+                        continue
+                    if sid not in claim_enders:
+                        claim_segment(seg, sid, n, claim, values, comp)
+                        continue
                 except X12Error as exc:
                     claim.problems += exc.problems
+                    continue
                 except Exception:
                     where[0] = n
                     raise
-                continue
             where[0] = n
             if sid == "CLP" and claim is not None and is_835 and tx.head is not None and env.in_transaction:
                 # the next claim of the same transaction: what the general path below does

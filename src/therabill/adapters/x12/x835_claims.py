@@ -33,7 +33,9 @@ __all__ = [
     "ClaimSegments",
     "OpenClaim",
     "Values",
+    "CACHE_LIMIT",
     "adjustments_of",
+    "claim_segment",
     "finish",
     "open_claim",
     "read_svc",
@@ -41,7 +43,7 @@ __all__ = [
 ]
 
 _MAX_CAS_TRIPLES = 6
-_CACHE_LIMIT = 4096
+CACHE_LIMIT = 4096
 """Distinct element texts remembered per conversion (bounded: memory stays flat)."""
 
 _R = TypeVar("_R")
@@ -71,7 +73,7 @@ class Values:
         value = self.amounts.get(text)
         if value is None:
             value = amount(seg, i, n)
-            if len(self.amounts) < _CACHE_LIMIT:
+            if len(self.amounts) < CACHE_LIMIT:
                 self.amounts[text] = value
         return value
 
@@ -80,7 +82,7 @@ class Values:
         value = self.quantities.get(text)
         if value is None:
             value = quantity(seg, i, n)
-            if len(self.quantities) < _CACHE_LIMIT:
+            if len(self.quantities) < CACHE_LIMIT:
                 self.quantities[text] = value
         return value
 
@@ -89,7 +91,7 @@ class Values:
         value = self.dates.get(text)
         if value is None:
             value = date8(seg, i, n)
-            if len(self.dates) < _CACHE_LIMIT:
+            if len(self.dates) < CACHE_LIMIT:
                 self.dates[text] = value
         return value
 
@@ -313,7 +315,7 @@ def read_svc(seg: list[str], n: int, claim: OpenClaim, values: Values, comp: str
                 line["original_units"] = values.quantity(seg, 7, n)
 
 
-def _claim_segment(  # noqa: C901 - one dispatch over the 2100/2110 segments
+def claim_segment(  # noqa: C901 - one dispatch over the 2100/2110 segments
     seg: list[str], sid: str, n: int, claim: OpenClaim, values: Values, comp: str
 ) -> None:
     """Read one segment of a claim loop (anything but CLP) into ``claim``."""
@@ -431,7 +433,7 @@ class ClaimSegments:
         # text is shared by every claim that has it (bounded, like the value tables).
         self.adjustments: dict[tuple[str, str, str], Adjustment] = {}
 
-    def read(  # noqa: C901 - the commonest shapes inline, the rest in _claim_segment
+    def read(  # noqa: C901 - the commonest shapes inline, the rest in claim_segment
         self, seg: list[str], sid: str, n: int, claim: OpenClaim, comp: str
     ) -> None:
         """Read ``seg`` (number ``n``, id ``sid``, not one of ``CLAIM_ENDERS``) into ``claim``.
@@ -451,7 +453,7 @@ class ClaimSegments:
                 else:
                     claim.fields["received_date"] = day
             else:
-                _claim_segment(seg, sid, n, claim, values, comp)
+                claim_segment(seg, sid, n, claim, values, comp)
         elif sid == "CAS":
             if len(seg) == 4 and seg[1] and seg[2]:  # one reason, no quantity
                 key = (seg[1], seg[2], seg[3])
@@ -463,7 +465,7 @@ class ClaimSegments:
                     adj = record(
                         Adjustment, {"group": seg[1], "reason": seg[2], "amount": value, "quantity": None}
                     )
-                    if len(self.adjustments) < _CACHE_LIMIT:
+                    if len(self.adjustments) < CACHE_LIMIT:
                         self.adjustments[key] = adj
                 else:
                     value = adj.amount
@@ -476,7 +478,7 @@ class ClaimSegments:
                     fields["adjustments"] = fields.get("adjustments", ()) + (adj,)  # type: ignore[operator]
                     claim.adj_total += value
             else:
-                _claim_segment(seg, sid, n, claim, values, comp)
+                claim_segment(seg, sid, n, claim, values, comp)
         elif sid == "SVC":
             read_svc(seg, n, claim, values, comp)
         elif sid == "NM1":
@@ -486,7 +488,7 @@ class ClaimSegments:
                 fields["patient_first_name"] = seg[4] or None
                 fields["member_id"] = seg[9] or fields.get("member_id")
             else:
-                _claim_segment(seg, sid, n, claim, values, comp)
+                claim_segment(seg, sid, n, claim, values, comp)
         elif sid == "REF":
             line = claim.line
             if line is not None and len(seg) > 2 and seg[1] == "6R":
@@ -497,4 +499,4 @@ class ClaimSegments:
                 value = values.amounts.get(seg[2])
                 line["allowed_amount"] = values.amount(seg, 2, n) if value is None else value
         else:
-            _claim_segment(seg, sid, n, claim, values, comp)
+            claim_segment(seg, sid, n, claim, values, comp)
