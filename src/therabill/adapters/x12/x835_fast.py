@@ -49,7 +49,7 @@ _CACHE_LIMIT = 4096
 """Service line and CAS texts remembered (bounded: memory stays flat). The line table is
 emptied when full, so that a long file's later lines are remembered in their turn."""
 
-_ENDERS = ("CLP", "LX", "PLB", "SE", "ST", "GS", "GE", "IEA", "ISA", "SVC")
+_ENDERS = ("SVC", "CLP", "LX", "PLB", "SE", "ST", "GS", "GE", "IEA", "ISA")
 """Segments a claim's other segments are not: those that end a claim, and SVC."""
 
 
@@ -87,32 +87,32 @@ class FastClaims:
     def __init__(self, delims: Delimiters, reader: ClaimSegments) -> None:
         sep, term = delims.element, delims.segment
         s, t = re.escape(sep), re.escape(term)
-        e = f"[^{s}{t}]*"  # one element
+        e = f"[^{s}{t}]*+"  # one element
         end = rf"(?<!\s){t}"  # the end of a segment the tokenizer would not strip
-        other = rf"(?:\s*(?!(?:{'|'.join(_ENDERS)}){s})[A-Z0-9]{{2,3}}{s}[^{t}]*{t})*"
+        other = rf"(?:\s*+(?!(?:{'|'.join(_ENDERS)}){s})[A-Z0-9]{{2,3}}{s}[^{t}]*+{t})*"
         self.head = re.compile(
-            rf"\s*(CLP{s}[^{t}]*){end}"
-            rf"(?:\s*NM1{s}QC{s}{e}{s}({e}){s}({e}){s}{e}{s}{e}{s}{e}{s}{e}{s}({e}){end})?"
-            rf"(?:\s*DTM{s}050{s}([0-9]{{8}}){end})?"
+            rf"\s*+(CLP{s}[^{t}]*+){end}"
+            rf"(?:\s*+NM1{s}QC{s}{e}{s}({e}){s}({e}){s}{e}{s}{e}{s}{e}{s}{e}{s}({e}){end})?"
+            rf"(?:\s*+DTM{s}050{s}([0-9]{{8}}){end})?"
             rf"({other})"
         ).match
         self.line = re.compile(
-            rf"\s*(SVC{s}[^{t}]*){end}"
-            rf"(?:\s*DTM{s}472{s}([0-9]{{8}}){end})?"
-            rf"((?:\s*CAS{s}[^{t}]*{t})*)"
-            rf"(?:\s*REF{s}6R{s}({e}){end})?"
-            rf"(?:\s*AMT{s}B6{s}({e}){end})?"
+            rf"\s*+(SVC{s}[^{t}]*+){end}"
+            rf"(?:\s*+DTM{s}472{s}([0-9]{{8}}){end})?"
+            rf"((?:\s*+CAS{s}[^{t}]*+{t})*)"
+            rf"(?:\s*+REF{s}6R{s}({e}){end})?"
+            rf"(?:\s*+AMT{s}B6{s}({e}){end})?"
             rf"({other})"
         ).match
         # A service line (its SVC, DTM and CAS segments as one text, REF*6R, AMT*B6, any other
         # segments), and what follows it: another line ("SVC" captured) or the claim's end.
         line = (
-            rf"\s*(SVC{s}[^{t}]*{end}(?:\s*DTM{s}[^{t}]*{t})*(?:\s*CAS{s}[^{t}]*{t})*)"
-            rf"(?:\s*REF{s}6R{s}({e}){end})?(?:\s*AMT{s}B6{s}({e}){end})?({other})"
+            rf"\s*+(SVC{s}[^{t}]*+{end}(?:\s*+DTM{s}[^{t}]*+{t})*(?:\s*+CAS{s}[^{t}]*+{t})*)"
+            rf"(?:\s*+REF{s}6R{s}({e}){end})?(?:\s*+AMT{s}B6{s}({e}){end})?({other})"
         )
-        then = rf"(?=\s*(?:(SVC)|CLP|LX|PLB|SE){s})"
+        then = rf"(?=\s*+(?:(SVC)|CLP|LX|PLB|SE){s})"
         self.common_head = re.compile(
-            rf"\s*(CLP{s}[^{t}]*){end}(?:\s*(NM1{s}QC{s}[^{t}]*){end})?(?:\s*DTM{s}050{s}([0-9]{{8}}){end})?"
+            rf"\s*+(CLP{s}[^{t}]*+){end}(?:\s*+(NM1{s}QC{s}[^{t}]*+){end})?(?:\s*+DTM{s}050{s}([0-9]{{8}}){end})?"
             rf"({other})(?:{line})?{then}"
         ).match
         self.common_line = re.compile(line + then).match
