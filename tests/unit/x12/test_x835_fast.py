@@ -176,3 +176,47 @@ def test_full_value_and_line_tables_read_the_same(monkeypatch: pytest.MonkeyPatc
     monkeypatch.setattr(x835_claims, "CACHE_LIMIT", 3)
     for seed in range(6):
         _same(remittance_text(random.Random(seed), bad=0.02))
+
+
+def _many_claims(count: int) -> str:
+    """One transaction of ``count`` plain claims."""
+    segs = [
+        "ISA*00*          *00*          *ZZ*ACMEHEALTH     *ZZ*RIVERSIDE      *261123*1200*^*00501*000000002*0*T*:",
+        "GS*HP*ACMEHEALTH*RIVERSIDE*20261130*1200*2*X*005010X221A1",
+        "ST*835*0001",
+        f"BPR*I*{count * 30}.00*C*ACH*CCP*01*999999992*DA*123456*1512345678**01*999988880*DA*98765*20261130",
+        "TRN*1*EFT000001*1512345678",
+        "N1*PR*ACME HEALTH PLAN",
+        "N1*PE*RIVERSIDE*XX*1234567893",
+    ]
+    for i in range(count):
+        segs += [
+            f"CLP*C{i:06d}*1*40.00*30.00**12*PCN{i}*11*1",
+            f"NM1*QC*1*LAST{i}*FIRST****MI*M{i}",
+            "SVC*HC:97124*40.00*30.00**1",
+            "DTM*472*20261120",
+            "CAS*CO*45*10.00",
+            f"REF*6R*C{i:06d}-1",
+        ]
+    segs += [f"SE*{len(segs) - 1}*0001", "GE*1*2", "IEA*1*000000002"]
+    return "~\n".join(segs) + "~\n"
+
+
+def test_a_file_whose_claims_all_decline_is_read_the_general_way(monkeypatch: pytest.MonkeyPatch) -> None:
+    """White space before every terminator (the tokenizer strips it): no claim is read from
+    the text, and after a few tries the reader stops trying."""
+    tries = [0]
+    common = x835_fast.FastClaims.common
+
+    def counted(self: x835_fast.FastClaims, text: str, pos: int, n: int) -> object:
+        tries[0] += 1
+        return common(self, text, pos, n)
+
+    monkeypatch.setattr(x835_fast.FastClaims, "common", counted)
+    plain = _many_claims(60)
+    events, _, error = _same(plain)
+    assert error is None and sum(isinstance(e, ClaimPayment) for e in events) == 60
+    tries[0] = 0
+    untidy = plain.replace("~\n", " ~\n")
+    assert _same(untidy)[:1] == (events,)
+    assert 0 < tries[0] < 20 * 2  # two fast readings in _same, each giving up after 17 claims

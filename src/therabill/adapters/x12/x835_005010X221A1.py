@@ -374,7 +374,7 @@ def _events(  # noqa: C901 - one loop, one dispatch
                 if slow is None:
                     after = fast_claims.after_claim(text, pos)
                     if after < 0:
-                        declined += 1
+                        declined += fast_claims.at_claim(text, pos)  # not the end of a run
                         if declined > 16 and declined > accepted:
                             fast_claims = readers[delims] = None  # an unusual file: the general path
                             stop = None

@@ -69,6 +69,7 @@ class FastClaims:
 
     __slots__ = (
         "cas",
+        "clp",
         "common_head",
         "common_line",
         "comp",
@@ -118,6 +119,7 @@ class FastClaims:
         self.common_line = re.compile(line + then).match
         self.ender = re.compile(rf"\s*(?:CLP|LX|PLB|SE){s}").match
         self.lx = re.compile(rf"\s*LX{s}[^{t}]*{t}").match
+        self.clp = re.compile(rf"\s*CLP{s}").match
         self.stop = re.compile(rf"{t}(?=\s*CLP{s})")
         self.sep, self.term, self.comp = sep, term, delims.component
         self.reader = reader
@@ -332,6 +334,10 @@ class FastClaims:
         """The index after an LX segment at ``text[pos:]``, or -1."""
         m = self.lx(text, pos)
         return -1 if m is None else m.end()
+
+    def at_claim(self, text: str, pos: int) -> bool:
+        """Whether a CLP segment starts ``text[pos:]``."""
+        return self.clp(text, pos) is not None
 
     def _others(self, text: str, n: int, claim: OpenClaim) -> int:
         """Read the segments of ``text`` as the general reader does; the last number."""
