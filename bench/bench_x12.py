@@ -8,6 +8,10 @@ In the same run: the floor (plain ``str.split`` tokenising of the same files, no
 else) and x12sdk reading the 10,000-claim 835 and a 1,000-claim 837P (100,000 would take
 minutes). The data vary per claim (patient names, member ids, addresses, amounts) so that
 nothing is measured on one repeated record. Benchmarks never assert timings.
+
+For the 835 also: our tokenizer alone (``tokenise_835_*``) and the reader with every claim
+read segment by segment (``read_835_general_*``, ``iter_835(fast=False)``), each with
+``floor_over_cpu``, the floor's CPU time over its own (1.0 would be as fast as the floor).
 """
 
 from __future__ import annotations
@@ -21,6 +25,7 @@ from pathlib import Path
 from typing import Any
 
 from therabill.adapters.x12.envelope import EnvelopeSettings
+from therabill.adapters.x12.tokenizer import SegmentReader
 from therabill.adapters.x12.x835_005010X221A1 import iter_835
 from therabill.adapters.x12.x837p_005010X222A1 import write_837p
 from therabill.domain.claim import Claim, build_claim
@@ -156,12 +161,23 @@ def _floor(path: Path, claims: int) -> Callable[[], int]:
     return run
 
 
-def _read_ours(path: Path) -> int:
+def _read_ours(path: Path, *, fast: bool = True) -> int:
     n = 0
-    for event in iter_835(path):
+    for event in iter_835(path, fast=fast):
         if isinstance(event, ClaimPayment):
             n += 1
     return n
+
+
+def _tokenise(path: Path, claims: int) -> Callable[[], int]:
+    """Our tokenizer alone (``SegmentReader.batches``) over ``path``."""
+
+    def run() -> int:
+        for _ in SegmentReader(path).batches():
+            pass
+        return claims
+
+    return run
 
 
 def _read_x12sdk_835(text: str) -> int:
@@ -216,8 +232,13 @@ def run(
         text835 = _remittance_file(n)
         path.write_text(text835)
         results[f"floor_tokenise_835_{n}"] = _measure(_floor(path, n), memory=False)
+        results[f"tokenise_835_{n}"] = _measure(_tokenise(path, n), memory=False)
         results[f"read_835_{n}"] = _measure(lambda p=path: _read_ours(p))
         results[f"read_835_{n}"]["file_mb"] = round(path.stat().st_size / 2**20, 1)
+        results[f"read_835_general_{n}"] = _measure(lambda p=path: _read_ours(p, fast=False), memory=False)
+        floor_cpu = results[f"floor_tokenise_835_{n}"]["cpu_seconds"]
+        for name in (f"read_835_{n}", f"read_835_general_{n}", f"tokenise_835_{n}"):
+            results[name]["floor_over_cpu"] = round(floor_cpu / results[name]["cpu_seconds"], 3)
         if n <= x12sdk_max:
             try:
                 results[f"x12sdk_read_835_{n}"] = _measure(

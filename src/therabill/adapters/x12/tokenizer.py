@@ -213,9 +213,11 @@ def _without_bom(text: str) -> str:
 class SegmentReader:
     """Iterate over the segments of an X12 stream, interchange by interchange.
 
-    Iterating yields one segment at a time; ``batches()`` yields lists of segments (all of
-    one interchange, at most ``BATCH`` each) for readers that want fewer Python calls per
-    segment.
+    Iterating yields one segment at a time; ``batches()`` (or ``next_batch()``) yields lists
+    of segments (all of one interchange, at most ``BATCH`` each) for readers that want fewer
+    Python calls per segment. A reader that reads some segments straight from the text
+    (the 835 reader's claims) asks ``window()`` for the unread text and reports what it read
+    with ``advance()``; ``next_batch(stop)`` ends a list before the segment ``stop`` finds.
 
     Attributes:
         delimiters: the delimiters of the current interchange.
@@ -227,6 +229,20 @@ class SegmentReader:
         self._chunks = _chunks(source)
         self.delimiters = Delimiters()
         self.number = 0
+        self._count = 0  # segments handed out so far
+        self._text = ""  # unread text: complete segments from _pos to _end, then a partial one
+        self._pos = 0
+        self._end = 0
+        self._exhausted = False
+        self._seen_isa = False
+        self._open = False  # between an ISA and its IEA
+        self._done = False
+        self._bad = _ControlCheck(self.delimiters)
+        self._hit = -1  # position in _text of a refused control character, -1 if none
+        self._pieces: list[str] = []  # raw segments of the region being handed out
+        self._piece = 0
+        self._region_end = 0
+        self._maybe_iea = False
 
     def _more(self) -> str | None:
         return next(self._chunks, None)
@@ -239,108 +255,168 @@ class SegmentReader:
                 n += 1
                 yield seg
 
-    def batches(self) -> Iterator[tuple[int, list[Segment]]]:  # noqa: C901 - one state machine
+    def batches(self) -> Iterator[tuple[int, list[Segment]]]:
         """Yield ``(number of the first segment, segments)`` lists, in file order.
 
         A list never spans two interchanges: the ``IEA`` ends a list, and the next ISA
         (with its own delimiters, already in ``self.delimiters``) comes alone.
         """
-        buf = ""
-        exhausted = False
-        seen_isa = False
-        count = 0  # segments handed out so far
+        while (batch := self.next_batch()) is not None:
+            yield batch
+
+    def window(self) -> tuple[str, int, int]:
+        """``(text, pos, end)``: the unread complete segments are ``text[pos:end]``.
+
+        Empty (``pos == end``) when nothing can be read from the text directly: between
+        interchanges, before a refused control character is reported, or in the middle of
+        a list being handed out.
+        """
+        if not self._open or self._hit >= 0 or self._pieces:
+            return "", 0, 0
+        return self._text, self._pos, self._end
+
+    def advance(self, pos: int, segments: int) -> None:
+        """Mark ``window()``'s text up to ``pos`` read: ``segments`` segments, none of them
+        an envelope segment."""
+        self._pos = pos
+        self._count += segments
+        self.number = self._count
+
+    def next_batch(self, stop: re.Pattern[str] | None = None) -> tuple[int, list[Segment]] | None:
+        """The next ``(number of the first segment, segments)`` list, or None at the end.
+
+        With ``stop`` (a pattern matching the terminator before a segment), the list ends at
+        the first match after its first segment.
+        """
         while True:
-            # Interchange header: find and read the ISA.
-            buf = buf.lstrip()
-            while len(buf) < 512 and not exhausted:
-                more = self._more()
-                if more is None:
-                    exhausted = True
-                else:
-                    buf = (buf + more).lstrip()
-            if not seen_isa:
-                buf = _without_bom(buf)
-            if not buf:
-                if not seen_isa:
-                    raise X12Error("the input is empty", code="x12-empty")
-                return
-            if not buf.startswith("ISA"):
+            if self._pieces:
+                batch = self._take()
+                if batch is not None:
+                    return batch
+                continue
+            if not self._open:
+                if self._done:
+                    return None
+                return self._interchange()
+            if self._hit >= 0:
+                text = self._text
+                n = self._count + text[self._pos : self._hit].count(self.delimiters.segment) + 1
                 raise X12Error(
-                    f"expected ISA, found {buf[:20]!r}",
-                    code="x12-isa-missing",
-                    segment_number=count + 1,
+                    f"control character {text[self._hit]!r} in the data",
+                    code="x12-control-character",
+                    segment_number=n,
                 )
-            delims, isa, end = parse_isa(buf, count + 1)
-            if len(isa) > 12 and isa[12] != VERSION_5010:
-                raise X12Error(
-                    f"X12 version {isa[12]} is not supported: therabill reads version 5010 (ISA12 {VERSION_5010})",
-                    code="x12-version-unsupported",
-                    segment_number=count + 1,
-                    segment_id="ISA",
-                )
-            seen_isa = True
-            self.delimiters = delims
-            count += 1
-            self.number = count
-            yield count, [isa]
-            buf = buf[end:]
-            term, sep = delims.segment, delims.element
-            bad = _ControlCheck(delims)
-            hit_pos = bad.find(buf)
-            new_interchange = False
-            while not new_interchange:
-                if hit_pos >= 0:
-                    n = count + buf[:hit_pos].count(term) + 1
-                    raise X12Error(
-                        f"control character {buf[hit_pos]!r} in the data",
-                        code="x12-control-character",
-                        segment_number=n,
-                    )
-                parts = buf.split(term)
-                tail = parts.pop()
-                if exhausted:
-                    parts.append(tail)
-                    tail = ""
-                maybe_iea = "IEA" in buf  # one scan: most chunks hold no IEA at all
-                buf = ""
-                for lo in range(0, len(parts), BATCH):
-                    chunk = parts[lo : lo + BATCH]
-                    segs = [s.split(sep) for s in map(str.strip, chunk) if s]
-                    if not segs:
-                        continue
-                    ids = [s[0] for s in segs] if maybe_iea else ()
-                    if "IEA" in ids:
-                        k = ids.index("IEA")
-                        rest: list[str] = []
-                        segs = segs[: k + 1]
-                        # the rest of this chunk (after the IEA part) and what follows
-                        seen = 0
-                        for j, raw in enumerate(chunk):
-                            if raw.strip():
-                                seen += 1
-                                if seen == k + 1:
-                                    rest = [*chunk[j + 1 :], *parts[lo + BATCH :]]
-                                    break
-                        if not exhausted:
-                            rest.append(tail)
-                        buf = term.join(rest)
-                        new_interchange = True
-                    self.number = count + len(segs)
-                    yield count + 1, segs
-                    count += len(segs)
-                    if new_interchange:
+            pos, end = self._pos, self._end
+            if pos < end:
+                text = self._text
+                region_end = end
+                if stop is not None:
+                    m = stop.search(text, pos, end)
+                    if m is not None:
+                        region_end = m.end()
+                region = text[pos:region_end]
+                self._pieces = region.split(self.delimiters.segment)
+                self._piece = 0
+                self._region_end = region_end
+                self._maybe_iea = "IEA" in region  # one scan: most regions hold no IEA at all
+                continue
+            if self._exhausted:  # the input ends inside an interchange
+                self._open = False
+                self._done = True
+                return None
+            self._load()
+
+    def _load(self) -> None:
+        """Read the next chunk after the unread partial segment."""
+        tail = self._text[self._end :]
+        more = self._more()
+        if more is None:
+            self._exhausted = True
+            more = ""
+        hit = self._bad.find(more)
+        text = tail + more
+        self._hit = len(tail) + hit if hit >= 0 else -1
+        self._text = text
+        self._pos = 0
+        self._end = len(text) if self._exhausted else text.rfind(self.delimiters.segment) + 1
+
+    def _take(self) -> tuple[int, list[Segment]] | None:
+        """Up to ``BATCH`` segments of the region being handed out (None: only blanks)."""
+        pieces, lo = self._pieces, self._piece
+        chunk = pieces[lo : lo + BATCH] if lo or len(pieces) > BATCH else pieces
+        last = lo + len(chunk) >= len(pieces)
+        self._piece = lo + len(chunk)
+        segs = [s.split(self.delimiters.element) for s in map(str.strip, chunk) if s]
+        if last:
+            self._pieces = []
+        if segs and self._maybe_iea and "IEA" in (ids := [s[0] for s in segs]):
+            k = ids.index("IEA")
+            segs = segs[: k + 1]
+            seen = 0
+            for j, raw in enumerate(chunk):
+                if raw.strip():
+                    seen += 1
+                    if seen == k + 1:
+                        chunk = chunk[: j + 1]
                         break
-                if new_interchange or exhausted:
-                    break
-                more = self._more()
-                if more is None:
-                    exhausted = True
-                    more = ""
-                hit = bad.find(more)
-                hit_pos = len(tail) + hit if hit >= 0 else -1
-                buf = tail + more
-            if not new_interchange:
-                return
+            self._pos = min(self._pos + sum(map(len, chunk)) + len(chunk), len(self._text))
+            self._pieces = []
+            self._open = False  # what follows must be a new interchange
+        elif last:
+            self._pos = self._region_end
+        else:
+            self._pos += sum(map(len, chunk)) + len(chunk)
+        if not segs:
+            return None
+        first = self._count + 1
+        self._count += len(segs)
+        self.number = self._count
+        return first, segs
+
+    def _interchange(self) -> tuple[int, list[Segment]] | None:
+        """Read the ISA of the next interchange (None at the end of the input)."""
+        buf = self._text[self._pos :].lstrip()
+        self._text = ""
+        self._pos = self._end = 0
+        while len(buf) < 512 and not self._exhausted:
+            more = self._more()
+            if more is None:
+                self._exhausted = True
+            else:
+                buf = (buf + more).lstrip()
+        if not self._seen_isa:
+            buf = _without_bom(buf)
+        if not buf:
+            self._done = True
+            if not self._seen_isa:
+                raise X12Error("the input is empty", code="x12-empty")
+            return None
+        count = self._count
+        if not buf.startswith("ISA"):
+            raise X12Error(
+                f"expected ISA, found {buf[:20]!r}",
+                code="x12-isa-missing",
+                segment_number=count + 1,
+            )
+        delims, isa, end = parse_isa(buf, count + 1)
+        if len(isa) > 12 and isa[12] != VERSION_5010:
+            raise X12Error(
+                f"X12 version {isa[12]} is not supported: therabill reads version 5010 (ISA12 {VERSION_5010})",
+                code="x12-version-unsupported",
+                segment_number=count + 1,
+                segment_id="ISA",
+            )
+        self._seen_isa = True
+        self.delimiters = delims
+        self._count = count + 1
+        self.number = self._count
+        text = buf[end:]
+        self._bad = _ControlCheck(delims)
+        self._hit = self._bad.find(text)
+        self._text = text
+        self._end = len(text) if self._exhausted else text.rfind(delims.segment) + 1
+        self._open = True
+        return self._count, [isa]
 
 
 def iter_segments(source: Source) -> Iterator[Segment]:

@@ -7,35 +7,45 @@ adjustments and the transaction's problems, so memory stays flat however many cl
 file holds. ``read_835(source)`` assembles the same events into one ``Remittance`` per
 transaction (memory grows with the largest transaction).
 
-A value that cannot be read inside a claim (a bad amount, a bad date) becomes a problem of
-that claim and the rest of the file is read; each claim is checked against the service
-line and claim balancing rules, each transaction against the transaction rule. Structural
-errors (no ISA, a broken envelope, a file that is not an 835) raise ``X12Error``.
+Claims in the shapes payers commonly send are read straight from the text, a claim at a
+time (``x835_fast``), the others segment by segment (``x835_claims``); both make the same
+records. A value that cannot be read inside a claim (a bad amount, a bad date) becomes a
+problem of that claim and the rest of the file is read; each claim is checked against the
+service line and claim balancing rules, each transaction against the transaction rule.
+Structural errors (no ISA, a broken envelope, a file that is not an 835) raise ``X12Error``.
 """
 
 from __future__ import annotations
 
-import dataclasses
 from collections.abc import Iterator
-from datetime import date
-from decimal import Decimal
-from typing import TypeVar
 
-from therabill.adapters.x12.errors import X12Error, location
-from therabill.adapters.x12.tokenizer import SegmentReader, Source
-from therabill.adapters.x12.values import Envelope, amount, date8, el, quantity
+from therabill.adapters.x12.errors import X12Error
+from therabill.adapters.x12.tokenizer import Delimiters, SegmentReader, Source
+from therabill.adapters.x12.values import Envelope, amount, date8, el
+from therabill.adapters.x12.x835_claims import (
+    CACHE_LIMIT,
+    CLAIM_ENDERS,
+    ENVELOPE_IDS,
+    BuiltClaim,
+    ClaimSegments,
+    OpenClaim,
+    Values,
+    claim_segment,
+    open_claim,
+    read_svc,
+    record,
+)
+from therabill.adapters.x12.x835_fast import FastClaims
+from therabill.adapters.x12.x835_fast import usable as fast_usable
 from therabill.domain.errors import Problem
 from therabill.domain.money import ZERO
 from therabill.domain.remittance import (
-    REVERSAL_STATUS,
     Adjustment,
     ClaimPayment,
     ProviderAdjustment,
     Remittance,
     RemittanceEnd,
     RemittanceHeader,
-    ServicePayment,
-    claim_balance_problems,
     transaction_balance_problems,
 )
 
@@ -44,209 +54,13 @@ __all__ = ["RemittanceEvent", "iter_835", "read_835"]
 RemittanceEvent = RemittanceHeader | ClaimPayment | RemittanceEnd
 """What ``iter_835`` yields."""
 
-_ONE = Decimal(1)
-_MAX_CAS_TRIPLES = 6
-_CACHE_LIMIT = 4096
-"""Distinct element texts remembered per conversion (bounded: memory stays flat)."""
 
-_R = TypeVar("_R")
-
-_ENVELOPE_IDS = frozenset(("ISA", "GS", "ST", "SE", "GE", "IEA"))
-_CLAIM_ENDERS = _ENVELOPE_IDS | {"CLP", "LX", "PLB"}
-"""Segments that end a claim loop (or belong to the envelope)."""
-
-
-class _Values:
-    """Amount, quantity and date conversions of one read, with bounded memo tables.
-
-    The same amounts and dates come back claim after claim in a remittance; converting each
-    distinct text once (and checking it once) keeps the hot loop to dictionary look-ups.
-    Errors are never remembered: a bad value raises every time it is met.
-    """
-
-    __slots__ = ("amounts", "dates", "quantities")
-
-    def __init__(self) -> None:
-        self.amounts: dict[str, Decimal] = {}
-        self.quantities: dict[str, Decimal] = {}
-        self.dates: dict[str, date] = {}
-
-    def amount(self, seg: list[str], i: int, n: int) -> Decimal:
-        text = seg[i] if i < len(seg) else ""
-        value = self.amounts.get(text)
-        if value is None:
-            value = amount(seg, i, n)
-            if len(self.amounts) < _CACHE_LIMIT:
-                self.amounts[text] = value
-        return value
-
-    def quantity(self, seg: list[str], i: int, n: int) -> Decimal:
-        text = seg[i] if i < len(seg) else ""
-        value = self.quantities.get(text)
-        if value is None:
-            value = quantity(seg, i, n)
-            if len(self.quantities) < _CACHE_LIMIT:
-                self.quantities[text] = value
-        return value
-
-    def date(self, seg: list[str], i: int, n: int) -> date:
-        text = seg[i] if i < len(seg) else ""
-        value = self.dates.get(text)
-        if value is None:
-            value = date8(seg, i, n)
-            if len(self.dates) < _CACHE_LIMIT:
-                self.dates[text] = value
-        return value
-
-
-_new = object.__new__
-_set = object.__setattr__
-
-
-def _record(cls: type[_R], fields: dict[str, object]) -> _R:
-    """An instance of the frozen record ``cls`` whose ``__dict__`` is ``fields``.
-
-    Equivalent to ``cls(**fields)`` for these records (fields left out read as their
-    declared defaults), without the generated ``__init__``'s call per field.
-    """
-    obj = _new(cls)
-    _set(obj, "__dict__", fields)
-    return obj
-
-
-def _line_fields(n: int) -> dict[str, object]:
-    """The fields of a service line before its SVC is read (what a broken SVC leaves)."""
-    return {"code": "", "qualifier": "", "modifiers": (), "charge": ZERO, "paid": ZERO, "segment_number": n}
-
-
-class _Claim:
-    """A claim being read: the ``ClaimPayment`` fields, the open line, running sums."""
-
-    __slots__ = (
-        "adj_total",
-        "fields",
-        "line",
-        "line_adj",
-        "line_adj_total",
-        "line_charges",
-        "lines",
-        "lines_balanced",
-        "problems",
-    )
-
-    def __init__(self, fields: dict[str, object]) -> None:
-        self.fields = fields
-        self.line: dict[str, object] | None = None  # the open service line's fields
-        self.line_adj = ZERO  # the open line's adjustment total
-        self.lines: list[ServicePayment] = []
-        self.adj_total = ZERO
-        self.line_adj_total = ZERO
-        self.line_charges = ZERO
-        self.lines_balanced = True
-        self.problems: tuple[Problem, ...] = ()
-
-    def add_line(self, line: dict[str, object]) -> None:
-        built: ServicePayment = _new(ServicePayment)  # _record, inlined: once per line
-        _set(built, "__dict__", line)
-        self.lines.append(built)
-        adj = self.line_adj
-        self.line_adj_total += adj
-        self.line_charges += built.charge
-        if built.charge - adj != built.paid:
-            self.lines_balanced = False
-        self.line = None
-        self.line_adj = ZERO
-
-    def add_adjustments(self, adjustments: tuple[Adjustment, ...], total: Decimal) -> None:
-        target = self.fields if self.line is None else self.line
-        target["adjustments"] = target.get("adjustments", ()) + adjustments  # type: ignore[operator]
-        if self.line is None:
-            self.adj_total += total
-        else:
-            self.line_adj += total
-
-    def build(self) -> ClaimPayment:
-        if self.line is not None:
-            self.add_line(self.line)
-        fields = self.fields
-        fields["lines"] = tuple(self.lines)
-        claim = _record(ClaimPayment, fields)
-        # The running sums give the three balancing rules without a second pass; when one
-        # fails (or a value could not be read), the domain rules word the problems.
-        if (
-            not self.problems
-            and self.lines_balanced
-            and claim.charge - (self.adj_total + self.line_adj_total) == claim.paid
-            and (not self.lines or claim.status == REVERSAL_STATUS or self.line_charges == claim.charge)
-        ):
-            return claim
-        problems = (*self.problems, *claim_balance_problems(claim))
-        if problems:
-            return dataclasses.replace(claim, problems=problems)
-        return claim
-
-
-def _adjustments(seg: list[str], n: int, values: _Values) -> tuple[tuple[Adjustment, ...], Decimal]:
-    """The adjustments of a CAS segment and their total."""
-    group = seg[1] if len(seg) > 1 else ""
-    if not group:
-        raise X12Error(
-            "adjustment group code is missing",
-            code="x12-element-missing",
-            segment_number=n,
-            segment_id="CAS",
-            element=1,
-        )
-    out: list[Adjustment] = []
-    total = ZERO
-    size = len(seg)
-    for k in range(_MAX_CAS_TRIPLES):
-        i = 2 + 3 * k
-        if i >= size:
-            break
-        reason = seg[i]
-        if not reason:
-            if el(seg, i + 1):
-                raise X12Error(
-                    "adjustment amount without a reason code",
-                    code="x12-element-missing",
-                    segment_number=n,
-                    segment_id="CAS",
-                    element=i,
-                )
-            continue
-        qty = values.quantity(seg, i + 2, n) if i + 2 < size and seg[i + 2] else None
-        value = values.amount(seg, i + 1, n)
-        total += value
-        out.append(_record(Adjustment, {"group": group, "reason": reason, "amount": value, "quantity": qty}))
-    if not out:
-        raise X12Error(
-            "CAS has no adjustment", code="x12-element-missing", segment_number=n, segment_id="CAS", element=2
-        )
-    return tuple(out), total
-
-
-def _procedure(seg: list[str], i: int, n: int, comp: str) -> tuple[str, str, tuple[str, ...]]:
-    parts = el(seg, i).split(comp)
-    if len(parts) < 2 or not parts[1]:
-        raise X12Error(
-            "procedure composite needs a qualifier and a code",
-            code="x12-element-missing",
-            segment_number=n,
-            segment_id=seg[0],
-            element=i,
-            component=2,
-        )
-    if len(parts) == 2:
-        return parts[0], parts[1], ()
-    return parts[0], parts[1], tuple(m for m in parts[2:6] if m)
-
-
-def iter_835(source: Source) -> Iterator[RemittanceEvent]:
+def iter_835(source: Source, *, fast: bool = True) -> Iterator[RemittanceEvent]:
     """Stream the remittance transactions of ``source`` event by event.
 
     Yields, per transaction: a ``RemittanceHeader``, each ``ClaimPayment`` (with its lines
-    and problems), then a ``RemittanceEnd``.
+    and problems), then a ``RemittanceEnd``. ``fast=False`` reads every claim segment by
+    segment (the reference the claims read straight from the text are tested against).
 
     Raises:
         X12Error: input that is not a usable 835 (see module docs).
@@ -254,7 +68,7 @@ def iter_835(source: Source) -> Iterator[RemittanceEvent]:
     reader = SegmentReader(source)
     where = [0]
     try:
-        yield from _events(reader, Envelope(), where)
+        yield from _events(reader, Envelope(), where, fast)
     except X12Error:
         raise
     except Exception as exc:  # a defect here must still not escape as a traceback
@@ -340,137 +154,54 @@ def _header_segment(seg: list[str], n: int, tx: _Transaction) -> None:
         header["payer_id"] = el(seg, 2) or None
 
 
-def _svc(seg: list[str], n: int, claim: _Claim, values: _Values, comp: str) -> None:
-    """SVC: close the open line, open a new one."""
-    if claim.line is not None:
-        claim.add_line(claim.line)
-    size = len(seg)
-    proc = seg[1].split(comp) if size > 1 else []
-    charge = paid = None
-    parts = len(proc)
-    if size > 3 and parts >= 2 and proc[1]:
-        # The common shape with amounts met before: one dictionary, no conversions.
-        amounts = values.amounts
-        charge = amounts.get(seg[2])
-        paid = amounts.get(seg[3])
-    if charge is not None and paid is not None:
-        claim.line = line = {
-            "code": proc[1],
-            "qualifier": proc[0],
-            "modifiers": () if parts == 2 else tuple(filter(None, proc[2:6])),
-            "charge": charge,
-            "paid": paid,
-            "segment_number": n,
-        }
-    else:
-        claim.line = line = _line_fields(n)
-        if len(proc) == 2 and proc[1]:
-            line["qualifier"], line["code"] = proc
-        else:
-            line["qualifier"], line["code"], line["modifiers"] = _procedure(seg, 1, n, comp)
-        line["charge"] = values.amount(seg, 2, n)
-        line["paid"] = values.amount(seg, 3, n)
-    if size > 5:
-        if seg[5]:
-            units = values.quantities.get(seg[5])
-            line["units"] = values.quantity(seg, 5, n) if units is None else units
-        if size > 6:
-            if seg[6]:
-                _, line["original_code"], line["original_modifiers"] = _procedure(seg, 6, n, comp)
-            if size > 7 and seg[7]:
-                line["original_units"] = values.quantity(seg, 7, n)
-
-
-def _claim_segment(  # noqa: C901 - one dispatch over the 2100/2110 segments
-    seg: list[str], sid: str, n: int, claim: _Claim, values: _Values, comp: str
-) -> None:
-    """Read one segment of a claim loop (anything but CLP) into ``claim``."""
-    size = len(seg)
-    line = claim.line
-    fields = claim.fields
-    if sid == "SVC":
-        _svc(seg, n, claim, values, comp)
-    elif sid == "DTM":
-        q = seg[1] if size > 1 else ""
-        if line is not None:
-            if q == "472" or q == "150":
-                line["service_date"] = values.date(seg, 2, n)
-            elif q == "151":
-                line["service_date_end"] = values.date(seg, 2, n)
-        elif q == "232":
-            fields["statement_from"] = values.date(seg, 2, n)
-        elif q == "233":
-            fields["statement_to"] = values.date(seg, 2, n)
-        elif q == "050":
-            fields["received_date"] = values.date(seg, 2, n)
-    elif sid == "CAS":
-        claim.add_adjustments(*_adjustments(seg, n, values))
-    elif sid == "REF":
-        if line is not None and size > 1 and seg[1] == "6R":
-            line["line_id"] = (seg[2] if size > 2 else "") or None
-    elif sid == "AMT":
-        if line is not None and size > 1 and seg[1] == "B6":
-            line["allowed_amount"] = values.amount(seg, 2, n)
-    elif sid == "LQ":
-        if line is not None and el(seg, 2):
-            line["remarks"] = line.get("remarks", ()) + (seg[2],)  # type: ignore[operator]
-    elif sid == "NM1":
-        if line is None:
-            q = el(seg, 1)
-            if q == "QC":
-                fields["patient_last_name"] = el(seg, 3) or None
-                fields["patient_first_name"] = el(seg, 4) or None
-                fields["member_id"] = el(seg, 9) or fields.get("member_id")
-            elif q == "IL" and fields.get("member_id") is None:
-                fields["member_id"] = el(seg, 9) or None
-            elif q == "TT":
-                fields["crossover_payer"] = el(seg, 3) or el(seg, 9) or "unnamed payer"
-            elif q == "82":
-                fields["rendering_npi"] = el(seg, 9) or None
-    elif sid in ("MOA", "MIA") and line is None:
-        idx = (3, 4, 5, 6, 7) if sid == "MOA" else (5, 20, 21, 22, 23)
-        fields["remarks"] = fields.get("remarks", ()) + tuple(  # type: ignore[operator]
-            el(seg, i) for i in idx if el(seg, i)
-        )
-
-
 def _events(  # noqa: C901 - one loop, one dispatch
-    reader: SegmentReader, env: Envelope, where: list[int]
+    reader: SegmentReader, env: Envelope, where: list[int], fast: bool
 ) -> Iterator[RemittanceEvent]:
     tx = _Transaction()
-    claim: _Claim | None = None
-    values = _Values()
-    st_control = ""
-    is_835 = False
-    seen_835 = False
-    n = 0
-    envelope_ids = _ENVELOPE_IDS
-    claim_enders = _CLAIM_ENDERS
-    claim_segment = _claim_segment
-    svc = _svc
-    record = _record
+    claim: OpenClaim | None = None
+    values = Values()
+    segments = ClaimSegments(values)
+    svc = read_svc
     amounts_get = values.amounts.get
     dates_get = values.dates.get
     # Adjustments are frozen records: one record per distinct (group, reason, amount) text
     # is shared by every claim that has it (bounded, like the value tables).
-    adjustments: dict[tuple[str, str, str], Adjustment] = {}
+    adjustments = segments.adjustments
     adjustments_get = adjustments.get
+    st_control = ""
+    is_835 = False
+    seen_835 = False
+    n = 0
+    envelope_ids = ENVELOPE_IDS
+    claim_enders = CLAIM_ENDERS
+    readers: dict[Delimiters, FastClaims | None] = {}
+    fast_claims: FastClaims | None = None
+    stop = None
+    declined = accepted = 0
 
-    def finish_claim(built_claim: _Claim) -> ClaimPayment:
+    def finish_claim(built_claim: OpenClaim) -> ClaimPayment:
         built = built_claim.build()
         tx.paid_total += built.paid
         tx.count += 1
         return built
 
-    for first, segs in reader.batches():
+    while (batch := reader.next_batch(stop)) is not None:
+        first, segs = batch
         n = first - 1
-        comp = reader.delimiters.component
+        delims = reader.delimiters
+        comp = delims.component
+        if fast and segs[0][0] == "ISA":
+            if delims not in readers:
+                readers[delims] = FastClaims(delims, segments) if fast_usable(delims) else None
+            fast_claims = readers[delims]
+            stop = None if fast_claims is None else fast_claims.stop
         for seg in segs:
             n += 1
             sid = seg[0]
             if claim is not None:
                 # The hot path: a segment of the current claim. The commonest shapes are
-                # read inline; everything else goes through ``_claim_segment``.
+                # read inline (as ``ClaimSegments.read`` reads them); everything else goes
+                # through ``claim_segment``.
                 try:
                     if sid == "DTM":
                         line = claim.line
@@ -497,7 +228,7 @@ def _events(  # noqa: C901 - one loop, one dispatch
                                     Adjustment,
                                     {"group": seg[1], "reason": seg[2], "amount": value, "quantity": None},
                                 )
-                                if len(adjustments) < _CACHE_LIMIT:
+                                if len(adjustments) < CACHE_LIMIT:
                                     adjustments[key] = adj
                             else:
                                 value = adj.amount
@@ -548,7 +279,7 @@ def _events(  # noqa: C901 - one loop, one dispatch
             if sid == "CLP" and claim is not None and is_835 and tx.head is not None and env.in_transaction:
                 # the next claim of the same transaction: what the general path below does
                 built = finish_claim(claim)
-                claim = _clp(seg, n, values)
+                claim = open_claim(seg, n, values)
                 yield built
                 continue
             if sid in envelope_ids:
@@ -608,7 +339,7 @@ def _events(  # noqa: C901 - one loop, one dispatch
             if sid == "CLP":
                 if claim is not None:
                     yield finish_claim(claim)
-                claim = _clp(seg, n, values)
+                claim = open_claim(seg, n, values)
                 continue
             if claim is not None and (sid == "LX" or sid == "PLB"):
                 built = finish_claim(claim)
@@ -622,60 +353,56 @@ def _events(  # noqa: C901 - one loop, one dispatch
                 continue
             if tx.head is None:
                 _header_segment(seg, n, tx)
+        if fast_claims is None or not (is_835 and tx.head is not None and env.in_transaction):
+            continue
+        # Claims read straight from the text (the general path above reads what this declines).
+        text, pos, end = reader.window()
+        common, read_claim = fast_claims.common, fast_claims.claim
+        first = n
+        done: ClaimPayment | None = None  # a claim read whole: what follows it finishes it
+        while pos < end:
+            try:
+                got = common(text, pos, n)
+            except Exception:  # a value to word as a problem: the longer way
+                got = None
+            opened: OpenClaim | None = None
+            whole: ClaimPayment | None
+            if got is not None:
+                whole, pos, last = got
+            else:
+                slow = read_claim(text, pos, n)
+                if slow is None:
+                    after = fast_claims.after_claim(text, pos)
+                    if after < 0:
+                        declined += fast_claims.at_claim(text, pos)  # not the end of a run
+                        if declined > 16 and declined > accepted:
+                            fast_claims = readers[delims] = None  # an unusual file: the general path
+                            stop = None
+                        break
+                    n += 1  # LX: ends the claim
+                    where[0] = n
+                    pos = after
+                    whole = None
+                else:
+                    opened, pos, last = slow
+                    whole = None
+            if opened is not None or whole is not None:
+                accepted += 1
+                where[0] = n + 1  # the CLP
+                n = last
+            previous = done if done is not None else None if claim is None else claim.build()
+            done, claim = whole, opened
+            if previous is not None:
+                tx.paid_total += previous.paid  # finish_claim, inlined
+                tx.count += 1
+                yield previous
+        if done is not None:
+            claim = BuiltClaim(done)
+        reader.advance(pos, n - first)
     where[0] = n
     env.end(n)
     if not seen_835:
         raise X12Error("the file holds no 835 transaction", code="x12-wrong-transaction", segment_number=n)
-
-
-def _clp(seg: list[str], n: int, values: _Values) -> _Claim:
-    size = len(seg)
-    claim_id = seg[1] if size > 1 else ""
-    fields: dict[str, object] = {
-        "claim_id": claim_id,
-        "status": seg[2] if size > 2 else "",
-        "charge": ZERO,
-        "paid": ZERO,
-        "segment_number": n,
-    }
-    claim = _Claim(fields)
-    if not claim_id:
-        claim.problems += (
-            Problem("x12-element-missing", location(n, "CLP", 1), "claim id (CLP01) is missing"),
-        )
-    amounts = values.amounts
-    value = amounts.get(seg[3]) if size > 4 else None
-    if value is not None:
-        fields["charge"] = value
-    else:
-        try:
-            fields["charge"] = values.amount(seg, 3, n)
-        except X12Error as exc:
-            claim.problems += exc.problems
-    value = amounts.get(seg[4]) if size > 4 else None
-    if value is not None:
-        fields["paid"] = value
-    else:
-        try:
-            fields["paid"] = values.amount(seg, 4, n)
-        except X12Error as exc:
-            claim.problems += exc.problems
-    if size > 5 and seg[5]:
-        try:
-            value = amounts.get(seg[5])
-            fields["patient_responsibility"] = values.amount(seg, 5, n) if value is None else value
-        except X12Error as exc:
-            claim.problems += exc.problems
-    if size > 6:
-        if seg[6]:
-            fields["filing_indicator"] = seg[6]
-        if size > 7 and seg[7]:
-            fields["payer_claim_control_number"] = seg[7]
-        if size > 8 and seg[8]:
-            fields["facility_code"] = seg[8]
-        if size > 9 and seg[9]:
-            fields["frequency"] = seg[9]
-    return claim
 
 
 def _plb(seg: list[str], n: int, comp: str) -> list[ProviderAdjustment]:
