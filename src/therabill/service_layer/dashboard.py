@@ -16,6 +16,7 @@ from therabill.service_layer.claims import LIST_COLUMNS
 from therabill.service_layer.uow import UnitOfWork
 
 __all__ = [
+    "ATTENTION_SHOWN",
     "ATTENTION_STATUSES",
     "AuthorizationLeft",
     "Dashboard",
@@ -25,6 +26,8 @@ __all__ = [
 
 ATTENTION_STATUSES = ("batch_rejected", "clearinghouse_rejected", "payer_rejected", "denied", "partly_paid")
 """Claim statuses that need a biller's work (besides scrub errors)."""
+ATTENTION_SHOWN = 15
+"""The claims needing attention the dashboard lists (the oldest; the claims page has them all)."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -35,11 +38,13 @@ class Dashboard:
         patients: patient id → patient (for names).
         undocumented: checked-in or completed appointments up to today with no visit note.
         running_out: authorizations in force that are about to run out.
-        attention: claims with scrub errors or in a status that needs work (billing roles).
+        attention: claims with scrub errors or in a status that needs work (billing roles), the
+            oldest ``ATTENTION_SHOWN`` of them.
         paid_this_week_cents: remittance payments received in the last seven days (billing roles).
         to_bill: documented visits with services and no claim (billing roles).
         to_mark_ready: scrubbed claims without errors (billing roles).
         ready: claims ready to send (billing roles).
+        attention_count: all the claims needing attention (billing roles).
     """
 
     patients: dict[str, Any]
@@ -50,6 +55,7 @@ class Dashboard:
     to_bill: int = 0
     to_mark_ready: int = 0
     ready: int = 0
+    attention_count: int = 0
 
 
 @dataclass(frozen=True, slots=True)
@@ -133,13 +139,26 @@ def dashboard(engine: Engine, practice_id: str, actor: str, *, day: date, billin
         running_out = authorizations_running_out_in(uow, day)
         if not billing:
             return Dashboard(_patients_of(uow, undocumented, running_out), undocumented, running_out)
+        wants_attention = (claims.c.has_errors == true()) | claims.c.status.in_(ATTENTION_STATUSES)
         attention = list(
             uow.session.execute(
                 uow.records.scoped(claims)
                 .with_only_columns(*LIST_COLUMNS)  # not the findings or coded document JSON
-                .where((claims.c.has_errors == true()) | claims.c.status.in_(ATTENTION_STATUSES))
-                .order_by(claims.c.date_of_service)
+                .where(wants_attention)
+                .order_by(claims.c.date_of_service, claims.c.claim_number)
+                .limit(ATTENTION_SHOWN)
             ).all()
+        )
+        attention_count = (
+            len(attention)
+            if len(attention) < ATTENTION_SHOWN
+            else int(
+                uow.session.execute(
+                    select(func.count())
+                    .select_from(claims)
+                    .where(claims.c.practice_id == practice_id, wants_attention)
+                ).scalar_one()
+            )
         )
         paid = uow.session.execute(
             select(func.coalesce(func.sum(remittances.c.payment_cents), 0)).where(
@@ -148,16 +167,17 @@ def dashboard(engine: Engine, practice_id: str, actor: str, *, day: date, billin
             )
         ).scalar_one()
         names = _patients_of(uow, undocumented, running_out, attention)
-    queues = work_queues.billing_queues(engine, practice_id, actor, limit=0)
+        counts = work_queues.queue_counts_in(uow)
     return Dashboard(
         names,
         undocumented,
         running_out,
         attention,
         int(paid),
-        to_bill=queues.to_bill_count,
-        to_mark_ready=len(queues.to_mark_ready),
-        ready=sum(len(g.claims) for g in queues.ready),
+        to_bill=counts.to_bill,
+        to_mark_ready=counts.to_mark_ready,
+        ready=counts.ready,
+        attention_count=attention_count,
     )
 
 
