@@ -24,6 +24,7 @@ __all__ = [
     "BillingQueues",
     "ClaimsPage",
     "MarkedReady",
+    "QUEUE_SHOWN",
     "SECTIONS",
     "QueueCounts",
     "queue_counts_in",
@@ -44,6 +45,8 @@ ATTENTION_REASONS: dict[str, tuple[str, ...]] = {
 """Why a claim needs a biller, in words, and the statuses that mean it (scrub errors come first)."""
 SCRUB_ERRORS = "Scrub errors: fix the visit or the claim"
 PER_PAGE = 50
+QUEUE_SHOWN = 50
+"""The claims page lists this many of each queue (the oldest; each count is of all)."""
 
 
 @dataclass(frozen=True, slots=True)

@@ -491,11 +491,14 @@ Index("ix_visits_patient_date", visits.c.patient_id, visits.c.date_of_service)
 VISITS_TO_BILL = and_(visits.c.awaiting_claim == true(), visits.c.status != literal_column("'open'", String))
 """The visits to bill: documented (not open), treated, no claim yet. Written the same in a query
 as in the partial index's condition (a constant, not a parameter), so both engines use it."""
+# The visits to bill in their list's order, practice first; only the visits the list holds.
 Index(
     "ix_visits_to_bill",
     visits.c.practice_id,
     visits.c.date_of_service,
     visits.c.id,
+    visits.c.status,  # the condition's columns too: SQLite then reads the index alone
+    visits.c.awaiting_claim,
     postgresql_where=VISITS_TO_BILL,
     sqlite_where=VISITS_TO_BILL,
 )

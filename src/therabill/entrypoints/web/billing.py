@@ -110,7 +110,9 @@ def claims_page(
     work = work_queues.claims_page(
         engine, principal.practice_id, who, statuses=wanted, payer_id=payer or None, page=page
     )
-    queues = work_queues.billing_queues(engine, principal.practice_id, who, whole=show)
+    queues = work_queues.billing_queues(
+        engine, principal.practice_id, who, limit=work_queues.QUEUE_SHOWN, whole=show
+    )
     recent = batches.recent_batches(engine, principal.practice_id, who, limit=10)
     audit_event(request, principal, "claim.list", "claim", None)
     return render(

@@ -44,8 +44,8 @@ _WHERE = {
 def upgrade() -> None:
     """Add the flag, set it on the visits that await a claim, and index the documented ones."""
     dialect = op.get_bind().dialect.name
-    with op.batch_alter_table("visits") as batch:
-        batch.add_column(sa.Column("awaiting_claim", sa.Boolean(), server_default="0", nullable=False))
+    # A plain ADD / DROP COLUMN on both engines (SQLite has both): the table is not copied.
+    op.add_column("visits", sa.Column("awaiting_claim", sa.Boolean(), server_default="0", nullable=False))
     treated = _POSTGRESQL_TREATED if dialect == "postgresql" else _SQLITE_TREATED
     op.execute(
         "UPDATE visits SET awaiting_claim = true WHERE NOT EXISTS (SELECT 1 FROM claims"
@@ -55,7 +55,7 @@ def upgrade() -> None:
     op.create_index(
         "ix_visits_to_bill",
         "visits",
-        ["practice_id", "date_of_service", "id"],
+        ["practice_id", "date_of_service", "id", "status", "awaiting_claim"],
         postgresql_where=sa.text(_WHERE["postgresql"]),
         sqlite_where=sa.text(_WHERE["sqlite"]),
     )
@@ -66,5 +66,4 @@ def upgrade() -> None:
 def downgrade() -> None:
     """Drop the index and the flag (the visits and claims themselves are untouched)."""
     op.drop_index("ix_visits_to_bill", table_name="visits")
-    with op.batch_alter_table("visits") as batch:
-        batch.drop_column("awaiting_claim")
+    op.drop_column("visits", "awaiting_claim")
