@@ -11,7 +11,7 @@ from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-from sqlalchemy import Engine, case, func, literal, select, true
+from sqlalchemy import Engine, Integer, String, bindparam, case, func, literal_column, select, true
 
 from therabill.adapters.db.tables import VISITS_TO_BILL, claims, patients, payers, providers, visits
 from therabill.domain.errors import NotFoundError, TherabillError
@@ -45,7 +45,7 @@ ATTENTION_REASONS: dict[str, tuple[str, ...]] = {
 """Why a claim needs a biller, in words, and the statuses that mean it (scrub errors come first)."""
 SCRUB_ERRORS = "Scrub errors: fix the visit or the claim"
 PER_PAGE = 50
-QUEUE_SHOWN = 50
+QUEUE_SHOWN = 25
 """The claims page lists this many of each queue (the oldest; each count is of all)."""
 
 
@@ -195,55 +195,112 @@ def ready_groups(
 
 
 _SECTION_OF_REASON = {reason: f"reason{i}" for i, reason in enumerate(ATTENTION_REASONS)}
+_WHOLE = {
+    "to-mark-ready": ["mark"],
+    "attention": ["errors", *_SECTION_OF_REASON.values()],
+    "ready": ["ready"],
+}
+"""The sections of ``_SECTION`` that a page may ask for whole, by its name in ``SECTIONS``."""
 
 
-def _section() -> Any:
-    """Which list of the queues an open claim is in (each claim in one): the section label."""
-    return case(
-        (claims.c.has_errors & claims.c.status.in_(["draft", "scrubbed"]), literal("errors")),
-        (claims.c.status == ClaimStatus.SCRUBBED.value, literal("mark")),
-        (claims.c.status == ClaimStatus.READY.value, literal("ready")),
-        *(
-            (claims.c.status.in_(list(statuses)), literal(_SECTION_OF_REASON[reason]))
-            for reason, statuses in ATTENTION_REASONS.items()
-        ),
-        else_=literal("none"),
+def _text(label: str) -> Any:
+    return literal_column(f"'{label}'", String)  # a constant in the SQL (the same in GROUP BY)
+
+
+# The statements below are built once (the practice, limit and sections are parameters): a
+# page sends them without building them again.
+_SECTION = case(
+    (claims.c.has_errors & claims.c.status.in_(["draft", "scrubbed"]), _text("errors")),
+    (claims.c.status == ClaimStatus.SCRUBBED.value, _text("mark")),
+    (claims.c.status == ClaimStatus.READY.value, _text("ready")),
+    *(
+        (claims.c.status.in_(list(statuses)), _text(_SECTION_OF_REASON[reason]))
+        for reason, statuses in ATTENTION_REASONS.items()
+    ),
+    else_=_text("none"),
+)
+"""Which list of the queues an open claim is in (each claim in one): the section label."""
+_OPEN = (claims.c.practice_id == bindparam("practice_id")) & (
+    (claims.c.has_errors == true())  # "= true": an index condition
+    | claims.c.status.in_(["scrubbed", "ready", *(s for group in ATTENTION_REASONS.values() for s in group)])
+)
+"""The claims of the practice in a queue: with scrub errors, or in a status a queue lists."""
+_SECTION_LABEL = _SECTION.label("section")
+_COUNTED = (
+    select(
+        _SECTION_LABEL,
+        claims.c.payer_id,
+        func.count().label("n"),
+        func.sum(claims.c.total_charge_cents).label("cents"),
     )
-
-
-def _open_claims(practice_id: str) -> Any:
-    """The claims in a queue: with scrub errors, or in a status a queue lists."""
-    listed = ["scrubbed", "ready", *(s for group in ATTENTION_REASONS.values() for s in group)]
-    return (claims.c.practice_id == practice_id) & (
-        (claims.c.has_errors == true()) | claims.c.status.in_(listed)  # "= true": an index condition
+    .where(_OPEN)
+    .group_by(_SECTION_LABEL, claims.c.payer_id)
+)
+_NUMBERED = (
+    select(
+        claims.c.id,
+        _SECTION.label("section"),
+        func.row_number()
+        .over(
+            partition_by=[_SECTION, case((claims.c.status == "ready", claims.c.payer_id), else_=None)],
+            order_by=[claims.c.date_of_service, claims.c.claim_number],
+        )
+        .label("n"),
     )
+    .where(_OPEN)
+    .subquery()
+)
+_FIRST_OF_EACH = (
+    select(
+        *LIST_COLUMNS,
+        payers.c.name.label("payer_name"),
+        (patients.c.last_name + ", " + patients.c.first_name).label("patient_name"),
+        _NUMBERED.c.section,
+    )
+    .select_from(
+        claims.join(_NUMBERED, _NUMBERED.c.id == claims.c.id)
+        .outerjoin(payers, payers.c.id == claims.c.payer_id)
+        .join(patients, patients.c.id == claims.c.patient_id)
+    )
+    .where(
+        claims.c.practice_id == bindparam("practice_id"),
+        _NUMBERED.c.section != "none",
+        (_NUMBERED.c.n <= bindparam("limit", type_=Integer))
+        | _NUMBERED.c.section.in_(bindparam("whole", expanding=True)),
+    )
+    .order_by(claims.c.date_of_service, claims.c.claim_number)
+)
+"""The open claims, the first ``limit`` of each section (ready: of each payer) unless the section
+is asked ``whole``, oldest service first, with the payer's and patient's names."""
+_TO_BILL = (visits.c.practice_id == bindparam("practice_id")) & VISITS_TO_BILL
+_TO_BILL_COUNT = select(func.count()).select_from(visits).where(_TO_BILL)
+_TO_BILL_ROWS = (
+    select(
+        visits.c.id,
+        visits.c.patient_id,
+        visits.c.date_of_service,
+        visits.c.status,
+        (patients.c.last_name + ", " + patients.c.first_name).label("patient_name"),
+        (providers.c.first_name + " " + providers.c.last_name).label("provider_name"),
+    )
+    .select_from(
+        visits.join(patients, patients.c.id == visits.c.patient_id).join(
+            providers, providers.c.id == visits.c.provider_id
+        )
+    )
+    .where(_TO_BILL)
+    .order_by(visits.c.date_of_service, visits.c.id)
+    .limit(bindparam("limit", type_=Integer))
+)
 
 
 def _to_bill(uow: UnitOfWork, limit: int) -> tuple[int, list[Any]]:
     """The count of the visits to bill and the oldest ``limit``, all from ``ix_visits_to_bill``."""
-    mine = (visits.c.practice_id == uow.records.practice_id) & VISITS_TO_BILL
-    count = int(uow.session.execute(select(func.count()).select_from(visits).where(mine)).scalar_one())
+    practice = {"practice_id": uow.records.practice_id}
+    count = int(uow.session.execute(_TO_BILL_COUNT, practice).scalar_one())
     if limit <= 0 or not count:
         return count, []
-    rows = uow.session.execute(
-        select(
-            visits.c.id,
-            visits.c.patient_id,
-            visits.c.date_of_service,
-            visits.c.status,
-            (patients.c.last_name + ", " + patients.c.first_name).label("patient_name"),
-            (providers.c.first_name + " " + providers.c.last_name).label("provider_name"),
-        )
-        .select_from(
-            visits.join(patients, patients.c.id == visits.c.patient_id).join(
-                providers, providers.c.id == visits.c.provider_id
-            )
-        )
-        .where(mine)
-        .order_by(visits.c.date_of_service, visits.c.id)
-        .limit(limit)
-    ).all()
-    return count, list(rows)
+    return count, list(uow.session.execute(_TO_BILL_ROWS, {**practice, "limit": limit}).all())
 
 
 @dataclass(frozen=True, slots=True)
@@ -261,17 +318,20 @@ class QueueCounts:
     ready: int
 
 
+_BY_STATUS = (
+    select(claims.c.status, claims.c.has_errors, func.count())
+    .where(
+        claims.c.practice_id == bindparam("practice_id"),
+        claims.c.status.in_([ClaimStatus.SCRUBBED.value, ClaimStatus.READY.value]),
+    )
+    .group_by(claims.c.status, claims.c.has_errors)
+)
+
+
 def queue_counts_in(uow: UnitOfWork) -> QueueCounts:
     """The queues' counts, read from indexes only (no list is read)."""
     to_bill, _ = _to_bill(uow, 0)
-    by_status = uow.session.execute(
-        select(claims.c.status, claims.c.has_errors, func.count())
-        .where(
-            claims.c.practice_id == uow.records.practice_id,
-            claims.c.status.in_([ClaimStatus.SCRUBBED.value, ClaimStatus.READY.value]),
-        )
-        .group_by(claims.c.status, claims.c.has_errors)
-    ).all()
+    by_status = uow.session.execute(_BY_STATUS, {"practice_id": uow.records.practice_id}).all()
     marks = sum(
         int(n) for status, errors, n in by_status if status == ClaimStatus.SCRUBBED.value and not errors
     )
@@ -285,27 +345,14 @@ def billing_queues(
     """The visits to bill, the claims to mark ready, those needing attention by reason, and the
     ready claims by payer: every count, and the first ``limit`` of each list (of each reason, of
     each payer), oldest service first; the section ``whole`` (one of ``SECTIONS``) in full."""
+    practice = {"practice_id": practice_id}
     with UnitOfWork(engine, practice_id, actor, read_only=True) as uow:
         to_bill_count, to_bill = _to_bill(uow, limit)
-        section = _section().label("section")
-        counted = list(
-            uow.session.execute(
-                select(
-                    section,
-                    claims.c.payer_id,
-                    func.count().label("n"),
-                    func.sum(claims.c.total_charge_cents).label("cents"),
-                )
-                .where(_open_claims(practice_id))
-                .group_by(section, claims.c.payer_id)
-            )
-        )
-        unlimited = {
-            "to-mark-ready": ["mark"],
-            "attention": ["errors", *_SECTION_OF_REASON.values()],
-            "ready": ["ready"],
-        }.get(whole, [])
-        rows = _first_of_each(uow, practice_id, limit, unlimited) if counted and limit > 0 else []
+        counted = list(uow.session.execute(_COUNTED, practice))
+        rows: list[Any] = []
+        if counted and limit > 0:
+            wanted = {**practice, "limit": limit, "whole": _WHOLE.get(whole, [])}
+            rows = list(uow.session.execute(_FIRST_OF_EACH, wanted).all())
     counts: dict[str, int] = {}
     totals: dict[str, tuple[int, int]] = {}
     for r in counted:
@@ -322,38 +369,6 @@ def billing_queues(
     marks = [c for c in rows if c.section == "mark"]
     return BillingQueues(
         to_bill, to_bill_count, marks, attention, ready, counts.get("mark", 0), attention_counts
-    )
-
-
-def _first_of_each(uow: UnitOfWork, practice_id: str, limit: int, unlimited: list[str]) -> list[Any]:
-    """The open claims, the first ``limit`` of each section (ready: of each payer) unless the
-    section is ``unlimited``, oldest service first, with the payer's and patient's names."""
-    section = _section()
-    numbered = (
-        select(
-            claims.c.id,
-            section.label("section"),
-            func.row_number()
-            .over(
-                partition_by=[section, case((claims.c.status == "ready", claims.c.payer_id), else_=None)],
-                order_by=[claims.c.date_of_service, claims.c.claim_number],
-            )
-            .label("n"),
-        )
-        .where(_open_claims(practice_id))
-        .subquery()
-    )
-    keep = numbered.c.n <= limit
-    if unlimited:
-        keep = keep | numbered.c.section.in_(unlimited)
-    return list(
-        uow.session.execute(
-            _claim_query(uow)
-            .add_columns(numbered.c.section)
-            .join(numbered, numbered.c.id == claims.c.id)
-            .where(keep, numbered.c.section != "none")
-            .order_by(claims.c.date_of_service, claims.c.claim_number)
-        ).all()
     )
 
 
