@@ -160,6 +160,12 @@ def test_the_revision_sets_the_flag_from_the_stored_visits_and_claims(empty_engi
         assert "awaiting_claim" not in {c["name"] for c in _columns(conn)}
     migrations.upgrade(empty_engine)
     assert [_flag(empty_engine, v) for v in (billed, waiting, untreated)] == [False, True, False]
+    if empty_engine.dialect.name == "postgresql":  # vacuumed after the upgrade (index-only counts)
+        with empty_engine.connect() as conn:
+            vacuumed = conn.execute(
+                text("SELECT last_vacuum FROM pg_stat_user_tables WHERE relname = 'visits'")
+            ).scalar()
+        assert vacuumed is not None
     assert [v.id for v in work_queues.billing_queues(empty_engine, p.id, ACTOR).to_bill] == [waiting]
 
 

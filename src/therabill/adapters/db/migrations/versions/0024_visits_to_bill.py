@@ -23,6 +23,9 @@ revision: str = "0024_visits_to_bill"
 down_revision: str | Sequence[str] | None = "0023_practice_pages"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
+vacuum_after = ("visits",)
+"""Vacuumed after the upgrade on PostgreSQL (``migrations.upgrade``): the fill rewrote the
+visits awaiting a claim, and counting them reads the index alone only once they are visible."""
 
 _POSTGRESQL_TREATED = """EXISTS (SELECT 1 FROM json_array_elements(CASE WHEN json_typeof(
     visits.encounter_json -> 'services') = 'array' THEN visits.encounter_json -> 'services' END) AS s(e)
@@ -59,8 +62,6 @@ def upgrade() -> None:
         postgresql_where=sa.text(_WHERE["postgresql"]),
         sqlite_where=sa.text(_WHERE["sqlite"]),
     )
-    if dialect == "postgresql":
-        op.execute("ANALYZE visits")
 
 
 def downgrade() -> None:
