@@ -4,7 +4,7 @@ the patients of their rows; on SQLite and PostgreSQL."""
 
 from __future__ import annotations
 
-from datetime import timedelta
+from datetime import datetime, timedelta
 
 from sqlalchemy import Engine
 
@@ -17,11 +17,11 @@ from tests.integration.db.builders import (
     failing_scrubber,
     visit_document,
 )
+from therabill.service_layer import appointments, work_queues
 from therabill.service_layer import claims as claims_svc
 from therabill.service_layer import dashboard as dashboard_svc
 from therabill.service_layer import patients as patients_svc
 from therabill.service_layer import visits as visits_svc
-from therabill.service_layer import work_queues
 from therabill.service_layer.accounts import Principal
 
 
@@ -140,3 +140,24 @@ def test_the_dashboard_lists_the_oldest_claims_needing_attention_and_counts_them
     assert board.attention_count == shown + 2 and len(board.attention) == shown
     days = [c.date_of_service for c in board.attention]
     assert days == sorted(days) and days[0] == AS_OF - timedelta(days=shown + 1)
+
+
+def test_the_dashboard_lists_the_visits_seen_but_not_documented_by_name(engine: Engine) -> None:
+    p = a_practice(engine)
+    appt = appointments.schedule_appointment(
+        engine, p.id, ACTOR, patient_id=p.patient_id, provider_id=p.provider_id,
+        start=datetime(2026, 11, 20, 10), end=datetime(2026, 11, 20, 11),
+    )  # fmt: skip
+    appointments.check_in(engine, p.id, ACTOR, appt)
+    for billing in (False, True):
+        board = dashboard_svc.dashboard(engine, p.id, ACTOR, day=AS_OF, billing=billing)
+        assert [a.id for a in board.undocumented] == [appt]
+        name = board.patients[p.patient_id]
+        assert (name.first_name, name.last_name) != ("", "") and set(board.patients) == {p.patient_id}
+    earlier = dashboard_svc.dashboard(engine, p.id, ACTOR, day=AS_OF - timedelta(days=4), billing=True)
+    assert earlier.undocumented == []  # seen after that day
+    visits_svc.record_visit(
+        engine, p.id, ACTOR, patient_id=p.patient_id, provider_id=p.provider_id,
+        date_of_service=AS_OF, document=visit_document(), appointment_id=appt,
+    )  # fmt: skip
+    assert dashboard_svc.dashboard(engine, p.id, ACTOR, day=AS_OF, billing=True).undocumented == []
