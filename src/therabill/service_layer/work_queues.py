@@ -45,7 +45,7 @@ ATTENTION_REASONS: dict[str, tuple[str, ...]] = {
 """Why a claim needs a biller, in words, and the statuses that mean it (scrub errors come first)."""
 SCRUB_ERRORS = "Scrub errors: fix the visit or the claim"
 PER_PAGE = 50
-QUEUE_SHOWN = 25
+QUEUE_SHOWN = PER_PAGE
 """The claims page lists this many of each queue (the oldest; each count is of all)."""
 
 
