@@ -12,6 +12,7 @@ import re
 from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
+from decimal import Decimal
 from enum import StrEnum
 from typing import Any
 
@@ -212,3 +213,19 @@ def address_problems(address: Mapping[str, Any] | None, loc: str = "address") ->
     if not _ZIP_CODE.match(str(address.get("zip") or "")):
         out.append(Problem("address-zip-invalid", f"{loc}.zip", "must be 5 or 9 digits"))
     return out
+
+
+def _positive(value: Any) -> bool:
+    return isinstance(value, int | Decimal) and not isinstance(value, bool) and value > 0
+
+
+def has_treatment(document: Mapping[str, Any] | None) -> bool:
+    """True when the visit document bills something: a service with minutes or units above
+    zero (a visit whose services all have none is documented but has nothing to claim)."""
+    services = (document or {}).get("services") or []
+    if not isinstance(services, list):
+        return False
+    return any(
+        isinstance(s, Mapping) and (_positive(s.get("minutes")) or _positive(s.get("units")))
+        for s in services
+    )

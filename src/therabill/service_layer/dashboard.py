@@ -6,16 +6,17 @@ from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
 from typing import Any
 
-from sqlalchemy import Engine, exists, func, select, true
+from sqlalchemy import Engine, bindparam, exists, func, select, true
 
 from therabill.adapters.db.ledger_tables import remittances
-from therabill.adapters.db.tables import appointments, authorizations, claims, coverages, visits
+from therabill.adapters.db.tables import appointments, authorizations, claims, coverages, patients, visits
 from therabill.domain.records import authorization_running_out
 from therabill.service_layer import work_queues
 from therabill.service_layer.claims import LIST_COLUMNS
 from therabill.service_layer.uow import UnitOfWork
 
 __all__ = [
+    "ATTENTION_SHOWN",
     "ATTENTION_STATUSES",
     "AuthorizationLeft",
     "Dashboard",
@@ -25,6 +26,8 @@ __all__ = [
 
 ATTENTION_STATUSES = ("batch_rejected", "clearinghouse_rejected", "payer_rejected", "denied", "partly_paid")
 """Claim statuses that need a biller's work (besides scrub errors)."""
+ATTENTION_SHOWN = 15
+"""The claims needing attention the dashboard lists (the oldest; the claims page has them all)."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -32,14 +35,16 @@ class Dashboard:
     """What the dashboard shows.
 
     Attributes:
-        patients: patient id → patient (for names).
+        patients: patient id → the patient's names (``first_name``, ``last_name``).
         undocumented: checked-in or completed appointments up to today with no visit note.
         running_out: authorizations in force that are about to run out.
-        attention: claims with scrub errors or in a status that needs work (billing roles).
+        attention: claims with scrub errors or in a status that needs work (billing roles), the
+            oldest ``ATTENTION_SHOWN`` of them.
         paid_this_week_cents: remittance payments received in the last seven days (billing roles).
         to_bill: documented visits with services and no claim (billing roles).
         to_mark_ready: scrubbed claims without errors (billing roles).
         ready: claims ready to send (billing roles).
+        attention_count: all the claims needing attention (billing roles).
     """
 
     patients: dict[str, Any]
@@ -50,6 +55,7 @@ class Dashboard:
     to_bill: int = 0
     to_mark_ready: int = 0
     ready: int = 0
+    attention_count: int = 0
 
 
 @dataclass(frozen=True, slots=True)
@@ -112,55 +118,73 @@ def authorizations_running_out_in(uow: UnitOfWork, day: date) -> list[Authorizat
     ]
 
 
+# Built once (the practice and the days are parameters): a request sends them without building
+# them again. The visit of an appointment is looked up per appointment (an index seek each), not
+# every visit of the practice read into memory.
+_UNDOCUMENTED = select(appointments).where(
+    appointments.c.practice_id == bindparam("practice_id"),
+    appointments.c.start < bindparam("end", type_=appointments.c.start.type),
+    appointments.c.status.in_(["arrived", "completed"]),
+    ~exists().where(
+        visits.c.practice_id == bindparam("practice_id"), visits.c.appointment_id == appointments.c.id
+    ),
+)
+_WANTS_ATTENTION = (claims.c.practice_id == bindparam("practice_id")) & (
+    (claims.c.has_errors == true()) | claims.c.status.in_(ATTENTION_STATUSES)
+)
+_ATTENTION = (
+    select(*LIST_COLUMNS)  # not the findings or coded document JSON
+    .where(_WANTS_ATTENTION)
+    .order_by(claims.c.date_of_service, claims.c.claim_number)
+    .limit(ATTENTION_SHOWN)
+)
+_ATTENTION_COUNT = select(func.count()).select_from(claims).where(_WANTS_ATTENTION)
+_PAID = select(func.coalesce(func.sum(remittances.c.payment_cents), 0)).where(
+    remittances.c.practice_id == bindparam("practice_id"),
+    remittances.c.received_at >= bindparam("since", type_=remittances.c.received_at.type),
+)
+_NAMES = select(patients.c.id, patients.c.first_name, patients.c.last_name).where(
+    patients.c.practice_id == bindparam("practice_id"), patients.c.id.in_(bindparam("ids", expanding=True))
+)
+
+
 def dashboard(engine: Engine, practice_id: str, actor: str, *, day: date, billing: bool) -> Dashboard:
     """The dashboard of ``day``; the money and claims parts only when ``billing``."""
     start = datetime.combine(day, datetime.min.time())
+    practice = {"practice_id": practice_id}
     with UnitOfWork(engine, practice_id, actor, read_only=True) as uow:
-        # The visit of an appointment is looked up per appointment (an index seek each), not
-        # every visit of the practice read into memory.
-        documented = exists().where(
-            visits.c.practice_id == practice_id, visits.c.appointment_id == appointments.c.id
-        )
-        undocumented = list(
-            uow.session.execute(
-                uow.records.scoped(appointments).where(
-                    appointments.c.start < start + timedelta(days=1),
-                    appointments.c.status.in_(["arrived", "completed"]),
-                    ~documented,
-                )
-            )
-        )
+        run = uow.session.execute
+        undocumented = list(run(_UNDOCUMENTED, {**practice, "end": start + timedelta(days=1)}))
         running_out = authorizations_running_out_in(uow, day)
         if not billing:
             return Dashboard(_patients_of(uow, undocumented, running_out), undocumented, running_out)
-        attention = list(
-            uow.session.execute(
-                uow.records.scoped(claims)
-                .with_only_columns(*LIST_COLUMNS)  # not the findings or coded document JSON
-                .where((claims.c.has_errors == true()) | claims.c.status.in_(ATTENTION_STATUSES))
-                .order_by(claims.c.date_of_service)
-            ).all()
+        attention = list(run(_ATTENTION, practice).all())
+        attention_count = (
+            len(attention)
+            if len(attention) < ATTENTION_SHOWN
+            else int(run(_ATTENTION_COUNT, practice).scalar_one())
         )
-        paid = uow.session.execute(
-            select(func.coalesce(func.sum(remittances.c.payment_cents), 0)).where(
-                remittances.c.practice_id == practice_id,
-                remittances.c.received_at >= start - timedelta(days=6),
-            )
-        ).scalar_one()
+        paid = run(_PAID, {**practice, "since": start - timedelta(days=6)}).scalar_one()
         names = _patients_of(uow, undocumented, running_out, attention)
-    queues = work_queues.billing_queues(engine, practice_id, actor, limit=0)
+        counts = work_queues.queue_counts_in(uow)
     return Dashboard(
         names,
         undocumented,
         running_out,
         attention,
         int(paid),
-        to_bill=queues.to_bill_count,
-        to_mark_ready=len(queues.to_mark_ready),
-        ready=sum(len(g.claims) for g in queues.ready),
+        to_bill=counts.to_bill,
+        to_mark_ready=counts.to_mark_ready,
+        ready=counts.ready,
+        attention_count=attention_count,
     )
 
 
 def _patients_of(uow: UnitOfWork, *groups: list[Any]) -> dict[str, Any]:
-    """The patients the rows of ``groups`` name (patient id → patient), not the whole practice."""
-    return dict(uow.records.patients_by_id(r.patient_id for rows in groups for r in rows))
+    """The names of the patients the rows of ``groups`` name (patient id → row with ``first_name``
+    and ``last_name``), not the whole practice."""
+    wanted = sorted({r.patient_id for rows in groups for r in rows if r.patient_id})
+    if not wanted:
+        return {}
+    found = uow.session.execute(_NAMES, {"practice_id": uow.records.practice_id, "ids": wanted})
+    return {r.id: r for r in found}

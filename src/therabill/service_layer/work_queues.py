@@ -7,14 +7,13 @@ Reading only, except ``mark_ready_many``, which marks several claims ready throu
 
 from __future__ import annotations
 
-import json
-from collections.abc import Iterable, Sequence
-from dataclasses import dataclass
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass, field
 from typing import Any
 
-from sqlalchemy import Engine, exists, func, select, true
+from sqlalchemy import Engine, Integer, String, bindparam, case, func, literal_column, select, true
 
-from therabill.adapters.db.tables import claims, patients, payers, providers, visits
+from therabill.adapters.db.tables import VISITS_TO_BILL, claims, patients, payers, providers, visits
 from therabill.domain.errors import NotFoundError, TherabillError
 from therabill.domain.records import ClaimStatus
 from therabill.service_layer.claims import LIST_COLUMNS, mark_ready
@@ -25,10 +24,15 @@ __all__ = [
     "BillingQueues",
     "ClaimsPage",
     "MarkedReady",
+    "QUEUE_SHOWN",
+    "SECTIONS",
+    "QueueCounts",
+    "queue_counts_in",
     "ReadyGroup",
     "billing_queues",
     "claims_page",
     "mark_ready_many",
+    "ready_claim_ids",
     "ready_groups",
 ]
 
@@ -41,6 +45,8 @@ ATTENTION_REASONS: dict[str, tuple[str, ...]] = {
 """Why a claim needs a biller, in words, and the statuses that mean it (scrub errors come first)."""
 SCRUB_ERRORS = "Scrub errors: fix the visit or the claim"
 PER_PAGE = 50
+QUEUE_SHOWN = PER_PAGE
+"""The claims page lists this many of each queue (the oldest; each count is of all)."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -90,12 +96,14 @@ def claims_page(
     first, one page of ``per_page``."""
     page = max(1, page)
     with UnitOfWork(engine, practice_id, actor, read_only=True) as uow:
-        query = _claim_query(uow)
+        where = [claims.c.practice_id == practice_id]
         if statuses:
-            query = query.where(claims.c.status.in_(list(statuses)))
+            where.append(claims.c.status.in_(list(statuses)))
         if payer_id:
-            query = query.where(claims.c.payer_id == payer_id)
-        total = int(uow.session.execute(select(func.count()).select_from(query.subquery())).scalar_one())
+            where.append(claims.c.payer_id == payer_id)
+        query = _claim_query(uow).where(*where)
+        # Counted on the claims alone (each has its patient: the names are not needed to count).
+        total = int(uow.session.execute(select(func.count()).select_from(claims).where(*where)).scalar_one())
         pages = max(1, -(-total // per_page))
         page = min(page, pages)
         rows = list(
@@ -118,26 +126,31 @@ class ReadyGroup:
     Attributes:
         payer_id: our id of the payer (``""``: no payer on the claims).
         payer_name: its name.
-        claims: its ready claims, oldest service first.
-        total_cents: their charges.
+        claims: its ready claims shown, oldest service first (the first ``count`` or fewer).
+        total_cents: the charges of all its ready claims.
+        count: how many ready claims it has.
     """
 
     payer_id: str
     payer_name: str
     claims: list[Any]
     total_cents: int
+    count: int
 
 
 @dataclass(frozen=True, slots=True)
 class BillingQueues:
-    """What a biller works through, in order.
+    """What a biller works through, in order. Each list holds the first claims (oldest service
+    first) up to the limit, unless the page asked for one section whole; the counts are of all.
 
     Attributes:
         to_bill: documented visits with services and no claim yet (``patient_name``,
             ``provider_name``), oldest first, at most the limit.
         to_bill_count: all of them.
         to_mark_ready: scrubbed claims without errors (they may be marked ready together).
+        to_mark_ready_count: all of them.
         attention: reason in words → claims needing work for it (only reasons with claims).
+        attention_counts: reason in words → how many claims need work for it.
         ready: the ready claims, one group per payer.
     """
 
@@ -146,92 +159,233 @@ class BillingQueues:
     to_mark_ready: list[Any]
     attention: dict[str, list[Any]]
     ready: list[ReadyGroup]
+    to_mark_ready_count: int = 0
+    attention_counts: dict[str, int] = field(default_factory=dict)
+
+    @property
+    def attention_count(self) -> int:
+        """Claims needing attention, for every reason."""
+        return sum(self.attention_counts.values())
+
+    @property
+    def ready_count(self) -> int:
+        """Claims ready to send, of every payer."""
+        return sum(g.count for g in self.ready)
 
 
-def ready_groups(rows: Iterable[Any]) -> list[ReadyGroup]:
+SECTIONS = ("to-mark-ready", "attention", "ready")
+"""The claim sections of the queues that a page may ask for whole (``billing_queues(whole=...)``)."""
+
+
+def ready_groups(
+    rows: Iterable[Any], totals: Mapping[str, tuple[int, int]] | None = None
+) -> list[ReadyGroup]:
     """The ready claims among ``rows`` (with ``payer_name``), one group per payer (a batch per
-    payer), by payer name; each group keeps the rows' order."""
+    payer), by payer name; each group keeps the rows' order. ``totals`` (payer id → claims,
+    cents) gives each group's figures when ``rows`` holds only the first claims of each."""
     groups: dict[str, list[Any]] = {}
     for c in rows:
         if c.status == ClaimStatus.READY.value:
             groups.setdefault(c.payer_id or "", []).append(c)
-    return [
-        ReadyGroup(pid, found[0].payer_name or "No payer", found, sum(c.total_charge_cents for c in found))
-        for pid, found in sorted(groups.items(), key=lambda kv: kv[1][0].payer_name or "")
-    ]
+    out = []
+    for pid, found in sorted(groups.items(), key=lambda kv: kv[1][0].payer_name or ""):
+        count, cents = (totals or {}).get(pid) or (len(found), sum(c.total_charge_cents for c in found))
+        out.append(ReadyGroup(pid, found[0].payer_name or "No payer", found, cents, count))
+    return out
 
 
-def _treated(encounter: Any) -> bool:
-    services = (encounter or {}).get("services") or []
-    return any((s.get("minutes") or 0) > 0 or s.get("units") for s in services)
+_SECTION_OF_REASON = {reason: f"reason{i}" for i, reason in enumerate(ATTENTION_REASONS)}
+_WHOLE = {
+    "to-mark-ready": ["mark"],
+    "attention": ["errors", *_SECTION_OF_REASON.values()],
+    "ready": ["ready"],
+}
+"""The sections of ``_SECTION`` that a page may ask for whole, by its name in ``SECTIONS``."""
 
 
-def billing_queues(engine: Engine, practice_id: str, actor: str, *, limit: int = PER_PAGE) -> BillingQueues:
+def _text(label: str) -> Any:
+    return literal_column(f"'{label}'", String)  # a constant in the SQL (the same in GROUP BY)
+
+
+# The statements below are built once (the practice, limit and sections are parameters): a
+# page sends them without building them again.
+_SECTION = case(
+    (claims.c.has_errors & claims.c.status.in_(["draft", "scrubbed"]), _text("errors")),
+    (claims.c.status == ClaimStatus.SCRUBBED.value, _text("mark")),
+    (claims.c.status == ClaimStatus.READY.value, _text("ready")),
+    *(
+        (claims.c.status.in_(list(statuses)), _text(_SECTION_OF_REASON[reason]))
+        for reason, statuses in ATTENTION_REASONS.items()
+    ),
+    else_=_text("none"),
+)
+"""Which list of the queues an open claim is in (each claim in one): the section label."""
+_OPEN = (claims.c.practice_id == bindparam("practice_id")) & (
+    (claims.c.has_errors == true())  # "= true": an index condition
+    | claims.c.status.in_(["scrubbed", "ready", *(s for group in ATTENTION_REASONS.values() for s in group)])
+)
+"""The claims of the practice in a queue: with scrub errors, or in a status a queue lists."""
+_SECTION_LABEL = _SECTION.label("section")
+_COUNTED = (
+    select(
+        _SECTION_LABEL,
+        claims.c.payer_id,
+        func.count().label("n"),
+        func.sum(claims.c.total_charge_cents).label("cents"),
+    )
+    .where(_OPEN)
+    .group_by(_SECTION_LABEL, claims.c.payer_id)
+)
+_NUMBERED = (
+    select(
+        claims.c.id,
+        _SECTION.label("section"),
+        func.row_number()
+        .over(
+            partition_by=[_SECTION, case((claims.c.status == "ready", claims.c.payer_id), else_=None)],
+            order_by=[claims.c.date_of_service, claims.c.claim_number],
+        )
+        .label("n"),
+    )
+    .where(_OPEN)
+    .subquery()
+)
+_FIRST_OF_EACH = (
+    select(
+        *LIST_COLUMNS,
+        payers.c.name.label("payer_name"),
+        (patients.c.last_name + ", " + patients.c.first_name).label("patient_name"),
+        _NUMBERED.c.section,
+    )
+    .select_from(
+        claims.join(_NUMBERED, _NUMBERED.c.id == claims.c.id)
+        .outerjoin(payers, payers.c.id == claims.c.payer_id)
+        .join(patients, patients.c.id == claims.c.patient_id)
+    )
+    .where(
+        claims.c.practice_id == bindparam("practice_id"),
+        _NUMBERED.c.section != "none",
+        (_NUMBERED.c.n <= bindparam("limit", type_=Integer))
+        | _NUMBERED.c.section.in_(bindparam("whole", expanding=True)),
+    )
+    .order_by(claims.c.date_of_service, claims.c.claim_number)
+)
+"""The open claims, the first ``limit`` of each section (ready: of each payer) unless the section
+is asked ``whole``, oldest service first, with the payer's and patient's names."""
+_TO_BILL = (visits.c.practice_id == bindparam("practice_id")) & VISITS_TO_BILL
+_TO_BILL_COUNT = select(func.count()).select_from(visits).where(_TO_BILL)
+_TO_BILL_ROWS = (
+    select(
+        visits.c.id,
+        visits.c.patient_id,
+        visits.c.date_of_service,
+        visits.c.status,
+        (patients.c.last_name + ", " + patients.c.first_name).label("patient_name"),
+        (providers.c.first_name + " " + providers.c.last_name).label("provider_name"),
+    )
+    .select_from(
+        visits.join(patients, patients.c.id == visits.c.patient_id).join(
+            providers, providers.c.id == visits.c.provider_id
+        )
+    )
+    .where(_TO_BILL)
+    .order_by(visits.c.date_of_service, visits.c.id)
+    .limit(bindparam("limit", type_=Integer))
+)
+
+
+def _to_bill(uow: UnitOfWork, limit: int) -> tuple[int, list[Any]]:
+    """The count of the visits to bill and the oldest ``limit``, all from ``ix_visits_to_bill``."""
+    practice = {"practice_id": uow.records.practice_id}
+    count = int(uow.session.execute(_TO_BILL_COUNT, practice).scalar_one())
+    if limit <= 0 or not count:
+        return count, []
+    return count, list(uow.session.execute(_TO_BILL_ROWS, {**practice, "limit": limit}).all())
+
+
+@dataclass(frozen=True, slots=True)
+class QueueCounts:
+    """How long the biller's queues are (the dashboard's figures).
+
+    Attributes:
+        to_bill: documented visits with services and no claim yet.
+        to_mark_ready: scrubbed claims without errors.
+        ready: claims ready to send.
+    """
+
+    to_bill: int
+    to_mark_ready: int
+    ready: int
+
+
+_BY_STATUS = (
+    select(claims.c.status, claims.c.has_errors, func.count())
+    .where(
+        claims.c.practice_id == bindparam("practice_id"),
+        claims.c.status.in_([ClaimStatus.SCRUBBED.value, ClaimStatus.READY.value]),
+    )
+    .group_by(claims.c.status, claims.c.has_errors)
+)
+
+
+def queue_counts_in(uow: UnitOfWork) -> QueueCounts:
+    """The queues' counts, read from indexes only (no list is read)."""
+    to_bill, _ = _to_bill(uow, 0)
+    by_status = uow.session.execute(_BY_STATUS, {"practice_id": uow.records.practice_id}).all()
+    marks = sum(
+        int(n) for status, errors, n in by_status if status == ClaimStatus.SCRUBBED.value and not errors
+    )
+    ready = sum(int(n) for status, _errors, n in by_status if status == ClaimStatus.READY.value)
+    return QueueCounts(to_bill, marks, ready)
+
+
+def billing_queues(
+    engine: Engine, practice_id: str, actor: str, *, limit: int = PER_PAGE, whole: str = ""
+) -> BillingQueues:
     """The visits to bill, the claims to mark ready, those needing attention by reason, and the
-    ready claims by payer."""
+    ready claims by payer: every count, and the first ``limit`` of each list (of each reason, of
+    each payer), oldest service first; the section ``whole`` (one of ``SECTIONS``) in full."""
+    practice = {"practice_id": practice_id}
     with UnitOfWork(engine, practice_id, actor, read_only=True) as uow:
-        # A claim of the visit is looked up per visit (NOT EXISTS: an anti-join), not a NOT IN
-        # list of every claim of the practice.
-        billed = exists().where(claims.c.practice_id == practice_id, claims.c.visit_id == visits.c.id)
-        candidates = (
-            uow.records.scoped(visits)
-            .join(patients, patients.c.id == visits.c.patient_id)
-            .join(providers, providers.c.id == visits.c.provider_id)
-            .where(~billed, visits.c.status != "open")
-        )
-        # Counted per distinct services text (visits of the same shape are judged once), not
-        # one decoded document per visit.
-        services = visits.c.encounter_json["services"].as_string()
-        to_bill_count = sum(
-            int(n)
-            for text, n in uow.session.execute(
-                candidates.with_only_columns(services, func.count()).group_by(services)
-            )
-            if _treated({"services": json.loads(text) if text else None})
-        )
-        to_bill: list[Any] = []
-        if limit > 0:  # the oldest first, read in order until the page is full
-            stream = uow.session.execute(
-                candidates.with_only_columns(
-                    visits.c.id,
-                    visits.c.patient_id,
-                    visits.c.date_of_service,
-                    visits.c.status,
-                    visits.c.encounter_json,
-                    (patients.c.last_name + ", " + patients.c.first_name).label("patient_name"),
-                    (providers.c.first_name + " " + providers.c.last_name).label("provider_name"),
-                ).order_by(visits.c.date_of_service, visits.c.id),
-                execution_options={"yield_per": max(limit, 100)},
-            )
-            for v in stream:
-                if _treated(v.encounter_json):
-                    to_bill.append(v)
-                    if len(to_bill) >= limit:
-                        break
-            stream.close()
-        open_rows = list(
+        to_bill_count, to_bill = _to_bill(uow, limit)
+        counted = list(uow.session.execute(_COUNTED, practice))
+        rows: list[Any] = []
+        if counted and limit > 0:
+            wanted = {**practice, "limit": limit, "whole": _WHOLE.get(whole, [])}
+            rows = list(uow.session.execute(_FIRST_OF_EACH, wanted).all())
+    counts: dict[str, int] = {}
+    totals: dict[str, tuple[int, int]] = {}
+    for r in counted:
+        counts[r.section] = counts.get(r.section, 0) + int(r.n)
+        if r.section == "ready":
+            totals[r.payer_id or ""] = (int(r.n), int(r.cents or 0))
+    attention: dict[str, list[Any]] = {}
+    attention_counts: dict[str, int] = {}
+    for reason, label in ((SCRUB_ERRORS, "errors"), *_SECTION_OF_REASON.items()):
+        if counts.get(label):
+            attention[reason] = [c for c in rows if c.section == label]
+            attention_counts[reason] = counts[label]
+    ready = ready_groups((c for c in rows if c.section == "ready"), totals)
+    marks = [c for c in rows if c.section == "mark"]
+    return BillingQueues(
+        to_bill, to_bill_count, marks, attention, ready, counts.get("mark", 0), attention_counts
+    )
+
+
+def ready_claim_ids(engine: Engine, practice_id: str, actor: str, payer_id: str) -> list[str]:
+    """The ids of every ready claim of ``payer_id`` (a batch of the payer), oldest service first."""
+    with UnitOfWork(engine, practice_id, actor, read_only=True) as uow:
+        return list(
             uow.session.execute(
-                _claim_query(uow)
+                select(claims.c.id)
                 .where(
-                    (claims.c.has_errors == true())  # "= true": an index condition
-                    | claims.c.status.in_(
-                        ["scrubbed", "ready", *(s for group in ATTENTION_REASONS.values() for s in group)]
-                    )
+                    claims.c.practice_id == practice_id,
+                    claims.c.status == ClaimStatus.READY.value,
+                    claims.c.payer_id == payer_id,
                 )
                 .order_by(claims.c.date_of_service, claims.c.claim_number)
-            ).all()
+            ).scalars()
         )
-    attention: dict[str, list[Any]] = {}
-    errors = [c for c in open_rows if c.has_errors and c.status in ("draft", "scrubbed")]
-    if errors:
-        attention[SCRUB_ERRORS] = errors
-    for reason, statuses in ATTENTION_REASONS.items():
-        found = [c for c in open_rows if c.status in statuses]
-        if found:
-            attention[reason] = found
-    ready = ready_groups(open_rows)
-    marks = [c for c in open_rows if c.status == ClaimStatus.SCRUBBED.value and not c.has_errors]
-    return BillingQueues(to_bill, to_bill_count, marks, attention, ready)
 
 
 @dataclass(frozen=True, slots=True)

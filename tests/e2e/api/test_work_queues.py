@@ -7,12 +7,14 @@ from __future__ import annotations
 import re
 from datetime import date
 
+import pytest
 from fastapi.testclient import TestClient
 
 from tests.e2e.api.conftest import login
 from tests.e2e.api.test_visit_page import _form
 from tests.e2e.api.world import World, make_835
 from therabill.service_layer import patients as patients_svc
+from therabill.service_layer import work_queues
 from therabill.service_layer.coverages import CoverageInput
 
 
@@ -20,13 +22,13 @@ def _section(html: str, section_id: str) -> str:
     return html.split(f'id="{section_id}"')[1].split("</section>")[0]
 
 
-def _patient(world: World) -> str:
+def _patient(world: World, chart: str = "pa-queue-1") -> str:
     """A patient of practice A of this module's own (the other tests chart the world's patient)."""
     return patients_svc.register_patient(
         world.engine,
         world.a.practice_id,
         "test:setup",
-        chart_number="pa-queue-1",
+        chart_number=chart,
         first_name="Quinn",
         last_name="Queue",
         birth_date=date(1975, 6, 1),
@@ -89,6 +91,35 @@ def test_visits_to_bill_then_mark_ready_together_and_batch_per_payer(
     assert all(f"/claims/{c}" in batch for c in claim_ids)
     assert "Submitted" in batch
     assert all(c not in _section(client.get("/claims").text, "ready") for c in claim_ids)
+
+
+def test_the_claims_page_lists_the_oldest_of_each_queue_and_shows_one_whole(
+    client: TestClient, world: World, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    csrf = login(client, world, "a", "owner")
+    patient = _patient(world, "pa-queue-2")
+    visits = [_visit(client, world, csrf, day, patient) for day in ("2026-10-05", "2026-10-06")]
+    claim_ids = []
+    for v in visits:
+        r = client.post(f"/visits/{v}/claim", data={"csrf_token": csrf})
+        assert r.status_code == 303, r.text
+        claim_ids.append(r.headers["location"].rsplit("/", 1)[1])
+    monkeypatch.setattr(work_queues, "QUEUE_SHOWN", 1)
+    to_mark = _section(client.get("/claims").text, "to-mark-ready")
+    assert to_mark.count('name="claim_id"') == 1 and "The 1 oldest of" in to_mark
+    assert 'href="/claims?show=to-mark-ready#to-mark-ready"' in to_mark
+    whole = _section(client.get("/claims?show=to-mark-ready").text, "to-mark-ready")
+    assert all(f'value="{c}"' in whole for c in claim_ids) and "oldest of" not in whole
+    assert client.get("/claims?show=everything").status_code == 422
+
+    r = client.post("/claims/ready", data={"csrf_token": csrf, "claim_id": claim_ids})
+    assert r.status_code == 303 and "marked=2" in r.headers["location"]
+    ready = _section(client.get("/claims").text, "ready")
+    assert "The 1 oldest of" in ready and 'href="/claims?show=ready#ready"' in ready
+    assert f'name="payer" value="{world.a.payer_id}"' in ready  # a batch of all the payer's claims
+    assert all(c in _section(client.get("/claims?show=ready").text, "ready") for c in claim_ids)
+    r = client.post("/claims/batch", data={"csrf_token": csrf, "claim_id": claim_ids})
+    assert r.status_code == 303 and r.headers["location"].startswith("/batches/")
 
 
 def test_the_worklist_pages_and_filters_by_payer(client: TestClient, world: World) -> None:

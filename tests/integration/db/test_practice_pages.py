@@ -4,16 +4,24 @@ the patients of their rows; on SQLite and PostgreSQL."""
 
 from __future__ import annotations
 
-from datetime import timedelta
+from datetime import datetime, timedelta
 
 from sqlalchemy import Engine
 
-from tests.integration.db.builders import ACTOR, AS_OF, a_practice, a_visit, clean_scrubber, visit_document
+from tests.integration.db.builders import (
+    ACTOR,
+    AS_OF,
+    a_practice,
+    a_visit,
+    clean_scrubber,
+    failing_scrubber,
+    visit_document,
+)
+from therabill.service_layer import appointments, work_queues
 from therabill.service_layer import claims as claims_svc
 from therabill.service_layer import dashboard as dashboard_svc
 from therabill.service_layer import patients as patients_svc
 from therabill.service_layer import visits as visits_svc
-from therabill.service_layer import work_queues
 from therabill.service_layer.accounts import Principal
 
 
@@ -79,3 +87,77 @@ def test_visits_to_bill_count_only_treated_visits_and_list_the_oldest(engine: En
     everything = work_queues.billing_queues(engine, p.id, ACTOR)
     assert [v.id for v in everything.to_bill] == [treated[1], treated[2]]
     assert work_queues.billing_queues(engine, p.id, ACTOR, limit=0).to_bill == []
+
+
+def test_the_queues_list_the_oldest_of_each_with_every_count(engine: Engine) -> None:
+    p = a_practice(engine)
+    made = [
+        claims_svc.code_visit(
+            engine,
+            p.id,
+            ACTOR,
+            a_visit(p, dos=AS_OF - timedelta(days=d)),
+            as_of=AS_OF,
+            scrubber=clean_scrubber,
+        )
+        for d in (5, 9, 7)
+    ]
+    oldest = [made[1].claim_id, made[2].claim_id]
+    queues = work_queues.billing_queues(engine, p.id, ACTOR, limit=2)
+    assert [c.id for c in queues.to_mark_ready] == oldest and queues.to_mark_ready_count == 3
+    whole = work_queues.billing_queues(engine, p.id, ACTOR, limit=2, whole="to-mark-ready")
+    assert {c.id for c in whole.to_mark_ready} == {m.claim_id for m in made}
+    board = dashboard_svc.dashboard(engine, p.id, ACTOR, day=AS_OF, billing=True)
+    assert (board.to_mark_ready, board.ready) == (3, 0)
+
+    work_queues.mark_ready_many(engine, p.id, ACTOR, [m.claim_id for m in made])
+    erred = claims_svc.code_visit(engine, p.id, ACTOR, a_visit(p), as_of=AS_OF, scrubber=failing_scrubber)
+    queues = work_queues.billing_queues(engine, p.id, ACTOR, limit=2)
+    assert queues.to_mark_ready == [] and queues.to_mark_ready_count == 0
+    (group,) = queues.ready
+    assert (group.payer_id, group.count, [c.id for c in group.claims]) == (p.payer_id, 3, oldest)
+    assert group.total_cents == sum(m.total_charge_cents for m in made) and queues.ready_count == 3
+    assert [c.id for c in work_queues.billing_queues(engine, p.id, ACTOR, whole="ready").ready[0].claims] == [
+        made[1].claim_id, made[2].claim_id, made[0].claim_id,
+    ]  # fmt: skip
+    assert work_queues.ready_claim_ids(engine, p.id, ACTOR, p.payer_id) == [
+        made[1].claim_id, made[2].claim_id, made[0].claim_id,
+    ]  # fmt: skip
+    assert queues.attention_counts == {work_queues.SCRUB_ERRORS: 1} and queues.attention_count == 1
+    assert [c.id for c in queues.attention[work_queues.SCRUB_ERRORS]] == [erred.claim_id]
+    board = dashboard_svc.dashboard(engine, p.id, ACTOR, day=AS_OF, billing=True)
+    assert (board.to_mark_ready, board.ready, board.attention_count) == (0, 3, 1)
+    assert [c.id for c in board.attention] == [erred.claim_id]
+
+
+def test_the_dashboard_lists_the_oldest_claims_needing_attention_and_counts_them_all(engine: Engine) -> None:
+    p = a_practice(engine)
+    shown = dashboard_svc.ATTENTION_SHOWN
+    for d in range(shown + 2):
+        visit = a_visit(p, dos=AS_OF - timedelta(days=d))
+        claims_svc.code_visit(engine, p.id, ACTOR, visit, as_of=AS_OF, scrubber=failing_scrubber)
+    board = dashboard_svc.dashboard(engine, p.id, ACTOR, day=AS_OF, billing=True)
+    assert board.attention_count == shown + 2 and len(board.attention) == shown
+    days = [c.date_of_service for c in board.attention]
+    assert days == sorted(days) and days[0] == AS_OF - timedelta(days=shown + 1)
+
+
+def test_the_dashboard_lists_the_visits_seen_but_not_documented_by_name(engine: Engine) -> None:
+    p = a_practice(engine)
+    appt = appointments.schedule_appointment(
+        engine, p.id, ACTOR, patient_id=p.patient_id, provider_id=p.provider_id,
+        start=datetime(2026, 11, 20, 10), end=datetime(2026, 11, 20, 11),
+    )  # fmt: skip
+    appointments.check_in(engine, p.id, ACTOR, appt)
+    for billing in (False, True):
+        board = dashboard_svc.dashboard(engine, p.id, ACTOR, day=AS_OF, billing=billing)
+        assert [a.id for a in board.undocumented] == [appt]
+        name = board.patients[p.patient_id]
+        assert (name.first_name, name.last_name) != ("", "") and set(board.patients) == {p.patient_id}
+    earlier = dashboard_svc.dashboard(engine, p.id, ACTOR, day=AS_OF - timedelta(days=4), billing=True)
+    assert earlier.undocumented == []  # seen after that day
+    visits_svc.record_visit(
+        engine, p.id, ACTOR, patient_id=p.patient_id, provider_id=p.provider_id,
+        date_of_service=AS_OF, document=visit_document(), appointment_id=appt,
+    )  # fmt: skip
+    assert dashboard_svc.dashboard(engine, p.id, ACTOR, day=AS_OF, billing=True).undocumented == []

@@ -15,7 +15,7 @@ from typing import Any
 from sqlalchemy import Row, Select, Table, func, select
 from sqlalchemy.orm import Session
 
-from therabill.adapters.db import mappers
+from therabill.adapters.db import mappers, visits_to_bill
 from therabill.adapters.db.tables import (
     authorizations,
     claim_lines,
@@ -24,6 +24,7 @@ from therabill.adapters.db.tables import (
     coverages,
     patients,
     visit_notes,
+    visits,
 )
 from therabill.domain.errors import NotFoundError, Problem
 from therabill.domain.records import ClaimSummary, PatientRecord
@@ -69,20 +70,34 @@ class Records:
         return row
 
     def insert(self, table: Table, **values: Any) -> str:
-        """Insert a row of this practice; returns its new id."""
+        """Insert a row of this practice; returns its new id. A visit gets its ``awaiting_claim``
+        from its document; a claim clears it on its visit (``visits_to_bill``)."""
         values.pop("practice_id", None)
         row_id = values.pop("id", None) or new_id()
+        if table is visits:
+            visits_to_bill.visit_written(self.session, self.practice_id, values, None)
         self.session.execute(table.insert().values(id=row_id, practice_id=self.practice_id, **values))
+        if table is claims:
+            visits_to_bill.claim_inserted(self.session, self.practice_id, values.get("visit_id"))
         return str(row_id)
 
     def insert_many(self, table: Table, rows: Iterable[dict[str, Any]]) -> None:
-        """Insert several rows of this practice (each needs its ``id``)."""
+        """Insert several rows of this practice (each needs its ``id``), as ``insert`` does."""
         batch = [{**r, "practice_id": self.practice_id} for r in rows]
+        if table is visits:
+            for r in batch:
+                visits_to_bill.visit_written(self.session, self.practice_id, r, None)
         if batch:
             self.session.execute(table.insert(), batch)
+        if table is claims:
+            for visit_id in dict.fromkeys(r.get("visit_id") for r in batch):
+                visits_to_bill.claim_inserted(self.session, self.practice_id, visit_id)
 
     def update(self, table: Table, id_: str, **values: Any) -> None:
-        """Update the row ``id_`` of this practice; ``NotFoundError`` when it is not there."""
+        """Update the row ``id_`` of this practice; ``NotFoundError`` when it is not there. A
+        visit given a new document gets its ``awaiting_claim`` again (``visits_to_bill``)."""
+        if table is visits:
+            visits_to_bill.visit_written(self.session, self.practice_id, values, id_)
         result = self.session.execute(
             table.update().where(table.c.id == id_, table.c.practice_id == self.practice_id).values(**values)
         )

@@ -24,6 +24,9 @@ from sqlalchemy import (
     Table,
     Text,
     UniqueConstraint,
+    and_,
+    literal_column,
+    true,
 )
 
 from therabill.adapters.db.base import metadata
@@ -329,6 +332,10 @@ visits = Table(
     Column("status", String(12), nullable=False),
     Column("encounter_json", JSON, nullable=False),
     _created(),
+    # Treated (``domain.records.has_treatment``) and no claim of it yet: kept by the repository
+    # where visits and claims are written (``adapters.db.repositories``), so the visits to bill
+    # are read through ``ix_visits_to_bill`` instead of every visit's document.
+    Column("awaiting_claim", Boolean, nullable=False, server_default="0"),
     CheckConstraint("status IN ('open', 'documented', 'coded')", name="status"),
 )
 
@@ -480,6 +487,21 @@ audit_log = Table(
 Index("ix_appointments_practice_start", appointments.c.practice_id, appointments.c.start)
 Index("ix_appointments_provider_start", appointments.c.provider_id, appointments.c.start)
 Index("ix_visits_patient_date", visits.c.patient_id, visits.c.date_of_service)
+
+VISITS_TO_BILL = and_(visits.c.awaiting_claim == true(), visits.c.status != literal_column("'open'", String))
+"""The visits to bill: documented (not open), treated, no claim yet. Written the same in a query
+as in the partial index's condition (a constant, not a parameter), so both engines use it."""
+# The visits to bill in their list's order, practice first; only the visits the list holds.
+Index(
+    "ix_visits_to_bill",
+    visits.c.practice_id,
+    visits.c.date_of_service,
+    visits.c.id,
+    visits.c.status,  # the condition's columns too: SQLite then reads the index alone
+    visits.c.awaiting_claim,
+    postgresql_where=VISITS_TO_BILL,
+    sqlite_where=VISITS_TO_BILL,
+)
 
 RECORD_TABLES = (
     practices,

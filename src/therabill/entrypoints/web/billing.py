@@ -96,17 +96,23 @@ def claims_page(
     page: Annotated[int, Query(ge=1, le=100_000)] = 1,
     marked: Annotated[int, Query(ge=0, le=10_000)] = -1,
     refused: Annotated[int, Query(ge=0, le=10_000)] = 0,
+    show: Annotated[str, Query(max_length=20)] = "",
 ) -> HTMLResponse:
     """The biller's queues (visits to bill, claims to mark ready, needing attention by reason,
-    ready claims by payer) and the claims worklist, filtered by status and payer, in pages."""
+    ready claims by payer: the oldest of each, and ``show`` one of them whole) and the claims
+    worklist, filtered by status and payer, in pages."""
     if status and status != "attention" and status not in STATUSES:
         raise ApiError(422, "invalid-input", "unknown claim status")
+    if show and show not in work_queues.SECTIONS:
+        raise ApiError(422, "invalid-input", "unknown queue")
     wanted = ATTENTION if status == "attention" else ((status,) if status else ())
     engine, who = state(request).engine, actor(principal)
     work = work_queues.claims_page(
         engine, principal.practice_id, who, statuses=wanted, payer_id=payer or None, page=page
     )
-    queues = work_queues.billing_queues(engine, principal.practice_id, who)
+    queues = work_queues.billing_queues(
+        engine, principal.practice_id, who, limit=work_queues.QUEUE_SHOWN, whole=show
+    )
     recent = batches.recent_batches(engine, principal.practice_id, who, limit=10)
     audit_event(request, principal, "claim.list", "claim", None)
     return render(
@@ -220,8 +226,7 @@ async def claims_batch(request: Request, principal: ClaimsExport) -> Response:
     chosen = [str(v)[:32] for v in form.getlist("claim_id")][:500]
     payer = str(form.get("payer", ""))[:32]
     if payer and not chosen:
-        queues = work_queues.billing_queues(st.engine, principal.practice_id, actor(principal))
-        chosen = [c.id for g in queues.ready if g.payer_id == payer for c in g.claims]
+        chosen = work_queues.ready_claim_ids(st.engine, principal.practice_id, actor(principal), payer)
         if not chosen:
             raise ApiError(422, "batch-empty", "no ready claim of this payer")
     try:

@@ -70,11 +70,31 @@ def _migrating(engine: Engine) -> Iterator[Connection]:
 
 
 def upgrade(engine: Engine, revision: str = "head") -> None:
-    """Bring the database to ``revision`` (default: the newest), in one transaction."""
+    """Bring the database to ``revision`` (default: the newest), in one transaction; then, on
+    PostgreSQL, vacuum the tables the applied revisions name in ``vacuum_after`` (a revision
+    that rewrote many rows of a table leaves them out of the visibility map until a vacuum,
+    which autovacuum may not run soon: index-only scans need it)."""
+    before = current(engine)
     cfg = alembic_config()
     with _migrating(engine) as conn:
         cfg.attributes["connection"] = conn
         command.upgrade(cfg, revision)
+    if engine.dialect.name == "postgresql":
+        _vacuum_after(engine, before, current(engine))
+
+
+def _vacuum_after(engine: Engine, before: str | None, after: str | None) -> None:
+    if after is None or after == before:
+        return
+    script = ScriptDirectory.from_config(alembic_config())
+    tables: dict[str, None] = {}
+    for rev in script.iterate_revisions(after, before or "base"):
+        tables.update(dict.fromkeys(getattr(rev.module, "vacuum_after", ())))
+    if not tables:
+        return
+    with engine.connect().execution_options(isolation_level="AUTOCOMMIT") as conn:
+        for table in tables:
+            conn.exec_driver_sql(f'VACUUM (ANALYZE) "{table}"')
 
 
 def downgrade(engine: Engine, revision: str) -> None:
