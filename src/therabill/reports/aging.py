@@ -27,6 +27,7 @@ from sqlalchemy import Engine, case, func, or_, select
 from therabill.adapters.db.ledger_tables import ledger_balances as lb
 from therabill.adapters.db.ledger_tables import ledger_entries as le
 from therabill.adapters.db.report_totals import NONE, balances_complete_before, signed_amount
+from therabill.adapters.db.summary_tables import ledger_patient_open as patient_open
 from therabill.adapters.db.tables import claim_status_events, claims
 from therabill.domain.money import ZERO
 from therabill.reports import charts
@@ -247,6 +248,57 @@ def _by_bucket(rows: Any, key: str, as_of: date, *, by_day_first: bool = False) 
     return select(rows.c[key], bucket.label("bucket"), *sums).group_by(rows.c[key], bucket)
 
 
+def _patient_rows(conn: Any, practice_id: str, as_of: date) -> list[tuple[Any, ...]]:
+    """The patient rows ``_by_bucket`` gives on the kept balances, read in two parts: the items
+    that started in the last 120 days from ``ledger_balances`` (by the time they started), and
+    per patient the oldest bucket as the patient's kept totals (``ledger_patient_open``) less
+    those items. Credits are not aged: they come summed in one row from the totals."""
+    recent_hi = max(hi for _l, _lo, hi in BUCKETS if hi is not None)
+    whens = [
+        (lb.c.first_posted_at >= start_of(as_of - timedelta(days=hi)), label)
+        for label, _lo, hi in BUCKETS
+        if hi is not None
+    ]
+    bucket = case(*whens, else_=LABELS[-1])
+    credit = or_(lb.c.balance_cents < 0, lb.c.item_id == NONE)
+    recent = (
+        select(
+            lb.c.patient_id,
+            bucket.label("bucket"),
+            func.sum(case((credit, 0), else_=lb.c.balance_cents)),
+            func.sum(case((credit, 0), else_=1)),
+        )
+        .where(
+            lb.c.practice_id == practice_id,
+            lb.c.bucket == "patient",
+            lb.c.balance_cents != 0,
+            lb.c.first_posted_at >= start_of(as_of - timedelta(days=recent_hi)),
+        )
+        .group_by(lb.c.patient_id, bucket)
+    )
+    out: list[tuple[Any, ...]] = []
+    recent_sums: dict[str, list[int]] = defaultdict(lambda: [0, 0])
+    for patient_id, label, cents, items in conn.execute(recent):
+        out.append((patient_id, label, int(cents), int(items), 0, 0))
+        recent_sums[patient_id][0] += int(cents)
+        recent_sums[patient_id][1] += int(items)
+    credit_cents = credit_rows = 0
+    totals = select(
+        patient_open.c.patient_id,
+        patient_open.c.aged_cents,
+        patient_open.c.aged_items,
+        patient_open.c.credit_cents,
+        patient_open.c.credit_rows,
+    ).where(patient_open.c.practice_id == practice_id)
+    for patient_id, cents, items, credit_c, credit_n in conn.execute(totals):
+        seen = recent_sums.get(patient_id, (0, 0))
+        out.append((patient_id, LABELS[-1], int(cents) - seen[0], int(items) - seen[1], 0, 0))
+        credit_cents += int(credit_c)
+        credit_rows += int(credit_n)
+    out.append((None, LABELS[-1], 0, 0, credit_cents, credit_rows))
+    return out
+
+
 def build(engine: Engine, q: ReportQuery, progress: Progress | None = None) -> AgingReport:
     """The aging report as of ``q.day`` (the range's start is ignored: balances are cumulative)."""
     step = progress or (lambda _s: None)
@@ -287,13 +339,17 @@ def build(engine: Engine, q: ReportQuery, progress: Progress | None = None) -> A
     with read_connection(engine) as conn:
         names = load_names(conn, q.practice_id, with_patients=True)
         check_payer(names, q.payer_id)
-        if balances_complete_before(conn, q.practice_id, end):
+        kept = balances_complete_before(conn, q.practice_id, end)
+        if kept:
             ins_sub, pat_stmt = _from_balances(q, dialect)  # nothing posted after the day: the kept balances
             ins_stmt = _insurance_statement(ins_sub, q, dialect)
         step("insurance balances")
         ins_rows = conn.execute(_by_bucket(ins_stmt.subquery(), "payer_id", as_of, by_day_first=True)).all()
         step("patient balances")
-        pat_rows = conn.execute(_by_bucket(pat_stmt.subquery(), "patient_id", as_of)).all()
+        if kept and not q.payer_id:
+            pat_rows = _patient_rows(conn, q.practice_id, as_of)
+        else:
+            pat_rows = conn.execute(_by_bucket(pat_stmt.subquery(), "patient_id", as_of)).all()
 
     # The balances come summed per payer (patient) and bucket; cents are summed as integers and
     # turned into money once per cell.

@@ -40,7 +40,7 @@ from sqlalchemy import (
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.sql.elements import ColumnElement
 
-from therabill.adapters.db import denial_totals
+from therabill.adapters.db import aging_totals, denial_totals, revenue_totals
 from therabill.adapters.db.ledger_tables import ledger_balances as balances
 from therabill.adapters.db.ledger_tables import ledger_entries as le
 from therabill.adapters.db.ledger_tables import ledger_month_totals as totals
@@ -201,6 +201,8 @@ def add_posted(conn: Connection, rows: Sequence[Mapping[str, Any]]) -> None:
     conn.execute(stmt, values)
     _add_balances(conn, rows)
     denial_totals.add_posted(conn, rows)
+    revenue_totals.add_posted(conn, rows)
+    aging_totals.add_posted(conn, rows)  # after the balances: it reads them
 
 
 def signed_amount(kind: Any, amount: Any) -> Any:
@@ -340,6 +342,8 @@ def rebuild(conn: Connection, practice_ids: Iterable[str]) -> int:
             insert(balances).from_select(BALANCE_COLUMNS, grouped_balances(le.c.practice_id == practice_id))
         )
         denial_totals.rebuild(conn, practice_id)
+        revenue_totals.rebuild(conn, practice_id)
+        aging_totals.rebuild(conn, practice_id)  # from the balances rebuilt above
     return written
 
 
@@ -405,4 +409,10 @@ def differences(conn: Connection, practice_id: str) -> list[dict[str, Any]]:
         for key in sorted(set(expected) | set(kept), key=repr)
         if expected.get(key) != kept.get(key)
     ]
-    return month_rows + balance_differences(conn, practice_id) + denial_totals.differences(conn, practice_id)
+    return (
+        month_rows
+        + balance_differences(conn, practice_id)
+        + denial_totals.differences(conn, practice_id)
+        + revenue_totals.differences(conn, practice_id)
+        + aging_totals.differences(conn, practice_id)
+    )

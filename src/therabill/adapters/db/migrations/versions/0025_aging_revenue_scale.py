@@ -1,0 +1,202 @@
+"""Aging and revenue at practice scale (issue 22): the ledger by day, the insurance payments
+per claim line, and the open patient balances per patient.
+
+Revision ID: 0025_aging_revenue_scale
+Revises: 0023_practice_pages
+Create Date: 2026-12-06
+
+The tables of ``therabill.adapters.db.summary_tables``, written out so that this revision never
+changes when the table module changes later, and their first content from what is already
+posted:
+
+* ``ledger_day_totals``: the entries grouped as ``ledger_month_totals`` groups them, by UTC day
+  of posting (the revenue report's days before a range's first and after its last whole month);
+* ``ledger_line_payments``: the insurance payments per claim line and payer, with the line's
+  code and units and the first and last UTC day paid; ``ledger_unit_totals``: those with a
+  positive payment summed per payer, code, first and last day (the revenue report's paid per
+  unit);
+* ``ledger_patient_open``: the open patient rows of ``ledger_balances`` summed per patient (the
+  aging report's oldest bucket), and an index of the open balances by the time they started
+  (its recent items).
+
+From here on the application adds each posting to them in the posting's own transaction.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+import sqlalchemy as sa
+from alembic import op
+
+revision: str = "0025_aging_revenue_scale"
+down_revision: str | Sequence[str] | None = "0023_practice_pages"
+branch_labels: str | Sequence[str] | None = None
+depends_on: str | Sequence[str] | None = None
+
+DAY_KEY = (
+    "practice_id",
+    "day",
+    "kind",
+    "bucket",
+    "detail",
+    "group_code",
+    "reason_code",
+    "payer_id",
+    "on_line",
+    "code",
+    "place_of_service",
+    "provider_id",
+)
+DAY = {
+    "sqlite": "substr(le.posted_at, 1, 10)",
+    "postgresql": "CAST(timezone('UTC', le.posted_at) AS DATE)",
+}
+FILL_DAYS = """
+INSERT INTO ledger_day_totals ({columns}, amount_cents, entries)
+SELECT le.practice_id, {day}, le.kind, le.bucket,
+       COALESCE(le.detail, ''), COALESCE(le.group_code, ''), COALESCE(le.reason_code, ''),
+       COALESCE(le.payer_id, c.payer_id, ''), le.claim_line_id IS NOT NULL,
+       COALESCE(cl.code, ''), COALESCE(cl.place_of_service, ''), COALESCE(v.provider_id, ''),
+       SUM(le.amount_cents), COUNT(*)
+FROM ledger_entries le
+LEFT OUTER JOIN claim_lines cl ON cl.id = le.claim_line_id
+LEFT OUTER JOIN claims c ON c.id = le.claim_id
+LEFT OUTER JOIN visits v ON v.id = c.visit_id
+GROUP BY le.practice_id, {day}, le.kind, le.bucket,
+         COALESCE(le.detail, ''), COALESCE(le.group_code, ''), COALESCE(le.reason_code, ''),
+         COALESCE(le.payer_id, c.payer_id, ''), le.claim_line_id IS NOT NULL,
+         COALESCE(cl.code, ''), COALESCE(cl.place_of_service, ''), COALESCE(v.provider_id, '')
+"""
+FILL_LINES = """
+INSERT INTO ledger_line_payments (practice_id, payer_id, claim_line_id, code, units, paid_cents, entries,
+                                  first_day, last_day)
+SELECT le.practice_id, COALESCE(le.payer_id, ''), le.claim_line_id, cl.code, cl.units,
+       SUM(le.amount_cents), COUNT(*), MIN({day}), MAX({day})
+FROM ledger_entries le
+JOIN claim_lines cl ON cl.id = le.claim_line_id
+WHERE le.kind = 'insurance-payment'
+GROUP BY le.practice_id, COALESCE(le.payer_id, ''), le.claim_line_id, cl.code, cl.units
+"""
+FILL_UNITS = """
+INSERT INTO ledger_unit_totals (practice_id, payer_id, code, first_day, last_day, lines, units, paid_cents)
+SELECT practice_id, payer_id, code, first_day, last_day, COUNT(*), SUM(units), SUM(paid_cents)
+FROM ledger_line_payments
+WHERE paid_cents > 0
+GROUP BY practice_id, payer_id, code, first_day, last_day
+"""
+CREDIT = "(balance_cents < 0 OR item_id = '')"
+FILL_PATIENTS = f"""
+INSERT INTO ledger_patient_open (practice_id, patient_id, aged_cents, aged_items, credit_cents, credit_rows)
+SELECT practice_id, patient_id,
+       SUM(CASE WHEN {CREDIT} THEN 0 ELSE balance_cents END),
+       SUM(CASE WHEN {CREDIT} THEN 0 ELSE 1 END),
+       SUM(CASE WHEN {CREDIT} THEN balance_cents ELSE 0 END),
+       SUM(CASE WHEN {CREDIT} THEN 1 ELSE 0 END)
+FROM ledger_balances
+WHERE bucket = 'patient' AND balance_cents <> 0
+GROUP BY practice_id, patient_id
+"""
+TABLES = ("ledger_day_totals", "ledger_line_payments", "ledger_unit_totals", "ledger_patient_open")
+
+
+def _practice_fk(table: str) -> sa.ForeignKeyConstraint:
+    return sa.ForeignKeyConstraint(
+        ["practice_id"], ["practices.id"], name=op.f(f"fk_{table}_practice_id_practices")
+    )
+
+
+def upgrade() -> None:
+    """Create the tables and the index, and fill them from the posted entries and balances."""
+    op.create_table(
+        "ledger_day_totals",
+        sa.Column("practice_id", sa.String(32), nullable=False),
+        sa.Column("day", sa.Date, nullable=False),
+        sa.Column("kind", sa.String(20), nullable=False),
+        sa.Column("bucket", sa.String(10), nullable=False),
+        sa.Column("detail", sa.String(40), nullable=False),
+        sa.Column("group_code", sa.String(20), nullable=False),
+        sa.Column("reason_code", sa.String(10), nullable=False),
+        sa.Column("payer_id", sa.String(32), nullable=False),
+        sa.Column("on_line", sa.Boolean, nullable=False),
+        sa.Column("code", sa.String(5), nullable=False),
+        sa.Column("place_of_service", sa.String(2), nullable=False),
+        sa.Column("provider_id", sa.String(32), nullable=False),
+        sa.Column("amount_cents", sa.BigInteger, nullable=False),
+        sa.Column("entries", sa.Integer, nullable=False),
+        _practice_fk("ledger_day_totals"),
+        sa.PrimaryKeyConstraint(*DAY_KEY, name=op.f("pk_ledger_day_totals")),
+    )
+    op.create_table(
+        "ledger_line_payments",
+        sa.Column("practice_id", sa.String(32), nullable=False),
+        sa.Column("payer_id", sa.String(32), nullable=False),
+        sa.Column("claim_line_id", sa.String(32), nullable=False),
+        sa.Column("code", sa.String(5), nullable=False),
+        sa.Column("units", sa.Integer, nullable=False),
+        sa.Column("paid_cents", sa.BigInteger, nullable=False),
+        sa.Column("entries", sa.Integer, nullable=False),
+        sa.Column("first_day", sa.Date, nullable=False),
+        sa.Column("last_day", sa.Date, nullable=False),
+        _practice_fk("ledger_line_payments"),
+        sa.PrimaryKeyConstraint(
+            "practice_id", "payer_id", "claim_line_id", name=op.f("pk_ledger_line_payments")
+        ),
+    )
+    op.create_table(
+        "ledger_unit_totals",
+        sa.Column("practice_id", sa.String(32), nullable=False),
+        sa.Column("payer_id", sa.String(32), nullable=False),
+        sa.Column("code", sa.String(5), nullable=False),
+        sa.Column("first_day", sa.Date, nullable=False),
+        sa.Column("last_day", sa.Date, nullable=False),
+        sa.Column("lines", sa.Integer, nullable=False),
+        sa.Column("units", sa.BigInteger, nullable=False),
+        sa.Column("paid_cents", sa.BigInteger, nullable=False),
+        _practice_fk("ledger_unit_totals"),
+        sa.PrimaryKeyConstraint(
+            "practice_id", "payer_id", "code", "first_day", "last_day", name=op.f("pk_ledger_unit_totals")
+        ),
+    )
+    op.create_table(
+        "ledger_patient_open",
+        sa.Column("practice_id", sa.String(32), nullable=False),
+        sa.Column("patient_id", sa.String(32), nullable=False),
+        sa.Column("aged_cents", sa.BigInteger, nullable=False),
+        sa.Column("aged_items", sa.Integer, nullable=False),
+        sa.Column("credit_cents", sa.BigInteger, nullable=False),
+        sa.Column("credit_rows", sa.Integer, nullable=False),
+        _practice_fk("ledger_patient_open"),
+        sa.PrimaryKeyConstraint("practice_id", "patient_id", name=op.f("pk_ledger_patient_open")),
+    )
+    dialect = op.get_bind().dialect.name
+    if dialect == "postgresql":
+        op.execute("SET LOCAL work_mem = '256MB'")
+    op.execute(FILL_DAYS.format(columns=", ".join(DAY_KEY), day=DAY[dialect]))
+    op.execute(FILL_LINES.format(day=DAY[dialect]))
+    op.execute(FILL_UNITS)
+    op.execute(FILL_PATIENTS)
+    op.create_index(
+        "ix_ledger_line_payments_spread",
+        "ledger_line_payments",
+        ["practice_id", "first_day", "last_day", "payer_id", "claim_line_id", "code", "units"],
+        sqlite_where=sa.text("first_day <> last_day"),
+        postgresql_where=sa.text("first_day <> last_day"),
+    )
+    op.create_index(
+        "ix_ledger_balances_started",
+        "ledger_balances",
+        ["practice_id", "bucket", "first_posted_at", "patient_id", "item_id", "balance_cents"],
+        sqlite_where=sa.text("balance_cents <> 0"),
+        postgresql_where=sa.text("balance_cents <> 0"),
+    )
+    for table in (*TABLES, "ledger_balances"):
+        op.execute(f"ANALYZE {table}")
+
+
+def downgrade() -> None:
+    """Drop the tables and the index (the ledger and its balances are untouched)."""
+    op.drop_index("ix_ledger_balances_started", table_name="ledger_balances")
+    op.drop_index("ix_ledger_line_payments_spread", table_name="ledger_line_payments")
+    for table in reversed(TABLES):
+        op.drop_table(table)
