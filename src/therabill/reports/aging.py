@@ -17,6 +17,7 @@ overpayments, unapplied patient payments) are not aged; they are listed apart, s
 from __future__ import annotations
 
 from collections import defaultdict
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import date, timedelta
 from decimal import Decimal
@@ -346,6 +347,7 @@ def build(engine: Engine, q: ReportQuery, progress: Progress | None = None) -> A
         step("insurance balances")
         ins_rows = conn.execute(_by_bucket(ins_stmt.subquery(), "payer_id", as_of, by_day_first=True)).all()
         step("patient balances")
+        pat_rows: Sequence[Any]
         if kept and not q.payer_id:
             pat_rows = _patient_rows(conn, q.practice_id, as_of)
         else:

@@ -28,7 +28,7 @@ from therabill.adapters.db.ledger_tables import ledger_entries as le
 from therabill.adapters.db.summary_tables import SUMMARY_TABLES
 from therabill.adapters.db.tables import claim_lines, claims
 from therabill.reports import ReportQuery, aging, revenue
-from therabill.reports.common import load_names, read_connection
+from therabill.reports.common import load_names, read_connection, start_of
 from therabill.reports.revenue_units import kept_rows, reference_rows
 
 FIRST = date(2027, 1, 3)
@@ -184,7 +184,7 @@ def test_aging_from_the_kept_totals_equals_aging_from_the_ledger(
 ) -> None:
     q = ReportQuery(generated.practice_id, as_of=AS_OF + timedelta(days=days_after))
     with generated.engine.connect() as conn:
-        assert report_totals.balances_complete_before(conn, q.practice_id, aging.start_of(q.day))
+        assert report_totals.balances_complete_before(conn, q.practice_id, start_of(q.day))
     kept = aging.build(generated.engine, q)
     monkeypatch.setattr(aging, "balances_complete_before", lambda *_a: False)
     from_ledger = aging.build(generated.engine, q)

@@ -81,8 +81,8 @@ def add_posted(conn: Connection, rows: Sequence[Mapping[str, Any]]) -> None:
                 lb.c.item_id.in_(sorted({k[2] for k in added if k[0] == practice_id})),
             )
         )
-        for r in found:
-            now[(practice_id, r.patient_id, r.item_id)] = int(r.balance_cents)
+        for patient_id, item_id, balance in found:
+            now[(practice_id, patient_id, item_id)] = int(balance)
     change: dict[tuple[str, str], list[int]] = {}
     for key, delta in added.items():
         after = now.get(key, delta)
