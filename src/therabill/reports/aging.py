@@ -28,6 +28,8 @@ from sqlalchemy import Engine, case, func, or_, select
 from therabill.adapters.db.ledger_tables import ledger_balances as lb
 from therabill.adapters.db.ledger_tables import ledger_entries as le
 from therabill.adapters.db.report_totals import NONE, balances_complete_before, signed_amount
+from therabill.adapters.db.summary_tables import ledger_claim_ages as claim_ages
+from therabill.adapters.db.summary_tables import ledger_claim_open as claim_open
 from therabill.adapters.db.summary_tables import ledger_patient_open as patient_open
 from therabill.adapters.db.tables import claim_status_events, claims
 from therabill.domain.money import ZERO
@@ -249,6 +251,52 @@ def _by_bucket(rows: Any, key: str, as_of: date, *, by_day_first: bool = False) 
     return select(rows.c[key], bucket.label("bucket"), *sums).group_by(rows.c[key], bucket)
 
 
+def _insurance_rows(conn: Any, q: ReportQuery, as_of: date, dialect: str) -> list[tuple[Any, ...]]:
+    """The insurance rows ``_by_bucket`` gives on the kept balances, read in two parts: the
+    balances of claims submitted when they last changed, summed per payer and day of first
+    submission (``ledger_claim_ages``), bucketed here; and the few balances of claims not
+    submitted then (``ledger_claim_open``), whose start is looked up now as on the ledger."""
+    sums: dict[tuple[Any, str], list[int]] = defaultdict(lambda: [0, 0, 0, 0])
+    ages = select(
+        claim_ages.c.payer_id,
+        claim_ages.c.start_day,
+        claim_ages.c.aged_cents,
+        claim_ages.c.aged_claims,
+        claim_ages.c.credit_cents,
+        claim_ages.c.credit_rows,
+    ).where(
+        claim_ages.c.practice_id == q.practice_id,
+        *([claim_ages.c.payer_id == q.payer_id] if q.payer_id else []),
+    )
+    for payer_id, start_day, *values in conn.execute(ages):
+        start = start_day if isinstance(start_day, date) else date.fromisoformat(str(start_day)[:10])
+        acc = sums[(payer_id or None, bucket_of((as_of - start).days))]
+        for i, v in enumerate(values):
+            acc[i] += int(v)
+    unsubmitted = (
+        select(
+            func.nullif(claim_open.c.payer_id, NONE).label("payer_id"),
+            func.nullif(claim_open.c.claim_id, NONE).label("claim_id"),
+            claim_open.c.balance_cents.label("cents"),
+        )
+        .where(
+            claim_open.c.practice_id == q.practice_id,
+            claim_open.c.submitted_at.is_(None),
+            claim_open.c.balance_cents != 0,
+            *([claim_open.c.payer_id == q.payer_id] if q.payer_id else []),
+        )
+        .subquery()
+    )
+    stmt = _by_bucket(
+        _insurance_statement(unsubmitted, q, dialect).subquery(), "payer_id", as_of, by_day_first=True
+    )
+    for payer_id, label, *values in conn.execute(stmt):
+        acc = sums[(payer_id, label)]
+        for i, v in enumerate(values):
+            acc[i] += int(v or 0)
+    return [(payer_id, label, *v) for (payer_id, label), v in sums.items()]
+
+
 def _patient_rows(conn: Any, practice_id: str, as_of: date) -> list[tuple[Any, ...]]:
     """The patient rows ``_by_bucket`` gives on the kept balances, read in two parts: the items
     that started in the last 120 days from ``ledger_balances`` (by the time they started), and
@@ -345,7 +393,13 @@ def build(engine: Engine, q: ReportQuery, progress: Progress | None = None) -> A
             ins_sub, pat_stmt = _from_balances(q, dialect)  # nothing posted after the day: the kept balances
             ins_stmt = _insurance_statement(ins_sub, q, dialect)
         step("insurance balances")
-        ins_rows = conn.execute(_by_bucket(ins_stmt.subquery(), "payer_id", as_of, by_day_first=True)).all()
+        ins_rows: Sequence[Any]
+        if kept:
+            ins_rows = _insurance_rows(conn, q, as_of, dialect)
+        else:
+            ins_rows = conn.execute(
+                _by_bucket(ins_stmt.subquery(), "payer_id", as_of, by_day_first=True)
+            ).all()
         step("patient balances")
         pat_rows: Sequence[Any]
         if kept and not q.payer_id:

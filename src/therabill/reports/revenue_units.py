@@ -57,6 +57,8 @@ class PerUnit:
 
 
 def _add(out: Sums, payer: Any, code: str, n: Any, u: Any, paid: Any) -> None:
+    if not n:  # kept rows whose lines were all taken back out
+        return
     key = (payer or None, code)
     a = out.get(key, (0, 0, 0))
     out[key] = (a[0] + int(n or 0), a[1] + int(u or 0), a[2] + int(paid or 0))

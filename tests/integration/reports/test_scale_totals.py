@@ -26,7 +26,7 @@ from therabill.adapters.db import migrations, report_totals
 from therabill.adapters.db.base import metadata
 from therabill.adapters.db.ledger_tables import ledger_entries as le
 from therabill.adapters.db.summary_tables import SUMMARY_TABLES
-from therabill.adapters.db.tables import claim_lines, claims
+from therabill.adapters.db.tables import claim_lines, claim_status_events, claims
 from therabill.reports import ReportQuery, aging, revenue
 from therabill.reports.common import load_names, read_connection, start_of
 from therabill.reports.revenue_units import kept_rows, reference_rows
@@ -74,7 +74,7 @@ def _generate(p: Practice, seed: int, batches: int = 40) -> int:
                 rows.append(
                     base
                     | {
-                        "claim_id": line.claim_id,
+                        "claim_id": line.claim_id if rnd.random() < 0.95 else None,
                         "claim_line_id": line.id,
                         "item_id": line.id,
                         "payer_id": payer,
@@ -137,7 +137,15 @@ def test_kept_tables_equal_their_recomputation(generated: Practice) -> None:
             text("SELECT sum(credit_rows) FROM ledger_patient_open WHERE practice_id = :p"),
             {"p": generated.practice_id},
         ).scalar_one()
+        unsubmitted, ages = conn.execute(
+            text(
+                "SELECT (SELECT count(*) FROM ledger_claim_open WHERE practice_id = :p AND submitted_at IS NULL"
+                " AND balance_cents <> 0), (SELECT count(*) FROM ledger_claim_ages WHERE practice_id = :p)"
+            ),
+            {"p": generated.practice_id},
+        ).one()
     assert spread > 3, "some lines are paid on several days (the range bounds cut through them)"
+    assert unsubmitted > 0 and ages > 3, "open balances of claims submitted and of no claim"
     assert credits and credits > 0, "some patient balances are credits"
 
 
@@ -195,6 +203,72 @@ def test_aging_from_the_kept_totals_equals_aging_from_the_ledger(
         from_ledger.patient_credits,
     )
     assert kept.patients and kept.patient_credits < 0
+
+
+def _aging_agrees(p: Practice, monkeypatch: pytest.MonkeyPatch) -> aging.AgingReport:
+    q = ReportQuery(p.practice_id, as_of=AS_OF)
+    kept = aging.build(p.engine, q)
+    with monkeypatch.context() as m:
+        m.setattr(aging, "balances_complete_before", lambda *_a: False)
+        from_ledger = aging.build(p.engine, q)
+    assert (kept.insurance, kept.insurance_credits) == (from_ledger.insurance, from_ledger.insurance_credits)
+    assert (kept.patients, kept.patient_credits) == (from_ledger.patients, from_ledger.patient_credits)
+    with p.engine.connect() as conn:
+        assert report_totals.differences(conn, p.practice_id) == []
+    return kept
+
+
+def test_a_claim_submitted_after_its_charge_ages_from_its_submission(
+    generated: Practice, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    with generated.engine.connect() as conn:
+        claim = dict(
+            conn.execute(select(claims).where(claims.c.practice_id == generated.practice_id).limit(1))
+            .one()
+            ._mapping
+        )
+    claim |= {"id": uuid.uuid4().hex, "claim_number": "T" + uuid.uuid4().hex[:9], "status": "ready"}
+    claim |= {"replaces_claim_id": None, "primary_claim_id": None, "batch_id": None}
+    charge = {
+        "id": uuid.uuid4().hex,
+        "practice_id": generated.practice_id,
+        "patient_id": claim["patient_id"],
+        "claim_id": claim["id"],
+        "payer_id": claim["payer_id"],
+        "kind": "charge",
+        "bucket": "insurance",
+        "amount_cents": 123_456,
+        "posted_at": _at(FIRST + timedelta(days=10), 3600),
+        "posted_by": "test",
+    }
+    with generated.engine.begin() as conn:
+        conn.execute(insert(claims), [claim])
+        conn.execute(insert(le), [{**{c.name: None for c in le.c if not c.primary_key}, **charge}])
+        report_totals.add_posted(conn, [charge])
+    before = _aging_agrees(generated, monkeypatch)  # not submitted: ages from its creation
+    with generated.engine.begin() as conn:
+        conn.execute(
+            insert(claim_status_events),
+            [
+                {
+                    "id": uuid.uuid4().hex,
+                    "practice_id": generated.practice_id,
+                    "claim_id": claim["id"],
+                    "seq": 1,
+                    "status": "submitted",
+                    "at": _at(AS_OF - timedelta(days=3), 0),
+                    "actor": "test",
+                }
+            ],
+        )
+    after = _aging_agrees(generated, monkeypatch)  # submitted since: ages from the submission
+    assert before.insurance != after.insurance
+    payment = charge | {"id": uuid.uuid4().hex, "kind": "insurance-payment", "amount_cents": 23_456}
+    payment["posted_at"] = _at(AS_OF - timedelta(days=2), 0)
+    with generated.engine.begin() as conn:
+        conn.execute(insert(le), [{**{c.name: None for c in le.c if not c.primary_key}, **payment}])
+        report_totals.add_posted(conn, [payment])
+    _aging_agrees(generated, monkeypatch)  # the balance moved to the submitted claims' totals
 
 
 def test_a_drifted_unit_total_is_found_and_rebuilt(generated: Practice) -> None:

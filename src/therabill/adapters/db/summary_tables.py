@@ -5,6 +5,8 @@ ledger's monthly totals and open balances of ``ledger_tables``.
 * ``ledger_line_payments`` and ``ledger_unit_totals``: insurance payments per claim line and
   payer, and the paid lines summed per payer, code and first and last day paid (paid per unit);
 * ``ledger_patient_open``: the open patient balances summed per patient (aging's oldest bucket);
+* ``ledger_claim_open`` and ``ledger_claim_ages``: the insurance balances with their claim's
+  first submission, and the open ones summed per payer and day of first submission (aging);
 * ``ix_ledger_balances_started``: the open balances by the day they started (aging's recent items).
 
 Kept in the posting transaction (``revenue_totals``, ``aging_totals``, called from
@@ -18,6 +20,7 @@ from sqlalchemy import (
     Boolean,
     Column,
     Date,
+    DateTime,
     ForeignKey,
     Index,
     Integer,
@@ -130,6 +133,47 @@ ledger_patient_open = Table(
 positive balance on an item) and their count, and the credits (a negative balance, or a balance
 on no item) and theirs. Aging takes a patient's oldest bucket as this less the recent items."""
 
+ledger_claim_open = Table(
+    "ledger_claim_open",
+    metadata,
+    Column("practice_id", String(32), ForeignKey("practices.id"), nullable=False),
+    Column("payer_id", String(32), nullable=False),
+    Column("claim_id", String(32), nullable=False),
+    Column("balance_cents", BigInteger, nullable=False),
+    Column("submitted_at", DateTime(timezone=True)),
+    PrimaryKeyConstraint("practice_id", "payer_id", "claim_id", name="pk_ledger_claim_open"),
+    Index(
+        "ix_ledger_claim_open_unsubmitted",
+        "practice_id",
+        "payer_id",
+        "claim_id",
+        "balance_cents",
+        sqlite_where=text("submitted_at IS NULL AND balance_cents <> 0"),
+        postgresql_where=text("submitted_at IS NULL AND balance_cents <> 0"),
+    ),
+)
+"""The insurance balances of ``ledger_balances`` (per payer and claim, ``''`` for none) with the
+claim's first submission as it was when the balance last changed (``NULL``: not submitted then).
+A row whose balance went back to zero may stay (zero); a row that never had one may be missing.
+The balances of claims not submitted then are in ``ix_ledger_claim_open_unsubmitted``: aging
+looks their start up when it runs."""
+
+ledger_claim_ages = Table(
+    "ledger_claim_ages",
+    metadata,
+    Column("practice_id", String(32), ForeignKey("practices.id"), nullable=False),
+    Column("payer_id", String(32), nullable=False),
+    Column("start_day", Date, nullable=False),
+    Column("aged_cents", BigInteger, nullable=False),
+    Column("aged_claims", Integer, nullable=False),
+    Column("credit_cents", BigInteger, nullable=False),
+    Column("credit_rows", Integer, nullable=False),
+    PrimaryKeyConstraint("practice_id", "payer_id", "start_day", name="pk_ledger_claim_ages"),
+)
+"""The open ``ledger_claim_open`` rows of submitted claims summed per payer and UTC day of first
+submission: what is owed (positive balances) and by how many claims, and the credits (negative
+balances). Aging buckets these few rows by their day instead of reading every open claim."""
+
 ix_ledger_balances_started = Index(
     "ix_ledger_balances_started",
     ledger_balances.c.practice_id,
@@ -143,4 +187,11 @@ ix_ledger_balances_started = Index(
 )
 """The open balances by the time they started: aging reads a patient's recent items alone."""
 
-SUMMARY_TABLES = (ledger_day_totals, ledger_line_payments, ledger_unit_totals, ledger_patient_open)
+SUMMARY_TABLES = (
+    ledger_day_totals,
+    ledger_line_payments,
+    ledger_unit_totals,
+    ledger_patient_open,
+    ledger_claim_open,
+    ledger_claim_ages,
+)

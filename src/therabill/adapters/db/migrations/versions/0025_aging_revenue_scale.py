@@ -17,7 +17,10 @@ posted:
   unit);
 * ``ledger_patient_open``: the open patient rows of ``ledger_balances`` summed per patient (the
   aging report's oldest bucket), and an index of the open balances by the time they started
-  (its recent items).
+  (its recent items);
+* ``ledger_claim_open``: the open insurance balances with their claim's first submission, and
+  ``ledger_claim_ages``: those of submitted claims summed per payer and day of first submission
+  (the aging report's insurance side).
 
 From here on the application adds each posting to them in the posting's own transaction.
 """
@@ -97,7 +100,37 @@ FROM ledger_balances
 WHERE bucket = 'patient' AND balance_cents <> 0
 GROUP BY practice_id, patient_id
 """
-TABLES = ("ledger_day_totals", "ledger_line_payments", "ledger_unit_totals", "ledger_patient_open")
+FILL_CLAIMS = """
+INSERT INTO ledger_claim_open (practice_id, payer_id, claim_id, balance_cents, submitted_at)
+SELECT lb.practice_id, lb.payer_id, lb.claim_id, lb.balance_cents,
+       (SELECT MIN(e.at) FROM claim_status_events e
+        WHERE e.practice_id = lb.practice_id AND e.status = 'submitted' AND e.claim_id = lb.claim_id)
+FROM ledger_balances lb
+WHERE lb.bucket = 'insurance' AND lb.balance_cents <> 0
+"""
+SUBMITTED_DAY = {
+    "sqlite": "substr(submitted_at, 1, 10)",
+    "postgresql": "CAST(timezone('UTC', submitted_at) AS DATE)",
+}
+FILL_AGES = """
+INSERT INTO ledger_claim_ages (practice_id, payer_id, start_day, aged_cents, aged_claims, credit_cents, credit_rows)
+SELECT practice_id, payer_id, {day},
+       SUM(CASE WHEN balance_cents > 0 THEN balance_cents ELSE 0 END),
+       SUM(CASE WHEN balance_cents > 0 THEN 1 ELSE 0 END),
+       SUM(CASE WHEN balance_cents < 0 THEN balance_cents ELSE 0 END),
+       SUM(CASE WHEN balance_cents < 0 THEN 1 ELSE 0 END)
+FROM ledger_claim_open
+WHERE submitted_at IS NOT NULL AND balance_cents <> 0
+GROUP BY practice_id, payer_id, {day}
+"""
+TABLES = (
+    "ledger_day_totals",
+    "ledger_line_payments",
+    "ledger_unit_totals",
+    "ledger_patient_open",
+    "ledger_claim_open",
+    "ledger_claim_ages",
+)
 
 
 def _practice_fk(table: str) -> sa.ForeignKeyConstraint:
@@ -169,6 +202,28 @@ def upgrade() -> None:
         _practice_fk("ledger_patient_open"),
         sa.PrimaryKeyConstraint("practice_id", "patient_id", name=op.f("pk_ledger_patient_open")),
     )
+    op.create_table(
+        "ledger_claim_open",
+        sa.Column("practice_id", sa.String(32), nullable=False),
+        sa.Column("payer_id", sa.String(32), nullable=False),
+        sa.Column("claim_id", sa.String(32), nullable=False),
+        sa.Column("balance_cents", sa.BigInteger, nullable=False),
+        sa.Column("submitted_at", sa.DateTime(timezone=True), nullable=True),
+        _practice_fk("ledger_claim_open"),
+        sa.PrimaryKeyConstraint("practice_id", "payer_id", "claim_id", name=op.f("pk_ledger_claim_open")),
+    )
+    op.create_table(
+        "ledger_claim_ages",
+        sa.Column("practice_id", sa.String(32), nullable=False),
+        sa.Column("payer_id", sa.String(32), nullable=False),
+        sa.Column("start_day", sa.Date, nullable=False),
+        sa.Column("aged_cents", sa.BigInteger, nullable=False),
+        sa.Column("aged_claims", sa.Integer, nullable=False),
+        sa.Column("credit_cents", sa.BigInteger, nullable=False),
+        sa.Column("credit_rows", sa.Integer, nullable=False),
+        _practice_fk("ledger_claim_ages"),
+        sa.PrimaryKeyConstraint("practice_id", "payer_id", "start_day", name=op.f("pk_ledger_claim_ages")),
+    )
     dialect = op.get_bind().dialect.name
     if dialect == "postgresql":
         op.execute("SET LOCAL work_mem = '256MB'")
@@ -176,6 +231,15 @@ def upgrade() -> None:
     op.execute(FILL_LINES.format(day=DAY[dialect]))
     op.execute(FILL_UNITS)
     op.execute(FILL_PATIENTS)
+    op.execute(FILL_CLAIMS)
+    op.execute(FILL_AGES.format(day=SUBMITTED_DAY[dialect]))
+    op.create_index(
+        "ix_ledger_claim_open_unsubmitted",
+        "ledger_claim_open",
+        ["practice_id", "payer_id", "claim_id", "balance_cents"],
+        sqlite_where=sa.text("submitted_at IS NULL AND balance_cents <> 0"),
+        postgresql_where=sa.text("submitted_at IS NULL AND balance_cents <> 0"),
+    )
     op.create_index(
         "ix_ledger_line_payments_spread",
         "ledger_line_payments",
@@ -198,5 +262,6 @@ def downgrade() -> None:
     """Drop the tables and the index (the ledger and its balances are untouched)."""
     op.drop_index("ix_ledger_balances_started", table_name="ledger_balances")
     op.drop_index("ix_ledger_line_payments_spread", table_name="ledger_line_payments")
+    op.drop_index("ix_ledger_claim_open_unsubmitted", table_name="ledger_claim_open")
     for table in reversed(TABLES):
         op.drop_table(table)
