@@ -23,7 +23,7 @@ from datetime import date, timedelta
 from decimal import Decimal
 from typing import Any
 
-from sqlalchemy import Engine, case, func, or_, select
+from sqlalchemy import Engine, and_, case, func, or_, select
 
 from therabill.adapters.db.ledger_tables import ledger_balances as lb
 from therabill.adapters.db.ledger_tables import ledger_entries as le
@@ -31,7 +31,7 @@ from therabill.adapters.db.report_totals import NONE, balances_complete_before, 
 from therabill.adapters.db.summary_tables import ledger_claim_ages as claim_ages
 from therabill.adapters.db.summary_tables import ledger_claim_open as claim_open
 from therabill.adapters.db.summary_tables import ledger_patient_open as patient_open
-from therabill.adapters.db.tables import claim_status_events, claims
+from therabill.adapters.db.tables import claim_status_events, claims, patients
 from therabill.domain.money import ZERO
 from therabill.reports import charts
 from therabill.reports.common import (
@@ -297,6 +297,19 @@ def _insurance_rows(conn: Any, q: ReportQuery, as_of: date, dialect: str) -> lis
     return [(payer_id, label, *v) for (payer_id, label), v in sums.items()]
 
 
+def _owing_patient_names(conn: Any, practice_id: str) -> dict[str, str]:
+    """The names (as ``load_names`` gives them) of the patients with an item owed (``ledger_patient_open``)."""
+    rows = conn.execute(
+        select(patients.c.id, patients.c.first_name, patients.c.last_name, patients.c.chart_number)
+        .join(
+            patient_open,
+            and_(patient_open.c.practice_id == practice_id, patient_open.c.patient_id == patients.c.id),
+        )
+        .where(patients.c.practice_id == practice_id, patient_open.c.aged_items > 0)
+    ).all()
+    return {r.id: f"{r.last_name}, {r.first_name} ({r.chart_number})" for r in rows}
+
+
 def _patient_rows(conn: Any, practice_id: str, as_of: date) -> list[tuple[Any, ...]]:
     """The patient rows ``_by_bucket`` gives on the kept balances, read in two parts: the items
     that started in the last 120 days from ``ledger_balances`` (by the time they started), and
@@ -327,7 +340,7 @@ def _patient_rows(conn: Any, practice_id: str, as_of: date) -> list[tuple[Any, .
     )
     out: list[tuple[Any, ...]] = []
     recent_sums: dict[str, list[int]] = defaultdict(lambda: [0, 0])
-    for patient_id, label, cents, items in conn.execute(recent):
+    for patient_id, label, cents, items in conn.execute(recent).all():
         out.append((patient_id, label, int(cents), int(items), 0, 0))
         recent_sums[patient_id][0] += int(cents)
         recent_sums[patient_id][1] += int(items)
@@ -339,7 +352,7 @@ def _patient_rows(conn: Any, practice_id: str, as_of: date) -> list[tuple[Any, .
         patient_open.c.credit_cents,
         patient_open.c.credit_rows,
     ).where(patient_open.c.practice_id == practice_id)
-    for patient_id, cents, items, credit_c, credit_n in conn.execute(totals):
+    for patient_id, cents, items, credit_c, credit_n in conn.execute(totals).all():
         seen = recent_sums.get(patient_id, (0, 0))
         out.append((patient_id, LABELS[-1], int(cents) - seen[0], int(items) - seen[1], 0, 0))
         credit_cents += int(credit_c)
@@ -386,9 +399,11 @@ def build(engine: Engine, q: ReportQuery, progress: Progress | None = None) -> A
         )
         pat_stmt = pat_stmt.where(le.c.claim_id.in_(payer_claims))
     with read_connection(engine) as conn:
-        names = load_names(conn, q.practice_id, with_patients=True)
-        check_payer(names, q.payer_id)
         kept = balances_complete_before(conn, q.practice_id, end)
+        names = load_names(conn, q.practice_id, with_patients=not (kept and not q.payer_id))
+        check_payer(names, q.payer_id)
+        if kept and not q.payer_id:  # the names of the patients who owe something, not of all
+            names.patients.update(_owing_patient_names(conn, q.practice_id))
         if kept:
             ins_sub, pat_stmt = _from_balances(q, dialect)  # nothing posted after the day: the kept balances
             ins_stmt = _insurance_statement(ins_sub, q, dialect)
