@@ -17,17 +17,21 @@ overpayments, unapplied patient payments) are not aged; they are listed apart, s
 from __future__ import annotations
 
 from collections import defaultdict
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import date, timedelta
 from decimal import Decimal
 from typing import Any
 
-from sqlalchemy import Engine, case, func, or_, select
+from sqlalchemy import Engine, and_, case, func, or_, select
 
 from therabill.adapters.db.ledger_tables import ledger_balances as lb
 from therabill.adapters.db.ledger_tables import ledger_entries as le
 from therabill.adapters.db.report_totals import NONE, balances_complete_before, signed_amount
-from therabill.adapters.db.tables import claim_status_events, claims
+from therabill.adapters.db.summary_tables import ledger_claim_ages as claim_ages
+from therabill.adapters.db.summary_tables import ledger_claim_open as claim_open
+from therabill.adapters.db.summary_tables import ledger_patient_open as patient_open
+from therabill.adapters.db.tables import claim_status_events, claims, patients
 from therabill.domain.money import ZERO
 from therabill.reports import charts
 from therabill.reports.common import (
@@ -247,6 +251,116 @@ def _by_bucket(rows: Any, key: str, as_of: date, *, by_day_first: bool = False) 
     return select(rows.c[key], bucket.label("bucket"), *sums).group_by(rows.c[key], bucket)
 
 
+def _insurance_rows(conn: Any, q: ReportQuery, as_of: date, dialect: str) -> list[tuple[Any, ...]]:
+    """The insurance rows ``_by_bucket`` gives on the kept balances, read in two parts: the
+    balances of claims submitted when they last changed, summed per payer and day of first
+    submission (``ledger_claim_ages``), bucketed here; and the few balances of claims not
+    submitted then (``ledger_claim_open``), whose start is looked up now as on the ledger."""
+    sums: dict[tuple[Any, str], list[int]] = defaultdict(lambda: [0, 0, 0, 0])
+    ages = select(
+        claim_ages.c.payer_id,
+        claim_ages.c.start_day,
+        claim_ages.c.aged_cents,
+        claim_ages.c.aged_claims,
+        claim_ages.c.credit_cents,
+        claim_ages.c.credit_rows,
+    ).where(
+        claim_ages.c.practice_id == q.practice_id,
+        *([claim_ages.c.payer_id == q.payer_id] if q.payer_id else []),
+    )
+    for payer_id, start_day, *values in conn.execute(ages):
+        start = start_day if isinstance(start_day, date) else date.fromisoformat(str(start_day)[:10])
+        acc = sums[(payer_id or None, bucket_of((as_of - start).days))]
+        for i, v in enumerate(values):
+            acc[i] += int(v)
+    unsubmitted = (
+        select(
+            func.nullif(claim_open.c.payer_id, NONE).label("payer_id"),
+            func.nullif(claim_open.c.claim_id, NONE).label("claim_id"),
+            claim_open.c.balance_cents.label("cents"),
+        )
+        .where(
+            claim_open.c.practice_id == q.practice_id,
+            claim_open.c.submitted_at.is_(None),
+            claim_open.c.balance_cents != 0,
+            *([claim_open.c.payer_id == q.payer_id] if q.payer_id else []),
+        )
+        .subquery()
+    )
+    stmt = _by_bucket(
+        _insurance_statement(unsubmitted, q, dialect).subquery(), "payer_id", as_of, by_day_first=True
+    )
+    for payer_id, label, *values in conn.execute(stmt):
+        acc = sums[(payer_id, label)]
+        for i, v in enumerate(values):
+            acc[i] += int(v or 0)
+    return [(payer_id, label, *v) for (payer_id, label), v in sums.items()]
+
+
+def _owing_patient_names(conn: Any, practice_id: str) -> dict[str, str]:
+    """The names (as ``load_names`` gives them) of the patients with an item owed (``ledger_patient_open``)."""
+    rows = conn.execute(
+        select(patients.c.id, patients.c.first_name, patients.c.last_name, patients.c.chart_number)
+        .join(
+            patient_open,
+            and_(patient_open.c.practice_id == practice_id, patient_open.c.patient_id == patients.c.id),
+        )
+        .where(patients.c.practice_id == practice_id, patient_open.c.aged_items > 0)
+    ).all()
+    return {r.id: f"{r.last_name}, {r.first_name} ({r.chart_number})" for r in rows}
+
+
+def _patient_rows(conn: Any, practice_id: str, as_of: date) -> list[tuple[Any, ...]]:
+    """The patient rows ``_by_bucket`` gives on the kept balances, read in two parts: the items
+    that started in the last 120 days from ``ledger_balances`` (by the time they started), and
+    per patient the oldest bucket as the patient's kept totals (``ledger_patient_open``) less
+    those items. Credits are not aged: they come summed in one row from the totals."""
+    recent_hi = max(hi for _l, _lo, hi in BUCKETS if hi is not None)
+    whens = [
+        (lb.c.first_posted_at >= start_of(as_of - timedelta(days=hi)), label)
+        for label, _lo, hi in BUCKETS
+        if hi is not None
+    ]
+    bucket = case(*whens, else_=LABELS[-1])
+    credit = or_(lb.c.balance_cents < 0, lb.c.item_id == NONE)
+    recent = (
+        select(
+            lb.c.patient_id,
+            bucket.label("bucket"),
+            func.sum(case((credit, 0), else_=lb.c.balance_cents)),
+            func.sum(case((credit, 0), else_=1)),
+        )
+        .where(
+            lb.c.practice_id == practice_id,
+            lb.c.bucket == "patient",
+            lb.c.balance_cents != 0,
+            lb.c.first_posted_at >= start_of(as_of - timedelta(days=recent_hi)),
+        )
+        .group_by(lb.c.patient_id, bucket)
+    )
+    out: list[tuple[Any, ...]] = []
+    recent_sums: dict[str, list[int]] = defaultdict(lambda: [0, 0])
+    for patient_id, label, cents, items in conn.execute(recent).all():
+        out.append((patient_id, label, int(cents), int(items), 0, 0))
+        recent_sums[patient_id][0] += int(cents)
+        recent_sums[patient_id][1] += int(items)
+    credit_cents = credit_rows = 0
+    totals = select(
+        patient_open.c.patient_id,
+        patient_open.c.aged_cents,
+        patient_open.c.aged_items,
+        patient_open.c.credit_cents,
+        patient_open.c.credit_rows,
+    ).where(patient_open.c.practice_id == practice_id)
+    for patient_id, cents, items, credit_c, credit_n in conn.execute(totals).all():
+        seen = recent_sums.get(patient_id, (0, 0))
+        out.append((patient_id, LABELS[-1], int(cents) - seen[0], int(items) - seen[1], 0, 0))
+        credit_cents += int(credit_c)
+        credit_rows += int(credit_n)
+    out.append((None, LABELS[-1], 0, 0, credit_cents, credit_rows))
+    return out
+
+
 def build(engine: Engine, q: ReportQuery, progress: Progress | None = None) -> AgingReport:
     """The aging report as of ``q.day`` (the range's start is ignored: balances are cumulative)."""
     step = progress or (lambda _s: None)
@@ -285,15 +399,28 @@ def build(engine: Engine, q: ReportQuery, progress: Progress | None = None) -> A
         )
         pat_stmt = pat_stmt.where(le.c.claim_id.in_(payer_claims))
     with read_connection(engine) as conn:
-        names = load_names(conn, q.practice_id, with_patients=True)
+        kept = balances_complete_before(conn, q.practice_id, end)
+        names = load_names(conn, q.practice_id, with_patients=not (kept and not q.payer_id))
         check_payer(names, q.payer_id)
-        if balances_complete_before(conn, q.practice_id, end):
+        if kept and not q.payer_id:  # the names of the patients who owe something, not of all
+            names.patients.update(_owing_patient_names(conn, q.practice_id))
+        if kept:
             ins_sub, pat_stmt = _from_balances(q, dialect)  # nothing posted after the day: the kept balances
             ins_stmt = _insurance_statement(ins_sub, q, dialect)
         step("insurance balances")
-        ins_rows = conn.execute(_by_bucket(ins_stmt.subquery(), "payer_id", as_of, by_day_first=True)).all()
+        ins_rows: Sequence[Any]
+        if kept:
+            ins_rows = _insurance_rows(conn, q, as_of, dialect)
+        else:
+            ins_rows = conn.execute(
+                _by_bucket(ins_stmt.subquery(), "payer_id", as_of, by_day_first=True)
+            ).all()
         step("patient balances")
-        pat_rows = conn.execute(_by_bucket(pat_stmt.subquery(), "patient_id", as_of)).all()
+        pat_rows: Sequence[Any]
+        if kept and not q.payer_id:
+            pat_rows = _patient_rows(conn, q.practice_id, as_of)
+        else:
+            pat_rows = conn.execute(_by_bucket(pat_stmt.subquery(), "patient_id", as_of)).all()
 
     # The balances come summed per payer (patient) and bucket; cents are summed as integers and
     # turned into money once per cell.

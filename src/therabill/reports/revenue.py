@@ -30,30 +30,26 @@ from typing import Any
 from sqlalchemy import Connection, Engine, func, select
 from sqlalchemy.sql.elements import ColumnElement
 
-from therabill.adapters.db.ledger_tables import ledger_entries as le
 from therabill.adapters.db.ledger_tables import ledger_month_totals as totals
-from therabill.adapters.db.report_totals import grouped_entries
-from therabill.adapters.db.tables import claim_lines, claims, practices
-from therabill.domain.money import ZERO, D
-from therabill.refdata.fees import default_fees
+from therabill.adapters.db.summary_tables import ledger_day_totals as day_totals
+from therabill.domain.money import ZERO
 from therabill.reports import charts
 from therabill.reports.common import (
-    Names,
     Progress,
     ReportQuery,
     Table,
     check_payer,
     load_names,
     money,
+    month_of_date,
     pct,
     ratio,
     read_connection,
     start_of,
-    timestamp_range,
 )
+from therabill.reports.revenue_units import PER_UNIT_CODES, PerUnit, kept_rows, per_unit
 
-PER_UNIT_CODES = ("97124", "97140")
-"""Codes whose average paid per unit is shown beside the fee schedule."""
+__all__ = ["PER_UNIT_CODES", "Figures", "PerUnit", "RevenueReport", "build", "figure_of", "split_range"]
 
 FIGURES = (
     "charges",
@@ -165,31 +161,6 @@ def _add(acc: dict[str, Decimal], figure: str, amount: Decimal) -> None:
 
 def _freeze(acc: dict[str, Decimal]) -> Figures:
     return Figures(**{k: acc.get(k, ZERO) for k in FIGURES})
-
-
-@dataclass(frozen=True, slots=True)
-class PerUnit:
-    """Average insurance payment per unit of a code from one payer.
-
-    Attributes:
-        payer: the payer's name.
-        code: the procedure code.
-        lines: claim lines of the code with a payment from the payer.
-        units: their units.
-        paid: what the payer paid on them.
-        average: paid / units.
-        practice_fee: the practice's fee for one unit.
-        medicare_amount: the Medicare amount of the imported fee schedule, if any.
-    """
-
-    payer: str
-    code: str
-    lines: int
-    units: int
-    paid: Decimal
-    average: Decimal | None
-    practice_fee: Decimal | None
-    medicare_amount: Decimal | None
 
 
 @dataclass(frozen=True, slots=True)
@@ -443,24 +414,41 @@ def _month_rows(conn: Connection, q: ReportQuery, split: Split) -> tuple[list[An
 
 
 def _day_rows(conn: Connection, q: ReportQuery, start: datetime, end: datetime) -> list[Any]:
-    """The entries posted in ``[start, end)`` grouped as the monthly totals are."""
-    conds = [
-        le.c.practice_id == q.practice_id,
-        le.c.kind.in_(COUNTED_KINDS),
-        le.c.posted_at >= start,
-        le.c.posted_at < end,
+    """The days ``[start, end)`` from the daily totals, grouped as the monthly totals are."""
+    conds: list[ColumnElement[bool]] = [
+        day_totals.c.practice_id == q.practice_id,
+        day_totals.c.kind.in_(COUNTED_KINDS),
+        day_totals.c.day >= start.date(),
+        day_totals.c.day < end.date(),
     ]
     if q.payer_id:
-        conds.append(func.coalesce(le.c.payer_id, claims.c.payer_id) == q.payer_id)
-    return list(conn.execute(grouped_entries(conn.dialect.name, *conds)).all())
+        conds.append(day_totals.c.payer_id == q.payer_id)
+    month = month_of_date(day_totals.c.day, conn.dialect.name).label("month")
+    cols = (
+        day_totals.c.kind,
+        day_totals.c.bucket,
+        day_totals.c.detail,
+        day_totals.c.group_code,
+        day_totals.c.reason_code,
+        month,
+        day_totals.c.payer_id,
+        day_totals.c.on_line,
+        day_totals.c.code,
+        day_totals.c.place_of_service,
+        day_totals.c.provider_id,
+    )
+    stmt = (
+        select(*cols, func.sum(day_totals.c.amount_cents).label("amount_cents")).where(*conds).group_by(*cols)
+    )
+    return list(conn.execute(stmt).all())
 
 
 def build(engine: Engine, q: ReportQuery, progress: Progress | None = None) -> RevenueReport:
     """The revenue report of ``q``.
 
     Whole months of the range come from the ledger's monthly totals (kept as entries are
-    posted); the days before the first and after the last whole month are grouped from the
-    entries themselves, the same way; paid per unit is read from the entries per claim line.
+    posted); the days before the first and after the last whole month from its daily totals,
+    grouped the same way; paid per unit from the kept line payments (``revenue_units``).
     """
     step = progress or (lambda _s: None)
     split = split_range(q.date_from, q.date_to)
@@ -478,7 +466,7 @@ def build(engine: Engine, q: ReportQuery, progress: Progress | None = None) -> R
             month_rows += rows
             dim_rows += rows
         step("paid per unit")
-        per_unit = _per_unit(conn, q, names)
+        paid_per_unit = per_unit(conn, q, names, kept_rows(conn, q))
     total: dict[str, Decimal] = {}
     dims: dict[str, dict[str, dict[str, Decimal]]] = {
         d: defaultdict(dict) for d in ("month", "payer", "code", "provider", "location")
@@ -538,59 +526,6 @@ def build(engine: Engine, q: ReportQuery, progress: Progress | None = None) -> R
         by_provider={k: _freeze(v) for k, v in dims["provider"].items()},
         by_location={k: _freeze(v) for k, v in dims["location"].items()},
         cash_services=dict(cash),
-        per_unit=per_unit,
+        per_unit=paid_per_unit,
         notes=notes,
     )
-
-
-def _per_unit(conn: Connection, q: ReportQuery, names: Names) -> tuple[PerUnit, ...]:
-    paid = func.sum(le.c.amount_cents)
-    inner = (
-        select(
-            le.c.payer_id.label("payer"),
-            claim_lines.c.code.label("code"),
-            claim_lines.c.units.label("units"),
-            paid.label("paid"),
-        )
-        .select_from(le.join(claim_lines, claim_lines.c.id == le.c.claim_line_id))
-        .where(
-            le.c.practice_id == q.practice_id,
-            le.c.kind == "insurance-payment",
-            claim_lines.c.code.in_(PER_UNIT_CODES),
-            *timestamp_range(le.c.posted_at, q),
-            *([le.c.payer_id == q.payer_id] if q.payer_id else []),
-        )
-        .group_by(le.c.payer_id, claim_lines.c.code, claim_lines.c.id, claim_lines.c.units)
-        .having(paid > 0)
-        .subquery()
-    )
-    stmt = select(
-        inner.c.payer,
-        inner.c.code,
-        func.count().label("lines"),
-        func.sum(inner.c.units).label("units"),
-        func.sum(inner.c.paid).label("paid"),
-    ).group_by(inner.c.payer, inner.c.code)
-    rows = conn.execute(stmt).all()
-    fees_raw = conn.execute(select(practices.c.fees).where(practices.c.id == q.practice_id)).scalar()
-    practice_fees = {c: D(str(v)) for c, v in (fees_raw or {}).items()}
-    schedule = default_fees()
-    day: date = q.day
-    out = []
-    for r in sorted(rows, key=lambda r: (names.payer(r.payer), r.code)):
-        total = money(r.paid)
-        units = int(r.units or 0)
-        average = (total / units).quantize(Decimal("0.01")) if units else None
-        out.append(
-            PerUnit(
-                names.payer(r.payer),
-                r.code,
-                int(r.lines),
-                units,
-                total,
-                average,
-                practice_fees.get(r.code) or (schedule.practice_fee(r.code, day) if schedule else None),
-                schedule.medicare_amount(r.code, day) if schedule else None,
-            )
-        )
-    return tuple(out)

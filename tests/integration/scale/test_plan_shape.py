@@ -39,6 +39,12 @@ SHARED_TABLES = (
     "ledger_line_denials",
     "ledger_denial_days",
     "ledger_denial_reasons",
+    "ledger_day_totals",
+    "ledger_line_payments",
+    "ledger_unit_totals",
+    "ledger_patient_open",
+    "ledger_claim_open",
+    "ledger_claim_ages",
     "claims",
     "claim_lines",
     "claim_status_events",
@@ -152,9 +158,12 @@ def test_aging_reads_the_open_balances_through_their_partial_index(shared: Engin
     found = _captured(shared, lambda: build_report("aging", shared, ReportQuery(PID, as_of=LAST_DAY)))
     plans = _plans(shared, found)
     used = {n.get("Index Name") for _s, nodes in plans for n in nodes}
-    assert "ix_ledger_balances_open" in used
+    # the recent patient items by the time they started, the claims not submitted when they last
+    # changed, the kept per-payer-and-day and per-patient totals by their keys
+    assert {"ix_ledger_balances_started", "ix_ledger_claim_open_unsubmitted"} <= used
+    assert {"pk_ledger_claim_ages", "pk_ledger_patient_open"} <= used
     scanned = {n.get("Relation Name") for _s, nodes in plans for n in nodes}
-    assert "ledger_entries" not in scanned  # the open balances alone, not the practice's entries
+    assert "ledger_entries" not in scanned  # the kept balances alone, not the practice's entries
 
 
 def test_aging_of_a_past_day_groups_the_index_in_its_order(shared: Engine) -> None:

@@ -40,7 +40,7 @@ from sqlalchemy import (
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.sql.elements import ColumnElement
 
-from therabill.adapters.db import denial_totals, visits_to_bill
+from therabill.adapters.db import aging_totals, denial_totals, revenue_totals, visits_to_bill
 from therabill.adapters.db.ledger_tables import ledger_balances as balances
 from therabill.adapters.db.ledger_tables import ledger_entries as le
 from therabill.adapters.db.ledger_tables import ledger_month_totals as totals
@@ -201,6 +201,8 @@ def add_posted(conn: Connection, rows: Sequence[Mapping[str, Any]]) -> None:
     conn.execute(stmt, values)
     _add_balances(conn, rows)
     denial_totals.add_posted(conn, rows)
+    revenue_totals.add_posted(conn, rows)
+    aging_totals.add_posted(conn, rows)  # after the balances: it reads them
 
 
 def signed_amount(kind: Any, amount: Any) -> Any:
@@ -341,6 +343,8 @@ def rebuild(conn: Connection, practice_ids: Iterable[str]) -> int:
         )
         denial_totals.rebuild(conn, practice_id)
         visits_to_bill.rebuild(conn, practice_id)
+        revenue_totals.rebuild(conn, practice_id)
+        aging_totals.rebuild(conn, practice_id)  # from the balances rebuilt above
     return written
 
 
@@ -411,4 +415,6 @@ def differences(conn: Connection, practice_id: str) -> list[dict[str, Any]]:
         + balance_differences(conn, practice_id)
         + denial_totals.differences(conn, practice_id)
         + visits_to_bill.differences(conn, practice_id)
+        + revenue_totals.differences(conn, practice_id)
+        + aging_totals.differences(conn, practice_id)
     )
