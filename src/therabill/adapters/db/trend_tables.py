@@ -1,0 +1,98 @@
+"""The derived tables of the trends and what-if reports (revision ``0026_trend_totals``).
+
+Database triggers keep them (``therabill.adapters.db.trend_totals`` has the trigger text): every
+write to ``claims``, ``claim_lines``, ``claim_status_events``, ``ledger_entries``, ``visits`` and
+``coverages`` updates a claim's or a visit's *facts* row in the same statement, and a trigger on
+the facts rows moves the row's contribution between the *day* totals (subtract the row as it
+was, add it as it is). So the totals are right whatever code path wrote the records, and they
+can always be recomputed from the records (``trend_totals.rebuild``). ``''`` stands for "none"
+in key columns.
+"""
+
+from __future__ import annotations
+
+from sqlalchemy import (
+    BigInteger,
+    Column,
+    Date,
+    DateTime,
+    ForeignKey,
+    Index,
+    Integer,
+    PrimaryKeyConstraint,
+    String,
+    Table,
+    Text,
+)
+
+from therabill.adapters.db.base import metadata
+
+claim_trend_facts = Table(
+    "claim_trend_facts",
+    metadata,
+    Column("claim_id", String(32), primary_key=True),
+    Column("practice_id", String(32), ForeignKey("practices.id"), nullable=False),
+    Column("date_of_service", Date, nullable=False),
+    Column("payer_id", String(32), nullable=False),
+    Column("status", String(24), nullable=False),
+    Column("units", Integer, nullable=False),
+    Column("submitted_at", DateTime(timezone=True)),
+    Column("paid_at", DateTime(timezone=True)),
+    Index("ix_claim_trend_facts_practice", "practice_id", "date_of_service"),
+)
+"""One row per claim (derived data): its practice, date of service, payer, current status, the
+units of its lines, its first submission (the earliest ``submitted`` status event) and its first
+insurance payment (the earliest ``insurance-payment`` entry with a positive amount)."""
+
+claim_day_totals = Table(
+    "claim_day_totals",
+    metadata,
+    Column("practice_id", String(32), ForeignKey("practices.id"), nullable=False),
+    Column("date_of_service", Date, nullable=False),
+    Column("payer_id", String(32), nullable=False),
+    Column("status", String(24), nullable=False),
+    Column("claims", Integer, nullable=False),
+    Column("units", BigInteger, nullable=False),
+    Column("claim_days", BigInteger, nullable=False),
+    Column("claimed", Integer, nullable=False),
+    Column("payment_days", BigInteger, nullable=False),
+    Column("paid", Integer, nullable=False),
+    PrimaryKeyConstraint("practice_id", "date_of_service", "payer_id", "status", name="pk_claim_day_totals"),
+)
+"""``claim_trend_facts`` summed per practice, date of service, payer and status: claims, units,
+the days from the date of service to the first submission (``claim_days``, over the ``claimed``
+claims that have one) and from the first submission to the first payment (``payment_days``,
+over the ``paid`` claims that have both). What the trends report reads."""
+
+visit_trend_facts = Table(
+    "visit_trend_facts",
+    metadata,
+    Column("visit_id", String(32), primary_key=True),
+    Column("practice_id", String(32), ForeignKey("practices.id"), nullable=False),
+    Column("date_of_service", Date, nullable=False),
+    Column("payer_id", String(32), nullable=False),
+    Column("services", Text),
+    Index("ix_visit_trend_facts_practice", "practice_id", "date_of_service"),
+)
+"""One row per visit (derived data): its practice, date of service, payer (its live claim's, else
+its coverage's, else the patient's primary coverage's, ``''`` for self-pay: what the what-if
+report attributes it to) and the text of its encounter's ``services``."""
+
+visit_day_totals = Table(
+    "visit_day_totals",
+    metadata,
+    Column("practice_id", String(32), ForeignKey("practices.id"), nullable=False),
+    Column("date_of_service", Date, nullable=False),
+    Column("payer_id", String(32), nullable=False),
+    Column("services_key", Text, nullable=False),
+    Column("services", Text),
+    Column("visits", Integer, nullable=False),
+    PrimaryKeyConstraint(
+        "practice_id", "date_of_service", "payer_id", "services_key", name="pk_visit_day_totals"
+    ),
+)
+"""``visit_trend_facts`` counted per practice, date of service, payer and services text
+(``services_key``: the text's MD5 on PostgreSQL, the text itself on SQLite). The trends report
+counts visits from it, the what-if report computes units once per row shape."""
+
+TREND_TABLES = (claim_trend_facts, claim_day_totals, visit_trend_facts, visit_day_totals)
