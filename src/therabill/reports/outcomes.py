@@ -16,9 +16,13 @@ from dataclasses import dataclass
 from datetime import date
 from decimal import Decimal, InvalidOperation
 
-from sqlalchemy import Engine, select
+from typing import Any
 
+from sqlalchemy import Connection, Engine, and_, func, or_, select
+
+from therabill.adapters.db.outcome_totals import KINDS
 from therabill.adapters.db.tables import goals, objective_measures
+from therabill.adapters.db.trend_tables import measure_days, measure_visit_days
 from therabill.reports import charts
 from therabill.reports.common import (
     Cell,
@@ -30,6 +34,9 @@ from therabill.reports.common import (
     ratio,
     read_connection,
 )
+
+CHARTED = 6
+"""The patients (the first in the report's order) whose measures are charted point by point."""
 
 _GRADE = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*([+-]?)")
 
@@ -56,13 +63,16 @@ class Series:
         kind: ``pain``, ``rom`` or ``strength``.
         name: what was measured (``pain_scale``, ``cervical rotation right``...).
         unit: the unit (``0-10``, ``deg``...).
-        points: (day, value) in date order.
+        points: (day, value) in date order: every point for the patients the charts draw (the
+            first ``CHARTED`` of the report), else the first and the latest.
+        days: the days measured (every point's count).
     """
 
     kind: str
     name: str
     unit: str | None
     points: tuple[tuple[date, Decimal], ...]
+    days: int
 
     @property
     def first(self) -> Decimal:
@@ -132,7 +142,7 @@ class OutcomesReport:
                 s.kind,
                 s.name,
                 s.unit,
-                len(s.points),
+                s.days,
                 s.first,
                 s.last,
                 s.last - s.first,
@@ -164,9 +174,9 @@ class OutcomesReport:
         ]
 
     def charts(self) -> list[str]:
-        """Per patient (first 6): pain and range of motion over visits."""
+        """Per patient (first ``CHARTED``): pain and range of motion over visits."""
         out = []
-        for p in self.patients[:6]:
+        for p in self.patients[:CHARTED]:
             days = sorted({d for s in p.series if s.kind in ("pain", "rom") for d, _ in s.points})
             labels = [d.isoformat() for d in days]
             pain = [s for s in p.series if s.kind == "pain"]
@@ -195,18 +205,21 @@ class OutcomesReport:
         return out
 
 
-def build(engine: Engine, q: ReportQuery, progress: Progress | None = None) -> OutcomesReport:
-    """The outcomes report of ``q`` (one patient with ``q.patient_id``)."""
+Points = dict[str, dict[tuple[str, str, str | None], dict[date, Decimal]]]
+"""Patient → (kind, name, unit) → day → value."""
+Kept = dict[tuple[str, str, str | None], tuple[int, tuple[date, Decimal], tuple[date, Decimal]]]
+"""(kind, name, unit) → (days measured, first point, latest point)."""
+
+
+def build(
+    engine: Engine, q: ReportQuery, progress: Progress | None = None, *, from_records: bool = False
+) -> OutcomesReport:
+    """The outcomes report of ``q`` (one patient with ``q.patient_id``): from the kept measure
+    days (``trend_tables.measure_days``), or with ``from_records`` from every measure."""
     step = progress or (lambda _s: None)
-    m = objective_measures
-    conds = [m.c.practice_id == q.practice_id, *date_range(m.c.measured_on, q)]
     gconds = [goals.c.practice_id == q.practice_id]
     if q.patient_id:
-        conds.append(m.c.patient_id == q.patient_id)
         gconds.append(goals.c.patient_id == q.patient_id)
-    stmt = select(
-        m.c.patient_id, m.c.visit_id, m.c.measured_on, m.c.kind, m.c.name, m.c.value, m.c.unit
-    ).where(*conds, m.c.kind.in_(("pain", "rom", "strength")))
     gstmt = select(
         goals.c.patient_id,
         goals.c.description,
@@ -218,12 +231,77 @@ def build(engine: Engine, q: ReportQuery, progress: Progress | None = None) -> O
     with read_connection(engine) as conn:
         names = load_names(conn, q.practice_id, with_patients=True)
         step("measures")
-        rows = conn.execute(stmt).all()
+        kept: dict[str, Kept] = {}
+        kept_visits: dict[str, int] = {}
+        if from_records:
+            points, visit_ids = _measures(conn, q, None)
+        else:
+            kept, kept_visits, odd = _kept(conn, q)
+            points, visit_ids = _measures(conn, q, sorted(odd))  # patients with a text not plainly a number
         step("goals")
         goal_rows = conn.execute(gstmt).all()
-    points: dict[str, dict[tuple[str, str, str | None], dict[date, Decimal]]] = defaultdict(
-        lambda: defaultdict(dict)
+        latest: dict[tuple[str, str], tuple[object, str | None, str]] = {}
+        for g in sorted(goal_rows, key=lambda g: (g.created_at, g.id)):
+            latest[(g.patient_id, g.description)] = (g.created_at, g.target, g.status)
+        patient_goals: dict[str, list[tuple[str, str | None, bool]]] = defaultdict(list)
+        for (pid, desc), (_at, target, status) in sorted(latest.items()):
+            patient_goals[pid].append((desc, target, status == "met"))
+        order = sorted(set(points) | set(kept) | set(patient_goals), key=lambda p: names.patients.get(p, p))
+        charted = [p for p in order[:CHARTED] if p in kept]
+        if charted:  # every point of the charted patients
+            more, more_visits = _measures(conn, q, charted)
+            for pid in charted:
+                del kept[pid]
+                points[pid], visit_ids[pid] = more.get(pid, {}), more_visits.get(pid, set())
+    sort_key = {"pain": 0, "rom": 1, "strength": 2}
+    patients = []
+    for i, pid in enumerate(order):
+        if pid in kept:
+            figures = kept[pid]
+            n_visits = kept_visits.get(pid, 0)
+        else:
+            figures = {k: (len(v), min(v.items()), max(v.items())) for k, v in points.get(pid, {}).items()}
+            n_visits = len(visit_ids.get(pid, ()))
+        series = []
+        for key in sorted(figures, key=lambda k: (sort_key[k[0]], k[1])):
+            days, first, last = figures[key]
+            every = points.get(pid, {}).get(key)
+            if i < CHARTED and every is not None:
+                shown = tuple(sorted(every.items()))
+            else:
+                shown = (first,) if first == last else (first, last)
+            series.append(Series(key[0], key[1], key[2], shown, days))
+        patients.append(
+            PatientOutcome(names.patients.get(pid, pid), n_visits, tuple(series), tuple(patient_goals[pid]))
+        )
+    total = sum(len(p.goals) for p in patients)
+    met = sum(1 for p in patients for _, _, ok in p.goals if ok)
+    notes = (
+        f"Measures taken {q.describe()}; goals of the same patient with the same description count once.",
+        "Improved: pain lower, range of motion or strength higher at the latest visit than at the first.",
+        "Strength grades are read as numbers (4+ = 4.5, 4- = 3.5).",
     )
+    return OutcomesReport(q, names.practice, tuple(patients), total, met, notes)
+
+
+def _measures(
+    conn: Connection, q: ReportQuery, patients: list[str] | None
+) -> tuple[Points, dict[str, set[str]]]:
+    """Every point and the measured visits, from the measures (of ``patients`` when given)."""
+    m = objective_measures
+    conds = [m.c.practice_id == q.practice_id, *date_range(m.c.measured_on, q)]
+    if q.patient_id:
+        conds.append(m.c.patient_id == q.patient_id)
+    stmt = select(
+        m.c.patient_id, m.c.visit_id, m.c.measured_on, m.c.kind, m.c.name, m.c.value, m.c.unit
+    ).where(*conds, m.c.kind.in_(KINDS))
+    if patients is None:
+        rows = list(conn.execute(stmt))
+    else:
+        rows = []
+        for at in range(0, len(patients), 500):
+            rows.extend(conn.execute(stmt.where(m.c.patient_id.in_(patients[at : at + 500]))))
+    points: Points = defaultdict(lambda: defaultdict(dict))
     visit_ids: dict[str, set[str]] = defaultdict(set)
     values: dict[tuple[str, str], Decimal | None] = {}  # measures repeat a few texts many times
     for patient_id, visit_id, measured_on, kind, name, text, unit in rows:
@@ -235,31 +313,67 @@ def build(engine: Engine, q: ReportQuery, progress: Progress | None = None) -> O
             continue
         points[patient_id][(kind, name, unit)][measured_on] = value
         visit_ids[patient_id].add(visit_id)
-    latest: dict[tuple[str, str], tuple[object, str | None, str]] = {}
-    for g in sorted(goal_rows, key=lambda g: (g.created_at, g.id)):
-        latest[(g.patient_id, g.description)] = (g.created_at, g.target, g.status)
-    patient_goals: dict[str, list[tuple[str, str | None, bool]]] = defaultdict(list)
-    for (pid, desc), (_at, target, status) in sorted(latest.items()):
-        patient_goals[pid].append((desc, target, status == "met"))
-    order = {"pain": 0, "rom": 1, "strength": 2}
-    patients = []
-    for pid in sorted(set(points) | set(patient_goals), key=lambda p: names.patients.get(p, p)):
-        series = tuple(
-            Series(kind, name, unit, tuple(sorted(vals.items())))
-            for (kind, name, unit), vals in sorted(
-                points[pid].items(), key=lambda kv: (order[kv[0][0]], kv[0][1])
-            )
+    return points, visit_ids
+
+
+def _kept(conn: Connection, q: ReportQuery) -> tuple[dict[str, Kept], dict[str, int], set[str]]:
+    """Per patient the kept figures of each measure and the visits measured, and the patients
+    with an odd text in the range (whose measures must be read)."""
+    md, mv = measure_days, measure_visit_days
+    vconds = [mv.c.practice_id == q.practice_id, *date_range(mv.c.measured_on, q)]
+    dconds = [md.c.practice_id == q.practice_id, *date_range(md.c.measured_on, q), md.c.measures > 0]
+    if q.patient_id:
+        vconds.append(mv.c.patient_id == q.patient_id)
+        dconds.append(md.c.patient_id == q.patient_id)
+    visits: dict[str, int] = {}
+    odd: set[str] = set()
+    vstmt = select(mv.c.patient_id, func.sum(mv.c.visits), func.sum(mv.c.odd)).where(*vconds)
+    for pid, n, n_odd in conn.execute(vstmt.group_by(mv.c.patient_id)):
+        if n_odd:
+            odd.add(pid)
+        visits[pid] = int(n or 0)
+    series_key = (md.c.patient_id, md.c.kind, md.c.name, md.c.unit_key)
+    spans = (
+        select(
+            *series_key,
+            func.count(func.distinct(md.c.measured_on)).label("days"),
+            func.min(md.c.measured_on).label("first_on"),
+            func.max(md.c.measured_on).label("last_on"),
         )
-        patients.append(
-            PatientOutcome(
-                names.patients.get(pid, pid), len(visit_ids[pid]), series, tuple(patient_goals[pid])
-            )
-        )
-    total = sum(len(p.goals) for p in patients)
-    met = sum(1 for p in patients for _, _, ok in p.goals if ok)
-    notes = (
-        f"Measures taken {q.describe()}; goals of the same patient with the same description count once.",
-        "Improved: pain lower, range of motion or strength higher at the latest visit than at the first.",
-        "Strength grades are read as numbers (4+ = 4.5, 4- = 3.5).",
+        .where(*dconds)
+        .group_by(*series_key)
+        .subquery()
     )
-    return OutcomesReport(q, names.practice, tuple(patients), total, met, notes)
+    ends = (
+        select(
+            *(spans.c[c.name] for c in series_key),
+            spans.c.days,
+            md.c.measured_on,
+            func.max(md.c.value).label("value"),
+        )
+        .select_from(
+            spans.join(
+                md,
+                and_(
+                    *(md.c[c.name] == spans.c[c.name] for c in series_key),
+                    or_(md.c.measured_on == spans.c.first_on, md.c.measured_on == spans.c.last_on),
+                ),
+            )
+        )
+        .where(*dconds)
+        .group_by(*(spans.c[c.name] for c in series_key), spans.c.days, md.c.measured_on)
+    )
+    found: dict[str, dict[tuple[str, str, str | None], list[Any]]] = defaultdict(dict)
+    for pid, kind, name, unit_key, days, day, text in conn.execute(ends):
+        if pid in odd:
+            continue
+        if isinstance(day, str):  # SQLite hands dates back as text
+            day = date.fromisoformat(day)
+        value = measure_value(kind, text)
+        assert value is not None  # a plain text (no odd measure in the range)
+        figures = found[pid].setdefault((kind, name, unit_key or None), [int(days), None, None])
+        point = (day, value)
+        figures[1] = point if figures[1] is None or day < figures[1][0] else figures[1]
+        figures[2] = point if figures[2] is None or day >= figures[2][0] else figures[2]
+    kept = {pid: {k: (v[0], v[1], v[2]) for k, v in series.items()} for pid, series in found.items()}
+    return kept, {p: n for p, n in visits.items() if p in kept}, odd

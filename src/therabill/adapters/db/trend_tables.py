@@ -95,4 +95,45 @@ visit_day_totals = Table(
 (``services_key``: the text's MD5 on PostgreSQL, the text itself on SQLite). The trends report
 counts visits from it, the what-if report computes units once per row shape."""
 
-TREND_TABLES = (claim_trend_facts, claim_day_totals, visit_trend_facts, visit_day_totals)
+measure_days = Table(
+    "measure_days",
+    metadata,
+    Column("practice_id", String(32), ForeignKey("practices.id"), nullable=False),
+    Column("patient_id", String(32), nullable=False),
+    Column("kind", String(20), nullable=False),
+    Column("name", String(80), nullable=False),
+    Column("unit_key", String(20), nullable=False),
+    Column("measured_on", Date, nullable=False),
+    Column("value", String(40), nullable=False),
+    Column("measures", Integer, nullable=False),
+    PrimaryKeyConstraint(
+        "practice_id", "patient_id", "kind", "name", "unit_key", "measured_on", "value", name="pk_measure_days"
+    ),
+)
+"""The pain, range of motion and strength measures (``objective_measures``) counted per practice,
+patient, measure (kind, name, unit: ``''`` for none), day and stored text (derived data): the
+outcomes report's points, one row per text and day instead of one per measure."""
+
+measure_visit_days = Table(
+    "measure_visit_days",
+    metadata,
+    Column("practice_id", String(32), ForeignKey("practices.id"), nullable=False),
+    Column("patient_id", String(32), nullable=False),
+    Column("measured_on", Date, nullable=False),
+    Column("visits", Integer, nullable=False),
+    Column("odd", Integer, nullable=False),
+    PrimaryKeyConstraint("practice_id", "patient_id", "measured_on", name="pk_measure_visit_days"),
+)
+"""Per practice, patient and day: the visits with a pain, range of motion or strength measure, and
+how many of those measures hold a text that is not plainly a number (``odd``: digits with at most
+one decimal point, a strength grade starting with a digit). The outcomes report counts a patient's
+visits from it, and reads the measures themselves for a patient with an odd text."""
+
+TREND_TABLES = (
+    claim_trend_facts,
+    claim_day_totals,
+    visit_trend_facts,
+    visit_day_totals,
+    measure_days,
+    measure_visit_days,
+)

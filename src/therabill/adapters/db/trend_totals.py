@@ -277,10 +277,10 @@ TRIGGERS = tuple(t.name for t in triggers("sqlite"))
 """The triggers' names."""
 
 
-def trigger_sql(dialect: str) -> list[str]:
+def trigger_sql(dialect: str, made: tuple[Trigger, ...] | None = None) -> list[str]:
     """The statements that create the triggers (and on PostgreSQL their functions)."""
     out = []
-    for t in triggers(dialect):
+    for t in triggers(dialect) if made is None else made:
         if dialect == "postgresql":
             body = "; ".join(t.body)
             out.append(
@@ -296,10 +296,10 @@ def trigger_sql(dialect: str) -> list[str]:
     return out
 
 
-def drop_trigger_sql(dialect: str) -> list[str]:
+def drop_trigger_sql(dialect: str, made: tuple[Trigger, ...] | None = None) -> list[str]:
     """The statements that drop the triggers (and their functions)."""
     out = []
-    for t in reversed(triggers(dialect)):
+    for t in reversed(triggers(dialect) if made is None else made):
         if dialect == "postgresql":
             out.append(f"DROP TRIGGER IF EXISTS {t.name} ON {t.table}")
             out.append(f"DROP FUNCTION IF EXISTS {t.name}_fn()")

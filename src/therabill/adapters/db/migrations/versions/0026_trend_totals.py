@@ -13,7 +13,10 @@ services text (``visit_day_totals``). Their first content comes from the records
 there; then the triggers of ``therabill.adapters.db.trend_totals`` (created here, after the
 fill) keep them in every later writing transaction. On 1,000,000 visits the trends report
 reads about 7,000 day rows instead of every claim with its lines, events and payments, and the
-what-if report about 30,000 instead of every visit.
+what-if report about 30,000 instead of every visit. For the outcomes report, the pain, range of
+motion and strength measures counted per patient, measure, day and text (``measure_days``) and
+per patient and day the visits measured and the measures whose text is not plainly a number
+(``measure_visit_days``), kept by a trigger on ``objective_measures``.
 """
 
 from __future__ import annotations
@@ -23,12 +26,21 @@ from collections.abc import Sequence
 import sqlalchemy as sa
 from alembic import op
 
-from therabill.adapters.db import trend_totals
+from therabill.adapters.db import outcome_totals, trend_totals
 
 revision: str = "0026_trend_totals"
 down_revision: str | Sequence[str] | None = "0023_practice_pages"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
+
+TABLES = (
+    "claim_trend_facts",
+    "claim_day_totals",
+    "visit_trend_facts",
+    "visit_day_totals",
+    "measure_days",
+    "measure_visit_days",
+)
 
 
 def _practice(table: str) -> sa.ForeignKeyConstraint:
@@ -90,22 +102,61 @@ def upgrade() -> None:
             "practice_id", "date_of_service", "payer_id", "services_key", name=op.f("pk_visit_day_totals")
         ),
     )
+    op.create_table(
+        "measure_days",
+        sa.Column("practice_id", sa.String(32), nullable=False),
+        sa.Column("patient_id", sa.String(32), nullable=False),
+        sa.Column("kind", sa.String(20), nullable=False),
+        sa.Column("name", sa.String(80), nullable=False),
+        sa.Column("unit_key", sa.String(20), nullable=False),
+        sa.Column("measured_on", sa.Date, nullable=False),
+        sa.Column("value", sa.String(40), nullable=False),
+        sa.Column("measures", sa.Integer, nullable=False),
+        _practice("measure_days"),
+        sa.PrimaryKeyConstraint(
+            "practice_id",
+            "patient_id",
+            "kind",
+            "name",
+            "unit_key",
+            "measured_on",
+            "value",
+            name=op.f("pk_measure_days"),
+        ),
+    )
+    op.create_table(
+        "measure_visit_days",
+        sa.Column("practice_id", sa.String(32), nullable=False),
+        sa.Column("patient_id", sa.String(32), nullable=False),
+        sa.Column("measured_on", sa.Date, nullable=False),
+        sa.Column("visits", sa.Integer, nullable=False),
+        sa.Column("odd", sa.Integer, nullable=False),
+        _practice("measure_visit_days"),
+        sa.PrimaryKeyConstraint("practice_id", "patient_id", "measured_on", name=op.f("pk_measure_visit_days")),
+    )
     dialect = op.get_bind().dialect.name
-    for statement in trend_totals.fill_sql(dialect):
+    for statement in [*trend_totals.fill_sql(dialect), *outcome_totals.fill_sql(dialect)]:
         op.execute(statement)
     op.create_index("ix_claim_trend_facts_practice", "claim_trend_facts", ["practice_id", "date_of_service"])
     op.create_index("ix_visit_trend_facts_practice", "visit_trend_facts", ["practice_id", "date_of_service"])
-    for statement in trend_totals.trigger_sql(dialect):
+    for statement in [
+        *trend_totals.trigger_sql(dialect),
+        *trend_totals.trigger_sql(dialect, outcome_totals.triggers(dialect)),
+    ]:
         op.execute(statement)
-    for table in ("claim_trend_facts", "claim_day_totals", "visit_trend_facts", "visit_day_totals"):
+    for table in TABLES:
         op.execute(f"ANALYZE {table}")
 
 
 def downgrade() -> None:
     """Drop the triggers and the four tables (the records are untouched)."""
-    for statement in trend_totals.drop_trigger_sql(op.get_bind().dialect.name):
+    dialect = op.get_bind().dialect.name
+    for statement in [
+        *trend_totals.drop_trigger_sql(dialect, outcome_totals.triggers(dialect)),
+        *trend_totals.drop_trigger_sql(dialect),
+    ]:
         op.execute(statement)
     op.drop_index("ix_visit_trend_facts_practice", table_name="visit_trend_facts")
     op.drop_index("ix_claim_trend_facts_practice", table_name="claim_trend_facts")
-    for table in ("visit_day_totals", "visit_trend_facts", "claim_day_totals", "claim_trend_facts"):
+    for table in reversed(TABLES):
         op.drop_table(table)
