@@ -15,10 +15,9 @@ from collections import defaultdict
 from dataclasses import dataclass
 from datetime import date
 from decimal import Decimal, InvalidOperation
-
 from typing import Any
 
-from sqlalchemy import Connection, Engine, and_, func, or_, select
+from sqlalchemy import Connection, Engine, String, cast, func, literal_column, select
 
 from therabill.adapters.db.outcome_totals import KINDS
 from therabill.adapters.db.tables import goals, objective_measures
@@ -333,47 +332,25 @@ def _kept(conn: Connection, q: ReportQuery) -> tuple[dict[str, Kept], dict[str, 
             odd.add(pid)
         visits[pid] = int(n or 0)
     series_key = (md.c.patient_id, md.c.kind, md.c.name, md.c.unit_key)
-    spans = (
-        select(
-            *series_key,
-            func.count(func.distinct(md.c.measured_on)).label("days"),
-            func.min(md.c.measured_on).label("first_on"),
-            func.max(md.c.measured_on).label("last_on"),
-        )
+    if conn.dialect.name == "postgresql":
+        day_text: Any = func.to_char(md.c.measured_on, literal_column("'YYYY-MM-DD'"), type_=String)
+    else:
+        day_text = cast(md.c.measured_on, String)
+    point = day_text + md.c.value  # ``YYYY-MM-DD`` and the text: the first and latest by day
+    stmt = (
+        select(*series_key, func.count(), func.min(point), func.max(point))
         .where(*dconds)
         .group_by(*series_key)
-        .subquery()
     )
-    ends = (
-        select(
-            *(spans.c[c.name] for c in series_key),
-            spans.c.days,
-            md.c.measured_on,
-            func.max(md.c.value).label("value"),
-        )
-        .select_from(
-            spans.join(
-                md,
-                and_(
-                    *(md.c[c.name] == spans.c[c.name] for c in series_key),
-                    or_(md.c.measured_on == spans.c.first_on, md.c.measured_on == spans.c.last_on),
-                ),
-            )
-        )
-        .where(*dconds)
-        .group_by(*(spans.c[c.name] for c in series_key), spans.c.days, md.c.measured_on)
-    )
-    found: dict[str, dict[tuple[str, str, str | None], list[Any]]] = defaultdict(dict)
-    for pid, kind, name, unit_key, days, day, text in conn.execute(ends):
+    found: dict[str, dict[tuple[str, str, str | None], Any]] = defaultdict(dict)
+    for pid, kind, name, unit_key, days, first, last in conn.execute(stmt):
         if pid in odd:
             continue
-        if isinstance(day, str):  # SQLite hands dates back as text
-            day = date.fromisoformat(day)
-        value = measure_value(kind, text)
-        assert value is not None  # a plain text (no odd measure in the range)
-        figures = found[pid].setdefault((kind, name, unit_key or None), [int(days), None, None])
-        point = (day, value)
-        figures[1] = point if figures[1] is None or day < figures[1][0] else figures[1]
-        figures[2] = point if figures[2] is None or day >= figures[2][0] else figures[2]
-    kept = {pid: {k: (v[0], v[1], v[2]) for k, v in series.items()} for pid, series in found.items()}
-    return kept, {p: n for p, n in visits.items() if p in kept}, odd
+        found[pid][(kind, name, unit_key or None)] = (int(days), _point(kind, first), _point(kind, last))
+    return found, {p: n for p, n in visits.items() if p in found}, odd
+
+
+def _point(kind: str, day_and_text: str) -> tuple[date, Decimal]:
+    value = measure_value(kind, day_and_text[10:])
+    assert value is not None  # a plain text (no odd measure in the range)
+    return date.fromisoformat(day_and_text[:10]), value

@@ -151,7 +151,9 @@ class TrendsReport:
         ]
 
 
-Figures = tuple[dict[str, int], dict[str, tuple[int, int, Decimal | None, Decimal | None]], dict[str, dict[str, int]]]
+Figures = tuple[
+    dict[str, int], dict[str, tuple[int, int, Decimal | None, Decimal | None]], dict[str, dict[str, int]]
+]
 """Visits per month; per month the live claims, their units and the average days to claim and to
 payment; per month and status the claims."""
 
@@ -216,9 +218,7 @@ def _from_totals(conn: Connection, q: ReportQuery, step: Progress) -> Figures:
             a = acc[r.month]
             for i, c in enumerate(sums):
                 a[i] += int(getattr(r, c.name) or 0)
-    claim_rows = {
-        m: (a[0], a[1], _ratio(a[2], a[3]), _ratio(a[4], a[5])) for m, a in acc.items() if a[0]
-    }
+    claim_rows = {m: (a[0], a[1], _ratio(a[2], a[3]), _ratio(a[4], a[5])) for m, a in acc.items() if a[0]}
     return visit_counts, claim_rows, statuses
 
 

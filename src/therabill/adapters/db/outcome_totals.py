@@ -4,8 +4,8 @@ check and rebuild.
 
 A trigger on ``objective_measures`` (insert, update, delete of a pain, range of motion or
 strength measure) writes the rows of the measure's patient and day again, counted from the
-measures of that patient and day (a patient's index): the count of each text, the visits with a
-measure, and the measures whose text is not plainly a number. Recounting makes the trigger
+measures of that patient and day (a patient's index): each measure's count and greatest text,
+the visits with a measure, and the measures whose text is not plainly a number. Recounting makes the trigger
 right whatever the order its rows are seen in (a statement inserting several measures of one
 visit). ``differences`` and ``rebuild`` work as ``trend_totals``'s.
 """
@@ -30,7 +30,9 @@ def plain(alias: str, dialect: str) -> str:
     ``reports.outcomes.measure_value`` and always finds a number."""
     v = f"{alias}.value"
     if dialect == "postgresql":
-        return f"(CASE WHEN {alias}.kind = 'strength' THEN {v} ~ '^[0-9]' ELSE {v} ~ '^[0-9]+(\\.[0-9]*)?$' END)"
+        return (
+            f"(CASE WHEN {alias}.kind = 'strength' THEN {v} ~ '^[0-9]' ELSE {v} ~ '^[0-9]+(\\.[0-9]*)?$' END)"
+        )
     number = f"({v} GLOB '[0-9]*' AND {v} NOT GLOB '*[^0-9.]*' AND {v} NOT GLOB '*.*.*')"
     return f"(CASE WHEN {alias}.kind = 'strength' THEN {v} GLOB '[0-9]*' ELSE {number} END)"
 
@@ -40,14 +42,17 @@ def _recount(row: str, dialect: str) -> tuple[str, str]:
         f"m.patient_id = {row}.patient_id AND m.practice_id = {row}.practice_id"
         f" AND m.measured_on = {row}.measured_on AND m.kind IN {KINDS!r}"
     )
+    series = (
+        f"{same_day} AND m.kind = {row}.kind AND m.name = {row}.name"
+        f" AND COALESCE(m.unit, '') = COALESCE({row}.unit, '')"
+    )
     days = (
         "INSERT INTO measure_days (practice_id, patient_id, kind, name, unit_key, measured_on, value, measures)"
         f" VALUES ({row}.practice_id, {row}.patient_id, {row}.kind, {row}.name, COALESCE({row}.unit, ''),"
-        f" {row}.measured_on, {row}.value, (SELECT COUNT(*) FROM objective_measures m WHERE {same_day}"
-        f" AND m.kind = {row}.kind AND m.name = {row}.name AND COALESCE(m.unit, '') = COALESCE({row}.unit, '')"
-        f" AND m.value = {row}.value))"
-        " ON CONFLICT (practice_id, patient_id, kind, name, unit_key, measured_on, value)"
-        " DO UPDATE SET measures = excluded.measures"
+        f" {row}.measured_on, COALESCE((SELECT MAX(m.value) FROM objective_measures m WHERE {series}), ''),"
+        f" (SELECT COUNT(*) FROM objective_measures m WHERE {series}))"
+        " ON CONFLICT (practice_id, patient_id, kind, name, unit_key, measured_on)"
+        " DO UPDATE SET value = excluded.value, measures = excluded.measures"
     )
     visits = (
         "INSERT INTO measure_visit_days (practice_id, patient_id, measured_on, visits, odd)"
@@ -91,10 +96,10 @@ def triggers(dialect: str) -> tuple[Trigger, ...]:
 
 def _days_select(practice: bool) -> str:
     return (
-        "SELECT practice_id, patient_id, kind, name, COALESCE(unit, '') AS unit_key, measured_on, value,"
-        f" COUNT(*) AS measures FROM objective_measures WHERE kind IN {KINDS!r}"
+        "SELECT practice_id, patient_id, kind, name, COALESCE(unit, '') AS unit_key, measured_on,"
+        f" MAX(value) AS value, COUNT(*) AS measures FROM objective_measures WHERE kind IN {KINDS!r}"
         + (" AND practice_id = :p" if practice else "")
-        + " GROUP BY practice_id, patient_id, kind, name, COALESCE(unit, ''), measured_on, value"
+        + " GROUP BY practice_id, patient_id, kind, name, COALESCE(unit, ''), measured_on"
     )
 
 
@@ -133,7 +138,7 @@ def differences(conn: Connection, practice_id: str) -> list[dict[str, Any]]:
     """Where the kept rows differ from the measures (empty when they agree)."""
     p = {"p": practice_id}
     checks = (
-        ("measure_days", ("patient_id", "kind", "name", "unit_key", "measured_on", "value"), _days_select(True), DAYS),
+        ("measure_days", ("patient_id", "kind", "name", "unit_key", "measured_on"), _days_select(True), DAYS),
         (
             "measure_visit_days",
             ("patient_id", "measured_on"),

@@ -40,7 +40,7 @@ from sqlalchemy import (
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.sql.elements import ColumnElement
 
-from therabill.adapters.db import denial_totals
+from therabill.adapters.db import denial_totals, trend_totals
 from therabill.adapters.db.ledger_tables import ledger_balances as balances
 from therabill.adapters.db.ledger_tables import ledger_entries as le
 from therabill.adapters.db.ledger_tables import ledger_month_totals as totals
@@ -340,6 +340,7 @@ def rebuild(conn: Connection, practice_ids: Iterable[str]) -> int:
             insert(balances).from_select(BALANCE_COLUMNS, grouped_balances(le.c.practice_id == practice_id))
         )
         denial_totals.rebuild(conn, practice_id)
+        trend_totals.rebuild(conn, practice_id)
     return written
 
 
@@ -405,4 +406,9 @@ def differences(conn: Connection, practice_id: str) -> list[dict[str, Any]]:
         for key in sorted(set(expected) | set(kept), key=repr)
         if expected.get(key) != kept.get(key)
     ]
-    return month_rows + balance_differences(conn, practice_id) + denial_totals.differences(conn, practice_id)
+    return (
+        month_rows
+        + balance_differences(conn, practice_id)
+        + denial_totals.differences(conn, practice_id)
+        + trend_totals.differences(conn, practice_id)
+    )

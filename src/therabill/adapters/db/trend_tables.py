@@ -107,12 +107,13 @@ measure_days = Table(
     Column("value", String(40), nullable=False),
     Column("measures", Integer, nullable=False),
     PrimaryKeyConstraint(
-        "practice_id", "patient_id", "kind", "name", "unit_key", "measured_on", "value", name="pk_measure_days"
+        "practice_id", "patient_id", "kind", "name", "unit_key", "measured_on", name="pk_measure_days"
     ),
 )
-"""The pain, range of motion and strength measures (``objective_measures``) counted per practice,
-patient, measure (kind, name, unit: ``''`` for none), day and stored text (derived data): the
-outcomes report's points, one row per text and day instead of one per measure."""
+"""The pain, range of motion and strength measures (``objective_measures``) per practice, patient,
+measure (kind, name, unit: ``''`` for none) and day (derived data): the outcomes report's points,
+one row per measure and day. ``value`` is the day's text (the greatest, when the day has several),
+``measures`` how many measures the day has."""
 
 measure_visit_days = Table(
     "measure_visit_days",

@@ -139,7 +139,9 @@ def triggers(dialect: str) -> tuple[Trigger, ...]:
     """Every trigger, in the order they are created."""
     claim_facts = ("practice_id", "date_of_service", "payer_id", "status", "units", "submitted_at", "paid_at")
     visit_facts = ("practice_id", "date_of_service", "payer_id", "services")
-    first_sub = "SELECT MIN(e.at) FROM claim_status_events e WHERE e.claim_id = NEW.id AND e.status = 'submitted'"
+    first_sub = (
+        "SELECT MIN(e.at) FROM claim_status_events e WHERE e.claim_id = NEW.id AND e.status = 'submitted'"
+    )
     first_pay = (
         "SELECT MIN(le.posted_at) FROM ledger_entries le WHERE le.claim_id = NEW.id"
         " AND le.kind = 'insurance-payment' AND le.amount_cents > 0"
@@ -147,7 +149,9 @@ def triggers(dialect: str) -> tuple[Trigger, ...]:
     units = "SELECT SUM(l.units) FROM claim_lines l WHERE l.claim_id = NEW.id"
 
     def units_by(sign: str, row: str) -> str:
-        return f"UPDATE claim_trend_facts SET units = units {sign} {row}.units WHERE claim_id = {row}.claim_id"
+        return (
+            f"UPDATE claim_trend_facts SET units = units {sign} {row}.units WHERE claim_id = {row}.claim_id"
+        )
 
     def first(column: str, at: str) -> str:
         return (
@@ -156,8 +160,20 @@ def triggers(dialect: str) -> tuple[Trigger, ...]:
         )
 
     return (
-        Trigger("trend_claim_facts_ins", "claim_trend_facts", "AFTER INSERT", None, (_claim_total("NEW", 1, dialect),)),
-        Trigger("trend_claim_facts_del", "claim_trend_facts", "AFTER DELETE", None, (_claim_total("OLD", -1, dialect),)),
+        Trigger(
+            "trend_claim_facts_ins",
+            "claim_trend_facts",
+            "AFTER INSERT",
+            None,
+            (_claim_total("NEW", 1, dialect),),
+        ),
+        Trigger(
+            "trend_claim_facts_del",
+            "claim_trend_facts",
+            "AFTER DELETE",
+            None,
+            (_claim_total("OLD", -1, dialect),),
+        ),
         Trigger(
             "trend_claim_facts_upd",
             "claim_trend_facts",
@@ -165,8 +181,20 @@ def triggers(dialect: str) -> tuple[Trigger, ...]:
             _changed(claim_facts, dialect),
             (_claim_total("OLD", -1, dialect), _claim_total("NEW", 1, dialect)),
         ),
-        Trigger("trend_visit_facts_ins", "visit_trend_facts", "AFTER INSERT", None, (_visit_total("NEW", 1, dialect),)),
-        Trigger("trend_visit_facts_del", "visit_trend_facts", "AFTER DELETE", None, (_visit_total("OLD", -1, dialect),)),
+        Trigger(
+            "trend_visit_facts_ins",
+            "visit_trend_facts",
+            "AFTER INSERT",
+            None,
+            (_visit_total("NEW", 1, dialect),),
+        ),
+        Trigger(
+            "trend_visit_facts_del",
+            "visit_trend_facts",
+            "AFTER DELETE",
+            None,
+            (_visit_total("OLD", -1, dialect),),
+        ),
         Trigger(
             "trend_visit_facts_upd",
             "visit_trend_facts",
@@ -248,7 +276,13 @@ def triggers(dialect: str) -> tuple[Trigger, ...]:
                 f" payer_id = {_payer('NEW.id')}, services = {_services('NEW', dialect)} WHERE visit_id = NEW.id",
             ),
         ),
-        Trigger("trend_visits_del", "visits", "AFTER DELETE", None, ("DELETE FROM visit_trend_facts WHERE visit_id = OLD.id",)),
+        Trigger(
+            "trend_visits_del",
+            "visits",
+            "AFTER DELETE",
+            None,
+            ("DELETE FROM visit_trend_facts WHERE visit_id = OLD.id",),
+        ),
         Trigger(
             "trend_coverages_ins",
             "coverages",
@@ -261,7 +295,11 @@ def triggers(dialect: str) -> tuple[Trigger, ...]:
             "coverages",
             "AFTER UPDATE",
             _changed(("practice_id", "patient_id", "payer_id", "sequence"), dialect),
-            (_visit_payers("SELECT v.id FROM visits v WHERE v.patient_id IN (OLD.patient_id, NEW.patient_id)"),),
+            (
+                _visit_payers(
+                    "SELECT v.id FROM visits v WHERE v.patient_id IN (OLD.patient_id, NEW.patient_id)"
+                ),
+            ),
         ),
         Trigger(
             "trend_coverages_del",
@@ -288,7 +326,9 @@ def trigger_sql(dialect: str, made: tuple[Trigger, ...] | None = None) -> list[s
                 f"BEGIN {body}; RETURN NULL; END $$"
             )
             when = f" WHEN ({t.when})" if t.when else ""
-            out.append(f"CREATE TRIGGER {t.name} {t.event} ON {t.table} FOR EACH ROW{when} EXECUTE FUNCTION {t.name}_fn()")
+            out.append(
+                f"CREATE TRIGGER {t.name} {t.event} ON {t.table} FOR EACH ROW{when} EXECUTE FUNCTION {t.name}_fn()"
+            )
         else:
             when = f" WHEN {t.when}" if t.when else ""
             body = "; ".join(t.body)
@@ -372,7 +412,9 @@ def _visit_days_select(dialect: str, practice: bool) -> str:
 
 
 CLAIM_FACTS = "claim_id, practice_id, date_of_service, payer_id, status, units, submitted_at, paid_at"
-CLAIM_DAYS = "practice_id, date_of_service, payer_id, status, claims, units, claim_days, claimed, payment_days, paid"
+CLAIM_DAYS = (
+    "practice_id, date_of_service, payer_id, status, claims, units, claim_days, claimed, payment_days, paid"
+)
 VISIT_FACTS = "visit_id, practice_id, date_of_service, payer_id, services"
 VISIT_DAYS = "practice_id, date_of_service, payer_id, services_key, services, visits"
 
@@ -389,7 +431,10 @@ def fill_sql(dialect: str, *, practice: bool = False) -> list[str]:
 
 
 def rebuild(conn: Connection, practice_id: str) -> None:
-    """Recompute one practice's rows from its records."""
+    """Recompute one practice's rows from its records (the outcomes' tables too)."""
+    from therabill.adapters.db import outcome_totals  # it builds on this module
+
+    outcome_totals.rebuild(conn, practice_id)
     dialect = conn.dialect.name
     p = {"p": practice_id}
     for table in ("claim_trend_facts", "visit_trend_facts", "claim_day_totals", "visit_day_totals"):
@@ -410,7 +455,9 @@ def _moment(value: Any) -> Any:
     return str(value)[:19].replace("T", " ")
 
 
-def _rows(result: Any, key: tuple[str, ...], zero: str | None = None) -> dict[tuple[Any, ...], tuple[Any, ...]]:
+def _rows(
+    result: Any, key: tuple[str, ...], zero: str | None = None
+) -> dict[tuple[Any, ...], tuple[Any, ...]]:
     out = {}
     for r in result:
         m = dict(r._mapping)
@@ -427,7 +474,9 @@ def _rows(result: Any, key: tuple[str, ...], zero: str | None = None) -> dict[tu
 
 def differences(conn: Connection, practice_id: str) -> list[dict[str, Any]]:
     """Where the kept facts differ from the records, or the kept day totals from the kept
-    facts (empty when they agree)."""
+    facts, or the outcomes' tables from the measures (empty when they agree)."""
+    from therabill.adapters.db import outcome_totals  # it builds on this module
+
     dialect = conn.dialect.name
     p = {"p": practice_id}
     checks = (
@@ -459,4 +508,4 @@ def differences(conn: Connection, practice_id: str) -> list[dict[str, Any]]:
             for k in sorted(set(expected) | set(kept))
             if expected.get(k) != kept.get(k)
         )
-    return out
+    return out + outcome_totals.differences(conn, practice_id)

@@ -14,7 +14,7 @@ there; then the triggers of ``therabill.adapters.db.trend_totals`` (created here
 fill) keep them in every later writing transaction. On 1,000,000 visits the trends report
 reads about 7,000 day rows instead of every claim with its lines, events and payments, and the
 what-if report about 30,000 instead of every visit. For the outcomes report, the pain, range of
-motion and strength measures counted per patient, measure, day and text (``measure_days``) and
+motion and strength measures per patient, measure and day (``measure_days``) and
 per patient and day the visits measured and the measures whose text is not plainly a number
 (``measure_visit_days``), kept by a trigger on ``objective_measures``.
 """
@@ -44,7 +44,9 @@ TABLES = (
 
 
 def _practice(table: str) -> sa.ForeignKeyConstraint:
-    return sa.ForeignKeyConstraint(["practice_id"], ["practices.id"], name=op.f(f"fk_{table}_practice_id_practices"))
+    return sa.ForeignKeyConstraint(
+        ["practice_id"], ["practices.id"], name=op.f(f"fk_{table}_practice_id_practices")
+    )
 
 
 def upgrade() -> None:
@@ -120,7 +122,6 @@ def upgrade() -> None:
             "name",
             "unit_key",
             "measured_on",
-            "value",
             name=op.f("pk_measure_days"),
         ),
     )
@@ -132,7 +133,9 @@ def upgrade() -> None:
         sa.Column("visits", sa.Integer, nullable=False),
         sa.Column("odd", sa.Integer, nullable=False),
         _practice("measure_visit_days"),
-        sa.PrimaryKeyConstraint("practice_id", "patient_id", "measured_on", name=op.f("pk_measure_visit_days")),
+        sa.PrimaryKeyConstraint(
+            "practice_id", "patient_id", "measured_on", name=op.f("pk_measure_visit_days")
+        ),
     )
     dialect = op.get_bind().dialect.name
     for statement in [*trend_totals.fill_sql(dialect), *outcome_totals.fill_sql(dialect)]:
