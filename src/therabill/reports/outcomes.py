@@ -294,6 +294,7 @@ def _measures(
     stmt = select(
         m.c.patient_id, m.c.visit_id, m.c.measured_on, m.c.kind, m.c.name, m.c.value, m.c.unit
     ).where(*conds, m.c.kind.in_(KINDS))
+    stmt = stmt.order_by(m.c.value)  # a day with several texts of a measure: the greatest counts
     if patients is None:
         rows = list(conn.execute(stmt))
     else:
