@@ -37,7 +37,7 @@ from therabill.reports import ReportQuery, outcomes, trends, what_if
 
 START = date(2026, 1, 1)
 AT = datetime(2026, 1, 1, 12, tzinfo=UTC)
-PATTERNS = (
+PATTERNS: tuple[list[tuple[str, int]], ...] = (
     [("97110", 23), ("97140", 8)],
     [("97124", 45)],
     [("97110", 8), ("97140", 8)],
@@ -102,7 +102,7 @@ def generate(engine: Engine, seed: int) -> str:
                 for i, p in enumerate(patient_ids)
             ],
         )
-        cov_rows = []
+        cov_rows: list[dict[str, Any]] = []
         for i, p in enumerate(patient_ids):
             if i % 5 == 0:
                 continue
@@ -144,12 +144,19 @@ def generate(engine: Engine, seed: int) -> str:
                 for i, p in enumerate(patient_ids * 2)
             ],
         )
-        visit_rows, claim_rows, line_rows, event_rows, entry_rows, measure_rows = [], [], [], [], [], []
+        visit_rows: list[dict[str, Any]] = []
+        claim_rows: list[dict[str, Any]] = []
+        line_rows: list[dict[str, Any]] = []
+        event_rows: list[dict[str, Any]] = []
+        entry_rows: list[dict[str, Any]] = []
+        measure_rows: list[dict[str, Any]] = []
         for n in range(240):
             patient = rnd.choice(patient_ids)
             day = START + timedelta(days=rnd.randrange(120))
             pattern = rnd.choice(PATTERNS)
-            services = [{"code": code, "minutes": m, "modifiers": []} for code, m in pattern]
+            services: list[dict[str, Any]] = [
+                {"code": code, "minutes": m, "modifiers": []} for code, m in pattern
+            ]
             vid = new("w")
             visit_rows.append(
                 {
@@ -201,7 +208,7 @@ def generate(engine: Engine, seed: int) -> str:
                     }
                 )
                 for line in range(rnd.choice([0, 1, 2, 3])):
-                    line_rows.append(
+                    line_rows.append(  # noqa: PERF401
                         {
                             "id": new("l"),
                             "practice_id": pid,
@@ -221,7 +228,7 @@ def generate(engine: Engine, seed: int) -> str:
                         }
                     )
                 for seq in range(rnd.choice([0, 1, 2])):
-                    event_rows.append(
+                    event_rows.append(  # noqa: PERF401
                         {
                             "id": new("e"),
                             "practice_id": pid,
@@ -233,7 +240,7 @@ def generate(engine: Engine, seed: int) -> str:
                         }
                     )
                 for _ in range(rnd.choice([0, 1, 2])):
-                    entry_rows.append(
+                    entry_rows.append(  # noqa: PERF401
                         {
                             "id": new("n"),
                             "practice_id": pid,
@@ -319,7 +326,7 @@ def generate(engine: Engine, seed: int) -> str:
     return pid
 
 
-QUERIES = (
+QUERIES: tuple[dict[str, Any], ...] = (
     {},
     {"date_from": START + timedelta(days=20), "date_to": START + timedelta(days=75)},
     {"date_from": START + timedelta(days=40)},

@@ -16,7 +16,7 @@ from typing import Any
 
 from sqlalchemy import Connection, text
 
-from therabill.adapters.db.trend_totals import Trigger, _changed, _rows
+from therabill.adapters.db.kept_sql import Trigger, changed, keyed_rows
 
 __all__ = ["KINDS", "differences", "fill_sql", "rebuild", "triggers"]
 
@@ -88,7 +88,7 @@ def triggers(dialect: str) -> tuple[Trigger, ...]:
             "outcome_measures_upd",
             "objective_measures",
             "AFTER UPDATE",
-            _changed(columns, dialect),
+            changed(columns, dialect),
             (*_recount("OLD", dialect), *_recount("NEW", dialect)),
         ),
     )
@@ -149,8 +149,10 @@ def differences(conn: Connection, practice_id: str) -> list[dict[str, Any]]:
     out: list[dict[str, Any]] = []
     for table, key, expected_sql, columns in checks:
         cols = ", ".join(c for c in columns.split(", ") if c != "practice_id")
-        expected = _rows(conn.execute(text(f"SELECT {cols} FROM ({expected_sql}) x"), p), key, "zero")
-        kept = _rows(conn.execute(text(f"SELECT {cols} FROM {table} WHERE practice_id = :p"), p), key, "zero")
+        expected = keyed_rows(conn.execute(text(f"SELECT {cols} FROM ({expected_sql}) x"), p), key, "zero")
+        kept = keyed_rows(
+            conn.execute(text(f"SELECT {cols} FROM {table} WHERE practice_id = :p"), p), key, "zero"
+        )
         out.extend(
             {"table": table, "key": k, "expected": expected.get(k), "kept": kept.get(k)}
             for k in sorted(set(expected) | set(kept))

@@ -26,10 +26,12 @@ a revision must create them again (``trigger_sql``); ``differences`` would show 
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from typing import Any
 
 from sqlalchemy import Connection, text
+
+from therabill.adapters.db import outcome_totals
+from therabill.adapters.db.kept_sql import Trigger, changed, drop_trigger_sql, keyed_rows, trigger_sql
 
 __all__ = [
     "TRIGGERS",
@@ -42,18 +44,6 @@ __all__ = [
 
 CLOSED = ("voided", "replaced")
 """Claim statuses that do not count as the visit's claim (as the reports say)."""
-
-
-@dataclass(frozen=True, slots=True)
-class Trigger:
-    """One row trigger: ``event`` (``AFTER INSERT``...), its table, an optional condition and
-    the statements it runs (``NEW`` / ``OLD`` as both engines name the rows)."""
-
-    name: str
-    table: str
-    event: str
-    when: str | None
-    body: tuple[str, ...]
 
 
 def _days(ts: str, day: str, dialect: str) -> str:
@@ -75,11 +65,6 @@ def _key(services: str, dialect: str) -> str:
     if dialect == "postgresql":
         return f"md5(COALESCE({services}, ''))"
     return f"COALESCE({services}, '')"
-
-
-def _changed(columns: tuple[str, ...], dialect: str) -> str:
-    op = "IS DISTINCT FROM" if dialect == "postgresql" else "IS NOT"
-    return " OR ".join(f"OLD.{c} {op} NEW.{c}" for c in columns)
 
 
 def _payer(visit: str) -> str:
@@ -178,7 +163,7 @@ def triggers(dialect: str) -> tuple[Trigger, ...]:
             "trend_claim_facts_upd",
             "claim_trend_facts",
             "AFTER UPDATE",
-            _changed(claim_facts, dialect),
+            changed(claim_facts, dialect),
             (_claim_total("OLD", -1, dialect), _claim_total("NEW", 1, dialect)),
         ),
         Trigger(
@@ -199,7 +184,7 @@ def triggers(dialect: str) -> tuple[Trigger, ...]:
             "trend_visit_facts_upd",
             "visit_trend_facts",
             "AFTER UPDATE",
-            _changed(visit_facts, dialect),
+            changed(visit_facts, dialect),
             (_visit_total("OLD", -1, dialect), _visit_total("NEW", 1, dialect)),
         ),
         Trigger(
@@ -218,7 +203,7 @@ def triggers(dialect: str) -> tuple[Trigger, ...]:
             "trend_claims_upd",
             "claims",
             "AFTER UPDATE",
-            _changed(("practice_id", "visit_id", "payer_id", "status", "date_of_service"), dialect),
+            changed(("practice_id", "visit_id", "payer_id", "status", "date_of_service"), dialect),
             (
                 "UPDATE claim_trend_facts SET practice_id = NEW.practice_id, date_of_service = NEW.date_of_service,"
                 " payer_id = COALESCE(NEW.payer_id, ''), status = NEW.status WHERE claim_id = NEW.id",
@@ -238,7 +223,7 @@ def triggers(dialect: str) -> tuple[Trigger, ...]:
             "trend_lines_upd",
             "claim_lines",
             "AFTER UPDATE",
-            _changed(("claim_id", "units"), dialect),
+            changed(("claim_id", "units"), dialect),
             (units_by("-", "OLD"), units_by("+", "NEW")),
         ),
         Trigger(
@@ -294,7 +279,7 @@ def triggers(dialect: str) -> tuple[Trigger, ...]:
             "trend_coverages_upd",
             "coverages",
             "AFTER UPDATE",
-            _changed(("practice_id", "patient_id", "payer_id", "sequence"), dialect),
+            changed(("practice_id", "patient_id", "payer_id", "sequence"), dialect),
             (
                 _visit_payers(
                     "SELECT v.id FROM visits v WHERE v.patient_id IN (OLD.patient_id, NEW.patient_id)"
@@ -315,37 +300,17 @@ TRIGGERS = tuple(t.name for t in triggers("sqlite"))
 """The triggers' names."""
 
 
-def trigger_sql(dialect: str, made: tuple[Trigger, ...] | None = None) -> list[str]:
-    """The statements that create the triggers (and on PostgreSQL their functions)."""
-    out = []
-    for t in triggers(dialect) if made is None else made:
-        if dialect == "postgresql":
-            body = "; ".join(t.body)
-            out.append(
-                f"CREATE OR REPLACE FUNCTION {t.name}_fn() RETURNS trigger LANGUAGE plpgsql AS $$ "
-                f"BEGIN {body}; RETURN NULL; END $$"
-            )
-            when = f" WHEN ({t.when})" if t.when else ""
-            out.append(
-                f"CREATE TRIGGER {t.name} {t.event} ON {t.table} FOR EACH ROW{when} EXECUTE FUNCTION {t.name}_fn()"
-            )
-        else:
-            when = f" WHEN {t.when}" if t.when else ""
-            body = "; ".join(t.body)
-            out.append(f"CREATE TRIGGER {t.name} {t.event} ON {t.table} FOR EACH ROW{when} BEGIN {body}; END")
-    return out
+def create_sql(dialect: str) -> list[str]:
+    """The statements that create every trigger of the trends, what-if and outcomes tables."""
+    return [*trigger_sql(dialect, triggers(dialect)), *trigger_sql(dialect, outcome_totals.triggers(dialect))]
 
 
-def drop_trigger_sql(dialect: str, made: tuple[Trigger, ...] | None = None) -> list[str]:
-    """The statements that drop the triggers (and their functions)."""
-    out = []
-    for t in reversed(triggers(dialect) if made is None else made):
-        if dialect == "postgresql":
-            out.append(f"DROP TRIGGER IF EXISTS {t.name} ON {t.table}")
-            out.append(f"DROP FUNCTION IF EXISTS {t.name}_fn()")
-        else:
-            out.append(f"DROP TRIGGER IF EXISTS {t.name}")
-    return out
+def drop_sql(dialect: str) -> list[str]:
+    """The statements that drop them."""
+    return [
+        *drop_trigger_sql(dialect, outcome_totals.triggers(dialect)),
+        *drop_trigger_sql(dialect, triggers(dialect)),
+    ]
 
 
 def _facts_select(practice: bool) -> dict[str, str]:
@@ -432,8 +397,6 @@ def fill_sql(dialect: str, *, practice: bool = False) -> list[str]:
 
 def rebuild(conn: Connection, practice_id: str) -> None:
     """Recompute one practice's rows from its records (the outcomes' tables too)."""
-    from therabill.adapters.db import outcome_totals  # it builds on this module
-
     outcome_totals.rebuild(conn, practice_id)
     dialect = conn.dialect.name
     p = {"p": practice_id}
@@ -449,34 +412,9 @@ def rebuild(conn: Connection, practice_id: str) -> None:
     conn.execute(text(visit_days), p)
 
 
-def _moment(value: Any) -> Any:
-    if value is None:
-        return None
-    return str(value)[:19].replace("T", " ")
-
-
-def _rows(
-    result: Any, key: tuple[str, ...], zero: str | None = None
-) -> dict[tuple[Any, ...], tuple[Any, ...]]:
-    out = {}
-    for r in result:
-        m = dict(r._mapping)
-        if zero is not None and all(not m[c] for c in m if c not in key and c != "services"):
-            continue  # a day total taken back to zero counts as no row
-        values = tuple(
-            _moment(m[c]) if c.endswith("_at") else (int(m[c]) if isinstance(m[c], (int, float)) else m[c])
-            for c in m
-            if c not in key and c != "services"
-        )
-        out[tuple(str(m[k]) for k in key)] = values
-    return out
-
-
 def differences(conn: Connection, practice_id: str) -> list[dict[str, Any]]:
     """Where the kept facts differ from the records, or the kept day totals from the kept
     facts, or the outcomes' tables from the measures (empty when they agree)."""
-    from therabill.adapters.db import outcome_totals  # it builds on this module
-
     dialect = conn.dialect.name
     p = {"p": practice_id}
     checks = (
@@ -501,8 +439,8 @@ def differences(conn: Connection, practice_id: str) -> list[dict[str, Any]]:
         kept_sql = f"SELECT {cols} FROM {table} WHERE practice_id = :p"
         wanted = f"SELECT {cols} FROM ({expected_sql}) x"
         zero = "day" if table.endswith("_totals") else None
-        expected = _rows(conn.execute(text(wanted), p), key, zero)
-        kept = _rows(conn.execute(text(kept_sql), p), key, zero)
+        expected = keyed_rows(conn.execute(text(wanted), p), key, zero)
+        kept = keyed_rows(conn.execute(text(kept_sql), p), key, zero)
         out.extend(
             {"table": table, "key": k, "expected": expected.get(k), "kept": kept.get(k)}
             for k in sorted(set(expected) | set(kept))

@@ -142,10 +142,7 @@ def upgrade() -> None:
         op.execute(statement)
     op.create_index("ix_claim_trend_facts_practice", "claim_trend_facts", ["practice_id", "date_of_service"])
     op.create_index("ix_visit_trend_facts_practice", "visit_trend_facts", ["practice_id", "date_of_service"])
-    for statement in [
-        *trend_totals.trigger_sql(dialect),
-        *trend_totals.trigger_sql(dialect, outcome_totals.triggers(dialect)),
-    ]:
+    for statement in trend_totals.create_sql(dialect):
         op.execute(statement)
     for table in TABLES:
         op.execute(f"ANALYZE {table}")
@@ -154,10 +151,7 @@ def upgrade() -> None:
 def downgrade() -> None:
     """Drop the triggers and the four tables (the records are untouched)."""
     dialect = op.get_bind().dialect.name
-    for statement in [
-        *trend_totals.drop_trigger_sql(dialect, outcome_totals.triggers(dialect)),
-        *trend_totals.drop_trigger_sql(dialect),
-    ]:
+    for statement in trend_totals.drop_sql(dialect):
         op.execute(statement)
     op.drop_index("ix_visit_trend_facts_practice", table_name="visit_trend_facts")
     op.drop_index("ix_claim_trend_facts_practice", table_name="claim_trend_facts")
