@@ -503,5 +503,3 @@ ledger_denial_reasons = Table(
 )
 """The denial adjustments of each claim line, payer and reason (group and CARC), summed (derived
 data): the denials report's top reasons count the lines of a reason and add up what it holds."""
-
-from therabill.adapters.db import trend_tables as _trend_tables  # noqa: E402,F401  (the trends' derived tables)

@@ -6,7 +6,7 @@ write to ``claims``, ``claim_lines``, ``claim_status_events``, ``ledger_entries`
 the facts rows moves the row's contribution between the *day* totals (subtract the row as it
 was, add it as it is). So the totals are right whatever code path wrote the records, and they
 can always be recomputed from the records (``trend_totals.rebuild``). ``''`` stands for "none"
-in key columns.
+in key columns. Revision ``0026_trend_totals`` creates them and their triggers.
 """
 
 from __future__ import annotations
@@ -19,19 +19,27 @@ from sqlalchemy import (
     ForeignKey,
     Index,
     Integer,
+    MetaData,
     PrimaryKeyConstraint,
     String,
     Table,
     Text,
 )
 
-from therabill.adapters.db.base import metadata
+from therabill.adapters.db.base import metadata as records_metadata
+from therabill.adapters.db.tables import practices
+
+metadata = MetaData(naming_convention=records_metadata.naming_convention)
+"""The derived tables' own metadata, apart from the records': whatever copies or creates the
+records' tables (``transfer.copy_database``, ``metadata.create_all``) leaves these to the
+triggers, which fill them as the records arrive (a copied row would meet the row its records'
+triggers already wrote)."""
 
 claim_trend_facts = Table(
     "claim_trend_facts",
     metadata,
     Column("claim_id", String(32), primary_key=True),
-    Column("practice_id", String(32), ForeignKey("practices.id"), nullable=False),
+    Column("practice_id", String(32), ForeignKey(practices.c.id), nullable=False),
     Column("date_of_service", Date, nullable=False),
     Column("payer_id", String(32), nullable=False),
     Column("status", String(24), nullable=False),
@@ -47,7 +55,7 @@ insurance payment (the earliest ``insurance-payment`` entry with a positive amou
 claim_day_totals = Table(
     "claim_day_totals",
     metadata,
-    Column("practice_id", String(32), ForeignKey("practices.id"), nullable=False),
+    Column("practice_id", String(32), ForeignKey(practices.c.id), nullable=False),
     Column("date_of_service", Date, nullable=False),
     Column("payer_id", String(32), nullable=False),
     Column("status", String(24), nullable=False),
@@ -68,7 +76,7 @@ visit_trend_facts = Table(
     "visit_trend_facts",
     metadata,
     Column("visit_id", String(32), primary_key=True),
-    Column("practice_id", String(32), ForeignKey("practices.id"), nullable=False),
+    Column("practice_id", String(32), ForeignKey(practices.c.id), nullable=False),
     Column("date_of_service", Date, nullable=False),
     Column("payer_id", String(32), nullable=False),
     Column("services", Text),
@@ -81,7 +89,7 @@ report attributes it to) and the text of its encounter's ``services``."""
 visit_day_totals = Table(
     "visit_day_totals",
     metadata,
-    Column("practice_id", String(32), ForeignKey("practices.id"), nullable=False),
+    Column("practice_id", String(32), ForeignKey(practices.c.id), nullable=False),
     Column("date_of_service", Date, nullable=False),
     Column("payer_id", String(32), nullable=False),
     Column("services_key", Text, nullable=False),
@@ -98,7 +106,7 @@ counts visits from it, the what-if report computes units once per row shape."""
 measure_days = Table(
     "measure_days",
     metadata,
-    Column("practice_id", String(32), ForeignKey("practices.id"), nullable=False),
+    Column("practice_id", String(32), ForeignKey(practices.c.id), nullable=False),
     Column("patient_id", String(32), nullable=False),
     Column("kind", String(20), nullable=False),
     Column("name", String(80), nullable=False),
@@ -118,7 +126,7 @@ one row per measure and day. ``value`` is the day's text (the greatest, when the
 measure_visit_days = Table(
     "measure_visit_days",
     metadata,
-    Column("practice_id", String(32), ForeignKey("practices.id"), nullable=False),
+    Column("practice_id", String(32), ForeignKey(practices.c.id), nullable=False),
     Column("patient_id", String(32), nullable=False),
     Column("measured_on", Date, nullable=False),
     Column("visits", Integer, nullable=False),
