@@ -17,7 +17,7 @@ from datetime import date
 from decimal import Decimal, InvalidOperation
 from typing import Any
 
-from sqlalchemy import Connection, Engine, String, cast, func, literal_column, select
+from sqlalchemy import Connection, Engine, func, select
 
 from therabill.adapters.db.outcome_totals import KINDS
 from therabill.adapters.db.tables import goals, objective_measures
@@ -262,10 +262,11 @@ def build(
             figures = {k: (len(v), min(v.items()), max(v.items())) for k, v in points.get(pid, {}).items()}
             n_visits = len(visit_ids.get(pid, ()))
         series = []
-        for key in sorted(figures, key=lambda k: (sort_key[k[0]], k[1])):
+        keys = sorted(figures, key=lambda k: (sort_key[k[0]], k[1])) if len(figures) > 1 else list(figures)
+        for key in keys:
             days, first, last = figures[key]
-            every = points.get(pid, {}).get(key)
-            if i < CHARTED and every is not None:
+            every = points[pid].get(key) if i < CHARTED and pid in points else None
+            if every is not None:
                 shown = tuple(sorted(every.items()))
             else:
                 shown = (first,) if first == last else (first, last)
@@ -333,25 +334,27 @@ def _kept(conn: Connection, q: ReportQuery) -> tuple[dict[str, Kept], dict[str, 
             odd.add(pid)
         visits[pid] = int(n or 0)
     series_key = (md.c.patient_id, md.c.kind, md.c.name, md.c.unit_key)
-    if conn.dialect.name == "postgresql":
-        day_text: Any = func.to_char(md.c.measured_on, literal_column("'YYYY-MM-DD'"), type_=String)
-    else:
-        day_text = cast(md.c.measured_on, String)
-    point = day_text + md.c.value  # ``YYYY-MM-DD`` and the text: the first and latest by day
-    stmt = (
-        select(*series_key, func.count(), func.min(point), func.max(point))
+    stmt = (  # a point is ``YYYY-MM-DD`` and the day's text: the least is the first, the greatest the latest
+        select(*series_key, func.count(), func.min(md.c.point), func.max(md.c.point))
         .where(*dconds)
         .group_by(*series_key)
     )
     found: dict[str, dict[tuple[str, str, str | None], Any]] = defaultdict(dict)
-    for pid, kind, name, unit_key, days, first, last in conn.execute(stmt):
-        if pid in odd:
-            continue
-        found[pid][(kind, name, unit_key or None)] = (int(days), _point(kind, first), _point(kind, last))
+    seen: dict[tuple[str, str], tuple[date, Decimal]] = {}  # a few days and texts, many times
+
+    def point_of(kind: str, day_and_text: str) -> tuple[date, Decimal]:
+        point = seen.get((kind, day_and_text))
+        if point is None:
+            value = measure_value(kind, day_and_text[10:])
+            assert value is not None  # a plain text (no odd measure in the range)
+            point = seen[(kind, day_and_text)] = (date.fromisoformat(day_and_text[:10]), value)
+        return point
+
+    for pid, kind, name, unit_key, days, first, last in conn.execute(stmt).all():
+        if pid not in odd:
+            found[pid][(kind, name, unit_key or None)] = (
+                int(days),
+                point_of(kind, first),
+                point_of(kind, last),
+            )
     return found, {p: n for p, n in visits.items() if p in found}, odd
-
-
-def _point(kind: str, day_and_text: str) -> tuple[date, Decimal]:
-    value = measure_value(kind, day_and_text[10:])
-    assert value is not None  # a plain text (no odd measure in the range)
-    return date.fromisoformat(day_and_text[:10]), value

@@ -398,7 +398,7 @@ def test_a_drift_is_found_and_rebuilt(generated: tuple[Engine, str]) -> None:
             .where(claim_day_totals.c.practice_id == pid)
             .values(claims=claim_day_totals.c.claims + 1)
         )
-        conn.execute(text("UPDATE measure_days SET value = '9' WHERE practice_id = :p"), {"p": pid})
+        conn.execute(text("UPDATE measure_days SET point = point || '9' WHERE practice_id = :p"), {"p": pid})
     with engine.connect() as conn:
         found = {d.get("table") for d in report_totals.differences(conn, pid)}
     assert {"claim_day_totals", "measure_days"} <= found

@@ -75,7 +75,7 @@ def keyed_rows(
     out = {}
     for r in result:
         m = dict(r._mapping)
-        if zero is not None and all(not m[c] for c in m if c not in key and c != "services"):
+        if zero is not None and all(not m[c] for c in m if c not in key and not isinstance(m[c], str)):
             continue  # a day total taken back to zero counts as no row
         values = tuple(
             _moment(m[c]) if c.endswith("_at") else (int(m[c]) if isinstance(m[c], (int, float)) else m[c])

@@ -47,12 +47,13 @@ def _recount(row: str, dialect: str) -> tuple[str, str]:
         f" AND COALESCE(m.unit, '') = COALESCE({row}.unit, '')"
     )
     days = (
-        "INSERT INTO measure_days (practice_id, patient_id, kind, name, unit_key, measured_on, value, measures)"
+        "INSERT INTO measure_days (practice_id, patient_id, kind, name, unit_key, measured_on, point, measures)"
         f" VALUES ({row}.practice_id, {row}.patient_id, {row}.kind, {row}.name, COALESCE({row}.unit, ''),"
-        f" {row}.measured_on, COALESCE((SELECT MAX(m.value) FROM objective_measures m WHERE {series}), ''),"
+        f" {row}.measured_on, {_day_text(f'{row}.measured_on', dialect)}"
+        f" || COALESCE((SELECT MAX(m.value) FROM objective_measures m WHERE {series}), ''),"
         f" (SELECT COUNT(*) FROM objective_measures m WHERE {series}))"
         " ON CONFLICT (practice_id, patient_id, kind, name, unit_key, measured_on)"
-        " DO UPDATE SET value = excluded.value, measures = excluded.measures"
+        " DO UPDATE SET point = excluded.point, measures = excluded.measures"
     )
     visits = (
         "INSERT INTO measure_visit_days (practice_id, patient_id, measured_on, visits, odd)"
@@ -94,10 +95,16 @@ def triggers(dialect: str) -> tuple[Trigger, ...]:
     )
 
 
-def _days_select(practice: bool) -> str:
+def _day_text(day: str, dialect: str) -> str:
+    """``YYYY-MM-DD`` of a date (SQL)."""
+    return f"to_char({day}, 'YYYY-MM-DD')" if dialect == "postgresql" else day
+
+
+def _days_select(dialect: str, practice: bool) -> str:
     return (
         "SELECT practice_id, patient_id, kind, name, COALESCE(unit, '') AS unit_key, measured_on,"
-        f" MAX(value) AS value, COUNT(*) AS measures FROM objective_measures WHERE kind IN {KINDS!r}"
+        f" {_day_text('measured_on', dialect)} || MAX(value) AS point, COUNT(*) AS measures"
+        f" FROM objective_measures WHERE kind IN {KINDS!r}"
         + (" AND practice_id = :p" if practice else "")
         + " GROUP BY practice_id, patient_id, kind, name, COALESCE(unit, ''), measured_on"
     )
@@ -113,14 +120,14 @@ def _visit_days_select(dialect: str, practice: bool) -> str:
     )
 
 
-DAYS = "practice_id, patient_id, kind, name, unit_key, measured_on, value, measures"
+DAYS = "practice_id, patient_id, kind, name, unit_key, measured_on, point, measures"
 VISIT_DAYS = "practice_id, patient_id, measured_on, visits, odd"
 
 
 def fill_sql(dialect: str, *, practice: bool = False) -> list[str]:
     """The statements that fill both tables from the measures (of one practice ``:p``)."""
     return [
-        f"INSERT INTO measure_days ({DAYS}) {_days_select(practice)}",
+        f"INSERT INTO measure_days ({DAYS}) {_days_select(dialect, practice)}",
         f"INSERT INTO measure_visit_days ({VISIT_DAYS}) {_visit_days_select(dialect, practice)}",
     ]
 
@@ -138,7 +145,12 @@ def differences(conn: Connection, practice_id: str) -> list[dict[str, Any]]:
     """Where the kept rows differ from the measures (empty when they agree)."""
     p = {"p": practice_id}
     checks = (
-        ("measure_days", ("patient_id", "kind", "name", "unit_key", "measured_on"), _days_select(True), DAYS),
+        (
+            "measure_days",
+            ("patient_id", "kind", "name", "unit_key", "measured_on"),
+            _days_select(conn.dialect.name, True),
+            DAYS,
+        ),
         (
             "measure_visit_days",
             ("patient_id", "measured_on"),

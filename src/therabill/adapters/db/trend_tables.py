@@ -112,7 +112,7 @@ measure_days = Table(
     Column("name", String(80), nullable=False),
     Column("unit_key", String(20), nullable=False),
     Column("measured_on", Date, nullable=False),
-    Column("value", String(40), nullable=False),
+    Column("point", String(50), nullable=False),
     Column("measures", Integer, nullable=False),
     PrimaryKeyConstraint(
         "practice_id", "patient_id", "kind", "name", "unit_key", "measured_on", name="pk_measure_days"
@@ -120,8 +120,9 @@ measure_days = Table(
 )
 """The pain, range of motion and strength measures (``objective_measures``) per practice, patient,
 measure (kind, name, unit: ``''`` for none) and day (derived data): the outcomes report's points,
-one row per measure and day. ``value`` is the day's text (the greatest, when the day has several),
-``measures`` how many measures the day has."""
+one row per measure and day. ``point`` is the day (``YYYY-MM-DD``) followed by its text (the
+greatest, when the day has several), so that the least and the greatest ``point`` of a range are its
+first and latest; ``measures`` is how many measures the day has."""
 
 measure_visit_days = Table(
     "measure_visit_days",

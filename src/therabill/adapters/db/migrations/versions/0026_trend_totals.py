@@ -112,7 +112,7 @@ def upgrade() -> None:
         sa.Column("name", sa.String(80), nullable=False),
         sa.Column("unit_key", sa.String(20), nullable=False),
         sa.Column("measured_on", sa.Date, nullable=False),
-        sa.Column("value", sa.String(40), nullable=False),
+        sa.Column("point", sa.String(50), nullable=False),
         sa.Column("measures", sa.Integer, nullable=False),
         _practice("measure_days"),
         sa.PrimaryKeyConstraint(
