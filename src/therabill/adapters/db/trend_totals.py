@@ -1,5 +1,6 @@
 """The trends and what-if reports' derived tables (``trend_tables``): the triggers that keep
-them, the statements that fill them from the records, and their check and rebuild.
+them, the statements that fill them from the records, and their check and rebuild (with the
+outcomes report's tables of ``outcome_totals``).
 
 Kept by the database, not by the application: a claim's status, a visit's payer or a claim's
 units change on many code paths (claim changes, remittance posting, acknowledgments, coverage
@@ -21,7 +22,7 @@ the kept rows with that recomputation (``report_totals.differences``).
 
 Two writers that change rows of the same day, payer and status wait on that day total's row in
 turn. A table rebuilt by a later SQLite revision (copy, drop, rename) loses its triggers: such
-a revision must create them again (``trigger_sql``); ``differences`` would show the drift.
+a revision must create them again (``create_sql``); ``differences`` would show the drift.
 """
 
 from __future__ import annotations
@@ -35,11 +36,12 @@ from therabill.adapters.db.kept_sql import Trigger, changed, drop_trigger_sql, k
 
 __all__ = [
     "TRIGGERS",
+    "create_sql",
     "differences",
-    "drop_trigger_sql",
+    "drop_sql",
     "fill_sql",
     "rebuild",
-    "trigger_sql",
+    "triggers",
 ]
 
 CLOSED = ("voided", "replaced")
