@@ -32,6 +32,7 @@ from therabill.adapters.db.tables import (
     providers,
     visits,
 )
+from therabill.adapters.db.transfer import copy_database
 from therabill.adapters.db.trend_tables import TREND_TABLES, claim_day_totals
 from therabill.reports import ReportQuery, outcomes, trends, what_if
 
@@ -428,3 +429,23 @@ def test_the_fixture_practice_agrees(practice: Practice) -> None:
     with practice.engine.connect() as conn:
         assert trend_totals.differences(conn, practice.practice_id) == []
     assert_reports_equal(practice.engine, practice.practice_id)
+
+
+def test_a_copy_to_the_other_engine_rebuilds_them_by_trigger(
+    generated: tuple[Engine, str], tmp_path: Path, pg_databases: PgDatabases
+) -> None:
+    engine, pid = generated
+    other = "postgresql" if engine.dialect.name == "sqlite" else "sqlite"
+    target = new_empty_engine(other, tmp_path, pg_databases)
+    migrations.upgrade(target)
+    try:
+        copy_database(engine, target)
+        with target.connect() as conn:
+            assert trend_totals.differences(conn, pid) == []
+        for kw in QUERIES:
+            q = ReportQuery(pid, as_of=START + timedelta(days=200), **kw)
+            assert trends.build(target, q) == trends.build(engine, q)
+            assert what_if.build(target, q) == what_if.build(engine, q)
+            assert outcomes.build(target, q).tables() == outcomes.build(engine, q).tables()
+    finally:
+        target.dispose()
