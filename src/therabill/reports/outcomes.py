@@ -6,6 +6,13 @@ motion (degrees, per joint and motion) and strength (manual muscle test grades s
 ``4/5`` or ``4+``: read as the number, ``+`` adds 0.5 and ``-`` takes 0.5 off). A goal is
 the same description for the same patient across visits; it is *met* when its latest row
 has the status ``met``.
+
+The report reads the measures' kept days (``trend_tables.measure_days``, a row per patient,
+measure and day, and ``measure_visit_days``, the visits measured per patient and day), which
+database triggers keep as measures are written: per measure the days counted and the first and
+latest point of the range in one grouped query. Every measure is read only for the patients the
+charts draw and for patients with a text that is not plainly a number. On a day with several
+texts of one measure, the greatest text counts.
 """
 
 from __future__ import annotations

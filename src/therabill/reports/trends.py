@@ -1,5 +1,10 @@
 """Billing trends: visits, units per visit and claims per status by month of service;
-days from visit to claim (first submission) and from claim to payment (first insurance payment)."""
+days from visit to claim (first submission) and from claim to payment (first insurance payment).
+
+Read from the day totals that database triggers keep (``trend_tables.claim_day_totals`` and
+``visit_day_totals``: a row per day, payer and status or services), a few thousand rows however
+many claims the practice has; ``build(..., from_records=True)`` computes the same from the
+claims, lines, status events and entries (what the tests compare with)."""
 
 from __future__ import annotations
 

@@ -7,6 +7,10 @@ Each visit's services (code and minutes, from the stored visit) go through
 schedule (the practice's fees, else the imported fee schedule's practice fee on the as-of
 day). A visit belongs to the payer of its claim, else of its coverage, else of the
 patient's primary coverage, else to self-pay. Visits are chosen by date of service.
+
+The visits are counted per payer and services text from the day totals database triggers keep
+(``trend_tables.visit_day_totals``); ``build(..., from_records=True)`` groups the visits
+themselves.
 """
 
 from __future__ import annotations
