@@ -205,12 +205,19 @@ def triggers(dialect: str) -> tuple[Trigger, ...]:
             "trend_claims_upd",
             "claims",
             "AFTER UPDATE",
-            changed(("practice_id", "visit_id", "payer_id", "status", "date_of_service"), dialect),
+            changed(("practice_id", "payer_id", "status", "date_of_service"), dialect),
             (
                 "UPDATE claim_trend_facts SET practice_id = NEW.practice_id, date_of_service = NEW.date_of_service,"
                 " payer_id = COALESCE(NEW.payer_id, ''), status = NEW.status WHERE claim_id = NEW.id",
-                _visit_payers("OLD.visit_id, NEW.visit_id"),
             ),
+        ),
+        Trigger(  # the visit's payer: only when the claim's payer, visit or liveness changes
+            "trend_claims_payer",
+            "claims",
+            "AFTER UPDATE",
+            f"{changed(('practice_id', 'visit_id', 'payer_id'), dialect)}"
+            f" OR (OLD.status IN {CLOSED!r}) <> (NEW.status IN {CLOSED!r})",
+            (_visit_payers("OLD.visit_id, NEW.visit_id"),),
         ),
         Trigger(
             "trend_claims_del",
