@@ -6,6 +6,13 @@ motion (degrees, per joint and motion) and strength (manual muscle test grades s
 ``4/5`` or ``4+``: read as the number, ``+`` adds 0.5 and ``-`` takes 0.5 off). A goal is
 the same description for the same patient across visits; it is *met* when its latest row
 has the status ``met``.
+
+The report reads the measures' kept days (``trend_tables.measure_days``, a row per patient,
+measure and day, and ``measure_visit_days``, the visits measured per patient and day), which
+database triggers keep as measures are written: per measure the days counted and the first and
+latest point of the range in one grouped query. Every measure is read only for the patients the
+charts draw and for patients with a text that is not plainly a number. On a day with several
+texts of one measure, the greatest text counts.
 """
 
 from __future__ import annotations
@@ -15,10 +22,13 @@ from collections import defaultdict
 from dataclasses import dataclass
 from datetime import date
 from decimal import Decimal, InvalidOperation
+from typing import Any
 
-from sqlalchemy import Engine, select
+from sqlalchemy import Connection, Engine, func, select
 
+from therabill.adapters.db.outcome_totals import KINDS
 from therabill.adapters.db.tables import goals, objective_measures
+from therabill.adapters.db.trend_tables import measure_days, measure_visit_days
 from therabill.reports import charts
 from therabill.reports.common import (
     Cell,
@@ -30,6 +40,9 @@ from therabill.reports.common import (
     ratio,
     read_connection,
 )
+
+CHARTED = 6
+"""The patients (the first in the report's order) whose measures are charted point by point."""
 
 _GRADE = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*([+-]?)")
 
@@ -56,13 +69,16 @@ class Series:
         kind: ``pain``, ``rom`` or ``strength``.
         name: what was measured (``pain_scale``, ``cervical rotation right``...).
         unit: the unit (``0-10``, ``deg``...).
-        points: (day, value) in date order.
+        points: (day, value) in date order: every point for the patients the charts draw (the
+            first ``CHARTED`` of the report), else the first and the latest.
+        days: the days measured (every point's count).
     """
 
     kind: str
     name: str
     unit: str | None
     points: tuple[tuple[date, Decimal], ...]
+    days: int
 
     @property
     def first(self) -> Decimal:
@@ -132,7 +148,7 @@ class OutcomesReport:
                 s.kind,
                 s.name,
                 s.unit,
-                len(s.points),
+                s.days,
                 s.first,
                 s.last,
                 s.last - s.first,
@@ -164,9 +180,9 @@ class OutcomesReport:
         ]
 
     def charts(self) -> list[str]:
-        """Per patient (first 6): pain and range of motion over visits."""
+        """Per patient (first ``CHARTED``): pain and range of motion over visits."""
         out = []
-        for p in self.patients[:6]:
+        for p in self.patients[:CHARTED]:
             days = sorted({d for s in p.series if s.kind in ("pain", "rom") for d, _ in s.points})
             labels = [d.isoformat() for d in days]
             pain = [s for s in p.series if s.kind == "pain"]
@@ -195,18 +211,21 @@ class OutcomesReport:
         return out
 
 
-def build(engine: Engine, q: ReportQuery, progress: Progress | None = None) -> OutcomesReport:
-    """The outcomes report of ``q`` (one patient with ``q.patient_id``)."""
+Points = dict[str, dict[tuple[str, str, str | None], dict[date, Decimal]]]
+"""Patient → (kind, name, unit) → day → value."""
+Kept = dict[tuple[str, str, str | None], tuple[int, tuple[date, Decimal], tuple[date, Decimal]]]
+"""(kind, name, unit) → (days measured, first point, latest point)."""
+
+
+def build(
+    engine: Engine, q: ReportQuery, progress: Progress | None = None, *, from_records: bool = False
+) -> OutcomesReport:
+    """The outcomes report of ``q`` (one patient with ``q.patient_id``): from the kept measure
+    days (``trend_tables.measure_days``), or with ``from_records`` from every measure."""
     step = progress or (lambda _s: None)
-    m = objective_measures
-    conds = [m.c.practice_id == q.practice_id, *date_range(m.c.measured_on, q)]
     gconds = [goals.c.practice_id == q.practice_id]
     if q.patient_id:
-        conds.append(m.c.patient_id == q.patient_id)
         gconds.append(goals.c.patient_id == q.patient_id)
-    stmt = select(
-        m.c.patient_id, m.c.visit_id, m.c.measured_on, m.c.kind, m.c.name, m.c.value, m.c.unit
-    ).where(*conds, m.c.kind.in_(("pain", "rom", "strength")))
     gstmt = select(
         goals.c.patient_id,
         goals.c.description,
@@ -218,12 +237,79 @@ def build(engine: Engine, q: ReportQuery, progress: Progress | None = None) -> O
     with read_connection(engine) as conn:
         names = load_names(conn, q.practice_id, with_patients=True)
         step("measures")
-        rows = conn.execute(stmt).all()
+        kept: dict[str, Kept] = {}
+        kept_visits: dict[str, int] = {}
+        if from_records:
+            points, visit_ids = _measures(conn, q, None)
+        else:
+            kept, kept_visits, odd = _kept(conn, q)
+            points, visit_ids = _measures(conn, q, sorted(odd))  # patients with a text not plainly a number
         step("goals")
         goal_rows = conn.execute(gstmt).all()
-    points: dict[str, dict[tuple[str, str, str | None], dict[date, Decimal]]] = defaultdict(
-        lambda: defaultdict(dict)
+        latest: dict[tuple[str, str], tuple[object, str | None, str]] = {}
+        for g in sorted(goal_rows, key=lambda g: (g.created_at, g.id)):
+            latest[(g.patient_id, g.description)] = (g.created_at, g.target, g.status)
+        patient_goals: dict[str, list[tuple[str, str | None, bool]]] = defaultdict(list)
+        for (pid, desc), (_at, target, status) in sorted(latest.items()):
+            patient_goals[pid].append((desc, target, status == "met"))
+        order = sorted(set(points) | set(kept) | set(patient_goals), key=lambda p: names.patients.get(p, p))
+        charted = [p for p in order[:CHARTED] if p in kept]
+        if charted:  # every point of the charted patients
+            more, more_visits = _measures(conn, q, charted)
+            for pid in charted:
+                del kept[pid]
+                points[pid], visit_ids[pid] = more.get(pid, {}), more_visits.get(pid, set())
+    sort_key = {"pain": 0, "rom": 1, "strength": 2}
+    patients = []
+    for i, pid in enumerate(order):
+        if pid in kept:
+            figures = kept[pid]
+            n_visits = kept_visits.get(pid, 0)
+        else:
+            figures = {k: (len(v), min(v.items()), max(v.items())) for k, v in points.get(pid, {}).items()}
+            n_visits = len(visit_ids.get(pid, ()))
+        series = []
+        keys = sorted(figures, key=lambda k: (sort_key[k[0]], k[1])) if len(figures) > 1 else list(figures)
+        for key in keys:
+            days, first, last = figures[key]
+            every = points[pid].get(key) if i < CHARTED and pid in points else None
+            if every is not None:
+                shown = tuple(sorted(every.items()))
+            else:
+                shown = (first,) if first == last else (first, last)
+            series.append(Series(key[0], key[1], key[2], shown, days))
+        patients.append(
+            PatientOutcome(names.patients.get(pid, pid), n_visits, tuple(series), tuple(patient_goals[pid]))
+        )
+    total = sum(len(p.goals) for p in patients)
+    met = sum(1 for p in patients for _, _, ok in p.goals if ok)
+    notes = (
+        f"Measures taken {q.describe()}; goals of the same patient with the same description count once.",
+        "Improved: pain lower, range of motion or strength higher at the latest visit than at the first.",
+        "Strength grades are read as numbers (4+ = 4.5, 4- = 3.5).",
     )
+    return OutcomesReport(q, names.practice, tuple(patients), total, met, notes)
+
+
+def _measures(
+    conn: Connection, q: ReportQuery, patients: list[str] | None
+) -> tuple[Points, dict[str, set[str]]]:
+    """Every point and the measured visits, from the measures (of ``patients`` when given)."""
+    m = objective_measures
+    conds = [m.c.practice_id == q.practice_id, *date_range(m.c.measured_on, q)]
+    if q.patient_id:
+        conds.append(m.c.patient_id == q.patient_id)
+    stmt = select(
+        m.c.patient_id, m.c.visit_id, m.c.measured_on, m.c.kind, m.c.name, m.c.value, m.c.unit
+    ).where(*conds, m.c.kind.in_(KINDS))
+    stmt = stmt.order_by(m.c.value)  # a day with several texts of a measure: the greatest counts
+    if patients is None:
+        rows = list(conn.execute(stmt))
+    else:
+        rows = []
+        for at in range(0, len(patients), 500):
+            rows.extend(conn.execute(stmt.where(m.c.patient_id.in_(patients[at : at + 500]))))
+    points: Points = defaultdict(lambda: defaultdict(dict))
     visit_ids: dict[str, set[str]] = defaultdict(set)
     values: dict[tuple[str, str], Decimal | None] = {}  # measures repeat a few texts many times
     for patient_id, visit_id, measured_on, kind, name, text, unit in rows:
@@ -235,31 +321,47 @@ def build(engine: Engine, q: ReportQuery, progress: Progress | None = None) -> O
             continue
         points[patient_id][(kind, name, unit)][measured_on] = value
         visit_ids[patient_id].add(visit_id)
-    latest: dict[tuple[str, str], tuple[object, str | None, str]] = {}
-    for g in sorted(goal_rows, key=lambda g: (g.created_at, g.id)):
-        latest[(g.patient_id, g.description)] = (g.created_at, g.target, g.status)
-    patient_goals: dict[str, list[tuple[str, str | None, bool]]] = defaultdict(list)
-    for (pid, desc), (_at, target, status) in sorted(latest.items()):
-        patient_goals[pid].append((desc, target, status == "met"))
-    order = {"pain": 0, "rom": 1, "strength": 2}
-    patients = []
-    for pid in sorted(set(points) | set(patient_goals), key=lambda p: names.patients.get(p, p)):
-        series = tuple(
-            Series(kind, name, unit, tuple(sorted(vals.items())))
-            for (kind, name, unit), vals in sorted(
-                points[pid].items(), key=lambda kv: (order[kv[0][0]], kv[0][1])
-            )
-        )
-        patients.append(
-            PatientOutcome(
-                names.patients.get(pid, pid), len(visit_ids[pid]), series, tuple(patient_goals[pid])
-            )
-        )
-    total = sum(len(p.goals) for p in patients)
-    met = sum(1 for p in patients for _, _, ok in p.goals if ok)
-    notes = (
-        f"Measures taken {q.describe()}; goals of the same patient with the same description count once.",
-        "Improved: pain lower, range of motion or strength higher at the latest visit than at the first.",
-        "Strength grades are read as numbers (4+ = 4.5, 4- = 3.5).",
+    return points, visit_ids
+
+
+def _kept(conn: Connection, q: ReportQuery) -> tuple[dict[str, Kept], dict[str, int], set[str]]:
+    """Per patient the kept figures of each measure and the visits measured, and the patients
+    with an odd text in the range (whose measures must be read)."""
+    md, mv = measure_days, measure_visit_days
+    vconds = [mv.c.practice_id == q.practice_id, *date_range(mv.c.measured_on, q)]
+    dconds = [md.c.practice_id == q.practice_id, *date_range(md.c.measured_on, q), md.c.measures > 0]
+    if q.patient_id:
+        vconds.append(mv.c.patient_id == q.patient_id)
+        dconds.append(md.c.patient_id == q.patient_id)
+    visits: dict[str, int] = {}
+    odd: set[str] = set()
+    vstmt = select(mv.c.patient_id, func.sum(mv.c.visits), func.sum(mv.c.odd)).where(*vconds)
+    for pid, n, n_odd in conn.execute(vstmt.group_by(mv.c.patient_id)):
+        if n_odd:
+            odd.add(pid)
+        visits[pid] = int(n or 0)
+    series_key = (md.c.patient_id, md.c.kind, md.c.name, md.c.unit_key)
+    stmt = (  # a point is ``YYYY-MM-DD`` and the day's text: the least is the first, the greatest the latest
+        select(*series_key, func.count(), func.min(md.c.point), func.max(md.c.point))
+        .where(*dconds)
+        .group_by(*series_key)
     )
-    return OutcomesReport(q, names.practice, tuple(patients), total, met, notes)
+    found: dict[str, dict[tuple[str, str, str | None], Any]] = defaultdict(dict)
+    seen: dict[tuple[str, str], tuple[date, Decimal]] = {}  # a few days and texts, many times
+
+    def point_of(kind: str, day_and_text: str) -> tuple[date, Decimal]:
+        point = seen.get((kind, day_and_text))
+        if point is None:
+            value = measure_value(kind, day_and_text[10:])
+            assert value is not None  # a plain text (no odd measure in the range)
+            point = seen[(kind, day_and_text)] = (date.fromisoformat(day_and_text[:10]), value)
+        return point
+
+    for pid, kind, name, unit_key, days, first, last in conn.execute(stmt).all():
+        if pid not in odd:
+            found[pid][(kind, name, unit_key or None)] = (
+                int(days),
+                point_of(kind, first),
+                point_of(kind, last),
+            )
+    return found, {p: n for p, n in visits.items() if p in found}, odd

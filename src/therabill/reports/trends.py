@@ -1,5 +1,10 @@
 """Billing trends: visits, units per visit and claims per status by month of service;
-days from visit to claim (first submission) and from claim to payment (first insurance payment)."""
+days from visit to claim (first submission) and from claim to payment (first insurance payment).
+
+Read from the day totals that database triggers keep (``trend_tables.claim_day_totals`` and
+``visit_day_totals``: a row per day, payer and status or services), a few thousand rows however
+many claims the practice has; ``build(..., from_records=True)`` computes the same from the
+claims, lines, status events and entries (what the tests compare with)."""
 
 from __future__ import annotations
 
@@ -7,10 +12,12 @@ from collections import defaultdict
 from dataclasses import dataclass
 from decimal import Decimal
 
-from sqlalchemy import Engine, String, cast, func, select
+from sqlalchemy import Connection, Engine, String, cast, func, select
+from sqlalchemy.sql.elements import ColumnElement
 
 from therabill.adapters.db.ledger_tables import ledger_entries as le
 from therabill.adapters.db.tables import claim_lines, claim_status_events, claims, visits
+from therabill.adapters.db.trend_tables import claim_day_totals, visit_day_totals
 from therabill.reports import charts
 from therabill.reports.common import (
     Progress,
@@ -149,17 +156,106 @@ class TrendsReport:
         ]
 
 
-def build(engine: Engine, q: ReportQuery, progress: Progress | None = None) -> TrendsReport:
-    """The trends report of ``q`` (by date of service)."""
+Figures = tuple[
+    dict[str, int], dict[str, tuple[int, int, Decimal | None, Decimal | None]], dict[str, dict[str, int]]
+]
+"""Visits per month; per month the live claims, their units and the average days to claim and to
+payment; per month and status the claims."""
+
+
+def build(
+    engine: Engine, q: ReportQuery, progress: Progress | None = None, *, from_records: bool = False
+) -> TrendsReport:
+    """The trends report of ``q`` (by date of service): from the kept day totals
+    (``trend_tables``), or with ``from_records`` from the claims, lines, events and entries."""
     step = progress or (lambda _s: None)
-    dialect = engine.dialect.name
-    vmonth = month_of_date(visits.c.date_of_service, dialect).label("month")
+    with read_connection(engine) as conn:
+        names = load_names(conn, q.practice_id)
+        check_payer(names, q.payer_id)
+        figures = _from_records(conn, q, step) if from_records else _from_totals(conn, q, step)
+    visit_counts, claim_rows, statuses = figures
+    months = []
+    for m in sorted(set(visit_counts) | set(claim_rows)):
+        claims_n, units_n, to_claim, to_pay = claim_rows.get(m, (0, 0, None, None))
+        months.append(MonthTrend(m, int(visit_counts.get(m, 0)), claims_n, units_n, to_claim, to_pay))
+    notes = (
+        f"Range {q.describe()}, by date of service.",
+        "Claims: claims that are not voided or replaced; units per visit = their units / their count.",
+        "Days visit → claim: to the claim's first submission; days claim → payment: from the first "
+        "submission to the first insurance payment posted (averages over the claims that have them).",
+        "Claims per status: each claim's current status.",
+    )
+    return TrendsReport(q, names.practice, tuple(months), dict(statuses), notes)
+
+
+def _from_totals(conn: Connection, q: ReportQuery, step: Progress) -> Figures:
+    """The figures from ``visit_day_totals`` and ``claim_day_totals`` (a row per day, payer, status)."""
+    dialect = conn.dialect.name
+    vt, ct = visit_day_totals, claim_day_totals
+    step("visits")
+    if q.payer_id:  # visits with a claim of the payer: not kept, counted from the records
+        visit_counts = _visits_from_records(conn, q)
+    else:
+        vmonth = month_of_date(vt.c.date_of_service, dialect).label("month")
+        visit_counts = {
+            m: int(n)
+            for m, n in conn.execute(
+                select(vmonth, func.sum(vt.c.visits))
+                .where(vt.c.practice_id == q.practice_id, *date_range(vt.c.date_of_service, q))
+                .group_by(vmonth)
+            )
+            if n
+        }
+    step("claims")
+    cmonth = month_of_date(ct.c.date_of_service, dialect).label("month")
+    conds = [ct.c.practice_id == q.practice_id, *date_range(ct.c.date_of_service, q)]
+    if q.payer_id:
+        conds.append(ct.c.payer_id == q.payer_id)
+    sums = (ct.c.claims, ct.c.units, ct.c.claim_days, ct.c.claimed, ct.c.payment_days, ct.c.paid)
+    stmt = select(cmonth, ct.c.status, *(func.sum(c).label(c.name) for c in sums)).where(*conds)
+    acc: dict[str, list[int]] = defaultdict(lambda: [0] * len(sums))
+    statuses: dict[str, dict[str, int]] = defaultdict(dict)
+    for r in conn.execute(stmt.group_by(cmonth, ct.c.status)):
+        if not r.claims:
+            continue
+        statuses[r.month][r.status] = int(r.claims)
+        if r.status not in CLOSED:
+            a = acc[r.month]
+            for i, c in enumerate(sums):
+                a[i] += int(getattr(r, c.name) or 0)
+    claim_rows = {m: (a[0], a[1], _ratio(a[2], a[3]), _ratio(a[4], a[5])) for m, a in acc.items() if a[0]}
+    return visit_counts, claim_rows, statuses
+
+
+def _ratio(total: int, count: int) -> Decimal | None:
+    return (Decimal(total) / Decimal(count)).quantize(Decimal("0.1")) if count else None
+
+
+def _visit_conds(q: ReportQuery) -> list[ColumnElement[bool]]:
     visit_conds = [visits.c.practice_id == q.practice_id, *date_range(visits.c.date_of_service, q)]
+    if q.payer_id:
+        claim_conds = [
+            claims.c.practice_id == q.practice_id,
+            *date_range(claims.c.date_of_service, q),
+            claims.c.payer_id == q.payer_id,
+        ]
+        visit_conds.append(visits.c.id.in_(select(claims.c.visit_id).where(*claim_conds)))
+    return visit_conds
+
+
+def _visits_from_records(conn: Connection, q: ReportQuery) -> dict[str, int]:
+    vmonth = month_of_date(visits.c.date_of_service, conn.dialect.name).label("month")
+    found = conn.execute(select(vmonth, func.count()).where(*_visit_conds(q)).group_by(vmonth))
+    return {m: int(n) for m, n in found}
+
+
+def _from_records(conn: Connection, q: ReportQuery, step: Progress) -> Figures:
+    """The figures from the records themselves (what the kept totals must equal)."""
+    dialect = conn.dialect.name
     cmonth = month_of_date(claims.c.date_of_service, dialect).label("month")
     claim_conds = [claims.c.practice_id == q.practice_id, *date_range(claims.c.date_of_service, q)]
     if q.payer_id:
         claim_conds.append(claims.c.payer_id == q.payer_id)
-        visit_conds.append(visits.c.id.in_(select(claims.c.visit_id).where(*claim_conds)))
     first_sub = (
         select(claim_status_events.c.claim_id, func.min(claim_status_events.c.at).label("at"))
         .where(
@@ -207,40 +303,18 @@ def build(engine: Engine, q: ReportQuery, progress: Progress | None = None) -> T
         .where(*claim_conds)
         .group_by(cmonth, claims.c.status)
     )
-    with read_connection(engine) as conn:
-        names = load_names(conn, q.practice_id)
-        check_payer(names, q.payer_id)
-        step("visits")
-        visit_counts = dict(
-            conn.execute(select(vmonth, func.count()).where(*visit_conds).group_by(vmonth)).all()
-        )
-        step("claims")
-        claim_rows = {r.month: r for r in conn.execute(claim_stmt)}
-        step("statuses")
-        statuses: dict[str, dict[str, int]] = defaultdict(dict)
-        for r in conn.execute(status_stmt):
-            statuses[r.month][r.status] = int(r.n)
-    months = []
-    for m in sorted(set(visit_counts) | set(claim_rows)):
-        c = claim_rows.get(m)
-        months.append(
-            MonthTrend(
-                m,
-                int(visit_counts.get(m, 0)),
-                int(c.claims) if c else 0,
-                int(c.units or 0) if c else 0,
-                _avg(c.to_claim) if c else None,
-                _avg(c.to_pay) if c else None,
-            )
-        )
-    notes = (
-        f"Range {q.describe()}, by date of service.",
-        "Claims: claims that are not voided or replaced; units per visit = their units / their count.",
-        "Days visit → claim: to the claim's first submission; days claim → payment: from the first "
-        "submission to the first insurance payment posted (averages over the claims that have them).",
-        "Claims per status: each claim's current status.",
-    )
-    return TrendsReport(q, names.practice, tuple(months), dict(statuses), notes)
+    step("visits")
+    visit_counts = _visits_from_records(conn, q)
+    step("claims")
+    claim_rows = {
+        r.month: (int(r.claims), int(r.units or 0), _avg(r.to_claim), _avg(r.to_pay))
+        for r in conn.execute(claim_stmt)
+    }
+    step("statuses")
+    statuses: dict[str, dict[str, int]] = defaultdict(dict)
+    for r in conn.execute(status_stmt):
+        statuses[r.month][r.status] = int(r.n)
+    return visit_counts, claim_rows, statuses
 
 
 def _avg(value: object) -> Decimal | None:

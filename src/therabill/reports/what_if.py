@@ -7,6 +7,10 @@ Each visit's services (code and minutes, from the stored visit) go through
 schedule (the practice's fees, else the imported fee schedule's practice fee on the as-of
 day). A visit belongs to the payer of its claim, else of its coverage, else of the
 patient's primary coverage, else to self-pay. Visits are chosen by date of service.
+
+The visits are counted per payer and services text from the day totals database triggers keep
+(``trend_tables.visit_day_totals``); ``build(..., from_records=True)`` groups the visits
+themselves.
 """
 
 from __future__ import annotations
@@ -20,6 +24,7 @@ from typing import Any
 from sqlalchemy import Engine, func, select
 
 from therabill.adapters.db.tables import claims, coverages, payers, practices, visits
+from therabill.adapters.db.trend_tables import visit_day_totals
 from therabill.domain.money import ZERO, D
 from therabill.domain.timing import UnitMethod, compute_units
 from therabill.refdata.catalog import default_catalog
@@ -185,9 +190,8 @@ def _lines(services: Any) -> tuple[_Line, ...]:
     return tuple(out)
 
 
-def build(engine: Engine, q: ReportQuery, progress: Progress | None = None) -> WhatIfReport:
-    """The what-if report of ``q``."""
-    step = progress or (lambda _s: None)
+def _groups_from_records(q: ReportQuery) -> Any:
+    """Visits counted per payer and services text, from the visits, claims and coverages."""
     live_claim = (
         select(claims.c.visit_id, func.max(claims.c.payer_id).label("payer"))
         .where(claims.c.practice_id == q.practice_id, claims.c.status.not_in(("voided", "replaced")))
@@ -215,7 +219,28 @@ def build(engine: Engine, q: ReportQuery, progress: Progress | None = None) -> W
     )
     if q.payer_id:
         stmt = stmt.where(payer == q.payer_id)
-    stmt = stmt.group_by(payer, services_text)
+    return stmt.group_by(payer, services_text)
+
+
+def _groups_from_totals(q: ReportQuery) -> Any:
+    """The same from the kept day totals (``visit_day_totals``; ``''`` is self-pay)."""
+    vt = visit_day_totals
+    payer = func.nullif(vt.c.payer_id, "").label("payer")
+    stmt = select(payer, func.max(vt.c.services).label("services"), func.sum(vt.c.visits).label("n")).where(
+        vt.c.practice_id == q.practice_id, *date_range(vt.c.date_of_service, q)
+    )
+    if q.payer_id:
+        stmt = stmt.where(vt.c.payer_id == q.payer_id)
+    return stmt.group_by(vt.c.payer_id, vt.c.services_key)
+
+
+def build(
+    engine: Engine, q: ReportQuery, progress: Progress | None = None, *, from_records: bool = False
+) -> WhatIfReport:
+    """The what-if report of ``q``: visits grouped from the kept day totals (``trend_tables``), or
+    with ``from_records`` from the visits, claims and coverages."""
+    step = progress or (lambda _s: None)
+    stmt = _groups_from_records(q) if from_records else _groups_from_totals(q)
     catalog = default_catalog().units
     cache: dict[tuple[_Line, ...], tuple[dict[str, int], dict[str, int]]] = {}
     acc: dict[str | None, list[Any]] = defaultdict(lambda: [0, 0, defaultdict(int), defaultdict(int)])
@@ -230,6 +255,8 @@ def build(engine: Engine, q: ReportQuery, progress: Progress | None = None) -> W
         fees_raw = conn.execute(select(practices.c.fees).where(practices.c.id == q.practice_id)).scalar()
         step("visits by payer and services")
         for payer_id, text, count in conn.execute(stmt):
+            if not count:
+                continue  # a day total taken back to zero
             key = _lines(_parse(text))
             units = cache.get(key)
             if units is None:

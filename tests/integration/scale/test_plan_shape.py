@@ -51,6 +51,10 @@ SHARED_TABLES = (
     "visits",
     "objective_measures",
     "patients",
+    "claim_day_totals",
+    "visit_day_totals",
+    "measure_days",
+    "measure_visit_days",
 )
 PID = hashlib.md5(b"p1").hexdigest()  # noqa: S324 - the generator's id of practice 1
 

@@ -40,7 +40,7 @@ from sqlalchemy import (
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.sql.elements import ColumnElement
 
-from therabill.adapters.db import aging_totals, denial_totals, revenue_totals, visits_to_bill
+from therabill.adapters.db import aging_totals, denial_totals, revenue_totals, trend_totals, visits_to_bill
 from therabill.adapters.db.ledger_tables import ledger_balances as balances
 from therabill.adapters.db.ledger_tables import ledger_entries as le
 from therabill.adapters.db.ledger_tables import ledger_month_totals as totals
@@ -345,6 +345,7 @@ def rebuild(conn: Connection, practice_ids: Iterable[str]) -> int:
         visits_to_bill.rebuild(conn, practice_id)
         revenue_totals.rebuild(conn, practice_id)
         aging_totals.rebuild(conn, practice_id)  # from the balances rebuilt above
+        trend_totals.rebuild(conn, practice_id)
     return written
 
 
@@ -417,4 +418,5 @@ def differences(conn: Connection, practice_id: str) -> list[dict[str, Any]]:
         + visits_to_bill.differences(conn, practice_id)
         + revenue_totals.differences(conn, practice_id)
         + aging_totals.differences(conn, practice_id)
+        + trend_totals.differences(conn, practice_id)
     )
