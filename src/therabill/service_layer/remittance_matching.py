@@ -21,6 +21,7 @@ from therabill.domain.money import from_cents
 from therabill.domain.posting import ClaimRef, LineRef
 from therabill.domain.remittance import ClaimPayment, Remittance
 from therabill.service_layer import ledger, secondary_claims
+from therabill.service_layer.claim_moves import ClaimMoves
 from therabill.service_layer.encounters import CLOSED_CLAIM_STATUSES
 from therabill.service_layer.uow import UnitOfWork
 
@@ -99,17 +100,22 @@ class Reads:
     it in the same transaction), it is read again, as it stands then.
     """
 
-    def __init__(self, uow: UnitOfWork, numbers: Sequence[str]) -> None:
+    def __init__(self, uow: UnitOfWork, numbers: Sequence[str], moves: ClaimMoves | None = None) -> None:
         self._uow = uow
+        self._moves = moves
         self._claims: dict[str, Row[Any]] = {}
+        self._missing: set[str] = set()
         self._lines: dict[str, list[Row[Any]]] = {}
         self._coverages: dict[str, list[Row[Any]]] = {}
         self._entries: dict[str, list[Entry]] = {}
         wanted = sorted(set(numbers))
         if not wanted:
             return
-        found = uow.records.rows(claims, claims.c.claim_number.in_(wanted))
+        found = _claims_for_update(uow, wanted)
         self._claims = {r.claim_number: r for r in found}
+        self._missing = set(wanted) - set(self._claims)
+        if moves is not None:
+            moves.know(found)
         ids = sorted({r.id for r in found} | {r.primary_claim_id for r in found if r.primary_claim_id})
         people = sorted({r.patient_id for r in found})
         for ln in uow.records.rows(
@@ -130,7 +136,11 @@ class Reads:
 
     def claim(self, number: str) -> Row[Any] | None:
         found = self._claims.pop(number, None)
-        return found if found is not None else self._uow.records.claim_by_number(number)
+        if found is not None or number in self._missing:
+            return found
+        if self._moves is not None:  # read again as it stands: what was queued is written first
+            self._moves.flush()
+        return self._uow.records.claim_by_number(number)
 
     def lines_of(self, claim_id: str) -> list[Row[Any]]:
         found = self._lines.get(claim_id)
@@ -159,6 +169,15 @@ class Reads:
 
     def forget(self) -> None:
         self._claims, self._lines, self._coverages, self._entries = {}, {}, {}, {}
+        self._missing = set()
+
+
+def _claims_for_update(uow: UnitOfWork, numbers: Sequence[str]) -> list[Row[Any]]:
+    """The claims numbered ``numbers``, locked for the transaction (their statuses move)."""
+    query = uow.records.scoped(claims).where(claims.c.claim_number.in_(numbers))
+    if uow.session.get_bind().dialect.name == "postgresql":
+        query = query.with_for_update()
+    return list(uow.session.execute(query))
 
 
 def match_claim(

@@ -31,7 +31,7 @@ from therabill.adapters.db.ledger_tables import (
     remittance_lines,
     remittances,
 )
-from therabill.adapters.db.tables import claims, payers
+from therabill.adapters.db.tables import payers
 from therabill.domain.errors import ReferenceDataError, TherabillError
 from therabill.domain.ledger import Entry, check_entries, new_id
 from therabill.domain.money import ZERO, to_cents
@@ -50,7 +50,8 @@ from therabill.domain.posting import (
 )
 from therabill.domain.remittance import ClaimPayment, Remittance
 from therabill.domain.remittance_data import claim_payment_to_data
-from therabill.service_layer import claim_status, ledger, secondary_claims
+from therabill.service_layer import ledger, secondary_claims
+from therabill.service_layer.claim_moves import ClaimMoves
 from therabill.service_layer.remittance_matching import Match, Reads, match_claim, sender_of
 from therabill.service_layer.remittance_records import line_rows
 from therabill.service_layer.remittance_records import work_rows as _work_rows
@@ -191,33 +192,40 @@ def _post_provider_adjustments(
         uow.record("ledger.provider-adjustment", "remittance", remittance_id, {"entries": len(rows)})
 
 
-def update_claim_status_in(uow: UnitOfWork, ref: ClaimRef, cp: Any, trace: str | None) -> list[WorkItem]:
+def update_claim_status_in(
+    uow: UnitOfWork, ref: ClaimRef, cp: Any, trace: str | None, moves: ClaimMoves | None = None
+) -> list[WorkItem]:
     """Move the claim the payer adjudicated to the status the remittance implies; a worklist
-    item if it cannot move."""
+    item if it cannot move. With ``moves`` the move is queued there (the caller flushes it with
+    the rest of its transaction); without, it is written now."""
+    queue = moves if moves is not None else ClaimMoves(uow)
     target = claim_status_after(cp, routine_reasons())
-    row = uow.records.get(claims, ref.status_claim_id, for_update=True)
+    row = queue.claim(ref.status_claim_id)
     pcn = cp.payer_claim_control_number
     changed = {"payer_claim_control_number": pcn} if pcn and row.payer_claim_control_number != pcn else {}
+    work: list[WorkItem] = []
     if target is None or row.status == target:
         if changed:
-            uow.records.update(claims, row.id, **changed)
-        return []
-    note = f"835 {trace or ''}: {cp.status_words}, paid {cp.paid}".strip()
-    try:  # the status and the payer's claim number in one update
-        claim_status.set_status_in(uow, row, target, note=note[:300], **changed)
-    except TherabillError:  # refused before anything was written
-        if changed:
-            uow.records.update(claims, row.id, **changed)
-        return [
-            WorkItem(
-                "status-not-updated",
-                f"claim {cp.claim_id} is {row.status}; the remittance says {target}: status left as it is",
-                cp.claim_id,
-                amount=cp.paid,
-                segment_number=cp.segment_number,
+            queue.set_values(row.id, **changed)
+    else:
+        note = f"835 {trace or ''}: {cp.status_words}, paid {cp.paid}".strip()
+        try:  # the status and the payer's claim number in one update
+            queue.move(row.id, target, note=note[:300], **changed)
+        except TherabillError:  # refused before anything was queued
+            if changed:
+                queue.set_values(row.id, **changed)
+            work.append(
+                WorkItem(
+                    "status-not-updated",
+                    f"claim {cp.claim_id} is {row.status}; the remittance says {target}: status left as it is",
+                    cp.claim_id,
+                    amount=cp.paid,
+                    segment_number=cp.segment_number,
+                )
             )
-        ]
-    return []
+    if moves is None:
+        queue.flush()
+    return work
 
 
 def _conflicts(uow: UnitOfWork, remittance_id: str, rem: Remittance) -> bool:
@@ -302,6 +310,7 @@ class _Pending:
         self.entries: list[dict[str, Any]] = []
         self.work: list[tuple[list[WorkItem], str, str | None]] = []
         self.totals: list[dict[str, Any]] = []
+        self.moves = ClaimMoves(uow)
 
     def flush(self) -> None:
         session = self.uow.session
@@ -314,7 +323,9 @@ class _Pending:
             if rows:
                 session.execute(table.insert(), rows)
         for items, rc_id, claim_id in self.work:
-            _work_rows(self.uow, items, self.remittance_id, rc_id, claim_id)
+            if items:
+                _work_rows(self.uow, items, self.remittance_id, rc_id, claim_id)
+        self.moves.flush()
         self.totals.extend(self.entries)
         self.claims, self.payments, self.lines, self.entries, self.work = [], [], [], [], []
 
@@ -448,8 +459,8 @@ def post_claim_in(
     a remittance's own claims post through the same ``_post_one``, many per transaction.
     Returns the new remittance claim's id.
     """
-    read = Reads(uow, [cp.claim_id])
     pending = _Pending(uow, received.remittance_id)
+    read = Reads(uow, [cp.claim_id], pending.moves)
     rc_id = _post_one(uow, cp, received, key, ordinal, read, pending, result)
     pending.close()
     return rc_id
@@ -475,8 +486,8 @@ def _post_claims(
     )
     todo = [(ordinal, cp, key) for ordinal, (cp, key) in chunk if key not in done]
     result.skipped_claims += len(chunk) - len(todo)
-    read = Reads(uow, [cp.claim_id for _, cp, _ in todo])
     pending = _Pending(uow, rid)
+    read = Reads(uow, [cp.claim_id for _, cp, _ in todo], pending.moves)
     received = Received(rid, remittance.trace_number, remittance.header.payment_date, sender, balanced)
     for ordinal, cp, key in todo:
         _post_one(uow, cp, received, key, ordinal, read, pending, result)
@@ -543,11 +554,12 @@ def _post_one(
         work.extend(negative_payer_items(on_claim, posting.entries, cp.claim_id, cp.segment_number))
         mismatch = responsibility_mismatch(cp)
         work.extend([mismatch] if mismatch is not None else [])
-        work.extend(update_claim_status_in(uow, match.ref, cp, received.trace_number))
+        work.extend(update_claim_status_in(uow, match.ref, cp, received.trace_number, pending.moves))
         if not _no_next_claim(match, cp):  # it reads and writes more: everything written first
             pending.flush()
             number, items = _next_claim(uow, match, cp, received.payment_date)
             read.forget()
+            pending.moves.forget()
             work.extend(items)
             if number is not None:
                 result.next_claims.append(number)
