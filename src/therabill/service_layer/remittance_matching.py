@@ -172,11 +172,19 @@ class Reads:
         self._missing = set()
 
 
+_POSTING_COLUMNS = [c for c in claims.c if c.name != "coded_document"]
+"""The columns of a claim that posting reads (not the coded document: a next payer's claim,
+which copies it, reads the claim whole)."""
+
+
 def _claims_for_update(uow: UnitOfWork, numbers: Sequence[str]) -> list[Row[Any]]:
-    """The claims numbered ``numbers``, locked for the transaction (their statuses move)."""
-    query = uow.records.scoped(claims).where(claims.c.claim_number.in_(numbers))
-    if uow.session.get_bind().dialect.name == "postgresql":
-        query = query.with_for_update()
+    """The claims numbered ``numbers`` (without their coded document), locked for the
+    transaction (their statuses move)."""
+    query = (
+        select(*_POSTING_COLUMNS)
+        .where(claims.c.practice_id == uow.practice_id, claims.c.claim_number.in_(numbers))
+        .with_for_update()
+    )
     return list(uow.session.execute(query))
 
 

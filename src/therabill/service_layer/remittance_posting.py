@@ -31,7 +31,7 @@ from therabill.adapters.db.ledger_tables import (
     remittance_lines,
     remittances,
 )
-from therabill.adapters.db.tables import payers
+from therabill.adapters.db.tables import claims, payers
 from therabill.domain.errors import ReferenceDataError, TherabillError
 from therabill.domain.ledger import Entry, check_entries, new_id
 from therabill.domain.money import ZERO, to_cents
@@ -364,7 +364,7 @@ def _next_claim(
     try:
         made = secondary_claims.make_next_claim_in(
             uow,
-            billed=match.billed,
+            billed=uow.records.get(claims, match.billed.id),  # whole (posting read it without its document)
             ref=ref,
             cp=cp,
             sequence=sequence,
