@@ -80,12 +80,12 @@ def named_payer(uow: UnitOfWork, name: str | None) -> str | None:
     return None if found is None else str(found.id)
 
 
-def sequence_of(uow: UnitOfWork, claim: Row[Any], payer_id: str, read: Reads) -> str | None:
+def sequence_of(claim: Row[Any], payer_id: str, read: Reads) -> str | None:
     """The place of ``payer_id`` for the claim's patient on its date of service."""
     if claim.payer_id == payer_id and claim.coverage_id:
         row = read.coverage(claim.patient_id, claim.coverage_id)
         return str(row.sequence)
-    cov = secondary_claims.coverage_on(uow, claim.patient_id, claim.date_of_service, payer_id=payer_id)
+    cov = read.coverage_with(claim.patient_id, claim.date_of_service, payer_id)
     return None if cov is None else str(cov.sequence)
 
 
@@ -149,6 +149,13 @@ class Reads:
     def coverage(self, patient_id: str, coverage_id: str) -> Row[Any]:
         found = next((c for c in self._coverages.get(patient_id, ()) if c.id == coverage_id), None)
         return found if found is not None else self._uow.records.get(coverages, coverage_id)
+
+    def coverage_with(self, patient_id: str, day: date, payer_id: str) -> Row[Any] | None:
+        """The patient's coverage with ``payer_id`` in force on ``day`` (``secondary_claims.coverage_on``)."""
+        rows = self._coverages.get(patient_id)
+        if rows is None:
+            return secondary_claims.coverage_on(self._uow, patient_id, day, payer_id=payer_id)
+        return next((r for r in rows if r.payer_id == payer_id and secondary_claims._active(r, day)), None)
 
     def next_payer(self, patient_id: str, day: date, sequence: str) -> secondary_claims.NextPayer | None:
         rows = self._coverages.get(patient_id)
@@ -238,7 +245,7 @@ def match_claim(
         )
         for ln in read.lines_of(ledger_claim.id)
     )
-    sequence = sequence_of(uow, billed, payer, read) if payer else None
+    sequence = sequence_of(billed, payer, read) if payer else None
     crossed_to = named_payer(uow, cp.crossover_payer) if cp.is_crossover else None
     nxt = read.next_payer(billed.patient_id, billed.date_of_service, sequence) if sequence else None
     next_payer = crossed_to or (nxt.payer_id if nxt else None)
