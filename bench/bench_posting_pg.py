@@ -98,7 +98,7 @@ def _in_child(step: Callable[[], dict[str, Any]]) -> dict[str, Any]:
 # --- the practice ---------------------------------------------------------------------------
 
 
-def _template(engine: Engine) -> tuple[str, str]:
+def _template(engine: Engine, slug: str | None = None) -> tuple[str, str]:
     """A practice with one claim coded and marked ready through the service layer."""
     from therabill.service_layer import claims as claims_svc
     from therabill.service_layer import coverages as coverages_svc
@@ -109,7 +109,7 @@ def _template(engine: Engine) -> tuple[str, str]:
     pid = practice_svc.create_practice(
         engine,
         name="Bench Massage Therapy PLLC",
-        slug=f"bench-{os.getpid()}",
+        slug=slug or f"bench-{os.getpid()}",
         actor=ACTOR,
         npi="1887754327",
         tax_id="123456789",
