@@ -308,7 +308,7 @@ def _per_cpu(size: int, step: dict[str, Any]) -> int | None:
     """Claims per CPU second of the step's process and its database server processes together."""
     if not step.get("cpu_s"):
         return None
-    return round(size / (step["cpu_s"] + (step.get("server_cpu_s") or 0)))
+    return round(size / (float(step["cpu_s"]) + float(step.get("server_cpu_s") or 0)))
 
 
 def _one(url: str, size: int) -> dict[str, Any]:

@@ -34,6 +34,12 @@ class ClaimState:
 
     __slots__ = _KEPT
 
+    id: str
+    status: str
+    findings: Any
+    payer_claim_control_number: str | None
+    claim_number: str
+
     def __init__(self, row: Any) -> None:
         for name in _KEPT:
             setattr(self, name, getattr(row, name, None))
@@ -141,7 +147,7 @@ class ClaimMoves:
         if len(unknown) == 1:
             self._seq[unknown[0]] = len(self._uow.records.status_history(unknown[0]))
         elif unknown:
-            counted = dict(
+            counted: dict[str, int] = dict(
                 self._uow.session.execute(
                     select(claim_status_events.c.claim_id, func.count())
                     .where(
