@@ -5,7 +5,10 @@ the same money re-sent in a new envelope is recognised), then the CLPs post in t
 of up to ``CLAIMS_PER_TRANSACTION`` claims, each claim whole with its own key, so a crash part
 way leaves whole claims posted and a re-run posts only the rest. What the claims of one
 transaction read (the claims by number, their lines, coverages and patients' entries) is
-read once for all of them, and the summary tables are added to once per transaction. The
+read once for all of them (the claims locked), the rows posted and the claims' status moves
+(``claim_moves.ClaimMoves``) are written together, and the summary tables are added to once
+per transaction: a few statements per transaction, none per claim. A biller's assignment of
+an unmatched claim posts through the same body (``post_claim_in``, a transaction of one). The
 ledger rules and the entry inserts are ``service_layer.ledger``'s.
 """
 
@@ -547,6 +550,7 @@ def _post_one(
             key,
             existing=existing,
             deferred=pending.entries,
+            checked=True,  # by _posting, against the same entries
             remittance_id=rid,
             remittance_claim_id=rc_id,
         )
