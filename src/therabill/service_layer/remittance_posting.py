@@ -69,9 +69,11 @@ __all__ = [
     "routine_reasons",
 ]
 
-CLAIMS_PER_TRANSACTION = 200
+CLAIMS_PER_TRANSACTION = 500
 """CLPs posted per transaction: each claim whole and once (its key is stored with its entries),
-so a crash part way leaves whole claims posted and a re-run posts only the rest."""
+so a crash part way leaves whole claims posted and a re-run posts only the rest. A transaction
+costs a few statements whatever its size (200 claims cost about a fifth more CPU, client and
+server, than 500), and holds the practice's lock while it runs (about a second for 500)."""
 
 ROUTINE_ADJUSTMENTS_FILE = "routine_adjustments.toml"
 """The data file (in ``therabill/refdata/data``) of CARCs that are routine, not denials."""

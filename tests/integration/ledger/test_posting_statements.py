@@ -15,6 +15,7 @@ from datetime import date
 from decimal import Decimal
 from typing import Any
 
+import pytest
 from sqlalchemy import Engine, event, func, select
 
 from tests.integration.ledger.conftest import ACTOR, DOS, Seed, seed_practice
@@ -113,9 +114,12 @@ def test_statements_per_claim_stay_a_small_constant(engine: Engine) -> None:
         assert report_totals.differences(conn, seed.practice_id) == []
 
 
-def test_a_remittance_larger_than_one_transaction_posts_each_claim_once(engine: Engine) -> None:
+def test_a_remittance_larger_than_one_transaction_posts_each_claim_once(
+    engine: Engine, monkeypatch: pytest.MonkeyPatch
+) -> None:
     seed = seed_practice(engine)
-    count = remittance_posting.CLAIMS_PER_TRANSACTION + 3
+    monkeypatch.setattr(remittance_posting, "CLAIMS_PER_TRANSACTION", 7)  # three transactions
+    count = 2 * 7 + 3
     rem = _remittance(seed, count, "TRNC")
     first = remittance_posting.post_remittance(engine, seed.practice_id, ACTOR, rem)
     again = remittance_posting.post_remittance(engine, seed.practice_id, ACTOR, rem)
