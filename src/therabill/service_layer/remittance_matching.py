@@ -138,9 +138,13 @@ class Reads:
         found = self._claims.pop(number, None)
         if found is not None or number in self._missing:
             return found
-        if self._moves is not None:  # read again as it stands: what was queued is written first
-            self._moves.flush()
+        self.write_queued()  # read again as it stands: what was queued is written first
         return self._uow.records.claim_by_number(number)
+
+    def write_queued(self) -> None:
+        """Write the claim moves queued in the transaction (before reading claims' statuses)."""
+        if self._moves is not None:
+            self._moves.flush()
 
     def lines_of(self, claim_id: str) -> list[Row[Any]]:
         found = self._lines.get(claim_id)
@@ -214,6 +218,7 @@ def match_claim(
     billed = row
     payer = row.payer_id
     if sender is not None and sender != row.payer_id:
+        read.write_queued()  # the statuses below are read from the database: as they stand now
         sibling = next(
             iter(
                 uow.records.rows(
