@@ -159,3 +159,62 @@ def test_a_claim_paid_twice_in_one_transaction_moves_once_and_its_events_follow_
         ).scalars()
         assert set(statuses) == {"paid"}
         assert report_totals.differences(conn, seed.practice_id) == []
+
+
+def test_a_transaction_that_fails_writes_none_of_its_claims_and_a_repost_posts_them_once(
+    engine: Engine, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    seed = seed_practice(engine)
+    monkeypatch.setattr(remittance_posting, "CLAIMS_PER_TRANSACTION", 3)
+    rem = _remittance(seed, 7, "TRNE")
+    real = report_totals.add_posted
+    calls: list[int] = []
+
+    def second_fails(conn: Any, rows: Any) -> None:
+        calls.append(1)
+        if len(calls) == 2:
+            raise RuntimeError("the machine stopped")
+        real(conn, rows)
+
+    monkeypatch.setattr(report_totals, "add_posted", second_fails)
+    with pytest.raises(RuntimeError):
+        remittance_posting.post_remittance(engine, seed.practice_id, ACTOR, rem)
+
+    def state() -> tuple[dict[str, str], dict[str, int], int]:
+        with engine.connect() as conn:
+            statuses = dict(
+                conn.execute(
+                    select(claims.c.claim_number, claims.c.status).where(
+                        claims.c.practice_id == seed.practice_id
+                    )
+                ).all()
+            )
+            events = dict(
+                conn.execute(
+                    select(claims.c.claim_number, func.count(claim_status_events.c.id))
+                    .select_from(
+                        claims.outerjoin(claim_status_events, claim_status_events.c.claim_id == claims.c.id)
+                    )
+                    .where(claims.c.practice_id == seed.practice_id)
+                    .group_by(claims.c.claim_number)
+                ).all()
+            )
+            posted = conn.execute(
+                select(func.count())
+                .select_from(remittance_claims)
+                .where(remittance_claims.c.practice_id == seed.practice_id)
+            ).scalar_one()
+        return statuses, events, posted
+
+    statuses, events, posted = state()
+    numbers = [cp.claim_id for cp in rem.claims]
+    assert posted == 3  # the first transaction only: the second left nothing behind
+    assert [statuses[n] for n in numbers] == ["paid"] * 3 + ["submitted"] * 4
+    assert [events[n] for n in numbers] == [1] * 3 + [0] * 4
+    monkeypatch.setattr(report_totals, "add_posted", real)
+    again = remittance_posting.post_remittance(engine, seed.practice_id, ACTOR, rem)
+    assert (again.matched_claims, again.skipped_claims) == (4, 3)
+    statuses, events, posted = state()
+    assert posted == 7 and set(statuses.values()) == {"paid"} and set(events.values()) == {1}
+    with engine.connect() as conn:
+        assert report_totals.differences(conn, seed.practice_id) == []
