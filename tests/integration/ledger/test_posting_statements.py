@@ -189,7 +189,7 @@ def test_a_transaction_that_fails_writes_none_of_its_claims_and_a_repost_posts_t
                     )
                 ).all()
             )
-            events = dict(
+            events: dict[str, int] = dict(
                 conn.execute(
                     select(claims.c.claim_number, func.count(claim_status_events.c.id))
                     .select_from(
