@@ -15,7 +15,8 @@ each step through the one service the web, API and CLI use:
 * ``repost``: the same file again (exactly once: every claim skipped).
 
 Each measured step runs in a child process of its own, so the figures are its own: wall
-seconds, CPU seconds of the process (PostgreSQL's server processes are not counted), and the
+seconds, CPU seconds of the process, on PostgreSQL the CPU seconds of the server processes it
+connected to (``server_cpu_s``, read from ``/proc`` when the server runs on this machine), and the
 peak resident memory the step added (``ru_maxrss`` at the end minus the resident size at its
 start). After posting, the kept totals and balances are compared with the entries
 (``report_totals.differences``: must be empty). The 1-minute load average is recorded before
@@ -37,7 +38,7 @@ from datetime import date
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import Engine, create_engine, func, select, text
+from sqlalchemy import Engine, create_engine, event, func, select, text
 from sqlalchemy.engine import make_url
 from sqlalchemy.pool import NullPool
 
@@ -97,7 +98,7 @@ def _in_child(step: Callable[[], dict[str, Any]]) -> dict[str, Any]:
 # --- the practice ---------------------------------------------------------------------------
 
 
-def _template(engine: Engine) -> tuple[str, str]:
+def _template(engine: Engine, slug: str | None = None) -> tuple[str, str]:
     """A practice with one claim coded and marked ready through the service layer."""
     from therabill.service_layer import claims as claims_svc
     from therabill.service_layer import coverages as coverages_svc
@@ -108,7 +109,7 @@ def _template(engine: Engine) -> tuple[str, str]:
     pid = practice_svc.create_practice(
         engine,
         name="Bench Massage Therapy PLLC",
-        slug=f"bench-{os.getpid()}",
+        slug=slug or f"bench-{os.getpid()}",
         actor=ACTOR,
         npi="1887754327",
         tax_id="123456789",
@@ -220,6 +221,34 @@ def _copies(engine: Engine, practice_id: str, claim_id: str, count: int) -> None
 # --- the steps ------------------------------------------------------------------------------
 
 
+def _server_backends(engine: Engine) -> list[int]:
+    """The process ids of the PostgreSQL backends ``engine`` connects to (filled as it connects)."""
+    pids: list[int] = []
+    if engine.dialect.name == "postgresql":
+
+        @event.listens_for(engine, "connect")
+        def _pid(dbapi_connection: Any, record: Any) -> None:  # noqa: ARG001 - the event's signature
+            cursor = dbapi_connection.cursor()
+            cursor.execute("SELECT pg_backend_pid()")
+            pids.append(int(cursor.fetchone()[0]))
+            cursor.close()
+
+    return pids
+
+
+def _server_cpu_s(pids: list[int]) -> float | None:
+    """CPU seconds the backends used so far (a server on this machine; ``None`` otherwise)."""
+    ticks = os.sysconf("SC_CLK_TCK")
+    total = 0
+    for pid in pids:
+        try:
+            fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+        except OSError:
+            return None
+        total += int(fields[11]) + int(fields[12])  # utime, stime
+    return round(total / ticks, 3) if pids else None
+
+
 def _batch(url: str, practice_id: str) -> dict[str, Any]:
     from therabill.adapters.db.engine import make_engine
     from therabill.adapters.x12.envelope import EnvelopeSettings
@@ -227,6 +256,7 @@ def _batch(url: str, practice_id: str) -> dict[str, Any]:
     from therabill.service_layer.batches import BatchError
 
     engine = make_engine(url)
+    backends = _server_backends(engine)
     built, claims_in, sizes = 0, 0, []
     while True:
         from therabill.adapters.db.tables import claims
@@ -250,8 +280,9 @@ def _batch(url: str, practice_id: str) -> dict[str, Any]:
         built += 1
         claims_in += len(batch.claim_ids)
         sizes.append(len(batch.text))
+    server_cpu = _server_cpu_s(backends)
     engine.dispose()
-    return {"batches": built, "claims": claims_in, "x12_bytes": sum(sizes)}
+    return {"batches": built, "claims": claims_in, "x12_bytes": sum(sizes), "server_cpu_s": server_cpu}
 
 
 def _post(url: str, practice_id: str, data: str) -> dict[str, Any]:
@@ -259,15 +290,25 @@ def _post(url: str, practice_id: str, data: str) -> dict[str, Any]:
     from therabill.service_layer import remittances
 
     engine = make_engine(url)
+    backends = _server_backends(engine)
     posted = remittances.post_835(engine, practice_id, ACTOR, data)
+    server_cpu = _server_cpu_s(backends)
     engine.dispose()
     return {
+        "server_cpu_s": server_cpu,
         "remittances": len(posted),
         "claims_matched": sum(p.matched_claims for p in posted),
         "claims_already_posted": sum(p.result.skipped_claims for p in posted),
         "entries": sum(p.result.entries for p in posted),
         "worklist": sum(len(p.result.worklist) for p in posted),
     }
+
+
+def _per_cpu(size: int, step: dict[str, Any]) -> int | None:
+    """Claims per CPU second of the step's process and its database server processes together."""
+    if not step.get("cpu_s"):
+        return None
+    return round(size / (float(step["cpu_s"]) + float(step.get("server_cpu_s") or 0)))
 
 
 def _one(url: str, size: int) -> dict[str, Any]:
@@ -287,6 +328,7 @@ def _one(url: str, size: int) -> dict[str, Any]:
     batch = _in_child(lambda: _batch(url, practice_id))
     batch["claims_per_s"] = round(size / batch["wall_s"]) if "wall_s" in batch else None
     batch["claims_per_cpu_s"] = round(size / batch["cpu_s"]) if batch.get("cpu_s") else None
+    batch["claims_per_cpu_s_with_server"] = _per_cpu(size, batch)
     out["batch"] = batch
     engine = make_engine(url)
     data = remittances.example_835(engine, practice_id, ACTOR)
@@ -295,6 +337,7 @@ def _one(url: str, size: int) -> dict[str, Any]:
     post = _in_child(lambda: _post(url, practice_id, data))
     post["claims_per_s"] = round(size / post["wall_s"]) if "wall_s" in post else None
     post["claims_per_cpu_s"] = round(size / post["cpu_s"]) if post.get("cpu_s") else None
+    post["claims_per_cpu_s_with_server"] = _per_cpu(size, post)
     out["post"] = post
     out["repost"] = _in_child(lambda: _post(url, practice_id, data))
     engine = make_engine(url)

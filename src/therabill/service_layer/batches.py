@@ -35,8 +35,9 @@ from therabill.adapters.x12.x837p_005010X222A1 import write_837p
 from therabill.clock import Clock, current_time, naive_utc
 from therabill.domain.errors import Problem, TherabillError
 from therabill.domain.records import ClaimStatus
-from therabill.service_layer import claim_status
 from therabill.service_layer import claims as claims_svc
+from therabill.service_layer import claims_read
+from therabill.service_layer.claim_moves import ClaimMoves
 from therabill.service_layer.uow import UnitOfWork
 
 __all__ = [
@@ -216,7 +217,7 @@ def build_batch(
                 claims, claims.c.status.in_(list(statuses)), order_by=[claims.c.claim_number]
             )
         else:
-            rows = [uow.records.get(claims, cid, for_update=True) for cid in claim_ids]
+            rows = claims_read.claims_for_update(uow, claim_ids)
             not_ready = [r.claim_number for r in rows if r.status not in statuses]
             if not_ready:
                 raise BatchError(
@@ -235,7 +236,7 @@ def build_batch(
             )
         control = allocate_control_number(uow)
         now = uow.now()
-        domain_claims = [claims_svc.claim_in(uow, r.id) for r in chosen]
+        domain_claims = claims_read.claims_in(uow, chosen)
         text = write_837p(domain_claims, envelope, control_number=control, created=naive_utc(now))
         digest = hashlib.sha256(text.encode("ascii")).hexdigest()
         total = sum(int(r.total_charge_cents) for r in chosen)
@@ -250,6 +251,8 @@ def build_batch(
             created_at=now,
         )
         size = envelope.max_claims_per_transaction
+        moves = ClaimMoves(uow)  # every claim's move written together
+        moves.know(chosen)
         for n, r in enumerate(chosen):
             if r.has_errors:
                 note = f"scrub errors overridden by {actor}: {override_reason}"[:300]
@@ -257,11 +260,9 @@ def build_batch(
             else:
                 note = None
             if r.status != _S.READY.value:
-                claim_status.set_status_in(uow, r, _S.READY.value, note=note or "batched")
-                r = uow.records.get(claims, r.id)
-            claim_status.set_status_in(  # the status and the batch's numbers in one update
-                uow,
-                r,
+                moves.move(r.id, _S.READY.value, note=note or "batched")
+            moves.move(  # the status and the batch's numbers in one update
+                r.id,
                 _S.SUBMITTED.value,
                 note=f"837P interchange {control}",
                 batch_id=batch_id,
@@ -269,6 +270,7 @@ def build_batch(
                 group_control_number=control,
                 transaction_control_number=f"{n // size + 1:04d}",
             )
+        moves.flush()
         uow.record(
             "batch.build",
             "claim_batch",

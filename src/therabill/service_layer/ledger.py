@@ -166,18 +166,15 @@ def replay_in(uow: UnitOfWork, key: str, digest: str) -> Posted | None:
 
 
 def insert_entries(
-    uow: UnitOfWork,
-    entries: Sequence[Entry],
-    key: str | None,
-    existing: Sequence[Entry] | None = None,
-    deferred: list[dict[str, Any]] | None = None,
-    **extra: Any,
-) -> None:
-    """Check ``entries`` against their patients' entries and insert them; with ``deferred``, append the
-    rows there for the caller to insert and add to the summary tables before it commits."""
+    uow: UnitOfWork, entries: Sequence[Entry], key: str | None, existing: Sequence[Entry] | None = None,
+    deferred: list[dict[str, Any]] | None = None, checked: bool = False, **extra: Any,
+) -> None:  # fmt: skip
+    """Check ``entries`` against their patients' entries (unless the caller ``checked`` them against
+    ``existing``) and insert them; with ``deferred``, append the rows there for the caller to insert
+    and add to the summary tables before it commits."""
     if existing is None:
         existing = patient_entries(uow, (e.patient_id for e in entries))
-    problems = check_entries(existing, entries)
+    problems = [] if checked else check_entries(existing, entries)
     if problems:
         raise LedgerError("entries cannot be posted", tuple(problems))
     rows = [_to_row(e, uow, key, **extra) for e in entries]

@@ -21,6 +21,7 @@ from therabill.domain.money import from_cents
 from therabill.domain.posting import ClaimRef, LineRef
 from therabill.domain.remittance import ClaimPayment, Remittance
 from therabill.service_layer import ledger, secondary_claims
+from therabill.service_layer.claim_moves import ClaimMoves
 from therabill.service_layer.encounters import CLOSED_CLAIM_STATUSES
 from therabill.service_layer.uow import UnitOfWork
 
@@ -79,12 +80,12 @@ def named_payer(uow: UnitOfWork, name: str | None) -> str | None:
     return None if found is None else str(found.id)
 
 
-def sequence_of(uow: UnitOfWork, claim: Row[Any], payer_id: str, read: Reads) -> str | None:
+def sequence_of(claim: Row[Any], payer_id: str, read: Reads) -> str | None:
     """The place of ``payer_id`` for the claim's patient on its date of service."""
     if claim.payer_id == payer_id and claim.coverage_id:
         row = read.coverage(claim.patient_id, claim.coverage_id)
         return str(row.sequence)
-    cov = secondary_claims.coverage_on(uow, claim.patient_id, claim.date_of_service, payer_id=payer_id)
+    cov = read.coverage_with(claim.patient_id, claim.date_of_service, payer_id)
     return None if cov is None else str(cov.sequence)
 
 
@@ -99,17 +100,22 @@ class Reads:
     it in the same transaction), it is read again, as it stands then.
     """
 
-    def __init__(self, uow: UnitOfWork, numbers: Sequence[str]) -> None:
+    def __init__(self, uow: UnitOfWork, numbers: Sequence[str], moves: ClaimMoves | None = None) -> None:
         self._uow = uow
+        self._moves = moves
         self._claims: dict[str, Row[Any]] = {}
+        self._missing: set[str] = set()
         self._lines: dict[str, list[Row[Any]]] = {}
         self._coverages: dict[str, list[Row[Any]]] = {}
         self._entries: dict[str, list[Entry]] = {}
         wanted = sorted(set(numbers))
         if not wanted:
             return
-        found = uow.records.rows(claims, claims.c.claim_number.in_(wanted))
+        found = _claims_for_update(uow, wanted)
         self._claims = {r.claim_number: r for r in found}
+        self._missing = set(wanted) - set(self._claims)
+        if moves is not None:
+            moves.know(found)
         ids = sorted({r.id for r in found} | {r.primary_claim_id for r in found if r.primary_claim_id})
         people = sorted({r.patient_id for r in found})
         for ln in uow.records.rows(
@@ -130,7 +136,15 @@ class Reads:
 
     def claim(self, number: str) -> Row[Any] | None:
         found = self._claims.pop(number, None)
-        return found if found is not None else self._uow.records.claim_by_number(number)
+        if found is not None or number in self._missing:
+            return found
+        self.write_queued()  # read again as it stands: what was queued is written first
+        return self._uow.records.claim_by_number(number)
+
+    def write_queued(self) -> None:
+        """Write the claim moves queued in the transaction (before reading claims' statuses)."""
+        if self._moves is not None:
+            self._moves.flush()
 
     def lines_of(self, claim_id: str) -> list[Row[Any]]:
         found = self._lines.get(claim_id)
@@ -139,6 +153,13 @@ class Reads:
     def coverage(self, patient_id: str, coverage_id: str) -> Row[Any]:
         found = next((c for c in self._coverages.get(patient_id, ()) if c.id == coverage_id), None)
         return found if found is not None else self._uow.records.get(coverages, coverage_id)
+
+    def coverage_with(self, patient_id: str, day: date, payer_id: str) -> Row[Any] | None:
+        """The patient's coverage with ``payer_id`` in force on ``day`` (``secondary_claims.coverage_on``)."""
+        rows = self._coverages.get(patient_id)
+        if rows is None:
+            return secondary_claims.coverage_on(self._uow, patient_id, day, payer_id=payer_id)
+        return next((r for r in rows if r.payer_id == payer_id and secondary_claims._active(r, day)), None)
 
     def next_payer(self, patient_id: str, day: date, sequence: str) -> secondary_claims.NextPayer | None:
         rows = self._coverages.get(patient_id)
@@ -159,6 +180,23 @@ class Reads:
 
     def forget(self) -> None:
         self._claims, self._lines, self._coverages, self._entries = {}, {}, {}, {}
+        self._missing = set()
+
+
+_POSTING_COLUMNS = [c for c in claims.c if c.name != "coded_document"]
+"""The columns of a claim that posting reads (not the coded document: a next payer's claim,
+which copies it, reads the claim whole)."""
+
+
+def _claims_for_update(uow: UnitOfWork, numbers: Sequence[str]) -> list[Row[Any]]:
+    """The claims numbered ``numbers`` (without their coded document), locked for the
+    transaction (their statuses move)."""
+    query = (
+        select(*_POSTING_COLUMNS)
+        .where(claims.c.practice_id == uow.practice_id, claims.c.claim_number.in_(numbers))
+        .with_for_update()
+    )
+    return list(uow.session.execute(query))
 
 
 def match_claim(
@@ -180,6 +218,7 @@ def match_claim(
     billed = row
     payer = row.payer_id
     if sender is not None and sender != row.payer_id:
+        read.write_queued()  # the statuses below are read from the database: as they stand now
         sibling = next(
             iter(
                 uow.records.rows(
@@ -211,7 +250,7 @@ def match_claim(
         )
         for ln in read.lines_of(ledger_claim.id)
     )
-    sequence = sequence_of(uow, billed, payer, read) if payer else None
+    sequence = sequence_of(billed, payer, read) if payer else None
     crossed_to = named_payer(uow, cp.crossover_payer) if cp.is_crossover else None
     nxt = read.next_payer(billed.patient_id, billed.date_of_service, sequence) if sequence else None
     next_payer = crossed_to or (nxt.payer_id if nxt else None)

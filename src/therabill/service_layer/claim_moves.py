@@ -1,0 +1,164 @@
+"""Claim status moves of one transaction, written together (posting a remittance, a batch).
+
+``ClaimMoves`` applies ``claim_status``'s rules to many claims at once: the same transition
+check (``check_claim_transition``, refused before anything is queued), the same columns set
+(the status, ``updated_at`` and the caller's values in one update), the same status-history
+event (the claim's next sequence number, the claim's findings unless given) and the same audit
+row. What changes is when it is written: the claims' current state is kept as the moves leave
+it, and ``flush`` writes every queued update and event with a few statements (the sequence
+numbers of all the claims read in one query, the updates and the events each sent together),
+instead of four statements per claim. Nothing is written before ``flush``; the caller flushes
+before anything else reads or writes those claims, and always before its transaction commits.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from typing import Any
+
+from sqlalchemy import Row, bindparam, func, select
+
+from therabill.adapters.db.tables import claim_status_events, claims
+from therabill.domain.ledger import new_id
+from therabill.domain.records import check_claim_transition
+from therabill.service_layer.uow import UnitOfWork
+
+__all__ = ["ClaimMoves"]
+
+_KEPT = ("id", "status", "findings", "payer_claim_control_number", "claim_number")
+"""The columns of a claim a move reads."""
+
+
+class ClaimState:
+    """A claim as the queued moves leave it (the columns a move reads)."""
+
+    __slots__ = _KEPT
+
+    id: str
+    status: str
+    findings: Any
+    payer_claim_control_number: str | None
+    claim_number: str
+
+    def __init__(self, row: Any) -> None:
+        for name in _KEPT:
+            setattr(self, name, getattr(row, name, None))
+
+
+class ClaimMoves:
+    """The status moves and claim updates of one transaction, queued and written by ``flush``."""
+
+    def __init__(self, uow: UnitOfWork) -> None:
+        self._uow = uow
+        self._state: dict[str, ClaimState] = {}
+        self._updates: dict[str, dict[str, Any]] = {}
+        self._events: list[dict[str, Any]] = []
+        self._seq: dict[str, int] = {}
+
+    def know(self, rows: Iterable[Row[Any]]) -> None:
+        """Claims read (locked) in this transaction: their state, unless a move changed it since."""
+        for row in rows:
+            if row.id not in self._state:
+                self._state[row.id] = ClaimState(row)
+
+    def claim(self, claim_id: str) -> ClaimState:
+        """The claim as the queued moves leave it (read for update when not known yet).
+
+        Raises:
+            NotFoundError: no such claim in the practice.
+        """
+        found = self._state.get(claim_id)
+        if found is None:
+            found = self._state[claim_id] = ClaimState(
+                self._uow.records.get(claims, claim_id, for_update=True)
+            )
+        return found
+
+    def set_values(self, claim_id: str, **values: Any) -> None:
+        """Queue columns of the claim to set (no status move, no event)."""
+        state = self.claim(claim_id)
+        for name, value in values.items():
+            if name in _KEPT:
+                setattr(state, name, value)
+        self._updates.setdefault(claim_id, {}).update(values)
+
+    def move(
+        self, claim_id: str, new_status: str, *, findings: Any = None, note: str | None = None, **values: Any
+    ) -> None:
+        """Queue the claim's move to ``new_status`` with its event and audit row (``values``:
+        other columns set in the same update), as ``claim_status.set_status_in`` does.
+
+        Raises:
+            TransitionError: the life cycle does not allow the move (nothing is queued).
+        """
+        state = self.claim(claim_id)
+        old = state.status
+        nxt = check_claim_transition(old, new_status)
+        event_findings = findings if findings is not None else state.findings
+        self.set_values(claim_id, status=nxt.value, updated_at=self._uow.now(), **values)
+        self._events.append(
+            {
+                "id": new_id(),
+                "claim_id": claim_id,
+                "status": nxt.value,
+                "at": self._uow.now(),
+                "actor": self._uow.actor,
+                "note": note,
+                "findings": event_findings,
+            }
+        )
+        self._uow.record("claim.status", "claim", claim_id, {"from": old, "to": nxt.value})
+
+    def flush(self) -> None:
+        """Write the queued updates and events (each claim's events numbered after its history)."""
+        self._write_updates()
+        self._write_events()
+
+    def forget(self) -> None:
+        """Drop what is known of the claims (after other code changed them); flush first."""
+        self.flush()
+        self._state, self._seq = {}, {}
+
+    def _write_updates(self) -> None:
+        updates, self._updates = self._updates, {}
+        if len(updates) == 1:
+            ((claim_id, values),) = updates.items()
+            self._uow.records.update(claims, claim_id, **values)
+            return
+        groups: dict[tuple[str, ...], list[dict[str, Any]]] = {}
+        for claim_id, values in updates.items():
+            names = tuple(sorted(values))
+            groups.setdefault(names, []).append(
+                {"_id": claim_id, **{f"_v_{k}": v for k, v in values.items()}}
+            )
+        for names, rows in groups.items():
+            stmt = (
+                claims.update()
+                .where(claims.c.id == bindparam("_id"), claims.c.practice_id == self._uow.practice_id)
+                .values({name: bindparam(f"_v_{name}") for name in names})
+            )
+            self._uow.session.execute(stmt, rows)
+
+    def _write_events(self) -> None:
+        events, self._events = self._events, []
+        if not events:
+            return
+        unknown = sorted({e["claim_id"] for e in events} - set(self._seq))
+        if len(unknown) == 1:
+            self._seq[unknown[0]] = len(self._uow.records.status_history(unknown[0]))
+        elif unknown:
+            counted: dict[str, int] = dict(
+                self._uow.session.execute(
+                    select(claim_status_events.c.claim_id, func.count())
+                    .where(
+                        claim_status_events.c.practice_id == self._uow.practice_id,
+                        claim_status_events.c.claim_id.in_(unknown),
+                    )
+                    .group_by(claim_status_events.c.claim_id)
+                ).all()
+            )
+            self._seq.update({claim_id: int(counted.get(claim_id, 0)) for claim_id in unknown})
+        for e in events:
+            self._seq[e["claim_id"]] += 1
+            e["seq"] = self._seq[e["claim_id"]]
+        self._uow.records.insert_many(claim_status_events, events)
