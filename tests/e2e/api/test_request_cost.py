@@ -70,3 +70,52 @@ def test_the_session_factory_is_made_once_per_engine_and_kind(world: World) -> N
     assert session_factory(world.engine) is session_factory(world.engine)
     assert session_factory(world.engine, read_only=True) is session_factory(world.engine, read_only=True)
     assert session_factory(world.engine) is not session_factory(world.engine, read_only=True)
+
+
+@contextmanager
+def statement_objects(engine: Engine) -> Iterator[list[Any]]:
+    """The statement objects ``engine`` is asked to run inside the block (before compiling)."""
+    seen: list[Any] = []
+
+    def note(_conn: Any, clause: Any, *_: Any) -> None:
+        seen.append(clause)
+
+    event.listen(engine, "before_execute", note)
+    try:
+        yield seen
+    finally:
+        event.remove(engine, "before_execute", note)
+
+
+def _fixed_cost_statements(clauses: list[Any]) -> list[Any]:
+    """The caller's lookup and the audit row's statements among ``clauses``."""
+    wanted = ("FROM api_tokens", "FROM sessions", "FROM audit_log", "INSERT INTO audit_log")
+    return [c for c in clauses if any(w in str(c) for w in wanted)]
+
+
+def test_the_caller_and_audit_statements_are_built_once(
+    client: TestClient, world: World, tokens: dict[tuple[str, str], str]
+) -> None:
+    """Every request resolves its caller and most write an audit row: those statements are
+    built once and run again (a statement object keeps its cache key), never rebuilt per call."""
+    auth = bearer(tokens[("a", "biller")])
+    assert client.get("/api/v1/claims?limit=5", headers=auth).status_code == 200
+    runs = []
+    for _ in range(2):
+        with statement_objects(world.engine) as seen:
+            assert client.get("/api/v1/claims?limit=5", headers=auth).status_code == 200
+        runs.append(_fixed_cost_statements(seen))
+    first, second = runs
+    assert len(first) == 3, [str(c) for c in first]  # the token, the chain head, the insert
+    assert [id(c) for c in first] == [id(c) for c in second]
+
+
+def test_a_browser_caller_statement_is_built_once(client: TestClient, world: World) -> None:
+    login(client, world, "a", "owner")
+    runs = []
+    for _ in range(2):
+        with statement_objects(world.engine) as seen:
+            assert client.get("/claims").status_code == 200
+        runs.append([c for c in seen if "FROM sessions" in str(c)])
+    assert len(runs[0]) == 1
+    assert runs[0][0] is runs[1][0]

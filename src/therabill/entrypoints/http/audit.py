@@ -12,7 +12,6 @@ from typing import Any
 
 from fastapi import Request
 from sqlalchemy import Connection
-from sqlalchemy.orm import Session
 
 from therabill.entrypoints.http import deps
 from therabill.service_layer import audit as audit_log
@@ -45,17 +44,13 @@ def record(
         facts["ip"] = ip
     if details:
         facts.update(details)
-    session = Session(bind=conn)
-    try:
-        audit_log.append(
-            session,
-            principal.practice_id,
-            actor_of(principal),
-            [audit_log.AuditEvent(action[:60], object_type[:40], object_id, facts)],
-            at,
-        )
-    finally:
-        session.close()
+    audit_log.append(
+        conn,
+        principal.practice_id,
+        actor_of(principal),
+        [audit_log.AuditEvent(action[:60], object_type[:40], object_id, facts)],
+        at,
+    )
 
 
 def record_for_user(
@@ -69,17 +64,13 @@ def record_for_user(
     ip: str = "",
 ) -> None:
     """Append a log-in event for a user who has no principal yet."""
-    session = Session(bind=conn)
-    try:
-        audit_log.append(
-            session,
-            practice_id,
-            f"user:{user_id}",
-            [audit_log.AuditEvent(action, "user", user_id, {"outcome": outcome, "ip": ip})],
-            at,
-        )
-    finally:
-        session.close()
+    audit_log.append(
+        conn,
+        practice_id,
+        f"user:{user_id}",
+        [audit_log.AuditEvent(action, "user", user_id, {"outcome": outcome, "ip": ip})],
+        at,
+    )
 
 
 def audit_event(
