@@ -7,6 +7,8 @@ Details hold ids, counts and outcomes only, never names or other PHI.
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+from contextlib import contextmanager
 from datetime import datetime
 from typing import Any
 
@@ -15,6 +17,7 @@ from sqlalchemy import Connection
 
 from therabill.entrypoints.http import deps
 from therabill.service_layer import audit as audit_log
+from therabill.service_layer import read_audit
 from therabill.service_layer.accounts import Principal
 
 
@@ -88,3 +91,30 @@ def audit_event(
             at=st.now(),
             ip=deps.client_ip(request),
         )
+
+
+class Reads:
+    """The PHI reads of one request (``one_read``)."""
+
+    def __init__(self, request: Request, principal: Principal, log: read_audit.ReadLog) -> None:
+        self.request = request
+        self.principal = principal
+        self.log = log
+
+    def audit(self, action: str, object_type: str, object_id: str | None) -> None:
+        """Record a PHI read of the caller: committed before the route answers."""
+        st = deps.state(self.request)
+        facts = {"outcome": "ok", "via": "token" if self.principal.scopes is not None else "session"}
+        ip = deps.client_ip(self.request)
+        if ip:
+            facts["ip"] = ip
+        self.log.note(action, object_type, object_id, facts, st.now())
+
+
+@contextmanager
+def one_read(request: Request, principal: Principal) -> Iterator[Reads]:
+    """A read-only route's use cases in one transaction, with its audit rows
+    (``service_layer.read_audit.audited_reads``; ``Reads.audit`` notes a row)."""
+    engine = deps.state(request).engine
+    with read_audit.audited_reads(engine, principal.practice_id, actor_of(principal)) as log:
+        yield Reads(request, principal, log)
