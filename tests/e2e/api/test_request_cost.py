@@ -180,3 +180,17 @@ def test_the_visit_preview_reads_in_one_transaction(client: TestClient, world: W
         "/patients/no-such-patient/visits/preview", data=form, headers={"X-CSRF-Token": csrf}
     )
     assert missing.status_code == 404
+
+
+def test_a_name_search_statement_is_built_once(
+    client: TestClient, world: World, tokens: dict[tuple[str, str], str]
+) -> None:
+    auth = bearer(tokens[("a", "biller")])
+    runs = []
+    for name in ("an", "e"):
+        with statement_objects(world.engine) as seen:
+            r = client.post("/api/v1/patients/search", json={"name": name}, headers=auth)
+        assert r.status_code == 200, r.text
+        runs.append([c for c in seen if "FROM patients" in str(c)])
+    assert len(runs[0]) == 1
+    assert runs[0][0] is runs[1][0]
