@@ -7,7 +7,7 @@ from dataclasses import replace
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import Connection, insert, select, update
+from sqlalchemy import Connection, bindparam, insert, select, update
 
 from therabill.adapters.db.auth_tables import api_tokens, users
 from therabill.adapters.db.tables import practices
@@ -255,6 +255,21 @@ def token_principal(conn: Connection, token: str, now: datetime, *, touch: bool 
     return _token_principal(row)
 
 
+_TOKEN_LOOKUP = (
+    select(
+        api_tokens.c.id.label("token_id"),
+        api_tokens.c.scopes,
+        api_tokens.c.expires_at,
+        api_tokens.c.revoked_at,
+        api_tokens.c.last_used_at,
+        *PRINCIPAL_COLUMNS,
+    )
+    .select_from(with_role(api_tokens))
+    .where(api_tokens.c.token_hash == bindparam("token_hash"))
+)
+"""Built once: it runs on every API call, and a statement object kept keeps its cache key."""
+
+
 def token_lookup(conn: Connection, token: str, now: datetime) -> tuple[Principal | None, bool]:
     """The principal of a live API token (else None) and whether its use should be written
     again (``TOUCH_EVERY`` since the last), from one indexed query; it writes nothing."""
@@ -267,18 +282,7 @@ def token_lookup(conn: Connection, token: str, now: datetime) -> tuple[Principal
 def _live_token(conn: Connection, token: str, now: datetime) -> Any:
     if not token.startswith(API_TOKEN_PREFIX):
         return None
-    row = conn.execute(
-        select(
-            api_tokens.c.id.label("token_id"),
-            api_tokens.c.scopes,
-            api_tokens.c.expires_at,
-            api_tokens.c.revoked_at,
-            api_tokens.c.last_used_at,
-            *PRINCIPAL_COLUMNS,
-        )
-        .select_from(with_role(api_tokens))
-        .where(api_tokens.c.token_hash == digest(token))
-    ).first()
+    row = conn.execute(_TOKEN_LOOKUP, {"token_hash": digest(token)}).first()
     if row is None or row.revoked_at is not None or row.expires_at is None or now >= row.expires_at:
         return None
     if not row.active:

@@ -19,7 +19,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
-from sqlalchemy import func, select
+from sqlalchemy import Connection, bindparam, func, select
 from sqlalchemy.orm import Session
 
 from therabill.adapters.db.tables import audit_log, practices
@@ -96,31 +96,47 @@ def row_hash(
     return hashlib.sha256(text.encode("ascii")).hexdigest()
 
 
-def append(session: Session, practice_id: str, actor: str, events: list[AuditEvent], at: datetime) -> None:
+_LOCK_PRACTICE = select(practices.c.id).where(practices.c.id == bindparam("practice_id")).with_for_update()
+_HEAD = (
+    select(audit_log.c.seq, audit_log.c.hash)
+    .where(audit_log.c.practice_id == bindparam("practice_id"))
+    .order_by(audit_log.c.seq.desc())
+    .limit(1)
+)
+_INSERT = audit_log.insert()
+"""The append's statements, built once: a statement object keeps its cache key, so running it
+again costs no statement building or key generation (an append is on every PHI read)."""
+
+
+def append(
+    session: Session | Connection, practice_id: str, actor: str, events: list[AuditEvent], at: datetime
+) -> None:
     """Append ``events`` to the practice's chain (under the practice row's lock)."""
     append_many(session, [(practice_id, actor, events, at)])
 
 
-def append_many(session: Session, batches: list[tuple[str, str, list[AuditEvent], datetime]]) -> None:
-    """Append several use cases' events ``(practice, actor, events, at)`` in order, in one insert."""
+def append_many(
+    session: Session | Connection, batches: list[tuple[str, str, list[AuditEvent], datetime]]
+) -> None:
+    """Append several use cases' events ``(practice, actor, events, at)`` in order, in one insert.
+
+    ``session`` is the unit of work's session or a plain connection in a transaction (a page
+    view's audit row, which needs no ORM session).
+    """
     heads: dict[str, tuple[int, str]] = {}
     rows = []
+    bind = session.get_bind() if isinstance(session, Session) else session
     # The chain head is read and extended under the practice row's lock (PostgreSQL; SQLite
     # writes one transaction at a time), taken in id order so two appenders cannot deadlock.
     # A unit of work already holds it; a short transaction of its own (a page view) takes it here.
-    if session.get_bind().dialect.name == "postgresql":
+    if bind.dialect.name == "postgresql":
         for practice_id in sorted({b[0] for b in batches if b[2]}):
-            session.execute(select(practices.c.id).where(practices.c.id == practice_id).with_for_update())
+            session.execute(_LOCK_PRACTICE, {"practice_id": practice_id})
     for practice_id, actor, events, at in batches:
         if not events:
             continue
         if practice_id not in heads:
-            last = session.execute(
-                select(audit_log.c.seq, audit_log.c.hash)
-                .where(audit_log.c.practice_id == practice_id)
-                .order_by(audit_log.c.seq.desc())
-                .limit(1)
-            ).first()
+            last = session.execute(_HEAD, {"practice_id": practice_id}).first()
             heads[practice_id] = (last.seq, last.hash) if last else (0, GENESIS)
         seq, prev = heads[practice_id]
         for ev in events:
@@ -155,7 +171,7 @@ def append_many(session: Session, batches: list[tuple[str, str, list[AuditEvent]
             prev = digest
         heads[practice_id] = (seq, prev)
     if rows:
-        session.execute(audit_log.insert(), rows)
+        session.execute(_INSERT, rows)
 
 
 def verify_chain(session: Session, practice_id: str) -> ChainReport:

@@ -14,7 +14,7 @@ from dataclasses import dataclass
 from datetime import date
 from typing import Any
 
-from sqlalchemy import Engine, Row, func, or_, select, tuple_
+from sqlalchemy import Engine, Integer, Row, bindparam, func, or_, select, tuple_
 
 from therabill.adapters.db.repositories import new_id
 from therabill.adapters.db.tables import (
@@ -222,6 +222,33 @@ def find_patient(engine: Engine, principal: Principal, key: str) -> Row[Any]:
     return patient_record_of(engine, principal.practice_id, _actor(principal), key)
 
 
+def _name_matches(needle: Any, **escape: Any) -> Any:
+    """``needle`` is part of "first last", "last, first" or "first middle last" (any case)."""
+    first, last, middle = patients.c.first_name, patients.c.last_name, patients.c.middle_name
+    return or_(
+        func.lower(first + " " + last).contains(needle, **escape),
+        func.lower(last + ", " + first).contains(needle, **escape),
+        func.lower(first + " " + func.coalesce(middle, "") + " " + last).contains(needle, **escape),
+    )
+
+
+_PAGE_ORDER = (patients.c.last_name, patients.c.first_name, patients.c.id)
+_FIRST_PAGE_BY_NAME = (
+    select(patients)
+    .where(patients.c.practice_id == bindparam("practice_id"))
+    .where(_name_matches(bindparam("needle"), escape="/"))
+    .order_by(*_PAGE_ORDER)
+    .limit(bindparam("rows", type_=Integer))
+)
+"""The first page of a name search (the API's and the front desk's common case), built once:
+building and keying this statement cost more than running it on a practice's patients."""
+
+
+def _like_escaped(text: str) -> str:
+    """``text`` with LIKE's wildcards escaped by ``/`` (what ``autoescape=True`` does)."""
+    return text.replace("/", "//").replace("%", "/%").replace("_", "/_")
+
+
 def patient_page(
     engine: Engine,
     principal: Principal,
@@ -237,28 +264,23 @@ def patient_page(
     ``name`` matches part of "first middle last" (any case); ``chart_number`` exactly (any case).
     """
     size = page_limit(limit)
-    order = (patients.c.last_name, patients.c.first_name, patients.c.id)
+    order = _PAGE_ORDER
+    needle = " ".join(name.lower().split()) if name else ""
     with UnitOfWork(engine, principal.practice_id, _actor(principal), read_only=True) as uow:
-        query = uow.records.scoped(patients).order_by(*order)
-        if chart_number:
-            query = query.where(func.lower(patients.c.chart_number) == chart_number.strip().lower())
-        if birth_date:
-            query = query.where(patients.c.birth_date == birth_date)
-        if name and name.strip():
-            needle = " ".join(name.lower().split())
-            first, last, middle = patients.c.first_name, patients.c.last_name, patients.c.middle_name
-            query = query.where(
-                or_(
-                    func.lower(first + " " + last).contains(needle, autoescape=True),
-                    func.lower(last + ", " + first).contains(needle, autoescape=True),
-                    func.lower(first + " " + func.coalesce(middle, "") + " " + last).contains(
-                        needle, autoescape=True
-                    ),
-                )
-            )
-        if after:
-            query = query.where(tuple_(*order) > tuple_(*(str(k) for k in after[:3])))
-        rows = list(uow.session.execute(query.limit(size + 1)).all())
+        if needle and not (chart_number or birth_date or after):
+            params = {"practice_id": principal.practice_id, "needle": _like_escaped(needle), "rows": size + 1}
+            rows = list(uow.session.execute(_FIRST_PAGE_BY_NAME, params).all())
+        else:
+            query = uow.records.scoped(patients).order_by(*order)
+            if chart_number:
+                query = query.where(func.lower(patients.c.chart_number) == chart_number.strip().lower())
+            if birth_date:
+                query = query.where(patients.c.birth_date == birth_date)
+            if needle:
+                query = query.where(_name_matches(needle, autoescape=True))
+            if after:
+                query = query.where(tuple_(*order) > tuple_(*(str(k) for k in after[:3])))
+            rows = list(uow.session.execute(query.limit(size + 1)).all())
     more = len(rows) > size
     rows = rows[:size]
     return Page(rows, [rows[-1].last_name, rows[-1].first_name, rows[-1].id] if more else None)

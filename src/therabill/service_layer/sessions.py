@@ -5,7 +5,7 @@ from __future__ import annotations
 import logging
 from datetime import datetime, timedelta
 
-from sqlalchemy import Connection, and_, func, insert, or_, select, update
+from sqlalchemy import Connection, and_, bindparam, func, insert, or_, select, update
 
 from therabill.adapters.db.auth_tables import login_attempts, sessions, user_practice_roles, users
 from therabill.adapters.db.tables import practices
@@ -236,24 +236,29 @@ def session_principal(
     return principal
 
 
+_SESSION_LOOKUP = (
+    select(
+        sessions.c.token_hash,
+        sessions.c.stage,
+        sessions.c.csrf_token,
+        sessions.c.last_seen_at,
+        sessions.c.expires_at,
+        sessions.c.revoked_at,
+        *PRINCIPAL_COLUMNS,
+    )
+    .select_from(with_role(sessions))
+    .where(sessions.c.token_hash == bindparam("token_hash"))
+)
+"""Built once: it runs on every request of a browser, and a statement object kept keeps its
+cache key (building and keying it again cost more than running it)."""
+
+
 def session_lookup(
     conn: Connection, token: str, now: datetime, policy: SessionPolicy
 ) -> tuple[Principal | None, bool]:
     """The principal of a live session (else None) and whether its last use should be written
     again (``TOUCH_EVERY`` old or more), from one indexed query; it writes nothing."""
-    row = conn.execute(
-        select(
-            sessions.c.token_hash,
-            sessions.c.stage,
-            sessions.c.csrf_token,
-            sessions.c.last_seen_at,
-            sessions.c.expires_at,
-            sessions.c.revoked_at,
-            *PRINCIPAL_COLUMNS,
-        )
-        .select_from(with_role(sessions))
-        .where(sessions.c.token_hash == digest(token))
-    ).first()
+    row = conn.execute(_SESSION_LOOKUP, {"token_hash": digest(token)}).first()
     if row is None or row.stage != "full" or row.revoked_at is not None or now >= row.expires_at:
         return None, False
     if now - row.last_seen_at > timedelta(minutes=policy.idle_minutes) or not row.active:

@@ -6,18 +6,23 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from contextlib import contextmanager
+from datetime import date
 from typing import Any
 
 from fastapi.testclient import TestClient
 from sqlalchemy import Engine, event
 
 from tests.e2e.api.conftest import bearer, login
-from tests.e2e.api.world import World
+from tests.e2e.api.test_authorization_matrix import VISIT_DOC
+from tests.e2e.api.world import World, ready_claim
 from therabill.adapters.db.engine import session_factory
 
 CLAIMS_PAGE_MAX_STATEMENTS = 20
 """GET /claims: the caller, the worklist page and its count, the queues, recent batches, payers,
 the audit row. A query per claim or per patient would pass this at once."""
+PATIENT_PAGE_MAX_STATEMENTS = 12
+"""GET /patients/{id}: the caller, the practice check, the patient, coverages, authorizations,
+measures, visits, the intake (with its patient), the audit row's head and insert."""
 
 
 @contextmanager
@@ -70,3 +75,122 @@ def test_the_session_factory_is_made_once_per_engine_and_kind(world: World) -> N
     assert session_factory(world.engine) is session_factory(world.engine)
     assert session_factory(world.engine, read_only=True) is session_factory(world.engine, read_only=True)
     assert session_factory(world.engine) is not session_factory(world.engine, read_only=True)
+
+
+@contextmanager
+def statement_objects(engine: Engine) -> Iterator[list[Any]]:
+    """The statement objects ``engine`` is asked to run inside the block (before compiling)."""
+    seen: list[Any] = []
+
+    def note(_conn: Any, clause: Any, *_: Any) -> None:
+        seen.append(clause)
+
+    event.listen(engine, "before_execute", note)
+    try:
+        yield seen
+    finally:
+        event.remove(engine, "before_execute", note)
+
+
+def _fixed_cost_statements(clauses: list[Any]) -> list[Any]:
+    """The caller's lookup and the audit row's statements among ``clauses``."""
+    wanted = ("FROM api_tokens", "FROM sessions", "FROM audit_log", "INSERT INTO audit_log")
+    return [c for c in clauses if any(w in str(c) for w in wanted)]
+
+
+def test_the_caller_and_audit_statements_are_built_once(
+    client: TestClient, world: World, tokens: dict[tuple[str, str], str]
+) -> None:
+    """Every request resolves its caller and most write an audit row: those statements are
+    built once and run again (a statement object keeps its cache key), never rebuilt per call."""
+    auth = bearer(tokens[("a", "biller")])
+    assert client.get("/api/v1/claims?limit=5", headers=auth).status_code == 200
+    runs = []
+    for _ in range(2):
+        with statement_objects(world.engine) as seen:
+            assert client.get("/api/v1/claims?limit=5", headers=auth).status_code == 200
+        runs.append(_fixed_cost_statements(seen))
+    first, second = runs
+    assert len(first) == 3, [str(c) for c in first]  # the token, the chain head, the insert
+    assert [id(c) for c in first] == [id(c) for c in second]
+
+
+def test_a_browser_caller_statement_is_built_once(client: TestClient, world: World) -> None:
+    login(client, world, "a", "owner")
+    runs = []
+    for _ in range(2):
+        with statement_objects(world.engine) as seen:
+            assert client.get("/claims").status_code == 200
+        runs.append([c for c in seen if "FROM sessions" in str(c)])
+    assert len(runs[0]) == 1
+    assert runs[0][0] is runs[1][0]
+
+
+def _practice_checks(seen: list[str]) -> list[str]:
+    return [s for s in seen if s.lstrip().startswith("SELECT practices.id \nFROM") and "FOR UPDATE" not in s]
+
+
+def test_the_patient_page_reads_in_one_transaction_with_its_audit_row(
+    client: TestClient, world: World
+) -> None:
+    """The chart and the intake check join one read (one practice check, not one per use case);
+    the audit row is still written before the page is answered."""
+    login(client, world, "a", "owner")
+    pid = world.a.patient_id
+    with statements(world.engine) as seen:
+        r = client.get(f"/patients/{pid}")
+    assert r.status_code == 200, r.text
+    assert len(_practice_checks(seen)) == 1, _practice_checks(seen)
+    assert [s for s in seen if s.startswith("INSERT INTO audit_log")]
+    assert len(seen) <= PATIENT_PAGE_MAX_STATEMENTS, "\n\n".join(seen)
+
+
+def test_the_claim_api_reads_in_one_transaction_with_its_audit_row(
+    client: TestClient, world: World, tokens: dict[tuple[str, str], str]
+) -> None:
+    auth = bearer(tokens[("b", "biller")])
+    claim_id = ready_claim(world, date(2026, 9, 3), VISIT_DOC).claim_id
+    with statements(world.engine) as seen:
+        r = client.get(f"/api/v1/claims/{claim_id}", headers=auth)
+    assert r.status_code == 200, r.text
+    assert len(_practice_checks(seen)) == 1, _practice_checks(seen)  # detail, history, adjudication
+    assert [s for s in seen if s.startswith("INSERT INTO audit_log")]
+    with statements(world.engine) as seen:
+        assert client.post("/api/v1/patients/search", json={"name": "a"}, headers=auth).status_code == 200
+    assert len(_practice_checks(seen)) == 1
+    assert [s for s in seen if s.startswith("INSERT INTO audit_log")]
+
+
+def test_the_visit_preview_reads_in_one_transaction(client: TestClient, world: World) -> None:
+    csrf = login(client, world, "a", "owner")
+    form = {
+        "date_of_service": "2026-11-20",
+        "provider_id": world.a.provider_id,
+        "diagnoses": "M54.50",
+        "svc-0-code": "97124",
+        "svc-0-minutes": "38",
+        "svc-0-pointers": "1",
+    }
+    url = f"/patients/{world.a.patient_id}/visits/preview"
+    with statements(world.engine) as seen:
+        r = client.post(url, data=form, headers={"X-CSRF-Token": csrf})
+    assert r.status_code == 200, r.text
+    assert len(_practice_checks(seen)) == 1, _practice_checks(seen)
+    missing = client.post(
+        "/patients/no-such-patient/visits/preview", data=form, headers={"X-CSRF-Token": csrf}
+    )
+    assert missing.status_code == 404
+
+
+def test_a_name_search_statement_is_built_once(
+    client: TestClient, world: World, tokens: dict[tuple[str, str], str]
+) -> None:
+    auth = bearer(tokens[("a", "biller")])
+    runs = []
+    for name in ("an", "e"):
+        with statement_objects(world.engine) as seen:
+            r = client.post("/api/v1/patients/search", json={"name": name}, headers=auth)
+        assert r.status_code == 200, r.text
+        runs.append([c for c in seen if "FROM patients" in str(c)])
+    assert len(runs[0]) == 1
+    assert runs[0][0] is runs[1][0]

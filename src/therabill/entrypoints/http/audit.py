@@ -7,15 +7,17 @@ Details hold ids, counts and outcomes only, never names or other PHI.
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+from contextlib import contextmanager
 from datetime import datetime
 from typing import Any
 
 from fastapi import Request
 from sqlalchemy import Connection
-from sqlalchemy.orm import Session
 
 from therabill.entrypoints.http import deps
 from therabill.service_layer import audit as audit_log
+from therabill.service_layer import read_audit
 from therabill.service_layer.accounts import Principal
 
 
@@ -45,17 +47,13 @@ def record(
         facts["ip"] = ip
     if details:
         facts.update(details)
-    session = Session(bind=conn)
-    try:
-        audit_log.append(
-            session,
-            principal.practice_id,
-            actor_of(principal),
-            [audit_log.AuditEvent(action[:60], object_type[:40], object_id, facts)],
-            at,
-        )
-    finally:
-        session.close()
+    audit_log.append(
+        conn,
+        principal.practice_id,
+        actor_of(principal),
+        [audit_log.AuditEvent(action[:60], object_type[:40], object_id, facts)],
+        at,
+    )
 
 
 def record_for_user(
@@ -69,17 +67,13 @@ def record_for_user(
     ip: str = "",
 ) -> None:
     """Append a log-in event for a user who has no principal yet."""
-    session = Session(bind=conn)
-    try:
-        audit_log.append(
-            session,
-            practice_id,
-            f"user:{user_id}",
-            [audit_log.AuditEvent(action, "user", user_id, {"outcome": outcome, "ip": ip})],
-            at,
-        )
-    finally:
-        session.close()
+    audit_log.append(
+        conn,
+        practice_id,
+        f"user:{user_id}",
+        [audit_log.AuditEvent(action, "user", user_id, {"outcome": outcome, "ip": ip})],
+        at,
+    )
 
 
 def audit_event(
@@ -97,3 +91,30 @@ def audit_event(
             at=st.now(),
             ip=deps.client_ip(request),
         )
+
+
+class Reads:
+    """The PHI reads of one request (``one_read``)."""
+
+    def __init__(self, request: Request, principal: Principal, log: read_audit.ReadLog) -> None:
+        self.request = request
+        self.principal = principal
+        self.log = log
+
+    def audit(self, action: str, object_type: str, object_id: str | None) -> None:
+        """Record a PHI read of the caller: committed before the route answers."""
+        st = deps.state(self.request)
+        facts = {"outcome": "ok", "via": "token" if self.principal.scopes is not None else "session"}
+        ip = deps.client_ip(self.request)
+        if ip:
+            facts["ip"] = ip
+        self.log.note(action, object_type, object_id, facts, st.now())
+
+
+@contextmanager
+def one_read(request: Request, principal: Principal) -> Iterator[Reads]:
+    """A read-only route's use cases in one transaction, with its audit rows
+    (``service_layer.read_audit.audited_reads``; ``Reads.audit`` notes a row)."""
+    engine = deps.state(request).engine
+    with read_audit.audited_reads(engine, principal.practice_id, actor_of(principal)) as log:
+        yield Reads(request, principal, log)

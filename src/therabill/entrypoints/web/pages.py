@@ -11,6 +11,7 @@ from datetime import date
 from typing import Any
 
 from fastapi import APIRouter, Depends, Request
+from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 
 from therabill.domain.errors import NotFoundError, TherabillError
@@ -127,11 +128,12 @@ async def patients_search(request: Request, principal: PatientsRead) -> HTMLResp
 def patient_page(request: Request, patient_id: str, principal: PatientsRead) -> HTMLResponse:
     """A patient: demographics, coverages with authorizations, visits."""
     try:
-        chart = patients_svc.patient_chart(state(request).engine, principal, patient_id)
+        with audit.one_read(request, principal) as reads:  # one transaction with its audit row
+            chart = patients_svc.patient_chart(state(request).engine, principal, patient_id)
+            check = intake_check(request, principal, patient_id)
+            reads.audit("patient.view", "patient", patient_id)
     except NotFoundError as exc:
         raise not_found("patient") from exc
-    check = intake_check(request, principal, patient_id)
-    audit_event(request, principal, "patient.view", "patient", patient_id)
     return render(
         request,
         "patient.html",
@@ -260,28 +262,46 @@ def _ids(form: Any, principal: Principal) -> tuple[str, str | None, date]:
 @router.post("/patients/{patient_id}/visits/preview", response_class=HTMLResponse)
 async def visit_preview(request: Request, patient_id: str, principal: VisitsWrite) -> HTMLResponse:
     """The live panel: units with the 8-minute explanation and the scrubber's findings."""
-    _require_patient(request, principal, patient_id)
     form = await request.form()
     document = visit_form.visit_document(form)
     try:
         provider_id, coverage_id, dos = _ids(form, principal)
-        result = visits_svc.preview_visit(
-            state(request).engine,
-            principal.practice_id,
-            actor(principal),
-            patient_id=patient_id,
-            provider_id=provider_id,
-            coverage_id=coverage_id,
-            date_of_service=dos,
-            document=document,
-            as_of=today(request),
-        )
-    except NotFoundError:
-        raise not_found("patient") from None
     except ApiError as exc:
+        await run_in_threadpool(_require_patient, request, principal, patient_id)
         result = visits_svc.Preview(None, [], (), False)
         return render(request, "_preview.html", {"preview": result, "message": exc.message})
+    result = await run_in_threadpool(
+        _preview, request, principal, patient_id, provider_id, coverage_id, dos, document
+    )
     return render(request, "_preview.html", {"preview": result, "message": ""})
+
+
+def _preview(
+    request: Request,
+    principal: Principal,
+    patient_id: str,
+    provider_id: str,
+    coverage_id: str | None,
+    dos: date,
+    document: dict[str, Any],
+) -> visits_svc.Preview:
+    """The preview's use cases in one read (the patient, then the units and the findings)."""
+    try:
+        with audit.one_read(request, principal):
+            _require_patient(request, principal, patient_id)
+            return visits_svc.preview_visit(
+                state(request).engine,
+                principal.practice_id,
+                actor(principal),
+                patient_id=patient_id,
+                provider_id=provider_id,
+                coverage_id=coverage_id,
+                date_of_service=dos,
+                document=document,
+                as_of=today(request),
+            )
+    except NotFoundError:
+        raise not_found("patient") from None
 
 
 @router.post("/patients/{patient_id}/visits", response_class=HTMLResponse)

@@ -37,7 +37,7 @@ from therabill.entrypoints.api.records_schemas import (
     WorkItemView,
 )
 from therabill.entrypoints.api.schemas import ERRORS, NOT_FOUND
-from therabill.entrypoints.http.audit import actor_of, audit_event
+from therabill.entrypoints.http.audit import actor_of, audit_event, one_read
 from therabill.entrypoints.http.deps import state
 from therabill.entrypoints.http.errors import ApiError
 from therabill.entrypoints.http.query import (
@@ -209,25 +209,35 @@ def list_claims(
     limit: Annotated[int, Query(ge=1, le=500)] = 100,
 ) -> list[dict[str, Any]]:
     """The practice's claims, newest date of service first, filtered, a page at a time."""
-    page = claims.claim_page(
-        state(request).engine,
-        principal,
-        claims.ClaimFilter(
-            patient=patient, payer=payer, statuses=tuple(status_ or ()), date_from=date_from, date_to=date_to
-        ),
-        after=decode_cursor(cursor),
-        limit=limit,
-    )
+    with one_read(request, principal) as reads:  # one transaction with its audit row
+        page = claims.claim_page(
+            state(request).engine,
+            principal,
+            claims.ClaimFilter(
+                patient=patient,
+                payer=payer,
+                statuses=tuple(status_ or ()),
+                date_from=date_from,
+                date_to=date_to,
+            ),
+            after=decode_cursor(cursor),
+            limit=limit,
+        )
+        reads.audit("claim.list", "claim", None)
     set_next_cursor(request, response, encode_cursor(page.next_key) if page.next_key else None)
-    audit_event(request, principal, "claim.list", "claim", None)
     return [claim_public(r) for r in page.items]
 
 
 @router.get("/claims/{claim_id}", response_model=ClaimDetail, responses=RESPONSES)
 def get_claim(request: Request, claim_id: str, principal: ClaimsRead) -> dict[str, Any]:
     """A claim (by internal id or claim number) with its lines, scrub findings and status history."""
-    detail = claims.claim_detail(state(request).engine, principal.practice_id, actor_of(principal), claim_id)
-    audit_event(request, principal, "claim.read", "claim", detail.claim.id)
+    engine = state(request).engine
+    with one_read(request, principal) as reads:  # one transaction with its audit row
+        detail = claims.claim_detail(engine, principal.practice_id, actor_of(principal), claim_id)
+        paid = adjudication.claim_adjudication(
+            engine, principal.practice_id, actor_of(principal), detail.claim.id
+        )
+        reads.audit("claim.read", "claim", detail.claim.id)
     return {
         **claim_public(detail.claim),
         "lines": [
@@ -243,9 +253,7 @@ def get_claim(request: Request, claim_id: str, principal: ClaimsRead) -> dict[st
         ],
         "findings": detail.findings,
         "history": [json.loads(json.dumps(h, default=str)) for h in detail.history],
-        "adjudication": adjudication.claim_adjudication(
-            state(request).engine, principal.practice_id, actor_of(principal), detail.claim.id
-        ).as_dict(),
+        "adjudication": paid.as_dict(),
     }
 
 

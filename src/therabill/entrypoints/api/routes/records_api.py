@@ -33,7 +33,7 @@ from therabill.entrypoints.api.records_schemas import (
     ReferralPublic,
 )
 from therabill.entrypoints.api.schemas import ERRORS, NOT_FOUND
-from therabill.entrypoints.http.audit import actor_of, audit_event
+from therabill.entrypoints.http.audit import actor_of, audit_event, one_read
 from therabill.entrypoints.http.deps import state
 from therabill.entrypoints.http.errors import ApiError
 from therabill.entrypoints.http.query import (
@@ -141,10 +141,11 @@ def _subscriber(body: CoverageCreate | CoverageUpdate) -> dict[str, Any] | None:
 @router.post("/patients/search", response_model=list[PatientPublic], responses=ERRORS)
 def search_patients(request: Request, body: PatientSearch, principal: PatientsRead) -> list[dict[str, Any]]:
     """Patients whose name contains ``name`` or whose chart number is ``chart_number``."""
-    found = patients.patient_page(
-        state(request).engine, principal, name=body.name, chart_number=body.chart_number, limit=body.limit
-    )
-    audit_event(request, principal, "patient.search", "patient", None)
+    with one_read(request, principal) as reads:  # one transaction with its audit row
+        found = patients.patient_page(
+            state(request).engine, principal, name=body.name, chart_number=body.chart_number, limit=body.limit
+        )
+        reads.audit("patient.search", "patient", None)
     return [patient_public(p) for p in found.items]
 
 
