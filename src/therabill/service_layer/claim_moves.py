@@ -96,18 +96,22 @@ class ClaimMoves:
         nxt = check_claim_transition(old, new_status)
         event_findings = findings if findings is not None else state.findings
         self.set_values(claim_id, status=nxt.value, updated_at=self._uow.now(), **values)
+        self.event(claim_id, nxt.value, findings=event_findings, note=note)
+        self._uow.record("claim.status", "claim", claim_id, {"from": old, "to": nxt.value})
+
+    def event(self, claim_id: str, status: str, *, findings: Any = None, note: str | None = None) -> None:
+        """Queue an event in the claim's status history without a move (a claim's first events)."""
         self._events.append(
             {
                 "id": new_id(),
                 "claim_id": claim_id,
-                "status": nxt.value,
+                "status": status,
                 "at": self._uow.now(),
                 "actor": self._uow.actor,
                 "note": note,
-                "findings": event_findings,
+                "findings": findings,
             }
         )
-        self._uow.record("claim.status", "claim", claim_id, {"from": old, "to": nxt.value})
 
     def flush(self) -> None:
         """Write the queued updates and events (each claim's events numbered after its history)."""

@@ -1,6 +1,8 @@
 """Claim status: the one place a claim moves along its life cycle, with an event each time.
 
 Used inside an open unit of work by coding, batches, acknowledgments and remittance posting.
+One claim at a time here; ``ClaimMoves`` (the same rules) queues the moves of many claims and
+writes them together, and these two functions are ``ClaimMoves`` with a claim of one.
 """
 
 from __future__ import annotations
@@ -9,13 +11,7 @@ from typing import Any
 
 from sqlalchemy import Row
 
-from therabill.adapters.db.tables import (
-    claim_status_events,
-    claims,
-)
-from therabill.domain.records import (
-    check_claim_transition,
-)
+from therabill.service_layer.claim_moves import ClaimMoves
 from therabill.service_layer.uow import UnitOfWork
 
 
@@ -23,17 +19,9 @@ def add_status_event_in(
     uow: UnitOfWork, claim_id: str, status: str, findings: Any = None, note: str | None = None
 ) -> None:
     """Append an event to the claim's status history (its next sequence number)."""
-    seq = len(uow.records.status_history(claim_id)) + 1
-    uow.records.insert(
-        claim_status_events,
-        claim_id=claim_id,
-        seq=seq,
-        status=status,
-        at=uow.now(),
-        actor=uow.actor,
-        note=note,
-        findings=findings,
-    )
+    moves = ClaimMoves(uow)
+    moves.event(claim_id, status, findings=findings, note=note)
+    moves.flush()
 
 
 def set_status_in(
@@ -50,9 +38,7 @@ def set_status_in(
 
     Raises ``TransitionError`` (before writing anything) when the life cycle does not allow the move.
     """
-    nxt = check_claim_transition(claim.status, new_status)
-    uow.records.update(claims, claim.id, status=nxt.value, updated_at=uow.now(), **values)
-    add_status_event_in(
-        uow, claim.id, nxt.value, findings=findings if findings is not None else claim.findings, note=note
-    )
-    uow.record("claim.status", "claim", claim.id, {"from": claim.status, "to": nxt.value})
+    moves = ClaimMoves(uow)
+    moves.know([claim])
+    moves.move(claim.id, new_status, findings=findings, note=note, **values)
+    moves.flush()

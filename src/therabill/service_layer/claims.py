@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import json
 import secrets
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from datetime import date
 from decimal import Decimal
@@ -373,10 +373,15 @@ def claim_in(uow: UnitOfWork, claim_id: str) -> Claim:
     else:
         visit = uow.records.get(visits, row.visit_id)
         encounter = build_encounter(uow.records, visit._mapping, exclude_visit=row.visit_id)
-    lines = tuple(mappers.claim_line_to_domain(r) for r in uow.records.lines_of(claim_id))
+    return claim_from(row.claim_number, encounter, uow.records.lines_of(claim_id))
+
+
+def claim_from(claim_number: str, encounter: Encounter, line_rows: Iterable[Row[Any]]) -> Claim:
+    """The domain claim of a stored claim: the encounter it was coded from and its line rows."""
+    lines = tuple(mappers.claim_line_to_domain(r) for r in line_rows)
     units = units_of(encounter.services, encounter.payer_profile)
     total = sum((line.charge for line in lines), Decimal("0.00"))
-    return Claim(claim_id=row.claim_number, encounter=encounter, lines=lines, total_charge=total, units=units)
+    return Claim(claim_id=claim_number, encounter=encounter, lines=lines, total_charge=total, units=units)
 
 
 # --- claims by what people call them, pages of them, counts -----------------------------

@@ -10,17 +10,14 @@ with it is made by ``claims.claim_in`` itself.
 from __future__ import annotations
 
 from collections.abc import Sequence
-from decimal import Decimal
 from typing import Any
 
 from sqlalchemy import Row, select
 
-from therabill.adapters.db import mappers
 from therabill.adapters.db.tables import claim_lines, claims
 from therabill.domain.claim import Claim
 from therabill.domain.errors import NotFoundError, Problem
 from therabill.service_layer import claims as claims_svc
-from therabill.service_layer.coding import units_of
 from therabill.service_layer.encounters import encounter_of_document
 from therabill.service_layer.uow import UnitOfWork
 
@@ -88,15 +85,6 @@ def claims_in(uow: UnitOfWork, rows: Sequence[Row[Any]]) -> list[Claim]:
                 out.append(claims_svc.claim_in(uow, row.id))
                 continue
             encounter = encounter_of_document(dict(document))
-            its_lines = tuple(mappers.claim_line_to_domain(r) for r in lines.get(row.id, ()))
-            out.append(
-                Claim(
-                    claim_id=row.claim_number,
-                    encounter=encounter,
-                    lines=its_lines,
-                    total_charge=sum((line.charge for line in its_lines), Decimal("0.00")),
-                    units=units_of(encounter.services, encounter.payer_profile),
-                )
-            )
+            out.append(claims_svc.claim_from(row.claim_number, encounter, lines.get(row.id, ())))
         del documents, lines
     return out
