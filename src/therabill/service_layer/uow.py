@@ -22,7 +22,7 @@ from datetime import datetime
 from types import TracebackType
 from typing import Any
 
-from sqlalchemy import Engine, select
+from sqlalchemy import Engine, bindparam, select
 from sqlalchemy.orm import Session, SessionTransaction
 
 from therabill.adapters.db.engine import session_factory
@@ -112,6 +112,13 @@ def system_actor() -> str:
         return "os:unknown"
 
 
+_PRACTICE_CHECK = select(practices.c.id).where(practices.c.id == bindparam("practice_id"))
+"""The practice check of every unit of work, built once (building and keying a statement costs
+more than running this one)."""
+_PRACTICE_LOCK = _PRACTICE_CHECK.with_for_update()
+"""The same, locking the practice row (a write unit on PostgreSQL)."""
+
+
 class UnitOfWork:
     """One transaction of one use case for one practice.
 
@@ -155,10 +162,9 @@ class UnitOfWork:
             self.session = session_factory(self._engine, read_only=self.read_only)()
             self.session.begin()
         try:
-            query = select(practices.c.id).where(practices.c.id == self.practice_id)
-            if not self.read_only and self._engine.dialect.name == "postgresql":
-                query = query.with_for_update()
-            if self.session.execute(query).first() is None:
+            lock = not self.read_only and self._engine.dialect.name == "postgresql"
+            query = _PRACTICE_LOCK if lock else _PRACTICE_CHECK
+            if self.session.execute(query, {"practice_id": self.practice_id}).first() is None:
                 raise NotFoundError(
                     "no such practice",
                     (Problem("practice-not-found", "practice", f"no practice {self.practice_id!r}"),),

@@ -7,12 +7,15 @@ from __future__ import annotations
 from collections.abc import Iterator
 from contextlib import contextmanager
 from datetime import UTC, datetime
+from pathlib import Path
 from typing import Any
 
 import pytest
 from sqlalchemy import Engine, event, text
 
 from tests.integration.db.builders import ACTOR, a_practice
+from therabill.adapters.db import migrations
+from therabill.adapters.db.engine import make_engine
 from therabill.domain.errors import NotFoundError
 from therabill.service_layer import patients
 from therabill.service_layer.audit import verify_chain
@@ -82,11 +85,11 @@ def test_a_read_that_fails_writes_no_audit_row(engine: Engine) -> None:
     assert _views(engine, p.id, "missing-patient") == 0
 
 
-def test_a_sqlite_read_waits_for_no_writer(engine: Engine) -> None:
+def test_a_sqlite_read_waits_for_no_writer(tmp_path: Path) -> None:
     """On SQLite the reads run in a deferred transaction: a writer holding the lock does not
     hold them up (only the audit row's own short write waits for it)."""
-    if engine.dialect.name != "sqlite":
-        pytest.skip("SQLite's locking")
+    engine = make_engine(f"sqlite:///{tmp_path / 'locking.sqlite3'}")
+    migrations.upgrade(engine)
     p = a_practice(engine)
     with engine.begin() as writer:
         writer.execute(text("UPDATE practices SET name = name WHERE id = :p"), {"p": p.id})

@@ -8,11 +8,12 @@ Inserts set ``practice_id`` themselves; callers cannot pass another practice's i
 
 from __future__ import annotations
 
+import functools
 import uuid
 from collections.abc import Iterable, Sequence
 from typing import Any
 
-from sqlalchemy import Row, Select, Table, func, select
+from sqlalchemy import Row, Select, Table, bindparam, func, select
 from sqlalchemy.orm import Session
 
 from therabill.adapters.db import mappers, visits_to_bill
@@ -35,6 +36,14 @@ def new_id() -> str:
     return uuid.uuid4().hex
 
 
+@functools.cache
+def _by_id(table: Table, for_update: bool) -> Select[Any]:
+    """``SELECT * FROM table WHERE practice_id = :_practice AND id = :_id``, built once per table
+    (building and keying a statement costs more than running a lookup by key)."""
+    query = select(table).where(table.c.practice_id == bindparam("_practice"), table.c.id == bindparam("_id"))
+    return query.with_for_update() if for_update else query
+
+
 class Records:
     """Reads and writes of one practice's records.
 
@@ -54,14 +63,13 @@ class Records:
 
     def find(self, table: Table, id_: str) -> Row[Any] | None:
         """The row with ``id_`` in this practice, or ``None``."""
-        return self.session.execute(self.scoped(table).where(table.c.id == id_)).first()
+        return self.session.execute(_by_id(table, False), {"_practice": self.practice_id, "_id": id_}).first()
 
     def get(self, table: Table, id_: str, *, for_update: bool = False) -> Row[Any]:
         """The row with ``id_`` in this practice; ``NotFoundError`` otherwise."""
-        query = self.scoped(table).where(table.c.id == id_)
-        if for_update:
-            query = query.with_for_update()
-        row = self.session.execute(query).first()
+        row = self.session.execute(
+            _by_id(table, for_update), {"_practice": self.practice_id, "_id": id_}
+        ).first()
         if row is None:
             kind = table.name.rstrip("s")
             raise NotFoundError(
