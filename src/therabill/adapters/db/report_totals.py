@@ -97,31 +97,7 @@ def grouped_entries(dialect: str, *where: ColumnElement[bool]) -> Any:
     """The entries matching ``where`` grouped as the totals are, one row per key with
     ``amount_cents`` and ``entries``: what ``rebuild`` stores and the report reads for the
     days a whole month does not cover."""
-    none = literal(NONE)
-    cols = (
-        le.c.practice_id.label("practice_id"),
-        month_of_timestamp(le.c.posted_at, dialect).label("month"),
-        le.c.kind.label("kind"),
-        le.c.bucket.label("bucket"),
-        func.coalesce(le.c.detail, none).label("detail"),
-        func.coalesce(le.c.group_code, none).label("group_code"),
-        func.coalesce(le.c.reason_code, none).label("reason_code"),
-        func.coalesce(le.c.payer_id, claims.c.payer_id, none).label("payer_id"),
-        le.c.claim_line_id.is_not(None).label("on_line"),
-        func.coalesce(claim_lines.c.code, none).label("code"),
-        func.coalesce(claim_lines.c.place_of_service, none).label("place_of_service"),
-        func.coalesce(visits.c.provider_id, none).label("provider_id"),
-    )
-    return (
-        select(*cols, func.sum(le.c.amount_cents).label("amount_cents"), func.count().label("entries"))
-        .select_from(
-            le.outerjoin(claim_lines, claim_lines.c.id == le.c.claim_line_id)
-            .outerjoin(claims, claims.c.id == le.c.claim_id)
-            .outerjoin(visits, visits.c.id == claims.c.visit_id)
-        )
-        .where(*where)
-        .group_by(*cols)
-    )
+    return revenue_totals.grouped_by(month_of_timestamp(le.c.posted_at, dialect).label("month"), *where)
 
 
 def _attribution(

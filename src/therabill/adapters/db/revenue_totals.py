@@ -34,7 +34,15 @@ from therabill.adapters.db.summary_tables import ledger_line_payments as lines
 from therabill.adapters.db.summary_tables import ledger_unit_totals as units
 from therabill.adapters.db.tables import claim_lines, claims, visits
 
-__all__ = ["DAY_KEY", "add_posted", "day_of_timestamp", "differences", "grouped_days", "rebuild"]
+__all__ = [
+    "DAY_KEY",
+    "add_posted",
+    "day_of_timestamp",
+    "differences",
+    "grouped_by",
+    "grouped_days",
+    "rebuild",
+]
 
 NONE = ""
 DAY_KEY: tuple[str, ...] = tuple(c.name for c in days.primary_key.columns)
@@ -54,12 +62,14 @@ def day_of_timestamp(col: Any, dialect: str) -> ColumnElement[date]:
     return func.date(func.timezone("UTC", col), type_=Date)
 
 
-def grouped_days(dialect: str, *where: ColumnElement[bool]) -> Any:
-    """The entries matching ``where`` grouped as ``ledger_day_totals`` keeps them."""
+def grouped_by(period: ColumnElement[Any], *where: ColumnElement[bool]) -> Any:
+    """The entries matching ``where`` grouped as the kept totals are, by ``period`` (a labelled
+    month or day of posting) and what the reports group on: one row per key with
+    ``amount_cents`` and ``entries`` (the monthly totals and the day totals alike)."""
     none = literal(NONE)
     cols = (
         le.c.practice_id.label("practice_id"),
-        day_of_timestamp(le.c.posted_at, dialect).label("day"),
+        period,
         le.c.kind.label("kind"),
         le.c.bucket.label("bucket"),
         func.coalesce(le.c.detail, none).label("detail"),
@@ -81,6 +91,11 @@ def grouped_days(dialect: str, *where: ColumnElement[bool]) -> Any:
         .where(*where)
         .group_by(*cols)
     )
+
+
+def grouped_days(dialect: str, *where: ColumnElement[bool]) -> Any:
+    """The entries matching ``where`` grouped as ``ledger_day_totals`` keeps them."""
+    return grouped_by(day_of_timestamp(le.c.posted_at, dialect).label("day"), *where)
 
 
 def _lines_query(dialect: str, *where: ColumnElement[bool]) -> Any:
