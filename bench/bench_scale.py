@@ -16,7 +16,8 @@ the practice, and whether the other practices' rows cost anything.
 
 Figures per measured practice: each report (whole range and last year), the dashboard, the
 claims worklist, the web's claims page (a page of claims and the billing queues), the follow-up
-worklist and a patient search; best and worst of
+list of the command line and the web's follow-up worklist (its first 200 and the count) and a
+patient search; best and worst of
 ``THERABILL_BENCH_RUNS`` (default 2) wall seconds, and the benchmark process's own CPU seconds
 of the best run (the rest of the wall time is the database and waiting: on a shared machine
 the CPU figure is the steadier one). Also the database and ``ledger_entries`` sizes on disk.
@@ -42,8 +43,8 @@ from therabill.adapters.db.engine import make_engine
 from therabill.reports import REPORTS, ReportQuery, build_report
 from therabill.service_layer import claims as claims_service
 from therabill.service_layer import dashboard as dashboard_service
+from therabill.service_layer import followup, submission, work_queues
 from therabill.service_layer import patients as patients_service
-from therabill.service_layer import submission, work_queues
 from therabill.service_layer.accounts import Principal
 
 HERE = Path(__file__).resolve().parent
@@ -244,6 +245,9 @@ def run() -> dict[str, Any]:
             work_queues.billing_queues(engine, p, ACTOR),
         )
         checks["page_follow_up"] = lambda p=pid: submission.follow_up(engine, p, ACTOR, as_of=LAST_DAY)
+        checks["page_follow_up_worklist"] = lambda p=pid: followup.worklist_head(  # the web's page
+            engine, p, ACTOR, as_of=LAST_DAY, rows=200
+        )
         checks["page_patient_search"] = lambda p=pid: patients_service.search(engine, _principal(p), "L12")
         for key, fn in checks.items():
             best, worst, cpu = _measure(fn, runs)

@@ -20,7 +20,7 @@ from datetime import date
 from decimal import Decimal
 from typing import Any
 
-from sqlalchemy import Engine, Row
+from sqlalchemy import Engine, Row, select
 
 from therabill.adapters.db.followup_tables import claim_followup_notes, claim_followups
 from therabill.adapters.db.ledger_tables import ledger_entries
@@ -147,13 +147,32 @@ def _item_of(
     )
 
 
+_CANDIDATE_COLUMNS = (
+    claims.c.id,
+    claims.c.claim_number,
+    claims.c.status,
+    claims.c.date_of_service,
+    claims.c.patient_id,
+    claims.c.payer_id,
+    claims.c.total_charge_cents,
+    claims.c.payer_claim_control_number,
+)
+"""What a worklist row shows or filters on (not the claims' JSON columns: at a practice's scale
+decoding them for every waiting claim cost more than the rest of the worklist)."""
+
+
 def _candidates(uow: UnitOfWork) -> list[Row[Any]]:
     wanted = [s.value for s in (ClaimStatus.DENIED, *rules.REJECTED, *rules.AWAITING_PAYMENT)]
-    return uow.records.rows(
-        claims,
-        claims.c.status.in_(wanted),
-        claims.c.frequency != "8",
-        order_by=[claims.c.date_of_service, claims.c.claim_number],
+    return list(
+        uow.session.execute(
+            select(*_CANDIDATE_COLUMNS)
+            .where(
+                claims.c.practice_id == uow.practice_id,
+                claims.c.status.in_(wanted),
+                claims.c.frequency != "8",
+            )
+            .order_by(claims.c.date_of_service, claims.c.claim_number)
+        )
     )
 
 
@@ -170,14 +189,41 @@ def worklist(
 ) -> list[FollowUpItem]:
     """The claims that need follow-up, oldest date of service first (``done`` items left out
     unless ``include_done``; ``owner``/``reason`` filter)."""
+    items, _total = worklist_head(
+        engine,
+        practice_id,
+        actor,
+        as_of=as_of,
+        unpaid_days=unpaid_days,
+        include_done=include_done,
+        owner=owner,
+        reason=reason,
+        rows=None,
+    )
+    return items
+
+
+def worklist_head(
+    engine: Engine,
+    practice_id: str,
+    actor: str,
+    *,
+    as_of: date,
+    rows: int | None,
+    unpaid_days: int = DEFAULT_UNPAID_DAYS,
+    include_done: bool = False,
+    owner: str | None = None,
+    reason: str | None = None,
+) -> tuple[list[FollowUpItem], int]:
+    """The first ``rows`` items of ``worklist`` (all when ``None``) and how many there are in
+    all: a page lists the oldest without building an item, or reading a name, for the rest."""
     if unpaid_days < 0 or unpaid_days > 3650:
         raise refuse("followup-days-invalid", "days", "must be between 0 and 3650")
     if reason is not None and reason not in {r.value for r in rules.FollowUpReason}:
         raise refuse("followup-reason-unknown", "reason", "must be denied, rejected or unpaid")
-    out: list[FollowUpItem] = []
+    chosen: list[tuple[Row[Any], Row[Any] | None, rules.FollowUpReason]] = []
     with UnitOfWork(engine, practice_id, actor, read_only=True) as uow:
         stored = {r.claim_id: r for r in uow.records.rows(claim_followups)}
-        names = {p.id: f"{p.last_name}, {p.first_name}" for p in uow.records.rows(patients)}
         payer_names = {p.id: p.name for p in uow.records.rows(payers)}
         for row in _candidates(uow):
             why = rules.follow_up_reason(
@@ -190,17 +236,17 @@ def worklist(
                 continue
             if owner is not None and (kept is None or (kept.owner or "") != owner):
                 continue
-            out.append(
-                _item_of(
-                    row,
-                    kept,
-                    why,
-                    as_of,
-                    names.get(row.patient_id, ""),
-                    payer_names.get(row.payer_id or "", ""),
-                )
-            )
-    return out
+            chosen.append((row, kept, why))
+        shown = chosen if rows is None else chosen[:rows]
+        people = uow.records.patients_by_id(row.patient_id for row, _, _ in shown)
+    names = {pid: f"{p.last_name}, {p.first_name}" for pid, p in people.items()}
+    items = [
+        _item_of(
+            row, kept, why, as_of, names.get(row.patient_id, ""), payer_names.get(row.payer_id or "", "")
+        )
+        for row, kept, why in shown
+    ]
+    return items, len(chosen)
 
 
 def item(

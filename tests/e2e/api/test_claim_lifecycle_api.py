@@ -5,12 +5,14 @@ from __future__ import annotations
 
 from datetime import date, timedelta
 
+import pytest
 from fastapi.testclient import TestClient
 
 from tests.e2e.api.conftest import bearer, login, token_for
 from tests.e2e.api.world import AS_OF, World, own_client
 from therabill.adapters.x12.envelope import EnvelopeSettings
 from therabill.domain.forms import cms1500_forms
+from therabill.entrypoints.web import routes_lifecycle
 from therabill.service_layer import batches, visits
 from therabill.service_layer import claims as records
 
@@ -258,3 +260,23 @@ def test_web_and_api_void_and_correct_the_same_way(client: TestClient, world: Wo
             ("void", "8", "ready", "void: duplicate"),
         ]
     )
+
+
+def test_the_follow_up_page_lists_the_oldest_with_the_count_of_all(
+    client: TestClient, world: World, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """At a practice's scale the page lists the oldest claims and says how many there are; the
+    API gives every item."""
+    older = _sent_claim(world, AS_OF - timedelta(days=70), "denied", "ICN-PAGE-1")
+    newer = _sent_claim(world, AS_OF - timedelta(days=45), "denied", "ICN-PAGE-2")
+    biller = bearer(token_for(world, "a", "biller"))
+    every = client.get("/api/v1/followup", params={"reason": "denied"}, headers=biller).json()
+    assert {older, newer} <= {i["claim_id"] for i in every}
+    monkeypatch.setattr(routes_lifecycle, "FOLLOWUP_ROWS", 1)
+    login(client, world, "a", "owner")
+    page = client.get("/followup", params={"reason": "denied"})
+    assert page.status_code == 200
+    assert page.text.count('<tr data-claim="') == 1
+    assert f"Showing the oldest 1 of {len(every):,} claims" in page.text
+    oldest = min(every, key=lambda i: (i["date_of_service"], i["claim_number"]))
+    assert f'data-claim="{oldest["claim_number"]}"' in page.text

@@ -85,7 +85,16 @@ def test_revision_0023_creates_and_drops_the_page_indexes(
         migrations.upgrade(eng, "0022_remittance_work")
         assert page_indexes(eng) == {}
         migrations.upgrade(eng, "0023_practice_pages")
+        status_index = PAGE_INDEX_COLUMNS["ix_claims_practice_status"]
+        as_0023 = {
+            **PAGE_INDEX_COLUMNS,
+            "ix_claims_practice_status": (status_index[0], status_index[1][:-2], status_index[2]),
+        }
+        assert page_indexes(eng) == as_0023
+        migrations.upgrade(eng, "0027_followup_columns")  # the follow-up worklist's two columns
         assert page_indexes(eng) == PAGE_INDEX_COLUMNS
+        migrations.downgrade(eng, "0026_trend_totals")
+        assert page_indexes(eng) == as_0023
         migrations.downgrade(eng, "0022_remittance_work")
         assert page_indexes(eng) == {}
     finally:

@@ -110,12 +110,15 @@ PAGE_INDEX_COLUMNS: dict[str, tuple[str, tuple[str, ...], bool]] = {
             "patient_id",
             "payer_id",
             "payer_claim_control_number",
+            "frequency",
+            "total_charge_cents",
         ),
         False,
     ),
     "ix_claims_practice_errors": ("claims", ("practice_id", "has_errors"), False),
 }
-"""The pages' indexes (revision ``0023_practice_pages``), in the same form."""
+"""The pages' indexes (revision ``0023_practice_pages``; the follow-up columns of
+``ix_claims_practice_status`` from ``0027_followup_columns``), in the same form."""
 
 _TABLES = {
     t.name: t for t in (ledger_entries, claim_lines, claims, visits, claim_status_events, objective_measures)

@@ -210,6 +210,11 @@ async def claim_rebill(request: Request, claim_id: str, principal: ClaimsWrite) 
 # --- follow-up ---------------------------------------------------------------------------
 
 
+FOLLOWUP_ROWS = 200
+"""Rows the follow-up page lists (the oldest first); the count says how many there are in all,
+and the filters narrow the list (the API and the command line give every item)."""
+
+
 def _days(value: str) -> int:
     return int(value) if value.isdigit() and int(value) <= 3650 else followup.DEFAULT_UNPAID_DAYS
 
@@ -219,11 +224,12 @@ def followup_page(
     request: Request, principal: ClaimsRead, days: str = "", reason: str = "", owner: str = "", done: str = ""
 ) -> HTMLResponse:
     """Denied, rejected and unpaid claims with their aging from the date of service."""
-    items = followup.worklist(
+    items, total = followup.worklist_head(
         state(request).engine,
         principal.practice_id,
         actor(principal),
         as_of=today(request),
+        rows=FOLLOWUP_ROWS,
         unpaid_days=_days(days),
         reason=reason if reason in ("denied", "rejected", "unpaid") else None,
         owner=owner[:80] or None,
@@ -236,6 +242,7 @@ def followup_page(
         {
             "user": principal,
             "items": items,
+            "total": total,
             "days": _days(days),
             "reason": reason,
             "owner": owner[:80],
