@@ -11,7 +11,7 @@ per practice, day, payer and status (``claim_day_totals``); per visit its date o
 payer and services text (``visit_trend_facts``) and those counted per practice, day, payer and
 services text (``visit_day_totals``). Their first content comes from the records already
 there; then the triggers of ``therabill.adapters.db.trend_totals`` (created here, after the
-fill) keep them in every later writing transaction. On 1,000,000 visits the trends report
+fill, from the statements frozen in ``0026_trend_totals.json``) keep them in every later writing transaction. On 1,000,000 visits the trends report
 reads about 7,000 day rows instead of every claim with its lines, events and payments, and the
 what-if report about 30,000 instead of every visit. For the outcomes report, the pain, range of
 motion and strength measures per patient, measure and day (``measure_days``) and
@@ -21,12 +21,12 @@ per patient and day the visits measured and the measures whose text is not plain
 
 from __future__ import annotations
 
+import json
 from collections.abc import Sequence
+from pathlib import Path
 
 import sqlalchemy as sa
 from alembic import op
-
-from therabill.adapters.db import outcome_totals, trend_totals
 
 revision: str = "0026_trend_totals"
 down_revision: str | Sequence[str] | None = "0025_aging_revenue_scale"
@@ -41,6 +41,12 @@ TABLES = (
     "measure_days",
     "measure_visit_days",
 )
+
+
+_SQL: dict[str, dict[str, list[str]]] = json.loads(Path(__file__).with_suffix(".json").read_text())
+"""The fill, trigger and drop statements per dialect, as ``trend_totals`` and ``outcome_totals``
+wrote them when this revision was made (frozen beside it: a later change to those modules
+needs a revision of its own that replaces the triggers)."""
 
 
 def _practice(table: str) -> sa.ForeignKeyConstraint:
@@ -138,11 +144,11 @@ def upgrade() -> None:
         ),
     )
     dialect = op.get_bind().dialect.name
-    for statement in [*trend_totals.fill_sql(dialect), *outcome_totals.fill_sql(dialect)]:
+    for statement in _SQL[dialect]["fill"]:
         op.execute(statement)
     op.create_index("ix_claim_trend_facts_practice", "claim_trend_facts", ["practice_id", "date_of_service"])
     op.create_index("ix_visit_trend_facts_practice", "visit_trend_facts", ["practice_id", "date_of_service"])
-    for statement in trend_totals.create_sql(dialect):
+    for statement in _SQL[dialect]["create"]:
         op.execute(statement)
     for table in TABLES:
         op.execute(f"ANALYZE {table}")
@@ -151,7 +157,7 @@ def upgrade() -> None:
 def downgrade() -> None:
     """Drop the triggers and the four tables (the records are untouched)."""
     dialect = op.get_bind().dialect.name
-    for statement in trend_totals.drop_sql(dialect):
+    for statement in _SQL[dialect]["drop"]:
         op.execute(statement)
     op.drop_index("ix_visit_trend_facts_practice", table_name="visit_trend_facts")
     op.drop_index("ix_claim_trend_facts_practice", table_name="claim_trend_facts")
