@@ -12,6 +12,8 @@ entries, so a request posted twice finds its key and changes nothing.
 
 from __future__ import annotations
 
+from typing import Any
+
 from sqlalchemy import (
     DDL,
     JSON,
@@ -279,39 +281,46 @@ and reference. ``amount_cents`` is as the payer reported it: positive = withheld
 payment, negative = added to it. Append-only like ``ledger_entries``.
 """
 
-ledger_month_totals = Table(
-    "ledger_month_totals",
-    metadata,
-    Column("practice_id", String(32), ForeignKey("practices.id"), nullable=False),
-    Column("month", String(7), nullable=False),
-    Column("kind", String(20), nullable=False),
-    Column("bucket", String(10), nullable=False),
-    Column("detail", String(40), nullable=False),
-    Column("group_code", String(20), nullable=False),
-    Column("reason_code", String(10), nullable=False),
-    Column("payer_id", String(32), nullable=False),
-    Column("on_line", Boolean, nullable=False),
-    Column("code", String(5), nullable=False),
-    Column("place_of_service", String(2), nullable=False),
-    Column("provider_id", String(32), nullable=False),
-    Column("amount_cents", BigInteger, nullable=False),
-    Column("entries", Integer, nullable=False),
-    PrimaryKeyConstraint(
-        "practice_id",
-        "month",
-        "kind",
-        "bucket",
-        "detail",
-        "group_code",
-        "reason_code",
-        "payer_id",
-        "on_line",
-        "code",
-        "place_of_service",
-        "provider_id",
-        name="pk_ledger_month_totals",
-    ),
+TOTAL_CLASS = (
+    "kind",
+    "bucket",
+    "detail",
+    "group_code",
+    "reason_code",
+    "payer_id",
+    "on_line",
+    "code",
+    "place_of_service",
+    "provider_id",
 )
+"""The entry class and attribution the kept ledger totals are summed by, after the practice and
+the period (the month of ``ledger_month_totals``, the day of ``ledger_day_totals``)."""
+
+
+def ledger_totals_table(name: str, period: Column[Any]) -> Table:
+    """A table of the ledger summed per practice, ``period`` and ``TOTAL_CLASS``."""
+    return Table(
+        name,
+        metadata,
+        Column("practice_id", String(32), ForeignKey("practices.id"), nullable=False),
+        period,
+        Column("kind", String(20), nullable=False),
+        Column("bucket", String(10), nullable=False),
+        Column("detail", String(40), nullable=False),
+        Column("group_code", String(20), nullable=False),
+        Column("reason_code", String(10), nullable=False),
+        Column("payer_id", String(32), nullable=False),
+        Column("on_line", Boolean, nullable=False),
+        Column("code", String(5), nullable=False),
+        Column("place_of_service", String(2), nullable=False),
+        Column("provider_id", String(32), nullable=False),
+        Column("amount_cents", BigInteger, nullable=False),
+        Column("entries", Integer, nullable=False),
+        PrimaryKeyConstraint("practice_id", period.name, *TOTAL_CLASS, name=f"pk_{name}"),
+    )
+
+
+ledger_month_totals = ledger_totals_table("ledger_month_totals", Column("month", String(7), nullable=False))
 """The ledger summed by UTC month of posting and by what the reports group on (derived data).
 
 One row per practice, month, entry class (kind, bucket, detail, group and reason code) and

@@ -17,7 +17,6 @@ from __future__ import annotations
 
 from sqlalchemy import (
     BigInteger,
-    Boolean,
     Column,
     Date,
     DateTime,
@@ -31,41 +30,9 @@ from sqlalchemy import (
 )
 
 from therabill.adapters.db.base import metadata
-from therabill.adapters.db.ledger_tables import ledger_balances
+from therabill.adapters.db.ledger_tables import ledger_balances, ledger_totals_table
 
-ledger_day_totals = Table(
-    "ledger_day_totals",
-    metadata,
-    Column("practice_id", String(32), ForeignKey("practices.id"), nullable=False),
-    Column("day", Date, nullable=False),
-    Column("kind", String(20), nullable=False),
-    Column("bucket", String(10), nullable=False),
-    Column("detail", String(40), nullable=False),
-    Column("group_code", String(20), nullable=False),
-    Column("reason_code", String(10), nullable=False),
-    Column("payer_id", String(32), nullable=False),
-    Column("on_line", Boolean, nullable=False),
-    Column("code", String(5), nullable=False),
-    Column("place_of_service", String(2), nullable=False),
-    Column("provider_id", String(32), nullable=False),
-    Column("amount_cents", BigInteger, nullable=False),
-    Column("entries", Integer, nullable=False),
-    PrimaryKeyConstraint(
-        "practice_id",
-        "day",
-        "kind",
-        "bucket",
-        "detail",
-        "group_code",
-        "reason_code",
-        "payer_id",
-        "on_line",
-        "code",
-        "place_of_service",
-        "provider_id",
-        name="pk_ledger_day_totals",
-    ),
-)
+ledger_day_totals = ledger_totals_table("ledger_day_totals", Column("day", Date, nullable=False))
 """``ledger_month_totals`` by UTC day of posting instead of month (same key otherwise): the
 revenue report reads the days of a range that no whole month covers from it."""
 
