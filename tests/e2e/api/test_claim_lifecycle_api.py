@@ -266,12 +266,19 @@ def test_the_follow_up_page_lists_the_oldest_with_the_count_of_all(
     client: TestClient, world: World, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     """At a practice's scale the page lists the oldest claims and says how many there are; the
-    API gives every item."""
+    API gives every item, or the oldest ``limit`` with the count of all in a header."""
     older = _sent_claim(world, AS_OF - timedelta(days=70), "denied", "ICN-PAGE-1")
     newer = _sent_claim(world, AS_OF - timedelta(days=45), "denied", "ICN-PAGE-2")
     biller = bearer(token_for(world, "a", "biller"))
-    every = client.get("/api/v1/followup", params={"reason": "denied"}, headers=biller).json()
+    listed = client.get("/api/v1/followup", params={"reason": "denied"}, headers=biller)
+    every = listed.json()
     assert {older, newer} <= {i["claim_id"] for i in every}
+    assert listed.headers["X-Total-Count"] == str(len(every))
+    head = client.get("/api/v1/followup", params={"reason": "denied", "limit": 1}, headers=biller)
+    assert head.status_code == 200 and head.json() == every[:1]
+    assert head.headers["X-Total-Count"] == str(len(every))
+    too_many = client.get("/api/v1/followup", params={"limit": 1001}, headers=biller)
+    assert too_many.status_code == 422
     monkeypatch.setattr(routes_lifecycle, "FOLLOWUP_ROWS", 1)
     login(client, world, "a", "owner")
     page = client.get("/followup", params={"reason": "denied"})

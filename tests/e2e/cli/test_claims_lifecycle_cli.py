@@ -96,6 +96,11 @@ def test_followup_list_note_assign_act_and_appeal(practice: Practice, tmp_path: 
     assert assigned["owner"] == "Bea" and assigned["next_action_on"] == "2026-11-30"
     mine = as_json("followup", "list", "--owner", "Bea", "--as-of", "2026-11-23")
     assert [i["claim_number"] for i in mine] == [denied]
+    second = _sent(p, "denied", "ICN-CLI-4", 5)
+    head = runner.invoke(app, ["followup", "list", "--limit", "1", "--as-of", AS_OF.isoformat()])
+    assert head.exit_code == 0, head.output
+    assert "1 of 2 claim(s) to follow up" in head.output
+    assert second in head.output and denied not in head.output  # the oldest of the two only
     letter = tmp_path / "appeal.pdf"
     wrote = runner.invoke(
         app,

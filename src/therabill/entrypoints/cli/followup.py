@@ -74,6 +74,7 @@ def list_command(
     reason: Annotated[str | None, typer.Option("--reason", help="denied, rejected or unpaid.")] = None,
     owner: Annotated[str | None, typer.Option("--owner", help="Only this owner's claims.")] = None,
     include_done: Annotated[bool, typer.Option("--all", help="Include items marked done.")] = False,
+    limit: Annotated[int | None, typer.Option("--limit", min=1, help="Only the oldest N.")] = None,
     as_of: AsOfOption = None,
     practice: PracticeOption = None,
     as_json: JsonOption = False,
@@ -81,11 +82,12 @@ def list_command(
     """Claims to follow up, oldest date of service first (aging counts from the date of service)."""
     try:
         engine, practice_id = open_practice(practice)
-        items = followup.worklist(
+        items, total = followup.worklist_head(
             engine,
             practice_id,
             system_actor(),
             as_of=option_day(as_of, "--as-of", current_date()),
+            rows=limit,
             unpaid_days=days,
             reason=reason,
             owner=owner,
@@ -101,7 +103,8 @@ def list_command(
             f"{i.claim_number:<16} {i.date_of_service} {i.age_days:>4}d {i.reason:<8} {i.status:<22} "
             f"{from_cents(i.total_charge_cents):>9} {i.state:<11} {i.owner or '':<12} {i.next_action_on or ''}"
         )
-    stdout.print(f"{len(items)} claim(s) to follow up")
+    shown = f"{len(items)} of {total}" if len(items) < total else f"{total}"
+    stdout.print(f"{shown} claim(s) to follow up")
 
 
 @followup_app.command("note")

@@ -260,24 +260,29 @@ def versions_of_claim(request: Request, claim_id: str, principal: ClaimsRead) ->
 @router.get("/followup", response_model=list[FollowUpPublic], responses=ERRORS)
 def followup_list(
     request: Request,
+    response: Response,
     principal: ClaimsRead,
     days: Annotated[int, Query(ge=0, le=3650)] = followup.DEFAULT_UNPAID_DAYS,
     reason: Literal["denied", "rejected", "unpaid"] | None = None,
     owner: Annotated[str | None, Query(max_length=80)] = None,
     include_done: bool = False,
+    limit: Annotated[int | None, Query(ge=1, le=1000)] = None,
 ) -> list[dict[str, Any]]:
-    """Denied, rejected and unpaid claims, oldest date of service first."""
-    items = followup.worklist(
+    """Denied, rejected and unpaid claims, oldest date of service first: every one, or the oldest
+    ``limit``; the ``X-Total-Count`` header says how many there are in all."""
+    items, total = followup.worklist_head(
         state(request).engine,
         principal.practice_id,
         _actor(principal),
         as_of=_today(request),
+        rows=limit,
         unpaid_days=days,
         reason=reason,
         owner=owner,
         include_done=include_done,
     )
     audit.audit_event(request, principal, "followup.list", "claim", None)
+    response.headers["X-Total-Count"] = str(total)
     return [i.as_dict() for i in items]
 
 
