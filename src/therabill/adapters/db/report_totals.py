@@ -44,7 +44,6 @@ from therabill.adapters.db import aging_totals, denial_totals, revenue_totals, t
 from therabill.adapters.db.ledger_tables import ledger_balances as balances
 from therabill.adapters.db.ledger_tables import ledger_entries as le
 from therabill.adapters.db.ledger_tables import ledger_month_totals as totals
-from therabill.adapters.db.tables import claim_lines, claims, visits
 
 __all__ = [
     "BALANCE_KEY",
@@ -100,52 +99,10 @@ def grouped_entries(dialect: str, *where: ColumnElement[bool]) -> Any:
     return revenue_totals.grouped_by(month_of_timestamp(le.c.posted_at, dialect).label("month"), *where)
 
 
-def _attribution(
-    conn: Connection, rows: Sequence[Mapping[str, Any]]
-) -> tuple[dict[str, tuple[str, str]], dict[str, tuple[str, str]]]:
-    """(claim id → (payer, provider), line id → (code, place of service)) of the rows."""
-    claim_ids = sorted({r["claim_id"] for r in rows if r.get("claim_id")})
-    line_ids = sorted({r["claim_line_id"] for r in rows if r.get("claim_line_id")})
-    of_claim: dict[str, tuple[str, str]] = {}
-    of_line: dict[str, tuple[str, str]] = {}
-    if claim_ids:
-        found = conn.execute(
-            select(claims.c.id, claims.c.payer_id, visits.c.provider_id)
-            .select_from(claims.outerjoin(visits, visits.c.id == claims.c.visit_id))
-            .where(claims.c.id.in_(claim_ids))
-        )
-        of_claim = {r.id: (r.payer_id or NONE, r.provider_id or NONE) for r in found}
-    if line_ids:
-        found = conn.execute(
-            select(claim_lines.c.id, claim_lines.c.code, claim_lines.c.place_of_service).where(
-                claim_lines.c.id.in_(line_ids)
-            )
-        )
-        of_line = {r.id: (r.code, r.place_of_service or NONE) for r in found}
-    return of_claim, of_line
-
-
-def _keys(conn: Connection, rows: Sequence[Mapping[str, Any]]) -> dict[Key, list[int]]:
-    of_claim, of_line = _attribution(conn, rows)
+def _keys(rows: Sequence[Mapping[str, Any]], attributed: revenue_totals.Attribution) -> dict[Key, list[int]]:
     sums: dict[Key, list[int]] = {}
     for r in rows:
-        claim_payer, provider = of_claim.get(r.get("claim_id") or "", (NONE, NONE))
-        line = r.get("claim_line_id")
-        code, place = of_line.get(line, (NONE, NONE)) if line else (NONE, NONE)
-        key: Key = (
-            r["practice_id"],
-            month_of(r["posted_at"]),
-            r["kind"],
-            r["bucket"],
-            r.get("detail") or NONE,
-            r.get("group_code") or NONE,
-            r.get("reason_code") or NONE,
-            r.get("payer_id") or claim_payer,
-            bool(line),
-            code,
-            place,
-            provider,
-        )
+        key: Key = (r["practice_id"], month_of(r["posted_at"]), *revenue_totals.entry_class(r, attributed))
         acc = sums.setdefault(key, [0, 0])
         acc[0] += int(r["amount_cents"])
         acc[1] += 1
@@ -156,7 +113,8 @@ def add_posted(conn: Connection, rows: Sequence[Mapping[str, Any]]) -> None:
     """Add the ledger rows just inserted (the dicts given to the insert) to the monthly totals."""
     if not rows:
         return
-    sums = _keys(conn, rows)
+    attributed = revenue_totals.attribution(conn, rows)  # read once for the month and day totals
+    sums = _keys(rows, attributed)
     values = [
         {**dict(zip(KEY_COLUMNS, key, strict=True)), "amount_cents": cents, "entries": n}
         for key, (cents, n) in sorted(sums.items())
@@ -177,7 +135,7 @@ def add_posted(conn: Connection, rows: Sequence[Mapping[str, Any]]) -> None:
     conn.execute(stmt, values)
     _add_balances(conn, rows)
     denial_totals.add_posted(conn, rows)
-    revenue_totals.add_posted(conn, rows)
+    revenue_totals.add_posted(conn, rows, attributed)
     aging_totals.add_posted(conn, rows)  # after the balances: it reads them
 
 

@@ -142,10 +142,13 @@ def _insert(conn: Connection, table: Any) -> Any:
     return postgresql.insert(table) if conn.dialect.name == "postgresql" else sqlite.insert(table)
 
 
-def _attribution(
-    conn: Connection, rows: Sequence[Mapping[str, Any]]
-) -> tuple[dict[str, tuple[str, str]], dict[str, tuple[str, str, int]]]:
-    """(claim id → (payer, provider), line id → (code, place of service, units)) of the rows."""
+Attribution = tuple[dict[str, tuple[str, str]], dict[str, tuple[str, str, int]]]
+"""(claim id → (payer, provider), line id → (code, place of service, units)) of posted rows."""
+
+
+def attribution(conn: Connection, rows: Sequence[Mapping[str, Any]]) -> Attribution:
+    """(claim id → (payer, provider), line id → (code, place of service, units)) of the rows:
+    read once per posting for every kept total that attributes entries."""
     claim_ids = sorted({r["claim_id"] for r in rows if r.get("claim_id")})
     line_ids = sorted({r["claim_line_id"] for r in rows if r.get("claim_line_id")})
     of_claim: dict[str, tuple[str, str]] = {}
@@ -167,33 +170,44 @@ def _attribution(
     return of_claim, of_line
 
 
-def add_posted(conn: Connection, rows: Sequence[Mapping[str, Any]]) -> None:
+def entry_class(r: Mapping[str, Any], attributed: Attribution) -> tuple[Any, ...]:
+    """A posted row's class and attribution, as the kept totals key them after the practice and
+    the period: kind, bucket, detail, group and reason code, payer (the entry's, else its
+    claim's), whether it is on a line, the line's code and place of service, the provider."""
+    of_claim, of_line = attributed
+    claim_payer, provider = of_claim.get(r.get("claim_id") or "", (NONE, NONE))
+    line = r.get("claim_line_id")
+    code, place, _units = of_line.get(line, (NONE, NONE, 0)) if line else (NONE, NONE, 0)
+    return (
+        r["kind"],
+        r["bucket"],
+        r.get("detail") or NONE,
+        r.get("group_code") or NONE,
+        r.get("reason_code") or NONE,
+        r.get("payer_id") or claim_payer,
+        bool(line),
+        code,
+        place,
+        provider,
+    )
+
+
+def add_posted(
+    conn: Connection, rows: Sequence[Mapping[str, Any]], attributed: Attribution | None = None
+) -> None:
     """Add the ledger rows just inserted (the dicts given to the insert) to the day totals and
-    the line payments."""
+    the line payments (``attributed``: the rows' ``attribution`` when the caller has read it)."""
     if not rows:
         return
-    of_claim, of_line = _attribution(conn, rows)
+    attributed = attributed or attribution(conn, rows)
+    of_line = attributed[1]
     sums: dict[tuple[Any, ...], list[int]] = {}
     paid: dict[tuple[str, str, str], list[Any]] = {}
     for r in rows:
-        claim_payer, provider = of_claim.get(r.get("claim_id") or "", (NONE, NONE))
         line = r.get("claim_line_id")
-        code, place, line_units = of_line.get(line, (NONE, NONE, 0)) if line else (NONE, NONE, 0)
+        code, _place, line_units = of_line.get(line, (NONE, NONE, 0)) if line else (NONE, NONE, 0)
         day = day_of(r["posted_at"])
-        key = (
-            r["practice_id"],
-            day,
-            r["kind"],
-            r["bucket"],
-            r.get("detail") or NONE,
-            r.get("group_code") or NONE,
-            r.get("reason_code") or NONE,
-            r.get("payer_id") or claim_payer,
-            bool(line),
-            code,
-            place,
-            provider,
-        )
+        key = (r["practice_id"], day, *entry_class(r, attributed))
         acc = sums.setdefault(key, [0, 0])
         acc[0] += int(r["amount_cents"])
         acc[1] += 1
