@@ -96,11 +96,12 @@ def test_public_samples_with_other_delimiters_read_the_same() -> None:
     breaks=st.sampled_from(["", "\n", "\r\n", "\n\n"]),
     bad=st.sampled_from([0.0, 0.0, 0.02, 0.2]),
     untidy=st.sampled_from([0.0, 0.0, 0.05]),
+    repeat=st.sampled_from([0.0, 0.5, 0.9]),
 )
 def test_generated_835s_read_the_same(
-    seed: int, delimiters: tuple[str, str, str, str], breaks: str, bad: float, untidy: float
+    seed: int, delimiters: tuple[str, str, str, str], breaks: str, bad: float, untidy: float, repeat: float
 ) -> None:
-    text = remittance_text(random.Random(seed), delimiters, breaks, bad=bad, untidy=untidy)
+    text = remittance_text(random.Random(seed), delimiters, breaks, bad=bad, untidy=untidy, repeat=repeat)
     events, _, error = _same(text)
     if not bad and not untidy and delimiters[3] != "\n":
         assert error is None and any(isinstance(e, ClaimPayment) for e in events)
@@ -111,7 +112,9 @@ def test_generated_835s_read_the_same_through_small_chunks(monkeypatch: pytest.M
     for chunk in (1, 7, 64, 333):
         monkeypatch.setattr(tokenizer, "CHUNK_SIZE", chunk)
         for _ in range(6):
-            text = remittance_text(rng, rng.choice(DELIMITER_SETS), rng.choice(["", "\n", "\r\n"]), bad=0.02)
+            text = remittance_text(
+                rng, rng.choice(DELIMITER_SETS), rng.choice(["", "\n", "\r\n"]), bad=0.02, repeat=0.7
+            )
             _same(text)
 
 
@@ -139,6 +142,7 @@ def test_damaged_files_give_the_same_events_and_errors() -> None:
     rng = random.Random(20261206)
     texts = [p.read_text(encoding="latin-1") for p in _samples()]
     texts += [remittance_text(random.Random(s)) for s in range(4)]
+    texts += [remittance_text(random.Random(s), repeat=0.9) for s in range(4)]
     for _ in range(300):
         _same(_mutate(rng, rng.choice(texts)))
 
@@ -173,9 +177,36 @@ def test_the_fast_path_reads_most_claims(monkeypatch: pytest.MonkeyPatch) -> Non
 def test_full_value_and_line_tables_read_the_same(monkeypatch: pytest.MonkeyPatch) -> None:
     """The bounded tables (values, adjustments, lines) fill up and are emptied: no change."""
     monkeypatch.setattr(x835_fast, "_CACHE_LIMIT", 3)
+    monkeypatch.setattr(x835_fast, "_TEMPLATE_LIMIT", 2)
     monkeypatch.setattr(x835_claims, "CACHE_LIMIT", 3)
     for seed in range(6):
         _same(remittance_text(random.Random(seed), bad=0.02))
+        _same(remittance_text(random.Random(seed), bad=0.02, repeat=0.9))
+
+
+def test_repeated_claims_are_read_from_templates(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Claims that repeat the amounts, codes and segments of an earlier claim (with their
+    own ids, names, dates and line ids) are made from its template: the comparisons above
+    cover that path only if it is taken."""
+    calls = {"common": 0, "_common": 0}
+
+    def counting(name: str) -> Callable[..., object]:
+        method = getattr(x835_fast.FastClaims, name)
+
+        def counted(self: x835_fast.FastClaims, text: str, pos: int, n: int) -> object:
+            calls[name] += 1
+            return method(self, text, pos, n)
+
+        return counted
+
+    for name in calls:
+        monkeypatch.setattr(x835_fast.FastClaims, name, counting(name))
+    text = remittance_text(random.Random(6), repeat=0.9)
+    claims = [e for e in iter_835(text) if isinstance(e, ClaimPayment)]
+    from_templates = calls["common"] - calls["_common"]
+    assert len(claims) > 10 and from_templates >= len(claims) / 4
+    assert len({c.claim_id for c in claims}) > len(claims) / 2  # the ids are the claims' own
+    assert [e for e in iter_835(text, fast=False) if isinstance(e, ClaimPayment)] == claims
 
 
 def _many_claims(count: int) -> str:

@@ -39,8 +39,11 @@ def _date(rng: random.Random, bad: float) -> str:
     return f"2026{rng.randint(1, 12):02d}{rng.randint(1, 28):02d}"
 
 
-def _line(rng: random.Random, i: int, claim_id: str, bad: float) -> tuple[list[list[str]], int, int]:
-    """The segments of one service line, its charge and paid (cents)."""
+def _line(
+    rng: random.Random, i: int, claim_id: str, bad: float, extras: float = 1.0
+) -> tuple[list[list[str]], int, int]:
+    """The segments of one service line, its charge and paid (cents); ``extras`` scales the
+    chances of the rarer segments."""
     charge = _money(rng, 1000, 30000)
     adjustments = [
         (
@@ -81,41 +84,43 @@ def _line(rng: random.Random, i: int, claim_id: str, bad: float) -> tuple[list[l
         segs.append(["CAS", "OA", "23", "0.00", "", "94", "0.00"])
     if rng.random() < 0.8:
         segs.append(["REF", "6R", rng.choice([f"{claim_id}-{i}", ""])])
-    if rng.random() < 0.1:
+    if rng.random() < 0.1 * extras:
         segs.append(["REF", "LU", "11"])
     if rng.random() < 0.6:
         segs.append(["AMT", "B6", _amount(_money(rng), rng, bad)])
-    if rng.random() < 0.1:
+    if rng.random() < 0.1 * extras:
         segs.append(["AMT", "KH", "1.00"])
-    if rng.random() < 0.1:
+    if rng.random() < 0.1 * extras:
         segs.append(["QTY", "ZL", "1"])
-    if rng.random() < 0.15:
+    if rng.random() < 0.15 * extras:
         segs.append(["LQ", "HE", rng.choice(["M1", "N130", ""])])
     return segs, charge, paid
 
 
-def _claim(rng: random.Random, k: int, bad: float) -> tuple[list[list[str]], int]:
-    """The segments of one claim and its paid amount (cents)."""
+def _claim(rng: random.Random, k: int, bad: float, extras: float = 1.0) -> tuple[list[list[str]], int]:
+    """The segments of one claim and its paid amount (cents); ``extras`` scales the chances
+    of the rarer segments."""
     claim_id = rng.choice([f"C{k:06d}", f"C{k:06d}", ""]) if rng.random() < 0.05 else f"C{k:06d}"
     lines: list[list[str]] = []
     charge = paid = 0
     for i in range(rng.choice([0, 1, 1, 2, 2, 2, 3])):
-        segs, c, p = _line(rng, i + 1, claim_id, bad)
+        segs, c, p = _line(rng, i + 1, claim_id, bad, extras)
         lines += segs
         charge += c
         paid += p
-    claim_adj = _money(rng, 0, 2000) if rng.random() < 0.2 else 0
+    claim_adj = _money(rng, 0, 2000) if rng.random() < 0.2 * extras else 0
     paid -= claim_adj
     if not lines:
         charge, paid = _money(rng, 1000, 20000), _money(rng, 0, 1000)
     status = rng.choice(["1", "1", "1", "2", "4", "19", "22"])
     clp = ["CLP", claim_id, status, _amount(charge, rng, bad), _amount(paid, rng, bad)]
+    pcn = "" if k % 5 == 2 else f"PCN{k}"  # now and then an empty id or name (read as None)
     clp += rng.choice(
         [
             [],
             [_amount(_money(rng, 0, 2000), rng, bad)],
-            ["", "12", f"PCN{k}", "11", "1"],
-            [_amount(1000, rng, bad), "MC", f"PCN{k}", "11", "1", "", "", "", "", "1"],
+            ["", "12", pcn, "11", "1"],
+            [_amount(1000, rng, bad), "MC", pcn, "11", "1", "", "", "", "", "1"],
             ["10.00", "12"],
         ]
     )
@@ -123,32 +128,51 @@ def _claim(rng: random.Random, k: int, bad: float) -> tuple[list[list[str]], int
     if claim_adj:
         segs.append(["CAS", "PR", "1", _amount(claim_adj, rng, bad)])
     if rng.random() < 0.9:
-        nm1 = ["NM1", "QC", "1", f"LAST{k}", rng.choice([f"FIRST{k}", ""]), "", "", "", "MI", f"M{k:08d}"]
+        last, member = ("" if k % 11 == 5 else f"LAST{k}"), ("" if k % 7 == 3 else f"M{k:08d}")
+        nm1 = ["NM1", "QC", "1", last, rng.choice([f"FIRST{k}", ""]), "", "", "", "MI", member]
         segs.append(nm1 if rng.random() < 0.9 else nm1[:5])
-    if rng.random() < 0.1:
+    if rng.random() < 0.1 * extras:
         segs.append(["NM1", "IL", "1", "SUBSCRIBER", "S", "", "", "", "MI", f"S{k}"])
-    if rng.random() < 0.1:
+    if rng.random() < 0.1 * extras:
         segs.append(["NM1", "82", "1", "RENDERING", "R", "", "", "", "XX", "1234567893"])
-    if rng.random() < 0.05:
+    if rng.random() < 0.05 * extras:
         segs.append(["NM1", "TT", "2", "CROSSOVER PLAN", "", "", "", "", "PI", "CO1"])
-    if rng.random() < 0.1:
+    if rng.random() < 0.1 * extras:
         segs.append(["MOA", "", "", "MA01", "N130"])
-    if rng.random() < 0.05:
+    if rng.random() < 0.05 * extras:
         segs.append(["MIA", "0", "", "", "", "MA02"])
-    if rng.random() < 0.1:
+    if rng.random() < 0.1 * extras:
         segs.append(["REF", "1K", f"PAYER{k}"])
-    if rng.random() < 0.1:
+    if rng.random() < 0.1 * extras:
         segs += [["DTM", "232", _date(rng, bad)], ["DTM", "233", _date(rng, bad)]]
     if rng.random() < 0.8:
         segs.append(["DTM", "050", _date(rng, bad)])
-    if rng.random() < 0.05:
+    if rng.random() < 0.05 * extras:
         segs.append(["PER", "CX", "CLAIMS", "TE", "8005551212"])
-    if rng.random() < 0.1:
+    if rng.random() < 0.1 * extras:
         segs.append(["AMT", "AU", "10.00"])
     return segs + lines, paid
 
 
-def _transaction(rng: random.Random, t: int, first_claim: int, bad: float) -> tuple[list[list[str]], int]:
+_SHAPES = 3
+"""Claims of a file written with ``repeat`` share one of this many sets of amounts and codes."""
+
+
+def _repeated_claim(rng: random.Random, k: int, bad: float, shapes: int) -> tuple[list[list[str]], int]:
+    """A claim with the amounts, codes and segments of one of ``_SHAPES`` claims (the same
+    texts as other claims of the file), its own ids, names and dates; most of the shapes
+    have few of the rarer segments. ``shapes`` (drawn once per file) picks the shapes."""
+    shape = rng.randrange(_SHAPES)
+    segs, paid = _claim(random.Random(shapes + shape), k, bad, extras=0.1 if shape else 1.0)
+    for seg in segs:
+        if seg[0] == "DTM" and len(seg) > 2:
+            seg[2] = _date(rng, bad)
+    return segs, paid
+
+
+def _transaction(
+    rng: random.Random, t: int, first_claim: int, bad: float, repeat: float = 0.0, shapes: int = 0
+) -> tuple[list[list[str]], int]:
     body: list[list[str]] = []
     total = 0
     k = first_claim
@@ -156,7 +180,10 @@ def _transaction(rng: random.Random, t: int, first_claim: int, bad: float) -> tu
         if g or rng.random() < 0.7:
             body.append(["LX", str(g + 1)])
         for _ in range(rng.choice([1, 2, 3, 5, 8])):
-            segs, paid = _claim(rng, k, bad)
+            if repeat and rng.random() < repeat:
+                segs, paid = _repeated_claim(rng, k, bad, shapes)
+            else:
+                segs, paid = _claim(rng, k, bad)
             k += 1
             body += segs
             total += paid
@@ -188,21 +215,25 @@ def remittance_text(
     breaks: str = "\n",
     bad: float = 0.0,
     untidy: float = 0.0,
+    repeat: float = 0.0,
 ) -> str:
     """One interchange of 835s (see the module docs).
 
     ``breaks`` goes after each terminator; ``untidy`` is the share of segments written with
     white space around them (which the tokenizer strips); ``bad`` the share of values that
-    cannot be read.
+    cannot be read; ``repeat`` the share of claims that repeat the amounts, codes and
+    segments of other claims of the file (with their own ids, names and dates), as the
+    claims of a practice's remittances do.
     """
     sep, comp, rep, term = delimiters
     segs: list[list[str]] = [
         ["GS", "HP", "ACMEHEALTH", "RIVERSIDE", "20261130", "1200", "2", "X", "005010X221A1"]
     ]
     k = 1
+    shapes = rng.randrange(2**32) if repeat else 0
     sets = rng.choice([1, 1, 2, 3])
     for t in range(1, sets + 1):
-        tx, k = _transaction(rng, t, k, bad)
+        tx, k = _transaction(rng, t, k, bad, repeat, shapes)
         segs += tx
     segs += [["GE", str(sets), "2"], ["IEA", "1", "000000002"]]
     isa = (

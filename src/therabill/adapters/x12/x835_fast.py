@@ -25,7 +25,9 @@ problem), or any unexpected error.
 from __future__ import annotations
 
 import re
+from datetime import date
 from decimal import Decimal
+from operator import itemgetter
 
 from therabill.adapters.x12.errors import X12Error
 from therabill.adapters.x12.tokenizer import Delimiters
@@ -53,6 +55,55 @@ _ENDERS = ("SVC", "CLP", "LX", "PLB", "SE", "ST", "GS", "GE", "IEA", "ISA")
 """Segments a claim's other segments are not: those that end a claim, and SVC."""
 
 
+_TEMPLATE_LIMIT = 2048
+"""Claim templates remembered (bounded: memory stays flat); emptied when full."""
+
+_KNOWN_LINES = 3
+"""Service lines of the claims read from a template (a claim with more: ``_common``)."""
+
+_HEAD = 9
+"""Groups of ``_known_pattern`` before its first service line, and of each line:"""
+_LINE = 7
+
+_key = itemgetter(1, 3, 7, *(_HEAD + i * _LINE + k for i in range(_KNOWN_LINES) for k in (0, 1, 3, 4, 6)))
+"""The texts of a ``_known_pattern`` match that the claim template depends on: everything
+but the claim id, the payer's claim number, the patient's names and member id, the dates
+and the line ids (which are put into a copy of the template)."""
+
+_Template = tuple[dict[str, object], tuple[tuple[dict[str, object], int, int, int], ...], int]
+"""A claim's fields, and for each line its fields, the offset of its SVC from the segment
+before the CLP and the indexes of its date and line id groups (0: none); the segment count."""
+
+
+def _known_pattern(s: str, t: str) -> str:
+    """The claims read from a template: CLP (with 3 to 5 elements after the claim id, then
+    possibly the payer's claim number and any others), NM1*QC with its ten elements, an
+    optional DTM*050, then one to ``_KNOWN_LINES`` service lines of SVC, an optional
+    DTM*472, any CAS, optional REF*6R and AMT*B6; then the claim must end.
+
+    Groups: 1 claim id, 2 CLP02-06, 3 CLP07, 4 the rest of the CLP, 5 last name, 6 first
+    name, 7 member id, 8 DTM*050 (empty), 9 its date; per line (``_LINE`` groups from
+    ``_HEAD``): SVC, DTM*472 (empty), its date, the CAS segments, REF*6R (empty), its
+    value, the AMT*B6 amount. An element whose text is kept ends in a character that is not
+    white space (the tokenizer strips white space from the ends of a segment).
+    """
+    e = f"[^{s}{t}]*+"  # one element
+    end = rf"(?<=\S){t}"
+    line = (
+        rf"\s*+(SVC{s}[^{t}]*+{t})(?:\s*+DTM{s}472{s}()([0-9]{{8}}){t})?+((?:\s*+CAS{s}[^{t}]*+{t})*+)"
+        rf"(?:\s*+REF{s}6R{s}()({e}){end})?+(?:\s*+AMT{s}B6{s}([^{t}]*+){t})?+"
+    )
+    more = ""
+    for _ in range(_KNOWN_LINES - 1):
+        more = f"(?:{line}{more})?+"
+    return (
+        rf"\s*+CLP{s}([^{s}{t}]++)({s}{e}{s}{e}{s}{e}(?:{s}{e}(?:{s}{e})?+)?+)(?:{s}({e})([^{t}]*+))?+{end}"
+        rf"\s*+NM1{s}QC{s}{e}{s}({e}){s}({e}){s}{e}{s}{e}{s}{e}{s}{e}{s}({e}){end}"
+        rf"(?:\s*+DTM{s}050{s}()([0-9]{{8}}){t})?+"
+        rf"{line}{more}(?=\s*+(?:CLP|LX|PLB|SE){s})"
+    )
+
+
 def usable(delims: Delimiters) -> bool:
     """Whether claims can be read from text with these delimiters (none is white space,
     which the tokenizer would strip from the ends of a segment)."""
@@ -73,14 +124,17 @@ class FastClaims:
         "common_head",
         "common_line",
         "comp",
+        "dates_get",
         "ender",
         "head",
+        "known",
         "line",
         "lines",
         "lx",
         "reader",
         "sep",
         "stop",
+        "templates",
         "term",
         "values",
     )
@@ -117,6 +171,7 @@ class FastClaims:
             rf"({other})(?:{line})?{then}"
         ).match
         self.common_line = re.compile(line + then).match
+        self.known = re.compile(_known_pattern(s, t)).match
         self.ender = re.compile(rf"\s*(?:CLP|LX|PLB|SE){s}").match
         self.lx = re.compile(rf"\s*LX{s}[^{t}]*{t}").match
         self.clp = re.compile(rf"\s*CLP{s}").match
@@ -126,6 +181,8 @@ class FastClaims:
         self.values = reader.values
         self.cas: dict[str, tuple[tuple[Adjustment, ...], Decimal, int]] = {}
         self.lines: dict[str, tuple[dict[str, object], Decimal, Decimal, int, bool]] = {}
+        self.templates: dict[tuple[str | None, ...], _Template | tuple[()]] = {}
+        self.dates_get = reader.values.dates.get
 
     def claim(self, text: str, pos: int, n: int) -> tuple[OpenClaim, int, int] | None:
         """The claim whose CLP starts ``text[pos:]``, read to its last segment, open (its
@@ -139,13 +196,93 @@ class FastClaims:
         except Exception:  # the general reader reads it again, and says what is wrong
             return None
 
-    def common(self, text: str, pos: int, n: int) -> tuple[ClaimPayment, int, int] | None:  # noqa: C901
+    def common(self, text: str, pos: int, n: int) -> tuple[ClaimPayment, int, int] | None:
         """The claim at ``text[pos:]``, finished, if it has only the commonest segments;
         None for anything else (``claim`` then).
 
         Raises:
             X12Error: a value that cannot be read (``claim`` words it as a problem).
         """
+        m = self.known(text, pos)
+        if m is None:
+            return self._common(text, pos, n)
+        g = m.groups()
+        key = _key(g)
+        known = self.templates.get(key)
+        if known is None:
+            return self._learn(text, pos, n, m.end(), g, key)
+        if not known:
+            return self._common(text, pos, n)
+        fields, lines, count = known
+        dates_get = self.dates_get
+        fields = fields.copy()
+        fields["claim_id"] = g[0]
+        fields["payer_claim_control_number"] = g[2] or None
+        fields["patient_last_name"] = g[4] or None
+        fields["patient_first_name"] = g[5] or None
+        fields["member_id"] = g[6] or None
+        fields["segment_number"] = n + 1
+        if g[7] is not None:
+            day = dates_get(g[8]) or self._date(g[8])
+            if day is None:  # not a date: the longer way words the problem
+                return self._common(text, pos, n)
+            fields["received_date"] = day
+        built: list[ServicePayment] = []
+        for template, offset, served, line_id in lines:
+            line = template.copy()
+            line["segment_number"] = n + offset
+            if served:
+                day = dates_get(g[served]) or self._date(g[served])
+                if day is None:
+                    return self._common(text, pos, n)
+                line["service_date"] = day
+            if line_id:
+                line["line_id"] = g[line_id] or None
+            record: ServicePayment = _new(ServicePayment)
+            _set(record, "__dict__", line)
+            built.append(record)
+        fields["lines"] = tuple(built)
+        claim: ClaimPayment = _new(ClaimPayment)
+        _set(claim, "__dict__", fields)
+        return claim, m.end(), n + count
+
+    def _date(self, text: str | None) -> date | None:
+        """The date of an eight-digit DTM element met for the first time (None: not a date)."""
+        try:
+            return self.values.date(["DTM", "", text or ""], 2, 0)
+        except X12Error:
+            return None
+
+    def _learn(
+        self, text: str, pos: int, n: int, m_end: int, g: tuple[str | None, ...], key: tuple[str | None, ...]
+    ) -> tuple[ClaimPayment, int, int] | None:
+        """Read the claim ``known`` matched the longer way (``_common``) and remember it as
+        the template of every claim whose non-unique texts (``key``) are the same."""
+        got = self._common(text, pos, n)  # a value that cannot be read raises: nothing learnt
+        templates = self.templates
+        if len(templates) >= _TEMPLATE_LIMIT:
+            templates.clear()  # bounded, as the line table
+        templates[key] = ()  # declined, or a claim with problems: ``_common`` every time
+        if got is None:
+            return None
+        claim, end, last = got
+        lines = claim.lines
+        if (
+            claim.problems
+            or end != m_end
+            or len(lines) != sum(g[i] is not None for i in range(_HEAD, len(g), _LINE))
+        ):
+            return got
+        shapes = []
+        for i, line in enumerate(lines):
+            at = _HEAD + i * _LINE
+            served = at + 2 if g[at + 1] is not None else 0
+            line_id = at + 5 if g[at + 4] is not None else 0
+            shapes.append((dict(line.__dict__), line.segment_number - n, served, line_id))
+        templates[key] = (dict(claim.__dict__), tuple(shapes), last - n)
+        return got
+
+    def _common(self, text: str, pos: int, n: int) -> tuple[ClaimPayment, int, int] | None:  # noqa: C901
         m = self.common_head(text, pos)
         if m is None:
             return None
