@@ -365,33 +365,44 @@ def _events(  # noqa: C901 - one loop, one dispatch
                 got = common(text, pos, n)
             except Exception:  # a value to word as a problem: the longer way
                 got = None
-            opened: OpenClaim | None = None
-            whole: ClaimPayment | None
-            if got is not None:
+            if got is not None:  # the commonest case, in fewest steps
                 whole, pos, last = got
-            else:
-                slow = read_claim(text, pos, n)
-                if slow is None:
-                    after = fast_claims.after_claim(text, pos)
-                    if after < 0:
-                        declined += fast_claims.at_claim(text, pos)  # not the end of a run
-                        if declined > 16 and declined > accepted:
-                            fast_claims = readers[delims] = None  # an unusual file: the general path
-                            stop = None
-                        break
-                    n += 1  # LX: ends the claim
-                    where[0] = n
-                    pos = after
-                    whole = None
+                accepted += 1
+                where[0] = n + 1  # the CLP
+                n = last
+                if done is not None:
+                    previous = done
+                elif claim is not None:
+                    previous = claim.build()
+                    claim = None
                 else:
-                    opened, pos, last = slow
-                    whole = None
-            if opened is not None or whole is not None:
+                    previous = None
+                done = whole
+                if previous is not None:
+                    tx.paid_total += previous.paid  # finish_claim, inlined
+                    tx.count += 1
+                    yield previous
+                continue
+            opened: OpenClaim | None = None
+            slow = read_claim(text, pos, n)
+            if slow is None:
+                after = fast_claims.after_claim(text, pos)
+                if after < 0:
+                    declined += fast_claims.at_claim(text, pos)  # not the end of a run
+                    if declined > 16 and declined > accepted:
+                        fast_claims = readers[delims] = None  # an unusual file: the general path
+                        stop = None
+                    break
+                n += 1  # LX: ends the claim
+                where[0] = n
+                pos = after
+            else:
+                opened, pos, last = slow
                 accepted += 1
                 where[0] = n + 1  # the CLP
                 n = last
             previous = done if done is not None else None if claim is None else claim.build()
-            done, claim = whole, opened
+            done, claim = None, opened
             if previous is not None:
                 tx.paid_total += previous.paid  # finish_claim, inlined
                 tx.count += 1

@@ -207,21 +207,22 @@ class FastClaims:
         if m is None:
             return self._common(text, pos, n)
         g = m.groups()
-        key = _key(g)
-        known = self.templates.get(key)
-        if known is None:
-            return self._learn(text, pos, n, m.end(), g, key)
+        known = self.templates.get(_key(g))
         if not known:
+            if known is None:
+                return self._learn(text, pos, n, m.end(), g, _key(g))
             return self._common(text, pos, n)
         fields, lines, count = known
         dates_get = self.dates_get
-        fields = fields.copy()
-        fields["claim_id"] = g[0]
-        fields["payer_claim_control_number"] = g[2] or None
-        fields["patient_last_name"] = g[4] or None
-        fields["patient_first_name"] = g[5] or None
-        fields["member_id"] = g[6] or None
-        fields["segment_number"] = n + 1
+        fields = dict(
+            fields,
+            claim_id=g[0],
+            payer_claim_control_number=g[2] or None,
+            patient_last_name=g[4] or None,
+            patient_first_name=g[5] or None,
+            member_id=g[6] or None,
+            segment_number=n + 1,
+        )
         if g[7] is not None:
             day = dates_get(g[8]) or self._date(g[8])
             if day is None:  # not a date: the longer way words the problem
@@ -229,15 +230,21 @@ class FastClaims:
             fields["received_date"] = day
         built: list[ServicePayment] = []
         for template, offset, served, line_id in lines:
-            line = template.copy()
-            line["segment_number"] = n + offset
-            if served:
+            if served and line_id:  # the commonest line: one call makes its fields
                 day = dates_get(g[served]) or self._date(g[served])
                 if day is None:
                     return self._common(text, pos, n)
-                line["service_date"] = day
-            if line_id:
-                line["line_id"] = g[line_id] or None
+                line = dict(template, segment_number=n + offset, service_date=day, line_id=g[line_id] or None)
+            else:
+                line = template.copy()
+                line["segment_number"] = n + offset
+                if served:
+                    day = dates_get(g[served]) or self._date(g[served])
+                    if day is None:
+                        return self._common(text, pos, n)
+                    line["service_date"] = day
+                if line_id:
+                    line["line_id"] = g[line_id] or None
             record: ServicePayment = _new(ServicePayment)
             _set(record, "__dict__", line)
             built.append(record)
