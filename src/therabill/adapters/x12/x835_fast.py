@@ -5,10 +5,17 @@ writes) for each of the dozen segments of a claim. ``FastClaims`` instead matche
 loop with a few compiled patterns over the text the tokenizer has not handed out yet:
 
 * ``common``: the commonest claim, CLP, NM1*QC, DTM*050, then service lines of SVC, DTM,
-  CAS, REF*6R and AMT*B6, in one pattern for the claim and its first line and one per
-  further line. A line's SVC, DTM and CAS segments are read once per distinct text (by
-  ``ClaimSegments.read``, as the general reader reads them) and remembered in a bounded
-  table; the claim is finished in place.
+  CAS, REF*6R and AMT*B6. A claim of up to ``_KNOWN_LINES`` such lines is matched whole by
+  one pattern (``_known_pattern``) that separates the texts unique to the claim (claim id,
+  the payer's claim number, the patient's names and member id, the dates, the line ids)
+  from all the others (the amounts, codes, adjustments, which segments are there): the
+  first claim with given other texts is read the longer way below and kept, in a bounded
+  table, as the template of every later claim with the same texts, which is then a copy of
+  it with its own unique values (remittances repeat the same fee-schedule lines claim after
+  claim). The longer way matches the claim and its first line with one pattern and each
+  further line with another; a line's SVC, DTM and CAS segments are read once per distinct
+  text (by ``ClaimSegments.read``, as the general reader reads them) and remembered in a
+  bounded table; the claim is finished in place.
 * ``claim``: any claim whose segments can be placed: CLP, its 2100 segments, service lines
   with any other segments. The CLP and SVC segments are read by the general reader's own
   functions, the commonest segments inline, and every other segment by
