@@ -37,9 +37,7 @@ _HERE = Path(__file__)
 _SQL: dict[str, dict[str, list[str]]] = json.loads(_HERE.with_suffix(".json").read_text())
 """The trigger and drop statements per dialect, as ``trend_totals`` wrote them for this revision."""
 
-_BEFORE: dict[str, dict[str, list[str]]] = json.loads(
-    _HERE.with_name("0026_trend_totals.json").read_text()
-)
+_BEFORE: dict[str, dict[str, list[str]]] = json.loads(_HERE.with_name("0026_trend_totals.json").read_text())
 """The triggers this revision replaces (and its downgrade makes again)."""
 
 DROPPED = {
