@@ -8,8 +8,9 @@ row. What changes is when it is written: the claims' current state is kept as th
 it, and ``flush`` writes every queued update and event with a few statements (the sequence
 numbers of all the claims read in one query, the updates and the events each sent together),
 instead of four statements per claim. On PostgreSQL the claims that set the same columns are
-updated by one statement (``UPDATE ... FROM (VALUES ...)``), so the statement-level triggers that
-keep the trend totals (``trend_totals``) run once for them all; on SQLite one statement is run
+updated by one statement (``UPDATE ... FROM (VALUES ...)``) and the events inserted by one
+(``INSERT ... VALUES (...), (...)``), so the statement-level triggers that keep the trend
+totals (``trend_totals``) run once for them all; on SQLite one statement is run
 for each claim's values (its triggers are row triggers anyway). Either way the claims are
 updated in the order of their ids. Nothing is written before ``flush``; the caller flushes
 before anything else reads or writes those claims, and always before its transaction commits.
@@ -190,4 +191,11 @@ class ClaimMoves:
         for e in events:
             self._seq[e["claim_id"]] += 1
             e["seq"] = self._seq[e["claim_id"]]
+        if len(events) > 1 and self._uow.session.get_bind().dialect.name == "postgresql":
+            for start in range(0, len(events), _TOGETHER):  # one statement: its triggers run once
+                part = [
+                    {**e, "practice_id": self._uow.practice_id} for e in events[start : start + _TOGETHER]
+                ]
+                self._uow.session.execute(claim_status_events.insert().values(part))
+            return
         self._uow.records.insert_many(claim_status_events, events)

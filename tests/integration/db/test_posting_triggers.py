@@ -167,13 +167,15 @@ def test_two_writers_moving_claims_of_the_same_days_both_commit(pg: Engine) -> N
         assert report_totals.differences(c, pid) == []
 
 
-def test_the_moves_of_a_chunk_are_one_update(pg: Engine) -> None:
+def test_the_moves_of_a_chunk_are_one_update_and_one_insert(pg: Engine) -> None:
     pid, ids = _practice(pg, 30)
-    updates: list[str] = []
+    sent: list[str] = []
 
-    def seen(conn: Any, cursor: Any, statement: str, parameters: Any, context: Any, many: bool) -> None:  # noqa: ARG001, PLR0913 - the event's signature
-        if statement.lstrip().upper().startswith("UPDATE CLAIMS"):
-            updates.extend([statement] * (len(parameters) if many else 1))
+    def seen(*args: Any) -> None:  # conn, cursor, statement, parameters, context, executemany
+        statement, parameters, many = args[2], args[3], args[5]
+        words = " ".join(statement.split()[:3]).upper()
+        if words in ("UPDATE CLAIMS SET", "INSERT INTO CLAIM_STATUS_EVENTS"):
+            sent.extend([words] * (len(parameters) if many else 1))
 
     event.listen(pg, "before_cursor_execute", seen)
     try:
@@ -184,7 +186,16 @@ def test_the_moves_of_a_chunk_are_one_update(pg: Engine) -> None:
             queue.flush()
     finally:
         event.remove(pg, "before_cursor_execute", seen)
-    assert len(updates) == 1
+    assert sorted(sent) == ["INSERT INTO CLAIM_STATUS_EVENTS", "UPDATE CLAIMS SET"]
     assert _totals(pg, pid) == {"paid": 30}
     with pg.connect() as c:
         assert trend_totals.differences(c, pid) == []
+        numbered = c.execute(  # each claim's new event numbered after its history
+            text(
+                "SELECT COUNT(*), SUM(CASE WHEN e.seq = (SELECT COUNT(*) FROM claim_status_events x"
+                " WHERE x.claim_id = e.claim_id) THEN 1 ELSE 0 END) FROM claim_status_events e"
+                " WHERE e.practice_id = :p AND e.note = 'chunk'"
+            ),
+            {"p": pid},
+        ).one()
+        assert tuple(numbered) == (30, 30)
