@@ -141,7 +141,7 @@ class ClaimMoves:
         for claim_id in sorted(updates):  # the claims' rows in one order whatever the writer
             changed = updates[claim_id]
             groups.setdefault(tuple(sorted(changed)), []).append({"_id": claim_id, **changed})
-        together = self._uow.session.get_bind().dialect.name == "postgresql"
+        together = self._one_statement()
         for names, rows in groups.items():
             if together and len(rows) > 1:
                 self._update_together(names, rows)
@@ -154,6 +154,12 @@ class ClaimMoves:
             self._uow.session.execute(
                 stmt, [{"_id": r["_id"], **{f"_v_{k}": r[k] for k in names}} for r in rows]
             )
+
+    def _one_statement(self) -> bool:
+        """Whether many rows are written by one statement (PostgreSQL; not a unit without a
+        database session)."""
+        session = getattr(self._uow, "session", None)
+        return session is not None and session.get_bind().dialect.name == "postgresql"
 
     def _update_together(self, names: tuple[str, ...], rows: list[dict[str, Any]]) -> None:
         """One ``UPDATE claims ... FROM (VALUES ...)`` for the claims that set the same columns
@@ -191,7 +197,7 @@ class ClaimMoves:
         for e in events:
             self._seq[e["claim_id"]] += 1
             e["seq"] = self._seq[e["claim_id"]]
-        if len(events) > 1 and self._uow.session.get_bind().dialect.name == "postgresql":
+        if len(events) > 1 and self._one_statement():
             for start in range(0, len(events), _TOGETHER):  # one statement: its triggers run once
                 part = [
                     {**e, "practice_id": self._uow.practice_id} for e in events[start : start + _TOGETHER]
