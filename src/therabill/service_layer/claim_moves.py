@@ -156,10 +156,10 @@ class ClaimMoves:
             )
 
     def _one_statement(self) -> bool:
-        """Whether many rows are written by one statement (PostgreSQL; not a unit without a
-        database session)."""
-        session = getattr(self._uow, "session", None)
-        return session is not None and session.get_bind().dialect.name == "postgresql"
+        """Whether many rows are written by one statement: on PostgreSQL (a unit of work over no
+        database, as the unit tests use, writes row by row)."""
+        bound = getattr(self._uow, "session", None)
+        return bound is not None and bound.get_bind().dialect.name == "postgresql"
 
     def _update_together(self, names: tuple[str, ...], rows: list[dict[str, Any]]) -> None:
         """One ``UPDATE claims ... FROM (VALUES ...)`` for the claims that set the same columns
