@@ -1,7 +1,7 @@
 """Posting a large 835 and building a large batch, on PostgreSQL and on SQLite.
 
-For each engine and each size (``THERABILL_BENCH_POSTING_SIZES``, default 2,000 and 10,000
-claims), a fresh database gets one practice made through the service layer (practice,
+For each engine (``THERABILL_BENCH_POSTING_ENGINES``, default ``postgresql,sqlite``) and each
+size (``THERABILL_BENCH_POSTING_SIZES``, default 2,000 and 10,000 claims), a fresh database gets one practice made through the service layer (practice,
 therapist, payer, patient, a visit coded and marked ready), whose claim is then copied in bulk
 (``INSERT`` of many rows: one patient per 5 claims, each claim with its visit, two lines and
 their charges; the summary tables rebuilt), so every claim is what ``code_visit`` makes. Then,
@@ -18,12 +18,12 @@ Each measured step runs in a child process of its own, so the figures are its ow
 seconds, CPU seconds of the process, on PostgreSQL the CPU seconds of the server processes it
 connected to (``server_cpu_s``, read from ``/proc`` when the server runs on this machine), and the
 peak resident memory the step added (``ru_maxrss`` at the end minus the resident size at its
-start). After posting, the kept totals and balances are compared with the entries
+start); for posting, the statements sent to the database (``statements``, and per claim). After posting, the kept totals and balances are compared with the entries
 (``report_totals.differences``: must be empty). The 1-minute load average is recorded before
 and after: the machine is shared, so the CPU figures are the ones to compare.
 
 PostgreSQL: the server of ``THERABILL_BENCH_PG_URL`` (default the local test server), a
-database ``therabill_bench_posting`` created and dropped by the run.
+database ``therabill_bench_posting`` (``THERABILL_BENCH_POSTING_DB``) created and dropped by the run.
 """
 
 from __future__ import annotations
@@ -43,7 +43,7 @@ from sqlalchemy.engine import make_url
 from sqlalchemy.pool import NullPool
 
 ACTOR = "os:bench"
-DATABASE = "therabill_bench_posting"
+DATABASE = os.environ.get("THERABILL_BENCH_POSTING_DB", "therabill_bench_posting")
 BATCH_MAX = 5_000
 CLAIMS_PER_PATIENT = 5
 DOS = date(2026, 11, 20)
@@ -221,6 +221,19 @@ def _copies(engine: Engine, practice_id: str, claim_id: str, count: int) -> None
 # --- the steps ------------------------------------------------------------------------------
 
 
+def _statements(engine: Engine) -> list[int]:
+    """The statements ``engine`` sends, counted as they go (a statement run for several
+    parameter sets counts once per set: the driver sends it that many times)."""
+    sent = [0]
+
+    @event.listens_for(engine, "before_cursor_execute")
+    def _count(*args: Any) -> None:  # conn, cursor, statement, parameters, context, executemany
+        parameters, executemany = args[3], args[5]
+        sent[0] += len(parameters) if executemany and parameters else 1
+
+    return sent
+
+
 def _server_backends(engine: Engine) -> list[int]:
     """The process ids of the PostgreSQL backends ``engine`` connects to (filled as it connects)."""
     pids: list[int] = []
@@ -291,11 +304,13 @@ def _post(url: str, practice_id: str, data: str) -> dict[str, Any]:
 
     engine = make_engine(url)
     backends = _server_backends(engine)
+    sent = _statements(engine)
     posted = remittances.post_835(engine, practice_id, ACTOR, data)
     server_cpu = _server_cpu_s(backends)
     engine.dispose()
     return {
         "server_cpu_s": server_cpu,
+        "statements": sent[0],
         "remittances": len(posted),
         "claims_matched": sum(p.matched_claims for p in posted),
         "claims_already_posted": sum(p.result.skipped_claims for p in posted),
@@ -338,6 +353,7 @@ def _one(url: str, size: int) -> dict[str, Any]:
     post["claims_per_s"] = round(size / post["wall_s"]) if "wall_s" in post else None
     post["claims_per_cpu_s"] = round(size / post["cpu_s"]) if post.get("cpu_s") else None
     post["claims_per_cpu_s_with_server"] = _per_cpu(size, post)
+    post["statements_per_claim"] = round(post["statements"] / size, 3) if "statements" in post else None
     out["post"] = post
     out["repost"] = _in_child(lambda: _post(url, practice_id, data))
     engine = make_engine(url)
@@ -380,11 +396,19 @@ def _sqlite(size: int) -> dict[str, Any]:
         return _one(f"sqlite:///{Path(tmp) / 'bench.sqlite3'}", size)
 
 
+def _engines() -> tuple[str, ...]:
+    raw = os.environ.get("THERABILL_BENCH_POSTING_ENGINES", "postgresql,sqlite")
+    return tuple(s.strip() for s in raw.split(",") if s.strip())
+
+
 def run() -> dict[str, Any]:
     figures: dict[str, Any] = {}
+    engines = _engines()
     for size in _sizes():
-        figures[f"postgresql_{size}"] = _pg(size)
-        figures[f"sqlite_{size}"] = _sqlite(size)
+        if "postgresql" in engines:
+            figures[f"postgresql_{size}"] = _pg(size)
+        if "sqlite" in engines:
+            figures[f"sqlite_{size}"] = _sqlite(size)
     return figures
 
 

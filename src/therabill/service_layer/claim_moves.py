@@ -7,7 +7,12 @@ event (the claim's next sequence number, the claim's findings unless given) and 
 row. What changes is when it is written: the claims' current state is kept as the moves leave
 it, and ``flush`` writes every queued update and event with a few statements (the sequence
 numbers of all the claims read in one query, the updates and the events each sent together),
-instead of four statements per claim. Nothing is written before ``flush``; the caller flushes
+instead of four statements per claim. On PostgreSQL the claims that set the same columns are
+updated by one statement (``UPDATE ... FROM (VALUES ...)``) and the events inserted by one
+(``INSERT ... VALUES (...), (...)``), so the statement-level triggers that keep the trend
+totals (``trend_totals``) run once for them all; on SQLite one statement is run
+for each claim's values (its triggers are row triggers anyway). Either way the claims are
+updated in the order of their ids. Nothing is written before ``flush``; the caller flushes
 before anything else reads or writes those claims, and always before its transaction commits.
 """
 
@@ -16,7 +21,7 @@ from __future__ import annotations
 from collections.abc import Iterable
 from typing import Any
 
-from sqlalchemy import Row, bindparam, func, select
+from sqlalchemy import Row, bindparam, column, func, select, values
 
 from therabill.adapters.db.tables import claim_status_events, claims
 from therabill.domain.ledger import new_id
@@ -27,6 +32,9 @@ __all__ = ["ClaimMoves"]
 
 _KEPT = ("id", "status", "findings", "payer_claim_control_number", "claim_number")
 """The columns of a claim a move reads."""
+
+_TOGETHER = 2_000
+"""At most this many claims in one update statement (PostgreSQL binds at most 65,535 values)."""
 
 
 class ClaimState:
@@ -126,22 +134,46 @@ class ClaimMoves:
     def _write_updates(self) -> None:
         updates, self._updates = self._updates, {}
         if len(updates) == 1:
-            ((claim_id, values),) = updates.items()
-            self._uow.records.update(claims, claim_id, **values)
+            ((claim_id, changed),) = updates.items()
+            self._uow.records.update(claims, claim_id, **changed)
             return
         groups: dict[tuple[str, ...], list[dict[str, Any]]] = {}
-        for claim_id, values in updates.items():
-            names = tuple(sorted(values))
-            groups.setdefault(names, []).append(
-                {"_id": claim_id, **{f"_v_{k}": v for k, v in values.items()}}
-            )
+        for claim_id in sorted(updates):  # the claims' rows in one order whatever the writer
+            changed = updates[claim_id]
+            groups.setdefault(tuple(sorted(changed)), []).append({"_id": claim_id, **changed})
+        together = self._one_statement()
         for names, rows in groups.items():
+            if together and len(rows) > 1:
+                self._update_together(names, rows)
+                continue
             stmt = (
                 claims.update()
                 .where(claims.c.id == bindparam("_id"), claims.c.practice_id == self._uow.practice_id)
                 .values({name: bindparam(f"_v_{name}") for name in names})
             )
-            self._uow.session.execute(stmt, rows)
+            self._uow.session.execute(
+                stmt, [{"_id": r["_id"], **{f"_v_{k}": r[k] for k in names}} for r in rows]
+            )
+
+    def _one_statement(self) -> bool:
+        """Whether many rows are written by one statement: on PostgreSQL (a unit of work over no
+        database, as the unit tests use, writes row by row)."""
+        bound = getattr(self._uow, "session", None)
+        return bound is not None and bound.get_bind().dialect.name == "postgresql"
+
+    def _update_together(self, names: tuple[str, ...], rows: list[dict[str, Any]]) -> None:
+        """One ``UPDATE claims ... FROM (VALUES ...)`` for the claims that set the same columns
+        (PostgreSQL: the statement-level triggers of ``trend_totals`` then run once for them all)."""
+        for start in range(0, len(rows), _TOGETHER):
+            part = rows[start : start + _TOGETHER]
+            given = values(
+                column("_id", claims.c.id.type), *(column(n, claims.c[n].type) for n in names), name="moved"
+            ).data([(r["_id"], *(r[n] for n in names)) for r in part])
+            self._uow.session.execute(
+                claims.update()
+                .where(claims.c.id == given.c._id, claims.c.practice_id == self._uow.practice_id)
+                .values({n: given.c[n] for n in names})
+            )
 
     def _write_events(self) -> None:
         events, self._events = self._events, []
@@ -165,4 +197,11 @@ class ClaimMoves:
         for e in events:
             self._seq[e["claim_id"]] += 1
             e["seq"] = self._seq[e["claim_id"]]
+        if len(events) > 1 and self._one_statement():
+            for start in range(0, len(events), _TOGETHER):  # one statement: its triggers run once
+                part = [
+                    {**e, "practice_id": self._uow.practice_id} for e in events[start : start + _TOGETHER]
+                ]
+                self._uow.session.execute(claim_status_events.insert().values(part))
+            return
         self._uow.records.insert_many(claim_status_events, events)

@@ -186,7 +186,7 @@ ledger_entries = Table(
     "ledger_entries",
     metadata,
     _id(),
-    _practice(),
+    Column("practice_id", String(32), ForeignKey("practices.id"), nullable=False),  # indexes lead with it
     Column("patient_id", String(32), ForeignKey("patients.id"), nullable=False, index=True),
     Column("item_id", String(32), index=True),
     Column("claim_id", String(32), ForeignKey("claims.id"), index=True),
@@ -198,12 +198,12 @@ ledger_entries = Table(
     Column("group_code", String(20)),
     Column("reason_code", String(10)),
     Column("detail", String(40)),
-    Column("instrument_id", String(32), ForeignKey("prepaid_instruments.id"), index=True),
-    Column("journal_id", String(32), index=True),
+    Column("instrument_id", String(32), ForeignKey("prepaid_instruments.id")),
+    Column("journal_id", String(32)),
     Column("reverses_entry_id", String(32), ForeignKey("ledger_entries.id"), unique=True),
     Column("idempotency_key", String(255), index=True),
-    Column("remittance_id", String(32), ForeignKey("remittances.id"), index=True),
-    Column("remittance_claim_id", String(32), ForeignKey("remittance_claims.id"), index=True),
+    Column("remittance_id", String(32), ForeignKey("remittances.id")),
+    Column("remittance_claim_id", String(32), ForeignKey("remittance_claims.id")),
     Column("memo", Text),
     Column("posted_at", DateTime(timezone=True), nullable=False),
     Column("posted_by", String(100), nullable=False),
@@ -212,6 +212,15 @@ ledger_entries = Table(
     CheckConstraint(f"bucket IN ({_in(BUCKETS)})", name="bucket"),
     CheckConstraint("amount_cents <> 0", name="amount_not_zero"),
 )
+"""Indexed (revision ``0028_posting_triggers``) by what is read by it: ``patient_id``, ``claim_id``,
+``claim_line_id``, ``payer_id``, ``item_id``, ``idempotency_key`` (exactly-once postings),
+``reverses_entry_id`` (unique: an entry is reversed once) and the report indexes of
+``report_indexes`` (all led by ``practice_id``). Not by ``practice_id`` alone (the report indexes
+cover it), ``journal_id``, ``instrument_id``, ``remittance_id`` or ``remittance_claim_id``: no
+query looks entries up by those (a transfer's legs and an instrument's entries are found among a
+patient's entries), and the rows they refer to are never deleted (nor are entries: the table is
+append-only), so no foreign-key check needs them. Every foreign key stays: each one is checked
+through the referred table's primary key when an entry is written."""
 
 posting_worklist = Table(
     "posting_worklist",

@@ -27,6 +27,7 @@ a revision must create them again (``create_sql``); ``differences`` would show t
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from typing import Any
 
 from sqlalchemy import Connection, text
@@ -36,11 +37,14 @@ from therabill.adapters.db.kept_sql import Trigger, changed, drop_trigger_sql, k
 
 __all__ = [
     "TRIGGERS",
+    "StatementTrigger",
     "create_sql",
     "differences",
     "drop_sql",
     "fill_sql",
     "rebuild",
+    "statement_trigger_sql",
+    "statement_triggers",
     "triggers",
 ]
 
@@ -120,6 +124,187 @@ def _visit_payers(where: str) -> str:
         f"UPDATE visit_trend_facts SET payer_id = {_payer('visit_trend_facts.visit_id')} "
         f"WHERE visit_id IN ({where})"
     )
+
+
+@dataclass(frozen=True, slots=True)
+class StatementTrigger:
+    """A PostgreSQL trigger run once per statement (``FOR EACH STATEMENT``) that reads the
+    statement's rows from its transition tables: ``old_rows`` (update, delete) and ``new_rows``
+    (insert, update). One event each: PostgreSQL refuses transition tables on a trigger of
+    several events."""
+
+    name: str
+    table: str
+    event: str
+    body: tuple[str, ...]
+
+
+_CLAIM_KEY = ("practice_id", "date_of_service", "payer_id", "status")
+_CLAIM_SUMS = ("claims", "units", "claim_days", "claimed", "payment_days", "paid")
+_VISIT_KEY = ("practice_id", "date_of_service", "payer_id", "services_key")
+
+
+def _claim_contribution(rel: str, sign: int) -> str:
+    """The contribution of each claim facts row of ``rel`` to its day total (``sign`` 1 to add,
+    -1 to take away), as ``_claim_total`` writes it for one row (PostgreSQL)."""
+    sub, pay, dos = "r.submitted_at", "r.paid_at", "r.date_of_service"
+    to_sub, to_pay = _days(sub, dos, "postgresql"), _days(pay, dos, "postgresql")
+    both = f"{sub} IS NULL OR {pay} IS NULL"
+    return (
+        f"SELECT r.practice_id, r.date_of_service, r.payer_id, r.status, {sign} AS claims,"
+        f" {sign} * r.units AS units,"
+        f" CASE WHEN {sub} IS NULL THEN 0 ELSE {sign} * {to_sub} END AS claim_days,"
+        f" CASE WHEN {sub} IS NULL THEN 0 ELSE {sign} END AS claimed,"
+        f" CASE WHEN {both} THEN 0 ELSE {sign} * ({to_pay} - {to_sub}) END AS payment_days,"
+        f" CASE WHEN {both} THEN 0 ELSE {sign} END AS paid FROM {rel} r"
+    )
+
+
+def _claim_totals_of(parts: tuple[str, ...]) -> str:
+    """Add the contributions ``parts`` to the claim day totals: summed per day total first, the
+    totals whose figures do not change left alone, the others written in the order of their
+    key (two statements writing the same totals lock them in the same order: no deadlock)."""
+    key = ", ".join(_CLAIM_KEY)
+    sums = ", ".join(f"SUM(d.{s})" for s in _CLAIM_SUMS)
+    moved = " OR ".join(f"SUM(d.{s}) <> 0" for s in _CLAIM_SUMS)
+    return (
+        f"INSERT INTO claim_day_totals ({key}, {', '.join(_CLAIM_SUMS)})"
+        f" SELECT {', '.join(f'd.{k}' for k in _CLAIM_KEY)}, {sums}"
+        f" FROM ({' UNION ALL '.join(parts)}) d GROUP BY {', '.join(f'd.{k}' for k in _CLAIM_KEY)}"
+        f" HAVING {moved} ORDER BY {', '.join(f'd.{k}' for k in _CLAIM_KEY)}"
+        f" ON CONFLICT ({key}) DO UPDATE SET "
+        + ", ".join(f"{s} = claim_day_totals.{s} + excluded.{s}" for s in _CLAIM_SUMS)
+    )
+
+
+def _visit_contribution(rel: str, sign: int) -> str:
+    return (
+        "SELECT r.practice_id, r.date_of_service, r.payer_id,"
+        f" {_key('r.services', 'postgresql')} AS services_key, r.services, {sign} AS visits FROM {rel} r"
+    )
+
+
+def _visit_totals_of(parts: tuple[str, ...]) -> str:
+    """As ``_claim_totals_of``, for the visit day totals."""
+    key = ", ".join(_VISIT_KEY)
+    dkey = ", ".join(f"d.{k}" for k in _VISIT_KEY)
+    return (
+        f"INSERT INTO visit_day_totals ({key}, services, visits)"
+        f" SELECT {dkey}, MIN(d.services), SUM(d.visits) FROM ({' UNION ALL '.join(parts)}) d"
+        f" GROUP BY {dkey} HAVING SUM(d.visits) <> 0 ORDER BY {dkey}"
+        f" ON CONFLICT ({key}) DO UPDATE SET visits = visit_day_totals.visits + excluded.visits"
+    )
+
+
+def _first_of(column: str, rows: str) -> str:
+    """Set a claim facts row's ``column`` to the earliest moment ``at`` of ``rows`` (a claim's
+    per row, from the statement's rows) when that is earlier than the kept one."""
+    return (
+        f"UPDATE claim_trend_facts f SET {column} = x.at FROM ({rows}) x"
+        f" WHERE f.claim_id = x.claim_id AND (f.{column} IS NULL OR f.{column} > x.at)"
+    )
+
+
+def statement_triggers() -> tuple[StatementTrigger, ...]:
+    """PostgreSQL: the triggers that run once per statement, in place of the row triggers of the
+    same names (``triggers``). They are the ones a posting or a batch runs for many rows at once:
+    the day totals of a statement's claim and visit facts rows (one write per day total, not
+    one per row), the facts of a statement's updated claims, first submissions and first
+    payments."""
+    claim_moved = " OR ".join(
+        f"o.{c} IS DISTINCT FROM n.{c}" for c in ("practice_id", "payer_id", "status", "date_of_service")
+    )
+    return (
+        StatementTrigger(
+            "trend_claim_facts_ins",
+            "claim_trend_facts",
+            "AFTER INSERT",
+            (_claim_totals_of((_claim_contribution("new_rows", 1),)),),
+        ),
+        StatementTrigger(
+            "trend_claim_facts_del",
+            "claim_trend_facts",
+            "AFTER DELETE",
+            (_claim_totals_of((_claim_contribution("old_rows", -1),)),),
+        ),
+        StatementTrigger(
+            "trend_claim_facts_upd",
+            "claim_trend_facts",
+            "AFTER UPDATE",
+            (_claim_totals_of((_claim_contribution("old_rows", -1), _claim_contribution("new_rows", 1))),),
+        ),
+        StatementTrigger(
+            "trend_visit_facts_ins",
+            "visit_trend_facts",
+            "AFTER INSERT",
+            (_visit_totals_of((_visit_contribution("new_rows", 1),)),),
+        ),
+        StatementTrigger(
+            "trend_visit_facts_del",
+            "visit_trend_facts",
+            "AFTER DELETE",
+            (_visit_totals_of((_visit_contribution("old_rows", -1),)),),
+        ),
+        StatementTrigger(
+            "trend_visit_facts_upd",
+            "visit_trend_facts",
+            "AFTER UPDATE",
+            (_visit_totals_of((_visit_contribution("old_rows", -1), _visit_contribution("new_rows", 1))),),
+        ),
+        StatementTrigger(
+            "trend_claims_upd",
+            "claims",
+            "AFTER UPDATE",
+            (
+                "UPDATE claim_trend_facts f SET practice_id = n.practice_id, date_of_service = n.date_of_service,"
+                " payer_id = COALESCE(n.payer_id, ''), status = n.status"
+                f" FROM new_rows n JOIN old_rows o ON o.id = n.id WHERE f.claim_id = n.id AND ({claim_moved})",
+            ),
+        ),
+        StatementTrigger(
+            "trend_events_ins",
+            "claim_status_events",
+            "AFTER INSERT",
+            (
+                _first_of(
+                    "submitted_at",
+                    "SELECT claim_id, MIN(at) AS at FROM new_rows WHERE status = 'submitted' GROUP BY claim_id",
+                ),
+            ),
+        ),
+        StatementTrigger(
+            "trend_entries_ins",
+            "ledger_entries",
+            "AFTER INSERT",
+            (
+                _first_of(
+                    "paid_at",
+                    "SELECT claim_id, MIN(posted_at) AS at FROM new_rows WHERE kind = 'insurance-payment'"
+                    " AND amount_cents > 0 AND claim_id IS NOT NULL GROUP BY claim_id",
+                ),
+            ),
+        ),
+    )
+
+
+def statement_trigger_sql(made: tuple[StatementTrigger, ...]) -> list[str]:
+    """The statements that create PostgreSQL statement triggers and their functions."""
+    out = []
+    for t in made:
+        tables = {
+            "AFTER INSERT": "NEW TABLE AS new_rows",
+            "AFTER DELETE": "OLD TABLE AS old_rows",
+            "AFTER UPDATE": "OLD TABLE AS old_rows NEW TABLE AS new_rows",
+        }[t.event]
+        out.append(
+            f"CREATE OR REPLACE FUNCTION {t.name}_fn() RETURNS trigger LANGUAGE plpgsql AS $$ "
+            f"BEGIN {'; '.join(t.body)}; RETURN NULL; END $$"
+        )
+        out.append(
+            f"CREATE TRIGGER {t.name} {t.event} ON {t.table} REFERENCING {tables}"
+            f" FOR EACH STATEMENT EXECUTE FUNCTION {t.name}_fn()"
+        )
+    return out
 
 
 def triggers(dialect: str) -> tuple[Trigger, ...]:
@@ -309,14 +494,25 @@ TRIGGERS = tuple(t.name for t in triggers("sqlite"))
 """The triggers' names."""
 
 
+def _row_triggers(dialect: str) -> tuple[Trigger, ...]:
+    """The row triggers of ``dialect``: on PostgreSQL those without a statement trigger."""
+    if dialect != "postgresql":
+        return triggers(dialect)
+    instead = {t.name for t in statement_triggers()}
+    return tuple(t for t in triggers(dialect) if t.name not in instead)
+
+
 def create_sql(dialect: str) -> list[str]:
     """The statements that create every trigger of the trends, what-if and outcomes tables."""
-    return [*trigger_sql(dialect, triggers(dialect)), *trigger_sql(dialect, outcome_totals.triggers(dialect))]
+    made = trigger_sql(dialect, _row_triggers(dialect))
+    if dialect == "postgresql":
+        made += statement_trigger_sql(statement_triggers())
+    return [*made, *trigger_sql(dialect, outcome_totals.triggers(dialect))]
 
 
 def drop_sql(dialect: str) -> list[str]:
     """The statements that drop them."""
-    return [
+    return [  # the same names whichever kind they are (``triggers``)
         *drop_trigger_sql(dialect, outcome_totals.triggers(dialect)),
         *drop_trigger_sql(dialect, triggers(dialect)),
     ]
