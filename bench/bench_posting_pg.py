@@ -275,13 +275,15 @@ def _batch(url: str, practice_id: str) -> dict[str, Any]:
         from therabill.adapters.db.tables import claims
         from therabill.service_layer.uow import UnitOfWork
 
-        with UnitOfWork(engine, practice_id, ACTOR, read_only=True) as uow:
-            ready = [
-                r.id
-                for r in uow.records.rows(
-                    claims, claims.c.status == "ready", order_by=[claims.c.claim_number]
+        with UnitOfWork(engine, practice_id, ACTOR, read_only=True) as uow:  # the ids only
+            ready = list(
+                uow.session.scalars(
+                    uow.records.scoped(claims)
+                    .with_only_columns(claims.c.id)
+                    .where(claims.c.status == "ready")
+                    .order_by(claims.c.claim_number)
                 )
-            ]
+            )
         if not ready:
             break
         try:

@@ -34,6 +34,8 @@ _TUPLES_OF_TEXT = frozenset({"modifiers", "original_modifiers", "remarks"})
 
 
 def _plain(value: Any) -> Any:
+    if value is None or type(value) in (str, int, bool):
+        return value
     if isinstance(value, Decimal):
         return str(value)
     if isinstance(value, date):
@@ -47,8 +49,16 @@ def _plain(value: Any) -> Any:
     return value
 
 
+_NAMES: dict[type, tuple[str, ...]] = {}
+"""The field names of each record type met (``fields`` is slow to ask once per record)."""
+
+
 def _record(obj: Any) -> dict[str, Any]:
-    return {f.name: _plain(getattr(obj, f.name)) for f in fields(obj)}
+    kind = type(obj)
+    names = _NAMES.get(kind)
+    if names is None:
+        names = _NAMES[kind] = tuple(f.name for f in fields(obj))
+    return {name: _plain(getattr(obj, name)) for name in names}
 
 
 def claim_payment_to_data(cp: ClaimPayment) -> dict[str, Any]:

@@ -20,7 +20,7 @@ from __future__ import annotations
 
 import hashlib
 import tomllib
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
@@ -33,6 +33,7 @@ from therabill.adapters.x12.envelope import EnvelopeSettings, load_settings
 from therabill.adapters.x12.errors import X12Error
 from therabill.adapters.x12.x837p_005010X222A1 import write_837p
 from therabill.clock import Clock, current_time, naive_utc
+from therabill.domain.claim import Claim
 from therabill.domain.errors import Problem, TherabillError
 from therabill.domain.records import ClaimStatus
 from therabill.service_layer import claims as claims_svc
@@ -167,6 +168,21 @@ def _st_numbers(count: int, per_transaction: int) -> tuple[str, ...]:
     return tuple(f"{k + 1:04d}" for k in range((count + per_transaction - 1) // per_transaction))
 
 
+CLAIMS_PER_READ = 100
+"""Claims whose coded documents are read and made domain claims at a time while a batch's
+837P is written: the writer keeps only the text, so a batch of any size holds at most this
+many documents and domain claims at once."""
+
+
+def _streamed(uow: UnitOfWork, rows: Sequence[Any], numbers: list[str]) -> Iterator[Claim]:
+    """The domain claims of ``rows``, in order, read ``CLAIMS_PER_READ`` at a time (their
+    numbers appended to ``numbers`` as they go)."""
+    for start in range(0, len(rows), CLAIMS_PER_READ):
+        for claim in claims_read.claims_in(uow, rows[start : start + CLAIMS_PER_READ]):
+            numbers.append(claim.claim_id)
+            yield claim
+
+
 def build_batch(
     engine: Engine,
     practice_id: str,
@@ -236,8 +252,10 @@ def build_batch(
             )
         control = allocate_control_number(uow)
         now = uow.now()
-        domain_claims = claims_read.claims_in(uow, chosen)
-        text = write_837p(domain_claims, envelope, control_number=control, created=naive_utc(now))
+        numbers: list[str] = []
+        text = write_837p(
+            _streamed(uow, chosen, numbers), envelope, control_number=control, created=naive_utc(now)
+        )
         digest = hashlib.sha256(text.encode("ascii")).hexdigest()
         total = sum(int(r.total_charge_cents) for r in chosen)
         batch_id = uow.records.insert(
@@ -286,7 +304,7 @@ def build_batch(
         batch_id,
         control,
         tuple(r.id for r in chosen),
-        tuple(c.claim_id for c in domain_claims),
+        tuple(numbers),
         skipped,
         total,
         digest,

@@ -24,6 +24,7 @@ from sqlalchemy import Engine, func, select
 from sqlalchemy.engine import Row
 
 from therabill.adapters.db import report_totals
+from therabill.adapters.db.bulk import among
 from therabill.adapters.db.ledger_tables import (
     idempotency_keys,
     ledger_entries,
@@ -137,7 +138,10 @@ def entries_where(uow: UnitOfWork, *where: Any) -> list[Entry]:
 def patient_entries(uow: UnitOfWork, patient_ids: Iterable[str]) -> list[Entry]:
     """Every entry of these patients (inside an open unit of work)."""
     ids = sorted(set(patient_ids))
-    return entries_where(uow, ledger_entries.c.patient_id.in_(ids)) if ids else []
+    if not ids:
+        return []
+    dialect = uow.session.get_bind().dialect.name
+    return entries_where(uow, among(ledger_entries.c.patient_id, ids, "patient_ids", dialect))
 
 
 def request_hash(request: dict[str, Any]) -> str:

@@ -15,6 +15,7 @@ from typing import Any
 
 from sqlalchemy import Row, func, or_, select
 
+from therabill.adapters.db.bulk import among
 from therabill.adapters.db.tables import claim_lines, claims, coverages, payers
 from therabill.domain.ledger import Entry
 from therabill.domain.money import from_cents
@@ -118,15 +119,16 @@ class Reads:
             moves.know(found)
         ids = sorted({r.id for r in found} | {r.primary_claim_id for r in found if r.primary_claim_id})
         people = sorted({r.patient_id for r in found})
+        dialect = uow.session.get_bind().dialect.name
         for ln in uow.records.rows(
             claim_lines,
-            claim_lines.c.claim_id.in_(ids),
+            among(claim_lines.c.claim_id, ids, "claim_ids", dialect),
             order_by=[claim_lines.c.claim_id, claim_lines.c.line_number],
         ):
             self._lines.setdefault(ln.claim_id, []).append(ln)
         for claim_id in ids:
             self._lines.setdefault(claim_id, [])
-        for cov in uow.records.rows(coverages, coverages.c.patient_id.in_(people)):
+        for cov in uow.records.rows(coverages, among(coverages.c.patient_id, people, "patient_ids", dialect)):
             self._coverages.setdefault(cov.patient_id, []).append(cov)
         for person in people:
             self._coverages.setdefault(person, [])
@@ -193,7 +195,10 @@ def _claims_for_update(uow: UnitOfWork, numbers: Sequence[str]) -> list[Row[Any]
     transaction (their statuses move)."""
     query = (
         select(*_POSTING_COLUMNS)
-        .where(claims.c.practice_id == uow.practice_id, claims.c.claim_number.in_(numbers))
+        .where(
+            claims.c.practice_id == uow.practice_id,
+            among(claims.c.claim_number, numbers, "numbers", uow.session.get_bind().dialect.name),
+        )
         .with_for_update()
     )
     return list(uow.session.execute(query))

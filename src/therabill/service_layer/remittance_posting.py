@@ -26,6 +26,7 @@ from typing import Any
 from sqlalchemy import Engine, select
 
 from therabill.adapters.db import report_totals
+from therabill.adapters.db.bulk import among, insert_rows
 from therabill.adapters.db.ledger_tables import (
     ledger_entries,
     practice_ledger_entries,
@@ -325,8 +326,7 @@ class _Pending:
             (remittance_lines, self.lines),
             (ledger_entries, self.entries),
         ):
-            if rows:
-                session.execute(table.insert(), rows)
+            insert_rows(session, table, rows)
         for items, rc_id, claim_id in self.work:
             if items:
                 _work_rows(self.uow, items, self.remittance_id, rc_id, claim_id)
@@ -485,7 +485,12 @@ def _post_claims(
         uow.session.scalars(
             select(remittance_claims.c.idempotency_key).where(
                 remittance_claims.c.practice_id == uow.practice_id,
-                remittance_claims.c.idempotency_key.in_([key for _, (_, key) in chunk]),
+                among(
+                    remittance_claims.c.idempotency_key,
+                    [key for _, (_, key) in chunk],
+                    "keys",
+                    uow.session.get_bind().dialect.name,
+                ),
             )
         )
     )

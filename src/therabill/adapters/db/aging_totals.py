@@ -22,6 +22,7 @@ from typing import Any
 from sqlalchemy import Connection, bindparam, case, delete, func, insert, or_, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 
+from therabill.adapters.db.bulk import among
 from therabill.adapters.db.ledger_tables import ledger_balances as lb
 from therabill.adapters.db.summary_tables import ledger_claim_ages as claim_ages
 from therabill.adapters.db.summary_tables import ledger_claim_open as claim_open
@@ -186,7 +187,11 @@ def first_submissions(conn: Connection, practice_id: str, claim_ids: Sequence[st
     ev = claim_status_events
     found = conn.execute(
         select(ev.c.claim_id, func.min(ev.c.at))
-        .where(ev.c.practice_id == practice_id, ev.c.status == "submitted", ev.c.claim_id.in_(claim_ids))
+        .where(
+            ev.c.practice_id == practice_id,
+            ev.c.status == "submitted",
+            among(ev.c.claim_id, claim_ids, "claim_ids", conn.dialect.name),
+        )
         .group_by(ev.c.claim_id)
     )
     return {claim_id: datetime.fromisoformat(at) if isinstance(at, str) else at for claim_id, at in found}

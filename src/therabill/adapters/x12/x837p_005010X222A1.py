@@ -766,66 +766,184 @@ def _provider_key(claim: Claim) -> tuple[object, ...]:
     )
 
 
-def _transaction(
-    claims: Sequence[Claim],
-    settings: EnvelopeSettings,
-    st_control: str,
-    bht_ref: str,
-    created: datetime,
-    ok: dict[str, str] | None = None,
-) -> tuple[str, int]:
-    writer = _Claim837(settings, ok)
-    seg, c = writer.seg, writer.c
-    seg("ST", "837", st_control, VERSION)
-    seg("BHT", "0019", "00", bht_ref, created.strftime("%Y%m%d"), created.strftime("%H%M"), "CH")
-    seg(
-        "NM1",
-        "41",
-        "2",
-        c(settings.submitter_name, "settings.submitter_name"),
-        "",
-        "",
-        "",
-        "",
-        "46",
-        c(settings.submitter_id, "settings.submitter_id"),
-    )
-    per = [
-        "IC",
-        c(settings.contact_name, "settings.contact_name"),
-        "TE",
-        c(settings.contact_phone, "settings.contact_phone"),
-    ]
-    if settings.contact_email:
-        per += ["EM", c(settings.contact_email, "settings.contact_email")]
-    seg("PER", *per)
-    seg(
-        "NM1",
-        "40",
-        "2",
-        c(settings.receiver_name, "settings.receiver_name"),
-        "",
-        "",
-        "",
-        "",
-        "46",
-        c(settings.receiver_etin, "settings.receiver_etin"),
-    )
-    groups: dict[tuple[object, ...], list[Claim]] = {}
-    for claim in claims:
-        groups.setdefault(_provider_key(claim), []).append(claim)
-    hl = 1
-    for group in groups.values():
-        parent = hl
-        writer.billing_provider(group[0].encounter, hl)
-        hl += 1
-        for claim in group:
-            try:
-                hl += writer.claim(claim, hl, parent)
-            except X12Error as exc:
-                raise X12Error(f"claim {claim.claim_id}: {exc.detail}", code=exc.code) from None
-    seg("SE", str(len(writer.out) + 1), st_control)
-    return "".join(writer.out), len(claims)
+class _HL:
+    """An HL segment of a claim written before its billing provider's place in the transaction
+    is known: its number and parent relative to that provider's HL (``parent`` ``None``: the
+    provider itself)."""
+
+    __slots__ = ("child", "code", "number", "parent")
+
+    def __init__(self, number: int, parent: int | None, code: str, child: str) -> None:
+        self.number, self.parent, self.code, self.child = number, parent, code, child
+
+
+class _Group:
+    """The claims of one billing provider in a transaction, written as they come: text runs
+    between the HL segments (numbered when the transaction closes)."""
+
+    __slots__ = ("encounter", "error", "hls", "parts")
+
+    def __init__(self, encounter: Encounter) -> None:
+        self.encounter = encounter
+        self.parts: list[str | _HL] = []
+        self.hls = 0  # HL segments of its claims so far
+        self.error: X12Error | None = None
+
+
+class Interchange837:
+    """One 837P interchange written claim by claim (``add``), then closed (``text``).
+
+    Each claim is checked (``check_claim``) and written as it is added, so the caller need
+    not hold the claims (a large batch streams them); the text is what ``write_837p`` gives
+    for the same claims: transactions of ``max_claims_per_transaction`` claims in the order
+    added, each one's claims grouped under their billing provider in first-seen order. Only
+    the written text of the open transaction is kept (a few hundred bytes a claim), with
+    its HL numbers filled in when the transaction closes.
+    """
+
+    def __init__(self, settings: EnvelopeSettings | None, *, control_number: int, created: datetime) -> None:
+        self.settings = settings = settings or EnvelopeSettings()
+        settings.check()
+        check_control_number(control_number)
+        self.control_number, self.created = control_number, created
+        self.size = settings.max_claims_per_transaction
+        self.problems: list[Problem] = []
+        self.seen: set[str] = set()
+        self.ok: dict[str, str] = {}
+        self.sets: list[str] = []  # the closed transactions' text
+        self.groups: dict[tuple[object, ...], _Group] = {}
+        self.in_set = 0
+        self.error: X12Error | None = None  # the first value that cannot be written
+        self.writer = _Claim837(settings, self.ok)
+
+    def add(self, claim: Claim) -> None:
+        """Check and write one claim (a problem is kept and reported by ``text``)."""
+        problems = [Problem(p.code, f"{claim.claim_id}: {p.loc}", p.message) for p in check_claim(claim)]
+        if claim.claim_id in self.seen:
+            problems.append(
+                Problem("x12-837-claim-id-duplicate", claim.claim_id, "claim id used twice in one file")
+            )
+        self.seen.add(claim.claim_id)
+        self.problems.extend(problems)
+        if self.in_set == self.size:
+            self._close_set()
+        self.in_set += 1
+        if self.problems or self.error is not None:
+            return  # nothing will be written: only the checks go on
+        key = _provider_key(claim)
+        group = self.groups.get(key)
+        if group is None:
+            group = self.groups[key] = _Group(claim.encounter)
+        if group.error is not None:
+            return
+        writer = self.writer
+        writer.out = []
+        try:
+            hls = writer.claim(claim, 0, 0)
+        except X12Error as exc:
+            group.error = X12Error(f"claim {claim.claim_id}: {exc.detail}", code=exc.code)
+            return
+        out, sep = writer.out, writer.sep
+        rel = group.hls + 1
+        marks = [(0, _HL(rel, None, "22", "0" if hls == 1 else "1"))]
+        if hls == 2:  # the patient's HL: the third segment after the payer's name and address
+            at = next(k for k, text in enumerate(out) if k and text.startswith("HL" + sep))
+            marks.append((at, _HL(rel + 1, rel, "23", "0")))
+        last = 0
+        for at, mark in marks:
+            if at > last:
+                group.parts.append("".join(out[last:at]))
+            group.parts.append(mark)
+            last = at + 1
+        group.parts.append("".join(out[last:]))
+        group.hls += hls
+
+    def _close_set(self) -> None:
+        if self.in_set and not self.problems and self.error is None:
+            failed = next((g.error for g in self.groups.values() if g.error is not None), None)
+            if failed is None:
+                self.sets.append(self._transaction_text(len(self.sets) + 1))
+            else:  # reported once every claim is checked (a problem found later comes first)
+                self.error = failed
+        self.groups = {}
+        self.in_set = 0
+
+    def _transaction_text(self, number: int) -> str:
+        settings, created = self.settings, self.created
+        st_control = f"{number:04d}"
+        writer = _Claim837(settings, self.ok)
+        seg, c = writer.seg, writer.c
+        seg("ST", "837", st_control, VERSION)
+        seg(
+            "BHT", "0019", "00", f"{self.control_number}{st_control}", created.strftime("%Y%m%d"),
+            created.strftime("%H%M"), "CH",
+        )  # fmt: skip
+        seg(
+            "NM1", "41", "2", c(settings.submitter_name, "settings.submitter_name"), "", "", "", "", "46",
+            c(settings.submitter_id, "settings.submitter_id"),
+        )  # fmt: skip
+        per = [
+            "IC",
+            c(settings.contact_name, "settings.contact_name"),
+            "TE",
+            c(settings.contact_phone, "settings.contact_phone"),
+        ]
+        if settings.contact_email:
+            per += ["EM", c(settings.contact_email, "settings.contact_email")]
+        seg("PER", *per)
+        seg(
+            "NM1", "40", "2", c(settings.receiver_name, "settings.receiver_name"), "", "", "", "", "46",
+            c(settings.receiver_etin, "settings.receiver_etin"),
+        )  # fmt: skip
+        hl = 1
+        for group in self.groups.values():
+            base = hl
+            writer.billing_provider(group.encounter, base)
+            for part in group.parts:
+                if isinstance(part, str):
+                    writer.out.append(part)
+                else:
+                    parent = base if part.parent is None else base + part.parent
+                    seg("HL", str(base + part.number), str(parent), part.code, part.child)
+            hl = base + 1 + group.hls
+        text = "".join(writer.out)
+        count = text.count(writer.term)  # segments so far (no value holds the terminator)
+        return text + writer.sep.join(("SE", str(count + 1), st_control)) + writer.term
+
+    def text(self) -> str:
+        """The interchange.
+
+        Raises:
+            X12Error: a claim failed ``check_claim`` (every problem listed), a value holds a
+                delimiter (the field is named), or no claim was added.
+        """
+        if not self.seen:
+            raise X12Error("there is no claim to write", code="x12-837-empty")
+        if self.problems:
+            raise X12Error(
+                f"{len(self.problems)} problem(s) prevent writing the 837P",
+                code="x12-837-invalid",
+                problems=tuple(self.problems),
+            )
+        self._close_set()
+        if self.error is not None:
+            raise self.error
+        settings, control_number, created = self.settings, self.control_number, self.created
+        d = settings.delimiters
+        gs_sender = clean(settings.application_sender or settings.sender_id, "settings.application_sender", d)
+        gs_receiver = clean(
+            settings.application_receiver or settings.receiver_id, "settings.application_receiver", d
+        )
+        nl = "\n" if settings.line_break else ""
+        gs = (
+            "GS", "HC", gs_sender, gs_receiver, created.strftime("%Y%m%d"), created.strftime("%H%M"),
+            str(control_number), "X", VERSION,
+        )  # fmt: skip
+        parts = [isa_segment(settings, control_number, created), d.element.join(gs) + d.segment + nl]
+        parts += self.sets
+        parts.append(d.element.join(("GE", str(len(self.sets)), str(control_number))) + d.segment + nl)
+        parts.append(d.element.join(("IEA", "1", f"{control_number:09d}")) + d.segment + nl)
+        return "".join(parts)
 
 
 def write_837p(
@@ -835,7 +953,8 @@ def write_837p(
     control_number: int,
     created: datetime,
 ) -> str:
-    """Write ``claims`` as one 837P interchange.
+    """Write ``claims`` as one 837P interchange (taken one at a time: an iterator of claims is
+    not held whole; see ``Interchange837``).
 
     Args:
         claims: the claims (each must pass ``check_claim``; a scrubber gate is the caller's).
@@ -847,66 +966,7 @@ def write_837p(
         X12Error: a claim fails ``check_claim`` (every problem listed), a value holds a
             delimiter (the field is named), the settings are unusable, or there is no claim.
     """
-    settings = settings or EnvelopeSettings()
-    settings.check()
-    check_control_number(control_number)
-    all_claims = list(claims)
-    if not all_claims:
-        raise X12Error("there is no claim to write", code="x12-837-empty")
-    problems: list[Problem] = []
-    seen: set[str] = set()
-    for claim in all_claims:
-        problems.extend(Problem(p.code, f"{claim.claim_id}: {p.loc}", p.message) for p in check_claim(claim))
-        if claim.claim_id in seen:
-            problems.append(
-                Problem("x12-837-claim-id-duplicate", claim.claim_id, "claim id used twice in one file")
-            )
-        seen.add(claim.claim_id)
-    if problems:
-        raise X12Error(
-            f"{len(problems)} problem(s) prevent writing the 837P",
-            code="x12-837-invalid",
-            problems=tuple(problems),
-        )
-    d = settings.delimiters
-    gs_sender = clean(settings.application_sender or settings.sender_id, "settings.application_sender", d)
-    gs_receiver = clean(
-        settings.application_receiver or settings.receiver_id, "settings.application_receiver", d
-    )
-    nl = "\n" if settings.line_break else ""
-    parts = [isa_segment(settings, control_number, created)]
-    parts.append(
-        d.element.join(
-            (
-                "GS",
-                "HC",
-                gs_sender,
-                gs_receiver,
-                created.strftime("%Y%m%d"),
-                created.strftime("%H%M"),
-                str(control_number),
-                "X",
-                VERSION,
-            )
-        )
-        + d.segment
-        + nl
-    )
-    size = settings.max_claims_per_transaction
-    ok: dict[str, str] = {}
-    sets = 0
-    for start in range(0, len(all_claims), size):
-        sets += 1
-        st_control = f"{sets:04d}"
-        text, _ = _transaction(
-            all_claims[start : start + size],
-            settings,
-            st_control,
-            f"{control_number}{st_control}",
-            created,
-            ok,
-        )
-        parts.append(text)
-    parts.append(d.element.join(("GE", str(sets), str(control_number))) + d.segment + nl)
-    parts.append(d.element.join(("IEA", "1", f"{control_number:09d}")) + d.segment + nl)
-    return "".join(parts)
+    interchange = Interchange837(settings, control_number=control_number, created=created)
+    for claim in claims:
+        interchange.add(claim)
+    return interchange.text()
