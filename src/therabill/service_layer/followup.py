@@ -177,7 +177,7 @@ def _due(as_of: date, unpaid_days: int, reason: str | None) -> ColumnElement[boo
     }
     awaiting = sorted(s.value for s in rules.AWAITING_PAYMENT - rules.REJECTED - {ClaimStatus.DENIED})
     # age_days never goes below zero, so with 0 days every claim awaiting payment is due
-    aged = claims.c.status.in_(awaiting)
+    aged: ColumnElement[bool] = claims.c.status.in_(awaiting)
     if unpaid_days > 0:
         aged = and_(aged, claims.c.date_of_service <= as_of - timedelta(days=unpaid_days))
     if reason == rules.FollowUpReason.UNPAID.value:
@@ -280,7 +280,7 @@ def worklist_head(
     if rows is not None:
         head = head.limit(rows)
     with UnitOfWork(engine, practice_id, actor, read_only=True) as uow:
-        shown = list(uow.session.execute(head))
+        shown: list[Row[Any]] = list(uow.session.execute(head))
         if rows is None or len(shown) < rows:
             total = len(shown)
         else:
