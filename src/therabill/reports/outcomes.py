@@ -22,12 +22,13 @@ from collections import defaultdict
 from dataclasses import dataclass
 from datetime import date
 from decimal import Decimal, InvalidOperation
+from operator import itemgetter
 from typing import Any
 
 from sqlalchemy import Connection, Engine, func, select
 
 from therabill.adapters.db.outcome_totals import KINDS
-from therabill.adapters.db.tables import goals, objective_measures
+from therabill.adapters.db.tables import goals, objective_measures, patients
 from therabill.adapters.db.trend_tables import measure_days, measure_visit_days
 from therabill.reports import charts
 from therabill.reports.common import (
@@ -234,8 +235,11 @@ def build(
         goals.c.created_at,
         goals.c.id,
     ).where(*gconds)
+    # Rows are unpacked, never read by attribute: at 20,000 patients a row's attributes cost more
+    # than the rest of the report's Python.
     with read_connection(engine) as conn:
-        names = load_names(conn, q.practice_id, with_patients=True)
+        names = load_names(conn, q.practice_id)
+        patient_names = _patient_names(conn, q)
         step("measures")
         kept: dict[str, Kept] = {}
         kept_visits: dict[str, int] = {}
@@ -246,40 +250,45 @@ def build(
             points, visit_ids = _measures(conn, q, sorted(odd))  # patients with a text not plainly a number
         step("goals")
         goal_rows = conn.execute(gstmt).all()
-        latest: dict[tuple[str, str], tuple[object, str | None, str]] = {}
-        for g in sorted(goal_rows, key=lambda g: (g.created_at, g.id)):
-            latest[(g.patient_id, g.description)] = (g.created_at, g.target, g.status)
+        latest: dict[tuple[str, str], tuple[str | None, str]] = {}
+        for pid, description, target, status, _at, _id in sorted(goal_rows, key=itemgetter(4, 5)):
+            latest[(pid, description)] = (target, status)
         patient_goals: dict[str, list[tuple[str, str | None, bool]]] = defaultdict(list)
-        for (pid, desc), (_at, target, status) in sorted(latest.items()):
-            patient_goals[pid].append((desc, target, status == "met"))
-        order = sorted(set(points) | set(kept) | set(patient_goals), key=lambda p: names.patients.get(p, p))
+        for pid, description in sorted(latest):
+            target, status = latest[(pid, description)]
+            patient_goals[pid].append((description, target, status == "met"))
+        order = sorted(set(points) | set(kept) | set(patient_goals), key=lambda p: patient_names.get(p, p))
         charted = [p for p in order[:CHARTED] if p in kept]
         if charted:  # every point of the charted patients
             more, more_visits = _measures(conn, q, charted)
             for pid in charted:
                 del kept[pid]
                 points[pid], visit_ids[pid] = more.get(pid, {}), more_visits.get(pid, set())
-    sort_key = {"pain": 0, "rom": 1, "strength": 2}
     patients = []
+    no_goals: tuple[tuple[str, str | None, bool], ...] = ()
     for i, pid in enumerate(order):
-        if pid in kept:
-            figures = kept[pid]
+        figures = kept.get(pid)
+        if figures is not None:
             n_visits = kept_visits.get(pid, 0)
         else:
             figures = {k: (len(v), min(v.items()), max(v.items())) for k, v in points.get(pid, {}).items()}
             n_visits = len(visit_ids.get(pid, ()))
+        keys = sorted(figures, key=_series_order) if len(figures) > 1 else list(figures)
+        every_of = points[pid] if i < CHARTED and pid in points else None
         series = []
-        keys = sorted(figures, key=lambda k: (sort_key[k[0]], k[1])) if len(figures) > 1 else list(figures)
         for key in keys:
             days, first, last = figures[key]
-            every = points[pid].get(key) if i < CHARTED and pid in points else None
+            every = every_of.get(key) if every_of is not None else None
             if every is not None:
                 shown = tuple(sorted(every.items()))
             else:
                 shown = (first,) if first == last else (first, last)
             series.append(Series(key[0], key[1], key[2], shown, days))
+        found = patient_goals.get(pid)
         patients.append(
-            PatientOutcome(names.patients.get(pid, pid), n_visits, tuple(series), tuple(patient_goals[pid]))
+            PatientOutcome(
+                patient_names.get(pid, pid), n_visits, tuple(series), tuple(found) if found else no_goals
+            )
         )
     total = sum(len(p.goals) for p in patients)
     met = sum(1 for p in patients for _, _, ok in p.goals if ok)
@@ -289,6 +298,25 @@ def build(
         "Strength grades are read as numbers (4+ = 4.5, 4- = 3.5).",
     )
     return OutcomesReport(q, names.practice, tuple(patients), total, met, notes)
+
+
+_KIND_ORDER = {"pain": 0, "rom": 1, "strength": 2}
+
+
+def _series_order(key: tuple[str, str, str | None]) -> tuple[int, str]:
+    return _KIND_ORDER[key[0]], key[1]
+
+
+def _patient_names(conn: Connection, q: ReportQuery) -> dict[str, str]:
+    """Patient id → ``Last, First (chart)`` (as ``common.load_names`` writes them)."""
+    conds = [patients.c.practice_id == q.practice_id]
+    if q.patient_id:
+        conds.append(patients.c.id == q.patient_id)
+    stmt = select(patients.c.id, patients.c.last_name, patients.c.first_name, patients.c.chart_number)
+    return {
+        pid: f"{last}, {first} ({chart})"
+        for pid, last, first, chart in conn.execute(stmt.where(*conds)).all()
+    }
 
 
 def _measures(
@@ -336,7 +364,7 @@ def _kept(conn: Connection, q: ReportQuery) -> tuple[dict[str, Kept], dict[str, 
     visits: dict[str, int] = {}
     odd: set[str] = set()
     vstmt = select(mv.c.patient_id, func.sum(mv.c.visits), func.sum(mv.c.odd)).where(*vconds)
-    for pid, n, n_odd in conn.execute(vstmt.group_by(mv.c.patient_id)):
+    for pid, n, n_odd in conn.execute(vstmt.group_by(mv.c.patient_id)).all():
         if n_odd:
             odd.add(pid)
         visits[pid] = int(n or 0)

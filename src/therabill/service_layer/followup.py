@@ -22,7 +22,7 @@ from typing import Any
 
 from sqlalchemy import ColumnElement, Engine, FromClause, Row, and_, func, or_, select
 
-from therabill.adapters.db.followup_tables import claim_followup_notes, claim_followups
+from therabill.adapters.db.followup_tables import FOLLOW_UP_STATUSES, claim_followup_notes, claim_followups
 from therabill.adapters.db.ledger_tables import ledger_entries
 from therabill.adapters.db.tables import claims, patients, payers
 from therabill.clock import Clock, current_time
@@ -181,10 +181,14 @@ def _due(as_of: date, unpaid_days: int, reason: str | None) -> ColumnElement[boo
     if unpaid_days > 0:
         aged = and_(aged, claims.c.date_of_service <= as_of - timedelta(days=unpaid_days))
     if reason == rules.FollowUpReason.UNPAID.value:
-        return aged
-    if reason is not None:
-        return claims.c.status.in_(always[reason])
-    return or_(claims.c.status.in_([s for group in always.values() for s in group]), aged)
+        due = aged
+    elif reason is not None:
+        due = claims.c.status.in_(always[reason])
+    else:
+        due = or_(claims.c.status.in_([s for group in always.values() for s in group]), aged)
+    # every status that can be due, said once more: the condition of the index of waiting claims
+    # (``followup_tables.ix_claims_followup``), which the planner matches only when it sees it
+    return and_(claims.c.status.in_(FOLLOW_UP_STATUSES), due)
 
 
 def _worklist_query(
