@@ -22,7 +22,7 @@ from collections import defaultdict
 from dataclasses import dataclass
 from datetime import date
 from decimal import Decimal, InvalidOperation
-from operator import itemgetter
+from functools import lru_cache
 from typing import Any
 
 from sqlalchemy import Connection, Engine, func, select
@@ -227,14 +227,11 @@ def build(
     gconds = [goals.c.practice_id == q.practice_id]
     if q.patient_id:
         gconds.append(goals.c.patient_id == q.patient_id)
-    gstmt = select(
-        goals.c.patient_id,
-        goals.c.description,
-        goals.c.target,
-        goals.c.status,
-        goals.c.created_at,
-        goals.c.id,
-    ).where(*gconds)
+    gstmt = (  # oldest first: a later row of a goal replaces an earlier one
+        select(goals.c.patient_id, goals.c.description, goals.c.target, goals.c.status)
+        .where(*gconds)
+        .order_by(goals.c.created_at, goals.c.id)
+    )
     # Rows are unpacked, never read by attribute: at 20,000 patients a row's attributes cost more
     # than the rest of the report's Python.
     with read_connection(engine) as conn:
@@ -251,7 +248,7 @@ def build(
         step("goals")
         goal_rows = conn.execute(gstmt).all()
         latest: dict[tuple[str, str], tuple[str | None, str]] = {}
-        for pid, description, target, status, _at, _id in sorted(goal_rows, key=itemgetter(4, 5)):
+        for pid, description, target, status in goal_rows:
             latest[(pid, description)] = (target, status)
         patient_goals: dict[str, list[tuple[str, str | None, bool]]] = defaultdict(list)
         for pid, description in sorted(latest):
@@ -352,6 +349,15 @@ def _measures(
     return points, visit_ids
 
 
+@lru_cache(maxsize=1 << 16)
+def _point(kind: str, day_and_text: str) -> tuple[date, Decimal]:
+    """A kept point (``YYYY-MM-DD`` and a plain text) as its day and value: the same few days and
+    texts come back for every patient, so each is read once."""
+    value = measure_value(kind, day_and_text[10:])
+    assert value is not None  # a plain text (no odd measure in the range)
+    return date.fromisoformat(day_and_text[:10]), value
+
+
 def _kept(conn: Connection, q: ReportQuery) -> tuple[dict[str, Kept], dict[str, int], set[str]]:
     """Per patient the kept figures of each measure and the visits measured, and the patients
     with an odd text in the range (whose measures must be read)."""
@@ -374,22 +380,12 @@ def _kept(conn: Connection, q: ReportQuery) -> tuple[dict[str, Kept], dict[str, 
         .where(*dconds)
         .group_by(*series_key)
     )
-    found: dict[str, dict[tuple[str, str, str | None], Any]] = defaultdict(dict)
-    seen: dict[tuple[str, str], tuple[date, Decimal]] = {}  # a few days and texts, many times
-
-    def point_of(kind: str, day_and_text: str) -> tuple[date, Decimal]:
-        point = seen.get((kind, day_and_text))
-        if point is None:
-            value = measure_value(kind, day_and_text[10:])
-            assert value is not None  # a plain text (no odd measure in the range)
-            point = seen[(kind, day_and_text)] = (date.fromisoformat(day_and_text[:10]), value)
-        return point
-
+    found: dict[str, dict[tuple[str, str, str | None], Any]] = {}
     for pid, kind, name, unit_key, days, first, last in conn.execute(stmt).all():
-        if pid not in odd:
-            found[pid][(kind, name, unit_key or None)] = (
-                int(days),
-                point_of(kind, first),
-                point_of(kind, last),
-            )
+        if pid in odd:
+            continue
+        series = found.get(pid)
+        if series is None:
+            series = found[pid] = {}
+        series[(kind, name, unit_key or None)] = (int(days), _point(kind, first), _point(kind, last))
     return found, {p: n for p, n in visits.items() if p in found}, odd
