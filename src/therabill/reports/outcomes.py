@@ -252,11 +252,14 @@ def _build(
     gconds = [goals.c.practice_id == q.practice_id]
     if q.patient_id:
         gconds.append(goals.c.patient_id == q.patient_id)
-    gstmt = (  # oldest first: a later row of a goal replaces an earlier one
-        select(goals.c.patient_id, goals.c.description, goals.c.target, goals.c.status)
-        .where(*gconds)
-        .order_by(goals.c.created_at, goals.c.id)
-    )
+    gstmt = select(
+        goals.c.patient_id,
+        goals.c.description,
+        goals.c.target,
+        goals.c.status,
+        goals.c.created_at,
+        goals.c.id,
+    ).where(*gconds)
     # Rows are unpacked, never read by attribute: at 20,000 patients a row's attributes cost more
     # than the rest of the report's Python.
     with read_connection(engine) as conn:
@@ -272,12 +275,15 @@ def _build(
             points, visit_ids = _measures(conn, q, sorted(odd))  # patients with a text not plainly a number
         step("goals")
         goal_rows = conn.execute(gstmt).all()
-        latest: dict[tuple[str, str], tuple[str | None, str]] = {}
-        for pid, description, target, status in goal_rows:
-            latest[(pid, description)] = (target, status)
+        # a goal's latest row (by time written, then id) says what it is: the greatest, not a sort
+        latest: dict[tuple[str, str], tuple[Any, str, str | None, str]] = {}
+        for pid, description, target, status, at, gid in goal_rows:
+            seen = latest.get((pid, description))
+            if seen is None or (at, gid) > (seen[0], seen[1]):
+                latest[(pid, description)] = (at, gid, target, status)
         patient_goals: dict[str, list[tuple[str, str | None, bool]]] = defaultdict(list)
         for pid, description in sorted(latest):
-            target, status = latest[(pid, description)]
+            _at, _gid, target, status = latest[(pid, description)]
             patient_goals[pid].append((description, target, status == "met"))
         order = sorted(set(points) | set(kept) | set(patient_goals), key=lambda p: patient_names.get(p, p))
         charted = [p for p in order[:CHARTED] if p in kept]
