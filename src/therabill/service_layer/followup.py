@@ -170,25 +170,30 @@ _STORED_COLUMNS = (
 
 def _due(as_of: date, unpaid_days: int, reason: str | None) -> ColumnElement[bool]:
     """``follow_up_reason`` (of ``reason`` only, when given) as a condition on the claims: denied
-    and rejected at any age, awaiting payment from ``unpaid_days`` after the date of service."""
-    always = {
-        rules.FollowUpReason.DENIED.value: [ClaimStatus.DENIED.value],
-        rules.FollowUpReason.REJECTED.value: sorted(s.value for s in rules.REJECTED),
-    }
-    awaiting = sorted(s.value for s in rules.AWAITING_PAYMENT - rules.REJECTED - {ClaimStatus.DENIED})
-    # age_days never goes below zero, so with 0 days every claim awaiting payment is due
-    aged: ColumnElement[bool] = claims.c.status.in_(awaiting)
-    if unpaid_days > 0:
-        aged = and_(aged, claims.c.date_of_service <= as_of - timedelta(days=unpaid_days))
-    if reason == rules.FollowUpReason.UNPAID.value:
-        due = aged
-    elif reason is not None:
-        due = claims.c.status.in_(always[reason])
-    else:
-        due = or_(claims.c.status.in_([s for group in always.values() for s in group]), aged)
-    # every status that can be due, said once more: the condition of the index of waiting claims
-    # (``followup_tables.ix_claims_followup``), which the planner matches only when it sees it
-    return and_(claims.c.status.in_(FOLLOW_UP_STATUSES), due)
+    and rejected at any age, awaiting payment from ``unpaid_days`` after the date of service.
+
+    Said as every status that can be due (the condition of the index of waiting claims,
+    ``followup_tables.ix_claims_followup``, which the planner matches only when it sees it), less
+    the statuses not wanted, and the age for those awaiting payment: no two conditions that
+    narrow the status the same way, whose shares the planner would multiply into a count far
+    too low (and then read the claims' rows instead of the index)."""
+    awaiting = {s.value for s in rules.AWAITING_PAYMENT - rules.REJECTED - {ClaimStatus.DENIED}}
+    wanted = {
+        None: set(FOLLOW_UP_STATUSES),
+        rules.FollowUpReason.DENIED.value: {ClaimStatus.DENIED.value},
+        rules.FollowUpReason.REJECTED.value: {s.value for s in rules.REJECTED},
+        rules.FollowUpReason.UNPAID.value: awaiting,
+    }[reason]
+    conds: list[ColumnElement[bool]] = [claims.c.status.in_(FOLLOW_UP_STATUSES)]
+    left_out = sorted(set(FOLLOW_UP_STATUSES) - wanted)
+    if left_out:
+        conds.append(claims.c.status.not_in(left_out))
+    if unpaid_days > 0 and wanted & awaiting:  # age_days never goes below zero: 0 days is every one
+        old_enough = claims.c.date_of_service <= as_of - timedelta(days=unpaid_days)
+        conds.append(
+            old_enough if wanted <= awaiting else or_(claims.c.status.not_in(sorted(awaiting)), old_enough)
+        )
+    return and_(*conds)
 
 
 def _worklist_query(
