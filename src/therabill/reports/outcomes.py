@@ -17,17 +17,21 @@ texts of one measure, the greatest text counts.
 
 from __future__ import annotations
 
+import gc
 import re
 from collections import defaultdict
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import date
 from decimal import Decimal, InvalidOperation
+from functools import lru_cache
 from typing import Any
 
 from sqlalchemy import Connection, Engine, func, select
 
 from therabill.adapters.db.outcome_totals import KINDS
-from therabill.adapters.db.tables import goals, objective_measures
+from therabill.adapters.db.tables import goals, objective_measures, patients
 from therabill.adapters.db.trend_tables import measure_days, measure_visit_days
 from therabill.reports import charts
 from therabill.reports.common import (
@@ -222,6 +226,28 @@ def build(
 ) -> OutcomesReport:
     """The outcomes report of ``q`` (one patient with ``q.patient_id``): from the kept measure
     days (``trend_tables.measure_days``), or with ``from_records`` from every measure."""
+    with _cycles_uncollected():
+        return _build(engine, q, progress, from_records=from_records)
+
+
+@contextmanager
+def _cycles_uncollected() -> Iterator[None]:
+    """The cyclic garbage collector paused while the report is built: its rows are tens of
+    thousands of small objects, none in a cycle (reference counting frees them all), which
+    otherwise set off full collections of the whole process, a third of the report's Python time
+    at 20,000 patients. Put back as it was (another thread's report may have paused it first)."""
+    was_enabled = gc.isenabled()
+    gc.disable()
+    try:
+        yield
+    finally:
+        if was_enabled:
+            gc.enable()
+
+
+def _build(
+    engine: Engine, q: ReportQuery, progress: Progress | None, *, from_records: bool
+) -> OutcomesReport:
     step = progress or (lambda _s: None)
     gconds = [goals.c.practice_id == q.practice_id]
     if q.patient_id:
@@ -234,8 +260,11 @@ def build(
         goals.c.created_at,
         goals.c.id,
     ).where(*gconds)
+    # Rows are unpacked, never read by attribute: at 20,000 patients a row's attributes cost more
+    # than the rest of the report's Python.
     with read_connection(engine) as conn:
-        names = load_names(conn, q.practice_id, with_patients=True)
+        names = load_names(conn, q.practice_id)
+        patient_names = _patient_names(conn, q)
         step("measures")
         kept: dict[str, Kept] = {}
         kept_visits: dict[str, int] = {}
@@ -246,40 +275,48 @@ def build(
             points, visit_ids = _measures(conn, q, sorted(odd))  # patients with a text not plainly a number
         step("goals")
         goal_rows = conn.execute(gstmt).all()
-        latest: dict[tuple[str, str], tuple[object, str | None, str]] = {}
-        for g in sorted(goal_rows, key=lambda g: (g.created_at, g.id)):
-            latest[(g.patient_id, g.description)] = (g.created_at, g.target, g.status)
+        # a goal's latest row (by time written, then id) says what it is: the greatest, not a sort
+        latest: dict[tuple[str, str], tuple[Any, str, str | None, str]] = {}
+        for pid, description, target, status, at, gid in goal_rows:
+            seen = latest.get((pid, description))
+            if seen is None or (at, gid) > (seen[0], seen[1]):
+                latest[(pid, description)] = (at, gid, target, status)
         patient_goals: dict[str, list[tuple[str, str | None, bool]]] = defaultdict(list)
-        for (pid, desc), (_at, target, status) in sorted(latest.items()):
-            patient_goals[pid].append((desc, target, status == "met"))
-        order = sorted(set(points) | set(kept) | set(patient_goals), key=lambda p: names.patients.get(p, p))
+        for pid, description in sorted(latest):
+            _at, _gid, target, status = latest[(pid, description)]
+            patient_goals[pid].append((description, target, status == "met"))
+        order = sorted(set(points) | set(kept) | set(patient_goals), key=lambda p: patient_names.get(p, p))
         charted = [p for p in order[:CHARTED] if p in kept]
         if charted:  # every point of the charted patients
             more, more_visits = _measures(conn, q, charted)
             for pid in charted:
                 del kept[pid]
                 points[pid], visit_ids[pid] = more.get(pid, {}), more_visits.get(pid, set())
-    sort_key = {"pain": 0, "rom": 1, "strength": 2}
     patients = []
+    no_goals: tuple[tuple[str, str | None, bool], ...] = ()
     for i, pid in enumerate(order):
-        if pid in kept:
-            figures = kept[pid]
+        figures = kept.get(pid)
+        if figures is not None:
             n_visits = kept_visits.get(pid, 0)
         else:
             figures = {k: (len(v), min(v.items()), max(v.items())) for k, v in points.get(pid, {}).items()}
             n_visits = len(visit_ids.get(pid, ()))
+        keys = sorted(figures, key=_series_order) if len(figures) > 1 else list(figures)
+        every_of = points[pid] if i < CHARTED and pid in points else None
         series = []
-        keys = sorted(figures, key=lambda k: (sort_key[k[0]], k[1])) if len(figures) > 1 else list(figures)
         for key in keys:
             days, first, last = figures[key]
-            every = points[pid].get(key) if i < CHARTED and pid in points else None
+            every = every_of.get(key) if every_of is not None else None
             if every is not None:
                 shown = tuple(sorted(every.items()))
             else:
                 shown = (first,) if first == last else (first, last)
             series.append(Series(key[0], key[1], key[2], shown, days))
+        found = patient_goals.get(pid)
         patients.append(
-            PatientOutcome(names.patients.get(pid, pid), n_visits, tuple(series), tuple(patient_goals[pid]))
+            PatientOutcome(
+                patient_names.get(pid, pid), n_visits, tuple(series), tuple(found) if found else no_goals
+            )
         )
     total = sum(len(p.goals) for p in patients)
     met = sum(1 for p in patients for _, _, ok in p.goals if ok)
@@ -289,6 +326,25 @@ def build(
         "Strength grades are read as numbers (4+ = 4.5, 4- = 3.5).",
     )
     return OutcomesReport(q, names.practice, tuple(patients), total, met, notes)
+
+
+_KIND_ORDER = {"pain": 0, "rom": 1, "strength": 2}
+
+
+def _series_order(key: tuple[str, str, str | None]) -> tuple[int, str]:
+    return _KIND_ORDER[key[0]], key[1]
+
+
+def _patient_names(conn: Connection, q: ReportQuery) -> dict[str, str]:
+    """Patient id → ``Last, First (chart)`` (as ``common.load_names`` writes them)."""
+    conds = [patients.c.practice_id == q.practice_id]
+    if q.patient_id:
+        conds.append(patients.c.id == q.patient_id)
+    stmt = select(patients.c.id, patients.c.last_name, patients.c.first_name, patients.c.chart_number)
+    return {
+        pid: f"{last}, {first} ({chart})"
+        for pid, last, first, chart in conn.execute(stmt.where(*conds)).all()
+    }
 
 
 def _measures(
@@ -324,6 +380,15 @@ def _measures(
     return points, visit_ids
 
 
+@lru_cache(maxsize=1 << 16)
+def _point(kind: str, day_and_text: str) -> tuple[date, Decimal]:
+    """A kept point (``YYYY-MM-DD`` and a plain text) as its day and value: the same few days and
+    texts come back for every patient, so each is read once."""
+    value = measure_value(kind, day_and_text[10:])
+    assert value is not None  # a plain text (no odd measure in the range)
+    return date.fromisoformat(day_and_text[:10]), value
+
+
 def _kept(conn: Connection, q: ReportQuery) -> tuple[dict[str, Kept], dict[str, int], set[str]]:
     """Per patient the kept figures of each measure and the visits measured, and the patients
     with an odd text in the range (whose measures must be read)."""
@@ -336,7 +401,7 @@ def _kept(conn: Connection, q: ReportQuery) -> tuple[dict[str, Kept], dict[str, 
     visits: dict[str, int] = {}
     odd: set[str] = set()
     vstmt = select(mv.c.patient_id, func.sum(mv.c.visits), func.sum(mv.c.odd)).where(*vconds)
-    for pid, n, n_odd in conn.execute(vstmt.group_by(mv.c.patient_id)):
+    for pid, n, n_odd in conn.execute(vstmt.group_by(mv.c.patient_id)).all():
         if n_odd:
             odd.add(pid)
         visits[pid] = int(n or 0)
@@ -346,22 +411,12 @@ def _kept(conn: Connection, q: ReportQuery) -> tuple[dict[str, Kept], dict[str, 
         .where(*dconds)
         .group_by(*series_key)
     )
-    found: dict[str, dict[tuple[str, str, str | None], Any]] = defaultdict(dict)
-    seen: dict[tuple[str, str], tuple[date, Decimal]] = {}  # a few days and texts, many times
-
-    def point_of(kind: str, day_and_text: str) -> tuple[date, Decimal]:
-        point = seen.get((kind, day_and_text))
-        if point is None:
-            value = measure_value(kind, day_and_text[10:])
-            assert value is not None  # a plain text (no odd measure in the range)
-            point = seen[(kind, day_and_text)] = (date.fromisoformat(day_and_text[:10]), value)
-        return point
-
+    found: dict[str, dict[tuple[str, str, str | None], Any]] = {}
     for pid, kind, name, unit_key, days, first, last in conn.execute(stmt).all():
-        if pid not in odd:
-            found[pid][(kind, name, unit_key or None)] = (
-                int(days),
-                point_of(kind, first),
-                point_of(kind, last),
-            )
+        if pid in odd:
+            continue
+        series = found.get(pid)
+        if series is None:
+            series = found[pid] = {}
+        series[(kind, name, unit_key or None)] = (int(days), _point(kind, first), _point(kind, last))
     return found, {p: n for p, n in visits.items() if p in found}, odd

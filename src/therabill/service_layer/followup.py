@@ -16,13 +16,13 @@ import re
 from collections.abc import Sequence
 from contextlib import nullcontext
 from dataclasses import dataclass, field
-from datetime import date
+from datetime import date, timedelta
 from decimal import Decimal
 from typing import Any
 
-from sqlalchemy import Engine, Row, select
+from sqlalchemy import ColumnElement, Engine, FromClause, Row, and_, func, or_, select
 
-from therabill.adapters.db.followup_tables import claim_followup_notes, claim_followups
+from therabill.adapters.db.followup_tables import FOLLOW_UP_STATUSES, claim_followup_notes, claim_followups
 from therabill.adapters.db.ledger_tables import ledger_entries
 from therabill.adapters.db.tables import claims, patients, payers
 from therabill.clock import Clock, current_time
@@ -160,20 +160,69 @@ _CANDIDATE_COLUMNS = (
 """What a worklist row shows or filters on (not the claims' JSON columns: at a practice's scale
 decoding them for every waiting claim cost more than the rest of the worklist)."""
 
+_STORED_COLUMNS = (
+    claim_followups.c.state,
+    claim_followups.c.owner,
+    claim_followups.c.next_action_on,
+    claim_followups.c.remark_codes,
+)
 
-def _candidates(uow: UnitOfWork) -> list[Row[Any]]:
-    wanted = [s.value for s in (ClaimStatus.DENIED, *rules.REJECTED, *rules.AWAITING_PAYMENT)]
-    return list(
-        uow.session.execute(
-            select(*_CANDIDATE_COLUMNS)
-            .where(
-                claims.c.practice_id == uow.practice_id,
-                claims.c.status.in_(wanted),
-                claims.c.frequency != "8",
-            )
-            .order_by(claims.c.date_of_service, claims.c.claim_number)
+
+def _due(as_of: date, unpaid_days: int, reason: str | None) -> ColumnElement[bool]:
+    """``follow_up_reason`` (of ``reason`` only, when given) as a condition on the claims: denied
+    and rejected at any age, awaiting payment from ``unpaid_days`` after the date of service.
+
+    Said as every status that can be due (the condition of the index of waiting claims,
+    ``followup_tables.ix_claims_followup``, which the planner matches only when it sees it), less
+    the statuses not wanted, and the age for those awaiting payment: no two conditions that
+    narrow the status the same way, whose shares the planner would multiply into a count far
+    too low (and then read the claims' rows instead of the index)."""
+    awaiting = {s.value for s in rules.AWAITING_PAYMENT - rules.REJECTED - {ClaimStatus.DENIED}}
+    wanted = {
+        None: set(FOLLOW_UP_STATUSES),
+        rules.FollowUpReason.DENIED.value: {ClaimStatus.DENIED.value},
+        rules.FollowUpReason.REJECTED.value: {s.value for s in rules.REJECTED},
+        rules.FollowUpReason.UNPAID.value: awaiting,
+    }[reason]
+    conds: list[ColumnElement[bool]] = [claims.c.status.in_(FOLLOW_UP_STATUSES)]
+    left_out = sorted(set(FOLLOW_UP_STATUSES) - wanted)
+    if left_out:
+        conds.append(claims.c.status.not_in(left_out))
+    if unpaid_days > 0 and wanted & awaiting:  # age_days never goes below zero: 0 days is every one
+        old_enough = claims.c.date_of_service <= as_of - timedelta(days=unpaid_days)
+        conds.append(
+            old_enough if wanted <= awaiting else or_(claims.c.status.not_in(sorted(awaiting)), old_enough)
         )
+    return and_(*conds)
+
+
+def _worklist_query(
+    practice_id: str,
+    *,
+    as_of: date,
+    unpaid_days: int,
+    include_done: bool,
+    owner: str | None,
+    reason: str | None,
+) -> tuple[FromClause, list[ColumnElement[bool]]]:
+    """The claims on the worklist: what to read from and the conditions (the biller's stored
+    item joined only when a filter needs it or a row is shown)."""
+    joined = claims.outerjoin(
+        claim_followups,
+        and_(claim_followups.c.claim_id == claims.c.id, claim_followups.c.practice_id == practice_id),
     )
+    conds: list[ColumnElement[bool]] = [
+        claims.c.practice_id == practice_id,
+        _due(as_of, unpaid_days, reason),
+        claims.c.frequency != "8",
+    ]
+    if not include_done:
+        conds.append(or_(claim_followups.c.state.is_(None), claim_followups.c.state != "done"))
+    if owner is not None:
+        conds.append(
+            and_(claim_followups.c.id.is_not(None), func.coalesce(claim_followups.c.owner, "") == owner)
+        )
+    return joined, conds
 
 
 def worklist(
@@ -221,32 +270,55 @@ def worklist_head(
         raise refuse("followup-days-invalid", "days", "must be between 0 and 3650")
     if reason is not None and reason not in {r.value for r in rules.FollowUpReason}:
         raise refuse("followup-reason-unknown", "reason", "must be denied, rejected or unpaid")
-    chosen: list[tuple[Row[Any], Row[Any] | None, rules.FollowUpReason]] = []
+    joined, conds = _worklist_query(
+        practice_id,
+        as_of=as_of,
+        unpaid_days=unpaid_days,
+        include_done=include_done,
+        owner=owner,
+        reason=reason,
+    )
+    # The oldest first from the database (a page reads only its rows), the count apart: neither
+    # builds an item, or reads a name, for a claim the page does not show.
+    head = (
+        select(*_CANDIDATE_COLUMNS, claim_followups.c.id.label("stored_id"), *_STORED_COLUMNS)
+        .select_from(joined)
+        .where(*conds)
+        .order_by(claims.c.date_of_service, claims.c.claim_number, claims.c.id)
+    )
+    if rows is not None:
+        head = head.limit(rows)
     with UnitOfWork(engine, practice_id, actor, read_only=True) as uow:
-        stored = {r.claim_id: r for r in uow.records.rows(claim_followups)}
-        payer_names = {p.id: p.name for p in uow.records.rows(payers)}
-        for row in _candidates(uow):
-            why = rules.follow_up_reason(
-                row.status, date_of_service=row.date_of_service, as_of=as_of, unpaid_days=unpaid_days
-            )
-            if why is None or (reason is not None and why.value != reason):
-                continue
-            kept = stored.get(row.id)
-            if kept is not None and kept.state == "done" and not include_done:
-                continue
-            if owner is not None and (kept is None or (kept.owner or "") != owner):
-                continue
-            chosen.append((row, kept, why))
-        shown = chosen if rows is None else chosen[:rows]
-        people = uow.records.patients_by_id(row.patient_id for row, _, _ in shown)
-    names = {pid: f"{p.last_name}, {p.first_name}" for pid, p in people.items()}
-    items = [
-        _item_of(
-            row, kept, why, as_of, names.get(row.patient_id, ""), payer_names.get(row.payer_id or "", "")
+        shown: list[Row[Any]] = list(uow.session.execute(head))
+        if rows is None or len(shown) < rows:
+            total = len(shown)
+        else:
+            needs_join = not include_done or owner is not None
+            counted = select(func.count()).select_from(joined if needs_join else claims).where(*conds)
+            total = int(uow.session.execute(counted).scalar_one())
+        payer_names = dict(
+            uow.session.execute(
+                select(payers.c.id, payers.c.name).where(
+                    payers.c.practice_id == practice_id,
+                    payers.c.id.in_(sorted({r.payer_id for r in shown if r.payer_id})),
+                )
+            ).all()
         )
-        for row, kept, why in shown
-    ]
-    return items, len(chosen)
+        people = uow.records.patients_by_id(row.patient_id for row in shown)
+    names = {pid: f"{p.last_name}, {p.first_name}" for pid, p in people.items()}
+    items = []
+    for row in shown:
+        why = rules.follow_up_reason(
+            row.status, date_of_service=row.date_of_service, as_of=as_of, unpaid_days=unpaid_days
+        )
+        assert why is not None  # the query asks for exactly the claims with a reason
+        kept = row if row.stored_id is not None else None
+        items.append(
+            _item_of(
+                row, kept, why, as_of, names.get(row.patient_id, ""), payer_names.get(row.payer_id or "", "")
+            )
+        )
+    return items, total
 
 
 def item(

@@ -27,8 +27,8 @@ from therabill.adapters.db import migrations, report_totals
 from therabill.reports import REPORTS, ReportQuery, build_report
 from therabill.service_layer import claims as claims_service
 from therabill.service_layer import dashboard as dashboard_service
+from therabill.service_layer import followup, submission, work_queues
 from therabill.service_layer import patients as patients_service
-from therabill.service_layer import submission, work_queues
 from therabill.service_layer.accounts import Principal
 
 SIZES = {"practices": 12, "largest": 1500, "medium": 400, "small": 100, "tail": 40}
@@ -131,6 +131,7 @@ def _calls() -> dict[str, Callable[[Engine], Any]]:
     calls["dashboard"] = lambda e: dashboard_service.dashboard(e, PID, "test", day=LAST_DAY, billing=True)
     calls["claims worklist"] = lambda e: claims_service.worklist(e, PID, "test")
     calls["follow-up"] = lambda e: submission.follow_up(e, PID, "test", as_of=LAST_DAY)
+    calls["follow-up worklist"] = lambda e: followup.worklist_head(e, PID, "test", as_of=LAST_DAY, rows=20)
     calls["claims page"] = lambda e: (
         work_queues.claims_page(e, PID, "test"),
         work_queues.billing_queues(e, PID, "test"),
@@ -220,3 +221,23 @@ def test_denials_read_the_kept_day_and_reason_rows_not_the_entries(shared: Engin
     assert not scanned & {"ledger_entries", "claim_lines", "ledger_line_denials"}
     used = {n.get("Index Name") for _s, nodes in plans for n in nodes}
     assert {"pk_ledger_denial_days", "ix_ledger_denial_reasons_day"} <= used, used
+
+
+@pytest.mark.parametrize("reason", [None, "unpaid"])
+def test_the_follow_up_page_reads_its_oldest_rows_in_order_from_the_waiting_claims_index(
+    shared: Engine, reason: str | None
+) -> None:
+    """The page's rows without a sort (the index's order, stopped at the page's last row) and the
+    count of all from the partial index of the claims that can be due, not from the claims."""
+    found = _captured(
+        shared, lambda: followup.worklist_head(shared, PID, "test", as_of=LAST_DAY, rows=20, reason=reason)
+    )
+    plans = [(s, nodes) for s, nodes in _plans(shared, found) if "FROM claims" in s]
+    assert len(plans) == 2, [s[:120] for s, _ in plans]  # the rows, the count
+    for _statement, nodes in plans:
+        on_claims = [n for n in nodes if n.get("Relation Name") == "claims"]
+        assert [(n["Node Type"], n.get("Index Name")) for n in on_claims] == [
+            ("Index Only Scan", "ix_claims_followup")
+        ]
+    head_kinds = [n["Node Type"] for n in plans[0][1]]
+    assert head_kinds[0] == "Limit" and "Sort" not in head_kinds and "Incremental Sort" not in head_kinds
