@@ -22,7 +22,7 @@ import sqlalchemy as sa
 from alembic import op
 
 revision: str = "0029_followup_index"
-down_revision: str | Sequence[str] | None = "0027_followup_columns"
+down_revision: str | Sequence[str] | None = "0028_posting_triggers"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
