@@ -8,8 +8,8 @@ row. What changes is when it is written: the claims' current state is kept as th
 it, and ``flush`` writes every queued update and event with a few statements (the sequence
 numbers of all the claims read in one query, the updates and the events each sent together),
 instead of four statements per claim. On PostgreSQL the claims that set the same columns are
-updated by one statement (``UPDATE ... FROM (VALUES ...)``) and the events inserted by one
-(``INSERT ... VALUES (...), (...)``), so the statement-level triggers that keep the trend
+updated by one statement (``UPDATE ... FROM unnest(...)``, each column one array) and the events written by one
+``COPY`` (``bulk.insert_rows``), so the statement-level triggers that keep the trend
 totals (``trend_totals``) run once for them all; on SQLite one statement is run
 for each claim's values (its triggers are row triggers anyway). Either way the claims are
 updated in the order of their ids. Nothing is written before ``flush``; the caller flushes
@@ -21,8 +21,10 @@ from __future__ import annotations
 from collections.abc import Iterable
 from typing import Any
 
-from sqlalchemy import Row, bindparam, column, func, select, values
+from sqlalchemy import JSON, Row, bindparam, column, func, select, values
+from sqlalchemy.dialects.postgresql import ARRAY
 
+from therabill.adapters.db import bulk
 from therabill.adapters.db.tables import claim_status_events, claims
 from therabill.domain.ledger import new_id
 from therabill.domain.records import check_claim_transition
@@ -162,18 +164,32 @@ class ClaimMoves:
         return bound is not None and bound.get_bind().dialect.name == "postgresql"
 
     def _update_together(self, names: tuple[str, ...], rows: list[dict[str, Any]]) -> None:
-        """One ``UPDATE claims ... FROM (VALUES ...)`` for the claims that set the same columns
-        (PostgreSQL: the statement-level triggers of ``trend_totals`` then run once for them all)."""
-        for start in range(0, len(rows), _TOGETHER):
-            part = rows[start : start + _TOGETHER]
-            given = values(
-                column("_id", claims.c.id.type), *(column(n, claims.c[n].type) for n in names), name="moved"
-            ).data([(r["_id"], *(r[n] for n in names)) for r in part])
-            self._uow.session.execute(
-                claims.update()
-                .where(claims.c.id == given.c._id, claims.c.practice_id == self._uow.practice_id)
-                .values({n: given.c[n] for n in names})
+        """One ``UPDATE claims ... FROM unnest(...)`` for the claims that set the same columns
+        (PostgreSQL: the statement-level triggers of ``trend_totals`` then run once for them all).
+        Each column's values are bound as one array, so the statement's text is the same for any
+        number of claims and is compiled once; a JSON column (no array of it is bound) is sent
+        in a ``VALUES`` list instead."""
+        if any(isinstance(claims.c[n].type, JSON) for n in names):
+            for start in range(0, len(rows), _TOGETHER):
+                part = rows[start : start + _TOGETHER]
+                listed = values(
+                    column("_id", claims.c.id.type),
+                    *(column(n, claims.c[n].type) for n in names),
+                    name="moved",
+                ).data([(r["_id"], *(r[n] for n in names)) for r in part])
+                self._uow.session.execute(_update_from(listed, names, self._uow.practice_id))
+            return
+        given = (
+            func.unnest(
+                bindparam("_ids", type_=ARRAY(claims.c.id.type)),
+                *(bindparam(f"_v_{n}", type_=ARRAY(claims.c[n].type)) for n in names),
             )
+            .table_valued("_id", *names)
+            .render_derived(name="moved")
+        )
+        params: dict[str, Any] = {"_ids": [r["_id"] for r in rows]}
+        params.update({f"_v_{n}": [r[n] for r in rows] for n in names})
+        self._uow.session.execute(_update_from(given, names, self._uow.practice_id), params)
 
     def _write_events(self) -> None:
         events, self._events = self._events, []
@@ -197,11 +213,20 @@ class ClaimMoves:
         for e in events:
             self._seq[e["claim_id"]] += 1
             e["seq"] = self._seq[e["claim_id"]]
-        if len(events) > 1 and self._one_statement():
-            for start in range(0, len(events), _TOGETHER):  # one statement: its triggers run once
-                part = [
-                    {**e, "practice_id": self._uow.practice_id} for e in events[start : start + _TOGETHER]
-                ]
-                self._uow.session.execute(claim_status_events.insert().values(part))
+        if len(events) > 1 and self._one_statement():  # one COPY: its statement triggers run once
+            bulk.insert_rows(
+                self._uow.session,
+                claim_status_events,
+                [{**e, "practice_id": self._uow.practice_id} for e in events],
+            )
             return
         self._uow.records.insert_many(claim_status_events, events)
+
+
+def _update_from(given: Any, names: tuple[str, ...], practice_id: str) -> Any:
+    """``UPDATE claims SET name = given.name ... FROM given`` for the claims of ``given._id``."""
+    return (
+        claims.update()
+        .where(claims.c.id == given.c._id, claims.c.practice_id == practice_id)
+        .values({n: given.c[n] for n in names})
+    )

@@ -21,7 +21,7 @@ from typing import Any
 
 import pytest
 from bench.bench_posting_pg import ACTOR, _copies, _template
-from sqlalchemy import Engine, bindparam, event, func, select, text
+from sqlalchemy import Engine, bindparam, func, select, text
 
 from tests.integration.db.conftest import PgDatabases, new_empty_engine
 from therabill.adapters.db import migrations, report_totals, trend_totals
@@ -167,26 +167,45 @@ def test_two_writers_moving_claims_of_the_same_days_both_commit(pg: Engine) -> N
         assert report_totals.differences(c, pid) == []
 
 
-def test_the_moves_of_a_chunk_are_one_update_and_one_insert(pg: Engine) -> None:
+def test_the_moves_of_a_chunk_fire_each_statement_trigger_once(pg: Engine) -> None:
+    """A chunk's claim moves are one UPDATE of ``claims`` and one write (a COPY) of
+    ``claim_status_events``: a statement trigger on each table runs once for the 30 claims."""
     pid, ids = _practice(pg, 30)
-    sent: list[str] = []
-
-    def seen(*args: Any) -> None:  # conn, cursor, statement, parameters, context, executemany
-        statement, parameters, many = args[2], args[3], args[5]
-        words = " ".join(statement.split()[:3]).upper()
-        if words in ("UPDATE CLAIMS SET", "INSERT INTO CLAIM_STATUS_EVENTS"):
-            sent.extend([words] * (len(parameters) if many else 1))
-
-    event.listen(pg, "before_cursor_execute", seen)
+    with pg.begin() as c:
+        c.execute(text("CREATE TABLE test_fired (tbl text NOT NULL)"))
+        c.execute(
+            text(
+                "CREATE FUNCTION test_fired_count() RETURNS trigger LANGUAGE plpgsql AS"
+                " $$ BEGIN INSERT INTO test_fired VALUES (TG_TABLE_NAME); RETURN NULL; END $$"
+            )
+        )
+        c.execute(
+            text(
+                "CREATE TRIGGER test_fired_claims AFTER UPDATE ON claims"
+                " FOR EACH STATEMENT EXECUTE FUNCTION test_fired_count()"
+            )
+        )
+        c.execute(
+            text(
+                "CREATE TRIGGER test_fired_events AFTER INSERT ON claim_status_events"
+                " FOR EACH STATEMENT EXECUTE FUNCTION test_fired_count()"
+            )
+        )
     try:
         with UnitOfWork(pg, pid, ACTOR) as uow:
             queue = ClaimMoves(uow)
             for cid in ids:
                 queue.move(cid, "paid", note="chunk")
             queue.flush()
+        with pg.connect() as c:
+            fired = sorted(c.execute(text("SELECT tbl FROM test_fired")).scalars())
     finally:
-        event.remove(pg, "before_cursor_execute", seen)
-    assert sorted(sent) == ["INSERT INTO CLAIM_STATUS_EVENTS", "UPDATE CLAIMS SET"]
+        with pg.begin() as c:
+            c.execute(text("DROP TRIGGER test_fired_claims ON claims"))
+            c.execute(text("DROP TRIGGER test_fired_events ON claim_status_events"))
+            c.execute(text("DROP FUNCTION test_fired_count()"))
+            c.execute(text("DROP TABLE test_fired"))
+    assert fired == ["claim_status_events", "claims"]
     assert _totals(pg, pid) == {"paid": 30}
     with pg.connect() as c:
         assert trend_totals.differences(c, pid) == []
