@@ -17,9 +17,15 @@ from tests.e2e.api.test_authorization_matrix import VISIT_DOC
 from tests.e2e.api.world import World, ready_claim
 from therabill.adapters.db.engine import session_factory
 
-CLAIMS_PAGE_MAX_STATEMENTS = 20
-"""GET /claims: the caller, the worklist page and its count, the queues, recent batches, payers,
-the audit row. A query per claim or per patient would pass this at once."""
+CLAIMS_PAGE_MAX_STATEMENTS = 11
+"""GET /claims: the caller, one practice check, the worklist page and its count, the queues,
+recent batches, payers, the audit row's head and insert. A query per claim or per patient
+would pass this at once."""
+DASHBOARD_MAX_STATEMENTS = 13
+"""GET /: the caller, one practice check, today's visits (with the practice's time zone), the
+visits not documented, authorizations running out, the claims needing attention and their
+count, the week's payments, the patients' names, the queue counts, the audit row's head and
+insert."""
 PATIENT_PAGE_MAX_STATEMENTS = 12
 """GET /patients/{id}: the caller, the practice check, the patient, coverages, authorizations,
 measures, visits, the intake (with its patient), the audit row's head and insert."""
@@ -194,3 +200,26 @@ def test_a_name_search_statement_is_built_once(
         runs.append([c for c in seen if "FROM patients" in str(c)])
     assert len(runs[0]) == 1
     assert runs[0][0] is runs[1][0]
+
+
+def test_the_dashboard_and_the_claims_page_read_in_one_transaction_with_their_audit_row(
+    client: TestClient, world: World
+) -> None:
+    """Each page's use cases share one read (one practice check, not one per use case); its
+    audit row is still written before the page is answered."""
+    login(client, world, "a", "owner")
+    for url, action in (("/", "dashboard.view"), ("/claims", "claim.list")):
+        with statements(world.engine) as seen:
+            r = client.get(url)
+        assert r.status_code == 200, r.text
+        assert len(_practice_checks(seen)) == 1, (url, _practice_checks(seen))
+        inserts = [s for s in seen if s.startswith("INSERT INTO audit_log")]
+        assert len(inserts) == 1, (url, inserts)
+        limit = DASHBOARD_MAX_STATEMENTS if url == "/" else CLAIMS_PAGE_MAX_STATEMENTS
+        assert len(seen) <= limit, "\n\n".join(seen)
+        with world.engine.connect() as conn:
+            last = conn.exec_driver_sql(
+                "SELECT action FROM audit_log WHERE practice_id = ? ORDER BY seq DESC LIMIT 1",
+                (world.a.practice_id,),
+            ).scalar_one()
+        assert last == action
