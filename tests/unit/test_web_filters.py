@@ -7,7 +7,8 @@ from decimal import Decimal
 
 import pytest
 
-from therabill.entrypoints.web.filters import day, day_long, money, status, when
+from therabill.domain.money import from_cents, usd_text
+from therabill.entrypoints.web.filters import cents_text, day, day_long, money, status, when
 
 
 def test_money_takes_cents_as_int_and_dollars_as_decimal_or_text() -> None:
@@ -18,6 +19,14 @@ def test_money_takes_cents_as_int_and_dollars_as_decimal_or_text() -> None:
     assert money(0) == "$0.00"
     assert money(None) == "" and money("") == ""
     assert money("n/a") == "n/a"
+
+
+def test_cents_are_shown_as_the_decimal_amount_would_be() -> None:
+    """The integer path of ``money`` writes what ``usd_text(from_cents(...))`` writes."""
+    amounts = [*range(-1005, 1005), 99_999, 100_000, 123_456_789, -123_456_789, 10**12, -(10**12) - 1]
+    for cents in amounts:
+        assert cents_text(cents) == usd_text(from_cents(cents)), cents
+    assert money(-5) == "-$0.05" and money(100_000) == "$1,000.00"
 
 
 def test_money_refuses_float_and_bool() -> None:

@@ -49,11 +49,18 @@ class ReadLog:
 
 
 @contextmanager
-def audited_reads(engine: Engine, practice_id: str, actor: str) -> Iterator[ReadLog]:
-    """Run the use cases called in the block as one read, then write its noted audit rows."""
+def audited_reads(
+    engine: Engine, practice_id: str, actor: str, *, practice_known: bool = False
+) -> Iterator[ReadLog]:
+    """Run the use cases called in the block as one read, then write its noted audit rows.
+
+    ``practice_known``: the caller read the practice's existence with the actor (a signed-in
+    user's role row has a foreign key to it), so the units of work inside do not check it again.
+    """
     log = ReadLog(practice_id, actor)
     sqlite = is_sqlite(engine)
-    with one_transaction(engine, savepoints=False) as session:
+    known = (practice_id,) if practice_known else ()
+    with one_transaction(engine, savepoints=False, known_practices=known) as session:
         if sqlite:
             session.connection(execution_options={READ_ONLY: True})  # BEGIN DEFERRED
         yield log

@@ -15,7 +15,7 @@ leaving the block rolls back everything: nothing is left half loaded.
 from __future__ import annotations
 
 import getpass
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
 from contextvars import ContextVar
 from datetime import datetime
@@ -48,7 +48,9 @@ _AMBIENT: ContextVar[_Ambient | None] = ContextVar("therabill_ambient_session", 
 
 
 @contextmanager
-def one_transaction(engine: Engine, *, savepoints: bool = True) -> Iterator[Session]:
+def one_transaction(
+    engine: Engine, *, savepoints: bool = True, known_practices: Iterable[str] = ()
+) -> Iterator[Session]:
     """Run the use cases called inside the block as one transaction on ``engine``.
 
     Commits when the block ends normally; rolls everything back when it raises. The audit
@@ -56,12 +58,15 @@ def one_transaction(engine: Engine, *, savepoints: bool = True) -> Iterator[Sess
     ``savepoints`` (the default) each use case runs in its own SAVEPOINT, so one that fails
     undoes only itself; a caller that lets any failure end the block (a bulk loader) may
     turn them off and wrap only the calls whose failure it handles in ``attempt``.
+    ``known_practices`` are practices the caller has just read from the database (a
+    signed-in user's, through its role's foreign key): their units of work skip the check.
     """
     if _AMBIENT.get() is not None:
         raise RuntimeError("one_transaction blocks do not nest")
     session = session_factory(engine)()
     session.begin()
     state = _Ambient(engine, session, savepoints)
+    state.practices.update(known_practices)
     token = _AMBIENT.set(state)
     try:
         yield session

@@ -95,3 +95,21 @@ def test_a_sqlite_read_waits_for_no_writer(tmp_path: Path) -> None:
         writer.execute(text("UPDATE practices SET name = name WHERE id = :p"), {"p": p.id})
         with audited_reads(engine, p.id, ACTOR):  # no row noted: nothing to write
             assert patients.patient(engine, p.id, ACTOR, p.patient_id).id == p.patient_id
+
+
+def test_a_practice_the_caller_vouches_for_is_not_checked_again(engine: Engine) -> None:
+    """A signed-in caller's practice was read with the caller: its reads skip the check (and are
+    still scoped to it), while the default still checks once."""
+    p = a_practice(engine)
+    with counted(engine) as seen, audited_reads(engine, p.id, ACTOR, practice_known=True) as log:
+        assert patients.patient(engine, p.id, ACTOR, p.patient_id).id == p.patient_id
+        log.note("patient.view", "patient", p.patient_id, {"outcome": "ok"}, AT)
+    checks = [
+        s
+        for s in seen["statements"]
+        if s.lstrip().startswith("SELECT practices.id") and "FOR UPDATE" not in s  # the append's lock
+    ]
+    assert not checks, checks
+    assert _views(engine, p.id, p.patient_id) == 1
+    with pytest.raises(NotFoundError), audited_reads(engine, "no-such-practice", ACTOR) as log:
+        patients.patient(engine, "no-such-practice", ACTOR, p.patient_id)

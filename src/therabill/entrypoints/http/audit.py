@@ -114,7 +114,10 @@ class Reads:
 @contextmanager
 def one_read(request: Request, principal: Principal) -> Iterator[Reads]:
     """A read-only route's use cases in one transaction, with its audit rows
-    (``service_layer.read_audit.audited_reads``; ``Reads.audit`` notes a row)."""
+    (``service_layer.read_audit.audited_reads``; ``Reads.audit`` notes a row). The caller's
+    practice was read with the caller (``deps``), so it is not checked again."""
     engine = deps.state(request).engine
-    with read_audit.audited_reads(engine, principal.practice_id, actor_of(principal)) as log:
+    with read_audit.audited_reads(
+        engine, principal.practice_id, actor_of(principal), practice_known=True
+    ) as log:
         yield Reads(request, principal, log)

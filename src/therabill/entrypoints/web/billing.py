@@ -18,7 +18,7 @@ from therabill.domain import claim_changes as change_rules
 from therabill.domain.errors import NotFoundError, Problem, TherabillError
 from therabill.domain.money import D, MoneyError, from_cents
 from therabill.domain.records import ClaimStatus
-from therabill.entrypoints.http.audit import audit_event
+from therabill.entrypoints.http.audit import audit_event, one_read
 from therabill.entrypoints.http.deps import state
 from therabill.entrypoints.http.errors import ApiError, not_found
 from therabill.entrypoints.http.who import (
@@ -107,14 +107,16 @@ def claims_page(
         raise ApiError(422, "invalid-input", "unknown queue")
     wanted = ATTENTION if status == "attention" else ((status,) if status else ())
     engine, who = state(request).engine, actor(principal)
-    work = work_queues.claims_page(
-        engine, principal.practice_id, who, statuses=wanted, payer_id=payer or None, page=page
-    )
-    queues = work_queues.billing_queues(
-        engine, principal.practice_id, who, limit=work_queues.QUEUE_SHOWN, whole=show
-    )
-    recent = batches.recent_batches(engine, principal.practice_id, who, limit=10)
-    audit_event(request, principal, "claim.list", "claim", None)
+    with one_read(request, principal) as reads:  # one transaction with its audit row
+        work = work_queues.claims_page(
+            engine, principal.practice_id, who, statuses=wanted, payer_id=payer or None, page=page
+        )
+        queues = work_queues.billing_queues(
+            engine, principal.practice_id, who, limit=work_queues.QUEUE_SHOWN, whole=show
+        )
+        recent = batches.recent_batches(engine, principal.practice_id, who, limit=10)
+        payers = practice.payer_names(engine, principal.practice_id, who)
+        reads.audit("claim.list", "claim", None)
     return render(
         request,
         "claims.html",
@@ -125,7 +127,7 @@ def claims_page(
             "status": status,
             "statuses": STATUSES,
             "payer": payer,
-            "payers": practice.payer_names(engine, principal.practice_id, who),
+            "payers": payers,
             "batches": recent,
             "marked": marked,
             "refused": refused,

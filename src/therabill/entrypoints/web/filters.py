@@ -15,9 +15,9 @@ from typing import Any
 
 from jinja2 import Environment
 
-from therabill.domain.money import from_cents, usd_text
+from therabill.domain.money import usd_text
 
-__all__ = ["day", "day_long", "install", "money", "status", "when"]
+__all__ = ["cents_text", "day", "day_long", "install", "money", "status", "when"]
 
 _STATUS_WORDS = {
     "partly_paid": "Partly paid",
@@ -30,6 +30,12 @@ _STATUS_WORDS = {
 }
 
 
+def cents_text(cents: int) -> str:
+    """``usd_text(from_cents(cents))`` in integer arithmetic (a page shows hundreds of amounts)."""
+    whole, part = divmod(-cents if cents < 0 else cents, 100)
+    return f"{'-' if cents < 0 else ''}${whole:,}.{part:02d}"
+
+
 def money(value: Any) -> str:
     """Money as people read it; an ``int`` is cents, a ``Decimal`` or text is dollars."""
     if value is None or value == "":
@@ -37,7 +43,7 @@ def money(value: Any) -> str:
     if isinstance(value, bool):
         raise TypeError("money: a bool is not an amount")
     if isinstance(value, int):
-        return usd_text(from_cents(value))
+        return cents_text(value)
     if isinstance(value, float):
         raise TypeError("money: amounts are Decimal or integer cents, never float")
     try:

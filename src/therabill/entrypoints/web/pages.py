@@ -74,16 +74,13 @@ def health(_: None = Depends(public())) -> dict[str, str]:
 def dashboard(request: Request, principal: PatientsRead) -> HTMLResponse:
     """Today's visits, visits not documented, claims needing attention."""
     day = today(request)
-
-    todays = appointments.todays_visits(state(request).engine, principal.practice_id, actor(principal))
-    seen = board.dashboard(
-        state(request).engine,
-        principal.practice_id,
-        actor(principal),
-        day=day,
-        billing=principal.role in ("owner", "biller"),
-    )
-    audit_event(request, principal, "dashboard.view", "practice", principal.practice_id)
+    engine, who = state(request).engine, actor(principal)
+    with audit.one_read(request, principal) as reads:  # one transaction with its audit row
+        todays = appointments.todays_visits(engine, principal.practice_id, who)
+        seen = board.dashboard(
+            engine, principal.practice_id, who, day=day, billing=principal.role in ("owner", "biller")
+        )
+        reads.audit("dashboard.view", "practice", principal.practice_id)
     return render(
         request,
         "dashboard.html",
