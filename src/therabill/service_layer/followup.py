@@ -16,13 +16,13 @@ import re
 from collections.abc import Sequence
 from contextlib import nullcontext
 from dataclasses import dataclass, field
-from datetime import date, timedelta
+from datetime import date
 from decimal import Decimal
 from typing import Any
 
-from sqlalchemy import ColumnElement, Engine, FromClause, Row, and_, func, or_, select
+from sqlalchemy import Engine, Row, func, select
 
-from therabill.adapters.db.followup_tables import FOLLOW_UP_STATUSES, claim_followup_notes, claim_followups
+from therabill.adapters.db.followup_tables import claim_followup_notes, claim_followups
 from therabill.adapters.db.ledger_tables import ledger_entries
 from therabill.adapters.db.tables import claims, patients, payers
 from therabill.clock import Clock, current_time
@@ -30,7 +30,7 @@ from therabill.domain import claim_changes as rules
 from therabill.domain.ledger import Bucket
 from therabill.domain.money import from_cents
 from therabill.domain.records import ClaimStatus
-from therabill.service_layer import claim_changes, ledger, ledger_corrections
+from therabill.service_layer import claim_changes, followup_query, ledger, ledger_corrections
 from therabill.service_layer import claims as claims_svc
 from therabill.service_layer.errors import refuse
 from therabill.service_layer.uow import UnitOfWork, ambient_session, one_transaction
@@ -147,84 +147,6 @@ def _item_of(
     )
 
 
-_CANDIDATE_COLUMNS = (
-    claims.c.id,
-    claims.c.claim_number,
-    claims.c.status,
-    claims.c.date_of_service,
-    claims.c.patient_id,
-    claims.c.payer_id,
-    claims.c.total_charge_cents,
-    claims.c.payer_claim_control_number,
-)
-"""What a worklist row shows or filters on (not the claims' JSON columns: at a practice's scale
-decoding them for every waiting claim cost more than the rest of the worklist)."""
-
-_STORED_COLUMNS = (
-    claim_followups.c.state,
-    claim_followups.c.owner,
-    claim_followups.c.next_action_on,
-    claim_followups.c.remark_codes,
-)
-
-
-def _due(as_of: date, unpaid_days: int, reason: str | None) -> ColumnElement[bool]:
-    """``follow_up_reason`` (of ``reason`` only, when given) as a condition on the claims: denied
-    and rejected at any age, awaiting payment from ``unpaid_days`` after the date of service.
-
-    Said as every status that can be due (the condition of the index of waiting claims,
-    ``followup_tables.ix_claims_followup``, which the planner matches only when it sees it), less
-    the statuses not wanted, and the age for those awaiting payment: no two conditions that
-    narrow the status the same way, whose shares the planner would multiply into a count far
-    too low (and then read the claims' rows instead of the index)."""
-    awaiting = {s.value for s in rules.AWAITING_PAYMENT - rules.REJECTED - {ClaimStatus.DENIED}}
-    wanted = {
-        None: set(FOLLOW_UP_STATUSES),
-        rules.FollowUpReason.DENIED.value: {ClaimStatus.DENIED.value},
-        rules.FollowUpReason.REJECTED.value: {s.value for s in rules.REJECTED},
-        rules.FollowUpReason.UNPAID.value: awaiting,
-    }[reason]
-    conds: list[ColumnElement[bool]] = [claims.c.status.in_(FOLLOW_UP_STATUSES)]
-    left_out = sorted(set(FOLLOW_UP_STATUSES) - wanted)
-    if left_out:
-        conds.append(claims.c.status.not_in(left_out))
-    if unpaid_days > 0 and wanted & awaiting:  # age_days never goes below zero: 0 days is every one
-        old_enough = claims.c.date_of_service <= as_of - timedelta(days=unpaid_days)
-        conds.append(
-            old_enough if wanted <= awaiting else or_(claims.c.status.not_in(sorted(awaiting)), old_enough)
-        )
-    return and_(*conds)
-
-
-def _worklist_query(
-    practice_id: str,
-    *,
-    as_of: date,
-    unpaid_days: int,
-    include_done: bool,
-    owner: str | None,
-    reason: str | None,
-) -> tuple[FromClause, list[ColumnElement[bool]]]:
-    """The claims on the worklist: what to read from and the conditions (the biller's stored
-    item joined only when a filter needs it or a row is shown)."""
-    joined = claims.outerjoin(
-        claim_followups,
-        and_(claim_followups.c.claim_id == claims.c.id, claim_followups.c.practice_id == practice_id),
-    )
-    conds: list[ColumnElement[bool]] = [
-        claims.c.practice_id == practice_id,
-        _due(as_of, unpaid_days, reason),
-        claims.c.frequency != "8",
-    ]
-    if not include_done:
-        conds.append(or_(claim_followups.c.state.is_(None), claim_followups.c.state != "done"))
-    if owner is not None:
-        conds.append(
-            and_(claim_followups.c.id.is_not(None), func.coalesce(claim_followups.c.owner, "") == owner)
-        )
-    return joined, conds
-
-
 def worklist(
     engine: Engine,
     practice_id: str,
@@ -270,7 +192,7 @@ def worklist_head(
         raise refuse("followup-days-invalid", "days", "must be between 0 and 3650")
     if reason is not None and reason not in {r.value for r in rules.FollowUpReason}:
         raise refuse("followup-reason-unknown", "reason", "must be denied, rejected or unpaid")
-    joined, conds = _worklist_query(
+    joined, conds = followup_query.worklist_query(
         practice_id,
         as_of=as_of,
         unpaid_days=unpaid_days,
@@ -281,7 +203,11 @@ def worklist_head(
     # The oldest first from the database (a page reads only its rows), the count apart: neither
     # builds an item, or reads a name, for a claim the page does not show.
     head = (
-        select(*_CANDIDATE_COLUMNS, claim_followups.c.id.label("stored_id"), *_STORED_COLUMNS)
+        select(
+            *followup_query.CANDIDATE_COLUMNS,
+            claim_followups.c.id.label("stored_id"),
+            *followup_query.STORED_COLUMNS,
+        )
         .select_from(joined)
         .where(*conds)
         .order_by(claims.c.date_of_service, claims.c.claim_number, claims.c.id)
