@@ -22,6 +22,7 @@ from typing import Any
 from sqlalchemy import Connection, bindparam, func, select
 from sqlalchemy.orm import Session
 
+from therabill.adapters.db import bulk
 from therabill.adapters.db.tables import audit_log, practices
 
 GENESIS = "0" * 64
@@ -170,7 +171,9 @@ def append_many(
             )
             prev = digest
         heads[practice_id] = (seq, prev)
-    if rows:
+    if len(rows) > 1 and bind.dialect.name == "postgresql":  # one COPY, however many
+        bulk.insert_rows(session, audit_log, rows)
+    elif rows:
         session.execute(_INSERT, rows)
 
 

@@ -191,6 +191,19 @@ class ClaimMoves:
         params.update({f"_v_{n}": [r[n] for r in rows] for n in names})
         self._uow.session.execute(_update_from(given, names, self._uow.practice_id), params)
 
+    def _counted(self, claim_ids: list[str]) -> dict[str, int]:
+        """Claim id → the number of events in its history."""
+        ev = claim_status_events
+        found = self._uow.session.execute(
+            select(ev.c.claim_id, func.count())
+            .where(
+                ev.c.practice_id == self._uow.practice_id,
+                bulk.among(ev.c.claim_id, claim_ids, "claim_ids", self._uow.session.get_bind().dialect.name),
+            )
+            .group_by(ev.c.claim_id)
+        )
+        return {str(c): int(n) for c, n in found}
+
     def _write_events(self) -> None:
         events, self._events = self._events, []
         if not events:
@@ -199,16 +212,7 @@ class ClaimMoves:
         if len(unknown) == 1:
             self._seq[unknown[0]] = len(self._uow.records.status_history(unknown[0]))
         elif unknown:
-            counted: dict[str, int] = dict(
-                self._uow.session.execute(
-                    select(claim_status_events.c.claim_id, func.count())
-                    .where(
-                        claim_status_events.c.practice_id == self._uow.practice_id,
-                        claim_status_events.c.claim_id.in_(unknown),
-                    )
-                    .group_by(claim_status_events.c.claim_id)
-                ).all()
-            )
+            counted = self._counted(unknown)
             self._seq.update({claim_id: int(counted.get(claim_id, 0)) for claim_id in unknown})
         for e in events:
             self._seq[e["claim_id"]] += 1

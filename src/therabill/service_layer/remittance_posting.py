@@ -25,8 +25,7 @@ from typing import Any
 
 from sqlalchemy import Engine, select
 
-from therabill.adapters.db import report_totals
-from therabill.adapters.db.bulk import among, insert_rows
+from therabill.adapters.db import bulk, report_totals
 from therabill.adapters.db.ledger_tables import (
     ledger_entries,
     practice_ledger_entries,
@@ -326,7 +325,7 @@ class _Pending:
             (remittance_lines, self.lines),
             (ledger_entries, self.entries),
         ):
-            insert_rows(session, table, rows)
+            bulk.insert_rows(session, table, rows)
         for items, rc_id, claim_id in self.work:
             if items:
                 _work_rows(self.uow, items, self.remittance_id, rc_id, claim_id)
@@ -481,19 +480,7 @@ def _post_claims(
     result: RemittanceResult,
 ) -> None:
     """Post the CLPs of ``chunk`` (ordinal, (CLP, key)) in the open unit of work, each once."""
-    done = set(
-        uow.session.scalars(
-            select(remittance_claims.c.idempotency_key).where(
-                remittance_claims.c.practice_id == uow.practice_id,
-                among(
-                    remittance_claims.c.idempotency_key,
-                    [key for _, (_, key) in chunk],
-                    "keys",
-                    uow.session.get_bind().dialect.name,
-                ),
-            )
-        )
-    )
+    done = _posted_keys(uow, rid, chunk)
     todo = [(ordinal, cp, key) for ordinal, (cp, key) in chunk if key not in done]
     result.skipped_claims += len(chunk) - len(todo)
     pending = _Pending(uow, rid)
@@ -502,6 +489,25 @@ def _post_claims(
     for ordinal, cp, key in todo:
         _post_one(uow, cp, received, key, ordinal, read, pending, result)
     pending.close()
+
+
+def _posted_keys(
+    uow: UnitOfWork, remittance_id: str, chunk: Sequence[tuple[int, tuple[ClaimPayment, str]]]
+) -> set[str]:
+    """The keys of ``chunk`` posted already. Each key starts with the remittance's own (one
+    remittance row per key), and a copy whose claims differ from those on file is refused
+    before posting (``_conflicts``), so a posted key of the chunk is at its ordinal: the rows
+    of the chunk's ordinals are read (a range of the remittance's ordinal index), whatever the
+    number of the practice's other claims."""
+    ordinals = [ordinal for ordinal, _ in chunk]
+    keys = {key for _, (_, key) in chunk}
+    found = uow.session.scalars(
+        select(remittance_claims.c.idempotency_key).where(
+            remittance_claims.c.remittance_id == remittance_id,
+            remittance_claims.c.ordinal.between(min(ordinals), max(ordinals)),
+        )
+    )
+    return {key for key in found if key in keys}
 
 
 def _post_one(

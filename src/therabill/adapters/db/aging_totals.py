@@ -19,9 +19,9 @@ from collections.abc import Mapping, Sequence
 from datetime import UTC, date, datetime
 from typing import Any
 
-from sqlalchemy import Connection, bindparam, case, delete, func, insert, or_, select, update
-from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy import Connection, case, delete, func, insert, or_, select
 
+from therabill.adapters.db import bulk
 from therabill.adapters.db.bulk import among
 from therabill.adapters.db.ledger_tables import ledger_balances as lb
 from therabill.adapters.db.summary_tables import ledger_claim_ages as claim_ages
@@ -85,6 +85,7 @@ def add_posted(conn: Connection, rows: Sequence[Mapping[str, Any]]) -> None:
     if not added:
         return
     practices = sorted({k[0] for k in added})
+    dialect = conn.dialect.name
     now: dict[tuple[str, str, str], int] = {}
     for practice_id in practices:
         found = conn.execute(
@@ -93,8 +94,10 @@ def add_posted(conn: Connection, rows: Sequence[Mapping[str, Any]]) -> None:
                 lb.c.bucket == "patient",
                 lb.c.payer_id == NONE,
                 lb.c.claim_id == NONE,
-                lb.c.patient_id.in_(sorted({k[1] for k in added if k[0] == practice_id})),
-                lb.c.item_id.in_(sorted({k[2] for k in added if k[0] == practice_id})),
+                among(
+                    lb.c.patient_id, sorted({k[1] for k in added if k[0] == practice_id}), "patients", dialect
+                ),
+                among(lb.c.item_id, sorted({k[2] for k in added if k[0] == practice_id}), "items", dialect),
             )
         )
         for patient_id, item_id, balance in found:
@@ -113,12 +116,13 @@ def add_posted(conn: Connection, rows: Sequence[Mapping[str, Any]]) -> None:
     ]
     if not values:
         return
-    stmt: Any = postgresql.insert(open_) if conn.dialect.name == "postgresql" else sqlite.insert(open_)
-    stmt = stmt.on_conflict_do_update(
-        index_elements=["practice_id", "patient_id"],
-        set_={name: open_.c[name] + stmt.excluded[name] for name in VALUES},
+    bulk.upsert(
+        conn,
+        open_,
+        values,
+        ("practice_id", "patient_id"),
+        lambda given: {name: open_.c[name] + given[name] for name in VALUES},
     )
-    conn.execute(stmt, values)
 
 
 def rebuild(conn: Connection, practice_id: str) -> None:
@@ -213,13 +217,21 @@ def _add_claims(conn: Connection, rows: Sequence[Mapping[str, Any]]) -> None:
         for claim_id, at in first_submissions(conn, practice_id, ids).items():
             submitted[(practice_id, claim_id)] = at
     # Lock each row as it is (an empty one when new) and read it back, then write it anew.
-    lock = _insert(conn, claim_open)
-    lock = lock.on_conflict_do_update(
-        index_elements=list(CLAIM_KEY), set_={"balance_cents": claim_open.c.balance_cents}
-    ).returning(*(claim_open.c[k] for k in CLAIM_KEY), claim_open.c.balance_cents, claim_open.c.submitted_at)
     keys = sorted(added)
     empty = [{**dict(zip(CLAIM_KEY, k, strict=True)), "balance_cents": 0, "submitted_at": None} for k in keys]
-    before = {(r[0], r[1], r[2]): (int(r[3]), r[4]) for r in conn.execute(lock, empty).all()}
+    locked = bulk.upsert(
+        conn,
+        claim_open,
+        empty,
+        CLAIM_KEY,
+        lambda _given: {"balance_cents": claim_open.c.balance_cents},
+        returning=[
+            *(claim_open.c[k] for k in CLAIM_KEY),
+            claim_open.c.balance_cents,
+            claim_open.c.submitted_at,
+        ],
+    )
+    before = {(r[0], r[1], r[2]): (int(r[3]), r[4]) for r in locked}
     change: dict[tuple[str, str, date], list[int]] = {}
     updates = []
     for key in keys:
@@ -231,33 +243,22 @@ def _add_claims(conn: Connection, rows: Sequence[Mapping[str, Any]]) -> None:
             acc = change.setdefault((key[0], key[1], utc_day(at)), [0, 0, 0, 0])
             for i, v in enumerate(claim_part(balance)):
                 acc[i] += sign * v
-        updates.append({"k_p": key[0], "k_y": key[1], "k_c": key[2], "b": new_balance, "at": new_at})
-    conn.execute(
-        update(claim_open)
-        .where(
-            claim_open.c.practice_id == bindparam("k_p"),
-            claim_open.c.payer_id == bindparam("k_y"),
-            claim_open.c.claim_id == bindparam("k_c"),
+        updates.append(
+            {**dict(zip(CLAIM_KEY, key, strict=True)), "balance_cents": new_balance, "submitted_at": new_at}
         )
-        .values(balance_cents=bindparam("b"), submitted_at=bindparam("at")),
-        updates,
-    )
+    bulk.update_rows(conn, claim_open, updates, CLAIM_KEY)
     values = [
         {**dict(zip(AGE_KEY, k, strict=True)), **dict(zip(AGE_VALUES, v, strict=True))}
         for k, v in sorted(change.items())
         if any(v)
     ]
-    if values:
-        stmt = _insert(conn, claim_ages)
-        stmt = stmt.on_conflict_do_update(
-            index_elements=list(AGE_KEY),
-            set_={name: claim_ages.c[name] + stmt.excluded[name] for name in AGE_VALUES},
-        )
-        conn.execute(stmt, values)
-
-
-def _insert(conn: Connection, table: Any) -> Any:
-    return postgresql.insert(table) if conn.dialect.name == "postgresql" else sqlite.insert(table)
+    bulk.upsert(
+        conn,
+        claim_ages,
+        values,
+        AGE_KEY,
+        lambda given: {name: claim_ages.c[name] + given[name] for name in AGE_VALUES},
+    )
 
 
 def expected_claims(conn: Connection, practice_id: str) -> dict[tuple[str, str], tuple[int, Any]]:

@@ -7,6 +7,14 @@ the rows' triggers and constraints apply as for an insert), elsewhere the driver
 keys; a JSON column's value is written as the insert writes it (``json.dumps``). A failure is
 raised as SQLAlchemy raises the insert's (``IntegrityError`` for a duplicate key...).
 
+``upsert`` adds many rows to a kept table whose key may already be there (``INSERT ... ON
+CONFLICT (key) DO UPDATE``), and ``update_rows`` sets columns of many rows found by their key.
+On PostgreSQL each is one statement with every column's values bound as one array
+(``... FROM unnest(:a, :b, ...)``): its text is the same for any number of rows, so it is
+compiled once, and neither the driver nor the server parses a statement that grows with the
+rows. Elsewhere the statement is run for the rows as the driver runs many. The rows are taken
+in the order given (sort them by key, so two writers take the rows' locks in one order).
+
 ``among`` is ``column IN (values)`` with the values as one array parameter on PostgreSQL
 (``= ANY(:values)``): the statement's text and the driver's work do not grow with the list.
 """
@@ -17,13 +25,14 @@ import json
 from collections.abc import Callable, Mapping, Sequence
 from typing import Any
 
-from sqlalchemy import JSON, Column, Connection, String, Table, any_, bindparam
+from sqlalchemy import JSON, Column, Connection, Result, String, Table, any_, bindparam, func, select
+from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.dialects.postgresql import ARRAY
 from sqlalchemy.exc import DBAPIError
 from sqlalchemy.orm import Session
 from sqlalchemy.sql.elements import ColumnElement
 
-__all__ = ["among", "insert_rows"]
+__all__ = ["among", "insert_rows", "update_rows", "upsert"]
 
 
 def _writer(column: Column[Any]) -> Callable[[Any], Any] | None:
@@ -35,7 +44,7 @@ def insert_rows(bind: Session | Connection, table: Table, rows: Sequence[Mapping
     """Insert ``rows`` into ``table`` in the open transaction of ``bind`` (see the module)."""
     if not rows:
         return
-    conn = bind.connection() if isinstance(bind, Session) else bind
+    conn = _connection(bind)
     if conn.dialect.name != "postgresql":
         conn.execute(table.insert(), list(rows))
         return
@@ -56,6 +65,82 @@ def insert_rows(bind: Session | Connection, table: Table, rows: Sequence[Mapping
                     copy.write_row([row[n] for n in names])
     except conn.dialect.loaded_dbapi.Error as exc:
         raise DBAPIError.instance(sql, None, exc, conn.dialect.loaded_dbapi.Error) from exc
+
+
+def _connection(bind: Session | Connection) -> Connection:
+    return bind.connection() if isinstance(bind, Session) else bind
+
+
+def _unnested(
+    table: Table, names: Sequence[str], rows: Sequence[Mapping[str, Any]]
+) -> tuple[Any, dict[str, Any]]:
+    """``unnest(:_a_<name>, ...) AS given(<names>)`` and its parameters: one array per column."""
+    given = (
+        func.unnest(*(bindparam(f"_a_{n}", type_=ARRAY(table.c[n].type)) for n in names))
+        .table_valued(*names)
+        .render_derived(name="given")
+    )
+    return given, {f"_a_{n}": [r[n] for r in rows] for n in names}
+
+
+def upsert(
+    bind: Session | Connection,
+    table: Table,
+    rows: Sequence[Mapping[str, Any]],
+    key: Sequence[str],
+    set_: Callable[[Any], Mapping[str, Any]],
+    returning: Sequence[Column[Any]] = (),
+) -> Sequence[Any]:
+    """Insert ``rows`` into ``table``; a row whose ``key`` is there already updates it with
+    ``set_(excluded)`` (the columns to set, as expressions of the table's row and ``excluded``,
+    the row offered). Returns the ``returning`` columns of every row written (see the module).
+    No two rows may share a key (the database refuses to touch a row twice in one statement)."""
+    if not rows:
+        return []
+    conn = _connection(bind)
+    names = list(rows[0])
+    stmt: Any
+    params: Any
+    if conn.dialect.name == "postgresql":
+        given, params = _unnested(table, names, rows)
+        stmt = postgresql.insert(table).from_select(names, select(*(given.c[n] for n in names)))
+    else:
+        stmt, params = sqlite.insert(table), list(rows)
+    stmt = stmt.on_conflict_do_update(index_elements=list(key), set_=dict(set_(stmt.excluded)))
+    if returning:
+        result: Result[Any] = conn.execute(stmt.returning(*returning), params)
+        return result.all()
+    conn.execute(stmt, params)
+    return []
+
+
+def update_rows(
+    bind: Session | Connection,
+    table: Table,
+    rows: Sequence[Mapping[str, Any]],
+    key: Sequence[str],
+) -> None:
+    """Set the other columns of ``rows`` on the rows of ``table`` with the same ``key`` (see the module)."""
+    if not rows:
+        return
+    conn = _connection(bind)
+    names = list(rows[0])
+    changed = [n for n in names if n not in key]
+    if conn.dialect.name == "postgresql":
+        given, params = _unnested(table, names, rows)
+        conn.execute(
+            table.update()
+            .where(*(table.c[k] == given.c[k] for k in key))
+            .values({n: given.c[n] for n in changed}),
+            params,
+        )
+        return
+    conn.execute(
+        table.update()
+        .where(*(table.c[k] == bindparam(f"_k_{k}") for k in key))
+        .values({n: bindparam(f"_v_{n}") for n in changed}),
+        [{**{f"_k_{k}": r[k] for k in key}, **{f"_v_{n}": r[n] for n in changed}} for r in rows],
+    )
 
 
 def among(column: ColumnElement[Any], values: Sequence[Any], name: str, dialect: str) -> ColumnElement[bool]:

@@ -28,9 +28,9 @@ from importlib import resources
 from typing import Any
 
 from sqlalchemy import Connection, and_, case, delete, func, insert, literal, select
-from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.sql.elements import ColumnElement
 
+from therabill.adapters.db import bulk
 from therabill.adapters.db.ledger_tables import ledger_denial_days as days
 from therabill.adapters.db.ledger_tables import ledger_denial_reasons as reasons
 from therabill.adapters.db.ledger_tables import ledger_entries as le
@@ -98,10 +98,6 @@ def _flags(entries: int, denials: int, stake: int, paid: int) -> tuple[int, int,
     return (1 if entries > 0 else 0, denied, 1 if denied and stake == 0 and paid > 0 else 0)
 
 
-def _insert(conn: Connection, table: Any) -> Any:
-    return postgresql.insert(table) if conn.dialect.name == "postgresql" else sqlite.insert(table)
-
-
 def add_posted(conn: Connection, rows: Sequence[Mapping[str, Any]]) -> None:
     """Add the ledger rows just inserted (the dicts given to the insert) to the denial tables."""
     wanted = [r for r in rows if _counted(r)]
@@ -112,7 +108,7 @@ def add_posted(conn: Connection, rows: Sequence[Mapping[str, Any]]) -> None:
         r.id: (r.date_of_service, r.code)
         for r in conn.execute(
             select(claim_lines.c.id, claim_lines.c.date_of_service, claim_lines.c.code).where(
-                claim_lines.c.id.in_(line_ids)
+                bulk.among(claim_lines.c.id, line_ids, "line_ids", conn.dialect.name)
             )
         )
     }
@@ -144,15 +140,18 @@ def add_posted(conn: Connection, rows: Sequence[Mapping[str, Any]]) -> None:
         }
         for key, a in sorted(add.items())
     ]
-    stmt = _insert(conn, lines)
-    stmt = stmt.on_conflict_do_update(
-        index_elements=list(LINE_KEY),
-        set_={name: getattr(lines.c, name) + getattr(stmt.excluded, name) for name in ADDED},
-    ).returning(*(lines.c[k] for k in LINE_KEY), *(lines.c[k] for k in ADDED))
     of_value = {tuple(v[k] for k in LINE_KEY): v for v in values}
     day_add: dict[tuple[str, Any, str, str], list[int]] = {}
-    # The RETURNING rows are the line rows after this addition (one multi-row statement).
-    for after in conn.execute(stmt, values).all():
+    # The returned rows are the line rows after this addition (one statement for them all).
+    added = bulk.upsert(
+        conn,
+        lines,
+        values,
+        LINE_KEY,
+        lambda given: {name: lines.c[name] + given[name] for name in ADDED},
+        returning=[*(lines.c[k] for k in LINE_KEY), *(lines.c[k] for k in ADDED)],
+    )
+    for after in added:
         key = (after.practice_id, after.claim_line_id, after.payer_id)
         a, v = add[key], of_value[key]
         new = _flags(after.entries, after.denials, after.stake_cents, after.paid_cents)
@@ -175,36 +174,30 @@ def add_posted(conn: Connection, rows: Sequence[Mapping[str, Any]]) -> None:
         }
         for key, d in sorted(day_add.items(), key=lambda kv: (kv[0][0], kv[0][1].isoformat(), *kv[0][2:]))
     ]
-    dstmt = _insert(conn, days)
-    dstmt = dstmt.on_conflict_do_update(
-        index_elements=list(DAY_KEY),
-        set_={
-            name: getattr(days.c, name) + getattr(dstmt.excluded, name)
-            for name in ("lines", "denied", "stake_cents", "fixed")
+    bulk.upsert(
+        conn,
+        days,
+        day_values,
+        DAY_KEY,
+        lambda given: {
+            name: days.c[name] + given[name] for name in ("lines", "denied", "stake_cents", "fixed")
         },
     )
-    conn.execute(dstmt, day_values)
-    if add_reason:
-        rstmt = _insert(conn, reasons)
-        rstmt = rstmt.on_conflict_do_update(
-            index_elements=list(REASON_KEY),
-            set_={
-                "entries": reasons.c.entries + rstmt.excluded.entries,
-                "cents": reasons.c.cents + rstmt.excluded.cents,
-            },
-        )
-        conn.execute(
-            rstmt,
-            [
-                {
-                    **dict(zip(REASON_KEY, key, strict=True)),
-                    "date_of_service": of_line[key[1]][0],
-                    "entries": a[0],
-                    "cents": a[1],
-                }
-                for key, a in sorted(add_reason.items())
-            ],
-        )
+    bulk.upsert(
+        conn,
+        reasons,
+        [
+            {
+                **dict(zip(REASON_KEY, key, strict=True)),
+                "date_of_service": of_line[key[1]][0],
+                "entries": a[0],
+                "cents": a[1],
+            }
+            for key, a in sorted(add_reason.items())
+        ],
+        REASON_KEY,
+        lambda given: {"entries": reasons.c.entries + given.entries, "cents": reasons.c.cents + given.cents},
+    )
 
 
 # --- from the entries -----------------------------------------------------------------------

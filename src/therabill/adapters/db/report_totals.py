@@ -37,10 +37,16 @@ from sqlalchemy import (
     select,
     union_all,
 )
-from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.sql.elements import ColumnElement
 
-from therabill.adapters.db import aging_totals, denial_totals, revenue_totals, trend_totals, visits_to_bill
+from therabill.adapters.db import (
+    aging_totals,
+    bulk,
+    denial_totals,
+    revenue_totals,
+    trend_totals,
+    visits_to_bill,
+)
 from therabill.adapters.db.ledger_tables import ledger_balances as balances
 from therabill.adapters.db.ledger_tables import ledger_entries as le
 from therabill.adapters.db.ledger_tables import ledger_month_totals as totals
@@ -119,20 +125,16 @@ def add_posted(conn: Connection, rows: Sequence[Mapping[str, Any]]) -> None:
         {**dict(zip(KEY_COLUMNS, key, strict=True)), "amount_cents": cents, "entries": n}
         for key, (cents, n) in sorted(sums.items())
     ]
-    dialect = conn.dialect.name
-    stmt: Any
-    if dialect == "postgresql":
-        stmt = postgresql.insert(totals)
-    else:
-        stmt = sqlite.insert(totals)
-    stmt = stmt.on_conflict_do_update(
-        index_elements=list(KEY_COLUMNS),
-        set_={
-            "amount_cents": totals.c.amount_cents + stmt.excluded.amount_cents,
-            "entries": totals.c.entries + stmt.excluded.entries,
+    bulk.upsert(
+        conn,
+        totals,
+        values,
+        KEY_COLUMNS,
+        lambda given: {
+            "amount_cents": totals.c.amount_cents + given.amount_cents,
+            "entries": totals.c.entries + given.entries,
         },
     )
-    conn.execute(stmt, values)
     _add_balances(conn, rows)
     denial_totals.add_posted(conn, rows)
     revenue_totals.add_posted(conn, rows, attributed)
@@ -198,20 +200,22 @@ def _add_balances(conn: Connection, rows: Sequence[Mapping[str, Any]]) -> None:
         }
         for key, v in sorted(acc.items())
     ]
-    postgres = conn.dialect.name == "postgresql"
-    stmt: Any = postgresql.insert(balances) if postgres else sqlite.insert(balances)
-    least, greatest = (func.least, func.greatest) if postgres else (func.min, func.max)
-    stmt = stmt.on_conflict_do_update(
-        index_elements=list(BALANCE_KEY),
-        set_={
-            "balance_cents": balances.c.balance_cents + stmt.excluded.balance_cents,
-            "entries": balances.c.entries + stmt.excluded.entries,
-            "first_posted_at": least(balances.c.first_posted_at, stmt.excluded.first_posted_at),
-            "last_posted_at": greatest(balances.c.last_posted_at, stmt.excluded.last_posted_at),
-            "claim_ref": func.coalesce(balances.c.claim_ref, stmt.excluded.claim_ref),
+    least, greatest = (
+        (func.least, func.greatest) if conn.dialect.name == "postgresql" else (func.min, func.max)
+    )
+    bulk.upsert(
+        conn,
+        balances,
+        values,
+        BALANCE_KEY,
+        lambda given: {
+            "balance_cents": balances.c.balance_cents + given.balance_cents,
+            "entries": balances.c.entries + given.entries,
+            "first_posted_at": least(balances.c.first_posted_at, given.first_posted_at),
+            "last_posted_at": greatest(balances.c.last_posted_at, given.last_posted_at),
+            "claim_ref": func.coalesce(balances.c.claim_ref, given.claim_ref),
         },
     )
-    conn.execute(stmt, values)
 
 
 def grouped_balances(*where: ColumnElement[bool]) -> Any:

@@ -24,10 +24,10 @@ from collections.abc import Mapping, Sequence
 from datetime import UTC, date, datetime
 from typing import Any
 
-from sqlalchemy import Connection, Date, bindparam, delete, func, insert, literal, select, update
-from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy import Connection, Date, delete, func, insert, literal, select
 from sqlalchemy.sql.elements import ColumnElement
 
+from therabill.adapters.db import bulk
 from therabill.adapters.db.bulk import among
 from therabill.adapters.db.ledger_tables import ledger_entries as le
 from therabill.adapters.db.summary_tables import ledger_day_totals as days
@@ -139,10 +139,6 @@ def _units_query(source: Any, *where: ColumnElement[bool]) -> Any:
     )
 
 
-def _insert(conn: Connection, table: Any) -> Any:
-    return postgresql.insert(table) if conn.dialect.name == "postgresql" else sqlite.insert(table)
-
-
 Attribution = tuple[dict[str, tuple[str, str]], dict[str, tuple[str, str, int]]]
 """(claim id → (payer, provider), line id → (code, place of service, units)) of posted rows."""
 
@@ -218,20 +214,18 @@ def add_posted(
             p[0] += int(r["amount_cents"])
             p[1] += 1
             p[2], p[3] = min(p[2], day), max(p[3], day)
-    stmt = _insert(conn, days)
-    stmt = stmt.on_conflict_do_update(
-        index_elements=list(DAY_KEY),
-        set_={
-            "amount_cents": days.c.amount_cents + stmt.excluded.amount_cents,
-            "entries": days.c.entries + stmt.excluded.entries,
-        },
-    )
-    conn.execute(
-        stmt,
+    bulk.upsert(
+        conn,
+        days,
         [
             {**dict(zip(DAY_KEY, key, strict=True)), "amount_cents": c, "entries": n}
             for key, (c, n) in sorted(sums.items(), key=lambda kv: repr(kv[0]))
         ],
+        DAY_KEY,
+        lambda given: {
+            "amount_cents": days.c.amount_cents + given.amount_cents,
+            "entries": days.c.entries + given.entries,
+        },
     )
     if paid:
         _add_line_payments(conn, paid)
@@ -239,16 +233,6 @@ def add_posted(
 
 def _add_line_payments(conn: Connection, paid: dict[tuple[str, str, str], list[Any]]) -> None:
     # Lock each line's row as it is (an empty row when new) and read it back.
-    lock = _insert(conn, lines)
-    lock = lock.on_conflict_do_update(
-        index_elements=list(LINE_KEY), set_={"entries": lines.c.entries}
-    ).returning(
-        *(lines.c[k] for k in LINE_KEY),
-        lines.c.paid_cents,
-        lines.c.entries,
-        lines.c.first_day,
-        lines.c.last_day,
-    )
     placeholders = [
         {
             **dict(zip(LINE_KEY, key, strict=True)),
@@ -261,7 +245,21 @@ def _add_line_payments(conn: Connection, paid: dict[tuple[str, str, str], list[A
         }
         for key, p in sorted(paid.items())
     ]
-    before = {(r.practice_id, r.payer_id, r.claim_line_id): r for r in conn.execute(lock, placeholders).all()}
+    locked = bulk.upsert(
+        conn,
+        lines,
+        placeholders,
+        LINE_KEY,
+        lambda _given: {"entries": lines.c.entries},
+        returning=[
+            *(lines.c[k] for k in LINE_KEY),
+            lines.c.paid_cents,
+            lines.c.entries,
+            lines.c.first_day,
+            lines.c.last_day,
+        ],
+    )
+    before = {(r.practice_id, r.payer_id, r.claim_line_id): r for r in locked}
     unit_add: dict[tuple[Any, ...], list[int]] = {}
     updates = []
     for key, p in sorted(paid.items()):
@@ -285,42 +283,26 @@ def _add_line_payments(conn: Connection, paid: dict[tuple[str, str, str], list[A
             acc[2] += new_paid
         updates.append(
             {
-                "k_p": key[0],
-                "k_y": key[1],
-                "k_l": key[2],
-                "paid": new_paid,
-                "n": new_entries,
-                "f": first,
-                "t": last,
+                **dict(zip(LINE_KEY, key, strict=True)),
+                "paid_cents": new_paid,
+                "entries": new_entries,
+                "first_day": first,
+                "last_day": last,
             }
         )
-    conn.execute(
-        update(lines)
-        .where(
-            lines.c.practice_id == bindparam("k_p"),
-            lines.c.payer_id == bindparam("k_y"),
-            lines.c.claim_line_id == bindparam("k_l"),
-        )
-        .values(
-            paid_cents=bindparam("paid"),
-            entries=bindparam("n"),
-            first_day=bindparam("f"),
-            last_day=bindparam("t"),
-        ),
-        updates,
-    )
+    bulk.update_rows(conn, lines, updates, LINE_KEY)
     values = [
         {**dict(zip(UNIT_KEY, key, strict=True)), "lines": a[0], "units": a[1], "paid_cents": a[2]}
         for key, a in sorted(unit_add.items())
         if any(a)
     ]
-    if values:
-        ustmt = _insert(conn, units)
-        ustmt = ustmt.on_conflict_do_update(
-            index_elements=list(UNIT_KEY),
-            set_={name: units.c[name] + ustmt.excluded[name] for name in ("lines", "units", "paid_cents")},
-        )
-        conn.execute(ustmt, values)
+    bulk.upsert(
+        conn,
+        units,
+        values,
+        UNIT_KEY,
+        lambda given: {name: units.c[name] + given[name] for name in ("lines", "units", "paid_cents")},
+    )
 
 
 def _as_date(value: Any) -> date:

@@ -1,0 +1,167 @@
+"""Writing many rows of a kept table at once (``adapters.db.bulk``), on both engines.
+
+* ``upsert`` inserts new keys, adds to the rows whose key is there, and returns every row
+  written as it is after the statement; on PostgreSQL it is one statement whatever the number
+  of rows (each column's values bound as one array).
+* ``update_rows`` sets the other columns of the rows found by their key, and only theirs.
+* ``among`` matches a column against many values.
+* Dates, timestamps, booleans and nulls come back as they went in.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from datetime import UTC, date, datetime, timedelta
+from typing import Any
+
+import pytest
+from sqlalchemy import (
+    BigInteger,
+    Boolean,
+    Column,
+    Date,
+    DateTime,
+    Engine,
+    Integer,
+    MetaData,
+    String,
+    Table,
+    event,
+    func,
+    select,
+)
+
+from therabill.adapters.db import bulk
+
+meta = MetaData()
+kept = Table(
+    "bulk_kept",
+    meta,
+    Column("practice_id", String(32), primary_key=True),
+    Column("code", String(10), primary_key=True),
+    Column("day", Date, primary_key=True),
+    Column("cents", BigInteger, nullable=False),
+    Column("entries", Integer, nullable=False),
+    Column("fixed", Boolean, nullable=False),
+    Column("last_at", DateTime(timezone=True)),
+    Column("note", String(40)),
+)
+KEY = ("practice_id", "code", "day")
+DAY = date(2026, 3, 2)
+AT = datetime(2026, 3, 2, 15, 30, tzinfo=UTC)
+
+
+@pytest.fixture
+def db(empty_engine: Engine) -> Iterator[Engine]:
+    meta.create_all(empty_engine)
+    yield empty_engine
+
+
+def _row(n: int, cents: int = 100, **extra: Any) -> dict[str, Any]:
+    return {
+        "practice_id": "p1",
+        "code": f"C{n:04d}",
+        "day": DAY + timedelta(days=n % 3),
+        "cents": cents,
+        "entries": 1,
+        "fixed": n % 2 == 0,
+        "last_at": AT + timedelta(minutes=n),
+        "note": None if n % 5 == 0 else f"n{n}",
+        **extra,
+    }
+
+
+def _add(given: Any) -> dict[str, Any]:
+    return {"cents": kept.c.cents + given.cents, "entries": kept.c.entries + given.entries}
+
+
+def _sent(engine: Engine) -> list[str]:
+    sent: list[str] = []
+
+    @event.listens_for(engine, "before_cursor_execute")
+    def _seen(conn: Any, cursor: Any, statement: str, *args: Any) -> None:
+        sent.append(statement)
+
+    return sent
+
+
+def _all(engine: Engine) -> dict[str, dict[str, Any]]:
+    with engine.connect() as c:
+        return {r.code: dict(r._mapping) for r in c.execute(select(kept))}
+
+
+def test_upsert_inserts_new_keys_and_adds_to_those_there(db: Engine) -> None:
+    first = [_row(n) for n in range(1, 301)]
+    with db.begin() as c:
+        back = bulk.upsert(c, kept, first, KEY, _add, returning=[kept.c.code, kept.c.cents, kept.c.entries])
+    assert sorted((r.code, r.cents, r.entries) for r in back) == [(r["code"], 100, 1) for r in first]
+    again = [_row(n, cents=25) for n in range(201, 401)]  # 100 keys there, 100 new
+    with db.begin() as c:
+        back = bulk.upsert(c, kept, again, KEY, _add, returning=[kept.c.code, kept.c.cents, kept.c.entries])
+    after = {r.code: (r.cents, r.entries) for r in back}
+    assert after["C0201"] == (125, 2) and after["C0300"] == (125, 2)
+    assert after["C0301"] == (25, 1) and len(after) == 200
+    rows = _all(db)
+    assert len(rows) == 400
+    assert rows["C0001"]["cents"] == 100 and rows["C0250"]["entries"] == 2
+    assert sum(r["cents"] for r in rows.values()) == 300 * 100 + 200 * 25
+
+
+def test_values_of_every_kind_come_back_as_they_went_in(db: Engine) -> None:
+    given = [_row(n) for n in range(1, 11)]
+    with db.begin() as c:
+        bulk.upsert(c, kept, given, KEY, _add)
+    rows = _all(db)
+    for g in given:
+        r = rows[g["code"]]
+        assert r["day"] == g["day"]
+        assert r["fixed"] is g["fixed"]
+        assert r["note"] == g["note"]
+        at = r["last_at"] if r["last_at"].tzinfo else r["last_at"].replace(tzinfo=UTC)
+        assert at == g["last_at"]
+
+
+def test_update_rows_sets_the_rows_of_their_keys_only(db: Engine) -> None:
+    with db.begin() as c:
+        bulk.upsert(c, kept, [_row(n) for n in range(1, 101)], KEY, _add)
+    changes = [
+        {**{k: _row(n)[k] for k in KEY}, "cents": n, "entries": 7, "note": "set"} for n in range(1, 101, 2)
+    ]
+    with db.begin() as c:
+        bulk.update_rows(c, kept, changes, KEY)
+    rows = _all(db)
+    assert rows["C0001"]["cents"] == 1 and rows["C0001"]["entries"] == 7 and rows["C0001"]["note"] == "set"
+    assert rows["C0099"]["cents"] == 99
+    assert rows["C0002"]["cents"] == 100 and rows["C0002"]["entries"] == 1 and rows["C0002"]["note"] == "n2"
+    assert sum(1 for r in rows.values() if r["note"] == "set") == 50
+
+
+def test_many_rows_and_on_postgresql_one_statement(db: Engine) -> None:
+    sent = _sent(db)
+    with db.begin() as c:
+        bulk.upsert(c, kept, [_row(n) for n in range(1, 2001)], KEY, _add)
+        bulk.update_rows(c, kept, [{**{k: _row(n)[k] for k in KEY}, "cents": 1} for n in range(1, 2001)], KEY)
+    if db.dialect.name == "postgresql":  # SQLite runs each statement for the rows
+        assert len(sent) == 2
+        assert "unnest" in sent[0] and "ON CONFLICT" in sent[0] and "unnest" in sent[1]
+    with db.connect() as c:
+        assert c.execute(select(func.sum(kept.c.cents))).scalar_one() == 2000
+
+
+def test_among_matches_many_values(db: Engine) -> None:
+    with db.begin() as c:
+        bulk.upsert(c, kept, [_row(n) for n in range(1, 1201)], KEY, _add)
+    wanted = [f"C{n:04d}" for n in range(1, 1201, 3)] + ["NOPE"]
+    with db.connect() as c:
+        found = c.scalars(
+            select(kept.c.code).where(bulk.among(kept.c.code, wanted, "codes", db.dialect.name))
+        ).all()
+    assert sorted(found) == sorted(wanted[:-1])
+
+
+def test_nothing_given_writes_nothing(db: Engine) -> None:
+    sent = _sent(db)
+    with db.begin() as c:
+        assert bulk.upsert(c, kept, [], KEY, _add, returning=[kept.c.code]) == []
+        bulk.update_rows(c, kept, [], KEY)
+    assert [s for s in sent if not s.startswith("BEGIN")] == []
