@@ -507,18 +507,34 @@ def appointments_on(
     """Appointments starting on ``days`` local days from ``first_day``, in start order."""
     rules.check_when(first_day, "day")
     with UnitOfWork(engine, practice_id, actor, read_only=True) as uow:
-        zone = policy_in(uow).time_zone
-        start, _ = rules.local_day_bounds(first_day, zone)
-        _, end = rules.local_day_bounds(first_day + timedelta(days=days - 1), zone)
-        query = uow.records.scoped(appointments).where(
-            appointments.c.start >= start, appointments.c.start < end
+        return _appointments_in(
+            uow,
+            policy_in(uow).time_zone,
+            first_day,
+            days,
+            provider_id=provider_id,
+            include_freed=include_freed,
         )
-        if provider_id is not None:
-            query = query.where(appointments.c.provider_id == provider_id)
-        if not include_freed:
-            query = query.where(appointments.c.status.in_([s.value for s in rules.OCCUPYING]))
-        rows = list(uow.session.execute(query.order_by(appointments.c.start)))
-        return views(uow, rows, zone)
+
+
+def _appointments_in(
+    uow: UnitOfWork,
+    zone: str,
+    first_day: date,
+    days: int = 1,
+    *,
+    provider_id: str | None = None,
+    include_freed: bool = True,
+) -> list[Appointment]:
+    start, _ = rules.local_day_bounds(first_day, zone)
+    _, end = rules.local_day_bounds(first_day + timedelta(days=days - 1), zone)
+    query = uow.records.scoped(appointments).where(appointments.c.start >= start, appointments.c.start < end)
+    if provider_id is not None:
+        query = query.where(appointments.c.provider_id == provider_id)
+    if not include_freed:
+        query = query.where(appointments.c.status.in_([s.value for s in rules.OCCUPYING]))
+    rows = list(uow.session.execute(query.order_by(appointments.c.start)))
+    return views(uow, rows, zone)
 
 
 def todays_visits(engine: Engine, practice_id: str, actor: str) -> list[Appointment]:
@@ -526,7 +542,7 @@ def todays_visits(engine: Engine, practice_id: str, actor: str) -> list[Appointm
     with UnitOfWork(engine, practice_id, actor, read_only=True) as uow:
         zone = policy_in(uow).time_zone
         today = rules.to_local(uow.now().replace(tzinfo=None), zone).date()
-    return appointments_on(engine, practice_id, actor, today)
+        return _appointments_in(uow, zone, today)
 
 
 def local_today(engine: Engine, practice_id: str, actor: str) -> date:

@@ -358,12 +358,19 @@ def batch_file(
     )
 
 
+_SUMMARY = [c for c in claim_batches.c if c.name != "x12_text"]
+
+
 def recent_batches(engine: Engine, practice_id: str, actor: str, *, limit: int = 100) -> list[Any]:
-    """The practice's batches, newest first (at most ``limit``)."""
+    """The practice's batches, newest first (at most ``limit``): every column but the file
+    itself (``x12_text``, read by ``batch_file``)."""
     with UnitOfWork(engine, practice_id, actor, read_only=True) as uow:
         return list(
             uow.session.execute(
-                uow.records.scoped(claim_batches).order_by(claim_batches.c.created_at.desc()).limit(limit)
+                uow.records.scoped(claim_batches)
+                .with_only_columns(*_SUMMARY)
+                .order_by(claim_batches.c.created_at.desc())
+                .limit(limit)
             ).all()
         )
 

@@ -120,12 +120,11 @@ def claim_detail(engine: Engine, practice_id: str, actor: str, claim_id: str) ->
         lines = uow.records.rows(
             claim_lines, claim_lines.c.claim_id == claim_id, order_by=[claim_lines.c.line_number]
         )
+        history = _history_in(uow, claim_id)
     found = claim.findings or []
     if isinstance(found, dict):
         found = found.get("findings", [])
-    return ClaimDetail(
-        claim, patient, list(lines), list(found), claim_history(engine, practice_id, actor, claim_id)
-    )
+    return ClaimDetail(claim, patient, list(lines), list(found), history)
 
 
 Scrub = Callable[[Encounter, date], Any]
@@ -328,17 +327,22 @@ def claim_history(engine: Engine, practice_id: str, actor: str, claim_id: str) -
     """The claim's status events with the findings current at each."""
     with UnitOfWork(engine, practice_id, actor, read_only=True) as uow:
         uow.records.get(claims, claim_id)
-        return [
-            {
-                "seq": e.seq,
-                "status": e.status,
-                "at": e.at,
-                "actor": e.actor,
-                "note": e.note,
-                "findings": e.findings,
-            }
-            for e in uow.records.status_history(claim_id)
-        ]
+        return _history_in(uow, claim_id)
+
+
+def _history_in(uow: UnitOfWork, claim_id: str) -> list[dict[str, Any]]:
+    """The status events of a claim of the unit's practice (found already), oldest first."""
+    return [
+        {
+            "seq": e.seq,
+            "status": e.status,
+            "at": e.at,
+            "actor": e.actor,
+            "note": e.note,
+            "findings": e.findings,
+        }
+        for e in uow.records.status_history(claim_id)
+    ]
 
 
 def list_claims(

@@ -13,7 +13,7 @@ from datetime import datetime, time
 from decimal import Decimal
 from typing import Any
 
-from sqlalchemy import Engine, select
+from sqlalchemy import Engine, bindparam, select
 
 from therabill.adapters.db.tables import (
     patients,
@@ -98,8 +98,16 @@ class Room:
 # -- shared by the calendar's modules ---------------------------------------------------------
 
 
+_POLICY = select(
+    practices.c.time_zone,
+    practices.c.no_show_fee_cents,
+    practices.c.late_cancel_fee_cents,
+    practices.c.late_cancel_window_hours,
+).where(practices.c.id == bindparam("practice_id"))
+
+
 def policy_in(uow: UnitOfWork) -> CalendarPolicy:
-    row = uow.session.execute(select(practices).where(practices.c.id == uow.practice_id)).one()
+    row = uow.session.execute(_POLICY, {"practice_id": uow.practice_id}).one()
     return CalendarPolicy(
         row.time_zone or rules.DEFAULT_TIME_ZONE,
         from_cents(row.no_show_fee_cents) if row.no_show_fee_cents is not None else None,
