@@ -18,6 +18,7 @@ from sqlalchemy import Engine, select
 from tests.integration.calendar.worker_harness import (
     HeldSend,
     kill_a_mid_send,
+    queued_by_the_command,
     run_cli,
     two_workers,
     worker_env,
@@ -99,7 +100,7 @@ def test_two_workers_and_a_sigkill_email_each_statement_once(pg_engine: Engine, 
             # only now is anything pending: both workers are listening when the jobs arrive
             run_cli(envs["b"], "statement-emails", "schedule", "--over", "25.00", "--json")
             queued = run_cli(envs["b"], "statement-emails", "send-due")
-            assert f"queued {CLIENTS} statement email job(s)" in queued
+            queued_by_the_command(queued, "statement email", CLIENTS)
             kill_a_mid_send(workers, held, settled)
     finally:
         for server in servers.values():

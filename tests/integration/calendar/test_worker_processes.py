@@ -13,6 +13,7 @@ from tests.integration.calendar.fake_sms import ACCOUNT, FROM, TOKEN, FakeSmsPro
 from tests.integration.calendar.worker_harness import (
     HeldSend,
     kill_a_mid_send,
+    queued_by_the_command,
     run_cli,
     two_workers,
     worker_env,
@@ -76,7 +77,7 @@ def test_two_workers_and_a_sigkill_send_each_reminder_exactly_once(pg_engine: En
             # only now is anything due: both workers are listening when the jobs arrive
             reminders.set_reminder_policy(engine, p.id, ACTOR, hours_before=24, email=False, sms=True)
             queued = run_cli(_env(engine, provider.url("q")), "reminders", "send-due")
-            assert f"queued {REMINDERS} reminder job(s)" in queued
+            queued_by_the_command(queued, "reminder", REMINDERS)
             kill_a_mid_send(workers, held, settled)
     finally:
         provider.stop()

@@ -9,6 +9,7 @@ then the test counts what the provider received.
 from __future__ import annotations
 
 import os
+import re
 import signal
 import subprocess
 import sys
@@ -115,3 +116,16 @@ def kill_a_mid_send(
         time.sleep(1.0)  # give a wrong second send the chance to show
     finally:
         held.release.set()
+
+
+def queued_by_the_command(output: str, what: str, most: int) -> int:
+    """How many ``what`` jobs the command line's ``send-due`` says it queued (``queued N ...``).
+
+    The workers' own sweep (every 30 seconds, ``queue.SWEEP_CRON``) may have queued some or all
+    of them between the moment they became due and the command's start; neither queues a job
+    twice, and each test asserts every message was delivered exactly once."""
+    found = re.search(rf"queued (\d+) {what} job\(s\)", output)
+    assert found is not None, output
+    count = int(found.group(1))
+    assert 0 <= count <= most, output
+    return count
