@@ -14,7 +14,18 @@ from therabill.adapters.db import migrations
 from therabill.adapters.db.base import metadata
 from therabill.adapters.db.report_indexes import PAGE_INDEX_COLUMNS, REPORT_INDEX_COLUMNS
 
-REVISION = Path(migrations.__file__).parent / "versions" / "0007_report_indexes.py"
+VERSIONS = Path(migrations.__file__).parent / "versions"
+REVISION = VERSIONS / "0007_report_indexes.py"
+DROPPED = "ix_ledger_entries_report_line"
+"""Made by revision 0007, dropped by revision 0030 (no report or page read it)."""
+
+
+def _module(path: Path) -> object:
+    spec = importlib.util.spec_from_file_location(path.stem, path)
+    assert spec and spec.loader
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
 
 
 def _indexes(engine: Engine) -> dict[str, tuple[str, tuple[str, ...], bool]]:
@@ -37,11 +48,10 @@ def test_the_migration_creates_the_report_indexes(engine: Engine) -> None:
 
 
 def test_the_revision_writes_out_the_same_indexes() -> None:
-    spec = importlib.util.spec_from_file_location("rev0007", REVISION)
-    assert spec and spec.loader
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    assert {n: (t, c, u) for n, t, c, u in module.INDEXES} == REPORT_INDEX_COLUMNS
+    made = {n: (t, c, u) for n, t, c, u in _module(REVISION).INDEXES}  # type: ignore[attr-defined]
+    dropped = _module(VERSIONS / "0030_drop_entries_line_index.py").COLUMNS  # type: ignore[attr-defined]
+    assert made == {**REPORT_INDEX_COLUMNS, DROPPED: ("ledger_entries", dropped, False)}
+    assert DROPPED not in REPORT_INDEX_COLUMNS
     revs = migrations.revisions()
     assert revs[revs.index("0007_report_indexes") - 1] == "0006_practice_ledger"
 
@@ -97,5 +107,29 @@ def test_revision_0023_creates_and_drops_the_page_indexes(
         assert page_indexes(eng) == as_0023
         migrations.downgrade(eng, "0022_remittance_work")
         assert page_indexes(eng) == {}
+    finally:
+        eng.dispose()
+
+
+@pytest.mark.parametrize("kind", ["sqlite", "postgresql"])
+def test_revision_0030_drops_the_entries_line_index_and_its_downgrade_makes_it_again(
+    kind: str, tmp_path: Path, pg_databases: PgDatabases
+) -> None:
+    def line_index(engine: Engine) -> list[tuple[str, ...]]:
+        return [
+            tuple(str(c) for c in ix["column_names"])
+            for ix in inspect(engine).get_indexes("ledger_entries")
+            if ix["name"] == DROPPED
+        ]
+
+    eng = new_empty_engine(kind, tmp_path, pg_databases)
+    try:
+        migrations.upgrade(eng, "0029_followup_index")
+        before = line_index(eng)
+        assert len(before) == 1
+        migrations.upgrade(eng, "0030_drop_entries_line_index")
+        assert line_index(eng) == []
+        migrations.downgrade(eng, "0029_followup_index")
+        assert line_index(eng) == before
     finally:
         eng.dispose()

@@ -35,24 +35,6 @@ REPORT_INDEX_COLUMNS: dict[str, tuple[str, tuple[str, ...], bool]] = {
         ),
         False,
     ),
-    # revenue: figures per claim line
-    "ix_ledger_entries_report_line": (
-        "ledger_entries",
-        (
-            "practice_id",
-            "claim_line_id",
-            "claim_id",
-            "payer_id",
-            "kind",
-            "bucket",
-            "detail",
-            "group_code",
-            "reason_code",
-            "posted_at",
-            "amount_cents",
-        ),
-        False,
-    ),
     # aging: balances per claim and payer, per patient and item
     "ix_ledger_entries_report_bucket": (
         "ledger_entries",
