@@ -503,6 +503,7 @@ def _posted_keys(
     keys = {key for _, (_, key) in chunk}
     found = uow.session.scalars(
         select(remittance_claims.c.idempotency_key).where(
+            remittance_claims.c.practice_id == uow.practice_id,
             remittance_claims.c.remittance_id == remittance_id,
             remittance_claims.c.ordinal.between(min(ordinals), max(ordinals)),
         )

@@ -22,7 +22,6 @@ from typing import Any
 from sqlalchemy import Connection, case, delete, func, insert, or_, select
 
 from therabill.adapters.db import bulk
-from therabill.adapters.db.bulk import among
 from therabill.adapters.db.ledger_tables import ledger_balances as lb
 from therabill.adapters.db.summary_tables import ledger_claim_ages as claim_ages
 from therabill.adapters.db.summary_tables import ledger_claim_open as claim_open
@@ -94,10 +93,12 @@ def add_posted(conn: Connection, rows: Sequence[Mapping[str, Any]]) -> None:
                 lb.c.bucket == "patient",
                 lb.c.payer_id == NONE,
                 lb.c.claim_id == NONE,
-                among(
+                bulk.among(
                     lb.c.patient_id, sorted({k[1] for k in added if k[0] == practice_id}), "patients", dialect
                 ),
-                among(lb.c.item_id, sorted({k[2] for k in added if k[0] == practice_id}), "items", dialect),
+                bulk.among(
+                    lb.c.item_id, sorted({k[2] for k in added if k[0] == practice_id}), "items", dialect
+                ),
             )
         )
         for patient_id, item_id, balance in found:
@@ -194,7 +195,7 @@ def first_submissions(conn: Connection, practice_id: str, claim_ids: Sequence[st
         .where(
             ev.c.practice_id == practice_id,
             ev.c.status == "submitted",
-            among(ev.c.claim_id, claim_ids, "claim_ids", conn.dialect.name),
+            bulk.among(ev.c.claim_id, claim_ids, "claim_ids", conn.dialect.name),
         )
         .group_by(ev.c.claim_id)
     )

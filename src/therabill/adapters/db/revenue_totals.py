@@ -28,7 +28,6 @@ from sqlalchemy import Connection, Date, delete, func, insert, literal, select
 from sqlalchemy.sql.elements import ColumnElement
 
 from therabill.adapters.db import bulk
-from therabill.adapters.db.bulk import among
 from therabill.adapters.db.ledger_tables import ledger_entries as le
 from therabill.adapters.db.summary_tables import ledger_day_totals as days
 from therabill.adapters.db.summary_tables import ledger_line_payments as lines
@@ -154,14 +153,14 @@ def attribution(conn: Connection, rows: Sequence[Mapping[str, Any]]) -> Attribut
         found = conn.execute(
             select(claims.c.id, claims.c.payer_id, visits.c.provider_id)
             .select_from(claims.outerjoin(visits, visits.c.id == claims.c.visit_id))
-            .where(among(claims.c.id, claim_ids, "claim_ids", conn.dialect.name))
+            .where(bulk.among(claims.c.id, claim_ids, "claim_ids", conn.dialect.name))
         )
         of_claim = {r.id: (r.payer_id or NONE, r.provider_id or NONE) for r in found}
     if line_ids:
         found = conn.execute(
             select(
                 claim_lines.c.id, claim_lines.c.code, claim_lines.c.place_of_service, claim_lines.c.units
-            ).where(among(claim_lines.c.id, line_ids, "line_ids", conn.dialect.name))
+            ).where(bulk.among(claim_lines.c.id, line_ids, "line_ids", conn.dialect.name))
         )
         of_line = {r.id: (r.code, r.place_of_service or NONE, int(r.units or 0)) for r in found}
     return of_claim, of_line
