@@ -526,6 +526,7 @@ def _appointments_in(
     provider_id: str | None = None,
     include_freed: bool = True,
 ) -> list[Appointment]:
+    """``appointments_on`` in the open unit of work, with the practice's time zone read already."""
     start, _ = rules.local_day_bounds(first_day, zone)
     _, end = rules.local_day_bounds(first_day + timedelta(days=days - 1), zone)
     query = uow.records.scoped(appointments).where(appointments.c.start >= start, appointments.c.start < end)

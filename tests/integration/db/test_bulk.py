@@ -165,3 +165,17 @@ def test_nothing_given_writes_nothing(db: Engine) -> None:
         assert bulk.upsert(c, kept, [], KEY, _add, returning=[kept.c.code]) == []
         bulk.update_rows(c, kept, [], KEY)
     assert [s for s in sent if not s.startswith("BEGIN")] == []
+
+
+def test_lock_rows_returns_the_rows_as_they_are_and_inserts_the_missing(db: Engine) -> None:
+    with db.begin() as c:
+        bulk.upsert(c, kept, [_row(n, cents=500) for n in range(1, 11)], KEY, _add)
+    offered = [_row(n, cents=0) for n in range(6, 16)]  # 5 there, 5 new
+    with db.begin() as c:
+        back = bulk.lock_rows(c, kept, offered, KEY, returning=[kept.c.code, kept.c.cents])
+    assert {r.code: r.cents for r in back} == {
+        **{f"C{n:04d}": 500 for n in range(6, 11)},
+        **{f"C{n:04d}": 0 for n in range(11, 16)},
+    }
+    rows = _all(db)
+    assert len(rows) == 15 and rows["C0006"]["cents"] == 500 and rows["C0006"]["note"] == "n6"

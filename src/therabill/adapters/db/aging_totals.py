@@ -220,12 +220,11 @@ def _add_claims(conn: Connection, rows: Sequence[Mapping[str, Any]]) -> None:
     # Lock each row as it is (an empty one when new) and read it back, then write it anew.
     keys = sorted(added)
     empty = [{**dict(zip(CLAIM_KEY, k, strict=True)), "balance_cents": 0, "submitted_at": None} for k in keys]
-    locked = bulk.upsert(
+    locked = bulk.lock_rows(
         conn,
         claim_open,
         empty,
         CLAIM_KEY,
-        lambda _given: {"balance_cents": claim_open.c.balance_cents},
         returning=[
             *(claim_open.c[k] for k in CLAIM_KEY),
             claim_open.c.balance_cents,

@@ -32,7 +32,7 @@ from sqlalchemy.exc import DBAPIError
 from sqlalchemy.orm import Session
 from sqlalchemy.sql.elements import ColumnElement
 
-__all__ = ["among", "insert_rows", "update_rows", "upsert"]
+__all__ = ["among", "insert_rows", "lock_rows", "update_rows", "upsert"]
 
 
 def _writer(column: Column[Any]) -> Callable[[Any], Any] | None:
@@ -112,6 +112,20 @@ def upsert(
         return result.all()
     conn.execute(stmt, params)
     return []
+
+
+def lock_rows(
+    bind: Session | Connection,
+    table: Table,
+    rows: Sequence[Mapping[str, Any]],
+    key: Sequence[str],
+    returning: Sequence[Column[Any]],
+) -> Sequence[Any]:
+    """Each row of ``rows`` as it is now in ``table``, locked for this transaction: a key not
+    there is inserted as given (an empty row), a key there is left as it is (updated to itself,
+    which takes its lock). Returns the ``returning`` columns of every row."""
+    same = next(n for n in rows[0] if n not in key) if rows else ""
+    return upsert(bind, table, rows, key, lambda _given: {same: table.c[same]}, returning=returning)
 
 
 def update_rows(

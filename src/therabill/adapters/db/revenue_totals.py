@@ -244,12 +244,11 @@ def _add_line_payments(conn: Connection, paid: dict[tuple[str, str, str], list[A
         }
         for key, p in sorted(paid.items())
     ]
-    locked = bulk.upsert(
+    locked = bulk.lock_rows(
         conn,
         lines,
         placeholders,
         LINE_KEY,
-        lambda _given: {"entries": lines.c.entries},
         returning=[
             *(lines.c[k] for k in LINE_KEY),
             lines.c.paid_cents,
