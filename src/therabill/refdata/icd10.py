@@ -25,11 +25,12 @@ import json
 import os
 import re
 import shutil
+import stat
 import tomllib
 import zipfile
 from dataclasses import dataclass
 from datetime import date
-from functools import cache
+from functools import cache, lru_cache
 from importlib import metadata, resources
 from pathlib import Path
 from typing import Any
@@ -140,15 +141,34 @@ def _imported_dir(base: Path | None = None) -> Path:
 
 
 def list_releases(base: Path | None = None) -> list[Icd10Release]:
-    """The shipped release and every imported one, oldest first."""
-    with resources.files("therabill.refdata").joinpath("data", "icd10_releases.toml").open("rb") as fh:
-        releases = _parse_releases(tomllib.load(fh), "icd10_releases.toml")
+    """The shipped release and every imported one, oldest first.
+
+    The files are parsed once: the shipped one for the process, the registry of imported
+    releases again whenever its inode, size or modification time changes (the dashboard asks on
+    every view)."""
+    releases = list(_shipped_releases())
     registry = _imported_dir(base) / "releases.toml"
-    if registry.is_file():
-        with open(registry, "rb") as fh:
-            releases.extend(_parse_releases(tomllib.load(fh), str(registry.name)))
+    try:
+        found = registry.stat()
+    except OSError:  # no release imported
+        found = None
+    if found is not None and stat.S_ISREG(found.st_mode):
+        releases.extend(_registered_releases(str(registry), found.st_ino, found.st_mtime_ns, found.st_size))
     releases.sort(key=lambda r: r.effective_from)
     return releases
+
+
+@cache
+def _shipped_releases() -> tuple[Icd10Release, ...]:
+    with resources.files("therabill.refdata").joinpath("data", "icd10_releases.toml").open("rb") as fh:
+        return tuple(_parse_releases(tomllib.load(fh), "icd10_releases.toml"))
+
+
+@lru_cache(maxsize=16)
+def _registered_releases(path: str, _inode: int, _mtime_ns: int, _size: int) -> tuple[Icd10Release, ...]:
+    """The releases of a registry file as it is with that inode, modification time and size."""
+    with open(path, "rb") as fh:
+        return tuple(_parse_releases(tomllib.load(fh), Path(path).name))
 
 
 def import_release(

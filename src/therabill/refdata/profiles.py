@@ -156,13 +156,19 @@ def _load_cached(name: str, dirs: tuple[str, ...]) -> PayerProfile:
         return _parse(tomllib.load(fh), f"{name}.toml")
 
 
-def list_profiles(extra_dirs: Iterable[Path] = ()) -> list[str]:
-    """The ids of every available profile."""
-    names = {
+@cache
+def _shipped_profiles() -> frozenset[str]:
+    """The ids of the profiles shipped with the package (read once)."""
+    return frozenset(
         Path(str(p.name)).stem
         for p in resources.files("therabill.refdata").joinpath("data", "payers").iterdir()
         if str(p.name).endswith(".toml")
-    }
+    )
+
+
+def list_profiles(extra_dirs: Iterable[Path] = ()) -> list[str]:
+    """The ids of every available profile."""
+    names = set(_shipped_profiles())
     for d in _dirs(extra_dirs):
         if d.is_dir():
             names.update(p.stem for p in d.glob("*.toml"))

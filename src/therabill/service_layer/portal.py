@@ -24,6 +24,7 @@ from typing import Any
 
 from sqlalchemy import Engine, func, select, update
 
+from therabill.adapters.db.engine import one_read_statement
 from therabill.adapters.db.ledger_tables import ledger_entries
 from therabill.adapters.db.portal_tables import client_signatures, portal_sessions
 from therabill.adapters.db.tables import appointments, claims, patients, practices, visits
@@ -191,8 +192,8 @@ def client_of(engine: Engine, token: str, *, clock: Clock = current_time) -> Cli
         return None
     now = naive_utc(clock())
     s = portal_sessions.c
-    # Most requests only read; the last-seen time is written when it is a minute old.
-    with engine.connect().execution_options(therabill_read_only=True) as conn, conn.begin():
+    # Most requests only read (one statement); the last-seen time is written when a minute old.
+    with one_read_statement(engine) as conn:
         row = conn.execute(
             select(portal_sessions, patients.c.first_name, practices.c.name.label("practice_name"))
             .join(patients, patients.c.id == s.patient_id)

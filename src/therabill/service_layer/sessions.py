@@ -5,13 +5,15 @@ from __future__ import annotations
 import logging
 from datetime import datetime, timedelta
 
-from sqlalchemy import Connection, and_, bindparam, func, insert, or_, select, update
+from sqlalchemy import Connection, Engine, and_, bindparam, func, insert, or_, select, update
 
 from therabill.adapters.db.auth_tables import login_attempts, sessions, user_practice_roles, users
+from therabill.adapters.db.engine import one_read_statement
 from therabill.adapters.db.tables import practices
 from therabill.security import passwords, totp
 from therabill.security.permissions import MFA_REQUIRED_ROLES
 from therabill.security.tokens import digest, new_token
+from therabill.service_layer import api_tokens
 from therabill.service_layer.accounts import (
     PRINCIPAL_COLUMNS,
     TOUCH_EVERY,
@@ -233,6 +235,31 @@ def session_principal(
         conn.execute(
             update(sessions).where(sessions.c.token_hash == principal.session_hash).values(last_seen_at=now)
         )
+    return principal
+
+
+def caller(
+    engine: Engine, token: str, now: datetime, policy: SessionPolicy, *, bearer: bool
+) -> Principal | None:
+    """The caller of a request: the principal of a live browser session, or of a live API
+    token when ``bearer``; None when there is none.
+
+    Most requests only read, with one statement (on SQLite without a ``BEGIN``/``COMMIT``
+    around it: ``one_read_statement``); the last use is written, in a short write
+    transaction of its own, only when it is ``TOUCH_EVERY`` old (SQLite has one writer at a
+    time).
+    """
+    with one_read_statement(engine) as conn:
+        if bearer:
+            principal, stale = api_tokens.token_lookup(conn, token, now)
+        else:
+            principal, stale = session_lookup(conn, token, now, policy)
+    if stale:
+        with engine.begin() as conn:
+            if bearer:
+                principal = api_tokens.token_principal(conn, token, now, touch=True)
+            else:
+                principal = session_principal(conn, token, now, policy, touch=True)
     return principal
 
 

@@ -130,6 +130,32 @@ def test_import_official_release_without_code_changes(
     assert release.tabular is not None and Path(release.tabular).is_file()
 
 
+def test_the_release_list_follows_each_import(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """The registry is parsed once per version of the file: a later import is listed at once."""
+    monkeypatch.setenv("THERABILL_CACHE_DIR", str(tmp_path / "cache"))
+    (tmp_path / "tabular.xml").write_text(TABULAR)
+    (tmp_path / "codes.txt").write_text(CODES)
+    base = tmp_path / "data"
+    spans = [
+        ("2027-10", date(2026, 10, 1), date(2027, 3, 31)),
+        ("2027-04", date(2027, 4, 1), date(2027, 9, 30)),
+    ]
+    for listed, (name, start, end) in enumerate(spans, start=2):
+        import_release(
+            tmp_path / "tabular.xml",
+            tmp_path / "codes.txt",
+            name=name,
+            effective_from=start,
+            effective_to=end,
+            base=base,
+        )
+        assert len(list_releases(base)) == listed
+        assert list_releases(base) == list_releases(base)
+    assert [r.name for r in list_releases(base)] == ["2026-04", "2027-10", "2027-04"]
+    (base / "icd10" / "releases.toml").unlink()
+    assert [r.name for r in list_releases(base)] == ["2026-04"]
+
+
 def test_import_refuses_bad_files_and_leaves_registry(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:

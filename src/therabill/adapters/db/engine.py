@@ -14,6 +14,8 @@ unless ``THERABILL_ALLOW_UNSAFE_DB=1`` is set, which is meant for throw-away dat
 from __future__ import annotations
 
 import os
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
@@ -34,6 +36,10 @@ POSTGRES_SETTINGS = {"fsync": "on", "full_page_writes": "on", "synchronous_commi
 
 READ_ONLY = "therabill_read_only"
 """Execution option: ``True`` opens a deferred (read) transaction on SQLite."""
+
+ONE_STATEMENT = "therabill_one_statement"
+"""Execution option (``one_read_statement``): no ``BEGIN`` on SQLite, where a lone statement is
+a transaction of its own."""
 
 
 class UnsafeDatabaseError(TherabillError):
@@ -79,8 +85,10 @@ def _sqlite_connect(dbapi_conn: Any, _record: Any) -> None:
 
 
 def _sqlite_begin(conn: Connection) -> None:
-    mode = "DEFERRED" if conn.get_execution_options().get(READ_ONLY) else "IMMEDIATE"
-    conn.exec_driver_sql(f"BEGIN {mode}")
+    options = conn.get_execution_options()
+    if options.get(ONE_STATEMENT):
+        return  # the driver is in autocommit mode: the one statement is its own transaction
+    conn.exec_driver_sql(f"BEGIN {'DEFERRED' if options.get(READ_ONLY) else 'IMMEDIATE'}")
 
 
 def _postgres_connect(dbapi_conn: Any, _record: Any) -> None:
@@ -188,6 +196,26 @@ def session_factory(engine: Engine, *, read_only: bool = False) -> sessionmaker[
         bind = engine.execution_options(**{READ_ONLY: True}) if read_only else engine
         factory = made[read_only] = sessionmaker(bind=bind, expire_on_commit=False, autoflush=True)
     return factory
+
+
+_ONE_STATEMENT_ENGINE = "_therabill_one_statement_engine"
+
+
+@contextmanager
+def one_read_statement(engine: Engine) -> Iterator[Connection]:
+    """A connection for exactly one read statement (a sign-in lookup on every request).
+
+    On SQLite the driver is in autocommit mode, so the statement runs as a transaction of its
+    own and no ``BEGIN``/``COMMIT`` pair is sent around it; on PostgreSQL it runs in a read
+    transaction as usual, rolled back when the block ends. A second statement in the block
+    would run in a transaction of its own on SQLite: read it in ``engine.begin()`` instead.
+    """
+    bound: Engine | None = engine.__dict__.get(_ONE_STATEMENT_ENGINE)
+    if bound is None:  # made once per engine: setting options on every request costs CPU
+        bound = engine.execution_options(**{READ_ONLY: True, ONE_STATEMENT: True})
+        setattr(engine, _ONE_STATEMENT_ENGINE, bound)
+    with bound.connect() as conn:
+        yield conn
 
 
 def durability_settings(engine: Engine) -> dict[str, Any]:

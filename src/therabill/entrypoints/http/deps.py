@@ -25,7 +25,7 @@ from therabill.entrypoints.http import audit
 from therabill.entrypoints.http.errors import ApiError, LoginRequiredError
 from therabill.security.permissions import Permission, allowed
 from therabill.security.tokens import same
-from therabill.service_layer import api_tokens, batches, sessions
+from therabill.service_layer import batches, sessions
 from therabill.service_layer.accounts import Principal, SessionPolicy
 
 SESSION_COOKIE = "tb_session"
@@ -112,7 +112,7 @@ def client_ip(request: Request) -> str:
 
 
 def _principal(request: Request) -> Principal:
-    """Resolve the caller from a Bearer token or the session cookie (own short transaction)."""
+    """Resolve the caller from a Bearer token or the session cookie (``sessions.caller``)."""
     cached = getattr(request.state, "principal", None)
     if cached is not None:
         return cached  # type: ignore[no-any-return]
@@ -123,23 +123,7 @@ def _principal(request: Request) -> Principal:
     token = token.strip() if auth else request.cookies.get(SESSION_COOKIE, "")
     if auth and scheme.lower() != "bearer":
         token = ""
-
-    # Most requests only read: one query in a deferred transaction, and a write only when the
-    # last-use time is stale (SQLite has one writer at a time).
-    principal: Principal | None = None
-    stale = False
-    if token:
-        with st.engine.connect().execution_options(therabill_read_only=True) as conn, conn.begin():
-            if auth:
-                principal, stale = api_tokens.token_lookup(conn, token, at)
-            else:
-                principal, stale = sessions.session_lookup(conn, token, at, st.policy)
-    if stale:
-        with st.engine.begin() as conn:
-            if auth:
-                principal = api_tokens.token_principal(conn, token, at, touch=True)
-            else:
-                principal = sessions.session_principal(conn, token, at, st.policy, touch=True)
+    principal = sessions.caller(st.engine, token, at, st.policy, bearer=bool(auth)) if token else None
     if principal is None:
         raise LoginRequiredError()
     request.state.principal = principal
