@@ -31,7 +31,7 @@ claim_followups = Table(
     "claim_followups",
     metadata,
     Column("id", String(32), primary_key=True),
-    Column("practice_id", String(32), ForeignKey("practices.id"), nullable=False, index=True),
+    Column("practice_id", String(32), ForeignKey("practices.id"), nullable=False),
     Column("claim_id", String(32), ForeignKey("claims.id"), nullable=False, index=True),
     Column("state", String(12), nullable=False),
     Column("owner", String(80)),

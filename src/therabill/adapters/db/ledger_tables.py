@@ -96,15 +96,16 @@ def _id() -> Column[str]:
     return Column("id", String(32), primary_key=True)
 
 
-def _practice() -> Column[str]:
-    return Column("practice_id", String(32), ForeignKey("practices.id"), nullable=False, index=True)
+def _practice(*, index: bool = True) -> Column[str]:
+    """The practice column; ``index=False`` where another index of the table starts with it."""
+    return Column("practice_id", String(32), ForeignKey("practices.id"), nullable=False, index=index)
 
 
 prepaid_instruments = Table(
     "prepaid_instruments",
     metadata,
     _id(),
-    _practice(),
+    _practice(index=False),
     Column("patient_id", String(32), ForeignKey("patients.id"), nullable=False, index=True),
     Column("kind", String(20), nullable=False),
     Column("code", String(40), nullable=False),
@@ -122,7 +123,7 @@ remittances = Table(
     "remittances",
     metadata,
     _id(),
-    _practice(),
+    _practice(index=False),
     Column("payer_id", String(32), ForeignKey("payers.id"), index=True),
     Column("payer_identifier", String(80)),
     Column("payer_name", String(120)),
@@ -143,8 +144,8 @@ remittance_claims = Table(
     "remittance_claims",
     metadata,
     _id(),
-    _practice(),
-    Column("remittance_id", String(32), ForeignKey("remittances.id"), nullable=False, index=True),
+    _practice(index=False),
+    Column("remittance_id", String(32), ForeignKey("remittances.id"), nullable=False),
     Column("ordinal", Integer, nullable=False),
     Column("idempotency_key", String(255), nullable=False),
     Column("claim_number", String(40), nullable=False),
@@ -169,7 +170,7 @@ remittance_lines = Table(
     metadata,
     _id(),
     _practice(),
-    Column("remittance_claim_id", String(32), ForeignKey("remittance_claims.id"), nullable=False, index=True),
+    Column("remittance_claim_id", String(32), ForeignKey("remittance_claims.id"), nullable=False),
     Column("ordinal", Integer, nullable=False),
     Column("claim_line_id", String(32), ForeignKey("claim_lines.id"), index=True),
     Column("line_id", String(50)),
@@ -251,7 +252,7 @@ idempotency_keys = Table(
     "idempotency_keys",
     metadata,
     _id(),
-    _practice(),
+    _practice(index=False),
     Column("key", String(255), nullable=False),
     Column("scope", String(30), nullable=False),
     Column("request_sha256", String(64), nullable=False),
@@ -264,7 +265,7 @@ practice_ledger_entries = Table(
     "practice_ledger_entries",
     metadata,
     _id(),
-    _practice(),
+    _practice(index=False),
     Column("kind", String(30), nullable=False),
     Column("payer_id", String(32), ForeignKey("payers.id"), index=True),
     Column("remittance_id", String(32), ForeignKey("remittances.id"), index=True),

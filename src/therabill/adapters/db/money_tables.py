@@ -49,7 +49,7 @@ commission_rates = Table(
     "commission_rates",
     metadata,
     Column("id", String(32), primary_key=True),
-    Column("practice_id", String(32), ForeignKey("practices.id"), nullable=False, index=True),
+    Column("practice_id", String(32), ForeignKey("practices.id"), nullable=False),
     Column("provider_id", String(32), ForeignKey("providers.id"), nullable=False, index=True),
     Column("code", String(5), nullable=False, server_default="*"),
     Column("basis_points", Integer, nullable=False),
