@@ -25,7 +25,7 @@ from typing import Any
 from sqlalchemy import Connection, Engine
 from sqlalchemy.orm import Session
 
-from therabill.adapters.db.engine import READ_ONLY, is_sqlite
+from therabill.adapters.db.engine import is_sqlite
 from therabill.service_layer import audit
 from therabill.service_layer.uow import one_transaction
 
@@ -60,10 +60,8 @@ def audited_reads(
     log = ReadLog(practice_id, actor)
     sqlite = is_sqlite(engine)
     known = (practice_id,) if practice_known else ()
-    with one_transaction(engine, savepoints=False, known_practices=known) as session:
-        if sqlite:
-            session.connection(execution_options={READ_ONLY: True})  # BEGIN DEFERRED
-        yield log
+    with one_transaction(engine, savepoints=False, known_practices=known, read_only=True) as session:
+        yield log  # on SQLite in a deferred (read) transaction
         if not sqlite and log.events:
             log._write(session)
     if sqlite and log.events:

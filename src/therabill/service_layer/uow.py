@@ -25,7 +25,7 @@ from typing import Any
 from sqlalchemy import Engine, bindparam, select
 from sqlalchemy.orm import Session, SessionTransaction
 
-from therabill.adapters.db.engine import session_factory
+from therabill.adapters.db.engine import begin_session
 from therabill.adapters.db.repositories import Records
 from therabill.adapters.db.tables import practices
 from therabill.clock import Clock, current_time
@@ -49,7 +49,7 @@ _AMBIENT: ContextVar[_Ambient | None] = ContextVar("therabill_ambient_session", 
 
 @contextmanager
 def one_transaction(
-    engine: Engine, *, savepoints: bool = True, known_practices: Iterable[str] = ()
+    engine: Engine, *, savepoints: bool = True, known_practices: Iterable[str] = (), read_only: bool = False
 ) -> Iterator[Session]:
     """Run the use cases called inside the block as one transaction on ``engine``.
 
@@ -60,11 +60,12 @@ def one_transaction(
     turn them off and wrap only the calls whose failure it handles in ``attempt``.
     ``known_practices`` are practices the caller has just read from the database (a
     signed-in user's, through its role's foreign key): their units of work skip the check.
+    ``read_only``: the use cases only read (a deferred transaction on SQLite, which never
+    waits for a writer).
     """
     if _AMBIENT.get() is not None:
         raise RuntimeError("one_transaction blocks do not nest")
-    session = session_factory(engine)()
-    session.begin()
+    session = begin_session(engine, read_only=read_only)
     state = _Ambient(engine, session, savepoints)
     state.practices.update(known_practices)
     token = _AMBIENT.set(state)
@@ -161,11 +162,10 @@ class UnitOfWork:
             if not self.read_only and self._ambient.savepoints:
                 self._savepoint = self.session.begin_nested()
             if self.practice_id in self._ambient.practices:
-                self.records = Records(self.session, self.practice_id)
+                self.records = Records(self.session, self.practice_id, remember=self.read_only)
                 return self
         else:
-            self.session = session_factory(self._engine, read_only=self.read_only)()
-            self.session.begin()
+            self.session = begin_session(self._engine, read_only=self.read_only)
         try:
             lock = not self.read_only and self._engine.dialect.name == "postgresql"
             query = _PRACTICE_LOCK if lock else _PRACTICE_CHECK
@@ -179,7 +179,7 @@ class UnitOfWork:
             raise
         if self._ambient is not None:
             self._ambient.practices.add(self.practice_id)
-        self.records = Records(self.session, self.practice_id)
+        self.records = Records(self.session, self.practice_id, remember=self.read_only)
         return self
 
     def record(

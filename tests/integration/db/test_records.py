@@ -212,3 +212,43 @@ def test_practice_isolation(engine: Engine) -> None:
     assert claims_svc.list_claims(engine, other.id, ACTOR) == []
     with pytest.raises(NotFoundError):
         visits_svc.note_versions(engine, other.id, ACTOR, visit)
+
+
+def test_a_read_only_unit_reads_a_row_by_id_once_and_a_write_forgets_it(engine: Engine) -> None:
+    from sqlalchemy import event
+
+    from therabill.adapters.db.tables import patients
+
+    p = a_practice(engine)
+    sent: list[str] = []
+
+    def note(_conn: object, _cursor: object, statement: str, *_: object) -> None:
+        if "FROM patients" in statement:
+            sent.append(statement)
+
+    event.listen(engine, "before_cursor_execute", note)
+    try:
+        with UnitOfWork(engine, p.id, ACTOR, read_only=True) as uow:
+            first = uow.records.get(patients, p.patient_id)
+            assert uow.records.find(patients, p.patient_id) is first
+            assert uow.records.get(patients, p.patient_id) is first
+            assert uow.records.find(patients, "not-there") is None
+            assert uow.records.find(patients, "not-there") is None
+            with pytest.raises(NotFoundError):
+                uow.records.get(patients, "not-there")
+        assert len(sent) == 2  # the patient once, the unknown id once
+        sent.clear()
+        with UnitOfWork(engine, p.id, ACTOR) as uow:  # a writing unit reads every time
+            uow.records.get(patients, p.patient_id)
+            uow.records.update(patients, p.patient_id, first_name="Dana")
+            assert uow.records.get(patients, p.patient_id).first_name == "Dana"
+        assert len(sent) == 2
+        sent.clear()
+        with UnitOfWork(engine, p.id, ACTOR, read_only=True) as uow:  # a new unit reads again
+            assert uow.records.get(patients, p.patient_id).first_name == "Dana"
+            assert uow.records.memo is not None
+            uow.records.update(patients, p.patient_id, first_name="Dana")  # any write empties it
+            assert uow.records.memo == {}
+        assert len(sent) == 1
+    finally:
+        event.remove(engine, "before_cursor_execute", note)

@@ -198,9 +198,6 @@ def session_factory(engine: Engine, *, read_only: bool = False) -> sessionmaker[
     return factory
 
 
-_ONE_STATEMENT_ENGINE = "_therabill_one_statement_engine"
-
-
 @contextmanager
 def one_read_statement(engine: Engine) -> Iterator[Connection]:
     """A connection for exactly one read statement (a sign-in lookup on every request).
@@ -209,13 +206,33 @@ def one_read_statement(engine: Engine) -> Iterator[Connection]:
     own and no ``BEGIN``/``COMMIT`` pair is sent around it; on PostgreSQL it runs in a read
     transaction as usual, rolled back when the block ends. A second statement in the block
     would run in a transaction of its own on SQLite: read it in ``engine.begin()`` instead.
+    The options are set on the connection, not on an engine made with them (each statement on
+    such an engine costs more: its events are looked up on it and on the engine it came from).
     """
-    bound: Engine | None = engine.__dict__.get(_ONE_STATEMENT_ENGINE)
-    if bound is None:  # made once per engine: setting options on every request costs CPU
-        bound = engine.execution_options(**{READ_ONLY: True, ONE_STATEMENT: True})
-        setattr(engine, _ONE_STATEMENT_ENGINE, bound)
-    with bound.connect() as conn:
+    with engine.connect() as conn:
+        conn.execution_options(**_ONE_STATEMENT_OPTIONS)
         yield conn
+
+
+_ONE_STATEMENT_OPTIONS = {READ_ONLY: True, ONE_STATEMENT: True}
+
+
+def begin_session(engine: Engine, *, read_only: bool = False) -> Session:
+    """A new session of ``engine`` with its transaction begun; ``read_only`` on SQLite: a
+    deferred transaction, which never waits for a writer.
+
+    The session is bound to ``engine`` itself and the read-only option set on its connection
+    (``session_factory(read_only=True)`` binds to an engine made with the option, whose every
+    statement costs more).
+    """
+    session = session_factory(engine)()
+    session.begin()
+    if read_only and is_sqlite(engine):
+        session.connection(execution_options=_READ_ONLY_OPTIONS)  # BEGIN DEFERRED
+    return session
+
+
+_READ_ONLY_OPTIONS = {READ_ONLY: True}
 
 
 def durability_settings(engine: Engine) -> dict[str, Any]:

@@ -50,11 +50,17 @@ class Records:
     Attributes:
         session: the unit of work's session.
         practice_id: the practice every statement is scoped to.
+        memo: with ``remember=True`` (a read-only unit of work), the rows ``get`` and ``find``
+            read by id, kept for this object's life, so that a use case that builds several
+            things from the same patient, payer or provider reads each once; any write through
+            this object empties it. Never shared: one object serves one practice's one unit of
+            work.
     """
 
-    def __init__(self, session: Session, practice_id: str) -> None:
+    def __init__(self, session: Session, practice_id: str, *, remember: bool = False) -> None:
         self.session = session
         self.practice_id = practice_id
+        self.memo: dict[tuple[str, str], Row[Any] | None] | None = {} if remember else None
 
     # -- generic, always scoped ------------------------------------------------------------
     def scoped(self, table: Table) -> Select[Any]:
@@ -63,13 +69,24 @@ class Records:
 
     def find(self, table: Table, id_: str) -> Row[Any] | None:
         """The row with ``id_`` in this practice, or ``None``."""
-        return self.session.execute(_by_id(table, False), {"_practice": self.practice_id, "_id": id_}).first()
+        memo = self.memo
+        if memo is not None:
+            key = (table.name, id_)
+            if key in memo:
+                return memo[key]
+        row = self.session.execute(_by_id(table, False), {"_practice": self.practice_id, "_id": id_}).first()
+        if memo is not None:
+            memo[key] = row
+        return row
 
     def get(self, table: Table, id_: str, *, for_update: bool = False) -> Row[Any]:
         """The row with ``id_`` in this practice; ``NotFoundError`` otherwise."""
-        row = self.session.execute(
-            _by_id(table, for_update), {"_practice": self.practice_id, "_id": id_}
-        ).first()
+        if for_update:
+            row = self.session.execute(
+                _by_id(table, True), {"_practice": self.practice_id, "_id": id_}
+            ).first()
+        else:
+            row = self.find(table, id_)
         if row is None:
             kind = table.name.rstrip("s")
             raise NotFoundError(
@@ -80,6 +97,7 @@ class Records:
     def insert(self, table: Table, **values: Any) -> str:
         """Insert a row of this practice; returns its new id. A visit gets its ``awaiting_claim``
         from its document; a claim clears it on its visit (``visits_to_bill``)."""
+        self._forget()
         values.pop("practice_id", None)
         row_id = values.pop("id", None) or new_id()
         if table is visits:
@@ -91,6 +109,7 @@ class Records:
 
     def insert_many(self, table: Table, rows: Iterable[dict[str, Any]]) -> None:
         """Insert several rows of this practice (each needs its ``id``), as ``insert`` does."""
+        self._forget()
         batch = [{**r, "practice_id": self.practice_id} for r in rows]
         if table is visits:
             for r in batch:
@@ -104,6 +123,7 @@ class Records:
     def update(self, table: Table, id_: str, **values: Any) -> None:
         """Update the row ``id_`` of this practice; ``NotFoundError`` when it is not there. A
         visit given a new document gets its ``awaiting_claim`` again (``visits_to_bill``)."""
+        self._forget()
         if table is visits:
             visits_to_bill.visit_written(self.session, self.practice_id, values, id_)
         result = self.session.execute(
@@ -111,6 +131,10 @@ class Records:
         )
         if result.rowcount != 1:  # type: ignore[attr-defined]
             raise NotFoundError("no such record", (Problem("not-found", table.name, f"no row {id_!r}"),))
+
+    def _forget(self) -> None:
+        if self.memo:
+            self.memo.clear()
 
     def rows(self, table: Table, *where: Any, order_by: Sequence[Any] = ()) -> list[Row[Any]]:
         """All rows of this practice matching ``where``."""
