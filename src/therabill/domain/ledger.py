@@ -31,7 +31,7 @@ include write-offs. ``Balance.holds()`` checks it.
 
 from __future__ import annotations
 
-import uuid
+import secrets
 from collections import defaultdict
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field, replace
@@ -156,8 +156,8 @@ class LedgerError(TherabillError):
 
 
 def new_id() -> str:
-    """A new opaque 32-character id."""
-    return uuid.uuid4().hex
+    """A new opaque 32-character id (128 random bits, hex)."""
+    return secrets.token_hex(16)
 
 
 @dataclass(frozen=True, slots=True)

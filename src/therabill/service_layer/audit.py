@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import hashlib
 import json
-import uuid
+import secrets
 from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -156,7 +156,7 @@ def append_many(
             )
             rows.append(
                 {
-                    "id": uuid.uuid4().hex,
+                    "id": secrets.token_hex(16),
                     "practice_id": practice_id,
                     "seq": seq,
                     "at": at,

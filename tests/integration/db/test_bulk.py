@@ -10,6 +10,7 @@
 
 from __future__ import annotations
 
+import enum
 from collections.abc import Iterator
 from datetime import UTC, date, datetime, timedelta
 from typing import Any
@@ -119,6 +120,33 @@ def test_values_of_every_kind_come_back_as_they_went_in(db: Engine) -> None:
         assert r["note"] == g["note"]
         at = r["last_at"] if r["last_at"].tzinfo else r["last_at"].replace(tzinfo=UTC)
         assert at == g["last_at"]
+
+
+class Shade(enum.StrEnum):
+    """A text enumeration: written as its value, as the driver writes it."""
+
+    LIGHT = "light"
+
+
+AWKWARD = ['say "hi"', "back\\slash", "a,b", "{brace}", "NULL", "", " padded ", "ünïcödé", '\\"', Shade.LIGHT]
+"""Texts an array's text must quote or escape (and the text ``NULL``, which is not null)."""
+
+
+def test_texts_that_an_array_must_quote_come_back_as_they_went_in(db: Engine) -> None:
+    given = [_row(n, note=note) for n, note in enumerate(AWKWARD, start=1)]
+    given.append(_row(len(AWKWARD) + 1, cents=-5, fixed=True, note=None, last_at=None))
+    with db.begin() as c:
+        bulk.upsert(c, kept, given, KEY, _add)
+    rows = _all(db)
+    assert [rows[g["code"]]["note"] for g in given] == [*(str.__str__(t) for t in AWKWARD), None]
+    last = rows[given[-1]["code"]]
+    assert last["cents"] == -5 and last["fixed"] is True and last["last_at"] is None
+    changes = [
+        {**{k: g[k] for k in KEY}, "note": g["note"], "cents": 1, "entries": 1} for g in reversed(given)
+    ]
+    with db.begin() as c:
+        bulk.update_rows(c, kept, changes, KEY)
+    assert [_all(db)[g["code"]]["note"] for g in given] == [*(str.__str__(t) for t in AWKWARD), None]
 
 
 def test_update_rows_sets_the_rows_of_their_keys_only(db: Engine) -> None:

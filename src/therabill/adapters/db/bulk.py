@@ -25,7 +25,20 @@ import json
 from collections.abc import Callable, Mapping, Sequence
 from typing import Any
 
-from sqlalchemy import JSON, Column, Connection, Result, String, Table, any_, bindparam, func, select
+from sqlalchemy import (
+    JSON,
+    Column,
+    Connection,
+    Result,
+    String,
+    Table,
+    Text,
+    any_,
+    bindparam,
+    cast,
+    func,
+    select,
+)
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.dialects.postgresql import ARRAY
 from sqlalchemy.exc import DBAPIError
@@ -74,13 +87,43 @@ def _connection(bind: Session | Connection) -> Connection:
 def _unnested(
     table: Table, names: Sequence[str], rows: Sequence[Mapping[str, Any]]
 ) -> tuple[Any, dict[str, Any]]:
-    """``unnest(:_a_<name>, ...) AS given(<names>)`` and its parameters: one array per column."""
-    given = (
-        func.unnest(*(bindparam(f"_a_{n}", type_=ARRAY(table.c[n].type)) for n in names))
-        .table_valued(*names)
-        .render_derived(name="given")
-    )
-    return given, {f"_a_{n}": [r[n] for r in rows] for n in names}
+    """``unnest(:_a_<name>, ...) AS given(<names>)`` and its parameters: one array per column.
+
+    A column of numbers, text, dates, times or booleans is sent as the text of its array
+    (``_array_text``, cast to the column's array type by the server): the driver adapts a list
+    element by element in Python, which cost a tenth of posting's client time. Other columns
+    (JSON) are sent as lists for the driver to adapt.
+    """
+    arrays: list[ColumnElement[Any]] = []
+    params: dict[str, Any] = {}
+    for n in names:
+        kind = table.c[n].type
+        values = [r[n] for r in rows]
+        if isinstance(kind, JSON):
+            arrays.append(bindparam(f"_a_{n}", type_=ARRAY(kind)))
+            params[f"_a_{n}"] = values
+        else:
+            arrays.append(cast(bindparam(f"_a_{n}", type_=Text()), ARRAY(kind)))
+            params[f"_a_{n}"] = _array_text(values)
+    return func.unnest(*arrays).table_valued(*names).render_derived(name="given"), params
+
+
+def _array_text(values: Sequence[Any]) -> str:
+    """The text of a PostgreSQL array of ``values``: every element quoted (a quote or a
+    backslash in it escaped), ``None`` as ``NULL``; a text's own characters, never the ``str``
+    of a subclass (an enumeration's member writes its value, as the driver writes it)."""
+    if all(type(v) is int for v in values):
+        return "{" + ",".join(map(str, values)) + "}"
+    out = []
+    for v in values:
+        if v is None:
+            out.append("NULL")
+            continue
+        text = v if isinstance(v, str) else ("t" if v else "f") if isinstance(v, bool) else str(v)
+        if "\\" in text or '"' in text:
+            text = text.replace("\\", "\\\\").replace('"', '\\"')
+        out.append(f'"{text[:]}"')
+    return "{" + ",".join(out) + "}"
 
 
 def upsert(

@@ -9,7 +9,7 @@ Inserts set ``practice_id`` themselves; callers cannot pass another practice's i
 from __future__ import annotations
 
 import functools
-import uuid
+import secrets
 from collections.abc import Iterable, Sequence
 from typing import Any
 
@@ -32,8 +32,8 @@ from therabill.domain.records import ClaimSummary, PatientRecord
 
 
 def new_id() -> str:
-    """A new opaque id: 32 random hex characters."""
-    return uuid.uuid4().hex
+    """A new opaque id: 32 random hex characters (128 bits)."""
+    return secrets.token_hex(16)
 
 
 @functools.cache
