@@ -245,25 +245,32 @@ def claim_adjudication(engine: Engine, practice_id: str, actor: str, claim_id: s
             .where(remittance_claims.c.practice_id == practice_id, remittance_claims.c.claim_id == claim.id)
             .order_by(remittance_claims.c.posted_at, remittance_claims.c.ordinal)
         ).all()
-        line_rows = {
-            r.id: uow.session.execute(
-                select(remittance_lines)
-                .where(remittance_lines.c.remittance_claim_id == r.id)
-                .order_by(remittance_lines.c.ordinal)
-            ).all()
-            for r in rows
-        }
-        ours = {
-            ln.id: ln
+        line_rows: dict[str, list[Any]] = {r.id: [] for r in rows}
+        if rows:  # the lines of every posting at once, not a statement per posting
             for ln in uow.session.execute(
-                select(claim_lines).where(
-                    claim_lines.c.practice_id == practice_id,
-                    claim_lines.c.id.in_(
-                        [ln.claim_line_id for lines in line_rows.values() for ln in lines if ln.claim_line_id]
-                    ),
+                select(remittance_lines)
+                .where(
+                    remittance_lines.c.practice_id == practice_id,
+                    remittance_lines.c.remittance_claim_id.in_(list(line_rows)),
                 )
-            ).all()
-        }
+                .order_by(remittance_lines.c.remittance_claim_id, remittance_lines.c.ordinal)
+            ):
+                line_rows[ln.remittance_claim_id].append(ln)
+        wanted = sorted(
+            {ln.claim_line_id for lines in line_rows.values() for ln in lines if ln.claim_line_id}
+        )
+        ours = (
+            {
+                ln.id: ln
+                for ln in uow.session.execute(
+                    select(claim_lines).where(
+                        claim_lines.c.practice_id == practice_id, claim_lines.c.id.in_(wanted)
+                    )
+                )
+            }
+            if wanted
+            else {}
+        )
     found: list[RemittanceAdjudication] = []
     for r in rows:
         sent = claim_payment_from_data(r.payment) if r.payment else None
