@@ -119,10 +119,15 @@ def _array_text(values: Sequence[Any]) -> str:
         if v is None:
             out.append("NULL")
             continue
-        text = v if isinstance(v, str) else ("t" if v else "f") if isinstance(v, bool) else str(v)
+        if isinstance(v, str):
+            text = str.__str__(v)  # a subclass's own characters: an enumeration member's value
+        elif isinstance(v, bool):
+            text = "t" if v else "f"
+        else:
+            text = str(v)
         if "\\" in text or '"' in text:
             text = text.replace("\\", "\\\\").replace('"', '\\"')
-        out.append(f'"{text[:]}"')
+        out.append(f'"{text}"')
     return "{" + ",".join(out) + "}"
 
 

@@ -181,7 +181,9 @@ _FACTORIES = "_therabill_session_factories"
 
 
 def session_factory(engine: Engine, *, read_only: bool = False) -> sessionmaker[Session]:
-    """A session factory; ``read_only`` sessions open deferred transactions on SQLite.
+    """A session factory; ``read_only`` sessions open deferred transactions on SQLite (bound to
+    an engine made with the option: fine for a command's few reads; a request's units of work
+    use ``begin_session``, which sets the option on the connection instead).
 
     Made once per engine and kind: a ``sessionmaker`` defines a new ``Session`` subclass, whose
     event set-up cost more CPU than many a query when it was made for every unit of work. The
