@@ -360,7 +360,7 @@ def _measures(
     ).where(*conds, m.c.kind.in_(KINDS))
     stmt = stmt.order_by(m.c.value)  # a day with several texts of a measure: the greatest counts
     if patients is None:
-        rows = list(conn.execute(stmt))
+        rows = list(conn.execute(stmt).all())
     else:
         rows = []
         for at in range(0, len(patients), 500):

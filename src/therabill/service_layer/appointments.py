@@ -534,7 +534,7 @@ def _appointments_in(
         query = query.where(appointments.c.provider_id == provider_id)
     if not include_freed:
         query = query.where(appointments.c.status.in_([s.value for s in rules.OCCUPYING]))
-    rows = list(uow.session.execute(query.order_by(appointments.c.start)))
+    rows = list(uow.session.execute(query.order_by(appointments.c.start)).all())
     return views(uow, rows, zone)
 
 

@@ -17,6 +17,7 @@ import secrets
 from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime
+from functools import lru_cache
 from typing import Any
 
 from sqlalchemy import Connection, bindparam, func, select
@@ -63,6 +64,12 @@ class ChainReport:
     reason: str | None = None
 
 
+_CANONICAL = json.JSONEncoder(sort_keys=True, separators=(",", ":"), ensure_ascii=True, default=str)
+"""The canonical JSON of a row's content, made once (``json.dumps`` with these options makes an
+encoder per call; every audit row is hashed)."""
+
+
+@lru_cache(maxsize=16)
 def _utc_text(at: datetime) -> str:
     if at.tzinfo is not None:
         at = at.astimezone(UTC).replace(tzinfo=None)
@@ -93,7 +100,7 @@ def row_hash(
         "details": details,
         "prev_hash": prev_hash,
     }
-    text = json.dumps(content, sort_keys=True, separators=(",", ":"), ensure_ascii=True, default=str)
+    text = _CANONICAL.encode(content)
     return hashlib.sha256(text.encode("ascii")).hexdigest()
 
 

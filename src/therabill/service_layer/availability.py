@@ -77,7 +77,7 @@ def busy(
     excluded = list(exclude)
     if excluded:
         query = query.where(appointments.c.id.not_in(excluded))
-    return list(uow.session.execute(query))
+    return list(uow.session.execute(query).all())
 
 
 def time_off_in(uow: UnitOfWork, provider_ids: Iterable[str], start: datetime, end: datetime) -> list[Any]:

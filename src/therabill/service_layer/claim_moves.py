@@ -22,7 +22,6 @@ from collections.abc import Iterable
 from typing import Any
 
 from sqlalchemy import JSON, Row, bindparam, column, func, select, values
-from sqlalchemy.dialects.postgresql import ARRAY
 
 from therabill.adapters.db import bulk
 from therabill.adapters.db.tables import claim_status_events, claims
@@ -165,10 +164,9 @@ class ClaimMoves:
 
     def _update_together(self, names: tuple[str, ...], rows: list[dict[str, Any]]) -> None:
         """One ``UPDATE claims ... FROM unnest(...)`` for the claims that set the same columns
-        (PostgreSQL: the statement-level triggers of ``trend_totals`` then run once for them all).
-        Each column's values are bound as one array, so the statement's text is the same for any
-        number of claims and is compiled once; a JSON column (no array of it is bound) is sent
-        in a ``VALUES`` list instead."""
+        (PostgreSQL: the statement-level triggers of ``trend_totals`` then run once for them all),
+        by ``bulk.update_rows``; a JSON column (no array of it is bound) is sent in a ``VALUES``
+        list instead."""
         if any(isinstance(claims.c[n].type, JSON) for n in names):
             for start in range(0, len(rows), _TOGETHER):
                 part = rows[start : start + _TOGETHER]
@@ -179,17 +177,13 @@ class ClaimMoves:
                 ).data([(r["_id"], *(r[n] for n in names)) for r in part])
                 self._uow.session.execute(_update_from(listed, names, self._uow.practice_id))
             return
-        given = (
-            func.unnest(
-                bindparam("_ids", type_=ARRAY(claims.c.id.type)),
-                *(bindparam(f"_v_{n}", type_=ARRAY(claims.c[n].type)) for n in names),
-            )
-            .table_valued("_id", *names)
-            .render_derived(name="moved")
+        practice_id = self._uow.practice_id
+        bulk.update_rows(
+            self._uow.session,
+            claims,
+            [{"id": r["_id"], "practice_id": practice_id, **{n: r[n] for n in names}} for r in rows],
+            ("id", "practice_id"),
         )
-        params: dict[str, Any] = {"_ids": [r["_id"] for r in rows]}
-        params.update({f"_v_{n}": [r[n] for r in rows] for n in names})
-        self._uow.session.execute(_update_from(given, names, self._uow.practice_id), params)
 
     def _counted(self, claim_ids: list[str]) -> dict[str, int]:
         """Claim id → the number of events in its history."""

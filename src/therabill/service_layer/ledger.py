@@ -130,9 +130,8 @@ def _to_row(e: Entry, uow: UnitOfWork, key: str | None, **extra: Any) -> dict[st
 def entries_where(uow: UnitOfWork, *where: Any) -> list[Entry]:
     """The practice's entries matching ``where``, in posting order (inside an open unit of work)."""
     q = select(ledger_entries).where(ledger_entries.c.practice_id == uow.practice_id, *where)
-    return [
-        to_entry(r) for r in uow.session.execute(q.order_by(ledger_entries.c.posted_at, ledger_entries.c.id))
-    ]
+    found = uow.session.execute(q.order_by(ledger_entries.c.posted_at, ledger_entries.c.id)).all()
+    return [to_entry(r) for r in found]
 
 
 def patient_entries(uow: UnitOfWork, patient_ids: Iterable[str]) -> list[Entry]:

@@ -201,7 +201,7 @@ def _claims_for_update(uow: UnitOfWork, numbers: Sequence[str]) -> list[Row[Any]
         )
         .with_for_update()
     )
-    return list(uow.session.execute(query))
+    return list(uow.session.execute(query).all())
 
 
 def match_claim(

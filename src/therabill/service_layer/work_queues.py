@@ -348,7 +348,7 @@ def billing_queues(
     practice = {"practice_id": practice_id}
     with UnitOfWork(engine, practice_id, actor, read_only=True) as uow:
         to_bill_count, to_bill = _to_bill(uow, limit)
-        counted = list(uow.session.execute(_COUNTED, practice))
+        counted = list(uow.session.execute(_COUNTED, practice).all())
         rows: list[Any] = []
         if counted and limit > 0:
             wanted = {**practice, "limit": limit, "whole": _WHOLE.get(whole, [])}

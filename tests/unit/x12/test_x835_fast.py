@@ -244,3 +244,14 @@ def test_a_file_whose_claims_all_decline_is_read_the_general_way(monkeypatch: py
     untidy = plain.replace("~\n", " ~\n")
     assert _same(untidy)[:1] == (events,)
     assert 0 < tries[0] < 20 * 2  # two fast readings in _same, each giving up after 17 claims
+
+
+def test_a_nul_in_an_element_reads_as_the_general_way_reads_it() -> None:
+    """The fast patterns' elements leave out NUL (so their character set is a table): a claim
+    with one in an element is not matched there, and the reading ends as the general one does
+    (the refused control character), at every claim of a templated run."""
+    plain = _many_claims(12)
+    for at in ("LAST3", "M7", "PCN11", "C000005-1"):
+        damaged = plain.replace(at, at[:2] + "\x00" + at[2:], 1)
+        _, _, error = _same(damaged)
+        assert error is not None and error[0] == "x12-control-character", (at, error)

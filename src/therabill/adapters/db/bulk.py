@@ -16,7 +16,8 @@ rows. Elsewhere the statement is run for the rows as the driver runs many. The r
 in the order given (sort them by key, so two writers take the rows' locks in one order).
 
 ``among`` is ``column IN (values)`` with the values as one array parameter on PostgreSQL
-(``= ANY(:values)``): the statement's text and the driver's work do not grow with the list.
+(``= ANY(:values)``, sent as the text of the array): the statement's text and the driver's
+work do not grow with the list.
 """
 
 from __future__ import annotations
@@ -206,8 +207,8 @@ def update_rows(
 
 
 def among(column: ColumnElement[Any], values: Sequence[Any], name: str, dialect: str) -> ColumnElement[bool]:
-    """``column IN (values)``; on PostgreSQL ``column = ANY(:name)`` with one array parameter
-    (``values`` are text: ids, numbers, keys)."""
+    """``column IN (values)``; on PostgreSQL ``column = ANY(:name)`` with one array parameter,
+    the text of the array cast by the server (``values`` are texts: ids, numbers, keys)."""
     if dialect == "postgresql":
-        return column == any_(bindparam(name, list(values), type_=ARRAY(String)))
+        return column == any_(cast(bindparam(name, _array_text(values), type_=Text()), ARRAY(String)))
     return column.in_(list(values))

@@ -138,7 +138,7 @@ class Records:
 
     def rows(self, table: Table, *where: Any, order_by: Sequence[Any] = ()) -> list[Row[Any]]:
         """All rows of this practice matching ``where``."""
-        return list(self.session.execute(self.scoped(table).where(*where).order_by(*order_by)))
+        return list(self.session.execute(self.scoped(table).where(*where).order_by(*order_by)).all())
 
     # -- patients --------------------------------------------------------------------------
     def patient(self, patient_id: str) -> PatientRecord:

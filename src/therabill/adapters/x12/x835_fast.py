@@ -82,6 +82,17 @@ _Template = tuple[dict[str, object], tuple[tuple[dict[str, object], int, int, in
 before the CLP and the indexes of its date and line id groups (0: none); the segment count."""
 
 
+def _element(s: str, t: str) -> str:
+    """One element: the characters up to the next separator or terminator (possessive).
+
+    The set also leaves out NUL, which no element may hold (the tokenizer refuses control
+    characters): a negated set of two characters is checked character by character, one of
+    three is compiled to a table, about 2.5 times faster over a claim's text. A claim the
+    patterns do not match is read the general way, so this cannot change what is read.
+    """
+    return f"[^{s}{t}\\x00]*+"
+
+
 def _known_pattern(s: str, t: str) -> str:
     """The claims read from a template: CLP (with 3 to 5 elements after the claim id, then
     possibly the payer's claim number and any others), NM1*QC with its ten elements, an
@@ -94,7 +105,7 @@ def _known_pattern(s: str, t: str) -> str:
     value, the AMT*B6 amount. An element whose text is kept ends in a character that is not
     white space (the tokenizer strips white space from the ends of a segment).
     """
-    e = f"[^{s}{t}]*+"  # one element
+    e = _element(s, t)
     end = rf"(?<=\S){t}"
     line = (
         rf"\s*+(SVC{s}[^{t}]*+{t})(?:\s*+DTM{s}472{s}()([0-9]{{8}}){t})?+((?:\s*+CAS{s}[^{t}]*+{t})*+)"
@@ -104,7 +115,7 @@ def _known_pattern(s: str, t: str) -> str:
     for _ in range(_KNOWN_LINES - 1):
         more = f"(?:{line}{more})?+"
     return (
-        rf"\s*+CLP{s}([^{s}{t}]++)({s}{e}{s}{e}{s}{e}(?:{s}{e}(?:{s}{e})?+)?+)(?:{s}({e})([^{t}]*+))?+{end}"
+        rf"\s*+CLP{s}([^{s}{t}\x00]++)({s}{e}{s}{e}{s}{e}(?:{s}{e}(?:{s}{e})?+)?+)(?:{s}({e})([^{t}]*+))?+{end}"
         rf"\s*+NM1{s}QC{s}{e}{s}({e}){s}({e}){s}{e}{s}{e}{s}{e}{s}{e}{s}({e}){end}"
         rf"(?:\s*+DTM{s}050{s}()([0-9]{{8}}){t})?+"
         rf"{line}{more}(?=\s*+(?:CLP|LX|PLB|SE){s})"
@@ -149,7 +160,7 @@ class FastClaims:
     def __init__(self, delims: Delimiters, reader: ClaimSegments) -> None:
         sep, term = delims.element, delims.segment
         s, t = re.escape(sep), re.escape(term)
-        e = f"[^{s}{t}]*+"  # one element
+        e = _element(s, t)
         end = rf"(?<!\s){t}"  # the end of a segment the tokenizer would not strip
         other = rf"(?:\s*+(?!(?:{'|'.join(_ENDERS)}){s})[A-Z0-9]{{2,3}}{s}[^{t}]*+{t})*"
         self.head = re.compile(
@@ -219,17 +230,15 @@ class FastClaims:
             if known is None:
                 return self._learn(text, pos, n, m.end(), g, _key(g))
             return self._common(text, pos, n)
-        fields, lines, count = known
+        template_fields, lines, count = known
         dates_get = self.dates_get
-        fields = dict(
-            fields,
-            claim_id=g[0],
-            payer_claim_control_number=g[2] or None,
-            patient_last_name=g[4] or None,
-            patient_first_name=g[5] or None,
-            member_id=g[6] or None,
-            segment_number=n + 1,
-        )
+        fields = template_fields.copy()  # a copy set key by key: cheaper than dict(..., **kw)
+        fields["claim_id"] = g[0]
+        fields["payer_claim_control_number"] = g[2] or None
+        fields["patient_last_name"] = g[4] or None
+        fields["patient_first_name"] = g[5] or None
+        fields["member_id"] = g[6] or None
+        fields["segment_number"] = n + 1
         if g[7] is not None:
             day = dates_get(g[8]) or self._date(g[8])
             if day is None:  # not a date: the longer way words the problem
@@ -237,21 +246,15 @@ class FastClaims:
             fields["received_date"] = day
         built: list[ServicePayment] = []
         for template, offset, served, line_id in lines:
-            if served and line_id:  # the commonest line: one call makes its fields
+            line = template.copy()
+            line["segment_number"] = n + offset
+            if served:
                 day = dates_get(g[served]) or self._date(g[served])
                 if day is None:
                     return self._common(text, pos, n)
-                line = dict(template, segment_number=n + offset, service_date=day, line_id=g[line_id] or None)
-            else:
-                line = template.copy()
-                line["segment_number"] = n + offset
-                if served:
-                    day = dates_get(g[served]) or self._date(g[served])
-                    if day is None:
-                        return self._common(text, pos, n)
-                    line["service_date"] = day
-                if line_id:
-                    line["line_id"] = g[line_id] or None
+                line["service_date"] = day
+            if line_id:
+                line["line_id"] = g[line_id] or None
             record: ServicePayment = _new(ServicePayment)
             _set(record, "__dict__", line)
             built.append(record)
