@@ -94,7 +94,7 @@ def test_served_connections_have_nodelay_behind_a_shared_socket() -> None:
             open_connections = list(server.server_state.connections)
             assert len(open_connections) == 1
             protocol = open_connections[0]
-            assert type(protocol).__name__ == "NoDelayH11Protocol"
+            assert type(protocol).__name__ == "NoDelayHttpToolsProtocol"
             assert _nodelay(protocol.transport.get_extra_info("socket"))  # type: ignore[attr-defined]
     finally:
         server.should_exit = True
@@ -107,5 +107,6 @@ def test_serve_runs_uvicorn_with_the_protocol_and_keep_alive(monkeypatch: pytest
     monkeypatch.setattr(uvicorn, "run", lambda app, **kw: seen.update(kw, app=app))
     serve._serve("127.0.0.1", 8123, 2, None)
     assert seen["http"] == HTTP_PROTOCOL and seen["workers"] == 2
+    assert seen["loop"] == serve.EVENT_LOOP == "uvloop"
     assert seen["timeout_keep_alive"] == serve.KEEP_ALIVE_S
     assert seen["app"] == "therabill.entrypoints.cli.serve:app_from_environment"

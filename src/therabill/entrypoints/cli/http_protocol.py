@@ -1,4 +1,8 @@
-"""The HTTP protocol the server runs: uvicorn's h11 protocol with ``TCP_NODELAY`` on every connection.
+"""The HTTP protocol the server runs: uvicorn's httptools protocol with ``TCP_NODELAY`` on every
+connection.
+
+httptools parses requests in C (llhttp); uvicorn's other protocol, h11, parses and writes
+each request and response in Python, a fixed cost of every request that the app does not see.
 
 asyncio turns Nagle's algorithm off only for sockets whose protocol number is TCP; the
 listening socket that uvicorn shares between worker processes is made with protocol 0, so
@@ -12,9 +16,9 @@ from __future__ import annotations
 import asyncio
 import socket
 
-from uvicorn.protocols.http.h11_impl import H11Protocol
+from uvicorn.protocols.http.httptools_impl import HttpToolsProtocol
 
-__all__ = ["NoDelayH11Protocol", "set_nodelay"]
+__all__ = ["NoDelayHttpToolsProtocol", "set_nodelay"]
 
 
 def set_nodelay(transport: asyncio.BaseTransport) -> None:
@@ -28,8 +32,8 @@ def set_nodelay(transport: asyncio.BaseTransport) -> None:
         sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
 
 
-class NoDelayH11Protocol(H11Protocol):
-    """uvicorn's h11 protocol, with ``TCP_NODELAY`` set when a connection is made."""
+class NoDelayHttpToolsProtocol(HttpToolsProtocol):
+    """uvicorn's httptools protocol, with ``TCP_NODELAY`` set when a connection is made."""
 
     def connection_made(self, transport: asyncio.Transport) -> None:  # type: ignore[override]
         set_nodelay(transport)
