@@ -15,7 +15,6 @@ Each setup is measured ``ROUNDS`` times, alternately; the best round is kept.
 from __future__ import annotations
 
 import os
-import socket
 import subprocess
 import sys
 import tempfile
@@ -24,6 +23,8 @@ from pathlib import Path
 from typing import Any
 
 import httpx
+
+from bench.bench_web import _cpu_seconds, _free_port
 
 REQUESTS = int(os.environ.get("THERABILL_BENCH_HTTP_REQUESTS", "3000"))
 ROUNDS = 3
@@ -46,18 +47,6 @@ _HEADERS = {
 }
 
 
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        port: int = s.getsockname()[1]
-        return port
-
-
-def _cpu_s(pid: int) -> float:
-    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
-    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
-
-
 def _one(folder: Path, http: str, loop: str) -> float:
     """Server CPU microseconds per request for one setup (one server process, one round)."""
     port = _free_port()
@@ -75,10 +64,10 @@ def _one(folder: Path, http: str, loop: str) -> float:
                     time.sleep(0.05)
             for _ in range(WARMUP):
                 client.get("/")
-            before = _cpu_s(server.pid)
+            before = _cpu_seconds([server.pid])
             for _ in range(REQUESTS):
                 client.get("/")
-            return (_cpu_s(server.pid) - before) / REQUESTS * 1e6
+            return (_cpu_seconds([server.pid]) - before) / REQUESTS * 1e6
     finally:
         server.terminate()
         server.wait(timeout=30)
