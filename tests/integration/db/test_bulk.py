@@ -13,6 +13,7 @@ from __future__ import annotations
 import enum
 from collections.abc import Iterator
 from datetime import UTC, date, datetime, timedelta
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -32,6 +33,7 @@ from sqlalchemy import (
     select,
 )
 
+from tests.integration.db.conftest import PgDatabases, new_empty_engine
 from therabill.adapters.db import bulk
 
 meta = MetaData()
@@ -185,6 +187,51 @@ def test_among_matches_many_values(db: Engine) -> None:
             select(kept.c.code).where(bulk.among(kept.c.code, wanted, "codes", db.dialect.name))
         ).all()
     assert sorted(found) == sorted(wanted[:-1])
+
+
+def test_among_matches_values_a_comma_split_would_not_give_back(db: Engine) -> None:
+    odd = ["A,B", "", "C0002", 'q"x', "b\\s"]
+    with db.begin() as c:
+        bulk.upsert(
+            c,
+            kept,
+            [_row(n) for n in range(1, 4)] + [_row(9, code=v) for v in odd if v != "C0002"],
+            KEY,
+            _add,
+        )
+    with db.connect() as c:
+        for wanted in (odd, ["A,B"], [""], ["C0002", 'q"x'], []):
+            found = c.scalars(
+                select(kept.c.code).where(bulk.among(kept.c.code, wanted, "codes", db.dialect.name))
+            ).all()
+            assert sorted(found) == sorted(wanted), wanted
+
+
+@pytest.fixture
+def pg(tmp_path: Path, pg_databases: PgDatabases) -> Iterator[Engine]:
+    engine = new_empty_engine("postgresql", tmp_path, pg_databases)
+    meta.create_all(engine)
+    yield engine
+    engine.dispose()
+
+
+def test_among_gives_postgresql_the_values_as_a_constant(pg: Engine) -> None:
+    """The planner holds the list as a constant array, which a filter looks rows up in by a
+    hash, not as an expression computed as the statement runs, which a filter compares each
+    row with element by element (a cast of the array's text was such an expression)."""
+    with pg.begin() as c:
+        bulk.upsert(c, kept, [_row(n) for n in range(1, 51)], KEY, _add)
+    for wanted in ([f"C{n:04d}" for n in range(1, 400)], ["A,B", "C0001"]):
+        with pg.connect() as c:
+            compiled = (
+                select(kept.c.code).where(bulk.among(kept.c.code, wanted, "codes", "postgresql")).compile(c)
+            )
+            plan = "\n".join(
+                c.exec_driver_sql("EXPLAIN (VERBOSE) " + str(compiled), compiled.params).scalars()
+            )
+        condition = next(line for line in plan.splitlines() if "ANY" in line)
+        assert "'::text[]" in condition or "'::character varying[]" in condition, plan
+        assert "string_to_array" not in condition and "::text)::" not in condition, plan
 
 
 def test_nothing_given_writes_nothing(db: Engine) -> None:
