@@ -213,12 +213,13 @@ def among(column: ColumnElement[Any], values: Sequence[str], name: str, dialect:
 
     The parameter is the values joined by commas and split by ``string_to_array``. The
     function's answer depends only on its arguments, so the server computes it once, when it
-    plans the statement for the values given, and holds the list as a constant. A filter compares a row with a
-    constant list through a hash of it; with a list computed as the statement runs (the cast
-    of an array's text, whose answer may depend on settings) it compares each row with every
-    value in turn: 5,000 claim ids against 5,000 rows whose statistics still said 3 took 4 s
-    instead of 1 ms. Values the split would not give back (one with a comma, an empty one) go
-    as a list for the driver to adapt, which the server also holds as a constant.
+    plans the statement for the values given, and holds the list as a constant. A filter
+    compares a row with a constant list through a hash of it; with a list computed as the
+    statement runs (the cast of an array's text, whose answer may depend on settings) it
+    compares each row with every value in turn: 5,000 claim ids against 5,003 rows whose
+    statistics still said 3 took 8 s instead of 1 ms. Values the split would not give back
+    (one with a comma, an empty one) go as a list for the driver to adapt, which the server
+    also holds as a constant.
     """
     listed = list(values)
     if dialect != "postgresql":
