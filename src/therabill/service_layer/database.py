@@ -36,7 +36,7 @@ from therabill.adapters.db.backup import (
     unseal,
     write_documents,
 )
-from therabill.adapters.db.engine import durability_settings, make_engine
+from therabill.adapters.db.engine import analyze, durability_settings, make_engine
 from therabill.adapters.db.tables import practices
 from therabill.adapters.db.transfer import Transfer, copy_database
 from therabill.adapters.files import write_private
@@ -334,6 +334,7 @@ def _restore_postgres(
     after = _facts_of(engine)
     if after.audit_heads != manifest.audit_heads or after.revision != manifest.revision:
         raise _backup_fail("backup-restore-failed", "the restored database differs from the backup")
+    analyze(engine)  # pg_restore leaves the planner's statistics to autovacuum
     return manifest
 
 
@@ -343,12 +344,14 @@ def copy(
     """Copy every row of the database at ``source_url`` (default: the configured one) into the
     database at ``target_url``, brought to the newest schema first; one transaction, verified by
     every table's count, the ledger's counts and sums, the monthly totals and the audit heads
-    (``adapters.db.transfer``)."""
+    (``adapters.db.transfer``); then the target's statistics are refreshed for its new rows."""
     source = make_engine(source_url)
     target = make_engine(target_url)
     try:
         migrations.upgrade(target)
-        return copy_database(source, target, progress=progress)
+        moved = copy_database(source, target, progress=progress)
+        analyze(target)
+        return moved
     finally:
         source.dispose()
         target.dispose()

@@ -18,6 +18,7 @@ from typer.testing import CliRunner
 from tests.conftest import require
 from tests.integration.db.conftest import PgDatabases, pg_available
 from tests.integration.reports.conftest import build_practice
+from tests.integration.scale.conftest import not_analyzed
 from therabill.adapters.db import migrations
 from therabill.adapters.db.engine import make_engine
 from therabill.adapters.db.ledger_tables import ledger_entries
@@ -81,6 +82,7 @@ def test_move_to_postgres_and_back_keeps_every_count_and_sum(
     assert '"verified"' in r.output
     on_pg = _facts(_url(pg))
     assert on_pg == before
+    assert not_analyzed(pg) == []  # the planner has statistics of the rows just copied
     assert before.rows["ledger_entries"] > 20 and before.rows["audit_log"] > 20  # type: ignore[attr-defined]
     assert before.rows["ledger_balances"] > 5 and before.rows["users"] == 2  # type: ignore[attr-defined]
     with pg.connect() as conn:  # the chains verify on the new engine, and its totals equal the ledger

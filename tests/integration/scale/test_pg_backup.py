@@ -18,6 +18,7 @@ from typer.testing import CliRunner
 from tests.conftest import require
 from tests.integration.db.builders import ACTOR, a_practice, a_visit
 from tests.integration.db.conftest import PgDatabases, pg_available
+from tests.integration.scale.conftest import not_analyzed
 from therabill.adapters.db import migrations
 from therabill.adapters.db.backup import BackupError, read_manifest
 from therabill.adapters.db.engine import make_engine
@@ -71,6 +72,7 @@ def test_pg_backup_restore_round_trip(live: Engine, tmp_path: Path) -> None:
     assert _facts(live) == before
     assert [x.chart_number for x in rec.list_patients(live, pid, ACTOR)] == ["P-0101"]
     assert database.check(live, tmp_path / "anchor").ok
+    assert not_analyzed(live) == []  # the restored tables have statistics for the planner
 
 
 def test_pg_restore_refusals_leave_the_live_database_unchanged(

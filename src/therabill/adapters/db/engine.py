@@ -244,3 +244,13 @@ def durability_settings(engine: Engine) -> dict[str, Any]:
             names = [*SQLITE_PRAGMAS, "busy_timeout"]
             return {n: conn.exec_driver_sql(f"PRAGMA {n}").scalar() for n in names}
         return {n: conn.exec_driver_sql(f"SHOW {n}").scalar() for n in POSTGRES_SETTINGS}
+
+
+def analyze(engine: Engine) -> None:
+    """Refresh the planner's statistics of every table (``ANALYZE``), as after loading many rows
+    at once: a table's statistics are otherwise those of before the load until autovacuum gets
+    to it, and a plan made for a table the statistics call nearly empty can read it whole for
+    every value of a list. PostgreSQL samples each table (seconds at a million visits); SQLite
+    rebuilds ``sqlite_stat1``, which its planner reads to choose the covering indexes."""
+    with engine.connect().execution_options(isolation_level="AUTOCOMMIT") as conn:
+        conn.exec_driver_sql("ANALYZE")
