@@ -96,7 +96,9 @@ async def _client_cpu(sent: list[Sent], cookies: httpx.Cookies) -> tuple[float, 
     replay = _Replay([answer for *_, answer in sent])
     transport = httpx.ASGITransport(app=replay, client=("127.0.0.1", 50000))
     by_kind: dict[str, list[float]] = {k: [] for _, k in MIX}
-    async with httpx.AsyncClient(transport=transport, base_url="http://testserver", cookies=cookies) as client:
+    async with httpx.AsyncClient(
+        transport=transport, base_url="http://testserver", cookies=cookies
+    ) as client:
         started = time.process_time()
         for kind, method, path, kw, _ in sent:
             t0 = time.process_time()
