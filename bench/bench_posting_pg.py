@@ -228,11 +228,10 @@ def _analyze(url: str) -> None:
     tables the batch wrote (a bulk copy minutes old is not what a posting meets in use)."""
     if not url.startswith("postgresql"):
         return
-    from therabill.adapters.db.engine import make_engine
+    from therabill.adapters.db.engine import analyze, make_engine
 
     engine = make_engine(url)
-    with engine.connect().execution_options(isolation_level="AUTOCOMMIT") as c:
-        c.execute(text("ANALYZE"))
+    analyze(engine)
     engine.dispose()
 
 
